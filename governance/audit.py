@@ -1,0 +1,101 @@
+"""The audit trail: every state change writes one chained row here, inside the change's transaction."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db import models, transaction
+from django.db.models import F
+from django.forms.models import model_to_dict
+from django.utils import timezone
+
+from .models import AuditChainHead, AuditEntry
+from .request_context import request_id_var
+
+GENESIS_HASH = "0" * 64
+
+
+def snapshot(instance: models.Model, fields: list[str] | None = None) -> dict:
+    """A JSON-ready dict of a model instance's concrete fields (M2M as lists of ids)."""
+    data = model_to_dict(instance, fields=fields)
+    for key, value in list(data.items()):
+        if isinstance(value, list):
+            data[key] = sorted(getattr(item, "pk", item) for item in value)
+    return _to_json_ready(data)
+
+
+def _to_json_ready(value):
+    return json.loads(json.dumps(value, cls=DjangoJSONEncoder, ensure_ascii=False))
+
+
+def record(
+    action: str,
+    *,
+    actor=None,
+    obj: models.Model | None = None,
+    before: dict | None = None,
+    after: dict | None = None,
+    object_repr: str = "",
+) -> AuditEntry:
+    """Append one row to the audit chain. Call it inside the transaction of the change it records."""
+    with transaction.atomic():
+        # Taking the head row first serialises writers on SQLite and PostgreSQL alike.
+        updated = AuditChainHead.objects.filter(pk=1).update(writes=F("writes") + 1)
+        if not updated:
+            AuditChainHead.objects.create(pk=1, writes=1)
+        head = AuditChainHead.objects.get(pk=1)
+        entry = AuditEntry(
+            created_at=timezone.now(),
+            actor=actor if getattr(actor, "pk", None) else None,
+            actor_name=getattr(actor, "username", "") or "",
+            action=action,
+            object_type=obj._meta.label if obj is not None else "",
+            object_id=str(obj.pk) if obj is not None and obj.pk is not None else "",
+            region_path=_region_path(obj),
+            object_repr=(object_repr or (str(obj) if obj is not None else ""))[:300],
+            before=_to_json_ready(before) if before is not None else None,
+            after=_to_json_ready(after) if after is not None else None,
+            request_id=request_id_var.get(),
+            previous_hash=head.last_hash or GENESIS_HASH,
+        )
+        entry.entry_hash = entry.compute_hash()
+        entry.save()
+        AuditChainHead.objects.filter(pk=1).update(last_hash=entry.entry_hash)
+    return entry
+
+
+def _region_path(obj) -> str:
+    if obj is None:
+        return ""
+    from grid.access import region_path_of
+
+    try:
+        return region_path_of(obj) or ""
+    except Exception:  # an object whose region cannot be resolved is audited without one
+        return ""
+
+
+@dataclass
+class ChainBreak:
+    entry_id: int | None
+    reason: str
+
+
+def verify_chain() -> tuple[int, ChainBreak | None]:
+    """Walk the chain in id order; return how many rows were checked and the first break, if any."""
+    expected_previous = GENESIS_HASH
+    checked = 0
+    for entry in AuditEntry.objects.order_by("id").iterator(chunk_size=2000):
+        if entry.previous_hash != expected_previous:
+            return checked, ChainBreak(entry.pk, "前一条哈希不符：其前面的记录被删除或修改")
+        if entry.compute_hash() != entry.entry_hash:
+            return checked, ChainBreak(entry.pk, "内容哈希不符：本条记录被修改")
+        expected_previous = entry.entry_hash
+        checked += 1
+    head = AuditChainHead.objects.filter(pk=1).first()
+    last_hash = head.last_hash if head else ""
+    if (last_hash or GENESIS_HASH) != expected_previous and not (checked == 0 and not last_hash):
+        return checked, ChainBreak(None, "链尾哈希不符：最后的记录被删除")
+    return checked, None

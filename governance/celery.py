@@ -1,0 +1,15 @@
+import os
+
+from celery import Celery
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "governance.settings")
+
+app = Celery("governance")
+app.config_from_object("django.conf:settings", namespace="CELERY")
+app.autodiscover_tasks()
+
+app.conf.beat_schedule = {
+    # viewflow ships no Celery task for its timers (see shared/VIEWFLOW.md): ours fires them.
+    "fire-due-flow-timers": {"task": "workflows.tasks.fire_due_timers", "schedule": 60.0},
+    "beat-heartbeat": {"task": "governance.tasks.beat_heartbeat", "schedule": 60.0},
+}

@@ -1,0 +1,94 @@
+import hashlib
+import json
+
+from django.conf import settings
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db import models
+
+
+class AuditEntryQuerySet(models.QuerySet):
+    def update(self, **kwargs):
+        raise PermissionError("审计日志只允许追加，不能修改。")
+
+    def delete(self):
+        raise PermissionError("审计日志只允许追加，不能删除。")
+
+
+class AuditEntry(models.Model):
+    """One append-only row of the audit trail, chained to the previous row by a hash.
+
+    `entry_hash` covers this row's content and `previous_hash`; editing or deleting any row breaks
+    the chain from there on, which `manage.py verify_audit` reports.
+    """
+
+    created_at = models.DateTimeField("时间", db_index=True)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name="操作人", null=True, blank=True, on_delete=models.SET_NULL,
+        related_name="+", db_constraint=False,
+    )
+    actor_name = models.CharField("操作人账号", max_length=150, blank=True)
+    action = models.CharField("操作", max_length=100, db_index=True)
+    object_type = models.CharField("对象类型", max_length=100, blank=True, db_index=True)
+    object_id = models.CharField("对象编号", max_length=64, blank=True, db_index=True)
+    object_repr = models.CharField("对象", max_length=300, blank=True)
+    region_path = models.CharField("区域路径", max_length=255, blank=True, db_index=True, help_text="用于按区域限定可见范围")
+    before = models.JSONField("变更前", null=True, blank=True, encoder=DjangoJSONEncoder)
+    after = models.JSONField("变更后", null=True, blank=True, encoder=DjangoJSONEncoder)
+    request_id = models.CharField("请求编号", max_length=64, blank=True)
+    previous_hash = models.CharField("前一条哈希", max_length=64)
+    entry_hash = models.CharField("本条哈希", max_length=64, unique=True)
+
+    objects = AuditEntryQuerySet.as_manager()
+
+    region_path_lookup = "region_path"
+
+    class Meta:
+        verbose_name = "审计日志"
+        verbose_name_plural = "审计日志"
+        ordering = ["id"]
+
+    def __str__(self):
+        return f"{self.created_at:%Y-%m-%d %H:%M:%S} {self.actor_name or '系统'} {self.action} {self.object_repr}"
+
+    def save(self, *args, **kwargs):
+        if self.pk is not None:
+            raise PermissionError("审计日志只允许追加，不能修改。")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise PermissionError("审计日志只允许追加，不能删除。")
+
+    def content_for_hash(self) -> dict:
+        return {
+            "created_at": self.created_at.isoformat(timespec="microseconds"),
+            "actor_id": self.actor_id,
+            "actor_name": self.actor_name,
+            "action": self.action,
+            "object_type": self.object_type,
+            "object_id": self.object_id,
+            "object_repr": self.object_repr,
+            "region_path": self.region_path,
+            "before": self.before,
+            "after": self.after,
+            "request_id": self.request_id,
+        }
+
+    def compute_hash(self) -> str:
+        payload = json.dumps(self.content_for_hash(), sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+        return hashlib.sha256((self.previous_hash + payload).encode("utf-8")).hexdigest()
+
+
+class AuditChainHead(models.Model):
+    """The single row that serialises writers of the chain and remembers its last hash.
+
+    Writers update this row first, which takes the write lock on SQLite and a row lock on PostgreSQL,
+    so two concurrent writers cannot both chain onto the same previous row. The stored hash also
+    reveals rows deleted from the end of the chain.
+    """
+
+    writes = models.BigIntegerField(default=0)
+    last_hash = models.CharField(max_length=64, default="")
+
+    class Meta:
+        verbose_name = "审计链头"
+        verbose_name_plural = "审计链头"

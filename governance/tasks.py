@@ -1,0 +1,19 @@
+from celery import shared_task
+from django.core.cache import cache
+from django.utils import timezone
+
+BEAT_HEARTBEAT_KEY = "governance:beat-heartbeat"
+
+
+@shared_task(name="governance.tasks.ping")
+def ping() -> str:
+    """Round-trips through the broker and a worker; used by health checks and tests."""
+    return "pong"
+
+
+@shared_task(name="governance.tasks.beat_heartbeat")
+def beat_heartbeat() -> str:
+    """Scheduled by beat each minute; the health check reads when beat last ran."""
+    now = timezone.now().isoformat()
+    cache.set(BEAT_HEARTBEAT_KEY, now, timeout=None)
+    return now

@@ -1,0 +1,190 @@
+"""Who may do what where: the one permission backend and the one scoping function.
+
+A post grants its role's permissions on its region's whole subtree, never above or beside it.
+django-guardian rows add grants on a region (again its whole subtree) or on one single object.
+Every list, export, API and document query goes through `scope()`; single objects through
+`get_object_for_user()` or `user.has_perm(perm, obj)`.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+from django.contrib.auth.models import AnonymousUser
+from django.contrib.contenttypes.models import ContentType
+from django.core.exceptions import PermissionDenied
+from django.db.models import Model, Q, QuerySet
+from django.http import Http404
+from guardian.models import GroupObjectPermission, UserObjectPermission
+
+from .models import Post, Region
+
+_CACHE_ATTR = "_region_grants_cache"
+
+
+@dataclass
+class RegionGrants:
+    """The region paths under which a user holds each permission ("app_label.codename")."""
+
+    paths_by_perm: dict[str, list[str]] = field(default_factory=dict)
+
+    def paths(self, perm: str) -> list[str]:
+        return self.paths_by_perm.get(perm, [])
+
+    def covers(self, perm: str, path: str) -> bool:
+        return any(path.startswith(prefix) for prefix in self.paths(perm))
+
+    @property
+    def perms(self) -> set[str]:
+        return set(self.paths_by_perm)
+
+
+def _minimal_prefixes(paths) -> list[str]:
+    """Drop paths already covered by a shorter one (a post at the township covers its villages)."""
+    result: list[str] = []
+    for path in sorted(set(paths)):
+        if not result or not path.startswith(result[-1]):
+            result.append(path)
+    return result
+
+
+def region_grants(user) -> RegionGrants:
+    """All region-wide grants of a user, computed in three queries and cached on the user object."""
+    cached = getattr(user, _CACHE_ATTR, None)
+    if cached is not None:
+        return cached
+    raw: dict[str, list[str]] = defaultdict(list)
+    if user is not None and user.is_authenticated and user.is_active:
+        post_rows = (
+            Post.objects.active()
+            .filter(user=user, role__permissions__isnull=False)
+            .values_list("region__path", "role__permissions__content_type__app_label", "role__permissions__codename")
+        )
+        for path, app_label, codename in post_rows:
+            raw[f"{app_label}.{codename}"].append(path)
+
+        region_type = ContentType.objects.get_for_model(Region)
+        guardian_rows = list(
+            UserObjectPermission.objects.filter(user=user, content_type=region_type).values_list(
+                "object_pk", "permission__content_type__app_label", "permission__codename"
+            )
+        ) + list(
+            GroupObjectPermission.objects.filter(group__user=user, content_type=region_type).values_list(
+                "object_pk", "permission__content_type__app_label", "permission__codename"
+            )
+        )
+        if guardian_rows:
+            paths_by_pk = dict(
+                Region.objects.filter(pk__in={int(pk) for pk, _, _ in guardian_rows}).values_list("pk", "path")
+            )
+            for pk, app_label, codename in guardian_rows:
+                if int(pk) in paths_by_pk:
+                    raw[f"{app_label}.{codename}"].append(paths_by_pk[int(pk)])
+    grants = RegionGrants({perm: _minimal_prefixes(paths) for perm, paths in raw.items()})
+    if user is not None:
+        setattr(user, _CACHE_ATTR, grants)
+    return grants
+
+
+def forget_grants(user) -> None:
+    """Drop the cached grants, e.g. after a post of this user was created or ended."""
+    if user is not None and hasattr(user, _CACHE_ATTR):
+        delattr(user, _CACHE_ATTR)
+
+
+def region_lookup(model) -> str:
+    """The ORM path from a model to its region's materialised path ("region__path" unless declared)."""
+    if issubclass(model, Region):
+        return "path"
+    return getattr(model, "region_path_lookup", "region__path")
+
+
+def region_path_of(obj) -> str | None:
+    """The materialised path of the region an object belongs to, or None if it has none."""
+    if isinstance(obj, Region):
+        return obj.path
+    getter = getattr(obj, "get_permission_region", None)
+    region = getter() if getter else getattr(obj, "region", None)
+    return region.path if isinstance(region, Region) else None
+
+
+class RegionPermissionBackend:
+    """Answers `user.has_perm(perm, obj)` from posts and region grants, in a constant number of queries.
+
+    Without an object it answers whether the user holds the permission anywhere (menus, flow lists);
+    the object check then decides for each record.
+    """
+
+    def authenticate(self, request, **credentials):
+        return None
+
+    def has_perm(self, user_obj, perm, obj=None):
+        if not user_obj.is_active or isinstance(user_obj, AnonymousUser):
+            return False
+        grants = region_grants(user_obj)
+        if obj is None:
+            return bool(grants.paths(perm))
+        path = region_path_of(obj)
+        return path is not None and grants.covers(perm, path)
+
+    def has_module_perms(self, user_obj, app_label):
+        if not user_obj.is_active or isinstance(user_obj, AnonymousUser):
+            return False
+        return any(perm.startswith(f"{app_label}.") for perm in region_grants(user_obj).perms)
+
+    def get_all_permissions(self, user_obj, obj=None):
+        if not user_obj.is_active or isinstance(user_obj, AnonymousUser):
+            return set()
+        grants = region_grants(user_obj)
+        if obj is None:
+            return grants.perms
+        path = region_path_of(obj)
+        if path is None:
+            return set()
+        return {perm for perm in grants.perms if grants.covers(perm, path)}
+
+
+def _explicitly_granted_pks(user, model: type[Model], perm: str) -> list:
+    """Primary keys of single objects of `model` that guardian grants `perm` on to the user."""
+    app_label, codename = perm.split(".", 1)
+    content_type = ContentType.objects.get_for_model(model)
+    filters = {"content_type": content_type, "permission__codename": codename}
+    pks = set(UserObjectPermission.objects.filter(user=user, **filters).values_list("object_pk", flat=True))
+    pks |= set(GroupObjectPermission.objects.filter(group__user=user, **filters).values_list("object_pk", flat=True))
+    field = model._meta.pk
+    return [field.to_python(pk) for pk in pks]
+
+
+def scope(user, queryset: QuerySet, perm: str) -> QuerySet:
+    """Filter any queryset of region-bound objects to those `user` holds `perm` on."""
+    if user is None or not user.is_authenticated or not user.is_active:
+        return queryset.none()
+    if user.is_superuser:
+        return queryset
+    model = queryset.model
+    lookup = region_lookup(model)
+    condition = Q(pk__in=[])
+    for prefix in region_grants(user).paths(perm):
+        condition |= Q(**{f"{lookup}__startswith": prefix})
+    explicit = _explicitly_granted_pks(user, model, perm)
+    if explicit:
+        condition |= Q(pk__in=explicit)
+    return queryset.filter(condition)
+
+
+def get_object_for_user(user, queryset: QuerySet, perm: str, **lookup):
+    """The object, if the user holds `perm` on it; 404 when it is outside what they may see.
+
+    404 rather than 403 so that a user cannot learn that a record exists outside their scope.
+    """
+    obj = scope(user, queryset, perm).filter(**lookup).first()
+    if obj is None:
+        raise Http404("对象不存在或无权查看。")
+    return obj
+
+
+def require_perm(user, perm: str, obj=None) -> None:
+    """Raise PermissionDenied (403) unless the user may do `perm` (on `obj`)."""
+    if not user.has_perm(perm, obj):
+        raise PermissionDenied("您没有执行此操作的权限。")

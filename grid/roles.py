@@ -1,0 +1,55 @@
+"""The roles of DESIGN.md §3 with their default permissions (loaded by a data migration).
+
+Admins may change a role's permissions afterwards; later migrations that add permissions add
+them to the roles explicitly, so an admin's edits are never overwritten by a re-run.
+"""
+
+VIEW_BASICS = ["grid.view_region", "grid.view_department"]
+VIEW_PEOPLE = VIEW_BASICS + ["grid.view_post"]
+MANAGE_GRID = [
+    "grid.view_region", "grid.add_region", "grid.change_region",
+    "grid.view_department", "grid.add_department", "grid.change_department",
+    "grid.view_post", "grid.add_post", "grid.change_post",
+]
+VIEW_PATROL_SETUP = ["inspection.view_patrolcategory", "inspection.view_supervisiongroup"]
+MANAGE_PATROL_SETUP = VIEW_PATROL_SETUP + [
+    "inspection.add_patrolcategory", "inspection.change_patrolcategory",
+    "inspection.add_supervisiongroup", "inspection.change_supervisiongroup",
+]
+VIEW_AUDIT = ["governance.view_auditentry"]
+
+# key: (name, description, default permissions)
+ROLES: dict[str, tuple[str, str, list[str]]] = {
+    "grid_member": ("网格员", "巡查网格、上报事件、就地处置、逐级上报", VIEW_BASICS),
+    "grid_leader": ("网格长", "研判分流网格事件、派单、上报乡镇、审核工作日志", VIEW_PEOPLE),
+    "grid_instructor": ("网格指导员", "指导网格工作、审核工作日志", VIEW_PEOPLE),
+    "village_cadre": ("村（居）巡查员", "村级大巡查台账、向牵头部门上报目录问题", VIEW_PEOPLE + ["inspection.view_patrolcategory"]),
+    "township_office": ("镇综合办", "核实登记上报、统筹大巡查、处置上报事件", MANAGE_GRID + MANAGE_PATROL_SETUP + VIEW_AUDIT),
+    "department": ("职能部门", "牵头部门：核实登记、加减分、处置派单事件", VIEW_PEOPLE + VIEW_PATROL_SETUP),
+    "supervision_group": ("巡查督查组", "每月督查所负责村（居），记录漏报瞒报问题", VIEW_BASICS + VIEW_PATROL_SETUP),
+    "township_committee": ("镇党委", "跟踪整改事项、撰写整改进展情况通报", VIEW_PEOPLE + VIEW_PATROL_SETUP + VIEW_AUDIT),
+    "county_office": ("县委巡察办", "组织巡察轮次、跟踪整改、发布整改通报", MANAGE_GRID + VIEW_PATROL_SETUP + VIEW_AUDIT),
+    "inspection_group": ("巡察组", "进驻巡察、形成问题底稿与“三报告四清单”", VIEW_PEOPLE),
+    "leading_group": ("巡察工作领导小组", "审批机动巡察、听取巡察汇报", VIEW_PEOPLE + VIEW_AUDIT),
+    "discipline": ("纪检监察", "接收问题线索、查处弄虚作假、记录问责", VIEW_PEOPLE + VIEW_AUDIT),
+}
+
+
+def sync_role_defaults(apps, schema_editor=None) -> None:
+    """Create missing roles with their default permissions; leave existing roles as they are."""
+    from django.contrib.auth.management import create_permissions
+
+    for app_config in apps.get_app_configs():
+        app_config.models_module = True
+        create_permissions(app_config, apps=apps, verbosity=0)
+        app_config.models_module = None
+
+    Role = apps.get_model("grid", "Role")
+    Permission = apps.get_model("auth", "Permission")
+    for key, (name, description, perms) in ROLES.items():
+        role, created = Role.objects.get_or_create(key=key, defaults={"name": name, "description": description})
+        if not created:
+            continue
+        for perm in perms:
+            app_label, codename = perm.split(".")
+            role.permissions.add(Permission.objects.get(content_type__app_label=app_label, codename=codename))

@@ -1,0 +1,146 @@
+"""State changes of regions, departments and posts. Each takes the acting user and writes the audit trail."""
+
+from __future__ import annotations
+
+import datetime
+
+from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from governance import audit
+
+from .access import forget_grants
+from .models import PATH_SEPARATOR, Department, Post, Region, Role, Tier
+
+User = get_user_model()
+
+
+def _check_tier(parent: Region | None, tier: Tier) -> None:
+    if parent is None:
+        if tier.depth != 1:
+            raise ValidationError(f"顶级区域的层级必须是“{Tier.objects.filter(depth=1).first() or '县'}”。")
+    elif tier.depth <= parent.tier.depth:
+        raise ValidationError(f"“{tier.name}”不能设在“{parent.tier.name}”之下。")
+
+
+@transaction.atomic
+def create_region(
+    *, parent: Region | None, name: str, tier: Tier, code: str | None = None, households: int | None = None, by=None
+) -> Region:
+    name = name.strip()
+    if not name or PATH_SEPARATOR in name:
+        raise ValidationError(f"区域名称不能为空，也不能含有“{PATH_SEPARATOR}”。")
+    _check_tier(parent, tier)
+    full_path = f"{parent.full_path}{PATH_SEPARATOR}{name}" if parent else name
+    fields = {"name": name, "tier": tier, "code": code or None, "households": households, "full_path": full_path}
+    region = parent.add_child(**fields) if parent else Region.add_root(**fields)
+    audit.record("region.create", actor=by, obj=region, after=audit.snapshot(region, ["name", "code", "tier", "households"]))
+    return region
+
+
+@transaction.atomic
+def update_region(region: Region, *, by=None, **changes) -> Region:
+    """Change a region's code, households or tier (its name and place are changed in the admin)."""
+    before = audit.snapshot(region, ["name", "code", "tier", "households"])
+    for field, value in changes.items():
+        if field not in {"code", "households", "tier"}:
+            raise ValueError(f"unsupported region field {field}")
+        setattr(region, field, value)
+    if "tier" in changes:
+        _check_tier(region.get_parent(), region.tier)
+    region.save()
+    after = audit.snapshot(region, ["name", "code", "tier", "households"])
+    if after != before:
+        audit.record("region.update", actor=by, obj=region, before=before, after=after)
+    return region
+
+
+def refresh_full_paths(region: Region) -> None:
+    """Recompute the stored path of names of a region and its subtree after a rename or move."""
+    region.refresh_from_db()
+    parent = region.get_parent()
+    region.full_path = f"{parent.full_path}{PATH_SEPARATOR}{region.name}" if parent else region.name
+    Region.objects.filter(pk=region.pk).update(full_path=region.full_path)
+    names = {region.path: region.full_path}
+    for node in Region.objects.filter(path__startswith=region.path, depth__gt=region.depth).order_by("depth"):
+        parent_path = node.path[: -Region.steplen]
+        node_full = f"{names[parent_path]}{PATH_SEPARATOR}{node.name}"
+        names[node.path] = node_full
+        if node.full_path != node_full:
+            Region.objects.filter(pk=node.pk).update(full_path=node_full)
+
+
+@transaction.atomic
+def create_department(*, name: str, region: Region, by=None) -> Department:
+    department = Department.objects.create(name=name.strip(), region=region)
+    audit.record("department.create", actor=by, obj=department, after=audit.snapshot(department, ["name", "region"]))
+    return department
+
+
+def department_for_post(region: Region, name: str) -> Department:
+    """The department of that name at the post's region or the nearest region above it."""
+    ancestors = [region.path[:i] for i in range(Region.steplen, len(region.path) + 1, Region.steplen)]
+    department = (
+        Department.objects.select_related("region")
+        .filter(name=name.strip(), region__path__in=ancestors)
+        .order_by("-region__depth")
+        .first()
+    )
+    if department is None:
+        raise Department.DoesNotExist(f"“{region.full_path}”及其上级区域没有名为“{name}”的部门。")
+    return department
+
+
+@transaction.atomic
+def ensure_user(username: str, *, password: str | None = None, full_name: str = "", by=None):
+    """The user with that username, created (with the password, if given) when missing."""
+    user = User.objects.filter(username=username).first()
+    if user is not None:
+        return user, False
+    user = User(username=username, first_name=full_name)
+    if password:
+        user.set_password(password)
+    else:
+        user.set_unusable_password()
+    user.save()
+    audit.record("user.create", actor=by, obj=user, after={"username": username, "full_name": full_name})
+    return user, True
+
+
+@transaction.atomic
+def create_post(
+    *,
+    user,
+    role: Role,
+    region: Region,
+    department: Department | None = None,
+    start_date: datetime.date | None = None,
+    note: str = "",
+    by=None,
+) -> Post:
+    post = Post(
+        user=user, role=role, region=region, department=department,
+        start_date=start_date or timezone.localdate(), note=note,
+    )
+    post.full_clean()
+    post.save()
+    audit.record(
+        "post.create", actor=by, obj=post,
+        after=audit.snapshot(post, ["user", "role", "region", "department", "start_date", "end_date"]),
+    )
+    forget_grants(user)
+    return post
+
+
+@transaction.atomic
+def end_post(post: Post, *, by=None, on: datetime.date | None = None) -> Post:
+    """End a post: from `on` (default today) it grants nothing. The post itself stays, as history."""
+    before = audit.snapshot(post, ["end_date"])
+    post.end_date = on or timezone.localdate()
+    post.full_clean()
+    post.save(update_fields=["end_date"])
+    audit.record("post.end", actor=by, obj=post, before=before, after=audit.snapshot(post, ["end_date"]))
+    forget_grants(post.user)
+    return post

@@ -1,0 +1,98 @@
+"""Shared fixtures: a small county with one persona per role, and one user with no access.
+
+某县
+├── 太平镇 (township) ── 农业农村办 (department)
+│   ├── 楼星村 (village)
+│   │   ├── 第1网格 (grid) ── 第1微网格 (microgrid)
+│   │   └── 第2网格 (grid)
+│   └── 大楼村 (village)
+└── 赵村镇 (township)
+    └── 河南村 (village)
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+import pytest
+
+from grid import services
+from grid.models import Region, Role, Tier
+
+
+@dataclass
+class County:
+    county: Region
+    taiping: Region
+    louxing: Region
+    grid1: Region
+    micro1: Region
+    grid2: Region
+    dalou: Region
+    zhaocun: Region
+    henan: Region
+    agriculture: object  # Department 太平镇农业农村办
+
+    def tier(self, key: str) -> Tier:
+        return Tier.objects.get(key=key)
+
+
+def build_county() -> County:
+    tier = {t.key: t for t in Tier.objects.all()}
+    county = services.create_region(parent=None, name="某县", tier=tier["county"], code="C")
+    taiping = services.create_region(parent=county, name="太平镇", tier=tier["township"], code="C-TP")
+    louxing = services.create_region(parent=taiping, name="楼星村", tier=tier["village"], code="C-TP-LX")
+    grid1 = services.create_region(parent=louxing, name="第1网格", tier=tier["grid"], households=420)
+    micro1 = services.create_region(parent=grid1, name="第1微网格", tier=tier["microgrid"], households=140)
+    grid2 = services.create_region(parent=louxing, name="第2网格", tier=tier["grid"], households=380)
+    dalou = services.create_region(parent=taiping, name="大楼村", tier=tier["village"])
+    zhaocun = services.create_region(parent=county, name="赵村镇", tier=tier["township"])
+    henan = services.create_region(parent=zhaocun, name="河南村", tier=tier["village"])
+    agriculture = services.create_department(name="农业农村办", region=taiping)
+    return County(county, taiping, louxing, grid1, micro1, grid2, dalou, zhaocun, henan, agriculture)
+
+
+@pytest.fixture
+def county(db) -> County:
+    return build_county()
+
+
+# Where each persona holds its post in the small county (attribute of County).
+PERSONA_REGIONS = {
+    "grid_member": "grid1",
+    "grid_leader": "grid1",
+    "grid_instructor": "louxing",
+    "village_cadre": "louxing",
+    "township_office": "taiping",
+    "department": "taiping",
+    "supervision_group": "taiping",
+    "township_committee": "taiping",
+    "county_office": "county",
+    "inspection_group": "zhaocun",
+    "leading_group": "county",
+    "discipline": "taiping",
+}
+
+
+@pytest.fixture
+def personas(county) -> dict:
+    """One user per role key (username = role key), posted as PERSONA_REGIONS says, plus 'outsider'."""
+    users = {}
+    for role_key, attr in PERSONA_REGIONS.items():
+        user, _ = services.ensure_user(role_key, password="Test@2026pw")
+        department = county.agriculture if role_key == "department" else None
+        services.create_post(user=user, role=Role.objects.get(key=role_key), region=getattr(county, attr), department=department)
+        users[role_key] = user
+    users["outsider"], _ = services.ensure_user("outsider", password="Test@2026pw")
+    return users
+
+
+def pytest_collection_modifyitems(config, items):
+    """Tests marked celery_worker need Redis and a worker (.ci/run provides both); skip them otherwise."""
+    if os.environ.get("REDIS_URL"):
+        return
+    skip = pytest.mark.skip(reason="需要 REDIS_URL 与运行中的 Celery worker（由 .ci/run 提供）")
+    for item in items:
+        if "celery_worker" in item.keywords:
+            item.add_marker(skip)
