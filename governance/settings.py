@@ -4,6 +4,7 @@ The embedded run (`make run`) needs nothing set: SQLite under var/, eager Celery
 Production sets DATABASE_URL, REDIS_URL and SECRET_KEY; a missing SECRET_KEY with DEBUG off stops start-up.
 """
 
+import sys
 from pathlib import Path
 
 import environ
@@ -14,11 +15,12 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 env = environ.Env()
 
 DEBUG = env.bool("DEBUG", default=False)
+TESTING = env.bool("TESTING", default="pytest" in sys.modules)
 
 _DEV_SECRET_KEY = "dev-only-insecure-key-do-not-use-in-production"
 SECRET_KEY = env.str("SECRET_KEY", default="")
 if not SECRET_KEY:
-    if DEBUG or env.bool("TESTING", default=False):
+    if DEBUG or TESTING:
         SECRET_KEY = _DEV_SECRET_KEY
     else:
         raise ImproperlyConfigured("未设置 SECRET_KEY：生产环境（DEBUG 关闭）必须通过环境变量提供 SECRET_KEY。")

@@ -35,7 +35,7 @@ def create_region(
     _check_tier(parent, tier)
     full_path = f"{parent.full_path}{PATH_SEPARATOR}{name}" if parent else name
     fields = {"name": name, "tier": tier, "code": code or None, "households": households, "full_path": full_path}
-    region = parent.add_child(**fields) if parent else Region.add_root(**fields)
+    region = Region.objects.add_child(parent, fields) if parent else Region.objects.add_root(fields)
     audit.record("region.create", actor=by, obj=region, after=audit.snapshot(region, ["name", "code", "tier", "households"]))
     return region
 
