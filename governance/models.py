@@ -92,3 +92,6 @@ class AuditChainHead(models.Model):
     class Meta:
         verbose_name = "审计链头"
         verbose_name_plural = "审计链头"
+
+    def __str__(self):
+        return f"审计链：{self.writes} 条"

@@ -1,0 +1,92 @@
+import datetime
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.db import connection
+from django.http import Http404
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+from guardian.shortcuts import assign_perm
+
+from grid import services
+from grid.access import get_object_for_user, scope
+from grid.models import Department, Post, Region, Role
+
+User = get_user_model()
+
+
+def fresh(user):
+    """The same user without cached grants, as a new request would load it."""
+    return User.objects.get(pk=user.pk)
+
+
+def test_township_office_sees_its_township_subtree_only(county, personas):
+    user = personas["township_office"]
+    visible = set(scope(user, Region.objects.all(), "grid.view_region").values_list("name", flat=True))
+    assert visible == {"太平镇", "楼星村", "第1网格", "第1微网格", "第2网格", "大楼村"}
+
+
+def test_grid_member_cannot_see_neighbouring_grid_or_village(county, personas):
+    user = personas["grid_member"]
+    assert user.has_perm("grid.view_region", county.micro1)
+    assert not user.has_perm("grid.view_region", county.grid2)
+    with pytest.raises(Http404):
+        get_object_for_user(user, Region.objects.all(), "grid.view_region", pk=county.louxing.pk)
+
+
+def test_ending_a_post_revokes_access_at_once(county, personas):
+    user = personas["village_cadre"]
+    post = Post.objects.get(user=user)
+    assert fresh(user).has_perm("grid.view_region", county.louxing)
+
+    services.end_post(post, by=personas["township_office"])
+
+    assert not user.has_perm("grid.view_region", county.louxing)  # same object: cache dropped
+    assert not fresh(user).has_perm("grid.view_region", county.louxing)
+    assert Post.objects.filter(pk=post.pk).exists(), "an ended post stays as history"
+
+
+def test_a_post_that_starts_later_grants_nothing_yet(county):
+    user, _ = services.ensure_user("future")
+    services.create_post(
+        user=user, role=Role.objects.get(key="grid_member"), region=county.grid1,
+        start_date=timezone.localdate() + datetime.timedelta(days=3),
+    )
+    assert not fresh(user).has_perm("grid.view_region", county.grid1)
+
+
+def test_guardian_region_grant_covers_the_subtree(county, personas):
+    user = personas["outsider"]
+    assign_perm("grid.view_region", user, county.zhaocun)
+    user = fresh(user)
+    assert user.has_perm("grid.view_region", county.henan)
+    assert not user.has_perm("grid.view_region", county.taiping)
+    assert set(scope(user, Region.objects.all(), "grid.view_region").values_list("name", flat=True)) == {"赵村镇", "河南村"}
+
+
+def test_guardian_grant_on_a_single_object_shares_only_that_object(county, personas):
+    user = personas["outsider"]
+    shared = county.agriculture
+    other = Department.objects.create(name="林业站", region=county.taiping)
+    assign_perm("grid.view_department", user, shared)
+    user = fresh(user)
+    assert user.has_perm("grid.view_department", shared)
+    assert not user.has_perm("grid.view_department", other)
+    assert list(scope(user, Department.objects.all(), "grid.view_department")) == [shared]
+
+
+def test_has_perm_query_count_does_not_grow_with_posts(county, personas):
+    user = personas["county_office"]
+    role = Role.objects.get(key="grid_leader")
+    for region in Region.objects.all():
+        services.create_post(user=user, role=role, region=region)
+    user = fresh(user)
+    grid = Region.objects.get(pk=county.grid1.pk)
+    with CaptureQueriesContext(connection) as first:
+        assert user.has_perm("grid.view_region", grid)
+    with CaptureQueriesContext(connection) as second:
+        assert user.has_perm("grid.view_post", county.henan)
+        assert not user.has_perm("grid.delete_region", county.henan)
+    assert len(first) <= 6
+    # Later checks reuse the grants loaded for the request; only guardian's object check remains.
+    assert len(second) <= 4
