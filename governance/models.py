@@ -31,7 +31,7 @@ class AuditEntry(models.Model):
     object_type = models.CharField("对象类型", max_length=100, blank=True, db_index=True)
     object_id = models.CharField("对象编号", max_length=64, blank=True, db_index=True)
     object_repr = models.CharField("对象", max_length=300, blank=True)
-    region_path = models.CharField("区域路径", max_length=255, blank=True, db_index=True, help_text="用于按区域限定可见范围")
+    region_path = models.CharField("区域路径", max_length=255, blank=True, help_text="用于按区域限定可见范围")
     before = models.JSONField("变更前", null=True, blank=True, encoder=DjangoJSONEncoder)
     after = models.JSONField("变更后", null=True, blank=True, encoder=DjangoJSONEncoder)
     request_id = models.CharField("请求编号", max_length=64, blank=True)
@@ -46,6 +46,9 @@ class AuditEntry(models.Model):
         verbose_name = "审计日志"
         verbose_name_plural = "审计日志"
         ordering = ["id"]
+        indexes = [
+            models.Index(fields=["region_path"], name="audit_region_prefix_idx", opclasses=["varchar_pattern_ops"]),
+        ]
 
     def __str__(self):
         return f"{self.created_at:%Y-%m-%d %H:%M:%S} {self.actor_name or '系统'} {self.action} {self.object_repr}"

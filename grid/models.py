@@ -42,6 +42,11 @@ class Region(MP_Node):
     class Meta:
         verbose_name = "区域"
         verbose_name_plural = "区域"
+        indexes = [
+            # Subtree filters are `path LIKE 'prefix%'`; PostgreSQL uses an index for that only with
+            # pattern ops (or the C collation). Other databases ignore opclasses.
+            models.Index(fields=["path"], name="region_path_prefix_idx", opclasses=["varchar_pattern_ops"]),
+        ]
 
     def __str__(self):
         return self.full_path or self.name
