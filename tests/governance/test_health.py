@@ -1,0 +1,137 @@
+import json
+import socket
+import time
+from datetime import timedelta
+
+import pytest
+from django.core.management import call_command
+from django.core.management.base import CommandError
+from django.test import override_settings
+from django.utils import timezone
+
+from governance import health
+from governance.celery import app as celery_app
+
+LOCMEM_CACHE = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+
+
+def closed_port() -> int:
+    """A loopback port nothing listens on (bound once by us, then released)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture
+def embedded(monkeypatch):
+    """The `make run` setup whatever the environment says: no Redis, eager Celery, local-memory cache."""
+    monkeypatch.setitem(celery_app.conf, "task_always_eager", True)
+    with override_settings(REDIS_URL="", CELERY_TASK_ALWAYS_EAGER=True, CACHES=LOCMEM_CACHE):
+        yield
+
+
+@pytest.fixture
+def redis_down(monkeypatch):
+    """REDIS_URL (broker, results, cache) points at a closed port; Celery is not eager."""
+    url = f"redis://127.0.0.1:{closed_port()}/0"
+    monkeypatch.setitem(celery_app.conf, "task_always_eager", False)
+    monkeypatch.setitem(celery_app.conf, "broker_url", url)
+    monkeypatch.setitem(celery_app.conf, "result_backend", url)
+    caches = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": url}}
+    with override_settings(REDIS_URL=url, CELERY_TASK_ALWAYS_EAGER=False, CACHES=caches):
+        yield url
+
+
+def test_healthz_is_ok_with_the_database_in_the_embedded_setup(client, db, embedded):
+    response = client.get("/healthz")
+    assert response.status_code == 200
+    body = response.json()
+    assert body["status"] == "ok"
+    database = body["checks"]["database"]
+    assert (database["name"], database["ok"], database["configured"]) == ("数据库", True, True)
+    assert database["detail"].endswith("正常")
+    assert body["checks"]["redis"]["configured"] is False
+    assert body["checks"]["celery_worker"]["detail"] == "未配置（任务同步执行）"
+    assert response["Cache-Control"].startswith("max-age=0")
+
+
+def test_healthz_answers_head_requests_for_load_balancers(client, db, embedded):
+    assert client.head("/healthz").status_code == 200
+
+
+def test_healthcheck_command_exits_zero_when_the_configured_services_are_up(db, embedded, capsys):
+    call_command("healthcheck")
+    out = capsys.readouterr().out
+    assert "[正常] 数据库" in out
+    assert "[未配置] Celery worker：未配置（任务同步执行）" in out
+    assert "健康检查通过" in out
+
+
+def test_healthcheck_command_can_print_json(db, embedded, capsys):
+    call_command("healthcheck", "--json")
+    body = json.loads(capsys.readouterr().out)
+    assert body["status"] == "ok"
+    assert set(body["checks"]) == {"database", "redis", "celery_worker", "celery_beat"}
+
+
+def test_healthz_is_503_quickly_when_redis_is_down(client, db, redis_down):
+    started = time.monotonic()
+    response = client.get("/healthz")
+    assert time.monotonic() - started < 5
+    assert response.status_code == 503
+    body = response.json()
+    assert body["status"] == "fail"
+    assert body["checks"]["database"]["ok"] is True
+    assert body["checks"]["redis"] == {
+        "name": "Redis",
+        "ok": False,
+        "configured": True,
+        "detail": "无法连接 Redis",
+    }
+    assert body["checks"]["celery_worker"]["ok"] is False
+    # The raw error names hosts and ports: it goes to the operator's command, not to the public probe.
+    assert "127.0.0.1" not in response.content.decode()
+
+
+def test_healthcheck_command_exits_non_zero_quickly_when_redis_is_down(db, redis_down, capsys):
+    started = time.monotonic()
+    with pytest.raises(CommandError, match="健康检查未通过：Redis、Celery worker"):
+        call_command("healthcheck")
+    assert time.monotonic() - started < 5
+    out = capsys.readouterr().out
+    assert "[故障] Redis：无法连接 Redis" in out
+    assert "Connection refused" in out or "Error" in out
+
+
+def test_worker_check_fails_quickly_on_its_own_when_the_broker_is_down(redis_down):
+    started = time.monotonic()
+    result = health.check_celery_worker()
+    assert time.monotonic() - started < 5
+    assert (result.ok, result.configured) == (False, True)
+    assert result.detail == "无法连接任务队列（broker）"
+
+
+def test_beat_check_is_informational_until_a_heartbeat_is_seen(settings):
+    settings.REDIS_URL = "redis://127.0.0.1:6379/0"
+    settings.CACHES = LOCMEM_CACHE
+    result = health.check_beat()
+    assert (result.ok, result.configured, result.failing) == (True, False, False)
+
+
+def test_beat_check_reports_the_last_heartbeat_and_fails_when_it_is_stale(settings):
+    from django.core.cache import cache
+
+    from governance.tasks import BEAT_HEARTBEAT_KEY, beat_heartbeat
+
+    settings.REDIS_URL = "redis://127.0.0.1:6379/0"
+    settings.CACHES = LOCMEM_CACHE
+    beat_heartbeat()
+    fresh = health.check_beat()
+    assert (fresh.ok, fresh.configured) == (True, True)
+    assert fresh.detail.startswith("最近一次心跳 ")
+
+    stale = health.check_beat(now=timezone.now() + timedelta(minutes=10))
+    assert stale.failing
+    assert "beat 已停止" in stale.detail
+    assert "10 分钟前" in stale.detail
+    cache.delete(BEAT_HEARTBEAT_KEY)
