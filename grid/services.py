@@ -43,16 +43,22 @@ def create_region(
 @transaction.atomic
 def update_region(region: Region, *, by=None, **changes) -> Region:
     """Change a region's code, households or tier (its name and place are changed in the admin)."""
+    unknown = set(changes) - {"code", "households", "tier"}
+    if unknown:
+        raise ValueError(f"unsupported region fields {sorted(unknown)}")
+    if "code" in changes:
+        changes["code"] = changes["code"] or None
     before = audit.snapshot(region, ["name", "code", "tier", "households"])
     for field, value in changes.items():
-        if field not in {"code", "households", "tier"}:
-            raise ValueError(f"unsupported region field {field}")
         setattr(region, field, value)
     if "tier" in changes:
-        _check_tier(region.get_parent(), region.tier)
-    region.save()
+        _check_tier(Region.objects.get_parent(region), region.tier)
+        for child in Region.objects.get_children(region).select_related("tier"):
+            if child.tier.depth <= region.tier.depth:
+                raise ValidationError(f"下级区域“{child.name}”的层级“{child.tier.name}”不能高于或等于“{region.tier.name}”。")
     after = audit.snapshot(region, ["name", "code", "tier", "households"])
     if after != before:
+        region.save()
         audit.record("region.update", actor=by, obj=region, before=before, after=after)
     return region
 
@@ -60,7 +66,7 @@ def update_region(region: Region, *, by=None, **changes) -> Region:
 def refresh_full_paths(region: Region) -> None:
     """Recompute the stored path of names of a region and its subtree after a rename or move."""
     region.refresh_from_db()
-    parent = region.get_parent()
+    parent = Region.objects.get_parent(region)
     region.full_path = f"{parent.full_path}{PATH_SEPARATOR}{region.name}" if parent else region.name
     Region.objects.filter(pk=region.pk).update(full_path=region.full_path)
     names = {region.path: region.full_path}
