@@ -98,3 +98,76 @@ class AuditChainHead(models.Model):
 
     def __str__(self):
         return f"审计链：{self.writes} 条"
+
+
+class Attachment(models.Model):
+    """A piece of evidence (photo, short video, document) attached to any record.
+
+    Written only by `governance.evidence`, which checks the type by content and reads EXIF.
+    Files are served by a view that checks access to the owning record, never from a public URL.
+    """
+
+    class Kind(models.TextChoices):
+        IMAGE = "image", "照片"
+        VIDEO = "video", "视频"
+        DOCUMENT = "document", "文档"
+
+    owner_type = models.ForeignKey("contenttypes.ContentType", verbose_name="所属对象类型", on_delete=models.CASCADE)
+    owner_id = models.PositiveBigIntegerField("所属对象编号")
+    kind = models.CharField("类型", max_length=16, choices=Kind.choices)
+    file = models.FileField("文件", upload_to="evidence/%Y/%m/")
+    thumbnail = models.FileField("缩略图", upload_to="evidence/thumbs/%Y/%m/", blank=True)
+    original_name = models.CharField("原文件名", max_length=255)
+    mime_type = models.CharField("内容类型", max_length=100)
+    size = models.PositiveBigIntegerField("大小（字节）")
+    sha256 = models.CharField("SHA-256", max_length=64)
+    taken_at = models.DateTimeField("拍摄时间（EXIF）", null=True, blank=True)
+    latitude = models.DecimalField("纬度（EXIF）", max_digits=9, decimal_places=6, null=True, blank=True)
+    longitude = models.DecimalField("经度（EXIF）", max_digits=9, decimal_places=6, null=True, blank=True)
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name="上传人", null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField("上传时间", auto_now_add=True)
+
+    class Meta:
+        verbose_name = "附件"
+        verbose_name_plural = "附件"
+        ordering = ["id"]
+        indexes = [models.Index(fields=["owner_type", "owner_id"])]
+
+    def __str__(self):
+        return self.original_name
+
+
+class Notification(models.Model):
+    """One message in a user's in-app inbox (督办, assignments, returns). Email follows where configured."""
+
+    class Kind(models.TextChoices):
+        TASK = "task", "待办"
+        SUPERVISION = "supervision", "督办"
+        RESULT = "result", "办理结果"
+        SYSTEM = "system", "系统"
+
+    recipient = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name="接收人", on_delete=models.CASCADE, related_name="notifications"
+    )
+    kind = models.CharField("类别", max_length=16, choices=Kind.choices, default=Kind.SYSTEM)
+    title = models.CharField("标题", max_length=200)
+    body = models.TextField("内容", blank=True)
+    url = models.CharField("链接", max_length=500, blank=True)
+    dedupe_key = models.CharField(
+        "去重键", max_length=200, null=True, blank=True, unique=True,
+        help_text="同一件事只通知一次（例如同一任务的同一次督办）",
+    )
+    created_at = models.DateTimeField("时间", auto_now_add=True, db_index=True)
+    read_at = models.DateTimeField("已读时间", null=True, blank=True)
+    emailed_at = models.DateTimeField("邮件发送时间", null=True, blank=True)
+
+    class Meta:
+        verbose_name = "通知"
+        verbose_name_plural = "通知"
+        ordering = ["-id"]
+        indexes = [models.Index(fields=["recipient", "read_at"])]
+
+    def __str__(self):
+        return self.title

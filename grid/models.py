@@ -150,3 +150,229 @@ class Post(models.Model):
         if self.department_id and self.region_id:
             if not self.region.path.startswith(self.department.region.path):
                 raise ValidationError({"department": "部门必须属于岗位所在区域或其上级区域。"})
+
+
+class EventCategory(models.Model):
+    """A two-level category tree of grid events (大类 → 小类), editable in the admin."""
+
+    parent = models.ForeignKey(
+        "self", verbose_name="上级类别", null=True, blank=True, on_delete=models.PROTECT, related_name="children"
+    )
+    code = models.CharField("编码", max_length=32, unique=True)
+    name = models.CharField("名称", max_length=100)
+    sort_order = models.PositiveIntegerField("排序", default=0)
+    is_active = models.BooleanField("启用", default=True)
+
+    class Meta:
+        verbose_name = "事件类别"
+        verbose_name_plural = "事件类别"
+        ordering = ["sort_order", "code"]
+        constraints = [models.UniqueConstraint(fields=["parent", "name"], name="event_category_unique_name")]
+
+    def __str__(self):
+        return f"{self.parent.name}/{self.name}" if self.parent_id else self.name
+
+    def clean(self):
+        if self.parent_id and self.parent.parent_id:
+            raise ValidationError({"parent": "事件类别只有两级：上级类别必须是大类。"})
+
+
+class CategoryRouting(models.Model):
+    """Which department of a township leads a category (吹哨报到 dispatch target)."""
+
+    township = models.ForeignKey(Region, verbose_name="乡镇", on_delete=models.CASCADE, related_name="category_routes")
+    category = models.ForeignKey(EventCategory, verbose_name="事件类别", on_delete=models.CASCADE, related_name="routes")
+    department = models.ForeignKey(Department, verbose_name="牵头部门", on_delete=models.CASCADE, related_name="routes")
+
+    region_path_lookup = "township__path"
+
+    class Meta:
+        verbose_name = "派单路由"
+        verbose_name_plural = "派单路由"
+        constraints = [models.UniqueConstraint(fields=["township", "category"], name="category_routing_unique")]
+
+    def __str__(self):
+        return f"{self.township.name}：{self.category} → {self.department.name}"
+
+    def get_permission_region(self):
+        return self.township
+
+
+class Event(models.Model):
+    """A grid event (网格事件) reported by a grid member and moved between tiers by EventFlow."""
+
+    class Urgency(models.TextChoices):
+        NORMAL = "normal", "一般"
+        URGENT = "urgent", "紧急"
+        CRITICAL = "critical", "特急"
+
+    class Source(models.TextChoices):
+        PATROL = "patrol", "网格巡查"
+        PUBLIC = "public", "群众反映"
+        HOTLINE = "12345", "12345"
+        ASSIGNED = "assigned", "上级交办"
+        OTHER = "other", "其他"
+
+    class Status(models.TextChoices):
+        REPORTED = "reported", "已上报"
+        HANDLING = "handling", "处置中"
+        DISPATCHED = "dispatched", "部门办理中"
+        VERIFYING = "verifying", "待核实"
+        CLOSED = "closed", "已办结"
+        REJECTED = "rejected", "已驳回"
+        MERGED = "merged", "已合并"
+
+    OPEN_STATUSES = (Status.REPORTED, Status.HANDLING, Status.DISPATCHED, Status.VERIFYING)
+
+    reporter = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name="上报人", on_delete=models.PROTECT, related_name="reported_events"
+    )
+    region = models.ForeignKey(Region, verbose_name="发生区域", on_delete=models.PROTECT, related_name="events")
+    handling_region = models.ForeignKey(
+        Region, verbose_name="当前处置层级区域", on_delete=models.PROTECT, related_name="handling_events",
+        help_text="事件当前在哪一级处置；逐级上报时沿上级区域上移",
+    )
+    department = models.ForeignKey(
+        Department, verbose_name="承办部门", null=True, blank=True, on_delete=models.PROTECT, related_name="events"
+    )
+    category = models.ForeignKey(EventCategory, verbose_name="类别", on_delete=models.PROTECT, related_name="events")
+    title = models.CharField("标题", max_length=100)
+    description = models.TextField("描述")
+    latitude = models.DecimalField("纬度", max_digits=9, decimal_places=6, null=True, blank=True)
+    longitude = models.DecimalField("经度", max_digits=9, decimal_places=6, null=True, blank=True)
+    address = models.CharField("地址", max_length=200, blank=True)
+    occurred_at = models.DateTimeField("发生时间")
+    urgency = models.CharField("紧急程度", max_length=16, choices=Urgency.choices, default=Urgency.NORMAL)
+    source = models.CharField("来源", max_length=16, choices=Source.choices, default=Source.PATROL)
+    idempotency_key = models.CharField("提交标识", max_length=64, help_text="客户端生成；同一上报重复提交只产生一个事件")
+    status = models.CharField("状态", max_length=16, choices=Status.choices, default=Status.REPORTED, db_index=True)
+    duplicate_of = models.ForeignKey(
+        "self", verbose_name="重复于", null=True, blank=True, on_delete=models.PROTECT, related_name="duplicates"
+    )
+    result = models.TextField("办理结果", blank=True)
+    rejection_reason = models.TextField("驳回理由", blank=True)
+    return_count = models.PositiveIntegerField("核实不满意退回次数", default=0)
+    is_overdue = models.BooleanField("已超期", default=False, db_index=True)
+    rating = models.PositiveSmallIntegerField("满意度", null=True, blank=True, help_text="1–5")
+    rating_comment = models.CharField("评价", max_length=200, blank=True)
+    created_at = models.DateTimeField("上报时间", default=timezone.now, db_index=True)
+    updated_at = models.DateTimeField("更新时间", auto_now=True)
+    closed_at = models.DateTimeField("办结时间", null=True, blank=True)
+
+    class Meta:
+        verbose_name = "网格事件"
+        verbose_name_plural = "网格事件"
+        ordering = ["-id"]
+        permissions = [
+            ("triage_event", "网格研判处置事件"),
+            ("handle_village_event", "村级处置事件"),
+            ("dispatch_event", "乡镇派单或处置事件"),
+            ("handle_dispatched_event", "部门办理派单事件"),
+            ("verify_event", "核实事件办理结果"),
+            ("export_event", "导出事件"),
+        ]
+        constraints = [
+            models.UniqueConstraint(fields=["reporter", "idempotency_key"], name="event_idempotent_report"),
+            models.CheckConstraint(
+                condition=Q(latitude__isnull=True) | (Q(latitude__gte=-90) & Q(latitude__lte=90)),
+                name="event_latitude_range",
+            ),
+            models.CheckConstraint(
+                condition=Q(longitude__isnull=True) | (Q(longitude__gte=-180) & Q(longitude__lte=180)),
+                name="event_longitude_range",
+            ),
+            models.CheckConstraint(condition=Q(rating__isnull=True) | Q(rating__gte=1, rating__lte=5), name="event_rating_range"),
+        ]
+        indexes = [
+            models.Index(fields=["region", "-id"], name="event_region_recent_idx"),
+            models.Index(fields=["status", "-id"], name="event_status_recent_idx"),
+        ]
+
+    def __str__(self):
+        return f"#{self.pk} {self.title}"
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in self.OPEN_STATUSES
+
+
+class PatrolLog(models.Model):
+    """One patrol of a grid member (巡查记录): when, where, households visited, events found."""
+
+    member = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name="网格员", on_delete=models.PROTECT, related_name="patrol_logs")
+    region = models.ForeignKey(Region, verbose_name="巡查网格", on_delete=models.PROTECT, related_name="patrol_logs")
+    kind = models.CharField(
+        "巡查类型", max_length=16, default="daily",
+        choices=[("daily", "日常巡查"), ("visit", "入户走访"), ("sweep", "全面排查"), ("joint", "联合检查")],
+    )
+    date = models.DateField("日期", db_index=True)
+    started_at = models.TimeField("开始时间")
+    ended_at = models.TimeField("结束时间")
+    route = models.TextField("路线或走访点位", blank=True)
+    households_visited = models.PositiveIntegerField("走访户数", default=0)
+    findings = models.TextField("发现情况", blank=True)
+    events = models.ManyToManyField(Event, verbose_name="关联事件", blank=True, related_name="patrol_logs")
+    created_at = models.DateTimeField("记录时间", auto_now_add=True)
+
+    class Meta:
+        verbose_name = "巡查记录"
+        verbose_name_plural = "巡查记录"
+        ordering = ["-date", "-started_at"]
+        indexes = [models.Index(fields=["member", "date"])]
+
+    def __str__(self):
+        return f"{self.date} {self.member} {self.get_kind_display()}"
+
+    def clean(self):
+        if self.started_at and self.ended_at and self.ended_at <= self.started_at:
+            raise ValidationError({"ended_at": "结束时间必须晚于开始时间。"})
+
+
+class WorkDiary(models.Model):
+    """A grid member's daily work diary (工作日志), reviewed by the grid leader."""
+
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name="网格员", on_delete=models.PROTECT, related_name="work_diaries")
+    region = models.ForeignKey(Region, verbose_name="网格", on_delete=models.PROTECT, related_name="work_diaries")
+    date = models.DateField("日期")
+    content = models.TextField("工作内容")
+    reviewed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name="审核人", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    reviewed_at = models.DateTimeField("审核时间", null=True, blank=True)
+    review_comment = models.TextField("审核意见", blank=True)
+    created_at = models.DateTimeField("记录时间", auto_now_add=True)
+
+    class Meta:
+        verbose_name = "工作日志"
+        verbose_name_plural = "工作日志"
+        ordering = ["-date"]
+        permissions = [("review_workdiary", "审核工作日志")]
+        constraints = [models.UniqueConstraint(fields=["author", "date"], name="work_diary_one_per_day")]
+
+    def __str__(self):
+        return f"{self.date} {self.author}"
+
+
+class CadenceRule(models.Model):
+    """What a grid member must do how often, from the plans (daily patrol, visits, sweeps on 1st/15th…)."""
+
+    class Period(models.TextChoices):
+        DAILY = "daily", "每日"
+        WEEKLY = "weekly", "每周"
+        MONTHLY = "monthly", "每月"
+        SEMIMONTHLY = "semimonthly", "每月1日、15日"
+        QUARTERLY = "quarterly", "每季度"
+
+    name = models.CharField("名称", max_length=100)
+    patrol_kind = models.CharField("对应巡查类型", max_length=16, choices=PatrolLog._meta.get_field("kind").choices)
+    period = models.CharField("周期", max_length=16, choices=Period.choices)
+    times = models.PositiveSmallIntegerField("每周期次数", default=1)
+    is_active = models.BooleanField("启用", default=True)
+
+    class Meta:
+        verbose_name = "巡查频次规则"
+        verbose_name_plural = "巡查频次规则"
+        ordering = ["id"]
+
+    def __str__(self):
+        return f"{self.name}（{self.get_period_display()} {self.times} 次）"

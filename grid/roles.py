@@ -1,7 +1,9 @@
-"""The roles of DESIGN.md §3 with their default permissions (loaded by a data migration).
+"""The roles of DESIGN.md §3 with their default permissions, loaded by data migrations.
 
-Admins may change a role's permissions afterwards; later migrations that add permissions add
-them to the roles explicitly, so an admin's edits are never overwritten by a re-run.
+Each capability's permissions are granted by its own migration with its own frozen mapping
+(FOUNDATION in 0002, EVENTS in 0004, …): a migration must not depend on permissions of models
+that later migrations create. Admins may edit a role's permissions afterwards; no later run
+overwrites those edits. `default_permissions(key)` is the union, for reading and tests.
 """
 
 VIEW_BASICS = ["grid.view_region", "grid.view_department"]
@@ -35,14 +37,59 @@ ROLES: dict[str, tuple[str, str, list[str]]] = {
 }
 
 
-def sync_role_defaults(apps, schema_editor=None) -> None:
-    """Create missing roles with their default permissions; leave existing roles as they are."""
+EVENT_BASICS = ["grid.view_event", "grid.add_event", "grid.view_patrollog", "grid.add_patrollog",
+                "grid.view_workdiary", "grid.add_workdiary"]
+EVENTS: dict[str, list[str]] = {
+    "grid_member": EVENT_BASICS,
+    "grid_leader": EVENT_BASICS + ["grid.triage_event", "grid.verify_event", "grid.export_event", "grid.review_workdiary"],
+    "grid_instructor": ["grid.view_event", "grid.handle_village_event", "grid.export_event", "grid.view_patrollog",
+                        "grid.view_workdiary", "grid.review_workdiary"],
+    "village_cadre": ["grid.view_event", "grid.add_event", "grid.handle_village_event", "grid.export_event",
+                      "grid.view_patrollog"],
+    "township_office": ["grid.view_event", "grid.dispatch_event", "grid.export_event", "grid.view_patrollog",
+                        "grid.view_workdiary", "grid.view_categoryrouting", "grid.add_categoryrouting",
+                        "grid.change_categoryrouting"],
+    "department": ["grid.view_event", "grid.handle_dispatched_event"],
+    "supervision_group": ["grid.view_event"],
+    "township_committee": ["grid.view_event", "grid.export_event", "grid.view_patrollog", "grid.view_workdiary"],
+    "county_office": ["grid.view_event", "grid.export_event", "grid.view_patrollog", "grid.view_workdiary"],
+    "inspection_group": [],
+    "leading_group": ["grid.view_event"],
+    "discipline": ["grid.view_event"],
+}
+
+
+def default_permissions(role_key: str) -> set[str]:
+    return set(ROLES[role_key][2]) | set(EVENTS.get(role_key, []))
+
+
+def create_all_permissions(apps) -> None:
+    """Create the permission rows of every model known at this migration (Django does it only after all)."""
     from django.contrib.auth.management import create_permissions
 
     for app_config in apps.get_app_configs():
         app_config.models_module = True
         create_permissions(app_config, apps=apps, verbosity=0)
         app_config.models_module = None
+
+
+def grant_role_permissions(apps, mapping: dict[str, list[str]]) -> None:
+    """Add the permissions of one capability to the roles (a data migration's frozen mapping)."""
+    create_all_permissions(apps)
+    Role = apps.get_model("grid", "Role")
+    Permission = apps.get_model("auth", "Permission")
+    for key, perms in mapping.items():
+        role = Role.objects.filter(key=key).first()
+        if role is None:
+            continue
+        for perm in perms:
+            app_label, codename = perm.split(".")
+            role.permissions.add(Permission.objects.get(content_type__app_label=app_label, codename=codename))
+
+
+def sync_role_defaults(apps, schema_editor=None) -> None:
+    """Create missing roles with their foundation permissions; leave existing roles as they are."""
+    create_all_permissions(apps)
 
     Role = apps.get_model("grid", "Role")
     Permission = apps.get_model("auth", "Permission")
