@@ -1,0 +1,378 @@
+"""The demo county (`manage.py load_demo`): regions, departments, patrol setup and one login per role.
+
+Sources:
+- `county-inspection-round-plan.txt`, 一、巡察对象: the seven townships and how many villages each has
+  (the plan names one village per township; the others are numbered `第2村`, `第3村`, …).
+- `township-patrol-plan.txt`: 太平镇 as an eighth township, with its community (太平居委 → 太平社区),
+  the villages and industrial parks of its four supervision groups (二、组织领导), the offices named in
+  二、组织领导 (成员) and 四、职责分工, and the catalog categories each office leads (四、职责分工).
+- `grid-governance-plans.txt`: "300-500户划分大网格、100-150户划分小网格" — the grids and micro-grids
+  of 楼星村 are sized inside those norms.
+
+Region codes are hierarchical: the county is `MX` (某县), a township adds two digits (`MX-08`), a
+village three (`MX-08-002`), a grid two (`MX-08-002-01`), a micro-grid two (`MX-08-002-01-03`).
+The numbers follow the order of the lists below, which therefore only ever grow at the end.
+
+Loading is idempotent: every row is looked up (regions by path of names, departments by region and
+name, users by username, posts by user, role and region) before it is created, and nothing that
+already exists is changed, so a second run writes no row and no audit entry.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import NamedTuple
+
+from django.contrib.auth import get_user_model
+from django.contrib.auth.hashers import make_password
+from django.core.exceptions import ValidationError
+from django.db import transaction
+
+from governance import audit
+from inspection.models import PatrolCategory, SupervisionGroup
+
+from . import services
+from .models import PATH_SEPARATOR, Department, Post, Region, Role, Tier
+
+User = get_user_model()
+
+DEMO_COUNTY = "某县"
+DEMO_COUNTY_CODE = "MX"
+DEMO_PASSWORD = "Demo@2026"
+ADMIN_USERNAME = "admin"
+ADMIN_FULL_NAME = "系统管理员"
+
+# county-inspection-round-plan.txt, 一、巡察对象: (township, number of villages, the village it names).
+ROUND_PLAN_TOWNSHIPS: list[tuple[str, int, str]] = [
+    ("赵村镇", 12, "河南村"),
+    ("张店乡", 16, "张庄村"),
+    ("辛集乡", 12, "肖老庄村"),
+    ("张官营镇", 12, "韭菜里村"),
+    ("瀼河乡", 12, "瀼西村"),
+    ("观音寺乡", 11, "太平堡村"),
+    ("下汤镇", 12, "十亩地洼村"),  # "12 个村(社区)"
+]
+
+TAIPING = "太平镇"
+TAIPING_COMMUNITY = "太平社区"  # the plan's 太平居委 (residents' committee)
+
+# township-patrol-plan.txt, 二、组织领导: the four supervision groups and what each checks.
+# (number, name, scope as the plan words it, villages and parks in the scope)
+SUPERVISION_GROUPS: list[tuple[int, str, str, list[str]]] = [
+    (
+        1, "第一巡查督查组",
+        "太平居委辖区范围，以及墟镇范围（东至富康华府、龙湾工业大道，南至环城路沙塘变电站，"
+        "西至沙塘太平围村，北至太平初级中学）。",
+        [TAIPING_COMMUNITY],
+    ),
+    (
+        2, "第二巡查督查组",
+        "负责楼星、大楼、大南、中南、南北、蒲兴、南蒲、沙塘、团结村委会辖区范围。",
+        ["楼星村", "大楼村", "大南村", "中南村", "南北村", "蒲兴村", "南蒲村", "沙塘村", "团结村"],
+    ),
+    (
+        3, "第三巡查督查组",
+        "负责马塘、天塘、马岳、天良、北坑、年丰、石桐、金门村委会辖区范围，包括马岳、盈富工业园区范围。",
+        ["马塘村", "天塘村", "马岳村", "天良村", "北坑村", "年丰村", "石桐村", "金门村", "马岳工业园区", "盈富工业园区"],
+    ),
+    (
+        4, "第四巡查督查组",
+        "龙湾、秦皇、山心、郭屋、车公洞村委会辖区范围，包括龙湾工业园区范围。",
+        ["龙湾村", "秦皇村", "山心村", "郭屋村", "车公洞村", "龙湾工业园区"],
+    ),
+]
+
+INDUSTRIAL_PARKS = ["马岳工业园区", "盈富工业园区", "龙湾工业园区"]
+
+# 太平镇's village-tier regions in code order: the community, the villages, then the industrial parks.
+TAIPING_VILLAGES: list[str] = [
+    *[name for _number, _name, _scope, names in SUPERVISION_GROUPS for name in names if name not in INDUSTRIAL_PARKS],
+    *INDUSTRIAL_PARKS,
+]
+
+# township-patrol-plan.txt, 二、组织领导 (成员) and 四、职责分工. The plan calls one office both 党建办 and
+# 党建工作办, and one station both 兽医站 and 畜牧兽医站; the longer names are used.
+TAIPING_DEPARTMENTS: list[str] = [
+    "党政综合办",
+    "党建工作办",
+    "纪检监察办",
+    "综合治理办",
+    "农业农村办",
+    "经济发展办",
+    "生态环境保护办",
+    "应急管理办",
+    "综合行政执法办",
+    "自然资源所",
+    "交通办",
+    "农业综合服务中心",
+    "畜牧兽医站",
+    "林业站",
+    "宣传办",
+    "派出所",
+    "财政所",
+]
+
+# township-patrol-plan.txt, 四、职责分工: the catalog categories each office leads (巡查监管).
+# The plan's "土污染" is read as 土壤污染.
+PATROL_CATEGORIES: dict[str, list[str]] = {
+    "农业农村办": ["农村非法占用宅基地", "野外用火（露天焚烧）", "漫水河", "禁养区畜禽养殖", "撂荒耕地及复耕", "非农化、非粮化"],
+    "经济发展办": ["规划建设", "道路交通"],
+    "生态环境保护办": [
+        "固废物非法处理", "大气污染", "水污染", "土壤污染", "饮用水源保护", "农业污染", "生活污染", "工业污染",
+    ],
+    "应急管理办": ["安全生产", "防风防汛", "减灾救灾"],
+    "自然资源所": ["违法用地", "违法建筑"],
+    "畜牧兽医站": ["动物防疫", "乱抛弃病死畜禽"],
+    "林业站": ["违法占用林地", "野生动物保护", "违规砍伐"],
+}
+
+LOUXING = "楼星村"
+# 楼星村's grids: the households of each grid's micro-grids (100–150 each); a grid's households are
+# their sum (300–500), and the village's the sum of its grids (grid-governance-plans.txt).
+LOUXING_GRIDS: list[list[int]] = [
+    [130, 140, 150],
+    [120, 130, 135],
+    [110, 125, 120],
+]
+
+
+def grid_name(number: int) -> str:
+    return f"第{number}网格"
+
+
+def micro_grid_name(number: int) -> str:
+    return f"第{number}微网格"
+
+
+def numbered_village_name(number: int) -> str:
+    return f"第{number}村"
+
+
+def township_code(index: int) -> str:
+    return f"{DEMO_COUNTY_CODE}-{index:02d}"
+
+
+def _path(*names: str) -> str:
+    return PATH_SEPARATOR.join(names)
+
+
+TAIPING_PATH = _path(DEMO_COUNTY, TAIPING)
+LOUXING_PATH = _path(DEMO_COUNTY, TAIPING, LOUXING)
+GRID1_PATH = _path(LOUXING_PATH, grid_name(1))
+
+
+class DemoUser(NamedTuple):
+    username: str
+    role: str
+    region: str  # path of names from the county
+    department: str | None
+
+
+# One login per role key (grid/roles.py), posted where that role works in the demo county.
+DEMO_USERS: list[DemoUser] = [
+    DemoUser("wanggeyuan", "grid_member", GRID1_PATH, None),
+    DemoUser("wanggezhang", "grid_leader", GRID1_PATH, None),
+    DemoUser("zhidaoyuan", "grid_instructor", LOUXING_PATH, None),
+    DemoUser("cunganbu", "village_cadre", LOUXING_PATH, None),
+    DemoUser("zongheban", "township_office", TAIPING_PATH, "综合行政执法办"),  # the plan's office
+    DemoUser("nongyeban", "department", TAIPING_PATH, "农业农村办"),
+    DemoUser("duchazu", "supervision_group", TAIPING_PATH, None),
+    DemoUser("zhendangwei", "township_committee", TAIPING_PATH, None),
+    DemoUser("jijian", "discipline", TAIPING_PATH, "纪检监察办"),
+    DemoUser("xunchaban", "county_office", DEMO_COUNTY, None),
+    DemoUser("lingdao", "leading_group", DEMO_COUNTY, None),
+    DemoUser("xunchazu", "inspection_group", _path(DEMO_COUNTY, "赵村镇"), None),  # 第一巡察组's target
+]
+
+DEMO_FULL_NAMES: dict[str, str] = {
+    "wanggeyuan": "张网格员",
+    "wanggezhang": "李网格长",
+    "zhidaoyuan": "王指导员",
+    "cunganbu": "赵巡查员",
+    "zongheban": "周执法办",
+    "nongyeban": "吴农业办",
+    "duchazu": "郑督查员",
+    "zhendangwei": "冯党委",
+    "jijian": "陈纪检",
+    "xunchaban": "褚巡察办",
+    "lingdao": "卫组长",
+    "xunchazu": "蒋巡察组",
+}
+
+
+class DemoLogin(NamedTuple):
+    username: str
+    full_name: str
+    role_name: str
+    region: str
+    department: str | None
+
+
+@dataclass
+class DemoSummary:
+    """What one run of `load_demo` created (all zero on a re-run) and the demo logins."""
+
+    county: Region | None = None
+    regions: int = 0
+    departments: int = 0
+    patrol_categories: int = 0
+    supervision_groups: int = 0
+    users: int = 0
+    posts: int = 0
+    logins: list[DemoLogin] = field(default_factory=list)
+
+    @property
+    def changed(self) -> bool:
+        return any((self.regions, self.departments, self.patrol_categories, self.supervision_groups, self.users, self.posts))
+
+
+class _Loader:
+    def __init__(self, by):
+        self.by = by
+        missing = {"county", "township", "village", "grid", "microgrid"} - set(Tier.objects.values_list("key", flat=True))
+        if missing:
+            raise ValidationError(f"缺少层级：{'、'.join(sorted(missing))}，请先运行 migrate。")
+        self.tiers = {tier.key: tier for tier in Tier.objects.all()}
+        self.regions: dict[str, Region] = {
+            region.full_path: region
+            for region in Region.objects.select_related("tier").filter(full_path__startswith=DEMO_COUNTY)
+            if region.full_path == DEMO_COUNTY or region.full_path.startswith(DEMO_COUNTY + PATH_SEPARATOR)
+        }
+        self.taken_codes = set(Region.objects.exclude(code=None).values_list("code", flat=True))
+        self._password_hash: str | None = None
+        self.summary = DemoSummary()
+
+    # --- regions ---------------------------------------------------------------------------------
+
+    def region(self, parent: Region | None, name: str, tier: str, code: str, households: int | None = None) -> Region:
+        full_path = _path(parent.full_path, name) if parent else name
+        region = self.regions.get(full_path)
+        if region is not None:
+            return region
+        # A code already used elsewhere is left off rather than stolen; the region is still created.
+        region = services.create_region(
+            parent=parent, name=name, tier=self.tiers[tier],
+            code=None if code in self.taken_codes else code, households=households, by=self.by,
+        )
+        self.taken_codes.add(code)
+        self.regions[full_path] = region
+        self.summary.regions += 1
+        return region
+
+    def load_regions(self) -> Region:
+        county = self.region(None, DEMO_COUNTY, "county", DEMO_COUNTY_CODE)
+        self.summary.county = county
+        for t_index, (township_name, count, named) in enumerate(ROUND_PLAN_TOWNSHIPS, start=1):
+            township = self.region(county, township_name, "township", township_code(t_index))
+            names = [named] + [numbered_village_name(n) for n in range(2, count + 1)]
+            for v_index, village_name in enumerate(names, start=1):
+                self.region(township, village_name, "village", f"{township_code(t_index)}-{v_index:03d}")
+
+        t_index = len(ROUND_PLAN_TOWNSHIPS) + 1
+        taiping = self.region(county, TAIPING, "township", township_code(t_index))
+        for v_index, village_name in enumerate(TAIPING_VILLAGES, start=1):
+            village_code = f"{township_code(t_index)}-{v_index:03d}"
+            if village_name != LOUXING:
+                self.region(taiping, village_name, "village", village_code)
+                continue
+            louxing = self.region(
+                taiping, village_name, "village", village_code, households=sum(map(sum, LOUXING_GRIDS))
+            )
+            for g_index, micro_households in enumerate(LOUXING_GRIDS, start=1):
+                grid = self.region(
+                    louxing, grid_name(g_index), "grid", f"{village_code}-{g_index:02d}", households=sum(micro_households)
+                )
+                for m_index, households in enumerate(micro_households, start=1):
+                    self.region(
+                        grid, micro_grid_name(m_index), "microgrid", f"{village_code}-{g_index:02d}-{m_index:02d}",
+                        households=households,
+                    )
+        return taiping
+
+    # --- township patrol setup -------------------------------------------------------------------
+
+    def load_departments(self, taiping: Region) -> dict[str, Department]:
+        departments = {d.name: d for d in Department.objects.filter(region=taiping)}
+        for name in TAIPING_DEPARTMENTS:
+            if name not in departments:
+                departments[name] = services.create_department(name=name, region=taiping, by=self.by)
+                self.summary.departments += 1
+        return departments
+
+    def load_patrol_categories(self, taiping: Region, departments: dict[str, Department]) -> None:
+        existing = set(PatrolCategory.objects.filter(township=taiping).values_list("name", flat=True))
+        for department_name, names in PATROL_CATEGORIES.items():
+            for name in names:
+                if name in existing:
+                    continue
+                category = PatrolCategory.objects.create(
+                    township=taiping, name=name, lead_department=departments[department_name]
+                )
+                audit.record(
+                    "patrol_category.create", actor=self.by, obj=category,
+                    after=audit.snapshot(category, ["township", "name", "lead_department"]),
+                )
+                self.summary.patrol_categories += 1
+
+    def load_supervision_groups(self, taiping: Region) -> None:
+        existing = set(SupervisionGroup.objects.filter(township=taiping).values_list("number", flat=True))
+        for number, name, scope, village_names in SUPERVISION_GROUPS:
+            if number in existing:
+                continue
+            group = SupervisionGroup.objects.create(township=taiping, number=number, name=name, scope_description=scope)
+            group.villages.set([self.regions[_path(TAIPING_PATH, village)] for village in village_names])
+            audit.record(
+                "supervision_group.create", actor=self.by, obj=group,
+                after=audit.snapshot(group, ["township", "number", "name", "scope_description", "villages"]),
+            )
+            self.summary.supervision_groups += 1
+
+    # --- people ----------------------------------------------------------------------------------
+
+    def password_hash(self) -> str:
+        # One hash for the one shared demo password: the production hasher costs ~0.3 s a call.
+        if self._password_hash is None:
+            self._password_hash = make_password(DEMO_PASSWORD)
+        return self._password_hash
+
+    def user(self, username: str, full_name: str):
+        user, created = services.ensure_user(username, full_name=full_name, by=self.by)
+        if created:
+            user.password = self.password_hash()
+            user.save(update_fields=["password"])
+            self.summary.users += 1
+        return user, created
+
+    def load_users(self) -> None:
+        admin, created = self.user(ADMIN_USERNAME, ADMIN_FULL_NAME)
+        if created:
+            admin.is_staff = admin.is_superuser = True
+            admin.save(update_fields=["is_staff", "is_superuser"])
+            audit.record("user.grant_superuser", actor=self.by, obj=admin, after={"is_staff": True, "is_superuser": True})
+
+        roles = {role.key: role for role in Role.objects.all()}
+        missing = sorted({demo.role for demo in DEMO_USERS} - set(roles))
+        if missing:
+            raise ValidationError(f"缺少角色：{'、'.join(missing)}，请先运行 migrate。")
+        for demo in DEMO_USERS:
+            user, _ = self.user(demo.username, DEMO_FULL_NAMES[demo.username])
+            role, region = roles[demo.role], self.regions[demo.region]
+            department = services.department_for_post(region, demo.department) if demo.department else None
+            if not Post.objects.active().filter(user=user, role=role, region=region).exists():
+                services.create_post(user=user, role=role, region=region, department=department, by=self.by)
+                self.summary.posts += 1
+            self.summary.logins.append(
+                DemoLogin(demo.username, user.first_name, role.name, demo.region, department.name if department else None)
+            )
+
+
+@transaction.atomic
+def load_demo(*, by=None) -> DemoSummary:
+    """Load the demo county; rows that already exist are found and left as they are."""
+    loader = _Loader(by)
+    taiping = loader.load_regions()
+    departments = loader.load_departments(taiping)
+    loader.load_patrol_categories(taiping, departments)
+    loader.load_supervision_groups(taiping)
+    loader.load_users()
+    return loader.summary

@@ -1,0 +1,243 @@
+from io import StringIO
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.core.management import call_command
+from django.test import Client
+
+from governance.models import AuditEntry
+from grid.demo import (
+    ADMIN_USERNAME,
+    DEMO_COUNTY,
+    DEMO_FULL_NAMES,
+    DEMO_PASSWORD,
+    DEMO_USERS,
+    INDUSTRIAL_PARKS,
+    load_demo,
+)
+from grid.models import Department, Post, Region
+from grid.roles import ROLES
+from inspection.models import PatrolCategory, SupervisionGroup
+
+User = get_user_model()
+
+TAIPING = f"{DEMO_COUNTY}/太平镇"
+LOUXING = f"{TAIPING}/楼星村"
+
+TAIPING_VILLAGES = {
+    "太平社区",
+    "楼星村", "大楼村", "大南村", "中南村", "南北村", "蒲兴村", "南蒲村", "沙塘村", "团结村",
+    "马塘村", "天塘村", "马岳村", "天良村", "北坑村", "年丰村", "石桐村", "金门村",
+    "龙湾村", "秦皇村", "山心村", "郭屋村", "车公洞村",
+}
+
+
+@pytest.fixture
+def demo(db):
+    return load_demo()
+
+
+def children(path: str) -> list[Region]:
+    return list(Region.objects.get_children(Region.objects.get(full_path=path)).select_related("tier"))
+
+
+def table_counts() -> dict[str, int]:
+    return {
+        model.__name__: model.objects.count()
+        for model in (Region, Department, Post, User, SupervisionGroup, PatrolCategory, AuditEntry)
+    }
+
+
+@pytest.mark.parametrize(
+    "township, villages, named",
+    [
+        ("赵村镇", 12, "河南村"),
+        ("张店乡", 16, "张庄村"),
+        ("辛集乡", 12, "肖老庄村"),
+        ("张官营镇", 12, "韭菜里村"),
+        ("瀼河乡", 12, "瀼西村"),
+        ("观音寺乡", 11, "太平堡村"),
+        ("下汤镇", 12, "十亩地洼村"),
+    ],
+)
+def test_round_plan_townships_have_the_plans_number_of_villages(demo, township, villages, named):
+    found = children(f"{DEMO_COUNTY}/{township}")
+    assert len(found) == villages
+    assert {region.tier.key for region in found} == {"village"}
+    names = [region.name for region in found]
+    assert names[0] == named
+    assert names[1:] == [f"第{n}村" for n in range(2, villages + 1)]
+
+
+def test_county_has_the_seven_round_plan_townships_and_taiping(demo):
+    assert Region.objects.get_root_nodes().filter(name=DEMO_COUNTY).count() == 1
+    assert [region.name for region in children(DEMO_COUNTY)] == [
+        "赵村镇", "张店乡", "辛集乡", "张官营镇", "瀼河乡", "观音寺乡", "下汤镇", "太平镇",
+    ]
+    assert demo.county.full_path == DEMO_COUNTY
+
+
+def test_taiping_has_its_community_villages_and_industrial_parks(demo):
+    found = children(TAIPING)
+    assert {region.name for region in found} == TAIPING_VILLAGES | set(INDUSTRIAL_PARKS)
+    assert len(found) == 26
+    assert {region.tier.key for region in found} == {"village"}
+
+
+def test_taiping_supervision_groups_cover_the_plans_villages(demo):
+    groups = {group.number: group for group in SupervisionGroup.objects.filter(township__full_path=TAIPING)}
+    assert sorted(groups) == [1, 2, 3, 4]
+    assert [groups[n].name for n in (1, 2, 3, 4)] == ["第一巡查督查组", "第二巡查督查组", "第三巡查督查组", "第四巡查督查组"]
+
+    def villages(n):
+        return {region.name for region in groups[n].villages.all()}
+
+    assert villages(1) == {"太平社区"}
+    assert villages(2) == {"楼星村", "大楼村", "大南村", "中南村", "南北村", "蒲兴村", "南蒲村", "沙塘村", "团结村"}
+    assert villages(3) == {
+        "马塘村", "天塘村", "马岳村", "天良村", "北坑村", "年丰村", "石桐村", "金门村", "马岳工业园区", "盈富工业园区",
+    }
+    assert villages(4) == {"龙湾村", "秦皇村", "山心村", "郭屋村", "车公洞村", "龙湾工业园区"}
+    # Every village-tier region of 太平镇 is checked by exactly one group.
+    all_covered = [region.name for n in groups for region in groups[n].villages.all()]
+    assert sorted(all_covered) == sorted(TAIPING_VILLAGES | set(INDUSTRIAL_PARKS))
+    assert "墟镇范围" in groups[1].scope_description and "太平居委" in groups[1].scope_description
+    assert "盈富工业园区" in groups[3].scope_description
+    assert "龙湾工业园区" in groups[4].scope_description
+
+
+def test_taiping_departments_and_the_categories_they_lead(demo):
+    departments = set(Department.objects.filter(region__full_path=TAIPING).values_list("name", flat=True))
+    assert {
+        "党政综合办", "党建工作办", "纪检监察办", "综合治理办", "农业农村办", "经济发展办", "生态环境保护办",
+        "应急管理办", "综合行政执法办", "自然资源所", "畜牧兽医站", "林业站", "宣传办", "派出所", "财政所",
+        "农业综合服务中心",
+    } <= departments
+
+    led: dict[str, set[str]] = {}
+    for category in PatrolCategory.objects.filter(township__full_path=TAIPING).select_related("lead_department"):
+        assert category.lead_department.region.full_path == TAIPING
+        led.setdefault(category.lead_department.name, set()).add(category.name)
+    assert led == {
+        "农业农村办": {"农村非法占用宅基地", "野外用火（露天焚烧）", "漫水河", "禁养区畜禽养殖", "撂荒耕地及复耕", "非农化、非粮化"},
+        "经济发展办": {"规划建设", "道路交通"},
+        "生态环境保护办": {"固废物非法处理", "大气污染", "水污染", "土壤污染", "饮用水源保护", "农业污染", "生活污染", "工业污染"},
+        "应急管理办": {"安全生产", "防风防汛", "减灾救灾"},
+        "自然资源所": {"违法用地", "违法建筑"},
+        "畜牧兽医站": {"动物防疫", "乱抛弃病死畜禽"},
+        "林业站": {"违法占用林地", "野生动物保护", "违规砍伐"},
+    }
+
+
+def test_louxing_grids_are_sized_by_the_grid_norms_without_warnings(demo):
+    louxing = Region.objects.select_related("tier").get(full_path=LOUXING)
+    grids = children(LOUXING)
+    assert [grid.name for grid in grids] == ["第1网格", "第2网格", "第3网格"]
+    assert {grid.tier.key for grid in grids} == {"grid"}
+    for grid in grids:
+        assert 300 <= grid.households <= 500
+        micros = list(Region.objects.get_children(grid).select_related("tier"))
+        assert len(micros) == 3
+        assert {micro.tier.key for micro in micros} == {"microgrid"}
+        assert all(100 <= micro.households <= 150 for micro in micros)
+        assert sum(micro.households for micro in micros) == grid.households
+    assert louxing.households == sum(grid.households for grid in grids)
+
+    county = Region.objects.get(full_path=DEMO_COUNTY)
+    warnings = [(r.full_path, r.household_warning) for r in county.regions_in_subtree().select_related("tier")]
+    assert [w for w in warnings if w[1]] == []
+
+
+def test_every_region_has_a_hierarchical_code(demo):
+    regions = list(Region.objects.get(full_path=DEMO_COUNTY).regions_in_subtree())
+    codes = [region.code for region in regions]
+    assert None not in codes and len(set(codes)) == len(codes)
+    by_path = {region.path: region for region in regions}
+    for region in regions:
+        parent = by_path.get(region.path[: -Region.steplen])
+        if parent is not None:
+            assert region.code.startswith(parent.code + "-"), region.full_path
+    assert Region.objects.get(full_path=f"{LOUXING}/第2网格/第3微网格").code == "MX-08-002-02-03"
+
+
+def test_running_twice_creates_no_rows_and_no_audit_entries(demo):
+    assert demo.changed
+    before = table_counts()
+    again = load_demo()
+    assert table_counts() == before
+    assert not again.changed
+    assert len(again.logins) == len(DEMO_USERS)
+
+
+def test_first_run_is_audited(db):
+    load_demo()
+    actions = set(AuditEntry.objects.values_list("action", flat=True))
+    assert {
+        "region.create", "department.create", "user.create", "post.create",
+        "patrol_category.create", "supervision_group.create",
+    } <= actions
+    assert AuditEntry.objects.filter(action="region.create").count() == Region.objects.count()
+
+
+def test_every_role_has_a_demo_user_with_an_active_post(demo):
+    assert sorted(user.role for user in DEMO_USERS) == sorted(ROLES)
+    for username, role, region, department in DEMO_USERS:
+        user = User.objects.get(username=username)
+        assert user.first_name == DEMO_FULL_NAMES[username]
+        post = Post.objects.active().get(user=user)
+        assert (post.role.key, post.region.full_path) == (role, region)
+        assert (post.department.name if post.department else None) == department
+        if department:
+            assert post.department.region.full_path == TAIPING
+
+
+def test_demo_posts_grant_their_subtree_only(demo):
+    grid_member = User.objects.get(username="wanggeyuan")
+    assert grid_member.has_perm("grid.view_region", Region.objects.get(full_path=f"{LOUXING}/第1网格/第2微网格"))
+    assert not grid_member.has_perm("grid.view_region", Region.objects.get(full_path=f"{LOUXING}/第2网格"))
+    inspector = User.objects.get(username="xunchazu")
+    assert inspector.has_perm("grid.view_region", Region.objects.get(full_path=f"{DEMO_COUNTY}/赵村镇/河南村"))
+    assert not inspector.has_perm("grid.view_region", Region.objects.get(full_path=LOUXING))
+
+
+@pytest.mark.parametrize("username", [ADMIN_USERNAME, *(user.username for user in DEMO_USERS)])
+def test_demo_user_logs_in_with_the_demo_password(demo, username):
+    assert Client().login(username=username, password=DEMO_PASSWORD)
+
+
+def test_admin_is_a_superuser(demo):
+    admin = User.objects.get(username=ADMIN_USERNAME)
+    assert admin.is_superuser and admin.is_staff
+    client = Client()
+    client.force_login(admin)
+    assert client.get("/admin/").status_code == 200
+
+
+def test_existing_regions_and_users_are_reused(county):
+    """On top of the small test county (某县/太平镇/楼星村 …), nothing is duplicated or changed."""
+    taiping_code = county.taiping.code
+    user = User.objects.create_user("wanggeyuan", password="Own@pass2026")
+    load_demo()
+    assert Region.objects.filter(full_path=TAIPING).count() == 1
+    assert Region.objects.get(full_path=TAIPING).code == taiping_code
+    assert Department.objects.get(region=county.taiping, name="农业农村办") == county.agriculture
+    assert Region.objects.get(full_path=f"{LOUXING}/第1网格").households == 420
+    user.refresh_from_db()
+    assert user.check_password("Own@pass2026")
+    assert Post.objects.active().filter(user=user, role__key="grid_member").count() == 1
+
+
+def test_command_prints_the_demo_logins(db):
+    out = StringIO()
+    call_command("load_demo", stdout=out)
+    text = out.getvalue()
+    assert "已载入" in text and "新建区域 134 个" in text
+    for username, _role, region, _department in [(ADMIN_USERNAME, "", "", None), *DEMO_USERS]:
+        line = next(line for line in text.splitlines() if line.startswith(username + " "))
+        assert DEMO_PASSWORD in line and region in line
+    assert "网格员" in text and "综合行政执法办" in text
+
+    out = StringIO()
+    call_command("load_demo", stdout=out)
+    assert "未作任何改动" in out.getvalue()
+    assert "wanggeyuan" in out.getvalue()
