@@ -1,0 +1,394 @@
+"""Grid events: reporting and every step of EventFlow, each a service taking the acting user.
+
+Each step checks that the user may take it (the role at the right tier for the event's region),
+changes the event, records the decision for the flow, completes the flow task and writes the
+audit trail, all in one transaction. Views, the API and timers call these; nothing else does.
+"""
+
+from __future__ import annotations
+
+import datetime
+from decimal import Decimal, InvalidOperation
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from governance import audit, evidence
+
+from .models import CategoryRouting, Department, Event, EventCategory, Post, Region
+
+# Which permission lets a user take the "handle at this tier" step, by the tier's key.
+HANDLE_PERMISSION_BY_TIER = {
+    "grid": "grid.triage_event",
+    "village": "grid.handle_village_event",
+    "township": "grid.dispatch_event",
+}
+# The decisions each tier may take at the handle step (issue: grid triage, village, township).
+DECISIONS_BY_TIER = {
+    "grid": {"resolve", "escalate", "merge", "reject"},
+    "village": {"resolve", "escalate"},
+    "township": {"resolve", "dispatch"},
+}
+DECISION_LABELS = {
+    "resolve": "就地处置结案", "escalate": "上报上一级", "merge": "合并为重复事件", "reject": "驳回",
+    "dispatch": "派单至部门", "send_back": "退回乡镇", "satisfied": "核实满意", "return": "核实不满意退回",
+    "return_to_department": "核实不满意退回部门",
+}
+FUTURE_TOLERANCE = datetime.timedelta(minutes=5)
+
+
+class EventError(ValidationError):
+    """A user mistake in an event step; the message is in Chinese."""
+
+
+# ---------------------------------------------------------------- where an event is handled
+
+
+def handling_start_region(region: Region) -> Region:
+    """The region whose tier first handles an event reported at `region` (the grid above a micro-grid)."""
+    node = region
+    while node.tier.key not in HANDLE_PERMISSION_BY_TIER:
+        parent = Region.objects.get_parent(node)
+        if parent is None:
+            return region
+        node = parent
+    return node
+
+
+def next_handling_region(region: Region) -> Region | None:
+    """One tier up (村呼镇应), or None at the township, which dispatches instead."""
+    if region.tier.key == "township":
+        return None
+    node = Region.objects.get_parent(region)
+    while node is not None and node.tier.key not in HANDLE_PERMISSION_BY_TIER:
+        node = Region.objects.get_parent(node)
+    return node
+
+
+def handle_permission_for(region: Region) -> str:
+    return HANDLE_PERMISSION_BY_TIER.get(region.tier.key, "grid.dispatch_event")
+
+
+def may_take_step(user, event: Event, step: str) -> bool:
+    """Whether `user` may take the flow step `step` ("handle", "department", "verify") of `event` now."""
+    if user is None or not user.is_authenticated or not user.is_active:
+        return False
+    if step == "handle":
+        region = event.handling_region
+        return user.has_perm(handle_permission_for(region), region)
+    if step == "department":
+        if not event.department_id or not user.has_perm("grid.handle_dispatched_event", event.handling_region):
+            return False
+        return Post.objects.active().filter(user=user, department_id=event.department_id).exists()
+    if step == "verify":
+        return user.pk == event.reporter_id or user.has_perm("grid.verify_event", event.region)
+    return False
+
+
+def current_step(event: Event) -> str | None:
+    from viewflow.workflow.models import Task
+    from viewflow.workflow.status import STATUS
+
+    from workflows.event_flow import EventFlow
+
+    task = (
+        Task.objects.filter(process__artifact_object_id=event.pk, process__flow_class=EventFlow,
+                            status__in=[STATUS.NEW, STATUS.ASSIGNED])
+        .order_by("-id").first()
+    )
+    if task is None:
+        return None
+    return {EventFlow.handle: "handle", EventFlow.department_handle: "department", EventFlow.verify: "verify"}.get(
+        task.flow_task
+    )
+
+
+def available_decisions(user, event: Event) -> dict[str, set[str]]:
+    """The steps and decisions `user` may take on `event` now (for pages and the API)."""
+    step = current_step(event) if event.is_open else None
+    if step is None or not may_take_step(user, event, step):
+        return {}
+    if step == "handle":
+        return {step: DECISIONS_BY_TIER.get(event.handling_region.tier.key, set())}
+    if step == "department":
+        return {step: {"resolve", "send_back"}}
+    return {step: {"satisfied", "return"}}
+
+
+# ---------------------------------------------------------------- reporting
+
+
+def _coordinate(value, name: str, limit: int) -> Decimal | None:
+    if value in (None, ""):
+        return None
+    try:
+        number = Decimal(str(value)).quantize(Decimal("0.000001"))
+    except (InvalidOperation, ValueError) as exc:
+        raise EventError(f"{name}必须是数字。") from exc
+    if not -limit <= number <= limit:
+        raise EventError(f"{name}超出范围（应在 -{limit} 到 {limit} 之间）。")
+    return number
+
+
+def _clean_report(*, region, category, title, description, occurred_at, urgency, source, latitude, longitude, idempotency_key):
+    errors = []
+    if not idempotency_key or len(str(idempotency_key)) > 64:
+        errors.append("缺少提交标识（idempotency key），或超过 64 个字符。")
+    if not (title or "").strip():
+        errors.append("请填写标题。")
+    elif len(title.strip()) > 100:
+        errors.append("标题不能超过 100 个字。")
+    if not (description or "").strip():
+        errors.append("请填写事件描述。")
+    if not isinstance(category, EventCategory) or not category.is_active or category.parent_id is None:
+        errors.append("请选择有效的事件小类。")
+    if occurred_at is None:
+        errors.append("请填写发生时间。")
+    elif occurred_at > timezone.now() + FUTURE_TOLERANCE:
+        errors.append("发生时间不能晚于当前时间。")
+    if urgency not in Event.Urgency.values:
+        errors.append("紧急程度无效。")
+    if source not in Event.Source.values:
+        errors.append("事件来源无效。")
+    try:
+        lat = _coordinate(latitude, "纬度", 90)
+        lon = _coordinate(longitude, "经度", 180)
+        if (lat is None) != (lon is None):
+            errors.append("经纬度须同时填写或同时留空。")
+    except EventError as exc:
+        errors.extend(exc.messages)
+        lat = lon = None
+    if errors:
+        raise EventError(errors)
+    return lat, lon
+
+
+def report_event(
+    *,
+    by,
+    region: Region,
+    category: EventCategory,
+    title: str,
+    description: str,
+    occurred_at: datetime.datetime,
+    idempotency_key: str,
+    urgency: str = Event.Urgency.NORMAL,
+    source: str = Event.Source.PATROL,
+    latitude=None,
+    longitude=None,
+    address: str = "",
+    files=(),
+) -> tuple[Event, bool]:
+    """Report an event and start its flow. Submitting the same idempotency key again returns the first event."""
+    existing = Event.objects.filter(reporter=by, idempotency_key=idempotency_key).first() if idempotency_key else None
+    if existing is not None:
+        return existing, False
+    if not by.has_perm("grid.add_event", region):
+        raise PermissionDenied("您在该区域没有岗位，不能在此上报事件。")
+    lat, lon = _clean_report(
+        region=region, category=category, title=title, description=description, occurred_at=occurred_at,
+        urgency=urgency, source=source, latitude=latitude, longitude=longitude, idempotency_key=idempotency_key,
+    )
+    inspected = evidence.inspect_uploads(files)
+    try:
+        with transaction.atomic():
+            event = Event.objects.create(
+                reporter=by, region=region, handling_region=handling_start_region(region), category=category,
+                title=title.strip(), description=description.strip(), occurred_at=occurred_at, urgency=urgency,
+                source=source, latitude=lat, longitude=lon, address=(address or "").strip()[:200],
+                idempotency_key=idempotency_key, status=Event.Status.HANDLING,
+            )
+            evidence.store(event, inspected, by=by)
+            audit.record("event.report", actor=by, obj=event, after=audit.snapshot(
+                event, ["region", "category", "title", "urgency", "source", "occurred_at", "latitude", "longitude"]
+            ))
+            from workflows.event_flow import EventFlow
+
+            EventFlow.start.run(event=event)
+    except IntegrityError:
+        existing = Event.objects.filter(reporter=by, idempotency_key=idempotency_key).first()
+        if existing is None:
+            raise
+        return existing, False
+    return event, True
+
+
+# ---------------------------------------------------------------- flow steps
+
+
+def _lock(event: Event) -> Event:
+    return Event.objects.select_for_update().select_related("handling_region__tier", "region__tier").get(pk=event.pk)
+
+
+def _process(event: Event):
+    from workflows.event_flow import EventFlow
+    from workflows.models import EventProcess
+
+    return EventProcess.objects.filter(artifact_object_id=event.pk, flow_class=EventFlow).order_by("-id").first()
+
+
+def _complete(event: Event, step: str, decision: str, *, by) -> None:
+    from workflows.engine import StepUnavailable, complete_task, open_task
+    from workflows.event_flow import EventFlow
+
+    node = {"handle": EventFlow.handle, "department": EventFlow.department_handle, "verify": EventFlow.verify}[step]
+    process = _process(event)
+    task = open_task(process, node) if process else None
+    if task is None:
+        raise EventError("该事件当前不在此环节，可能已由他人办理，请刷新后查看。")
+    process.data = {**(process.data or {}), "decision": decision}
+    process.save(update_fields=["data"])
+    try:
+        complete_task(task, by=by)
+    except StepUnavailable as exc:
+        raise EventError(str(exc)) from exc
+
+
+def _require_step(user, event: Event, step: str) -> None:
+    if not event.is_open or current_step(event) != step:
+        raise EventError("该事件当前不在此环节，可能已由他人办理，请刷新后查看。")
+    if not may_take_step(user, event, step):
+        raise PermissionDenied("您不能办理此环节：需要该事件所在层级、所在区域的相应岗位。")
+
+
+_FIELDS = ["status", "handling_region", "department", "result", "rejection_reason", "duplicate_of", "return_count"]
+
+
+def handle_event(
+    event: Event, *, by, decision: str, result: str = "", reason: str = "",
+    department: Department | None = None, duplicate_of: Event | None = None, files=(),
+) -> Event:
+    """The "handle at this tier" step: resolve, escalate, or (grid) merge/reject, or (township) dispatch."""
+    with transaction.atomic():
+        event = _lock(event)
+        _require_step(by, event, "handle")
+        tier = event.handling_region.tier.key
+        if decision not in DECISIONS_BY_TIER.get(tier, set()):
+            raise EventError(f"{event.handling_region.tier.name}不能“{DECISION_LABELS.get(decision, decision)}”。")
+        before = audit.snapshot(event, _FIELDS)
+        inspected = []
+        if decision == "resolve":
+            if not result.strip():
+                raise EventError("请填写处置结果。")
+            inspected = evidence.inspect_uploads(files)
+            if not inspected:
+                raise EventError("就地处置结案须上传至少一份处置佐证（照片或文档）。")
+            event.result, event.status = result.strip(), Event.Status.VERIFYING
+        elif decision == "escalate":
+            if not reason.strip():
+                raise EventError("请填写上报理由。")
+            upper = next_handling_region(event.handling_region)
+            if upper is None:
+                raise EventError("已是最高处置层级，不能再上报。")
+            event.handling_region, event.rejection_reason = upper, ""
+            event.result = f"{event.result}\n[上报] {reason.strip()}".strip()
+        elif decision == "dispatch":
+            department = department or default_department(event)
+            if department is None:
+                raise EventError("该类别未配置牵头部门，请选择承办部门。")
+            if department.region_id != event.handling_region_id:
+                raise EventError("只能派单给本乡镇的部门。")
+            event.department, event.status = department, Event.Status.DISPATCHED
+        elif decision == "merge":
+            if duplicate_of is None or duplicate_of.pk == event.pk or duplicate_of.status == Event.Status.MERGED:
+                raise EventError("请选择被重复的另一个有效事件。")
+            if not by.has_perm("grid.view_event", duplicate_of):
+                raise EventError("找不到该事件或无权查看。")
+            event.duplicate_of, event.status = duplicate_of, Event.Status.MERGED
+        elif decision == "reject":
+            if not reason.strip():
+                raise EventError("请填写驳回理由。")
+            event.rejection_reason, event.status = reason.strip(), Event.Status.REJECTED
+        event.save()
+        evidence.store(event, inspected, by=by)
+        _complete(event, "handle", decision, by=by)
+        audit.record(f"event.{decision}", actor=by, obj=event, before=before, after=audit.snapshot(event, _FIELDS))
+    return event
+
+
+def default_department(event: Event) -> Department | None:
+    route = CategoryRouting.objects.filter(township=event.handling_region, category=event.category).select_related(
+        "department").first()
+    if route is None and event.category.parent_id:
+        route = CategoryRouting.objects.filter(township=event.handling_region, category_id=event.category.parent_id
+                                               ).select_related("department").first()
+    return route.department if route else None
+
+
+def department_handle_event(event: Event, *, by, decision: str, result: str = "", reason: str = "", files=()) -> Event:
+    """The lead department records its result with evidence, or sends the event back with a reason."""
+    with transaction.atomic():
+        event = _lock(event)
+        _require_step(by, event, "department")
+        before = audit.snapshot(event, _FIELDS)
+        inspected = []
+        if decision == "resolve":
+            if not result.strip():
+                raise EventError("请填写办理结果。")
+            inspected = evidence.inspect_uploads(files)
+            if not inspected:
+                raise EventError("部门办结须上传至少一份办理佐证。")
+            event.result, event.status = result.strip(), Event.Status.VERIFYING
+        elif decision == "send_back":
+            if not reason.strip():
+                raise EventError("请填写退回理由。")
+            event.rejection_reason, event.department, event.status = reason.strip(), None, Event.Status.HANDLING
+        else:
+            raise EventError("无效的办理决定。")
+        event.save()
+        evidence.store(event, inspected, by=by)
+        _complete(event, "department", decision, by=by)
+        audit.record(f"event.department.{decision}", actor=by, obj=event, before=before, after=audit.snapshot(event, _FIELDS))
+    return event
+
+
+def verify_event(event: Event, *, by, satisfied: bool, reason: str = "") -> Event:
+    """The reporter or the grid leader checks the result: satisfied closes; not satisfied returns it (counted)."""
+    with transaction.atomic():
+        event = _lock(event)
+        _require_step(by, event, "verify")
+        before = audit.snapshot(event, _FIELDS)
+        if satisfied:
+            decision = "satisfied"
+        else:
+            if not reason.strip():
+                raise EventError("请填写不满意的理由。")
+            event.return_count += 1
+            event.rejection_reason = reason.strip()
+            if event.department_id:
+                decision, event.status = "return_to_department", Event.Status.DISPATCHED
+            else:
+                decision, event.status = "return", Event.Status.HANDLING
+        event.save()
+        _complete(event, "verify", decision, by=by)
+        event.refresh_from_db()
+        audit.record(f"event.verify.{decision}", actor=by, obj=event, before=before, after=audit.snapshot(event, _FIELDS))
+    return event
+
+
+def mark_closed(event: Event) -> None:
+    """Called by the flow's close node once verification is satisfied."""
+    Event.objects.filter(pk=event.pk).update(status=Event.Status.CLOSED, closed_at=timezone.now(), is_overdue=False)
+
+
+def rate_event(event: Event, *, by, rating: int, comment: str = "") -> Event:
+    """The reporter rates a closed event (满意度 1–5), once."""
+    with transaction.atomic():
+        event = _lock(event)
+        if by.pk != event.reporter_id:
+            raise PermissionDenied("只有上报人可以评价。")
+        if event.status != Event.Status.CLOSED:
+            raise EventError("事件办结后才能评价。")
+        if event.rating is not None:
+            raise EventError("该事件已评价。")
+        try:
+            rating = int(rating)
+        except (TypeError, ValueError):
+            rating = 0
+        if not 1 <= rating <= 5:
+            raise EventError("满意度须为 1 到 5 分。")
+        event.rating, event.rating_comment = rating, (comment or "").strip()[:200]
+        event.save(update_fields=["rating", "rating_comment", "updated_at"])
+        audit.record("event.rate", actor=by, obj=event, after={"rating": rating, "comment": event.rating_comment})
+    return event

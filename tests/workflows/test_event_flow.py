@@ -1,0 +1,120 @@
+"""EventFlow end to end: grid → village → township → department → verification → closed."""
+
+import datetime
+import io
+
+import pytest
+from django.core.exceptions import PermissionDenied
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.utils import timezone
+from PIL import Image
+
+from grid import events, services
+from grid.models import CategoryRouting, Event, EventCategory, Role
+from workflows.models import TaskDeadline
+
+
+@pytest.fixture(autouse=True)
+def media_in_tmp(settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path / "media"
+
+
+def photo(name="p.jpg"):
+    buffer = io.BytesIO()
+    Image.new("RGB", (64, 48), "green").save(buffer, "JPEG")
+    return SimpleUploadedFile(name, buffer.getvalue())
+
+
+@pytest.fixture
+def category(db):
+    parent = EventCategory.objects.create(code="T", name="测试大类")
+    return EventCategory.objects.create(code="T01", name="乱搭乱建", parent=parent)
+
+
+@pytest.fixture
+def flow_people(county, personas):
+    """A grid leader for 第2网格 too (someone of the right role but the wrong region)."""
+    other, _ = services.ensure_user("leader2", password="x")
+    services.create_post(user=other, role=Role.objects.get(key="grid_leader"), region=county.grid2)
+    return {**personas, "leader2": other}
+
+
+def report(user, region, category, key="k1", **extra):
+    fields = dict(
+        by=user, region=region, category=category, title="违建", description="村口新建棚舍",
+        occurred_at=timezone.now() - datetime.timedelta(hours=1), idempotency_key=key,
+    )
+    fields.update(extra)
+    return events.report_event(**fields)
+
+
+def test_event_climbs_to_department_and_comes_back_for_verification(county, flow_people, category):
+    p = flow_people
+    CategoryRouting.objects.create(township=county.taiping, category=category, department=county.agriculture)
+    event, created = report(p["grid_member"], county.micro1, category, files=[photo()])
+    assert created and event.handling_region == county.grid1 and event.status == "handling"
+    assert events.current_step(event) == "handle"
+    assert TaskDeadline.objects.filter(is_open=True).count() == 1
+
+    events.handle_event(event, by=p["grid_leader"], decision="escalate", reason="需村里协调")
+    event.refresh_from_db()
+    assert event.handling_region == county.louxing and events.current_step(event) == "handle"
+
+    events.handle_event(event, by=p["village_cadre"], decision="escalate", reason="需乡镇执法")
+    event.refresh_from_db()
+    assert event.handling_region == county.taiping
+
+    events.handle_event(event, by=p["township_office"], decision="dispatch")
+    event.refresh_from_db()
+    assert event.department == county.agriculture and event.status == "dispatched"
+    assert events.current_step(event) == "department"
+
+    events.department_handle_event(event, by=p["department"], decision="resolve", result="已拆除", files=[photo("r.jpg")])
+    event.refresh_from_db()
+    assert event.status == "verifying" and events.current_step(event) == "verify"
+
+    events.verify_event(event, by=p["grid_member"], satisfied=False, reason="还剩一角未拆")
+    event.refresh_from_db()
+    assert event.return_count == 1 and events.current_step(event) == "department"
+
+    events.department_handle_event(event, by=p["department"], decision="resolve", result="全部拆除", files=[photo()])
+    events.verify_event(event, by=p["grid_member"], satisfied=True)
+    event.refresh_from_db()
+    assert event.status == "closed" and event.closed_at and events.current_step(event) is None
+    assert TaskDeadline.objects.filter(is_open=True).count() == 0
+
+    events.rate_event(event, by=p["grid_member"], rating=5, comment="及时")
+    event.refresh_from_db()
+    assert event.rating == 5
+
+
+def test_same_report_submitted_twice_creates_one_event(county, personas, category):
+    first, created = report(personas["grid_member"], county.grid1, category, key="same")
+    again, created_again = report(personas["grid_member"], county.grid1, category, key="same")
+    assert created and not created_again and first.pk == again.pk
+    assert Event.objects.count() == 1
+
+
+@pytest.mark.parametrize("who", ["leader2", "village_cadre", "township_office", "grid_member", "outsider"])
+def test_wrong_role_or_region_cannot_triage(county, flow_people, category, who):
+    event, _ = report(flow_people["grid_member"], county.grid1, category)
+    with pytest.raises(PermissionDenied):
+        events.handle_event(event, by=flow_people[who], decision="escalate", reason="x")
+    assert events.current_step(event) == "handle"
+
+
+def test_a_step_already_taken_by_someone_else_gets_a_clear_message(county, personas, category):
+    event, _ = report(personas["grid_member"], county.grid1, category)
+    stale = Event.objects.get(pk=event.pk)
+    events.handle_event(event, by=personas["grid_leader"], decision="reject", reason="非网格事务")
+    with pytest.raises(events.EventError, match="可能已由他人办理"):
+        events.handle_event(stale, by=personas["grid_leader"], decision="escalate", reason="x")
+
+
+def test_grid_resolve_needs_result_and_evidence(county, personas, category):
+    event, _ = report(personas["grid_member"], county.grid1, category)
+    with pytest.raises(events.EventError, match="佐证"):
+        events.handle_event(event, by=personas["grid_leader"], decision="resolve", result="已劝离")
+    events.handle_event(event, by=personas["grid_leader"], decision="resolve", result="已劝离", files=[photo()])
+    event.refresh_from_db()
+    assert event.status == "verifying"

@@ -1,0 +1,131 @@
+"""EventFlow (网格事件): report → handle at the grid, escalating tier by tier (村呼镇应) →
+township dispatch to the lead department (吹哨报到) → verification with the reporter → close.
+
+Escalation is one `handle` step that loops up the region's ancestors: a county with 3, 4 or 5
+tiers runs the same graph. Decisions are recorded by the services in grid/events.py, which
+put the decision in `process.data["decision"]` before completing the task; the switches read it.
+"""
+
+from __future__ import annotations
+
+from django.utils.translation import gettext_lazy as _
+from viewflow import this
+from viewflow.workflow import flow, lock
+
+from .models import EventProcess
+from .views import EventTaskRedirectView
+
+
+def _event(process_or_activation):
+    process = getattr(process_or_activation, "process", process_or_activation)
+    return process.artifact
+
+
+def _decided(*decisions):
+    def condition(activation) -> bool:
+        return activation.process.data.get("decision") in decisions
+
+    return condition
+
+
+def _handle_permission(activation) -> str:
+    from grid.events import handle_permission_for
+
+    return handle_permission_for(_event(activation).handling_region)
+
+
+class EventTaskNode(flow.View):
+    """A human step whose permission is decided by grid.events.may_take_step, never a global grant.
+
+    viewflow's default `can_assign` also accepts the permission held *anywhere*; with regions that
+    would let a grid leader of one grid take another grid's event.
+    """
+
+    step: str = ""
+
+    def __init__(self, *args, step: str, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.step = step
+
+    def can_assign(self, user, task):
+        from grid.events import may_take_step
+
+        return not task.owner_id and user.is_authenticated and may_take_step(user, _event(task.process), self.step)
+
+    def can_execute(self, user, task):
+        from grid.events import may_take_step
+
+        return task.owner_id == user.pk and may_take_step(user, _event(task.process), self.step)
+
+
+class EventFlow(flow.Flow):
+    process_class = EventProcess
+    lock_impl = lock.select_for_update_lock
+    process_title = _("网格事件")
+    process_description = _("网格上报、逐级处置、派单、核实办结")
+
+    start = flow.StartHandle(this.start_process).Annotation(title=_("上报事件")).Next(this.handle)
+
+    handle = (
+        EventTaskNode(EventTaskRedirectView.as_view(), step="handle")
+        .Annotation(title=_("本级处置"), description=_("网格研判、村级处置或乡镇派单；处置不了的上报上一级"))
+        .Permission(_handle_permission, obj=lambda process: _event(process).handling_region)
+        .onCreate(this.task_created)
+        .Next(this.after_handle)
+    )
+    after_handle = (
+        flow.Switch()
+        .Annotation(title=_("处置结果"))
+        .Case(this.handle, _decided("escalate"))
+        .Case(this.department_handle, _decided("dispatch"))
+        .Case(this.verify, _decided("resolve"))
+        .Default(this.end_unresolved)
+    )
+
+    department_handle = (
+        EventTaskNode(EventTaskRedirectView.as_view(), step="department")
+        .Annotation(title=_("部门办理"), description=_("牵头部门办理，或说明理由退回乡镇"))
+        .Permission("grid.handle_dispatched_event", obj=lambda process: _event(process).handling_region)
+        .onCreate(this.task_created)
+        .Next(this.after_department)
+    )
+    after_department = (
+        flow.Switch()
+        .Annotation(title=_("部门办理结果"))
+        .Case(this.handle, _decided("send_back"))
+        .Default(this.verify)
+    )
+
+    verify = (
+        EventTaskNode(EventTaskRedirectView.as_view(), step="verify")
+        .Annotation(title=_("核实办结"), description=_("上报人或网格长核实办理结果"))
+        .Permission("grid.verify_event", obj=lambda process: _event(process).region)
+        .onCreate(this.task_created)
+        .Next(this.after_verify)
+    )
+    after_verify = (
+        flow.Switch()
+        .Annotation(title=_("核实结果"))
+        .Case(this.close, _decided("satisfied"))
+        .Case(this.department_handle, _decided("return_to_department"))
+        .Default(this.handle)
+    )
+
+    close = flow.Function(this.close_event).Annotation(title=_("办结")).Next(this.end)
+    end = flow.End().Annotation(title=_("已办结"))
+    end_unresolved = flow.End().Annotation(title=_("驳回或合并"))
+
+    def start_process(self, activation, event):
+        activation.process.artifact = event
+        activation.process.data = {"decision": None}
+        return activation.process
+
+    def task_created(self, activation):
+        from .sla import open_deadline
+
+        open_deadline(activation.task, _event(activation))
+
+    def close_event(self, activation):
+        from grid.events import mark_closed
+
+        mark_closed(_event(activation))

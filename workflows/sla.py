@@ -1,0 +1,57 @@
+"""SLA deadlines of waiting event tasks (rules in the admin: hours per tier × urgency [× category])."""
+
+from __future__ import annotations
+
+import datetime
+
+from django.utils import timezone
+
+from .models import Holiday, SLARule, TaskDeadline
+
+DEFAULT_HOURS = {"normal": 72, "urgent": 24, "critical": 4}
+
+
+def rule_for(event) -> SLARule | None:
+    tier = event.handling_region.tier
+    rules = SLARule.objects.filter(tier=tier, urgency=event.urgency).select_related("tier")
+    return rules.filter(category=event.category).first() or rules.filter(category__isnull=True).first()
+
+
+def _is_working_day(day: datetime.date, calendar: dict[datetime.date, bool]) -> bool:
+    if day in calendar:
+        return calendar[day]
+    return day.weekday() < 5
+
+
+def add_working_hours(start: datetime.datetime, hours: int) -> datetime.datetime:
+    """`hours` counted only on working days (weekends and holidays skipped; 调休 days count)."""
+    local = timezone.localtime(start)
+    horizon = local.date() + datetime.timedelta(days=hours // 24 * 3 + 30)
+    calendar = dict(Holiday.objects.filter(date__gte=local.date(), date__lte=horizon).values_list("date", "is_working_day"))
+    remaining = datetime.timedelta(hours=hours)
+    cursor = local
+    while True:
+        day_end = (cursor + datetime.timedelta(days=1)).replace(hour=0, minute=0, second=0, microsecond=0)
+        if _is_working_day(cursor.date(), calendar):
+            available = day_end - cursor
+            if remaining <= available:
+                return cursor + remaining
+            remaining -= available
+        cursor = day_end
+
+
+def due_at_for(event, start: datetime.datetime | None = None) -> datetime.datetime:
+    start = start or timezone.now()
+    rule = rule_for(event)
+    hours = rule.hours if rule else DEFAULT_HOURS.get(event.urgency, 72)
+    if rule and rule.clock == SLARule.Clock.WORKING:
+        return add_working_hours(start, hours)
+    return start + datetime.timedelta(hours=hours)
+
+
+def open_deadline(task, event) -> TaskDeadline:
+    return TaskDeadline.objects.create(task=task, due_at=due_at_for(event, task.created))
+
+
+def close_deadline(task) -> None:
+    TaskDeadline.objects.filter(task=task, is_open=True).update(is_open=False)
