@@ -89,7 +89,18 @@ def personas(county) -> dict:
 
 
 def pytest_collection_modifyitems(config, items):
-    """Tests marked celery_worker need Redis and a worker (.ci/run provides both); skip them otherwise."""
+    """Two collection rules.
+
+    Tests marked celery_worker need Redis and a worker (.ci/run provides both); skip them otherwise.
+
+    A transaction=True test flushes the database afterwards, which also deletes what data
+    migrations loaded (tiers, roles, SLA rules, categories) for every later test in that worker.
+    serialized_rollback=True restores it; require it so that no test can break the ones after it.
+    """
+    for item in items:
+        marker = item.get_closest_marker("django_db")
+        if marker and marker.kwargs.get("transaction") and not marker.kwargs.get("serialized_rollback"):
+            raise pytest.UsageError(f"{item.nodeid}: django_db(transaction=True) needs serialized_rollback=True")
     if os.environ.get("REDIS_URL"):
         return
     skip = pytest.mark.skip(reason="需要 REDIS_URL 与运行中的 Celery worker（由 .ci/run 提供）")

@@ -33,7 +33,7 @@ def test_healthcheck_exits_zero_with_the_worker_running(db, capsys):
     assert "健康检查通过" in out
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_the_worker_queries_the_test_database():
     """.ci/run points the worker at pytest-django's test database, so a task that reads tables
     (and data a transaction=True test committed) works in the worker."""
