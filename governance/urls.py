@@ -1,9 +1,19 @@
 from django.contrib import admin
 from django.urls import path
+from viewflow.contrib.auth import AuthViewset
 
 from governance import health
+from governance.site import build_site
+from governance.views import InboxView, evidence_file
+
+site = build_site()
 
 urlpatterns = [
     path("healthz", health.healthz_view, name="healthz"),
     path("admin/", admin.site.urls),
+    path("accounts/", AuthViewset(with_profile_view=False).urls),
+    path("inbox/", InboxView.as_view(), name="inbox"),
+    path("evidence/<int:pk>/", evidence_file, name="evidence"),
+    path("evidence/<int:pk>/thumb/", evidence_file, {"thumbnail": True}, name="evidence_thumb"),
+    path("", site.urls),
 ]

@@ -1,0 +1,71 @@
+"""In-app notifications (督办, 待办, 办理结果) and email where configured.
+
+A notice with a `dedupe_key` is sent once, however often or concurrently it is asked for:
+the unique constraint decides, so two supervision scans at once cannot both notify.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from django.conf import settings
+from django.core.mail import send_mail
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from .models import Notification
+
+logger = logging.getLogger(__name__)
+
+# Backends that deliver nothing real: the embedded run prints mail to the console.
+_NON_DELIVERING_BACKENDS = {"django.core.mail.backends.console.EmailBackend", "django.core.mail.backends.dummy.EmailBackend"}
+
+
+def email_enabled() -> bool:
+    return settings.EMAIL_BACKEND not in _NON_DELIVERING_BACKENDS
+
+
+def notify(recipient, *, kind: str, title: str, body: str = "", url: str = "", dedupe_key: str | None = None) -> Notification | None:
+    """Put a notice in the recipient's inbox (and email it after commit). None when already sent."""
+    try:
+        with transaction.atomic():
+            notification = Notification.objects.create(
+                recipient=recipient, kind=kind, title=title[:200], body=body, url=url[:500], dedupe_key=dedupe_key,
+            )
+    except IntegrityError:
+        if dedupe_key and Notification.objects.filter(dedupe_key=dedupe_key).exists():
+            return None
+        raise
+    if email_enabled() and getattr(recipient, "email", ""):
+        transaction.on_commit(lambda: _send_email(notification.pk))
+    return notification
+
+
+def _send_email(notification_pk: int) -> None:
+    notification = Notification.objects.select_related("recipient").filter(pk=notification_pk, emailed_at__isnull=True).first()
+    if notification is None:
+        return
+    link = f"\n\n{settings.SITE_URL.rstrip('/')}{notification.url}" if notification.url and settings.SITE_URL else ""
+    try:
+        send_mail(f"[{notification.get_kind_display()}] {notification.title}", f"{notification.body}{link}",
+                  settings.DEFAULT_FROM_EMAIL, [notification.recipient.email])
+    except Exception:  # mail trouble must not break the business action that already committed
+        logger.exception("sending notification %s by email failed", notification_pk)
+        return
+    Notification.objects.filter(pk=notification_pk).update(emailed_at=timezone.now())
+
+
+def inbox_for(user):
+    return Notification.objects.filter(recipient=user).order_by("-id")
+
+
+def unread_count(user) -> int:
+    return Notification.objects.filter(recipient=user, read_at__isnull=True).count()
+
+
+def mark_read(user, ids=None) -> int:
+    """Mark the user's own notices read (all of them when `ids` is None); returns how many changed."""
+    notices = Notification.objects.filter(recipient=user, read_at__isnull=True)
+    if ids is not None:
+        notices = notices.filter(pk__in=ids)
+    return notices.update(read_at=timezone.now())

@@ -1,0 +1,48 @@
+"""Pagination that does not count: a page of N reads N+1 rows, whatever the size of the table.
+
+Django's Paginator runs COUNT(*) over the whole filtered queryset, which grows with the data;
+lists that can reach a million rows (events, audit) use this instead.
+"""
+
+from __future__ import annotations
+
+
+class _Uncounted:
+    uncounted = True
+    count = None
+    num_pages = None
+
+    def __init__(self, per_page: int):
+        self.per_page = per_page
+
+
+class UncountedPage:
+    def __init__(self, queryset, number, per_page: int = 50):
+        try:
+            number = max(1, int(number))
+        except (TypeError, ValueError):
+            number = 1
+        offset = (number - 1) * per_page
+        rows = list(queryset[offset:offset + per_page + 1])
+        self.object_list = rows[:per_page]
+        self.number = number
+        self.paginator = _Uncounted(per_page)
+        self._has_next = len(rows) > per_page
+
+    def __iter__(self):
+        return iter(self.object_list)
+
+    def __len__(self):
+        return len(self.object_list)
+
+    def has_next(self) -> bool:
+        return self._has_next
+
+    def has_previous(self) -> bool:
+        return self.number > 1
+
+    def next_page_number(self) -> int:
+        return self.number + 1
+
+    def previous_page_number(self) -> int:
+        return self.number - 1

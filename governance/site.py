@@ -1,0 +1,66 @@
+"""The viewflow Site: one Application per area (网格, 大巡查, 巡察, 整改, 系统管理).
+
+Each area lists its pages as `MenuLink`s; a link shows only to users holding its permission
+somewhere (the object check happens in the page itself, through grid.access).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.urls import path
+from viewflow.urls import Application, Site
+
+
+@dataclass(frozen=True)
+class MenuLink:
+    title: str
+    icon: str
+    url_name: str
+    perms: tuple[str, ...] = ()  # any of them; empty = every signed-in user
+
+    def allowed(self, user) -> bool:
+        if not user.is_authenticated:
+            return False
+        return not self.perms or user.is_superuser or any(user.has_perm(perm) for perm in self.perms)
+
+
+class AreaApp(Application):
+    """An area of the site; visible to a user who may open at least one of its pages."""
+
+    menu_template_name = "governance/app_menu.html"
+    links: tuple[MenuLink, ...] = ()
+
+    def has_view_permission(self, user, obj=None):
+        if not user.is_authenticated:
+            return True  # the page itself sends anonymous users to the login form
+        return any(link.allowed(user) for link in self.links)
+
+    def menu_links(self, user) -> list[tuple[str, str, str]]:
+        return [(link.title, link.icon, self.reverse(link.url_name)) for link in self.links if link.allowed(user)]
+
+
+class GovernanceSite(Site):
+    title = "基层治理工作平台"
+    icon = "account_balance"
+    menu_template_name = "governance/site_menu.html"
+    primary_color = "#b71c1c"
+    secondary_color = "#f9a825"
+
+    @property
+    def index_path(self):
+        from governance.views import HomeView
+
+        return path("", HomeView.as_view(), name="index")
+
+    def has_view_permission(self, user, obj=None):
+        return True
+
+
+def build_site() -> GovernanceSite:
+    from governance.system import SystemApp
+    from grid.urls import GridApp
+    from inspection.urls import InspectionApp, PatrolApp
+    from rectification.urls import RectificationApp
+
+    return GovernanceSite(viewsets=[GridApp(), PatrolApp(), InspectionApp(), RectificationApp(), SystemApp()])

@@ -1,0 +1,121 @@
+"""Forms of the event pages. They decode input; the rules live in grid.events."""
+
+from __future__ import annotations
+
+import uuid
+
+from django import forms
+from django.utils import timezone
+
+from .access import region_grants
+from .event_lists import EventFilters
+from .models import Event, EventCategory, Region, Tier
+
+REPORTING_TIERS = ("grid", "microgrid", "village")
+
+
+def reportable_regions(user):
+    """Regions where the user may report: the subtrees of their grid.add_event grants."""
+    paths = region_grants(user).paths("grid.add_event")
+    if not paths:
+        return Region.objects.none()
+    from django.db.models import Q
+
+    condition = Q()
+    for prefix in paths:
+        condition |= Q(path__startswith=prefix)
+    return Region.objects.filter(condition).select_related("tier").order_by("path")[:500]
+
+
+def category_choices():
+    groups = {}
+    for category in EventCategory.objects.filter(is_active=True).select_related("parent").order_by("parent__sort_order", "sort_order", "code"):
+        if category.parent_id is None:
+            groups.setdefault(category.pk, (category.name, []))
+        else:
+            groups.setdefault(category.parent_id, (category.parent.name, []))[1].append((category.pk, category.name))
+    return [("", "请选择事件类别")] + [(name, items) for name, items in groups.values() if items]
+
+
+class EventReportForm(forms.Form):
+    idempotency_key = forms.CharField(widget=forms.HiddenInput, max_length=64)
+    region = forms.TypedChoiceField(label="发生区域", coerce=int)
+    category = forms.TypedChoiceField(label="事件类别", coerce=int)
+    title = forms.CharField(label="标题", max_length=100, widget=forms.TextInput(attrs={"placeholder": "一句话概括问题"}))
+    description = forms.CharField(label="描述", widget=forms.Textarea(attrs={"rows": 4, "placeholder": "时间、地点、问题情况"}))
+    occurred_at = forms.DateTimeField(
+        label="发生时间", input_formats=["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M", "%Y-%m-%d %H:%M:%S"],
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
+    )
+    urgency = forms.ChoiceField(label="紧急程度", choices=Event.Urgency.choices, initial=Event.Urgency.NORMAL)
+    source = forms.ChoiceField(label="来源", choices=Event.Source.choices, initial=Event.Source.PATROL)
+    latitude = forms.CharField(label="纬度", required=False, widget=forms.TextInput(attrs={"inputmode": "decimal"}))
+    longitude = forms.CharField(label="经度", required=False, widget=forms.TextInput(attrs={"inputmode": "decimal"}))
+    address = forms.CharField(label="地址", required=False, max_length=200)
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.user = user
+        self.regions = {region.pk: region for region in reportable_regions(user)}
+        self.fields["region"].choices = [(pk, region.full_path) for pk, region in self.regions.items()]
+        self.fields["category"].choices = category_choices()
+        if not self.is_bound:
+            self.initial.setdefault("idempotency_key", uuid.uuid4().hex)
+            self.initial.setdefault("occurred_at", timezone.localtime().replace(second=0, microsecond=0))
+            grids = [pk for pk, region in self.regions.items() if region.tier.key == "grid"]
+            if len(grids) == 1:
+                self.initial.setdefault("region", grids[0])
+
+    def clean_region(self):
+        region = self.regions.get(self.cleaned_data["region"])
+        if region is None:
+            raise forms.ValidationError("请选择您有岗位的区域。")
+        return region
+
+    def clean_category(self):
+        category = EventCategory.objects.filter(pk=self.cleaned_data["category"], is_active=True).first()
+        if category is None:
+            raise forms.ValidationError("未知的事件类别。")
+        return category
+
+
+class EventFilterForm(forms.Form):
+    q = forms.CharField(label="搜索", required=False, widget=forms.TextInput(attrs={"placeholder": "标题或描述"}))
+    status = forms.ChoiceField(label="状态", required=False, choices=[("", "全部"), ("open", "未办结")] + list(Event.Status.choices))
+    category = forms.TypedChoiceField(label="类别", required=False, coerce=int, empty_value=None)
+    tier = forms.ChoiceField(label="当前层级", required=False)
+    source = forms.ChoiceField(label="来源", required=False, choices=[("", "全部")] + list(Event.Source.choices))
+    overdue = forms.BooleanField(label="仅超期", required=False)
+    date_from = forms.DateField(label="上报日期起", required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    date_to = forms.DateField(label="上报日期止", required=False, widget=forms.DateInput(attrs={"type": "date"}))
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["category"].choices = [("", "全部")] + [
+            (pk, name) for pk, name in EventCategory.objects.filter(parent__isnull=True).values_list("pk", "name")
+        ]
+        self.fields["tier"].choices = [("", "全部")] + list(Tier.objects.values_list("key", "name"))
+
+    def filters(self) -> EventFilters:
+        if not self.is_valid():
+            return EventFilters()
+        data = self.cleaned_data
+        return EventFilters(
+            status=data["status"], category=data["category"], tier=data["tier"], overdue=data["overdue"],
+            date_from=data["date_from"], date_to=data["date_to"], source=data["source"], q=data["q"].strip(),
+        )
+
+
+class StepForm(forms.Form):
+    """One form for every step decision; which fields matter depends on the decision."""
+
+    decision = forms.CharField()
+    result = forms.CharField(required=False)
+    reason = forms.CharField(required=False)
+    department = forms.IntegerField(required=False)
+    duplicate_of = forms.IntegerField(required=False)
+
+
+class RatingForm(forms.Form):
+    rating = forms.TypedChoiceField(label="满意度", coerce=int, choices=[(i, f"{i} 分") for i in range(5, 0, -1)])
+    comment = forms.CharField(label="评价", required=False, max_length=200)

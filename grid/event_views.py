@@ -1,0 +1,269 @@
+"""Pages of grid events: report, lists, my tasks, detail with the step forms, export, flow chart.
+
+Views decode input and call grid.events; every query goes through grid.access or grid.event_lists.
+Invalid submissions re-render with status 422 and the user's input kept.
+"""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.mixins import LoginRequiredMixin
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import Http404, HttpResponse, HttpResponseRedirect
+from django.shortcuts import redirect
+from django.urls import reverse
+from django.utils import timezone
+from django.views import View
+from django.views.generic import TemplateView
+
+from governance.audit import entries_for
+from governance.evidence import EvidenceRejected, attachments_of, disagreement_warnings
+from governance.paging import UncountedPage
+
+from . import events as event_services
+from .access import get_object_for_user, require_perm
+from .event_export import EXPORT_LIMIT, export_events
+from .event_forms import EventFilterForm, EventReportForm, RatingForm, StepForm
+from .event_lists import STEP_BY_STATUS, my_tasks, region_events, with_list_columns
+from .models import Department, Event
+
+PAGE_SIZE = 50
+
+
+def _error_messages(exc: Exception) -> list[str]:
+    if isinstance(exc, ValidationError):
+        return list(exc.messages)
+    return [str(exc)]
+
+
+class GridIndexView(LoginRequiredMixin, View):
+    """The area's landing page: my tasks for those who have any, the event list for the others."""
+
+    def get(self, request):
+        if my_tasks(request.user).exists() or not request.user.has_perm("grid.view_event"):
+            return redirect("grid:my_tasks")
+        return redirect("grid:events")
+
+
+class MyTasksView(LoginRequiredMixin, TemplateView):
+    template_name = "grid/my_tasks.html"
+
+    def get_context_data(self, **kwargs):
+        tasks = with_list_columns(my_tasks(self.request.user)).order_by("-is_overdue", "id")
+        page = UncountedPage(tasks, self.request.GET.get("page"), PAGE_SIZE)
+        return super().get_context_data(page_title="我的待办", page=page, step_labels=STEP_LABELS, **kwargs)
+
+
+STEP_LABELS = {"handle": "本级处置", "department": "部门办理", "verify": "核实办结"}
+
+
+class EventListView(LoginRequiredMixin, TemplateView):
+    template_name = "grid/event_list.html"
+
+    def get_context_data(self, **kwargs):
+        require_perm(self.request.user, "grid.view_event")
+        form = EventFilterForm(self.request.GET or None)
+        events = with_list_columns(region_events(self.request.user, form.filters()))
+        page = UncountedPage(events, self.request.GET.get("page"), PAGE_SIZE)
+        return super().get_context_data(
+            page_title="辖区事件", form=form, page=page,
+            may_export=self.request.user.has_perm("grid.export_event"),
+            may_report=self.request.user.has_perm("grid.add_event"),
+            export_query=self.request.GET.urlencode(), **kwargs,
+        )
+
+
+class EventExportView(LoginRequiredMixin, View):
+    """The list as an .xlsx file: the same filters, scoped by grid.export_event."""
+
+    def get(self, request):
+        require_perm(request.user, "grid.export_event")
+        form = EventFilterForm(request.GET or None)
+        events = with_list_columns(region_events(request.user, form.filters(), perm="grid.export_event"))
+        content, truncated = export_events(events, by=request.user)
+        response = HttpResponse(content, content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+        filename = f"网格事件_{timezone.localtime():%Y%m%d_%H%M}.xlsx"
+        from urllib.parse import quote
+
+        response["Content-Disposition"] = f"attachment; filename*=UTF-8''{quote(filename)}"
+        if truncated:
+            response["X-Export-Truncated"] = str(EXPORT_LIMIT)
+        return response
+
+
+class EventReportView(LoginRequiredMixin, TemplateView):
+    template_name = "grid/event_report.html"
+
+    def dispatch(self, request, *args, **kwargs):
+        if request.user.is_authenticated and not request.user.has_perm("grid.add_event"):
+            raise PermissionDenied("您没有上报事件的岗位。")
+        return super().dispatch(request, *args, **kwargs)
+
+    def get(self, request):
+        return self.render_to_response(self.get_context_data(form=EventReportForm(user=request.user), page_title="上报事件"))
+
+    def post(self, request):
+        form = EventReportForm(request.POST, user=request.user)
+        errors: list[str] = []
+        if form.is_valid():
+            data = form.cleaned_data
+            try:
+                event, created = event_services.report_event(
+                    by=request.user, region=data["region"], category=data["category"], title=data["title"],
+                    description=data["description"], occurred_at=data["occurred_at"], urgency=data["urgency"],
+                    source=data["source"], latitude=data["latitude"], longitude=data["longitude"],
+                    address=data["address"], idempotency_key=data["idempotency_key"],
+                    files=request.FILES.getlist("files"),
+                )
+            except (ValidationError, EvidenceRejected) as exc:
+                errors = _error_messages(exc)
+            else:
+                if created:
+                    messages.success(request, f"事件 #{event.pk} 已上报，进入{event.handling_region.name}{event.handling_region.tier.name}处置环节。")
+                else:
+                    messages.info(request, f"该上报已提交过（事件 #{event.pk}），未重复创建。")
+                return redirect("grid:event_detail", pk=event.pk)
+        context = self.get_context_data(form=form, errors=errors, page_title="上报事件")
+        return self.render_to_response(context, status=422)
+
+
+def _event_for(user, pk) -> Event:
+    queryset = Event.objects.select_related(
+        "region__tier", "handling_region__tier", "category__parent", "reporter", "department", "duplicate_of"
+    )
+    return get_object_for_user(user, queryset, "grid.view_event", pk=pk)
+
+
+class EventDetailView(LoginRequiredMixin, TemplateView):
+    template_name = "grid/event_detail.html"
+
+    def get_context_data(self, **kwargs):
+        user = self.request.user
+        event = kwargs.pop("event", None) or _event_for(user, self.kwargs["pk"])
+        attachments = []
+        for attachment in attachments_of(event).order_by("id"):
+            warnings = disagreement_warnings(
+                attachment, occurred_at=event.occurred_at, latitude=event.latitude, longitude=event.longitude,
+            ) if attachment.kind == "image" else []
+            attachments.append((attachment, warnings))
+        decisions = event_services.available_decisions(user, event)
+        step = STEP_BY_STATUS.get(event.status) if event.is_open else None
+        deadline = _open_deadline(event) if step else None
+        context = super().get_context_data(
+            page_title=f"事件 #{event.pk}", event=event, attachments=attachments, decisions=decisions,
+            step=step, step_label=STEP_LABELS.get(step, ""), deadline=deadline, now=timezone.now(),
+            decision_labels=event_services.DECISION_LABELS,
+            departments=Department.objects.filter(region=event.handling_region).order_by("name") if "handle" in decisions else [],
+            default_department=event_services.default_department(event) if "handle" in decisions else None,
+            history=_history(event),
+            duplicates=event.duplicates.all()[:20],
+            may_rate=event.status == Event.Status.CLOSED and event.rating is None and user.pk == event.reporter_id,
+            rating_form=RatingForm(),
+            **kwargs,
+        )
+        return context
+
+
+EVENT_ACTION_LABELS = {
+    "event.report": "上报事件", "event.resolve": "就地处置结案", "event.escalate": "上报上一级",
+    "event.dispatch": "派单至部门", "event.merge": "合并为重复事件", "event.reject": "驳回",
+    "event.department.resolve": "部门办结", "event.department.send_back": "部门退回乡镇",
+    "event.verify.satisfied": "核实满意", "event.verify.return": "核实不满意，退回处置",
+    "event.verify.return_to_department": "核实不满意，退回部门", "event.rate": "评价",
+    "event.supervised": "超期督办", "event.auto_escalate": "超期自动上报上一级",
+}
+
+
+def _history(event: Event) -> list:
+    entries = list(entries_for(event))
+    for entry in entries:
+        entry.action_label = EVENT_ACTION_LABELS.get(entry.action, entry.action)
+    return entries
+
+
+def _open_deadline(event: Event):
+    from workflows.models import TaskDeadline
+
+    return (
+        TaskDeadline.objects.filter(task__process__artifact_object_id=event.pk, is_open=True)
+        .select_related("task").order_by("-id").first()
+    )
+
+
+class EventActionView(LoginRequiredMixin, View):
+    """POST a step decision (handle / department / verify) or a rating; errors re-render the detail page."""
+
+    def get(self, request, pk, action):
+        return redirect("grid:event_detail", pk=pk)
+
+    def post(self, request, pk, action):
+        event = Event.objects.filter(pk=pk).first()
+        if event is None:
+            raise Http404("事件不存在。")
+        if not request.user.has_perm("grid.view_event", event):
+            # A step taken from outside the event's region: refused, as every wrong-region step is.
+            raise PermissionDenied("您不能办理该事件：需要该事件所在区域的相应岗位。")
+        files = request.FILES.getlist("files")
+        try:
+            if action == "rate":
+                form = RatingForm(request.POST)
+                if not form.is_valid():
+                    raise event_services.EventError("请选择 1 到 5 分的满意度。")
+                event_services.rate_event(event, by=request.user, rating=form.cleaned_data["rating"],
+                                          comment=form.cleaned_data["comment"])
+                messages.success(request, "感谢评价。")
+                return HttpResponseRedirect(reverse("grid:event_detail", args=[pk]))
+            form = StepForm(request.POST)
+            if not form.is_valid():
+                raise event_services.EventError("提交内容无效，请重试。")
+            data = form.cleaned_data
+            decision = data["decision"]
+            if action == "handle":
+                department = duplicate_of = None
+                if data["department"]:
+                    department = Department.objects.filter(pk=data["department"]).first()
+                if decision == "merge":
+                    duplicate_of = Event.objects.filter(pk=data["duplicate_of"]).first() if data["duplicate_of"] else None
+                event_services.handle_event(
+                    event, by=request.user, decision=decision, result=data["result"], reason=data["reason"],
+                    department=department, duplicate_of=duplicate_of, files=files,
+                )
+            elif action == "department":
+                event_services.department_handle_event(
+                    event, by=request.user, decision=decision, result=data["result"], reason=data["reason"], files=files,
+                )
+            elif action == "verify":
+                if decision not in ("satisfied", "return"):
+                    raise event_services.EventError("无效的核实结论。")
+                event_services.verify_event(event, by=request.user, satisfied=decision == "satisfied", reason=data["reason"])
+            else:
+                raise event_services.EventError("未知的办理操作。")
+        except (ValidationError, EvidenceRejected) as exc:
+            view = EventDetailView(request=request, kwargs={"pk": pk})
+            context = view.get_context_data(event=_event_for(request.user, pk), errors=_error_messages(exc),
+                                            posted=request.POST, pk=pk)
+            return view.render_to_response(context, status=422)
+        messages.success(request, f"已办理：{event_services.DECISION_LABELS.get(decision, decision)}。")
+        return HttpResponseRedirect(reverse("grid:event_detail", args=[pk]))
+
+
+class EventChartView(LoginRequiredMixin, TemplateView):
+    """The EventFlow chart; for one event, its steps so far highlighted."""
+
+    template_name = "grid/event_chart.html"
+
+    def get(self, request, pk=None):
+        from workflows.charts import event_flow_bpmn, event_flow_svg
+
+        event = _event_for(request.user, pk) if pk else None
+        if not event:
+            require_perm(request.user, "grid.view_event")
+        if request.GET.get("format") == "bpmn":
+            response = HttpResponse(event_flow_bpmn(), content_type="application/xml")
+            response["Content-Disposition"] = 'attachment; filename="EventFlow.bpmn"'
+            return response
+        svg = event_flow_svg(event)
+        if request.GET.get("format") == "svg":
+            return HttpResponse(svg, content_type="image/svg+xml")
+        title = f"事件 #{event.pk} 流程图" if event else "网格事件流程图"
+        return self.render_to_response(self.get_context_data(page_title=title, event=event, svg=svg))

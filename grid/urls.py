@@ -1,0 +1,39 @@
+"""The 网格 area: events, my tasks, patrol logs, work diaries, cadence compliance."""
+
+from django.urls import path
+
+from governance.placeholder import ComingPageView
+from governance.site import AreaApp, MenuLink
+
+from . import event_views
+
+EVENT_VIEWERS = ("grid.view_event",)
+
+
+class GridApp(AreaApp):
+    title = "网格"
+    icon = "grid_on"
+    app_name = "grid"
+    links = (
+        MenuLink("我的待办", "assignment_ind", "my_tasks", ("grid.add_event", "grid.triage_event", "grid.handle_village_event",
+                                                       "grid.dispatch_event", "grid.handle_dispatched_event", "grid.verify_event")),
+        MenuLink("上报事件", "add_a_photo", "event_report", ("grid.add_event",)),
+        MenuLink("辖区事件", "list_alt", "events", EVENT_VIEWERS),
+        MenuLink("事件流程图", "account_tree", "event_chart", EVENT_VIEWERS),
+        MenuLink("巡查记录", "directions_walk", "patrols", ("grid.add_patrollog", "grid.view_patrollog")),
+        MenuLink("工作日志", "menu_book", "diaries", ("grid.add_workdiary", "grid.review_workdiary")),
+        MenuLink("巡查频次落实", "fact_check", "compliance", ("grid.view_patrollog",)),
+    )
+
+    index_path = path("", event_views.GridIndexView.as_view(), name="index")
+    tasks_path = path("tasks/", event_views.MyTasksView.as_view(), name="my_tasks")
+    events_path = path("events/", event_views.EventListView.as_view(), name="events")
+    export_path = path("events/export/", event_views.EventExportView.as_view(), name="event_export")
+    report_path = path("events/new/", event_views.EventReportView.as_view(), name="event_report")
+    chart_path = path("events/chart/", event_views.EventChartView.as_view(), name="event_chart")
+    detail_path = path("events/<int:pk>/", event_views.EventDetailView.as_view(), name="event_detail")
+    event_chart_path = path("events/<int:pk>/chart/", event_views.EventChartView.as_view(), name="event_process_chart")
+    step_path = path("events/<int:pk>/<str:action>/", event_views.EventActionView.as_view(), name="event_action")
+    patrols_path = path("patrols/", ComingPageView.as_view(page_title="巡查记录"), name="patrols")
+    diaries_path = path("diaries/", ComingPageView.as_view(page_title="工作日志"), name="diaries")
+    compliance_path = path("compliance/", ComingPageView.as_view(page_title="巡查频次落实"), name="compliance")

@@ -1,0 +1,352 @@
+"""The event pages end to end, as users drive them: report from a phone, climb, come back, close."""
+
+import datetime
+import io
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.urls import reverse
+from django.utils import timezone
+from openpyxl import load_workbook
+from PIL import Image
+
+from governance.models import Attachment
+from grid import services
+from grid.models import CategoryRouting, Event, EventCategory, Role
+
+
+@pytest.fixture(autouse=True)
+def media_in_tmp(settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path / "media"
+
+
+@pytest.fixture
+def category(db):
+    parent = EventCategory.objects.create(code="T", name="测试大类")
+    return EventCategory.objects.create(code="T01", name="乱搭乱建", parent=parent)
+
+
+@pytest.fixture
+def people(county, personas):
+    other, _ = services.ensure_user("leader2", password="x")
+    services.create_post(user=other, role=Role.objects.get(key="grid_leader"), region=county.grid2)
+    zhaocun_office, _ = services.ensure_user("zhaocun_office", password="x")
+    services.create_post(user=zhaocun_office, role=Role.objects.get(key="township_office"), region=county.zhaocun)
+    return {**personas, "leader2": other, "zhaocun_office": zhaocun_office}
+
+
+def photo(name="p.jpg"):
+    buffer = io.BytesIO()
+    Image.new("RGB", (64, 48), "green").save(buffer, "JPEG")
+    return SimpleUploadedFile(name, buffer.getvalue(), content_type="image/jpeg")
+
+
+def report_data(county, category, /, **changes):
+    data = {
+        "idempotency_key": "key-1", "region": county.grid1.pk, "category": category.pk, "title": "村口违建",
+        "description": "村口新建棚舍占道", "occurred_at": (timezone.localtime() - datetime.timedelta(hours=2)).strftime("%Y-%m-%dT%H:%M"),
+        "urgency": "normal", "source": "patrol", "latitude": "30.123456", "longitude": "120.123456", "address": "楼星村村口",
+    }
+    data.update(changes)
+    return data
+
+
+def as_user(client, user):
+    client.force_login(user)
+    return client
+
+
+def report_via_page(client, county, category, /, **changes):
+    data = report_data(county, category, **changes)
+    data.setdefault("files", [photo()])
+    return client.post(reverse("grid:event_report"), data)
+
+
+def step(client, event, action, **data):
+    return client.post(reverse("grid:event_action", args=[event.pk, action]), data)
+
+
+# ------------------------------------------------------------------ reporting
+
+
+def test_grid_member_reports_with_photo_from_the_form(client, county, people, category):
+    as_user(client, people["grid_member"])
+    page = client.get(reverse("grid:event_report"))
+    assert page.status_code == 200
+    assert "第1网格" in page.content.decode() and 'name="viewport"' in page.content.decode()
+    response = report_via_page(client, county, category)
+    event = Event.objects.get()
+    assert response.status_code == 302 and response["Location"] == reverse("grid:event_detail", args=[event.pk])
+    assert event.reporter == people["grid_member"] and event.handling_region == county.grid1
+    assert Attachment.objects.count() == 1
+    detail = client.get(response["Location"]).content.decode()
+    assert "村口违建" in detail and "本级处置" in detail
+
+
+def test_submitting_the_same_report_twice_creates_one_event(client, county, people, category):
+    as_user(client, people["grid_member"])
+    report_via_page(client, county, category)
+    second = report_via_page(client, county, category)
+    assert Event.objects.count() == 1
+    assert second.status_code == 302
+    assert "未重复创建" in client.get(second["Location"]).content.decode()
+
+
+@pytest.mark.parametrize(
+    "changes, message",
+    [
+        ({"occurred_at": (timezone.localtime() + datetime.timedelta(days=1)).strftime("%Y-%m-%dT%H:%M")}, "发生时间不能晚于当前时间"),
+        ({"latitude": "91", "longitude": "120"}, "纬度超出范围"),
+        ({"latitude": "30", "longitude": ""}, "经纬度须同时填写"),
+        ({"title": ""}, "这个字段是必填项"),
+        ({"category": "999999"}, "有效的选项"),
+        ({"files": [SimpleUploadedFile("photo.jpg", b"MZ\x90\x00 not an image at all", content_type="image/jpeg")]}, "文件内容与扩展名不符"),
+    ],
+)
+def test_bad_report_input_gets_a_chinese_error_and_writes_nothing(client, county, people, category, changes, message):
+    as_user(client, people["grid_member"])
+    response = report_via_page(client, county, category, **changes)
+    assert response.status_code == 422
+    assert message in response.content.decode()
+    assert Event.objects.count() == 0 and Attachment.objects.count() == 0
+    assert "村口新建棚舍占道" in response.content.decode()  # the user's input is kept
+
+
+def test_user_without_a_post_cannot_open_the_report_form(client, people):
+    as_user(client, people["outsider"])
+    assert client.get(reverse("grid:event_report")).status_code == 403
+
+
+def test_grid_member_cannot_report_in_another_grid(client, county, people, category):
+    as_user(client, people["grid_member"])
+    response = report_via_page(client, county, category, region=county.grid2.pk)
+    assert response.status_code == 422 and Event.objects.count() == 0
+
+
+# ------------------------------------------------------------------ the climb, through the pages
+
+
+def test_event_climbs_through_the_pages_and_comes_back_for_verification(client, county, people, category):
+    p = people
+    CategoryRouting.objects.create(township=county.taiping, category=category, department=county.agriculture)
+    as_user(client, p["grid_member"])
+    report_via_page(client, county, category)
+    event = Event.objects.get()
+
+    as_user(client, p["grid_leader"])
+    assert "村口违建" in client.get(reverse("grid:my_tasks")).content.decode()
+    assert step(client, event, "handle", decision="escalate", reason="需村里协调").status_code == 302
+    as_user(client, p["village_cadre"])
+    assert "上报上一级" in client.get(reverse("grid:event_detail", args=[event.pk])).content.decode()
+    assert step(client, event, "handle", decision="escalate", reason="村里解决不了").status_code == 302
+    as_user(client, p["township_office"])
+    detail = client.get(reverse("grid:event_detail", args=[event.pk])).content.decode()
+    assert "农业农村办（该类别牵头部门）" in detail
+    assert step(client, event, "handle", decision="dispatch", department=county.agriculture.pk).status_code == 302
+    as_user(client, p["department"])
+    assert "村口违建" in client.get(reverse("grid:my_tasks")).content.decode()
+    response = step(client, event, "department", decision="resolve", result="已拆除", files=[photo("done.jpg")])
+    assert response.status_code == 302
+    as_user(client, p["grid_member"])
+    assert step(client, event, "verify", decision="satisfied").status_code == 302
+    event.refresh_from_db()
+    assert event.status == Event.Status.CLOSED
+    assert step(client, event, "rate", rating="5", comment="很快").status_code == 302
+    event.refresh_from_db()
+    assert event.rating == 5
+    history = client.get(reverse("grid:event_detail", args=[event.pk])).content.decode()
+    for label in ("上报事件", "上报上一级", "派单至部门", "部门办结", "核实满意", "评价"):
+        assert label in history
+
+
+def test_verification_not_satisfied_returns_to_the_department_and_is_counted(client, county, people, category):
+    p = people
+    as_user(client, p["grid_member"])
+    report_via_page(client, county, category)
+    event = Event.objects.get()
+    as_user(client, p["grid_leader"])
+    step(client, event, "handle", decision="escalate", reason="上报")
+    as_user(client, p["village_cadre"])
+    step(client, event, "handle", decision="escalate", reason="上报")
+    as_user(client, p["township_office"])
+    step(client, event, "handle", decision="dispatch", department=county.agriculture.pk)
+    as_user(client, p["department"])
+    step(client, event, "department", decision="resolve", result="已处理", files=[photo()])
+    as_user(client, p["grid_leader"])
+    response = step(client, event, "verify", decision="return", reason="棚舍仍在")
+    assert response.status_code == 302
+    event.refresh_from_db()
+    assert event.status == Event.Status.DISPATCHED and event.return_count == 1
+
+
+@pytest.mark.parametrize("who", ["grid_member", "leader2", "zhaocun_office", "outsider", "department"])
+def test_wrong_role_or_region_cannot_triage(client, county, people, category, who):
+    as_user(client, people["grid_member"])
+    report_via_page(client, county, category)
+    event = Event.objects.get()
+    as_user(client, people[who])
+    response = step(client, event, "handle", decision="escalate", reason="试图越权")
+    assert response.status_code == 403
+    event.refresh_from_db()
+    assert event.handling_region == county.grid1
+
+
+@pytest.mark.parametrize("who", ["grid_leader", "village_cadre", "zhaocun_office"])
+def test_wrong_role_or_region_cannot_dispatch(client, county, people, category, who):
+    as_user(client, people["grid_member"])
+    report_via_page(client, county, category)
+    event = Event.objects.get()
+    as_user(client, people["grid_leader"])
+    step(client, event, "handle", decision="escalate", reason="上报")
+    as_user(client, people["village_cadre"])
+    step(client, event, "handle", decision="escalate", reason="上报")
+    as_user(client, people[who])
+    response = step(client, event, "handle", decision="dispatch", department=county.agriculture.pk)
+    assert response.status_code == 403
+    event.refresh_from_db()
+    assert event.department_id is None
+
+
+@pytest.mark.parametrize("who", ["township_office", "grid_leader", "outsider"])
+def test_only_the_lead_department_handles_a_dispatched_event(client, county, people, category, who):
+    as_user(client, people["grid_member"])
+    report_via_page(client, county, category)
+    event = Event.objects.get()
+    for user, data in (("grid_leader", {"decision": "escalate", "reason": "r"}), ("village_cadre", {"decision": "escalate", "reason": "r"}),
+                       ("township_office", {"decision": "dispatch", "department": county.agriculture.pk})):
+        as_user(client, people[user])
+        step(client, event, "handle", **data)
+    as_user(client, people[who])
+    response = step(client, event, "department", decision="resolve", result="x", files=[photo()])
+    assert response.status_code == 403
+
+
+@pytest.mark.parametrize("who", ["village_cadre", "leader2", "township_office"])
+def test_only_reporter_or_grid_leader_verifies(client, county, people, category, who):
+    as_user(client, people["grid_member"])
+    report_via_page(client, county, category)
+    event = Event.objects.get()
+    as_user(client, people["grid_leader"])
+    step(client, event, "handle", decision="resolve", result="已劝离", files=[photo()])
+    as_user(client, people[who])
+    assert step(client, event, "verify", decision="satisfied").status_code == 403
+
+
+def test_a_step_already_taken_by_someone_else_gets_a_clear_message(client, county, people, category):
+    second_leader, _ = services.ensure_user("leader1b", password="x")
+    services.create_post(user=second_leader, role=Role.objects.get(key="grid_leader"), region=county.grid1)
+    as_user(client, people["grid_member"])
+    report_via_page(client, county, category)
+    event = Event.objects.get()
+    as_user(client, people["grid_leader"])
+    step(client, event, "handle", decision="resolve", result="已劝离", files=[photo()])
+    as_user(client, second_leader)  # still looking at the triage page
+    response = step(client, event, "handle", decision="escalate", reason="上报")
+    assert response.status_code == 422
+    assert "该事件当前不在此环节，可能已由他人办理" in response.content.decode()
+    event.refresh_from_db()
+    assert event.status == Event.Status.VERIFYING and event.handling_region == county.grid1
+
+
+def test_resolving_without_evidence_is_refused_and_nothing_changes(client, county, people, category):
+    as_user(client, people["grid_member"])
+    report_via_page(client, county, category)
+    event = Event.objects.get()
+    as_user(client, people["grid_leader"])
+    response = step(client, event, "handle", decision="resolve", result="已劝离")
+    assert response.status_code == 422
+    assert "佐证" in response.content.decode() and "已劝离" in response.content.decode()
+    event.refresh_from_db()
+    assert event.status == Event.Status.HANDLING
+
+
+def test_merging_as_duplicate(client, county, people, category):
+    as_user(client, people["grid_member"])
+    report_via_page(client, county, category)
+    report_via_page(client, county, category, idempotency_key="key-2")
+    first, second = Event.objects.order_by("id")
+    as_user(client, people["grid_leader"])
+    assert step(client, second, "handle", decision="merge", duplicate_of=first.pk).status_code == 302
+    second.refresh_from_db()
+    assert second.status == Event.Status.MERGED and second.duplicate_of == first
+
+
+# ------------------------------------------------------------------ lists, export, chart, evidence
+
+
+@pytest.fixture
+def some_events(client, county, people, category):
+    as_user(client, people["grid_member"])
+    report_via_page(client, county, category, title="垃圾堆放", description="河边垃圾")
+    report_via_page(client, county, category, idempotency_key="key-2", title="路灯损坏", description="村道路灯不亮", source="public")
+    return list(Event.objects.order_by("id"))
+
+
+def test_region_events_are_scoped(client, people, some_events):
+    as_user(client, people["township_office"])
+    assert "垃圾堆放" in client.get(reverse("grid:events")).content.decode()
+    as_user(client, people["zhaocun_office"])
+    page = client.get(reverse("grid:events")).content.decode()
+    assert "垃圾堆放" not in page and "路灯损坏" not in page
+    as_user(client, people["leader2"])
+    assert "垃圾堆放" not in client.get(reverse("grid:events")).content.decode()
+
+
+def test_region_events_filters_and_search(client, people, some_events):
+    as_user(client, people["township_office"])
+    page = client.get(reverse("grid:events"), {"q": "路灯"}).content.decode()
+    assert "路灯损坏" in page and "垃圾堆放" not in page
+    page = client.get(reverse("grid:events"), {"source": "public"}).content.decode()
+    assert "路灯损坏" in page and "垃圾堆放" not in page
+    page = client.get(reverse("grid:events"), {"overdue": "on"}).content.decode()
+    assert "路灯损坏" not in page
+    page = client.get(reverse("grid:events"), {"tier": "village"}).content.decode()
+    assert "路灯损坏" not in page
+    page = client.get(reverse("grid:events"), {"tier": "grid", "status": "open"}).content.decode()
+    assert "路灯损坏" in page and "垃圾堆放" in page
+
+
+def test_export_has_exactly_the_filtered_rows(client, people, some_events):
+    as_user(client, people["township_office"])
+    response = client.get(reverse("grid:event_export"), {"q": "路灯"})
+    assert response.status_code == 200
+    sheet = load_workbook(io.BytesIO(response.content)).active
+    rows = list(sheet.iter_rows(values_only=True))
+    assert rows[0][0] == "编号" and len(rows) == 2 and rows[1][1] == "路灯损坏"
+
+
+def test_export_is_refused_without_the_export_permission(client, people, some_events):
+    as_user(client, people["grid_member"])
+    assert client.get(reverse("grid:event_export")).status_code == 403
+
+
+def test_my_tasks_shows_only_steps_the_user_may_take(client, people, some_events):
+    as_user(client, people["grid_leader"])
+    assert "垃圾堆放" in client.get(reverse("grid:my_tasks")).content.decode()
+    as_user(client, people["leader2"])
+    assert "垃圾堆放" not in client.get(reverse("grid:my_tasks")).content.decode()
+    as_user(client, people["village_cadre"])
+    assert "垃圾堆放" not in client.get(reverse("grid:my_tasks")).content.decode()
+
+
+def test_event_chart_highlights_the_current_step(client, people, some_events):
+    as_user(client, people["grid_member"])
+    page = client.get(reverse("grid:event_process_chart", args=[some_events[0].pk])).content.decode()
+    assert "<svg" in page and 'id="handle"' in page
+    assert 'id="handle" transform' in page and ('class="new"' in page or 'class="assigned"' in page)
+    bpmn = client.get(reverse("grid:event_chart"), {"format": "bpmn"})
+    assert bpmn.status_code == 200 and b"bpmn" in bpmn.content.lower()
+
+
+def test_evidence_is_served_only_to_users_who_may_see_the_event(client, people, some_events):
+    attachment = Attachment.objects.first()
+    as_user(client, people["grid_member"])
+    response = client.get(reverse("evidence", args=[attachment.pk]))
+    assert response.status_code == 200 and response["Content-Type"] == "image/jpeg"
+    as_user(client, people["zhaocun_office"])
+    assert client.get(reverse("evidence", args=[attachment.pk])).status_code == 404
+
+
+def test_event_detail_outside_scope_is_not_found(client, people, some_events):
+    as_user(client, people["zhaocun_office"])
+    assert client.get(reverse("grid:event_detail", args=[some_events[0].pk])).status_code == 404
