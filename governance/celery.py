@@ -11,5 +11,7 @@ app.autodiscover_tasks()
 app.conf.beat_schedule = {
     # viewflow ships no Celery task for its timers (see shared/VIEWFLOW.md): ours fires them.
     "fire-due-flow-timers": {"task": "workflows.tasks.fire_due_timers", "schedule": 60.0},
+    # Overdue event tasks: 督办 notices and automatic escalation (workflows/supervision.py).
+    "supervise-overdue-tasks": {"task": "workflows.tasks.supervise_overdue", "schedule": 300.0},
     "beat-heartbeat": {"task": "governance.tasks.beat_heartbeat", "schedule": 60.0},
 }

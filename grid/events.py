@@ -243,6 +243,9 @@ def _complete(event: Event, step: str, decision: str, *, by) -> None:
         complete_task(task, by=by)
     except StepUnavailable as exc:
         raise EventError(str(exc)) from exc
+    # The overdue step is done; the next step has its own deadline.
+    Event.objects.filter(pk=event.pk, is_overdue=True).update(is_overdue=False)
+    event.is_overdue = False
 
 
 def _require_step(user, event: Event, step: str) -> None:
@@ -391,4 +394,39 @@ def rate_event(event: Event, *, by, rating: int, comment: str = "") -> Event:
         event.rating, event.rating_comment = rating, (comment or "").strip()[:200]
         event.save(update_fields=["rating", "rating_comment", "updated_at"])
         audit.record("event.rate", actor=by, obj=event, after={"rating": rating, "comment": event.rating_comment})
+    return event
+
+
+def system_user():
+    """The account automatic actions (overdue escalation) are taken as; it cannot log in."""
+    from django.contrib.auth import get_user_model
+
+    user, created = get_user_model().objects.get_or_create(
+        username="system", defaults={"first_name": "系统", "is_active": False},
+    )
+    if created:
+        user.set_unusable_password()
+        user.save(update_fields=["password"])
+    return user
+
+
+def escalate_overdue_event(event: Event, *, reason: str = "超期未处置，系统自动上报上一级") -> Event | None:
+    """Move an overdue event one tier up by itself (the SLA rule says so); no user permission applies.
+
+    Returns None when the event is no longer at a handle step or is already at the top tier.
+    """
+    with transaction.atomic():
+        event = _lock(event)
+        if not event.is_open or current_step(event) != "handle":
+            return None
+        upper = next_handling_region(event.handling_region)
+        if upper is None:
+            return None
+        before = audit.snapshot(event, _FIELDS)
+        event.handling_region = upper
+        event.result = f"{event.result}\n[自动上报] {reason}".strip()
+        event.is_overdue = False  # a new tier, a new deadline
+        event.save()
+        _complete(event, "handle", "escalate", by=system_user())
+        audit.record("event.auto_escalate", actor=None, obj=event, before=before, after=audit.snapshot(event, _FIELDS))
     return event

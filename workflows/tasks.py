@@ -7,3 +7,13 @@ def fire_due_timers() -> int:
     from viewflow.workflow.timers import fire_due_timers as fire
 
     return fire()
+
+
+@shared_task(name="workflows.tasks.supervise_overdue")
+def supervise_overdue() -> dict:
+    """The overdue scan (督办), run by Celery beat; safe to run twice at once."""
+    from dataclasses import asdict
+
+    from .supervision import supervise_overdue as scan
+
+    return asdict(scan())

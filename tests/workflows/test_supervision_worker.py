@@ -1,0 +1,32 @@
+"""The overdue scan through Redis and a real Celery worker (.ci/run starts one)."""
+
+import datetime
+
+import pytest
+from django.utils import timezone
+
+from governance.models import Notification
+from grid import events
+from grid.models import EventCategory
+from workflows.models import TaskDeadline
+from workflows.tasks import supervise_overdue
+
+pytestmark = [pytest.mark.celery_worker, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
+
+
+def test_an_overdue_step_raises_a_supervision_notice_through_the_worker(county, personas):
+    parent = EventCategory.objects.create(code="W", name="测试大类")
+    category = EventCategory.objects.create(code="W01", name="乱堆乱放", parent=parent)
+    event, _ = events.report_event(
+        by=personas["grid_member"], region=county.grid1, category=category, title="垃圾堆放", description="河边",
+        occurred_at=timezone.now() - datetime.timedelta(hours=1), idempotency_key="worker-1",
+    )
+    TaskDeadline.objects.filter(is_open=True).update(due_at=timezone.now() - datetime.timedelta(minutes=1))
+
+    outcome = supervise_overdue.delay().get(timeout=60)
+
+    assert outcome["supervised"] == 1 and outcome["escalated"] == 1
+    notice = Notification.objects.get(recipient=personas["grid_leader"], kind="supervision")
+    assert f"#{event.pk}" in notice.title
+    event.refresh_from_db()
+    assert event.handling_region == county.louxing
