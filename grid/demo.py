@@ -20,6 +20,7 @@ already exists is changed, so a second run writes no row and no audit entry.
 
 from __future__ import annotations
 
+import datetime
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
@@ -32,7 +33,7 @@ from governance import audit
 from inspection.models import PatrolCategory, SupervisionGroup
 
 from . import services
-from .models import PATH_SEPARATOR, Department, Post, Region, Role, Tier
+from .models import PATH_SEPARATOR, CategoryRouting, Department, EventCategory, Post, Region, Role, Tier
 
 User = get_user_model()
 
@@ -125,6 +126,31 @@ PATROL_CATEGORIES: dict[str, list[str]] = {
     "畜牧兽医站": ["动物防疫", "乱抛弃病死畜禽"],
     "林业站": ["违法占用林地", "野生动物保护", "违规砍伐"],
 }
+
+# Which 太平镇 department leads each event category (吹哨报到 dispatch), after the departments' duties
+# in township-patrol-plan.txt, 四、职责分工; categories the plan does not assign go to the office
+# that coordinates them (综合治理办 for stability, 党政综合办 for services).
+CATEGORY_ROUTING: dict[str, str] = {
+    "AW01": "综合治理办", "AW02": "派出所", "AW03": "综合治理办", "AW04": "宣传办",
+    "WJ01": "自然资源所", "WJ02": "自然资源所", "WJ03": "农业农村办", "WJ04": "林业站",
+    "AQ01": "应急管理办", "AQ02": "应急管理办", "AQ03": "交通办", "AQ04": "应急管理办", "AQ05": "农业农村办",
+    "HB01": "生态环境保护办", "HB02": "生态环境保护办", "HB03": "生态环境保护办", "HB04": "生态环境保护办",
+    "HB05": "生态环境保护办", "HB06": "农业农村办",
+    "WS01": "综合行政执法办", "WS02": "党政综合办", "WS03": "应急管理办", "WS04": "畜牧兽医站",
+    "RK01": "派出所", "RK02": "综合治理办",
+    "MS01": "党政综合办", "MS02": "党政综合办", "MS03": "党政综合办", "QT01": "党政综合办",
+}
+
+# A few events at different steps, so that each demo login has something to open.
+# (idempotency key, reporter, category code, title, description, steps: (username, decision, extra))
+DEMO_EVENTS = [
+    ("demo-event-1", "wanggeyuan", "WS01", "河道边垃圾堆放", "第1网格村道东侧河道边有生活垃圾堆放，约两立方米。", []),
+    ("demo-event-2", "wanggeyuan", "AW01", "邻里宅基地界址纠纷", "两户村民因宅基地界址发生争执，经网格员劝解未果。",
+     [("wanggezhang", "escalate", "网格调解未果，需村里协调")]),
+    ("demo-event-3", "wanggeyuan", "AQ05", "田间露天焚烧秸秆", "第1网格北侧农田有人焚烧秸秆，烟雾较大。",
+     [("wanggezhang", "escalate", "需镇农业农村办处理"), ("cunganbu", "escalate", "村里无执法权，上报镇里"),
+      ("zongheban", "dispatch", "")]),
+]
 
 LOUXING = "楼星村"
 # 楼星村's grids: the households of each grid's micro-grids (100–150 each); a grid's households are
@@ -219,11 +245,14 @@ class DemoSummary:
     supervision_groups: int = 0
     users: int = 0
     posts: int = 0
+    routes: int = 0
+    events: int = 0
     logins: list[DemoLogin] = field(default_factory=list)
 
     @property
     def changed(self) -> bool:
-        return any((self.regions, self.departments, self.patrol_categories, self.supervision_groups, self.users, self.posts))
+        return any((self.regions, self.departments, self.patrol_categories, self.supervision_groups, self.users, self.posts,
+                    self.routes, self.events))
 
 
 class _Loader:
@@ -327,6 +356,43 @@ class _Loader:
             )
             self.summary.supervision_groups += 1
 
+    def load_routing(self, taiping: Region, departments: dict[str, Department]) -> None:
+        existing = set(CategoryRouting.objects.filter(township=taiping).values_list("category__code", flat=True))
+        categories = {c.code: c for c in EventCategory.objects.filter(code__in=CATEGORY_ROUTING)}
+        for code, department_name in CATEGORY_ROUTING.items():
+            if code in existing or code not in categories:  # an admin may have removed a category
+                continue
+            route = CategoryRouting.objects.create(
+                township=taiping, category=categories[code], department=departments[department_name]
+            )
+            audit.record("category_routing.create", actor=self.by, obj=route,
+                         after=audit.snapshot(route, ["township", "category", "department"]))
+            self.summary.routes += 1
+
+    def load_events(self) -> None:
+        from django.utils import timezone
+
+        from . import events
+
+        users = {user.username: user for user in get_user_model().objects.filter(
+            username__in={"wanggeyuan", "wanggezhang", "cunganbu", "zongheban"})}
+        grid = self.regions[_path(TAIPING_PATH, LOUXING, grid_name(1))]
+        categories = {c.code: c for c in EventCategory.objects.filter(code__in=[e[2] for e in DEMO_EVENTS])}
+        for number, (key, reporter, code, title, description, steps) in enumerate(DEMO_EVENTS, start=1):
+            if code not in categories:
+                continue
+            event, created = events.report_event(
+                by=users[reporter], region=grid, category=categories[code], title=title, description=description,
+                occurred_at=timezone.now() - datetime.timedelta(hours=2 + number), idempotency_key=key,
+                latitude="33.738000", longitude="112.908000", address="楼星村第1网格",
+            )
+            if not created:
+                continue
+            self.summary.events += 1
+            for username, decision, reason in steps:
+                events.handle_event(event, by=users[username], decision=decision, reason=reason)
+                event.refresh_from_db()
+
     # --- people ----------------------------------------------------------------------------------
 
     def password_hash(self) -> str:
@@ -375,4 +441,6 @@ def load_demo(*, by=None) -> DemoSummary:
     loader.load_patrol_categories(taiping, departments)
     loader.load_supervision_groups(taiping)
     loader.load_users()
+    loader.load_routing(taiping, departments)
+    loader.load_events()
     return loader.summary

@@ -15,7 +15,7 @@ from grid.demo import (
     INDUSTRIAL_PARKS,
     load_demo,
 )
-from grid.models import Department, Post, Region
+from grid.models import CategoryRouting, Department, Event, EventCategory, Post, Region
 from grid.roles import ROLES
 from inspection.models import PatrolCategory, SupervisionGroup
 
@@ -44,7 +44,7 @@ def children(path: str) -> list[Region]:
 def table_counts() -> dict[str, int]:
     return {
         model.__name__: model.objects.count()
-        for model in (Region, Department, Post, User, SupervisionGroup, PatrolCategory, AuditEntry)
+        for model in (Region, Department, Post, User, SupervisionGroup, PatrolCategory, AuditEntry, Event, CategoryRouting)
     }
 
 
@@ -241,3 +241,34 @@ def test_command_prints_the_demo_logins(db):
     call_command("load_demo", stdout=out)
     assert "未作任何改动" in out.getvalue()
     assert "wanggeyuan" in out.getvalue()
+
+
+def test_event_categories_are_two_levels_with_the_plans_items(db):
+    tops = EventCategory.objects.filter(parent=None)
+    assert {c.code for c in tops} == {"AW", "WJ", "AQ", "HB", "WS", "RK", "MS", "QT"}
+    assert not EventCategory.objects.filter(parent__parent__isnull=False).exists()
+    for top in tops:
+        assert top.children.exists(), top
+    assert EventCategory.objects.get(code="AQ05").parent.code == "AQ"
+
+
+def test_every_event_category_is_routed_to_a_taiping_department(demo):
+    taiping = Region.objects.get(full_path=TAIPING)
+    leaves = EventCategory.objects.filter(parent__isnull=False)
+    routed = CategoryRouting.objects.filter(township=taiping)
+    assert set(routed.values_list("category", flat=True)) == set(leaves.values_list("pk", flat=True))
+    assert all(route.department.region_id == taiping.pk for route in routed.select_related("department"))
+    assert routed.get(category__code="AQ05").department.name == "农业农村办"
+
+
+def test_demo_events_stand_at_different_steps(demo):
+    assert demo.events == 3
+    positions = {key: (status, tier) for key, status, tier in
+                 Event.objects.values_list("idempotency_key", "status", "handling_region__tier__key")}
+    assert positions == {
+        "demo-event-1": ("handling", "grid"),
+        "demo-event-2": ("handling", "village"),
+        "demo-event-3": ("dispatched", "township"),
+    }
+    burning = Event.objects.get(idempotency_key="demo-event-3")
+    assert burning.department.name == "农业农村办"
