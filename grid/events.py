@@ -307,6 +307,14 @@ def handle_event(
         evidence.store(event, inspected, by=by)
         _complete(event, "handle", decision, by=by)
         audit.record(f"event.{decision}", actor=by, obj=event, before=before, after=audit.snapshot(event, _FIELDS))
+        if decision in ("merge", "reject") and event.reporter_id != by.pk:
+            from workflows.task_notices import notify_reporter_of_result
+
+            if decision == "merge":
+                notify_reporter_of_result(event, title=f"事件 #{event.pk}“{event.title}”已合并到事件 #{event.duplicate_of_id}",
+                                          body="该事件与已上报的事件重复，后续进展请查看被合并的事件。")
+            else:
+                notify_reporter_of_result(event, title=f"事件 #{event.pk}“{event.title}”被驳回", body=f"驳回理由：{event.rejection_reason}")
     return event
 
 

@@ -122,8 +122,10 @@ class EventFlow(flow.Flow):
 
     def task_created(self, activation):
         from .sla import open_deadline
+        from .task_notices import notify_after_commit
 
         open_deadline(activation.task, _event(activation))
+        notify_after_commit(activation.task.pk)
 
     def close_event(self, activation):
         from grid.events import mark_closed

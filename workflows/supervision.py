@@ -52,7 +52,7 @@ def _ancestor_paths(path: str) -> list[str]:
     return [path[:end] for end in range(step, len(path) + 1, step)]
 
 
-class _Holders:
+class Holders:
     """Who holds a permission over a region (posts at the region or above), cached for one scan."""
 
     def __init__(self):
@@ -73,7 +73,7 @@ class _Holders:
         return self._cache[key]
 
 
-def _recipients(task, event: Event, holders: _Holders) -> tuple[list[int], list[int]]:
+def recipients_of_task(task, event: Event, holders: Holders) -> tuple[list[int], list[int]]:
     """(who holds the step, who is above them) for the task of an event."""
     region = event.handling_region
     if task.flow_task == EventFlow.handle:
@@ -115,7 +115,7 @@ def _rule_cache():
 def supervise_overdue(now=None, *, batch_size: int = BATCH_SIZE) -> SupervisionResult:
     now = now or timezone.now()
     result = SupervisionResult()
-    holders, rule_for = _Holders(), _rule_cache()
+    holders, rule_for = Holders(), _rule_cache()
     while True:
         ids = _claim_batch(now, batch_size)
         if not ids:
@@ -144,7 +144,7 @@ def _supervise_batch(ids, now, holders, rule_for, result: SupervisionResult) -> 
         if event is None or not event.is_open:
             continue
         supervised_events[event.pk] = event
-        holding, above = _recipients(task, event, holders)
+        holding, above = recipients_of_task(task, event, holders)
         url = reverse("grid:event_detail", args=[event.pk])
         due = timezone.localtime(deadline.due_at).strftime("%Y-%m-%d %H:%M")
         title = f"督办：事件 #{event.pk}“{event.title}”已超过办理时限"

@@ -17,3 +17,11 @@ def supervise_overdue() -> dict:
     from .supervision import supervise_overdue as scan
 
     return asdict(scan())
+
+
+@shared_task(name="workflows.tasks.notify_task_holders")
+def notify_task_holders(task_id: int) -> int:
+    """待办 notices for a task that just opened (queued after the step's commit)."""
+    from .task_notices import notify_task_holders as send
+
+    return send(task_id)

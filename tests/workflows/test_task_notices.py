@@ -1,0 +1,88 @@
+"""待办 notices: each step's holders hear of it once the step is committed; a rejected report's reporter hears why."""
+
+import datetime
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.test import Client
+from django.utils import timezone
+
+from governance.models import Notification
+from grid import events
+from grid.models import EventCategory
+
+
+@pytest.fixture
+def category(db):
+    parent = EventCategory.objects.create(code="T", name="测试大类")
+    return EventCategory.objects.create(code="T01", name="乱搭乱建", parent=parent)
+
+
+def report(personas, county, category, key="k1"):
+    event, _ = events.report_event(
+        by=personas["grid_member"], region=county.grid1, category=category, title="违建", description="村口棚舍",
+        occurred_at=timezone.now() - datetime.timedelta(hours=1), idempotency_key=key,
+    )
+    return event
+
+
+def task_notices_of(username):
+    return Notification.objects.filter(kind=Notification.Kind.TASK, recipient__username=username)
+
+
+def png():
+    import io
+
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.new("RGB", (8, 8), "red").save(buffer, "PNG")
+    return SimpleUploadedFile("proof.png", buffer.getvalue(), content_type="image/png")
+
+
+def test_a_report_tells_the_grid_leader_with_the_deadline(county, personas, category, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        event = report(personas, county, category)
+    notice = task_notices_of("grid_leader").get()
+    assert f"事件 #{event.pk}" in notice.title and "待处置" in notice.title
+    assert "前办理" in notice.body and notice.url == f"/grid/events/{event.pk}/"
+    assert not task_notices_of("grid_member").exists()  # the reporter does not hold the triage step
+    assert not task_notices_of("township_office").exists()
+
+
+def test_escalation_tells_the_village_and_resolution_asks_the_reporter_to_verify(
+    county, personas, category, django_capture_on_commit_callbacks
+):
+    event = report(personas, county, category)
+    with django_capture_on_commit_callbacks(execute=True):
+        events.handle_event(event, by=personas["grid_leader"], decision="escalate", reason="网格无法处理")
+    assert task_notices_of("village_cadre").count() == 1
+    event.refresh_from_db()
+    with django_capture_on_commit_callbacks(execute=True):
+        events.handle_event(event, by=personas["village_cadre"], decision="resolve", result="已拆除", files=[png()])
+    verify = task_notices_of("grid_member").get()
+    assert verify.title.startswith("待核实")
+
+
+def test_a_notice_is_sent_once_even_if_asked_twice(county, personas, category, django_capture_on_commit_callbacks):
+    from viewflow.workflow.models import Task
+
+    from workflows.task_notices import notify_task_holders
+
+    with django_capture_on_commit_callbacks(execute=True):
+        report(personas, county, category)
+    task = Task.objects.filter(finished__isnull=True).exclude(flow_task_type="START").latest("id")
+    assert notify_task_holders(task.pk) == 0
+    assert task_notices_of("grid_leader").count() == 1
+
+
+def test_rejecting_tells_the_reporter_the_reason_in_the_inbox(county, personas, category, django_capture_on_commit_callbacks):
+    event = report(personas, county, category)
+    with django_capture_on_commit_callbacks(execute=True):
+        events.handle_event(event, by=personas["grid_leader"], decision="reject", reason="不属于网格事项")
+    notice = Notification.objects.get(recipient=personas["grid_member"], kind=Notification.Kind.RESULT)
+    assert "被驳回" in notice.title and "不属于网格事项" in notice.body
+    client = Client()
+    client.force_login(personas["grid_member"])
+    page = client.get("/inbox/").content.decode()
+    assert "被驳回" in page

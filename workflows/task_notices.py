@@ -1,0 +1,70 @@
+"""待办 notices: when an event reaches a step, whoever holds that step hears of it.
+
+Sent after the step's transaction commits, through a Celery task (eager in the embedded run), so
+that a slow mail server or a failing notice never holds up or undoes the step itself.
+"""
+
+from __future__ import annotations
+
+from django.db import transaction
+from django.urls import reverse
+from django.utils import timezone
+
+from governance.models import Notification
+from governance.notifications import notify
+from grid.models import Event
+
+from .event_flow import EventFlow
+
+STEP_TITLES = {"handle": "处置", "department_handle": "部门办理", "verify": "核实"}
+
+
+def notify_after_commit(task_id: int) -> None:
+    from .tasks import notify_task_holders
+
+    transaction.on_commit(lambda: notify_task_holders.delay(task_id))
+
+
+def notify_task_holders(task_id: int) -> int:
+    """Tell the holders of a still-open event task that it waits for them; returns notices sent."""
+    from viewflow.workflow.models import Task
+
+    from .supervision import Holders, recipients_of_task
+
+    task = Task.objects.select_related("process", "deadline").filter(pk=task_id).first()
+    if task is None or task.finished is not None:
+        return 0
+    event = Event.objects.select_related("handling_region__tier", "region").filter(
+        pk=task.process.artifact_object_id).first()
+    if event is None or not event.is_open:
+        return 0
+    holding, _ = recipients_of_task(task, event, Holders())
+    step = STEP_TITLES.get(task.flow_task.name, "办理") if hasattr(task.flow_task, "name") else "办理"
+    deadline = getattr(task, "deadline", None)
+    due = f"，请于 {timezone.localtime(deadline.due_at):%Y-%m-%d %H:%M} 前办理" if deadline else ""
+    if task.flow_task == EventFlow.verify:
+        title = f"待核实：事件 #{event.pk}“{event.title}”已办理，请核实"
+    else:
+        title = f"新待办：事件 #{event.pk}“{event.title}”待{step}"
+    body = f"{event.handling_region.full_path}（{event.handling_region.tier.name}）{step}{due}。"
+    url = reverse("grid:event_detail", args=[event.pk])
+    sent = 0
+    for user_id in holding:
+        if notify(_user(user_id), kind=Notification.Kind.TASK, title=title, body=body, url=url,
+                  dedupe_key=f"task:{task.pk}:{user_id}"):
+            sent += 1
+    return sent
+
+
+def notify_reporter_of_result(event: Event, *, title: str, body: str = "") -> None:
+    """An event ended without verification (rejected, merged): its reporter hears why."""
+    url = reverse("grid:event_detail", args=[event.pk])
+    reporter_id = event.reporter_id
+    transaction.on_commit(lambda: notify(_user(reporter_id), kind=Notification.Kind.RESULT, title=title, body=body,
+                                         url=url, dedupe_key=f"result:{event.pk}:{event.status}"))
+
+
+def _user(user_id: int):
+    from django.contrib.auth import get_user_model
+
+    return get_user_model()(pk=user_id)
