@@ -133,4 +133,7 @@ def verify_chain() -> tuple[int, ChainBreak | None]:
 
 def entries_for(obj: models.Model):
     """The audit rows of one record, oldest first (its history on detail pages)."""
-    return AuditEntry.objects.filter(object_type=obj._meta.label, object_id=str(obj.pk)).order_by("id")
+    return (
+        AuditEntry.objects.filter(object_type=obj._meta.label, object_id=str(obj.pk))
+        .select_related("actor").order_by("id")
+    )
