@@ -16,6 +16,8 @@ from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import PermissionDenied
 from django.db.models import Model, Q, QuerySet
 from django.http import Http404
+from guardian.backends import ObjectPermissionBackend
+from guardian.exceptions import WrongAppError
 from guardian.models import GroupObjectPermission, UserObjectPermission
 
 from .models import Post, Region
@@ -196,3 +198,18 @@ def require_perm(user, perm: str, obj=None) -> None:
     """Raise PermissionDenied (403) unless the user may do `perm` (on `obj`)."""
     if not user.has_perm(perm, obj):
         raise PermissionDenied("您没有执行此操作的权限。")
+
+
+class ObjectGrantBackend(ObjectPermissionBackend):
+    """django-guardian's backend, answering False (not raising) for a permission of another app.
+
+    Asking `has_perm("governance.view_auditentry", region)` — may this user see audit entries in
+    that region? — is a fair question for the region backend; guardian alone would raise
+    WrongAppError because the permission's app is not the region's.
+    """
+
+    def has_perm(self, user_obj, perm, obj=None):
+        try:
+            return super().has_perm(user_obj, perm, obj)
+        except WrongAppError:
+            return False

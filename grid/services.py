@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime
 
 from django.contrib.auth import get_user_model
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
 
@@ -42,12 +42,24 @@ def create_region(
 
 @transaction.atomic
 def update_region(region: Region, *, by=None, **changes) -> Region:
-    """Change a region's code, households or tier (its name and place are changed in the admin)."""
-    unknown = set(changes) - {"code", "households", "tier"}
+    """Change a region's name, code, households or tier (its place in the tree is changed in the admin).
+
+    A new name is carried into the stored path of names of the region and its whole subtree.
+    """
+    unknown = set(changes) - {"name", "code", "households", "tier"}
     if unknown:
         raise ValueError(f"unsupported region fields {sorted(unknown)}")
     if "code" in changes:
         changes["code"] = changes["code"] or None
+    renamed = "name" in changes and changes["name"].strip() != region.name
+    if "name" in changes:
+        changes["name"] = changes["name"].strip()
+        if not changes["name"] or PATH_SEPARATOR in changes["name"]:
+            raise ValidationError(f"区域名称不能为空，也不能含有“{PATH_SEPARATOR}”。")
+        parent = Region.objects.get_parent(region)
+        siblings = Region.objects.get_children(parent) if parent else Region.get_root_nodes()
+        if renamed and siblings.filter(name=changes["name"]).exclude(pk=region.pk).exists():
+            raise ValidationError(f"同一上级下已有名为“{changes['name']}”的区域。")
     before = audit.snapshot(region, ["name", "code", "tier", "households"])
     for field, value in changes.items():
         setattr(region, field, value)
@@ -59,6 +71,8 @@ def update_region(region: Region, *, by=None, **changes) -> Region:
     after = audit.snapshot(region, ["name", "code", "tier", "households"])
     if after != before:
         region.save()
+        if renamed:
+            refresh_full_paths(region)
         audit.record("region.update", actor=by, obj=region, before=before, after=after)
     return region
 
@@ -115,6 +129,25 @@ def ensure_user(username: str, *, password: str | None = None, full_name: str = 
     return user, True
 
 
+# Front-line roles a township or village office appoints as part of its ordinary work (the grid
+# plans: 网格员、网格长、网格指导员 are appointed by the township; departments name their staff).
+# Any other role may only be appointed by someone who holds all of its permissions there.
+FRONTLINE_ROLE_KEYS = frozenset({"grid_member", "grid_leader", "grid_instructor", "village_cadre", "department", "supervision_group"})
+
+
+def appointable_roles(user, region: Region) -> list[Role]:
+    """The roles `user` may appoint at `region`: no one hands out more than they hold themselves."""
+    roles = list(Role.objects.prefetch_related("permissions__content_type").order_by("id"))
+    if user is None or user.is_superuser:
+        return roles
+    held = user.get_all_permissions(region)
+    return [
+        role for role in roles
+        if role.key in FRONTLINE_ROLE_KEYS
+        or {f"{p.content_type.app_label}.{p.codename}" for p in role.permissions.all()} <= held
+    ]
+
+
 @transaction.atomic
 def create_post(
     *,
@@ -126,6 +159,8 @@ def create_post(
     note: str = "",
     by=None,
 ) -> Post:
+    if by is not None and not by.is_superuser and role.pk not in {r.pk for r in appointable_roles(by, region)}:
+        raise PermissionDenied(f"您不能任命“{role.name}”：该角色的权限超出您在“{region.name}”的权限。")
     post = Post(
         user=user, role=role, region=region, department=department,
         start_date=start_date or timezone.localdate(), note=note,

@@ -90,3 +90,11 @@ def test_has_perm_query_count_does_not_grow_with_posts(county, personas):
     assert len(first) <= 6
     # Later checks reuse the grants loaded for the request; only guardian's object check remains.
     assert len(second) <= 4
+
+
+def test_a_permission_of_another_app_on_a_region_is_answered_not_raised(county, personas):
+    """'May this user see audit entries in that region?' — True inside, False beside, no WrongAppError."""
+    office = personas["township_office"]
+    assert office.has_perm("governance.view_auditentry", county.louxing) is True
+    assert office.has_perm("governance.view_auditentry", county.henan) is False
+    assert personas["outsider"].has_perm("governance.view_auditentry", county.louxing) is False
