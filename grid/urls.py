@@ -2,10 +2,9 @@
 
 from django.urls import path
 
-from governance.placeholder import ComingPageView
 from governance.site import AreaApp, MenuLink
 
-from . import event_views
+from . import event_views, patrol_views
 
 EVENT_VIEWERS = ("grid.view_event",)
 
@@ -34,6 +33,11 @@ class GridApp(AreaApp):
     detail_path = path("events/<int:pk>/", event_views.EventDetailView.as_view(), name="event_detail")
     event_chart_path = path("events/<int:pk>/chart/", event_views.EventChartView.as_view(), name="event_process_chart")
     step_path = path("events/<int:pk>/<str:action>/", event_views.EventActionView.as_view(), name="event_action")
-    patrols_path = path("patrols/", ComingPageView.as_view(page_title="巡查记录"), name="patrols")
-    diaries_path = path("diaries/", ComingPageView.as_view(page_title="工作日志"), name="diaries")
-    compliance_path = path("compliance/", ComingPageView.as_view(page_title="巡查频次落实"), name="compliance")
+    patrols_path = path("patrols/", patrol_views.PatrolListView.as_view(), name="patrols")
+    patrol_new_path = path("patrols/new/", patrol_views.PatrolCreateView.as_view(), name="patrol_new")
+    patrol_detail_path = path("patrols/<int:pk>/", patrol_views.PatrolDetailView.as_view(), name="patrol_detail")
+    diaries_path = path("diaries/", patrol_views.DiaryListView.as_view(), name="diaries")
+    diary_write_path = path("diaries/write/", patrol_views.DiaryWriteView.as_view(), name="diary_write")
+    diary_detail_path = path("diaries/<int:pk>/", patrol_views.DiaryDetailView.as_view(), name="diary_detail")
+    diary_review_path = path("diaries/<int:pk>/review/", patrol_views.DiaryReviewView.as_view(), name="diary_review")
+    compliance_path = path("compliance/", patrol_views.ComplianceView.as_view(), name="compliance")
