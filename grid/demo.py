@@ -33,7 +33,17 @@ from governance import audit
 from inspection.models import PatrolCategory, SupervisionGroup
 
 from . import services
-from .models import PATH_SEPARATOR, CategoryRouting, Department, EventCategory, Post, Region, Role, Tier
+from .models import (
+    PATH_SEPARATOR,
+    CategoryRouting,
+    Department,
+    EventCategory,
+    PatrolLog,
+    Post,
+    Region,
+    Role,
+    Tier,
+)
 
 User = get_user_model()
 
@@ -152,6 +162,9 @@ DEMO_EVENTS = [
       ("zongheban", "dispatch", "")]),
 ]
 
+# Demo posts start on the first of last year, so that lists, compliance and reports have a history.
+DEMO_POSTS_START = datetime.date(2025, 1, 1)
+
 LOUXING = "楼星村"
 # 楼星村's grids: the households of each grid's micro-grids (100–150 each); a grid's households are
 # their sum (300–500), and the village's the sum of its grids (grid-governance-plans.txt).
@@ -247,12 +260,13 @@ class DemoSummary:
     posts: int = 0
     routes: int = 0
     events: int = 0
+    patrols: int = 0
     logins: list[DemoLogin] = field(default_factory=list)
 
     @property
     def changed(self) -> bool:
         return any((self.regions, self.departments, self.patrol_categories, self.supervision_groups, self.users, self.posts,
-                    self.routes, self.events))
+                    self.routes, self.events, self.patrols))
 
 
 class _Loader:
@@ -393,6 +407,36 @@ class _Loader:
                 events.handle_event(event, by=users[username], decision=decision, reason=reason)
                 event.refresh_from_db()
 
+    def load_patrols(self) -> None:
+        """A week of the grid member's patrols and diaries (the last one not yet reviewed)."""
+        from django.utils import timezone
+
+        from . import patrols
+
+        member = get_user_model().objects.get(username="wanggeyuan")
+        leader = get_user_model().objects.get(username="wanggezhang")
+        if PatrolLog.objects.filter(member=member).exists():
+            return
+        grid = self.regions[_path(TAIPING_PATH, LOUXING, grid_name(1))]
+        today = timezone.localdate()
+        for days_ago in range(7, 0, -1):
+            day = today - datetime.timedelta(days=days_ago)
+            patrols.record_patrol(
+                by=member, region=grid, kind="daily", date=day, started_at=datetime.time(8, 30),
+                ended_at=datetime.time(10, 0), route="村委会—主干道—河道—东片居民区", findings="未发现异常。",
+            )
+            self.summary.patrols += 1
+            diary, _ = patrols.write_diary(by=member, region=grid, date=day,
+                                           content="上午日常巡查；下午走访重点户，整理台账。")
+            if days_ago > 1:
+                patrols.review_diary(diary, by=leader, comment="已阅。")
+        patrols.record_patrol(
+            by=member, region=grid, kind="visit", date=today - datetime.timedelta(days=2),
+            started_at=datetime.time(14, 0), ended_at=datetime.time(16, 30), route="东片 12 户",
+            households_visited=12, findings="独居老人 2 户，已告知村委会。",
+        )
+        self.summary.patrols += 1
+
     # --- people ----------------------------------------------------------------------------------
 
     def password_hash(self) -> str:
@@ -425,7 +469,8 @@ class _Loader:
             role, region = roles[demo.role], self.regions[demo.region]
             department = services.department_for_post(region, demo.department) if demo.department else None
             if not Post.objects.active().filter(user=user, role=role, region=region).exists():
-                services.create_post(user=user, role=role, region=region, department=department, by=self.by)
+                services.create_post(user=user, role=role, region=region, department=department,
+                                     start_date=DEMO_POSTS_START, by=self.by)
                 self.summary.posts += 1
             self.summary.logins.append(
                 DemoLogin(demo.username, user.first_name, role.name, demo.region, department.name if department else None)
@@ -443,4 +488,5 @@ def load_demo(*, by=None) -> DemoSummary:
     loader.load_users()
     loader.load_routing(taiping, departments)
     loader.load_events()
+    loader.load_patrols()
     return loader.summary

@@ -20,7 +20,7 @@ class GridApp(AreaApp):
         MenuLink("辖区事件", "list_alt", "events", EVENT_VIEWERS),
         MenuLink("事件流程图", "account_tree", "event_chart", EVENT_VIEWERS),
         MenuLink("巡查记录", "directions_walk", "patrols", ("grid.add_patrollog", "grid.view_patrollog")),
-        MenuLink("工作日志", "menu_book", "diaries", ("grid.add_workdiary", "grid.review_workdiary")),
+        MenuLink("工作日志", "menu_book", "diaries", ("grid.add_workdiary", "grid.review_workdiary", "grid.view_workdiary")),
         MenuLink("巡查频次落实", "fact_check", "compliance", ("grid.view_patrollog",)),
     )
 

@@ -74,3 +74,9 @@ def test_home_page_shows_viewflow_strings_in_chinese(client, personas):
     page = client.get("/").content.decode()
     assert "退出登录" in page
     assert "Log out" not in page and "Logout" not in page
+
+
+def test_login_page_tab_carries_the_site_title(client, db):
+    page = client.get("/accounts/login/").content.decode()
+    assert "<title>登录 - 基层治理工作平台</title>" in page
+    assert "Django Material" not in page

@@ -15,7 +15,7 @@ from grid.demo import (
     INDUSTRIAL_PARKS,
     load_demo,
 )
-from grid.models import CategoryRouting, Department, Event, EventCategory, Post, Region
+from grid.models import CategoryRouting, Department, Event, EventCategory, PatrolLog, Post, Region, WorkDiary
 from grid.roles import ROLES
 from inspection.models import PatrolCategory, SupervisionGroup
 
@@ -44,7 +44,8 @@ def children(path: str) -> list[Region]:
 def table_counts() -> dict[str, int]:
     return {
         model.__name__: model.objects.count()
-        for model in (Region, Department, Post, User, SupervisionGroup, PatrolCategory, AuditEntry, Event, CategoryRouting)
+        for model in (Region, Department, Post, User, SupervisionGroup, PatrolCategory, AuditEntry, Event, CategoryRouting,
+                      PatrolLog, WorkDiary)
     }
 
 
@@ -272,3 +273,10 @@ def test_demo_events_stand_at_different_steps(demo):
     }
     burning = Event.objects.get(idempotency_key="demo-event-3")
     assert burning.department.name == "农业农村办"
+
+
+def test_demo_grid_member_has_a_week_of_patrols_and_diaries_to_review(demo):
+    assert PatrolLog.objects.filter(member__username="wanggeyuan").count() == 8
+    diaries = WorkDiary.objects.filter(author__username="wanggeyuan")
+    assert diaries.count() == 7
+    assert diaries.filter(reviewed_at__isnull=True).count() == 1  # yesterday's, waiting for the leader
