@@ -59,8 +59,31 @@ EVENTS: dict[str, list[str]] = {
 }
 
 
+# Township big patrol (大巡查, township-patrol-plan.txt 四、职责分工).
+BIG_PATROL_VIEW = ["inspection.view_catalogitem", "inspection.view_villagepatrol", "inspection.view_patrolreport",
+                   "inspection.view_patrolfinding", "inspection.view_supervisioncheck",
+                   "inspection.view_departmentconfirmation", "inspection.view_circular"]
+BIG_PATROL: dict[str, list[str]] = {
+    "village_cadre": ["inspection.view_catalogitem", "inspection.view_villagepatrol", "inspection.add_villagepatrol",
+                      "inspection.view_patrolreport", "inspection.add_patrolreport", "inspection.view_patrolfinding",
+                      "inspection.view_supervisioncheck", "inspection.view_circular"],
+    "department": BIG_PATROL_VIEW + ["inspection.verify_patrolreport", "inspection.add_patrolfinding",
+                                     "inspection.register_patrolfinding", "inspection.confirm_month"],
+    "township_office": BIG_PATROL_VIEW + ["inspection.add_catalogitem", "inspection.change_catalogitem",
+                                          "inspection.add_patrolfinding", "inspection.register_patrolfinding",
+                                          "inspection.publish_circular"],
+    "supervision_group": ["inspection.view_catalogitem", "inspection.view_villagepatrol", "inspection.view_patrolreport",
+                          "inspection.view_patrolfinding", "inspection.add_patrolfinding",
+                          "inspection.view_supervisioncheck", "inspection.add_supervisioncheck"],
+    "township_committee": BIG_PATROL_VIEW,
+    "county_office": BIG_PATROL_VIEW,
+    "leading_group": ["inspection.view_circular"],
+    "discipline": BIG_PATROL_VIEW + ["inspection.flag_patrol_fraud"],
+}
+
+
 def default_permissions(role_key: str) -> set[str]:
-    return set(ROLES[role_key][2]) | set(EVENTS.get(role_key, []))
+    return set(ROLES[role_key][2]) | set(EVENTS.get(role_key, [])) | set(BIG_PATROL.get(role_key, []))
 
 
 def create_all_permissions(apps) -> None:

@@ -1,0 +1,240 @@
+"""Exact monthly points and quarterly grades of the township big patrol (大巡查).
+
+township-patrol-plan.txt, 五、奖惩细则, and DESIGN.md §5:
+- base 60 a month; + the item's points for each village report the lead department verified as
+  属实, counted in the month of the verification date (a report later found 弄虚作假 earns nothing);
+- − the item's points × the finder's multiplier for each true finding, counted in the month of its
+  discovery date, unless it references a report of the same village and the same item submitted
+  strictly before the discovery date and not judged 不属实 (nor found 弄虚作假);
+- a true, unexcused finding of a central body vetoes the month: its score is 0;
+- otherwise the month's score is min(100, max(0, 60 + additions − deductions));
+- a quarter is the mean of its three months: ≥90 优秀, ≥80 良好, ≥70 一般, >60 合格, ≤60 较差.
+
+Every figure is computed with Decimal from the stored rows in a constant number of queries,
+whatever the number of villages or townships.
+"""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from decimal import ROUND_HALF_UP, Decimal
+
+from django.db.models import Q
+
+from grid.models import Region
+
+from .models import PatrolFinding, PatrolReport
+
+BASE = Decimal(60)
+CAP = Decimal(100)
+FLOOR = Decimal(0)
+
+Source = PatrolFinding.Source
+SOURCE_MULTIPLIER: dict[str, int] = {
+    Source.TOWNSHIP_GROUP: 1, Source.TOWNSHIP_DEPARTMENT: 1, Source.DISTRICT: 1, Source.CITY: 2, Source.PROVINCE: 3,
+    Source.HOTLINE_12345: 1, Source.TOWNSHIP_PETITION: 1, Source.DISTRICT_PETITION: 1, Source.CITY_PETITION: 2,
+    Source.PROVINCE_PETITION: 3,
+}
+VETO_SOURCES = frozenset({Source.CENTRAL})
+
+# (least quarter total of three months, exclusive?) → grade; compared on the exact total, so that
+# an average of 60.33… is 合格 and 69.9 is not 一般.
+GRADES = [(Decimal(270), False, "优秀"), (Decimal(240), False, "良好"), (Decimal(210), False, "一般"),
+          (Decimal(180), True, "合格")]
+LOWEST_GRADE = "较差"
+
+
+@dataclass
+class ScoreEntry:
+    """One line behind a village's month: an addition, a deduction, a veto, or an excused finding."""
+
+    kind: str  # "addition" | "deduction" | "veto" | "excused"
+    number: str
+    date: datetime.date
+    item_code: str
+    item_name: str
+    department: str
+    points: Decimal  # the item's points as recorded
+    multiplier: int
+    amount: Decimal  # what it adds (+) or deducts (+, subtracted); 0 for veto and excused
+    source: str = ""  # the finder, for findings
+    note: str = ""
+
+    def as_dict(self) -> dict:
+        return {
+            "kind": self.kind, "number": self.number, "date": self.date.isoformat(), "item_code": self.item_code,
+            "item_name": self.item_name, "department": self.department, "points": str(self.points),
+            "multiplier": self.multiplier, "amount": str(self.amount), "source": self.source, "note": self.note,
+        }
+
+
+@dataclass
+class VillageMonth:
+    village: Region
+    month: datetime.date
+    base: Decimal = BASE
+    additions: Decimal = Decimal(0)
+    deductions: Decimal = Decimal(0)
+    veto: bool = False
+    entries: list[ScoreEntry] = field(default_factory=list)
+
+    @property
+    def score(self) -> Decimal:
+        if self.veto:
+            return Decimal(0)
+        return min(CAP, max(FLOOR, self.base + self.additions - self.deductions))
+
+    def as_dict(self) -> dict:
+        return {
+            "village": self.village.name, "village_path": self.village.full_path, "month": f"{self.month:%Y-%m}",
+            "base": str(self.base), "additions": str(self.additions), "deductions": str(self.deductions),
+            "veto": self.veto, "score": str(self.score), "entries": [entry.as_dict() for entry in self.entries],
+        }
+
+
+@dataclass
+class VillageQuarter:
+    village: Region
+    months: list[Decimal]
+
+    @property
+    def total(self) -> Decimal:
+        return sum(self.months, Decimal(0))
+
+    @property
+    def average(self) -> Decimal:
+        """The mean, rounded half-up to two decimals for display (the grade uses the exact total)."""
+        return (self.total / len(self.months)).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+
+    @property
+    def grade(self) -> str:
+        return grade_for_total(self.total, len(self.months))
+
+    def as_dict(self) -> dict:
+        return {"village": self.village.name, "village_path": self.village.full_path,
+                "months": [str(score) for score in self.months], "average": str(self.average), "grade": self.grade}
+
+
+def grade_for_total(total: Decimal, months: int = 3) -> str:
+    """The grade of a quarter from the exact sum of its monthly scores."""
+    for least, exclusive, grade in GRADES:
+        bound = least * months / 3
+        if total > bound or (not exclusive and total == bound):
+            return grade
+    return LOWEST_GRADE
+
+
+def month_start(day: datetime.date) -> datetime.date:
+    return day.replace(day=1)
+
+
+def next_month(day: datetime.date) -> datetime.date:
+    return (day.replace(day=28) + datetime.timedelta(days=4)).replace(day=1)
+
+
+def quarter_months(year: int, quarter: int) -> list[datetime.date]:
+    if quarter not in (1, 2, 3, 4):
+        raise ValueError("quarter must be 1–4")
+    return [datetime.date(year, 3 * (quarter - 1) + offset, 1) for offset in (1, 2, 3)]
+
+
+def villages_of(townships: Iterable[Region]) -> list[Region]:
+    """The villages (村、社区) of the townships, in tree order: one query."""
+    condition = None
+    for township in townships:
+        q = Q(path__startswith=township.path, depth=township.depth + 1)
+        condition = q if condition is None else condition | q
+    if condition is None:
+        return []
+    return list(Region.objects.filter(condition, tier__key="village").select_related("tier").order_by("path"))
+
+
+def month_scores(townships: Region | Iterable[Region], month: datetime.date) -> list[VillageMonth]:
+    """Every village's month in the given township(s): three queries in all."""
+    townships = [townships] if isinstance(townships, Region) else list(townships)
+    start = month_start(month)
+    end = next_month(start)
+    villages = villages_of(townships)
+    result = {village.pk: VillageMonth(village=village, month=start) for village in villages}
+    township_ids = [township.pk for township in townships]
+
+    reports = (
+        PatrolReport.objects.filter(township_id__in=township_ids, verified_on__gte=start, verified_on__lt=end,
+                                    verdict=PatrolReport.Verdict.TRUE, is_fraud=False)
+        .select_related("item__lead_department").order_by("verified_on", "number")
+    )
+    for report in reports:
+        village = result.get(report.village_id)
+        if village is None:
+            continue
+        village.additions += report.points
+        village.entries.append(ScoreEntry(
+            kind="addition", number=report.number, date=report.verified_on, item_code=report.item.code,
+            item_name=report.item.name, department=report.item.lead_department.name, points=report.points,
+            multiplier=1, amount=report.points, note="村（居）主动上报，核实属实",
+        ))
+
+    findings = (
+        PatrolFinding.objects.filter(township_id__in=township_ids, discovered_on__gte=start, discovered_on__lt=end,
+                                     is_true=True, is_fraud=False)
+        .select_related("item__lead_department", "matched_report").order_by("discovered_on", "number")
+    )
+    for finding in findings:
+        village = result.get(finding.village_id)
+        if village is None:
+            continue
+        common = dict(number=finding.number, date=finding.discovered_on, item_code=finding.item.code,
+                      item_name=finding.item.name, department=finding.item.lead_department.name,
+                      points=finding.points, source=finding.get_source_display())
+        if excused_by_report(finding):
+            village.entries.append(ScoreEntry(kind="excused", multiplier=0, amount=Decimal(0),
+                                              note=f"村（居）已于 {finding.matched_report.reported_on} 上报"
+                                                   f"（{finding.matched_report.number}），不扣分", **common))
+        elif finding.source in VETO_SOURCES:
+            village.veto = True
+            village.entries.append(ScoreEntry(kind="veto", multiplier=0, amount=Decimal(0),
+                                              note="中央、国家有关部门发现且村（居）此前未上报：一票否决", **common))
+        else:
+            multiplier = SOURCE_MULTIPLIER[finding.source]
+            amount = finding.points * multiplier
+            village.deductions += amount
+            village.entries.append(ScoreEntry(kind="deduction", multiplier=multiplier, amount=amount,
+                                              note="村（居）此前未上报", **common))
+    return list(result.values())
+
+
+def excused_by_report(finding: PatrolFinding) -> bool:
+    """The village had reported this issue before it was found (and the report stands)."""
+    report = finding.matched_report
+    return (
+        report is not None
+        and report.village_id == finding.village_id
+        and report.item_id == finding.item_id
+        and report.reported_on < finding.discovered_on
+        and report.verdict != PatrolReport.Verdict.FALSE
+        and not report.is_fraud
+    )
+
+
+def quarter_scores(townships: Region | Iterable[Region], year: int, quarter: int) -> list[VillageQuarter]:
+    """Each village's three months and grade (three queries a month)."""
+    months = [month_scores(townships, month) for month in quarter_months(year, quarter)]
+    by_village: dict[int, VillageQuarter] = {}
+    for scores in months:
+        for village_month in scores:
+            entry = by_village.setdefault(village_month.village.pk, VillageQuarter(village=village_month.village, months=[]))
+            entry.months.append(village_month.score)
+    return list(by_village.values())
+
+
+def ranked(scores: list[VillageMonth]) -> list[tuple[int, VillageMonth]]:
+    """Competition ranking (1, 2, 2, 4) by score, highest first; ties keep tree order."""
+    ordered = sorted(scores, key=lambda village_month: -village_month.score)
+    result, previous, rank = [], None, 0
+    for position, village_month in enumerate(ordered, start=1):
+        if village_month.score != previous:
+            rank, previous = position, village_month.score
+        result.append((rank, village_month))
+    return result
