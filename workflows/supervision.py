@@ -57,6 +57,13 @@ class Holders:
 
     def __init__(self):
         self._cache: dict[tuple, list[int]] = {}
+        self._upper: dict[int, Region | None] = {}
+
+    def upper(self, region: Region) -> Region | None:
+        """The next handling region above `region` (two queries per region, so once per scan)."""
+        if region.pk not in self._upper:
+            self._upper[region.pk] = next_handling_region(region)
+        return self._upper[region.pk]
 
     def of(self, perm: str, region: Region, *, exact: bool = False, department_id: int | None = None) -> list[int]:
         key = (perm, region.pk, exact, department_id)
@@ -79,7 +86,7 @@ def recipients_of_task(task, event: Event, holders: Holders) -> tuple[list[int],
     if task.flow_task == EventFlow.handle:
         tier = region.tier.key
         holding = [task.owner_id] if task.owner_id else holders.of(HANDLE_PERMISSION_BY_TIER.get(tier, "grid.dispatch_event"), region)
-        upper = next_handling_region(region)
+        upper = holders.upper(region)
         if upper is not None:
             above = holders.of(HANDLE_PERMISSION_BY_TIER.get(upper.tier.key, "grid.dispatch_event"), upper, exact=True)
         else:  # the township office is supervised by the township party committee
