@@ -185,7 +185,7 @@ def _open_deadline(event: Event):
     from workflows.models import TaskDeadline
 
     return (
-        TaskDeadline.objects.filter(task__process__artifact_object_id=event.pk, is_open=True)
+        TaskDeadline.objects.filter(is_open=True, **event_services.process_lookup(event, "task__process__"))
         .select_related("task").order_by("-id").first()
     )
 

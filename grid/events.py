@@ -86,6 +86,22 @@ def may_take_step(user, event: Event, step: str) -> bool:
     return False
 
 
+def process_lookup(event: Event, prefix: str = "") -> dict:
+    """ORM lookups of an event's EventFlow process, on viewflow's (content type, object id) index.
+
+    Filtering on the object id alone cannot use that index: it scans every process row.
+    """
+    from django.contrib.contenttypes.models import ContentType
+
+    from workflows.event_flow import EventFlow
+
+    return {
+        f"{prefix}artifact_content_type": ContentType.objects.get_for_model(Event),  # cached: no query
+        f"{prefix}artifact_object_id": event.pk,
+        f"{prefix}flow_class": EventFlow,
+    }
+
+
 def current_step(event: Event) -> str | None:
     from viewflow.workflow.models import Task
     from viewflow.workflow.status import STATUS
@@ -93,8 +109,7 @@ def current_step(event: Event) -> str | None:
     from workflows.event_flow import EventFlow
 
     task = (
-        Task.objects.filter(process__artifact_object_id=event.pk, process__flow_class=EventFlow,
-                            status__in=[STATUS.NEW, STATUS.ASSIGNED])
+        Task.objects.filter(status__in=[STATUS.NEW, STATUS.ASSIGNED], **process_lookup(event, "process__"))
         .order_by("-id").first()
     )
     if task is None:
@@ -222,10 +237,9 @@ def _lock(event: Event) -> Event:
 
 
 def _process(event: Event):
-    from workflows.event_flow import EventFlow
     from workflows.models import EventProcess
 
-    return EventProcess.objects.filter(artifact_object_id=event.pk, flow_class=EventFlow).order_by("-id").first()
+    return EventProcess.objects.filter(**process_lookup(event)).order_by("-id").first()
 
 
 def _complete(event: Event, step: str, decision: str, *, by) -> None:

@@ -5,6 +5,8 @@ from __future__ import annotations
 from viewflow.workflow import chart
 from viewflow.workflow.models import Task
 
+from grid.events import process_lookup
+
 from .event_flow import EventFlow
 
 
@@ -15,7 +17,7 @@ def _mark_event_position(grid, event) -> None:
     to the same handle step), which would hide where the event is.
     """
     latest: dict = {}
-    tasks = Task.objects.filter(process__artifact_object_id=event.pk, process__flow_class=EventFlow).order_by("id")
+    tasks = Task.objects.filter(**process_lookup(event, "process__")).order_by("id")
     for task in tasks.only("flow_task", "status"):
         latest[task.flow_task] = task.status  # by id: the last task of a node wins
     for node in grid.nodes:
