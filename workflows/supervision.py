@@ -57,6 +57,7 @@ class Holders:
 
     def __init__(self):
         self._cache: dict[tuple, list[int]] = {}
+        self._posts: dict[str, dict[str, list[tuple[int, int | None]]]] = {}
         self._upper: dict[int, Region | None] = {}
 
     def upper(self, region: Region) -> Region | None:
@@ -68,16 +69,28 @@ class Holders:
     def of(self, perm: str, region: Region, *, exact: bool = False, department_id: int | None = None) -> list[int]:
         key = (perm, region.pk, exact, department_id)
         if key not in self._cache:
+            by_path = self._holders_by_path(perm)
+            paths = [region.path] if exact else _ancestor_paths(region.path)
+            self._cache[key] = sorted({
+                user_id for path in paths for user_id, post_department in by_path.get(path, ())
+                if not department_id or post_department == department_id
+            })
+        return self._cache[key]
+
+    def _holders_by_path(self, perm: str) -> dict[str, list[tuple[int, int | None]]]:
+        """Every active holder of `perm` by the path of their post's region: one query per permission
+        and scan, however many regions the scan meets."""
+        if perm not in self._posts:
             app_label, codename = perm.split(".", 1)
-            posts = Post.objects.active().filter(
+            rows = Post.objects.active().filter(
                 role__permissions__codename=codename, role__permissions__content_type__app_label=app_label,
                 user__is_active=True,
-            )
-            posts = posts.filter(region=region) if exact else posts.filter(region__path__in=_ancestor_paths(region.path))
-            if department_id:
-                posts = posts.filter(department_id=department_id)
-            self._cache[key] = sorted(set(posts.values_list("user_id", flat=True)))
-        return self._cache[key]
+            ).values_list("region__path", "user_id", "department_id")
+            by_path: dict[str, list[tuple[int, int | None]]] = {}
+            for path, user_id, department_id in rows:
+                by_path.setdefault(path, []).append((user_id, department_id))
+            self._posts[perm] = by_path
+        return self._posts[perm]
 
 
 def recipients_of_task(task, event: Event, holders: Holders) -> tuple[list[int], list[int]]:
