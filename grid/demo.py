@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import datetime
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import NamedTuple
 
 from django.contrib.auth import get_user_model
@@ -30,7 +31,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from governance import audit
-from inspection.models import PatrolCategory, SupervisionGroup
+from inspection.models import CatalogItem, PatrolCategory, PatrolFinding, PatrolReport, SupervisionGroup
 
 from . import services
 from .models import (
@@ -136,6 +137,59 @@ PATROL_CATEGORIES: dict[str, list[str]] = {
     "畜牧兽医站": ["动物防疫", "乱抛弃病死畜禽"],
     "林业站": ["违法占用林地", "野生动物保护", "违规砍伐"],
 }
+
+# 太平镇's patrol catalog (巡查目录, the plan's 附件2), one or more items per category above; the item's
+# lead department is its category's. (code, category, item, points, evidence required)
+CATALOG_ITEMS: list[tuple[str, str, str, str, str]] = [
+    ("TP-01", "农村非法占用宅基地", "未经审批占用耕地或集体土地新建、扩建住宅", "3",
+     "现场照片（带时间、经纬度水印）、位置示意图、建房户信息"),
+    ("TP-02", "野外用火（露天焚烧）", "露天焚烧秸秆、垃圾或野外违规用火", "2", "现场照片或视频、焚烧地点及面积"),
+    ("TP-03", "漫水河", "漫水河河道及两岸乱占、乱堆、乱建", "2", "现场照片、河段位置"),
+    ("TP-04", "禁养区畜禽养殖", "禁养区内新建、复养畜禽养殖场（含已拆场原址新建）", "4",
+     "现场照片、养殖品种和数量、禁养区范围图位置"),
+    ("TP-05", "撂荒耕地及复耕", "耕地撂荒未复耕", "2", "地块照片、面积、承包户信息"),
+    ("TP-06", "非农化、非粮化", "永久基本农田挖塘养鱼、种植苗木草皮等非农化、非粮化行为", "3", "地块照片、面积、图斑编号"),
+    ("TP-07", "规划建设", "未取得乡村建设规划许可擅自建设", "3", "现场照片、建设位置、建设主体"),
+    ("TP-08", "道路交通", "占道经营、乱堆乱放或设障碍影响道路通行", "1", "现场照片、路段位置"),
+    ("TP-09", "固废物非法处理", "非法倾倒、填埋建筑垃圾或工业固体废物", "4", "现场照片、估算数量、倾倒位置"),
+    ("TP-10", "大气污染", "露天喷涂、无防尘措施的土石方作业等扬尘污染", "2", "现场照片或视频"),
+    ("TP-11", "水污染", "向河道、沟渠直排生产生活污水", "3", "排污口照片或视频、水体位置"),
+    ("TP-12", "饮用水源保护", "饮用水源保护区内排污、养殖、垂钓游泳等违规行为", "4", "现场照片、保护区位置"),
+    ("TP-13", "安全生产", "“三小场所”违规住人、无证经营危险化学品等安全生产隐患", "3", "现场照片、场所名称及负责人"),
+    ("TP-14", "防风防汛", "山塘、危险边坡等防汛隐患点未设警示、未落实责任人", "2", "现场照片、隐患点位置"),
+    ("TP-15", "违法用地", "未经批准非法占用土地、推填土", "5", "现场照片（带时间、经纬度水印）、面积、用地主体"),
+    ("TP-16", "违法建筑", "新增违法建筑（含在建房屋、种植养殖棚舍）", "5", "现场照片、建筑面积、建设主体"),
+    ("TP-17", "动物防疫", "未按规定免疫、检疫调运畜禽", "2", "现场照片、畜禽来源及数量"),
+    ("TP-18", "乱抛弃病死畜禽", "乱抛弃病死畜禽", "3", "现场照片、抛弃地点、数量"),
+    ("TP-19", "违法占用林地", "未经审批占用林地", "4", "现场照片、林地位置及面积"),
+    ("TP-20", "野生动物保护", "非法捕猎、出售野生动物", "3", "现场照片或视频、物种及数量"),
+    ("TP-21", "违规砍伐", "无采伐许可证砍伐林木", "4", "现场照片、伐桩数量、林地位置"),
+]
+
+# Village reports of 楼星村 and 大楼村 in the previous (-1) and current (0) month, so that the month's
+# scores differ. (number, village, item code, month offset, day reported, day verified or None,
+# verdict, where, what); days past today are moved back to today.
+DEMO_REPORTS: list[tuple[str, str, str, int, int, int | None, str, str, str]] = [
+    ("LX-D01", "楼星村", "TP-02", -1, 3, 5, PatrolReport.Verdict.TRUE, "楼星村第2网格北侧农田",
+     "村民在田间焚烧秸秆，已现场劝止并扑灭。"),
+    ("LX-D02", "楼星村", "TP-01", -1, 12, 16, PatrolReport.Verdict.DUPLICATE, "楼星村东片",
+     "村民在自家承包地新建住宅地基（与镇农业农村办已登记的问题重复）。"),
+    ("DL-D01", "大楼村", "TP-04", -1, 8, 10, PatrolReport.Verdict.FALSE, "大楼村后山",
+     "疑似在禁养区复养生猪（核实为已备案的防疫隔离点）。"),
+    ("LX-D03", "楼星村", "TP-05", 0, 1, 1, PatrolReport.Verdict.TRUE, "楼星村第3网格",
+     "约 3 亩耕地撂荒，已通知承包户复耕。"),
+    ("LX-D04", "楼星村", "TP-06", 0, 2, None, PatrolReport.Verdict.PENDING, "楼星村第1网格西侧",
+     "基本农田内有人挖塘，待农业农村办核实。"),
+    ("DL-D02", "大楼村", "TP-03", 0, 1, 2, PatrolReport.Verdict.TRUE, "大楼村漫水河段",
+     "河岸堆放建筑材料，已责令清理。"),
+]
+
+# Findings by others: the group's finding is excused by 楼星村's earlier report; the 12345 complaint
+# about 大楼村 deducts. (number, village, item code, source, month offset, day found, matched report)
+DEMO_FINDINGS: list[tuple[str, str, str, str, int, int, str | None]] = [
+    ("DC-D01", "楼星村", "TP-02", PatrolFinding.Source.TOWNSHIP_GROUP, -1, 9, "LX-D01"),
+    ("RX-D01", "大楼村", "TP-09", PatrolFinding.Source.HOTLINE_12345, 0, 2, None),
+]
 
 # Which 太平镇 department leads each event category (吹哨报到 dispatch), after the departments' duties
 # in township-patrol-plan.txt, 四、职责分工; categories the plan does not assign go to the office
@@ -261,12 +315,16 @@ class DemoSummary:
     routes: int = 0
     events: int = 0
     patrols: int = 0
+    catalog_items: int = 0
+    patrol_reports: int = 0
+    patrol_findings: int = 0
     logins: list[DemoLogin] = field(default_factory=list)
 
     @property
     def changed(self) -> bool:
         return any((self.regions, self.departments, self.patrol_categories, self.supervision_groups, self.users, self.posts,
-                    self.routes, self.events, self.patrols))
+                    self.routes, self.events, self.patrols, self.catalog_items, self.patrol_reports,
+                    self.patrol_findings))
 
 
 class _Loader:
@@ -369,6 +427,82 @@ class _Loader:
                 after=audit.snapshot(group, ["township", "number", "name", "scope_description", "villages"]),
             )
             self.summary.supervision_groups += 1
+
+    def load_catalog(self, taiping: Region) -> None:
+        categories = {category.name: category for category in PatrolCategory.objects.filter(township=taiping)}
+        existing = set(CatalogItem.objects.filter(township=taiping).values_list("code", flat=True))
+        for code, category_name, name, points, evidence in CATALOG_ITEMS:
+            category = categories.get(category_name)
+            if code in existing or category is None:  # an admin may have renamed a category
+                continue
+            item = CatalogItem.objects.create(
+                township=taiping, code=code, name=name, category=category, lead_department_id=category.lead_department_id,
+                points=Decimal(points), evidence_required=evidence,
+            )
+            audit.record("catalog_item.create", actor=self.by, obj=item, after=audit.snapshot(
+                item, ["township", "code", "name", "category", "lead_department", "points", "evidence_required"]))
+            self.summary.catalog_items += 1
+
+    def load_patrol_reports(self, taiping: Region) -> None:
+        """A few reports and findings, entered as the lead departments would have verified them."""
+        from django.utils import timezone
+
+        today = timezone.localdate()
+        this_month = today.replace(day=1)
+        months = {0: this_month, -1: (this_month - datetime.timedelta(days=1)).replace(day=1)}
+
+        def day(offset: int, number: int) -> datetime.date:
+            return min(months[offset] + datetime.timedelta(days=number - 1), today)
+
+        def moment(date: datetime.date) -> datetime.datetime:
+            return timezone.make_aware(datetime.datetime.combine(date, datetime.time(10, 0)))
+
+        items = {item.code: item for item in CatalogItem.objects.filter(township=taiping)}
+        users = {user.username: user for user in get_user_model().objects.filter(
+            username__in={"cunganbu", "nongyeban", "zongheban", "duchazu"})}
+        reports = {report.number: report for report in PatrolReport.objects.filter(township=taiping)}
+        fields = ["township", "village", "number", "item", "occurred_at", "location", "description", "reported_on",
+                  "reporter", "verdict", "verified_on", "verified_by", "points", "registered_at"]
+        for number, village, code, offset, reported_day, verified_day, verdict, location, description in DEMO_REPORTS:
+            if number in reports or code not in items:
+                continue
+            item, reported_on = items[code], day(offset, reported_day)
+            verified_on = day(offset, verified_day) if verified_day else None
+            report = PatrolReport.objects.create(
+                township=taiping, village=self.regions[_path(TAIPING_PATH, village)], number=number, item=item,
+                occurred_at=moment(reported_on) - datetime.timedelta(days=1), location=location,
+                description=description, reported_on=reported_on,
+                reporter=users.get("cunganbu") if village == LOUXING else None,
+                verdict=verdict, verified_on=verified_on,
+                verified_by=users.get("nongyeban") if verified_on else None,
+                verification_note="经现场核实。" if verified_on else "",
+                points=item.points if verdict == PatrolReport.Verdict.TRUE else Decimal(0),
+                registered_at=moment(verified_on) if verified_on else None,
+            )
+            audit.record("patrol_report.create", actor=self.by, obj=report, after=audit.snapshot(report, fields))
+            reports[number] = report
+            self.summary.patrol_reports += 1
+
+        groups = {village.pk: group for group in SupervisionGroup.objects.filter(township=taiping)
+                  for village in group.villages.all()}
+        existing = set(PatrolFinding.objects.filter(township=taiping).values_list("number", flat=True))
+        fields = ["township", "village", "number", "item", "source", "group", "discovered_on", "location",
+                  "description", "is_true", "matched_report", "points", "recorded_by", "registered_at", "registered_by"]
+        for number, village_name, code, source, offset, found_day, matched in DEMO_FINDINGS:
+            if number in existing or code not in items:
+                continue
+            village, discovered_on = self.regions[_path(TAIPING_PATH, village_name)], day(offset, found_day)
+            by_group = source == PatrolFinding.Source.TOWNSHIP_GROUP
+            finding = PatrolFinding.objects.create(
+                township=taiping, village=village, number=number, item=items[code], source=source,
+                group=groups.get(village.pk) if by_group else None, discovered_on=discovered_on,
+                location=f"{village_name}辖区", is_true=True, matched_report=reports.get(matched) if matched else None,
+                description="督查组巡查发现。" if by_group else "群众致电12345反映，经核实属实。",
+                points=items[code].points, recorded_by=users.get("duchazu" if by_group else "zongheban"),
+                registered_at=moment(discovered_on), registered_by=users.get("zongheban"),
+            )
+            audit.record("patrol_finding.create", actor=self.by, obj=finding, after=audit.snapshot(finding, fields))
+            self.summary.patrol_findings += 1
 
     def load_routing(self, taiping: Region, departments: dict[str, Department]) -> None:
         existing = set(CategoryRouting.objects.filter(township=taiping).values_list("category__code", flat=True))
@@ -489,4 +623,6 @@ def load_demo(*, by=None) -> DemoSummary:
     loader.load_routing(taiping, departments)
     loader.load_events()
     loader.load_patrols()
+    loader.load_catalog(taiping)
+    loader.load_patrol_reports(taiping)
     return loader.summary

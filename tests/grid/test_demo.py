@@ -1,3 +1,4 @@
+import datetime
 from io import StringIO
 
 import pytest
@@ -13,11 +14,13 @@ from grid.demo import (
     DEMO_PASSWORD,
     DEMO_USERS,
     INDUSTRIAL_PARKS,
+    PATROL_CATEGORIES,
     load_demo,
 )
 from grid.models import CategoryRouting, Department, Event, EventCategory, PatrolLog, Post, Region, WorkDiary
 from grid.roles import ROLES
-from inspection.models import PatrolCategory, SupervisionGroup
+from inspection.models import CatalogItem, PatrolCategory, PatrolFinding, PatrolReport, SupervisionGroup
+from inspection.scoring import month_scores
 
 User = get_user_model()
 
@@ -45,7 +48,7 @@ def table_counts() -> dict[str, int]:
     return {
         model.__name__: model.objects.count()
         for model in (Region, Department, Post, User, SupervisionGroup, PatrolCategory, AuditEntry, Event, CategoryRouting,
-                      PatrolLog, WorkDiary)
+                      PatrolLog, WorkDiary, CatalogItem, PatrolReport, PatrolFinding)
     }
 
 
@@ -176,7 +179,11 @@ def test_first_run_is_audited(db):
     assert {
         "region.create", "department.create", "user.create", "post.create",
         "patrol_category.create", "supervision_group.create",
+        "catalog_item.create", "patrol_report.create", "patrol_finding.create",
     } <= actions
+    for model, action in ((CatalogItem, "catalog_item.create"), (PatrolReport, "patrol_report.create"),
+                          (PatrolFinding, "patrol_finding.create")):
+        assert AuditEntry.objects.filter(action=action).count() == model.objects.count()
     assert AuditEntry.objects.filter(action="region.create").count() == Region.objects.count()
 
 
@@ -233,6 +240,7 @@ def test_command_prints_the_demo_logins(db):
     call_command("load_demo", stdout=out)
     text = out.getvalue()
     assert "已载入" in text and "新建区域 134 个" in text
+    assert "巡查目录事项 21 项、村级巡查上报 6 条、巡查发现问题 2 条" in text
     for username, _role, region, _department in [(ADMIN_USERNAME, "", "", None), *DEMO_USERS]:
         line = next(line for line in text.splitlines() if line.startswith(username + " "))
         assert DEMO_PASSWORD in line and region in line
@@ -280,3 +288,47 @@ def test_demo_grid_member_has_a_week_of_patrols_and_diaries_to_review(demo):
     diaries = WorkDiary.objects.filter(author__username="wanggeyuan")
     assert diaries.count() == 7
     assert diaries.filter(reviewed_at__isnull=True).count() == 1  # yesterday's, waiting for the leader
+
+
+def test_taiping_catalog_covers_the_categories_with_their_lead_departments(demo):
+    items = list(CatalogItem.objects.filter(township__full_path=TAIPING).select_related("category", "lead_department"))
+    assert len(items) == demo.catalog_items == 21
+    assert [item.code for item in items] == [f"TP-{n:02d}" for n in range(1, 22)]
+    for item in items:
+        assert item.lead_department_id == item.category.lead_department_id
+        assert 1 <= item.points <= 5 and item.evidence_required
+        assert item.category.name in PATROL_CATEGORIES[item.lead_department.name]
+    assert {item.lead_department.name for item in items} == set(PATROL_CATEGORIES)
+
+
+def test_demo_reports_and_findings_follow_the_rules(demo):
+    for report in PatrolReport.objects.select_related("item"):
+        assert report.occurred_at.date() <= report.reported_on
+        if report.verdict == "pending":
+            assert report.verified_on is None and report.points == 0
+        else:
+            assert report.verified_on >= report.reported_on
+            assert report.points == (report.item.points if report.verdict == "true" else 0)
+    verdicts = set(PatrolReport.objects.values_list("verdict", flat=True))
+    assert verdicts == {"true", "false", "duplicate", "pending"}
+    group_finding = PatrolFinding.objects.get(source="township_group")
+    assert group_finding.matched_report.reported_on < group_finding.discovered_on
+    assert group_finding.group.name == "第二巡查督查组"
+    assert PatrolFinding.objects.get(source="12345").matched_report is None
+
+
+def test_demo_villages_scores_differ_this_month_and_last(demo):
+    from django.utils import timezone
+
+    taiping = Region.objects.get(full_path=TAIPING)
+    this_month = timezone.localdate().replace(day=1)
+    last_month = (this_month - datetime.timedelta(days=1)).replace(day=1)
+    for month in (this_month, last_month):
+        scores = {village_month.village.name: village_month for village_month in month_scores(taiping, month)}
+        assert scores["楼星村"].score > scores["大楼村"].score, month
+        assert len({village_month.score for village_month in scores.values()}) >= 2
+    now = {village_month.village.name: village_month for village_month in month_scores(taiping, this_month)}
+    assert (now["楼星村"].score, now["大楼村"].score, now["大南村"].score) == (62, 58, 60)
+    before = {village_month.village.name: village_month for village_month in month_scores(taiping, last_month)}
+    assert (before["楼星村"].score, before["大楼村"].score) == (62, 60)
+    assert [entry.kind for entry in before["楼星村"].entries] == ["addition", "excused"]

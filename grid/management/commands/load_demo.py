@@ -15,7 +15,7 @@ def _pad(text: str, width: int) -> str:
 
 
 class Command(BaseCommand):
-    help = "载入演示县“某县”（8 个乡镇、村、楼星村网格、太平镇部门与巡查目录、每个角色一个演示账号）。可重复运行，已有数据不变。"
+    help = "载入演示县“某县”（8 个乡镇、村、楼星村网格、太平镇部门、巡查目录与示例上报、每个角色一个演示账号）。可重复运行，已有数据不变。"
 
     def handle(self, *args, **options):
         try:
@@ -27,7 +27,8 @@ class Command(BaseCommand):
             self.stdout.write(
                 f"演示县“{summary.county.name}”已载入：新建区域 {summary.regions} 个、部门 {summary.departments} 个、"
                 f"巡查目录类别 {summary.patrol_categories} 个、巡查督查组 {summary.supervision_groups} 个、"
-                f"用户 {summary.users} 个、岗位 {summary.posts} 个、派单路由 {summary.routes} 条、示例事件 {summary.events} 件、巡查记录 {summary.patrols} 条。"
+                f"用户 {summary.users} 个、岗位 {summary.posts} 个、派单路由 {summary.routes} 条、示例事件 {summary.events} 件、巡查记录 {summary.patrols} 条、"
+                f"巡查目录事项 {summary.catalog_items} 项、村级巡查上报 {summary.patrol_reports} 条、巡查发现问题 {summary.patrol_findings} 条。"
             )
         else:
             self.stdout.write(f"演示县“{summary.county.name}”的数据已齐全，未作任何改动。")
