@@ -19,7 +19,7 @@ from __future__ import annotations
 import datetime
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import ROUND_DOWN, ROUND_HALF_UP, ROUND_UP, Decimal
 
 from django.db.models import Q
 
@@ -44,6 +44,12 @@ VETO_SOURCES = frozenset({Source.CENTRAL})
 GRADES = [(Decimal(270), False, "优秀"), (Decimal(240), False, "良好"), (Decimal(210), False, "一般"),
           (Decimal(180), True, "合格")]
 LOWEST_GRADE = "较差"
+CENT = Decimal("0.01")
+
+
+def decimal_text(value: Decimal) -> str:
+    """A figure as an exact string with two decimals ("60.00", "63.50"): points are stored to the cent."""
+    return str(value.quantize(CENT))
 
 
 @dataclass
@@ -65,8 +71,9 @@ class ScoreEntry:
     def as_dict(self) -> dict:
         return {
             "kind": self.kind, "number": self.number, "date": self.date.isoformat(), "item_code": self.item_code,
-            "item_name": self.item_name, "department": self.department, "points": str(self.points),
-            "multiplier": self.multiplier, "amount": str(self.amount), "source": self.source, "note": self.note,
+            "item_name": self.item_name, "department": self.department, "points": decimal_text(self.points),
+            "multiplier": self.multiplier, "amount": decimal_text(self.amount), "source": self.source,
+            "note": self.note,
         }
 
 
@@ -89,8 +96,9 @@ class VillageMonth:
     def as_dict(self) -> dict:
         return {
             "village": self.village.name, "village_path": self.village.full_path, "month": f"{self.month:%Y-%m}",
-            "base": str(self.base), "additions": str(self.additions), "deductions": str(self.deductions),
-            "veto": self.veto, "score": str(self.score), "entries": [entry.as_dict() for entry in self.entries],
+            "base": decimal_text(self.base), "additions": decimal_text(self.additions),
+            "deductions": decimal_text(self.deductions), "veto": self.veto, "score": decimal_text(self.score),
+            "entries": [entry.as_dict() for entry in self.entries],
         }
 
 
@@ -105,8 +113,19 @@ class VillageQuarter:
 
     @property
     def average(self) -> Decimal:
-        """The mean, rounded half-up to two decimals for display (the grade uses the exact total)."""
-        return (self.total / len(self.months)).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+        """The mean to two decimals for display; the grade uses the exact total.
+
+        Rounded half-up, except where that would show a figure of another grade beside the grade
+        (an exact mean of 89.996… shown as 90.00 beside 良好, 60.003… as 60.00 beside 合格): then
+        rounded the other way, to the cent on the exact mean's side of the boundary (89.99, 60.01),
+        so that a township reading the sheet sees the figure and the grade agree.
+        """
+        count = len(self.months)
+        exact = self.total / count
+        shown = exact.quantize(CENT, rounding=ROUND_HALF_UP)
+        if grade_for_total(shown * count, count) != self.grade:
+            shown = exact.quantize(CENT, rounding=ROUND_DOWN if shown > exact else ROUND_UP)
+        return shown
 
     @property
     def grade(self) -> str:
@@ -114,7 +133,8 @@ class VillageQuarter:
 
     def as_dict(self) -> dict:
         return {"village": self.village.name, "village_path": self.village.full_path,
-                "months": [str(score) for score in self.months], "average": str(self.average), "grade": self.grade}
+                "months": [decimal_text(score) for score in self.months], "average": decimal_text(self.average),
+                "grade": self.grade}
 
 
 def grade_for_total(total: Decimal, months: int = 3) -> str:
@@ -152,12 +172,20 @@ def villages_of(townships: Iterable[Region]) -> list[Region]:
 
 
 def month_scores(townships: Region | Iterable[Region], month: datetime.date) -> list[VillageMonth]:
-    """Every village's month in the given township(s): three queries in all."""
-    townships = [townships] if isinstance(townships, Region) else list(townships)
+    """Every village's month in the given township(s), in tree order: three queries in all."""
     start = month_start(month)
-    end = next_month(start)
+    return _scores(townships, [start])[start]
+
+
+def _scores(townships: Region | Iterable[Region], months: list[datetime.date]) -> dict[datetime.date, list[VillageMonth]]:
+    """Each month's VillageMonth of every village of the township(s): three queries, however many
+    villages, townships or months (reports and findings are read once over the whole span)."""
+    townships = [townships] if isinstance(townships, Region) else list(townships)
     villages = villages_of(townships)
-    result = {village.pk: VillageMonth(village=village, month=start) for village in villages}
+    tables = {month: {village.pk: VillageMonth(village=village, month=month) for village in villages} for month in months}
+    if not villages:
+        return {month: [] for month in months}
+    start, end = min(months), next_month(max(months))
     township_ids = [township.pk for township in townships]
 
     reports = (
@@ -166,7 +194,7 @@ def month_scores(townships: Region | Iterable[Region], month: datetime.date) -> 
         .select_related("item__lead_department").order_by("verified_on", "number")
     )
     for report in reports:
-        village = result.get(report.village_id)
+        village = tables.get(month_start(report.verified_on), {}).get(report.village_id)
         if village is None:
             continue
         village.additions += report.points
@@ -182,7 +210,7 @@ def month_scores(townships: Region | Iterable[Region], month: datetime.date) -> 
         .select_related("item__lead_department", "matched_report").order_by("discovered_on", "number")
     )
     for finding in findings:
-        village = result.get(finding.village_id)
+        village = tables.get(month_start(finding.discovered_on), {}).get(finding.village_id)
         if village is None:
             continue
         common = dict(number=finding.number, date=finding.discovered_on, item_code=finding.item.code,
@@ -202,7 +230,7 @@ def month_scores(townships: Region | Iterable[Region], month: datetime.date) -> 
             village.deductions += amount
             village.entries.append(ScoreEntry(kind="deduction", multiplier=multiplier, amount=amount,
                                               note="村（居）此前未上报", **common))
-    return list(result.values())
+    return {month: list(table.values()) for month, table in tables.items()}
 
 
 def excused_by_report(finding: PatrolFinding) -> bool:
@@ -219,10 +247,10 @@ def excused_by_report(finding: PatrolFinding) -> bool:
 
 
 def quarter_scores(townships: Region | Iterable[Region], year: int, quarter: int) -> list[VillageQuarter]:
-    """Each village's three months and grade (three queries a month)."""
-    months = [month_scores(townships, month) for month in quarter_months(year, quarter)]
+    """Each village's three months and grade, in tree order: three queries for the whole quarter."""
+    months = _scores(townships, quarter_months(year, quarter))
     by_village: dict[int, VillageQuarter] = {}
-    for scores in months:
+    for scores in months.values():
         for village_month in scores:
             entry = by_village.setdefault(village_month.village.pk, VillageQuarter(village=village_month.village, months=[]))
             entry.months.append(village_month.score)
