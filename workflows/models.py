@@ -83,3 +83,12 @@ class TaskDeadline(models.Model):
 
     def __str__(self):
         return f"{self.task_id} 截止 {self.due_at:%Y-%m-%d %H:%M}"
+
+
+class PatrolReportProcess(Process):
+    """The PatrolReportFlow process (大巡查上报); its artifact is the inspection.PatrolReport it moves."""
+
+    class Meta:
+        proxy = True
+        verbose_name = "大巡查上报流程"
+        verbose_name_plural = "大巡查上报流程"

@@ -1,0 +1,225 @@
+"""Forms of the village patrol ledger and report pages. They decode input; the rules live in inspection.reports."""
+
+from __future__ import annotations
+
+import datetime
+import uuid
+
+from django import forms
+from django.contrib.auth import get_user_model
+from django.db.models import Q
+from django.utils import timezone
+
+from grid.access import region_grants
+from grid.models import Post, Region
+
+from .models import CatalogItem, PatrolReport, VillagePatrol
+
+DATETIME_FORMATS = ["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M", "%Y-%m-%d %H:%M:%S"]
+
+
+def villages_for(user, perm: str):
+    """The villages under the user's grants of `perm` (a village cadre: their own village)."""
+    paths = region_grants(user).paths(perm)
+    if not paths:
+        return Region.objects.none()
+    condition = Q()
+    for prefix in paths:
+        condition |= Q(path__startswith=prefix)
+    return Region.objects.filter(condition, tier__key="village").select_related("tier").order_by("path")
+
+
+def _ancestor_paths(path: str) -> list[str]:
+    step = Region.steplen
+    return [path[:end] for end in range(step, len(path) + 1, step)]
+
+
+def patrol_cadres(villages) -> dict[int, list]:
+    """The active village patrol cadres (inspection.add_villagepatrol) of each village, by village pk: two queries."""
+    villages = list(villages)
+    paths = {path for village in villages for path in _ancestor_paths(village.path)}
+    posts = Post.objects.active().filter(
+        region__path__in=paths, user__is_active=True,
+        role__permissions__codename="add_villagepatrol", role__permissions__content_type__app_label="inspection",
+    ).values_list("region__path", "user_id")
+    user_ids_by_path: dict[str, set[int]] = {}
+    for path, user_id in posts:
+        user_ids_by_path.setdefault(path, set()).add(user_id)
+    users = get_user_model().objects.in_bulk({pk for ids in user_ids_by_path.values() for pk in ids})
+    result = {}
+    for village in villages:
+        ids = {pk for path in _ancestor_paths(village.path) for pk in user_ids_by_path.get(path, ())}
+        result[village.pk] = sorted((users[pk] for pk in ids if pk in users), key=lambda user: user.username)
+    return result
+
+
+def catalog_items_for(villages):
+    townships = {village.path[: len(village.path) - Region.steplen] for village in villages}
+    return (
+        CatalogItem.objects.filter(is_active=True, township__path__in=townships)
+        .select_related("township", "lead_department").order_by("township__path", "code")
+    )
+
+
+def _user_label(user) -> str:
+    return user.get_full_name() or user.username
+
+
+class VillagePatrolForm(forms.Form):
+    village = forms.TypedChoiceField(label="村（居）", coerce=int)
+    date = forms.DateField(label="巡查日期", widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"))
+    patrollers = forms.TypedMultipleChoiceField(
+        label="巡查人员", coerce=int, widget=forms.CheckboxSelectMultiple, help_text="不少于 2 名本村（居）巡查员",
+    )
+    items = forms.TypedMultipleChoiceField(label="巡查事项", coerce=int, required=False, widget=forms.CheckboxSelectMultiple)
+    route = forms.CharField(label="巡查路线或地点", required=False, widget=forms.Textarea(attrs={"rows": 2}))
+    findings = forms.CharField(label="巡查情况", widget=forms.Textarea(attrs={"rows": 3, "placeholder": "未发现问题时填写“未发现问题”"}))
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.villages = {village.pk: village for village in villages_for(user, "inspection.add_villagepatrol")}
+        self.cadres = patrol_cadres(self.villages.values())
+        self.catalog = {item.pk: item for item in catalog_items_for(self.villages.values())}
+        several = len(self.villages) > 1
+        self.fields["village"].choices = [(pk, village.full_path) for pk, village in self.villages.items()]
+        people = {}
+        for village_pk, users in self.cadres.items():
+            for person in users:
+                label = f"{_user_label(person)}（{self.villages[village_pk].name}）" if several else _user_label(person)
+                people.setdefault(person.pk, label)
+        self.fields["patrollers"].choices = list(people.items())
+        self.fields["items"].choices = [(pk, f"{item.code} {item.name}") for pk, item in self.catalog.items()]
+        if not self.is_bound:
+            self.initial.setdefault("date", timezone.localdate())
+            self.initial.setdefault("patrollers", [user.pk])
+            if len(self.villages) == 1:
+                self.initial.setdefault("village", next(iter(self.villages)))
+
+    def clean_village(self):
+        village = self.villages.get(self.cleaned_data["village"])
+        if village is None:
+            raise forms.ValidationError("请选择您负责的村（居）。")
+        return village
+
+    def clean_patrollers(self):
+        users = get_user_model().objects.in_bulk(self.cleaned_data["patrollers"])
+        return [users[pk] for pk in self.cleaned_data["patrollers"] if pk in users]
+
+    def clean_items(self):
+        return [self.catalog[pk] for pk in self.cleaned_data["items"] if pk in self.catalog]
+
+
+class PatrolReportForm(forms.Form):
+    idempotency_key = forms.CharField(widget=forms.HiddenInput, max_length=64)
+    village = forms.TypedChoiceField(label="村（居）", coerce=int)
+    item = forms.TypedChoiceField(label="目录事项", coerce=int)
+    occurred_at = forms.DateTimeField(
+        label="发生时间", input_formats=DATETIME_FORMATS,
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
+    )
+    location = forms.CharField(label="地点", max_length=200)
+    description = forms.CharField(label="问题描述", widget=forms.Textarea(attrs={"rows": 4, "placeholder": "什么问题、现场情况"}))
+    patrol = forms.TypedChoiceField(label="对应巡查台账记录", coerce=int, required=False, empty_value=None)
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.villages = {village.pk: village for village in villages_for(user, "inspection.add_patrolreport")}
+        self.catalog = {item.pk: item for item in catalog_items_for(self.villages.values())}
+        self.patrols = {
+            patrol.pk: patrol for patrol in VillagePatrol.objects.filter(
+                village_id__in=list(self.villages), date__gte=timezone.localdate() - datetime.timedelta(days=60),
+            ).select_related("village").order_by("-date", "-id")[:50]
+        }
+        self.fields["village"].choices = [(pk, village.full_path) for pk, village in self.villages.items()]
+        self.fields["item"].choices = [("", "请选择目录事项")] + [
+            (pk, f"{item.code} {item.name}（{item.lead_department.name}，{item.points} 分）") for pk, item in self.catalog.items()
+        ]
+        self.fields["patrol"].choices = [("", "不关联")] + [
+            (pk, f"{patrol.date:%Y-%m-%d} {patrol.village.name}巡查") for pk, patrol in self.patrols.items()
+        ]
+        if not self.is_bound:
+            self.initial.setdefault("idempotency_key", uuid.uuid4().hex)
+            self.initial.setdefault("occurred_at", timezone.localtime().replace(second=0, microsecond=0))
+            if len(self.villages) == 1:
+                self.initial.setdefault("village", next(iter(self.villages)))
+
+    def clean_village(self):
+        village = self.villages.get(self.cleaned_data["village"])
+        if village is None:
+            raise forms.ValidationError("请选择您负责的村（居）。")
+        return village
+
+    def clean_item(self):
+        item = self.catalog.get(self.cleaned_data["item"])
+        if item is None:
+            raise forms.ValidationError("请选择本镇巡查目录中启用的事项。")
+        return item
+
+    def clean_patrol(self):
+        pk = self.cleaned_data["patrol"]
+        if pk is None:
+            return None
+        patrol = self.patrols.get(pk)
+        if patrol is None:
+            raise forms.ValidationError("请选择本村（居）近期的巡查台账记录。")
+        return patrol
+
+
+class ReportFilterForm(forms.Form):
+    village = forms.TypedChoiceField(label="村（居）", required=False, coerce=int, empty_value=None)
+    item = forms.TypedChoiceField(label="目录事项", required=False, coerce=int, empty_value=None)
+    verdict = forms.ChoiceField(label="核实结果", required=False, choices=[("", "全部")] + list(PatrolReport.Verdict.choices))
+    month = forms.CharField(label="上报月份", required=False, widget=forms.DateInput(attrs={"type": "month"}))
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        villages = list(villages_for(user, "inspection.view_patrolreport")[:500])
+        self.fields["village"].choices = [("", "全部")] + [(village.pk, village.name) for village in villages]
+        self.fields["item"].choices = [("", "全部")] + [
+            (item.pk, f"{item.code} {item.name}") for item in catalog_items_for(villages)[:500]
+        ]
+
+    def clean_month(self):
+        value = (self.cleaned_data["month"] or "").strip()
+        if not value:
+            return None
+        try:
+            return datetime.datetime.strptime(value, "%Y-%m").date()
+        except ValueError as exc:
+            raise forms.ValidationError("月份格式应为 YYYY-MM。") from exc
+
+    def apply(self, queryset):
+        if not self.is_valid():
+            return queryset
+        data = self.cleaned_data
+        if data["village"]:
+            queryset = queryset.filter(village_id=data["village"])
+        if data["item"]:
+            queryset = queryset.filter(item_id=data["item"])
+        if data["verdict"]:
+            queryset = queryset.filter(verdict=data["verdict"])
+        if data["month"]:
+            start = data["month"]
+            end = (start.replace(day=28) + datetime.timedelta(days=4)).replace(day=1)
+            queryset = queryset.filter(reported_on__gte=start, reported_on__lt=end)
+        return queryset
+
+
+class VerifyForm(forms.Form):
+    verdict = forms.CharField(required=False)  # inspection.reports checks it and says why in Chinese
+    note = forms.CharField(required=False)
+    duplicate_of = forms.IntegerField(required=False)
+    registration_number = forms.CharField(required=False, max_length=32)
+
+
+class FollowUpForm(forms.Form):
+    KIND_CHOICES = [
+        ("", "请选择"), (PatrolReport.FollowUp.ENFORCEMENT, "执法处置"), (PatrolReport.FollowUp.RECTIFICATION, "责令整改"),
+        ("none", "无需后续处置"),
+    ]
+    kind = forms.CharField(required=False)
+    note = forms.CharField(required=False)
+
+
+class FraudForm(forms.Form):
+    note = forms.CharField(required=False)

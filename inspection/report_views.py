@@ -1,0 +1,307 @@
+"""Pages of the village patrol ledger (附件3), village reports and the lead department's verification.
+
+Views decode input and call inspection.reports; every query goes through grid.access.
+Invalid submissions re-render with status 422 and the user's input kept; a step the user may not
+take is 403; a record outside the user's regions is 404.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import quote
+
+from django.contrib import messages
+from django.contrib.auth.mixins import LoginRequiredMixin
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import Q
+from django.http import FileResponse, Http404, HttpResponse, HttpResponseRedirect
+from django.shortcuts import redirect
+from django.urls import reverse
+from django.views import View
+from django.views.generic import TemplateView
+
+from governance.audit import entries_for
+from governance.evidence import EvidenceRejected, attachments_of, disagreement_warnings
+from governance.paging import UncountedPage
+from grid.access import get_object_for_user, require_perm, scope
+from grid.models import Post
+
+from . import reports as report_services
+from .models import PatrolReport, VillagePatrol
+from .report_forms import (
+    FollowUpForm,
+    FraudForm,
+    PatrolReportForm,
+    ReportFilterForm,
+    VerifyForm,
+    VillagePatrolForm,
+)
+
+PAGE_SIZE = 50
+
+ACTION_LABELS = {
+    "patrol_report.submit": "村（居）上报",
+    "patrol_report.verify.true": "核实属实，登记备案并加分",
+    "patrol_report.verify.false": "核实不属实",
+    "patrol_report.verify.duplicate": "核实为重复上报",
+    "patrol_report.follow_up.enforcement": "安排执法处置",
+    "patrol_report.follow_up.rectification": "责令整改",
+    "patrol_report.follow_up.none": "无需后续处置",
+    "patrol_report.flag_fraud": "认定弄虚作假，加分冲销",
+}
+
+
+def _error_messages(exc: Exception) -> list[str]:
+    if isinstance(exc, ValidationError):
+        return list(exc.messages)
+    return [str(exc)]
+
+
+# ---------------------------------------------------------------- the village patrol ledger
+
+
+class LedgerListView(LoginRequiredMixin, TemplateView):
+    template_name = "inspection/ledger_list.html"
+
+    def get_context_data(self, **kwargs):
+        user = self.request.user
+        require_perm(user, "inspection.view_villagepatrol")
+        patrols = (
+            scope(user, VillagePatrol.objects.all(), "inspection.view_villagepatrol")
+            .select_related("village", "recorded_by").prefetch_related("patrollers", "items").order_by("-date", "-id")
+        )
+        page = UncountedPage(patrols, self.request.GET.get("page"), PAGE_SIZE)
+        return super().get_context_data(
+            page_title="村级巡查台账", page=page, may_record=user.has_perm("inspection.add_villagepatrol"), **kwargs,
+        )
+
+
+class LedgerCreateView(LoginRequiredMixin, TemplateView):
+    template_name = "inspection/ledger_form.html"
+
+    def dispatch(self, request, *args, **kwargs):
+        if request.user.is_authenticated and not request.user.has_perm("inspection.add_villagepatrol"):
+            raise PermissionDenied("您不是村（居）巡查员，不能记录巡查台账。")
+        return super().dispatch(request, *args, **kwargs)
+
+    def get(self, request):
+        return self.render_to_response(self.get_context_data(form=VillagePatrolForm(user=request.user), page_title="记录村级巡查"))
+
+    def post(self, request):
+        form = VillagePatrolForm(request.POST, user=request.user)
+        errors: list[str] = []
+        if form.is_valid():
+            data = form.cleaned_data
+            try:
+                report_services.record_village_patrol(
+                    by=request.user, village=data["village"], date=data["date"], patrollers=data["patrollers"],
+                    items=data["items"], route=data["route"], findings=data["findings"],
+                )
+            except ValidationError as exc:
+                errors = _error_messages(exc)
+            else:
+                messages.success(request, "巡查已记入台账。")
+                return redirect("patrol:ledger")
+        return self.render_to_response(self.get_context_data(form=form, errors=errors, page_title="记录村级巡查"), status=422)
+
+
+# ---------------------------------------------------------------- reports
+
+
+def _report_queryset():
+    return PatrolReport.objects.select_related(
+        "village", "township", "item__lead_department", "reporter", "verified_by", "duplicate_of", "patrol",
+        "fraud_flagged_by",
+    )
+
+
+def _report_for(user, pk) -> PatrolReport:
+    return get_object_for_user(user, _report_queryset(), "inspection.view_patrolreport", pk=pk)
+
+
+class ReportListView(LoginRequiredMixin, TemplateView):
+    template_name = "inspection/report_list.html"
+
+    def get_context_data(self, **kwargs):
+        user = self.request.user
+        require_perm(user, "inspection.view_patrolreport")
+        form = ReportFilterForm(self.request.GET or None, user=user)
+        reports = form.apply(scope(user, _report_queryset(), "inspection.view_patrolreport")).order_by("-reported_on", "-id")
+        page = UncountedPage(reports, self.request.GET.get("page"), PAGE_SIZE)
+        query = self.request.GET.copy()
+        query.pop("page", None)
+        return super().get_context_data(
+            page_title="村级上报", form=form, page=page, may_report=user.has_perm("inspection.add_patrolreport"),
+            page_query=query.urlencode(), **kwargs,
+        )
+
+
+def verify_queue(user):
+    """Reports awaiting verification of the items the user's department leads, in the villages its posts cover."""
+    posts = Post.objects.active().filter(
+        user=user, department__isnull=False, role__permissions__codename="verify_patrolreport",
+        role__permissions__content_type__app_label="inspection",
+    ).values_list("department_id", "region__path")
+    condition = Q(pk__in=[])
+    for department_id, path in set(posts):
+        condition |= Q(item__lead_department_id=department_id, village__path__startswith=path)
+    return _report_queryset().filter(condition, verdict=PatrolReport.Verdict.PENDING)
+
+
+class VerifyQueueView(LoginRequiredMixin, TemplateView):
+    template_name = "inspection/report_queue.html"
+
+    def get_context_data(self, **kwargs):
+        user = self.request.user
+        require_perm(user, "inspection.verify_patrolreport")
+        page = UncountedPage(verify_queue(user).order_by("reported_on", "id"), self.request.GET.get("page"), PAGE_SIZE)
+        return super().get_context_data(page_title="待核实上报", page=page, **kwargs)
+
+
+class ReportCreateView(LoginRequiredMixin, TemplateView):
+    template_name = "inspection/report_form.html"
+
+    def dispatch(self, request, *args, **kwargs):
+        if request.user.is_authenticated and not request.user.has_perm("inspection.add_patrolreport"):
+            raise PermissionDenied("您不是村（居）巡查员，不能上报。")
+        return super().dispatch(request, *args, **kwargs)
+
+    def get(self, request):
+        return self.render_to_response(self.get_context_data(form=PatrolReportForm(user=request.user), page_title="村级上报"))
+
+    def post(self, request):
+        form = PatrolReportForm(request.POST, user=request.user)
+        errors: list[str] = []
+        if form.is_valid():
+            data = form.cleaned_data
+            try:
+                report = report_services.submit_report(
+                    by=request.user, village=data["village"], item=data["item"], occurred_at=data["occurred_at"],
+                    location=data["location"], description=data["description"], patrol=data["patrol"],
+                    files=request.FILES.getlist("files"), idempotency_key=data["idempotency_key"],
+                )
+            except (ValidationError, EvidenceRejected) as exc:
+                errors = _error_messages(exc)
+            else:
+                messages.success(request, f"已上报（{report.number}），等待{report.item.lead_department.name}核实。")
+                return redirect("patrol:report_detail", pk=report.pk)
+        return self.render_to_response(self.get_context_data(form=form, errors=errors, page_title="村级上报"), status=422)
+
+
+class ReportDetailView(LoginRequiredMixin, TemplateView):
+    template_name = "inspection/report_detail.html"
+
+    def get_context_data(self, **kwargs):
+        from workflows.patrol_report_flow import patrol_report_flow_svg
+
+        user = self.request.user
+        report = kwargs.pop("report", None) or _report_for(user, self.kwargs["pk"])
+        attachments = []
+        for attachment in attachments_of(report).order_by("id"):
+            warnings = disagreement_warnings(attachment, occurred_at=report.occurred_at) if attachment.kind == "image" else []
+            attachments.append((attachment, warnings))
+        step = report_services.current_step(report)
+        lead = report_services.may_verify(user, report)
+        history = list(entries_for(report))
+        for entry in history:
+            entry.action_label = ACTION_LABELS.get(entry.action, entry.action)
+        may_follow_up = lead and report.verdict == PatrolReport.Verdict.TRUE and not report.follow_up and (
+            step == "follow_up" or step is None)
+        return super().get_context_data(
+            page_title=f"上报 {report.number}", report=report, attachments=attachments, step=step,
+            may_verify=lead and report.verdict == PatrolReport.Verdict.PENDING and step in ("verify", None),
+            may_follow_up=may_follow_up, may_close=lead and step == "follow_up",
+            may_flag=report_services.may_flag_fraud(user, report) and not report.is_fraud,
+            duplicate_candidates=report_services.duplicate_candidates(report)[:20],
+            follow_up_choices=FollowUpForm.KIND_CHOICES, history=history, svg=patrol_report_flow_svg(report),
+            patrollers=list(report.patrol.patrollers.all()) if report.patrol_id else [],
+            **kwargs,
+        )
+
+
+class ReportActionView(LoginRequiredMixin, View):
+    """POST a step (verify / follow_up / fraud); errors re-render the detail page with 422."""
+
+    def get(self, request, pk, action):
+        return redirect("patrol:report_detail", pk=pk)
+
+    def post(self, request, pk, action):
+        report = _report_for(request.user, pk)  # outside the user's regions: 404
+        try:
+            if action == "verify":
+                form = VerifyForm(request.POST)
+                if not form.is_valid():
+                    raise report_services.ReportError([f"{error}" for errors in form.errors.values() for error in errors])
+                data = form.cleaned_data
+                duplicate_of = None
+                if data.get("duplicate_of"):
+                    duplicate_of = PatrolReport.objects.filter(pk=data["duplicate_of"]).first()
+                    if duplicate_of is None:
+                        raise report_services.ReportError("找不到被重复的上报。")
+                report_services.verify_report(
+                    report, by=request.user, verdict=data.get("verdict") or "", note=data.get("note") or "",
+                    duplicate_of=duplicate_of, registration_number=data.get("registration_number") or "",
+                )
+                done = "核实结果已登记。"
+            elif action == "follow_up":
+                form = FollowUpForm(request.POST)
+                form.is_valid()
+                kind, note = form.cleaned_data.get("kind") or "", form.cleaned_data.get("note") or ""
+                if kind == "none":
+                    report_services.close_without_follow_up(report, by=request.user, note=note)
+                    done = "已确认无需后续处置。"
+                else:
+                    report_services.open_follow_up(report, by=request.user, kind=kind, note=note)
+                    done = "后续处置已安排。"
+            elif action == "fraud":
+                form = FraudForm(request.POST)
+                form.is_valid()
+                report_services.flag_report_fraud(report, by=request.user, note=form.cleaned_data.get("note") or "")
+                done = "已认定弄虚作假，该上报的加分已冲销。"
+            else:
+                raise Http404("未知的办理操作。")
+        except ValidationError as exc:
+            view = ReportDetailView(request=request, kwargs={"pk": pk})
+            context = view.get_context_data(report=_report_for(request.user, pk), errors=_error_messages(exc),
+                                            posted=request.POST, posted_action=action, pk=pk)
+            return view.render_to_response(context, status=422)
+        messages.success(request, done)
+        return HttpResponseRedirect(reverse("patrol:report_detail", args=[pk]))
+
+
+class ReportEvidenceView(LoginRequiredMixin, View):
+    """A report's photo or document, to whoever may see the report (404 otherwise)."""
+
+    def get(self, request, pk, attachment_pk):
+        report = _report_for(request.user, pk)
+        attachment = attachments_of(report).filter(pk=attachment_pk).first()
+        if attachment is None:
+            raise Http404("附件不存在或无权查看。")
+        thumbnail = request.GET.get("thumb") == "1" and attachment.thumbnail
+        stored = attachment.thumbnail if thumbnail else attachment.file
+        response = FileResponse(stored.open("rb"), content_type="image/jpeg" if thumbnail else attachment.mime_type)
+        response["Content-Disposition"] = f"inline; filename*=UTF-8''{quote(attachment.original_name)}"
+        response["X-Content-Type-Options"] = "nosniff"
+        response["Cache-Control"] = "private, max-age=3600"
+        return response
+
+
+class ReportChartView(LoginRequiredMixin, TemplateView):
+    """The PatrolReportFlow chart; for one report, its steps so far coloured."""
+
+    template_name = "inspection/report_chart.html"
+
+    def get(self, request, pk=None):
+        from workflows.patrol_report_flow import patrol_report_flow_bpmn, patrol_report_flow_svg
+
+        report = _report_for(request.user, pk) if pk else None
+        if report is None:
+            require_perm(request.user, "inspection.view_patrolreport")
+        if request.GET.get("format") == "bpmn":
+            response = HttpResponse(patrol_report_flow_bpmn(), content_type="application/xml")
+            response["Content-Disposition"] = 'attachment; filename="PatrolReportFlow.bpmn"'
+            return response
+        svg = patrol_report_flow_svg(report)
+        if request.GET.get("format") == "svg":
+            return HttpResponse(svg, content_type="image/svg+xml")
+        title = f"上报 {report.number} 流程图" if report else "大巡查上报流程图"
+        return self.render_to_response(self.get_context_data(page_title=title, report=report, svg=svg))

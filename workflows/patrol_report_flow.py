@@ -1,0 +1,212 @@
+"""PatrolReportFlow (大巡查上报): village report with evidence → the lead department verifies
+(属实 / 不属实 / 重复) → a true report is registered and earns the item's points → the department
+opens an enforcement or rectification follow-up, or closes it without one.
+
+township-patrol-plan.txt 五、奖惩细则 (二) and 六、工作要求 (三)(四). Decisions are recorded by the
+services in inspection/reports.py, which put the decision in `process.data["decision"]` before
+completing the task; the switches read it. The report is the process artifact: the flow never
+copies its fields.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from django.db import transaction
+from django.shortcuts import redirect
+from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
+from django.views import View
+from viewflow import this
+from viewflow.workflow import flow, lock
+
+from .models import PatrolReportProcess
+
+logger = logging.getLogger(__name__)
+
+
+def _report(process_or_activation):
+    process = getattr(process_or_activation, "process", process_or_activation)
+    return process.artifact
+
+
+def _decided(*decisions):
+    def condition(activation) -> bool:
+        return (activation.process.data or {}).get("decision") in decisions
+
+    return condition
+
+
+class PatrolReportTaskRedirectView(View):
+    """viewflow needs a view per human node; the steps are taken on the report's own page."""
+
+    def get(self, request, *args, process_pk=None, **kwargs):
+        process = PatrolReportProcess.objects.filter(pk=process_pk).first()
+        if process is None or process.artifact_object_id is None:
+            return redirect("/")
+        return redirect(reverse("patrol:report_detail", args=[process.artifact_object_id]))
+
+    post = get
+
+
+class LeadDepartmentTask(flow.View):
+    """A step only the item's lead department, posted over the village, may take (inspection.reports.may_verify).
+
+    viewflow's default `can_assign` also accepts the permission held *anywhere*; that would let any
+    department verify any village's report.
+    """
+
+    def can_assign(self, user, task):
+        from inspection.reports import may_verify
+
+        return not task.owner_id and user.is_authenticated and may_verify(user, _report(task.process))
+
+    def can_execute(self, user, task):
+        from inspection.reports import may_verify
+
+        return task.owner_id == user.pk and may_verify(user, _report(task.process))
+
+
+class PatrolReportFlow(flow.Flow):
+    process_class = PatrolReportProcess
+    lock_impl = lock.select_for_update_lock
+    process_title = _("大巡查上报")
+    process_description = _("村（居）上报目录问题，牵头部门核实登记、加分，必要时执法或整改")
+
+    start = flow.StartHandle(this.start_process).Annotation(title=_("村（居）上报")).Next(this.verify)
+
+    verify = (
+        LeadDepartmentTask(PatrolReportTaskRedirectView.as_view())
+        .Annotation(title=_("牵头部门核实"), description=_("核实认定：属实、不属实或重复"))
+        .Permission("inspection.verify_patrolreport", obj=lambda activation: _report(activation).village)
+        .onCreate(this.task_created)
+        .Next(this.after_verify)
+    )
+    after_verify = (
+        flow.Switch()
+        .Annotation(title=_("核实结果"))
+        .Case(this.register, _decided("true"))
+        .Default(this.end_refused)
+    )
+
+    register = flow.Function(this.register_report).Annotation(title=_("登记备案、加分")).Next(this.follow_up)
+
+    follow_up = (
+        LeadDepartmentTask(PatrolReportTaskRedirectView.as_view())
+        .Annotation(title=_("后续处置"), description=_("执法处置、责令整改，或无需处置"))
+        .Permission("inspection.verify_patrolreport", obj=lambda activation: _report(activation).village)
+        .Next(this.end)
+    )
+
+    end = flow.End().Annotation(title=_("已登记"))
+    end_refused = flow.End().Annotation(title=_("不属实或重复，不加分"))
+
+    def start_process(self, activation, report, reporter=None, idempotency_key=None):
+        activation.process.artifact = report
+        activation.process.data = {
+            "decision": None, "reporter": getattr(reporter, "pk", None),
+            "idempotency_key": str(idempotency_key) if idempotency_key else None,
+        }
+        return activation.process
+
+    def task_created(self, activation):
+        notify_lead_department_after_commit(activation.task.pk)
+
+    def register_report(self, activation):
+        from inspection.reports import register_report
+
+        register_report(_report(activation), registration_number=(activation.process.data or {}).get("registration_number"))
+
+
+# ---------------------------------------------------------------- 待办 notices
+
+
+def notify_lead_department_after_commit(task_id: int) -> None:
+    """After the step commits, tell the lead department's holders that a report waits for verification."""
+
+    def send():
+        try:
+            notify_lead_department(task_id)
+        except Exception:  # a failing notice must not surface as an error of the step that committed
+            logger.exception("待办 notices of patrol report task %s failed", task_id)
+
+    transaction.on_commit(send)
+
+
+def notify_lead_department(task_id: int) -> int:
+    """待办 notices for a still-open verify task: active posts of the item's lead department that verify
+    reports and cover the village. Returns the number of notices sent (each holder once per task)."""
+    from viewflow.workflow.models import Task
+
+    from governance.models import Notification
+    from governance.notifications import notify
+    from inspection.models import PatrolReport
+    from inspection.reports import lead_department_posts
+
+    task = Task.objects.select_related("process").filter(pk=task_id).first()
+    if task is None or task.finished is not None:
+        return 0
+    report = PatrolReport.objects.select_related("village", "item__lead_department").filter(
+        pk=task.process.artifact_object_id).first()
+    if report is None or report.verdict != PatrolReport.Verdict.PENDING:
+        return 0
+    holders = sorted(set(lead_department_posts(report.item.lead_department_id, report.village).values_list("user_id", flat=True)))
+    title = f"待核实：{report.village.name}上报“{report.item.name}”（{report.number}）"
+    body = f"{report.village.name}于 {report.reported_on:%Y-%m-%d} 上报：{report.location}，{report.description[:60]}。请核实认定并登记备案。"
+    url = reverse("patrol:report_detail", args=[report.pk])
+    sent = 0
+    for user_id in holders:
+        if notify(_user(user_id), kind=Notification.Kind.TASK, title=title, body=body, url=url,
+                  dedupe_key=f"patrol-task:{task.pk}:{user_id}"):
+            sent += 1
+    return sent
+
+
+def notify_reporter_of_verdict(report) -> None:
+    """The reporter hears the lead department's verdict after it commits."""
+    if not report.reporter_id:
+        return
+    from governance.models import Notification
+    from governance.notifications import notify
+
+    title = f"上报 {report.number}“{report.item.name}”核实结果：{report.get_verdict_display()}"
+    body = report.verification_note or ""
+    if report.verdict == report.Verdict.TRUE:
+        body = f"已登记备案（{report.registration_number}），加 {report.points} 分。{body}"
+    url = reverse("patrol:report_detail", args=[report.pk])
+    reporter_id, key = report.reporter_id, f"patrol-result:{report.pk}:{report.verdict}"
+    transaction.on_commit(lambda: notify(_user(reporter_id), kind=Notification.Kind.RESULT, title=title, body=body,
+                                         url=url, dedupe_key=key))
+
+
+def _user(user_id: int):
+    from django.contrib.auth import get_user_model
+
+    return get_user_model()(pk=user_id)
+
+
+# ---------------------------------------------------------------- chart
+
+
+def patrol_report_flow_svg(report=None) -> str:
+    """The flow as SVG (viewflow's layout); for one report, its steps so far coloured."""
+    from viewflow.workflow import chart
+    from viewflow.workflow.models import Task
+
+    grid = chart.calc_layout_data(PatrolReportFlow)
+    if report is not None:
+        from inspection.reports import process_lookup
+
+        latest: dict = {}
+        for task in Task.objects.filter(**process_lookup(report, "process__")).order_by("id").only("flow_task", "status"):
+            latest[task.flow_task] = task.status
+        for node in grid.nodes:
+            if node in latest:
+                grid[node].status = latest[node]
+    return chart.grid_to_svg(grid)
+
+
+def patrol_report_flow_bpmn() -> str:
+    from viewflow.workflow import chart
+
+    return chart.grid_to_bpmn(chart.calc_layout_data(PatrolReportFlow))
