@@ -1,6 +1,7 @@
 import os
 
 from celery import Celery
+from celery.schedules import crontab
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "governance.settings")
 
@@ -14,4 +15,5 @@ app.conf.beat_schedule = {
     # Overdue event tasks: 督办 notices and automatic escalation (workflows/supervision.py).
     "supervise-overdue-tasks": {"task": "workflows.tasks.supervise_overdue", "schedule": 300.0},
     "beat-heartbeat": {"task": "governance.tasks.beat_heartbeat", "schedule": 60.0},
+    "remind-late-patrol-work": {"task": "inspection.tasks.remind_late_patrol_work", "schedule": crontab(hour=9, minute=0)},
 }

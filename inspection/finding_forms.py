@@ -1,0 +1,276 @@
+"""Forms of the finding, supervision-check and oversight pages. They decode input; the rules live in
+inspection.findings."""
+
+from __future__ import annotations
+
+import datetime
+
+from django import forms
+from django.db.models import Q
+from django.utils import timezone
+
+from grid.access import region_grants
+from grid.models import Region
+
+from . import findings
+from .models import CatalogItem, PatrolFinding, PatrolReport, SupervisionGroup
+
+DATE_WIDGET = {"type": "date"}
+Source = PatrolFinding.Source
+
+
+def _under(paths, lookup: str = "path") -> Q:
+    condition = Q(pk__in=[])
+    for prefix in paths:
+        condition |= Q(**{f"{lookup}__startswith": prefix})
+    return condition
+
+
+def villages_with(user, perm: str):
+    """Villages under the user's grants of `perm` (superusers: all)."""
+    villages = Region.objects.filter(tier__key="village").select_related("tier").order_by("path")
+    if user.is_superuser:
+        return villages
+    return villages.filter(_under(region_grants(user).paths(perm)))
+
+
+def parse_month(value: str) -> datetime.date:
+    try:
+        month = datetime.datetime.strptime((value or "").strip(), "%Y-%m").date()
+    except ValueError as exc:
+        raise forms.ValidationError("月份格式应为 年-月，如 2026-03。") from exc
+    if month.year < 2000:
+        raise forms.ValidationError("月份无效。")
+    return month
+
+
+class FindingFilterForm(forms.Form):
+    STATUS = [("", "全部"), ("pending", "待核实登记"), ("true", "属实"), ("false", "不属实"), ("fraud", "弄虚作假")]
+
+    village = forms.TypedChoiceField(label="村（居）", required=False, coerce=int, empty_value=None)
+    source = forms.ChoiceField(label="来源", required=False, choices=[("", "全部")] + list(Source.choices))
+    month = forms.CharField(label="发现月份", required=False, widget=forms.TextInput(attrs={"type": "month"}))
+    status = forms.ChoiceField(label="核实情况", required=False, choices=STATUS)
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        villages = villages_with(user, "inspection.view_patrolfinding")[:500]
+        self.fields["village"].choices = [("", "全部")] + [(v.pk, v.name) for v in villages]
+
+    def clean_month(self):
+        value = self.cleaned_data.get("month")
+        return parse_month(value) if value else None
+
+    def apply(self, queryset):
+        if not self.is_valid():
+            return queryset
+        data = self.cleaned_data
+        if data["village"]:
+            queryset = queryset.filter(village_id=data["village"])
+        if data["source"]:
+            queryset = queryset.filter(source=data["source"])
+        if data["month"]:
+            start = data["month"]
+            end = (start.replace(day=28) + datetime.timedelta(days=4)).replace(day=1)
+            queryset = queryset.filter(discovered_on__gte=start, discovered_on__lt=end)
+        status = data["status"]
+        if status == "pending":
+            queryset = queryset.filter(Q(registered_at__isnull=True) | Q(is_true__isnull=True))
+        elif status == "true":
+            queryset = queryset.filter(is_true=True, is_fraud=False)
+        elif status == "false":
+            queryset = queryset.filter(is_true=False)
+        elif status == "fraud":
+            queryset = queryset.filter(is_fraud=True)
+        return queryset
+
+
+class FindingForm(forms.Form):
+    village = forms.TypedChoiceField(label="村（居）", coerce=int)
+    item = forms.TypedChoiceField(label="目录事项", coerce=int)
+    source = forms.ChoiceField(label="来源")
+    group = forms.TypedChoiceField(label="督查组", coerce=int, required=False, empty_value=None,
+                                   help_text="仅镇督查组发现时填写；村（居）只由一个组负责时可留空")
+    discovered_on = forms.DateField(label="发现日期", widget=forms.DateInput(attrs=DATE_WIDGET))
+    location = forms.CharField(label="地点", max_length=200, required=False)
+    description = forms.CharField(label="问题描述", widget=forms.Textarea(attrs={"rows": 4}))
+    matched_report = forms.CharField(label="对应上报编号", max_length=32, required=False,
+                                     help_text="村（居）此前已上报同一问题时填写其上报编号")
+    number = forms.CharField(label="编号", max_length=32, required=False, help_text="留空自动编号")
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.user = user
+        self.villages = {v.pk: v for v in villages_with(user, "inspection.add_patrolfinding")[:500]}
+        self.fields["village"].choices = [("", "请选择")] + [(pk, v.full_path) for pk, v in self.villages.items()]
+        township_paths = {v.path[: len(v.path) - Region.steplen] for v in self.villages.values()}
+        items = CatalogItem.objects.filter(is_active=True, township__path__in=township_paths).order_by("township_id", "code")
+        self.items = {item.pk: item for item in items[:1000]}
+        self.fields["item"].choices = [("", "请选择")] + [(pk, str(item)) for pk, item in self.items.items()]
+        sources: set[str] = set()
+        for township in Region.objects.filter(path__in=township_paths)[:20]:
+            sources |= set(findings.capacities(user, township).sources())
+        self.fields["source"].choices = [("", "请选择")] + [
+            (value, label) for value, label in Source.choices if not sources or value in sources
+        ]
+        self.groups = {g.pk: g for g in findings.groups_for(user)}
+        self.fields["group"].choices = [("", "自动")] + [(pk, f"{g.township.name}{g.name}") for pk, g in self.groups.items()]
+        if not self.groups:
+            del self.fields["group"]
+        if not self.is_bound:
+            self.initial.setdefault("discovered_on", timezone.localdate())
+            if len(sources) == 1:
+                self.initial.setdefault("source", next(iter(sources)))
+
+    def clean_village(self):
+        village = self.villages.get(self.cleaned_data["village"])
+        if village is None:
+            raise forms.ValidationError("请选择您可以录入的村（居）。")
+        return village
+
+    def clean_item(self):
+        item = self.items.get(self.cleaned_data["item"])
+        if item is None:
+            raise forms.ValidationError("请选择巡查目录中的事项。")
+        return item
+
+    def clean_group(self):
+        pk = self.cleaned_data.get("group")
+        if pk is None:
+            return None
+        group = self.groups.get(pk)
+        if group is None:
+            raise forms.ValidationError("请选择您所在的督查组。")
+        return group
+
+    def clean(self):
+        data = super().clean()
+        number = (data.get("matched_report") or "").strip()
+        village = data.get("village")
+        data["matched_report"] = None
+        if number and village is not None:
+            report = PatrolReport.objects.filter(township__path=village.path[: len(village.path) - Region.steplen],
+                                                 number=number).first()
+            if report is None:
+                self.add_error("matched_report", f"本乡镇没有编号为 {number} 的村级上报。")
+            data["matched_report"] = report
+        return data
+
+
+class RegisterForm(forms.Form):
+    is_true = forms.TypedChoiceField(label="核实结果", coerce=lambda v: v == "true",
+                                     choices=[("", "请选择"), ("true", "属实"), ("false", "不属实")])
+    matched_report = forms.CharField(label="对应上报编号", max_length=32, required=False,
+                                     help_text="村（居）此前已上报同一问题时填写；是否免于扣分由考评规则判定")
+    note = forms.CharField(label="核实情况", required=False, widget=forms.Textarea(attrs={"rows": 3}))
+
+    def __init__(self, *args, finding: PatrolFinding, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.finding = finding
+
+    def clean_matched_report(self):
+        number = (self.cleaned_data.get("matched_report") or "").strip()
+        if not number:
+            return None
+        report = PatrolReport.objects.filter(township_id=self.finding.township_id, number=number).first()
+        if report is None:
+            raise forms.ValidationError(f"本乡镇没有编号为 {number} 的村级上报。")
+        return report
+
+
+class FraudForm(forms.Form):
+    note = forms.CharField(label="认定情况", widget=forms.Textarea(attrs={"rows": 3}))
+
+
+class CheckForm(forms.Form):
+    group = forms.TypedChoiceField(label="督查组", coerce=int)
+    village = forms.TypedChoiceField(label="村（居）", coerce=int)
+    date = forms.DateField(label="督查日期", widget=forms.DateInput(attrs=DATE_WIDGET))
+    checked_by = forms.TypedMultipleChoiceField(label="督查人员", coerce=int, widget=forms.CheckboxSelectMultiple)
+    ledger_ok = forms.BooleanField(label="村级巡查台账规范", required=False, initial=True)
+    notes = forms.CharField(label="督查情况", required=False, widget=forms.Textarea(attrs={"rows": 4}))
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        groups = list(findings.groups_for(user).prefetch_related("villages"))
+        self.groups = {g.pk: g for g in groups}
+        self.fields["group"].choices = [("", "请选择")] + [(g.pk, f"{g.township.name}{g.name}") for g in groups]
+        self.villages = {v.pk: v for g in groups for v in g.villages.all()}
+        self.fields["village"].choices = [("", "请选择")] + sorted(
+            ((v.pk, v.name) for v in self.villages.values()), key=lambda choice: choice[1])
+        members = {}
+        for group in groups[:20]:
+            for member in findings.members_of(group):
+                members[member.pk] = member
+        self.members = members
+        self.fields["checked_by"].choices = [(pk, m.get_full_name() or m.username) for pk, m in members.items()]
+        if not self.is_bound:
+            self.initial.setdefault("date", timezone.localdate())
+            self.initial.setdefault("checked_by", [user.pk] if user.pk in members else [])
+            if len(groups) == 1:
+                self.initial.setdefault("group", groups[0].pk)
+
+    def clean_group(self) -> SupervisionGroup:
+        group = self.groups.get(self.cleaned_data["group"])
+        if group is None:
+            raise forms.ValidationError("请选择您所在的督查组。")
+        return group
+
+    def clean_village(self) -> Region:
+        village = self.villages.get(self.cleaned_data["village"])
+        if village is None:
+            raise forms.ValidationError("请选择督查组负责的村（居）。")
+        return village
+
+    def clean_checked_by(self):
+        return [self.members[pk] for pk in self.cleaned_data["checked_by"] if pk in self.members]
+
+
+class OversightForm(forms.Form):
+    township = forms.TypedChoiceField(label="乡镇", coerce=int, required=False, empty_value=None)
+    month = forms.CharField(label="督查月份", required=False, widget=forms.TextInput(attrs={"type": "month"}))
+
+    def __init__(self, *args, townships, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.townships = {t.pk: t for t in townships}
+        self.fields["township"].choices = [(pk, t.name) for pk, t in self.townships.items()]
+        self.fields["month"].widget.attrs["max"] = timezone.localdate().strftime("%Y-%m")
+
+    def clean_township(self):
+        pk = self.cleaned_data.get("township")
+        if pk is None:
+            return next(iter(self.townships.values()), None)
+        township = self.townships.get(pk)
+        if township is None:
+            raise forms.ValidationError("请选择您辖区内的乡镇。")
+        return township
+
+    def clean_month(self):
+        value = self.cleaned_data.get("month")
+        today = timezone.localdate()
+        if not value:
+            return today.replace(day=1)
+        month = parse_month(value)
+        if month > today.replace(day=1):
+            raise forms.ValidationError("不能查看未来月份。")
+        return month
+
+
+class ConfirmMonthForm(forms.Form):
+    department = forms.TypedChoiceField(label="部门", coerce=int)
+    month = forms.CharField(label="月份", widget=forms.HiddenInput)
+    note = forms.CharField(label="说明", required=False, widget=forms.Textarea(attrs={"rows": 2}))
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.departments = {d.pk: d for d in findings.confirmable_departments(user)}
+        self.fields["department"].choices = [(pk, d.name) for pk, d in self.departments.items()]
+
+    def clean_department(self):
+        department = self.departments.get(self.cleaned_data["department"])
+        if department is None:
+            raise forms.ValidationError("请选择您所在的部门。")
+        return department
+
+    def clean_month(self):
+        return parse_month(self.cleaned_data.get("month"))

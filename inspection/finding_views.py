@@ -1,0 +1,304 @@
+"""Pages of the big patrol's findings (发现问题), supervision checks (督查记录) and oversight (督查与考评进度).
+
+Views decode input and call inspection.findings / inspection.oversight; every query is scoped.
+Invalid submissions re-render with status 422, the Chinese errors beside the fields and the input kept.
+A user without the page's permission anywhere gets 403; a record outside what they may see, 404.
+"""
+
+from __future__ import annotations
+
+import datetime
+
+from django.contrib import messages
+from django.contrib.auth.mixins import LoginRequiredMixin
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import Q
+from django.http import Http404
+from django.shortcuts import redirect
+from django.urls import reverse
+from django.utils import timezone
+from django.views import View
+from django.views.generic import TemplateView
+
+from governance.audit import entries_for
+from governance.paging import UncountedPage
+from grid.access import region_grants, require_perm, scope
+from grid.models import Region
+
+from . import findings, oversight
+from .finding_forms import (
+    CheckForm,
+    ConfirmMonthForm,
+    FindingFilterForm,
+    FindingForm,
+    FraudForm,
+    OversightForm,
+    RegisterForm,
+)
+from .models import PatrolFinding, SupervisionCheck
+
+PAGE_SIZE = 50
+ACTION_LABELS = {
+    "patrol_finding.record": "录入发现问题", "patrol_finding.register": "核实登记备案",
+    "patrol_finding.flag_fraud": "认定弄虚作假", "supervision_check.record": "记录督查",
+}
+
+
+def _attach_errors(form, exc: ValidationError) -> None:
+    if hasattr(exc, "error_dict"):
+        for name, errors in exc.message_dict.items():
+            form.add_error(name if name in form.fields else None, errors)
+    else:
+        form.add_error(None, exc.messages)
+
+
+def _history(obj) -> list:
+    entries = list(entries_for(obj))
+    for entry in entries:
+        entry.action_label = ACTION_LABELS.get(entry.action, entry.action)
+    return entries
+
+
+def _previous_month(day: datetime.date) -> datetime.date:
+    return (day.replace(day=1) - datetime.timedelta(days=1)).replace(day=1)
+
+
+# ---------------------------------------------------------------- findings
+
+
+class FindingListView(LoginRequiredMixin, TemplateView):
+    template_name = "inspection/finding_list.html"
+
+    def get_context_data(self, **kwargs):
+        user = self.request.user
+        require_perm(user, "inspection.view_patrolfinding")
+        form = FindingFilterForm(self.request.GET or None, user=user)
+        rows = form.apply(findings.visible_findings(user)).select_related("village", "item", "group")
+        page = UncountedPage(rows.order_by("-discovered_on", "-id"), self.request.GET.get("page"), PAGE_SIZE)
+        return super().get_context_data(page_title="发现问题", form=form, page=page,
+                                        may_record=user.has_perm("inspection.add_patrolfinding"), **kwargs)
+
+
+class FindingCreateView(LoginRequiredMixin, TemplateView):
+    template_name = "inspection/finding_form.html"
+
+    def dispatch(self, request, *args, **kwargs):
+        if request.user.is_authenticated and not request.user.has_perm("inspection.add_patrolfinding"):
+            raise PermissionDenied("您没有录入巡查发现问题的岗位。")
+        return super().dispatch(request, *args, **kwargs)
+
+    def _render(self, form, status=200):
+        return self.render_to_response(self.get_context_data(form=form, page_title="录入发现问题"), status=status)
+
+    def get(self, request):
+        return self._render(FindingForm(user=request.user))
+
+    def post(self, request):
+        form = FindingForm(request.POST, user=request.user)
+        if form.is_valid():
+            data = form.cleaned_data
+            try:
+                finding = findings.record_finding(
+                    by=request.user, village=data["village"], item=data["item"], source=data["source"],
+                    discovered_on=data["discovered_on"], location=data["location"], description=data["description"],
+                    group=data.get("group"), matched_report=data["matched_report"], number=data["number"],
+                )
+            except ValidationError as exc:
+                _attach_errors(form, exc)
+            else:
+                messages.success(request, f"已录入 {finding.number}，待牵头部门核实登记。")
+                return redirect("patrol:finding_detail", pk=finding.pk)
+        return self._render(form, status=422)
+
+
+def _visible_finding(user, pk) -> PatrolFinding:
+    finding = (
+        findings.visible_findings(user)
+        .select_related("village", "township", "item__lead_department", "group", "matched_report", "recorded_by",
+                        "registered_by", "fraud_flagged_by")
+        .filter(pk=pk).first()
+    )
+    if finding is None:
+        raise Http404("发现问题不存在或无权查看。")
+    return finding
+
+
+class FindingDetailView(LoginRequiredMixin, TemplateView):
+    template_name = "inspection/finding_detail.html"
+
+    def get_context_data(self, **kwargs):
+        user = self.request.user
+        finding = kwargs.pop("finding", None) or _visible_finding(user, self.kwargs["pk"])
+        may_register = finding.registered_at is None and findings.may_register(user, finding)
+        may_flag = not finding.is_fraud and user.has_perm("inspection.flag_patrol_fraud", finding.village)
+        kwargs.setdefault("register_form", RegisterForm(finding=finding))
+        kwargs.setdefault("fraud_form", FraudForm())
+        return super().get_context_data(
+            page_title=f"发现问题 {finding.number}", finding=finding, may_register=may_register, may_flag=may_flag,
+            history=_history(finding), **kwargs,
+        )
+
+
+class FindingRegisterView(LoginRequiredMixin, View):
+    def get(self, request, pk):
+        return redirect("patrol:finding_detail", pk=pk)
+
+    def post(self, request, pk):
+        finding = _visible_finding(request.user, pk)
+        if not findings.may_register(request.user, finding):
+            raise PermissionDenied("只有该事项的牵头部门或镇综合办可以核实登记该问题。")
+        form = RegisterForm(request.POST, finding=finding)
+        if form.is_valid():
+            data = form.cleaned_data
+            try:
+                findings.verify_and_register_finding(finding, by=request.user, is_true=data["is_true"],
+                                                     matched_report=data["matched_report"], note=data["note"])
+            except ValidationError as exc:
+                _attach_errors(form, exc)
+            else:
+                messages.success(request, f"{finding.number} 已核实登记备案。")
+                return redirect("patrol:finding_detail", pk=pk)
+        view = FindingDetailView(request=request, kwargs={"pk": pk})
+        return view.render_to_response(view.get_context_data(finding=finding, register_form=form), status=422)
+
+
+class FindingFraudView(LoginRequiredMixin, View):
+    def get(self, request, pk):
+        return redirect("patrol:finding_detail", pk=pk)
+
+    def post(self, request, pk):
+        finding = _visible_finding(request.user, pk)
+        if not request.user.has_perm("inspection.flag_patrol_fraud", finding.village):
+            raise PermissionDenied("只有纪检监察可以认定弄虚作假。")
+        form = FraudForm(request.POST)
+        if form.is_valid():
+            try:
+                findings.flag_finding_fraud(finding, by=request.user, note=form.cleaned_data["note"])
+            except ValidationError as exc:
+                _attach_errors(form, exc)
+            else:
+                messages.success(request, f"{finding.number} 已认定为弄虚作假，其扣分冲销。")
+                return redirect("patrol:finding_detail", pk=pk)
+        view = FindingDetailView(request=request, kwargs={"pk": pk})
+        return view.render_to_response(view.get_context_data(finding=finding, fraud_form=form), status=422)
+
+
+# ---------------------------------------------------------------- supervision checks
+
+
+class CheckListView(LoginRequiredMixin, TemplateView):
+    template_name = "inspection/check_list.html"
+
+    def get_context_data(self, **kwargs):
+        user = self.request.user
+        require_perm(user, "inspection.view_supervisioncheck")
+        checks = scope(user, SupervisionCheck.objects.all(), "inspection.view_supervisioncheck")
+        checks = checks.select_related("group", "village", "recorded_by").prefetch_related("checked_by")
+        page = UncountedPage(checks.order_by("-date", "-id"), self.request.GET.get("page"), PAGE_SIZE)
+        return super().get_context_data(page_title="督查记录", page=page,
+                                        may_record=user.has_perm("inspection.add_supervisioncheck"), **kwargs)
+
+
+class CheckCreateView(LoginRequiredMixin, TemplateView):
+    template_name = "inspection/check_form.html"
+
+    def dispatch(self, request, *args, **kwargs):
+        if request.user.is_authenticated and not request.user.has_perm("inspection.add_supervisioncheck"):
+            raise PermissionDenied("只有督查组成员可以记录督查。")
+        return super().dispatch(request, *args, **kwargs)
+
+    def _render(self, form, status=200):
+        return self.render_to_response(self.get_context_data(form=form, page_title="记录督查"), status=status)
+
+    def get(self, request):
+        return self._render(CheckForm(user=request.user))
+
+    def post(self, request):
+        form = CheckForm(request.POST, user=request.user)
+        if form.is_valid():
+            data = form.cleaned_data
+            try:
+                check = findings.record_check(
+                    by=request.user, group=data["group"], village=data["village"], date=data["date"],
+                    checked_by=data["checked_by"], ledger_ok=data["ledger_ok"], notes=data["notes"],
+                )
+            except ValidationError as exc:
+                _attach_errors(form, exc)
+            else:
+                messages.success(request, f"已记录 {check.date:%m月%d日} 对{check.village.name}的督查。")
+                return redirect("patrol:checks")
+        return self._render(form, status=422)
+
+
+# ---------------------------------------------------------------- oversight
+
+
+def oversight_townships(user) -> list[Region]:
+    """Townships the user oversees (inspection.view_departmentconfirmation on or above the township)."""
+    townships = Region.objects.filter(tier__key="township").order_by("path")
+    if not user.is_superuser:
+        condition = Q(pk__in=[])
+        for prefix in region_grants(user).paths("inspection.view_departmentconfirmation"):
+            condition |= Q(path__startswith=prefix)
+        townships = townships.filter(condition)
+    return list(townships[:200])
+
+
+class OversightView(LoginRequiredMixin, TemplateView):
+    template_name = "inspection/oversight.html"
+
+    def get(self, request, *args, **kwargs):
+        user = request.user
+        require_perm(user, "inspection.view_departmentconfirmation")
+        return self._render(OversightForm(request.GET or None, townships=oversight_townships(user)))
+
+    def _render(self, form, confirm_form=None, status=200):
+        user = self.request.user
+        valid = form.is_valid() if form.is_bound else True
+        if not valid:
+            return self.render_to_response(self.get_context_data(page_title="督查与考评进度", form=form), status=422)
+        data = form.cleaned_data if form.is_bound else {}
+        township = data.get("township") or next(iter(form.townships.values()), None)
+        today = timezone.localdate()
+        month = data.get("month") or today.replace(day=1)
+        assessed = _previous_month(today)
+        context = {"page_title": "督查与考评进度", "form": form, "township": township, "month": month,
+                   "assessed": assessed, "today": today}
+        if township is not None:
+            progress = oversight.unchecked_by_group(township, month)
+            statuses = oversight.department_statuses(township, assessed, today)
+            mine = {d.pk for d in findings.confirmable_departments(user)}
+            context.update(
+                progress=progress, unchecked_count=len({v.pk for p in progress for v in p.unchecked}),
+                statuses=statuses, confirmation_deadline=oversight.confirmation_deadline(assessed),
+                circular=oversight.month_circular(township, assessed),
+                circular_deadline=oversight.circular_deadline(assessed),
+                circular_days_late=oversight.circular_days_late(township, assessed, today),
+                confirmable=[s for s in statuses if s.department.pk in mine and s.confirmed_at is None],
+                confirm_form=confirm_form,
+            )
+        return self.render_to_response(self.get_context_data(**context), status=status)
+
+
+class ConfirmMonthView(LoginRequiredMixin, View):
+    def get(self, request):
+        return redirect("patrol:oversight")
+
+    def post(self, request):
+        user = request.user
+        if not user.has_perm("inspection.confirm_month"):
+            raise PermissionDenied("只有部门人员可以确认本部门的月度考评。")
+        form = ConfirmMonthForm(request.POST, user=user)
+        if form.is_valid():
+            data = form.cleaned_data
+            try:
+                confirmation = findings.confirm_month(by=user, department=data["department"], month=data["month"],
+                                                      note=data["note"])
+            except ValidationError as exc:
+                _attach_errors(form, exc)
+            else:
+                messages.success(request, f"{confirmation.department.name}已确认{confirmation.month:%Y年%m月}的考评。")
+                return redirect(reverse("patrol:oversight"))
+        view = OversightView(request=request, kwargs={})
+        oversight_form = OversightForm(None, townships=oversight_townships(user))
+        return view._render(oversight_form, confirm_form=form, status=422)
