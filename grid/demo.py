@@ -315,6 +315,7 @@ class DemoSummary:
     routes: int = 0
     events: int = 0
     patrols: int = 0
+    group_members: int = 0
     catalog_items: int = 0
     patrol_reports: int = 0
     patrol_findings: int = 0
@@ -323,7 +324,7 @@ class DemoSummary:
     @property
     def changed(self) -> bool:
         return any((self.regions, self.departments, self.patrol_categories, self.supervision_groups, self.users, self.posts,
-                    self.routes, self.events, self.patrols, self.catalog_items, self.patrol_reports,
+                    self.routes, self.events, self.patrols, self.group_members, self.catalog_items, self.patrol_reports,
                     self.patrol_findings))
 
 
@@ -587,6 +588,16 @@ class _Loader:
             self.summary.users += 1
         return user, created
 
+    def load_group_members(self, taiping: Region) -> None:
+        """The demo supervision-group user works in the group that checks 楼星村 (第二巡查督查组)."""
+        member = get_user_model().objects.get(username="duchazu")
+        group = SupervisionGroup.objects.filter(township=taiping, villages__name=LOUXING).first()
+        if group is None or group.members.filter(pk=member.pk).exists():
+            return
+        group.members.add(member)
+        audit.record("supervision_group.add_member", actor=self.by, obj=group, after={"member": member.username})
+        self.summary.group_members += 1
+
     def load_users(self) -> None:
         admin, created = self.user(ADMIN_USERNAME, ADMIN_FULL_NAME)
         if created:
@@ -620,6 +631,7 @@ def load_demo(*, by=None) -> DemoSummary:
     loader.load_patrol_categories(taiping, departments)
     loader.load_supervision_groups(taiping)
     loader.load_users()
+    loader.load_group_members(taiping)
     loader.load_routing(taiping, departments)
     loader.load_events()
     loader.load_patrols()

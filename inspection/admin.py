@@ -37,7 +37,7 @@ class SupervisionGroupAdmin(AuditedModelAdmin):
     list_filter = [("township", admin.RelatedOnlyFieldListFilter)]
     search_fields = ["name", "township__name", "villages__name"]
     list_select_related = ["township"]
-    autocomplete_fields = ["township", "villages"]
+    autocomplete_fields = ["township", "villages", "members"]
 
     def get_queryset(self, request):
         return super().get_queryset(request).annotate(_village_count=Count("villages", distinct=True))

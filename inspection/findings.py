@@ -130,12 +130,10 @@ def township_of(region: Region) -> Region:
 
 
 def groups_for(user, township: Region | None = None) -> QuerySet[SupervisionGroup]:
-    """The supervision groups `user` acts for (a supervision-group post covering the group's township).
-
-    The data model has no group membership yet: a supervision-group post at the township acts for
-    each of its groups, and the village decides which group a finding or check belongs to.
-    """
+    """The supervision groups `user` is a member of and acts for (a supervision-group post covering the township)."""
     groups = scope(user, SupervisionGroup.objects.all(), "inspection.add_supervisioncheck")
+    if not user.is_superuser:
+        groups = groups.filter(members=user)
     if township is not None:
         groups = groups.filter(township=township)
     return groups.select_related("township").order_by("township__path", "number")
@@ -303,11 +301,11 @@ def verify_and_register_finding(
         locked.is_true = is_true
         if matched_report is not None:
             locked.matched_report = matched_report
+        locked.verification_note = (note or "").strip()
         locked.registered_at = timezone.now()
         locked.registered_by = by
-        locked.save(update_fields=["is_true", "matched_report", "registered_at", "registered_by"])
-        after = audit.snapshot(locked, FINDING_FIELDS)
-        after["note"] = (note or "").strip()
+        locked.save(update_fields=["is_true", "matched_report", "verification_note", "registered_at", "registered_by"])
+        after = audit.snapshot(locked, FINDING_FIELDS + ["verification_note"])
         audit.record("patrol_finding.register", actor=by, obj=locked, before=before, after=after)
     return locked
 
@@ -400,14 +398,14 @@ def record_check(
 
 
 def members_of(group: SupervisionGroup):
-    """Users who act for the group: an active supervision-group post covering its township."""
+    """The group's members who may act for it now (active, with a supervision-group post covering its township)."""
     path = group.township.path
     prefixes = [path[:end] for end in range(Region.steplen, len(path) + 1, Region.steplen)]
-    user_ids = Post.objects.active().filter(
+    posted = Post.objects.active().filter(
         region__path__in=prefixes, role__permissions__content_type__app_label="inspection",
         role__permissions__codename="add_supervisioncheck",
     ).values("user_id")
-    return get_user_model().objects.filter(pk__in=user_ids, is_active=True).order_by("username")
+    return group.members.filter(pk__in=posted, is_active=True).order_by("username")
 
 
 # ---------------------------------------------------------------- month confirmation

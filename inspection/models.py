@@ -39,6 +39,10 @@ class SupervisionGroup(models.Model):
     name = models.CharField("名称", max_length=50)
     scope_description = models.TextField("巡查督查范围", blank=True)
     villages = models.ManyToManyField(Region, verbose_name="负责村（居）", related_name="supervising_groups", blank=True)
+    members = models.ManyToManyField(
+        settings.AUTH_USER_MODEL, verbose_name="组员", related_name="supervision_groups", blank=True,
+        help_text="以本组名义督查、录入发现问题的人员（须有巡查督查组岗位）",
+    )
 
     region_path_lookup = "township__path"
 
@@ -120,6 +124,9 @@ class VillagePatrol(models.Model):
     def __str__(self):
         return f"{self.date} {self.village.name}巡查"
 
+    def get_permission_region(self):
+        return self.village
+
 
 class PatrolReport(models.Model):
     """A village's report of a catalog issue to the lead department (上报), verified and registered there."""
@@ -149,6 +156,9 @@ class PatrolReport(models.Model):
     reporter = models.ForeignKey(
         settings.AUTH_USER_MODEL, verbose_name="上报人", null=True, blank=True, on_delete=models.PROTECT,
         related_name="+", help_text="导入的历史上报可以为空",
+    )
+    idempotency_key = models.CharField(
+        "提交标识", max_length=64, blank=True, help_text="客户端生成；同一上报重复提交只产生一条上报",
     )
     verdict = models.CharField("核实结果", max_length=16, choices=Verdict.choices, default=Verdict.PENDING, db_index=True)
     verified_on = models.DateField("核实日期", null=True, blank=True, db_index=True)
@@ -187,6 +197,10 @@ class PatrolReport(models.Model):
         ]
         constraints = [
             models.UniqueConstraint(fields=["township", "number"], name="patrol_report_unique_number"),
+            models.UniqueConstraint(
+                fields=["reporter", "idempotency_key"], condition=~models.Q(idempotency_key=""),
+                name="patrol_report_idempotent_submit",
+            ),
             models.CheckConstraint(
                 condition=models.Q(verdict="pending") | models.Q(verified_on__isnull=False),
                 name="patrol_report_verified_has_date",
@@ -199,6 +213,9 @@ class PatrolReport(models.Model):
 
     def __str__(self):
         return f"{self.number} {self.village.name} {self.item.name}"
+
+    def get_permission_region(self):
+        return self.village
 
     @property
     def earns_points(self) -> bool:
@@ -233,6 +250,7 @@ class PatrolFinding(models.Model):
     location = models.CharField("地点", max_length=200, blank=True)
     description = models.TextField("问题描述", blank=True)
     is_true = models.BooleanField("是否属实", null=True, blank=True, help_text="空：待核实")
+    verification_note = models.TextField("核实情况", blank=True)
     matched_report = models.ForeignKey(
         PatrolReport, verbose_name="对应上报", null=True, blank=True, on_delete=models.PROTECT, related_name="findings",
         help_text="村（居）此前已上报的同一问题",
@@ -270,6 +288,9 @@ class PatrolFinding(models.Model):
     def __str__(self):
         return f"{self.number} {self.village.name} {self.item.name}（{self.get_source_display()}）"
 
+    def get_permission_region(self):
+        return self.village
+
 
 class SupervisionCheck(models.Model):
     """A supervision group's check of one of its villages (at least monthly, 附件1)."""
@@ -294,6 +315,9 @@ class SupervisionCheck(models.Model):
     def __str__(self):
         return f"{self.date} {self.group.name} 督查 {self.village.name}"
 
+    def get_permission_region(self):
+        return self.village
+
 
 class DepartmentConfirmation(models.Model):
     """A lead department confirms its month's points for the villages (by the 5th of the next month)."""
@@ -316,6 +340,9 @@ class DepartmentConfirmation(models.Model):
 
     def __str__(self):
         return f"{self.department.name} {self.month:%Y-%m} 考评确认"
+
+    def get_permission_region(self):
+        return self.township
 
 
 class Circular(models.Model):

@@ -142,17 +142,7 @@ def _next_number(township: Region, year: int) -> str:
 def _existing_submission(by, idempotency_key) -> PatrolReport | None:
     if not idempotency_key:
         return None
-    from workflows.models import PatrolReportProcess
-    from workflows.patrol_report_flow import PatrolReportFlow
-
-    process = (
-        PatrolReportProcess.objects.filter(flow_class=PatrolReportFlow, data__idempotency_key=str(idempotency_key),
-                                           data__reporter=by.pk)
-        .order_by("id").first()
-    )
-    if process is None:
-        return None
-    return PatrolReport.objects.filter(pk=process.artifact_object_id).first()
+    return PatrolReport.objects.filter(reporter=by, idempotency_key=str(idempotency_key)).first()
 
 
 def submit_report(
@@ -201,10 +191,13 @@ def submit_report(
                     report = PatrolReport.objects.create(
                         township=township, village=village, number=_next_number(township, today.year), item=item,
                         patrol=patrol, occurred_at=occurred_at, location=location, description=description,
-                        reported_on=today, reporter=by,
+                        reported_on=today, reporter=by, idempotency_key=str(idempotency_key or ""),
                     )
                 break
             except IntegrityError:
+                existing = _existing_submission(by, idempotency_key)
+                if existing is not None:  # the same submission, saved by a concurrent request
+                    return existing
                 continue
         if report is None:
             raise ReportError("编号生成冲突，请稍后重试。")

@@ -20,5 +20,5 @@ class SupervisionGroupListView(LoginRequiredMixin, TemplateView):
 
     def get_context_data(self, **kwargs):
         groups = scope(self.request.user, SupervisionGroup.objects.all(), "inspection.view_supervisiongroup")
-        groups = groups.select_related("township").prefetch_related("villages").order_by("township__path", "number")
+        groups = groups.select_related("township").prefetch_related("villages", "members").order_by("township__path", "number")
         return super().get_context_data(page_title="巡查督查组", groups=groups, **kwargs)

@@ -41,6 +41,7 @@ def patrol(county, personas):
                                             lead_department=other_department, points=Decimal("3"))
     group = SupervisionGroup.objects.create(township=county.taiping, number=1, name="第一督查组")
     group.villages.set([county.louxing])
+    group.members.set([personas["supervision_group"]])
     builder, _ = services.ensure_user("chengjian", password="x")
     services.create_post(user=builder, role=Role.objects.get(key="department"), region=county.taiping,
                          department=other_department)
@@ -171,7 +172,7 @@ def test_lead_department_registers_and_the_audit_keeps_the_note(county, personas
     assert registered.is_true and registered.registered_by == personas["department"] and registered.registered_at
     assert registered.matched_report == report
     entry = AuditEntry.objects.get(action="patrol_finding.register", object_id=str(finding.pk))
-    assert entry.after["note"] == "村已上报"
+    assert entry.after["verification_note"] == "村已上报"
     with pytest.raises(FindingError):
         findings.verify_and_register_finding(registered, by=personas["township_office"], is_true=False)
 
@@ -395,3 +396,11 @@ def test_oversight_page_shows_unchecked_villages_lateness_and_confirms(client, c
     response = client.post(reverse("patrol:oversight_confirm"),
                            {"department": patrol["other_department"].pk, "month": last_month})
     assert response.status_code == 422
+
+
+def test_a_supervision_post_outside_the_group_cannot_record_for_it(county, personas, patrol):
+    """Group membership decides: a supervision-group post alone does not act for every group."""
+    patrol["group"].members.clear()
+    with pytest.raises((PermissionDenied, FindingError)):
+        record(personas, county, patrol)
+    assert not PatrolFinding.objects.exists()
