@@ -175,4 +175,10 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
+    # One line per task run is noise when tasks run eagerly inside commands and requests.
+    # (kombu also warns once that the eager run has no broker host: that is intended.)
+    "loggers": {
+        "celery.app.trace": {"level": "WARNING" if not REDIS_URL else "INFO"},
+        "kombu.connection": {"level": "ERROR" if not REDIS_URL else "WARNING"},
+    },
 }
