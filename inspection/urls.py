@@ -5,7 +5,7 @@ from django.urls import path
 from governance.placeholder import ComingPageView
 from governance.site import AreaApp, MenuLink
 
-from . import finding_views, report_views, views
+from . import circular_views, finding_views, report_views, views
 
 
 class PatrolApp(AreaApp):
@@ -22,6 +22,8 @@ class PatrolApp(AreaApp):
         MenuLink("村级上报", "add_a_photo", "reports", ("inspection.add_patrolreport", "inspection.view_patrolreport")),
         MenuLink("待核实上报", "rule", "verify_queue", ("inspection.verify_patrolreport",)),
         MenuLink("上报流程图", "account_tree", "report_flow_chart", ("inspection.view_patrolreport",)),
+        MenuLink("考评通报", "campaign", "circulars", ("inspection.view_circular",)),
+        MenuLink("台账导出", "download", "ledger_exports", ("inspection.view_villagepatrol", "inspection.view_patrolreport")),
     )
 
     catalog_path = path("catalog/", views.PatrolCategoryListView.as_view(), name="catalog")
@@ -46,6 +48,13 @@ class PatrolApp(AreaApp):
     report_evidence_path = path("reports/<int:pk>/evidence/<int:attachment_pk>/", report_views.ReportEvidenceView.as_view(),
                                 name="report_evidence")
     report_action_path = path("reports/<int:pk>/<str:action>/", report_views.ReportActionView.as_view(), name="report_action")
+    circulars_path = path("circulars/", circular_views.CircularView.as_view(), name="circulars")
+    circular_publish_path = path("circulars/publish/", circular_views.CircularPublishView.as_view(), name="circular_publish")
+    circular_download_path = path("circulars/download/<str:fmt>/", circular_views.CircularDownloadView.as_view(),
+                                  name="circular_download")
+    ledger_exports_path = path("exports/", circular_views.LedgerExportsView.as_view(), name="ledger_exports")
+    ledger_export_path = path("exports/village-ledger/", circular_views.VillageLedgerExportView.as_view(), name="ledger_export")
+    book_export_path = path("exports/department-book/", circular_views.DepartmentBookExportView.as_view(), name="book_export")
 
 
 class InspectionApp(AreaApp):

@@ -1,0 +1,317 @@
+"""Pages of the big patrol's circulars (月度通报 / 季度考评) and the ledger exports (附件3, 附件4).
+
+A township is visible to a user holding inspection.view_circular on it (or above it): they see the
+live figures and may download them; those holding it only on a village of the township (village
+cadres) see the township's published circulars and nothing else. A township outside both is 404.
+Publishing needs inspection.publish_circular on the township (403 otherwise) and happens once per
+period; every download is audited.
+"""
+
+from __future__ import annotations
+
+import datetime
+from urllib.parse import quote, urlencode
+
+from django import forms
+from django.contrib import messages
+from django.contrib.auth.mixins import LoginRequiredMixin
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import Q
+from django.http import Http404, HttpResponse
+from django.shortcuts import redirect
+from django.urls import reverse
+from django.utils import timezone
+from django.views import View
+from django.views.generic import TemplateView
+
+from grid.access import region_grants, require_perm, scope
+from grid.models import Department, Region
+
+from . import circulars, ledger_export
+from .models import CatalogItem, Circular
+from .scoring import month_start
+
+VIEW_PERM = "inspection.view_circular"
+PUBLISH_PERM = "inspection.publish_circular"
+
+
+# ---------------------------------------------------------------- which townships
+
+
+def circular_townships(user) -> dict[int, tuple[Region, bool]]:
+    """Townships whose circulars the user may see: pk → (township, full). `full` is True where the
+    grant covers the township itself (live figures, downloads), False where it only covers a village
+    of it (published circulars only). Two queries."""
+    townships = Region.objects.filter(tier__key="township").select_related("tier").order_by("path")
+    if user.is_superuser:
+        return {t.pk: (t, True) for t in townships[:500]}
+    prefixes = region_grants(user).paths(VIEW_PERM)
+    if not prefixes:
+        return {}
+    full = Q(pk__in=[])
+    for prefix in prefixes:
+        full |= Q(path__startswith=prefix)
+    ancestors = {prefix[:length] for prefix in prefixes for length in range(1, len(prefix))}
+    result = {}
+    for township in townships.filter(full | Q(path__in=ancestors))[:500]:
+        covered = any(township.path.startswith(prefix) for prefix in prefixes)
+        result[township.pk] = (township, covered)
+    return result
+
+
+def _township_for(user, pk) -> tuple[Region, bool]:
+    require_perm(user, VIEW_PERM)
+    try:
+        pk = int(pk)
+    except (TypeError, ValueError):
+        raise Http404("乡镇不存在或无权查看。") from None
+    found = circular_townships(user).get(pk)
+    if found is None:
+        raise Http404("乡镇不存在或无权查看。")
+    return found
+
+
+# ---------------------------------------------------------------- the period
+
+
+class PeriodForm(forms.Form):
+    township = forms.TypedChoiceField(label="乡镇", coerce=int)
+    kind = forms.ChoiceField(label="类型", choices=[("month", "月度通报"), ("quarter", "季度考评")], initial="month")
+    month = forms.CharField(label="月份", required=False, help_text="YYYY-MM",
+                            widget=forms.TextInput(attrs={"type": "month", "placeholder": "2026-03"}))
+    quarter = forms.CharField(label="季度", required=False, help_text="YYYYQn",
+                              widget=forms.TextInput(attrs={"placeholder": "2026Q1"}))
+
+    def __init__(self, data=None, *, townships: dict[int, tuple[Region, bool]]):
+        super().__init__(data)
+        self.townships = townships
+        self.fields["township"].choices = [(pk, township.name) for pk, (township, _) in townships.items()]
+
+    def clean(self):
+        cleaned = super().clean()
+        if cleaned.get("kind") == "quarter":
+            parsed = circulars.parse_quarter(cleaned.get("quarter") or "")
+            if parsed is None:
+                self.add_error("quarter", "季度格式应为 YYYYQn（n 为 1–4），如 2026Q1。")
+            cleaned["period"] = parsed
+        else:
+            parsed = circulars.parse_month(cleaned.get("month") or "")
+            if parsed is None:
+                self.add_error("month", "月份格式应为 YYYY-MM，如 2026-03。")
+            cleaned["period"] = parsed
+        return cleaned
+
+
+def _default_query(townships) -> dict:
+    previous = (timezone.localdate().replace(day=1) - datetime.timedelta(days=1)).replace(day=1)
+    quarter = (previous.month - 1) // 3 + 1
+    first = next(iter(townships), None)
+    return {"township": first, "kind": "month", "month": f"{previous:%Y-%m}", "quarter": f"{previous.year}Q{quarter}"}
+
+
+def _circular_data(township: Region, full: bool, kind: str, period):
+    """(data, published circular) for the period: the published snapshot where there is one, else the
+    live figures for a user who may see them, else (None, None)."""
+    start = month_start(period) if kind == "month" else circulars.quarter_months(*period)[0]
+    circular = circulars.published_circular(township, kind, start)
+    if circular is not None and isinstance(circular.scores, dict) and circular.scores.get("kind") == kind:
+        return circular.scores, circular
+    if not full:
+        return None, circular
+    if kind == "month":
+        return circulars.build_month_circular(township, period), circular
+    return circulars.build_quarter_circular(township, *period), circular
+
+
+def _query_string(township: Region, kind: str, period) -> str:
+    if kind == "month":
+        return urlencode({"township": township.pk, "kind": kind, "month": f"{period:%Y-%m}"})
+    return urlencode({"township": township.pk, "kind": kind, "quarter": f"{period[0]}Q{period[1]}"})
+
+
+class CircularView(LoginRequiredMixin, TemplateView):
+    template_name = "inspection/circular.html"
+
+    def get(self, request, *args, **kwargs):
+        return self.render_page(request.GET)
+
+    def render_page(self, query, *, status=200, publish_error=""):
+        user = self.request.user
+        require_perm(user, VIEW_PERM)
+        townships = circular_townships(user)
+        bound = {**_default_query(townships), **{k: v for k, v in query.items() if v}}
+        form = PeriodForm(bound, townships=townships)
+        context = {"page_title": "考评通报", "form": form, "publish_error": publish_error}
+        if query.get("township") and str(query.get("township")).strip():
+            _township_for(user, query.get("township"))  # 404 for a township outside the user's reach
+        if not townships:
+            return self.render_to_response(self.get_context_data(**context), status=status)
+        if not form.is_valid():
+            return self.render_to_response(self.get_context_data(**context), status=422)
+        township, full = townships[form.cleaned_data["township"]]
+        kind, period = form.cleaned_data["kind"], form.cleaned_data["period"]
+        data, circular = _circular_data(township, full, kind, period)
+        query_string = _query_string(township, kind, period)
+        context.update(
+            township=township, full=full, kind=kind, data=data, circular=circular, query_string=query_string,
+            chart=circulars.score_chart_svg(data) if data else "",
+            may_publish=full and circular is None and user.has_perm(PUBLISH_PERM, township),
+            published=Circular.objects.filter(township=township).order_by("-period_start", "period")[:24],
+            period_value=f"{period:%Y-%m}" if kind == "month" else f"{period[0]}Q{period[1]}",
+        )
+        if kind == "month" and data is not None:
+            context["summary"] = circulars.month_summary(data)
+        elif data is not None:
+            context["summary"] = circulars.quarter_summary(data)
+        return self.render_to_response(self.get_context_data(**context), status=status)
+
+
+class CircularDownloadView(LoginRequiredMixin, View):
+    def get(self, request, fmt: str):
+        if fmt not in circulars.FORMATS:
+            raise Http404("不支持的格式。")
+        user = request.user
+        township, full = _township_for(user, request.GET.get("township"))
+        form = PeriodForm(request.GET, townships={township.pk: (township, full)})
+        if not form.is_valid():
+            return HttpResponse("；".join(e for errors in form.errors.values() for e in errors),
+                                status=422, content_type="text/plain; charset=utf-8")
+        data, _ = _circular_data(township, full, form.cleaned_data["kind"], form.cleaned_data["period"])
+        if data is None:
+            raise Http404("本期考评通报尚未发布。")
+        content = circulars.export_circular(data, fmt, by=user, township=township)
+        response = HttpResponse(content, content_type=circulars.CONTENT_TYPES[fmt])
+        response["Content-Disposition"] = f"attachment; filename*=UTF-8''{quote(circulars.filename(data, fmt))}"
+        return response
+
+
+class CircularPublishView(LoginRequiredMixin, View):
+    def get(self, request):
+        return redirect("patrol:circulars")
+
+    def post(self, request):
+        user = request.user
+        township, full = _township_for(user, request.POST.get("township"))
+        if not full or not user.has_perm(PUBLISH_PERM, township):
+            raise PermissionDenied("只有镇综合办可以发布考评通报。")
+        form = PeriodForm(request.POST, townships={township.pk: (township, full)})
+        if not form.is_valid():
+            return CircularView(request=request, kwargs={}).render_page(request.POST, status=422)
+        kind, period = form.cleaned_data["kind"], form.cleaned_data["period"]
+        data = (circulars.build_month_circular(township, period) if kind == "month"
+                else circulars.build_quarter_circular(township, *period))
+        try:
+            circulars.publish_circular(township, data, by=user)
+        except ValidationError as exc:
+            view = CircularView(request=request, kwargs={})
+            return view.render_page(request.POST, status=409, publish_error="；".join(exc.messages))
+        messages.success(request, f"已发布《{data['title']}》。")
+        return redirect(reverse("patrol:circulars") + "?" + _query_string(township, kind, period))
+
+
+# ---------------------------------------------------------------- ledger exports (附件3, 附件4)
+
+
+def ledger_villages(user):
+    return scope(user, Region.objects.filter(tier__key="village"), "inspection.view_villagepatrol").order_by("path")
+
+
+def book_departments(user):
+    """Departments leading a catalog item, in regions where the user may see reports."""
+    departments = Department.objects.filter(
+        pk__in=CatalogItem.objects.values("lead_department_id")).select_related("region").order_by("region__path", "name")
+    if user.is_superuser:
+        return departments
+    condition = Q(pk__in=[])
+    for prefix in region_grants(user).paths("inspection.view_patrolreport"):
+        condition |= Q(region__path__startswith=prefix)
+    return departments.filter(condition)
+
+
+class LedgerExportForm(forms.Form):
+    start = forms.DateField(label="起始日期", widget=forms.DateInput(attrs={"type": "date"}))
+    end = forms.DateField(label="截止日期", widget=forms.DateInput(attrs={"type": "date"}))
+
+    def clean(self):
+        cleaned = super().clean()
+        if cleaned.get("start") and cleaned.get("end") and cleaned["start"] > cleaned["end"]:
+            raise ValidationError("起始日期不能晚于截止日期。")
+        return cleaned
+
+
+class VillageLedgerForm(LedgerExportForm):
+    village = forms.ModelChoiceField(label="村（居）", queryset=Region.objects.none())
+    field_order = ["village", "start", "end"]
+
+    def __init__(self, data=None, *, user):
+        super().__init__(data)
+        self.fields["village"].queryset = ledger_villages(user)
+
+
+class DepartmentBookForm(LedgerExportForm):
+    department = forms.ModelChoiceField(label="牵头部门", queryset=Department.objects.none())
+    field_order = ["department", "start", "end"]
+
+    def __init__(self, data=None, *, user):
+        super().__init__(data)
+        self.fields["department"].queryset = book_departments(user)
+        self.fields["department"].label_from_instance = lambda d: f"{d.region.name} {d.name}"
+
+
+def _initial_range():
+    today = timezone.localdate()
+    return {"start": today.replace(month=1, day=1).isoformat(), "end": today.isoformat()}
+
+
+class LedgerExportsView(LoginRequiredMixin, TemplateView):
+    template_name = "inspection/circular_ledgers.html"
+
+    def get_context_data(self, **kwargs):
+        user = self.request.user
+        if not (user.has_perm("inspection.view_villagepatrol") or user.has_perm("inspection.view_patrolreport")):
+            raise PermissionDenied("您没有查看巡查台账的岗位。")
+        kwargs.setdefault("village_form", VillageLedgerForm(_initial_range(), user=user)
+                          if user.has_perm("inspection.view_villagepatrol") else None)
+        kwargs.setdefault("department_form", DepartmentBookForm(_initial_range(), user=user)
+                          if user.has_perm("inspection.view_patrolreport") else None)
+        return super().get_context_data(page_title="台账导出", **kwargs)
+
+
+def _xlsx_response(content: bytes, name: str) -> HttpResponse:
+    response = HttpResponse(content, content_type=circulars.CONTENT_TYPES["xlsx"])
+    response["Content-Disposition"] = f"attachment; filename*=UTF-8''{quote(name)}"
+    return response
+
+
+class VillageLedgerExportView(LoginRequiredMixin, View):
+    def get(self, request):
+        user = request.user
+        require_perm(user, "inspection.view_villagepatrol")
+        village = scope(user, Region.objects.filter(tier__key="village"), "inspection.view_villagepatrol").filter(
+            pk=request.GET.get("village") if str(request.GET.get("village", "")).isdigit() else None).first()
+        if village is None:
+            raise Http404("村（居）不存在或无权查看。")
+        form = VillageLedgerForm(request.GET, user=user)
+        if not form.is_valid():
+            view = LedgerExportsView(request=request, kwargs={})
+            return view.render_to_response(view.get_context_data(village_form=form), status=422)
+        start, end = form.cleaned_data["start"], form.cleaned_data["end"]
+        content = ledger_export.export_village_ledger(village, start, end, by=user)
+        return _xlsx_response(content, f"{village.name}巡查工作台账（{start:%Y%m%d}-{end:%Y%m%d}）.xlsx")
+
+
+class DepartmentBookExportView(LoginRequiredMixin, View):
+    def get(self, request):
+        user = request.user
+        require_perm(user, "inspection.view_patrolreport")
+        raw = str(request.GET.get("department", ""))
+        department = book_departments(user).filter(pk=raw if raw.isdigit() else None).first()
+        if department is None:
+            raise Http404("部门不存在或无权查看。")
+        form = DepartmentBookForm(request.GET, user=user)
+        if not form.is_valid():
+            view = LedgerExportsView(request=request, kwargs={})
+            return view.render_to_response(view.get_context_data(department_form=form), status=422)
+        start, end = form.cleaned_data["start"], form.cleaned_data["end"]
+        content = ledger_export.export_department_book(department, start, end, by=user)
+        return _xlsx_response(content, f"{department.name}登记备案台账（{start:%Y%m%d}-{end:%Y%m%d}）.xlsx")

@@ -1,0 +1,522 @@
+"""The township big patrol's monthly circular (月度考评情况通报) and quarterly grade sheet (季度考评).
+
+township-patrol-plan.txt, 五、奖惩细则 6–7 (monthly points, quarterly grades) and 六、(五) (the office
+circulates each village's month by the 10th of the next month). The figures come from
+inspection.scoring; who was behind (unchecked villages, late departments) from inspection.oversight.
+
+`build_month_circular` / `build_quarter_circular` return plain JSON-ready dicts (figures as two-decimal
+strings, exactly as scoring computes them): the same dict is rendered as PDF, xlsx and docx, and is
+stored as the Circular's snapshot when the office publishes it, so that a published circular renders
+the same document later, whatever changes afterwards.
+"""
+
+from __future__ import annotations
+
+import datetime
+import io
+import logging
+import re
+from collections import OrderedDict
+from decimal import Decimal
+from html import escape
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import IntegrityError, transaction
+from django.template.loader import render_to_string
+from django.utils import timezone
+from django.utils.safestring import mark_safe
+
+from governance import audit
+from grid.models import Region
+
+from . import oversight
+from .models import Circular
+from .scoring import (
+    GRADES,
+    LOWEST_GRADE,
+    decimal_text,
+    month_scores,
+    month_start,
+    quarter_months,
+    quarter_scores,
+    ranked,
+)
+
+FORMATS = ("pdf", "xlsx", "docx")
+CONTENT_TYPES = {
+    "pdf": "application/pdf",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    "docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+}
+GRADE_ORDER = [grade for _, _, grade in GRADES] + [LOWEST_GRADE]
+KIND_LABEL = {"addition": "加分", "deduction": "扣分", "veto": "一票否决", "excused": "已上报不扣分"}
+
+
+MONTH_PATTERN = re.compile(r"^(\d{4})-(\d{1,2})$")
+QUARTER_PATTERN = re.compile(r"^(\d{4})\s*[Qq]([1-4])$")
+
+
+def parse_month(text: str) -> datetime.date | None:
+    """`2026-03` → 2026-03-01; None when the text is not a month."""
+    match = MONTH_PATTERN.match((text or "").strip())
+    if not match or not int(match[1]) or not 1 <= int(match[2]) <= 12:
+        return None
+    return datetime.date(int(match[1]), int(match[2]), 1)
+
+
+def parse_quarter(text: str) -> tuple[int, int] | None:
+    """`2026Q1` → (2026, 1); None when the text is not a quarter."""
+    match = QUARTER_PATTERN.match((text or "").strip())
+    if not match or not int(match[1]):
+        return None
+    return int(match[1]), int(match[2])
+
+
+def month_title(township: Region, month: datetime.date) -> str:
+    return f"{township.name}大巡查工作{month.year}年{month.month}月考评情况通报"
+
+
+def quarter_title(township: Region, year: int, quarter: int) -> str:
+    return f"{township.name}大巡查工作{year}年第{quarter}季度考评情况"
+
+
+def chinese_date(day: datetime.date) -> str:
+    return f"{day.year}年{day.month}月{day.day}日"
+
+
+# ---------------------------------------------------------------- building the data
+
+
+def _group_entries(entries) -> list[dict]:
+    """Entries grouped by department, then by catalog item (department and item in first-seen order)."""
+    departments: OrderedDict[str, OrderedDict[str, dict]] = OrderedDict()
+    for entry in entries:
+        items = departments.setdefault(entry.department, OrderedDict())
+        row = items.get(entry.item_code)
+        if row is None:
+            row = items[entry.item_code] = {
+                "item_code": entry.item_code, "item_name": entry.item_name, "count": 0, "amount": Decimal(0),
+                "numbers": [], "sources": [],
+            }
+        row["count"] += 1
+        row["amount"] += entry.amount
+        row["numbers"].append(entry.number)
+        if entry.source:
+            label = f"{entry.source}×{entry.multiplier}" if entry.kind == "deduction" else entry.source
+            if label not in row["sources"]:
+                row["sources"].append(label)
+    result = []
+    for department, items in departments.items():
+        rows = list(items.values())
+        total = sum((row["amount"] for row in rows), Decimal(0))
+        for row in rows:
+            row["amount"] = decimal_text(row["amount"])
+        result.append({"department": department, "items": rows, "total": decimal_text(total)})
+    return result
+
+
+def build_month_circular(township: Region, month: datetime.date, today: datetime.date | None = None) -> dict:
+    """The month's circular of a township: ranking, each village's additions and deductions by department
+    and item, villages no group checked that month, departments late with their confirmation."""
+    start = month_start(month)
+    today = today or timezone.localdate()
+    scores = month_scores(township, start)
+    ranking, details = [], []
+    for rank, village_month in ranked(scores):
+        ranking.append({
+            "rank": rank, "village": village_month.village.name, "base": decimal_text(village_month.base),
+            "additions": decimal_text(village_month.additions), "deductions": decimal_text(village_month.deductions),
+            "veto": village_month.veto, "score": decimal_text(village_month.score),
+        })
+    for village_month in scores:  # details in tree order, as villages are listed in the plan
+        if not village_month.entries:
+            continue
+        by_kind = {kind: [e for e in village_month.entries if e.kind == kind] for kind in KIND_LABEL}
+        details.append({
+            "village": village_month.village.name,
+            "additions": _group_entries(by_kind["addition"]),
+            "deductions": _group_entries(by_kind["deduction"]),
+            "vetoes": [_entry_row(entry) for entry in by_kind["veto"]],
+            "excused": [_entry_row(entry) for entry in by_kind["excused"]],
+            "additions_total": decimal_text(village_month.additions),
+            "deductions_total": decimal_text(village_month.deductions),
+            "score": decimal_text(village_month.score),
+        })
+    unchecked = oversight.unchecked_villages(township, start)
+    late = oversight.late_departments(township, start, today=today)
+    total_score = sum((vm.score for vm in scores), Decimal(0))
+    return {
+        "kind": "month",
+        "title": month_title(township, start),
+        "township": township.name,
+        "township_path": township.full_path,
+        "period": f"{start:%Y-%m}",
+        "period_label": f"{start.year}年{start.month}月",
+        "date": today.isoformat(),
+        "date_label": chinese_date(today),
+        "circular_deadline": oversight.circular_deadline(start).isoformat(),
+        "ranking": ranking,
+        "details": details,
+        "unchecked_villages": [village.name for village in unchecked],
+        "late_departments": [
+            {"department": entry.department.name,
+             "confirmed_at": timezone.localtime(entry.confirmed_at).strftime("%Y-%m-%d %H:%M")
+             if entry.confirmed_at and timezone.is_aware(entry.confirmed_at)
+             else (entry.confirmed_at.strftime("%Y-%m-%d %H:%M") if entry.confirmed_at else ""),
+             "days_late": entry.days_late}
+            for entry in late
+        ],
+        "totals": {
+            "villages": len(scores),
+            "additions": decimal_text(sum((vm.additions for vm in scores), Decimal(0))),
+            "deductions": decimal_text(sum((vm.deductions for vm in scores), Decimal(0))),
+            "vetoed": sum(1 for vm in scores if vm.veto),
+            "average": decimal_text(total_score / len(scores)) if scores else decimal_text(Decimal(0)),
+            "at_cap": sum(1 for vm in scores if vm.score == 100),
+            "unchecked": len(unchecked),
+            "late_departments": len(late),
+        },
+    }
+
+
+def _entry_row(entry) -> dict:
+    return {"number": entry.number, "date": entry.date.isoformat(), "item_code": entry.item_code,
+            "item_name": entry.item_name, "department": entry.department, "source": entry.source,
+            "points": decimal_text(entry.points), "note": entry.note}
+
+
+def build_quarter_circular(township: Region, year: int, quarter: int, today: datetime.date | None = None) -> dict:
+    """The quarter's grade sheet: each village's three months, its mean and grade; counts per grade."""
+    today = today or timezone.localdate()
+    months = quarter_months(year, quarter)
+    rows = [
+        {"village": entry.village.name, "months": [decimal_text(score) for score in entry.months],
+         "average": decimal_text(entry.average), "grade": entry.grade}
+        for entry in quarter_scores(township, year, quarter)
+    ]
+    counts = {grade: 0 for grade in GRADE_ORDER}
+    for row in rows:
+        counts[row["grade"]] += 1
+    return {
+        "kind": "quarter",
+        "title": quarter_title(township, year, quarter),
+        "township": township.name,
+        "township_path": township.full_path,
+        "period": f"{year}Q{quarter}",
+        "period_label": f"{year}年第{quarter}季度",
+        "date": today.isoformat(),
+        "date_label": chinese_date(today),
+        "month_labels": [f"{m.month}月" for m in months],
+        "rows": rows,
+        "grade_counts": [{"grade": grade, "count": counts[grade]} for grade in GRADE_ORDER],
+        "totals": {"villages": len(rows)},
+    }
+
+
+def period_start(data: dict) -> datetime.date:
+    """The first day of the data's month or quarter (Circular.period_start)."""
+    if data["kind"] == "month":
+        return datetime.date.fromisoformat(data["period"] + "-01")
+    year, quarter = data["period"].split("Q")
+    return quarter_months(int(year), int(quarter))[0]
+
+
+# ---------------------------------------------------------------- the chart
+
+
+def score_chart_svg(data: dict) -> str:
+    """A horizontal bar chart of the villages' scores (month) or averages (quarter), 0–100, with the
+    base line at 60: inline SVG made here, so the page and the PDF need no script."""
+    if data["kind"] == "month":
+        bars = [(row["village"], Decimal(row["score"]), row["veto"]) for row in data["ranking"]]
+    else:
+        bars = sorted(((row["village"], Decimal(row["average"]), False) for row in data["rows"]),
+                      key=lambda bar: -bar[1])
+    label_width, plot_width, bar_height, gap, top, bottom = 110, 420, 14, 6, 24, 22
+    width = label_width + plot_width + 60
+    height = top + len(bars) * (bar_height + gap) + bottom
+    font = "font-family=\"Noto Sans CJK SC, Noto Serif CJK SC, sans-serif\""
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" class="score-chart" viewBox="0 0 {width} {height}" '
+        f'width="{width}" height="{height}" role="img" aria-label="{escape(data["title"])}得分图">',
+        f'<text x="{label_width}" y="14" font-size="11" {font} fill="#333">'
+        f'{"得分" if data["kind"] == "month" else "月平均分"}（0–100，虚线为基础分 60）</text>',
+    ]
+    for tick in (0, 20, 40, 60, 80, 100):
+        x = label_width + plot_width * tick / 100
+        dash = ' stroke-dasharray="4 3"' if tick == 60 else ""
+        colour = "#c0392b" if tick == 60 else "#ddd"
+        parts.append(f'<line x1="{x:.1f}" y1="{top - 4}" x2="{x:.1f}" y2="{height - bottom + 2}" stroke="{colour}"{dash}/>')
+        parts.append(f'<text x="{x:.1f}" y="{height - 6}" font-size="10" text-anchor="middle" {font} fill="#555">{tick}</text>')
+    for index, (name, value, veto) in enumerate(bars):
+        y = top + index * (bar_height + gap)
+        bar = plot_width * float(value) / 100
+        colour = "#7f8c8d" if veto else ("#2e7d32" if value >= 80 else "#1565c0" if value > 60 else "#e67e22")
+        parts.append(f'<text x="{label_width - 6}" y="{y + bar_height - 3}" font-size="11" text-anchor="end" {font} '
+                     f'fill="#222">{escape(name)}</text>')
+        parts.append(f'<rect x="{label_width}" y="{y}" width="{bar:.1f}" height="{bar_height}" fill="{colour}"/>')
+        label = "否决 0" if veto else decimal_text(value)
+        parts.append(f'<text x="{label_width + bar + 4:.1f}" y="{y + bar_height - 3}" font-size="10" {font} '
+                     f'fill="#222">{label}</text>')
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+# ---------------------------------------------------------------- renderers
+
+
+def _template_context(data: dict) -> dict:
+    return {"data": data, "chart": mark_safe(score_chart_svg(data))}  # noqa: S308 — built from escaped text
+
+
+def render_html(data: dict) -> str:
+    template = "documents/patrol_circular.html" if data["kind"] == "month" else "documents/patrol_quarter.html"
+    return render_to_string(template, _template_context(data))
+
+
+def render_pdf(data: dict) -> bytes:
+    """A4 PDF with the Noto CJK fonts embedded (subset), title, date and "第 X 页 共 Y 页"."""
+    # WeasyPrint logs each step (even parsing its own stylesheets on import) at INFO: a command's output
+    # and the test logs need none of it.
+    logging.getLogger("weasyprint.progress").setLevel(logging.WARNING)
+    from weasyprint import HTML  # imported here: loading WeasyPrint costs a noticeable fraction of a second
+
+    return HTML(string=render_html(data)).write_pdf()
+
+
+def _xlsx_sheet(workbook, title: str, headers: list[str], rows: list[list], widths: list[int]):
+    from openpyxl.styles import Alignment, Font
+
+    sheet = workbook.create_sheet(title)
+    sheet.append(headers)
+    for cell in sheet[1]:
+        cell.font = Font(bold=True)
+        cell.alignment = Alignment(horizontal="center")
+    for row in rows:
+        sheet.append(row)
+    for index, width in enumerate(widths, start=1):
+        sheet.column_dimensions[sheet.cell(row=1, column=index).column_letter].width = width
+    sheet.freeze_panes = "A2"
+    return sheet
+
+
+def _number(text: str):
+    """Two-decimal strings as numbers in the workbook (the exact cents survive as float to 2 places)."""
+    return float(Decimal(text))
+
+
+def render_xlsx(data: dict) -> bytes:
+    """The ranking (or grade) sheet plus a details sheet."""
+    from openpyxl import Workbook
+
+    workbook = Workbook()
+    workbook.remove(workbook.active)
+    if data["kind"] == "month":
+        sheet = _xlsx_sheet(
+            workbook, "排名", ["排名", "村（居）", "基础分", "加分", "扣分", "一票否决", "得分"],
+            [[row["rank"], row["village"], _number(row["base"]), _number(row["additions"]), _number(row["deductions"]),
+              "是" if row["veto"] else "否", _number(row["score"])] for row in data["ranking"]],
+            [8, 18, 10, 10, 10, 10, 10],
+        )
+        sheet.insert_rows(1)
+        sheet["A1"] = f"{data['title']}（{data['date_label']}）"
+        sheet.freeze_panes = "A3"
+        details = []
+        for village in data["details"]:
+            for kind, groups in (("加分", village["additions"]), ("扣分", village["deductions"])):
+                for group in groups:
+                    for item in group["items"]:
+                        details.append([village["village"], kind, group["department"], item["item_code"],
+                                        item["item_name"], item["count"], _number(item["amount"]),
+                                        "、".join(item["sources"]), "、".join(item["numbers"])])
+            for kind, rows in (("一票否决", village["vetoes"]), ("已上报不扣分", village["excused"])):
+                for entry in rows:
+                    details.append([village["village"], kind, entry["department"], entry["item_code"],
+                                    entry["item_name"], 1, 0, entry["source"], entry["number"]])
+        _xlsx_sheet(workbook, "加扣分明细",
+                    ["村（居）", "类型", "牵头部门", "目录编号", "事项", "件数", "分值", "来源", "编号"],
+                    details, [14, 12, 16, 10, 30, 6, 8, 18, 30])
+        others = [["未督查村（居）", name, ""] for name in data["unchecked_villages"]]
+        others += [["逾期确认部门", row["department"],
+                    f"逾期 {row['days_late']} 天" + (f"，{row['confirmed_at']} 确认" if row["confirmed_at"] else "，尚未确认")]
+                   for row in data["late_departments"]]
+        _xlsx_sheet(workbook, "督查与确认", ["情况", "名称", "说明"], others, [16, 20, 36])
+    else:
+        sheet = _xlsx_sheet(
+            workbook, "季度考评", ["村（居）", *data["month_labels"], "月平均分", "等次"],
+            [[row["village"], *(_number(score) for score in row["months"]), _number(row["average"]), row["grade"]]
+             for row in data["rows"]],
+            [18, 10, 10, 10, 12, 10],
+        )
+        sheet.insert_rows(1)
+        sheet["A1"] = f"{data['title']}（{data['date_label']}）"
+        sheet.freeze_panes = "A3"
+        _xlsx_sheet(workbook, "等次统计", ["等次", "村（居）数"],
+                    [[row["grade"], row["count"]] for row in data["grade_counts"]], [12, 12])
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    return buffer.getvalue()
+
+
+def _docx_font(run, *, size=None, bold=False, family="宋体"):
+    from docx.oxml.ns import qn
+    from docx.shared import Pt
+
+    run.font.name = family
+    run._element.get_or_add_rPr().get_or_add_rFonts().set(qn("w:eastAsia"), family)
+    if size:
+        run.font.size = Pt(size)
+    run.bold = bold
+
+
+def _docx_table(document, headers: list[str], rows: list[list]):
+    table = document.add_table(rows=1, cols=len(headers))
+    table.style = "Table Grid"
+    for cell, text in zip(table.rows[0].cells, headers, strict=True):
+        cell.text = ""
+        _docx_font(cell.paragraphs[0].add_run(text), bold=True, size=10.5)
+    for row in rows:
+        cells = table.add_row().cells
+        for cell, value in zip(cells, row, strict=True):
+            cell.text = ""
+            _docx_font(cell.paragraphs[0].add_run(str(value)), size=10.5)
+    return table
+
+
+def render_docx(data: dict) -> bytes:
+    """Title, date, paragraphs and tables in a Word document (A4)."""
+    from docx import Document
+    from docx.enum.text import WD_ALIGN_PARAGRAPH
+    from docx.shared import Mm
+
+    document = Document()
+    section = document.sections[0]
+    section.page_width, section.page_height = Mm(210), Mm(297)
+    section.top_margin, section.bottom_margin = Mm(37), Mm(35)
+    section.left_margin, section.right_margin = Mm(28), Mm(26)
+
+    title = document.add_paragraph()
+    title.alignment = WD_ALIGN_PARAGRAPH.CENTER
+    _docx_font(title.add_run(data["title"]), size=22, bold=True, family="方正小标宋简体")
+    date = document.add_paragraph()
+    date.alignment = WD_ALIGN_PARAGRAPH.CENTER
+    _docx_font(date.add_run(data["date_label"]), size=14, family="仿宋")
+
+    def paragraph(text: str, *, heading=False):
+        para = document.add_paragraph()
+        _docx_font(para.add_run(text), size=16 if not heading else 16, bold=heading, family="黑体" if heading else "仿宋")
+        return para
+
+    if data["kind"] == "month":
+        totals = data["totals"]
+        paragraph(month_summary(data))
+        paragraph("一、各村（居）得分排名", heading=True)
+        _docx_table(document, ["排名", "村（居）", "加分", "扣分", "一票否决", "得分"],
+                    [[row["rank"], row["village"], row["additions"], row["deductions"], "是" if row["veto"] else "否",
+                      row["score"]] for row in data["ranking"]])
+        paragraph("二、加扣分明细", heading=True)
+        if not data["details"]:
+            paragraph("本月各村（居）无加扣分。")
+        for village in data["details"]:
+            paragraph(f"{village['village']}：加 {village['additions_total']} 分，扣 {village['deductions_total']} 分，"
+                      f"得分 {village['score']}。")
+            rows = []
+            for kind, groups in (("加分", village["additions"]), ("扣分", village["deductions"])):
+                for group in groups:
+                    for item in group["items"]:
+                        rows.append([kind, group["department"], f"{item['item_code']} {item['item_name']}",
+                                     item["count"], item["amount"], "、".join(item["sources"])])
+            for kind, entries in (("一票否决", village["vetoes"]), ("已上报不扣分", village["excused"])):
+                for entry in entries:
+                    rows.append([kind, entry["department"], f"{entry['item_code']} {entry['item_name']}", 1, "0.00",
+                                 entry["source"]])
+            _docx_table(document, ["类型", "牵头部门", "事项", "件数", "分值", "来源"], rows)
+        paragraph("三、督查组未督查的村（居）", heading=True)
+        paragraph("、".join(data["unchecked_villages"]) + f"，共 {totals['unchecked']} 个。"
+                  if data["unchecked_villages"] else "各督查组本月已督查全部负责村（居）。")
+        paragraph("四、逾期确认考评的部门", heading=True)
+        if data["late_departments"]:
+            _docx_table(document, ["部门", "确认时间", "逾期天数"],
+                        [[row["department"], row["confirmed_at"] or "尚未确认", row["days_late"]]
+                         for row in data["late_departments"]])
+        else:
+            paragraph("各牵头部门均按时确认。")
+    else:
+        paragraph(quarter_summary(data))
+        _docx_table(document, ["村（居）", *data["month_labels"], "月平均分", "等次"],
+                    [[row["village"], *row["months"], row["average"], row["grade"]] for row in data["rows"]])
+        paragraph("等次：优秀 ≥90，良好 ≥80，一般 ≥70，合格 >60，较差 ≤60（按三个月得分之和精确判定）。")
+    buffer = io.BytesIO()
+    document.save(buffer)
+    return buffer.getvalue()
+
+
+def month_summary(data: dict) -> str:
+    totals = data["totals"]
+    text = (f"根据各牵头部门核实登记情况，现将{data['period_label']}{data['township']}各村（居）大巡查考评情况通报如下："
+            f"全镇 {totals['villages']} 个村（居）合计加 {totals['additions']} 分、扣 {totals['deductions']} 分，"
+            f"平均得分 {totals['average']} 分")
+    if totals["vetoed"]:
+        text += f"，{totals['vetoed']} 个村（居）被一票否决"
+    return text + "。"
+
+
+def quarter_summary(data: dict) -> str:
+    counts = "，".join(f"{row['grade']} {row['count']} 个" for row in data["grade_counts"])
+    return (f"现将{data['period_label']}{data['township']}各村（居）大巡查考评结果通报如下"
+            f"（季度成绩为三个月得分的平均数）：共 {data['totals']['villages']} 个村（居），{counts}。")
+
+
+RENDERERS = {"pdf": render_pdf, "xlsx": render_xlsx, "docx": render_docx}
+
+
+def render(data: dict, fmt: str) -> bytes:
+    if fmt not in RENDERERS:
+        raise ValueError(f"unknown format {fmt!r}")
+    return RENDERERS[fmt](data)
+
+
+def filename(data: dict, fmt: str) -> str:
+    return f"{data['title']}.{fmt}"
+
+
+def export_circular(data: dict, fmt: str, *, by, township: Region) -> bytes:
+    """Render the circular and write the export to the audit trail."""
+    content = render(data, fmt)
+    audit.record("patrol_circular.export", actor=by, obj=township,
+                 after={"kind": data["kind"], "period": data["period"], "format": fmt, "bytes": len(content)},
+                 object_repr=data["title"])
+    return content
+
+
+# ---------------------------------------------------------------- publication
+
+
+def published_circular(township: Region, kind: str, start: datetime.date) -> Circular | None:
+    return Circular.objects.filter(township=township, period=kind, period_start=start).select_related(
+        "published_by").first()
+
+
+def publish_circular(township: Region, data: dict, *, by) -> Circular:
+    """The office publishes the month's circular or the quarter's grade sheet: once per period, with the
+    data as published kept as the snapshot (township-patrol-plan.txt 六、(五)). Audited."""
+    if not by.has_perm("inspection.publish_circular", township):
+        raise PermissionDenied("只有镇综合办可以发布考评通报。")
+    kind = Circular.Period.MONTH if data["kind"] == "month" else Circular.Period.QUARTER
+    start = period_start(data)
+    label = f"{data['period_label']}{'考评情况通报' if kind == Circular.Period.MONTH else '考评'}"
+    try:
+        with transaction.atomic():
+            if Circular.objects.select_for_update().filter(township=township, period=kind, period_start=start).exists():
+                raise ValidationError(f"{township.name}{label}已经发布，不能重复发布。")
+            now = timezone.now()
+            snapshot = {**data, "date": timezone.localdate(now).isoformat(),
+                        "date_label": chinese_date(timezone.localdate(now))}
+            circular = Circular.objects.create(township=township, period=kind, period_start=start, published_at=now,
+                                               published_by=by, scores=snapshot)
+            audit.record("patrol_circular.publish", actor=by, obj=circular,
+                         after={"period": data["period"], "kind": data["kind"],
+                                "scores": data.get("ranking") or data.get("rows")})
+    except IntegrityError as exc:  # a concurrent publication of the same period won the race
+        raise ValidationError(f"{township.name}{label}已经发布，不能重复发布。") from exc
+    return circular
