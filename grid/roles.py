@@ -82,8 +82,38 @@ BIG_PATROL: dict[str, list[str]] = {
 }
 
 
+# County inspection rounds (巡察, county-inspection-round-plan.txt). Problem clues: only the
+# inspection office and discipline by role; a group's own leader by group membership (services).
+ROUND_VIEW = ["inspection.view_inspectionround", "inspection.view_inspectiongroup", "inspection.view_roundtarget",
+              "inspection.view_focuscategory", "inspection.view_mobileproposal", "inspection.view_inspectionfinding",
+              "inspection.view_talkrecord", "inspection.view_inspectionletter", "inspection.view_lookback"]
+INSPECTION: dict[str, list[str]] = {
+    "county_office": ROUND_VIEW + [
+        "inspection.manage_inspectionround", "inspection.add_inspectionround", "inspection.change_inspectionround",
+        "inspection.add_inspectiongroup", "inspection.change_inspectiongroup", "inspection.add_roundtarget",
+        "inspection.change_roundtarget", "inspection.add_focuscategory", "inspection.change_focuscategory",
+        "inspection.add_inspectionletter", "inspection.change_inspectionletter", "inspection.add_lookback",
+        "inspection.change_lookback", "inspection.view_problemclue",
+        "rectification.view_rectificationplan", "rectification.view_rectificationitem",
+        "rectification.add_rectificationplan",
+    ],
+    "inspection_group": ROUND_VIEW + [
+        "inspection.add_mobileproposal", "inspection.add_inspectionfinding", "inspection.change_inspectionfinding",
+        "inspection.add_talkrecord", "inspection.add_problemclue",
+    ],
+    "leading_group": ROUND_VIEW + ["inspection.decide_mobileproposal", "rectification.view_rectificationplan",
+                                   "rectification.view_rectificationitem"],
+    "discipline": ["inspection.view_inspectionround", "inspection.view_inspectionfinding", "inspection.view_problemclue",
+                   "rectification.view_rectificationplan", "rectification.view_rectificationitem"],
+    "township_committee": ["inspection.view_inspectionround", "inspection.view_inspectionfinding",
+                           "inspection.view_inspectionletter", "inspection.view_lookback",
+                           "rectification.view_rectificationplan", "rectification.view_rectificationitem"],
+}
+
+
 def default_permissions(role_key: str) -> set[str]:
-    return set(ROLES[role_key][2]) | set(EVENTS.get(role_key, [])) | set(BIG_PATROL.get(role_key, []))
+    return (set(ROLES[role_key][2]) | set(EVENTS.get(role_key, [])) | set(BIG_PATROL.get(role_key, []))
+            | set(INSPECTION.get(role_key, [])))
 
 
 def create_all_permissions(apps) -> None:
