@@ -31,7 +31,17 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from governance import audit
-from inspection.models import CatalogItem, PatrolCategory, PatrolFinding, PatrolReport, SupervisionGroup
+from inspection.models import (
+    CatalogItem,
+    FocusCategory,
+    InspectionGroup,
+    InspectionRound,
+    PatrolCategory,
+    PatrolFinding,
+    PatrolReport,
+    RoundTarget,
+    SupervisionGroup,
+)
 
 from . import services
 from .models import (
@@ -293,6 +303,83 @@ DEMO_FULL_NAMES: dict[str, str] = {
 }
 
 
+# county-inspection-round-plan.txt: the round (标题, 二、工作安排 (一)), its groups (二、工作安排 (四)) and the
+# townships inspected in full (二、工作安排 (二)); the other five: 6 villages now + 6 by mobile inspection
+# within 7 days of arrival. 第一巡察组's leader is the demo login `xunchazu`; the other leaders get a
+# login of their own (xunchazu2 … xunchazu7, named as in the plan, posted at their township);
+# deputies and members are named in ROUND_GROUPS only.
+DEMO_ROUND = ("十五届", 2, "十五届县委第二轮巡察", datetime.date(2022, 4, 21), datetime.date(2022, 6, 10))
+FULL_TOWNSHIPS = {"张店乡", "观音寺乡"}
+FIXED_VILLAGES, MOBILE_VILLAGES, MOBILE_DAYS = 6, 6, 7
+
+
+class RoundGroupPlan(NamedTuple):
+    number: int
+    name: str
+    township: str
+    leader_username: str
+    leader_name: str
+    deputies: tuple[str, ...]
+    members: int
+
+
+ROUND_GROUPS: list[RoundGroupPlan] = [
+    RoundGroupPlan(1, "第一巡察组", "赵村镇", "xunchazu", "刘鹤华", ("党战法", "王玉明", "王帅钦"), 11),
+    RoundGroupPlan(2, "第二巡察组", "张店乡", "xunchazu2", "杨永乾", ("张合", "程群尧", "刘占军"), 14),
+    RoundGroupPlan(3, "第三巡察组", "辛集乡", "xunchazu3", "孙国申", ("刘学召", "焦俊峰", "乔京伟"), 11),
+    RoundGroupPlan(4, "第四巡察组", "张官营镇", "xunchazu4", "杨国", ("蔡晓东", "刘建政", "王凯旋"), 11),
+    RoundGroupPlan(5, "第五巡察组", "瀼河乡", "xunchazu5", "孙胜伟", ("陈德超", "郭士渠", "李廷涛"), 11),
+    RoundGroupPlan(6, "第六巡察组", "观音寺乡", "xunchazu6", "宋润森", ("樊建兵", "孙辰辰"), 11),
+    RoundGroupPlan(7, "第七巡察组", "下汤镇", "xunchazu7", "张宗辉", ("刘连盈", "李红阳", "陈滨滨"), 11),
+]
+
+# Village classes (county-inspection-practice.txt: 重点村/先进村/一般村), a demo mix: the village the
+# plan names is a 重点村, the others cycle through this list.
+DEMO_CLASS_CYCLE = ["advanced", "ordinary", "ordinary", "key", "ordinary", "advanced"]
+
+# county-inspection-round-plan.txt 三、监督重点 (一): the three focuses (三个聚焦) with their sub-headings
+# (一是…二是…), for township committees and for villages.
+FOCUS_TAXONOMY: list[tuple[str, str, list[str]]] = [
+    ("township", "聚焦党的理论路线方针政策和党中央决策部署在基层贯彻落实情况", [
+        "了解学习贯彻习近平新时代中国特色社会主义思想和党的十九大精神，做到“两个维护”情况",
+        "了解履职尽责、贯彻落实中央和省委、市委、县委重大决策部署情况",
+        "了解坚持和加强党的全面领导情况",
+    ]),
+    ("township", "聚焦群众身边腐败问题和不正之风", [
+        "了解整治形式主义、官僚主义情况",
+        "了解担当尽责、为民服务情况",
+        "了解执行中央八项规定和实施细则精神情况",
+        "了解依法廉洁用权情况",
+        "了解资金管理、资产处置、资源配置、资本运作和工程项目方面廉洁情况",
+    ]),
+    ("township", "聚焦基层党组织领导班子和干部队伍建设", [
+        "了解基层党组织建设情况",
+        "了解执行新时代党的组织路线和选人用人情况",
+        "了解履行管党治党政治责任情况",
+    ]),
+    ("village", "聚焦基层贯彻落实党的路线方针政策和党中央决策部署情况", [
+        "了解持续巩固拓展脱贫攻坚成果情况",
+        "了解污染防治攻坚战情况",
+        "了解防范化解重大风险情况",
+        "了解乡村振兴战略落实情况",
+        "了解扫黑除恶和中央有关惠农利民政策的落实情况",
+        "了解中央关于意识形态有关部署落实情况",
+        "了解中央关于统筹疫情防控和经济社会发展政策落实情况",
+    ]),
+    ("village", "聚焦群众身边腐败问题和不正之风", [
+        "了解在落实中央惠民政策、服务群众生产生活过程中以权谋私问题",
+        "了解在农村“三资”管理过程中的违规问题",
+        "了解损害党群干群关系的作风问题",
+        "了解民生领域和群众关心的突出问题",
+    ]),
+    ("village", "聚焦基层党组织软弱涣散、组织力欠缺问题", [
+        "了解村级党组织落实党建主体责任、发挥政治功能情况",
+        "了解基层组织生活开展情况",
+        "了解基层党组织换届选举情况",
+    ]),
+]
+
+
 class DemoLogin(NamedTuple):
     username: str
     full_name: str
@@ -319,13 +406,18 @@ class DemoSummary:
     catalog_items: int = 0
     patrol_reports: int = 0
     patrol_findings: int = 0
+    inspection_rounds: int = 0
+    inspection_groups: int = 0
+    round_targets: int = 0
+    focus_categories: int = 0
     logins: list[DemoLogin] = field(default_factory=list)
 
     @property
     def changed(self) -> bool:
         return any((self.regions, self.departments, self.patrol_categories, self.supervision_groups, self.users, self.posts,
                     self.routes, self.events, self.patrols, self.group_members, self.catalog_items, self.patrol_reports,
-                    self.patrol_findings))
+                    self.patrol_findings, self.inspection_rounds, self.inspection_groups, self.round_targets,
+                    self.focus_categories))
 
 
 class _Loader:
@@ -621,6 +713,82 @@ class _Loader:
                 DemoLogin(demo.username, user.first_name, role.name, demo.region, department.name if department else None)
             )
 
+    # --- county inspection round (巡察) ----------------------------------------------------------
+
+    def load_inspection_round(self) -> InspectionRound:
+        """The round of county-inspection-round-plan.txt, entered as the office would have set it up."""
+        User = get_user_model()
+        county = self.summary.county
+        term, number, name, arrival, withdrawal = DEMO_ROUND
+        office = User.objects.get(username="xunchaban")
+        round = InspectionRound.objects.filter(county=county, term=term, number=number).first()
+        if round is None:
+            round = InspectionRound.objects.create(county=county, term=term, number=number, name=name,
+                                                   arrival_date=arrival, withdrawal_date=withdrawal, created_by=office)
+            audit.record("inspection_round.create", actor=self.by, obj=round, after=audit.snapshot(
+                round, ["county", "term", "number", "name", "arrival_date", "withdrawal_date"]))
+            self.summary.inspection_rounds += 1
+        role = Role.objects.get(key="inspection_group")
+        groups = {group.number: group for group in round.groups.all()}
+        targets = set(RoundTarget.objects.filter(round=round).values_list("organisation_id", flat=True))
+        for plan in ROUND_GROUPS:
+            township = self.regions[_path(DEMO_COUNTY, plan.township)]
+            leader = User.objects.filter(username=plan.leader_username).first()
+            if leader is None:
+                leader, _ = self.user(plan.leader_username, plan.leader_name)
+            if not Post.objects.active().filter(user=leader, role=role).exists():
+                services.create_post(user=leader, role=role, region=township, start_date=DEMO_POSTS_START, by=self.by)
+                self.summary.posts += 1
+            group = groups.get(plan.number)
+            full = plan.township in FULL_TOWNSHIPS
+            if group is None:
+                group = InspectionGroup.objects.create(
+                    round=round, number=plan.number, name=plan.name, township=township, leader=leader,
+                    inspect_all_villages=full, fixed_villages=0 if full else FIXED_VILLAGES,
+                    mobile_villages=0 if full else MOBILE_VILLAGES, mobile_days=MOBILE_DAYS,
+                )
+                audit.record("inspection_group.create", actor=self.by, obj=group, after={
+                    **audit.snapshot(group, ["round", "number", "name", "township", "leader", "inspect_all_villages",
+                                             "fixed_villages", "mobile_villages", "mobile_days"]),
+                    "deputies_named": list(plan.deputies), "members_count": plan.members,
+                })
+                self.summary.inspection_groups += 1
+            villages = list(Region.objects.get_children(township).filter(tier__key="village").order_by("path"))
+            chosen = villages if full else villages[:FIXED_VILLAGES]
+            wanted = [(township, "")] + [
+                (village, "key" if index == 0 else DEMO_CLASS_CYCLE[(index - 1) % len(DEMO_CLASS_CYCLE)])
+                for index, village in enumerate(chosen)
+            ]
+            for organisation, village_class in wanted:
+                if organisation.pk in targets:
+                    continue
+                target = RoundTarget.objects.create(round=round, group=group, organisation=organisation,
+                                                    village_class=village_class)
+                audit.record("round_target.create", actor=self.by, obj=target,
+                             after=audit.snapshot(target, ["round", "group", "organisation", "village_class", "is_mobile"]))
+                targets.add(organisation.pk)
+                self.summary.round_targets += 1
+        self.load_focus_taxonomy(round)
+        return round
+
+    def load_focus_taxonomy(self, round: InspectionRound) -> None:
+        existing = {(focus.parent_id, focus.applies_to, focus.title): focus for focus in round.focus_categories.all()}
+
+        def ensure(parent, applies_to, title, order):
+            focus = existing.get((getattr(parent, "pk", None), applies_to, title))
+            if focus is None:
+                focus = FocusCategory.objects.create(round=round, parent=parent, title=title, applies_to=applies_to,
+                                                     order=order)
+                audit.record("focus_category.create", actor=self.by, obj=focus,
+                             after=audit.snapshot(focus, ["round", "parent", "title", "applies_to", "order"]))
+                self.summary.focus_categories += 1
+            return focus
+
+        for order, (applies_to, title, headings) in enumerate(FOCUS_TAXONOMY, start=1):
+            top = ensure(None, applies_to, title, order)
+            for sub_order, heading in enumerate(headings, start=1):
+                ensure(top, applies_to, heading, sub_order)
+
 
 @transaction.atomic
 def load_demo(*, by=None) -> DemoSummary:
@@ -637,4 +805,5 @@ def load_demo(*, by=None) -> DemoSummary:
     loader.load_patrols()
     loader.load_catalog(taiping)
     loader.load_patrol_reports(taiping)
+    loader.load_inspection_round()
     return loader.summary

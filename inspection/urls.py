@@ -2,10 +2,18 @@
 
 from django.urls import path
 
-from governance.placeholder import ComingPageView
 from governance.site import AreaApp, MenuLink
 
-from . import circular_views, finding_views, report_views, views
+from . import (
+    circular_views,
+    finding_views,
+    letter_views,
+    onsite_views,
+    report_views,
+    round_report_views,
+    round_views,
+    views,
+)
 
 
 class PatrolApp(AreaApp):
@@ -62,10 +70,54 @@ class InspectionApp(AreaApp):
     icon = "policy"
     app_name = "inspection"
     links = (
-        MenuLink("巡察轮次", "event_note", "rounds", ("grid.view_post",)),
+        MenuLink("巡察轮次", "event_note", "rounds", ("inspection.view_inspectionround",)),
+        MenuLink("机动巡察流程图", "account_tree", "proposal_flow_chart", ("inspection.view_mobileproposal",)),
+        MenuLink("巡察覆盖情况", "donut_large", "coverage", ("inspection.manage_inspectionround",
+                                                            "inspection.decide_mobileproposal")),
+        MenuLink("问题底稿", "description", "onsite_findings", ("inspection.view_inspectionfinding", "inspection.add_inspectionfinding")),
+        MenuLink("谈话记录", "record_voice_over", "onsite_talks", ("inspection.view_talkrecord", "inspection.add_talkrecord")),
+        onsite_views.ClueMenuLink("问题线索", "lock", "onsite_clues"),
+        MenuLink("巡察文书", "mail", "letters", ("inspection.view_inspectionletter",)),
+        MenuLink("回头看", "replay", "onsite_lookbacks", ("inspection.view_lookback",)),
+        MenuLink("三报告四清单", "summarize", "round_report_list", ("inspection.view_inspectiongroup", "inspection.view_problemclue")),
     )
 
-    rounds_path = path("rounds/", ComingPageView.as_view(
-        page_title="巡察轮次",
-        summary="县委巡察轮次（巡察对象、巡察组、进驻与撤离、机动巡察、“三报告四清单”）在此办理。",
-    ), name="rounds")
+    rounds_path = path("rounds/", round_views.RoundListView.as_view(), name="rounds")
+    round_new_path = path("rounds/new/", round_views.RoundCreateView.as_view(), name="round_new")
+    round_detail_path = path("rounds/<int:pk>/", round_views.RoundDetailView.as_view(), name="round_detail")
+    round_group_new_path = path("rounds/<int:pk>/groups/new/", round_views.GroupCreateView.as_view(), name="round_group_new")
+    round_group_path = path("groups/<int:pk>/", round_views.GroupDetailView.as_view(), name="round_group")
+    proposal_new_path = path("groups/<int:pk>/propose/", round_views.ProposalCreateView.as_view(), name="proposal_new")
+    proposal_flow_chart_path = path("proposals/chart/", round_views.ProposalChartView.as_view(), name="proposal_flow_chart")
+    proposal_detail_path = path("proposals/<int:pk>/", round_views.ProposalDetailView.as_view(), name="proposal_detail")
+    proposal_chart_path = path("proposals/<int:pk>/chart/", round_views.ProposalChartView.as_view(), name="proposal_chart")
+    coverage_path = path("coverage/", round_views.CoverageView.as_view(), name="coverage")
+    onsite_findings_path = path("onsite/findings/", onsite_views.FindingListView.as_view(), name="onsite_findings")
+    onsite_finding_new_path = path("onsite/findings/new/", onsite_views.FindingCreateView.as_view(), name="onsite_finding_new")
+    onsite_finding_detail_path = path("onsite/findings/<int:pk>/", onsite_views.FindingDetailView.as_view(),
+                                      name="onsite_finding_detail")
+    onsite_finding_evidence_path = path("onsite/findings/<int:pk>/evidence/<int:attachment_pk>/",
+                                        onsite_views.FindingEvidenceView.as_view(), name="onsite_finding_evidence")
+    onsite_talks_path = path("onsite/talks/", onsite_views.TalkListView.as_view(), name="onsite_talks")
+    onsite_talk_new_path = path("onsite/talks/new/", onsite_views.TalkCreateView.as_view(), name="onsite_talk_new")
+    onsite_clues_path = path("onsite/clues/", onsite_views.ClueListView.as_view(), name="onsite_clues")
+    onsite_clue_export_path = path("onsite/clues/export/", onsite_views.ClueExportView.as_view(), name="onsite_clue_export")
+    onsite_clue_new_path = path("onsite/clues/new/", onsite_views.ClueCreateView.as_view(), name="onsite_clue_new")
+    onsite_clue_detail_path = path("onsite/clues/<int:pk>/", onsite_views.ClueDetailView.as_view(), name="onsite_clue_detail")
+    onsite_lookbacks_path = path("onsite/look-backs/", onsite_views.LookBackListView.as_view(), name="onsite_lookbacks")
+    onsite_lookback_new_path = path("onsite/look-backs/new/", onsite_views.LookBackScheduleView.as_view(),
+                                    name="onsite_lookback_new")
+    onsite_lookback_result_path = path("onsite/look-backs/<int:pk>/result/", onsite_views.LookBackResultView.as_view(),
+                                       name="onsite_lookback_result")
+    letters_path = path("letters/", letter_views.LetterListView.as_view(), name="letters")
+    letter_new_path = path("letters/new/", letter_views.LetterCreateView.as_view(), name="letter_new")
+    letter_detail_path = path("letters/<int:pk>/", letter_views.LetterDetailView.as_view(), name="letter_detail")
+    letter_reply_path = path("letters/<int:pk>/reply/", letter_views.LetterReplyView.as_view(), name="letter_reply")
+    letter_download_path = path("letters/<int:pk>/download.<str:fmt>", letter_views.LetterDownloadView.as_view(),
+                                name="letter_download")
+    round_report_list_path = path("reports/", round_report_views.RoundReportListView.as_view(), name="round_report_list")
+    round_reports_path = path("groups/<int:pk>/reports/", round_report_views.RoundReportsView.as_view(), name="round_reports")
+    round_report_download_path = path("groups/<int:pk>/reports/<str:kind>.<str:fmt>",
+                                      round_report_views.RoundReportDownloadView.as_view(), name="round_report_download")
+    round_timeline_path = path("groups/<int:pk>/timeline/", round_report_views.TimelineView.as_view(), name="round_timeline")
+    round_feedback_path = path("groups/<int:pk>/feedback/", round_report_views.FeedbackView.as_view(), name="round_feedback")

@@ -92,3 +92,12 @@ class PatrolReportProcess(Process):
         proxy = True
         verbose_name = "大巡查上报流程"
         verbose_name_plural = "大巡查上报流程"
+
+
+class MobileInspectionProcess(Process):
+    """The MobileInspectionFlow process (机动巡察); its artifact is the inspection.MobileProposal it moves."""
+
+    class Meta:
+        proxy = True
+        verbose_name = "机动巡察审批流程"
+        verbose_name_plural = "机动巡察审批流程"

@@ -19,7 +19,17 @@ from grid.demo import (
 )
 from grid.models import CategoryRouting, Department, Event, EventCategory, PatrolLog, Post, Region, WorkDiary
 from grid.roles import ROLES
-from inspection.models import CatalogItem, PatrolCategory, PatrolFinding, PatrolReport, SupervisionGroup
+from inspection.models import (
+    CatalogItem,
+    FocusCategory,
+    InspectionGroup,
+    InspectionRound,
+    PatrolCategory,
+    PatrolFinding,
+    PatrolReport,
+    RoundTarget,
+    SupervisionGroup,
+)
 from inspection.scoring import month_scores
 
 User = get_user_model()
@@ -48,7 +58,8 @@ def table_counts() -> dict[str, int]:
     return {
         model.__name__: model.objects.count()
         for model in (Region, Department, Post, User, SupervisionGroup, PatrolCategory, AuditEntry, Event, CategoryRouting,
-                      PatrolLog, WorkDiary, CatalogItem, PatrolReport, PatrolFinding)
+                      PatrolLog, WorkDiary, CatalogItem, PatrolReport, PatrolFinding, InspectionRound, InspectionGroup,
+                      RoundTarget, FocusCategory)
     }
 
 
@@ -241,6 +252,7 @@ def test_command_prints_the_demo_logins(db):
     text = out.getvalue()
     assert "已载入" in text and "新建区域 134 个" in text
     assert "巡查目录事项 21 项、村级巡查上报 6 条、巡查发现问题 2 条" in text
+    assert "巡察轮次 1 个、巡察组 7 个、巡察对象 64 个、巡察监督重点 31 条" in text
     for username, _role, region, _department in [(ADMIN_USERNAME, "", "", None), *DEMO_USERS]:
         line = next(line for line in text.splitlines() if line.startswith(username + " "))
         assert DEMO_PASSWORD in line and region in line
@@ -332,3 +344,48 @@ def test_demo_villages_scores_differ_this_month_and_last(demo):
     before = {village_month.village.name: village_month for village_month in month_scores(taiping, last_month)}
     assert (before["楼星村"].score, before["大楼村"].score) == (62, 60)
     assert [entry.kind for entry in before["楼星村"].entries] == ["addition", "excused"]
+
+
+def test_demo_round_follows_the_round_plan(demo):
+    """county-inspection-round-plan.txt: 7 groups for 7 townships, 张店乡 and 观音寺乡 in full, the other
+    five 6 villages now (plus 6 by mobile inspection within 7 days of arrival)."""
+    round = InspectionRound.objects.get(county__full_path=DEMO_COUNTY, term="十五届", number=2)
+    assert round.name == "十五届县委第二轮巡察"
+    assert (round.arrival_date, round.withdrawal_date) == (datetime.date(2022, 4, 21), datetime.date(2022, 6, 10))
+    groups = list(round.groups.select_related("township", "leader").order_by("number"))
+    assert [(g.number, g.name, g.township.name) for g in groups] == [
+        (1, "第一巡察组", "赵村镇"), (2, "第二巡察组", "张店乡"), (3, "第三巡察组", "辛集乡"), (4, "第四巡察组", "张官营镇"),
+        (5, "第五巡察组", "瀼河乡"), (6, "第六巡察组", "观音寺乡"), (7, "第七巡察组", "下汤镇"),
+    ]
+    assert groups[0].leader.username == "xunchazu"
+    assert [g.leader.first_name for g in groups[1:]] == ["杨永乾", "孙国申", "杨国", "孙胜伟", "宋润森", "张宗辉"]
+    for group in groups:
+        villages = Region.objects.get_children(group.township).filter(tier__key="village")
+        targets = RoundTarget.objects.filter(round=round, group=group)
+        assert targets.filter(organisation=group.township).exists()  # the township committee
+        village_targets = targets.exclude(organisation=group.township)
+        assert not village_targets.filter(is_mobile=True).exists()
+        if group.township.name in ("张店乡", "观音寺乡"):
+            assert group.inspect_all_villages
+            assert set(village_targets.values_list("organisation", flat=True)) == set(villages.values_list("pk", flat=True))
+        else:
+            assert (group.fixed_villages, group.mobile_villages, group.mobile_days) == (6, 6, 7)
+            assert village_targets.count() == 6
+        named = village_targets.get(organisation=villages.order_by("path").first())
+        assert named.village_class == "key" and named.mode == "直接巡察"
+        assert {t.village_class for t in village_targets} == {"key", "advanced", "ordinary"}
+        assert Post.objects.active().filter(user=group.leader, role__key="inspection_group",
+                                            region=group.township).exists()
+    assert RoundTarget.objects.filter(round=round).count() == 7 + 16 + 11 + 5 * 6
+
+
+def test_demo_round_focus_taxonomy_has_three_focuses_for_townships_and_villages(demo):
+    round = InspectionRound.objects.get(name="十五届县委第二轮巡察")
+    tops = FocusCategory.objects.filter(round=round, parent=None).order_by("applies_to", "order")
+    assert [(f.applies_to, f.title[:4]) for f in tops] == [("township", "聚焦党的")] * 1 + [
+        ("township", "聚焦群众"), ("township", "聚焦基层")] + [("village", "聚焦基层"), ("village", "聚焦群众"),
+                                                         ("village", "聚焦基层")]
+    counts = [top.children.count() for top in tops]
+    assert counts == [3, 5, 3, 7, 4, 3]
+    assert FocusCategory.objects.filter(round=round, title="了解在农村“三资”管理过程中的违规问题",
+                                        applies_to="village").exists()

@@ -1,0 +1,328 @@
+"""Pages of county inspection rounds (巡察): rounds, groups and targets, mobile inspection, coverage.
+
+Views decode input and call inspection.rounds; rounds are fetched through rounds_visible (the office
+and the leading group see all rounds of their county, a group member only their own round).
+Invalid input re-renders with status 422 and the input kept; a step the user may not take is 403;
+a round outside what the user may see is 404.
+"""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.mixins import LoginRequiredMixin
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import Http404, HttpResponse
+from django.shortcuts import redirect
+from django.views.generic import TemplateView
+
+from governance.audit import entries_for
+from grid.access import require_perm, scope
+from grid.models import Region
+
+from . import rounds as round_services
+from .models import InspectionGroup, InspectionRound, MobileProposal
+from .round_forms import DecisionForm, GroupForm, ProposalForm, RoundForm, TargetsForm
+
+ACTION_LABELS = {
+    "mobile_proposal.propose": "巡察组提出机动巡察",
+    "mobile_proposal.approved": "领导小组同意",
+    "mobile_proposal.rejected": "领导小组不同意",
+}
+
+
+def _errors(exc: ValidationError) -> list[str]:
+    return list(exc.messages)
+
+
+def round_for(user, pk) -> InspectionRound:
+    round = round_services.rounds_visible(user).select_related("county").filter(pk=pk).first()
+    if round is None:
+        raise Http404("巡察轮次不存在或无权查看。")
+    return round
+
+
+def group_for(user, pk) -> InspectionGroup:
+    group = (InspectionGroup.objects.select_related("round__county", "township", "leader")
+             .filter(pk=pk, round__in=round_services.rounds_visible(user).values("pk")).first())
+    if group is None:
+        raise Http404("巡察组不存在或无权查看。")
+    return group
+
+
+def proposal_for(user, pk) -> MobileProposal:
+    proposal = (MobileProposal.objects.select_related("group__round__county", "group__township", "village",
+                                                      "proposed_by", "decided_by")
+                .filter(pk=pk, group__round__in=round_services.rounds_visible(user).values("pk")).first())
+    if proposal is None:
+        raise Http404("机动巡察提议不存在或无权查看。")
+    return proposal
+
+
+def _people(group: InspectionGroup) -> dict:
+    return {"deputies": list(group.deputies.all()), "members": list(group.members.all())}
+
+
+# ---------------------------------------------------------------- rounds
+
+
+class RoundListView(LoginRequiredMixin, TemplateView):
+    template_name = "inspection/round_list.html"
+
+    def get_context_data(self, **kwargs):
+        user = self.request.user
+        rounds = list(round_services.rounds_visible(user).select_related("county").order_by("-arrival_date", "-id"))
+        if not rounds and not user.has_perm("inspection.view_inspectionround"):
+            raise PermissionDenied("您没有查看巡察轮次的权限。")
+        return super().get_context_data(
+            page_title="巡察轮次", rounds=rounds, may_create=user.has_perm("inspection.manage_inspectionround"), **kwargs)
+
+
+class RoundCreateView(LoginRequiredMixin, TemplateView):
+    template_name = "inspection/round_form.html"
+
+    def dispatch(self, request, *args, **kwargs):
+        if request.user.is_authenticated and not request.user.has_perm("inspection.manage_inspectionround"):
+            raise PermissionDenied("只有县委巡察办可以组织巡察轮次。")
+        return super().dispatch(request, *args, **kwargs)
+
+    def get(self, request):
+        return self.render_to_response(self.get_context_data(form=RoundForm(user=request.user), page_title="新建巡察轮次"))
+
+    def post(self, request):
+        form = RoundForm(request.POST, user=request.user)
+        errors: list[str] = []
+        if form.is_valid():
+            try:
+                round = round_services.create_round(by=request.user, **form.cleaned_data)
+            except ValidationError as exc:
+                errors = _errors(exc)
+            else:
+                messages.success(request, f"已新建{round.name}。")
+                return redirect("inspection:round_detail", pk=round.pk)
+        return self.render_to_response(self.get_context_data(form=form, errors=errors, page_title="新建巡察轮次"),
+                                       status=422)
+
+
+class RoundDetailView(LoginRequiredMixin, TemplateView):
+    template_name = "inspection/round_detail.html"
+
+    def get_context_data(self, **kwargs):
+        user = self.request.user
+        round = round_for(user, self.kwargs["pk"])
+        groups = list(round.groups.select_related("township", "leader").prefetch_related("deputies", "members")
+                      .order_by("number"))
+        targets = list(round.targets.select_related("organisation", "group").order_by("group__number", "organisation__path"))
+        counts = {row["group"].pk: row for row in round_services.class_counts(round)}
+        pending = (MobileProposal.objects.filter(group__round=round, decision=MobileProposal.Decision.PENDING)
+                   .select_related("group", "village", "proposed_by").order_by("proposed_on", "id"))
+        rows = []
+        for group in groups:
+            group_targets = [target for target in targets if target.group_id == group.pk]
+            rows.append({
+                "group": group, "deputies": list(group.deputies.all()), "members": list(group.members.all()),
+                "committee": next((t for t in group_targets if t.organisation_id == group.township_id), None),
+                "villages": [t for t in group_targets if t.organisation_id != group.township_id],
+                "counts": counts.get(group.pk), "deadline": round_services.mobile_deadline(group),
+                "used": round_services.mobile_used(group),
+            })
+        totals = {key: sum(row["counts"][key] for row in rows if row["counts"]) for key in
+                  ("key", "advanced", "ordinary", "unclassed", "mobile", "total")}
+        return super().get_context_data(
+            page_title=round.name, round=round, rows=rows, pending=list(pending), totals=totals,
+            may_manage=round_services.may_manage(user, round),
+            may_decide=user.has_perm("inspection.decide_mobileproposal", round.county), **kwargs)
+
+
+class GroupCreateView(LoginRequiredMixin, TemplateView):
+    template_name = "inspection/round_group_form.html"
+
+    def _round(self, request, pk):
+        round = round_for(request.user, pk)
+        if not round_services.may_manage(request.user, round):
+            raise PermissionDenied("只有县委巡察办可以组建巡察组。")
+        return round
+
+    def get(self, request, pk):
+        round = self._round(request, pk)
+        return self.render_to_response(self.get_context_data(round=round, form=GroupForm(round=round),
+                                                             page_title=f"{round.name}：组建巡察组"))
+
+    def post(self, request, pk):
+        round = self._round(request, pk)
+        form = GroupForm(request.POST, round=round)
+        errors: list[str] = []
+        if form.is_valid():
+            try:
+                group = round_services.add_group(by=request.user, round=round, **form.cleaned_data)
+            except ValidationError as exc:
+                errors = _errors(exc)
+            else:
+                messages.success(request, f"已组建{group.name}，{group.township.name}党委已列为巡察对象。")
+                return redirect("inspection:round_group", pk=group.pk)
+        return self.render_to_response(self.get_context_data(
+            round=round, form=form, errors=errors, page_title=f"{round.name}：组建巡察组"), status=422)
+
+
+class GroupDetailView(LoginRequiredMixin, TemplateView):
+    """A group: its people, targets with class and mode, proposals; the office chooses the villages."""
+
+    template_name = "inspection/round_group.html"
+
+    def get_context_data(self, **kwargs):
+        user = self.request.user
+        group = kwargs.pop("group", None) or group_for(user, self.kwargs["pk"])
+        may_manage = round_services.may_manage(user, group.round)
+        targets = list(group.targets.select_related("organisation").order_by("organisation__path"))
+        deadline = round_services.mobile_deadline(group)
+        return super().get_context_data(
+            page_title=f"{group.round.name}{group.name}", group=group, round=group.round, **_people(group),
+            committee=next((t for t in targets if t.organisation_id == group.township_id), None),
+            villages=[t for t in targets if t.organisation_id != group.township_id],
+            proposals=list(group.proposals.select_related("village", "proposed_by").order_by("-proposed_on", "-id")),
+            deadline=deadline, used=round_services.mobile_used(group),
+            may_manage=may_manage, form=kwargs.pop("form", None) or (TargetsForm(group=group) if may_manage else None),
+            may_propose=round_services.may_propose(user, group), **kwargs)
+
+    def post(self, request, pk):
+        group = group_for(request.user, pk)
+        if not round_services.may_manage(request.user, group.round):
+            raise PermissionDenied("只有县委巡察办可以确定巡察对象。")
+        form = TargetsForm(request.POST, group=group)
+        errors: list[str] = []
+        if form.is_valid():
+            villages, classes = form.chosen()
+            try:
+                round_services.set_targets(by=request.user, group=group, villages=villages, classes=classes)
+            except ValidationError as exc:
+                errors = _errors(exc)
+            else:
+                messages.success(request, f"{group.name}的巡察对象已保存。")
+                return redirect("inspection:round_group", pk=group.pk)
+        return self.render_to_response(self.get_context_data(group=group, form=form, errors=errors), status=422)
+
+
+# ---------------------------------------------------------------- mobile inspection
+
+
+class ProposalCreateView(LoginRequiredMixin, TemplateView):
+    template_name = "inspection/proposal_form.html"
+
+    def _group(self, request, pk):
+        group = group_for(request.user, pk)
+        if not round_services.may_propose(request.user, group):
+            raise PermissionDenied(f"只有{group.name}的组长、副组长可以提出机动巡察。")
+        return group
+
+    def _context(self, group, form, **kwargs):
+        return self.get_context_data(group=group, form=form, deadline=round_services.mobile_deadline(group),
+                                     used=round_services.mobile_used(group), page_title=f"{group.name}：提出机动巡察",
+                                     **kwargs)
+
+    def get(self, request, pk):
+        group = self._group(request, pk)
+        return self.render_to_response(self._context(group, ProposalForm(group=group)))
+
+    def post(self, request, pk):
+        group = self._group(request, pk)
+        form = ProposalForm(request.POST, group=group)
+        errors: list[str] = []
+        if form.is_valid():
+            try:
+                proposal = round_services.propose_mobile(by=request.user, group=group, village=form.cleaned_data["village"],
+                                                         reason=form.cleaned_data["reason"])
+            except ValidationError as exc:
+                errors = _errors(exc)
+            else:
+                messages.success(request, f"已提出机动巡察{proposal.village.name}，等待领导小组审批。")
+                return redirect("inspection:proposal_detail", pk=proposal.pk)
+        return self.render_to_response(self._context(group, form, errors=errors), status=422)
+
+
+class ProposalDetailView(LoginRequiredMixin, TemplateView):
+    template_name = "inspection/proposal_detail.html"
+
+    def get_context_data(self, **kwargs):
+        from workflows.mobile_inspection_flow import mobile_inspection_flow_svg
+
+        user = self.request.user
+        proposal = kwargs.pop("proposal", None) or proposal_for(user, self.kwargs["pk"])
+        history = list(entries_for(proposal))
+        for entry in history:
+            entry.action_label = ACTION_LABELS.get(entry.action, entry.action)
+        pending = proposal.decision == MobileProposal.Decision.PENDING
+        return super().get_context_data(
+            page_title=f"机动巡察：{proposal.village.name}", proposal=proposal, group=proposal.group,
+            deadline=round_services.mobile_deadline(proposal.group), history=history,
+            may_decide=pending and round_services.may_decide(user, proposal),
+            form=kwargs.pop("form", None) or DecisionForm(), svg=mobile_inspection_flow_svg(proposal), **kwargs)
+
+    def post(self, request, pk):
+        proposal = proposal_for(request.user, pk)
+        if not round_services.may_decide(request.user, proposal):
+            raise PermissionDenied("只有巡察工作领导小组可以审批机动巡察。")
+        form = DecisionForm(request.POST)
+        errors: list[str] = []
+        if form.is_valid():
+            approve = form.cleaned_data["decision"] == "approve"
+            try:
+                round_services.decide_proposal(proposal, by=request.user, approve=approve, note=form.cleaned_data["note"])
+            except ValidationError as exc:
+                errors = _errors(exc)
+            else:
+                messages.success(request, f"已{'同意' if approve else '不同意'}机动巡察{proposal.village.name}。")
+                return redirect("inspection:proposal_detail", pk=proposal.pk)
+        else:
+            errors = ["请选择审批结果。"]
+        proposal.refresh_from_db()
+        return self.render_to_response(self.get_context_data(proposal=proposal, form=form, errors=errors), status=422)
+
+
+class ProposalChartView(LoginRequiredMixin, TemplateView):
+    """The MobileInspectionFlow chart; for one proposal, its steps so far coloured."""
+
+    template_name = "inspection/proposal_chart.html"
+
+    def get(self, request, pk=None):
+        from workflows.mobile_inspection_flow import mobile_inspection_flow_bpmn, mobile_inspection_flow_svg
+
+        proposal = proposal_for(request.user, pk) if pk else None
+        if proposal is None:
+            require_perm(request.user, "inspection.view_mobileproposal")
+        if request.GET.get("format") == "bpmn":
+            response = HttpResponse(mobile_inspection_flow_bpmn(), content_type="application/xml")
+            response["Content-Disposition"] = 'attachment; filename="MobileInspectionFlow.bpmn"'
+            return response
+        svg = mobile_inspection_flow_svg(proposal)
+        if request.GET.get("format") == "svg":
+            return HttpResponse(svg, content_type="image/svg+xml")
+        title = f"机动巡察{proposal.village.name}流程图" if proposal else "机动巡察审批流程图"
+        return self.render_to_response(self.get_context_data(page_title=title, proposal=proposal, svg=svg))
+
+
+# ---------------------------------------------------------------- coverage (全覆盖)
+
+
+class CoverageView(LoginRequiredMixin, TemplateView):
+    """Per term: which township committees and villages of the county have been inspected, by round."""
+
+    template_name = "inspection/coverage.html"
+
+    def get_context_data(self, **kwargs):
+        user = self.request.user
+        require_perm(user, "inspection.view_roundtarget")
+        # Coverage of a whole county is for those who oversee it (office, leading group).
+        counties = list(scope(user, Region.objects.filter(tier__key="county"), "inspection.view_inspectionround")
+                        .order_by("path"))
+        if not counties:
+            raise PermissionDenied("巡察覆盖情况仅供县委巡察办和巡察工作领导小组查看。")
+        county = next((c for c in counties if str(c.pk) == self.request.GET.get("county")), counties[0])
+        rounds = round_services.rounds_visible(user).filter(county=county)
+        terms = round_services.terms(rounds)
+        term = self.request.GET.get("term") or (terms[0] if terms else "")
+        if term and term not in terms:
+            raise Http404("没有该届次的巡察轮次。")
+        data = round_services.coverage(county, term, rounds) if term else None
+        return super().get_context_data(
+            page_title="巡察覆盖情况", counties=counties, county=county, terms=terms, term=term, data=data,
+            svg=round_services.coverage_svg(data) if data else "", **kwargs)
+
