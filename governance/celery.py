@@ -16,4 +16,5 @@ app.conf.beat_schedule = {
     "supervise-overdue-tasks": {"task": "workflows.tasks.supervise_overdue", "schedule": 300.0},
     "beat-heartbeat": {"task": "governance.tasks.beat_heartbeat", "schedule": 60.0},
     "remind-late-patrol-work": {"task": "inspection.tasks.remind_late_patrol_work", "schedule": crontab(hour=9, minute=0)},
+    "flag-overdue-inspection-letters": {"task": "inspection.tasks.flag_overdue_letters", "schedule": crontab(hour=8, minute=30)},
 }

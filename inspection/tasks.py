@@ -102,3 +102,11 @@ def remind_late_patrol_work() -> dict:
     from dataclasses import asdict
 
     return asdict(send_late_reminders())
+
+
+@shared_task(name="inspection.tasks.flag_overdue_letters")
+def flag_overdue_letters() -> dict:
+    """Daily: flag inspection letters past their written-reply date (巡察提醒函 etc.) and tell the office once."""
+    from .letters import flag_overdue_letters as flag
+
+    return flag()

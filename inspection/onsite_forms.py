@@ -1,0 +1,176 @@
+"""Forms of the on-site pages (问题底稿, 谈话, 问题线索, 巡察文书, 回头看). They decode input and offer only
+what the user may pick; the rules live in inspection.onsite and inspection.letters."""
+
+from __future__ import annotations
+
+from django import forms
+from django.db.models import Q
+
+from grid.access import region_grants
+from grid.models import Department, Region
+
+from . import onsite
+from .models import FocusCategory, InspectionLetter, InspectionRound, RoundTarget
+
+DATE_WIDGET = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+
+
+class TargetChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, target):
+        return f"{target.round.name} · {target.group.name} · {target.organisation.name}"
+
+
+class RegionChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, region):
+        return region.full_path or region.name
+
+
+def member_targets(user):
+    """Targets of the groups `user` belongs to (the group's own targets only)."""
+    return RoundTarget.objects.filter(group__in=onsite.groups_of(user)).select_related(
+        "round", "group", "organisation").order_by("round_id", "group__number", "organisation__path")
+
+
+def _paths_condition(lookup: str, paths) -> Q:
+    condition = Q(pk__in=[])
+    for path in paths:
+        condition |= Q(**{f"{lookup}__startswith": path})
+    return condition
+
+
+class FindingForm(forms.Form):
+    target = TargetChoiceField(label="巡察对象", queryset=RoundTarget.objects.none(),
+                               error_messages={"required": "请选择巡察对象。", "invalid_choice": "所选巡察对象不是本组的巡察对象。"})
+    village = RegionChoiceField(label="涉及村（社区）", required=False, queryset=Region.objects.none(),
+                                error_messages={"invalid_choice": "所选村（社区）不在本组巡察范围内。"},
+                                help_text="乡镇党委的问题可注明涉及的村（社区）")
+    focus = forms.ModelChoiceField(label="问题类别（监督重点）", queryset=FocusCategory.objects.none(),
+                                   error_messages={"required": "请选择问题类别。", "invalid_choice": "所选问题类别不属于本轮巡察。"})
+    title = forms.CharField(label="问题", max_length=300)
+    description = forms.CharField(label="具体表现", widget=forms.Textarea(attrs={"rows": 4}),
+                                  help_text="写明事例、数据等支撑材料（问题底稿制度）")
+    people_involved = forms.CharField(label="涉及人员", max_length=200, required=False)
+    suggestion = forms.CharField(label="处理建议", required=False, widget=forms.Textarea(attrs={"rows": 2}))
+    for_secretary_meeting = forms.BooleanField(label="列入书记专题会点人点事点问题建议清单", required=False)
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        targets = member_targets(user)
+        self.fields["target"].queryset = targets
+        round_ids = set(targets.values_list("round_id", flat=True))
+        self.fields["focus"].queryset = FocusCategory.objects.filter(round_id__in=round_ids).select_related("parent")
+        townships = set(targets.values_list("group__township__path", flat=True))
+        self.fields["village"].queryset = Region.objects.filter(
+            _paths_condition("path", townships), tier__key="village").order_by("path")
+
+
+class TalkForm(forms.Form):
+    target = TargetChoiceField(label="巡察对象", queryset=RoundTarget.objects.none(),
+                               error_messages={"required": "请选择巡察对象。", "invalid_choice": "所选巡察对象不是本组的巡察对象。"})
+    held_on = forms.DateField(label="谈话日期", widget=DATE_WIDGET)
+    interviewee = forms.CharField(label="谈话对象", max_length=100)
+    position = forms.CharField(label="职务", max_length=100, required=False)
+    summary = forms.CharField(label="谈话要点", widget=forms.Textarea(attrs={"rows": 4}))
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["target"].queryset = member_targets(user)
+
+
+class ClueForm(forms.Form):
+    target = TargetChoiceField(label="巡察对象", queryset=RoundTarget.objects.none(),
+                               error_messages={"required": "请选择巡察对象。", "invalid_choice": "所选巡察对象不是本组的巡察对象。"})
+    people_involved = forms.CharField(label="涉及人员", max_length=200)
+    description = forms.CharField(label="线索内容", widget=forms.Textarea(attrs={"rows": 4}))
+    source = forms.CharField(label="线索来源", max_length=100, required=False, help_text="如：来信、谈话、查阅资料")
+    disposal = forms.CharField(label="处置建议", max_length=200, required=False, help_text="如：移交县纪委监委")
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["target"].queryset = member_targets(user)
+
+
+class FindingFilterForm(forms.Form):
+    round = forms.ModelChoiceField(label="轮次", required=False, queryset=InspectionRound.objects.none())
+    target = TargetChoiceField(label="巡察对象", required=False, queryset=RoundTarget.objects.none())
+    focus = forms.ModelChoiceField(label="问题类别", required=False, queryset=FocusCategory.objects.none())
+    q = forms.CharField(label="搜索", required=False, max_length=100)
+
+    def __init__(self, *args, findings, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["round"].queryset = InspectionRound.objects.filter(pk__in=findings.values("round_id"))
+        self.fields["target"].queryset = RoundTarget.objects.filter(pk__in=findings.values("target_id")).select_related(
+            "round", "group", "organisation")
+        self.fields["focus"].queryset = FocusCategory.objects.filter(pk__in=findings.values("focus_id"))
+
+    def apply(self, findings):
+        if not self.is_valid():
+            return findings
+        data = self.cleaned_data
+        if data.get("round"):
+            findings = findings.filter(round=data["round"])
+        if data.get("target"):
+            findings = findings.filter(target=data["target"])
+        if data.get("focus"):
+            findings = findings.filter(Q(focus=data["focus"]) | Q(focus__parent=data["focus"]))
+        if data.get("q"):
+            text = data["q"].strip()
+            findings = findings.filter(Q(title__icontains=text) | Q(description__icontains=text)
+                                       | Q(people_involved__icontains=text) | Q(target__organisation__name__icontains=text))
+        return findings
+
+
+class SearchForm(forms.Form):
+    q = forms.CharField(label="搜索", required=False, max_length=100)
+
+
+def _issuer_paths(user) -> list[str]:
+    return region_grants(user).paths("inspection.add_inspectionletter")
+
+
+class LetterForm(forms.Form):
+    round = forms.ModelChoiceField(label="巡察轮次", queryset=InspectionRound.objects.none(),
+                                   error_messages={"required": "请选择巡察轮次。"})
+    kind = forms.ChoiceField(label="文书类型", choices=InspectionLetter.Kind.choices)
+    recipient = RegionChoiceField(label="收文党组织", required=False, queryset=Region.objects.none(),
+                                  help_text="本轮巡察对象（乡镇党委或村级党组织）")
+    recipient_department = forms.ModelChoiceField(label="收文部门", required=False, queryset=Department.objects.none(),
+                                                  help_text="仅巡察建议书：县直有关部门")
+    subject = forms.CharField(label="事由", max_length=200, required=False, help_text="留空按类型和收文单位生成")
+    reply_due = forms.DateField(label="书面回复期限", required=False, widget=DATE_WIDGET,
+                                help_text="巡察提醒函必填：被巡察党组织须在期限内书面报告整改落实情况")
+    body = forms.CharField(label="正文", required=False, widget=forms.Textarea(attrs={"rows": 8}),
+                           help_text="留空则根据巡察发现的问题自动生成")
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        paths = _issuer_paths(user)
+        if user.is_superuser:
+            paths = [""]
+        self.fields["round"].queryset = InspectionRound.objects.filter(_paths_condition("county__path", paths))
+        self.fields["recipient"].queryset = Region.objects.filter(
+            _paths_condition("path", paths), tier__key__in=("township", "village")).order_by("path")
+        self.fields["recipient_department"].queryset = Department.objects.filter(
+            _paths_condition("region__path", paths), region__tier__key="county").select_related("region")
+
+
+class ReplyForm(forms.Form):
+    replied_on = forms.DateField(label="回复日期", widget=DATE_WIDGET)
+    summary = forms.CharField(label="回复情况", widget=forms.Textarea(attrs={"rows": 3}))
+
+
+class LookBackScheduleForm(forms.Form):
+    target = TargetChoiceField(label="巡察对象", queryset=RoundTarget.objects.none(),
+                               error_messages={"required": "请选择巡察对象。"})
+    scheduled_on = forms.DateField(label="计划日期", widget=DATE_WIDGET)
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        paths = [""] if user.is_superuser else region_grants(user).paths("inspection.add_lookback")
+        self.fields["target"].queryset = RoundTarget.objects.filter(
+            _paths_condition("round__county__path", paths)).select_related("round", "group", "organisation")
+
+
+class LookBackResultForm(forms.Form):
+    done_on = forms.DateField(label="完成日期", widget=DATE_WIDGET)
+    result = forms.CharField(label="回头看发现", widget=forms.Textarea(attrs={"rows": 4}))
