@@ -1,0 +1,168 @@
+"""Pages of a group's "three reports, four lists" (三报告四清单), its timeline and the feedback.
+
+Views decode input and call inspection.round_reports / inspection.feedback. A group outside what the
+user may see is 404; the clue report to anyone but the office, discipline and the group's leader is
+403; the timeline form and the feedback need the office (inspection.manage_inspectionround, 403).
+"""
+
+from __future__ import annotations
+
+from urllib.parse import quote
+
+from django import forms
+from django.contrib import messages
+from django.contrib.auth.mixins import LoginRequiredMixin
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import Http404, HttpResponse
+from django.shortcuts import redirect
+from django.urls import reverse
+from django.utils import timezone
+from django.views import View
+from django.views.generic import TemplateView
+
+from . import feedback, round_reports
+from .models import InspectionGroup
+
+
+def get_group_for_user(user, pk) -> InspectionGroup:
+    """The group, if the user may see its reports; 404 otherwise (no hint that it exists)."""
+    group = InspectionGroup.objects.select_related("round", "township__tier", "leader").filter(pk=pk).first()
+    if group is None or not round_reports.may_view_reports(user, group):
+        raise Http404("巡察组不存在或无权查看。")
+    return group
+
+
+def _may_manage(user, group) -> bool:
+    return user.has_perm(feedback.MANAGE_PERM, group)
+
+
+class TimelineForm(forms.Form):
+    reported_on = forms.DateField(label="向领导小组汇报日期", required=False,
+                                  widget=forms.DateInput(attrs={"type": "date"}))
+    secretary_meeting_on = forms.DateField(label="书记专题会日期", required=False,
+                                           widget=forms.DateInput(attrs={"type": "date"}))
+
+
+class FeedbackForm(forms.Form):
+    feedback_on = forms.DateField(label="反馈日期", widget=forms.DateInput(attrs={"type": "date"}))
+    feedback_document = forms.CharField(label="反馈文件", max_length=100,
+                                        help_text="如：县委第二巡察组关于巡察太平镇党委的反馈意见")
+
+
+def _attach(form, exc: ValidationError) -> None:
+    form.add_error(None, exc.messages)
+
+
+class RoundReportListView(LoginRequiredMixin, TemplateView):
+    """The groups whose reports the user may open."""
+
+    template_name = "inspection/round_reports.html"
+
+    def get_context_data(self, **kwargs):
+        user = self.request.user
+        groups = list(round_reports.visible_groups(user)[:200])
+        if not groups and not any(user.has_perm(perm) for perm in round_reports.VIEW_PERMS):
+            raise PermissionDenied("您没有查看巡察报告的岗位。")
+        today = timezone.localdate()
+        rows = [{"group": g, "overdue": feedback.overdue_steps(g, today)} for g in groups]
+        return super().get_context_data(page_title="三报告四清单", rows=rows, group=None, **kwargs)
+
+
+class RoundReportsView(LoginRequiredMixin, TemplateView):
+    """One group: the seven documents with their downloads, and the timeline."""
+
+    template_name = "inspection/round_reports.html"
+
+    def get_context_data(self, **kwargs):
+        user = self.request.user
+        group = get_group_for_user(user, self.kwargs["pk"])
+        may_clues = round_reports.may_view_clues(user, group)
+        documents = []
+        for kind, label in round_reports.KINDS.items():
+            if kind == "clues" and not may_clues:
+                continue
+            data = round_reports.build(group, kind, user=user)
+            documents.append({"kind": kind, "label": label, "title": data["title"],
+                              "summary": round_reports.opening(data), "formats": round_reports.formats_of(kind)})
+        today = timezone.localdate()
+        return super().get_context_data(
+            page_title=f"{group.name} · 三报告四清单", group=group, documents=documents,
+            steps=feedback.timeline(group, today), overdue=feedback.overdue_steps(group, today),
+            may_manage=_may_manage(user, group), **kwargs)
+
+
+class RoundReportDownloadView(LoginRequiredMixin, View):
+    def get(self, request, pk: int, kind: str, fmt: str):
+        group = get_group_for_user(request.user, pk)
+        if kind not in round_reports.KINDS or fmt not in round_reports.formats_of(kind):
+            raise Http404("没有这种文书或格式。")
+        content, data = round_reports.export(group, kind, fmt, by=request.user)  # 403 for clues, if not allowed
+        response = HttpResponse(content, content_type=round_reports.CONTENT_TYPES[fmt])
+        response["Content-Disposition"] = f"attachment; filename*=UTF-8''{quote(round_reports.filename(data, fmt))}"
+        return response
+
+
+class TimelineView(LoginRequiredMixin, TemplateView):
+    """The timeline with its deadlines and overdue flags; the office records dates and feeds back."""
+
+    template_name = "inspection/timeline.html"
+
+    def get_context_data(self, **kwargs):
+        user = self.request.user
+        group = kwargs.pop("group", None) or get_group_for_user(user, self.kwargs["pk"])
+        today = timezone.localdate()
+        may_manage = _may_manage(user, group)
+        fed_back = feedback.is_fed_back(group)
+        kwargs.setdefault("timeline_form", TimelineForm(initial={
+            "reported_on": group.reported_on, "secretary_meeting_on": group.secretary_meeting_on})
+            if may_manage else None)
+        kwargs.setdefault("feedback_form", FeedbackForm(initial={"feedback_on": today})
+                          if may_manage and not fed_back else None)
+        return super().get_context_data(
+            page_title=f"{group.name} · 时间节点", group=group, steps=feedback.timeline(group, today),
+            overdue=feedback.overdue_steps(group, today), may_manage=may_manage, fed_back=fed_back,
+            report_due=feedback.report_due(group), meeting_due=feedback.meeting_due(group),
+            plans=group.round.rectification_plans.filter(
+                organisation__path__startswith=group.township.path).order_by("organisation__path") if fed_back else [],
+            **kwargs)
+
+    def post(self, request, pk: int):
+        user = request.user
+        group = get_group_for_user(user, pk)
+        if not _may_manage(user, group):
+            raise PermissionDenied("只有县委巡察办可以登记巡察时间节点和反馈。")
+        form = TimelineForm(request.POST)
+        if form.is_valid():
+            try:
+                feedback.record_timeline(by=user, group=group, reported_on=form.cleaned_data["reported_on"],
+                                         secretary_meeting_on=form.cleaned_data["secretary_meeting_on"])
+            except ValidationError as exc:
+                _attach(form, exc)
+            else:
+                messages.success(request, "已登记时间节点。")
+                return redirect(reverse("inspection:round_timeline", args=[group.pk]))
+        return self.render_to_response(self.get_context_data(group=group, timeline_form=form), status=422)
+
+
+class FeedbackView(LoginRequiredMixin, View):
+    def get(self, request, pk: int):
+        return redirect(reverse("inspection:round_timeline", args=[pk]))
+
+    def post(self, request, pk: int):
+        user = request.user
+        group = get_group_for_user(user, pk)
+        if not _may_manage(user, group):
+            raise PermissionDenied("只有县委巡察办可以向被巡察党组织反馈。")
+        form = FeedbackForm(request.POST)
+        if form.is_valid():
+            try:
+                result = feedback.feed_back(by=user, group=group, feedback_on=form.cleaned_data["feedback_on"],
+                                            feedback_document=form.cleaned_data["feedback_document"])
+            except ValidationError as exc:
+                _attach(form, exc)
+            else:
+                messages.success(request, f"已向{group.township.name}反馈，移交整改事项 {result.items} 项"
+                                          f"（整改方案 {len(result.plans)} 个）。")
+                return redirect(reverse("inspection:round_timeline", args=[group.pk]))
+        view = TimelineView(request=request, kwargs={"pk": pk})
+        return view.render_to_response(view.get_context_data(group=group, feedback_form=form), status=422)
