@@ -1,22 +1,37 @@
 """Admin of the township big patrol: its configuration (catalog, categories, supervision groups) is
 edited here, audited; its records (ledgers, reports, findings, checks, confirmations, circulars) are
-view only, because they change only through the services and flows."""
+view only, because they change only through the services and flows.
+
+County inspection rounds (巡察) likewise: rounds, groups, targets, the focus taxonomy, letters and
+look-backs are edited here, audited; mobile proposals, findings and talks are view only; problem
+clues are view only and shown only as `inspection.onsite.visible_clues` allows."""
 
 from django import forms
 from django.contrib import admin
 from django.db.models import Count
 
 from governance.admin_audit import AuditedModelAdmin, ReadOnlyAdminMixin
+from grid.models import Region
 
 from .models import (
     CatalogItem,
     Circular,
     DepartmentConfirmation,
+    FocusCategory,
+    InspectionFinding,
+    InspectionGroup,
+    InspectionLetter,
+    InspectionRound,
+    LookBack,
+    MobileProposal,
     PatrolCategory,
     PatrolFinding,
     PatrolReport,
+    ProblemClue,
+    RoundTarget,
     SupervisionCheck,
     SupervisionGroup,
+    TalkRecord,
     VillagePatrol,
 )
 
@@ -136,3 +151,309 @@ class CircularAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     search_fields = ["township__name"]
     list_select_related = ["township", "published_by"]
     date_hierarchy = "period_start"
+
+
+# ------------------------------------------------------------------ county inspection rounds (巡察)
+# Rounds, groups, targets, the focus taxonomy, letters and look-backs are configuration kept by the
+# inspection office (巡察办): editable, audited. Mobile proposals, findings and talks change through
+# the services and flows: view only. Problem clues: view only, and only as `visible_clues` allows.
+
+
+def _tier(region) -> str:
+    return region.tier.key if isinstance(region, Region) else ""
+
+
+def _is_under(region: Region, ancestor: Region) -> bool:
+    return region.path.startswith(ancestor.path)
+
+
+class InspectionRoundForm(forms.ModelForm):
+    class Meta:
+        model = InspectionRound
+        fields = ["county", "term", "number", "name", "arrival_date", "withdrawal_date"]
+
+    def clean(self):
+        data = super().clean()
+        county, arrival, withdrawal = data.get("county"), data.get("arrival_date"), data.get("withdrawal_date")
+        if county and _tier(county) != "county":
+            self.add_error("county", f"“{county.name}”不是县级区域。")
+        if arrival and withdrawal and withdrawal <= arrival:
+            self.add_error("withdrawal_date", "撤回日期须晚于进驻日期。")
+        return data
+
+
+@admin.register(InspectionRound)
+class InspectionRoundAdmin(AuditedModelAdmin):
+    form = InspectionRoundForm
+    list_display = ["name", "term", "number", "county", "arrival_date", "withdrawal_date", "group_count", "created_by"]
+    list_display_links = ["name"]
+    list_filter = ["term", ("county", admin.RelatedOnlyFieldListFilter)]
+    search_fields = ["name", "term", "county__name"]
+    list_select_related = ["county", "created_by"]
+    autocomplete_fields = ["county"]
+    readonly_fields = ["created_by", "created_at"]
+    date_hierarchy = "arrival_date"
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).annotate(_group_count=Count("groups", distinct=True))
+
+    @admin.display(description="巡察组数", ordering="_group_count")
+    def group_count(self, round_):
+        return round_._group_count
+
+    def save_model(self, request, obj, form, change):
+        if not change:
+            obj.created_by = request.user
+        super().save_model(request, obj, form, change)
+
+
+class InspectionGroupForm(forms.ModelForm):
+    class Meta:
+        model = InspectionGroup
+        fields = [
+            "round", "number", "name", "township", "leader", "deputies", "members", "inspect_all_villages",
+            "fixed_villages", "mobile_villages", "mobile_days", "reported_on", "secretary_meeting_on", "feedback_on",
+            "feedback_document",
+        ]
+
+    def clean(self):
+        data = super().clean()
+        round_, township, leader = data.get("round"), data.get("township"), data.get("leader")
+        deputies, members = set(data.get("deputies") or []), set(data.get("members") or [])
+        if round_ and township and (_tier(township) != "township" or not _is_under(township, round_.county)):
+            self.add_error("township", f"巡察乡镇须为{round_.county.name}的乡镇。")
+        if leader is not None and (leader in deputies or leader in members):
+            self.add_error("leader", "组长不能同时为副组长或组员。")
+        if deputies & members:
+            self.add_error("members", "副组长不能同时为组员。")
+        if round_ and data.get("reported_on") and data["reported_on"] < round_.withdrawal_date:
+            self.add_error("reported_on", "向领导小组汇报须在撤回之后。")
+        return data
+
+
+@admin.register(InspectionGroup)
+class InspectionGroupAdmin(AuditedModelAdmin):
+    form = InspectionGroupForm
+    list_display = ["name", "number", "round", "township", "leader", "inspect_all_villages", "fixed_villages",
+                    "mobile_villages", "feedback_on"]
+    list_display_links = ["name"]
+    list_filter = ["inspect_all_villages", ("round", admin.RelatedOnlyFieldListFilter),
+                   ("township", admin.RelatedOnlyFieldListFilter)]
+    search_fields = ["name", "round__name", "township__name", "leader__username", "leader__first_name"]
+    list_select_related = ["round", "township", "leader"]
+    autocomplete_fields = ["round", "township", "leader", "deputies", "members"]
+    fieldsets = [
+        (None, {"fields": ["round", "number", "name", "township"]}),
+        ("人员", {"fields": ["leader", "deputies", "members"]}),
+        ("巡察村", {"fields": ["inspect_all_villages", "fixed_villages", "mobile_villages", "mobile_days"]}),
+        ("撤回后", {"fields": ["reported_on", "secretary_meeting_on", "feedback_on", "feedback_document"]}),
+    ]
+
+
+class RoundTargetForm(forms.ModelForm):
+    class Meta:
+        model = RoundTarget
+        fields = ["round", "group", "organisation", "village_class", "is_mobile"]
+
+    def clean(self):
+        data = super().clean()
+        round_, group, organisation = data.get("round"), data.get("group"), data.get("organisation")
+        if round_ and group and group.round_id != round_.pk:
+            self.add_error("group", f"{group.name}不是{round_.name}的巡察组。")
+        elif group and organisation:
+            township = group.township
+            if organisation.pk != township.pk and not (_tier(organisation) == "village" and _is_under(organisation, township)):
+                self.add_error("organisation", f"被巡察党组织须为{township.name}或其所辖村（社区）。")
+            elif organisation.pk == township.pk and data.get("village_class"):
+                self.add_error("village_class", "乡镇党委不分村类别。")
+        return data
+
+
+@admin.register(RoundTarget)
+class RoundTargetAdmin(AuditedModelAdmin):
+    form = RoundTargetForm
+    list_display = ["organisation", "group", "village_class", "mode", "is_mobile", "added_at"]
+    list_filter = ["village_class", "is_mobile", ("round", admin.RelatedOnlyFieldListFilter)]
+    search_fields = ["organisation__name", "organisation__full_path", "group__name", "round__name"]
+    list_select_related = ["organisation", "group__round", "round"]
+    autocomplete_fields = ["round", "group", "organisation"]
+    readonly_fields = ["added_at"]
+
+    @admin.display(description="巡察方式")
+    def mode(self, target):
+        return target.mode or "—"
+
+
+class FocusCategoryForm(forms.ModelForm):
+    """Two levels: a sub-heading's parent is a top-level category of the same round."""
+
+    class Meta:
+        model = FocusCategory
+        fields = ["round", "parent", "title", "applies_to", "order"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if "parent" in self.fields:
+            parents = FocusCategory.objects.filter(parent__isnull=True).select_related("round")
+            if self.instance.pk:
+                parents = parents.filter(round_id=self.instance.round_id).exclude(pk=self.instance.pk)
+            field = self.fields["parent"]
+            field.queryset = parents.order_by("round_id", "order", "id")
+            field.label_from_instance = lambda category: f"{category.round.name}：{category.title}"
+
+    def clean(self):
+        data = super().clean()
+        round_, parent = data.get("round"), data.get("parent")
+        if parent is not None:
+            if self.instance.pk and parent.pk == self.instance.pk:
+                self.add_error("parent", "上级不能是自己。")
+            elif parent.parent_id is not None:
+                self.add_error("parent", "上级须为一级重点（巡察监督重点只有两级）。")
+            elif round_ and parent.round_id != round_.pk:
+                self.add_error("parent", f"上级“{parent.title}”不属于{round_.name}。")
+            elif self.instance.pk and self.instance.children.exists():
+                self.add_error("parent", "该重点下已有子项，不能再设上级。")
+        return data
+
+
+@admin.register(FocusCategory)
+class FocusCategoryAdmin(AuditedModelAdmin):
+    form = FocusCategoryForm
+    list_display = ["title", "parent", "round", "applies_to", "order"]
+    list_filter = ["applies_to", ("round", admin.RelatedOnlyFieldListFilter)]
+    search_fields = ["title", "parent__title", "round__name"]
+    list_select_related = ["round", "parent"]
+    autocomplete_fields = ["round"]
+
+
+class InspectionLetterForm(forms.ModelForm):
+    class Meta:
+        model = InspectionLetter
+        fields = ["round", "kind", "number", "recipient", "recipient_department", "subject", "body", "issued_on",
+                  "reply_due", "replied_on", "reply_summary"]
+
+    def clean(self):
+        data = super().clean()
+        round_, kind = data.get("round"), data.get("kind")
+        recipient, department = data.get("recipient"), data.get("recipient_department")
+        if round_ and kind:
+            from .letters import _recipient_errors  # the one recipient rule, shared with the letter pages
+
+            for error in _recipient_errors(round_, kind, recipient, department):
+                self.add_error("recipient_department" if kind == InspectionLetter.Kind.RECOMMENDATION else "recipient", error)
+        issued = data.get("issued_on")
+        for name, label in (("reply_due", "书面回复期限"), ("replied_on", "回复日期")):
+            if issued and data.get(name) and data[name] < issued:
+                self.add_error(name, f"{label}不能早于发文日期。")
+        return data
+
+
+@admin.register(InspectionLetter)
+class InspectionLetterAdmin(AuditedModelAdmin):
+    form = InspectionLetterForm
+    list_display = ["number", "kind", "subject", "recipient", "recipient_department", "issued_on", "reply_due",
+                    "replied_on", "is_overdue"]
+    list_display_links = ["number", "subject"]
+    list_filter = ["kind", "is_overdue", ("replied_on", admin.EmptyFieldListFilter),
+                   ("round", admin.RelatedOnlyFieldListFilter)]
+    search_fields = ["number", "subject", "body", "recipient__name", "recipient_department__name", "round__name"]
+    list_select_related = ["round", "recipient", "recipient_department__region", "issued_by"]
+    autocomplete_fields = ["round", "recipient", "recipient_department"]
+    readonly_fields = ["is_overdue", "issued_by"]
+    date_hierarchy = "issued_on"
+
+    def save_model(self, request, obj, form, change):
+        if not change:
+            obj.issued_by = request.user
+        if obj.replied_on:
+            obj.is_overdue = False  # as `letters.record_reply`: an answered letter is no longer overdue
+        super().save_model(request, obj, form, change)
+
+
+class LookBackForm(forms.ModelForm):
+    class Meta:
+        model = LookBack
+        fields = ["round", "target", "scheduled_on", "done_on", "result"]
+
+    def clean(self):
+        data = super().clean()
+        round_, target = data.get("round"), data.get("target")
+        if round_ and target and target.round_id != round_.pk:
+            self.add_error("target", f"“{target.organisation.name}”不是{round_.name}的巡察对象。")
+        if data.get("done_on") and not (data.get("result") or "").strip():
+            self.add_error("result", "请填写回头看发现。")
+        return data
+
+
+@admin.register(LookBack)
+class LookBackAdmin(AuditedModelAdmin):
+    form = LookBackForm
+    list_display = ["target", "round", "scheduled_on", "done_on", "recorded_by"]
+    list_filter = [("done_on", admin.EmptyFieldListFilter), ("round", admin.RelatedOnlyFieldListFilter)]
+    search_fields = ["target__organisation__name", "target__organisation__full_path", "round__name", "result"]
+    list_select_related = ["round", "target__organisation", "target__round", "recorded_by"]
+    autocomplete_fields = ["round", "target"]
+    readonly_fields = ["recorded_by"]
+    date_hierarchy = "scheduled_on"
+
+    def save_model(self, request, obj, form, change):
+        if not change:
+            obj.recorded_by = request.user
+        super().save_model(request, obj, form, change)
+
+
+@admin.register(MobileProposal)
+class MobileProposalAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ["village", "group", "proposed_on", "proposed_by", "decision", "decided_by", "decided_at"]
+    list_filter = ["decision", ("group__round", admin.RelatedOnlyFieldListFilter)]
+    search_fields = ["village__name", "village__full_path", "group__name", "reason", "decision_note"]
+    list_select_related = ["village", "group__round", "proposed_by", "decided_by"]
+    date_hierarchy = "proposed_on"
+
+
+@admin.register(InspectionFinding)
+class InspectionFindingAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ["title", "target", "village", "focus", "group", "for_secretary_meeting", "recorded_at", "fed_back_at"]
+    list_filter = ["for_secretary_meeting", ("fed_back_at", admin.EmptyFieldListFilter),
+                   ("round", admin.RelatedOnlyFieldListFilter)]
+    search_fields = ["title", "description", "people_involved", "target__organisation__name", "village__name",
+                     "focus__title"]
+    list_select_related = ["target__organisation", "target__round", "village", "focus", "group__round"]
+    date_hierarchy = "recorded_at"
+    show_full_result_count = False
+
+
+@admin.register(TalkRecord)
+class TalkRecordAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ["held_on", "interviewee", "position", "target", "group", "recorded_by"]
+    list_filter = [("round", admin.RelatedOnlyFieldListFilter)]
+    search_fields = ["interviewee", "position", "summary", "target__organisation__name", "group__name"]
+    list_select_related = ["target__organisation", "target__round", "group__round", "recorded_by"]
+    date_hierarchy = "held_on"
+
+
+@admin.register(ProblemClue)
+class ProblemClueAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """View only, and restricted: the changelist, search, filters, pages and history read only the clues
+    `inspection.onsite.visible_clues` gives the user (the office, discipline, the clue's group leader —
+    a superuser as such sees none). The admin's county-wide view permission opens the (possibly empty)
+    list; a single clue needs both."""
+
+    list_display = ["people_involved", "target", "group", "source", "disposal", "recorded_by", "recorded_at"]
+    list_filter = [("round", admin.RelatedOnlyFieldListFilter)]  # related-only: built from get_queryset
+    search_fields = ["people_involved", "description", "source", "disposal", "target__organisation__name"]
+    list_select_related = ["target__organisation", "target__round", "group__round", "recorded_by"]
+    date_hierarchy = "recorded_at"
+
+    def get_queryset(self, request):
+        queryset = super().get_queryset(request)
+        try:
+            from .onsite import visible_clues
+        except ImportError:  # the on-site module not there yet: the superuser sees all, nobody else any
+            return queryset if request.user.is_active and request.user.is_superuser else queryset.none()
+        return queryset.filter(pk__in=visible_clues(request.user).values("pk"))
+
+    def has_view_permission(self, request, obj=None):
+        if not super().has_view_permission(request, obj):
+            return False
+        return obj is None or self.get_queryset(request).filter(pk=obj.pk).exists()
