@@ -3,7 +3,7 @@ from django.views.generic import TemplateView
 
 from grid.access import scope
 
-from .models import PatrolCategory, SupervisionGroup
+from .models import CatalogItem, PatrolCategory, SupervisionGroup
 
 
 class PatrolCategoryListView(LoginRequiredMixin, TemplateView):
@@ -12,7 +12,13 @@ class PatrolCategoryListView(LoginRequiredMixin, TemplateView):
     def get_context_data(self, **kwargs):
         categories = scope(self.request.user, PatrolCategory.objects.all(), "inspection.view_patrolcategory")
         categories = categories.select_related("township", "lead_department").order_by("township__path", "lead_department__name", "id")
-        return super().get_context_data(page_title="巡查目录", categories=categories, **kwargs)
+        items = scope(self.request.user, CatalogItem.objects.all(), "inspection.view_catalogitem")
+        items = items.select_related("township", "category", "lead_department").order_by("township__path", "code")
+        return super().get_context_data(
+            page_title="巡查目录", categories=categories, items=items,
+            may_edit=self.request.user.is_staff and self.request.user.has_perm("inspection.change_catalogitem"),
+            **kwargs,
+        )
 
 
 class SupervisionGroupListView(LoginRequiredMixin, TemplateView):

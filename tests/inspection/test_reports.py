@@ -604,3 +604,24 @@ def test_reports_submitted_at_once_get_distinct_numbers(county, people, item):
     for thread in threads:
         thread.join()
     assert not failures and len(set(numbers)) == 4
+
+
+def test_catalog_page_lists_the_items_of_the_users_township_only(client, county, personas):
+    from decimal import Decimal
+
+    from inspection.models import CatalogItem, PatrolCategory
+
+    category = PatrolCategory.objects.create(township=county.taiping, name="农业类", lead_department=county.agriculture)
+    CatalogItem.objects.create(township=county.taiping, code="TP-77", name="露天焚烧秸秆", category=category,
+                               lead_department=county.agriculture, points=Decimal("3"))
+    client.force_login(personas["township_office"])
+    page = client.get("/patrol/catalog/").content.decode()
+    assert "TP-77" in page and "露天焚烧秸秆" in page
+    from grid import services
+    from grid.models import Role
+
+    neighbour, _ = services.ensure_user("zhaocun_office", password="x")
+    services.create_post(user=neighbour, role=Role.objects.get(key="township_office"), region=county.zhaocun)
+    client.force_login(neighbour)
+    response = client.get("/patrol/catalog/")
+    assert response.status_code == 200 and "TP-77" not in response.content.decode()
