@@ -89,19 +89,16 @@ def personas(county) -> dict:
 
 
 @pytest.fixture(autouse=True)
-def _tasks_run_in_process_unless_the_test_needs_the_worker(request):
+def _tasks_run_in_process_unless_the_test_needs_the_worker(request, monkeypatch):
     """Outside the tests marked celery_worker, tasks queued by the code under test run in-process
     (as in the embedded run), also when REDIS_URL is set: a worker cannot see what a test has not
-    committed, and its results would land after the test looked."""
+    committed, and its results would land after the test looked. (Through monkeypatch, so that a
+    test's own monkeypatching of the Celery config is undone in the right order.)"""
     if request.node.get_closest_marker("celery_worker"):
-        yield
         return
     from governance.celery import app
 
-    was = app.conf.task_always_eager
-    app.conf.task_always_eager = True
-    yield
-    app.conf.task_always_eager = was
+    monkeypatch.setitem(app.conf, "task_always_eager", True)
 
 
 def pytest_collection_modifyitems(config, items):

@@ -29,19 +29,17 @@ from __future__ import annotations
 
 import argparse
 import datetime
-import json
-import os
 import random
 import statistics
-import sys
 import time
-import urllib.parse
 from decimal import Decimal
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
-BENCH_DIR = ROOT / "var" / "bench"
-RESULT_FILE = BENCH_DIR / "bench_scoring.json"
+if __package__:  # imported by pytest as tests.bench.bench_scoring
+    from . import harness
+else:  # run as a script: sys.path[0] is tests/bench
+    import harness
+
+NAME = "bench_scoring"
 
 TOWNSHIPS = 9
 VILLAGES_PER_TOWNSHIP = 30
@@ -62,94 +60,12 @@ SEED = 20260501
 
 
 def test_bench_scoring():
-    """`make bench` entry point: pytest has already configured Django on the default database, so run
-    the benchmark in its own process, where it configures Django on its throwaway database."""
-    import subprocess
-
-    subprocess.run([sys.executable, str(Path(__file__).resolve())], cwd=ROOT, check=True, timeout=900)
-
-
-# --------------------------------------------------------------------------------------------------
-# Throwaway database and Django set-up
-
-
-class ThrowawayDatabase:
-    """A fresh PostgreSQL database on DATABASE_URL's server, or a SQLite file under var/bench/."""
-
-    def __init__(self):
-        self.url = os.environ.get("DATABASE_URL", "")
-        self.name = f"bench_scoring_{os.getpid()}"
-        self.sqlite_file: Path | None = None
-        self.admin_conninfo = ""
-
-    def create(self) -> str:
-        """Create the database; return the DATABASE_URL that points at it."""
-        if not self.url:
-            BENCH_DIR.mkdir(parents=True, exist_ok=True)
-            self.sqlite_file = BENCH_DIR / f"{self.name}.sqlite3"
-            self._remove_sqlite_files()
-            return f"sqlite:///{self.sqlite_file}"
-        import environ
-        import psycopg
-        from psycopg.conninfo import make_conninfo
-
-        config = environ.Env.db_url_config(self.url)
-        if "postgresql" not in config["ENGINE"]:
-            raise SystemExit(f"bench_scoring: DATABASE_URL must be PostgreSQL (or unset for SQLite), not {config['ENGINE']}")
-        params = {
-            "dbname": config.get("NAME") or "postgres",
-            "user": config.get("USER") or None,
-            "password": config.get("PASSWORD") or None,
-            "host": config.get("HOST") or None,
-            "port": str(config["PORT"]) if config.get("PORT") else None,
-        }
-        self.admin_conninfo = make_conninfo(**{k: v for k, v in params.items() if v})
-        with psycopg.connect(self.admin_conninfo, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{self.name}"')
-            conn.execute(f'CREATE DATABASE "{self.name}"')
-        parts = urllib.parse.urlsplit(self.url)
-        return urllib.parse.urlunsplit(parts._replace(path=f"/{self.name}"))
-
-    def drop(self) -> None:
-        if self.sqlite_file is not None:
-            self._remove_sqlite_files()
-            return
-        if not self.admin_conninfo:
-            return
-        import psycopg
-
-        with psycopg.connect(self.admin_conninfo, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)')
-
-    def _remove_sqlite_files(self) -> None:
-        for suffix in ("", "-journal", "-wal", "-shm"):
-            Path(f"{self.sqlite_file}{suffix}").unlink(missing_ok=True)
-
-
-def setup_django(database_url: str) -> None:
-    if str(ROOT) not in sys.path:
-        sys.path.insert(0, str(ROOT))
-    os.environ["DJANGO_SETTINGS_MODULE"] = "governance.settings"
-    os.environ["DATABASE_URL"] = database_url
-    os.environ["TESTING"] = "1"
-    os.environ["DEBUG"] = "0"
-    os.environ.pop("REDIS_URL", None)  # in-process only: eager Celery, local-memory cache
-    import django
-
-    django.setup()
+    """`make bench` entry point: the benchmark runs in its own process (see harness.run_script)."""
+    harness.run_script(__file__)
 
 
 # --------------------------------------------------------------------------------------------------
 # Data
-
-
-def analyze() -> None:
-    """PostgreSQL: refresh planner statistics after a bulk load, as autovacuum would soon do."""
-    from django.db import connection
-
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute("ANALYZE")
 
 
 def build_tree() -> dict:
@@ -329,13 +245,6 @@ def measure(runs: int, show_explain: bool) -> dict:
 # Report
 
 
-def database_label(connection) -> str:
-    if connection.vendor == "sqlite":
-        return f"SQLite {connection.Database.sqlite_version}"
-    version = connection.pg_version
-    return f"PostgreSQL {version // 10000}.{version % 10000}"
-
-
 def report(meta: dict, figures: dict) -> list[dict]:
     print()
     print(f"bench_scoring · {meta['database']} · {meta['villages']} villages · {meta['items']} items · "
@@ -377,17 +286,6 @@ def report(meta: dict, figures: dict) -> list[dict]:
     return checks
 
 
-def write_json(meta: dict, figures: dict, checks: list[dict]) -> None:
-    BENCH_DIR.mkdir(parents=True, exist_ok=True)
-    try:
-        data = json.loads(RESULT_FILE.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        data = {}
-    data[meta["vendor"]] = {**meta, "results": figures, "checks": checks}
-    RESULT_FILE.write_text(json.dumps(data, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
-    print(f"\nfigures written to {RESULT_FILE.relative_to(ROOT)} ({meta['vendor']})")
-
-
 # --------------------------------------------------------------------------------------------------
 
 
@@ -408,14 +306,14 @@ def run(runs: int, show_explain: bool) -> None:
     tree = build_tree()
     catalog = build_catalog(tree, rng)
     build_reports_and_findings(tree, catalog, rng)
-    analyze()
+    harness.analyze()
     seconds["data"] = time.perf_counter() - began
     print("measuring …", flush=True)
     figures = measure(runs, show_explain)
 
     meta = {
         "vendor": connection.vendor,
-        "database": database_label(connection),
+        "database": harness.database_label(connection),
         "generated_at": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
         "villages": Region.objects.filter(tier__key="village").count(),
         "items": CatalogItem.objects.count(),
@@ -427,7 +325,7 @@ def run(runs: int, show_explain: bool) -> None:
         "seconds": {k: round(v, 2) for k, v in seconds.items()},
     }
     checks = report(meta, figures)
-    write_json(meta, figures, checks)
+    harness.write_json(NAME, {**meta, "results": figures, "checks": checks})
 
 
 def main(argv=None) -> None:
@@ -436,21 +334,7 @@ def main(argv=None) -> None:
     parser.add_argument("--no-explain", action="store_true", help="do not print the query plans of the county month")
     args = parser.parse_args(argv)
 
-    started = time.perf_counter()
-    database = ThrowawayDatabase()
-    url = database.create()
-    try:
-        setup_django(url)
-        run(args.runs, show_explain=not args.no_explain)
-    finally:
-        try:
-            from django.db import connections
-
-            connections.close_all()
-        except Exception:  # Django may not even be configured
-            pass
-        database.drop()
-    print(f"total {time.perf_counter() - started:.1f} s")
+    harness.run_in_throwaway_database(NAME, lambda: run(args.runs, show_explain=not args.no_explain))
 
 
 if __name__ == "__main__":
