@@ -111,9 +111,27 @@ INSPECTION: dict[str, list[str]] = {
 }
 
 
+# Rectification (整改) and its progress notice (整改进展情况通报).
+RECTIFICATION_VIEW = ["rectification.view_rectificationplan", "rectification.view_rectificationitem",
+                      "rectification.view_progressentry", "rectification.view_progressnotice",
+                      "rectification.view_accountability"]
+RECTIFICATION: dict[str, list[str]] = {
+    "township_committee": RECTIFICATION_VIEW + [
+        "rectification.change_rectificationplan", "rectification.add_rectificationitem",
+        "rectification.change_rectificationitem", "rectification.add_progressentry",
+        "rectification.add_accountability", "rectification.add_progressnotice", "rectification.approve_notice",
+    ],
+    "county_office": RECTIFICATION_VIEW + ["rectification.verify_rectificationitem",
+                                           "rectification.add_rectificationplan"],
+    "leading_group": RECTIFICATION_VIEW,
+    "discipline": RECTIFICATION_VIEW + ["rectification.add_accountability"],
+    "inspection_group": ["rectification.view_rectificationplan", "rectification.view_rectificationitem"],
+}
+
+
 def default_permissions(role_key: str) -> set[str]:
     return (set(ROLES[role_key][2]) | set(EVENTS.get(role_key, [])) | set(BIG_PATROL.get(role_key, []))
-            | set(INSPECTION.get(role_key, [])))
+            | set(INSPECTION.get(role_key, [])) | set(RECTIFICATION.get(role_key, [])))
 
 
 def create_all_permissions(apps) -> None:

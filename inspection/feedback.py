@@ -188,15 +188,19 @@ def feed_back(*, by, group: InspectionGroup, feedback_on: datetime.date, feedbac
                 raise TimelineError(f"{group.name}{when}向{group.township.name}反馈，不能重复反馈。")
             _check_order(group, group.reported_on, group.secretary_meeting_on, feedback_on, today)
             findings = ordered_findings(group)
+            group.feedback_on = feedback_on  # the plans carry the feedback date
             plans, organisations = _plans(group, findings, by)
             now = timezone.now()
             count = 0
             for finding in findings:
                 plan = plans[finding_organisation(finding).pk]
                 organisations[plan.pk] += 1
+                focus = finding.focus
                 RectificationItem.objects.create(
                     plan=plan, finding=finding, number=organisations[plan.pk], title=finding.title,
                     description=finding.description, status=RectificationItem.Status.PENDING,
+                    category=focus.parent.title if focus.parent_id else focus.title,
+                    subcategory=focus.title if focus.parent_id else "",
                 )
                 count += 1
             InspectionFinding.objects.filter(pk__in=[f.pk for f in findings]).update(fed_back_at=now)
@@ -224,8 +228,11 @@ def _plans(group: InspectionGroup, findings, by) -> tuple[dict, dict]:
     plans = {}
     counters = {}
     for organisation in sorted(organisations.values(), key=lambda o: o.path):
-        plan = RectificationPlan.objects.create(organisation=organisation, round=group.round,
-                                                title=plan_title(organisation, group), created_by=by)
+        plan = RectificationPlan.objects.create(
+            organisation=organisation, round=group.round, title=plan_title(organisation, group), created_by=by,
+            group_name=group.name, inspected_from=group.round.arrival_date, inspected_to=group.round.withdrawal_date,
+            feedback_on=group.feedback_on,
+        )
         plans[organisation.pk] = plan
         counters[plan.pk] = 0
     return plans, counters
