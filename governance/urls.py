@@ -1,5 +1,5 @@
 from django.contrib import admin
-from django.urls import path
+from django.urls import include, path
 from viewflow.contrib.auth import AuthViewset
 
 from governance import health
@@ -15,5 +15,6 @@ urlpatterns = [
     path("inbox/", InboxView.as_view(), name="inbox"),
     path("evidence/<int:pk>/", evidence_file, name="evidence"),
     path("evidence/<int:pk>/thumb/", evidence_file, {"thumbnail": True}, name="evidence_thumb"),
+    path("public/notices/", include("rectification.public_urls")),
     path("", site.urls),
 ]
