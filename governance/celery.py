@@ -17,4 +17,5 @@ app.conf.beat_schedule = {
     "beat-heartbeat": {"task": "governance.tasks.beat_heartbeat", "schedule": 60.0},
     "remind-late-patrol-work": {"task": "inspection.tasks.remind_late_patrol_work", "schedule": crontab(hour=9, minute=0)},
     "flag-overdue-inspection-letters": {"task": "inspection.tasks.flag_overdue_letters", "schedule": crontab(hour=8, minute=30)},
+    "flag-overdue-rectification-items": {"task": "rectification.tasks.flag_overdue_items", "schedule": crontab(hour=8, minute=45)},
 }

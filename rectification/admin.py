@@ -110,3 +110,65 @@ class RectificationItemAdmin(AuditedModelAdmin):
     def get_readonly_fields(self, request, obj=None):
         # The plan is fixed once the item exists; the finding link is set by the feedback hand-over.
         return ["plan", "finding"] if obj is not None else ["finding"]
+
+
+# ---------------------------------------------------------------- the plan's records and the progress entries
+
+
+from .models import Accountability, MoneyRecovered, PetitionTransfer, PlanMeasure, PlanMeeting, ProgressEntry  # noqa: E402
+
+
+@admin.register(PlanMeeting)
+class PlanMeetingAdmin(AuditedModelAdmin):
+    list_display = ["held_on", "kind", "topic", "plan"]
+    list_select_related = ["plan"]
+    search_fields = ["kind", "topic", "plan__title"]
+    autocomplete_fields = ["plan"]
+
+
+@admin.register(PlanMeasure)
+class PlanMeasureAdmin(AuditedModelAdmin):
+    list_display = ["name", "adopted_on", "plan"]
+    list_select_related = ["plan"]
+    search_fields = ["name", "plan__title"]
+    autocomplete_fields = ["plan"]
+
+
+@admin.register(MoneyRecovered)
+class MoneyRecoveredAdmin(AuditedModelAdmin):
+    list_display = ["amount", "source", "plan"]
+    list_select_related = ["plan"]
+    search_fields = ["source", "plan__title"]
+    autocomplete_fields = ["plan"]
+
+
+@admin.register(Accountability)
+class AccountabilityAdmin(AuditedModelAdmin):
+    list_display = ["person", "level", "measure", "decided_on", "plan"]
+    list_filter = ["level", "measure"]
+    list_select_related = ["plan"]
+    search_fields = ["person", "plan__title"]
+    autocomplete_fields = ["plan"]
+    raw_id_fields = ["item"]
+
+
+@admin.register(PetitionTransfer)
+class PetitionTransferAdmin(AuditedModelAdmin):
+    list_display = ["summary", "received_on", "closed_on", "plan"]
+    list_select_related = ["plan"]
+    search_fields = ["summary", "plan__title"]
+    autocomplete_fields = ["plan"]
+
+
+@admin.register(ProgressEntry)
+class ProgressEntryAdmin(AuditedModelAdmin):
+    """Progress entries are written by the services (with evidence and the flow); the admin only reads them."""
+
+    list_display = ["reported_on", "kind", "item", "reported_by"]
+    list_filter = ["kind"]
+    list_select_related = ["item", "reported_by"]
+    search_fields = ["text", "item__title"]
+    readonly_fields = ["item", "reported_on", "text", "kind", "reported_by", "created_at"]
+
+    def has_add_permission(self, request):
+        return False

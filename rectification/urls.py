@@ -1,9 +1,10 @@
-"""The 整改 area: rectification items, progress, notices."""
+"""The 整改 area: rectification plans, items, progress and the dashboard."""
 
 from django.urls import path
 
-from governance.placeholder import ComingPageView
 from governance.site import AreaApp, MenuLink
+
+from . import notice_views, views
 
 
 class RectificationApp(AreaApp):
@@ -11,10 +12,25 @@ class RectificationApp(AreaApp):
     icon = "build_circle"
     app_name = "rectification"
     links = (
-        MenuLink("整改事项", "task_alt", "items", ("grid.view_post",)),
+        MenuLink("整改看板", "dashboard", "dashboard", ("rectification.view_rectificationplan",)),
+        MenuLink("整改方案", "assignment", "plans", ("rectification.view_rectificationplan",)),
+        MenuLink("整改事项", "task_alt", "items", ("rectification.view_rectificationitem",)),
     )
 
-    items_path = path("items/", ComingPageView.as_view(
-        page_title="整改事项",
-        summary="巡察反馈问题的整改事项、进展、佐证、核验销号与整改进展情况通报在此办理。",
-    ), name="items")
+    dashboard_path = path("", views.DashboardView.as_view(), name="dashboard")
+    plans_path = path("plans/", views.PlanListView.as_view(), name="plans")
+    plan_detail_path = path("plans/<int:pk>/", views.PlanDetailView.as_view(), name="plan_detail")
+    plan_action_path = path("plans/<int:pk>/<str:action>/", views.PlanActionView.as_view(), name="plan_action")
+    items_path = path("items/", views.ItemListView.as_view(), name="items")
+    item_detail_path = path("items/<int:pk>/", views.ItemDetailView.as_view(), name="item_detail")
+    item_evidence_path = path("items/<int:pk>/evidence/<int:attachment_pk>/", views.EvidenceView.as_view(),
+                              name="item_evidence")
+    item_action_path = path("items/<int:pk>/<str:action>/", views.ItemActionView.as_view(), name="item_action")
+
+    # The progress notice pages (rectification/notice_views.py).
+    plan_notices_path = path("notices/plan/<int:pk>/", notice_views.PlanNoticesView.as_view(), name="plan_notices")
+    notice_preview_path = path("notices/<int:pk>/preview/", notice_views.NoticePreviewView.as_view(), name="notice_preview")
+    notice_download_path = path("notices/<int:pk>/download/<str:fmt>/", notice_views.NoticeDownloadView.as_view(),
+                                name="notice_download")
+    notice_action_path = path("notices/<int:pk>/act/<str:action>/", notice_views.NoticeActionView.as_view(),
+                              name="notice_action")

@@ -101,3 +101,12 @@ class MobileInspectionProcess(Process):
         proxy = True
         verbose_name = "机动巡察审批流程"
         verbose_name_plural = "机动巡察审批流程"
+
+
+class RectificationProcess(Process):
+    """The RectificationFlow process (整改); its artifact is the rectification.RectificationItem it moves."""
+
+    class Meta:
+        proxy = True
+        verbose_name = "巡察整改流程"
+        verbose_name_plural = "巡察整改流程"

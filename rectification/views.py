@@ -1,0 +1,442 @@
+"""Pages of rectification (整改): plans, items with their progress, and the dashboard.
+
+Views decode input and call rectification.services; every query goes through grid.access.
+Invalid submissions re-render with status 422 and the user's input kept; a step the user may not
+take is 403; a record outside the user's regions is 404.
+"""
+
+from __future__ import annotations
+
+import datetime
+from collections import defaultdict
+from itertools import groupby
+
+from django.contrib import messages
+from django.contrib.auth.mixins import LoginRequiredMixin
+from django.core.exceptions import ValidationError
+from django.db.models import Count, Q
+from django.shortcuts import redirect
+from django.utils import timezone
+from django.utils.html import escape
+from django.utils.safestring import mark_safe
+from django.views import View
+from django.views.generic import TemplateView
+
+from governance.audit import entries_for
+from governance.evidence import attachments_of
+from governance.models import Attachment
+from governance.paging import UncountedPage
+from grid.access import get_object_for_user, require_perm, scope
+from grid.models import Region
+
+from . import forms as rforms
+from . import services
+from .models import ProgressEntry, RectificationItem, RectificationPlan
+
+VIEW_PLAN = "rectification.view_rectificationplan"
+VIEW_ITEM = "rectification.view_rectificationitem"
+Status = RectificationItem.Status
+STATUS_CSS = {
+    Status.PENDING: "gv-tag--danger", Status.IN_PROGRESS: "gv-tag--warn", Status.DONE: "",
+    Status.FULLY_DONE: "gv-tag--ok", Status.ONGOING: "gv-tag--ok",
+}
+PAGE_SIZE = 100
+
+
+def _errors(exc: Exception) -> list[str]:
+    return list(exc.messages) if isinstance(exc, ValidationError) else [str(exc)]
+
+
+def _form_errors(form) -> list[str]:
+    return [f"{form.fields[name].label if name in form.fields else ''}：{error}".lstrip("：")
+            for name, errors in form.errors.items() for error in errors]
+
+
+def _plans(user):
+    return scope(user, RectificationPlan.objects.select_related("organisation", "round"), VIEW_PLAN)
+
+
+def _plan_for(user, pk) -> RectificationPlan:
+    return get_object_for_user(user, RectificationPlan.objects.select_related("organisation", "round"), VIEW_PLAN, pk=pk)
+
+
+def _item_for(user, pk) -> RectificationItem:
+    return get_object_for_user(
+        user, RectificationItem.objects.select_related("plan__organisation", "plan__round"), VIEW_ITEM, pk=pk)
+
+
+def _with_counts(plans):
+    return plans.annotate(
+        item_count=Count("items", distinct=True),
+        closed_count=Count("items", filter=Q(items__closed_at__isnull=False), distinct=True),
+        overdue_count=Count("items", filter=Q(items__is_overdue=True), distinct=True),
+    )
+
+
+def _decorate(item: RectificationItem) -> RectificationItem:
+    item.status_css = STATUS_CSS.get(item.status, "")
+    return item
+
+
+# ---------------------------------------------------------------- plans
+
+
+class PlanListView(LoginRequiredMixin, TemplateView):
+    template_name = "rectification/plan_list.html"
+
+    def get_context_data(self, **kwargs):
+        user = self.request.user
+        require_perm(user, VIEW_PLAN)
+        plans = _with_counts(_plans(user)).order_by("organisation__path", "-created_at")
+        page = UncountedPage(plans, self.request.GET.get("page"), PAGE_SIZE)
+        return super().get_context_data(page_title="整改方案", page=page, **kwargs)
+
+
+def group_items(items) -> list[tuple[str, list[tuple[str, list]]]]:
+    """Items in number order under their category and sub-heading (a heading starts where it changes)."""
+    grouped: list[tuple[str, list[tuple[str, list]]]] = []
+    for category, in_category in groupby(items, key=lambda item: item.category):
+        subs = [(sub, list(rows)) for sub, rows in groupby(in_category, key=lambda item: item.subcategory)]
+        grouped.append((category, subs))
+    return grouped
+
+
+class PlanDetailView(LoginRequiredMixin, TemplateView):
+    template_name = "rectification/plan_detail.html"
+
+    def get_context_data(self, **kwargs):
+        user = self.request.user
+        plan = kwargs.pop("plan", None) or _plan_for(user, self.kwargs["pk"])
+        items = [_decorate(item) for item in plan.items.order_by("number")]
+        may_edit = services.may_edit(user, plan)
+        data = self.request.POST if self.request.method == "POST" else None
+        action = kwargs.pop("action", None)
+
+        def bound(name, cls, **extra):
+            return cls(data if action == name else None, **extra)
+
+        context = {
+            "page_title": plan.title, "plan": plan, "groups": group_items(items), "items": items,
+            "may_edit": may_edit, "may_account": services.may_add_accountability(user, plan),
+            "meetings": plan.meetings.all(), "measures": plan.measures.all(), "recoveries": plan.recoveries.all(),
+            "accountabilities": plan.accountabilities.select_related("item"), "petitions": plan.petitions.all(),
+            "counts": {
+                "total": len(items), "closed": sum(1 for item in items if item.closed_at),
+                "overdue": sum(1 for item in items if item.is_overdue),
+            },
+            "header_form": rforms.PlanHeaderForm(data if action == "header" else None, instance=plan),
+            "meeting_form": bound("meeting", rforms.MeetingForm),
+            "measure_form": bound("measure", rforms.MeasureForm),
+            "recovery_form": bound("recovery", rforms.RecoveryForm),
+            "petition_form": bound("petition", rforms.PetitionForm),
+            "accountability_form": bound("accountability", rforms.AccountabilityForm, plan=plan),
+            "action": action,
+        }
+        context.update(kwargs)
+        return super().get_context_data(**context)
+
+
+PLAN_ACTIONS = {
+    "meeting": (rforms.MeetingForm, services.add_meeting, "整改会议已登记。"),
+    "measure": (rforms.MeasureForm, services.add_measure, "建章立制已登记。"),
+    "recovery": (rforms.RecoveryForm, services.add_recovery, "追回资金已登记。"),
+    "petition": (rforms.PetitionForm, services.add_petition, "转办信访件已登记。"),
+    "accountability": (rforms.AccountabilityForm, services.add_accountability, "问责处理已登记。"),
+}
+
+
+class PlanActionView(LoginRequiredMixin, View):
+    def get(self, request, pk, action):
+        return redirect("rectification:plan_detail", pk=pk)
+
+    def post(self, request, pk, action):
+        plan = _plan_for(request.user, pk)
+        if action == "header":
+            form = rforms.PlanHeaderForm(request.POST, instance=RectificationPlan.objects.get(pk=plan.pk))
+            call, done = None, "整改方案已保存。"
+        elif action in PLAN_ACTIONS:
+            cls, call, done = PLAN_ACTIONS[action]
+            form = cls(request.POST, plan=plan) if action == "accountability" else cls(request.POST)
+        else:
+            return redirect("rectification:plan_detail", pk=pk)
+        errors: list[str] = []
+        # Permission first: a user who may not act gets 403 whatever they typed.
+        allowed = (services.may_add_accountability if action == "accountability" else services.may_edit)(request.user, plan)
+        if not allowed:
+            from django.core.exceptions import PermissionDenied
+
+            raise PermissionDenied("您没有编辑该整改方案的权限。")
+        if form.is_valid():
+            try:
+                if action == "header":
+                    services.update_plan_header(plan, by=request.user, **{
+                        name: form.cleaned_data[name] for name in rforms.PlanHeaderForm.Meta.fields})
+                else:
+                    call(plan, by=request.user, **form.cleaned_data)
+            except ValidationError as exc:
+                errors = _errors(exc)
+            else:
+                messages.success(request, done)
+                return redirect("rectification:plan_detail", pk=pk)
+        view = PlanDetailView(request=request, kwargs={"pk": pk})
+        context = view.get_context_data(plan=plan, action=action, errors=errors)
+        if action == "header":
+            context["header_form"] = form
+        else:
+            context[f"{action}_form"] = form
+        return view.render_to_response(context, status=422)
+
+
+# ---------------------------------------------------------------- items
+
+
+class ItemListView(LoginRequiredMixin, TemplateView):
+    """Every item the user may see, with a status filter (the 整改事项 menu)."""
+
+    template_name = "rectification/item_list.html"
+
+    def get_context_data(self, **kwargs):
+        user = self.request.user
+        require_perm(user, VIEW_ITEM)
+        items = scope(user, RectificationItem.objects.select_related("plan__organisation"), VIEW_ITEM)
+        status = self.request.GET.get("status") or ""
+        if status in Status.values:
+            items = items.filter(status=status)
+        if self.request.GET.get("overdue"):
+            items = items.filter(is_overdue=True)
+        items = items.order_by("plan__organisation__path", "plan_id", "number")
+        page = UncountedPage(items, self.request.GET.get("page"), PAGE_SIZE)
+        for item in page:
+            _decorate(item)
+        query = self.request.GET.copy()
+        query.pop("page", None)
+        return super().get_context_data(page_title="整改事项", page=page, statuses=Status.choices, status=status,
+                                        page_query=query.urlencode(), **kwargs)
+
+
+ENTRY_CSS = {"progress": "", "claim": "gv-tag--warn", "verified": "gv-tag--ok", "returned": "gv-tag--danger"}
+
+
+class ItemDetailView(LoginRequiredMixin, TemplateView):
+    template_name = "rectification/item_detail.html"
+
+    def get_context_data(self, **kwargs):
+        from django.contrib.contenttypes.models import ContentType
+
+        from workflows.rectification_flow import current_step, rectification_flow_svg
+
+        user = self.request.user
+        item = kwargs.pop("item", None) or _item_for(user, self.kwargs["pk"])
+        _decorate(item)
+        entries = list(item.progress.select_related("reported_by").order_by("reported_on", "id"))
+        files = defaultdict(list)
+        for attachment in Attachment.objects.filter(
+                owner_type=ContentType.objects.get_for_model(ProgressEntry), owner_id__in=[e.pk for e in entries]):
+            files[attachment.owner_id].append(attachment)
+        for entry in entries:
+            entry.files = files.get(entry.pk, [])
+            entry.css = ENTRY_CSS.get(entry.kind, "")
+        step = current_step(item)
+        is_open = item.closed_at is None
+        may_edit = is_open and services.may_edit(user, item.plan) and user.has_perm(services.CHANGE_ITEM, item)
+        may_report = is_open and services.may_report(user, item) and step != "verify"
+        action = kwargs.pop("action", None)
+        data = self.request.POST if self.request.method == "POST" else None
+        item_initial = {"responsible_leader": item.responsible_leader, "responsible_unit": item.responsible_unit,
+                        "measures": item.measures, "deadline": item.deadline, "result": item.result}
+        context = {
+            "page_title": f"整改事项 {item.number}", "item": item, "plan": item.plan, "entries": entries, "step": step,
+            "may_edit": may_edit, "may_report": may_report,
+            "may_verify": is_open and step == "verify" and services.may_verify(user, item),
+            "item_form": rforms.ItemForm(data if action == "update" else None, initial=item_initial),
+            "progress_form": rforms.ProgressForm(data if action == "progress" else None,
+                                                 initial={"reported_on": timezone.localdate()}),
+            "claim_form": rforms.ClaimForm(data if action == "claim" else None),
+            "verify_form": rforms.VerifyForm(data if action == "verify" else None),
+            "unfinished_form": rforms.UnfinishedForm(data if action == "unfinished" else None, initial={
+                "unfinished_reason": item.unfinished_reason, "next_steps": item.next_steps,
+                "new_deadline": item.new_deadline}),
+            "history": list(entries_for(item)), "svg": mark_safe(rectification_flow_svg(item)),  # noqa: S308 — viewflow's SVG
+            "deadline": services.effective_deadline(item), "action": action,
+        }
+        context.update(kwargs)
+        return super().get_context_data(**context)
+
+
+class ItemActionView(LoginRequiredMixin, View):
+    """POST a step (update / progress / claim / verify / unfinished); errors re-render the page with 422."""
+
+    FORMS = {"update": rforms.ItemForm, "progress": rforms.ProgressForm, "claim": rforms.ClaimForm,
+             "verify": rforms.VerifyForm, "unfinished": rforms.UnfinishedForm}
+
+    def get(self, request, pk, action):
+        return redirect("rectification:item_detail", pk=pk)
+
+    def post(self, request, pk, action):
+        from django.core.exceptions import PermissionDenied
+
+        item = _item_for(request.user, pk)  # outside the user's regions: 404
+        if action not in self.FORMS:
+            return redirect("rectification:item_detail", pk=pk)
+        allowed = {
+            "verify": services.may_verify,
+            "progress": services.may_report, "claim": services.may_report,
+        }.get(action, lambda user, obj: services.may_edit(user, obj.plan) and user.has_perm(services.CHANGE_ITEM, obj))
+        if not allowed(request.user, item):
+            raise PermissionDenied("您没有办理该整改事项此环节的权限。")
+        form = self.FORMS[action](request.POST)
+        errors: list[str] = []
+        files = request.FILES.getlist("files")
+        if form.is_valid():
+            data = form.cleaned_data
+            try:
+                if action == "update":
+                    services.update_item(item, by=request.user, **data)
+                    done = "整改责任与措施已保存。"
+                elif action == "progress":
+                    services.report_progress(item, by=request.user, reported_on=data["reported_on"], text=data["text"],
+                                             files=files)
+                    done = "整改进展已报送。"
+                elif action == "claim":
+                    services.claim_done(item, by=request.user, text=data["text"], files=files,
+                                        long_term=data["long_term"])
+                    done = "已申请销号，等待县委巡察办验收。"
+                elif action == "verify":
+                    accept = data["decision"] == "accept"
+                    services.verify_item(item, by=request.user, accept=accept, reason=data["reason"])
+                    done = "验收通过，已销号。" if accept else "已退回继续整改。"
+                else:
+                    services.mark_unfinished(item, by=request.user, reason=data["unfinished_reason"],
+                                             next_steps=data["next_steps"], new_deadline=data["new_deadline"])
+                    done = "未完成原因与下一步措施已保存。"
+            except ValidationError as exc:
+                errors = _errors(exc)
+            else:
+                messages.success(request, done)
+                return redirect("rectification:item_detail", pk=pk)
+        view = ItemDetailView(request=request, kwargs={"pk": pk})
+        context = view.get_context_data(item=item, action=action, errors=errors)
+        context[{"update": "item_form"}.get(action, f"{action}_form")] = form
+        return view.render_to_response(context, status=422)
+
+
+class EvidenceView(LoginRequiredMixin, View):
+    """Download a progress entry's evidence, for users who may see the item."""
+
+    def get(self, request, pk, attachment_pk):
+        from django.http import FileResponse, Http404
+
+        item = _item_for(request.user, pk)
+        attachment = None
+        for entry in item.progress.all():
+            attachment = attachments_of(entry).filter(pk=attachment_pk).first()
+            if attachment is not None:
+                break
+        if attachment is None:
+            raise Http404("附件不存在。")
+        return FileResponse(attachment.file.open("rb"), as_attachment=attachment.kind == "document",
+                            filename=attachment.original_name, content_type=attachment.mime_type)
+
+
+# ---------------------------------------------------------------- dashboard
+
+
+def _month_ends(start: datetime.date, end: datetime.date) -> list[datetime.date]:
+    """The last day of each month from start's month to end's month (end itself for the current month)."""
+    months, year, month = [], start.year, start.month
+    while (year, month) <= (end.year, end.month):
+        nxt = datetime.date(year + (month == 12), month % 12 + 1, 1)
+        months.append(min(nxt - datetime.timedelta(days=1), end))
+        year, month = nxt.year, nxt.month
+    return months[-12:]
+
+
+def township_progress(items: list[tuple[str, datetime.date | None, datetime.datetime | None]], townships,
+                      today: datetime.date) -> tuple[list[datetime.date], list[tuple[str, list[float]]]]:
+    """Per township, the share of its items closed (销号) at each month's end since the first feedback."""
+    feedback_days = [feedback for _path, feedback, _closed in items if feedback]
+    if not items:
+        return [], []
+    months = _month_ends(min(feedback_days) if feedback_days else today, today)
+    by_township: dict[str, list] = defaultdict(list)
+    for path, feedback, closed in items:
+        township = next((t for t in townships if path.startswith(t.path)), None)
+        if township is not None:
+            by_township[township.path].append((feedback, timezone.localtime(closed).date() if closed else None))
+    series = []
+    for township in townships:
+        rows = by_township.get(township.path)
+        if not rows:
+            continue
+        values = []
+        for month_end in months:
+            total = sum(1 for feedback, _ in rows if feedback is None or feedback <= month_end)
+            closed = sum(1 for _, day in rows if day and day <= month_end)
+            values.append(round(100 * closed / total, 1) if total else 0.0)
+        series.append((township.name, values))
+    return months, series
+
+
+COLOURS = ["#b71c1c", "#1565c0", "#2e7d32", "#ef6c00", "#6a1b9a", "#00838f", "#5d4037", "#37474f"]
+
+
+def progress_chart_svg(months: list[datetime.date], series: list[tuple[str, list[float]]]) -> str:
+    """A line chart (0–100 % closed) per township by month: inline SVG, no script."""
+    width, height, left, right, top, bottom = 640, 260, 44, 150, 20, 36
+    plot_w, plot_h = width - left - right, height - top - bottom
+    font = 'font-family="Noto Sans CJK SC, sans-serif"'
+    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" class="rectification-chart" viewBox="0 0 {width} {height}" '
+             f'width="{width}" height="{height}" role="img" aria-label="各乡镇整改销号进度">']
+    for tick in (0, 25, 50, 75, 100):
+        y = top + plot_h * (1 - tick / 100)
+        parts.append(f'<line x1="{left}" y1="{y:.1f}" x2="{left + plot_w}" y2="{y:.1f}" stroke="#ddd"/>')
+        parts.append(f'<text x="{left - 6}" y="{y + 4:.1f}" font-size="10" text-anchor="end" {font} fill="#555">{tick}%</text>')
+    count = max(len(months), 1)
+
+    def x_of(index: int) -> float:
+        return left + (plot_w * index / (count - 1) if count > 1 else plot_w / 2)
+
+    for index, month in enumerate(months):
+        parts.append(f'<text x="{x_of(index):.1f}" y="{height - 14}" font-size="10" text-anchor="middle" {font} '
+                     f'fill="#555">{month.year % 100:02d}/{month.month:02d}</text>')
+    for number, (name, values) in enumerate(series):
+        colour = COLOURS[number % len(COLOURS)]
+        points = " ".join(f"{x_of(i):.1f},{top + plot_h * (1 - v / 100):.1f}" for i, v in enumerate(values))
+        parts.append(f'<polyline fill="none" stroke="{colour}" stroke-width="2" points="{points}"/>')
+        for i, v in enumerate(values):
+            parts.append(f'<circle cx="{x_of(i):.1f}" cy="{top + plot_h * (1 - v / 100):.1f}" r="2.5" fill="{colour}">'
+                         f'<title>{escape(name)} {months[i]:%Y-%m}：{v}%</title></circle>')
+        y = top + 14 * number + 6
+        parts.append(f'<rect x="{left + plot_w + 12}" y="{y - 8}" width="10" height="10" fill="{colour}"/>')
+        parts.append(f'<text x="{left + plot_w + 26}" y="{y + 1}" font-size="11" {font} fill="#222">'
+                     f'{escape(name)} {values[-1] if values else 0}%</text>')
+    if not series:
+        parts.append(f'<text x="{left + plot_w / 2}" y="{top + plot_h / 2}" font-size="12" text-anchor="middle" {font} '
+                     'fill="#777">暂无整改事项</text>')
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+class DashboardView(LoginRequiredMixin, TemplateView):
+    """The county office sees every plan; a township committee its own (grid.access.scope)."""
+
+    template_name = "rectification/dashboard.html"
+
+    def get_context_data(self, **kwargs):
+        user = self.request.user
+        require_perm(user, VIEW_PLAN)
+        today = timezone.localdate()
+        plans = list(_with_counts(_plans(user)).order_by("organisation__path", "-created_at"))
+        items = scope(user, RectificationItem.objects.all(), VIEW_ITEM)
+        by_status = dict(items.order_by().values("status").annotate(n=Count("id")).values_list("status", "n"))
+        statuses = [(value, label, by_status.get(value, 0), STATUS_CSS.get(value, "")) for value, label in Status.choices]
+        overdue = [_decorate(item) for item in items.filter(is_overdue=True).select_related("plan__organisation")
+                   .order_by("plan__organisation__path", "plan_id", "number")[:PAGE_SIZE]]
+        rows = list(items.values_list("plan__organisation__path", "plan__feedback_on", "closed_at"))
+        townships = list(Region.objects.filter(tier__key="township").order_by("path").only("path", "name"))
+        months, series = township_progress(rows, townships, today)
+        return super().get_context_data(
+            page_title="整改工作看板", plans=plans, statuses=statuses, total=sum(by_status.values()), overdue=overdue,
+            chart=mark_safe(progress_chart_svg(months, series)),  # noqa: S308 — built from escaped text
+            series=series, months=months, **kwargs,
+        )

@@ -1,0 +1,292 @@
+"""RectificationFlow (整改), one process per rectification item.
+
+DESIGN.md §4: item assigned to a responsible leader and unit with a deadline → periodic progress →
+claimed done with evidence → verified by the office → closed (销号) or returned (back to progress).
+Overdue items raise a 提醒函 then a 督办函 (rectification/tasks.py), outside the graph.
+
+The services in rectification/services.py take every step: they check the user, change the item,
+then put the decision in `process.data["decision"]` and complete the waiting task; the switches read
+it. Items created by inspection.feedback.feed_back get their process lazily (`ensure_flow`).
+"""
+
+from __future__ import annotations
+
+import logging
+
+from django.contrib.auth import get_user_model
+from django.contrib.contenttypes.models import ContentType
+from django.db import transaction
+from django.shortcuts import redirect
+from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
+from django.views import View
+from viewflow import this
+from viewflow.workflow import flow, lock
+from viewflow.workflow.models import Task
+from viewflow.workflow.status import STATUS
+
+from .models import RectificationProcess
+
+logger = logging.getLogger(__name__)
+
+CHANGE_ITEM = "rectification.change_rectificationitem"
+VERIFY = "rectification.verify_rectificationitem"
+
+
+def _item(process_or_activation):
+    process = getattr(process_or_activation, "process", process_or_activation)
+    return process.artifact
+
+
+def _decided(*decisions):
+    def condition(activation) -> bool:
+        return (activation.process.data or {}).get("decision") in decisions
+
+    return condition
+
+
+class RectificationTaskRedirectView(View):
+    """viewflow needs a view per human node; the steps are taken on the item's own page."""
+
+    def get(self, request, *args, process_pk=None, **kwargs):
+        process = RectificationProcess.objects.filter(pk=process_pk).first()
+        if process is None or process.artifact_object_id is None:
+            return redirect("/")
+        return redirect(reverse("rectification:item_detail", args=[process.artifact_object_id]))
+
+    post = get
+
+
+class RectificationFlow(flow.Flow):
+    process_class = RectificationProcess
+    lock_impl = lock.select_for_update_lock
+    process_title = _("巡察整改")
+    process_description = _("反馈问题逐项整改：明确责任、报送进展、申请销号、县委巡察办验收")
+
+    start = flow.StartHandle(this.start_process).Annotation(title=_("反馈问题移交整改")).Next(this.assign)
+
+    assign = (
+        flow.View(RectificationTaskRedirectView.as_view())
+        .Annotation(title=_("明确责任"), description=_("明确责任领导、责任单位、整改措施和整改时限"))
+        .Permission(CHANGE_ITEM, obj=lambda activation: _item(activation))
+        .onCreate(this.task_created)
+        .Next(this.progress)
+    )
+    progress = (
+        flow.View(RectificationTaskRedirectView.as_view())
+        .Annotation(title=_("报送整改进展"), description=_("定期报送进展；完成后附佐证申请销号"))
+        .Permission(CHANGE_ITEM, obj=lambda activation: _item(activation))
+        .Next(this.after_progress)
+    )
+    after_progress = (
+        flow.Switch()
+        .Annotation(title=_("是否申请销号"))
+        .Case(this.verify, _decided("claim"))
+        .Default(this.progress)
+    )
+    verify = (
+        flow.View(RectificationTaskRedirectView.as_view())
+        .Annotation(title=_("县委巡察办验收"), description=_("验收通过予以销号，或退回继续整改"))
+        .Permission(VERIFY, obj=lambda activation: _item(activation))
+        .onCreate(this.task_created)
+        .Next(this.after_verify)
+    )
+    after_verify = (
+        flow.Switch()
+        .Annotation(title=_("验收结果"))
+        .Case(this.end, _decided("accepted"))
+        .Default(this.progress)
+    )
+    end = flow.End().Annotation(title=_("销号"))
+
+    def start_process(self, activation, item, by=None):
+        activation.process.artifact = item
+        activation.process.data = {"decision": None, "started_by": getattr(by, "pk", None)}
+        return activation.process
+
+    def task_created(self, activation):
+        notify_task_after_commit(activation.task.pk)
+
+
+# ---------------------------------------------------------------- driving the flow from the services
+
+
+def process_lookup(item, prefix: str = "") -> dict:
+    from rectification.models import RectificationItem
+
+    return {
+        f"{prefix}artifact_content_type": ContentType.objects.get_for_model(RectificationItem),
+        f"{prefix}artifact_object_id": item.pk,
+        f"{prefix}flow_class": RectificationFlow,
+    }
+
+
+def process_of(item) -> RectificationProcess | None:
+    return RectificationProcess.objects.filter(**process_lookup(item)).order_by("-id").first()
+
+
+def ensure_flow(item, *, by=None) -> RectificationProcess:
+    """The item's process, started now when the item has none (items from feed_back or an import)."""
+    process = process_of(item)
+    if process is None:
+        process = RectificationFlow.start.run(item=item, by=by)
+    return process
+
+
+def _open_task(process):
+    return (Task.objects.filter(process=process, status__in=[STATUS.NEW, STATUS.ASSIGNED])
+            .order_by("-id").first())
+
+
+def current_step(item) -> str | None:
+    """"assign", "progress" or "verify" while the item's process waits there; None when closed or not started."""
+    process = process_of(item)
+    if process is None:
+        return None
+    task = _open_task(process)
+    if task is None:
+        return None
+    return {RectificationFlow.assign: "assign", RectificationFlow.progress: "progress",
+            RectificationFlow.verify: "verify"}.get(task.flow_task)
+
+
+def complete_step(item, node_name: str, decision: str, *, by, data: dict | None = None) -> None:
+    """Complete the item's waiting `node_name` task with `decision` (inside the service's transaction).
+
+    Progress and claims on an item still at "assign" complete the assignment first: the committee
+    acting on it is the assignment. Assigning again later only updates the item (no task waits).
+    Raises LookupError (Chinese) when the step is not open.
+    """
+    from .engine import StepUnavailable, complete_task
+
+    process = ensure_flow(item, by=by)
+    step = current_step(item)
+    if node_name == "assign":
+        if step != "assign":
+            return
+    elif node_name == "progress" and step == "assign":
+        _complete(process, RectificationFlow.assign, "assigned", by=by)
+        step = current_step(item)
+    if step != node_name:
+        raise LookupError("该事项当前不在此环节，可能已由他人办理，请刷新后查看。")
+    process.refresh_from_db()
+    process.data = {**(process.data or {}), **(data or {}), "decision": decision}
+    process.save(update_fields=["data"])
+    try:
+        complete_task(_open_task(process), by=by)
+    except StepUnavailable as exc:
+        raise LookupError(str(exc)) from exc
+
+
+def _complete(process, flow_task, decision, *, by) -> None:
+    from .engine import complete_task
+
+    process.data = {**(process.data or {}), "decision": decision}
+    process.save(update_fields=["data"])
+    task = Task.objects.filter(process=process, flow_task=flow_task, status__in=[STATUS.NEW, STATUS.ASSIGNED]).first()
+    if task is not None:
+        complete_task(task, by=by)
+
+
+# ---------------------------------------------------------------- 待办 notices
+
+
+def committee_users(organisation) -> list:
+    """Active holders of change_rectificationplan at the organisation or above it, below the county level
+    that only follows (the township committee of a village plan, or the committee itself)."""
+    return _holders(organisation, "change_rectificationplan")
+
+
+def office_users(organisation) -> list:
+    """Active holders of verify_rectificationitem over the organisation (the county inspection office)."""
+    return _holders(organisation, "verify_rectificationitem")
+
+
+def _holders(organisation, codename: str) -> list:
+    from grid.models import Post, Region
+
+    step = Region.steplen
+    ancestors = [organisation.path[:end] for end in range(step, len(organisation.path) + 1, step)]
+    user_ids = Post.objects.active().filter(
+        region__path__in=ancestors, user__is_active=True, role__permissions__content_type__app_label="rectification",
+        role__permissions__codename=codename,
+    ).values_list("user_id", flat=True).distinct()
+    return list(get_user_model().objects.filter(pk__in=set(user_ids)).order_by("pk"))
+
+
+def notify_task_after_commit(task_id: int) -> None:
+    def send():
+        try:
+            notify_task(task_id)
+        except Exception:  # a failing notice must not surface as an error of the step that committed
+            logger.exception("待办 notices of rectification task %s failed", task_id)
+
+    transaction.on_commit(send)
+
+
+def notify_task(task_id: int) -> int:
+    """待办 for a waiting assign task (the committee) or verify task (the office); once per holder and task."""
+    from governance.models import Notification
+    from governance.notifications import notify
+    from rectification.models import RectificationItem
+
+    task = Task.objects.select_related("process").filter(pk=task_id).first()
+    if task is None or task.finished is not None:
+        return 0
+    item = RectificationItem.objects.select_related("plan__organisation").filter(
+        pk=task.process.artifact_object_id).first()
+    if item is None:
+        return 0
+    organisation = item.plan.organisation
+    if task.flow_task == RectificationFlow.verify:
+        users = office_users(organisation)
+        title = f"待验收：{organisation.name}整改事项第{item.number}项申请销号"
+        body = f"“{item.title}”已申请销号，请核验佐证材料后验收或退回。"
+    else:
+        users = committee_users(organisation)
+        title = f"待整改：{organisation.name}第{item.number}项“{item.title[:40]}”"
+        body = "请明确责任领导、责任单位、整改措施和整改时限，并按时报送整改进展。"
+    url = reverse("rectification:item_detail", args=[item.pk])
+    sent = 0
+    for user in users:
+        if notify(user, kind=Notification.Kind.TASK, title=title, body=body, url=url,
+                  dedupe_key=f"rectification-task:{task.pk}:{user.pk}"):
+            sent += 1
+    return sent
+
+
+def notify_committee_of_verdict(item, *, accepted: bool, reason: str) -> None:
+    """The committee hears the office's verdict after it commits."""
+    from governance.models import Notification
+    from governance.notifications import notify
+
+    organisation = item.plan.organisation
+    verdict = "验收通过，已销号" if accepted else "被退回，请继续整改"
+    title = f"整改事项第{item.number}项{verdict}"
+    body = f"“{item.title}”{verdict}。{reason}"
+    url = reverse("rectification:item_detail", args=[item.pk])
+    key = f"rectification-verdict:{item.pk}:{'accepted' if accepted else 'returned'}:{item.progress.count()}"
+
+    def send():
+        for user in committee_users(organisation):
+            notify(user, kind=Notification.Kind.RESULT, title=title, body=body, url=url, dedupe_key=f"{key}:{user.pk}")
+
+    transaction.on_commit(send)
+
+
+# ---------------------------------------------------------------- chart
+
+
+def rectification_flow_svg(item=None) -> str:
+    """The flow as SVG (viewflow's layout); for one item, its steps so far coloured."""
+    from viewflow.workflow import chart
+
+    grid = chart.calc_layout_data(RectificationFlow)
+    if item is not None:
+        latest: dict = {}
+        for task in Task.objects.filter(**process_lookup(item, "process__")).order_by("id").only("flow_task", "status"):
+            latest[task.flow_task] = task.status
+        for node in grid.nodes:
+            if node in latest:
+                grid[node].status = latest[node]
+    return chart.grid_to_svg(grid)
