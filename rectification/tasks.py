@@ -109,6 +109,11 @@ def _notify_committee(plan, items, title: str, body: str, key: str) -> int:
     return sent
 
 
+# Claimed done and waiting for the office's verification, or kept up for the long term: the
+# committee has done its part, so the item is not overdue on its side.
+AWAITING_OR_ONGOING = [RectificationItem.Status.DONE, RectificationItem.Status.ONGOING]
+
+
 def flag_overdue(today: datetime.date | None = None) -> dict:
     """Flag overdue items, send the reminder and then the supervision letter; safe to run any number of times."""
     today = today or timezone.localdate()
@@ -116,14 +121,14 @@ def flag_overdue(today: datetime.date | None = None) -> dict:
     due = Coalesce(F("new_deadline"), F("deadline"))
     with transaction.atomic():
         cleared = list(RectificationItem.objects.select_for_update().filter(is_overdue=True).annotate(due=due).filter(
-            Q(closed_at__isnull=False) | Q(due__isnull=True) | Q(due__gte=today)))
+            Q(closed_at__isnull=False) | Q(due__isnull=True) | Q(due__gte=today) | Q(status__in=AWAITING_OR_ONGOING)))
         if cleared:
             RectificationItem.objects.filter(pk__in=[item.pk for item in cleared]).update(is_overdue=False)
             audit.record_many("rectification_item.overdue_cleared", cleared, after={"is_overdue": False})
         result["cleared"] = len(cleared)
         late = list(
             RectificationItem.objects.select_for_update(of=("self",)).annotate(due=due)
-            .filter(closed_at__isnull=True, due__lt=today)
+            .filter(closed_at__isnull=True, due__lt=today).exclude(status__in=AWAITING_OR_ONGOING)
             .select_related("plan__organisation__tier", "plan__round__county").order_by("plan_id", "number")
         )
         newly = [item for item in late if not item.is_overdue]

@@ -336,3 +336,15 @@ def test_plan_links_to_its_notice_pages(fed_back, personas, client):
     url = reverse("rectification:plan_notices", args=[fed_back.pk])
     assert url in page
     assert client.get(url).status_code == 200
+
+
+def test_an_item_claimed_done_and_waiting_for_verification_is_not_overdue(county, personas):
+    committee = personas["township_committee"]
+    plan = RectificationPlan.objects.create(organisation=county.taiping, title="整改方案", created_by=committee)
+    late = timezone.localdate() - DAY
+    RectificationItem.objects.create(plan=plan, number=1, title="已申请销号", deadline=late,
+                                     status=RectificationItem.Status.DONE, result="已整改")
+    RectificationItem.objects.create(plan=plan, number=2, title="仍在整改", deadline=late,
+                                     status=RectificationItem.Status.IN_PROGRESS)
+    assert flag_overdue()["flagged"] == 1
+    assert set(RectificationItem.objects.filter(is_overdue=True).values_list("number", flat=True)) == {2}
