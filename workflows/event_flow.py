@@ -12,20 +12,12 @@ from django.utils.translation import gettext_lazy as _
 from viewflow import this
 from viewflow.workflow import flow, lock
 
+from .flow_parts import artifact_of, decided
 from .models import EventProcess
 from .views import EventTaskRedirectView
 
-
-def _event(process_or_activation):
-    process = getattr(process_or_activation, "process", process_or_activation)
-    return process.artifact
-
-
-def _decided(*decisions):
-    def condition(activation) -> bool:
-        return activation.process.data.get("decision") in decisions
-
-    return condition
+_event = artifact_of
+_decided = decided
 
 
 def _handle_permission(activation) -> str:

@@ -13,40 +13,20 @@ from __future__ import annotations
 import logging
 
 from django.db import transaction
-from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
-from django.views import View
 from viewflow import this
 from viewflow.workflow import flow, lock
 
+from .flow_parts import artifact_of, decided, record_page_view
 from .models import PatrolReportProcess
 
 logger = logging.getLogger(__name__)
 
 
-def _report(process_or_activation):
-    process = getattr(process_or_activation, "process", process_or_activation)
-    return process.artifact
-
-
-def _decided(*decisions):
-    def condition(activation) -> bool:
-        return (activation.process.data or {}).get("decision") in decisions
-
-    return condition
-
-
-class PatrolReportTaskRedirectView(View):
-    """viewflow needs a view per human node; the steps are taken on the report's own page."""
-
-    def get(self, request, *args, process_pk=None, **kwargs):
-        process = PatrolReportProcess.objects.filter(pk=process_pk).first()
-        if process is None or process.artifact_object_id is None:
-            return redirect("/")
-        return redirect(reverse("patrol:report_detail", args=[process.artifact_object_id]))
-
-    post = get
+_report = artifact_of
+_decided = decided
+PatrolReportTaskRedirectView = record_page_view(PatrolReportProcess, "patrol:report_detail")
 
 
 class LeadDepartmentTask(flow.View):

@@ -16,15 +16,14 @@ import logging
 from django.contrib.auth import get_user_model
 from django.contrib.contenttypes.models import ContentType
 from django.db import transaction
-from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
-from django.views import View
 from viewflow import this
 from viewflow.workflow import flow, lock
 from viewflow.workflow.models import Task
 from viewflow.workflow.status import STATUS
 
+from .flow_parts import artifact_of, decided, record_page_view
 from .models import RectificationProcess
 
 logger = logging.getLogger(__name__)
@@ -33,28 +32,9 @@ CHANGE_ITEM = "rectification.change_rectificationitem"
 VERIFY = "rectification.verify_rectificationitem"
 
 
-def _item(process_or_activation):
-    process = getattr(process_or_activation, "process", process_or_activation)
-    return process.artifact
-
-
-def _decided(*decisions):
-    def condition(activation) -> bool:
-        return (activation.process.data or {}).get("decision") in decisions
-
-    return condition
-
-
-class RectificationTaskRedirectView(View):
-    """viewflow needs a view per human node; the steps are taken on the item's own page."""
-
-    def get(self, request, *args, process_pk=None, **kwargs):
-        process = RectificationProcess.objects.filter(pk=process_pk).first()
-        if process is None or process.artifact_object_id is None:
-            return redirect("/")
-        return redirect(reverse("rectification:item_detail", args=[process.artifact_object_id]))
-
-    post = get
+_item = artifact_of
+_decided = decided
+RectificationTaskRedirectView = record_page_view(RectificationProcess, "rectification:item_detail")
 
 
 class RectificationFlow(flow.Flow):
