@@ -229,6 +229,8 @@ DEMO_EVENTS = [
 # Demo posts start on the first of last year, so that lists, compliance and reports have a history.
 DEMO_POSTS_START = datetime.date(2025, 1, 1)
 
+DEMO_RECTIFICATION_ROUND = "十五届县委第一轮巡察"
+
 LOUXING = "楼星村"
 # 楼星村's grids: the households of each grid's micro-grids (100–150 each); a grid's households are
 # their sum (300–500), and the village's the sum of its grids (grid-governance-plans.txt).
@@ -410,6 +412,7 @@ class DemoSummary:
     inspection_groups: int = 0
     round_targets: int = 0
     focus_categories: int = 0
+    rectification_items: int = 0
     logins: list[DemoLogin] = field(default_factory=list)
 
     @property
@@ -417,7 +420,7 @@ class DemoSummary:
         return any((self.regions, self.departments, self.patrol_categories, self.supervision_groups, self.users, self.posts,
                     self.routes, self.events, self.patrols, self.group_members, self.catalog_items, self.patrol_reports,
                     self.patrol_findings, self.inspection_rounds, self.inspection_groups, self.round_targets,
-                    self.focus_categories))
+                    self.focus_categories, self.rectification_items))
 
 
 class _Loader:
@@ -715,6 +718,40 @@ class _Loader:
 
     # --- county inspection round (巡察) ----------------------------------------------------------
 
+    def load_rectification(self, taiping: Region) -> None:
+        """太平镇's rectification plan after an earlier round, kept on paper and imported
+        (rectification/demo/taiping_rectification.csv), with its meetings, rules, money recovered and
+        accountability, so that the dashboard and the progress notice have something to show."""
+        from pathlib import Path
+
+        from rectification.imports import import_rectification
+        from rectification.models import Accountability, MoneyRecovered, PlanMeasure, PlanMeeting
+
+        outcome = import_rectification(
+            Path(__file__).resolve().parent.parent / "rectification" / "demo" / "taiping_rectification.csv",
+            organisation=taiping, round=DEMO_RECTIFICATION_ROUND, group="县委第三巡察组",
+            inspected=(datetime.date(2021, 9, 6), datetime.date(2021, 10, 30)),
+            feedback_date=datetime.date(2021, 12, 10), by=self.by,
+        )
+        self.summary.rectification_items += outcome.result.created
+        plan = outcome.plan
+        if plan.meetings.exists():
+            return
+        plan.first_responsible, plan.document_number = "镇党委书记", "太委〔2021〕45号"
+        plan.document_title = "关于落实县委第三巡察组反馈意见的整改方案"
+        plan.next_plan = "持续抓好未完成事项的整改，对已完成事项适时开展“回头看”，防止问题反弹。"
+        plan.contact = "太平镇纪委，电话 0000-0000000"
+        plan.save()
+        PlanMeeting.objects.create(plan=plan, held_on=datetime.date(2021, 12, 13), kind="党委会", topic="传达学习巡察反馈意见，研究部署整改工作")
+        PlanMeeting.objects.create(plan=plan, held_on=datetime.date(2022, 1, 20), kind="专题民主生活会", topic="对照巡察反馈问题开展批评与自我批评")
+        for name in ("太平镇村级财务管理办法", "太平镇惠民资金发放公示制度"):
+            PlanMeasure.objects.create(plan=plan, name=name, adopted_on=datetime.date(2022, 2, 15))
+        MoneyRecovered.objects.create(plan=plan, amount="23000.00", source="清退不符合条件的低保资金")
+        Accountability.objects.create(plan=plan, person="某村党支部书记", level=Accountability.Level.VILLAGE,
+                                      measure=Accountability.Measure.ADMONISHMENT)
+        audit.record("rectification_plan.demo_records", actor=self.by, obj=plan,
+                     after={"meetings": 2, "measures": 2, "recoveries": 1, "accountabilities": 1})
+
     def load_inspection_round(self) -> InspectionRound:
         """The round of county-inspection-round-plan.txt, entered as the office would have set it up."""
         User = get_user_model()
@@ -806,4 +843,5 @@ def load_demo(*, by=None) -> DemoSummary:
     loader.load_catalog(taiping)
     loader.load_patrol_reports(taiping)
     loader.load_inspection_round()
+    loader.load_rectification(taiping)
     return loader.summary

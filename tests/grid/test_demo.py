@@ -31,6 +31,7 @@ from inspection.models import (
     SupervisionGroup,
 )
 from inspection.scoring import month_scores
+from rectification.models import RectificationItem, RectificationPlan
 
 User = get_user_model()
 
@@ -59,7 +60,7 @@ def table_counts() -> dict[str, int]:
         model.__name__: model.objects.count()
         for model in (Region, Department, Post, User, SupervisionGroup, PatrolCategory, AuditEntry, Event, CategoryRouting,
                       PatrolLog, WorkDiary, CatalogItem, PatrolReport, PatrolFinding, InspectionRound, InspectionGroup,
-                      RoundTarget, FocusCategory)
+                      RoundTarget, FocusCategory, RectificationPlan, RectificationItem)
     }
 
 
@@ -389,3 +390,12 @@ def test_demo_round_focus_taxonomy_has_three_focuses_for_townships_and_villages(
     assert counts == [3, 5, 3, 7, 4, 3]
     assert FocusCategory.objects.filter(round=round, title="了解在农村“三资”管理过程中的违规问题",
                                         applies_to="village").exists()
+
+
+def test_demo_taiping_has_a_rectification_plan_with_a_notice_ready_to_draft(demo):
+    from rectification.notices import build_notice
+
+    plan = RectificationPlan.objects.get(organisation__name="太平镇")
+    assert plan.items.count() == 8 and plan.feedback_on.isoformat() == "2021-12-10"
+    data = build_notice(plan)
+    assert data["counts"]["problems"] == 8 and data["counts"]["in_progress"] == 2
