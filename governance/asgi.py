@@ -4,3 +4,7 @@ from django.core.asgi import get_asgi_application
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "governance.settings")
 application = get_asgi_application()
+
+from governance.checks import require_secret_key  # noqa: E402  (needs the settings loaded above)
+
+require_secret_key()

@@ -2,12 +2,23 @@ import os
 
 from celery import Celery
 from celery.schedules import crontab
+from celery.signals import worker_init
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "governance.settings")
 
 app = Celery("governance")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+
+
+@worker_init.connect
+def _refuse_to_start_without_secret_key(**kwargs):
+    # SystemExit, not ImproperlyConfigured: Celery logs and swallows exceptions raised by signal handlers.
+    from governance.checks import MISSING_SECRET_KEY, secret_key_missing
+
+    if secret_key_missing():
+        raise SystemExit(MISSING_SECRET_KEY)
+
 
 app.conf.beat_schedule = {
     # viewflow ships no Celery task for its timers (see shared/VIEWFLOW.md): ours fires them.

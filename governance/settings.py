@@ -1,14 +1,16 @@
 """Settings, all read from the environment (see README, "配置").
 
 The embedded run (`make run`) needs nothing set: SQLite under var/, eager Celery, local-memory cache.
-Production sets DATABASE_URL, REDIS_URL and SECRET_KEY; a missing SECRET_KEY with DEBUG off stops start-up.
+Production sets DATABASE_URL, REDIS_URL and SECRET_KEY; a missing SECRET_KEY with DEBUG off stops the
+web server and the Celery worker at start-up and fails `check --deploy` (governance/checks.py), while
+management commands that sign nothing (makemigrations --check, migrate, collectstatic) still run.
 """
 
+import secrets
 import sys
 from pathlib import Path
 
 import environ
-from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -18,12 +20,11 @@ DEBUG = env.bool("DEBUG", default=False)
 TESTING = env.bool("TESTING", default="pytest" in sys.modules)
 
 _DEV_SECRET_KEY = "dev-only-insecure-key-do-not-use-in-production"
-SECRET_KEY = env.str("SECRET_KEY", default="")
-if not SECRET_KEY:
-    if DEBUG or TESTING:
-        SECRET_KEY = _DEV_SECRET_KEY
-    else:
-        raise ImproperlyConfigured("未设置 SECRET_KEY：生产环境（DEBUG 关闭）必须通过环境变量提供 SECRET_KEY。")
+SECRET_KEY_FROM_ENVIRONMENT = bool(env.str("SECRET_KEY", default=""))
+# Unset in production: a throwaway key for commands that sign nothing; governance.checks stops the
+# server and the worker before anything is signed with it.
+SECRET_KEY = env.str("SECRET_KEY", default="") or (_DEV_SECRET_KEY if DEBUG or TESTING else secrets.token_urlsafe(50))
+SECRET_KEY_REQUIRED = not (DEBUG or TESTING)
 
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost"] if DEBUG else [])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
