@@ -237,6 +237,23 @@ def attachments_of(owner: models.Model):
     return Attachment.objects.filter(owner_type=ContentType.objects.get_for_model(owner), owner_id=owner.pk)
 
 
+def attachment_response(attachment: Attachment, *, thumbnail: bool = False):
+    """The file (or its thumbnail, when there is one) as a private, inline download.
+
+    Callers decide first who may see it: the record's own access rule."""
+    from urllib.parse import quote
+
+    from django.http import FileResponse
+
+    use_thumbnail = bool(thumbnail and attachment.thumbnail)
+    stored = attachment.thumbnail if use_thumbnail else attachment.file
+    response = FileResponse(stored.open("rb"), content_type="image/jpeg" if use_thumbnail else attachment.mime_type)
+    response["Content-Disposition"] = f"inline; filename*=UTF-8''{quote(attachment.original_name)}"
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Cache-Control"] = "private, max-age=3600"
+    return response
+
+
 def _distance_km(lat1, lon1, lat2, lon2) -> float:
     lat1, lon1, lat2, lon2 = (math.radians(float(v)) for v in (lat1, lon1, lat2, lon2))
     a = math.sin((lat2 - lat1) / 2) ** 2 + math.cos(lat1) * math.cos(lat2) * math.sin((lon2 - lon1) / 2) ** 2

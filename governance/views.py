@@ -1,6 +1,5 @@
 """Site-wide pages: the home page (工作台) and the notification inbox."""
 
-from urllib.parse import quote
 
 from django.contrib import messages
 from django.contrib.auth.mixins import LoginRequiredMixin
@@ -52,8 +51,9 @@ class InboxView(LoginRequiredMixin, TemplateView):
 
 def evidence_file(request, pk: int, thumbnail: bool = False):
     """Serve an attachment to a user who may view the record it belongs to (404 otherwise)."""
-    from django.http import FileResponse, Http404
+    from django.http import Http404
 
+    from .evidence import attachment_response
     from .models import Attachment
 
     if not request.user.is_authenticated:
@@ -66,9 +66,4 @@ def evidence_file(request, pk: int, thumbnail: bool = False):
     perm = f"{attachment.owner_type.app_label}.view_{attachment.owner_type.model}"
     if owner is None or not request.user.has_perm(perm, owner):
         raise Http404("附件不存在或无权查看。")
-    stored = attachment.thumbnail if thumbnail and attachment.thumbnail else attachment.file
-    response = FileResponse(stored.open("rb"), content_type="image/jpeg" if stored is attachment.thumbnail else attachment.mime_type)
-    response["Content-Disposition"] = f"inline; filename*=UTF-8''{quote(attachment.original_name)}"
-    response["X-Content-Type-Options"] = "nosniff"
-    response["Cache-Control"] = "private, max-age=3600"
-    return response
+    return attachment_response(attachment, thumbnail=thumbnail)

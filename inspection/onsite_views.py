@@ -16,12 +16,12 @@ from django.contrib import messages
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Q
-from django.http import FileResponse, Http404, HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect
 from django.views import View
 from django.views.generic import TemplateView
 
-from governance.evidence import EvidenceRejected, attachments_of
+from governance.evidence import EvidenceRejected, attachment_response, attachments_of
 from governance.paging import UncountedPage
 from governance.site import MenuLink
 
@@ -143,13 +143,7 @@ class FindingEvidenceView(LoginRequiredMixin, View):
         attachment = attachments_of(finding).filter(pk=attachment_pk).first()
         if attachment is None:
             raise Http404("附件不存在或无权查看。")
-        thumbnail = request.GET.get("thumb") == "1" and attachment.thumbnail
-        stored = attachment.thumbnail if thumbnail else attachment.file
-        response = FileResponse(stored.open("rb"), content_type="image/jpeg" if thumbnail else attachment.mime_type)
-        response["Content-Disposition"] = f"inline; filename*=UTF-8''{quote(attachment.original_name)}"
-        response["X-Content-Type-Options"] = "nosniff"
-        response["Cache-Control"] = "private, max-age=3600"
-        return response
+        return attachment_response(attachment, thumbnail=request.GET.get("thumb") == "1")
 
 
 # ---------------------------------------------------------------- 谈话记录

@@ -7,20 +7,18 @@ take is 403; a record outside the user's regions is 404.
 
 from __future__ import annotations
 
-from urllib.parse import quote
-
 from django.contrib import messages
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Q
-from django.http import FileResponse, Http404, HttpResponse, HttpResponseRedirect
+from django.http import Http404, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect
 from django.urls import reverse
 from django.views import View
 from django.views.generic import TemplateView
 
 from governance.audit import entries_for
-from governance.evidence import EvidenceRejected, attachments_of, disagreement_warnings
+from governance.evidence import EvidenceRejected, attachment_response, attachments_of, disagreement_warnings
 from governance.paging import UncountedPage
 from grid.access import get_object_for_user, require_perm, scope
 from grid.models import Post
@@ -276,13 +274,7 @@ class ReportEvidenceView(LoginRequiredMixin, View):
         attachment = attachments_of(report).filter(pk=attachment_pk).first()
         if attachment is None:
             raise Http404("附件不存在或无权查看。")
-        thumbnail = request.GET.get("thumb") == "1" and attachment.thumbnail
-        stored = attachment.thumbnail if thumbnail else attachment.file
-        response = FileResponse(stored.open("rb"), content_type="image/jpeg" if thumbnail else attachment.mime_type)
-        response["Content-Disposition"] = f"inline; filename*=UTF-8''{quote(attachment.original_name)}"
-        response["X-Content-Type-Options"] = "nosniff"
-        response["Cache-Control"] = "private, max-age=3600"
-        return response
+        return attachment_response(attachment, thumbnail=request.GET.get("thumb") == "1")
 
 
 class ReportChartView(LoginRequiredMixin, TemplateView):
