@@ -26,24 +26,26 @@ def email_enabled() -> bool:
 
 
 def notify(recipient, *, kind: str, title: str, body: str = "", url: str = "", dedupe_key: str | None = None) -> Notification | None:
-    """Put a notice in the recipient's inbox (and email it after commit). None when already sent."""
+    """Put a notice in the recipient's inbox (a user or a user id) and email it after commit when the
+    recipient has an address. None when already sent."""
+    recipient_id = getattr(recipient, "pk", recipient)
     try:
         with transaction.atomic():
             notification = Notification.objects.create(
-                recipient=recipient, kind=kind, title=title[:200], body=body, url=url[:500], dedupe_key=dedupe_key,
+                recipient_id=recipient_id, kind=kind, title=title[:200], body=body, url=url[:500], dedupe_key=dedupe_key,
             )
     except IntegrityError:
         if dedupe_key and Notification.objects.filter(dedupe_key=dedupe_key).exists():
             return None
         raise
-    if email_enabled() and getattr(recipient, "email", ""):
+    if email_enabled():  # whether the recipient has an address is read when sending
         transaction.on_commit(lambda: _send_email(notification.pk))
     return notification
 
 
 def _send_email(notification_pk: int) -> None:
     notification = Notification.objects.select_related("recipient").filter(pk=notification_pk, emailed_at__isnull=True).first()
-    if notification is None:
+    if notification is None or not notification.recipient.email:
         return
     link = f"\n\n{settings.SITE_URL.rstrip('/')}{notification.url}" if notification.url and settings.SITE_URL else ""
     try:

@@ -134,7 +134,7 @@ def notify_leading_group(task_id: int) -> int:
     url = reverse("inspection:proposal_detail", args=[proposal.pk])
     sent = 0
     for user_id in sorted(set(leading_group_posts(proposal.village).values_list("user_id", flat=True))):
-        if notify(_user(user_id), kind=Notification.Kind.TASK, title=title, body=body, url=url,
+        if notify(user_id, kind=Notification.Kind.TASK, title=title, body=body, url=url,
                   dedupe_key=f"mobile-task:{task.pk}:{user_id}"):
             sent += 1
     return sent
@@ -149,14 +149,9 @@ def notify_proposer_of_decision(proposal) -> None:
     body = proposal.decision_note or ""
     url = reverse("inspection:proposal_detail", args=[proposal.pk])
     proposer_id, key = proposal.proposed_by_id, f"mobile-result:{proposal.pk}:{proposal.decision}"
-    transaction.on_commit(lambda: notify(_user(proposer_id), kind=Notification.Kind.RESULT, title=title, body=body,
+    transaction.on_commit(lambda: notify(proposer_id, kind=Notification.Kind.RESULT, title=title, body=body,
                                          url=url, dedupe_key=key))
 
-
-def _user(user_id: int):
-    from django.contrib.auth import get_user_model
-
-    return get_user_model()(pk=user_id)
 
 
 # ---------------------------------------------------------------- chart

@@ -136,7 +136,7 @@ def notify_lead_department(task_id: int) -> int:
     url = reverse("patrol:report_detail", args=[report.pk])
     sent = 0
     for user_id in holders:
-        if notify(_user(user_id), kind=Notification.Kind.TASK, title=title, body=body, url=url,
+        if notify(user_id, kind=Notification.Kind.TASK, title=title, body=body, url=url,
                   dedupe_key=f"patrol-task:{task.pk}:{user_id}"):
             sent += 1
     return sent
@@ -155,14 +155,9 @@ def notify_reporter_of_verdict(report) -> None:
         body = f"已登记备案（{report.registration_number}），加 {report.points} 分。{body}"
     url = reverse("patrol:report_detail", args=[report.pk])
     reporter_id, key = report.reporter_id, f"patrol-result:{report.pk}:{report.verdict}"
-    transaction.on_commit(lambda: notify(_user(reporter_id), kind=Notification.Kind.RESULT, title=title, body=body,
+    transaction.on_commit(lambda: notify(reporter_id, kind=Notification.Kind.RESULT, title=title, body=body,
                                          url=url, dedupe_key=key))
 
-
-def _user(user_id: int):
-    from django.contrib.auth import get_user_model
-
-    return get_user_model()(pk=user_id)
 
 
 # ---------------------------------------------------------------- chart

@@ -50,7 +50,7 @@ def notify_task_holders(task_id: int) -> int:
     url = reverse("grid:event_detail", args=[event.pk])
     sent = 0
     for user_id in holding:
-        if notify(_user(user_id), kind=Notification.Kind.TASK, title=title, body=body, url=url,
+        if notify(user_id, kind=Notification.Kind.TASK, title=title, body=body, url=url,
                   dedupe_key=f"task:{task.pk}:{user_id}"):
             sent += 1
     return sent
@@ -60,11 +60,6 @@ def notify_reporter_of_result(event: Event, *, title: str, body: str = "") -> No
     """An event ended without verification (rejected, merged): its reporter hears why."""
     url = reverse("grid:event_detail", args=[event.pk])
     reporter_id = event.reporter_id
-    transaction.on_commit(lambda: notify(_user(reporter_id), kind=Notification.Kind.RESULT, title=title, body=body,
+    transaction.on_commit(lambda: notify(reporter_id, kind=Notification.Kind.RESULT, title=title, body=body,
                                          url=url, dedupe_key=f"result:{event.pk}:{event.status}"))
 
-
-def _user(user_id: int):
-    from django.contrib.auth import get_user_model
-
-    return get_user_model()(pk=user_id)

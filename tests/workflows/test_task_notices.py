@@ -86,3 +86,13 @@ def test_rejecting_tells_the_reporter_the_reason_in_the_inbox(county, personas, 
     client.force_login(personas["grid_member"])
     page = client.get("/inbox/").content.decode()
     assert "被驳回" in page
+
+
+def test_a_holder_with_an_address_gets_the_task_notice_by_email(county, personas, category, django_capture_on_commit_callbacks, mailoutbox):
+    leader = personas["grid_leader"]
+    leader.email = "leader@example.gov.cn"
+    leader.save(update_fields=["email"])
+    with django_capture_on_commit_callbacks(execute=True):
+        report(personas, county, category)
+    assert [message.to for message in mailoutbox] == [["leader@example.gov.cn"]]
+    assert "待处置" in mailoutbox[0].subject
