@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
-from .access import region_grants, scope
+from .access import _minimal_prefixes, region_grants, scope
 from .events import HANDLE_PERMISSION_BY_TIER
 from .models import Event, Post, Region
 
@@ -30,21 +30,13 @@ def _regions_under(prefixes_by_key: dict[str, list[str]]) -> dict[str, list[tupl
     if not prefixes:
         return {key: [] for key in prefixes_by_key}
     condition = Q(pk__in=[])
-    for prefix in _minimal(prefixes):
+    for prefix in _minimal_prefixes(prefixes):
         condition |= Q(path__startswith=prefix)
     rows = list(Region.objects.filter(condition).values_list("pk", "path", "tier__key"))
     return {
         key: [(pk, tier) for pk, path, tier in rows if any(path.startswith(prefix) for prefix in paths)]
         for key, paths in prefixes_by_key.items()
     }
-
-
-def _minimal(prefixes) -> list[str]:
-    result: list[str] = []
-    for prefix in sorted(prefixes):
-        if not result or not prefix.startswith(result[-1]):
-            result.append(prefix)
-    return result
 
 
 def my_tasks(user) -> QuerySet[Event]:

@@ -22,6 +22,7 @@ from grid.models import Event, Post, Region
 
 from .event_flow import EventFlow
 from .models import SLARule, TaskDeadline
+from .sla import rule_for as sla_rule_for
 
 logger = logging.getLogger(__name__)
 BATCH_SIZE = 500
@@ -125,8 +126,7 @@ def _rule_cache():
     def rule_for(event: Event) -> SLARule | None:
         key = (event.handling_region.tier_id, event.urgency, event.category_id)
         if key not in cache:
-            rules = SLARule.objects.filter(tier_id=key[0], urgency=key[1])
-            cache[key] = rules.filter(category_id=key[2]).first() or rules.filter(category__isnull=True).first()
+            cache[key] = sla_rule_for(event)
         return cache[key]
 
     return rule_for

@@ -14,7 +14,9 @@ def app_menu_links(app, user):
 def unread_notifications(user) -> int:
     if not user.is_authenticated:
         return 0
-    return user.notifications.filter(read_at__isnull=True).count()
+    from governance.notifications import unread_count
+
+    return unread_count(user)
 
 
 @register.simple_tag(takes_context=True)
