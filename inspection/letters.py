@@ -84,10 +84,6 @@ def visible_letters(user) -> QuerySet:
 # ---------------------------------------------------------------- addressing
 
 
-def county_of(round: InspectionRound) -> Region:
-    return round.county
-
-
 def issuer_name(round: InspectionRound) -> str:
     return ISSUER.format(county=round.county.name)  # 中共某县委巡察工作领导小组办公室
 

@@ -33,7 +33,6 @@ from .models import (
     FocusCategory,
     InspectionFinding,
     InspectionGroup,
-    InspectionRound,
     LookBack,
     ProblemClue,
     RoundTarget,
@@ -170,15 +169,6 @@ def visible_look_backs(user) -> QuerySet:
     condition = (Q(round_id__in=member_round_ids(user)) | _overseer_condition(user, perm, "target__organisation__path")
                  | _paths_q("target__organisation__path", reader_paths(user, perm)))
     return queryset.filter(condition)
-
-
-def may_manage_look_backs(user, round: InspectionRound | None = None) -> bool:
-    if not _active(user):
-        return False
-    return user.has_perm("inspection.add_lookback", round.county) if round else user.has_perm("inspection.add_lookback")
-
-
-# ---------------------------------------------------------------- checks shared by the records
 
 
 def _is_village(region) -> bool:

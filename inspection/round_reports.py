@@ -23,9 +23,10 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 
 from governance import audit
+from grid.access import region_grants
 from grid.models import Region
 
-from .models import FocusCategory, InspectionFinding, InspectionGroup, ProblemClue, RoundTarget, TalkRecord
+from .models import FocusCategory, InspectionFinding, InspectionGroup, RoundTarget, TalkRecord
 
 FORMATS = ("pdf", "docx", "xlsx")
 CONTENT_TYPES = {
@@ -78,12 +79,12 @@ def may_view_reports(user, group: InspectionGroup) -> bool:
 
 def may_view_clues(user, group: InspectionGroup) -> bool:
     """The clue report: the office and discipline (`inspection.view_problemclue` over the township), or
-    the group's leader. Deputies and members of the group do not see clues."""
+    the group's leader — the rule of inspection.onsite.visible_clues (no superuser bypass)."""
     if user is None or not user.is_authenticated or not user.is_active:
         return False
-    if user.is_superuser or (group.leader_id is not None and group.leader_id == user.pk):
+    if group.leader_id is not None and group.leader_id == user.pk:
         return True
-    return user.has_perm(CLUE_PERM, group)
+    return region_grants(user).covers(CLUE_PERM, group.township.path)
 
 
 def visible_groups(user):
@@ -94,7 +95,6 @@ def visible_groups(user):
         return groups
     from django.db.models import Q
 
-    from grid.access import region_grants
 
     condition = Q(leader=user) if user.is_authenticated else Q(pk__in=[])
     grants = region_grants(user)
@@ -323,7 +323,9 @@ def build_clue_report(group: InspectionGroup, *, user, today: datetime.date | No
         raise PermissionDenied("问题线索报告仅限巡察组组长、巡察办和纪检监察机关查看。")
     today = today or timezone.localdate()
     township = group.township
-    clues = list(ProblemClue.objects.filter(group=group).select_related("target__organisation")
+    from .onsite import visible_clues
+
+    clues = list(visible_clues(user).filter(group=group).select_related("target__organisation")
                  .order_by("recorded_at", "id"))
     rows = [{"number": index, "organisation": c.target.organisation.name, "people_involved": c.people_involved,
              "description": c.description, "source": c.source, "disposal": c.disposal or "待研究"}

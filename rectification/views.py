@@ -23,7 +23,6 @@ from django.views import View
 from django.views.generic import TemplateView
 
 from governance.audit import entries_for
-from governance.evidence import attachments_of
 from governance.models import Attachment
 from governance.paging import UncountedPage
 from grid.access import get_object_for_user, require_perm, scope
@@ -324,18 +323,25 @@ class EvidenceView(LoginRequiredMixin, View):
     """Download a progress entry's evidence, for users who may see the item."""
 
     def get(self, request, pk, attachment_pk):
-        from django.http import FileResponse, Http404
+        from urllib.parse import quote
+
+        from django.contrib.contenttypes.models import ContentType
+        from django.http import Http404
+
+        from governance.evidence import attachment_response
+        from governance.models import Attachment
 
         item = _item_for(request.user, pk)
-        attachment = None
-        for entry in item.progress.all():
-            attachment = attachments_of(entry).filter(pk=attachment_pk).first()
-            if attachment is not None:
-                break
+        attachment = Attachment.objects.filter(
+            pk=attachment_pk, owner_type=ContentType.objects.get_for_model(ProgressEntry),
+            owner_id__in=item.progress.values("pk"),
+        ).first()
         if attachment is None:
             raise Http404("附件不存在。")
-        return FileResponse(attachment.file.open("rb"), as_attachment=attachment.kind == "document",
-                            filename=attachment.original_name, content_type=attachment.mime_type)
+        response = attachment_response(attachment)
+        if attachment.kind == "document":  # documents download; photos open in the page
+            response["Content-Disposition"] = f"attachment; filename*=UTF-8''{quote(attachment.original_name)}"
+        return response
 
 
 # ---------------------------------------------------------------- dashboard
