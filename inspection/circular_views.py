@@ -218,14 +218,8 @@ def ledger_villages(user):
 
 def book_departments(user):
     """Departments leading a catalog item, in regions where the user may see reports."""
-    departments = Department.objects.filter(
-        pk__in=CatalogItem.objects.values("lead_department_id")).select_related("region").order_by("region__path", "name")
-    if user.is_superuser:
-        return departments
-    condition = Q(pk__in=[])
-    for prefix in region_grants(user).paths("inspection.view_patrolreport"):
-        condition |= Q(region__path__startswith=prefix)
-    return departments.filter(condition)
+    leading = Department.objects.filter(pk__in=CatalogItem.objects.values("lead_department_id"))
+    return scope(user, leading, "inspection.view_patrolreport").select_related("region").order_by("region__path", "name")
 
 
 class LedgerExportForm(forms.Form):

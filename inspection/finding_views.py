@@ -12,7 +12,6 @@ import datetime
 from django.contrib import messages
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db.models import Q
 from django.http import Http404
 from django.shortcuts import redirect
 from django.urls import reverse
@@ -22,7 +21,7 @@ from django.views.generic import TemplateView
 
 from governance.audit import entries_for
 from governance.paging import UncountedPage
-from grid.access import region_grants, require_perm, scope
+from grid.access import require_perm, scope
 from grid.models import Region
 
 from . import findings, oversight
@@ -235,13 +234,8 @@ class CheckCreateView(LoginRequiredMixin, TemplateView):
 
 def oversight_townships(user) -> list[Region]:
     """Townships the user oversees (inspection.view_departmentconfirmation on or above the township)."""
-    townships = Region.objects.filter(tier__key="township").order_by("path")
-    if not user.is_superuser:
-        condition = Q(pk__in=[])
-        for prefix in region_grants(user).paths("inspection.view_departmentconfirmation"):
-            condition |= Q(path__startswith=prefix)
-        townships = townships.filter(condition)
-    return list(townships[:200])
+    townships = scope(user, Region.objects.filter(tier__key="township"), "inspection.view_departmentconfirmation")
+    return list(townships.order_by("path")[:200])
 
 
 class OversightView(LoginRequiredMixin, TemplateView):
