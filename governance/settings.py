@@ -183,3 +183,15 @@ LOGGING = {
         "kombu.connection": {"level": "ERROR" if not REDIS_URL else "WARNING"},
     },
 }
+
+# ------------------------------------------------------------------ open API (issue 9: api/)
+# (owned by the API work: REST_FRAMEWORK, SPECTACULAR_SETTINGS, throttling, Open311)
+
+# ------------------------------------------------------------------ security (issue 11: access)
+# (owned by the security work: axes, CSP, two-factor, session and password hardening)
+
+# ------------------------------------------------------------------ reliability (issue 11: faults)
+# (owned by the reliability work: task outbox, backup/restore)
+
+# ------------------------------------------------------------------ people's view (issue 8)
+# (owned by the dashboards / long-work jobs work)

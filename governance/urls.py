@@ -16,5 +16,8 @@ urlpatterns = [
     path("evidence/<int:pk>/", evidence_file, name="evidence"),
     path("evidence/<int:pk>/thumb/", evidence_file, {"thumbnail": True}, name="evidence_thumb"),
     path("public/notices/", include("rectification.public_urls")),
+    # ---- open API (issue 9) ----
+    # ---- security (issue 11) ----
+    # ---- people's view (issue 8) ----
     path("", site.urls),
 ]

@@ -39,20 +39,24 @@ fi
 if ! { command -v pdftoppm >/dev/null && command -v pdftotext >/dev/null; }; then
     missing+=(poppler-utils)
 fi
+# Debian's Chromium drives the browser tests (tests/e2e, Playwright) and scripts/screenshot.py.
+if ! command -v chromium >/dev/null; then
+    missing+=(chromium)
+fi
 if [ "${#missing[@]}" -gt 0 ]; then
     if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
         echo "==> 安装系统软件包 / installing system packages: ${missing[*]}"
         export DEBIAN_FRONTEND=noninteractive
         if ! { apt-get update -qq >/dev/null &&
             apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null; }; then
-            echo "!! 系统软件包安装失败：${missing[*]}。PDF 中文字体与 PDF 测试可能失败。" >&2
+            echo "!! 系统软件包安装失败：${missing[*]}。PDF 中文字体、PDF 测试与浏览器测试可能失败。" >&2
             echo "!! Could not install system packages: ${missing[*]}; Chinese PDFs and PDF tests may fail." >&2
         fi
     else
-        echo "!! 缺少系统软件包：${missing[*]}（中文字体 fonts-noto-cjk / PDF 工具 poppler-utils）。" >&2
+        echo "!! 缺少系统软件包：${missing[*]}（中文字体 fonts-noto-cjk / PDF 工具 poppler-utils / 浏览器测试 chromium）。" >&2
         echo "!!   请以 root 运行：apt-get install ${missing[*]}" >&2
         echo "!! Missing system packages: ${missing[*]}. As root: apt-get install ${missing[*]}" >&2
-        echo "!!   Without them Chinese in PDFs renders as boxes and PDF tests fail. Continuing." >&2
+        echo "!!   Without them Chinese in PDFs renders as boxes, PDF and browser tests fail. Continuing." >&2
     fi
 fi
 
