@@ -119,6 +119,7 @@ LOGOUT_REDIRECT_URL = "login"
 LANGUAGE_CODE = "zh-hans"
 LANGUAGES = [("zh-hans", "简体中文")]
 LOCALE_PATHS = [BASE_DIR / "locale"]
+FORMAT_MODULE_PATH = ["governance.formats"]  # ISO first among the date input formats
 TIME_ZONE = "Asia/Shanghai"
 USE_I18N = True
 USE_TZ = True
@@ -186,12 +187,166 @@ LOGGING = {
 
 # ------------------------------------------------------------------ open API (issue 9: api/)
 # (owned by the API work: REST_FRAMEWORK, SPECTACULAR_SETTINGS, throttling, Open311)
+INSTALLED_APPS += ["rest_framework", "rest_framework.authtoken", "drf_spectacular", "api"]
+REST_FRAMEWORK = {
+    # Devices send "Authorization: Token <key>" (api.authentication: hashed, per-device, revocable);
+    # the browser uses its session (with CSRF on writes).
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "api.authentication.DeviceTokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_THROTTLE_CLASSES": ["api.throttling.WriteUserThrottle", "api.throttling.WriteIPThrottle"],
+    # Writes only (reads are not throttled); the cache is Django's default cache (Redis in production).
+    # Under pytest the defaults are lifted (as axes is off): every test client shares 127.0.0.1, so suites
+    # that walk every URL would meet 429s; tests/api/ sets low rates itself to test the limits.
+    "DEFAULT_THROTTLE_RATES": {
+        "write_user": env.str("API_WRITE_RATE_USER", default="100000/min" if TESTING else "60/min"),
+        "write_ip": env.str("API_WRITE_RATE_IP", default="100000/min" if TESTING else "120/min"),
+        "open311_post": env.str("OPEN311_POST_RATE", default="100000/min" if TESTING else "20/min"),
+    },
+    "DEFAULT_PAGINATION_CLASS": "api.pagination.UncountedPagination",
+    "PAGE_SIZE": 50,
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "api.errors.exception_handler",
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer", "rest_framework.renderers.BrowsableAPIRenderer"],
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "基层治理工作平台 API",
+    "DESCRIPTION": "网格事件、我的待办、区域、大巡查上报与得分、整改方案与事项、公开通报。"
+                   "设备用令牌（Authorization: Token <令牌>），浏览器用登录会话。",
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
+    "SCHEMA_PATH_PREFIX": r"/api/v1",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "PATH_CONVERTER_OVERRIDES": {"api_id": {"type": "integer", "minimum": 0, "maximum": 999_999_999_999_999_999}},
+    "ENUM_NAME_OVERRIDES": {
+        "EventStatusEnum": "grid.models.Event.Status",
+        "RectificationItemStatusEnum": "rectification.models.RectificationItem.Status",
+    },
+}
 
 # ------------------------------------------------------------------ security (issue 11: access)
 # (owned by the security work: axes, CSP, two-factor, session and password hardening)
+import datetime as _dt  # noqa: E402
+
+from csp.constants import NONE, SELF  # noqa: E402
+
+INSTALLED_APPS += ["axes", "django_otp", "django_otp.plugins.otp_totp", "csp"]
+
+# Login throttling (django-axes): the standalone backend only refuses locked-out logins; the others
+# still authenticate. Five wrong passwords for one account from one address lock that pair for
+# AXES_COOLOFF_MINUTES; a correct password resets the count. Reset by hand: `manage.py axes_reset_username NAME`.
+AUTHENTICATION_BACKENDS.insert(0, "axes.backends.AxesStandaloneBackend")
+# Django's test Client.login() authenticates without a request, which axes refuses; the tests of
+# tests/security/ switch axes on again with override_settings.
+AXES_ENABLED = env.bool("AXES_ENABLED", default=not TESTING)
+AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = _dt.timedelta(minutes=env.int("AXES_COOLOFF_MINUTES", default=15))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "registration/lockout.html"
+AXES_COOLOFF_MESSAGE = "登录失败次数过多，账号已暂时锁定，请稍后再试。"
+AXES_PERMALOCK_MESSAGE = "登录失败次数过多，账号已锁定，请联系系统管理员解锁。"
+AXES_IPWARE_PROXY_COUNT = env.int("AXES_IPWARE_PROXY_COUNT", default=0)
+AXES_IPWARE_META_PRECEDENCE_ORDER = ["HTTP_X_FORWARDED_FOR", "REMOTE_ADDR"] if AXES_IPWARE_PROXY_COUNT else ["REMOTE_ADDR"]
+
+# Optional two-factor authentication (django-otp TOTP) for county and township posts
+# (governance/two_factor.py): once a user has a confirmed device, every page asks for the code
+# after the password until the session is verified.
+OTP_TOTP_ISSUER = "基层治理工作平台"
+_auth_index = MIDDLEWARE.index("django.contrib.auth.middleware.AuthenticationMiddleware")
+MIDDLEWARE.insert(_auth_index + 1, "django_otp.middleware.OTPMiddleware")
+MIDDLEWARE.insert(_auth_index + 2, "governance.two_factor.TwoFactorMiddleware")
+MIDDLEWARE.insert(1, "csp.middleware.CSPMiddleware")
+# Last: turns a lockout raised during authenticate() into the lockout page (HTTP 429).
+MIDDLEWARE.append("axes.middleware.AxesMiddleware")
+
+# Stronger passwords: at least 10 characters from at least three of upper case, lower case, digits
+# and symbols (plus Django's similarity, common-password and all-digit checks above).
+for _validator in AUTH_PASSWORD_VALIDATORS:
+    if _validator["NAME"].endswith("MinimumLengthValidator"):
+        _validator["OPTIONS"] = {"min_length": 10}
+AUTH_PASSWORD_VALIDATORS.append({"NAME": "governance.security.CharacterClassesValidator", "OPTIONS": {"min_classes": 3}})
+
+# Sessions end after SESSION_COOKIE_AGE (8 hours) and when the browser closes; cookies are
+# HttpOnly, SameSite=Lax and, outside DEBUG, Secure (see above); HSTS outside DEBUG.
+SESSION_EXPIRE_AT_BROWSER_CLOSE = True
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+CSRF_COOKIE_SAMESITE = "Lax"
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+if not DEBUG and not TESTING:
+    # Production answers HTTPS only (behind a TLS proxy that sets X-Forwarded-Proto, see above);
+    # the load balancer's health check may still use plain HTTP. SECURE_SSL_REDIRECT=0 turns it off.
+    SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)
+    SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+    SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=True)
+
+# Content-Security-Policy (django-csp 4): everything from this origin only. Scripts: static files
+# only (static/governance/forms.js holds the pages' small behaviours): no inline scripts, no inline
+# event handlers, no eval. (Per-request nonces do not work here: viewflow navigates with Turbo, which
+# re-inserts the next page's inline scripts under the first page's policy.) Styles: 'unsafe-inline',
+# because the viewflow Material frontend writes style="" attributes and a theme <style> block in every
+# page, which a nonce cannot cover. Images: data: and blob: for the two-factor QR code and photo
+# previews. No plugins, no framing by other sites, forms post to this site only.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF, "'unsafe-inline'"],
+        "img-src": [SELF, "data:", "blob:"],
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "media-src": [SELF, "blob:"],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    },
+}
 
 # ------------------------------------------------------------------ reliability (issue 11: faults)
 # (owned by the reliability work: task outbox, backup/restore)
+# Task outbox (governance/outbox.py): a message is kept in the database until Redis has taken it.
+TASK_OUTBOX_ENABLED = env.bool("TASK_OUTBOX_ENABLED", default=True)
+TASK_OUTBOX_GRACE_SECONDS = 30  # a fresh row belongs to the publish that wrote it for this long
+TASK_OUTBOX_KEEP_DAYS = env.int("TASK_OUTBOX_KEEP_DAYS", default=7)  # sent rows are deleted after this
+# Fail fast when Redis is down, so a page that queues work answers at once (the outbox keeps the work).
+CELERY_BROKER_CONNECTION_TIMEOUT = 2
+CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 1, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.2}
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "socket_connect_timeout": 2,
+    "socket_timeout": 10,
+    # acks_late: a message a dead worker had taken is delivered again after this many seconds.
+    "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=3600),
+}
+CELERY_REDIS_SOCKET_CONNECT_TIMEOUT = 2
+CELERY_REDIS_SOCKET_TIMEOUT = 10
+if REDIS_URL:
+    # Redis down: a cache read is a miss and a write is skipped (governance/cache.py), quickly.
+    CACHES["default"]["BACKEND"] = "governance.cache.FailSoftRedisCache"
+    CACHES["default"].setdefault("OPTIONS", {}).update({"socket_connect_timeout": 2, "socket_timeout": 5})
+# Uploads (governance/evidence.py): office files are zip archives; refuse decompression bombs.
+EVIDENCE_MAX_UNZIPPED_BYTES = env.int("EVIDENCE_MAX_UNZIPPED_BYTES", default=200 * 1024 * 1024)
+EVIDENCE_MAX_ZIP_RATIO = env.int("EVIDENCE_MAX_ZIP_RATIO", default=200)
+# One request with uploads is refused (413) above this size, before it is written to temporary files.
+EVIDENCE_MAX_REQUEST_BYTES = env.int("EVIDENCE_MAX_REQUEST_BYTES", default=250 * 1024 * 1024)
+MIDDLEWARE.insert(MIDDLEWARE.index("django.middleware.security.SecurityMiddleware") + 1,
+                  "governance.evidence.UploadSizeLimitMiddleware")
 
 # ------------------------------------------------------------------ people's view (issue 8)
 # (owned by the dashboards / long-work jobs work)
+# Long work as Celery jobs (jobs/): imports, batches of documents, large exports.
+INSTALLED_APPS += ["jobs"]
+# An export of more rows than this runs as a job with a progress page; smaller ones download at once.
+JOBS_EXPORT_THRESHOLD = env.int("JOBS_EXPORT_THRESHOLD", default=2000)
+# A running job writes its progress every this many items or this many seconds, whichever comes first.
+JOBS_PROGRESS_EVERY = env.int("JOBS_PROGRESS_EVERY", default=1000)
+JOBS_PROGRESS_SECONDS = env.float("JOBS_PROGRESS_SECONDS", default=0.5)
+# Files of finished jobs (uploads, results) are deleted after this many days (manage.py purge_job_files).
+JOBS_KEEP_DAYS = env.int("JOBS_KEEP_DAYS", default=7)

@@ -4,7 +4,7 @@ from viewflow.contrib.auth import AuthViewset
 
 from governance import health
 from governance.site import build_site
-from governance.views import InboxView, evidence_file
+from governance.views import evidence_file
 
 site = build_site()
 
@@ -12,12 +12,15 @@ urlpatterns = [
     path("healthz", health.healthz_view, name="healthz"),
     path("admin/", admin.site.urls),
     path("accounts/", AuthViewset(with_profile_view=False).urls),
-    path("inbox/", InboxView.as_view(), name="inbox"),
     path("evidence/<int:pk>/", evidence_file, name="evidence"),
     path("evidence/<int:pk>/thumb/", evidence_file, {"thumbnail": True}, name="evidence_thumb"),
     path("public/notices/", include("rectification.public_urls")),
     # ---- open API (issue 9) ----
+    path("", include("api.urls")),
     # ---- security (issue 11) ----
+    path("", include("governance.two_factor")),
     # ---- people's view (issue 8) ----
+    path("", include("governance.dashboard_urls")),
+    path("jobs/", include("jobs.urls")),
     path("", site.urls),
 ]

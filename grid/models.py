@@ -37,7 +37,10 @@ class Region(MP_Node):
     tier = models.ForeignKey(Tier, verbose_name="层级", on_delete=models.PROTECT, related_name="regions")
     households = models.PositiveIntegerField("户数", null=True, blank=True)
     full_path = models.CharField("完整路径", max_length=500, unique=True, editable=False)
-
+    boundary = models.JSONField(
+        "边界", null=True, blank=True,
+        help_text="可选：GeoJSON Polygon 或 MultiPolygon（WGS-84，坐标为 [经度, 纬度]），Open311 按位置确定网格",
+    )
 
     class Meta:
         verbose_name = "区域"

@@ -1,0 +1,61 @@
+"""One error shape for the API, in Chinese: {"detail": "…", "errors": ["…", …]}.
+
+Service mistakes (ValidationError from grid.events, rectification.services, governance.evidence) are
+400; PermissionDenied 403; outside the user's regions 404; too many writes 429 with Retry-After.
+"""
+
+from __future__ import annotations
+
+import math
+
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.http import Http404
+from rest_framework import exceptions, status
+from rest_framework.response import Response
+from rest_framework.views import exception_handler as drf_exception_handler
+
+# Field names in messages as users know them.
+FIELD_LABELS = {
+    "region": "发生区域", "category": "事件类别", "title": "标题", "description": "描述", "occurred_at": "发生时间",
+    "urgency": "紧急程度", "source": "来源", "latitude": "纬度", "longitude": "经度", "address": "地址",
+    "idempotency_key": "提交标识", "files": "附件", "decision": "决定", "result": "处置结果", "reason": "理由",
+    "department": "部门", "duplicate_of": "重复事件", "rating": "满意度", "comment": "评价", "reported_on": "进展日期",
+    "text": "情况", "long_term": "长期坚持", "township": "乡镇", "month": "月份", "quarter": "季度",
+    "parent": "上级区域", "plan": "整改方案",
+}
+
+
+def _flatten(detail) -> list[str]:
+    if isinstance(detail, dict):
+        result = []
+        for key, value in detail.items():
+            for message in _flatten(value):
+                result.append(message if key in ("non_field_errors", "detail") else f"{FIELD_LABELS.get(key, key)}：{message}")
+        return result
+    if isinstance(detail, list):
+        return [message for value in detail for message in _flatten(value)]
+    return [str(detail)]
+
+
+def exception_handler(exc, context):
+    if isinstance(exc, DjangoValidationError):
+        messages = list(exc.messages)
+        return Response({"detail": "；".join(messages), "errors": messages}, status=status.HTTP_400_BAD_REQUEST)
+    if isinstance(exc, DjangoPermissionDenied):
+        exc = exceptions.PermissionDenied(str(exc) or "您没有执行此操作的权限。")
+    elif isinstance(exc, Http404):
+        exc = exceptions.NotFound(str(exc) or "对象不存在或无权查看。")
+    if isinstance(exc, exceptions.Throttled):
+        wait = math.ceil(exc.wait) if exc.wait is not None else None
+        text = f"请求过于频繁，请在 {wait} 秒后重试。" if wait else "请求过于频繁，请稍后重试。"
+        response = Response({"detail": text, "errors": [text]}, status=status.HTTP_429_TOO_MANY_REQUESTS)
+        if wait:
+            response["Retry-After"] = str(wait)
+        return response
+    response = drf_exception_handler(exc, context)
+    if response is not None and isinstance(response.data, dict | list):
+        messages = _flatten(response.data)
+        detail = response.data.get("detail") if isinstance(response.data, dict) else None
+        response.data = {"detail": str(detail) if detail else "；".join(messages), "errors": messages}
+    return response
