@@ -9,6 +9,7 @@ from openpyxl import Workbook
 from openpyxl.styles import Font
 
 from governance import audit
+from governance.spreadsheet_safety import xlsx_row
 
 EXPORT_LIMIT = 50_000
 HEADERS = ["编号", "标题", "类别", "发生区域", "当前处置层级", "状态", "紧急程度", "来源", "上报人", "上报时间",
@@ -19,8 +20,10 @@ def _local(value):
     return timezone.localtime(value).replace(tzinfo=None) if value else None
 
 
-def export_events(events, *, by) -> tuple[bytes, bool]:
-    """Write the events to a workbook; returns (content, truncated). The export is audited."""
+def export_events(events, *, by, progress=None) -> tuple[bytes, bool]:
+    """Write the events to a workbook; returns (content, truncated). The export is audited.
+
+    `progress`, when given, is called once per row written (a long export run as a job reports it)."""
     workbook = Workbook(write_only=True)
     sheet = workbook.create_sheet("网格事件")
     header_cells = []
@@ -36,7 +39,9 @@ def export_events(events, *, by) -> tuple[bytes, bool]:
         if count == EXPORT_LIMIT:
             break
         count += 1
-        sheet.append([
+        if progress is not None:
+            progress()
+        sheet.append(xlsx_row(sheet, [
             event.pk, event.title, str(event.category), event.region.full_path,
             f"{event.handling_region.name}（{event.handling_region.tier.name}）", event.get_status_display(),
             event.get_urgency_display(), event.get_source_display(),
@@ -45,7 +50,7 @@ def export_events(events, *, by) -> tuple[bytes, bool]:
             event.address, float(event.latitude) if event.latitude is not None else None,
             float(event.longitude) if event.longitude is not None else None, event.description, event.result,
             event.rating,
-        ])
+        ]))
     truncated = events[EXPORT_LIMIT:EXPORT_LIMIT + 1].exists() if count == EXPORT_LIMIT else False
     buffer = io.BytesIO()
     workbook.save(buffer)

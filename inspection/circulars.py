@@ -27,6 +27,7 @@ from django.utils import timezone
 from django.utils.safestring import mark_safe
 
 from governance import audit
+from governance.spreadsheet_safety import xlsx_row
 from grid.models import Region
 
 from . import oversight
@@ -293,7 +294,7 @@ def _xlsx_sheet(workbook, title: str, headers: list[str], rows: list[list], widt
         cell.font = Font(bold=True)
         cell.alignment = Alignment(horizontal="center")
     for row in rows:
-        sheet.append(row)
+        sheet.append(xlsx_row(sheet, row))
     for index, width in enumerate(widths, start=1):
         sheet.column_dimensions[sheet.cell(row=1, column=index).column_letter].width = width
     sheet.freeze_panes = "A2"

@@ -16,6 +16,7 @@ from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font
 
 from governance import audit
+from governance.spreadsheet_safety import xlsx_row
 from grid.access import scope
 from grid.models import Department, Region
 
@@ -68,7 +69,8 @@ def _points(report: PatrolReport):
     return float(report.points) if report.earns_points else 0.0
 
 
-def export_village_ledger(village: Region, start: datetime.date, end: datetime.date, *, by) -> bytes:
+def export_village_ledger(village: Region, start: datetime.date, end: datetime.date, *, by,
+                          progress=None) -> bytes:
     """附件3: the village's patrols (巡查台账) and its reports (上报记录) from `start` to `end` inclusive."""
     patrols = list(
         scope(by, VillagePatrol.objects.filter(village=village, date__gte=start, date__lte=end),
@@ -87,20 +89,24 @@ def export_village_ledger(village: Region, start: datetime.date, end: datetime.d
     sheet = _sheet(workbook, "巡查台账", f"{village.full_path} 巡查工作台账（{period}）", PATROL_HEADERS,
                    [6, 12, 18, 30, 30, 40, 10, 20])
     for index, patrol in enumerate(patrols, start=1):
-        sheet.append([
+        if progress is not None:  # called once per row (a long export run as a job)
+            progress()
+        sheet.append(xlsx_row(sheet, [
             index, patrol.date, "、".join(_name(user) for user in patrol.patrollers.all()),
             "、".join(f"{item.code} {item.name}" for item in patrol.items.all()), patrol.route, patrol.findings,
             _name(patrol.recorded_by), "、".join(report.number for report in patrol.reports.all()),
-        ])
+        ]))
     sheet = _sheet(workbook, "上报记录", f"{village.full_path} 巡查发现问题上报记录（{period}）", VILLAGE_REPORT_HEADERS,
                    [16, 10, 26, 14, 17, 20, 36, 12, 10, 10, 12, 16, 8, 8])
     for report in reports:
-        sheet.append([
+        if progress is not None:  # called once per row (a long export run as a job)
+            progress()
+        sheet.append(xlsx_row(sheet, [
             report.number, report.item.code, report.item.name, report.item.lead_department.name,
             _local(report.occurred_at), report.location, report.description, report.reported_on, _name(report.reporter),
             report.get_verdict_display(), report.verified_on, report.registration_number, _points(report),
             "是" if report.is_fraud else "",
-        ])
+        ]))
     audit.record("village_ledger.export", actor=by, obj=village,
                  after={"start": start, "end": end, "patrols": len(patrols), "reports": len(reports)})
     return _save(workbook)
@@ -118,7 +124,8 @@ def _deduction(finding: PatrolFinding) -> tuple[int | str, float | str]:
     return multiplier, float(finding.points * multiplier)
 
 
-def export_department_book(department: Department, start: datetime.date, end: datetime.date, *, by) -> bytes:
+def export_department_book(department: Department, start: datetime.date, end: datetime.date, *, by,
+                           progress=None) -> bytes:
     """附件4: reports of the items the department leads, reported from `start` to `end`, with verdict,
     verification date, registration number and points; and the findings registered for its items,
     discovered in that span, with the deduction each costs."""
@@ -140,22 +147,26 @@ def export_department_book(department: Department, start: datetime.date, end: da
     sheet = _sheet(workbook, "上报登记", f"{title} 登记备案工作台账：村（居）上报（{period}）", BOOK_REPORT_HEADERS,
                    [16, 16, 12, 10, 26, 17, 20, 36, 12, 10, 12, 10, 30, 8, 10, 8])
     for report in reports:
-        sheet.append([
+        if progress is not None:  # called once per row (a long export run as a job)
+            progress()
+        sheet.append(xlsx_row(sheet, [
             report.registration_number, report.number, report.village.name, report.item.code, report.item.name,
             _local(report.occurred_at), report.location, report.description, report.reported_on,
             report.get_verdict_display(), report.verified_on, _name(report.verified_by), report.verification_note,
             _points(report), report.get_follow_up_display() if report.follow_up else "", "是" if report.is_fraud else "",
-        ])
+        ]))
     sheet = _sheet(workbook, "发现问题登记", f"{title} 登记备案工作台账：发现问题（{period}）", BOOK_FINDING_HEADERS,
                    [16, 12, 10, 26, 12, 12, 8, 16, 8, 6, 10, 17, 10, 8])
     for finding in findings:
+        if progress is not None:  # called once per row (a long export run as a job)
+            progress()
         multiplier, deduction = _deduction(finding)
-        sheet.append([
+        sheet.append(xlsx_row(sheet, [
             finding.number, finding.village.name, finding.item.code, finding.item.name, finding.get_source_display(),
             finding.discovered_on, {True: "属实", False: "不属实"}.get(finding.is_true, "待核实"),
             finding.matched_report.number if finding.matched_report else "", float(finding.points), multiplier,
             deduction, _local(finding.registered_at), _name(finding.registered_by), "是" if finding.is_fraud else "",
-        ])
+        ]))
     audit.record("department_book.export", actor=by, obj=department.region,
                  after={"department": department.name, "start": start, "end": end, "reports": len(reports),
                         "findings": len(findings)}, object_repr=title)

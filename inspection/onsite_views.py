@@ -24,6 +24,7 @@ from django.views.generic import TemplateView
 from governance.evidence import EvidenceRejected, attachment_response, attachments_of
 from governance.paging import UncountedPage
 from governance.site import MenuLink
+from governance.spreadsheet_safety import csv_row
 
 from . import onsite
 from .models import LookBack
@@ -229,8 +230,9 @@ class ClueExportView(LoginRequiredMixin, View):
         writer = csv.writer(buffer)
         writer.writerow(["轮次", "巡察组", "巡察对象", "涉及人员", "线索内容", "线索来源", "处置建议", "记录时间"])
         for clue in clues:
-            writer.writerow([clue.round.name, clue.group.name, clue.target.organisation.name, clue.people_involved,
-                             clue.description, clue.source, clue.disposal, f"{clue.recorded_at:%Y-%m-%d %H:%M}"])
+            writer.writerow(csv_row([clue.round.name, clue.group.name, clue.target.organisation.name,
+                                     clue.people_involved, clue.description, clue.source, clue.disposal,
+                                     f"{clue.recorded_at:%Y-%m-%d %H:%M}"]))
         response = HttpResponse("\ufeff" + buffer.getvalue(), content_type="text/csv; charset=utf-8")
         response["Content-Disposition"] = f"attachment; filename*=UTF-8''{quote('问题线索.csv')}"
         response["Cache-Control"] = "private, no-store"

@@ -23,6 +23,7 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 
 from governance import audit
+from governance.spreadsheet_safety import xlsx_row
 from grid.access import region_grants
 from grid.models import Region
 
@@ -526,7 +527,7 @@ def render_xlsx(data: dict) -> bytes:
             cell.font = Font(bold=True)
             cell.alignment = Alignment(horizontal="center", vertical="center", wrap_text=True)
         for row in rows:
-            ws.append(row)
+            ws.append(xlsx_row(ws, row))
         for row in ws.iter_rows(min_row=3):
             for cell in row:
                 cell.alignment = Alignment(vertical="top", wrap_text=True)

@@ -1,0 +1,187 @@
+"""Optional two-factor authentication (TOTP, django-otp) for people with a county or township post.
+
+A user with an active post at the county or a township (or a superuser) may enrol an authenticator
+app: the setup page shows a QR code, and the device counts once the first code from it is accepted.
+From then on, after the password every page asks for the current six-digit code until the session
+is verified (`TwoFactorMiddleware`); turning it off again needs a valid code. Enrolling and turning
+off are audited (without the secret).
+"""
+
+from __future__ import annotations
+
+import base64
+from urllib.parse import urlencode
+
+from django.contrib import messages
+from django.contrib.auth.mixins import LoginRequiredMixin
+from django.core.exceptions import PermissionDenied
+from django.db import transaction
+from django.shortcuts import redirect, render
+from django.urls import path, reverse
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.safestring import mark_safe
+from django.views import View
+from django_otp import login as otp_login
+from django_otp.plugins.otp_totp.models import TOTPDevice
+
+from governance import audit
+
+ENROLLING_TIERS = ("county", "township")
+DEVICE_NAME = "手机验证器"
+BAD_CODE = "验证码不正确或已过期，请输入验证器当前显示的 6 位数字。"
+
+
+def may_enrol(user) -> bool:
+    """County and township posts (and superusers) may turn on two-factor authentication."""
+    from grid.models import Post
+
+    if not user.is_authenticated:
+        return False
+    if user.is_superuser:
+        return True
+    return Post.objects.active().filter(user=user, region__tier__key__in=ENROLLING_TIERS).exists()
+
+
+def confirmed_device(user) -> TOTPDevice | None:
+    if not user.is_authenticated:
+        return None
+    return TOTPDevice.objects.filter(user=user, confirmed=True).order_by("pk").first()
+
+
+def pending_device(user) -> TOTPDevice:
+    """The unconfirmed device being enrolled (one per user), created on first use."""
+    device = TOTPDevice.objects.filter(user=user, confirmed=False).order_by("pk").first()
+    return device or TOTPDevice.objects.create(user=user, name=DEVICE_NAME, confirmed=False)
+
+
+def _clean(token: str) -> str:
+    return "".join((token or "").split())
+
+
+def confirm_enrolment(user, token: str) -> TOTPDevice:
+    if not may_enrol(user):
+        raise PermissionDenied("只有县、乡镇岗位的人员可以启用两步验证。")
+    with transaction.atomic():
+        device = TOTPDevice.objects.select_for_update().filter(user=user, confirmed=False).order_by("pk").first()
+        if device is None or not device.verify_token(_clean(token)):
+            raise ValueError(BAD_CODE)
+        device.confirmed = True
+        device.save(update_fields=["confirmed"])
+        TOTPDevice.objects.filter(user=user, confirmed=False).delete()
+        audit.record("two_factor.enrol", actor=user, obj=user, after={"device": device.name},
+                     object_repr=user.get_username())
+    return device
+
+
+def disable(user, token: str) -> None:
+    with transaction.atomic():
+        device = TOTPDevice.objects.select_for_update().filter(user=user, confirmed=True).order_by("pk").first()
+        if device is None:
+            raise ValueError("尚未启用两步验证。")
+        if not device.verify_token(_clean(token)):
+            raise ValueError(BAD_CODE)
+        TOTPDevice.objects.filter(user=user).delete()
+        audit.record("two_factor.disable", actor=user, obj=user, before={"device": device.name},
+                     object_repr=user.get_username())
+
+
+def qr_svg(device: TOTPDevice) -> str:
+    """The otpauth:// URL of the device as an inline SVG QR code (made here, no user text in it)."""
+    import qrcode
+    import qrcode.image.svg
+
+    image = qrcode.make(device.config_url, image_factory=qrcode.image.svg.SvgPathImage, box_size=8)
+    return mark_safe(image.to_string(encoding="unicode"))
+
+
+def _safe_next(request, default: str = "/") -> str:
+    target = request.POST.get("next") or request.GET.get("next") or default
+    if url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}, require_https=request.is_secure()):
+        return target
+    return default
+
+
+class TwoFactorSetupView(LoginRequiredMixin, View):
+    template_name = "governance/two_factor_setup.html"
+
+    def context(self, request, **extra):
+        device = confirmed_device(request.user)
+        ctx = {"page_title": "两步验证", "device": device, "may_enrol": may_enrol(request.user)}
+        if device is None and ctx["may_enrol"]:
+            pending = pending_device(request.user)
+            ctx.update(qr=qr_svg(pending), secret=base64.b32encode(pending.bin_key).decode().rstrip("="))
+        ctx.update(extra)
+        return ctx
+
+    def get(self, request):
+        return render(request, self.template_name, self.context(request))
+
+    def post(self, request):
+        action = request.POST.get("action")
+        token = request.POST.get("token", "")
+        try:
+            if action == "enrol":
+                device = confirm_enrolment(request.user, token)
+                otp_login(request, device)  # this session has just proved the code
+                messages.success(request, "两步验证已启用：以后登录时，输入密码后还需输入验证器上的 6 位验证码。")
+            elif action == "disable":
+                disable(request.user, token)
+                messages.success(request, "两步验证已关闭。")
+            else:
+                return render(request, self.template_name, self.context(request, error="未知操作。"), status=400)
+        except ValueError as exc:
+            return render(request, self.template_name, self.context(request, error=str(exc)), status=422)
+        return redirect("two_factor_setup")
+
+
+class TwoFactorVerifyView(LoginRequiredMixin, View):
+    """The second step of the login: the current code of the user's authenticator."""
+
+    template_name = "governance/two_factor_verify.html"
+
+    def get(self, request):
+        if confirmed_device(request.user) is None or request.user.is_verified():
+            return redirect(_safe_next(request))
+        return render(request, self.template_name, {"next": _safe_next(request)})
+
+    def post(self, request):
+        device = confirmed_device(request.user)
+        if device is None:
+            return redirect(_safe_next(request))
+        # django-otp doubles the wait after each wrong code: guessing six digits takes forever.
+        allowed, _ = device.verify_is_allowed()
+        if allowed and device.verify_token(_clean(request.POST.get("token", ""))):
+            otp_login(request, device)
+            return redirect(_safe_next(request))
+        error = BAD_CODE if allowed else "验证码错误次数过多，请稍候再试。"
+        return render(request, self.template_name, {"next": _safe_next(request), "error": error}, status=422)
+
+
+# Paths a signed-in user who still owes the code may open: the code page itself, log out, static files.
+OPEN_PREFIXES = ("/accounts/two-factor/verify/", "/accounts/logout/", "/static/", "/healthz", "/public/")
+
+
+class TwoFactorMiddleware:
+    """After the password, a user with a confirmed device sees nothing but the code page until the
+    session is verified. (Runs after django_otp's OTPMiddleware, which sets user.is_verified().)"""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        user = getattr(request, "user", None)
+        if (
+            user is not None
+            and user.is_authenticated
+            and not request.path.startswith(OPEN_PREFIXES)
+            and not user.is_verified()
+            and TOTPDevice.objects.filter(user=user, confirmed=True).exists()
+        ):
+            return redirect(f"{reverse('two_factor_verify')}?{urlencode({'next': request.get_full_path()})}")
+        return self.get_response(request)
+
+
+urlpatterns = [
+    path("accounts/two-factor/", TwoFactorSetupView.as_view(), name="two_factor_setup"),
+    path("accounts/two-factor/verify/", TwoFactorVerifyView.as_view(), name="two_factor_verify"),
+]
