@@ -62,12 +62,27 @@ def limits() -> dict[str, int]:
     }
 
 
+# Device names Windows will not save a file under (CON.jpg is CON), shown with a leading underscore.
+_WINDOWS_RESERVED = {"CON", "PRN", "AUX", "NUL", *(f"COM{i}" for i in range(1, 10)), *(f"LPT{i}" for i in range(1, 10))}
+_MAX_NAME = 200
+
+
 def safe_name(name: str) -> str:
-    """The file's own name without any directory part or control characters (for display only)."""
-    base = os.path.basename((name or "").replace("\\", "/"))
+    """The file's own name for display and downloads only: no directory part, no control or format
+    characters (NUL, bidi overrides), no Windows device name, at most 200 characters with the
+    extension kept. Files are stored under a generated name, never this one."""
+    base = os.path.basename((name or "").replace("\\", "/").replace("\x00", ""))
     base = "".join(ch for ch in unicodedata.normalize("NFC", base) if unicodedata.category(ch)[0] != "C")
     base = base.strip(" .") or "未命名文件"
-    return base[-200:]
+    stem, dot, extension = base.rpartition(".")
+    if not dot:
+        stem, extension = base, ""
+    if stem.split(".")[0].strip().upper() in _WINDOWS_RESERVED:
+        base = "_" + base
+    if len(base) > _MAX_NAME:
+        extension = extension[:20]
+        base = (stem[: _MAX_NAME - len(extension) - 1] + "." + extension) if extension else base[:_MAX_NAME]
+    return base
 
 
 def _human_size(size: int) -> str:
@@ -93,13 +108,27 @@ def _sniff(head: bytes, content: bytes) -> tuple[str, str, str] | None:
     return None
 
 
+class _ZipBomb(Exception):
+    pass
+
+
 def _sniff_office(content: bytes) -> tuple[str, str, str] | None:
     try:
         with zipfile.ZipFile(io.BytesIO(content)) as archive:
-            names = set(archive.namelist())
-    except zipfile.BadZipFile:
+            entries = archive.infolist()
+    except (zipfile.BadZipFile, ValueError, OSError):
         return None
+    names = {entry.filename for entry in entries}
     if "[Content_Types].xml" not in names:
+        return None
+    # Office files are zip archives: refuse ones that would inflate far beyond their size when opened
+    # (a decompression bomb), and ones with path tricks inside.
+    unpacked = sum(entry.file_size for entry in entries)
+    most = getattr(settings, "EVIDENCE_MAX_UNZIPPED_BYTES", 200 * 1024 * 1024)
+    ratio = getattr(settings, "EVIDENCE_MAX_ZIP_RATIO", 200)
+    if len(entries) > 10_000 or unpacked > most or unpacked > max(len(content), 1) * ratio:
+        raise _ZipBomb
+    if any(name.startswith(("/", "\\")) or ".." in name.replace("\\", "/").split("/") for name in names):
         return None
     if "word/document.xml" in names:
         return Attachment.Kind.DOCUMENT, "application/vnd.openxmlformats-officedocument.wordprocessingml.document", ".docx"
@@ -162,11 +191,19 @@ def _decode_image(inspected: InspectedFile) -> None:
     with Image.open(io.BytesIO(inspected.content)) as probe:
         if probe.format not in IMAGE_FORMATS:
             raise EvidenceRejected(f"“{inspected.name}”不是可接受的图片格式。")
+        width, height = probe.size
+        # The header alone says how large the decoded picture would be: refuse before decoding it.
+        if width * height * getattr(probe, "n_frames", 1) > settings.EVIDENCE_MAX_IMAGE_PIXELS:
+            raise Image.DecompressionBombError(f"{width}x{height}")
         probe.verify()
     with Image.open(io.BytesIO(inspected.content)) as image:
         inspected.taken_at, inspected.latitude, inspected.longitude = _read_exif(image)
         image.load()
-        thumb = ImageOps.exif_transpose(image).convert("RGB")
+        try:
+            upright = ImageOps.exif_transpose(image)
+        except Exception:  # a broken orientation tag: the picture itself is fine, show it as stored
+            upright = image
+        thumb = upright.convert("RGB")
         thumb.thumbnail(THUMBNAIL_SIZE)
         buffer = io.BytesIO()
         thumb.save(buffer, "JPEG", quality=80)
@@ -185,7 +222,10 @@ def inspect_upload(upload) -> InspectedFile:
     content = upload.read(largest + 1)
     if not content:
         raise EvidenceRejected(f"“{name}”是空文件。")
-    sniffed = _sniff(content[:_SNIFF_BYTES], content)
+    try:
+        sniffed = _sniff(content[:_SNIFF_BYTES], content)
+    except _ZipBomb:
+        raise EvidenceRejected(f"“{name}”解压后过大，疑似恶意压缩文件，已拒收。") from None
     if sniffed is None:
         raise EvidenceRejected(f"“{name}”的文件类型不受支持（仅接受 JPEG/PNG/WebP 照片、MP4/MOV/WebM 视频、PDF/DOCX/XLSX 文档），或文件内容与扩展名不符。")
     kind, mime_type, extension = sniffed
@@ -278,3 +318,28 @@ def disagreement_warnings(
         if km > max_km:
             warnings.append(f"照片“{attachment.original_name}”的拍摄位置距上报位置约 {km:.1f} 公里。")
     return warnings
+
+
+class UploadSizeLimitMiddleware:
+    """Refuse an upload request larger than EVIDENCE_MAX_REQUEST_BYTES before Django reads it into
+    temporary files (413, in Chinese): the per-file limits above only apply once it has been read."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        from django.http import HttpResponse
+
+        limit = getattr(settings, "EVIDENCE_MAX_REQUEST_BYTES", 0)
+        if limit and request.method in ("POST", "PUT", "PATCH"):
+            try:
+                length = int(request.META.get("CONTENT_LENGTH") or 0)
+            except ValueError:
+                length = 0
+            if length > limit:
+                return HttpResponse(
+                    f"上传内容共 {_human_size(length)}，超过单次提交上限 {_human_size(limit)}，未保存任何内容。"
+                    "请减少或压缩附件后重新提交。",
+                    status=413, content_type="text/plain; charset=utf-8",
+                )
+        return self.get_response(request)

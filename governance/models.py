@@ -171,3 +171,33 @@ class Notification(models.Model):
 
     def __str__(self):
         return self.title
+
+
+class OutboxMessage(models.Model):
+    """A Celery message kept in the database until the broker has accepted it (governance/outbox.py).
+
+    Written when a task is queued; marked sent only after Redis took it. A row left pending (the broker
+    was down) is sent again by `manage.py flush_outbox` and the `governance.tasks.flush_outbox` beat job.
+    """
+
+    task_id = models.CharField("任务编号", max_length=64, unique=True)
+    task_name = models.CharField("任务", max_length=200)
+    args = models.JSONField("位置参数", default=list, blank=True)
+    kwargs = models.JSONField("关键字参数", default=dict, blank=True)
+    options = models.JSONField("发送选项", default=dict, blank=True)
+    created_at = models.DateTimeField("创建时间", auto_now_add=True)
+    attempted_at = models.DateTimeField("最近发送时间", null=True, blank=True)
+    attempts = models.PositiveIntegerField("发送次数", default=0)
+    sent_at = models.DateTimeField("送达队列时间", null=True, blank=True, db_index=True)
+    last_error = models.TextField("最近错误", blank=True)
+
+    class Meta:
+        verbose_name = "待发任务"
+        verbose_name_plural = "待发任务"
+        ordering = ["id"]
+        indexes = [
+            models.Index(fields=["id"], condition=models.Q(sent_at__isnull=True), name="outbox_pending_idx"),
+        ]
+
+    def __str__(self):
+        return f"{self.task_name} [{self.task_id}]"

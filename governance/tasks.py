@@ -17,3 +17,15 @@ def beat_heartbeat() -> str:
     now = timezone.now().isoformat()
     cache.set(BEAT_HEARTBEAT_KEY, now, timeout=None)
     return now
+
+
+@shared_task(name="governance.tasks.flush_outbox")
+def flush_outbox() -> dict:
+    """Send the task messages kept in the outbox while the broker was down (beat, every 30 s)."""
+    from dataclasses import asdict
+
+    from .outbox import delete_sent, flush
+
+    result = flush()
+    result.deleted = delete_sent()
+    return asdict(result)

@@ -233,7 +233,13 @@ def report_event(
 
 
 def _lock(event: Event) -> Event:
-    return Event.objects.select_for_update().select_related("handling_region__tier", "region__tier").get(pk=event.pk)
+    """Lock the event row on its own, then read it with its regions.
+
+    Locking with the regions joined in loses a race on PostgreSQL: when the winner moved the event to
+    another handling region, the loser's re-check of the join finds no row (a 500 instead of the
+    "already handled" message)."""
+    Event.objects.select_for_update().filter(pk=event.pk).values_list("pk", flat=True).get()
+    return Event.objects.select_related("handling_region__tier", "region__tier").get(pk=event.pk)
 
 
 def _process(event: Event):

@@ -2,6 +2,7 @@ import datetime
 import io
 import zipfile
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -126,3 +127,135 @@ def test_warnings_when_exif_disagrees_with_the_report(county):
         attachment, occurred_at=attachment.taken_at, latitude=Decimal("30.5"), longitude=Decimal("114.25")
     )
     assert close == []
+
+
+# ---------------------------------------------------------------- bad input (issue 11)
+
+
+def office_zip(entries: dict[str, bytes]) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, data in entries.items():
+            archive.writestr(name, data)
+    return buffer.getvalue()
+
+
+def test_a_real_docx_is_accepted():
+    content = office_zip({"[Content_Types].xml": b"<Types/>", "word/document.xml": b"<w:document>" + "正文".encode() * 50})
+    assert evidence.inspect_upload(upload("材料.docx", content)).extension == ".docx"
+
+
+def test_a_zip_bomb_disguised_as_a_spreadsheet_is_refused():
+    content = office_zip({"[Content_Types].xml": b"<Types/>", "xl/workbook.xml": b"<workbook/>",
+                          "xl/sharedStrings.xml": b"\x00" * (50 * 1024 * 1024)})  # 50 MB of zeros in ~50 KB
+    assert len(content) < 200_000
+    with pytest.raises(evidence.EvidenceRejected, match="解压后过大"):
+        evidence.inspect_upload(upload("台账.xlsx", content))
+
+
+def test_an_office_file_with_path_tricks_inside_is_refused():
+    content = office_zip({"[Content_Types].xml": b"<Types/>", "word/document.xml": b"<w/>", "../../evil.sh": b"x"})
+    with pytest.raises(evidence.EvidenceRejected, match="文件类型不受支持"):
+        evidence.inspect_upload(upload("a.docx", content))
+
+
+def test_the_pixel_limit_follows_the_setting_at_run_time(settings):
+    settings.EVIDENCE_MAX_IMAGE_PIXELS = 100 * 100
+    with pytest.raises(evidence.EvidenceRejected, match="像素数过大"):
+        evidence.inspect_upload(upload("big.jpg", jpeg(size=(200, 100))))
+    assert evidence.inspect_upload(upload("small.jpg", jpeg(size=(100, 100)))).kind == "image"
+
+
+def jpeg_with_app1(payload: bytes) -> bytes:
+    """A valid JPEG whose EXIF segment (APP1) holds `payload` after the Exif header."""
+    plain = jpeg(taken=None, gps=None)
+    segment = b"Exif\x00\x00" + payload
+    return plain[:2] + b"\xff\xe1" + (len(segment) + 2).to_bytes(2, "big") + segment + plain[2:]
+
+
+@pytest.mark.parametrize("payload", [
+    b"",  # an empty EXIF block
+    b"II*\x00\xff\xff\xff\x7f",  # the first IFD offset points far past the end
+    b"MM\x00*\x00\x00\x00\x08\x00\x01\x01\x12\x00\x03\x00\x00\x00\x01\x00\x63\x00\x00\x00\x00\x00\x00",  # orientation 99
+    b"II*\x00\x08\x00\x00\x00\x01\x00\x25\x88\x04\x00\x01\x00\x00\x00\xff\xff\x00\x00",  # GPS IFD nowhere
+    b"garbage that is no TIFF header at all",
+])
+def test_malformed_exif_is_read_as_absent_and_the_photo_kept(payload):
+    inspected = evidence.inspect_upload(upload("手机.jpg", jpeg_with_app1(payload)))
+    assert inspected.kind == "image" and inspected.thumbnail
+    assert inspected.latitude is None and inspected.longitude is None
+
+
+def test_gps_with_zero_denominators_is_ignored():
+    image = Image.new("RGB", (32, 32))
+    exif = Image.Exif()
+    exif.get_ifd(0x8825).update({1: "N", 2: (30.0, 0.0, 0.0), 3: "E", 4: (114.0, 0.0, 0.0)})
+    buffer = io.BytesIO()
+    image.save(buffer, "JPEG", exif=exif)
+    from PIL import TiffImagePlugin
+
+    bad = Image.Exif()
+    bad.get_ifd(0x8825).update({1: "N", 2: (TiffImagePlugin.IFDRational(30, 0),) * 3, 3: "E",
+                                4: (TiffImagePlugin.IFDRational(1, 0),) * 3})
+    buffer = io.BytesIO()
+    image.save(buffer, "JPEG", exif=bad)
+    inspected = evidence.inspect_upload(upload("gps.jpg", buffer.getvalue()))
+    assert inspected.kind == "image" and inspected.latitude is None
+
+
+@pytest.mark.parametrize("name, shown", [
+    ("../../etc/passwd.jpg", "passwd.jpg"),
+    ("..\\..\\windows\\system32\\a.jpg", "a.jpg"),
+    ("照片\x00.php.jpg", "照片.php.jpg"),
+    ("invoice\u202egpj.exe", "invoicegpj.exe"),  # a right-to-left override cannot disguise the extension
+    ("CON.jpg", "_CON.jpg"),
+    ("lpt1", "_lpt1"),
+    ("..", "未命名文件"),
+    ("/", "未命名文件"),
+])
+def test_path_tricks_in_names_become_display_text(name, shown):
+    assert evidence.safe_name(name) == shown
+
+
+def test_a_very_long_name_keeps_its_extension():
+    shown = evidence.safe_name("很" * 500 + ".jpeg")
+    assert len(shown) == 200 and shown.endswith(".jpeg")
+
+
+def test_a_tricky_name_is_never_the_stored_path(county):
+    [attachment] = evidence.store(county.louxing, [evidence.inspect_upload(upload("../../../etc/cron.d/x.jpg", jpeg()))])
+    assert attachment.original_name == "x.jpg"
+    stored = attachment.file.name
+    assert stored.startswith("evidence/") and ".." not in stored and "x" not in stored.rsplit("/", 1)[1].split(".")[0]
+    assert Path(attachment.file.path).resolve().is_relative_to(Path(attachment.file.storage.location).resolve())
+
+
+def test_files_are_served_only_through_the_access_checked_view(county, personas, client, settings):
+    # Owned by a region: whoever may view 楼星村 may see it (any record type works the same way).
+    [attachment] = evidence.store(county.louxing, [evidence.inspect_upload(upload("a.jpg", jpeg()))])
+    media_url = "/" + settings.MEDIA_URL.lstrip("/") + attachment.file.name
+    client.force_login(personas["village_cadre"])  # may see 楼星村
+    assert client.get(f"/evidence/{attachment.pk}/").status_code == 200
+    assert client.get(media_url).status_code == 404  # no public, guessable URL
+    client.force_login(personas["outsider"])
+    assert client.get(f"/evidence/{attachment.pk}/").status_code == 404
+    assert client.get(media_url).status_code == 404
+    client.logout()
+    assert client.get(f"/evidence/{attachment.pk}/").status_code == 302
+
+
+def test_the_download_is_private_and_not_sniffable(county, personas, client):
+    [attachment] = evidence.store(county.louxing, [evidence.inspect_upload(upload("现场 照片.jpg", jpeg()))])
+    client.force_login(personas["village_cadre"])
+    response = client.get(f"/evidence/{attachment.pk}/")
+    assert response["X-Content-Type-Options"] == "nosniff"
+    assert response["Content-Type"] == "image/jpeg" and "private" in response["Cache-Control"]
+    assert "filename*=UTF-8''%E7%8E%B0" in response["Content-Disposition"]
+
+
+def test_an_oversized_upload_request_is_refused_before_it_is_read(client, personas, settings):
+    settings.EVIDENCE_MAX_REQUEST_BYTES = 1024
+    client.force_login(personas["grid_member"])
+    response = client.post("/grid/events/new/", {"files": [upload("big.jpg", b"\xff\xd8\xff" + b"0" * 5000)]})
+    assert response.status_code == 413
+    assert "超过单次提交上限" in response.content.decode()

@@ -1,0 +1,62 @@
+"""The Redis cache, failing soft: when Redis is down a read is a miss and a write is skipped.
+
+Pages must keep working while Redis is down (issue 11). Nothing in the cache is the only copy of
+anything (API throttle counters, the beat heartbeat), so losing it for a while only relaxes those.
+`/healthz` and `manage.py healthcheck` still report Redis as failing: they ask Redis themselves.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+
+from django.core.cache.backends.base import DEFAULT_TIMEOUT
+from django.core.cache.backends.redis import RedisCache
+
+logger = logging.getLogger(__name__)
+
+_WARN_EVERY_SECONDS = 60
+
+
+class FailSoftRedisCache(RedisCache):
+    _last_warning = 0.0
+
+    def _soft(self, operation: str, call, fallback):
+        import redis
+
+        try:
+            return call()
+        except (redis.ConnectionError, redis.TimeoutError) as exc:
+            now = time.monotonic()
+            if now - FailSoftRedisCache._last_warning > _WARN_EVERY_SECONDS:
+                FailSoftRedisCache._last_warning = now
+                logger.warning("cache %s skipped, Redis unavailable: %s", operation, exc)
+            return fallback
+
+    def add(self, key, value, timeout=DEFAULT_TIMEOUT, version=None):
+        return self._soft("add", lambda: super(FailSoftRedisCache, self).add(key, value, timeout, version), False)
+
+    def get(self, key, default=None, version=None):
+        return self._soft("get", lambda: super(FailSoftRedisCache, self).get(key, default, version), default)
+
+    def set(self, key, value, timeout=DEFAULT_TIMEOUT, version=None):
+        return self._soft("set", lambda: super(FailSoftRedisCache, self).set(key, value, timeout, version), None)
+
+    def touch(self, key, timeout=DEFAULT_TIMEOUT, version=None):
+        return self._soft("touch", lambda: super(FailSoftRedisCache, self).touch(key, timeout, version), False)
+
+    def delete(self, key, version=None):
+        return self._soft("delete", lambda: super(FailSoftRedisCache, self).delete(key, version), False)
+
+    def get_many(self, keys, version=None):
+        return self._soft("get_many", lambda: super(FailSoftRedisCache, self).get_many(keys, version), {})
+
+    def has_key(self, key, version=None):
+        return self._soft("has_key", lambda: super(FailSoftRedisCache, self).has_key(key, version), False)
+
+    def set_many(self, data, timeout=DEFAULT_TIMEOUT, version=None):
+        return self._soft("set_many", lambda: super(FailSoftRedisCache, self).set_many(data, timeout, version),
+                          list(data))
+
+    def delete_many(self, keys, version=None):
+        return self._soft("delete_many", lambda: super(FailSoftRedisCache, self).delete_many(keys, version), None)
