@@ -12,9 +12,12 @@ DEFAULT_HOURS = {"normal": 72, "urgent": 24, "critical": 4}
 
 
 def rule_for(event) -> SLARule | None:
-    tier = event.handling_region.tier
-    rules = SLARule.objects.filter(tier=tier, urgency=event.urgency).select_related("tier")
-    return rules.filter(category=event.category).first() or rules.filter(category__isnull=True).first()
+    """The event's category rule if there is one, else the tier's default: one plain query (the
+    rules of a tier and urgency are a handful of rows; choosing among them here is cheaper than an
+    OR with an ordering, which showed up when profiling the report service)."""
+    rules = list(SLARule.objects.filter(tier_id=event.handling_region.tier_id, urgency=event.urgency))
+    return (next((rule for rule in rules if rule.category_id == event.category_id), None)
+            or next((rule for rule in rules if rule.category_id is None), None))
 
 
 def _is_working_day(day: datetime.date, calendar: dict[datetime.date, bool]) -> bool:

@@ -11,12 +11,20 @@ def fire_due_timers() -> int:
 
 @shared_task(name="workflows.tasks.supervise_overdue")
 def supervise_overdue() -> dict:
-    """The overdue scan (督办), run by Celery beat; safe to run twice at once."""
+    """The overdue scan (督办), run by Celery beat; safe to run twice at once.
+
+    One transaction: the scan claims deadlines (supervised_at) and queues each claimed batch
+    (`supervise_batch`) only when it commits, so a worker killed in between undoes the claims and
+    the redelivered task claims them again; no claimed batch is left without its message. (Eager
+    Celery, the embedded run: the batches are supervised inside this transaction.)"""
     from dataclasses import asdict
+
+    from django.db import transaction
 
     from .supervision import supervise_overdue as scan
 
-    return asdict(scan())
+    with transaction.atomic():
+        return asdict(scan())
 
 
 @shared_task(name="workflows.tasks.notify_task_holders")
@@ -25,3 +33,22 @@ def notify_task_holders(task_id: int) -> int:
     from .task_notices import notify_task_holders as send
 
     return send(task_id)
+
+
+@shared_task(name="workflows.tasks.escalate_overdue_tasks")
+def escalate_overdue_tasks(task_ids: list[int]) -> int:
+    """Automatic escalation of the overdue handle tasks one scan batch found (idempotent per task)."""
+    from .supervision import escalate_overdue_tasks as escalate
+
+    return escalate(task_ids)
+
+
+@shared_task(name="workflows.tasks.supervise_batch")
+def supervise_batch(deadline_ids: list[int], now: str) -> dict:
+    """One batch of due deadlines an overdue scan claimed: notices, overdue marks, audit, escalations."""
+    import datetime
+    from dataclasses import asdict
+
+    from .supervision import supervise_batch as supervise
+
+    return asdict(supervise(deadline_ids, datetime.datetime.fromisoformat(now)))

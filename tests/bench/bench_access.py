@@ -383,6 +383,16 @@ def run(runs: int, show_explain: bool) -> None:
     }
     checks = report(meta, results, show_explain)
     harness.write_json(NAME, {**meta, "results": results, "checks": checks})
+    small, large = (str(size) for size in SIZES)
+    figures = []
+    for who in ("township", "grid"):
+        x, y = results[small][who]["page of 50, no count"], results[large][who]["page of 50, no count"]
+        figures.append(harness.figure(
+            f"范围过滤一页 50 条（{who}，{SIZES[1]:,} 个对象）/ scoped page", y["ms"], "ms",
+            baseline=f"{SIZES[0]:,} 个对象时", baseline_value=x["ms"], goal=f"≤ {TIME_RATIO_GOAL:g}×，查询数相同",
+            met=x["queries"] == y["queries"] and y["ms"] <= TIME_RATIO_GOAL * x["ms"],
+            note=f"{y['queries']} 条查询（{SIZES[0]:,} 个对象时 {x['queries']} 条）"))
+    harness.record(NAME, figures)
 
 
 def main(argv=None) -> None:

@@ -326,6 +326,20 @@ def run(runs: int) -> None:
     for check in checks:
         print(f"  {'PASS' if check['ok'] else 'MISS'}  {check['check']}")
     harness.write_json(NAME, {**meta, "notice": notice, "dashboard": dashboard, "checks": checks})
+    f = harness.figure
+    figures = [
+        f(f"{notice['items']} 项整改事项的通报 PDF / notice PDF", notice["pdf_seconds"], "s",
+          baseline="WeasyPrint 单独渲染同一 HTML", baseline_value=notice["weasyprint_seconds"],
+          goal=f"< {PDF_SECONDS_GOAL:g} s，≤ {1 + OVERHEAD_GOAL:g}×",
+          met=notice["pdf_seconds"] < PDF_SECONDS_GOAL and notice["overhead"] <= OVERHEAD_GOAL,
+          note=f"开销 {notice['overhead'] * 100:.1f}%，{notice.get('pages', '?')} 页，{notice['pdf_bytes'] / 1024:.0f} KB"),
+        f("通报 PDF 字体嵌入 / fonts embedded", notice.get("fonts_embedded"), "", goal="是", met=notice.get("fonts_embedded"),
+          note=", ".join(notice.get("fonts", [])) or notice.get("poppler", "")),
+    ]
+    if dashboard is not None:
+        figures.append(f(f"整改看板（{meta['plans']} 个方案、{meta['items']:,} 个事项）/ rectification dashboard",
+                         dashboard["ms"], "ms", note=f"{dashboard['queries']} 条查询，中位数"))
+    harness.record(NAME, figures)
 
 
 def main(argv=None) -> None:

@@ -326,6 +326,17 @@ def run(runs: int, show_explain: bool) -> None:
     }
     checks = report(meta, figures)
     harness.write_json(NAME, {**meta, "results": figures, "checks": checks})
+    month, one = figures["month, all townships"], figures["month, one township"]
+    quarter = figures["quarter, all townships"]
+    f = harness.figure
+    harness.record(NAME, [
+        f(f"全县一个月的大巡查积分（{month['villages']} 个村）/ month's patrol scores", month["seconds"], "s",
+          baseline=f"一个乡镇（{one['villages']} 个村）", baseline_value=one["seconds"],
+          goal=f"< {COUNTY_MONTH_GOAL_SECONDS:g} s", met=month["seconds"] < COUNTY_MONTH_GOAL_SECONDS,
+          note=f"{month['queries']} 条查询（一个乡镇 {one['queries']} 条）；{meta['reports']:,} 条上报、"
+               f"{meta['findings']:,} 条发现问题"),
+        f("全县一个季度的积分 / quarter's scores", quarter["seconds"], "s", note=f"{quarter['queries']} 条查询"),
+    ], {"villages": meta["villages"]})
 
 
 def main(argv=None) -> None:

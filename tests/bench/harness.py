@@ -1,7 +1,9 @@
 """Scaffolding shared by the benchmarks tests/bench/bench_*.py.
 
 Each benchmark runs in a throwaway database: a fresh PostgreSQL database on DATABASE_URL's server
-(named <benchmark>_<pid>), or a SQLite file under var/bench/ when DATABASE_URL is unset. It
+(named gov_bench_<benchmark>_<pid>), or a SQLite file under var/bench/ when DATABASE_URL is unset (a
+script run by hand; `make bench` refuses SQLite, see run.py). Figures go to bench/results.json
+through `figure` and `record`. It
 configures Django on that database itself, so under pytest (`make bench`), where Django is already
 configured on the default database, the benchmark's test runs the script in its own process.
 
@@ -27,6 +29,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 BENCH_DIR = ROOT / "var" / "bench"
+RESULTS_FILE = ROOT / "bench" / "results.json"
 
 
 def run_script(script: str | Path, timeout: int = 900) -> None:
@@ -45,7 +48,8 @@ class ThrowawayDatabase:
     def __init__(self, benchmark: str):
         self.benchmark = benchmark
         self.url = os.environ.get("DATABASE_URL", "")
-        self.name = f"{benchmark}_{os.getpid()}"
+        short = benchmark.removeprefix("gov_bench_").removeprefix("bench_")
+        self.name = f"gov_bench_{short}_{os.getpid()}"
         self.sqlite_file: Path | None = None
         self.admin_conninfo = ""
 
@@ -95,15 +99,19 @@ class ThrowawayDatabase:
             Path(f"{self.sqlite_file}{suffix}").unlink(missing_ok=True)
 
 
-def setup_django(database_url: str, env: dict[str, str | None] | None = None) -> None:
-    """Configure Django on `database_url`; `env` sets (or, with None, removes) further variables."""
+def setup_django(database_url: str, env: dict[str, str | None] | None = None, *, redis: bool = False) -> None:
+    """Configure Django on `database_url`; `env` sets (or, with None, removes) further variables.
+
+    With `redis` (and REDIS_URL set) the cache and the Celery broker are Redis, as in production:
+    queued tasks wait in the broker (no worker runs; `purge_queue` empties it afterwards)."""
     if str(ROOT) not in sys.path:
         sys.path.insert(0, str(ROOT))
     os.environ["DJANGO_SETTINGS_MODULE"] = "governance.settings"
     os.environ["DATABASE_URL"] = database_url
     os.environ["TESTING"] = "1"
     os.environ["DEBUG"] = "0"
-    os.environ.pop("REDIS_URL", None)  # in-process only: eager Celery, local-memory cache
+    if not redis:
+        os.environ.pop("REDIS_URL", None)  # in-process only: eager Celery, local-memory cache
     for key, value in (env or {}).items():
         if value is None:
             os.environ.pop(key, None)
@@ -120,6 +128,7 @@ def run_in_throwaway_database(
     *,
     env: dict[str, str | None] | None = None,
     keep: bool = False,
+    redis: bool = False,
 ) -> None:
     """Create the throwaway database, configure Django on it, run `body`, then drop the database
     (unless `keep`) and print the total time."""
@@ -127,9 +136,11 @@ def run_in_throwaway_database(
     database = ThrowawayDatabase(benchmark)
     url = database.create()
     try:
-        setup_django(url, env)
+        setup_django(url, env, redis=redis)
         body()
     finally:
+        if redis:
+            purge_queue()
         try:
             from django.db import connections
 
@@ -174,3 +185,67 @@ def write_json(benchmark: str, entry: dict) -> None:
     data[entry["vendor"]] = entry
     result_file.write_text(json.dumps(data, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
     print(f"\nfigures written to {result_file.relative_to(ROOT)} ({entry['vendor']})")
+
+
+def purge_queue() -> None:
+    """Drop the Celery messages this benchmark left in the broker (no worker takes them)."""
+    if not os.environ.get("REDIS_URL"):
+        return
+    try:
+        from governance.celery import app
+
+        app.control.purge()
+    except Exception as exc:  # the figures are written already
+        print(f"could not purge the Celery queue: {exc}")
+
+
+def percentiles(fn, runs: int) -> dict:
+    """Median and p95 in milliseconds of `runs` timed calls of `fn` after one warm-up call."""
+    fn()
+    times = []
+    for _ in range(runs):
+        began = time.perf_counter()
+        fn()
+        times.append((time.perf_counter() - began) * 1000)
+    return {"median": round(p(times, 50), 2), "p95": round(p(times, 95), 2), "runs": runs}
+
+
+def p(values: list[float], q: float) -> float:
+    """The q-th percentile (nearest rank)."""
+    ordered = sorted(values)
+    if not ordered:
+        return float("nan")
+    rank = max(1, min(len(ordered), int(round(q / 100 * len(ordered) + 0.5))))
+    return ordered[rank - 1]
+
+
+# --------------------------------------------------------------------------------------------------
+# bench/results.json: every figure of the run, with its baseline, ratio and goal
+
+
+def figure(name: str, value, unit: str, *, goal: str = "", met: bool | None = None, baseline: str = "",
+           baseline_value=None, note: str = "") -> dict:
+    """One line of the results table. The ratio is value / baseline_value when both are numbers."""
+    ratio = None
+    if isinstance(value, (int, float)) and isinstance(baseline_value, (int, float)) and baseline_value:
+        ratio = round(value / baseline_value, 2)
+    return {"figure": name, "value": value, "unit": unit, "baseline": baseline, "baseline_value": baseline_value,
+            "ratio": ratio, "goal": goal, "met": met, "note": note}
+
+
+def record(benchmark: str, figures: list[dict], meta: dict | None = None) -> None:
+    """Store this benchmark's figures in bench/results.json (other benchmarks' entries are kept)."""
+    import datetime
+
+    RESULTS_FILE.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        data = json.loads(RESULTS_FILE.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        data = {}
+    data.setdefault("benchmarks", {})[benchmark] = {
+        "generated_at": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
+        **(meta or {}),
+        "figures": figures,
+    }
+    RESULTS_FILE.write_text(json.dumps(data, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+    print(f"figures recorded in {RESULTS_FILE.relative_to(ROOT)} ({benchmark})")

@@ -1,0 +1,284 @@
+"""A bounded load test on loopback: gunicorn serving the benchmark's database, N clients for T seconds.
+
+Each client signs in as its own grid member (the generated accounts share grid.load.LOAD_PASSWORD)
+and loops, until the time is up: report an event through the real form (CSRF token, a fresh
+idempotency key; every 10th report is sent a second time with the same key, as a phone retrying
+would), then read "my tasks" and "my region's events". Every response is timed; a report counts
+as acknowledged when the server redirects to the new event's page.
+
+Afterwards the database is asked: every acknowledged key has exactly one event, no key has two,
+and no event exists that was never acknowledged (a post that failed must leave nothing behind).
+
+Only 127.0.0.1 is ever contacted; the run stops by itself (time limit, and a timeout per request).
+"""
+
+from __future__ import annotations
+
+import http.client
+import os
+import re
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.parse
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+
+if __package__:  # imported as tests.bench.loadtest
+    from . import harness
+else:  # imported by a benchmark run as a script
+    import harness
+
+ROOT = Path(__file__).resolve().parents[2]
+HOST = "127.0.0.1"
+REQUEST_TIMEOUT = 60
+SETUP_TIMEOUT = 300
+CSRF_INPUT = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
+OPTION = re.compile(r'<option value="(\d+)"')
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind((HOST, 0))
+        return sock.getsockname()[1]
+
+
+class Server:
+    """gunicorn on a free loopback port, on the benchmark's database and Redis, stopped on exit."""
+
+    def __init__(self, database_url: str, workers: int = 3, threads: int = 4):
+        self.port = free_port()
+        self.log = ROOT / "var" / "bench" / f"gunicorn-{os.getpid()}.log"
+        self.log.parent.mkdir(parents=True, exist_ok=True)
+        env = {k: v for k, v in os.environ.items() if k not in ("TESTING", "DJANGO_SETTINGS_MODULE")}
+        env.update({
+            "DATABASE_URL": database_url, "DEBUG": "0", "SECRET_KEY": "bench-" + uuid.uuid4().hex,
+            "ALLOWED_HOSTS": HOST, "SESSION_COOKIE_SECURE": "0", "CSRF_COOKIE_SECURE": "0",
+            "SECURE_SSL_REDIRECT": "0", "SECURE_HSTS_SECONDS": "0", "AXES_ENABLED": "0",
+            "DJANGO_SETTINGS_MODULE": "governance.settings",
+        })
+        env.pop("EMAIL_URL", None)  # console mail: no mail leaves the machine
+        self.command = [
+            str(Path(sys.executable).with_name("gunicorn")), "governance.wsgi", "--bind", f"{HOST}:{self.port}",
+            "--workers", str(workers), "--threads", str(threads), "--worker-class", "gthread",
+            "--timeout", "120", "--keep-alive", "120", "--log-level", "warning",
+        ]
+        self.env = env
+        self.process: subprocess.Popen | None = None
+
+    def __enter__(self):
+        self._log_file = open(self.log, "w")  # noqa: SIM115 - closed in __exit__
+        self.process = subprocess.Popen(self.command, cwd=ROOT, env=self.env, stdout=self._log_file,
+                                        stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                conn = http.client.HTTPConnection(HOST, self.port, timeout=5)
+                conn.request("GET", "/healthz")  # any answer will do (503 while no Celery worker beats)
+                conn.getresponse().read()
+                return self
+            except OSError:
+                time.sleep(0.3)
+        self.__exit__(None, None, None)
+        raise RuntimeError(f"gunicorn did not answer on {HOST}:{self.port}; see {self.log}")
+
+    def __exit__(self, *exc):
+        if self.process is not None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        self._log_file.close()
+
+
+@dataclass
+class Tally:
+    latencies: dict[str, list[float]] = field(default_factory=dict)
+    errors: list[str] = field(default_factory=list)
+    acknowledged: dict[str, int] = field(default_factory=dict)  # idempotency key → event id
+    retried_same: int = 0
+    retried_other: int = 0
+    elapsed: float = 0.0
+    prefix: str = field(default_factory=lambda: f"lt-{uuid.uuid4().hex[:8]}-")  # this run's idempotency keys
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def time(self, kind: str, ms: float) -> None:
+        with self.lock:
+            self.latencies.setdefault(kind, []).append(ms)
+
+    def error(self, message: str) -> None:
+        with self.lock:
+            if len(self.errors) < 200:
+                self.errors.append(message)
+
+
+class Client:
+    """One signed-in browser-like client with its own cookies and keep-alive connection."""
+
+    def __init__(self, port: int, tally: Tally):
+        self.port, self.tally = port, tally
+        self.cookies: dict[str, str] = {}
+        self.conn = http.client.HTTPConnection(HOST, port, timeout=REQUEST_TIMEOUT)
+
+    def request(self, method: str, path: str, body: dict | None = None, kind: str = "") -> tuple[int, dict, str]:
+        headers = {"Host": HOST}
+        if self.cookies:
+            headers["Cookie"] = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
+        data = None
+        if body is not None:
+            data = urllib.parse.urlencode(body).encode()
+            headers["Content-Type"] = "application/x-www-form-urlencoded"
+        began = time.perf_counter()
+        for attempt in (1, 2):
+            try:
+                self.conn.request(method, path, body=data, headers=headers)
+                response = self.conn.getresponse()
+                text = response.read().decode("utf-8", "replace")
+                break
+            except (http.client.HTTPException, OSError):
+                self.conn.close()
+                self.conn = http.client.HTTPConnection(HOST, self.port, timeout=REQUEST_TIMEOUT)
+                if attempt == 2 or method != "GET":
+                    raise
+        if kind:
+            self.tally.time(kind, (time.perf_counter() - began) * 1000)
+        for header, value in response.getheaders():
+            if header.lower() == "set-cookie":
+                name, _, rest = value.partition("=")
+                self.cookies[name.strip()] = rest.split(";", 1)[0]
+        return response.status, dict(response.getheaders()), text
+
+    def reconnect(self) -> None:
+        self.conn.close()
+        self.conn = http.client.HTTPConnection(HOST, self.port, timeout=REQUEST_TIMEOUT)
+
+    def login(self, username: str, password: str) -> None:
+        status, _, page = self.request("GET", "/accounts/login/")
+        token = CSRF_INPUT.search(page).group(1)
+        status, headers, _ = self.request("POST", "/accounts/login/", {
+            "csrfmiddlewaretoken": token, "username": username, "password": password})
+        if status != 302:
+            raise RuntimeError(f"{username}: sign-in answered HTTP {status}")
+
+    def report_form(self) -> tuple[str, str, str]:
+        status, _, page = self.request("GET", "/grid/events/new/")
+        if status != 200:
+            raise RuntimeError(f"report form: HTTP {status}")
+        token = CSRF_INPUT.search(page).group(1)
+        region_select = page.split('name="region"', 1)[1].split("</select>", 1)[0]
+        category_select = page.split('name="category"', 1)[1].split("</select>", 1)[0]
+        return token, OPTION.search(region_select).group(1), OPTION.findall(category_select)[-1]
+
+
+def run_clients(port: int, usernames: list[str], password: str, seconds: float, tally: Tally) -> None:
+    """Every client signs in and opens the report form first (not timed: 50 sign-ins at once are a
+    burst of password hashing), then all start together and loop for `seconds`."""
+    stop_at = [0.0]
+    began = [0.0]
+
+    def start_clock():  # run once, when every client is ready and before any is released
+        began[0] = time.monotonic()
+        stop_at[0] = began[0] + seconds
+
+    ready = threading.Barrier(len(usernames) + 1, action=start_clock, timeout=SETUP_TIMEOUT)
+
+    def client_loop(index: int, username: str):
+        client = None
+        try:
+            client = Client(port, tally)
+            client.login(username, password)
+            token, region, category = client.report_form()
+        except Exception as exc:
+            tally.error(f"{username}: set-up failed: {exc}")
+            client = None
+        try:
+            ready.wait()
+        except threading.BrokenBarrierError:
+            return
+        if client is None:
+            return
+        client.reconnect()  # the connection sat idle while the others signed in
+        number = 0
+        while time.monotonic() < stop_at[0]:
+            number += 1
+            key = f"{tally.prefix}{index}-{number}"
+            form = {"csrfmiddlewaretoken": token, "idempotency_key": key, "region": region, "category": category,
+                    "title": f"负载测试上报 {index}-{number}", "description": "负载测试：村口道路旁有建筑垃圾堆放。",
+                    "occurred_at": time.strftime("%Y-%m-%d %H:%M"), "urgency": "normal", "source": "patrol",
+                    "latitude": "", "longitude": "", "address": "村口"}
+            try:
+                for attempt in range(2 if number % 10 == 0 else 1):
+                    status, headers, _ = client.request("POST", "/grid/events/new/", form, kind="POST report event")
+                    location = headers.get("Location", "")
+                    match = re.search(r"/grid/events/(\d+)/", location)
+                    if status != 302 or not match:
+                        tally.error(f"{username} report: HTTP {status} {location}")
+                        break
+                    with tally.lock:
+                        first = tally.acknowledged.setdefault(key, int(match.group(1)))
+                        if attempt:
+                            if first == int(match.group(1)):
+                                tally.retried_same += 1
+                            else:
+                                tally.retried_other += 1
+                for kind, path in (("GET my tasks", "/grid/tasks/"), ("GET region events", "/grid/events/")):
+                    status, _, _ = client.request("GET", path, kind=kind)
+                    if status != 200:
+                        tally.error(f"{username} {path}: HTTP {status}")
+            except Exception as exc:
+                tally.error(f"{username}: {type(exc).__name__}: {exc}")
+
+    threads = [threading.Thread(target=client_loop, args=(i, name), daemon=True) for i, name in enumerate(usernames)]
+    for thread in threads:
+        thread.start()
+    try:
+        ready.wait()
+    except threading.BrokenBarrierError:
+        tally.error("set-up of the clients did not finish in time")
+    for thread in threads:
+        thread.join(timeout=seconds + REQUEST_TIMEOUT * 3 + 60)
+    tally.elapsed = time.monotonic() - began[0] if began[0] else 0.0
+
+
+def check_database(tally: Tally) -> dict:
+    """Acknowledged reports against the rows: none lost, none doubled, none unacknowledged."""
+    from django.db.models import Count
+
+    from grid.models import Event
+
+    rows = Event.objects.filter(idempotency_key__startswith=tally.prefix)
+    by_key = dict(rows.values("idempotency_key").annotate(n=Count("id")).values_list("idempotency_key", "n"))
+    ids = dict(rows.values_list("idempotency_key", "id"))
+    lost = [key for key in tally.acknowledged if key not in by_key]
+    wrong = [key for key, pk in tally.acknowledged.items() if key in ids and ids[key] != pk]
+    doubled = [key for key, n in by_key.items() if n > 1]
+    unacknowledged = [key for key in by_key if key not in tally.acknowledged]
+    return {"events in database": len(by_key), "acknowledged": len(tally.acknowledged), "lost": len(lost),
+            "doubled": len(doubled), "acknowledged with another id": len(wrong),
+            "in database, not acknowledged": len(unacknowledged)}
+
+
+def load_test(database_url: str, usernames: list[str], password: str, seconds: float) -> dict:
+    """Serve, run the clients, check the database; returns the figures."""
+    tally = Tally()
+    with Server(database_url) as server:
+        run_clients(server.port, usernames, password, seconds, tally)
+        elapsed = tally.elapsed
+    requests = sum(len(v) for v in tally.latencies.values())
+    everything = [ms for values in tally.latencies.values() for ms in values]
+    return {
+        "clients": len(usernames), "seconds": round(elapsed, 1), "requests": requests,
+        "requests per s": round(requests / elapsed, 1) if elapsed else 0,
+        "p95 ms": round(harness.p(everything, 95), 1) if everything else None,
+        "by kind": {kind: {"count": len(v), "median ms": round(harness.p(v, 50), 1), "p95 ms": round(harness.p(v, 95), 1)}
+                    for kind, v in sorted(tally.latencies.items())},
+        "errors": len(tally.errors), "first errors": tally.errors[:10],
+        "retries answered with the same event": tally.retried_same,
+        "retries answered with another event": tally.retried_other,
+        "database": check_database(tally),
+    }
