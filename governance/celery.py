@@ -6,7 +6,8 @@ from celery.signals import worker_init
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "governance.settings")
 
-app = Celery("governance")
+# Every task queues through the outbox (governance/outbox.py): nothing is lost while Redis is down.
+app = Celery("governance", task_cls="governance.outbox:OutboxTask")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
 
@@ -25,8 +26,12 @@ app.conf.beat_schedule = {
     "fire-due-flow-timers": {"task": "workflows.tasks.fire_due_timers", "schedule": 60.0},
     # Overdue event tasks: 督办 notices and automatic escalation (workflows/supervision.py).
     "supervise-overdue-tasks": {"task": "workflows.tasks.supervise_overdue", "schedule": 300.0},
+    # Messages kept in the outbox while Redis was down go out once it is back.
+    "flush-task-outbox": {"task": "governance.tasks.flush_outbox", "schedule": 30.0},
     "beat-heartbeat": {"task": "governance.tasks.beat_heartbeat", "schedule": 60.0},
     "remind-late-patrol-work": {"task": "inspection.tasks.remind_late_patrol_work", "schedule": crontab(hour=9, minute=0)},
     "flag-overdue-inspection-letters": {"task": "inspection.tasks.flag_overdue_letters", "schedule": crontab(hour=8, minute=30)},
     "flag-overdue-rectification-items": {"task": "rectification.tasks.flag_overdue_items", "schedule": crontab(hour=8, minute=45)},
+    # Uploads and results of jobs finished over JOBS_KEEP_DAYS ago; jobs stuck for a day marked failed.
+    "purge-job-files": {"task": "jobs.tasks.purge_job_files", "schedule": crontab(hour=3, minute=15)},
 }

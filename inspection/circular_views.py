@@ -290,6 +290,10 @@ class VillageLedgerExportView(LoginRequiredMixin, View):
             view = LedgerExportsView(request=request, kwargs={})
             return view.render_to_response(view.get_context_data(village_form=form), status=422)
         start, end = form.cleaned_data["start"], form.cleaned_data["end"]
+        from jobs import exports as jobs
+
+        if jobs.village_ledger_size(user, village, start, end) > jobs.export_threshold():  # large: run as a job
+            return redirect("jobs:detail", pk=jobs.start_village_ledger_export(user, village, start, end).pk)
         content = ledger_export.export_village_ledger(village, start, end, by=user)
         return _xlsx_response(content, f"{village.name}巡查工作台账（{start:%Y%m%d}-{end:%Y%m%d}）.xlsx")
 
@@ -307,5 +311,9 @@ class DepartmentBookExportView(LoginRequiredMixin, View):
             view = LedgerExportsView(request=request, kwargs={})
             return view.render_to_response(view.get_context_data(department_form=form), status=422)
         start, end = form.cleaned_data["start"], form.cleaned_data["end"]
+        from jobs import exports as jobs
+
+        if jobs.department_book_size(user, department, start, end) > jobs.export_threshold():  # large: a job
+            return redirect("jobs:detail", pk=jobs.start_department_book_export(user, department, start, end).pk)
         content = ledger_export.export_department_book(department, start, end, by=user)
         return _xlsx_response(content, f"{department.name}登记备案台账（{start:%Y%m%d}-{end:%Y%m%d}）.xlsx")

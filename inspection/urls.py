@@ -7,6 +7,7 @@ from governance.site import AreaApp, MenuLink
 from . import (
     circular_views,
     finding_views,
+    job_views,
     letter_views,
     onsite_views,
     report_views,
@@ -32,6 +33,8 @@ class PatrolApp(AreaApp):
         MenuLink("上报流程图", "account_tree", "report_flow_chart", ("inspection.view_patrolreport",)),
         MenuLink("考评通报", "campaign", "circulars", ("inspection.view_circular",)),
         MenuLink("台账导出", "download", "ledger_exports", ("inspection.view_villagepatrol", "inspection.view_patrolreport")),
+        job_views.CircularBatchMenuLink("批量生成各村通报", "folder_zip", "circular_batch", ("inspection.view_circular",)),
+        MenuLink("导入大巡查数据", "upload_file", "patrol_import", ("inspection.add_catalogitem",)),
     )
 
     catalog_path = path("catalog/", views.PatrolCategoryListView.as_view(), name="catalog")
@@ -60,6 +63,8 @@ class PatrolApp(AreaApp):
     circular_publish_path = path("circulars/publish/", circular_views.CircularPublishView.as_view(), name="circular_publish")
     circular_download_path = path("circulars/download/<str:fmt>/", circular_views.CircularDownloadView.as_view(),
                                   name="circular_download")
+    circular_batch_path = path("circulars/batch/", job_views.CircularBatchView.as_view(), name="circular_batch")
+    patrol_import_path = path("imports/", job_views.PatrolImportView.as_view(), name="patrol_import")
     ledger_exports_path = path("exports/", circular_views.LedgerExportsView.as_view(), name="ledger_exports")
     ledger_export_path = path("exports/village-ledger/", circular_views.VillageLedgerExportView.as_view(), name="ledger_export")
     book_export_path = path("exports/department-book/", circular_views.DepartmentBookExportView.as_view(), name="book_export")

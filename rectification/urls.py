@@ -4,7 +4,7 @@ from django.urls import path
 
 from governance.site import AreaApp, MenuLink
 
-from . import notice_views, views
+from . import job_views, notice_views, views
 
 
 class RectificationApp(AreaApp):
@@ -15,10 +15,14 @@ class RectificationApp(AreaApp):
         MenuLink("整改看板", "dashboard", "dashboard", ("rectification.view_rectificationplan",)),
         MenuLink("整改方案", "assignment", "plans", ("rectification.view_rectificationplan",)),
         MenuLink("整改事项", "task_alt", "items", ("rectification.view_rectificationitem",)),
+        MenuLink("批量生成通报", "folder_zip", "notice_batch", ("rectification.view_rectificationplan",)),
+        MenuLink("导入整改方案", "upload_file", "plan_import", ("rectification.add_rectificationplan",)),
     )
 
     dashboard_path = path("", views.DashboardView.as_view(), name="dashboard")
     plans_path = path("plans/", views.PlanListView.as_view(), name="plans")
+    plan_import_path = path("plans/import/", job_views.RectificationImportView.as_view(), name="plan_import")
+    notice_batch_path = path("notices/batch/", job_views.NoticeBatchView.as_view(), name="notice_batch")
     plan_detail_path = path("plans/<int:pk>/", views.PlanDetailView.as_view(), name="plan_detail")
     plan_action_path = path("plans/<int:pk>/<str:action>/", views.PlanActionView.as_view(), name="plan_action")
     items_path = path("items/", views.ItemListView.as_view(), name="items")

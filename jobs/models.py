@@ -1,0 +1,98 @@
+"""Long work run as a Celery task (issue 8): imports, batches of documents, large exports.
+
+A Job belongs to the user who started it; only they see its progress page and download its result
+(jobs/views.py). The runner (jobs/runner.py) claims a job with a fresh run token, so a redelivered
+task message either finds the job finished (and does nothing) or takes the job over and restarts it
+cleanly; a superseded run notices at its next progress write and stops.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from django.conf import settings
+from django.db import models
+
+
+def _result_path(job: Job, filename: str) -> str:
+    # A random directory per run: result files are never guessable, even where MEDIA_ROOT is exposed.
+    return f"jobs/results/{job.created_at:%Y/%m}/{uuid.uuid4().hex}/{filename}"
+
+
+def _upload_path(job: Job, filename: str) -> str:
+    return f"jobs/uploads/{uuid.uuid4().hex}/{filename}"
+
+
+class Job(models.Model):
+    class Kind(models.TextChoices):
+        RECTIFICATION_IMPORT = "rectification_import", "导入整改方案"
+        PATROL_CATALOG_IMPORT = "patrol_catalog_import", "导入巡查目录"
+        PATROL_REPORTS_IMPORT = "patrol_reports_import", "导入村（居）历史上报"
+        PATROL_FINDINGS_IMPORT = "patrol_findings_import", "导入巡查发现问题"
+        CIRCULAR_BATCH = "circular_batch", "批量生成各村考评通报"
+        NOTICE_BATCH = "notice_batch", "批量生成整改进展情况通报"
+        EVENT_EXPORT = "event_export", "导出网格事件"
+        VILLAGE_LEDGER_EXPORT = "village_ledger_export", "导出村级巡查工作台账"
+        DEPARTMENT_BOOK_EXPORT = "department_book_export", "导出部门登记备案台账"
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "排队中"
+        RUNNING = "running", "进行中"
+        SUCCEEDED = "succeeded", "已完成"
+        FAILED = "failed", "失败"
+        PARTLY_FAILED = "partly_failed", "部分失败"
+
+    FINISHED = (Status.SUCCEEDED, Status.FAILED, Status.PARTLY_FAILED)
+
+    kind = models.CharField("类型", max_length=32, choices=Kind.choices)
+    title = models.CharField("名称", max_length=200)
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name="发起人", on_delete=models.CASCADE,
+                              related_name="jobs")
+    region = models.ForeignKey("grid.Region", verbose_name="所涉区域", null=True, blank=True,
+                               on_delete=models.SET_NULL, related_name="+")
+    params = models.JSONField("参数", default=dict, blank=True)
+    input_file = models.FileField("上传文件", upload_to=_upload_path, blank=True, max_length=300)
+    input_name = models.CharField("上传文件名", max_length=255, blank=True)
+
+    status = models.CharField("状态", max_length=16, choices=Status.choices, default=Status.QUEUED, db_index=True)
+    stage = models.CharField("当前步骤", max_length=100, blank=True)
+    done = models.PositiveIntegerField("已处理", default=0)
+    total = models.PositiveIntegerField("总数", default=0)
+    errors = models.JSONField("出错的行或文件", default=list, blank=True,
+                              help_text="每项：row（行号）或 item（文件名）与 message（中文原因）")
+    summary = models.TextField("结果摘要", blank=True)
+
+    result_file = models.FileField("结果文件", upload_to=_result_path, blank=True, max_length=300)
+    result_name = models.CharField("结果文件名", max_length=255, blank=True)
+    result_url = models.CharField("结果页面", max_length=300, blank=True, help_text="导入后的记录页面等")
+
+    run_token = models.CharField("运行标识", max_length=32, blank=True, editable=False)
+    attempts = models.PositiveSmallIntegerField("运行次数", default=0)
+    created_at = models.DateTimeField("创建时间", auto_now_add=True)
+    started_at = models.DateTimeField("开始时间", null=True, blank=True)
+    heartbeat_at = models.DateTimeField("最近进度时间", null=True, blank=True)
+    finished_at = models.DateTimeField("结束时间", null=True, blank=True)
+
+    class Meta:
+        verbose_name = "后台任务"
+        verbose_name_plural = "后台任务"
+        ordering = ["-id"]
+        indexes = [models.Index(fields=["owner", "-id"])]
+
+    def __str__(self):
+        return f"{self.title}（#{self.pk}）"
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status in self.FINISHED
+
+    @property
+    def percent(self) -> int:
+        if self.status == self.Status.SUCCEEDED:
+            return 100
+        if not self.total:
+            return 0
+        return min(100, int(self.done * 100 / self.total))
+
+    def get_permission_region(self):
+        return self.region

@@ -1,0 +1,111 @@
+"""The owner's pages of a job: my jobs, one job's progress (HTML and JSON) and its result file.
+
+A job is visible only to the user who started it; anyone else gets 404 (not 403), so that job numbers
+reveal nothing. The result file lies under MEDIA_ROOT in a random directory but is served only here.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import quote
+
+from django.contrib.auth.mixins import LoginRequiredMixin
+from django.core.paginator import Paginator
+from django.http import FileResponse, Http404, JsonResponse
+from django.views import View
+from django.views.generic import TemplateView
+
+from .models import Job
+
+JSON_ERRORS = 200
+
+
+def job_for(user, pk) -> Job:
+    job = Job.objects.filter(pk=pk, owner=user).select_related("region").first() if user.is_authenticated else None
+    if job is None:
+        raise Http404("任务不存在或不是您发起的。")
+    return job
+
+
+def job_state(job: Job) -> dict:
+    """What the progress page shows, as JSON (also the data of the polling endpoint)."""
+    from django.urls import reverse
+
+    return {
+        "id": job.pk,
+        "title": job.title,
+        "status": job.status,
+        "status_label": job.get_status_display(),
+        "finished": job.is_finished,
+        "stage": job.stage,
+        "done": job.done,
+        "total": job.total,
+        "percent": job.percent,
+        "summary": job.summary,
+        "errors": job.errors[:JSON_ERRORS],  # the finished page lists them all
+        "error_count": len(job.errors),
+        "result_url": reverse("jobs:result", args=[job.pk]) if job.result_file else "",
+        "result_name": job.result_name,
+        "record_url": job.result_url,
+    }
+
+
+class SitePageMixin:
+    """These pages live outside the viewflow Site's URLs (at /jobs/); give them the site's frame (menu,
+    colours) as the site's own pages get it from viewflow's SiteMiddleware."""
+
+    def dispatch(self, request, *args, **kwargs):
+        from governance.urls import site  # here: governance.urls includes this module
+
+        if request.resolver_match is not None and not getattr(request.resolver_match, "site", None):
+            request.resolver_match.site = site
+        return super().dispatch(request, *args, **kwargs)
+
+
+class JobListView(LoginRequiredMixin, SitePageMixin, TemplateView):
+    template_name = "jobs/job_list.html"
+
+    def get_context_data(self, **kwargs):
+        jobs = Job.objects.filter(owner=self.request.user).order_by("-id")
+        page = Paginator(jobs, 30).get_page(self.request.GET.get("page"))
+        return super().get_context_data(page_title="我的任务", page=page, **kwargs)
+
+
+class JobDetailView(LoginRequiredMixin, SitePageMixin, TemplateView):
+    template_name = "jobs/job_detail.html"
+
+    def get_context_data(self, **kwargs):
+        job = job_for(self.request.user, kwargs["pk"])
+        return super().get_context_data(page_title=job.title, job=job, state=job_state(job), **kwargs)
+
+
+class JobStatusView(LoginRequiredMixin, View):
+    def get(self, request, pk):
+        response = JsonResponse(job_state(job_for(request.user, pk)), json_dumps_params={"ensure_ascii": False})
+        response["Cache-Control"] = "no-store"
+        return response
+
+
+class JobResultView(LoginRequiredMixin, View):
+    def get(self, request, pk):
+        job = job_for(request.user, pk)
+        if not job.result_file:
+            raise Http404("该任务没有结果文件。")
+        try:
+            handle = job.result_file.open("rb")
+        except FileNotFoundError:
+            raise Http404("结果文件已不存在。") from None
+        response = FileResponse(handle, content_type=_content_type(job.result_name))
+        response["Content-Disposition"] = f"attachment; filename*=UTF-8''{quote(job.result_name)}"
+        response["X-Content-Type-Options"] = "nosniff"
+        response["Cache-Control"] = "private, no-store"
+        return response
+
+
+def _content_type(name: str) -> str:
+    suffix = name.rsplit(".", 1)[-1].lower()
+    return {
+        "zip": "application/zip",
+        "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        "pdf": "application/pdf",
+        "docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+    }.get(suffix, "application/octet-stream")
