@@ -53,6 +53,19 @@ class GovernanceSite(Site):
 
         return path("", HomeView.as_view(), name="index")
 
+    # Site-wide pages inside the site's frame (menu, colours); their names stay global ("inbox", …).
+    @property
+    def inbox_path(self):
+        from governance.views import InboxView
+
+        return path("inbox/", InboxView.as_view(), name="inbox")
+
+    @property
+    def flows_path(self):
+        from governance.views import FlowChartsView
+
+        return path("flows/", FlowChartsView.as_view(), name="flow_charts")
+
     def has_view_permission(self, user, obj=None):
         return True
 

@@ -1,31 +1,186 @@
 """Site-wide pages: the home page (工作台) and the notification inbox."""
 
 
+import datetime
+from dataclasses import dataclass
+
 from django.contrib import messages
 from django.contrib.auth.mixins import LoginRequiredMixin
+from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect
+from django.utils import timezone
+from django.utils.safestring import mark_safe
+from django.views import View
 from django.views.generic import TemplateView
 
 from grid.models import Post
 
 from .capabilities import capabilities_of
+from .charts import render_svg, svg_download
+from .dashboards import dashboard_for, figure_for, last_visit
+from .two_factor import ENROLLING_TIERS
+
+WEEKDAYS = "一二三四五六日"
 
 
 class HomeView(LoginRequiredMixin, TemplateView):
+    """The home dashboard (工作台): my tasks, what changed since my last sign-in, my tier's figures."""
+
     template_name = "governance/home.html"
 
     def get_context_data(self, **kwargs):
         user = self.request.user
-        posts = Post.objects.filter(user=user).select_related("role", "region", "department").order_by("-start_date")
+        posts = list(Post.objects.filter(user=user).select_related("role", "region__tier", "department").order_by("-start_date"))
+        since, first_visit = last_visit(self.request)
+        dashboard = dashboard_for(user, since=since or timezone.now() - datetime.timedelta(days=7))  # else the last week
+        figures = [(figure, mark_safe(render_svg(figure))) for figure in dashboard.figures]  # noqa: S308 — escaped in charts
+        today = timezone.localdate()
         return super().get_context_data(
             page_title="工作台",
             active_posts=[post for post in posts if post.is_active],
+            # two_factor.may_enrol's rule, read off the posts already loaded (no query of its own)
+            may_enrol_two_factor=user.is_superuser or any(
+                post.is_active and post.region.tier.key in ENROLLING_TIERS for post in posts),
             past_posts=[post for post in posts if not post.is_active],
             capabilities=capabilities_of(user),
             recent_notifications=user.notifications.filter(read_at__isnull=True)[:5],
+            dashboard=dashboard, figures=figures, today=today, weekday=WEEKDAYS[today.weekday()],
+            may_report=user.has_perm("grid.add_event"), first_visit=first_visit, since_known=since is not None,
             **kwargs,
         )
+
+
+class ChartDownloadView(LoginRequiredMixin, View):
+    """A dashboard chart as an .svg file, recomputed for the requesting user (404 if not theirs)."""
+
+    def get(self, request, key: str):
+        figure = figure_for(request.user, key)
+        if figure is None:
+            raise Http404("图表不存在或无权查看。")
+        now = timezone.localtime()
+        return svg_download(figure, f"{figure.title}_{now:%Y%m%d}")
+
+
+# ---------------------------------------------------------------- flow charts
+
+
+@dataclass(frozen=True)
+class FlowChart:
+    key: str
+    title: str
+    perm: str
+    summary: str
+    list_url: str  # where the cases of this flow are listed (each case's page shows its position and history)
+
+    def svg(self) -> str:
+        return _FLOW_DRAWERS[self.key][0]()
+
+    def bpmn(self) -> str:
+        return _FLOW_DRAWERS[self.key][1]()
+
+
+def _event_flow():
+    from workflows.charts import event_flow_bpmn, event_flow_svg
+
+    return event_flow_svg, event_flow_bpmn
+
+
+def _patrol_report_flow():
+    from workflows.patrol_report_flow import patrol_report_flow_bpmn, patrol_report_flow_svg
+
+    return patrol_report_flow_svg, patrol_report_flow_bpmn
+
+
+def _mobile_inspection_flow():
+    from workflows.mobile_inspection_flow import mobile_inspection_flow_bpmn, mobile_inspection_flow_svg
+
+    return mobile_inspection_flow_svg, mobile_inspection_flow_bpmn
+
+
+def _rectification_flow():
+    from viewflow.workflow import chart
+
+    from workflows.rectification_flow import RectificationFlow, rectification_flow_svg
+
+    return rectification_flow_svg, lambda: chart.grid_to_bpmn(chart.calc_layout_data(RectificationFlow))
+
+
+class _Drawers(dict):
+    """Flow key → (svg, bpmn) functions, imported on first use (the flows import their apps' models)."""
+
+    LOADERS = {"event": _event_flow, "patrol-report": _patrol_report_flow,
+               "mobile-inspection": _mobile_inspection_flow, "rectification": _rectification_flow}
+
+    def __missing__(self, key):
+        self[key] = self.LOADERS[key]()
+        return self[key]
+
+
+_FLOW_DRAWERS = _Drawers()
+
+FLOW_CHARTS = (
+    FlowChart("event", "网格事件流程（EventFlow）", "grid.view_event",
+              "网格员上报 → 网格长研判（就地处置、合并、驳回或上报村）→ 村级处置或上报乡镇 → 乡镇处置或吹哨派单 → "
+              "部门办理或退回 → 上报人（或网格长）核实，满意结案、不满意退回 → 评价。每个环节有办理时限，超期督办。",
+              "grid:events"),
+    FlowChart("patrol-report", "大巡查村级上报流程（PatrolReportFlow）", "inspection.view_patrolreport",
+              "村（居）巡查员上报目录问题（附照片）→ 牵头部门核实（属实加分并登记备案、不属实、重复）→ "
+              "属实的转执法或整改，或说明无需后续处置后结束。",
+              "patrol:reports"),
+    FlowChart("mobile-inspection", "机动巡察流程（MobileInspectionFlow）", "inspection.view_mobileproposal",
+              "巡察组进驻 7 日内提出机动巡察村 → 巡察工作领导小组审批（同意则列入本轮巡察对象，不同意说明理由）。",
+              "inspection:rounds"),
+    FlowChart("rectification", "巡察整改流程（RectificationFlow）", "rectification.view_rectificationitem",
+              "明确责任领导、责任单位、措施和时限 → 定期报送整改进展 → 申请销号（附佐证）→ 县委巡察办验收，"
+              "通过则销号，不通过退回继续整改；逾期发提醒函、督办函。",
+              "rectification:items"),
+)
+
+
+def _flow(key: str, user) -> FlowChart:
+    flow = next((flow for flow in FLOW_CHARTS if flow.key == key), None)
+    if flow is None:
+        raise Http404("流程不存在。")
+    if not user.has_perm(flow.perm):
+        raise PermissionDenied("您没有查看该流程的岗位。")
+    return flow
+
+
+class FlowChartsView(LoginRequiredMixin, TemplateView):
+    """The chart of every flow the user takes part in, with SVG, PNG and BPMN downloads."""
+
+    template_name = "governance/flows.html"
+
+    def get_context_data(self, **kwargs):
+        from django.urls import reverse
+
+        user = self.request.user
+        flows = [(flow, mark_safe(flow.svg()), reverse(flow.list_url))  # noqa: S308 — viewflow's own SVG
+                 for flow in FLOW_CHARTS if user.has_perm(flow.perm)]
+        if not flows:
+            raise PermissionDenied("您的岗位不参与任何业务流程。")
+        return super().get_context_data(page_title="业务流程图", flows=flows, **kwargs)
+
+
+class FlowChartFileView(LoginRequiredMixin, View):
+    """One flow's chart as an .svg or .bpmn download."""
+
+    def get(self, request, key: str, fmt: str):
+        from urllib.parse import quote
+
+        flow = _flow(key, request.user)
+        if fmt == "svg":
+            response = HttpResponse('<?xml version="1.0" encoding="UTF-8"?>\n' + flow.svg(),
+                                    content_type="image/svg+xml; charset=utf-8")
+        elif fmt == "bpmn":
+            response = HttpResponse(flow.bpmn(), content_type="application/xml; charset=utf-8")
+        else:
+            raise Http404("不支持的格式。")
+        name = flow.title.split("（")[0]
+        response["Content-Disposition"] = f"attachment; filename*=UTF-8''{quote(f'{name}.{fmt}')}"
+        return response
 
 
 class InboxView(LoginRequiredMixin, TemplateView):

@@ -4,7 +4,7 @@ from django.urls import path
 
 from governance.site import AreaApp, MenuLink
 
-from . import event_views, patrol_views
+from . import event_views, mobile_views, patrol_views
 
 EVENT_VIEWERS = ("grid.view_event",)
 
@@ -16,6 +16,7 @@ class GridApp(AreaApp):
     links = (
         MenuLink("我的待办", "assignment_ind", "my_tasks", ("grid.add_event", "grid.triage_event", "grid.handle_village_event",
                                                        "grid.dispatch_event", "grid.handle_dispatched_event", "grid.verify_event")),
+        MenuLink("手机工作台", "smartphone", "mobile", ("grid.add_event", "grid.add_workdiary")),
         MenuLink("上报事件", "add_a_photo", "event_report", ("grid.add_event",)),
         MenuLink("辖区事件", "list_alt", "events", EVENT_VIEWERS),
         MenuLink("事件流程图", "account_tree", "event_chart", EVENT_VIEWERS),
@@ -41,3 +42,6 @@ class GridApp(AreaApp):
     diary_detail_path = path("diaries/<int:pk>/", patrol_views.DiaryDetailView.as_view(), name="diary_detail")
     diary_review_path = path("diaries/<int:pk>/review/", patrol_views.DiaryReviewView.as_view(), name="diary_review")
     compliance_path = path("compliance/", patrol_views.ComplianceView.as_view(), name="compliance")
+    mobile_path = path("m/", mobile_views.MobileView.as_view(), name="mobile")
+    mobile_report_path = path("m/report/", mobile_views.MobileView.as_view(part="report"), name="mobile_report")
+    mobile_diary_path = path("m/diary/", mobile_views.MobileView.as_view(part="diary"), name="mobile_diary")

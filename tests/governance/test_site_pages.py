@@ -71,3 +71,33 @@ def test_wrong_password_gets_a_chinese_error(client, personas):
     response = client.post("/accounts/login/", {"username": "grid_member", "password": "wrong"})
     assert response.status_code == 200
     assert "请输入一个正确的" in response.content.decode()
+
+
+def test_a_message_is_shown_once_inline_not_again_as_a_toast(client, personas):
+    from django.contrib import messages as django_messages
+    from django.contrib.messages.storage.fallback import FallbackStorage
+    from django.template.loader import render_to_string
+    from django.test import RequestFactory
+
+    request = RequestFactory().get("/")
+    request.user = personas["grid_member"]
+    request.session = client.session
+    request._messages = FallbackStorage(request)
+    django_messages.success(request, "上报成功，编号 E-TEST-1")
+    html = render_to_string("governance/page.html", {"page_title": "测试"}, request=request)
+    assert html.count("上报成功，编号 E-TEST-1") == 1
+    assert "gv-message--success" in html
+
+
+def test_two_factor_is_offered_on_the_home_page_to_county_and_township_posts_only(client, personas):
+    client.force_login(personas["county_office"])
+    assert "/accounts/two-factor/" in client.get("/").content.decode()
+    client.force_login(personas["grid_member"])
+    assert "/accounts/two-factor/" not in client.get("/").content.decode()
+
+
+def test_account_menu_links_to_jobs_tokens_and_api_docs(client, personas):
+    client.force_login(personas["grid_member"])
+    page = client.get("/").content.decode()
+    for url in ("/jobs/", "/api/tokens/", "/api/docs/"):
+        assert f'href="{url}"' in page

@@ -1,0 +1,510 @@
+"""The home dashboard (工作台) of each user: tasks, what changed, and the figures of their tier.
+
+`dashboard_for(user)` builds the whole dashboard; `figure_for(user, key)` one chart (the chart
+downloads recompute it). Every figure is one aggregate query over the same scoped querysets the
+lists use (grid.access.scope, grid.event_lists.my_tasks, inspection.scoring), so a user never sees
+a figure built from records they could not open, and the number of queries does not grow with the
+number of events, villages or items.
+
+Who sees what follows from permissions, not from role names:
+- events by month, by category and by sub-region, all by status: `grid.view_event`
+  (a grid member's grid, a village's grids, a township's villages, the county's townships);
+- big-patrol scores and ranking of the current month: `inspection.view_circular` on a township
+  (township users see their villages' ranking; county users see each township's average);
+- rectification progress per organisation: `rectification.view_rectificationitem`.
+
+"What changed since my last visit" compares against the previous sign-in, kept in the session when
+the user signs in (see `remember_previous_login`); no table is needed.
+"""
+
+from __future__ import annotations
+
+import datetime
+import hashlib
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from django.contrib.auth import get_user_model
+from django.contrib.auth.signals import user_logged_in
+from django.core.cache import cache
+from django.db.models import Count, Q
+from django.db.models.signals import pre_save
+from django.urls import reverse
+from django.utils import timezone
+
+from grid.access import region_grants, scope
+from grid.event_lists import my_tasks
+from grid.models import Event, EventCategory, Region
+
+from .charts import Figure, Series
+
+SESSION_PREVIOUS_LOGIN = "gv_previous_login"
+MONTHS = 12
+TASK_ROWS = 8
+PATH_STEP = Region.steplen
+
+# Event statuses grouped as the charts show them.
+STATUS_GROUPS: list[tuple[str, str, tuple[str, ...]]] = [
+    ("open", "办理中", tuple(Event.OPEN_STATUSES)),
+    ("closed", "已办结", (Event.Status.CLOSED,)),
+    ("ended", "驳回或合并", (Event.Status.REJECTED, Event.Status.MERGED)),
+]
+_GROUP_OF_STATUS = {status: key for key, _label, statuses in STATUS_GROUPS for status in statuses}
+TASK_PERMS = ("grid.add_event", "grid.triage_event", "grid.handle_village_event", "grid.dispatch_event",
+              "grid.handle_dispatched_event", "grid.verify_event")
+STEP_LABELS = {Event.Status.HANDLING: "本级处置", Event.Status.DISPATCHED: "部门办理", Event.Status.VERIFYING: "核实办结"}
+
+
+@dataclass
+class TaskRow:
+    event: Event
+    step: str
+    due_at: datetime.datetime | None
+
+
+@dataclass
+class Change:
+    label: str
+    count: int
+    url: str = ""
+
+
+@dataclass
+class Queue:
+    label: str
+    count: int
+    url: str
+    urgent: bool = False
+
+
+@dataclass
+class Dashboard:
+    scope_name: str = ""
+    tasks: list[TaskRow] = field(default_factory=list)
+    task_count: int = 0
+    overdue_tasks: int = 0
+    overdue_events: int | None = None
+    queues: list[Queue] = field(default_factory=list)
+    since: datetime.datetime | None = None
+    changes: list[Change] = field(default_factory=list)
+    figures: list[Figure] = field(default_factory=list)
+    diary_due: bool = False
+    handles_events: bool = False
+
+
+# ------------------------------------------------------------------ last visit
+
+
+def _stash_previous_login(sender, instance, update_fields=None, **kwargs):
+    """Before Django stamps last_login at sign-in, keep the previous value on the instance."""
+    if update_fields and set(update_fields) == {"last_login"} and instance.pk:
+        previous = sender._default_manager.filter(pk=instance.pk).values_list("last_login", flat=True).first()
+        instance._gv_previous_login = previous
+
+
+def remember_previous_login(sender, request, user, **kwargs):
+    """Keep the previous sign-in in the session: the dashboard shows what changed since then."""
+    previous = getattr(user, "_gv_previous_login", None)
+    if request is not None and hasattr(request, "session"):
+        request.session[SESSION_PREVIOUS_LOGIN] = previous.isoformat() if previous else ""
+
+
+pre_save.connect(_stash_previous_login, sender=get_user_model(), dispatch_uid="gv_stash_previous_login")
+user_logged_in.connect(remember_previous_login, dispatch_uid="gv_remember_previous_login")
+
+
+def last_visit(request) -> tuple[datetime.datetime | None, bool]:
+    """(the user's previous sign-in, whether this is their first sign-in).
+
+    The time is None when unknown: the first sign-in, or a session older than this feature.
+    """
+    value = request.session.get(SESSION_PREVIOUS_LOGIN) if hasattr(request, "session") else None
+    if not value:
+        return None, value == ""
+    try:
+        return datetime.datetime.fromisoformat(value), False
+    except ValueError:
+        return None, False
+
+
+# ------------------------------------------------------------------ helpers
+
+
+def _roots(user, perm: str) -> list[Region]:
+    """The regions (subtree tops) where the user holds `perm`; for a superuser, the top regions."""
+    if user.is_superuser:
+        return list(Region.objects.filter(depth=1).order_by("path"))
+    paths = region_grants(user).paths(perm)
+    return list(Region.objects.filter(path__in=paths).select_related("tier").order_by("path")) if paths else []
+
+
+def _month_starts(today: datetime.date, count: int = MONTHS) -> list[datetime.date]:
+    year, month = today.year, today.month
+    result = []
+    for _ in range(count):
+        result.append(datetime.date(year, month, 1))
+        year, month = (year - 1, 12) if month == 1 else (year, month - 1)
+    return result[::-1]
+
+
+def _month_label(month: datetime.date, first: bool) -> str:
+    return f"{month.year % 100:02d}年{month.month}月" if first or month.month == 1 else f"{month.month}月"
+
+
+def _caption(scope_name: str, note: str = "") -> str:
+    now = timezone.localtime()
+    parts = [f"范围：{scope_name}" if scope_name else "", note, f"数据截至 {now.year}年{now.month}月{now.day}日 {now:%H:%M}"]
+    return " · ".join(part for part in parts if part)
+
+
+def _scope_name(roots: list[Region]) -> str:
+    names = [region.name for region in roots]
+    if len(names) > 3:
+        return "、".join(names[:3]) + f"等 {len(names)} 个区域"
+    return "、".join(names)
+
+
+def _status_series(counts: dict[tuple, int], keys: list) -> list[Series]:
+    return [Series(label, [counts.get((key, group), 0) for key in keys]) for group, label, _ in STATUS_GROUPS]
+
+
+def _scoped_events(user):
+    return scope(user, Event.objects.all(), "grid.view_event")
+
+
+# ------------------------------------------------------------------ figures
+
+
+def _month_bounds(months: list[datetime.date]) -> list[tuple[datetime.datetime, datetime.datetime]]:
+    """Each month's [start, end) as aware local datetimes."""
+    starts = [*months, datetime.date(months[-1].year + (months[-1].month == 12), months[-1].month % 12 + 1, 1)]
+    aware = [timezone.make_aware(datetime.datetime.combine(day, datetime.time.min)) for day in starts]
+    return list(zip(aware, aware[1:], strict=False))
+
+
+CUBE_SECONDS = 600
+_CUBE_ATTR = "_gv_event_cube"
+
+
+def _data_version() -> tuple:
+    """Changes whenever an event is added or any audited change happens (two primary-key lookups)."""
+    from .models import AuditEntry
+
+    return (Event.objects.order_by("-pk").values_list("pk", flat=True).first(),
+            AuditEntry.objects.order_by("-pk").values_list("pk", flat=True).first())
+
+
+def event_cube(user) -> list[tuple]:
+    """The user's events of the last 12 months counted by (region, category, status), one column per month.
+
+    The three event figures are drawn from this one grouped scan (plain comparisons on the indexed
+    created_at and the event's own columns: no join and no date function per event). The result is
+    shared by every user with the same regions and kept in the cache until the data changes
+    (a new event or audited change) or for CUBE_SECONDS; a user object keeps it for the request.
+    """
+    cached = getattr(user, _CUBE_ATTR, None)
+    if cached is not None:
+        return cached
+    months = _month_starts(timezone.localdate())
+    bounds = _month_bounds(months)
+    scope_key = "all" if user.is_superuser else ",".join(region_grants(user).paths("grid.view_event"))
+    key = "gv-dash-cube:" + hashlib.sha1(
+        f"{scope_key}|{months[-1]}|{_data_version()}".encode()).hexdigest()
+    rows = cache.get(key)
+    if rows is None:
+        counters = {f"m{i}": Count("id", filter=Q(created_at__gte=start, created_at__lt=end))
+                    for i, (start, end) in enumerate(bounds)}
+        rows = [
+            (row["region_id"], row["category_id"], row["status"], tuple(row[f"m{i}"] for i in range(len(months))))
+            for row in _scoped_events(user).filter(created_at__gte=bounds[0][0], created_at__lt=bounds[-1][1])
+            .order_by().values("region_id", "category_id", "status").annotate(**counters)
+        ]
+        cache.set(key, rows, CUBE_SECONDS)
+    setattr(user, _CUBE_ATTR, rows)
+    return rows
+
+
+def events_by_month(user) -> Figure | None:
+    """Events reported in each of the last 12 months, by status (from event_cube)."""
+    roots = _roots(user, "grid.view_event")
+    if not roots:
+        return None
+    months = _month_starts(timezone.localdate())
+    counts: dict[tuple, int] = defaultdict(int)
+    for _region, _category, status, per_month in event_cube(user):
+        group = _GROUP_OF_STATUS.get(status, "open")
+        for month, n in zip(months, per_month, strict=True):
+            counts[(month, group)] += n
+    name = _scope_name(roots)
+    return Figure(
+        key="events-by-month", title=f"{name}近 12 个月网格事件（按上报月份）", kind="stacked",
+        labels=[_month_label(month, i == 0) for i, month in enumerate(months)],
+        series=_status_series(counts, months), unit="件", caption=_caption(name),
+    )
+
+
+def events_by_category(user) -> Figure | None:
+    """Events of the last 12 months by top-level category, by status (from event_cube; the few
+    categories read in one more query)."""
+    roots = _roots(user, "grid.view_event")
+    if not roots:
+        return None
+    cube = event_cube(user)
+    categories = {
+        pk: (parent or pk, name, parent_name, order, parent_order)
+        for pk, parent, name, parent_name, order, parent_order in EventCategory.objects.filter(
+            pk__in={category for _, category, _, _ in cube}).values_list(
+            "pk", "parent_id", "name", "parent__name", "sort_order", "parent__sort_order")
+    }
+    counts: dict[tuple, int] = defaultdict(int)
+    order: dict[str, tuple] = {}
+    for _region, category, status, per_month in cube:
+        top, name, parent_name, sort, parent_sort = categories[category]
+        label = parent_name or name
+        counts[(label, _GROUP_OF_STATUS.get(status, "open"))] += sum(per_month)
+        order[label] = (parent_sort if parent_name else sort) or 0, top
+    groups = sorted(order, key=lambda label: order[label])
+    name = _scope_name(roots)
+    return Figure(
+        key="events-by-category", title=f"{name}近 12 个月网格事件（按类别）", kind="stacked",
+        labels=groups, series=_status_series(counts, groups), unit="件", caption=_caption(name),
+    )
+
+
+def events_by_area(user) -> Figure | None:
+    """Events of the last 12 months per next-lower region (the township's villages, …), by status.
+
+    From event_cube; the regions of the subtree are read in one query and each event's region mapped
+    to the child it lies under. Only for a user whose events
+    scope is one region with regions under it.
+    """
+    roots = _roots(user, "grid.view_event")
+    if len(roots) != 1:
+        return None
+    root = roots[0]
+    regions = list(Region.objects.filter(path__startswith=root.path, depth__gt=root.depth)
+                   .order_by("path").values_list("pk", "path", "name", "depth"))
+    children = [(path, name) for _pk, path, name, depth in regions if depth == root.depth + 1]
+    if not children:
+        return None
+    length = len(root.path) + PATH_STEP
+    area_of = {pk: path[:length] for pk, path, _name, _depth in regions}
+    counts: dict[tuple, int] = defaultdict(int)
+    for region, _category, status, per_month in event_cube(user):
+        area = area_of.get(region, root.path)
+        counts[(area, _GROUP_OF_STATUS.get(status, "open"))] += sum(per_month)
+    keys = [path for path, _ in children]
+    labels = [child_name for _, child_name in children]
+    if any(area == root.path for area, _ in counts):  # reported on the root region itself
+        keys.append(root.path)
+        labels.append(f"{root.name}本级")
+    # Regions without events are left out (a township has dozens of villages) and named in the caption.
+    with_events = [(key, label) for key, label in zip(keys, labels, strict=True)
+                   if any(counts.get((key, group)) for group, _, _ in STATUS_GROUPS)]
+    quiet = len(keys) - len(with_events)
+    with_events.sort(key=lambda row: -sum(counts.get((row[0], group), 0) for group, _, _ in STATUS_GROUPS))
+    keys, labels = [key for key, _ in with_events], [label for _, label in with_events]
+    tier_name = _child_tier_name(root)
+    note = f"其余 {quiet} 个{tier_name}无事件" if quiet and keys else ""
+    return Figure(
+        key="events-by-area", title=f"{root.name}各{tier_name}近 12 个月网格事件", kind="hbar",
+        labels=labels, series=_status_series(counts, keys), unit="件", caption=_caption(root.name, note),
+    )
+
+
+def _child_tier_name(root: Region) -> str:
+    return {"county": "乡镇", "township": "村（社区）", "village": "网格", "grid": "微网格"}.get(root.tier.key, "下级区域")
+
+
+def _patrol_townships(user) -> list[Region]:
+    townships = scope(user, Region.objects.filter(tier__key="township"), "inspection.view_circular")
+    return list(townships.order_by("path")[:100])
+
+
+def patrol_ranking(user) -> Figure | None:
+    """This month's big-patrol scores, live: a township's villages ranked, or each township's average."""
+    from inspection.scoring import month_scores, ranked
+
+    townships = _patrol_townships(user)
+    if not townships:
+        return None
+    month = timezone.localdate().replace(day=1)
+    scores = month_scores(townships, month)  # three queries, however many villages
+    label = f"{month.year}年{month.month}月"
+    if len(townships) == 1:
+        township = townships[0]
+        rows = ranked(scores)
+        return Figure(
+            key="patrol-ranking", title=f"{township.name}{label}大巡查积分排名（实时）", kind="hbar",
+            labels=[f"{rank}. {score.village.name}" for rank, score in rows],
+            series=[Series("得分", [float(score.score) for _, score in rows])], unit="分", y_max=100,
+            caption=_caption(township.name, "基础分 60，满分 100；以发布的通报为准"),
+        )
+    totals: dict[int, list] = defaultdict(list)
+    for score in scores:
+        township = next((t for t in townships if score.village.path.startswith(t.path)), None)
+        if township is not None:
+            totals[township.pk].append(score.score)
+    rows = [(t, round(float(sum(totals[t.pk]) / len(totals[t.pk])), 1)) for t in townships if totals.get(t.pk)]
+    rows.sort(key=lambda row: -row[1])  # stable: equal averages keep tree order
+    labels, previous, rank = [], None, 0
+    for position, (township, average) in enumerate(rows, start=1):
+        if average != previous:  # competition ranking (1, 2, 2, 4), as inspection.scoring.ranked
+            rank, previous = position, average
+        labels.append(f"{rank}. {township.name}")
+    return Figure(
+        key="patrol-ranking", title=f"各乡镇{label}大巡查村（居）平均得分（实时）", kind="hbar", labels=labels,
+        series=[Series("平均分", [average for _, average in rows])], unit="分", y_max=100,
+        caption=_caption(_scope_name(townships), "各村（居）当月得分的平均"),
+    )
+
+
+def rectification_progress(user) -> Figure | None:
+    """Rectification items per responsible organisation (township committees, …), by status: one query."""
+    from rectification.models import RectificationItem
+
+    if not user.is_superuser and not region_grants(user).paths("rectification.view_rectificationitem"):
+        return None
+    rows = (
+        scope(user, RectificationItem.objects.all(), "rectification.view_rectificationitem").order_by()
+        .values("plan__organisation__path", "plan__organisation__name", "status").annotate(n=Count("id"))
+    )
+    Status = RectificationItem.Status
+    groups = [("open", "未整改", (Status.PENDING,)), ("progress", "正在整改中", (Status.IN_PROGRESS,)),
+              ("done", "已整改（含到位、长期坚持）", (Status.DONE, Status.FULLY_DONE, Status.ONGOING))]
+    group_of = {status: key for key, _label, statuses in groups for status in statuses}
+    counts: dict[tuple, int] = defaultdict(int)
+    names: dict[str, str] = {}
+    for row in rows:
+        path = row["plan__organisation__path"]
+        names[path] = row["plan__organisation__name"]
+        counts[(path, group_of.get(row["status"], "open"))] += row["n"]
+    if not names:
+        return None
+    keys = sorted(names)
+    done = sum(counts[(key, "done")] for key in keys)
+    total = sum(counts[(key, group)] for key in keys for group, _, _ in groups)
+    series = [Series(label, [counts[(key, group)] for key in keys], colour)
+              for (group, label, _), colour in zip(groups, ["#c62828", "#ef6c00", "#2e7d32"], strict=True)]
+    return Figure(
+        key="rectification-progress", title="各单位巡察整改进度", kind="stacked", labels=[names[key] for key in keys],
+        series=series, unit="项", caption=_caption("", f"共 {total} 项，已整改 {done} 项（{round(100 * done / total, 1)}%）"),
+    )
+
+
+FIGURES: dict[str, Callable] = {
+    "events-by-month": events_by_month,
+    "events-by-category": events_by_category,
+    "events-by-area": events_by_area,
+    "patrol-ranking": patrol_ranking,
+    "rectification-progress": rectification_progress,
+}
+
+
+def figure_for(user, key: str) -> Figure | None:
+    """One figure for the user, or None if the key is unknown or the user may not see it."""
+    builder = FIGURES.get(key)
+    if builder is None or not user.is_authenticated or not user.is_active:
+        return None
+    return builder(user)
+
+
+# ------------------------------------------------------------------ tasks and changes
+
+
+def _task_rows(user, tasks) -> list[TaskRow]:
+    """The first rows of my tasks, with each open step's deadline (one query for all deadlines)."""
+    from django.contrib.contenttypes.models import ContentType
+
+    from workflows.event_flow import EventFlow
+    from workflows.models import TaskDeadline
+
+    events = list(tasks.select_related("region", "category", "handling_region__tier").order_by("-is_overdue", "id")[:TASK_ROWS])
+    if not events:
+        return []
+    due = dict(
+        TaskDeadline.objects.filter(
+            is_open=True, task__process__artifact_content_type=ContentType.objects.get_for_model(Event),
+            task__process__artifact_object_id__in=[event.pk for event in events], task__process__flow_class=EventFlow,
+        ).order_by("id").values_list("task__process__artifact_object_id", "due_at")
+    )
+    return [TaskRow(event, STEP_LABELS.get(event.status, event.get_status_display()), due.get(event.pk)) for event in events]
+
+
+def _queues(user) -> list[Queue]:
+    queues = []
+    if user.has_perm("inspection.verify_patrolreport"):
+        from inspection.report_views import verify_queue
+
+        count = verify_queue(user).count()
+        queues.append(Queue("待核实的村级上报", count, reverse("patrol:verify_queue")))
+    if user.has_perm("rectification.view_rectificationitem"):
+        from rectification.models import RectificationItem
+
+        overdue = scope(user, RectificationItem.objects.filter(is_overdue=True, closed_at__isnull=True),
+                        "rectification.view_rectificationitem").count()
+        queues.append(Queue("逾期未销号的整改事项", overdue, reverse("rectification:items") + "?overdue=1", urgent=bool(overdue)))
+    return queues
+
+
+def _changes(user, since: datetime.datetime | None) -> list[Change]:
+    """Counts of what happened in the user's regions since `since` (one query per kind of record)."""
+    if since is None:
+        return []
+    changes = []
+    events_url = reverse("grid:events")
+    if user.has_perm("grid.view_event"):
+        # Three small counts, each on an indexed column (created_at, status, is_overdue), rather than one
+        # aggregate that would read every event of the user's regions.
+        events = _scoped_events(user)
+        figures = {
+            "new": events.filter(created_at__gt=since).count(),
+            "closed": events.filter(status=Event.Status.CLOSED, closed_at__gt=since).count(),
+            "overdue": events.filter(is_overdue=True, status__in=Event.OPEN_STATUSES, updated_at__gt=since).count(),
+        }
+        since_day = timezone.localtime(since).date().isoformat()
+        changes += [
+            Change("新上报的事件", figures["new"], f"{events_url}?date_from={since_day}"),
+            Change("办结的事件", figures["closed"], f"{events_url}?status=closed"),
+            Change("新超期的事件", figures["overdue"], f"{events_url}?overdue=on&status=open"),
+        ]
+    if user.has_perm("inspection.view_patrolreport"):
+        from inspection.models import PatrolReport
+
+        count = scope(user, PatrolReport.objects.filter(reported_on__gte=timezone.localtime(since).date()),
+                      "inspection.view_patrolreport").count()
+        changes.append(Change("大巡查村级上报", count, reverse("patrol:reports")))
+    if user.has_perm("rectification.view_rectificationitem"):
+        from rectification.models import ProgressEntry, RectificationItem
+
+        items = scope(user, RectificationItem.objects.all(), "rectification.view_rectificationitem")
+        count = ProgressEntry.objects.filter(item__in=items.values("pk"), created_at__gt=since).count()
+        changes.append(Change("整改进展报送", count, reverse("rectification:items")))
+    count = user.notifications.filter(created_at__gt=since).count()
+    changes.append(Change("新消息", count, reverse("inbox")))
+    return changes
+
+
+def dashboard_for(user, *, since: datetime.datetime | None = None) -> Dashboard:
+    """Everything the home page shows to `user`: a constant number of queries whatever the data size."""
+    dashboard = Dashboard(since=since)
+    if not user.is_authenticated or not user.is_active:
+        return dashboard
+    dashboard.handles_events = any(user.has_perm(perm) for perm in TASK_PERMS)
+    tasks = my_tasks(user)
+    counts = tasks.aggregate(total=Count("id"), overdue=Count("id", filter=Q(is_overdue=True)))
+    dashboard.task_count, dashboard.overdue_tasks = counts["total"], counts["overdue"]
+    dashboard.tasks = _task_rows(user, tasks) if dashboard.task_count else []
+    roots = _roots(user, "grid.view_event")
+    dashboard.scope_name = _scope_name(roots)
+    if roots:
+        dashboard.overdue_events = _scoped_events(user).filter(is_overdue=True, status__in=Event.OPEN_STATUSES).count()
+    dashboard.queues = _queues(user)
+    dashboard.changes = _changes(user, since)
+    if user.has_perm("grid.add_workdiary"):
+        from grid.models import WorkDiary
+
+        dashboard.diary_due = not WorkDiary.objects.filter(author=user, date=timezone.localdate()).exists()
+    dashboard.figures = [figure for builder in FIGURES.values() if (figure := builder(user)) is not None]
+    return dashboard

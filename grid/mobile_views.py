@@ -1,0 +1,123 @@
+"""The phone page of grid members (手机工作台): report an event, my tasks, today's diary, on one screen.
+
+Laid out for a 360-pixel-wide phone: one column, big touch targets, the camera and the browser's
+location. It decodes input with the same forms as the desktop pages (grid.event_forms,
+grid.patrol_forms) and calls the same services (grid.events.report_event, grid.patrols.write_diary),
+so there is one set of rules. Invalid input re-renders the page with status 422 and the input kept.
+"""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.mixins import LoginRequiredMixin
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.shortcuts import redirect
+from django.urls import reverse
+from django.utils import timezone
+from django.views.generic import TemplateView
+
+from governance.evidence import EvidenceRejected
+
+from . import events as event_services
+from . import patrols
+from .event_forms import EventReportForm
+from .event_lists import my_tasks
+from .models import PatrolLog, WorkDiary
+from .patrol_forms import DiaryForm
+from .patrol_views import _attach_errors
+
+MOBILE_PERMS = ("grid.add_event", "grid.add_workdiary")
+TASK_ROWS = 20
+
+
+class MobileView(LoginRequiredMixin, TemplateView):
+    """GET the page; POST .../report/ or .../diary/ (the `part` argument) submits one of its forms."""
+
+    template_name = "grid/mobile.html"
+    part = ""
+
+    def dispatch(self, request, *args, **kwargs):
+        if request.user.is_authenticated and not any(request.user.has_perm(perm) for perm in MOBILE_PERMS):
+            raise PermissionDenied("手机工作台供网格员使用：您没有网格员岗位。")
+        return super().dispatch(request, *args, **kwargs)
+
+    def get(self, request, *args, **kwargs):
+        if self.part:  # a reload of a form's address after an error shows the page
+            return redirect("grid:mobile")
+        return self.render_to_response(self.get_context_data())
+
+    def get_context_data(self, *, report_form=None, diary_form=None, report_errors=(), **kwargs):
+        from governance.dashboards import _task_rows
+
+        user = self.request.user
+        today = timezone.localdate()
+        may_report = user.has_perm("grid.add_event")
+        may_write = user.has_perm("grid.add_workdiary")
+        diary = WorkDiary.objects.filter(author=user, date=today).first() if may_write else None
+        if may_write and diary_form is None:
+            initial = {"date": today}
+            if diary:
+                initial.update(region=diary.region_id, content=diary.content)
+            diary_form = DiaryForm(user=user, initial=initial)
+        tasks = my_tasks(user)
+        return super().get_context_data(
+            page_title="手机工作台", today=today,
+            report_form=report_form or (EventReportForm(user=user) if may_report else None),
+            report_errors=list(report_errors), diary_form=diary_form, diary=diary,
+            diary_locked=bool(diary and diary.reviewed_at),
+            tasks=_task_rows(user, tasks) if tasks.exists() else [],
+            patrols_today=PatrolLog.objects.filter(member=user, date=today).count(),
+            **kwargs,
+        )
+
+    def post(self, request, *args, **kwargs):
+        if self.part == "report":
+            return self._report(request)
+        if self.part == "diary":
+            return self._diary(request)
+        return redirect("grid:mobile")
+
+    def _report(self, request):
+        if not request.user.has_perm("grid.add_event"):
+            raise PermissionDenied("您没有上报事件的岗位。")
+        form = EventReportForm(request.POST, user=request.user)
+        errors: list[str] = []
+        if form.is_valid():
+            data = form.cleaned_data
+            try:
+                event, created = event_services.report_event(
+                    by=request.user, region=data["region"], category=data["category"], title=data["title"],
+                    description=data["description"], occurred_at=data["occurred_at"], urgency=data["urgency"],
+                    source=data["source"], latitude=data["latitude"], longitude=data["longitude"],
+                    address=data["address"], idempotency_key=data["idempotency_key"],
+                    files=request.FILES.getlist("files"),
+                )
+            except (ValidationError, EvidenceRejected) as exc:
+                errors = list(exc.messages) if isinstance(exc, ValidationError) else [str(exc)]
+            else:
+                if created:
+                    messages.success(request, f"事件 #{event.pk}“{event.title}”已上报，"
+                                              f"进入{event.handling_region.name}{event.handling_region.tier.name}处置环节。")
+                else:
+                    messages.info(request, f"该上报已提交过（事件 #{event.pk}），未重复创建。")
+                return redirect(reverse("grid:mobile") + "#tasks")
+        context = self.get_context_data(report_form=form, report_errors=errors, focus="report")
+        return self.render_to_response(context, status=422)
+
+    def _diary(self, request):
+        if not request.user.has_perm("grid.add_workdiary"):
+            raise PermissionDenied("您没有网格员岗位，不能填写工作日志。")
+        form = DiaryForm(request.POST, user=request.user)
+        if form.is_valid():
+            data = form.cleaned_data
+            try:
+                diary, created = patrols.write_diary(by=request.user, region=data["region"], date=data["date"],
+                                                     content=data["content"])
+            except ValidationError as exc:
+                _attach_errors(form, exc)
+            else:
+                verb = "已保存" if created else "已更新"
+                messages.success(request, f"{verb}{diary.date.month}月{diary.date.day}日的工作日志。")
+                return redirect(reverse("grid:mobile") + "#diary")
+        context = self.get_context_data(diary_form=form, focus="diary")
+        return self.render_to_response(context, status=422)

@@ -1,0 +1,316 @@
+"""The home dashboard: each role's figures from its own regions only, constant queries, chart downloads."""
+
+import datetime
+import itertools
+import xml.etree.ElementTree as ET
+from urllib.parse import unquote
+
+import pytest
+from django.core.cache import cache
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+from django.utils import timezone
+
+from governance import dashboards
+from governance.charts import Figure, Series, render_svg
+from governance.templatetags import zh_format
+from grid.models import Event, EventCategory
+from rectification.models import RectificationItem, RectificationPlan
+
+_keys = itertools.count()
+
+
+@pytest.fixture(autouse=True)
+def empty_cache():
+    cache.clear()  # the event figures are cached by scope and data version
+    yield
+    cache.clear()
+
+
+def fresh(user):
+    """The user as a new request would load it: no grants or figures remembered on the object."""
+    cache.clear()
+    return type(user).objects.get(pk=user.pk)
+
+
+@pytest.fixture
+def categories(db):
+    safety = EventCategory.objects.create(code="D1", name="安全生产", sort_order=1)
+    building = EventCategory.objects.create(code="D2", name="违法建设", sort_order=2)
+    return {
+        "fire": EventCategory.objects.create(code="D1-1", name="消防隐患", parent=safety),
+        "shed": EventCategory.objects.create(code="D2-1", name="乱搭乱建", parent=building),
+    }
+
+
+def add_events(region, category, reporter, count, *, status=Event.Status.HANDLING, overdue=False, days_ago=0):
+    when = timezone.now() - datetime.timedelta(days=days_ago)
+    Event.objects.bulk_create([
+        Event(reporter=reporter, region=region, handling_region=region, category=category, title="测试事件",
+              description="描述", occurred_at=when, created_at=when, idempotency_key=f"k{next(_keys)}", status=status,
+              is_overdue=overdue, closed_at=when if status == Event.Status.CLOSED else None)
+        for _ in range(count)
+    ])
+
+
+@pytest.fixture
+def world(county, personas, categories):
+    """楼星村第1网格 3 (1 closed), 第2网格 1, 大楼村 2 (1 overdue), 赵村镇河南村 4: the last are outsiders' events."""
+    member = personas["grid_member"]
+    add_events(county.grid1, categories["fire"], member, 2)
+    add_events(county.grid1, categories["shed"], member, 1, status=Event.Status.CLOSED)
+    add_events(county.grid2, categories["shed"], member, 1, days_ago=40)
+    add_events(county.dalou, categories["fire"], member, 1)
+    add_events(county.dalou, categories["fire"], member, 1, overdue=True)
+    add_events(county.henan, categories["shed"], member, 4, overdue=True)
+    return county
+
+
+def figure(user, key):
+    return dashboards.figure_for(user, key)
+
+
+def totals(fig):
+    return dict(zip(fig.labels, [sum(values) for _, values in fig.rows()], strict=True))
+
+
+def test_township_committee_counts_only_its_townships_events(world, personas):
+    user = personas["township_committee"]
+    assert figure(user, "events-by-month").total == 6  # 赵村镇's 4 never counted
+    by_area = figure(user, "events-by-area")
+    assert totals(by_area) == {"楼星村": 4, "大楼村": 2}
+    assert by_area.labels == ["楼星村", "大楼村"]  # most events first
+    by_category = figure(user, "events-by-category")
+    assert totals(by_category) == {"安全生产": 4, "违法建设": 2}
+    closed = dict(zip(by_category.labels, next(s for s in by_category.series if s.name == "已办结").values, strict=True))
+    assert closed == {"安全生产": 0, "违法建设": 1}
+
+
+def test_grid_member_sees_own_grid_and_county_office_sees_townships(world, personas):
+    assert figure(personas["grid_member"], "events-by-month").total == 3
+    county_area = totals(figure(personas["county_office"], "events-by-area"))
+    assert county_area == {"太平镇": 6, "赵村镇": 4}
+    village = totals(figure(personas["village_cadre"], "events-by-area"))
+    assert village == {"第1网格": 3, "第2网格": 1}
+    grid = figure(personas["grid_member"], "events-by-area")  # reported on the grid, none on its micro-grid
+    assert totals(grid) == {"第1网格本级": 3} and "其余 1 个微网格无事件" in grid.caption
+
+
+def test_events_by_month_puts_each_event_in_its_month(world, personas):
+    fig = figure(personas["township_committee"], "events-by-month")
+    per_month = [sum(values) for _, values in fig.rows()]
+    assert len(per_month) == 12 and per_month[-1] == 5
+    assert sum(per_month) == 6  # the 40-day-old one in an earlier month (or the same, early in a month)
+
+
+def test_outsider_sees_no_figures_and_no_tasks(world, personas):
+    board = dashboards.dashboard_for(personas["outsider"])
+    assert board.figures == [] and board.task_count == 0 and board.overdue_events is None
+    assert dashboards.figure_for(personas["outsider"], "events-by-month") is None
+
+
+def test_overdue_counts_are_scoped(world, personas):
+    assert dashboards.dashboard_for(personas["township_committee"]).overdue_events == 1
+    assert dashboards.dashboard_for(personas["county_office"]).overdue_events == 5
+    assert dashboards.dashboard_for(personas["grid_member"]).overdue_events == 0
+
+
+def test_patrol_ranking_per_tier(world, personas):
+    township = figure(personas["township_committee"], "patrol-ranking")
+    assert township.kind == "hbar" and [label.split(". ")[1] for label in township.labels] == ["楼星村", "大楼村"]
+    assert township.series[0].values == [60.0, 60.0]  # base score, nothing verified this month
+    county = figure(personas["county_office"], "patrol-ranking")
+    assert {label.split(". ")[1] for label in county.labels} == {"太平镇", "赵村镇"}
+    assert figure(personas["grid_member"], "patrol-ranking") is None
+
+
+def test_rectification_progress_per_organisation(world, personas):
+    committee = personas["township_committee"]
+    Status = RectificationItem.Status
+    for organisation, statuses in ((world.taiping, [Status.PENDING, Status.DONE, Status.FULLY_DONE]),
+                                   (world.zhaocun, [Status.IN_PROGRESS])):
+        plan = RectificationPlan.objects.create(organisation=organisation, title="整改方案", created_by=committee)
+        for number, status in enumerate(statuses, start=1):
+            RectificationItem.objects.create(plan=plan, number=number, title="问题", status=status)
+    county = figure(personas["county_office"], "rectification-progress")
+    assert county.labels == ["太平镇", "赵村镇"]
+    assert {s.name: s.values for s in county.series} == {
+        "未整改": [1, 0], "正在整改中": [0, 1], "已整改（含到位、长期坚持）": [2, 0]}
+    assert "共 4 项，已整改 2 项（50.0%）" in county.caption
+    assert figure(committee, "rectification-progress").labels == ["太平镇"]
+    assert figure(personas["grid_member"], "rectification-progress") is None
+
+
+def test_dashboard_queries_do_not_grow_with_data(world, personas, categories, django_assert_max_num_queries):
+    user = personas["county_office"]
+    dashboards.dashboard_for(fresh(user))  # warm Django's own caches (content types)
+    user = fresh(user)
+    with CaptureQueriesContext(connection) as small:
+        dashboards.dashboard_for(user)
+    for region in (world.grid1, world.grid2, world.dalou, world.henan, world.micro1):
+        add_events(region, categories["fire"], personas["grid_member"], 30, overdue=True)
+        add_events(region, categories["shed"], personas["grid_member"], 20, status=Event.Status.CLOSED, days_ago=100)
+    user = fresh(user)
+    with django_assert_max_num_queries(len(small.captured_queries)):
+        board = dashboards.dashboard_for(user)
+    assert board.overdue_events == 5 + 150
+    assert next(f for f in board.figures if f.key == "events-by-month").total == 10 + 250
+
+
+def test_event_figures_are_cached_until_the_data_changes(world, personas, categories):
+    user = fresh(personas["township_committee"])
+    assert figure(user, "events-by-month").total == 6
+    user = type(user).objects.get(pk=user.pk)  # a new request, same cache
+    with CaptureQueriesContext(connection) as cached:
+        assert figure(user, "events-by-month").total == 6
+    assert not any("COUNT" in query["sql"] for query in cached.captured_queries)
+    add_events(world.dalou, categories["fire"], personas["grid_member"], 1)  # a new event: new data version
+    user = type(user).objects.get(pk=user.pk)
+    assert figure(user, "events-by-month").total == 7
+
+
+def test_my_tasks_queries_do_not_grow_with_tasks(world, personas, categories, django_assert_max_num_queries):
+    leader = personas["grid_leader"]  # grid1's open events wait for the grid leader's triage
+    dashboards.dashboard_for(fresh(leader))
+    leader = fresh(leader)
+    with CaptureQueriesContext(connection) as small:
+        board = dashboards.dashboard_for(leader)
+    assert board.task_count == 2
+    add_events(world.grid1, categories["fire"], personas["grid_member"], 40, overdue=True)
+    leader = fresh(leader)
+    with django_assert_max_num_queries(len(small.captured_queries)):
+        board = dashboards.dashboard_for(leader)
+    assert board.task_count == 42 and board.overdue_tasks == 40 and len(board.tasks) == dashboards.TASK_ROWS
+    assert all(row.event.is_overdue for row in board.tasks)  # overdue first
+
+
+@pytest.mark.parametrize("role", ["grid_member", "grid_leader", "village_cadre", "township_office", "department",
+                                  "township_committee", "county_office", "inspection_group", "leading_group", "outsider"])
+def test_home_page_renders_for_every_role(client, world, personas, role):
+    client.force_login(personas[role])
+    response = client.get("/")
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert "您好" in page and "<svg" in page if role != "outsider" and role != "inspection_group" else True
+    if role in ("township_committee", "county_office"):
+        assert "下载 PNG" in page and "governance/charts.js" in page
+        assert reverse("dashboard_chart_svg", args=["events-by-month"]) in page
+
+
+def test_home_page_shows_my_tasks_with_deadline(client, world, personas):
+    client.force_login(personas["grid_leader"])
+    page = client.get("/").content.decode()
+    assert "我的待办" in page and "测试事件" in page
+
+
+def test_svg_download(client, world, personas):
+    client.force_login(personas["township_committee"])
+    response = client.get(reverse("dashboard_chart_svg", args=["events-by-area"]))
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith("image/svg+xml")
+    disposition = unquote(response["Content-Disposition"])
+    assert disposition.startswith("attachment;") and disposition.endswith(".svg") and "太平镇" in disposition
+    root = ET.fromstring(response.content)  # well-formed XML
+    texts = [element.text for element in root.iter("{http://www.w3.org/2000/svg}text")]
+    assert "楼星村" in texts and "大楼村" in texts and "赵村镇" not in "".join(filter(None, texts))
+
+
+def test_svg_download_refused_outside_permissions(client, world, personas):
+    client.force_login(personas["outsider"])
+    assert client.get(reverse("dashboard_chart_svg", args=["events-by-month"])).status_code == 404
+    client.force_login(personas["grid_member"])
+    assert client.get(reverse("dashboard_chart_svg", args=["rectification-progress"])).status_code == 404
+    assert client.get(reverse("dashboard_chart_svg", args=["no-such-chart"])).status_code == 404
+    client.logout()
+    assert client.get(reverse("dashboard_chart_svg", args=["events-by-month"])).status_code == 302
+
+
+def test_png_conversion_script_is_served(client):
+    from django.contrib.staticfiles import finders
+
+    path = finders.find("governance/charts.js")
+    assert path and "toBlob" in open(path, encoding="utf-8").read()
+
+
+def test_changes_since_previous_sign_in(client, world, personas, categories):
+    user = personas["township_committee"]
+    previous = timezone.now() - datetime.timedelta(days=3)
+    user.last_login = previous
+    user.save(update_fields=["last_login"])
+    client.get("/accounts/login/")  # load the URLconf (and with it the sign-in receivers)
+    client.force_login(user)
+    page = client.get("/").content.decode()
+    assert "自上次登录以来" in page and f"上次登录：{zh_format.zh_datetime(previous)}" in page
+    board = dashboards.dashboard_for(user, since=timezone.now() - datetime.timedelta(days=3))
+    new = next(change for change in board.changes if change.label == "新上报的事件")
+    assert new.count == 5  # the 40-day-old event is not new; 赵村镇's are not counted
+    closed = next(change for change in board.changes if change.label == "办结的事件")
+    assert closed.count == 1
+
+
+def test_first_sign_in_has_no_changes(client, personas):
+    user = personas["grid_member"]
+    client.get("/accounts/login/")
+    client.force_login(user)
+    assert client.session[dashboards.SESSION_PREVIOUS_LOGIN] == ""
+    page = client.get("/").content.decode()
+    assert "欢迎首次登录" in page and "近 7 天动态" in page
+    client.force_login(user)  # signing in again: the first sign-in is now the previous one
+    assert "自上次登录以来" in client.get("/").content.decode()
+
+
+def test_chart_svg_escapes_labels_and_draws_every_kind():
+    for kind in ("bar", "hbar", "stacked", "line"):
+        fig = Figure(key="x", title="<标题>", kind=kind, labels=["a<b", "乙"], series=[Series("系列&", [1, 2.5])])
+        root = ET.fromstring(render_svg(fig))
+        assert root.tag.endswith("svg")
+    with pytest.raises(ValueError):
+        Figure(key="x", title="t", kind="pie", labels=[], series=[])
+    empty = render_svg(Figure(key="x", title="空", kind="bar", labels=[], series=[]))
+    assert "暂无数据" in empty
+
+
+def test_chinese_formats():
+    moment = timezone.make_aware(datetime.datetime(2026, 11, 27, 9, 5))
+    assert zh_format.zh_date(datetime.date(2026, 11, 27)) == "2026年11月27日"
+    assert zh_format.zh_datetime(moment) == "2026年11月27日 09:05"
+    assert zh_format.zh_month(datetime.date(2026, 3, 1)) == "2026年3月"
+    assert zh_format.zh_count(9876) == "9,876"
+    assert zh_format.zh_count(12345) == "1.23万"
+    assert zh_format.zh_count(1_000_000) == "100万"
+    assert zh_format.zh_count(123_456_789) == "1.23亿"
+    assert zh_format.zh_percent(0.875) == "87.5%"
+    assert zh_format.zh_percent(None) == "—"
+    assert zh_format.zh_date(None) == "—"
+    soon = timezone.now() + datetime.timedelta(hours=5, minutes=10)
+    assert zh_format.zh_until(soon) == "剩 5 小时"
+    assert zh_format.zh_until(timezone.now() - datetime.timedelta(days=3, hours=1)) == "已超期 3 天"
+
+
+@pytest.mark.parametrize("role,flows", [
+    ("grid_member", {"event"}),
+    ("county_office", {"event", "patrol-report", "rectification"}),
+])
+def test_flow_charts_page_shows_the_flows_of_my_posts(client, personas, role, flows):
+    client.force_login(personas[role])
+    response = client.get(reverse("flow_charts"))
+    assert response.status_code == 200
+    shown = {flow.key for flow, _svg, _url in response.context["flows"]}
+    assert flows <= shown
+    if role == "grid_member":
+        assert shown == {"event"}
+
+
+def test_flow_chart_downloads(client, personas):
+    client.force_login(personas["township_committee"])
+    svg = client.get(reverse("flow_chart_file", args=["rectification", "svg"]))
+    assert svg.status_code == 200 and svg["Content-Type"].startswith("image/svg+xml")
+    assert "attachment" in svg["Content-Disposition"]
+    ET.fromstring(svg.content)
+    bpmn = client.get(reverse("flow_chart_file", args=["rectification", "bpmn"]))
+    assert bpmn.status_code == 200 and b"bpmn" in bpmn.content.lower()
+    client.force_login(personas["grid_member"])
+    assert client.get(reverse("flow_chart_file", args=["rectification", "svg"])).status_code == 403
+    client.force_login(personas["outsider"])
+    assert client.get(reverse("flow_charts")).status_code == 403
