@@ -80,6 +80,10 @@ class EventExportView(LoginRequiredMixin, View):
         require_perm(request.user, "grid.export_event")
         form = EventFilterForm(request.GET or None)
         events = with_list_columns(region_events(request.user, form.filters(), perm="grid.export_event"))
+        from jobs.exports import export_threshold, start_event_export
+
+        if events.count() > export_threshold():  # a large list runs as a job with a progress page
+            return redirect("jobs:detail", pk=start_event_export(request.user, request.GET).pk)
         content, truncated = export_events(events, by=request.user)
         response = HttpResponse(content, content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
         filename = f"网格事件_{timezone.localtime():%Y%m%d_%H%M}.xlsx"
@@ -119,7 +123,7 @@ class EventReportView(LoginRequiredMixin, TemplateView):
                 errors = _error_messages(exc)
             else:
                 if created:
-                    messages.success(request, f"事件 #{event.pk} 已上报，进入{event.handling_region.name}{event.handling_region.tier.name}处置环节。")
+                    messages.success(request, f"事件 #{event.pk} 已上报，进入{event.handling_region.name}的处置环节。")
                 else:
                     messages.info(request, f"该上报已提交过（事件 #{event.pk}），未重复创建。")
                 return redirect("grid:event_detail", pk=event.pk)

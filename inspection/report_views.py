@@ -202,6 +202,9 @@ class ReportDetailView(LoginRequiredMixin, TemplateView):
         history = list(entries_for(report))
         for entry in history:
             entry.action_label = ACTION_LABELS.get(entry.action, entry.action)
+            # the note belongs to the verification; later entries carry it in their snapshot too
+            entry.note = (entry.after or {}).get("verification_note") if entry.action.startswith(
+                "patrol_report.verify") else ""
         may_follow_up = lead and report.verdict == PatrolReport.Verdict.TRUE and not report.follow_up and (
             step == "follow_up" or step is None)
         return super().get_context_data(

@@ -80,3 +80,19 @@ def test_login_page_tab_carries_the_site_title(client, db):
     page = client.get("/accounts/login/").content.decode()
     assert "<title>登录 - 基层治理工作平台</title>" in page
     assert "Django Material" not in page
+
+
+def test_date_fields_render_iso_values_that_a_date_input_can_show():
+    """Browsers drop an <input type="date"> value that is not YYYY-MM-DD: zh-hans must render ISO."""
+    import datetime
+
+    from django import forms
+
+    class Dates(forms.Form):
+        day = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}))
+
+    with translation.override("zh-hans"):
+        html = str(Dates(initial={"day": datetime.date(2026, 11, 7)})["day"])
+        assert 'value="2026-11-07"' in html
+        bound = Dates(data={"day": "2026/11/07"})
+        assert bound.is_valid() and bound.cleaned_data["day"] == datetime.date(2026, 11, 7)

@@ -98,7 +98,7 @@ def test_submitting_the_same_report_twice_creates_one_event(client, county, peop
         ({"occurred_at": (timezone.localtime() + datetime.timedelta(days=1)).strftime("%Y-%m-%dT%H:%M")}, "发生时间不能晚于当前时间"),
         ({"latitude": "91", "longitude": "120"}, "纬度超出范围"),
         ({"latitude": "30", "longitude": ""}, "经纬度须同时填写"),
-        ({"title": ""}, "这个字段是必填项"),
+        ({"title": ""}, "必填项"),
         ({"category": "999999"}, "有效的选项"),
         ({"files": [SimpleUploadedFile("photo.jpg", b"MZ\x90\x00 not an image at all", content_type="image/jpeg")]}, "文件内容与扩展名不符"),
     ],

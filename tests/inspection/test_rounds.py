@@ -365,7 +365,7 @@ def test_pages_end_to_end(client, county, people):
     response = client.post(reverse("inspection:round_group", args=[group.pk]), {**choose, f"village_{west.pk}": "key"})
     assert response.status_code == 403
     response = client.post(reverse("inspection:proposal_new", args=[group.pk]), {"village": east.pk, "reason": ""})
-    assert response.status_code == 422 and "这个字段是必填项" in response.content.decode()
+    assert response.status_code == 422 and "必填项" in response.content.decode()
     response = client.post(reverse("inspection:proposal_new", args=[group.pk]), {"village": east.pk, "reason": "群众反映强烈"})
     proposal = MobileProposal.objects.get()
     assert response.status_code == 302 and response.url == reverse("inspection:proposal_detail", args=[proposal.pk])
