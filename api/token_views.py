@@ -9,11 +9,13 @@ from django.shortcuts import get_object_or_404, redirect
 from django.views import View
 from django.views.generic import TemplateView
 
+from governance.site import SitePageMixin
+
 from . import credentials
 from .models import DeviceToken
 
 
-class TokenListView(LoginRequiredMixin, TemplateView):
+class TokenListView(LoginRequiredMixin, SitePageMixin, TemplateView):
     template_name = "api/tokens.html"
 
     def get_context_data(self, **kwargs):
@@ -48,7 +50,7 @@ class TokenRevokeView(LoginRequiredMixin, View):
         return redirect("api_tokens")
 
 
-class ApiDocsView(TemplateView):
+class ApiDocsView(SitePageMixin, TemplateView):
     """A page listing every operation of the OpenAPI schema, rendered on the server (no script, no CDN)."""
 
     template_name = "api/docs.html"

@@ -40,6 +40,18 @@ class AreaApp(Application):
         return [(link.title, link.icon, self.reverse(link.url_name)) for link in self.links if link.allowed(user)]
 
 
+class SitePageMixin:
+    """For views outside the Site's URLs (/jobs/, /api/…, /accounts/two-factor/): the site's frame
+    (menu, colours), which the Site's own pages get from viewflow's SiteMiddleware."""
+
+    def dispatch(self, request, *args, **kwargs):
+        from governance.urls import site  # here: governance.urls imports the modules of these views
+
+        if request.resolver_match is not None and not getattr(request.resolver_match, "site", None):
+            request.resolver_match.site = site
+        return super().dispatch(request, *args, **kwargs)
+
+
 class GovernanceSite(Site):
     title = "基层治理工作平台"
     icon = "account_balance"

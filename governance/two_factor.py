@@ -25,6 +25,7 @@ from django_otp import login as otp_login
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from governance import audit
+from governance.site import SitePageMixin
 
 ENROLLING_TIERS = ("county", "township")
 DEVICE_NAME = "手机验证器"
@@ -101,7 +102,7 @@ def _safe_next(request, default: str = "/") -> str:
     return default
 
 
-class TwoFactorSetupView(LoginRequiredMixin, View):
+class TwoFactorSetupView(LoginRequiredMixin, SitePageMixin, View):
     template_name = "governance/two_factor_setup.html"
 
     def context(self, request, **extra):

@@ -14,6 +14,8 @@ from django.http import FileResponse, Http404, JsonResponse
 from django.views import View
 from django.views.generic import TemplateView
 
+from governance.site import SitePageMixin
+
 from .models import Job
 
 JSON_ERRORS = 200
@@ -49,25 +51,13 @@ def job_state(job: Job) -> dict:
     }
 
 
-class SitePageMixin:
-    """These pages live outside the viewflow Site's URLs (at /jobs/); give them the site's frame (menu,
-    colours) as the site's own pages get it from viewflow's SiteMiddleware."""
-
-    def dispatch(self, request, *args, **kwargs):
-        from governance.urls import site  # here: governance.urls includes this module
-
-        if request.resolver_match is not None and not getattr(request.resolver_match, "site", None):
-            request.resolver_match.site = site
-        return super().dispatch(request, *args, **kwargs)
-
-
 class JobListView(LoginRequiredMixin, SitePageMixin, TemplateView):
     template_name = "jobs/job_list.html"
 
     def get_context_data(self, **kwargs):
         jobs = Job.objects.filter(owner=self.request.user).order_by("-id")
         page = Paginator(jobs, 30).get_page(self.request.GET.get("page"))
-        return super().get_context_data(page_title="我的任务", page=page, **kwargs)
+        return super().get_context_data(page_title="后台任务", page=page, **kwargs)
 
 
 class JobDetailView(LoginRequiredMixin, SitePageMixin, TemplateView):
