@@ -31,7 +31,7 @@ from governance.spreadsheet_safety import xlsx_row
 from grid.models import Region
 
 from . import oversight
-from .models import Circular
+from .models import Circular, SupervisionGroup
 from .scoring import (
     GRADES,
     LOWEST_GRADE,
@@ -44,6 +44,8 @@ from .scoring import (
 )
 
 FORMATS = ("pdf", "xlsx", "docx")
+NO_UNCHECKED = "各督查组本月已督查全部负责村（居）。"
+NO_GROUPS = "本镇尚未设置巡查督查组。"  # (snapshots from before this key existed had groups)
 CONTENT_TYPES = {
     "pdf": "application/pdf",
     "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
@@ -159,6 +161,7 @@ def build_month_circular(township: Region, month: datetime.date, today: datetime
         "ranking": ranking,
         "details": details,
         "unchecked_villages": [village.name for village in unchecked],
+        "has_supervision_groups": SupervisionGroup.objects.filter(township=township).exists(),
         "late_departments": [
             {"department": entry.department.name,
              "confirmed_at": timezone.localtime(entry.confirmed_at).strftime("%Y-%m-%d %H:%M")
@@ -434,7 +437,8 @@ def render_docx(data: dict) -> bytes:
             _docx_table(document, ["类型", "牵头部门", "事项", "件数", "分值", "来源"], rows)
         paragraph("三、督查组未督查的村（居）", heading=True)
         paragraph("、".join(data["unchecked_villages"]) + f"，共 {totals['unchecked']} 个。"
-                  if data["unchecked_villages"] else "各督查组本月已督查全部负责村（居）。")
+                  if data["unchecked_villages"] else NO_UNCHECKED if data.get("has_supervision_groups", True)
+                  else NO_GROUPS)
         paragraph("四、逾期确认考评的部门", heading=True)
         if data["late_departments"]:
             _docx_table(document, ["部门", "确认时间", "逾期天数"],

@@ -417,3 +417,16 @@ def test_quarter_sheet_is_published_once_per_quarter(county, personas, march):
     with pytest.raises(PermissionDenied):
         circulars.publish_circular(county.taiping, circulars.build_month_circular(county.taiping, MARCH),
                                    by=personas["township_committee"])
+
+
+def test_a_township_without_supervision_groups_is_not_told_every_group_checked(county, march):
+    SupervisionCheck.objects.filter(group__township=county.taiping).delete()
+    SupervisionGroup.objects.filter(township=county.taiping).delete()
+    data = circulars.build_month_circular(county.taiping, MARCH, today=d("2026-04-10"))
+    assert data["unchecked_villages"] == [] and data["has_supervision_groups"] is False
+    html = circulars.render_html(data)
+    assert "本镇尚未设置巡查督查组" in html and "已督查全部负责村" not in html
+    import docx
+
+    text = "\n".join(p.text for p in docx.Document(io.BytesIO(circulars.render_docx(data))).paragraphs)
+    assert "本镇尚未设置巡查督查组" in text
