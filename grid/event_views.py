@@ -108,27 +108,35 @@ class EventReportView(LoginRequiredMixin, TemplateView):
 
     def post(self, request):
         form = EventReportForm(request.POST, user=request.user)
-        errors: list[str] = []
-        if form.is_valid():
-            data = form.cleaned_data
-            try:
-                event, created = event_services.report_event(
-                    by=request.user, region=data["region"], category=data["category"], title=data["title"],
-                    description=data["description"], occurred_at=data["occurred_at"], urgency=data["urgency"],
-                    source=data["source"], latitude=data["latitude"], longitude=data["longitude"],
-                    address=data["address"], idempotency_key=data["idempotency_key"],
-                    files=request.FILES.getlist("files"),
-                )
-            except (ValidationError, EvidenceRejected) as exc:
-                errors = _error_messages(exc)
-            else:
-                if created:
-                    messages.success(request, f"事件 #{event.pk} 已上报，进入{event.handling_region.name}的处置环节。")
-                else:
-                    messages.info(request, f"该上报已提交过（事件 #{event.pk}），未重复创建。")
-                return redirect("grid:event_detail", pk=event.pk)
+        event, errors = submit_report(request, form)
+        if event is not None:
+            return redirect("grid:event_detail", pk=event.pk)
         context = self.get_context_data(form=form, errors=errors, page_title="上报事件")
         return self.render_to_response(context, status=422)
+
+
+def submit_report(request, form: EventReportForm) -> tuple[Event | None, list[str]]:
+    """Report what a bound report form holds (the desktop and the phone page): the event, or the errors.
+
+    The success message says where the event went; a repeated submission says it was not created again."""
+    if not form.is_valid():
+        return None, []
+    data = form.cleaned_data
+    try:
+        event, created = event_services.report_event(
+            by=request.user, region=data["region"], category=data["category"], title=data["title"],
+            description=data["description"], occurred_at=data["occurred_at"], urgency=data["urgency"],
+            source=data["source"], latitude=data["latitude"], longitude=data["longitude"],
+            address=data["address"], idempotency_key=data["idempotency_key"],
+            files=request.FILES.getlist("files"),
+        )
+    except (ValidationError, EvidenceRejected) as exc:
+        return None, _error_messages(exc)
+    if created:
+        messages.success(request, f"事件 #{event.pk} 已上报，进入{event.handling_region.name}的处置环节。")
+    else:
+        messages.info(request, f"该上报已提交过（事件 #{event.pk}），未重复创建。")
+    return event, []
 
 
 def _event_for(user, pk) -> Event:

@@ -16,12 +16,10 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.generic import TemplateView
 
-from governance.evidence import EvidenceRejected
-
-from . import events as event_services
 from . import patrols
 from .event_forms import EventReportForm
 from .event_lists import my_tasks
+from .event_views import submit_report
 from .models import PatrolLog, WorkDiary
 from .patrol_forms import DiaryForm
 from .patrol_views import _attach_errors
@@ -81,26 +79,9 @@ class MobileView(LoginRequiredMixin, TemplateView):
         if not request.user.has_perm("grid.add_event"):
             raise PermissionDenied("您没有上报事件的岗位。")
         form = EventReportForm(request.POST, user=request.user)
-        errors: list[str] = []
-        if form.is_valid():
-            data = form.cleaned_data
-            try:
-                event, created = event_services.report_event(
-                    by=request.user, region=data["region"], category=data["category"], title=data["title"],
-                    description=data["description"], occurred_at=data["occurred_at"], urgency=data["urgency"],
-                    source=data["source"], latitude=data["latitude"], longitude=data["longitude"],
-                    address=data["address"], idempotency_key=data["idempotency_key"],
-                    files=request.FILES.getlist("files"),
-                )
-            except (ValidationError, EvidenceRejected) as exc:
-                errors = list(exc.messages) if isinstance(exc, ValidationError) else [str(exc)]
-            else:
-                if created:
-                    messages.success(request, f"事件 #{event.pk}“{event.title}”已上报，"
-                                              f"进入{event.handling_region.name}{event.handling_region.tier.name}处置环节。")
-                else:
-                    messages.info(request, f"该上报已提交过（事件 #{event.pk}），未重复创建。")
-                return redirect(reverse("grid:mobile") + "#tasks")
+        event, errors = submit_report(request, form)
+        if event is not None:
+            return redirect(reverse("grid:mobile") + "#tasks")
         context = self.get_context_data(report_form=form, report_errors=errors, focus="report")
         return self.render_to_response(context, status=422)
 
