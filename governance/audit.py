@@ -6,7 +6,7 @@ import json
 from dataclasses import dataclass
 
 from django.core.serializers.json import DjangoJSONEncoder
-from django.db import models, transaction
+from django.db import connection, models, transaction
 from django.db.models import F
 from django.forms.models import model_to_dict
 from django.utils import timezone
@@ -40,12 +40,10 @@ def record(
     object_repr: str = "",
 ) -> AuditEntry:
     """Append one row to the audit chain. Call it inside the transaction of the change it records."""
-    with transaction.atomic():
-        # Taking the head row first serialises writers on SQLite and PostgreSQL alike.
-        updated = AuditChainHead.objects.filter(pk=1).update(writes=F("writes") + 1)
-        if not updated:
-            AuditChainHead.objects.create(pk=1, writes=1)
-        head = AuditChainHead.objects.get(pk=1)
+    # No savepoint of its own inside the caller's transaction (the change and its record stand or fall
+    # together anyway): three statements per record instead of five on the hot paths (event intake).
+    with transaction.atomic(savepoint=False):
+        previous_hash = _take_head(1)
         entry = AuditEntry(
             created_at=timezone.now(),
             actor=actor if getattr(actor, "pk", None) else None,
@@ -58,7 +56,7 @@ def record(
             before=_to_json_ready(before) if before is not None else None,
             after=_to_json_ready(after) if after is not None else None,
             request_id=request_id_var.get(),
-            previous_hash=head.last_hash or GENESIS_HASH,
+            previous_hash=previous_hash,
         )
         entry.entry_hash = entry.compute_hash()
         entry.save()
@@ -74,11 +72,7 @@ def record_many(action: str, objects: list[models.Model], *, actor=None, after: 
     if not objects:
         return 0
     with transaction.atomic():
-        updated = AuditChainHead.objects.filter(pk=1).update(writes=F("writes") + len(objects))
-        if not updated:
-            AuditChainHead.objects.create(pk=1, writes=len(objects))
-        head = AuditChainHead.objects.get(pk=1)
-        previous = head.last_hash or GENESIS_HASH
+        previous = _take_head(len(objects))
         now, request_id = timezone.now(), request_id_var.get()
         entries = []
         for obj in objects:
@@ -94,6 +88,22 @@ def record_many(action: str, objects: list[models.Model], *, actor=None, after: 
         AuditEntry.objects.bulk_create(entries, batch_size=1000)
         AuditChainHead.objects.filter(pk=1).update(last_hash=previous)
     return len(entries)
+
+
+def _take_head(writes: int) -> str:
+    """Lock the chain's head row (serialising writers on SQLite and PostgreSQL alike) and return the
+    hash the next entry chains onto; one statement on PostgreSQL (UPDATE … RETURNING)."""
+    if connection.vendor == "postgresql":
+        table = connection.ops.quote_name(AuditChainHead._meta.db_table)
+        with connection.cursor() as cursor:
+            cursor.execute(f"UPDATE {table} SET writes = writes + %s WHERE id = 1 RETURNING last_hash", [writes])
+            row = cursor.fetchone()
+        if row is not None:
+            return row[0] or GENESIS_HASH
+    elif AuditChainHead.objects.filter(pk=1).update(writes=F("writes") + writes):
+        return AuditChainHead.objects.values_list("last_hash", flat=True).get(pk=1) or GENESIS_HASH
+    AuditChainHead.objects.create(pk=1, writes=writes)
+    return GENESIS_HASH
 
 
 def _region_path(obj) -> str:
