@@ -23,6 +23,21 @@ from api import credentials
 MAX_EXAMPLES = 12
 
 
+@pytest.fixture(autouse=True)
+def _keep_the_test_connection_open():
+    """Schemathesis calls the WSGI application directly, which sends request_started/finished; their
+    close_old_connections would close the test's database connection mid-transaction on PostgreSQL
+    (Django's own test client disconnects it in the same way)."""
+    from django.core.signals import request_finished, request_started
+    from django.db import close_old_connections
+
+    request_started.disconnect(close_old_connections)
+    request_finished.disconnect(close_old_connections)
+    yield
+    request_started.connect(close_old_connections)
+    request_finished.connect(close_old_connections)
+
+
 @pytest.fixture
 def api_schema(db, settings, county, people, event, category, patrol_report, published_notice):
     settings.ALLOWED_HOSTS = ["*"]  # schemathesis' WSGI client sends Host: localhost
