@@ -26,7 +26,7 @@ setup:
 
 run: setup
 	$(EMBEDDED) DEBUG=1 $(PY) manage.py migrate --noinput
-	$(EMBEDDED) DEBUG=1 $(PY) manage.py load_demo
+	$(EMBEDDED) DEBUG=1 $(PY) manage.py load_demo --history
 	$(EMBEDDED) DEBUG=1 $(PY) manage.py runserver 127.0.0.1:$(PORT)
 
 test: setup

@@ -48,6 +48,7 @@ from .models import (
     PATH_SEPARATOR,
     CategoryRouting,
     Department,
+    Event,
     EventCategory,
     PatrolLog,
     Post,
@@ -224,6 +225,18 @@ DEMO_EVENTS = [
     ("demo-event-3", "wanggeyuan", "AQ05", "田间露天焚烧秸秆", "第1网格北侧农田有人焚烧秸秆，烟雾较大。",
      [("wanggezhang", "escalate", "需镇农业农村办处理"), ("cunganbu", "escalate", "村里无执法权，上报镇里"),
       ("zongheban", "dispatch", "")]),
+]
+
+# A year of finished events for the dashboards' charts (load_demo --history): category, title, result.
+HISTORY_KEY_PREFIX = "demo-history-"
+HISTORY_EVENTS = [
+    ("WS01", "村道边垃圾堆放", "已联系保洁员清运，现场已清理干净。"),
+    ("WS01", "河道漂浮垃圾", "已组织人员打捞，河面恢复整洁。"),
+    ("AQ05", "田间焚烧秸秆", "已现场劝阻并扑灭，对农户进行了宣传教育。"),
+    ("AW01", "邻里用水纠纷", "经网格长现场调解，双方达成一致。"),
+    ("AQ02", "沿街商铺灭火器过期", "已督促商户更换灭火器，并讲解消防常识。"),
+    ("WS01", "村口乱堆建筑垃圾", "已督促户主清运完毕。"),
+    ("AW01", "宅前屋后杂物占道", "已协调户主清理，道路恢复通行。"),
 ]
 
 # Demo posts start on the first of last year, so that lists, compliance and reports have a history.
@@ -637,6 +650,64 @@ class _Loader:
                 events.handle_event(event, by=users[username], decision=decision, reason=reason)
                 event.refresh_from_db()
 
+    def load_event_history(self) -> None:
+        """A year of finished events at 楼星村's first grid (most resolved on the spot and verified, some
+        rejected), so that the dashboards' charts by month and category show something. Each event goes
+        through the real services at its own past time (the clock is set back while it is reported and
+        handled), so its audit history and timestamps agree. Only with `load_demo --history` (make run)."""
+        import io
+        import random
+        from unittest import mock
+
+        from django.core.files.uploadedfile import SimpleUploadedFile
+        from django.utils import timezone
+        from PIL import Image
+
+        from . import events
+
+        if Event.objects.filter(idempotency_key__startswith=HISTORY_KEY_PREFIX).exists():
+            return
+        users = {user.username: user for user in get_user_model().objects.filter(
+            username__in={"wanggeyuan", "wanggezhang"})}
+        grid = self.regions[_path(TAIPING_PATH, LOUXING, grid_name(1))]
+        categories = {c.code: c for c in EventCategory.objects.filter(code__in=[row[0] for row in HISTORY_EVENTS])}
+        rng = random.Random(2026)
+        today = timezone.now()
+
+        def photo() -> SimpleUploadedFile:
+            buffer = io.BytesIO()
+            Image.new("RGB", (64, 48), (rng.randint(60, 200), rng.randint(90, 180), 80)).save(buffer, "JPEG")
+            return SimpleUploadedFile("现场处置.jpg", buffer.getvalue(), content_type="image/jpeg")
+
+        for months_back in range(12, 0, -1):
+            for number in range(rng.randint(2, 5)):
+                code, title, result = rng.choice(HISTORY_EVENTS)
+                if code not in categories:
+                    continue
+                reported = today - datetime.timedelta(days=30 * months_back - rng.randint(0, 25), hours=rng.randint(1, 9))
+                with mock.patch("django.utils.timezone.now", return_value=reported):
+                    event, created = events.report_event(
+                        by=users["wanggeyuan"], region=grid, category=categories[code], title=title,
+                        description=f"{title}（日常巡查发现）。", occurred_at=reported - datetime.timedelta(hours=1),
+                        idempotency_key=f"{HISTORY_KEY_PREFIX}{months_back}-{number}",
+                        latitude="33.738000", longitude="112.908000", address="楼星村第1网格",
+                    )
+                if not created:
+                    continue
+                # (Event.created_at's default is the function itself, which the patched clock does not reach.)
+                Event.objects.filter(pk=event.pk).update(created_at=reported)
+                self.summary.events += 1
+                handled = reported + datetime.timedelta(hours=rng.randint(2, 30))
+                with mock.patch("django.utils.timezone.now", return_value=handled):
+                    if rng.random() < 0.12:
+                        events.handle_event(event, by=users["wanggezhang"], decision="reject",
+                                            reason="经核实不属于网格事件，已告知反映人。")
+                        continue
+                    events.handle_event(event, by=users["wanggezhang"], decision="resolve", result=result,
+                                        files=[photo()])
+                with mock.patch("django.utils.timezone.now", return_value=handled + datetime.timedelta(hours=3)):
+                    events.verify_event(event, by=users["wanggeyuan"], satisfied=True)
+
     def load_patrols(self) -> None:
         """A week of the grid member's patrols and diaries (the last one not yet reviewed)."""
         from django.utils import timezone
@@ -828,8 +899,9 @@ class _Loader:
 
 
 @transaction.atomic
-def load_demo(*, by=None) -> DemoSummary:
-    """Load the demo county; rows that already exist are found and left as they are."""
+def load_demo(*, by=None, history: bool = False) -> DemoSummary:
+    """Load the demo county; rows that already exist are found and left as they are. `history`: also a
+    year of finished events for the dashboards (a few seconds more; `make run` asks for it)."""
     loader = _Loader(by)
     taiping = loader.load_regions()
     departments = loader.load_departments(taiping)
@@ -839,6 +911,8 @@ def load_demo(*, by=None) -> DemoSummary:
     loader.load_group_members(taiping)
     loader.load_routing(taiping, departments)
     loader.load_events()
+    if history:
+        loader.load_event_history()
     loader.load_patrols()
     loader.load_catalog(taiping)
     loader.load_patrol_reports(taiping)

@@ -399,3 +399,24 @@ def test_demo_taiping_has_a_rectification_plan_with_a_notice_ready_to_draft(demo
     assert plan.items.count() == 8 and plan.feedback_on.isoformat() == "2021-12-10"
     data = build_notice(plan)
     assert data["counts"]["problems"] == 8 and data["counts"]["in_progress"] == 2
+
+
+def test_history_gives_the_dashboards_a_year_of_finished_events_through_the_services(db):
+    from django.utils import timezone
+
+    from governance.audit import verify_chain
+    from grid.models import Event
+
+    load_demo(history=True)
+    history = Event.objects.filter(idempotency_key__startswith="demo-history-")
+    now = timezone.now()
+    months = {(e.created_at.year, e.created_at.month) for e in history}
+    assert history.count() >= 24 and len(months) >= 10
+    assert all(e.created_at < now for e in history)
+    closed = history.filter(status=Event.Status.CLOSED)
+    assert closed.exists() and all(e.closed_at and e.closed_at > e.created_at for e in closed)
+    assert history.filter(status=Event.Status.REJECTED).exists()
+    assert verify_chain()[1] is None
+    count = Event.objects.count()
+    load_demo(history=True)
+    assert Event.objects.count() == count

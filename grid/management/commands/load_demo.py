@@ -17,9 +17,13 @@ def _pad(text: str, width: int) -> str:
 class Command(BaseCommand):
     help = "载入演示县“某县”（8 个乡镇、村、楼星村网格、太平镇部门、巡查目录与示例上报、每个角色一个演示账号）。可重复运行，已有数据不变。"
 
+    def add_arguments(self, parser):
+        parser.add_argument("--history", action="store_true",
+                            help="另载入楼星村第1网格近一年已办结的事件（工作台统计图用，多用几秒）")
+
     def handle(self, *args, **options):
         try:
-            summary = load_demo()
+            summary = load_demo(history=options["history"])
         except ValidationError as exc:
             raise CommandError("；".join(exc.messages)) from exc
 
