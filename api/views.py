@@ -28,7 +28,7 @@ from governance.evidence import attachment_response, attachments_of, disagreemen
 from governance.models import Attachment
 from grid import events as event_services
 from grid.access import get_object_for_user, require_perm, scope
-from grid.event_lists import EventFilters, my_tasks, region_events, with_list_columns
+from grid.event_lists import EVENT_SORTS, EventFilters, my_tasks, region_events, with_list_columns
 from grid.event_views import EVENT_ACTION_LABELS
 from grid.models import Department, Event, EventCategory, Post, Region
 from inspection.models import PatrolReport
@@ -185,6 +185,8 @@ EVENT_FILTER_PARAMS = [
     OpenApiParameter("date_from", OpenApiTypes.DATE, description="上报日期起"),
     OpenApiParameter("date_to", OpenApiTypes.DATE, description="上报日期止"),
     OpenApiParameter("q", str, description="标题或描述全文搜索"),
+    OpenApiParameter("sort", str, description="排序：空为最新上报在前；oldest 最早上报在前；occurred 发生时间由近及远；"
+                     "overdue 超期的在前", enum=[key for key in EVENT_SORTS if key]),
 ]
 
 

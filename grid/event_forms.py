@@ -8,7 +8,7 @@ from django import forms
 from django.utils import timezone
 
 from .access import region_grants
-from .event_lists import EventFilters
+from .event_lists import EVENT_SORTS, EventFilters
 from .models import Event, EventCategory, Region, Tier
 
 REPORTING_TIERS = ("grid", "microgrid", "village")
@@ -88,6 +88,7 @@ class EventFilterForm(forms.Form):
     overdue = forms.BooleanField(label="仅超期", required=False)
     date_from = forms.DateField(label="上报日期起", required=False, widget=forms.DateInput(attrs={"type": "date"}))
     date_to = forms.DateField(label="上报日期止", required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    sort = forms.ChoiceField(label="排序", required=False, choices=[(key, label) for key, (label, _) in EVENT_SORTS.items()])
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -103,6 +104,7 @@ class EventFilterForm(forms.Form):
         return EventFilters(
             status=data["status"], category=data["category"], tier=data["tier"], overdue=data["overdue"],
             date_from=data["date_from"], date_to=data["date_to"], source=data["source"], q=data["q"].strip(),
+            sort=data["sort"],
         )
 
 

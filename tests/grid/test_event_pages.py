@@ -315,6 +315,18 @@ def test_export_has_exactly_the_filtered_rows(client, people, some_events):
     assert rows[0][0] == "编号" and len(rows) == 2 and rows[1][1] == "路灯损坏"
 
 
+def test_the_list_and_its_export_follow_the_chosen_order(client, people, some_events):
+    as_user(client, people["township_office"])
+    newest_first = client.get(reverse("grid:events")).content.decode()
+    assert newest_first.index("路灯损坏") < newest_first.index("垃圾堆放")  # reported second
+    oldest_first = client.get(reverse("grid:events"), {"sort": "oldest"}).content.decode()
+    assert oldest_first.index("垃圾堆放") < oldest_first.index("路灯损坏")
+    assert '<option value="oldest" selected>' in oldest_first
+    sheet = load_workbook(io.BytesIO(client.get(reverse("grid:event_export"), {"sort": "oldest"}).content)).active
+    titles = [row[1] for row in sheet.iter_rows(min_row=2, values_only=True)]
+    assert titles.index("垃圾堆放") < titles.index("路灯损坏")
+
+
 def test_export_is_refused_without_the_export_permission(client, people, some_events):
     as_user(client, people["grid_member"])
     assert client.get(reverse("grid:event_export")).status_code == 403
