@@ -73,20 +73,13 @@ def run_patrol_import(job: Job, progress: Progress) -> Result:
     if township is None:
         raise JobFailed("乡镇已不存在，未导入任何数据。")
     _require(user, PATROL_IMPORT_PERMS, township, f"您已没有在{township.name}导入大巡查数据的权限，未导入任何数据。")
-    with local_copy(job) as path:
-        progress.start(_count_rows(path), "读取文件")
-        progress.stage(f"校验并导入 {progress.total} 行")
-        try:
-            with transaction.atomic():
-                progress.lock()
-                result = importer(path, township=township, by=user)
-                progress.done = progress.total
-                done = Result(summary=f"{township.name}{what}导入完成：{result.summary}。{_warnings(result)}",
-                              url=reverse(url_name))
-                progress.finish(done)  # in the import's transaction: both commit, or neither
-                return done
-        except ImportFailed as exc:
-            raise _failed(exc, progress) from exc
+
+    def run(path) -> Result:
+        result = importer(path, township=township, by=user)
+        return Result(summary=f"{township.name}{what}导入完成：{result.summary}。{_warnings(result)}",
+                      url=reverse(url_name))
+
+    return _import_in_job_transaction(job, progress, run)
 
 
 def run_rectification_import(job: Job, progress: Progress) -> Result:
@@ -98,28 +91,38 @@ def run_rectification_import(job: Job, progress: Progress) -> Result:
     _require(user, (RECTIFICATION_IMPORT_PERM,), organisation,
              f"您已没有为{organisation.name}导入整改方案的权限，未导入任何数据。")
     params = job.params
+
+    def run(path) -> Result:
+        outcome = import_rectification(
+            path, organisation=organisation, round=params["round"], group=params.get("group") or None,
+            inspected=params.get("inspected") or None, feedback_date=params.get("feedback_date") or None,
+            by=user,
+        )
+        lines = []
+        if outcome.round_created:
+            r = outcome.round
+            lines.append(f"已新建巡察轮次“{r.name}”（{r.term}第 {r.number} 轮，{r.arrival_date} 至 "
+                         f"{r.withdrawal_date}）。")
+        if outcome.plan_created:
+            lines.append(f"已新建整改方案“{outcome.plan.title}”。")
+        lines.append(f"{outcome.summary}。")
+        return Result(summary="\n".join(lines) + _warnings(outcome.result),
+                      url=reverse("rectification:plan_detail", args=[outcome.plan.pk]))
+
+    return _import_in_job_transaction(job, progress, run)
+
+
+def _import_in_job_transaction(job: Job, progress: Progress, run) -> Result:
+    """Run an all-or-nothing importer on the job's file; the job's finish commits with the import (both
+    or neither), and an ImportFailed becomes the job's list of failed rows."""
     with local_copy(job) as path:
         progress.start(_count_rows(path), "读取文件")
         progress.stage(f"校验并导入 {progress.total} 行")
         try:
             with transaction.atomic():
                 progress.lock()
-                outcome = import_rectification(
-                    path, organisation=organisation, round=params["round"], group=params.get("group") or None,
-                    inspected=params.get("inspected") or None, feedback_date=params.get("feedback_date") or None,
-                    by=user,
-                )
-                lines = []
-                if outcome.round_created:
-                    r = outcome.round
-                    lines.append(f"已新建巡察轮次“{r.name}”（{r.term}第 {r.number} 轮，{r.arrival_date} 至 "
-                                 f"{r.withdrawal_date}）。")
-                if outcome.plan_created:
-                    lines.append(f"已新建整改方案“{outcome.plan.title}”。")
-                lines.append(f"{outcome.summary}。")
+                done = run(path)
                 progress.done = progress.total
-                done = Result(summary="\n".join(lines) + _warnings(outcome.result),
-                              url=reverse("rectification:plan_detail", args=[outcome.plan.pk]))
                 progress.finish(done)
                 return done
         except ImportFailed as exc:
