@@ -1,8 +1,11 @@
 """Task outbox: no Celery message is lost when Redis is down.
 
 Every task of the project's Celery app is an `OutboxTask` (governance/celery.py sets it as the app's
-task class), so the call sites keep writing `some_task.delay(...)` inside `transaction.on_commit`.
-When tasks are not run eagerly, `apply_async`:
+task class). Work that follows a change is queued with `some_task.delay_on_commit(...)`: the outbox row
+is written inside the caller's transaction (it commits with the change or not at all: no instant
+after the commit in which a dying process loses the message), and the publish happens after the
+commit. A plain `some_task.delay(...)` (outside a transaction, or in `transaction.on_commit`) does
+the same in its own short transaction. When tasks are not run eagerly, `apply_async`:
 
 1. stores the message (task name, arguments, options, task id) as an `OutboxMessage` row;
 2. publishes it to the broker, with short connection timeouts and few retries (settings, "reliability"),
@@ -11,8 +14,9 @@ When tasks are not run eagerly, `apply_async`:
    pending and is logged; the page goes on.
 
 Pending rows are sent again by `flush()`: the `governance.tasks.flush_outbox` beat job, the
-`manage.py flush_outbox` command, and a cheap attempt right after any later publish that succeeded
-(the broker is back). A row is claimed with a conditional update on its attempt counter, so two
+`manage.py flush_outbox` command, and a cheap attempt after a later publish that succeeded (the
+broker is back): at once when this process saw a publish fail, otherwise at most every
+`TASK_OUTBOX_DRAIN_CHECK_SECONDS`, so that the hot paths (event intake) do not pay a query each. A row is claimed with a conditional update on its attempt counter, so two
 flushers never publish the same row twice. The task id is kept, and tasks are idempotent (dedupe keys,
 conditional updates), so the rare double delivery (the broker took the message, then the process
 died before marking the row) changes nothing.
@@ -27,6 +31,7 @@ from __future__ import annotations
 
 import datetime
 import logging
+import time
 from dataclasses import dataclass
 
 from celery import Task
@@ -104,6 +109,39 @@ class OutboxTask(Task):
             _drain_backlog_after_success()
         return result
 
+    def delay_on_commit(self, *args, **kwargs) -> None:
+        """Run the task once the current transaction commits (Celery's Django API, with the outbox)."""
+        self.apply_async_on_commit(args, kwargs)
+
+    def apply_async_on_commit(self, args=None, kwargs=None, **options) -> None:
+        """Queue the task for after the commit; its outbox row is written now, in the caller's transaction.
+
+        Outside a transaction, or when tasks run eagerly, this is `on_commit(apply_async)`."""
+        app = self._get_app()
+        if app.conf.task_always_eager or not enabled() or not transaction.get_connection().in_atomic_block:
+            transaction.on_commit(lambda: self.apply_async(args, kwargs, **options))
+            return
+        from .models import OutboxMessage
+
+        task_id = uuid()
+        # No savepoint: the row is part of the change; if it cannot be written, neither is the change.
+        message = OutboxMessage.objects.create(
+            task_id=task_id, task_name=self.name, args=_json_ready(list(args or [])),
+            kwargs=_json_ready(dict(kwargs or {})), options=_kept_options(options),
+            attempts=1, attempted_at=timezone.now(),
+        )
+        transaction.on_commit(lambda: self._publish_stored(message.pk, args, kwargs, task_id, options))
+
+    def _publish_stored(self, pk: int, args, kwargs, task_id: str, options: dict) -> None:
+        try:
+            Task.apply_async(self, args, kwargs, task_id=task_id, **options)
+        except Exception as exc:
+            _mark_failed(pk, exc)
+            logger.warning("task %s [%s] kept in the outbox, broker unavailable: %s", self.name, task_id, exc)
+            return
+        _mark_sent(pk)
+        _drain_backlog_after_success()
+
 
 def _store(name: str, args, kwargs, task_id: str, options: dict):
     from .models import OutboxMessage
@@ -129,13 +167,29 @@ def _mark_sent(pk: int) -> None:
 def _mark_failed(pk: int, exc: BaseException) -> None:
     from .models import OutboxMessage
 
+    global _failed_since_check
+    _failed_since_check = True
     OutboxMessage.objects.filter(pk=pk).update(last_error=f"{type(exc).__name__}: {exc}"[:2000])
 
 
+# When this process last looked for a backlog, and whether it saw a publish fail since.
+_last_backlog_check = float("-inf")
+_failed_since_check = False
+
+
 def _drain_backlog_after_success() -> None:
-    """The broker just took a message: if older ones wait, send a small batch of them now."""
+    """The broker just took a message: if older ones wait, send a small batch of them now.
+
+    Looked for at once after a failure seen here; otherwise at most every few seconds (rows another
+    process kept are also sent by the beat job)."""
     from .models import OutboxMessage
 
+    global _last_backlog_check, _failed_since_check
+    now = time.monotonic()
+    interval = getattr(settings, "TASK_OUTBOX_DRAIN_CHECK_SECONDS", 10)
+    if not _failed_since_check and now - _last_backlog_check < interval:
+        return
+    _last_backlog_check, _failed_since_check = now, False
     try:
         if OutboxMessage.objects.filter(sent_at__isnull=True, attempted_at__lt=timezone.now() - _grace()).exists():
             flush(limit=getattr(settings, "TASK_OUTBOX_INLINE_BATCH", 50))

@@ -316,6 +316,10 @@ CONTENT_SECURITY_POLICY = {
 TASK_OUTBOX_ENABLED = env.bool("TASK_OUTBOX_ENABLED", default=True)
 TASK_OUTBOX_GRACE_SECONDS = 30  # a fresh row belongs to the publish that wrote it for this long
 TASK_OUTBOX_KEEP_DAYS = env.int("TASK_OUTBOX_KEEP_DAYS", default=7)  # sent rows are deleted after this
+# After a successful publish, look for older unsent rows at most this often (at once after a failure here).
+TASK_OUTBOX_DRAIN_CHECK_SECONDS = 10
+# SLA rules are read once per process for this long (a rule saved here clears it at once).
+SLA_RULE_CACHE_SECONDS = env.int("SLA_RULE_CACHE_SECONDS", default=60)
 # Fail fast when Redis is down, so a page that queues work answers at once (the outbox keeps the work).
 CELERY_BROKER_CONNECTION_TIMEOUT = 2
 CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 1, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.2}

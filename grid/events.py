@@ -195,10 +195,14 @@ def report_event(
     address: str = "",
     files=(),
 ) -> tuple[Event, bool]:
-    """Report an event and start its flow. Submitting the same idempotency key again returns the first event."""
-    existing = Event.objects.filter(reporter=by, idempotency_key=idempotency_key).first() if idempotency_key else None
-    if existing is not None:
-        return existing, False
+    """Report an event and start its flow. Submitting the same idempotency key again returns the first event.
+
+    A repeat is found by the unique key when the insert fails (no query up front on the intake path);
+    with files, it is looked for first, so that a repeated upload is not inspected again."""
+    if files and idempotency_key:
+        existing = Event.objects.filter(reporter=by, idempotency_key=idempotency_key).first()
+        if existing is not None:
+            return existing, False
     if not by.has_perm("grid.add_event", region):
         raise PermissionDenied("您在该区域没有岗位，不能在此上报事件。")
     lat, lon = _clean_report(

@@ -89,6 +89,16 @@ def personas(county) -> dict:
 
 
 @pytest.fixture(autouse=True)
+def _fresh_sla_rules():
+    """The SLA rules are cached per process; a test's rolled-back rules must not reach the next test."""
+    from workflows.sla import rule_cache
+
+    rule_cache.clear()
+    yield
+    rule_cache.clear()
+
+
+@pytest.fixture(autouse=True)
 def _tasks_run_in_process_unless_the_test_needs_the_worker(request, monkeypatch):
     """Outside the tests marked celery_worker, tasks queued by the code under test run in-process
     (as in the embedded run), also when REDIS_URL is set: a worker cannot see what a test has not

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 from django.utils.translation import gettext_lazy as _
 from viewflow import this
-from viewflow.workflow import flow, lock
+from viewflow.workflow import flow
 
 from .flow_parts import artifact_of, decided
+from .locking import process_lock
 from .models import EventProcess
 from .views import EventTaskRedirectView
 
@@ -52,7 +53,7 @@ class EventTaskNode(flow.View):
 
 class EventFlow(flow.Flow):
     process_class = EventProcess
-    lock_impl = lock.select_for_update_lock
+    lock_impl = process_lock
     process_title = _("网格事件")
     process_description = _("网格上报、逐级处置、派单、核实办结")
 

@@ -16,9 +16,10 @@ from django.db import transaction
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 from viewflow import this
-from viewflow.workflow import flow, lock
+from viewflow.workflow import flow
 
 from .flow_parts import artifact_of, decided, record_page_view
+from .locking import process_lock
 from .models import MobileInspectionProcess
 
 logger = logging.getLogger(__name__)
@@ -45,7 +46,7 @@ class LeadingGroupTask(flow.View):
 
 class MobileInspectionFlow(flow.Flow):
     process_class = MobileInspectionProcess
-    lock_impl = lock.select_for_update_lock
+    lock_impl = process_lock
     process_title = _("机动巡察审批")
     process_description = _("巡察组进驻后提出机动巡察村，报巡察工作领导小组审批，同意后列为巡察对象")
 

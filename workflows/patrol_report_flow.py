@@ -16,9 +16,10 @@ from django.db import transaction
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 from viewflow import this
-from viewflow.workflow import flow, lock
+from viewflow.workflow import flow
 
 from .flow_parts import artifact_of, decided, record_page_view
+from .locking import process_lock
 from .models import PatrolReportProcess
 
 logger = logging.getLogger(__name__)
@@ -49,7 +50,7 @@ class LeadDepartmentTask(flow.View):
 
 class PatrolReportFlow(flow.Flow):
     process_class = PatrolReportProcess
-    lock_impl = lock.select_for_update_lock
+    lock_impl = process_lock
     process_title = _("大巡查上报")
     process_description = _("村（居）上报目录问题，牵头部门核实登记、加分，必要时执法或整改")
 

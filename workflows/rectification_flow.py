@@ -19,11 +19,12 @@ from django.db import transaction
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 from viewflow import this
-from viewflow.workflow import flow, lock
+from viewflow.workflow import flow
 from viewflow.workflow.models import Task
 from viewflow.workflow.status import STATUS
 
 from .flow_parts import artifact_of, decided, record_page_view
+from .locking import process_lock
 from .models import RectificationProcess
 
 logger = logging.getLogger(__name__)
@@ -39,7 +40,7 @@ RectificationTaskRedirectView = record_page_view(RectificationProcess, "rectific
 
 class RectificationFlow(flow.Flow):
     process_class = RectificationProcess
-    lock_impl = lock.select_for_update_lock
+    lock_impl = process_lock
     process_title = _("巡察整改")
     process_description = _("反馈问题逐项整改：明确责任、报送进展、申请销号、县委巡察办验收")
 

@@ -194,7 +194,7 @@ def supervise_overdue(now=None, *, batch_size: int = BATCH_SIZE) -> SupervisionR
             _supervise_batch(ids, now, holders, rule_for, result)
         else:
             result.supervised += len(ids)  # claimed here, supervised by the worker that takes the batch
-            transaction.on_commit(lambda ids=ids: batch_task.delay(ids, now.isoformat()))
+            batch_task.delay_on_commit(ids, now.isoformat())  # the outbox row commits with the claims
         if len(ids) < batch_size:
             break
     return result
@@ -283,7 +283,7 @@ def _queue_escalations(task_ids: list[int]) -> None:
     if escalate_overdue_tasks.app.conf.task_always_eager:
         escalate_overdue_tasks.delay(task_ids)
     else:
-        transaction.on_commit(lambda: escalate_overdue_tasks.delay(task_ids))
+        escalate_overdue_tasks.delay_on_commit(task_ids)
 
 
 def escalate_overdue_tasks(task_ids: list[int]) -> int:

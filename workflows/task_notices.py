@@ -22,7 +22,7 @@ STEP_TITLES = {"handle": "处置", "department_handle": "部门办理", "verify"
 def notify_after_commit(task_id: int) -> None:
     from .tasks import notify_task_holders
 
-    transaction.on_commit(lambda: notify_task_holders.delay(task_id))
+    notify_task_holders.delay_on_commit(task_id)  # its outbox row commits with the step
 
 
 def notify_task_holders(task_id: int) -> int:

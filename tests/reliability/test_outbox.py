@@ -206,3 +206,55 @@ def test_the_cache_fails_soft_while_redis_is_down(redis_server, settings, client
     redis_server.start()
     cache.set("k", "back")
     assert cache.get("k") == "back"
+
+
+def test_delay_on_commit_writes_its_row_with_the_change_and_publishes_after_the_commit(
+    county, redis_server, celery_on_redis, django_capture_on_commit_callbacks,
+):
+    """The outbox row belongs to the caller's transaction: no instant after the commit without it."""
+    from django.db import transaction
+
+    from governance.tasks import ping
+
+    with django_capture_on_commit_callbacks(execute=True):
+        with transaction.atomic():
+            ping.delay_on_commit()
+            [row] = OutboxMessage.objects.all()  # written before the commit, not yet sent
+            assert row.sent_at is None and queued(redis_server) == []
+    row.refresh_from_db()
+    assert row.sent_at is not None
+    assert [m["id"] for m in queued(redis_server)] == [row.task_id]
+
+
+def test_delay_on_commit_in_a_rolled_back_transaction_leaves_nothing(
+    county, redis_server, celery_on_redis, django_capture_on_commit_callbacks,
+):
+    from django.db import transaction
+
+    from governance.tasks import ping
+
+    with django_capture_on_commit_callbacks(execute=True):
+        with pytest.raises(RuntimeError):
+            with transaction.atomic():
+                ping.delay_on_commit()
+                raise RuntimeError("the change failed")
+    assert not OutboxMessage.objects.exists()
+    assert queued(redis_server) == []
+
+
+def test_delay_on_commit_with_redis_down_keeps_the_row_for_the_flush(
+    county, redis_server, celery_on_redis, django_capture_on_commit_callbacks,
+):
+    from django.db import transaction
+
+    from governance.tasks import ping
+
+    redis_server.stop()
+    with django_capture_on_commit_callbacks(execute=True):
+        with transaction.atomic():
+            ping.delay_on_commit()
+    [row] = OutboxMessage.objects.all()
+    assert row.sent_at is None and row.last_error
+    redis_server.start()
+    call_command("flush_outbox")
+    assert [m["id"] for m in queued(redis_server)] == [row.task_id]
