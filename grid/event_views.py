@@ -9,6 +9,7 @@ from __future__ import annotations
 from django.contrib import messages
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import OuterRef, Subquery
 from django.http import Http404, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect
 from django.urls import reverse
@@ -25,6 +26,7 @@ from .access import get_object_for_user, require_perm
 from .event_export import EXPORT_LIMIT, export_events
 from .event_forms import EventFilterForm, EventReportForm, RatingForm, StepForm
 from .event_lists import STEP_BY_STATUS, my_tasks, region_events, with_list_columns
+from .list_forms import MyTasksFilterForm
 from .models import Department, Event
 
 PAGE_SIZE = 50
@@ -45,13 +47,37 @@ class GridIndexView(LoginRequiredMixin, View):
         return redirect("grid:events")
 
 
+def open_deadline() -> Subquery:
+    """The due time of an event's open EventFlow task (its SLA), for a column of the row itself:
+    one subquery on viewflow's (content type, object id) index, no query per row."""
+    from django.contrib.contenttypes.models import ContentType
+
+    from workflows.event_flow import EventFlow
+    from workflows.models import TaskDeadline
+
+    deadlines = TaskDeadline.objects.filter(
+        is_open=True, task__process__artifact_content_type=ContentType.objects.get_for_model(Event),
+        task__process__artifact_object_id=OuterRef("pk"), task__process__flow_class=EventFlow,
+    )
+    return Subquery(deadlines.order_by("due_at").values("due_at")[:1])
+
+
+def my_tasks_for(user, form: MyTasksFilterForm):
+    """My tasks (grid.event_lists.my_tasks) with the list's columns and deadline, filtered and ordered by `form`."""
+    tasks = with_list_columns(my_tasks(user)).annotate(due_at=open_deadline())
+    return form.apply(tasks)
+
+
 class MyTasksView(LoginRequiredMixin, TemplateView):
     template_name = "grid/my_tasks.html"
 
     def get_context_data(self, **kwargs):
-        tasks = with_list_columns(my_tasks(self.request.user)).order_by("-is_overdue", "id")
-        page = UncountedPage(tasks, self.request.GET.get("page"), PAGE_SIZE)
-        return super().get_context_data(page_title="我的待办", page=page, step_labels=STEP_LABELS, **kwargs)
+        form = MyTasksFilterForm(self.request.GET or None, step_labels=STEP_LABELS)
+        page = UncountedPage(my_tasks_for(self.request.user, form), self.request.GET.get("page"), PAGE_SIZE)
+        for event in page:
+            event.step_label = STEP_LABELS.get(STEP_BY_STATUS.get(event.status), event.get_status_display())
+        return super().get_context_data(page_title="我的待办", form=form, page=page, step_labels=STEP_LABELS,
+                                        now=timezone.now(), **kwargs)
 
 
 STEP_LABELS = {"handle": "本级处置", "department": "部门办理", "verify": "核实办结"}

@@ -1,6 +1,8 @@
-"""Pages of patrol logs, work diaries and cadence compliance.
+"""Pages of patrol logs, work diaries and cadence compliance, and their .xlsx exports.
 
-Views decode input and call grid.patrols; every query goes through its scoped querysets.
+Views decode input and call grid.patrols; every query goes through its scoped querysets. Each list and
+its export take their rows from one function (`patrols_for`, `diaries_for`, `compliance_for`), so the
+file always holds what the page shows.
 Invalid submissions re-render with status 422, the Chinese errors beside the fields and the input kept.
 A user without the page's permission anywhere gets 403; a record outside what they may see, 404.
 """
@@ -10,18 +12,21 @@ from __future__ import annotations
 from django.contrib import messages
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db.models import BooleanField, ExpressionWrapper, Q
+from django.db.models import Prefetch, QuerySet
 from django.http import Http404
 from django.shortcuts import redirect
 from django.utils import timezone
+from django.views import View
 from django.views.generic import TemplateView
 
 from governance.audit import entries_for
+from governance.listing import xlsx_export
 from governance.paging import UncountedPage
 
 from . import patrols
-from .models import WorkDiary
-from .patrol_forms import DiaryForm, MonthForm, PatrolFilterForm, PatrolForm, ReviewForm
+from .list_forms import DIARY_SHOW, ComplianceFilterForm, DiaryFilterForm, PatrolListForm
+from .models import Event, PatrolLog, WorkDiary
+from .patrol_forms import DiaryForm, PatrolForm, ReviewForm
 
 PAGE_SIZE = 50
 ACTION_LABELS = {
@@ -48,20 +53,54 @@ def _history(obj) -> list:
 # ---------------------------------------------------------------- patrol logs
 
 
+def _require_patrols(user) -> None:
+    if not (user.is_superuser or patrols.may_see_patrols(user)):
+        raise PermissionDenied("您没有查看巡查记录的岗位。")
+
+
+def patrols_for(user, params) -> tuple[PatrolListForm, QuerySet[PatrolLog]]:
+    """The patrol logs the list and its export show: those the user may see, filtered and ordered by `params`."""
+    form = PatrolListForm(params or None, user=user)
+    return form, form.apply(patrols.visible_patrols(user)).select_related("member", "region")
+
+
 class PatrolListView(LoginRequiredMixin, TemplateView):
     template_name = "grid/patrol_list.html"
 
     def get_context_data(self, **kwargs):
         user = self.request.user
-        if not (user.is_superuser or patrols.may_see_patrols(user)):
-            raise PermissionDenied("您没有查看巡查记录的岗位。")
-        form = PatrolFilterForm(self.request.GET or None, user=user)
-        logs = form.apply(patrols.visible_patrols(user)).select_related("member", "region").order_by("-date", "-started_at", "-id")
+        _require_patrols(user)
+        form, logs = patrols_for(user, self.request.GET)
         page = UncountedPage(logs, self.request.GET.get("page"), PAGE_SIZE)
         return super().get_context_data(
             page_title="巡查记录", form=form, page=page, may_record=user.has_perm("grid.add_patrollog"),
             oversees="member" in form.fields, **kwargs,
         )
+
+
+PATROL_HEADERS = ["日期", "开始时间", "结束时间", "巡查类型", "网格员", "巡查网格", "走访户数", "路线或走访点位",
+                  "发现情况", "关联事件", "记录时间"]
+
+
+class PatrolExportView(LoginRequiredMixin, View):
+    """The patrol list as an .xlsx file: the same rows, filters and order, all pages."""
+
+    def get(self, request):
+        _require_patrols(request.user)
+        _form, logs = patrols_for(request.user, request.GET)
+        logs = logs.prefetch_related(Prefetch("events", queryset=Event.objects.only("id").order_by("id")))
+        rows = (
+            [log.date, log.started_at.strftime("%H:%M"), log.ended_at.strftime("%H:%M"), log.get_kind_display(),
+             _person(log.member), log.region.full_path, log.households_visited, log.route, log.findings,
+             " ".join(f"#{event.pk}" for event in log.events.all()), log.created_at]
+            for log in logs.iterator(chunk_size=2000)
+        )
+        return xlsx_export(rows=rows, headers=PATROL_HEADERS, sheet_title="巡查记录", filename="巡查记录",
+                           by=request.user, action="grid.patrol.export", query=request.GET.urlencode())
+
+
+def _person(user) -> str:
+    return (user.get_full_name() or user.get_username()) if user else ""
 
 
 class PatrolCreateView(LoginRequiredMixin, TemplateView):
@@ -117,33 +156,54 @@ class PatrolDetailView(LoginRequiredMixin, TemplateView):
 # ---------------------------------------------------------------- work diaries
 
 
+def _require_diaries(user) -> None:
+    if not (user.is_superuser or patrols.may_see_diaries(user)):
+        raise PermissionDenied("您没有查看工作日志的岗位。")
+
+
+def diaries_for(user, params) -> tuple[DiaryFilterForm, QuerySet[WorkDiary]]:
+    """The diaries the list and its export show: those the user may see, filtered and ordered by `params`
+    (pending review first by default)."""
+    form = DiaryFilterForm(params or None, user=user)
+    return form, form.apply(patrols.visible_diaries(user)).select_related("author", "region", "reviewed_by")
+
+
 class DiaryListView(LoginRequiredMixin, TemplateView):
     template_name = "grid/diary_list.html"
-    SHOW = {"": "全部", "review": "待我审核", "mine": "我的日志"}
 
     def get_context_data(self, **kwargs):
         user = self.request.user
-        if not (user.is_superuser or patrols.may_see_diaries(user)):
-            raise PermissionDenied("您没有查看工作日志的岗位。")
-        show = self.request.GET.get("show", "")
-        show = show if show in self.SHOW else ""
-        diaries = patrols.visible_diaries(user)
-        if show == "mine":
-            diaries = diaries.filter(author=user)
-        elif show == "review":
-            reviewable = patrols.scope(user, WorkDiary.objects.filter(reviewed_at__isnull=True), "grid.review_workdiary")
-            diaries = diaries.filter(pk__in=reviewable.exclude(author=user).values("pk"))
-        reviewed = ExpressionWrapper(Q(reviewed_at__isnull=False), output_field=BooleanField())
-        diaries = diaries.select_related("author", "region", "reviewed_by").order_by(reviewed, "-date", "-id")
+        _require_diaries(user)
+        form, diaries = diaries_for(user, self.request.GET)
+        show = form.cleaned_data.get("show", "") if form.is_bound and form.is_valid() else ""
         page = UncountedPage(diaries, self.request.GET.get("page"), PAGE_SIZE)
         may_write = user.has_perm("grid.add_workdiary")
         today = timezone.localdate()
         return super().get_context_data(
-            page_title="工作日志", page=page, show=show, show_choices=self.SHOW.items(), may_write=may_write,
+            page_title="工作日志", form=form, page=page, show=show, show_choices=DIARY_SHOW.items(), may_write=may_write,
             may_review_any=user.has_perm("grid.review_workdiary"),
             today_diary=WorkDiary.objects.filter(author=user, date=today).first() if may_write else None,
             today=today, **kwargs,
         )
+
+
+DIARY_HEADERS = ["日期", "网格员", "网格", "工作内容", "审核状态", "审核人", "审核时间", "审核意见", "记录时间"]
+
+
+class DiaryExportView(LoginRequiredMixin, View):
+    """The diary list as an .xlsx file (for the assessment): the same rows, filters and order, all pages."""
+
+    def get(self, request):
+        _require_diaries(request.user)
+        _form, diaries = diaries_for(request.user, request.GET)
+        rows = (
+            [diary.date, _person(diary.author), diary.region.full_path, diary.content,
+             "已审核" if diary.reviewed_at else "待审核", _person(diary.reviewed_by), diary.reviewed_at,
+             diary.review_comment, diary.created_at]
+            for diary in diaries.iterator(chunk_size=2000)
+        )
+        return xlsx_export(rows=rows, headers=DIARY_HEADERS, sheet_title="工作日志", filename="工作日志",
+                           by=request.user, action="grid.diary.export", query=request.GET.urlencode())
 
 
 class DiaryWriteView(LoginRequiredMixin, TemplateView):
@@ -240,21 +300,55 @@ def _url(name: str) -> str:
 # ---------------------------------------------------------------- cadence compliance
 
 
+def compliance_for(user, params) -> tuple[ComplianceFilterForm, patrols.ComplianceReport | None, list]:
+    """The compliance table the page and its export show: (form, report, rows); no report for an invalid month."""
+    if not (user.is_superuser or user.has_perm("grid.view_patrollog")):
+        raise PermissionDenied("您没有查看巡查记录的岗位。")
+    this_month = timezone.localdate().strftime("%Y-%m")
+    if params and not params.get("month"):  # other filters without a month: this month, shown in the field
+        params = params.copy()
+        params["month"] = this_month
+    form = ComplianceFilterForm(params or None)
+    if form.is_bound and not form.is_valid():
+        return form, None, []
+    month = form.cleaned_data["month"] if form.is_bound else timezone.localdate().replace(day=1)
+    report = patrols.cadence_compliance(regions_or_user_scope=user, month=month)
+    if not form.is_bound:
+        form = ComplianceFilterForm(initial={"month": this_month})
+    return form, report, form.rows(report)
+
+
 class ComplianceView(LoginRequiredMixin, TemplateView):
     template_name = "grid/compliance.html"
 
     def get(self, request, *args, **kwargs):
-        user = request.user
-        if not (user.is_superuser or user.has_perm("grid.view_patrollog")):
-            raise PermissionDenied("您没有查看巡查记录的岗位。")
-        form = MonthForm(request.GET or None)
-        if form.is_bound and not form.is_valid():
+        form, report, rows = compliance_for(request.user, request.GET)
+        if report is None:
             context = self.get_context_data(page_title="巡查频次落实", form=form, report=None)
             return self.render_to_response(context, status=422)
-        month = form.cleaned_data["month"] if form.is_bound else timezone.localdate().replace(day=1)
-        report = patrols.cadence_compliance(regions_or_user_scope=user, month=month)
         return self.render_to_response(self.get_context_data(
-            page_title="巡查频次落实", form=form if form.is_bound else MonthForm(initial={"month": month.strftime("%Y-%m")}),
-            report=report, month=month, sweep_grace=patrols.SWEEP_GRACE_DAYS,
-            short_count=sum(1 for row in report.rows if row.short),
+            page_title="巡查频次落实", form=form, report=report, rows=rows, month=report.month,
+            sweep_grace=patrols.SWEEP_GRACE_DAYS, short_count=sum(1 for row in report.rows if row.short),
         ))
+
+
+class ComplianceExportView(LoginRequiredMixin, View):
+    """The compliance table as an .xlsx file: per member and rule, done, due and missed; the same rows."""
+
+    def get(self, request):
+        form, report, rows = compliance_for(request.user, request.GET)
+        if report is None:  # an invalid month: the page says why
+            return ComplianceView.as_view()(request)
+        headers = ["网格员", "网格"]
+        for rule in report.rules:
+            headers += [f"{rule.name} 完成", f"{rule.name} 应完成", f"{rule.name} 缺"]
+        headers.append("有未完成项")
+        table = []
+        for row in rows:
+            cells = [row.name, "；".join(row.regions)]
+            for tally in row.tallies:
+                cells += [tally.done, tally.due, tally.missed]
+            table.append(cells + [row.short])
+        return xlsx_export(rows=table, headers=headers, sheet_title=f"巡查频次落实{report.month:%Y-%m}",
+                           filename=f"巡查频次落实_{report.month:%Y年%m月}", by=request.user,
+                           action="grid.compliance.export", query=request.GET.urlencode())
