@@ -9,11 +9,13 @@ from django import forms
 from django.db.models import Q
 from django.utils import timezone
 
-from grid.access import region_grants
+from governance.listing import Sorts
+from grid.access import region_grants, scope
 from grid.models import Region
 
 from . import findings
 from .models import CatalogItem, PatrolFinding, PatrolReport, SupervisionGroup
+from .patrol_list_forms import SortedFilterForm, month_range, search
 
 DATE_WIDGET = {"type": "date"}
 Source = PatrolFinding.Source
@@ -44,18 +46,33 @@ def parse_month(value: str) -> datetime.date:
     return month
 
 
-class FindingFilterForm(forms.Form):
+FINDING_SORTS = Sorts(
+    ("发现日期由近及远", ("-discovered_on", "-id")),
+    oldest=("发现日期由远及近", ("discovered_on", "id")),
+    village=("按村（居）", ("village__path", "-discovered_on", "-id")),
+    number=("按编号", ("number", "id")),
+)
+
+
+class FindingFilterForm(SortedFilterForm):
     STATUS = [("", "全部"), ("pending", "待核实登记"), ("true", "属实"), ("false", "不属实"), ("fraud", "弄虚作假")]
+    SORTS = FINDING_SORTS
 
     village = forms.TypedChoiceField(label="村（居）", required=False, coerce=int, empty_value=None)
+    item = forms.TypedChoiceField(label="目录事项", required=False, coerce=int, empty_value=None)
     source = forms.ChoiceField(label="来源", required=False, choices=[("", "全部")] + list(Source.choices))
     month = forms.CharField(label="发现月份", required=False, widget=forms.TextInput(attrs={"type": "month"}))
     status = forms.ChoiceField(label="核实情况", required=False, choices=STATUS)
+    q = forms.CharField(label="搜索", required=False, max_length=100,
+                        widget=forms.TextInput(attrs={"placeholder": "编号、事项、地点、问题描述"}))
 
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
-        villages = villages_with(user, "inspection.view_patrolfinding")[:500]
+        villages = list(villages_with(user, "inspection.view_patrolfinding")[:500])
         self.fields["village"].choices = [("", "全部")] + [(v.pk, v.name) for v in villages]
+        townships = {v.path[: len(v.path) - Region.steplen] for v in villages}
+        items = CatalogItem.objects.filter(township__path__in=townships).order_by("township__path", "code")[:500]
+        self.fields["item"].choices = [("", "全部")] + [(item.pk, f"{item.code} {item.name}") for item in items]
 
     def clean_month(self):
         value = self.cleaned_data.get("month")
@@ -67,12 +84,14 @@ class FindingFilterForm(forms.Form):
         data = self.cleaned_data
         if data["village"]:
             queryset = queryset.filter(village_id=data["village"])
+        if data["item"]:
+            queryset = queryset.filter(item_id=data["item"])
         if data["source"]:
             queryset = queryset.filter(source=data["source"])
         if data["month"]:
-            start = data["month"]
-            end = (start.replace(day=28) + datetime.timedelta(days=4)).replace(day=1)
+            start, end = month_range(data["month"])
             queryset = queryset.filter(discovered_on__gte=start, discovered_on__lt=end)
+        queryset = search(queryset, data["q"], "number", "location", "description", "item__name")
         status = data["status"]
         if status == "pending":
             queryset = queryset.filter(Q(registered_at__isnull=True) | Q(is_true__isnull=True))
@@ -224,6 +243,56 @@ class CheckForm(forms.Form):
 
     def clean_checked_by(self):
         return [self.members[pk] for pk in self.cleaned_data["checked_by"] if pk in self.members]
+
+
+CHECK_SORTS = Sorts(
+    ("督查日期由近及远", ("-date", "-id")),
+    oldest=("督查日期由远及近", ("date", "id")),
+    village=("按村（居）", ("village__path", "-date", "-id")),
+    group=("按督查组", ("group__township__path", "group__number", "-date", "-id")),
+)
+
+
+class CheckFilterForm(SortedFilterForm):
+    """The filters of 督查记录: group, village, month, whether the village ledger was in order, and a search."""
+
+    LEDGER = [("", "全部"), ("ok", "规范"), ("bad", "不规范")]
+    SORTS = CHECK_SORTS
+
+    group = forms.TypedChoiceField(label="督查组", required=False, coerce=int, empty_value=None)
+    village = forms.TypedChoiceField(label="村（居）", required=False, coerce=int, empty_value=None)
+    month = forms.CharField(label="督查月份", required=False, widget=forms.TextInput(attrs={"type": "month"}))
+    ledger = forms.ChoiceField(label="台账", required=False, choices=LEDGER)
+    q = forms.CharField(label="搜索", required=False, max_length=100,
+                        widget=forms.TextInput(attrs={"placeholder": "督查情况"}))
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        perm = "inspection.view_supervisioncheck"
+        groups = scope(user, SupervisionGroup.objects.all(), perm).select_related("township")
+        self.fields["group"].choices = [("", "全部")] + [
+            (g.pk, f"{g.township.name}{g.name}") for g in groups.order_by("township__path", "number")[:200]]
+        villages = villages_with(user, perm)[:500]
+        self.fields["village"].choices = [("", "全部")] + [(v.pk, v.name) for v in villages]
+
+    def clean_month(self):
+        value = self.cleaned_data.get("month")
+        return parse_month(value) if value else None
+
+    def apply(self, queryset):
+        if not self.is_valid():
+            return queryset
+        data = self.cleaned_data
+        if data["group"]:
+            queryset = queryset.filter(group_id=data["group"])
+        if data["village"]:
+            queryset = queryset.filter(village_id=data["village"])
+        if data["month"]:
+            start, end = month_range(data["month"])
+            queryset = queryset.filter(date__gte=start, date__lt=end)
+        if data["ledger"]:
+            queryset = queryset.filter(ledger_ok=data["ledger"] == "ok")
+        return search(queryset, data["q"], "notes")
 
 
 class OversightForm(forms.Form):

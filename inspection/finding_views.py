@@ -12,6 +12,7 @@ import datetime
 from django.contrib import messages
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import QuerySet
 from django.http import Http404
 from django.shortcuts import redirect
 from django.urls import reverse
@@ -20,12 +21,14 @@ from django.views import View
 from django.views.generic import TemplateView
 
 from governance.audit import entries_for
+from governance.listing import xlsx_export
 from governance.paging import UncountedPage
 from grid.access import require_perm, scope
 from grid.models import Region
 
 from . import findings, oversight
 from .finding_forms import (
+    CheckFilterForm,
     CheckForm,
     ConfirmMonthForm,
     FindingFilterForm,
@@ -65,17 +68,55 @@ def _previous_month(day: datetime.date) -> datetime.date:
 # ---------------------------------------------------------------- findings
 
 
+def findings_for(user, params) -> tuple[FindingFilterForm, QuerySet[PatrolFinding]]:
+    """The findings list as `params` (the query string) asks: its form, and the visible, filtered, ordered rows.
+    The page and its export both use it, so the file holds exactly the rows of the list."""
+    form = FindingFilterForm(params or None, user=user)
+    rows = form.apply(findings.visible_findings(user)).select_related("township", "village", "item", "group")
+    return form, form.order(rows)
+
+
+def finding_status_label(finding: PatrolFinding) -> str:
+    """As inspection/finding_status.html shows it."""
+    if finding.is_fraud:
+        return "弄虚作假"
+    if finding.registered_at is None:
+        return "待核实登记"
+    return "属实" if finding.is_true else "不属实"
+
+
 class FindingListView(LoginRequiredMixin, TemplateView):
     template_name = "inspection/finding_list.html"
 
     def get_context_data(self, **kwargs):
         user = self.request.user
         require_perm(user, "inspection.view_patrolfinding")
-        form = FindingFilterForm(self.request.GET or None, user=user)
-        rows = form.apply(findings.visible_findings(user)).select_related("village", "item", "group")
-        page = UncountedPage(rows.order_by("-discovered_on", "-id"), self.request.GET.get("page"), PAGE_SIZE)
+        form, rows = findings_for(user, self.request.GET)
+        page = UncountedPage(rows, self.request.GET.get("page"), PAGE_SIZE)
         return super().get_context_data(page_title="发现问题", form=form, page=page,
                                         may_record=user.has_perm("inspection.add_patrolfinding"), **kwargs)
+
+
+class FindingExportView(LoginRequiredMixin, View):
+    """The findings list as an .xlsx: the same visible rows, filters and order, all pages."""
+
+    HEADERS = ["编号", "乡镇", "村（居）", "目录事项编号", "目录事项", "来源", "督查组", "发现日期", "地点", "问题描述",
+               "核实情况", "核实说明", "扣分", "登记备案时间"]
+
+    def get(self, request):
+        user = request.user
+        require_perm(user, "inspection.view_patrolfinding")
+        _form, rows = findings_for(user, request.GET)
+        lines = ([f.number, f.township.name, f.village.name, f.item.code, f.item.name, f.get_source_display(),
+                  f.group.name if f.group else "", f.discovered_on.strftime("%Y-%m-%d"), f.location, f.description,
+                  finding_status_label(f), f.verification_note, f.points,
+                  _minute(f.registered_at)] for f in rows.iterator(chunk_size=2000))
+        return xlsx_export(rows=lines, headers=self.HEADERS, sheet_title="发现问题", filename="巡查发现问题", by=user,
+                           action="patrol_finding.export", query=request.GET.urlencode())
+
+
+def _minute(moment) -> str:
+    return timezone.localtime(moment).strftime("%Y-%m-%d %H:%M") if moment else ""
 
 
 class FindingCreateView(LoginRequiredMixin, TemplateView):
@@ -185,17 +226,44 @@ class FindingFraudView(LoginRequiredMixin, View):
 # ---------------------------------------------------------------- supervision checks
 
 
+def checks_for(user, params) -> tuple[CheckFilterForm, QuerySet[SupervisionCheck]]:
+    """The supervision checks list as `params` asks: its form and the scoped, filtered, ordered rows (page and export)."""
+    form = CheckFilterForm(params or None, user=user)
+    checks = scope(user, SupervisionCheck.objects.all(), "inspection.view_supervisioncheck")
+    checks = checks.select_related("group__township", "village", "recorded_by").prefetch_related("checked_by")
+    return form, form.order(form.apply(checks))
+
+
+def _person(user) -> str:
+    return user.get_full_name() or user.username
+
+
 class CheckListView(LoginRequiredMixin, TemplateView):
     template_name = "inspection/check_list.html"
 
     def get_context_data(self, **kwargs):
         user = self.request.user
         require_perm(user, "inspection.view_supervisioncheck")
-        checks = scope(user, SupervisionCheck.objects.all(), "inspection.view_supervisioncheck")
-        checks = checks.select_related("group", "village", "recorded_by").prefetch_related("checked_by")
-        page = UncountedPage(checks.order_by("-date", "-id"), self.request.GET.get("page"), PAGE_SIZE)
-        return super().get_context_data(page_title="督查记录", page=page,
+        form, checks = checks_for(user, self.request.GET)
+        page = UncountedPage(checks, self.request.GET.get("page"), PAGE_SIZE)
+        return super().get_context_data(page_title="督查记录", form=form, page=page,
                                         may_record=user.has_perm("inspection.add_supervisioncheck"), **kwargs)
+
+
+class CheckExportView(LoginRequiredMixin, View):
+    """The supervision checks list as an .xlsx: the same scoped rows, filters and order, all pages."""
+
+    HEADERS = ["督查日期", "乡镇", "督查组", "村（居）", "督查人员", "台账", "督查情况", "录入人", "录入时间"]
+
+    def get(self, request):
+        user = request.user
+        require_perm(user, "inspection.view_supervisioncheck")
+        _form, checks = checks_for(user, request.GET)
+        lines = ([c.date.strftime("%Y-%m-%d"), c.group.township.name, c.group.name, c.village.name,
+                  "、".join(_person(p) for p in c.checked_by.all()), "规范" if c.ledger_ok else "不规范", c.notes,
+                  _person(c.recorded_by), _minute(c.created_at)] for c in checks.iterator(chunk_size=2000))
+        return xlsx_export(rows=lines, headers=self.HEADERS, sheet_title="督查记录", filename="巡查督查记录", by=user,
+                           action="supervision_check.export", query=request.GET.urlencode())
 
 
 class CheckCreateView(LoginRequiredMixin, TemplateView):

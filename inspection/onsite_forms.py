@@ -90,40 +90,6 @@ class ClueForm(forms.Form):
         self.fields["target"].queryset = member_targets(user)
 
 
-class FindingFilterForm(forms.Form):
-    round = forms.ModelChoiceField(label="轮次", required=False, queryset=InspectionRound.objects.none())
-    target = TargetChoiceField(label="巡察对象", required=False, queryset=RoundTarget.objects.none())
-    focus = forms.ModelChoiceField(label="问题类别", required=False, queryset=FocusCategory.objects.none())
-    q = forms.CharField(label="搜索", required=False, max_length=100)
-
-    def __init__(self, *args, findings, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.fields["round"].queryset = InspectionRound.objects.filter(pk__in=findings.values("round_id"))
-        self.fields["target"].queryset = RoundTarget.objects.filter(pk__in=findings.values("target_id")).select_related(
-            "round", "group", "organisation")
-        self.fields["focus"].queryset = FocusCategory.objects.filter(pk__in=findings.values("focus_id"))
-
-    def apply(self, findings):
-        if not self.is_valid():
-            return findings
-        data = self.cleaned_data
-        if data.get("round"):
-            findings = findings.filter(round=data["round"])
-        if data.get("target"):
-            findings = findings.filter(target=data["target"])
-        if data.get("focus"):
-            findings = findings.filter(Q(focus=data["focus"]) | Q(focus__parent=data["focus"]))
-        if data.get("q"):
-            text = data["q"].strip()
-            findings = findings.filter(Q(title__icontains=text) | Q(description__icontains=text)
-                                       | Q(people_involved__icontains=text) | Q(target__organisation__name__icontains=text))
-        return findings
-
-
-class SearchForm(forms.Form):
-    q = forms.CharField(label="搜索", required=False, max_length=100)
-
-
 def _issuer_paths(user) -> list[str]:
     return region_grants(user).paths("inspection.add_inspectionletter")
 

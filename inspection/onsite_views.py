@@ -7,36 +7,27 @@ a record outside what the user may see is 404 (so a clue's existence is not reve
 
 from __future__ import annotations
 
-import csv
-import io
 from dataclasses import dataclass
-from urllib.parse import quote
 
 from django.contrib import messages
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db.models import Q
-from django.http import Http404, HttpResponse
+from django.db.models import QuerySet
+from django.http import Http404
 from django.shortcuts import redirect
+from django.utils import timezone
 from django.views import View
 from django.views.generic import TemplateView
 
 from governance.evidence import EvidenceRejected, attachment_response, attachments_of
+from governance.listing import xlsx_export
 from governance.paging import UncountedPage
 from governance.site import MenuLink
-from governance.spreadsheet_safety import csv_row
 
 from . import onsite
-from .models import LookBack
-from .onsite_forms import (
-    ClueForm,
-    FindingFilterForm,
-    FindingForm,
-    LookBackResultForm,
-    LookBackScheduleForm,
-    SearchForm,
-    TalkForm,
-)
+from .inspection_list_forms import ClueListForm, FindingListForm, LookBackListForm, TalkListForm
+from .models import InspectionFinding, LookBack, ProblemClue, TalkRecord
+from .onsite_forms import ClueForm, FindingForm, LookBackResultForm, LookBackScheduleForm, TalkForm
 
 PAGE_SIZE = 50
 
@@ -68,6 +59,18 @@ def _query_string(request) -> str:
     return query.urlencode()
 
 
+def _moment(value) -> str:
+    return f"{timezone.localtime(value):%Y-%m-%d %H:%M}" if value else ""
+
+
+def _day(value) -> str:
+    return f"{value:%Y-%m-%d}" if value else ""
+
+
+def _name(user) -> str:
+    return (user.get_full_name() or user.get_username()) if user else ""
+
+
 # ---------------------------------------------------------------- 问题底稿
 
 
@@ -76,19 +79,40 @@ def _findings_for(user):
         "round", "group", "target__organisation", "village", "focus__parent", "recorded_by")
 
 
+def findings_for(user, params) -> tuple[FindingListForm, QuerySet[InspectionFinding]]:
+    """The working papers the list and its export show: visible_findings, filtered, searched, ordered."""
+    _require(user.has_perm("inspection.view_inspectionfinding") or _is_member(user), "您没有查看巡察问题底稿的权限。")
+    form = FindingListForm(params or None, findings=onsite.visible_findings(user))
+    return form, form.apply(_findings_for(user))
+
+
 class FindingListView(LoginRequiredMixin, TemplateView):
     template_name = "inspection/onsite_finding_list.html"
 
     def get_context_data(self, **kwargs):
         user = self.request.user
-        _require(user.has_perm("inspection.view_inspectionfinding") or _is_member(user), "您没有查看巡察问题底稿的权限。")
-        findings = _findings_for(user)
-        form = FindingFilterForm(self.request.GET or None, findings=findings)
-        page = UncountedPage(form.apply(findings).order_by("-recorded_at", "-id"), self.request.GET.get("page"), PAGE_SIZE)
+        form, findings = findings_for(user, self.request.GET)
+        page = UncountedPage(findings, self.request.GET.get("page"), PAGE_SIZE)
         member = _is_member(user)
         return super().get_context_data(page_title="问题底稿", form=form, page=page, may_record=member,
                                         may_see_clues=onsite.may_see_clues(user), page_query=_query_string(self.request),
                                         **kwargs)
+
+
+class FindingExportView(LoginRequiredMixin, View):
+    """The working papers of the list (same filters, order, all pages) as .xlsx."""
+
+    HEADERS = ["轮次", "巡察组", "巡察对象", "涉及村（社区）", "问题类别", "问题", "具体表现", "涉及人员", "处理建议",
+               "书记专题会建议", "记录人", "记录时间", "反馈时间"]
+
+    def get(self, request):
+        _form, findings = findings_for(request.user, request.GET)
+        lines = ([f.round.name, f.group.name, f.target.organisation.name, f.village.name if f.village_id else "",
+                  f"{f.focus.parent.title} / {f.focus.title}" if f.focus.parent_id else f.focus.title,
+                  f.title, f.description, f.people_involved, f.suggestion, f.for_secretary_meeting,
+                  _name(f.recorded_by), _moment(f.recorded_at), _moment(f.fed_back_at)] for f in findings)
+        return xlsx_export(rows=lines, headers=self.HEADERS, sheet_title="问题底稿", filename="巡察问题底稿",
+                           by=request.user, action="inspection.finding.export", query=request.GET.urlencode())
 
 
 class FindingCreateView(LoginRequiredMixin, TemplateView):
@@ -150,21 +174,36 @@ class FindingEvidenceView(LoginRequiredMixin, View):
 # ---------------------------------------------------------------- 谈话记录
 
 
+def talks_for(user, params) -> tuple[TalkListForm, QuerySet[TalkRecord]]:
+    """The talk records the list and its export show: visible_talks, filtered, searched, ordered."""
+    _require(user.has_perm("inspection.view_talkrecord") or _is_member(user), "您没有查看谈话记录的权限。")
+    talks = onsite.visible_talks(user)
+    form = TalkListForm(params or None, talks=talks)
+    return form, form.apply(talks.select_related("round", "group", "target__organisation", "recorded_by"))
+
+
 class TalkListView(LoginRequiredMixin, TemplateView):
     template_name = "inspection/onsite_talk_list.html"
 
     def get_context_data(self, **kwargs):
         user = self.request.user
-        member = _is_member(user)
-        _require(user.has_perm("inspection.view_talkrecord") or member, "您没有查看谈话记录的权限。")
-        form = SearchForm(self.request.GET or None)
-        talks = onsite.visible_talks(user).select_related("round", "group", "target__organisation", "recorded_by")
-        if form.is_valid() and form.cleaned_data.get("q"):
-            text = form.cleaned_data["q"].strip()
-            talks = talks.filter(Q(interviewee__icontains=text) | Q(position__icontains=text) | Q(summary__icontains=text))
-        page = UncountedPage(talks.order_by("-held_on", "-id"), self.request.GET.get("page"), PAGE_SIZE)
-        return super().get_context_data(page_title="谈话记录", form=form, page=page, may_record=member,
+        form, talks = talks_for(user, self.request.GET)
+        page = UncountedPage(talks, self.request.GET.get("page"), PAGE_SIZE)
+        return super().get_context_data(page_title="谈话记录", form=form, page=page, may_record=_is_member(user),
                                         page_query=_query_string(self.request), **kwargs)
+
+
+class TalkExportView(LoginRequiredMixin, View):
+    """The talk records of the list (same filters, order, all pages) as .xlsx."""
+
+    HEADERS = ["轮次", "巡察组", "巡察对象", "谈话日期", "谈话对象", "职务", "谈话要点", "记录人"]
+
+    def get(self, request):
+        _form, talks = talks_for(request.user, request.GET)
+        lines = ([t.round.name, t.group.name, t.target.organisation.name, _day(t.held_on), t.interviewee, t.position,
+                  t.summary, _name(t.recorded_by)] for t in talks)
+        return xlsx_export(rows=lines, headers=self.HEADERS, sheet_title="谈话记录", filename="巡察谈话记录",
+                           by=request.user, action="inspection.talk.export", query=request.GET.urlencode())
 
 
 class TalkCreateView(LoginRequiredMixin, TemplateView):
@@ -198,14 +237,16 @@ class TalkCreateView(LoginRequiredMixin, TemplateView):
 # ---------------------------------------------------------------- 问题线索
 
 
-def _clues_for(user, request=None):
-    clues = onsite.visible_clues(user).select_related("round", "group", "target__organisation", "recorded_by")
-    form = SearchForm(request.GET or None) if request is not None else SearchForm()
-    if form.is_valid() and form.cleaned_data.get("q"):
-        text = form.cleaned_data["q"].strip()
-        clues = clues.filter(Q(people_involved__icontains=text) | Q(description__icontains=text)
-                             | Q(source__icontains=text) | Q(target__organisation__name__icontains=text))
-    return clues.order_by("-recorded_at", "-id"), form
+CLUE_REFUSAL = "问题线索仅限巡察组组长、县委巡察办和纪检监察机关查看。"
+
+
+def clues_for(user, params) -> tuple[ClueListForm, QuerySet[ProblemClue]]:
+    """The clues the list and its export show: only visible_clues (the filter choices too), filtered,
+    searched, ordered. 403 for anyone who may see no clue at all."""
+    _require(onsite.may_see_clues(user), CLUE_REFUSAL)
+    clues = onsite.visible_clues(user)
+    form = ClueListForm(params or None, clues=clues)
+    return form, form.apply(clues.select_related("round", "group", "target__organisation", "recorded_by"))
 
 
 class ClueListView(LoginRequiredMixin, TemplateView):
@@ -213,30 +254,24 @@ class ClueListView(LoginRequiredMixin, TemplateView):
 
     def get_context_data(self, **kwargs):
         user = self.request.user
-        _require(onsite.may_see_clues(user), "问题线索仅限巡察组组长、县委巡察办和纪检监察机关查看。")
-        clues, form = _clues_for(user, self.request)
+        form, clues = clues_for(user, self.request.GET)
         page = UncountedPage(clues, self.request.GET.get("page"), PAGE_SIZE)
         return super().get_context_data(page_title="问题线索", form=form, page=page, may_record=_is_member(user),
                                         page_query=_query_string(self.request), **kwargs)
 
 
 class ClueExportView(LoginRequiredMixin, View):
-    """The clues the user may see (with the same search), as CSV for the clue report."""
+    """The clues of the list (same restriction, filters, order, all pages) as .xlsx for the clue report;
+    every export is audited with its query string."""
+
+    HEADERS = ["轮次", "巡察组", "巡察对象", "涉及人员", "线索内容", "线索来源", "处置建议", "报送人", "记录时间"]
 
     def get(self, request):
-        _require(onsite.may_see_clues(request.user), "问题线索仅限巡察组组长、县委巡察办和纪检监察机关查看。")
-        clues, _form = _clues_for(request.user, request)
-        buffer = io.StringIO()
-        writer = csv.writer(buffer)
-        writer.writerow(["轮次", "巡察组", "巡察对象", "涉及人员", "线索内容", "线索来源", "处置建议", "记录时间"])
-        for clue in clues:
-            writer.writerow(csv_row([clue.round.name, clue.group.name, clue.target.organisation.name,
-                                     clue.people_involved, clue.description, clue.source, clue.disposal,
-                                     f"{clue.recorded_at:%Y-%m-%d %H:%M}"]))
-        response = HttpResponse("\ufeff" + buffer.getvalue(), content_type="text/csv; charset=utf-8")
-        response["Content-Disposition"] = f"attachment; filename*=UTF-8''{quote('问题线索.csv')}"
-        response["Cache-Control"] = "private, no-store"
-        return response
+        _form, clues = clues_for(request.user, request.GET)
+        lines = ([c.round.name, c.group.name, c.target.organisation.name, c.people_involved, c.description, c.source,
+                  c.disposal, _name(c.recorded_by), _moment(c.recorded_at)] for c in clues)
+        return xlsx_export(rows=lines, headers=self.HEADERS, sheet_title="问题线索", filename="问题线索",
+                           by=request.user, action="inspection.clue.export", query=request.GET.urlencode())
 
 
 class ClueCreateView(LoginRequiredMixin, TemplateView):
@@ -284,16 +319,36 @@ class ClueDetailView(LoginRequiredMixin, TemplateView):
 # ---------------------------------------------------------------- 回头看
 
 
+def look_backs_for(user, params) -> tuple[LookBackListForm, QuerySet[LookBack]]:
+    """The look-backs the list and its export show: visible_look_backs, filtered, searched, ordered."""
+    _require(user.has_perm("inspection.view_lookback") or _is_member(user), "您没有查看回头看的权限。")
+    look_backs = onsite.visible_look_backs(user)
+    form = LookBackListForm(params or None, look_backs=look_backs)
+    return form, form.apply(look_backs.select_related("round", "target__organisation", "recorded_by"))
+
+
 class LookBackListView(LoginRequiredMixin, TemplateView):
     template_name = "inspection/onsite_lookback_list.html"
 
     def get_context_data(self, **kwargs):
         user = self.request.user
-        _require(user.has_perm("inspection.view_lookback") or _is_member(user), "您没有查看回头看的权限。")
-        look_backs = onsite.visible_look_backs(user).select_related("round", "target__organisation", "recorded_by")
-        page = UncountedPage(look_backs.order_by("-scheduled_on", "-id"), self.request.GET.get("page"), PAGE_SIZE)
-        return super().get_context_data(page_title="回头看", page=page,
+        form, look_backs = look_backs_for(user, self.request.GET)
+        page = UncountedPage(look_backs, self.request.GET.get("page"), PAGE_SIZE)
+        return super().get_context_data(page_title="回头看", form=form, page=page,
                                         may_schedule=user.has_perm("inspection.add_lookback"), **kwargs)
+
+
+class LookBackExportView(LoginRequiredMixin, View):
+    """The look-backs of the list (same filters, order, all pages) as .xlsx."""
+
+    HEADERS = ["巡察对象", "轮次", "计划日期", "完成日期", "回头看发现", "安排人"]
+
+    def get(self, request):
+        _form, look_backs = look_backs_for(request.user, request.GET)
+        lines = ([b.target.organisation.name, b.round.name, _day(b.scheduled_on), _day(b.done_on) or "待开展", b.result,
+                  _name(b.recorded_by)] for b in look_backs)
+        return xlsx_export(rows=lines, headers=self.HEADERS, sheet_title="回头看", filename="巡察回头看",
+                           by=request.user, action="inspection.look_back.export", query=request.GET.urlencode())
 
 
 class LookBackScheduleView(LoginRequiredMixin, TemplateView):

@@ -10,10 +10,12 @@ from django.contrib.auth import get_user_model
 from django.db.models import Q
 from django.utils import timezone
 
+from governance.listing import Sorts
 from grid.access import region_grants
 from grid.models import Post, Region
 
 from .models import CatalogItem, PatrolReport, VillagePatrol
+from .patrol_list_forms import SortedFilterForm, month_range, search
 
 DATETIME_FORMATS = ["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M", "%Y-%m-%d %H:%M:%S"]
 
@@ -166,10 +168,14 @@ class PatrolReportForm(forms.Form):
 
 
 class ReportFilterForm(forms.Form):
+    """The filters of 村级上报, shared by the page, its export and the API."""
+
     village = forms.TypedChoiceField(label="村（居）", required=False, coerce=int, empty_value=None)
     item = forms.TypedChoiceField(label="目录事项", required=False, coerce=int, empty_value=None)
     verdict = forms.ChoiceField(label="核实结果", required=False, choices=[("", "全部")] + list(PatrolReport.Verdict.choices))
     month = forms.CharField(label="上报月份", required=False, widget=forms.DateInput(attrs={"type": "month"}))
+    q = forms.CharField(label="搜索", required=False, max_length=100,
+                        widget=forms.TextInput(attrs={"placeholder": "编号、事项、地点、问题描述"}))
 
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
@@ -199,10 +205,88 @@ class ReportFilterForm(forms.Form):
         if data["verdict"]:
             queryset = queryset.filter(verdict=data["verdict"])
         if data["month"]:
-            start = data["month"]
-            end = (start.replace(day=28) + datetime.timedelta(days=4)).replace(day=1)
+            start, end = month_range(data["month"])
             queryset = queryset.filter(reported_on__gte=start, reported_on__lt=end)
-        return queryset
+        return search(queryset, data.get("q", ""), "number", "location", "description", "item__name")
+
+
+REPORT_SORTS = Sorts(
+    ("上报日期由近及远", ("-reported_on", "-id")),
+    oldest=("上报日期由远及近", ("reported_on", "id")),
+    occurred=("发生时间由近及远", ("-occurred_at", "-id")),
+    village=("按村（居）", ("village__path", "-reported_on", "-id")),
+)
+
+
+class ReportListForm(SortedFilterForm, ReportFilterForm):
+    """The 村级上报 page's filters with its choice of order."""
+
+    SORTS = REPORT_SORTS
+
+
+VERIFY_QUEUE_SORTS = Sorts(
+    ("最早上报在前", ("reported_on", "id")),
+    newest=("最新上报在前", ("-reported_on", "-id")),
+    occurred=("发生时间由远及近", ("occurred_at", "id")),
+    village=("按村（居）", ("village__path", "reported_on", "id")),
+)
+
+
+class VerifyQueueForm(SortedFilterForm):
+    """待核实上报 offers only a choice of order: the queue is the department's own work."""
+
+    SORTS = VERIFY_QUEUE_SORTS
+
+
+LEDGER_SORTS = Sorts(
+    ("巡查日期由近及远", ("-date", "-id")),
+    oldest=("巡查日期由远及近", ("date", "id")),
+    village=("按村（居）", ("village__path", "-date", "-id")),
+)
+
+
+class LedgerFilterForm(SortedFilterForm):
+    """The filters of 村级巡查台账: village, month, an item patrolled, and a search of route and findings."""
+
+    SORTS = LEDGER_SORTS
+
+    village = forms.TypedChoiceField(label="村（居）", required=False, coerce=int, empty_value=None)
+    month = forms.CharField(label="巡查月份", required=False, widget=forms.TextInput(attrs={"type": "month"}))
+    item = forms.TypedChoiceField(label="巡查事项", required=False, coerce=int, empty_value=None)
+    q = forms.CharField(label="搜索", required=False, max_length=100,
+                        widget=forms.TextInput(attrs={"placeholder": "路线或地点、巡查情况"}))
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        villages = list(villages_for(user, "inspection.view_villagepatrol")[:500])
+        self.fields["village"].choices = [("", "全部")] + [(village.pk, village.name) for village in villages]
+        self.fields["item"].choices = [("", "全部")] + [
+            (item.pk, f"{item.code} {item.name}") for item in catalog_items_for(villages)[:500]
+        ]
+
+    def clean_month(self):
+        value = (self.cleaned_data["month"] or "").strip()
+        if not value:
+            return None
+        try:
+            return datetime.datetime.strptime(value, "%Y-%m").date()
+        except ValueError as exc:
+            raise forms.ValidationError("月份格式应为 YYYY-MM。") from exc
+
+    def apply(self, queryset):
+        if not self.is_valid():
+            return queryset
+        data = self.cleaned_data
+        if data["village"]:
+            queryset = queryset.filter(village_id=data["village"])
+        if data["month"]:
+            start, end = month_range(data["month"])
+            queryset = queryset.filter(date__gte=start, date__lt=end)
+        if data["item"]:
+            # Through a subquery, so that a patrol is listed once however its items are joined.
+            queryset = queryset.filter(pk__in=VillagePatrol.items.through.objects.filter(
+                catalogitem_id=data["item"]).values("villagepatrol_id"))
+        return search(queryset, data["q"], "route", "findings")
 
 
 class VerifyForm(forms.Form):

@@ -10,15 +10,17 @@ from __future__ import annotations
 from django.contrib import messages
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 from django.http import Http404, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect
 from django.urls import reverse
+from django.utils import timezone
 from django.views import View
 from django.views.generic import TemplateView
 
 from governance.audit import entries_for
 from governance.evidence import EvidenceRejected, attachment_response, attachments_of, disagreement_warnings
+from governance.listing import xlsx_export
 from governance.paging import UncountedPage
 from grid.access import get_object_for_user, require_perm, scope
 from grid.models import Post
@@ -28,9 +30,11 @@ from .models import PatrolReport, VillagePatrol
 from .report_forms import (
     FollowUpForm,
     FraudForm,
+    LedgerFilterForm,
     PatrolReportForm,
-    ReportFilterForm,
+    ReportListForm,
     VerifyForm,
+    VerifyQueueForm,
     VillagePatrolForm,
 )
 
@@ -57,20 +61,54 @@ def _error_messages(exc: Exception) -> list[str]:
 # ---------------------------------------------------------------- the village patrol ledger
 
 
+def _person(user) -> str:
+    return (user.get_full_name() or user.username) if user else ""
+
+
+def _minute(moment) -> str:
+    return timezone.localtime(moment).strftime("%Y-%m-%d %H:%M") if moment else ""
+
+
+def patrols_for(user, params) -> tuple[LedgerFilterForm, QuerySet[VillagePatrol]]:
+    """The ledger list as `params` (the query string) asks: its form and the scoped, filtered, ordered patrols.
+    The page and its row export both use it, so the file holds exactly the rows of the list."""
+    form = LedgerFilterForm(params or None, user=user)
+    patrols = (
+        scope(user, VillagePatrol.objects.all(), "inspection.view_villagepatrol")
+        .select_related("village", "recorded_by").prefetch_related("patrollers", "items")
+    )
+    return form, form.order(form.apply(patrols))
+
+
 class LedgerListView(LoginRequiredMixin, TemplateView):
     template_name = "inspection/ledger_list.html"
 
     def get_context_data(self, **kwargs):
         user = self.request.user
         require_perm(user, "inspection.view_villagepatrol")
-        patrols = (
-            scope(user, VillagePatrol.objects.all(), "inspection.view_villagepatrol")
-            .select_related("village", "recorded_by").prefetch_related("patrollers", "items").order_by("-date", "-id")
-        )
+        form, patrols = patrols_for(user, self.request.GET)
         page = UncountedPage(patrols, self.request.GET.get("page"), PAGE_SIZE)
         return super().get_context_data(
-            page_title="村级巡查台账", page=page, may_record=user.has_perm("inspection.add_villagepatrol"), **kwargs,
+            page_title="村级巡查台账", form=form, page=page, may_record=user.has_perm("inspection.add_villagepatrol"),
+            **kwargs,
         )
+
+
+class LedgerListExportView(LoginRequiredMixin, View):
+    """The ledger list's rows as an .xlsx (same rows, filters and order). The formal 附件3 per village stays
+    patrol:ledger_export."""
+
+    HEADERS = ["巡查日期", "村（居）", "巡查人员", "巡查事项", "巡查路线或地点", "巡查情况", "记录人", "记录时间"]
+
+    def get(self, request):
+        user = request.user
+        require_perm(user, "inspection.view_villagepatrol")
+        _form, patrols = patrols_for(user, request.GET)
+        lines = ([p.date.strftime("%Y-%m-%d"), p.village.name, "、".join(_person(u) for u in p.patrollers.all()),
+                  "、".join(f"{item.code} {item.name}" for item in p.items.all()), p.route, p.findings,
+                  _person(p.recorded_by), _minute(p.created_at)] for p in patrols.iterator(chunk_size=2000))
+        return xlsx_export(rows=lines, headers=self.HEADERS, sheet_title="村级巡查台账", filename="村级巡查台账清单",
+                           by=user, action="village_patrol.export", query=request.GET.urlencode())
 
 
 class LedgerCreateView(LoginRequiredMixin, TemplateView):
@@ -116,14 +154,20 @@ def _report_for(user, pk) -> PatrolReport:
     return get_object_for_user(user, _report_queryset(), "inspection.view_patrolreport", pk=pk)
 
 
+def reports_for(user, params) -> tuple[ReportListForm, QuerySet[PatrolReport]]:
+    """The reports list as `params` asks: its form and the scoped, filtered, ordered reports (page and export)."""
+    form = ReportListForm(params or None, user=user)
+    reports = form.apply(scope(user, _report_queryset(), "inspection.view_patrolreport"))
+    return form, form.order(reports)
+
+
 class ReportListView(LoginRequiredMixin, TemplateView):
     template_name = "inspection/report_list.html"
 
     def get_context_data(self, **kwargs):
         user = self.request.user
         require_perm(user, "inspection.view_patrolreport")
-        form = ReportFilterForm(self.request.GET or None, user=user)
-        reports = form.apply(scope(user, _report_queryset(), "inspection.view_patrolreport")).order_by("-reported_on", "-id")
+        form, reports = reports_for(user, self.request.GET)
         page = UncountedPage(reports, self.request.GET.get("page"), PAGE_SIZE)
         query = self.request.GET.copy()
         query.pop("page", None)
@@ -131,6 +175,25 @@ class ReportListView(LoginRequiredMixin, TemplateView):
             page_title="村级上报", form=form, page=page, may_report=user.has_perm("inspection.add_patrolreport"),
             page_query=query.urlencode(), **kwargs,
         )
+
+
+class ReportExportView(LoginRequiredMixin, View):
+    """The reports list as an .xlsx: the same scoped rows, filters and order, all pages."""
+
+    HEADERS = ["编号", "乡镇", "村（居）", "目录事项编号", "目录事项", "牵头部门", "发生时间", "地点", "问题描述", "上报日期",
+               "上报人", "核实结果", "核实日期", "核实情况", "登记备案号", "弄虚作假", "加分"]
+
+    def get(self, request):
+        user = request.user
+        require_perm(user, "inspection.view_patrolreport")
+        _form, reports = reports_for(user, request.GET)
+        lines = ([r.number, r.township.name, r.village.name, r.item.code, r.item.name, r.item.lead_department.name,
+                  _minute(r.occurred_at), r.location, r.description, r.reported_on.strftime("%Y-%m-%d"),
+                  _person(r.reporter), r.get_verdict_display(), r.verified_on.strftime("%Y-%m-%d") if r.verified_on else "",
+                  r.verification_note, r.registration_number, r.is_fraud, r.points if r.earns_points else 0]
+                 for r in reports.iterator(chunk_size=2000))
+        return xlsx_export(rows=lines, headers=self.HEADERS, sheet_title="村级上报", filename="村级上报", by=user,
+                           action="patrol_report.export", query=request.GET.urlencode())
 
 
 def verify_queue(user):
@@ -151,8 +214,9 @@ class VerifyQueueView(LoginRequiredMixin, TemplateView):
     def get_context_data(self, **kwargs):
         user = self.request.user
         require_perm(user, "inspection.verify_patrolreport")
-        page = UncountedPage(verify_queue(user).order_by("reported_on", "id"), self.request.GET.get("page"), PAGE_SIZE)
-        return super().get_context_data(page_title="待核实上报", page=page, **kwargs)
+        form = VerifyQueueForm(self.request.GET or None)
+        page = UncountedPage(form.order(verify_queue(user)), self.request.GET.get("page"), PAGE_SIZE)
+        return super().get_context_data(page_title="待核实上报", form=form, page=page, **kwargs)
 
 
 class ReportCreateView(LoginRequiredMixin, TemplateView):

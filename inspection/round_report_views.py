@@ -20,8 +20,13 @@ from django.utils import timezone
 from django.views import View
 from django.views.generic import TemplateView
 
+from governance.paging import UncountedPage
+
 from . import feedback, round_reports
+from .inspection_list_forms import RoundReportListForm
 from .models import InspectionGroup
+
+PAGE_SIZE = 50
 
 
 def get_group_for_user(user, pk) -> InspectionGroup:
@@ -54,18 +59,21 @@ def _attach(form, exc: ValidationError) -> None:
 
 
 class RoundReportListView(LoginRequiredMixin, TemplateView):
-    """The groups whose reports the user may open."""
+    """The groups whose reports the user may open, by round and by how far their timeline is. No export:
+    the page leads to each group's documents, which have their own downloads."""
 
     template_name = "inspection/round_reports.html"
 
     def get_context_data(self, **kwargs):
         user = self.request.user
-        groups = list(round_reports.visible_groups(user)[:200])
-        if not groups and not any(user.has_perm(perm) for perm in round_reports.VIEW_PERMS):
+        groups = round_reports.visible_groups(user)
+        if not any(user.has_perm(perm) for perm in round_reports.VIEW_PERMS) and not groups.exists():
             raise PermissionDenied("您没有查看巡察报告的岗位。")
+        form = RoundReportListForm(self.request.GET or None, groups=groups)
+        page = UncountedPage(form.apply(groups), self.request.GET.get("page"), PAGE_SIZE)
         today = timezone.localdate()
-        rows = [{"group": g, "overdue": feedback.overdue_steps(g, today)} for g in groups]
-        return super().get_context_data(page_title="三报告四清单", rows=rows, group=None, **kwargs)
+        rows = [{"group": g, "overdue": feedback.overdue_steps(g, today)} for g in page]
+        return super().get_context_data(page_title="三报告四清单", form=form, page=page, rows=rows, group=None, **kwargs)
 
 
 class RoundReportsView(LoginRequiredMixin, TemplateView):

@@ -40,17 +40,21 @@ class PatrolApp(AreaApp):
     catalog_path = path("catalog/", views.PatrolCategoryListView.as_view(), name="catalog")
     groups_path = path("groups/", views.SupervisionGroupListView.as_view(), name="groups")
     findings_path = path("findings/", finding_views.FindingListView.as_view(), name="findings")
+    finding_export_path = path("findings/export/", finding_views.FindingExportView.as_view(), name="finding_export")
     finding_new_path = path("findings/new/", finding_views.FindingCreateView.as_view(), name="finding_new")
     finding_detail_path = path("findings/<int:pk>/", finding_views.FindingDetailView.as_view(), name="finding_detail")
     finding_register_path = path("findings/<int:pk>/register/", finding_views.FindingRegisterView.as_view(), name="finding_register")
     finding_fraud_path = path("findings/<int:pk>/fraud/", finding_views.FindingFraudView.as_view(), name="finding_fraud")
     checks_path = path("checks/", finding_views.CheckListView.as_view(), name="checks")
+    check_export_path = path("checks/export/", finding_views.CheckExportView.as_view(), name="check_export")
     check_new_path = path("checks/new/", finding_views.CheckCreateView.as_view(), name="check_new")
     oversight_path = path("oversight/", finding_views.OversightView.as_view(), name="oversight")
     oversight_confirm_path = path("oversight/confirm/", finding_views.ConfirmMonthView.as_view(), name="oversight_confirm")
     ledger_path = path("ledger/", report_views.LedgerListView.as_view(), name="ledger")
+    ledger_list_export_path = path("ledger/export/", report_views.LedgerListExportView.as_view(), name="ledger_list_export")
     ledger_new_path = path("ledger/new/", report_views.LedgerCreateView.as_view(), name="ledger_new")
     reports_path = path("reports/", report_views.ReportListView.as_view(), name="reports")
+    report_export_path = path("reports/export/", report_views.ReportExportView.as_view(), name="report_export")
     report_new_path = path("reports/new/", report_views.ReportCreateView.as_view(), name="report_new")
     report_flow_chart_path = path("reports/chart/", report_views.ReportChartView.as_view(), name="report_flow_chart")
     verify_queue_path = path("reports/pending/", report_views.VerifyQueueView.as_view(), name="verify_queue")
@@ -89,6 +93,7 @@ class InspectionApp(AreaApp):
 
     rounds_path = path("rounds/", round_views.RoundListView.as_view(), name="rounds")
     round_new_path = path("rounds/new/", round_views.RoundCreateView.as_view(), name="round_new")
+    round_export_path = path("rounds/export/", round_views.RoundExportView.as_view(), name="round_export")
     round_detail_path = path("rounds/<int:pk>/", round_views.RoundDetailView.as_view(), name="round_detail")
     round_group_new_path = path("rounds/<int:pk>/groups/new/", round_views.GroupCreateView.as_view(), name="round_group_new")
     round_group_path = path("groups/<int:pk>/", round_views.GroupDetailView.as_view(), name="round_group")
@@ -99,12 +104,15 @@ class InspectionApp(AreaApp):
     coverage_path = path("coverage/", round_views.CoverageView.as_view(), name="coverage")
     onsite_findings_path = path("onsite/findings/", onsite_views.FindingListView.as_view(), name="onsite_findings")
     onsite_finding_new_path = path("onsite/findings/new/", onsite_views.FindingCreateView.as_view(), name="onsite_finding_new")
+    onsite_finding_export_path = path("onsite/findings/export/", onsite_views.FindingExportView.as_view(),
+                                      name="onsite_finding_export")
     onsite_finding_detail_path = path("onsite/findings/<int:pk>/", onsite_views.FindingDetailView.as_view(),
                                       name="onsite_finding_detail")
     onsite_finding_evidence_path = path("onsite/findings/<int:pk>/evidence/<int:attachment_pk>/",
                                         onsite_views.FindingEvidenceView.as_view(), name="onsite_finding_evidence")
     onsite_talks_path = path("onsite/talks/", onsite_views.TalkListView.as_view(), name="onsite_talks")
     onsite_talk_new_path = path("onsite/talks/new/", onsite_views.TalkCreateView.as_view(), name="onsite_talk_new")
+    onsite_talk_export_path = path("onsite/talks/export/", onsite_views.TalkExportView.as_view(), name="onsite_talk_export")
     onsite_clues_path = path("onsite/clues/", onsite_views.ClueListView.as_view(), name="onsite_clues")
     onsite_clue_export_path = path("onsite/clues/export/", onsite_views.ClueExportView.as_view(), name="onsite_clue_export")
     onsite_clue_new_path = path("onsite/clues/new/", onsite_views.ClueCreateView.as_view(), name="onsite_clue_new")
@@ -112,10 +120,13 @@ class InspectionApp(AreaApp):
     onsite_lookbacks_path = path("onsite/look-backs/", onsite_views.LookBackListView.as_view(), name="onsite_lookbacks")
     onsite_lookback_new_path = path("onsite/look-backs/new/", onsite_views.LookBackScheduleView.as_view(),
                                     name="onsite_lookback_new")
+    onsite_lookback_export_path = path("onsite/look-backs/export/", onsite_views.LookBackExportView.as_view(),
+                                       name="onsite_lookback_export")
     onsite_lookback_result_path = path("onsite/look-backs/<int:pk>/result/", onsite_views.LookBackResultView.as_view(),
                                        name="onsite_lookback_result")
     letters_path = path("letters/", letter_views.LetterListView.as_view(), name="letters")
     letter_new_path = path("letters/new/", letter_views.LetterCreateView.as_view(), name="letter_new")
+    letter_export_path = path("letters/export/", letter_views.LetterExportView.as_view(), name="letter_export")
     letter_detail_path = path("letters/<int:pk>/", letter_views.LetterDetailView.as_view(), name="letter_detail")
     letter_reply_path = path("letters/<int:pk>/reply/", letter_views.LetterReplyView.as_view(), name="letter_reply")
     letter_download_path = path("letters/<int:pk>/download.<str:fmt>", letter_views.LetterDownloadView.as_view(),

@@ -4,6 +4,7 @@ from django.views.generic import TemplateView
 from grid.access import scope
 
 from .models import CatalogItem, PatrolCategory, SupervisionGroup
+from .patrol_list_forms import CatalogSearchForm
 
 
 class PatrolCategoryListView(LoginRequiredMixin, TemplateView):
@@ -12,10 +13,11 @@ class PatrolCategoryListView(LoginRequiredMixin, TemplateView):
     def get_context_data(self, **kwargs):
         categories = scope(self.request.user, PatrolCategory.objects.all(), "inspection.view_patrolcategory")
         categories = categories.select_related("township", "lead_department").order_by("township__path", "lead_department__name", "id")
+        form = CatalogSearchForm(self.request.GET or None)
         items = scope(self.request.user, CatalogItem.objects.all(), "inspection.view_catalogitem")
-        items = items.select_related("township", "category", "lead_department").order_by("township__path", "code")
+        items = form.apply(items.select_related("township", "category", "lead_department")).order_by("township__path", "code")
         return super().get_context_data(
-            page_title="巡查目录", categories=categories, items=items,
+            page_title="巡查目录", categories=categories, items=items, form=form,
             may_edit=self.request.user.is_staff and self.request.user.has_perm("inspection.change_catalogitem"),
             **kwargs,
         )

@@ -240,7 +240,7 @@ def test_list_highlights_overdue_and_reply_page_clears_it(r, client):
     client.force_login(r.users["county_office"])
     body = client.get(reverse("inspection:letters")).content.decode()
     assert "gv-row--overdue" in body and "逾期未回复" in body
-    assert letter.number in client.get(reverse("inspection:letters"), {"overdue": "1"}).content.decode()
+    assert letter.number in client.get(reverse("inspection:letters"), {"reply": "overdue"}).content.decode()
     response = client.post(reverse("inspection:letter_reply", args=[letter.pk]), {"replied_on": "", "summary": "保留"})
     assert response.status_code == 422 and "保留" in response.content.decode()
     response = client.post(reverse("inspection:letter_reply", args=[letter.pk]),

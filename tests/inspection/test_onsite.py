@@ -1,7 +1,7 @@
 """Work on site in a county inspection round (issue 6): working papers, talks, clues, look-back, pages.
 
 Clue confidentiality is proven for every role on every path: the service, the list, the detail page,
-search, the CSV export and the menu.
+search, the .xlsx export and the menu.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from django.core.exceptions import PermissionDenied
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 from django.utils import timezone
+from openpyxl import load_workbook
 from PIL import Image
 
 from governance.models import Attachment, AuditEntry
@@ -37,6 +38,12 @@ from inspection.onsite_views import ClueMenuLink
 @pytest.fixture(autouse=True)
 def media_in_tmp(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path / "media"
+
+
+def xlsx_text(content: bytes) -> str:
+    """Every cell of an .xlsx export, as one text to look for names in."""
+    sheet = load_workbook(io.BytesIO(content)).active
+    return "\n".join(str(cell.value) for row in sheet.iter_rows() for cell in row if cell.value is not None)
 
 
 def photo(name="p.jpg"):
@@ -281,7 +288,7 @@ def test_clue_viewers_see_exactly_their_clues_everywhere(r, clues, client, name)
     assert (links[zhaocun] in searched) == sees_zhaocun and links[taiping] not in searched
     searched = client.get(reverse("inspection:onsite_clues"), {"q": "套取"}).content.decode()
     assert (links[taiping] in searched) == sees_taiping and links[zhaocun] not in searched
-    export = client.get(reverse("inspection:onsite_clue_export")).content.decode("utf-8-sig")
+    export = xlsx_text(client.get(reverse("inspection:onsite_clue_export")).content)
     assert ("张某" in export) == sees_zhaocun and ("李某" in export) == sees_taiping
 
 
