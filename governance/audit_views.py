@@ -14,12 +14,15 @@ from django.apps import apps
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.core.exceptions import PermissionDenied
 from django.core.serializers.json import DjangoJSONEncoder
+from django.db.models import QuerySet
 from django.utils import timezone
+from django.views import View
 from django.views.generic import TemplateView
 
 from grid.access import require_perm, scope
 
 from .audit import verify_chain
+from .listing import Sorts, xlsx_export
 from .models import AuditEntry
 from .paging import UncountedPage
 
@@ -49,12 +52,17 @@ def object_type_choices() -> list[tuple[str, str]]:
     return [("", "全部")] + sorted(choices, key=lambda choice: choice[0])
 
 
+# Newest first is the page's order; auditors reading what happened in a period want it oldest first.
+AUDIT_SORTS = Sorts(("最新在前", ("-id",)), oldest=("最早在前", ("id",)))
+
+
 class AuditFilterForm(forms.Form):
     action = forms.CharField(label="操作", required=False, max_length=100, widget=forms.TextInput(attrs={"placeholder": "如 post、region.update"}))
     actor = forms.CharField(label="操作人账号", required=False, max_length=150)
     object_type = forms.ChoiceField(label="对象类型", required=False)
     date_from = forms.DateField(label="日期起", required=False, widget=forms.DateInput(attrs={"type": "date"}))
     date_to = forms.DateField(label="日期止", required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    sort = AUDIT_SORTS.field()
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -94,14 +102,20 @@ def _pretty(value) -> str:
     return json.dumps(value, cls=DjangoJSONEncoder, ensure_ascii=False, indent=2, sort_keys=True)
 
 
+def audit_entries_for(user, query) -> tuple[AuditFilterForm, QuerySet[AuditEntry]]:
+    """The entries the 审计日志 page shows for this query string, in its order: the page and its export."""
+    require_perm(user, "governance.view_auditentry")
+    form = AuditFilterForm(query or None)
+    entries = form.filter(scope(user, AuditEntry.objects.all(), "governance.view_auditentry"))
+    sort = form.cleaned_data.get("sort") if form.is_bound and form.is_valid() else ""
+    return form, AUDIT_SORTS.apply(entries, sort)
+
+
 class AuditListView(LoginRequiredMixin, TemplateView):
     template_name = "system/audit_list.html"
 
     def get_context_data(self, **kwargs):
-        user = self.request.user
-        require_perm(user, "governance.view_auditentry")
-        form = AuditFilterForm(self.request.GET or None)
-        entries = form.filter(scope(user, AuditEntry.objects.all(), "governance.view_auditentry")).order_by("-id")
+        form, entries = audit_entries_for(self.request.user, self.request.GET)
         page = UncountedPage(entries, self.request.GET.get("page"), PAGE_SIZE)
         type_names = dict(form.fields["object_type"].choices)
         for entry in page:
@@ -117,3 +131,21 @@ class AuditListView(LoginRequiredMixin, TemplateView):
         checked, chain_break = verify_chain()
         context = self.get_context_data(verify_result={"checked": checked, "break": chain_break})
         return self.render_to_response(context)
+
+
+AUDIT_HEADERS = ["时间", "操作人", "操作", "操作代码", "对象类型", "对象", "对象编号", "变更前", "变更后", "请求编号"]
+
+
+class AuditExportView(LoginRequiredMixin, View):
+    """The 审计日志 page as an .xlsx file for the auditors: the same scope, filters and order, all pages."""
+
+    def get(self, request):
+        form, entries = audit_entries_for(request.user, request.GET)
+        type_names = dict(form.fields["object_type"].choices)
+        rows = ([f"{timezone.localtime(entry.created_at):%Y-%m-%d %H:%M:%S}", entry.actor_name or "系统",
+                 action_label(entry.action), entry.action,
+                 type_names.get(entry.object_type, entry.object_type).split("（")[0], entry.object_repr,
+                 entry.object_id, _pretty(entry.before), _pretty(entry.after), entry.request_id]
+                for entry in entries.iterator(chunk_size=2000))
+        return xlsx_export(rows=rows, headers=AUDIT_HEADERS, sheet_title="审计日志", filename="审计日志",
+                           by=request.user, action="governance.audit.export", query=request.GET.urlencode())

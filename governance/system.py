@@ -23,5 +23,7 @@ class SystemApp(AreaApp):
     regions_path = path("regions/", org_views.RegionTreeView.as_view(), name="regions")
     region_path = path("regions/<int:pk>/", org_views.RegionDetailView.as_view(), name="region_detail")
     posts_path = path("posts/", org_views.PostListView.as_view(), name="posts")
+    post_export_path = path("posts/export/", org_views.PostExportView.as_view(), name="post_export")
     audit_path = path("audit/", audit_views.AuditListView.as_view(), name="audit")
+    audit_export_path = path("audit/export/", audit_views.AuditExportView.as_view(), name="audit_export")
     admin_path = path("admin/", RedirectView.as_view(url="/admin/"), name="admin")

@@ -4,10 +4,12 @@
 import datetime
 from dataclasses import dataclass
 
+from django import forms
 from django.contrib import messages
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
+from django.db.models import Q
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect
 from django.utils import timezone
@@ -183,17 +185,33 @@ class FlowChartFileView(LoginRequiredMixin, View):
         return response
 
 
+class InboxFilterForm(forms.Form):
+    """One's own messages: unread only, and a search. Newest first, no export."""
+
+    unread = forms.BooleanField(label="只看未读", required=False)
+    q = forms.CharField(label="搜索", required=False, max_length=100,
+                        widget=forms.TextInput(attrs={"placeholder": "标题或内容", "type": "search"}))
+
+    def filter(self, notifications):
+        if not self.is_bound or not self.is_valid():
+            return notifications
+        if self.cleaned_data["unread"]:
+            notifications = notifications.filter(read_at__isnull=True)
+        for word in self.cleaned_data["q"].split()[:5]:
+            notifications = notifications.filter(Q(title__icontains=word) | Q(body__icontains=word))
+        return notifications
+
+
 class InboxView(LoginRequiredMixin, TemplateView):
     template_name = "governance/inbox.html"
 
     def get_context_data(self, **kwargs):
         from .notifications import inbox_for
 
-        notifications = inbox_for(self.request.user)
-        if self.request.GET.get("unread"):
-            notifications = notifications.filter(read_at__isnull=True)
+        form = InboxFilterForm(self.request.GET or None)
+        notifications = form.filter(inbox_for(self.request.user))
         page = Paginator(notifications, 30).get_page(self.request.GET.get("page"))
-        return super().get_context_data(page_title="消息", page=page, **kwargs)
+        return super().get_context_data(page_title="消息", form=form, page=page, **kwargs)
 
     def post(self, request, *args, **kwargs):
         from .notifications import mark_read

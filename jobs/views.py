@@ -8,12 +8,14 @@ from __future__ import annotations
 
 from urllib.parse import quote
 
+from django import forms
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.core.paginator import Paginator
 from django.http import FileResponse, Http404, JsonResponse
 from django.views import View
 from django.views.generic import TemplateView
 
+from governance.listing import Sorts
 from governance.site import SitePageMixin
 
 from .models import Job
@@ -51,13 +53,34 @@ def job_state(job: Job) -> dict:
     }
 
 
+JOB_SORTS = Sorts(("最新发起在前", ("-id",)), oldest=("最早发起在前", ("id",)))
+
+
+class JobFilterForm(forms.Form):
+    """My jobs: by status, in either order. A person's own few jobs need no search and no export."""
+
+    STATUS_CHOICES = [("", "全部"), ("open", "未结束"), *Job.Status.choices]
+
+    status = forms.ChoiceField(label="状态", required=False, choices=STATUS_CHOICES)
+    sort = JOB_SORTS.field()
+
+    def filter(self, jobs):
+        data = self.cleaned_data if self.is_bound and self.is_valid() else {}
+        if data.get("status") == "open":
+            jobs = jobs.exclude(status__in=Job.FINISHED)
+        elif data.get("status"):
+            jobs = jobs.filter(status=data["status"])
+        return JOB_SORTS.apply(jobs, data.get("sort"))
+
+
 class JobListView(LoginRequiredMixin, SitePageMixin, TemplateView):
     template_name = "jobs/job_list.html"
 
     def get_context_data(self, **kwargs):
-        jobs = Job.objects.filter(owner=self.request.user).order_by("-id")
+        form = JobFilterForm(self.request.GET or None)
+        jobs = form.filter(Job.objects.filter(owner=self.request.user))
         page = Paginator(jobs, 30).get_page(self.request.GET.get("page"))
-        return super().get_context_data(page_title="后台任务", page=page, **kwargs)
+        return super().get_context_data(page_title="后台任务", form=form, page=page, **kwargs)
 
 
 class JobDetailView(LoginRequiredMixin, SitePageMixin, TemplateView):

@@ -17,6 +17,7 @@ from django.template.loader import render_to_string
 from django.views.decorators.http import require_GET
 
 from . import notices
+from .list_forms import PUBLIC_SORTS, PublicNoticeFilterForm
 from .models import ProgressNotice
 
 
@@ -29,8 +30,12 @@ def _published(pk: int) -> ProgressNotice:
 
 @require_GET
 def notice_list(request):
-    """Latest published version of each plan's notice (newest first), with its older versions."""
-    rows = notices.published_notices().select_related("plan__organisation").order_by("-published_at", "-version")
+    """Latest published version of each plan's notice (newest first, or oldest), with its older versions.
+
+    The search narrows the published versions (title, organisation); drafts are never read here."""
+    form = PublicNoticeFilterForm(request.GET or None)
+    sort = form.sort_key()
+    rows = PUBLIC_SORTS.apply(form.search(notices.published_notices()).select_related("plan__organisation"), sort)
     plans: OrderedDict[int, dict] = OrderedDict()
     for notice in rows[:2000]:
         entry = plans.setdefault(notice.plan_id, {"latest": None, "older": []})
@@ -40,10 +45,10 @@ def notice_list(request):
             entry["latest"] = notice
         else:
             entry["older"].append(notice)
-    entries = sorted(plans.values(), key=lambda e: e["latest"].published_at, reverse=True)
+    entries = sorted(plans.values(), key=lambda e: e["latest"].published_at, reverse=sort != "oldest")
     for entry in entries:
         entry["older"].sort(key=lambda n: n.version, reverse=True)
-    return render(request, "rectification/public_list.html", {"entries": entries})
+    return render(request, "rectification/public_list.html", {"entries": entries, "form": form})
 
 
 @require_GET

@@ -21,11 +21,13 @@ class RectificationApp(AreaApp):
 
     dashboard_path = path("", views.DashboardView.as_view(), name="dashboard")
     plans_path = path("plans/", views.PlanListView.as_view(), name="plans")
+    plan_export_path = path("plans/export/", views.PlanExportView.as_view(), name="plan_export")
     plan_import_path = path("plans/import/", job_views.RectificationImportView.as_view(), name="plan_import")
     notice_batch_path = path("notices/batch/", job_views.NoticeBatchView.as_view(), name="notice_batch")
     plan_detail_path = path("plans/<int:pk>/", views.PlanDetailView.as_view(), name="plan_detail")
     plan_action_path = path("plans/<int:pk>/<str:action>/", views.PlanActionView.as_view(), name="plan_action")
     items_path = path("items/", views.ItemListView.as_view(), name="items")
+    item_export_path = path("items/export/", views.ItemExportView.as_view(), name="item_export")
     item_detail_path = path("items/<int:pk>/", views.ItemDetailView.as_view(), name="item_detail")
     item_evidence_path = path("items/<int:pk>/evidence/<int:attachment_pk>/", views.EvidenceView.as_view(),
                               name="item_evidence")

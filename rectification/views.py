@@ -14,7 +14,7 @@ from itertools import groupby
 from django.contrib import messages
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.core.exceptions import ValidationError
-from django.db.models import Count, Q
+from django.db.models import Count, Q, QuerySet
 from django.shortcuts import redirect
 from django.utils import timezone
 from django.utils.html import escape
@@ -23,6 +23,7 @@ from django.views import View
 from django.views.generic import TemplateView
 
 from governance.audit import entries_for
+from governance.listing import xlsx_export
 from governance.models import Attachment
 from governance.paging import UncountedPage
 from grid.access import get_object_for_user, require_perm, scope
@@ -30,6 +31,7 @@ from grid.models import Region
 
 from . import forms as rforms
 from . import services
+from .list_forms import ItemFilterForm, PlanFilterForm, organisation_label
 from .models import ProgressEntry, RectificationItem, RectificationPlan
 
 VIEW_PLAN = "rectification.view_rectificationplan"
@@ -80,15 +82,43 @@ def _decorate(item: RectificationItem) -> RectificationItem:
 # ---------------------------------------------------------------- plans
 
 
+def plans_for(user, query) -> tuple[PlanFilterForm, QuerySet[RectificationPlan]]:
+    """The plans the 整改方案 list shows for this query string, in its order: the list and its export."""
+    require_perm(user, VIEW_PLAN)
+    plans = _plans(user)
+    form = PlanFilterForm(query or None, plans=plans)
+    return form, form.filter(_with_counts(plans))
+
+
 class PlanListView(LoginRequiredMixin, TemplateView):
     template_name = "rectification/plan_list.html"
 
     def get_context_data(self, **kwargs):
-        user = self.request.user
-        require_perm(user, VIEW_PLAN)
-        plans = _with_counts(_plans(user)).order_by("organisation__path", "-created_at")
+        form, plans = plans_for(self.request.user, self.request.GET)
         page = UncountedPage(plans, self.request.GET.get("page"), PAGE_SIZE)
-        return super().get_context_data(page_title="整改方案", page=page, **kwargs)
+        return super().get_context_data(page_title="整改方案", form=form, page=page, **kwargs)
+
+
+PLAN_HEADERS = ["整改方案", "整改党组织", "巡察轮次", "巡察组", "反馈日期", "第一责任人", "文号", "事项", "已销号", "逾期",
+                "销号率"]
+
+
+class PlanExportView(LoginRequiredMixin, View):
+    """The 整改方案 list as an .xlsx file: the same plans, filters and order, all pages."""
+
+    def get(self, request):
+        _form, plans = plans_for(request.user, request.GET)
+        rows = ([plan.title, organisation_label(plan.organisation), plan.round.name if plan.round_id else "",
+                 plan.group_name, _day(plan.feedback_on), plan.first_responsible, plan.document_number,
+                 plan.item_count, plan.closed_count, plan.overdue_count,
+                 f"{100 * plan.closed_count / plan.item_count:.1f}%" if plan.item_count else ""]
+                for plan in plans.iterator(chunk_size=500))
+        return xlsx_export(rows=rows, headers=PLAN_HEADERS, sheet_title="整改方案", filename="整改方案",
+                           by=request.user, action="rectification.plan.export", query=request.GET.urlencode())
+
+
+def _day(value) -> str:
+    return f"{value:%Y-%m-%d}" if value else ""
 
 
 def group_items(items) -> list[tuple[str, list[tuple[str, list]]]]:
@@ -189,28 +219,47 @@ class PlanActionView(LoginRequiredMixin, View):
 # ---------------------------------------------------------------- items
 
 
+def items_for(user, query) -> tuple[ItemFilterForm, QuerySet[RectificationItem]]:
+    """The items the 整改事项 list shows for this query string, in its order: the list and its export."""
+    require_perm(user, VIEW_ITEM)
+    items = scope(user, RectificationItem.objects.select_related("plan__organisation", "plan__round"), VIEW_ITEM)
+    form = ItemFilterForm(query or None, items=items)
+    return form, form.filter(items)
+
+
 class ItemListView(LoginRequiredMixin, TemplateView):
-    """Every item the user may see, with a status filter (the 整改事项 menu)."""
+    """Every item the user may see, with filters, a search and a choice of order (the 整改事项 menu)."""
 
     template_name = "rectification/item_list.html"
 
     def get_context_data(self, **kwargs):
-        user = self.request.user
-        require_perm(user, VIEW_ITEM)
-        items = scope(user, RectificationItem.objects.select_related("plan__organisation"), VIEW_ITEM)
-        status = self.request.GET.get("status") or ""
-        if status in Status.values:
-            items = items.filter(status=status)
-        if self.request.GET.get("overdue"):
-            items = items.filter(is_overdue=True)
-        items = items.order_by("plan__organisation__path", "plan_id", "number")
+        form, items = items_for(self.request.user, self.request.GET)
         page = UncountedPage(items, self.request.GET.get("page"), PAGE_SIZE)
         for item in page:
             _decorate(item)
-        query = self.request.GET.copy()
-        query.pop("page", None)
-        return super().get_context_data(page_title="整改事项", page=page, statuses=Status.choices, status=status,
-                                        page_query=query.urlencode(), **kwargs)
+        return super().get_context_data(page_title="整改事项", form=form, page=page, **kwargs)
+
+
+ITEM_HEADERS = ["整改党组织", "巡察轮次", "序号", "类别", "子类", "问题", "责任领导", "责任单位", "整改措施", "整改时限",
+                "状态", "逾期", "整改情况", "未完成原因", "下一步措施", "销号时间"]
+
+
+class ItemExportView(LoginRequiredMixin, View):
+    """The 整改事项 ledger as an .xlsx file: the same items, filters and order as the list, all pages.
+
+    The columns follow the import file (序号、类别、子类、问题、整改情况、状态、责任领导、…), so that a county
+    office can paste the rows into a progress report or send the file back to be imported."""
+
+    def get(self, request):
+        _form, items = items_for(request.user, request.GET)
+        rows = ([organisation_label(item.plan.organisation), item.plan.round.name if item.plan.round_id else "",
+                 item.number, item.category, item.subcategory, item.title, item.responsible_leader,
+                 item.responsible_unit, item.measures, _day(item.effective_deadline), item.get_status_display(),
+                 item.is_overdue, item.result, item.unfinished_reason, item.next_steps,
+                 f"{timezone.localtime(item.closed_at):%Y-%m-%d %H:%M}" if item.closed_at else ""]
+                for item in items.iterator(chunk_size=1000))
+        return xlsx_export(rows=rows, headers=ITEM_HEADERS, sheet_title="整改事项台账", filename="整改事项台账",
+                           by=request.user, action="rectification.item.export", query=request.GET.urlencode())
 
 
 ENTRY_CSS = {"progress": "", "claim": "gv-tag--warn", "verified": "gv-tag--ok", "returned": "gv-tag--danger"}
