@@ -135,6 +135,8 @@ def kinds(sql_list: list[str]) -> dict[str, int]:
     """Queries of one report by statement kind and table."""
     counted: dict[str, int] = {}
     for sql in sql_list:
+        if sql.startswith("WITH ") and "INSERT INTO " in sql:  # the audit append on PostgreSQL: one CTE
+            sql = sql[sql.index("INSERT INTO "):]
         words = sql.split()
         verb = words[0] if words else "?"
         table = ""

@@ -106,44 +106,53 @@ CASES: dict[str, Case] = {
     "password_reset": Case(OPEN), "password_reset_done": Case(OPEN), "password_reset_complete": Case(OPEN),
     "password_reset_confirm": Case(OPEN, lambda w: [({"uidb64": "MQ", "token": "set-password"}, "")]),
     "two_factor_setup": Case(PAGE, post=True), "two_factor_verify": Case(PAGE, post=True),
-    "inbox": Case(PAGE, post=True),
+    "inbox": Case(PAGE, lambda w: [({}, ""), ({}, "unread=on&q=整改")], post=True),
     "evidence": Case(OBJECT, lambda w: _evidence(w, "event") + _evidence(w, "patrol_report") + _evidence(w, "progress")),
     "evidence_thumb": Case(OBJECT, lambda w: _evidence(w, "event")),
-    "public_notices:list": Case(PUBLIC, markers=(DRAFT_SECRET,)),
+    "public_notices:list": Case(PUBLIC, lambda w: [({}, ""), ({}, "q=整改&sort=oldest")], markers=(DRAFT_SECRET,)),
     "public_notices:detail": Case(OBJECT, pk("draft_notice"), note="草稿通报对所有人 404"),
     "public_notices:pdf": Case(OBJECT, pk("draft_notice"), note="草稿通报对所有人 404"),
     "dashboard_chart_svg": Case(PAGE, lambda w: [({"key": key}, "") for key in ("events", "rectification", "patrol")]),
     "flow_charts": Case(PAGE),
     "flow_chart_file": Case(PAGE, lambda w: [({"key": key, "fmt": fmt}, "") for key in ("event", "patrol_report")
                                              for fmt in ("svg", "bpmn")]),
-    "jobs:list": Case(PAGE),
+    "jobs:list": Case(PAGE, lambda w: [({}, ""), ({}, "status=succeeded&sort=oldest")]),
     "jobs:detail": Case(OBJECT, _jobs), "jobs:status": Case(OBJECT, _jobs), "jobs:result": Case(OBJECT, _jobs),
     # ---- grid
-    "grid:index": Case(PAGE), "grid:my_tasks": Case(PAGE),
+    "grid:index": Case(PAGE), "grid:my_tasks": Case(PAGE, lambda w: [({}, ""), ({}, "q=事件标题&step=handle&sort=deadline")]),
     "grid:events": Case(PAGE, query(lambda w: f"region={w.county.grid1.pk}&q=事件标题")),
     "grid:event_export": Case(PAGE, query(lambda w: f"region={w.county.grid1.pk}"), post=False),
     "grid:event_report": Case(PAGE, post=True), "grid:event_chart": Case(PAGE),
     "grid:event_detail": Case(OBJECT, pk("event")),
     "grid:event_process_chart": Case(OBJECT, lambda w: [({"pk": w.a["event"].pk}, ""), ({"pk": w.a["event"].pk}, "format=bpmn")]),
     "grid:event_action": Case(OBJECT, each("event", "action", ["handle", "department", "verify", "rate"])),
-    "grid:patrols": Case(PAGE), "grid:patrol_new": Case(PAGE, post=True),
+    "grid:patrols": Case(PAGE, lambda w: [({}, ""), ({}, f"region={w.county.grid1.pk}&q=巡查&sort=oldest")]),
+    "grid:patrol_export": Case(PAGE, query(lambda w: f"region={w.county.grid1.pk}"), post=False),
+    "grid:patrol_new": Case(PAGE, post=True),
     "grid:patrol_detail": Case(OBJECT, pk("patrol_log")),
-    "grid:diaries": Case(PAGE), "grid:diary_write": Case(PAGE, post=True),
+    "grid:diaries": Case(PAGE, lambda w: [({}, ""), ({}, f"region={w.county.grid1.pk}&reviewed=no&sort=oldest")]),
+    "grid:diary_export": Case(PAGE, query(lambda w: f"region={w.county.grid1.pk}"), post=False),
+    "grid:diary_write": Case(PAGE, post=True),
     "grid:diary_detail": Case(OBJECT, pk("diary")), "grid:diary_review": Case(OBJECT, pk("diary")),
     "grid:compliance": Case(PAGE, query(lambda w: f"month={month()}&region={w.county.grid1.pk}")),
+    "grid:compliance_export": Case(PAGE, query(lambda w: f"month={month()}"), post=False),
     "grid:mobile": Case(PAGE), "grid:mobile_report": Case(PAGE, post=True), "grid:mobile_diary": Case(PAGE, post=True),
     # ---- big patrol
     "patrol:index": Case(PAGE), "patrol:catalog": Case(PAGE), "patrol:groups": Case(PAGE),
     "patrol:findings": Case(PAGE), "patrol:finding_new": Case(PAGE, post=True),
+    "patrol:finding_export": Case(PAGE, query(lambda w: f"village={w.county.louxing.pk}&q=村"), post=False),
     "patrol:finding_detail": Case(OBJECT, pk("patrol_finding")),
     "patrol:finding_register": Case(OBJECT, pk("patrol_finding")),
     "patrol:finding_fraud": Case(OBJECT, pk("patrol_finding")),
     "patrol:checks": Case(PAGE), "patrol:check_new": Case(PAGE, post=True),
+    "patrol:check_export": Case(PAGE, query(lambda w: f"village={w.county.louxing.pk}"), post=False),
     "patrol:oversight": Case(PAGE, query(lambda w: f"township={w.county.taiping.pk}&month={month()}")),
     "patrol:oversight_confirm": Case(PAGE, post=True),
     "patrol:ledger": Case(PAGE), "patrol:ledger_new": Case(PAGE, post=True),
+    "patrol:ledger_list_export": Case(PAGE, query(lambda w: f"village={w.county.louxing.pk}"), post=False),
     "patrol:reports": Case(PAGE), "patrol:report_new": Case(PAGE, post=True), "patrol:report_flow_chart": Case(PAGE),
     "patrol:verify_queue": Case(PAGE),
+    "patrol:report_export": Case(PAGE, query(lambda w: f"village={w.county.louxing.pk}"), post=False),
     "patrol:report_detail": Case(OBJECT, pk("patrol_report")),
     "patrol:report_chart": Case(OBJECT, pk("patrol_report")),
     "patrol:report_evidence": Case(OBJECT, lambda w: _owned_evidence(w, "patrol_report")),
@@ -158,6 +167,7 @@ CASES: dict[str, Case] = {
     "patrol:book_export": Case(PAGE, query(lambda w: f"department={w.county.agriculture.pk}"), post=False),
     # ---- county inspection
     "inspection:index": Case(PAGE), "inspection:rounds": Case(PAGE), "inspection:round_new": Case(PAGE, post=True),
+    "inspection:round_export": Case(PAGE, query(lambda w: f"term={w.a['round'].term}&sort=oldest")),
     "inspection:round_detail": Case(OBJECT, pk("round")),
     "inspection:round_group_new": Case(OBJECT, pk("round")),
     "inspection:round_group": Case(OBJECT, pk("group")),
@@ -167,16 +177,20 @@ CASES: dict[str, Case] = {
     "inspection:proposal_chart": Case(OBJECT, pk("proposal")),
     "inspection:coverage": Case(PAGE, query(lambda w: f"county={w.county.county.pk}")),
     "inspection:onsite_findings": Case(PAGE), "inspection:onsite_finding_new": Case(PAGE, post=True),
+    "inspection:onsite_finding_export": Case(PAGE, query(lambda w: f"round={w.a['round'].pk}&group={w.a['group'].pk}")),
     "inspection:onsite_finding_detail": Case(OBJECT, pk("inspection_finding")),
     "inspection:onsite_finding_evidence": Case(OBJECT, lambda w: _owned_evidence(w, "finding_with_photo")),
     "inspection:onsite_talks": Case(PAGE), "inspection:onsite_talk_new": Case(PAGE, post=True),
+    "inspection:onsite_talk_export": Case(PAGE, query(lambda w: f"round={w.a['round'].pk}&q=谈话")),
     "inspection:onsite_clues": Case(PAGE, query(lambda w: "q=涉及人员"), note="问题线索"),
-    "inspection:onsite_clue_export": Case(PAGE, query(lambda w: "q=涉及人员"), note="问题线索"),
+    "inspection:onsite_clue_export": Case(PAGE, query(lambda w: f"q=涉及人员&group={w.a['group'].pk}"), note="问题线索"),
     "inspection:onsite_clue_new": Case(PAGE, post=True),
     "inspection:onsite_clue_detail": Case(OBJECT, pk("clue"), note="问题线索"),
     "inspection:onsite_lookbacks": Case(PAGE), "inspection:onsite_lookback_new": Case(PAGE, post=True),
+    "inspection:onsite_lookback_export": Case(PAGE, query(lambda w: f"round={w.a['round'].pk}")),
     "inspection:onsite_lookback_result": Case(OBJECT, pk("look_back")),
     "inspection:letters": Case(PAGE), "inspection:letter_new": Case(PAGE, post=True),
+    "inspection:letter_export": Case(PAGE, query(lambda w: f"round={w.a['round'].pk}&sort=due")),
     "inspection:letter_detail": Case(OBJECT, pk("letter")),
     "inspection:letter_reply": Case(OBJECT, pk("letter")),
     "inspection:letter_download": Case(OBJECT, each("letter", "fmt", ["pdf", "docx"])),
@@ -187,7 +201,11 @@ CASES: dict[str, Case] = {
     "inspection:round_feedback": Case(OBJECT, pk("group")),
     # ---- rectification
     "rectification:index": Case(PAGE), "rectification:dashboard": Case(PAGE),
-    "rectification:plans": Case(PAGE), "rectification:items": Case(PAGE),
+    "rectification:plans": Case(PAGE, query(lambda w: f"organisation={w.county.taiping.pk}&q=整改&sort=overdue")),
+    "rectification:items": Case(PAGE, query(lambda w: f"plan={w.a['plan'].pk}&status=open&sort=deadline")),
+    "rectification:plan_export": Case(PAGE, query(lambda w: f"organisation={w.county.taiping.pk}"), post=False),
+    "rectification:item_export": Case(PAGE, query(lambda w: f"plan={w.a['plan'].pk}&organisation={w.county.taiping.pk}"),
+                                      post=False),
     "rectification:plan_import": Case(PAGE, post=True), "rectification:notice_batch": Case(PAGE, post=True),
     "rectification:plan_detail": Case(OBJECT, pk("plan")),
     "rectification:plan_action": Case(OBJECT, each("plan", "action", ["header", "meeting", "measure", "recovery",
@@ -206,6 +224,9 @@ CASES: dict[str, Case] = {
     "system:index": Case(PAGE), "system:regions": Case(PAGE, query(lambda w: f"q={w.county.louxing.name}")),
     "system:region_detail": Case(OBJECT, lambda w: [({"pk": w.county.louxing.pk}, ""), ({"pk": w.county.county.pk}, "")]),
     "system:posts": Case(PAGE), "system:audit": Case(PAGE), "system:admin": Case(PAGE),
+    "system:post_export": Case(PAGE, query(lambda w: f"region={w.county.louxing.name}&sort=name"), post=False),
+    "system:audit_export": Case(PAGE, query(lambda w: "object_type=rectification.RectificationPlan&sort=oldest"),
+                                post=False),
     # ---- open API (session or device token) and Open311 (API key)
     "api:me": Case(PAGE), "api:categories": Case(PAGE),
     "api:regions": Case(PAGE, query(lambda w: f"parent={w.county.county.pk}")),
@@ -357,9 +378,17 @@ def _refused_or_sent_on(client, url: str, response, anonymous: bool) -> bool:
 
 
 def _body(response) -> str:
-    if getattr(response, "streaming", False):
-        return b"".join(response.streaming_content).decode("utf-8", "replace")
-    return response.content.decode("utf-8", "replace")
+    """The response as text; an .xlsx/.docx/.zip is unpacked and its XML entities resolved (openpyxl
+    writes Chinese as &#...; references inside compressed parts: a marker would be invisible)."""
+    content = b"".join(response.streaming_content) if getattr(response, "streaming", False) else response.content
+    if content.startswith(b"PK\x03\x04"):
+        import html
+        import io
+        import zipfile
+
+        with zipfile.ZipFile(io.BytesIO(content)) as archive:
+            return "\n".join(html.unescape(archive.read(name).decode("utf-8", "replace")) for name in archive.namelist())
+    return content.decode("utf-8", "replace")
 
 
 def walk(client, w: World, visitor: str, names: list[str] | None = None, *, get_only: bool = False) -> list[str]:
@@ -426,6 +455,9 @@ def test_the_world_is_what_the_walk_assumes(world):
     office = Client()
     office.force_login(world.insiders["county_office"])
     assert CLUE_SECRET in office.get(reverse("inspection:onsite_clue_detail", args=[world.a["clue"].pk])).content.decode()
+    # The exports are .xlsx (zip): the walk reads inside them, so an export that leaks is seen.
+    assert CLUE_SECRET in _body(office.get(reverse("inspection:onsite_clue_export")))
+    assert SECRET in _body(insider.get(reverse("grid:event_export")))
     committee = Client()
     committee.force_login(world.insiders["township_committee"])
     preview = committee.get(reverse("rectification:notice_preview", args=[world.a["draft_notice"].pk]))
