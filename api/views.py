@@ -397,7 +397,8 @@ class PatrolReportListView(PagedAPIView):
         parameters=[OpenApiParameter("village", int, description="村（居）编号"),
                     OpenApiParameter("item", int, description="目录事项编号"),
                     OpenApiParameter("verdict", str, enum=list(PatrolReport.Verdict.values), description="核实结果"),
-                    OpenApiParameter("month", str, description="上报月份 YYYY-MM")],
+                    OpenApiParameter("month", str, description="上报月份 YYYY-MM"),
+                    OpenApiParameter("q", str, description="搜索编号、事项名、地点、问题描述（空格分隔的词须都出现）")],
         responses={200: s.PatrolReportSerializer(many=True), **_errors(401, 403)}, tags=["大巡查"],
     )
     def get(self, request):

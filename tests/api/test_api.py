@@ -217,6 +217,9 @@ def test_patrol_reports_list_and_detail(county, people, patrol_report):
     rows = client.get(reverse("api:patrol_reports")).json()["results"]
     assert [r["number"] for r in rows] == [patrol_report.number] and rows[0]["verdict"] == "pending"
     assert client.get(reverse("api:patrol_reports"), {"verdict": "true"}).json()["results"] == []
+    assert [r["number"] for r in client.get(reverse("api:patrol_reports"), {"q": "住宅 未审批"}).json()["results"]] == [
+        patrol_report.number]
+    assert client.get(reverse("api:patrol_reports"), {"q": "住宅 违建"}).json()["results"] == []
     detail = client.get(reverse("api:patrol_report_detail", args=[patrol_report.pk])).json()
     assert detail["description"] == "新建住宅未审批" and len(detail["attachments"]) == 1
     assert detail["history"][0]["label"] == "村（居）上报"
