@@ -38,8 +38,12 @@ def record(
     before: dict | None = None,
     after: dict | None = None,
     object_repr: str = "",
+    region_path: str | None = None,
 ) -> AuditEntry:
-    """Append one row to the audit chain. Call it inside the transaction of the change it records."""
+    """Append one row to the audit chain. Call it inside the transaction of the change it records.
+
+    The entry's region (who may read it) is the object's; `region_path` gives it for entries without
+    an object (an export: `actor_region_path(user)`)."""
     # No savepoint of its own inside the caller's transaction (the change and its record stand or fall
     # together anyway): three statements per record instead of five on the hot paths (event intake).
     with transaction.atomic(savepoint=False):
@@ -51,7 +55,7 @@ def record(
             action=action,
             object_type=obj._meta.label if obj is not None else "",
             object_id=str(obj.pk) if obj is not None and obj.pk is not None else "",
-            region_path=_region_path(obj),
+            region_path=region_path if region_path is not None else _region_path(obj),
             object_repr=(object_repr or (str(obj) if obj is not None else ""))[:300],
             before=_to_json_ready(before) if before is not None else None,
             after=_to_json_ready(after) if after is not None else None,
@@ -124,6 +128,17 @@ def _take_head(writes: int) -> str:
         return AuditChainHead.objects.values_list("last_hash", flat=True).get(pk=1) or GENESIS_HASH
     AuditChainHead.objects.create(pk=1, writes=writes)
     return GENESIS_HASH
+
+
+def actor_region_path(user) -> str:
+    """The broadest region where `user` holds a post now ("" for none): an entry about what the user
+    did rather than about a record (an export) is read by the auditors of that region."""
+    from grid.models import Post
+
+    if not getattr(user, "pk", None):
+        return ""
+    paths = list(Post.objects.active().filter(user=user).values_list("region__path", flat=True))
+    return min(paths, key=lambda path: (len(path), path)) if paths else ""
 
 
 def _region_path(obj) -> str:

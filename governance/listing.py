@@ -87,7 +87,8 @@ def xlsx_export(*, rows: Iterable[Sequence], headers: Sequence[str], sheet_title
     `limit` is cut there and the response says so in the `X-Export-Truncated` header and a last row."""
     content, count, truncated = xlsx_bytes(rows=rows, headers=headers, sheet_title=sheet_title, limit=limit,
                                            progress=progress)
-    audit.record(action, actor=by, after={"rows": count, "truncated": truncated, "query": query[:500]})
+    audit.record(action, actor=by, after={"rows": count, "truncated": truncated, "query": query[:500]},
+                 region_path=audit.actor_region_path(by))
     response = HttpResponse(content, content_type=XLSX_CONTENT_TYPE)
     name = f"{filename}_{timezone.localtime():%Y%m%d_%H%M}.xlsx"
     response["Content-Disposition"] = f"attachment; filename*=UTF-8''{quote(name)}"

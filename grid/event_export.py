@@ -54,5 +54,6 @@ def export_events(events, *, by, progress=None) -> tuple[bytes, bool]:
     truncated = events[EXPORT_LIMIT:EXPORT_LIMIT + 1].exists() if count == EXPORT_LIMIT else False
     buffer = io.BytesIO()
     workbook.save(buffer)
-    audit.record("event.export", actor=by, after={"rows": count, "truncated": truncated})
+    audit.record("event.export", actor=by, after={"rows": count, "truncated": truncated},
+                 region_path=audit.actor_region_path(by))
     return buffer.getvalue(), truncated

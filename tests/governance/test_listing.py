@@ -41,3 +41,26 @@ def test_xlsx_export_writes_rows_safely_audits_and_says_when_cut(django_user_mod
     assert "仅导出前 2 行" in values[3][0]
     entry = AuditEntry.objects.get(action="test.export")
     assert entry.actor == user and entry.after["rows"] == 2 and entry.after["truncated"] is True
+
+
+@pytest.mark.django_db
+def test_an_export_is_read_by_the_auditors_of_the_exporters_region_not_by_others(county, personas, client):
+    """An export has no record of its own: its audit entry belongs to the exporter's broadest region."""
+    from django.urls import reverse
+
+    from grid import services
+    from grid.models import Role
+
+    exporter = personas["township_committee"]  # 太平镇
+    services.create_post(user=exporter, role=Role.objects.get(key="village_cadre"), region=county.louxing)
+    xlsx_export(rows=[[1]], headers=["编号"], sheet_title="测试", filename="测试", by=exporter, action="test.export")
+    entry = AuditEntry.objects.get(action="test.export")
+    assert entry.region_path == county.taiping.path  # the township, not the village post it also holds
+
+    client.force_login(personas["township_office"])  # an auditor of 太平镇
+    assert "test.export" in client.get(reverse("system:audit")).content.decode()
+    other_auditor, _ = services.ensure_user("zhaocun_office", password="Test@2026pw")
+    services.create_post(user=other_auditor, role=Role.objects.get(key="township_office"), region=county.zhaocun)
+    client.force_login(other_auditor)  # an auditor of the neighbouring township
+    page = client.get(reverse("system:audit"))
+    assert page.status_code == 200 and "test.export" not in page.content.decode()

@@ -72,7 +72,7 @@ def test_audit_export_is_the_page_under_the_same_query_and_is_scoped(client, tra
     assert '"households": 455' in body[0][header.index("变更后")]
     assert body[0][0] == f"{timezone.localtime(shown[0].created_at):%Y-%m-%d %H:%M:%S}"
 
-    everything = [row[header.index("对象")] for row in sheet_rows(client.get(reverse("system:audit_export")))[1:]]
+    everything = [row[header.index("对象")] or "" for row in sheet_rows(client.get(reverse("system:audit_export")))[1:]]
     assert "平安办" in " ".join(everything) and "赵村新村" not in " ".join(everything)  # 赵村镇 is not theirs
     export = AuditEntry.objects.filter(action="governance.audit.export", actor=trail).order_by("id").first()
     assert export.after["rows"] == 2 and "region.update" in export.after["query"]
