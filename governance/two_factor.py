@@ -166,6 +166,11 @@ class TwoFactorMiddleware:
     """After the password, a user with a confirmed device sees nothing but the code page until the
     session is verified. (Runs after django_otp's OTPMiddleware, which sets user.is_verified().)"""
 
+    # "This user has no confirmed device" is remembered in the session for this long (seconds), so
+    # that ordinary pages do not ask the database each time; an enrolment elsewhere counts from then on.
+    NO_DEVICE_RECHECK_SECONDS = 300
+    SESSION_KEY = "gv_2fa_no_device_until"
+
     def __init__(self, get_response):
         self.get_response = get_response
 
@@ -176,10 +181,22 @@ class TwoFactorMiddleware:
             and user.is_authenticated
             and not request.path.startswith(OPEN_PREFIXES)
             and not user.is_verified()
-            and TOTPDevice.objects.filter(user=user, confirmed=True).exists()
+            and self._has_device(request, user)
         ):
             return redirect(f"{reverse('two_factor_verify')}?{urlencode({'next': request.get_full_path()})}")
         return self.get_response(request)
+
+    def _has_device(self, request, user) -> bool:
+        import time
+
+        session = getattr(request, "session", None)
+        now = time.time()
+        if session is not None and session.get(self.SESSION_KEY, 0) > now:
+            return False
+        has_device = TOTPDevice.objects.filter(user=user, confirmed=True).exists()
+        if session is not None and not has_device:
+            session[self.SESSION_KEY] = now + self.NO_DEVICE_RECHECK_SECONDS
+        return has_device
 
 
 urlpatterns = [

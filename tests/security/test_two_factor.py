@@ -129,3 +129,28 @@ def test_turning_off_needs_a_valid_code_and_is_audited(client, personas):
     client.logout()
     login(client, user)
     assert client.get("/inbox/").status_code == 200
+
+
+def test_an_older_session_is_asked_for_the_code_once_the_no_device_note_runs_out(client, personas):
+    """Pages do not look for a device on every request; an enrolment made elsewhere applies within minutes."""
+    from django.db import connection
+    from django.test import Client
+    from django.test.utils import CaptureQueriesContext
+
+    from governance.two_factor import TwoFactorMiddleware
+
+    user = personas["township_committee"]
+    old_session = Client()
+    login(old_session, user)
+    assert old_session.get("/inbox/").status_code == 200
+    with CaptureQueriesContext(connection) as captured:
+        assert old_session.get("/inbox/").status_code == 200
+    assert not [q for q in captured.captured_queries if "otp_totp_totpdevice" in q["sql"]]
+
+    enrol(client, user)  # in another browser
+    assert old_session.get("/inbox/").status_code == 200  # within the note's minutes
+    session = old_session.session
+    session[TwoFactorMiddleware.SESSION_KEY] = 0  # the note ran out
+    session.save()
+    response = old_session.get("/inbox/")
+    assert response.status_code == 302 and response["Location"].startswith("/accounts/two-factor/verify/")
