@@ -534,7 +534,7 @@ class ItemListView(PagedAPIView):
 
 
 def _item_detail(request, item: RectificationItem) -> dict:
-    from workflows.rectification_flow import current_step
+    from workflows.rectification_flow import position
 
     item = _item_for(request.user, item.pk)
     entries = list(item.progress.select_related("reported_by").order_by("reported_on", "id"))
@@ -542,7 +542,7 @@ def _item_detail(request, item: RectificationItem) -> dict:
     for attachment in Attachment.objects.filter(owner_type=ContentType.objects.get_for_model(ProgressEntry),
                                                 owner_id__in=[e.pk for e in entries]).order_by("id"):
         files[attachment.owner_id].append(attachment)
-    step = current_step(item)
+    step = position(item)
     actions = {"step": step, "may_report_progress": item.closed_at is None and step != "verify"
                and rect_services.may_report(request.user, item)}
     context = {"request": request, "entries": entries, "files": files, "history": list(entries_for(item)),

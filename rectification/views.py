@@ -271,7 +271,7 @@ class ItemDetailView(LoginRequiredMixin, TemplateView):
     def get_context_data(self, **kwargs):
         from django.contrib.contenttypes.models import ContentType
 
-        from workflows.rectification_flow import current_step, rectification_flow_svg
+        from workflows.rectification_flow import position, rectification_flow_svg
 
         user = self.request.user
         item = kwargs.pop("item", None) or _item_for(user, self.kwargs["pk"])
@@ -284,7 +284,7 @@ class ItemDetailView(LoginRequiredMixin, TemplateView):
         for entry in entries:
             entry.files = files.get(entry.pk, [])
             entry.css = ENTRY_CSS.get(entry.kind, "")
-        step = current_step(item)
+        step = position(item)
         is_open = item.closed_at is None
         may_edit = is_open and services.may_edit(user, item.plan) and user.has_perm(services.CHANGE_ITEM, item)
         may_report = is_open and services.may_report(user, item) and step != "verify"

@@ -131,6 +131,16 @@ def current_step(item) -> str | None:
             RectificationFlow.verify: "verify"}.get(task.flow_task)
 
 
+def position(item) -> str | None:
+    """Where the item stands, for pages and the API: its waiting step, or for an open item whose flow
+    has not started yet (imported, or fed back; the flow starts at the first action) the step it
+    waits for: "progress" when the import brought its responsible leader or unit, else "assign"."""
+    step = current_step(item)
+    if step is None and item.closed_at is None and process_of(item) is None:
+        return "progress" if (item.responsible_unit or item.responsible_leader) else "assign"
+    return step
+
+
 def complete_step(item, node_name: str, decision: str, *, by, data: dict | None = None) -> None:
     """Complete the item's waiting `node_name` task with `decision` (inside the service's transaction).
 

@@ -99,7 +99,8 @@ def test_committee_progresses_an_item_and_publishes_the_notice_read_by_the_publi
     # ---- item 3: responsibility and measures, a progress report, then 申请销号 with evidence
     items.get_by_role("link", name=ITEM_3).click()
     expect(committee.get_by_role("heading", name=re.compile(rf"3\. {ITEM_3}"))).to_contain_text("未整改")
-    # (An imported item shows 当前环节 未开始 until someone acts on it: its flow starts lazily; see report.)
+    # An imported item without responsibility waits for 明确责任 (its flow starts at the first action).
+    expect(committee.locator("dl").first).to_contain_text("当前环节明确责任")
     update = committee.locator("section#update")
     update.get_by_label("责任领导").fill("冯书记")
     update.get_by_label("责任单位").fill("党建办")
@@ -158,6 +159,7 @@ def test_committee_progresses_an_item_and_publishes_the_notice_read_by_the_publi
     committee.goto(journey.url(f"/rectification/plans/{plan.pk}/"))
     expect(committee.locator("dl").first).to_contain_text("共 4 项，已销号 1 项")
     meeting = committee.locator("section#meeting")
+    meeting.locator("summary").click()  # the plan page folds its registration forms
     meeting.get_by_label("会议日期").fill("2024-07-15")
     meeting.get_by_label("会议类型").fill("党委会")
     meeting.get_by_label("议题").fill("传达学习巡察反馈意见，研究部署整改工作")
