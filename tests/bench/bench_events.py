@@ -135,16 +135,18 @@ def kinds(sql_list: list[str]) -> dict[str, int]:
     """Queries of one report by statement kind and table."""
     counted: dict[str, int] = {}
     for sql in sql_list:
+        prefix = ""
         if sql.startswith("WITH ") and "INSERT INTO " in sql:  # the audit append on PostgreSQL: one CTE
-            sql = sql[sql.index("INSERT INTO "):]
+            sql, prefix = sql[sql.index("INSERT INTO "):], "WITH "
         words = sql.split()
         verb = words[0] if words else "?"
         table = ""
-        for marker in (" FROM ", "INSERT INTO ", "UPDATE "):
+        markers = {"INSERT": ("INSERT INTO ",), "UPDATE": ("UPDATE ",)}.get(verb, (" FROM ",))
+        for marker in markers:
             if marker in sql:
                 table = sql.split(marker, 1)[1].split()[0].strip('"')
                 break
-        key = f"{verb} {table}".strip()
+        key = f"{prefix}{verb} {table}".strip()
         counted[key] = counted.get(key, 0) + 1
     return counted
 
