@@ -9,7 +9,6 @@ from django.contrib import messages
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.db.models import Q
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect
 from django.utils import timezone
@@ -22,6 +21,7 @@ from grid.models import Post
 from .capabilities import capabilities_of
 from .charts import render_svg, svg_download
 from .dashboards import dashboard_for, figure_for, last_visit
+from .listing import word_search
 from .two_factor import ENROLLING_TIERS
 
 WEEKDAYS = "一二三四五六日"
@@ -197,9 +197,7 @@ class InboxFilterForm(forms.Form):
             return notifications
         if self.cleaned_data["unread"]:
             notifications = notifications.filter(read_at__isnull=True)
-        for word in self.cleaned_data["q"].split()[:5]:
-            notifications = notifications.filter(Q(title__icontains=word) | Q(body__icontains=word))
-        return notifications
+        return word_search(notifications, self.cleaned_data["q"], "title", "body")
 
 
 class InboxView(LoginRequiredMixin, TemplateView):

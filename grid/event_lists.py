@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
+from governance.listing import word_search
+
 from .access import _minimal_prefixes, region_grants, scope
 from .events import HANDLE_PERMISSION_BY_TIER
 from .models import Event, Post, Region
@@ -111,10 +113,7 @@ class EventFilters:
             events = events.filter(created_at__lt=_start_of(self.date_to + datetime.timedelta(days=1)))
         if self.source:
             events = events.filter(source=self.source)
-        if self.q:
-            for word in self.q.split()[:5]:
-                events = events.filter(Q(title__icontains=word) | Q(description__icontains=word))
-        return events
+        return word_search(events, self.q, "title", "description")
 
 
 def _start_of(day: datetime.date) -> datetime.datetime:

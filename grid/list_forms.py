@@ -10,7 +10,7 @@ from __future__ import annotations
 from django import forms
 from django.db.models import BooleanField, ExpressionWrapper, F, Q, QuerySet
 
-from governance.listing import Sorts
+from governance.listing import Sorts, word_search
 
 from . import patrols
 from .access import region_grants
@@ -22,10 +22,6 @@ ALL = ("", "全部")
 # Regions offered in a region filter: the list's rows belong to grids; micro-grids add only noise.
 FILTER_REGION_TIERS = ("county", "township", "village", "grid")
 MAX_REGION_CHOICES = 1000
-
-
-def _words(text: str) -> list[str]:
-    return text.split()[:5]
 
 
 def _region_choices(paths: list[str], *, superuser: bool = False) -> list[tuple[int, str]]:
@@ -115,8 +111,7 @@ class MyTasksFilterForm(forms.Form):
             tasks = tasks.filter(urgency=data["urgency"])
         if data["overdue"]:
             tasks = tasks.filter(is_overdue=True)
-        for word in _words(data["q"]):
-            tasks = tasks.filter(Q(title__icontains=word) | Q(description__icontains=word))
+        tasks = word_search(tasks, data["q"], "title", "description")
         return MY_TASK_SORTS.apply(tasks, data["sort"])
 
 
@@ -153,8 +148,7 @@ class PatrolListForm(_ListFilter, PatrolFilterForm):
         path = self._region_path()
         if path:
             queryset = queryset.filter(region__path__startswith=path)
-        for word in _words(self.cleaned_data["q"]):
-            queryset = queryset.filter(Q(route__icontains=word) | Q(findings__icontains=word))
+        queryset = word_search(queryset, self.cleaned_data["q"], "route", "findings")
         return PATROL_SORTS.apply(queryset, self.cleaned_data["sort"])
 
 
@@ -225,8 +219,7 @@ class DiaryFilterForm(_ListFilter, forms.Form):
             diaries = diaries.filter(date__gte=data["date_from"])
         if data["date_to"]:
             diaries = diaries.filter(date__lte=data["date_to"])
-        for word in _words(data["q"]):
-            diaries = diaries.filter(content__icontains=word)
+        diaries = word_search(diaries, data["q"], "content")
         return DIARY_SORTS.apply(diaries, data["sort"])
 
 

@@ -3,19 +3,17 @@ inspection.findings."""
 
 from __future__ import annotations
 
-import datetime
-
 from django import forms
 from django.db.models import Q
 from django.utils import timezone
 
-from governance.listing import Sorts
-from grid.access import region_grants, scope
+from governance.listing import Sorts, word_search
+from grid.access import scope
 from grid.models import Region
 
 from . import findings
 from .models import CatalogItem, PatrolFinding, PatrolReport, SupervisionGroup
-from .patrol_list_forms import SortedFilterForm, month_range, search
+from .patrol_list_forms import SortedFilterForm, VillageFilterForm, parse_month, villages_for
 
 DATE_WIDGET = {"type": "date"}
 Source = PatrolFinding.Source
@@ -28,24 +26,6 @@ def _under(paths, lookup: str = "path") -> Q:
     return condition
 
 
-def villages_with(user, perm: str):
-    """Villages under the user's grants of `perm` (superusers: all)."""
-    villages = Region.objects.filter(tier__key="village").select_related("tier").order_by("path")
-    if user.is_superuser:
-        return villages
-    return villages.filter(_under(region_grants(user).paths(perm)))
-
-
-def parse_month(value: str) -> datetime.date:
-    try:
-        month = datetime.datetime.strptime((value or "").strip(), "%Y-%m").date()
-    except ValueError as exc:
-        raise forms.ValidationError("月份格式应为 年-月，如 2026-03。") from exc
-    if month.year < 2000:
-        raise forms.ValidationError("月份无效。")
-    return month
-
-
 FINDING_SORTS = Sorts(
     ("发现日期由近及远", ("-discovered_on", "-id")),
     oldest=("发现日期由远及近", ("discovered_on", "id")),
@@ -54,9 +34,10 @@ FINDING_SORTS = Sorts(
 )
 
 
-class FindingFilterForm(SortedFilterForm):
+class FindingFilterForm(SortedFilterForm, VillageFilterForm):
     STATUS = [("", "全部"), ("pending", "待核实登记"), ("true", "属实"), ("false", "不属实"), ("fraud", "弄虚作假")]
     SORTS = FINDING_SORTS
+    VILLAGE_PERM = "inspection.view_patrolfinding"
 
     village = forms.TypedChoiceField(label="村（居）", required=False, coerce=int, empty_value=None)
     item = forms.TypedChoiceField(label="目录事项", required=False, coerce=int, empty_value=None)
@@ -66,32 +47,16 @@ class FindingFilterForm(SortedFilterForm):
     q = forms.CharField(label="搜索", required=False, max_length=100,
                         widget=forms.TextInput(attrs={"placeholder": "编号、事项、地点、问题描述"}))
 
-    def __init__(self, *args, user, **kwargs):
-        super().__init__(*args, **kwargs)
-        villages = list(villages_with(user, "inspection.view_patrolfinding")[:500])
-        self.fields["village"].choices = [("", "全部")] + [(v.pk, v.name) for v in villages]
-        townships = {v.path[: len(v.path) - Region.steplen] for v in villages}
-        items = CatalogItem.objects.filter(township__path__in=townships).order_by("township__path", "code")[:500]
-        self.fields["item"].choices = [("", "全部")] + [(item.pk, f"{item.code} {item.name}") for item in items]
-
-    def clean_month(self):
-        value = self.cleaned_data.get("month")
-        return parse_month(value) if value else None
-
     def apply(self, queryset):
         if not self.is_valid():
             return queryset
         data = self.cleaned_data
-        if data["village"]:
-            queryset = queryset.filter(village_id=data["village"])
+        queryset = self.filter_village_and_month(queryset, "discovered_on")
         if data["item"]:
             queryset = queryset.filter(item_id=data["item"])
         if data["source"]:
             queryset = queryset.filter(source=data["source"])
-        if data["month"]:
-            start, end = month_range(data["month"])
-            queryset = queryset.filter(discovered_on__gte=start, discovered_on__lt=end)
-        queryset = search(queryset, data["q"], "number", "location", "description", "item__name")
+        queryset = word_search(queryset, data["q"], "number", "location", "description", "item__name")
         status = data["status"]
         if status == "pending":
             queryset = queryset.filter(Q(registered_at__isnull=True) | Q(is_true__isnull=True))
@@ -120,7 +85,7 @@ class FindingForm(forms.Form):
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
         self.user = user
-        self.villages = {v.pk: v for v in villages_with(user, "inspection.add_patrolfinding")[:500]}
+        self.villages = {v.pk: v for v in villages_for(user, "inspection.add_patrolfinding")[:500]}
         self.fields["village"].choices = [("", "请选择")] + [(pk, v.full_path) for pk, v in self.villages.items()]
         township_paths = {v.path[: len(v.path) - Region.steplen] for v in self.villages.values()}
         items = CatalogItem.objects.filter(is_active=True, township__path__in=township_paths).order_by("township_id", "code")
@@ -253,11 +218,12 @@ CHECK_SORTS = Sorts(
 )
 
 
-class CheckFilterForm(SortedFilterForm):
+class CheckFilterForm(SortedFilterForm, VillageFilterForm):
     """The filters of 督查记录: group, village, month, whether the village ledger was in order, and a search."""
 
     LEDGER = [("", "全部"), ("ok", "规范"), ("bad", "不规范")]
     SORTS = CHECK_SORTS
+    VILLAGE_PERM = "inspection.view_supervisioncheck"
 
     group = forms.TypedChoiceField(label="督查组", required=False, coerce=int, empty_value=None)
     village = forms.TypedChoiceField(label="村（居）", required=False, coerce=int, empty_value=None)
@@ -267,32 +233,21 @@ class CheckFilterForm(SortedFilterForm):
                         widget=forms.TextInput(attrs={"placeholder": "督查情况"}))
 
     def __init__(self, *args, user, **kwargs):
-        super().__init__(*args, **kwargs)
-        perm = "inspection.view_supervisioncheck"
-        groups = scope(user, SupervisionGroup.objects.all(), perm).select_related("township")
+        super().__init__(*args, user=user, **kwargs)
+        groups = scope(user, SupervisionGroup.objects.all(), self.VILLAGE_PERM).select_related("township")
         self.fields["group"].choices = [("", "全部")] + [
             (g.pk, f"{g.township.name}{g.name}") for g in groups.order_by("township__path", "number")[:200]]
-        villages = villages_with(user, perm)[:500]
-        self.fields["village"].choices = [("", "全部")] + [(v.pk, v.name) for v in villages]
-
-    def clean_month(self):
-        value = self.cleaned_data.get("month")
-        return parse_month(value) if value else None
 
     def apply(self, queryset):
         if not self.is_valid():
             return queryset
         data = self.cleaned_data
+        queryset = self.filter_village_and_month(queryset, "date")
         if data["group"]:
             queryset = queryset.filter(group_id=data["group"])
-        if data["village"]:
-            queryset = queryset.filter(village_id=data["village"])
-        if data["month"]:
-            start, end = month_range(data["month"])
-            queryset = queryset.filter(date__gte=start, date__lt=end)
         if data["ledger"]:
             queryset = queryset.filter(ledger_ok=data["ledger"] == "ok")
-        return search(queryset, data["q"], "notes")
+        return word_search(queryset, data["q"], "notes")
 
 
 class OversightForm(forms.Form):

@@ -15,13 +15,12 @@ from django import forms
 from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 
-from governance.listing import Sorts
+from governance.listing import Sorts, word_search
 
 from . import feedback
 from .models import FocusCategory, InspectionGroup, InspectionLetter, InspectionRound, RoundTarget
 
 DATE_WIDGET = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
-SEARCH_WORDS = 5
 
 
 class RoundChoiceField(forms.ModelChoiceField):
@@ -85,11 +84,7 @@ class ListForm(forms.Form):
     def apply(self, rows: QuerySet) -> QuerySet:
         data = self.data_or_empty()
         rows = self.filter(rows, data)
-        for word in (data.get("q") or "").split()[:SEARCH_WORDS]:
-            condition = Q()
-            for name in self.SEARCH:
-                condition |= Q(**{f"{name}__icontains": word})
-            rows = rows.filter(condition)
+        rows = word_search(rows, data.get("q"), *self.SEARCH)
         return self.SORTS.apply(rows, data.get("sort"))
 
     def clean(self):

@@ -7,28 +7,20 @@ import uuid
 
 from django import forms
 from django.contrib.auth import get_user_model
-from django.db.models import Q
 from django.utils import timezone
 
-from governance.listing import Sorts
-from grid.access import region_grants
+from governance.listing import Sorts, word_search
 from grid.models import Post, Region
 
-from .models import CatalogItem, PatrolReport, VillagePatrol
-from .patrol_list_forms import SortedFilterForm, month_range, search
+from .models import PatrolReport, VillagePatrol
+from .patrol_list_forms import (
+    SortedFilterForm,
+    VillageFilterForm,
+    catalog_items_for,
+    villages_for,
+)
 
 DATETIME_FORMATS = ["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M", "%Y-%m-%d %H:%M:%S"]
-
-
-def villages_for(user, perm: str):
-    """The villages under the user's grants of `perm` (a village cadre: their own village)."""
-    paths = region_grants(user).paths(perm)
-    if not paths:
-        return Region.objects.none()
-    condition = Q()
-    for prefix in paths:
-        condition |= Q(path__startswith=prefix)
-    return Region.objects.filter(condition, tier__key="village").select_related("tier").order_by("path")
 
 
 def _ancestor_paths(path: str) -> list[str]:
@@ -53,14 +45,6 @@ def patrol_cadres(villages) -> dict[int, list]:
         ids = {pk for path in _ancestor_paths(village.path) for pk in user_ids_by_path.get(path, ())}
         result[village.pk] = sorted((users[pk] for pk in ids if pk in users), key=lambda user: user.username)
     return result
-
-
-def catalog_items_for(villages):
-    townships = {village.path[: len(village.path) - Region.steplen] for village in villages}
-    return (
-        CatalogItem.objects.filter(is_active=True, township__path__in=townships)
-        .select_related("township", "lead_department").order_by("township__path", "code")
-    )
 
 
 def _user_label(user) -> str:
@@ -167,8 +151,10 @@ class PatrolReportForm(forms.Form):
         return patrol
 
 
-class ReportFilterForm(forms.Form):
+class ReportFilterForm(VillageFilterForm):
     """The filters of 村级上报, shared by the page, its export and the API."""
+
+    VILLAGE_PERM = "inspection.view_patrolreport"
 
     village = forms.TypedChoiceField(label="村（居）", required=False, coerce=int, empty_value=None)
     item = forms.TypedChoiceField(label="目录事项", required=False, coerce=int, empty_value=None)
@@ -177,37 +163,16 @@ class ReportFilterForm(forms.Form):
     q = forms.CharField(label="搜索", required=False, max_length=100,
                         widget=forms.TextInput(attrs={"placeholder": "编号、事项、地点、问题描述"}))
 
-    def __init__(self, *args, user, **kwargs):
-        super().__init__(*args, **kwargs)
-        villages = list(villages_for(user, "inspection.view_patrolreport")[:500])
-        self.fields["village"].choices = [("", "全部")] + [(village.pk, village.name) for village in villages]
-        self.fields["item"].choices = [("", "全部")] + [
-            (item.pk, f"{item.code} {item.name}") for item in catalog_items_for(villages)[:500]
-        ]
-
-    def clean_month(self):
-        value = (self.cleaned_data["month"] or "").strip()
-        if not value:
-            return None
-        try:
-            return datetime.datetime.strptime(value, "%Y-%m").date()
-        except ValueError as exc:
-            raise forms.ValidationError("月份格式应为 YYYY-MM。") from exc
-
     def apply(self, queryset):
         if not self.is_valid():
             return queryset
         data = self.cleaned_data
-        if data["village"]:
-            queryset = queryset.filter(village_id=data["village"])
+        queryset = self.filter_village_and_month(queryset, "reported_on")
         if data["item"]:
             queryset = queryset.filter(item_id=data["item"])
         if data["verdict"]:
             queryset = queryset.filter(verdict=data["verdict"])
-        if data["month"]:
-            start, end = month_range(data["month"])
-            queryset = queryset.filter(reported_on__gte=start, reported_on__lt=end)
-        return search(queryset, data.get("q", ""), "number", "location", "description", "item__name")
+        return word_search(queryset, data.get("q", ""), "number", "location", "description", "item__name")
 
 
 REPORT_SORTS = Sorts(
@@ -245,10 +210,11 @@ LEDGER_SORTS = Sorts(
 )
 
 
-class LedgerFilterForm(SortedFilterForm):
+class LedgerFilterForm(SortedFilterForm, VillageFilterForm):
     """The filters of 村级巡查台账: village, month, an item patrolled, and a search of route and findings."""
 
     SORTS = LEDGER_SORTS
+    VILLAGE_PERM = "inspection.view_villagepatrol"
 
     village = forms.TypedChoiceField(label="村（居）", required=False, coerce=int, empty_value=None)
     month = forms.CharField(label="巡查月份", required=False, widget=forms.TextInput(attrs={"type": "month"}))
@@ -256,37 +222,16 @@ class LedgerFilterForm(SortedFilterForm):
     q = forms.CharField(label="搜索", required=False, max_length=100,
                         widget=forms.TextInput(attrs={"placeholder": "路线或地点、巡查情况"}))
 
-    def __init__(self, *args, user, **kwargs):
-        super().__init__(*args, **kwargs)
-        villages = list(villages_for(user, "inspection.view_villagepatrol")[:500])
-        self.fields["village"].choices = [("", "全部")] + [(village.pk, village.name) for village in villages]
-        self.fields["item"].choices = [("", "全部")] + [
-            (item.pk, f"{item.code} {item.name}") for item in catalog_items_for(villages)[:500]
-        ]
-
-    def clean_month(self):
-        value = (self.cleaned_data["month"] or "").strip()
-        if not value:
-            return None
-        try:
-            return datetime.datetime.strptime(value, "%Y-%m").date()
-        except ValueError as exc:
-            raise forms.ValidationError("月份格式应为 YYYY-MM。") from exc
-
     def apply(self, queryset):
         if not self.is_valid():
             return queryset
         data = self.cleaned_data
-        if data["village"]:
-            queryset = queryset.filter(village_id=data["village"])
-        if data["month"]:
-            start, end = month_range(data["month"])
-            queryset = queryset.filter(date__gte=start, date__lt=end)
+        queryset = self.filter_village_and_month(queryset, "date")
         if data["item"]:
             # Through a subquery, so that a patrol is listed once however its items are joined.
             queryset = queryset.filter(pk__in=VillagePatrol.items.through.objects.filter(
                 catalogitem_id=data["item"]).values("villagepatrol_id"))
-        return search(queryset, data["q"], "route", "findings")
+        return word_search(queryset, data["q"], "route", "findings")
 
 
 class VerifyForm(forms.Form):

@@ -7,17 +7,16 @@ shown as an error on its field and that filter is ignored: the other filters sti
 from __future__ import annotations
 
 from django import forms
-from django.db.models import Case, F, IntegerField, Q, QuerySet, Value, When
+from django.db.models import Case, F, IntegerField, QuerySet, Value, When
 from django.db.models.functions import Coalesce
 
-from governance.listing import Sorts
+from governance.listing import Sorts, word_search
 from grid.models import Region
 
 from .models import RectificationItem, RectificationPlan
 from .services import CLOSED_STATUSES
 
 Status = RectificationItem.Status
-SEARCH_WORDS = 5
 
 PLAN_SORTS = Sorts(
     ("按整改党组织", ("organisation__path", "-created_at")),
@@ -45,16 +44,6 @@ def with_sort_columns(items: QuerySet[RectificationItem]) -> QuerySet[Rectificat
         progress_rank=Case(*(When(status=status, then=Value(rank)) for status, rank in PROGRESS_RANK.items()),
                            default=Value(len(PROGRESS_RANK)), output_field=IntegerField()),
     )
-
-
-def _search(queryset: QuerySet, text: str, fields: tuple[str, ...]) -> QuerySet:
-    """Every word (up to five) must appear in one of `fields`."""
-    for word in text.split()[:SEARCH_WORDS]:
-        condition = Q()
-        for name in fields:
-            condition |= Q(**{f"{name}__icontains": word})
-        queryset = queryset.filter(condition)
-    return queryset
 
 
 def organisation_label(region: Region) -> str:
@@ -113,7 +102,7 @@ class PlanFilterForm(_ListForm):
         if data.get("organisation"):
             plans = plans.filter(organisation__path__startswith=data["organisation"])
         if data.get("q", "").strip():
-            plans = _search(plans, data["q"], ("title", "organisation__name", "document_number", "round__name"))
+            plans = word_search(plans, data["q"], "title", "organisation__name", "document_number", "round__name")
         return PLAN_SORTS.apply(plans, data.get("sort"))
 
 
@@ -152,8 +141,8 @@ class ItemFilterForm(_ListForm):
         if data.get("overdue"):
             items = items.filter(is_overdue=True)
         if data.get("q", "").strip():
-            items = _search(items, data["q"], ("title", "description", "category", "subcategory",
-                                               "responsible_leader", "responsible_unit"))
+            items = word_search(items, data["q"], "title", "description", "category", "subcategory",
+                                "responsible_leader", "responsible_unit")
         return ITEM_SORTS.apply(with_sort_columns(items), data.get("sort"))
 
 
@@ -172,7 +161,7 @@ class PublicNoticeFilterForm(_ListForm):
 
     def search(self, notices):
         text = self.values().get("q", "").strip()
-        return _search(notices, text, ("title", "plan__organisation__name")) if text else notices
+        return word_search(notices, text, "title", "plan__organisation__name")
 
     def sort_key(self) -> str:
         return self.values().get("sort") or ""
