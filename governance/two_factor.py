@@ -32,14 +32,18 @@ DEVICE_NAME = "手机验证器"
 BAD_CODE = "验证码不正确或已过期，请输入验证器当前显示的 6 位数字。"
 
 
-def may_enrol(user) -> bool:
-    """County and township posts (and superusers) may turn on two-factor authentication."""
+def may_enrol(user, posts=None) -> bool:
+    """County and township posts (and superusers) may turn on two-factor authentication.
+
+    `posts`: the user's posts with their regions' tiers, when a page has them loaded already (no query)."""
     from grid.models import Post
 
     if not user.is_authenticated:
         return False
     if user.is_superuser:
         return True
+    if posts is not None:
+        return any(post.is_active and post.region.tier.key in ENROLLING_TIERS for post in posts)
     return Post.objects.active().filter(user=user, region__tier__key__in=ENROLLING_TIERS).exists()
 
 

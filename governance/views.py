@@ -22,7 +22,7 @@ from .capabilities import capabilities_of
 from .charts import render_svg, svg_download
 from .dashboards import dashboard_for, figure_for, last_visit
 from .listing import word_search
-from .two_factor import ENROLLING_TIERS
+from .two_factor import may_enrol
 
 WEEKDAYS = "一二三四五六日"
 
@@ -42,9 +42,7 @@ class HomeView(LoginRequiredMixin, TemplateView):
         return super().get_context_data(
             page_title="工作台",
             active_posts=[post for post in posts if post.is_active],
-            # two_factor.may_enrol's rule, read off the posts already loaded (no query of its own)
-            may_enrol_two_factor=user.is_superuser or any(
-                post.is_active and post.region.tier.key in ENROLLING_TIERS for post in posts),
+            may_enrol_two_factor=may_enrol(user, posts),
             past_posts=[post for post in posts if not post.is_active],
             capabilities=capabilities_of(user),
             recent_notifications=user.notifications.filter(read_at__isnull=True)[:5],

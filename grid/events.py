@@ -87,19 +87,11 @@ def may_take_step(user, event: Event, step: str) -> bool:
 
 
 def process_lookup(event: Event, prefix: str = "") -> dict:
-    """ORM lookups of an event's EventFlow process, on viewflow's (content type, object id) index.
-
-    Filtering on the object id alone cannot use that index: it scans every process row.
-    """
-    from django.contrib.contenttypes.models import ContentType
-
+    """ORM lookups of an event's EventFlow process (workflows.flow_parts.artifact_lookup)."""
     from workflows.event_flow import EventFlow
+    from workflows.flow_parts import artifact_lookup
 
-    return {
-        f"{prefix}artifact_content_type": ContentType.objects.get_for_model(Event),  # cached: no query
-        f"{prefix}artifact_object_id": event.pk,
-        f"{prefix}flow_class": EventFlow,
-    }
+    return artifact_lookup(EventFlow, event, prefix)
 
 
 def current_step(event: Event) -> str | None:

@@ -225,16 +225,11 @@ def _lock(report: PatrolReport) -> PatrolReport:
 
 
 def process_lookup(report: PatrolReport, prefix: str = "") -> dict:
-    """ORM lookups of a report's PatrolReportFlow process on viewflow's (content type, object id) index."""
-    from django.contrib.contenttypes.models import ContentType
-
+    """ORM lookups of a report's PatrolReportFlow process (workflows.flow_parts.artifact_lookup)."""
+    from workflows.flow_parts import artifact_lookup
     from workflows.patrol_report_flow import PatrolReportFlow
 
-    return {
-        f"{prefix}artifact_content_type": ContentType.objects.get_for_model(PatrolReport),
-        f"{prefix}artifact_object_id": report.pk,
-        f"{prefix}flow_class": PatrolReportFlow,
-    }
+    return artifact_lookup(PatrolReportFlow, report, prefix)
 
 
 def _process(report: PatrolReport):

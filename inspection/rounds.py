@@ -373,15 +373,10 @@ def add_mobile_target(proposal: MobileProposal) -> RoundTarget | None:
 
 
 def process_lookup(proposal: MobileProposal, prefix: str = "") -> dict:
-    from django.contrib.contenttypes.models import ContentType
-
+    from workflows.flow_parts import artifact_lookup
     from workflows.mobile_inspection_flow import MobileInspectionFlow
 
-    return {
-        f"{prefix}artifact_content_type": ContentType.objects.get_for_model(MobileProposal),
-        f"{prefix}artifact_object_id": proposal.pk,
-        f"{prefix}flow_class": MobileInspectionFlow,
-    }
+    return artifact_lookup(MobileInspectionFlow, proposal, prefix)
 
 
 def _complete_decision(proposal: MobileProposal, *, by) -> None:

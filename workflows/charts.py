@@ -1,23 +1,22 @@
-"""EventFlow drawn as SVG (viewflow's layout), with one event's position highlighted, and as BPMN."""
+"""The flows drawn as SVG (viewflow's layout), with one record's position highlighted, and as BPMN."""
 
 from __future__ import annotations
 
 from viewflow.workflow import chart
 from viewflow.workflow.models import Task
 
-from grid.events import process_lookup
-
 from .event_flow import EventFlow
+from .flow_parts import artifact_lookup
 
 
-def _mark_event_position(grid, event) -> None:
+def _mark_position(grid, flow_class, artifact) -> None:
     """Colour each node by its latest task; a node waiting now shows as current even if it ran before.
 
     viewflow's calc_cell_status keeps "done" for a node that is waiting again (escalation loops back
-    to the same handle step), which would hide where the event is.
+    to the same handle step), which would hide where the record is.
     """
     latest: dict = {}
-    tasks = Task.objects.filter(**process_lookup(event, "process__")).order_by("id")
+    tasks = Task.objects.filter(**artifact_lookup(flow_class, artifact, "process__")).order_by("id")
     for task in tasks.only("flow_task", "status"):
         latest[task.flow_task] = task.status  # by id: the last task of a node wins
     for node in grid.nodes:
@@ -25,12 +24,21 @@ def _mark_event_position(grid, event) -> None:
             grid[node].status = latest[node]
 
 
-def event_flow_svg(event=None) -> str:
-    grid = chart.calc_layout_data(EventFlow)
-    if event is not None:
-        _mark_event_position(grid, event)
+def flow_svg(flow_class, artifact=None) -> str:
+    """The flow's chart; for one record (event, report, proposal, item), its steps so far coloured."""
+    grid = chart.calc_layout_data(flow_class)
+    if artifact is not None:
+        _mark_position(grid, flow_class, artifact)
     return chart.grid_to_svg(grid)
 
 
+def flow_bpmn(flow_class) -> str:
+    return chart.grid_to_bpmn(chart.calc_layout_data(flow_class))
+
+
+def event_flow_svg(event=None) -> str:
+    return flow_svg(EventFlow, event)
+
+
 def event_flow_bpmn() -> str:
-    return chart.grid_to_bpmn(chart.calc_layout_data(EventFlow))
+    return flow_bpmn(EventFlow)

@@ -14,6 +14,19 @@ def artifact_of(process_or_activation):
     return process.artifact
 
 
+def artifact_lookup(flow_class, artifact, prefix: str = "") -> dict:
+    """ORM lookups of `artifact`'s process of `flow_class`, on viewflow's (content type, object id) index.
+
+    Filtering on the object id alone cannot use that index: it scans every process row."""
+    from django.contrib.contenttypes.models import ContentType
+
+    return {
+        f"{prefix}artifact_content_type": ContentType.objects.get_for_model(type(artifact)),  # cached: no query
+        f"{prefix}artifact_object_id": artifact.pk,
+        f"{prefix}flow_class": flow_class,
+    }
+
+
 def decided(*decisions):
     """A switch condition: the decision the service stored in the process data is one of these."""
 

@@ -160,23 +160,12 @@ def notify_proposer_of_decision(proposal) -> None:
 
 def mobile_inspection_flow_svg(proposal=None) -> str:
     """The flow as SVG (viewflow's layout); for one proposal, its steps so far coloured."""
-    from viewflow.workflow import chart
-    from viewflow.workflow.models import Task
+    from .charts import flow_svg
 
-    grid = chart.calc_layout_data(MobileInspectionFlow)
-    if proposal is not None:
-        from inspection.rounds import process_lookup
-
-        latest: dict = {}
-        for task in Task.objects.filter(**process_lookup(proposal, "process__")).order_by("id").only("flow_task", "status"):
-            latest[task.flow_task] = task.status
-        for node in grid.nodes:
-            if node in latest:
-                grid[node].status = latest[node]
-    return chart.grid_to_svg(grid)
+    return flow_svg(MobileInspectionFlow, proposal)
 
 
 def mobile_inspection_flow_bpmn() -> str:
-    from viewflow.workflow import chart
+    from .charts import flow_bpmn
 
-    return chart.grid_to_bpmn(chart.calc_layout_data(MobileInspectionFlow))
+    return flow_bpmn(MobileInspectionFlow)

@@ -166,23 +166,12 @@ def notify_reporter_of_verdict(report) -> None:
 
 def patrol_report_flow_svg(report=None) -> str:
     """The flow as SVG (viewflow's layout); for one report, its steps so far coloured."""
-    from viewflow.workflow import chart
-    from viewflow.workflow.models import Task
+    from .charts import flow_svg
 
-    grid = chart.calc_layout_data(PatrolReportFlow)
-    if report is not None:
-        from inspection.reports import process_lookup
-
-        latest: dict = {}
-        for task in Task.objects.filter(**process_lookup(report, "process__")).order_by("id").only("flow_task", "status"):
-            latest[task.flow_task] = task.status
-        for node in grid.nodes:
-            if node in latest:
-                grid[node].status = latest[node]
-    return chart.grid_to_svg(grid)
+    return flow_svg(PatrolReportFlow, report)
 
 
 def patrol_report_flow_bpmn() -> str:
-    from viewflow.workflow import chart
+    from .charts import flow_bpmn
 
-    return chart.grid_to_bpmn(chart.calc_layout_data(PatrolReportFlow))
+    return flow_bpmn(PatrolReportFlow)

@@ -14,7 +14,6 @@ from __future__ import annotations
 import logging
 
 from django.contrib.auth import get_user_model
-from django.contrib.contenttypes.models import ContentType
 from django.db import transaction
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
@@ -23,7 +22,7 @@ from viewflow.workflow import flow
 from viewflow.workflow.models import Task
 from viewflow.workflow.status import STATUS
 
-from .flow_parts import artifact_of, decided, record_page_view
+from .flow_parts import artifact_lookup, artifact_of, decided, record_page_view
 from .locking import process_lock
 from .models import RectificationProcess
 
@@ -93,13 +92,7 @@ class RectificationFlow(flow.Flow):
 
 
 def process_lookup(item, prefix: str = "") -> dict:
-    from rectification.models import RectificationItem
-
-    return {
-        f"{prefix}artifact_content_type": ContentType.objects.get_for_model(RectificationItem),
-        f"{prefix}artifact_object_id": item.pk,
-        f"{prefix}flow_class": RectificationFlow,
-    }
+    return artifact_lookup(RectificationFlow, item, prefix)
 
 
 def process_of(item) -> RectificationProcess | None:
@@ -270,14 +263,6 @@ def notify_committee_of_verdict(item, *, accepted: bool, reason: str) -> None:
 
 def rectification_flow_svg(item=None) -> str:
     """The flow as SVG (viewflow's layout); for one item, its steps so far coloured."""
-    from viewflow.workflow import chart
+    from .charts import flow_svg
 
-    grid = chart.calc_layout_data(RectificationFlow)
-    if item is not None:
-        latest: dict = {}
-        for task in Task.objects.filter(**process_lookup(item, "process__")).order_by("id").only("flow_task", "status"):
-            latest[task.flow_task] = task.status
-        for node in grid.nodes:
-            if node in latest:
-                grid[node].status = latest[node]
-    return chart.grid_to_svg(grid)
+    return flow_svg(RectificationFlow, item)
