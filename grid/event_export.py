@@ -2,16 +2,11 @@
 
 from __future__ import annotations
 
-import io
-
 from django.utils import timezone
-from openpyxl import Workbook
-from openpyxl.styles import Font
 
 from governance import audit
-from governance.spreadsheet_safety import xlsx_row
+from governance.listing import EXPORT_LIMIT, xlsx_bytes
 
-EXPORT_LIMIT = 50_000
 HEADERS = ["编号", "标题", "类别", "发生区域", "当前处置层级", "状态", "紧急程度", "来源", "上报人", "上报时间",
            "发生时间", "承办部门", "超期", "地址", "纬度", "经度", "描述", "办理结果", "满意度"]
 
@@ -24,36 +19,18 @@ def export_events(events, *, by, progress=None) -> tuple[bytes, bool]:
     """Write the events to a workbook; returns (content, truncated). The export is audited.
 
     `progress`, when given, is called once per row written (a long export run as a job reports it)."""
-    workbook = Workbook(write_only=True)
-    sheet = workbook.create_sheet("网格事件")
-    header_cells = []
-    for title in HEADERS:
-        from openpyxl.cell import WriteOnlyCell
-
-        cell = WriteOnlyCell(sheet, value=title)
-        cell.font = Font(bold=True)
-        header_cells.append(cell)
-    sheet.append(header_cells)
-    count = 0
-    for event in events[: EXPORT_LIMIT + 1].iterator(chunk_size=2000):
-        if count == EXPORT_LIMIT:
-            break
-        count += 1
-        if progress is not None:
-            progress()
-        sheet.append(xlsx_row(sheet, [
-            event.pk, event.title, str(event.category), event.region.full_path,
-            f"{event.handling_region.name}（{event.handling_region.tier.name}）", event.get_status_display(),
-            event.get_urgency_display(), event.get_source_display(),
-            event.reporter.get_full_name() or event.reporter.get_username(), _local(event.created_at),
-            _local(event.occurred_at), event.department.name if event.department_id else "", "是" if event.is_overdue else "",
-            event.address, float(event.latitude) if event.latitude is not None else None,
-            float(event.longitude) if event.longitude is not None else None, event.description, event.result,
-            event.rating,
-        ]))
-    truncated = events[EXPORT_LIMIT:EXPORT_LIMIT + 1].exists() if count == EXPORT_LIMIT else False
-    buffer = io.BytesIO()
-    workbook.save(buffer)
+    rows = ([
+        event.pk, event.title, str(event.category), event.region.full_path,
+        f"{event.handling_region.name}（{event.handling_region.tier.name}）", event.get_status_display(),
+        event.get_urgency_display(), event.get_source_display(),
+        event.reporter.get_full_name() or event.reporter.get_username(), _local(event.created_at),
+        _local(event.occurred_at), event.department.name if event.department_id else "", "是" if event.is_overdue else "",
+        event.address, float(event.latitude) if event.latitude is not None else None,
+        float(event.longitude) if event.longitude is not None else None, event.description, event.result,
+        event.rating,
+    ] for event in events[: EXPORT_LIMIT + 1].iterator(chunk_size=2000))
+    content, count, truncated = xlsx_bytes(rows=rows, headers=HEADERS, sheet_title="网格事件", limit=EXPORT_LIMIT,
+                                           progress=progress)
     audit.record("event.export", actor=by, after={"rows": count, "truncated": truncated},
                  region_path=audit.actor_region_path(by))
-    return buffer.getvalue(), truncated
+    return content, truncated
