@@ -61,7 +61,9 @@ class HistorySerializer(serializers.Serializer):
     actor = serializers.SerializerMethodField(help_text="操作人姓名（系统自动操作为空）")
 
     def get_label(self, entry) -> str:
-        return self.context.get("labels", {}).get(entry.action, entry.action)
+        from governance.audit_labels import action_label
+
+        return action_label(entry.action)
 
     def get_actor(self, entry) -> str:
         return _name(entry.actor) if entry.actor_id else ""

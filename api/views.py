@@ -29,7 +29,6 @@ from governance.models import Attachment
 from grid import events as event_services
 from grid.access import get_object_for_user, require_perm, scope
 from grid.event_lists import EVENT_SORTS, EventFilters, my_tasks, region_events, with_list_columns
-from grid.event_views import EVENT_ACTION_LABELS
 from grid.models import Department, Event, EventCategory, Post, Region
 from inspection.models import PatrolReport
 from rectification import notices as notice_services
@@ -211,7 +210,7 @@ def _event_detail(request, event: Event) -> dict:
     }
     context = {
         "request": request, "attachments": attachments, "warnings": warnings, "history": list(entries_for(event)),
-        "labels": EVENT_ACTION_LABELS, "actions": actions,
+        "actions": actions,
         "attachment_url": lambda a: reverse("api:event_attachment", args=[event.pk, a.pk]),
     }
     return s.EventDetailSerializer(event, context=context).data
@@ -416,13 +415,11 @@ class PatrolReportDetailView(APIView):
     @extend_schema(summary="村级上报详情：佐证与办理记录", responses={200: s.PatrolReportDetailSerializer, **READ_ERRORS},
                    tags=["大巡查"])
     def get(self, request, pk: int):
-        from inspection.report_views import ACTION_LABELS
-
         report = _report_for(request.user, pk)
         attachments = list(attachments_of(report).order_by("id"))
         warnings = {a.pk: disagreement_warnings(a, occurred_at=report.occurred_at) for a in attachments if a.kind == "image"}
         context = {"request": request, "attachments": attachments, "warnings": warnings,
-                   "history": list(entries_for(report)), "labels": ACTION_LABELS,
+                   "history": list(entries_for(report)),
                    "attachment_url": lambda a: reverse("api:patrol_report_attachment", args=[report.pk, a.pk])}
         return Response(s.PatrolReportDetailSerializer(report, context=context).data)
 

@@ -22,26 +22,13 @@ from django.views.generic import TemplateView
 from grid.access import require_perm, scope
 
 from .audit import verify_chain
+from .audit_labels import action_label
 from .listing import Sorts, xlsx_export
 from .models import AuditEntry
 from .paging import UncountedPage
 
 PAGE_SIZE = 50
 AUDITED_APPS = ("grid", "governance", "inspection", "rectification", "workflows", "auth")
-
-ACTION_LABELS = {
-    "region.create": "新增区域", "region.update": "修改区域", "department.create": "新增部门",
-    "user.create": "新建账号", "post.create": "任命岗位", "post.end": "免去岗位",
-}
-
-
-def action_label(action: str) -> str:
-    if action in ACTION_LABELS:
-        return ACTION_LABELS[action]
-    from grid.event_views import EVENT_ACTION_LABELS
-
-    return EVENT_ACTION_LABELS.get(action, "")
-
 
 def object_type_choices() -> list[tuple[str, str]]:
     """The models that can appear in the trail, by their Chinese name (from the app registry, no query)."""

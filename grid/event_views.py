@@ -18,6 +18,7 @@ from django.views import View
 from django.views.generic import TemplateView
 
 from governance.audit import entries_for
+from governance.audit_labels import action_label
 from governance.evidence import EvidenceRejected, attachments_of, disagreement_warnings
 from governance.paging import UncountedPage
 
@@ -202,20 +203,12 @@ class EventDetailView(LoginRequiredMixin, TemplateView):
         return context
 
 
-EVENT_ACTION_LABELS = {
-    "event.report": "上报事件", "event.resolve": "就地处置结案", "event.escalate": "上报上一级",
-    "event.dispatch": "派单至部门", "event.merge": "合并为重复事件", "event.reject": "驳回",
-    "event.department.resolve": "部门办结", "event.department.send_back": "部门退回乡镇",
-    "event.verify.satisfied": "核实满意", "event.verify.return": "核实不满意，退回处置",
-    "event.verify.return_to_department": "核实不满意，退回部门", "event.rate": "评价",
-    "event.supervised": "超期督办", "event.auto_escalate": "超期自动上报上一级",
-}
 
 
 def _history(event: Event) -> list:
     entries = list(entries_for(event))
     for entry in entries:
-        entry.action_label = EVENT_ACTION_LABELS.get(entry.action, entry.action)
+        entry.action_label = action_label(entry.action)
     return entries
 
 

@@ -20,6 +20,7 @@ from django.views import View
 from django.views.generic import TemplateView
 
 from governance.audit import entries_for
+from governance.audit_labels import action_label
 from governance.listing import xlsx_export
 from governance.paging import UncountedPage
 
@@ -29,9 +30,6 @@ from .models import Event, PatrolLog, WorkDiary
 from .patrol_forms import DiaryForm, PatrolForm, ReviewForm
 
 PAGE_SIZE = 50
-ACTION_LABELS = {
-    "patrol.record": "记录巡查", "diary.write": "填写日志", "diary.update": "修改日志", "diary.review": "审核确认",
-}
 
 
 def _attach_errors(form, exc: ValidationError) -> None:
@@ -46,7 +44,7 @@ def _attach_errors(form, exc: ValidationError) -> None:
 def _history(obj) -> list:
     entries = list(entries_for(obj))
     for entry in entries:
-        entry.action_label = ACTION_LABELS.get(entry.action, entry.action)
+        entry.action_label = action_label(entry.action)
     return entries
 
 

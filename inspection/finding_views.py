@@ -21,6 +21,7 @@ from django.views import View
 from django.views.generic import TemplateView
 
 from governance.audit import entries_for
+from governance.audit_labels import action_label
 from governance.listing import xlsx_export
 from governance.paging import UncountedPage
 from grid.access import require_perm, scope
@@ -40,10 +41,6 @@ from .finding_forms import (
 from .models import PatrolFinding, SupervisionCheck
 
 PAGE_SIZE = 50
-ACTION_LABELS = {
-    "patrol_finding.record": "录入发现问题", "patrol_finding.register": "核实登记备案",
-    "patrol_finding.flag_fraud": "认定弄虚作假", "supervision_check.record": "记录督查",
-}
 
 
 def _attach_errors(form, exc: ValidationError) -> None:
@@ -57,7 +54,7 @@ def _attach_errors(form, exc: ValidationError) -> None:
 def _history(obj) -> list:
     entries = list(entries_for(obj))
     for entry in entries:
-        entry.action_label = ACTION_LABELS.get(entry.action, entry.action)
+        entry.action_label = action_label(entry.action)
     return entries
 
 

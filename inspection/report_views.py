@@ -19,6 +19,7 @@ from django.views import View
 from django.views.generic import TemplateView
 
 from governance.audit import entries_for
+from governance.audit_labels import action_label
 from governance.evidence import EvidenceRejected, attachment_response, attachments_of, disagreement_warnings
 from governance.listing import xlsx_export
 from governance.paging import UncountedPage
@@ -40,16 +41,6 @@ from .report_forms import (
 
 PAGE_SIZE = 50
 
-ACTION_LABELS = {
-    "patrol_report.submit": "村（居）上报",
-    "patrol_report.verify.true": "核实属实，登记备案并加分",
-    "patrol_report.verify.false": "核实不属实",
-    "patrol_report.verify.duplicate": "核实为重复上报",
-    "patrol_report.follow_up.enforcement": "安排执法处置",
-    "patrol_report.follow_up.rectification": "责令整改",
-    "patrol_report.follow_up.none": "无需后续处置",
-    "patrol_report.flag_fraud": "认定弄虚作假，加分冲销",
-}
 
 
 def _error_messages(exc: Exception) -> list[str]:
@@ -265,7 +256,7 @@ class ReportDetailView(LoginRequiredMixin, TemplateView):
         lead = report_services.may_verify(user, report)
         history = list(entries_for(report))
         for entry in history:
-            entry.action_label = ACTION_LABELS.get(entry.action, entry.action)
+            entry.action_label = action_label(entry.action)
             # the note belongs to the verification; later entries carry it in their snapshot too
             entry.note = (entry.after or {}).get("verification_note") if entry.action.startswith(
                 "patrol_report.verify") else ""

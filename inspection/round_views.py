@@ -18,6 +18,7 @@ from django.views import View
 from django.views.generic import TemplateView
 
 from governance.audit import entries_for
+from governance.audit_labels import action_label
 from governance.listing import xlsx_export
 from grid.access import require_perm, scope
 from grid.models import Region
@@ -26,12 +27,6 @@ from . import rounds as round_services
 from .inspection_list_forms import RoundListForm
 from .models import InspectionGroup, InspectionRound, MobileProposal
 from .round_forms import DecisionForm, GroupForm, ProposalForm, RoundForm, TargetsForm
-
-ACTION_LABELS = {
-    "mobile_proposal.propose": "巡察组提出机动巡察",
-    "mobile_proposal.approved": "领导小组同意",
-    "mobile_proposal.rejected": "领导小组不同意",
-}
 
 
 def _errors(exc: ValidationError) -> list[str]:
@@ -276,7 +271,7 @@ class ProposalDetailView(LoginRequiredMixin, TemplateView):
         proposal = kwargs.pop("proposal", None) or proposal_for(user, self.kwargs["pk"])
         history = list(entries_for(proposal))
         for entry in history:
-            entry.action_label = ACTION_LABELS.get(entry.action, entry.action)
+            entry.action_label = action_label(entry.action)
         pending = proposal.decision == MobileProposal.Decision.PENDING
         return super().get_context_data(
             page_title=f"机动巡察：{proposal.village.name}", proposal=proposal, group=proposal.group,
