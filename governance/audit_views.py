@@ -103,7 +103,7 @@ class AuditListView(LoginRequiredMixin, TemplateView):
 
     def get_context_data(self, **kwargs):
         form, entries = audit_entries_for(self.request.user, self.request.GET)
-        page = UncountedPage(entries, self.request.GET.get("page"), PAGE_SIZE)
+        page = UncountedPage(entries.select_related("actor"), self.request.GET.get("page"), PAGE_SIZE)
         type_names = dict(form.fields["object_type"].choices)
         for entry in page:
             entry.action_label = action_label(entry.action)

@@ -13,3 +13,12 @@ def action_label(action: str) -> str:
     from governance.audit_labels import action_label as label
 
     return label(action)
+
+
+@register.filter
+def actor_of(entry) -> str:
+    """Who did it, by name: the account's full name, else the account name stored with the entry, else 系统."""
+    actor = entry.actor if entry.actor_id else None
+    if actor is not None and actor.get_full_name():
+        return actor.get_full_name()
+    return entry.actor_name or "系统"

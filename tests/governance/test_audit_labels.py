@@ -43,3 +43,17 @@ def test_an_unknown_action_shows_its_code():
     assert action_label("event.report") == "上报事件"
     assert action_label("something.new") == "something.new"
     assert Event.Status.CLOSED  # the event model the decisions above belong to is importable
+
+
+def test_histories_name_people_by_their_names(db, django_user_model):
+    from governance import audit
+    from governance.models import AuditEntry
+    from governance.templatetags.case_history import actor_of
+
+    named = django_user_model.objects.create_user("wangxiaoming", first_name="小明", last_name="王")
+    plain = django_user_model.objects.create_user("lisi")
+    audit.record("event.report", actor=named)
+    audit.record("event.report", actor=plain)
+    audit.record("event.supervised")
+    assert [actor_of(entry) for entry in AuditEntry.objects.select_related("actor").order_by("id")] == [
+        named.get_full_name(), "lisi", "系统"]
