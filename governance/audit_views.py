@@ -83,10 +83,23 @@ def _start_of(day: datetime.date) -> datetime.datetime:
     return timezone.make_aware(datetime.datetime.combine(day, datetime.time.min))
 
 
-def _pretty(value) -> str:
+def _pretty(value, object_type: str = "") -> str:
+    """The recorded values as indented JSON; on the page, keys of the record's fields carry their
+    Chinese names ("households（户数）"), so that an auditor can read them."""
     if value is None:
         return ""
+    if isinstance(value, dict) and object_type:
+        names = _field_names(object_type)
+        value = {(f"{key}（{names[key]}）" if key in names else key): item for key, item in value.items()}
     return json.dumps(value, cls=DjangoJSONEncoder, ensure_ascii=False, indent=2, sort_keys=True)
+
+
+def _field_names(object_type: str) -> dict[str, str]:
+    try:
+        model = apps.get_model(object_type)
+    except (LookupError, ValueError):
+        return {}
+    return {field.name: str(field.verbose_name) for field in model._meta.get_fields() if hasattr(field, "verbose_name")}
 
 
 def audit_entries_for(user, query) -> tuple[AuditFilterForm, QuerySet[AuditEntry]]:
@@ -108,7 +121,8 @@ class AuditListView(LoginRequiredMixin, TemplateView):
         for entry in page:
             entry.action_label = action_label(entry.action)
             entry.type_name = type_names.get(entry.object_type, entry.object_type).split("（")[0]
-            entry.before_json, entry.after_json = _pretty(entry.before), _pretty(entry.after)
+            entry.before_json = _pretty(entry.before, entry.object_type)
+            entry.after_json = _pretty(entry.after, entry.object_type)
         return super().get_context_data(page_title="审计日志", form=form, page=page, **kwargs)
 
     def post(self, request):

@@ -413,7 +413,7 @@ def test_audit_list_is_scoped_and_shows_before_and_after(client, county, persona
     as_user(client, office)
     page = page_text(client.get(reverse("system:audit")))
     assert "赵村新村" not in page and "赵村镇" not in page
-    assert "修改区域" in page and "&quot;households&quot;: 380" in page and "&quot;households&quot;: 455" in page
+    assert "修改区域" in page and "&quot;households（户数）&quot;: 380" in page and "&quot;households（户数）&quot;: 455" in page
     assert "<details" in page
 
     county_page = page_text(as_user(Client(), personas["county_office"]).get(reverse("system:audit")))
