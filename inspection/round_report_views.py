@@ -86,12 +86,13 @@ class RoundReportsView(LoginRequiredMixin, TemplateView):
         group = get_group_for_user(user, self.kwargs["pk"])
         may_clues = round_reports.may_view_clues(user, group)
         documents = []
-        for kind, label in round_reports.KINDS.items():
-            if kind == "clues" and not may_clues:
-                continue
-            data = round_reports.build(group, kind, user=user)
-            documents.append({"kind": kind, "label": label, "title": data["title"],
-                              "summary": round_reports.opening(data), "formats": round_reports.formats_of(kind)})
+        with round_reports.shared_records():  # the documents read the group's findings once
+            for kind, label in round_reports.KINDS.items():
+                if kind == "clues" and not may_clues:
+                    continue
+                data = round_reports.build(group, kind, user=user)
+                documents.append({"kind": kind, "label": label, "title": data["title"],
+                                  "summary": round_reports.opening(data), "formats": round_reports.formats_of(kind)})
         today = timezone.localdate()
         return super().get_context_data(
             page_title=f"{group.name} · 三报告四清单", group=group, documents=documents,

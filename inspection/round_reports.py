@@ -13,10 +13,12 @@ refuses anyone else.
 
 from __future__ import annotations
 
+import contextvars
 import datetime
 import io
 import logging
 from collections import Counter, OrderedDict
+from contextlib import contextmanager
 
 from django.core.exceptions import PermissionDenied
 from django.template.loader import render_to_string
@@ -117,16 +119,43 @@ def finding_organisation(finding: InspectionFinding) -> Region:
     return finding.village or finding.target.organisation
 
 
+# Records read once and shared by every document built inside `shared_records()` (the group's page
+# builds all seven documents; each would otherwise read the same findings and categories again).
+_shared: contextvars.ContextVar[dict | None] = contextvars.ContextVar("round_report_records", default=None)
+
+
+@contextmanager
+def shared_records():
+    token = _shared.set({})
+    try:
+        yield
+    finally:
+        _shared.reset(token)
+
+
+def _once(key: tuple, read):
+    memo = _shared.get()
+    if memo is None:
+        return read()
+    if key not in memo:
+        memo[key] = read()
+    return memo[key]
+
+
 def _findings(group: InspectionGroup) -> list[InspectionFinding]:
-    return list(
+    return list(_once(("findings", group.pk), lambda: list(
         InspectionFinding.objects.filter(group=group)
         .select_related("target__organisation__tier", "village__tier", "focus__parent")
         .order_by("id")
-    )
+    )))
 
 
 def focus_order(round_) -> dict[int, tuple]:
     """pk → sort key of each focus category of the round, in taxonomy order (parent before children)."""
+    return _once(("focus_order", round_.pk), lambda: _focus_order(round_))
+
+
+def _focus_order(round_) -> dict[int, tuple]:
     categories = list(FocusCategory.objects.filter(round=round_).order_by("order", "id"))
     by_parent: dict[int | None, list[FocusCategory]] = {}
     for category in categories:

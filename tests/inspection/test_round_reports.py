@@ -304,6 +304,20 @@ def test_reports_page_lists_the_documents_without_clues_for_a_member(client, zha
     assert client.get(reverse("inspection:round_report_download", args=[group.pk, "clues", "docx"])).status_code == 200
 
 
+def test_reports_page_reads_the_groups_findings_once_for_all_seven_documents(client, zhaocun_round):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    client.force_login(zhaocun_round.leader)
+    url = reverse("inspection:round_reports", args=[zhaocun_round.group.pk])
+    client.get(url)
+    with CaptureQueriesContext(connection) as captured:
+        assert client.get(url).status_code == 200
+    finding_reads = [q for q in captured.captured_queries
+                     if 'FROM "inspection_inspectionfinding"' in q["sql"] and "COUNT(" not in q["sql"].upper()]
+    assert len(finding_reads) == 1, [q["sql"][:120] for q in finding_reads]
+
+
 def test_reports_page_is_404_outside_the_users_reach(client, zhaocun_round, personas):
     client.force_login(personas["township_committee"])
     assert client.get(reverse("inspection:round_reports", args=[zhaocun_round.group.pk])).status_code == 404
