@@ -88,7 +88,8 @@ def _insert_and_move_head(entry: AuditEntry) -> None:
     entry._state.adding = False
 
 
-def record_many(action: str, objects: list[models.Model], *, actor=None, after: dict | None = None) -> int:
+def record_many(action: str, objects: list[models.Model], *, actor=None, before: dict | None = None,
+                after: dict | None = None) -> int:
     """Append one row per object for the same action, chained in order, with one lock of the head.
 
     For set-based jobs (the overdue scan) that would otherwise take the head lock once per row.
@@ -103,7 +104,8 @@ def record_many(action: str, objects: list[models.Model], *, actor=None, after: 
             entry = AuditEntry(
                 created_at=now, actor=actor if getattr(actor, "pk", None) else None,
                 actor_name=getattr(actor, "username", "") or "", action=action, object_type=obj._meta.label,
-                object_id=str(obj.pk), region_path=_region_path(obj), object_repr=str(obj)[:300], before=None,
+                object_id=str(obj.pk), region_path=_region_path(obj), object_repr=str(obj)[:300],
+                before=_to_json_ready(before) if before is not None else None,
                 after=_to_json_ready(after) if after is not None else None, request_id=request_id,
                 previous_hash=previous,
             )

@@ -333,20 +333,18 @@ def flag_overdue_letters(today: datetime.date | None = None) -> dict:
     with transaction.atomic():
         cleared = list(InspectionLetter.objects.select_for_update().filter(is_overdue=True).filter(
             Q(replied_on__isnull=False) | Q(reply_due__isnull=True) | Q(reply_due__gte=today)))
-        for letter in cleared:
-            InspectionLetter.objects.filter(pk=letter.pk).update(is_overdue=False)
-            audit.record("inspection_letter.overdue_cleared", obj=letter, before={"is_overdue": True},
-                         after={"is_overdue": False})
+        InspectionLetter.objects.filter(pk__in=[letter.pk for letter in cleared]).update(is_overdue=False)
+        audit.record_many("inspection_letter.overdue_cleared", cleared, before={"is_overdue": True},
+                          after={"is_overdue": False})
         result["cleared"] = len(cleared)
         late = list(InspectionLetter.objects.select_for_update(of=("self",)).filter(
             is_overdue=False, replied_on__isnull=True, reply_due__lt=today).select_related(
             "round__county", "recipient__tier", "recipient_department"))
+        InspectionLetter.objects.filter(pk__in=[letter.pk for letter in late]).update(is_overdue=True)
+        audit.record_many("inspection_letter.overdue", late, before={"is_overdue": False}, after={"is_overdue": True})
+        result["flagged"] = len(late)
         offices: dict[int, list] = {}
         for letter in late:
-            InspectionLetter.objects.filter(pk=letter.pk).update(is_overdue=True)
-            audit.record("inspection_letter.overdue", obj=letter, before={"is_overdue": False},
-                         after={"is_overdue": True})
-            result["flagged"] += 1
             if letter.round_id not in offices:
                 offices[letter.round_id] = office_users(letter.round)
             days = (today - letter.reply_due).days
