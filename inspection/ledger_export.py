@@ -22,7 +22,7 @@ from grid.models import Department, Region
 
 from .findings import visible_findings
 from .models import PatrolFinding, PatrolReport, VillagePatrol
-from .scoring import SOURCE_MULTIPLIER, VETO_SOURCES, excused_by_report
+from .scoring import finding_outcome
 
 EXPORT_LIMIT = 50_000
 
@@ -113,15 +113,9 @@ def export_village_ledger(village: Region, start: datetime.date, end: datetime.d
 
 
 def _deduction(finding: PatrolFinding) -> tuple[int | str, float | str]:
-    """(multiplier, deduction) as scoring computes it, for a registered finding."""
-    if finding.is_true is not True or finding.is_fraud:
-        return "", 0.0
-    if excused_by_report(finding):
-        return 0, 0.0
-    if finding.source in VETO_SOURCES:
-        return "", "一票否决"
-    multiplier = SOURCE_MULTIPLIER[finding.source]
-    return multiplier, float(finding.points * multiplier)
+    """(multiplier, deduction) for the book's columns, from scoring.finding_outcome."""
+    kind, multiplier, amount = finding_outcome(finding)
+    return {"none": ("", 0.0), "excused": (0, 0.0), "veto": ("", "一票否决")}.get(kind, (multiplier, float(amount)))
 
 
 def export_department_book(department: Department, start: datetime.date, end: datetime.date, *, by,

@@ -216,21 +216,37 @@ def _scores(townships: Region | Iterable[Region], months: list[datetime.date]) -
         common = dict(number=finding.number, date=finding.discovered_on, item_code=finding.item.code,
                       item_name=finding.item.name, department=finding.item.lead_department.name,
                       points=finding.points, source=finding.get_source_display())
-        if excused_by_report(finding):
+        kind, multiplier, amount = finding_outcome(finding)
+        if kind == "excused":
             village.entries.append(ScoreEntry(kind="excused", multiplier=0, amount=Decimal(0),
                                               note=f"村（居）已于 {finding.matched_report.reported_on} 上报"
                                                    f"（{finding.matched_report.number}），不扣分", **common))
-        elif finding.source in VETO_SOURCES:
+        elif kind == "veto":
             village.veto = True
             village.entries.append(ScoreEntry(kind="veto", multiplier=0, amount=Decimal(0),
                                               note="中央、国家有关部门发现且村（居）此前未上报：一票否决", **common))
         else:
-            multiplier = SOURCE_MULTIPLIER[finding.source]
-            amount = finding.points * multiplier
             village.deductions += amount
             village.entries.append(ScoreEntry(kind="deduction", multiplier=multiplier, amount=amount,
                                               note="村（居）此前未上报", **common))
     return {month: list(table.values()) for month, table in tables.items()}
+
+
+def finding_outcome(finding: PatrolFinding) -> tuple[str, int, Decimal]:
+    """What a finding costs its village: ("none" | "excused" | "veto" | "deduction", multiplier, amount).
+
+    Only a true finding that is not fraud counts; one the village had reported first costs nothing;
+    one found by the central or national departments vetoes the month; any other costs the item's
+    points times the finder's multiplier. The month scores and the department's registration book
+    both ask this."""
+    if finding.is_true is not True or finding.is_fraud:
+        return "none", 0, Decimal(0)
+    if excused_by_report(finding):
+        return "excused", 0, Decimal(0)
+    if finding.source in VETO_SOURCES:
+        return "veto", 0, Decimal(0)
+    multiplier = SOURCE_MULTIPLIER[finding.source]
+    return "deduction", multiplier, finding.points * multiplier
 
 
 def excused_by_report(finding: PatrolFinding) -> bool:

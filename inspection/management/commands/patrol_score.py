@@ -1,15 +1,13 @@
 import datetime
 import json
-import re
 import unicodedata
 
 from django.core.management.base import BaseCommand, CommandError
 
 from grid.regions import RegionNotFound, find_region
+from inspection import circulars
 from inspection.scoring import decimal_text, month_scores, quarter_scores, ranked
 
-MONTH = re.compile(r"^(\d{4})-(\d{1,2})$")
-QUARTER = re.compile(r"^(\d{4})\s*[Qq]([1-4])$")
 KIND_LABEL = {"addition": "加分", "deduction": "扣分", "veto": "一票否决", "excused": "已上报不扣分"}
 
 
@@ -112,17 +110,18 @@ def resolve_township(text: str):
 
 
 def parse_month(text: str) -> datetime.date:
-    match = MONTH.match(text.strip())
-    if not match or not int(match[1]) or not 1 <= int(match[2]) <= 12:
+    """inspection.circulars.parse_month, with the command's error."""
+    month = circulars.parse_month(text)
+    if month is None:
         raise CommandError(f"月份“{text}”格式不对，应为 YYYY-MM，如 2026-01。")
-    return datetime.date(int(match[1]), int(match[2]), 1)
+    return month
 
 
 def parse_quarter(text: str) -> tuple[int, int]:
-    match = QUARTER.match(text.strip())
-    if not match or not int(match[1]):
+    quarter = circulars.parse_quarter(text)
+    if quarter is None:
         raise CommandError(f"季度“{text}”格式不对，应为 YYYYQn（n 为 1–4），如 2026Q1。")
-    return int(match[1]), int(match[2])
+    return quarter
 
 
 def json_dumps(data) -> str:
