@@ -196,12 +196,17 @@ def _data_version() -> tuple:
 
 
 def event_cube(user) -> list[tuple]:
-    """The user's events of the last 12 months counted by (region, category, status), one column per month.
+    """The user's events of the last 12 months counted by (area, top-level category, status group),
+    one column per month: rows (area path or "", top category pk, group key, per-month counts).
 
-    The three event figures are drawn from this one grouped scan (plain comparisons on the indexed
-    created_at and the event's own columns: no join and no date function per event). The result is
-    shared by every user with the same regions and kept in the cache until the data changes
-    (a new event or audited change) or for CUBE_SECONDS; a user object keeps it for the request.
+    The area is the child of the user's one scope region that the event lies under (the root's own
+    path for events on the root itself; "" when the scope has several regions: no area figure then).
+    The three event figures are drawn from this. It comes from one grouped scan of the events (plain
+    comparisons on the indexed created_at and the event's own columns: no join, no date function per
+    event), folded here to a few hundred rows (a county's raw groups are some 300,000: folding them
+    for every page view cost most of a second). The folded rows are shared by every user with the
+    same regions and kept in the cache until the data changes (a new event or audited change) or for
+    CUBE_SECONDS; a user object keeps them for the request.
     """
     cached = getattr(user, _CUBE_ATTR, None)
     if cached is not None:
@@ -209,20 +214,37 @@ def event_cube(user) -> list[tuple]:
     months = _month_starts(timezone.localdate())
     bounds = _month_bounds(months)
     scope_key = "all" if user.is_superuser else ",".join(region_grants(user).paths("grid.view_event"))
-    key = "gv-dash-cube:" + hashlib.sha1(
+    key = "gv-dash-cube2:" + hashlib.sha1(
         f"{scope_key}|{months[-1]}|{_data_version()}".encode()).hexdigest()
     rows = cache.get(key)
     if rows is None:
         counters = {f"m{i}": Count("id", filter=Q(created_at__gte=start, created_at__lt=end))
                     for i, (start, end) in enumerate(bounds)}
-        rows = [
-            (row["region_id"], row["category_id"], row["status"], tuple(row[f"m{i}"] for i in range(len(months))))
-            for row in _scoped_events(user).filter(created_at__gte=bounds[0][0], created_at__lt=bounds[-1][1])
-            .order_by().values("region_id", "category_id", "status").annotate(**counters)
-        ]
+        raw = (_scoped_events(user).filter(created_at__gte=bounds[0][0], created_at__lt=bounds[-1][1])
+               .order_by().values_list("region_id", "category_id", "status").annotate(**counters))
+        rows = _fold(user, raw, len(months))
         cache.set(key, rows, CUBE_SECONDS)
     setattr(user, _CUBE_ATTR, rows)
     return rows
+
+
+def _fold(user, raw, months: int) -> list[tuple]:
+    """Raw (region, category, status, *months) groups → (area, top category, group, months) rows."""
+    roots = _roots(user, "grid.view_event")
+    area_of: dict[int, str] = {}
+    if len(roots) == 1:
+        root = roots[0]
+        length = len(root.path) + PATH_STEP
+        area_of = {pk: path[:length] for pk, path in Region.objects.filter(path__startswith=root.path)
+                   .values_list("pk", "path")}
+    top_of = {pk: parent or pk for pk, parent in EventCategory.objects.values_list("pk", "parent_id")}
+    folded: dict[tuple, list[int]] = {}
+    for region, category, status, *per_month in raw:
+        fold_key = (area_of.get(region, ""), top_of.get(category, category), _GROUP_OF_STATUS.get(status, "open"))
+        totals = folded.setdefault(fold_key, [0] * months)
+        for i, n in enumerate(per_month):
+            totals[i] += n
+    return [(*fold_key, tuple(totals)) for fold_key, totals in folded.items()]
 
 
 def events_by_month(user) -> Figure | None:
@@ -232,8 +254,7 @@ def events_by_month(user) -> Figure | None:
         return None
     months = _month_starts(timezone.localdate())
     counts: dict[tuple, int] = defaultdict(int)
-    for _region, _category, status, per_month in event_cube(user):
-        group = _GROUP_OF_STATUS.get(status, "open")
+    for _area, _category, group, per_month in event_cube(user):
         for month, n in zip(months, per_month, strict=True):
             counts[(month, group)] += n
     name = _scope_name(roots)
@@ -251,20 +272,12 @@ def events_by_category(user) -> Figure | None:
     if not roots:
         return None
     cube = event_cube(user)
-    categories = {
-        pk: (parent or pk, name, parent_name, order, parent_order)
-        for pk, parent, name, parent_name, order, parent_order in EventCategory.objects.filter(
-            pk__in={category for _, category, _, _ in cube}).values_list(
-            "pk", "parent_id", "name", "parent__name", "sort_order", "parent__sort_order")
-    }
+    tops = {pk: (name, order or 0) for pk, name, order in EventCategory.objects.filter(
+        pk__in={top for _, top, _, _ in cube}).values_list("pk", "name", "sort_order")}
     counts: dict[tuple, int] = defaultdict(int)
-    order: dict[str, tuple] = {}
-    for _region, category, status, per_month in cube:
-        top, name, parent_name, sort, parent_sort = categories[category]
-        label = parent_name or name
-        counts[(label, _GROUP_OF_STATUS.get(status, "open"))] += sum(per_month)
-        order[label] = (parent_sort if parent_name else sort) or 0, top
-    groups = sorted(order, key=lambda label: order[label])
+    for _area, top, group, per_month in cube:
+        counts[(tops[top][0], group)] += sum(per_month)
+    groups = list(dict.fromkeys(tops[pk][0] for pk in sorted(tops, key=lambda pk: (tops[pk][1], pk))))
     name = _scope_name(roots)
     return Figure(
         key="events-by-category", title=f"{name}近 12 个月网格事件（按类别）", kind="stacked",
@@ -275,25 +288,20 @@ def events_by_category(user) -> Figure | None:
 def events_by_area(user) -> Figure | None:
     """Events of the last 12 months per next-lower region (the township's villages, …), by status.
 
-    From event_cube; the regions of the subtree are read in one query and each event's region mapped
-    to the child it lies under. Only for a user whose events
-    scope is one region with regions under it.
+    From event_cube (already folded by area); the children's names read in one query. Only for a
+    user whose events scope is one region with regions under it.
     """
     roots = _roots(user, "grid.view_event")
     if len(roots) != 1:
         return None
     root = roots[0]
-    regions = list(Region.objects.filter(path__startswith=root.path, depth__gt=root.depth)
-                   .order_by("path").values_list("pk", "path", "name", "depth"))
-    children = [(path, name) for _pk, path, name, depth in regions if depth == root.depth + 1]
+    children = list(Region.objects.filter(path__startswith=root.path, depth=root.depth + 1)
+                    .order_by("path").values_list("path", "name"))
     if not children:
         return None
-    length = len(root.path) + PATH_STEP
-    area_of = {pk: path[:length] for pk, path, _name, _depth in regions}
     counts: dict[tuple, int] = defaultdict(int)
-    for region, _category, status, per_month in event_cube(user):
-        area = area_of.get(region, root.path)
-        counts[(area, _GROUP_OF_STATUS.get(status, "open"))] += sum(per_month)
+    for area, _top, group, per_month in event_cube(user):
+        counts[(area or root.path, group)] += sum(per_month)
     keys = [path for path, _ in children]
     labels = [child_name for _, child_name in children]
     if any(area == root.path for area, _ in counts):  # reported on the root region itself
