@@ -132,11 +132,18 @@ def last_visit(request) -> tuple[datetime.datetime | None, bool]:
 
 
 def _roots(user, perm: str) -> list[Region]:
-    """The regions (subtree tops) where the user holds `perm`; for a superuser, the top regions."""
-    if user.is_superuser:
-        return list(Region.objects.filter(depth=1).order_by("path"))
-    paths = region_grants(user).paths(perm)
-    return list(Region.objects.filter(path__in=paths).select_related("tier").order_by("path")) if paths else []
+    """The regions (subtree tops) where the user holds `perm`; for a superuser, the top regions.
+
+    Read once per request: every event figure asks (kept on the user object, like the cube)."""
+    memo = user.__dict__.setdefault("_gv_dashboard_roots", {})
+    if perm not in memo:
+        if user.is_superuser:
+            memo[perm] = list(Region.objects.filter(depth=1).select_related("tier").order_by("path"))
+        else:
+            paths = region_grants(user).paths(perm)
+            memo[perm] = (list(Region.objects.filter(path__in=paths).select_related("tier").order_by("path"))
+                          if paths else [])
+    return memo[perm]
 
 
 def _month_starts(today: datetime.date, count: int = MONTHS) -> list[datetime.date]:

@@ -51,15 +51,12 @@ class GridIndexView(LoginRequiredMixin, View):
 def open_deadline() -> Subquery:
     """The due time of an event's open EventFlow task (its SLA), for a column of the row itself:
     one subquery on viewflow's (content type, object id) index, no query per row."""
-    from django.contrib.contenttypes.models import ContentType
-
     from workflows.event_flow import EventFlow
+    from workflows.flow_parts import artifact_lookup
     from workflows.models import TaskDeadline
 
-    deadlines = TaskDeadline.objects.filter(
-        is_open=True, task__process__artifact_content_type=ContentType.objects.get_for_model(Event),
-        task__process__artifact_object_id=OuterRef("pk"), task__process__flow_class=EventFlow,
-    )
+    deadlines = TaskDeadline.objects.filter(is_open=True, **artifact_lookup(
+        EventFlow, None, "task__process__", model=Event, object_id=OuterRef("pk")))
     return Subquery(deadlines.order_by("due_at").values("due_at")[:1])
 
 

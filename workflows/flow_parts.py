@@ -14,15 +14,16 @@ def artifact_of(process_or_activation):
     return process.artifact
 
 
-def artifact_lookup(flow_class, artifact, prefix: str = "") -> dict:
+def artifact_lookup(flow_class, artifact, prefix: str = "", *, model=None, object_id=None) -> dict:
     """ORM lookups of `artifact`'s process of `flow_class`, on viewflow's (content type, object id) index.
 
-    Filtering on the object id alone cannot use that index: it scans every process row."""
+    Filtering on the object id alone cannot use that index: it scans every process row. Instead of an
+    artifact, `model` and `object_id` may be given (an OuterRef("pk") in a subquery)."""
     from django.contrib.contenttypes.models import ContentType
 
     return {
-        f"{prefix}artifact_content_type": ContentType.objects.get_for_model(type(artifact)),  # cached: no query
-        f"{prefix}artifact_object_id": artifact.pk,
+        f"{prefix}artifact_content_type": ContentType.objects.get_for_model(model or type(artifact)),  # cached
+        f"{prefix}artifact_object_id": artifact.pk if artifact is not None else object_id,
         f"{prefix}flow_class": flow_class,
     }
 

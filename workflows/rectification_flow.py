@@ -112,9 +112,9 @@ def _open_task(process):
             .order_by("-id").first())
 
 
-def current_step(item) -> str | None:
+def current_step(item, process=None) -> str | None:
     """"assign", "progress" or "verify" while the item's process waits there; None when closed or not started."""
-    process = process_of(item)
+    process = process or process_of(item)
     if process is None:
         return None
     task = _open_task(process)
@@ -128,10 +128,12 @@ def position(item) -> str | None:
     """Where the item stands, for pages and the API: its waiting step, or for an open item whose flow
     has not started yet (imported, or fed back; the flow starts at the first action) the step it
     waits for: "progress" when the import brought its responsible leader or unit, else "assign"."""
-    step = current_step(item)
-    if step is None and item.closed_at is None and process_of(item) is None:
+    process = process_of(item)
+    if process is not None:
+        return current_step(item, process)
+    if item.closed_at is None:
         return "progress" if (item.responsible_unit or item.responsible_leader) else "assign"
-    return step
+    return None
 
 
 def complete_step(item, node_name: str, decision: str, *, by, data: dict | None = None) -> None:
