@@ -63,6 +63,23 @@ class Sorts:
         return [key for key in self.choices if key]
 
 
+class SortedForm(forms.Form):
+    """A list's filter form with its choice of order (`sort`, last): subclasses set SORTS.
+    `sort_key()` is "" (the default order) while the form is unbound or invalid."""
+
+    SORTS: Sorts
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["sort"] = self.SORTS.field()
+
+    def sort_key(self) -> str:
+        return self.cleaned_data.get("sort", "") if self.is_bound and self.is_valid() else ""
+
+    def order(self, queryset: QuerySet) -> QuerySet:
+        return self.SORTS.apply(queryset, self.sort_key())
+
+
 SEARCH_WORDS = 5
 
 

@@ -20,7 +20,7 @@ from django.views.generic import TemplateView
 
 from governance.audit import snapshot
 from governance.audit_views import action_label
-from governance.listing import Sorts, xlsx_export
+from governance.listing import SortedForm, Sorts, xlsx_export
 from governance.models import AuditEntry
 from governance.paging import UncountedPage
 
@@ -271,13 +271,10 @@ POST_SORTS = Sorts(
 )
 
 
-class PostListForm(PostFilterForm):
+class PostListForm(SortedForm, PostFilterForm):
     """The post list's filters (grid.org_forms.PostFilterForm) and its choice of order."""
 
-    sort = POST_SORTS.field()
-
-    def sort_key(self) -> str:
-        return self.cleaned_data.get("sort", "") if self.is_bound and self.is_valid() else ""
+    SORTS = POST_SORTS
 
 
 def posts_for(user, query) -> tuple[PostListForm, QuerySet[Post]]:
@@ -285,7 +282,7 @@ def posts_for(user, query) -> tuple[PostListForm, QuerySet[Post]]:
     require_perm(user, "grid.view_post")
     form = PostListForm(query or None)
     posts = scope(user, Post.objects.select_related("user", "role", "region__tier", "department"), "grid.view_post")
-    return form, POST_SORTS.apply(form.filter(posts), form.sort_key())
+    return form, form.order(form.filter(posts))
 
 
 class PostListView(LoginRequiredMixin, TemplateView):

@@ -7,13 +7,13 @@ from django import forms
 from django.db.models import Q
 from django.utils import timezone
 
-from governance.listing import Sorts, word_search
+from governance.listing import SortedForm, Sorts, word_search
 from grid.access import scope
 from grid.models import Region
 
 from . import findings
 from .models import CatalogItem, PatrolFinding, PatrolReport, SupervisionGroup
-from .patrol_list_forms import SortedFilterForm, VillageFilterForm, parse_month, villages_for
+from .patrol_list_forms import VillageFilterForm, parse_month, villages_for
 
 DATE_WIDGET = {"type": "date"}
 Source = PatrolFinding.Source
@@ -34,7 +34,7 @@ FINDING_SORTS = Sorts(
 )
 
 
-class FindingFilterForm(SortedFilterForm, VillageFilterForm):
+class FindingFilterForm(SortedForm, VillageFilterForm):
     STATUS = [("", "全部"), ("pending", "待核实登记"), ("true", "属实"), ("false", "不属实"), ("fraud", "弄虚作假")]
     SORTS = FINDING_SORTS
     VILLAGE_PERM = "inspection.view_patrolfinding"
@@ -218,7 +218,7 @@ CHECK_SORTS = Sorts(
 )
 
 
-class CheckFilterForm(SortedFilterForm, VillageFilterForm):
+class CheckFilterForm(SortedForm, VillageFilterForm):
     """The filters of 督查记录: group, village, month, whether the village ledger was in order, and a search."""
 
     LEDGER = [("", "全部"), ("ok", "规范"), ("bad", "不规范")]

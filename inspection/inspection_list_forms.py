@@ -15,7 +15,7 @@ from django import forms
 from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 
-from governance.listing import Sorts, word_search
+from governance.listing import SortedForm, Sorts, word_search
 
 from . import feedback
 from .models import FocusCategory, InspectionGroup, InspectionLetter, InspectionRound, RoundTarget
@@ -58,18 +58,17 @@ def _start_of(day: datetime.date) -> datetime.datetime:
     return timezone.make_aware(datetime.datetime.combine(day, datetime.time.min))
 
 
-class ListForm(forms.Form):
+class ListForm(SortedForm):
     """A list's filter form with its order (`sort`) last. Subclasses declare SORTS and SEARCH (the text
     fields `q` looks in) and filter in `filter()`; `apply()` adds the search and the order."""
 
-    SORTS: Sorts
     SEARCH: tuple[str, ...] = ()
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         if self.SEARCH:
             self.fields["q"] = forms.CharField(label="搜索", required=False, max_length=100)
-        self.fields["sort"] = self.SORTS.field()
+            self.fields["sort"] = self.fields.pop("sort")  # the order stays last
 
     def data_or_empty(self) -> dict:
         """The values that validated (a bad value is reported on its field and ignored)."""

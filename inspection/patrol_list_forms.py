@@ -1,6 +1,6 @@
 """What the big patrol's forms share (发现问题, 督查记录, 村级巡查台账, 村级上报, 待核实上报, 巡查目录):
-the villages and catalog items a user may choose, a month as a date range, and for the lists a `sort`
-field from the list's `Sorts` and the village/item/month filters."""
+the villages and catalog items a user may choose, a month as a date range, and the lists' village,
+item and month filters (their order comes from governance.listing.SortedForm)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import datetime
 from django import forms
 from django.db.models import Q, QuerySet
 
-from governance.listing import Sorts, word_search
+from governance.listing import word_search
 from grid.access import region_grants
 from grid.models import Region
 
@@ -53,22 +53,6 @@ def parse_month(value: str) -> datetime.date:
 def month_range(month: datetime.date) -> tuple[datetime.date, datetime.date]:
     """The first day of `month` and the first day of the month after it."""
     return month, (month.replace(day=28) + datetime.timedelta(days=4)).replace(day=1)
-
-
-class SortedFilterForm(forms.Form):
-    """A list's filter form with its order (`sort`) last; `sort_key()` is "" (the default) while invalid."""
-
-    SORTS: Sorts
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.fields["sort"] = self.SORTS.field()
-
-    def sort_key(self) -> str:
-        return self.cleaned_data.get("sort", "") if self.is_valid() else ""
-
-    def order(self, queryset: QuerySet) -> QuerySet:
-        return self.SORTS.apply(queryset, self.sort_key())
 
 
 class VillageFilterForm(forms.Form):

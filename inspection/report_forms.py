@@ -9,16 +9,11 @@ from django import forms
 from django.contrib.auth import get_user_model
 from django.utils import timezone
 
-from governance.listing import Sorts, word_search
+from governance.listing import SortedForm, Sorts, word_search
 from grid.models import Post, Region
 
 from .models import PatrolReport, VillagePatrol
-from .patrol_list_forms import (
-    SortedFilterForm,
-    VillageFilterForm,
-    catalog_items_for,
-    villages_for,
-)
+from .patrol_list_forms import VillageFilterForm, catalog_items_for, villages_for
 
 DATETIME_FORMATS = ["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M", "%Y-%m-%d %H:%M:%S"]
 
@@ -183,7 +178,7 @@ REPORT_SORTS = Sorts(
 )
 
 
-class ReportListForm(SortedFilterForm, ReportFilterForm):
+class ReportListForm(SortedForm, ReportFilterForm):
     """The 村级上报 page's filters with its choice of order."""
 
     SORTS = REPORT_SORTS
@@ -197,7 +192,7 @@ VERIFY_QUEUE_SORTS = Sorts(
 )
 
 
-class VerifyQueueForm(SortedFilterForm):
+class VerifyQueueForm(SortedForm):
     """待核实上报 offers only a choice of order: the queue is the department's own work."""
 
     SORTS = VERIFY_QUEUE_SORTS
@@ -210,7 +205,7 @@ LEDGER_SORTS = Sorts(
 )
 
 
-class LedgerFilterForm(SortedFilterForm, VillageFilterForm):
+class LedgerFilterForm(SortedForm, VillageFilterForm):
     """The filters of 村级巡查台账: village, month, an item patrolled, and a search of route and findings."""
 
     SORTS = LEDGER_SORTS
