@@ -7,6 +7,7 @@ newest first, never counted. Superusers may also check the hash chain from here.
 from __future__ import annotations
 
 import datetime
+import functools
 import json
 
 from django import forms
@@ -94,6 +95,7 @@ def _pretty(value, object_type: str = "") -> str:
     return json.dumps(value, cls=DjangoJSONEncoder, ensure_ascii=False, indent=2, sort_keys=True)
 
 
+@functools.cache
 def _field_names(object_type: str) -> dict[str, str]:
     try:
         model = apps.get_model(object_type)
