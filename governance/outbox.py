@@ -5,13 +5,24 @@ task class). Work that follows a change is queued with `some_task.delay_on_commi
 is written inside the caller's transaction (it commits with the change or not at all: no instant
 after the commit in which a dying process loses the message), and the publish happens after the
 commit. A plain `some_task.delay(...)` (outside a transaction, or in `transaction.on_commit`) does
-the same in its own short transaction. When tasks are not run eagerly, `apply_async`:
+the same in its own short transaction. `prepare_on_commit` hands the unsaved row to a caller that
+inserts it itself, with its other rows. When tasks are not run eagerly, `apply_async`:
 
 1. stores the message (task name, arguments, options, task id) as an `OutboxMessage` row;
 2. publishes it to the broker, with short connection timeouts and few retries (settings, "reliability"),
    so a page that queues work does not hang when Redis is down;
 3. marks the row sent only after the broker accepted the message. A failed publish leaves the row
    pending and is logged; the page goes on.
+
+After a commit, the stored rows are published by this process's relay (`TASK_OUTBOX_RELAY = "thread"`):
+the commit only puts them on an in-memory queue, so the request waits neither for Redis nor for the
+second commit that marks a row sent. A daemon thread, started on first use and again in a forked child,
+publishes everything waiting, marks the batch sent with one UPDATE, and stops at the first failure (the
+broker is down: the rest are marked failed, not tried one timeout each). It keeps its database
+connection while work comes in and closes it after a few idle seconds. Nothing depends on the queue: a
+process that dies with messages in it leaves their rows pending, and the flush below sends them after the
+grace period. `wait_for_relay()` waits for the queue to empty (tests; at exit, for at most 2 s).
+`TASK_OUTBOX_RELAY = "inline"` publishes in the committing thread instead, as the tests do.
 
 Pending rows are sent again by `flush()`: the `governance.tasks.flush_outbox` beat job, the
 `manage.py flush_outbox` command, and a cheap attempt after a later publish that succeeded (the
@@ -29,18 +40,26 @@ directly, as before.
 
 from __future__ import annotations
 
+import atexit
 import datetime
 import logging
+import os
+import threading
 import time
+from collections import deque
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from celery import Task
 from celery.utils import uuid
 from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
-from django.db import transaction
+from django.db import connections, transaction
 from django.db.models import F, Q
 from django.utils import timezone
+
+if TYPE_CHECKING:
+    from .models import OutboxMessage
 
 logger = logging.getLogger(__name__)
 
@@ -117,20 +136,39 @@ class OutboxTask(Task):
         """Queue the task for after the commit; its outbox row is written now, in the caller's transaction.
 
         Outside a transaction, or when tasks run eagerly, this is `on_commit(apply_async)`."""
+        message = self.prepare_on_commit(args, kwargs, **options)
+        if message is not None:
+            # No savepoint: the row is part of the change; if it cannot be written, neither is the change.
+            message.save()
+
+    def prepare_on_commit(self, args=None, kwargs=None, **options) -> OutboxMessage | None:
+        """An unsaved OutboxMessage for this task, whose publish is arranged for after the commit.
+        The caller must insert it in the current transaction (its pk is read when the publish runs).
+        Returns None when there is nothing to insert (eager, outbox disabled, or no open transaction):
+        then the task is simply queued with on_commit(apply_async), as apply_async_on_commit does."""
         app = self._get_app()
         if app.conf.task_always_eager or not enabled() or not transaction.get_connection().in_atomic_block:
             transaction.on_commit(lambda: self.apply_async(args, kwargs, **options))
-            return
+            return None
         from .models import OutboxMessage
 
         task_id = uuid()
-        # No savepoint: the row is part of the change; if it cannot be written, neither is the change.
-        message = OutboxMessage.objects.create(
+        message = OutboxMessage(
             task_id=task_id, task_name=self.name, args=_json_ready(list(args or [])),
             kwargs=_json_ready(dict(kwargs or {})), options=_kept_options(options),
             attempts=1, attempted_at=timezone.now(),
         )
-        transaction.on_commit(lambda: self._publish_stored(message.pk, args, kwargs, task_id, options))
+        transaction.on_commit(lambda: self._after_commit(message, args, kwargs, task_id, options))
+        return message
+
+    def _after_commit(self, message: OutboxMessage, args, kwargs, task_id: str, options: dict) -> None:
+        if message.pk is None:  # a caller of prepare_on_commit did not insert it: better sent than lost
+            logger.error("task %s [%s]: its outbox row was never saved; queued without it", self.name, task_id)
+            self.apply_async(args, kwargs, task_id=task_id, **options)
+        elif getattr(settings, "TASK_OUTBOX_RELAY", "thread") == "inline":
+            self._publish_stored(message.pk, args, kwargs, task_id, options)
+        else:
+            _relay().put(_Relayed(self, message.pk, args, kwargs, task_id, options))
 
     def _publish_stored(self, pk: int, args, kwargs, task_id: str, options: dict) -> None:
         try:
@@ -164,12 +202,13 @@ def _mark_sent(pk: int) -> None:
     OutboxMessage.objects.filter(pk=pk).update(sent_at=timezone.now(), last_error="")
 
 
-def _mark_failed(pk: int, exc: BaseException) -> None:
+def _mark_failed(pk: int | list[int], exc: BaseException) -> None:
     from .models import OutboxMessage
 
     global _failed_since_check
     _failed_since_check = True
-    OutboxMessage.objects.filter(pk=pk).update(last_error=f"{type(exc).__name__}: {exc}"[:2000])
+    pks = pk if isinstance(pk, list) else [pk]
+    OutboxMessage.objects.filter(pk__in=pks).update(last_error=f"{type(exc).__name__}: {exc}"[:2000])
 
 
 # When this process last looked for a backlog, and whether it saw a publish fail since.
@@ -195,6 +234,146 @@ def _drain_backlog_after_success() -> None:
             flush(limit=getattr(settings, "TASK_OUTBOX_INLINE_BATCH", 50))
     except Exception:  # best effort: beat and the command will send them
         logger.exception("draining the task outbox failed")
+
+
+@dataclass
+class _Relayed:
+    task: OutboxTask
+    pk: int
+    args: object
+    kwargs: object
+    task_id: str
+    options: dict
+
+
+# The relay closes its database connection after this long without work (a burst keeps one connection).
+_RELAY_IDLE_SECONDS = 2.0
+# After the first message of a batch, the relay lets more arrive for this long: under load, one UPDATE
+# marks many rows sent (a notice is at most this much later).
+_RELAY_LINGER_SECONDS = 0.05
+
+
+class _Relay:
+    """This process's publisher of committed rows: a queue and the daemon thread that empties it."""
+
+    def __init__(self):
+        self.pid = os.getpid()
+        self.waiting: deque[_Relayed] = deque()
+        self.changed = threading.Condition()
+        self.busy = False
+        self.release_asked = False
+        self.waiters = 0  # someone waits for the queue to empty: no lingering
+        self.thread = threading.Thread(target=self._run, name="outbox-relay", daemon=True)
+        self.thread.start()
+
+    def put(self, item: _Relayed) -> None:
+        with self.changed:
+            self.waiting.append(item)
+            self.changed.notify_all()
+
+    def wait(self, timeout: float, release: bool = False) -> bool:
+        with self.changed:
+            if release:
+                self.release_asked = True
+            self.waiters += 1
+            self.changed.notify_all()
+            try:
+                return self.changed.wait_for(
+                    lambda: not self.waiting and not self.busy and not self.release_asked, timeout)
+            finally:
+                self.waiters -= 1
+
+    def _run(self) -> None:
+        while True:
+            with self.changed:
+                woken = self.changed.wait_for(lambda: self.waiting or self.release_asked, _RELAY_IDLE_SECONDS)
+                if self.waiting and not self.waiters and not self.release_asked:
+                    self.busy = True
+                    until = time.monotonic() + _RELAY_LINGER_SECONDS
+                    while not self.waiters and not self.release_asked and (left := until - time.monotonic()) > 0:
+                        self.changed.wait(left)  # releases the lock: more may come
+                batch = list(self.waiting)
+                self.waiting.clear()
+                release = self.release_asked or not woken
+                self.busy = True
+            try:
+                if batch:
+                    _relay_batch(batch)
+            except Exception:  # the rows stay pending: the flush sends them
+                logger.exception("the task outbox relay failed on %d messages", len(batch))
+                release = True  # a broken connection is opened again for the next batch
+            finally:
+                if release:  # idle, asked, or after a failure: hold no connection (nor block dropping a database)
+                    try:
+                        connections.close_all()
+                    except Exception:
+                        logger.exception("the task outbox relay could not close its connection")
+                with self.changed:
+                    self.busy = False
+                    if release:
+                        self.release_asked = False
+                    self.changed.notify_all()
+
+
+def _relay_batch(batch: list[_Relayed]) -> None:
+    from .models import OutboxMessage
+
+    sent, failed, error = [], [], None
+    for item in batch:
+        if error is None:
+            try:
+                Task.apply_async(item.task, item.args, item.kwargs, task_id=item.task_id, **item.options)
+            except Exception as exc:
+                error = exc
+                logger.warning("task %s [%s] kept in the outbox, broker unavailable: %s",
+                               item.task.name, item.task_id, exc)
+            else:
+                sent.append(item.pk)
+                continue
+        failed.append(item.pk)
+    if sent:
+        OutboxMessage.objects.filter(pk__in=sent).update(sent_at=timezone.now(), last_error="")
+    if failed:
+        _mark_failed(failed, error)
+    elif sent:
+        _drain_backlog_after_success()
+
+
+_relay_instance: _Relay | None = None
+_relay_lock = threading.Lock()
+
+
+def _relay() -> _Relay:
+    """The relay of this process; a forked child starts its own (the parent's thread is not in it)."""
+    global _relay_instance
+    relay = _relay_instance
+    if relay is None or relay.pid != os.getpid():
+        with _relay_lock:
+            relay = _relay_instance
+            if relay is None or relay.pid != os.getpid():
+                relay = _relay_instance = _Relay()
+    return relay
+
+
+def _renew_lock_after_fork() -> None:
+    global _relay_lock
+    _relay_lock = threading.Lock()  # another thread may have held it at the fork
+
+
+os.register_at_fork(after_in_child=_renew_lock_after_fork)
+
+
+def wait_for_relay(timeout: float = 5.0, *, release_connection: bool = False) -> bool:
+    """Block until this process's relay has published all it was given (and, when asked, closed its
+    database connection: before a test database is dropped); False on timeout."""
+    relay = _relay_instance
+    if relay is None or relay.pid != os.getpid():
+        return True
+    return relay.wait(timeout, release=release_connection)
+
+
+# At exit, give the queue a moment; whatever is left stays pending for the flush.
+atexit.register(wait_for_relay, 2.0)
 
 
 @dataclass

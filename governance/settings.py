@@ -318,6 +318,9 @@ TASK_OUTBOX_GRACE_SECONDS = 30  # a fresh row belongs to the publish that wrote 
 TASK_OUTBOX_KEEP_DAYS = env.int("TASK_OUTBOX_KEEP_DAYS", default=7)  # sent rows are deleted after this
 # After a successful publish, look for older unsent rows at most this often (at once after a failure here).
 TASK_OUTBOX_DRAIN_CHECK_SECONDS = 10
+# Who publishes a row after its commit: "thread", a background relay per process (the request does not
+# wait for Redis nor for the row's second commit), or "inline", the committing thread itself.
+TASK_OUTBOX_RELAY = env.str("TASK_OUTBOX_RELAY", default="thread")
 # SLA rules are read once per process for this long (a rule saved here clears it at once).
 SLA_RULE_CACHE_SECONDS = env.int("SLA_RULE_CACHE_SECONDS", default=60)
 # Fail fast when Redis is down, so a page that queues work answers at once (the outbox keeps the work).

@@ -111,6 +111,20 @@ def _tasks_run_in_process_unless_the_test_needs_the_worker(request, monkeypatch)
     monkeypatch.setitem(app.conf, "task_always_eager", True)
 
 
+@pytest.fixture(autouse=True)
+def _outbox_publishes_inline_unless_the_test_needs_the_worker(request, settings):
+    """Outside the tests marked celery_worker, a committed outbox row is published in the committing
+    thread: the relay thread has its own connection, which does not see what a test has not committed."""
+    if not request.node.get_closest_marker("celery_worker"):
+        settings.TASK_OUTBOX_RELAY = "inline"
+        yield
+        return
+    yield
+    from governance import outbox
+
+    outbox.wait_for_relay(release_connection=True)  # its connection must not outlive the test database
+
+
 def pytest_collection_modifyitems(config, items):
     """Two collection rules.
 
