@@ -27,6 +27,7 @@ from grid.access import get_object_for_user, require_perm, scope
 from grid.models import Post
 
 from . import reports as report_services
+from .ledger_export import patrol_prefetches
 from .models import PatrolReport, VillagePatrol
 from .report_forms import (
     FollowUpForm,
@@ -66,7 +67,7 @@ def patrols_for(user, params) -> tuple[LedgerFilterForm, QuerySet[VillagePatrol]
     form = LedgerFilterForm(params or None, user=user)
     patrols = (
         scope(user, VillagePatrol.objects.all(), "inspection.view_villagepatrol")
-        .select_related("village", "recorded_by").prefetch_related("patrollers", "items")
+        .select_related("village", "recorded_by").prefetch_related(*patrol_prefetches("patrollers", "items"))
     )
     return form, form.order(form.apply(patrols))
 
