@@ -47,28 +47,58 @@ def record(
     # No savepoint of its own inside the caller's transaction (the change and its record stand or fall
     # together anyway): three statements per record instead of five on the hot paths (event intake).
     with transaction.atomic(savepoint=False):
-        previous_hash = _take_head(1)
-        entry = AuditEntry(
-            created_at=timezone.now(),
-            actor=actor if getattr(actor, "pk", None) else None,
-            actor_name=getattr(actor, "username", "") or "",
-            action=action,
-            object_type=obj._meta.label if obj is not None else "",
-            object_id=str(obj.pk) if obj is not None and obj.pk is not None else "",
-            region_path=region_path if region_path is not None else _region_path(obj),
-            object_repr=(object_repr or (str(obj) if obj is not None else ""))[:300],
-            before=_to_json_ready(before) if before is not None else None,
-            after=_to_json_ready(after) if after is not None else None,
-            request_id=request_id_var.get(),
-            previous_hash=previous_hash,
-        )
-        entry.entry_hash = entry.compute_hash()
+        entry = entry_for(action, actor=actor, obj=obj, before=before, after=after, object_repr=object_repr,
+                          region_path=region_path, previous_hash=_take_head(1))
         if connection.vendor == "postgresql":
             _insert_and_move_head(entry)
         else:
             entry.save()
             AuditChainHead.objects.filter(pk=1).update(last_hash=entry.entry_hash)
     return entry
+
+
+def entry_for(action: str, *, actor=None, obj=None, before=None, after=None, object_repr: str = "",
+              region_path: str | None = None, previous_hash: str) -> AuditEntry:
+    """The chained entry `record` writes, hashed onto `previous_hash`, not saved."""
+    entry = AuditEntry(
+        created_at=timezone.now(),
+        actor=actor if getattr(actor, "pk", None) else None,
+        actor_name=getattr(actor, "username", "") or "",
+        action=action,
+        object_type=obj._meta.label if obj is not None else "",
+        object_id=str(obj.pk) if obj is not None and obj.pk is not None else "",
+        region_path=region_path if region_path is not None else _region_path(obj),
+        object_repr=(object_repr or (str(obj) if obj is not None else ""))[:300],
+        before=_to_json_ready(before) if before is not None else None,
+        after=_to_json_ready(after) if after is not None else None,
+        request_id=request_id_var.get(),
+        previous_hash=previous_hash,
+    )
+    entry.entry_hash = entry.compute_hash()
+    return entry
+
+
+def take_head_drawing_ids(models_in_order) -> tuple[str, list[int]]:
+    """PostgreSQL: lock the chain's head (as `record` does) and draw ids for rows about to be written
+    with `one_statement.insert_rows`, in one statement. Returns the hash to chain onto and the ids."""
+    from . import one_statement
+
+    calls, names = one_statement.sequence_calls(models_in_order)
+    table = connection.ops.quote_name(AuditChainHead._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(f"UPDATE {table} SET writes = writes + 1 WHERE id = 1 RETURNING last_hash, {calls}", names)
+        row = cursor.fetchone()
+        if row is not None:
+            return row[0] or GENESIS_HASH, list(row[1:])
+        previous = _take_head(1)  # the chain's first entry: the head row is created
+        cursor.execute(f"SELECT {calls}", names)
+        return previous, list(cursor.fetchone())
+
+
+def head_move(entry: AuditEntry) -> tuple[str, list]:
+    """The statement that points the chain's head at `entry` (to end a one_statement.insert_rows)."""
+    table = connection.ops.quote_name(AuditChainHead._meta.db_table)
+    return f"UPDATE {table} SET last_hash = %s WHERE id = 1", [entry.entry_hash]
 
 
 def _insert_and_move_head(entry: AuditEntry) -> None:

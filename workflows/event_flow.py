@@ -114,11 +114,20 @@ class EventFlow(flow.Flow):
         return activation.process
 
     def task_created(self, activation):
-        from .sla import open_deadline
-        from .task_notices import notify_after_commit
+        for row in self.rows_for_created_task(activation.task):
+            row.save()
 
-        open_deadline(activation.task, _event(activation))
-        notify_after_commit(activation.task.pk)
+    def rows_for_created_task(self, task) -> list:
+        """What a step writes when it opens: its SLA deadline, and the outbox row of its 待办 notice
+        (none when tasks run eagerly). Unsaved: event intake inserts them with its other rows."""
+        from .sla import deadline_for
+        from .task_notices import notice_row
+
+        rows = [deadline_for(task, _event(task.process))]
+        notice = notice_row(task.pk)
+        if notice is not None:
+            rows.append(notice)
+        return rows
 
     def close_event(self, activation):
         from grid.events import mark_closed

@@ -87,8 +87,9 @@ def due_at_for(event, start: datetime.datetime | None = None) -> datetime.dateti
     return start + datetime.timedelta(hours=hours)
 
 
-def open_deadline(task, event) -> TaskDeadline:
-    return TaskDeadline.objects.create(task=task, due_at=due_at_for(event, task.created))
+def deadline_for(task, event) -> TaskDeadline:
+    """The SLA deadline of a task just created, not saved (event intake writes it with other rows)."""
+    return TaskDeadline(task=task, due_at=due_at_for(event, task.created))
 
 
 def close_deadline(task) -> None:

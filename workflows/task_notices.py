@@ -19,10 +19,12 @@ from .event_flow import EventFlow
 STEP_TITLES = {"handle": "处置", "department_handle": "部门办理", "verify": "核实"}
 
 
-def notify_after_commit(task_id: int) -> None:
+def notice_row(task_id: int):
+    """The outbox row of the notice for `task_id`, unsaved, its publish arranged for after the commit
+    (None when no row is kept: eager tasks, or no transaction); event intake inserts it with its rows."""
     from .tasks import notify_task_holders
 
-    notify_task_holders.delay_on_commit(task_id)  # its outbox row commits with the step
+    return notify_task_holders.prepare_on_commit((task_id,))
 
 
 def notify_task_holders(task_id: int) -> int:

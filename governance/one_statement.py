@@ -1,0 +1,78 @@
+"""Several new rows in one INSERT statement (PostgreSQL): one round trip instead of one per row.
+
+For hot paths that write a handful of related rows (event intake: the event, its flow process and
+tasks, deadline, audit entry and outbox message). The rows' ids are drawn from their sequences up
+front (`sequence_calls`, in a statement the caller runs anyway), so that rows can point at each other
+before any is written; then `insert_rows` writes them all as one statement of data-modifying CTEs.
+Foreign keys are checked at commit (Django creates them DEFERRABLE INITIALLY DEFERRED), so the order
+of the rows inside the statement does not matter.
+
+What `Model.save()` does for a new row and this does too: each field's `pre_save(add=True)` (auto_now,
+files) and `get_db_prep_save`. What it does not: model signals (pre_save/post_save). PostgreSQL only
+(SQLite has no data-modifying CTEs): callers keep their ORM path for other databases.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+from django.db import connection, models
+
+_templates: dict[type[models.Model], tuple[str, list[tuple[models.Field, bool]]]] = {}
+
+
+def supported() -> bool:
+    return connection.vendor == "postgresql"
+
+
+def sequence_calls(models_in_order: Sequence[type[models.Model]]) -> tuple[str, list[str]]:
+    """SQL select-list items drawing one id per model listed (repeat a model for several rows),
+    and their parameters."""
+    params = []
+    for model in models_in_order:
+        meta = model._meta.concrete_model._meta
+        params += [meta.db_table, meta.pk.column]
+    return ", ".join(["nextval(pg_get_serial_sequence(%s, %s))"] * len(models_in_order)), params
+
+
+def _template(model: type[models.Model]) -> tuple[str, list[tuple[models.Field, bool]]]:
+    """The statement's head for `model`, and its fields, each with whether its pre_save does more than
+    read the attribute (auto_now, files)."""
+    concrete = model._meta.concrete_model
+    if concrete not in _templates:
+        fields = list(concrete._meta.concrete_fields)
+        quote = connection.ops.quote_name
+        columns = ", ".join(quote(field.column) for field in fields)
+        _templates[concrete] = (f"INSERT INTO {quote(concrete._meta.db_table)} ({columns}) VALUES ",
+                                [(field, type(field).pre_save is not models.Field.pre_save) for field in fields])
+    return _templates[concrete]
+
+
+def _values(instance: models.Model, fields: list[tuple[models.Field, bool]]) -> tuple[str, list]:
+    placeholders, params = [], []
+    for field, own_pre_save in fields:
+        value = field.pre_save(instance, add=True) if own_pre_save else getattr(instance, field.attname)
+        value = field.get_db_prep_save(value, connection=connection)
+        placeholder = field.get_placeholder(value, None, connection) if hasattr(field, "get_placeholder") else "%s"
+        placeholders.append(placeholder)
+        params.append(value)
+    return f"({', '.join(placeholders)})", params
+
+
+def insert_rows(instances: Iterable[models.Model], *, then: tuple[str, list] | None = None) -> None:
+    """INSERT every instance (each with its primary key already set) in one statement; `then` is a
+    final data-modifying statement run in the same one (e.g. moving the audit chain's head)."""
+    instances = list(instances)
+    parts, params = [], []
+    for number, instance in enumerate(instances):
+        if instance.pk is None:
+            raise ValueError(f"{type(instance).__name__}: insert_rows needs the id drawn first (sequence_calls)")
+        head, fields = _template(type(instance))
+        values, values_params = _values(instance, fields)
+        parts.append(f"r{number} AS ({head}{values})")
+        params.extend(values_params)
+    final_sql, final_params = then or ("SELECT 1", [])
+    with connection.cursor() as cursor:
+        cursor.execute(f"WITH {', '.join(parts)} {final_sql}", [*params, *final_params])
+    for instance in instances:
+        instance._state.adding, instance._state.db = False, connection.alias

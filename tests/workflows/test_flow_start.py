@@ -1,0 +1,110 @@
+"""Event intake in one statement (PostgreSQL) writes exactly what the ORM path and viewflow's own
+start write (grid.events._write_report_in_one_statement, workflows.flow_start)."""
+
+import datetime
+
+import pytest
+from django.db import connection
+from django.forms.models import model_to_dict
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+from viewflow.workflow.models import Task
+from viewflow.workflow.signals import flow_started
+
+from governance import audit, one_statement
+from governance.models import AuditEntry, OutboxMessage
+from grid import events
+from grid.models import Event, EventCategory
+from workflows.event_flow import EventFlow
+from workflows.models import EventProcess, TaskDeadline
+
+pytestmark = [pytest.mark.django_db]
+needs_postgresql = pytest.mark.skipif(connection.vendor != "postgresql",
+                                      reason="单条语句写入只在 PostgreSQL 上使用（SQLite 走 ORM 路径）")
+
+
+@pytest.fixture
+def category(db):
+    parent = EventCategory.objects.create(code="T", name="测试大类")
+    return EventCategory.objects.create(code="T01", name="乱搭乱建", parent=parent)
+
+
+OCCURRED = timezone.now() - datetime.timedelta(hours=1)
+
+
+def report(user, region, category, key):
+    return events.report_event(
+        by=user, region=region, category=category, title="违建", description="村口新建棚舍",
+        occurred_at=OCCURRED, idempotency_key=key,
+        latitude="30.1", longitude="120.2", address="村口",
+    )
+
+
+def rows_of(event: Event) -> dict:
+    """Everything intake wrote for `event`, without ids and clock readings."""
+    process = EventProcess.objects.get(**events.process_lookup(event))
+    tasks = list(Task.objects.filter(process=process).order_by("id"))
+    start, waiting = tasks
+    moments = ("created", "started", "finished", "assigned", "created_at", "updated_at", "attempted_at", "due_at")
+
+    def plain(instance, *drop):
+        data = model_to_dict(instance)
+        return {key: value for key, value in data.items() if key not in {"id", *moments, *drop}}
+
+    deadline = TaskDeadline.objects.get(task=waiting)
+    [entry] = AuditEntry.objects.filter(object_type="grid.Event", object_id=str(event.pk))
+    notices = list(OutboxMessage.objects.filter(args=[waiting.pk]))
+    return {
+        "event": plain(event, "idempotency_key"),
+        "process": plain(process, "artifact_object_id"),
+        "tasks": [plain(task, "process", "previous") for task in tasks],
+        "previous": [list(task.previous.values_list("pk", flat=True)) == ([start.pk] if task == waiting else [])
+                     for task in tasks],
+        "start_done_at_start": start.started is not None and start.finished is not None,
+        "deadline": (plain(deadline, "task"), deadline.due_at - waiting.created),
+        "audit": plain(entry, "object_id", "entry_hash", "previous_hash", "object_repr"),
+        "notices": [(n.task_name, n.kwargs, n.options, n.attempts, n.sent_at) for n in notices],
+    }
+
+
+@needs_postgresql
+def test_one_statement_writes_the_rows_of_the_orm_path_and_viewflow(
+    county, personas, category, monkeypatch, django_capture_on_commit_callbacks,
+):
+    from governance.celery import app
+
+    monkeypatch.setitem(app.conf, "task_always_eager", False)  # the notice's outbox row is kept
+    member = personas["grid_member"]
+    with django_capture_on_commit_callbacks(execute=False):
+        monkeypatch.setattr(one_statement, "supported", lambda: False)
+        by_orm, _ = report(member, county.micro1, category, "orm")
+        monkeypatch.undo()
+        monkeypatch.setitem(app.conf, "task_always_eager", False)
+        started = []
+        flow_started.connect(lambda sender, **kw: started.append(kw["process"].pk), sender=EventFlow, weak=False,
+                             dispatch_uid="test_flow_start")
+        try:
+            with CaptureQueriesContext(connection) as queries:
+                in_one, created = report(member, county.micro1, category, "one")
+        finally:
+            flow_started.disconnect(sender=EventFlow, dispatch_uid="test_flow_start")
+
+    assert created and in_one.pk != by_orm.pk
+    writes = [q["sql"] for q in queries.captured_queries if not q["sql"].startswith(("SAVEPOINT", "RELEASE"))]
+    assert len(writes) == 2, writes  # head lock drawing the ids, then every row in one INSERT
+    assert rows_of(Event.objects.get(pk=in_one.pk)) == rows_of(Event.objects.get(pk=by_orm.pk))
+    assert started == [EventProcess.objects.get(**events.process_lookup(in_one)).pk]
+    assert audit.verify_chain()[1] is None
+    assert events.current_step(in_one) == "handle"
+
+
+@needs_postgresql
+def test_a_repeated_report_in_one_statement_returns_the_first_and_writes_nothing(county, personas, category):
+    first, created = report(personas["grid_member"], county.micro1, category, "same")
+    counts = (Event.objects.count(), Task.objects.count(), AuditEntry.objects.count(), TaskDeadline.objects.count())
+    again, created_again = report(personas["grid_member"], county.micro1, category, "same")
+    assert created and not created_again and again.pk == first.pk
+    assert (Event.objects.count(), Task.objects.count(), AuditEntry.objects.count(),
+            TaskDeadline.objects.count()) == counts
+    assert audit.verify_chain()[1] is None
+
