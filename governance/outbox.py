@@ -48,6 +48,7 @@ import threading
 import time
 from collections import deque
 from dataclasses import dataclass
+from functools import partial
 from typing import TYPE_CHECKING
 
 from celery import Task
@@ -315,22 +316,46 @@ class _Relay:
                     self.changed.notify_all()
 
 
+def _broker_messages(batch: list[_Relayed]) -> list[tuple[list[_Relayed], object]]:
+    """The broker messages that carry a batch, each with the items it carries and how to send it.
+
+    One message per item, except for tasks marked `outbox_batchable` (idempotent, result ignored,
+    sent without options): their items in the batch travel as one `run_outbox_batch` message, which
+    the worker runs call by call. Under load (the relay lingers), a publish then serves many commits."""
+    from .tasks import run_outbox_batch
+
+    messages, grouped = [], {}
+    for item in batch:
+        if getattr(item.task, "outbox_batchable", False) and not item.options:
+            grouped.setdefault(item.task.name, []).append(item)
+        else:
+            messages.append(([item], partial(Task.apply_async, item.task, item.args, item.kwargs,
+                                             task_id=item.task_id, **item.options)))
+    for name, items in grouped.items():
+        if len(items) == 1:
+            [item] = items
+            messages.append((items, partial(Task.apply_async, item.task, item.args, item.kwargs, task_id=item.task_id)))
+        else:
+            calls = [[list(item.args or []), dict(item.kwargs or {})] for item in items]
+            messages.append((items, partial(Task.apply_async, run_outbox_batch, (name, calls))))
+    return messages
+
+
 def _relay_batch(batch: list[_Relayed]) -> None:
     from .models import OutboxMessage
 
     sent, failed, error = [], [], None
-    for item in batch:
+    for items, send in _broker_messages(batch):
         if error is None:
             try:
-                Task.apply_async(item.task, item.args, item.kwargs, task_id=item.task_id, **item.options)
+                send()
             except Exception as exc:
                 error = exc
-                logger.warning("task %s [%s] kept in the outbox, broker unavailable: %s",
-                               item.task.name, item.task_id, exc)
+                logger.warning("%d task message(s) kept in the outbox, broker unavailable: %s", len(items), exc)
             else:
-                sent.append(item.pk)
+                sent.extend(item.pk for item in items)
                 continue
-        failed.append(item.pk)
+        failed.extend(item.pk for item in items)
     if sent:
         OutboxMessage.objects.filter(pk__in=sent).update(sent_at=timezone.now(), last_error="")
     if failed:

@@ -97,6 +97,42 @@ def test_messages_committed_together_go_out_once_each_and_are_marked_in_one_upda
 
 
 @committed
+def test_notices_committed_together_travel_as_one_broker_message(redis_server, gate):
+    """notify_task_holders is batchable: under load the relay sends many in one message; others stay single."""
+    import base64
+
+    from governance.tasks import run_outbox_batch
+    from workflows.tasks import notify_task_holders
+
+    with transaction.atomic():
+        ping.delay_on_commit()
+    assert gate.entered.wait(5)  # held: the next ones pile up in the relay's queue
+    for task_id in (11, 12, 13):
+        with transaction.atomic():
+            notify_task_holders.delay_on_commit(task_id)
+    with transaction.atomic():
+        ping.delay_on_commit()
+    gate.open()
+    assert outbox.wait_for_relay()
+    assert OutboxMessage.objects.filter(sent_at__isnull=True).count() == 0
+    raw = [json.loads(item) for item in redis_server.client().lrange("celery", 0, -1)]
+    names = sorted(m["headers"]["task"] for m in raw)
+    assert names == sorted([ping.name, ping.name, run_outbox_batch.name])
+    [batch] = [m for m in raw if m["headers"]["task"] == run_outbox_batch.name]
+    args, kwargs, _ = json.loads(base64.b64decode(batch["body"]))
+    assert args == [notify_task_holders.name, [[[11], {}], [[12], {}], [[13], {}]]]
+
+
+def test_a_batch_runs_every_call_and_one_failing_does_not_stop_the_others(caplog):
+    from governance.tasks import run_outbox_batch
+
+    with caplog.at_level(logging.ERROR, logger="governance.tasks"):
+        done = run_outbox_batch(ping.name, [[[], {}], [["unexpected"], {}], [[], {}]])
+    assert done == 2
+    assert "governance.tasks.ping" in caplog.text
+
+
+@committed
 def test_redis_down_the_commit_does_not_wait_and_the_flush_sends_the_row_later(redis_server, gate):
     redis_server.stop()
     started = time.monotonic()
