@@ -17,8 +17,9 @@ inserts it itself, with its other rows. When tasks are not run eagerly, `apply_a
 After a commit, the stored rows are published by this process's relay (`TASK_OUTBOX_RELAY = "thread"`):
 the commit only puts them on an in-memory queue, so the request waits neither for Redis nor for the
 second commit that marks a row sent. A daemon thread, started on first use and again in a forked child,
-publishes everything waiting, marks the batch sent with one UPDATE, and stops at the first failure (the
-broker is down: the rest are marked failed, not tried one timeout each). It keeps its database
+lets a batch gather for up to 50 ms, publishes it (messages of a task marked `outbox_batchable` as one
+broker message: `_broker_messages`), marks the batch sent with one UPDATE, and stops at the first failure
+(the broker is down: the rest are marked failed, not tried one timeout each). It keeps its database
 connection while work comes in and closes it after a few idle seconds. Nothing depends on the queue: a
 process that dies with messages in it leaves their rows pending, and the flush below sends them after the
 grace period. `wait_for_relay()` waits for the queue to empty (tests; at exit, for at most 2 s).
