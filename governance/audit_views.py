@@ -24,7 +24,7 @@ from grid.access import require_perm, scope
 
 from .audit import verify_chain
 from .audit_labels import action_label
-from .listing import Sorts, xlsx_export
+from .listing import FilterForm, Sorts, xlsx_export
 from .models import AuditEntry
 from .paging import UncountedPage
 
@@ -44,7 +44,7 @@ def object_type_choices() -> list[tuple[str, str]]:
 AUDIT_SORTS = Sorts(("最新在前", ("-id",)), oldest=("最早在前", ("id",)))
 
 
-class AuditFilterForm(forms.Form):
+class AuditFilterForm(FilterForm):
     action = forms.CharField(label="操作", required=False, max_length=100, widget=forms.TextInput(attrs={"placeholder": "如 post、region.update"}))
     actor = forms.CharField(label="操作人账号", required=False, max_length=150)
     object_type = forms.ChoiceField(label="对象类型", required=False)
@@ -63,19 +63,17 @@ class AuditFilterForm(forms.Form):
         return data
 
     def filter(self, entries):
-        if not self.is_bound or not self.is_valid():
-            return entries
-        data = self.cleaned_data
-        if data["action"].strip():
+        data = self.valid_values()
+        if (data.get("action") or "").strip():
             entries = entries.filter(action__icontains=data["action"].strip())
-        if data["actor"].strip():
+        if (data.get("actor") or "").strip():
             entries = entries.filter(actor_name__icontains=data["actor"].strip())
-        if data["object_type"]:
+        if data.get("object_type"):
             entries = entries.filter(object_type=data["object_type"])
         # Whole local days as datetime bounds, so that the index on created_at is used.
-        if data["date_from"]:
+        if data.get("date_from"):
             entries = entries.filter(created_at__gte=_start_of(data["date_from"]))
-        if data["date_to"]:
+        if data.get("date_to"):
             entries = entries.filter(created_at__lt=_start_of(data["date_to"] + datetime.timedelta(days=1)))
         return entries
 
@@ -109,8 +107,7 @@ def audit_entries_for(user, query) -> tuple[AuditFilterForm, QuerySet[AuditEntry
     require_perm(user, "governance.view_auditentry")
     form = AuditFilterForm(query or None)
     entries = form.filter(scope(user, AuditEntry.objects.all(), "governance.view_auditentry"))
-    sort = form.cleaned_data.get("sort") if form.is_bound and form.is_valid() else ""
-    return form, AUDIT_SORTS.apply(entries, sort)
+    return form, AUDIT_SORTS.apply(entries, form.valid_values().get("sort"))
 
 
 class AuditListView(LoginRequiredMixin, TemplateView):

@@ -63,9 +63,21 @@ class Sorts:
         return [key for key in self.choices if key]
 
 
-class SortedForm(forms.Form):
+class FilterForm(forms.Form):
+    """A list's filter form. The fields holding good values apply even when another holds a bad one:
+    that one's error shows beside it and it is ignored (the list and its export stay the same)."""
+
+    def valid_values(self) -> dict:
+        """The values that validated ({} while the form is unbound)."""
+        if not self.is_bound:
+            return {}
+        self.is_valid()
+        return self.cleaned_data
+
+
+class SortedForm(FilterForm):
     """A list's filter form with its choice of order (`sort`, last): subclasses set SORTS.
-    `sort_key()` is "" (the default order) while the form is unbound or invalid."""
+    `sort_key()` is "" (the default order) while the form is unbound or the order is not one offered."""
 
     SORTS: Sorts
 
@@ -74,7 +86,7 @@ class SortedForm(forms.Form):
         self.fields["sort"] = self.SORTS.field()
 
     def sort_key(self) -> str:
-        return self.cleaned_data.get("sort", "") if self.is_bound and self.is_valid() else ""
+        return self.valid_values().get("sort") or ""
 
     def order(self, queryset: QuerySet) -> QuerySet:
         return self.SORTS.apply(queryset, self.sort_key())

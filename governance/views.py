@@ -21,7 +21,7 @@ from grid.models import Post
 from .capabilities import capabilities_of
 from .charts import render_svg, svg_download
 from .dashboards import dashboard_for, figure_for, last_visit
-from .listing import word_search
+from .listing import FilterForm, word_search
 from .two_factor import may_enrol
 
 WEEKDAYS = "一二三四五六日"
@@ -183,7 +183,7 @@ class FlowChartFileView(LoginRequiredMixin, View):
         return response
 
 
-class InboxFilterForm(forms.Form):
+class InboxFilterForm(FilterForm):
     """One's own messages: unread only, and a search. Newest first, no export."""
 
     unread = forms.BooleanField(label="只看未读", required=False)
@@ -191,11 +191,10 @@ class InboxFilterForm(forms.Form):
                         widget=forms.TextInput(attrs={"placeholder": "标题或内容", "type": "search"}))
 
     def filter(self, notifications):
-        if not self.is_bound or not self.is_valid():
-            return notifications
-        if self.cleaned_data["unread"]:
+        data = self.valid_values()
+        if data.get("unread"):
             notifications = notifications.filter(read_at__isnull=True)
-        return word_search(notifications, self.cleaned_data["q"], "title", "body")
+        return word_search(notifications, data.get("q"), "title", "body")
 
 
 class InboxView(LoginRequiredMixin, TemplateView):

@@ -7,6 +7,8 @@ import uuid
 from django import forms
 from django.utils import timezone
 
+from governance.listing import FilterForm
+
 from .access import region_grants
 from .event_lists import EVENT_SORTS, EventFilters
 from .models import Event, EventCategory, Region, Tier
@@ -79,7 +81,7 @@ class EventReportForm(forms.Form):
         return category
 
 
-class EventFilterForm(forms.Form):
+class EventFilterForm(FilterForm):
     q = forms.CharField(label="搜索", required=False, widget=forms.TextInput(attrs={"placeholder": "标题或描述"}))
     status = forms.ChoiceField(label="状态", required=False, choices=[("", "全部"), ("open", "未办结")] + list(Event.Status.choices))
     category = forms.TypedChoiceField(label="类别", required=False, coerce=int, empty_value=None)
@@ -98,14 +100,11 @@ class EventFilterForm(forms.Form):
         self.fields["tier"].choices = [("", "全部")] + list(Tier.objects.values_list("key", "name"))
 
     def filters(self) -> EventFilters:
-        if not self.is_valid():
-            return EventFilters()
-        data = self.cleaned_data
-        return EventFilters(
-            status=data["status"], category=data["category"], tier=data["tier"], overdue=data["overdue"],
-            date_from=data["date_from"], date_to=data["date_to"], source=data["source"], q=data["q"].strip(),
-            sort=data["sort"],
-        )
+        """The filters as chosen; a bad value is ignored (its error shows beside its field)."""
+        data = self.valid_values()
+        chosen = {name: data[name] for name in ("status", "category", "tier", "overdue", "date_from", "date_to",
+                                                "source", "sort") if data.get(name) not in (None, "")}
+        return EventFilters(**chosen, q=(data.get("q") or "").strip())
 
 
 class StepForm(forms.Form):

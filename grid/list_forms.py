@@ -10,7 +10,7 @@ from __future__ import annotations
 from django import forms
 from django.db.models import BooleanField, ExpressionWrapper, F, Q, QuerySet
 
-from governance.listing import Sorts, word_search
+from governance.listing import FilterForm, Sorts, word_search
 
 from . import patrols
 from .access import region_grants
@@ -70,7 +70,7 @@ class _ListFilter:
             del self.fields["region"]
 
     def _region_path(self) -> str | None:
-        pk = self.cleaned_data.get("region")
+        pk = self.valid_values().get("region")
         if not pk or "region" not in self.fields:
             return None
         return Region.objects.filter(pk=pk).values_list("path", flat=True).first()
@@ -89,7 +89,7 @@ MY_TASK_SORTS = Sorts(
 STATUS_BY_STEP = {step: status for status, step in STEP_BY_STATUS.items()}
 
 
-class MyTasksFilterForm(forms.Form):
+class MyTasksFilterForm(FilterForm):
     q = forms.CharField(label="搜索", required=False, max_length=100, widget=forms.TextInput(attrs={"placeholder": "标题或描述"}))
     step = forms.ChoiceField(label="环节", required=False)
     urgency = forms.ChoiceField(label="紧急程度", required=False, choices=[ALL] + list(Event.Urgency.choices))
@@ -101,18 +101,16 @@ class MyTasksFilterForm(forms.Form):
         self.fields["step"].choices = [ALL] + [(step, step_labels[step]) for step in STATUS_BY_STEP]
 
     def apply(self, tasks: QuerySet[Event]) -> QuerySet[Event]:
-        """`tasks` filtered and ordered as chosen; an invalid form leaves them unfiltered, in the default order."""
-        if not self.is_bound or not self.is_valid():
-            return MY_TASK_SORTS.apply(tasks, "")
-        data = self.cleaned_data
-        if data["step"]:
+        """`tasks` filtered and ordered as chosen (a bad value is ignored, its error shown)."""
+        data = self.valid_values()
+        if data.get("step"):
             tasks = tasks.filter(status=STATUS_BY_STEP[data["step"]])
-        if data["urgency"]:
+        if data.get("urgency"):
             tasks = tasks.filter(urgency=data["urgency"])
-        if data["overdue"]:
+        if data.get("overdue"):
             tasks = tasks.filter(is_overdue=True)
-        tasks = word_search(tasks, data["q"], "title", "description")
-        return MY_TASK_SORTS.apply(tasks, data["sort"])
+        tasks = word_search(tasks, data.get("q"), "title", "description")
+        return MY_TASK_SORTS.apply(tasks, data.get("sort"))
 
 
 # ---------------------------------------------------------------- patrol logs
@@ -142,14 +140,13 @@ class PatrolListForm(_ListFilter, PatrolFilterForm):
             del self.fields["region"]
 
     def apply(self, queryset):
-        if not self.is_bound or not self.is_valid():
-            return PATROL_SORTS.apply(queryset, "")
         queryset = super().apply(queryset)
+        data = self.valid_values()
         path = self._region_path()
         if path:
             queryset = queryset.filter(region__path__startswith=path)
-        queryset = word_search(queryset, self.cleaned_data["q"], "route", "findings")
-        return PATROL_SORTS.apply(queryset, self.cleaned_data["sort"])
+        queryset = word_search(queryset, data.get("q"), "route", "findings")
+        return PATROL_SORTS.apply(queryset, data.get("sort"))
 
 
 # ---------------------------------------------------------------- work diaries
@@ -164,7 +161,7 @@ DIARY_SORTS = Sorts(
 DIARY_SHOW = {"": "全部", "review": "待我审核", "mine": "我的日志"}
 
 
-class DiaryFilterForm(_ListFilter, forms.Form):
+class DiaryFilterForm(_ListFilter, FilterForm):
     show = forms.ChoiceField(label="范围", required=False)
     member = forms.TypedChoiceField(label="网格员", required=False, coerce=int, empty_value=None)
     region = forms.TypedChoiceField(label="区域", required=False, coerce=int, empty_value=None)
@@ -199,9 +196,7 @@ class DiaryFilterForm(_ListFilter, forms.Form):
             del self.fields["region"]
 
     def apply(self, diaries):
-        if not self.is_bound or not self.is_valid():
-            return DIARY_SORTS.apply(diaries, "")
-        data = self.cleaned_data
+        data = self.valid_values()
         show = data.get("show")
         if show == "mine":
             diaries = diaries.filter(author=self.user)
@@ -213,24 +208,24 @@ class DiaryFilterForm(_ListFilter, forms.Form):
         path = self._region_path()
         if path:
             diaries = diaries.filter(region__path__startswith=path)
-        if data["reviewed"]:
+        if data.get("reviewed"):
             diaries = diaries.filter(reviewed_at__isnull=data["reviewed"] == "no")
-        if data["date_from"]:
+        if data.get("date_from"):
             diaries = diaries.filter(date__gte=data["date_from"])
-        if data["date_to"]:
+        if data.get("date_to"):
             diaries = diaries.filter(date__lte=data["date_to"])
-        diaries = word_search(diaries, data["q"], "content")
-        return DIARY_SORTS.apply(diaries, data["sort"])
+        diaries = word_search(diaries, data.get("q"), "content")
+        return DIARY_SORTS.apply(diaries, data.get("sort"))
 
 
 # ---------------------------------------------------------------- cadence compliance
 
 
-class ComplianceFilterForm(MonthForm):
+class ComplianceFilterForm(MonthForm, FilterForm):
     short = forms.BooleanField(label="仅看有未完成项的", required=False)
 
     def rows(self, report) -> list:
         """The report's rows the table shows: all, or only those with a missed period."""
-        if self.is_bound and self.is_valid() and self.cleaned_data["short"]:
+        if self.valid_values().get("short"):
             return [row for row in report.rows if row.short]
         return list(report.rows)

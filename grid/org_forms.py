@@ -13,6 +13,8 @@ from django.contrib.auth.validators import UnicodeUsernameValidator
 from django.db.models import F, Q
 from django.utils import timezone
 
+from governance.listing import FilterForm
+
 from .models import PATH_SEPARATOR, Department, Post, Region, Role, Tier
 from .services import appointable_roles
 
@@ -77,9 +79,11 @@ class RegionTreeFilterForm(forms.Form):
 
     def value(self, name: str):
         """The cleaned value of a filter, or its default when the form is unbound or that field is invalid."""
-        if self.is_bound and self.is_valid():
-            return self.cleaned_data[name]
-        return {"q": "", "level": self.default_level, "warn": False}[name]
+        default = {"q": "", "level": self.default_level, "warn": False}[name]
+        if not self.is_bound:
+            return default
+        self.is_valid()
+        return self.cleaned_data.get(name, default)
 
     def max_tier_depth(self) -> int | None:
         """The deepest tier shown in tree mode, or None for all tiers."""
@@ -205,7 +209,7 @@ class EndPostForm(forms.Form):
 # ---------------------------------------------------------------- post list filters
 
 
-class PostFilterForm(forms.Form):
+class PostFilterForm(FilterForm):
     STATUS_CHOICES = [("active", "在任"), ("ended", "已离任"), ("upcoming", "未到任"), ("all", "全部")]
 
     user = forms.CharField(label="账号或姓名", required=False, max_length=150)
@@ -214,7 +218,7 @@ class PostFilterForm(forms.Form):
     status = forms.ChoiceField(label="状态", required=False, choices=STATUS_CHOICES)
 
     def filter(self, posts):
-        data = self.cleaned_data if self.is_bound and self.is_valid() else {}
+        data = self.valid_values()
         today = timezone.localdate()
         status = data.get("status") or "active"
         if status == "active":

@@ -8,6 +8,8 @@ from django import forms
 from django.db.models import Q
 from django.utils import timezone
 
+from governance.listing import FilterForm
+
 from . import patrols
 from .models import PatrolLog, Post
 
@@ -81,7 +83,7 @@ class PatrolForm(forms.Form):
         return {pk: region.path for pk, region in self.regions.items()}
 
 
-class PatrolFilterForm(forms.Form):
+class PatrolFilterForm(FilterForm):
     member = forms.TypedChoiceField(label="网格员", required=False, coerce=int, empty_value=None)
     kind = forms.ChoiceField(label="巡查类型", required=False, choices=[("", "全部")] + list(patrols.PATROL_KINDS.items()))
     date_from = forms.DateField(label="日期起", required=False, widget=forms.DateInput(attrs=DATE_WIDGET))
@@ -106,16 +108,14 @@ class PatrolFilterForm(forms.Form):
             del self.fields["member"]
 
     def apply(self, queryset):
-        if not self.is_valid():
-            return queryset
-        data = self.cleaned_data
+        data = self.valid_values()
         if data.get("member"):
             queryset = queryset.filter(member_id=data["member"])
-        if data["kind"]:
+        if data.get("kind"):
             queryset = queryset.filter(kind=data["kind"])
-        if data["date_from"]:
+        if data.get("date_from"):
             queryset = queryset.filter(date__gte=data["date_from"])
-        if data["date_to"]:
+        if data.get("date_to"):
             queryset = queryset.filter(date__lte=data["date_to"])
         return queryset
 

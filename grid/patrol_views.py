@@ -173,7 +173,7 @@ class DiaryListView(LoginRequiredMixin, TemplateView):
         user = self.request.user
         _require_diaries(user)
         form, diaries = diaries_for(user, self.request.GET)
-        show = form.cleaned_data.get("show", "") if form.is_bound and form.is_valid() else ""
+        show = form.valid_values().get("show", "")
         page = UncountedPage(diaries, self.request.GET.get("page"), PAGE_SIZE)
         may_write = user.has_perm("grid.add_workdiary")
         today = timezone.localdate()

@@ -48,16 +48,14 @@ class FindingFilterForm(SortedForm, VillageFilterForm):
                         widget=forms.TextInput(attrs={"placeholder": "编号、事项、地点、问题描述"}))
 
     def apply(self, queryset):
-        if not self.is_valid():
-            return queryset
-        data = self.cleaned_data
+        data = self.valid_values()
         queryset = self.filter_village_and_month(queryset, "discovered_on")
-        if data["item"]:
-            queryset = queryset.filter(item_id=data["item"])
-        if data["source"]:
-            queryset = queryset.filter(source=data["source"])
-        queryset = word_search(queryset, data["q"], "number", "location", "description", "item__name")
-        status = data["status"]
+        if data.get("item"):
+            queryset = queryset.filter(item_id=data.get("item"))
+        if data.get("source"):
+            queryset = queryset.filter(source=data.get("source"))
+        queryset = word_search(queryset, data.get("q"), "number", "location", "description", "item__name")
+        status = data.get("status")
         if status == "pending":
             queryset = queryset.filter(Q(registered_at__isnull=True) | Q(is_true__isnull=True))
         elif status == "true":
@@ -239,15 +237,13 @@ class CheckFilterForm(SortedForm, VillageFilterForm):
             (g.pk, f"{g.township.name}{g.name}") for g in groups.order_by("township__path", "number")[:200]]
 
     def apply(self, queryset):
-        if not self.is_valid():
-            return queryset
-        data = self.cleaned_data
+        data = self.valid_values()
         queryset = self.filter_village_and_month(queryset, "date")
-        if data["group"]:
-            queryset = queryset.filter(group_id=data["group"])
-        if data["ledger"]:
+        if data.get("group"):
+            queryset = queryset.filter(group_id=data.get("group"))
+        if data.get("ledger"):
             queryset = queryset.filter(ledger_ok=data["ledger"] == "ok")
-        return word_search(queryset, data["q"], "notes")
+        return word_search(queryset, data.get("q"), "notes")
 
 
 class OversightForm(forms.Form):

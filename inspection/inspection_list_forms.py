@@ -70,18 +70,11 @@ class ListForm(SortedForm):
             self.fields["q"] = forms.CharField(label="搜索", required=False, max_length=100)
             self.fields["sort"] = self.fields.pop("sort")  # the order stays last
 
-    def data_or_empty(self) -> dict:
-        """The values that validated (a bad value is reported on its field and ignored)."""
-        if not self.is_bound:
-            return {}
-        self.is_valid()
-        return self.cleaned_data
-
     def filter(self, rows: QuerySet, data: dict) -> QuerySet:
         return rows
 
     def apply(self, rows: QuerySet) -> QuerySet:
-        data = self.data_or_empty()
+        data = self.valid_values()
         rows = self.filter(rows, data)
         rows = word_search(rows, data.get("q"), *self.SEARCH)
         return self.SORTS.apply(rows, data.get("sort"))

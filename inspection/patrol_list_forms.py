@@ -9,7 +9,7 @@ import datetime
 from django import forms
 from django.db.models import Q, QuerySet
 
-from governance.listing import word_search
+from governance.listing import FilterForm, word_search
 from grid.access import region_grants
 from grid.models import Region
 
@@ -55,7 +55,7 @@ def month_range(month: datetime.date) -> tuple[datetime.date, datetime.date]:
     return month, (month.replace(day=28) + datetime.timedelta(days=4)).replace(day=1)
 
 
-class VillageFilterForm(forms.Form):
+class VillageFilterForm(FilterForm):
     """Filters of a list of village records: `village` (and `item`, when the form declares it) offered
     from the villages the user may see with `VILLAGE_PERM`; `month` read as a month."""
 
@@ -75,7 +75,7 @@ class VillageFilterForm(forms.Form):
 
     def filter_village_and_month(self, queryset: QuerySet, date_field: str) -> QuerySet:
         """The village and month filters; `date_field` is the date the month applies to."""
-        data = self.cleaned_data
+        data = self.valid_values()
         if data.get("village"):
             queryset = queryset.filter(village_id=data["village"])
         if data.get("month"):
@@ -84,14 +84,12 @@ class VillageFilterForm(forms.Form):
         return queryset
 
 
-class CatalogSearchForm(forms.Form):
+class CatalogSearchForm(FilterForm):
     """巡查目录 is short (a township's few dozen items): a search is all it needs, no order or export."""
 
     q = forms.CharField(label="搜索", required=False, max_length=100,
                         widget=forms.TextInput(attrs={"placeholder": "编号、事项、类别、牵头部门、乡镇"}))
 
     def apply(self, items: QuerySet) -> QuerySet:
-        if not self.is_valid():
-            return items
-        return word_search(items, self.cleaned_data["q"], "code", "name", "category__name", "lead_department__name",
+        return word_search(items, self.valid_values().get("q"), "code", "name", "category__name", "lead_department__name",
                       "township__name")

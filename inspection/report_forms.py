@@ -159,14 +159,12 @@ class ReportFilterForm(VillageFilterForm):
                         widget=forms.TextInput(attrs={"placeholder": "编号、事项、地点、问题描述"}))
 
     def apply(self, queryset):
-        if not self.is_valid():
-            return queryset
-        data = self.cleaned_data
+        data = self.valid_values()
         queryset = self.filter_village_and_month(queryset, "reported_on")
-        if data["item"]:
-            queryset = queryset.filter(item_id=data["item"])
-        if data["verdict"]:
-            queryset = queryset.filter(verdict=data["verdict"])
+        if data.get("item"):
+            queryset = queryset.filter(item_id=data.get("item"))
+        if data.get("verdict"):
+            queryset = queryset.filter(verdict=data.get("verdict"))
         return word_search(queryset, data.get("q", ""), "number", "location", "description", "item__name")
 
 
@@ -218,15 +216,13 @@ class LedgerFilterForm(SortedForm, VillageFilterForm):
                         widget=forms.TextInput(attrs={"placeholder": "路线或地点、巡查情况"}))
 
     def apply(self, queryset):
-        if not self.is_valid():
-            return queryset
-        data = self.cleaned_data
+        data = self.valid_values()
         queryset = self.filter_village_and_month(queryset, "date")
-        if data["item"]:
+        if data.get("item"):
             # Through a subquery, so that a patrol is listed once however its items are joined.
             queryset = queryset.filter(pk__in=VillagePatrol.items.through.objects.filter(
-                catalogitem_id=data["item"]).values("villagepatrol_id"))
-        return word_search(queryset, data["q"], "route", "findings")
+                catalogitem_id=data.get("item")).values("villagepatrol_id"))
+        return word_search(queryset, data.get("q"), "route", "findings")
 
 
 class VerifyForm(forms.Form):

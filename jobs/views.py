@@ -15,7 +15,7 @@ from django.http import FileResponse, Http404, JsonResponse
 from django.views import View
 from django.views.generic import TemplateView
 
-from governance.listing import Sorts
+from governance.listing import FilterForm, Sorts
 from governance.site import SitePageMixin
 
 from .models import Job
@@ -56,7 +56,7 @@ def job_state(job: Job) -> dict:
 JOB_SORTS = Sorts(("最新发起在前", ("-id",)), oldest=("最早发起在前", ("id",)))
 
 
-class JobFilterForm(forms.Form):
+class JobFilterForm(FilterForm):
     """My jobs: by status, in either order. A person's own few jobs need no search and no export."""
 
     STATUS_CHOICES = [("", "全部"), ("open", "未结束"), *Job.Status.choices]
@@ -65,7 +65,7 @@ class JobFilterForm(forms.Form):
     sort = JOB_SORTS.field()
 
     def filter(self, jobs):
-        data = self.cleaned_data if self.is_bound and self.is_valid() else {}
+        data = self.valid_values()
         if data.get("status") == "open":
             jobs = jobs.exclude(status__in=Job.FINISHED)
         elif data.get("status"):

@@ -10,7 +10,7 @@ from django import forms
 from django.db.models import Case, F, IntegerField, QuerySet, Value, When
 from django.db.models.functions import Coalesce
 
-from governance.listing import Sorts, word_search
+from governance.listing import FilterForm, Sorts, word_search
 from grid.models import Region
 
 from .models import RectificationItem, RectificationPlan
@@ -68,17 +68,7 @@ def organisation_choices(rows) -> list[tuple[str, str]]:
     return [("", "全部")] + sorted(found.items())
 
 
-class _ListForm(forms.Form):
-    """A filter form whose valid fields apply even when another field holds a bad value."""
-
-    def values(self) -> dict:
-        if not self.is_bound:
-            return {}
-        self.is_valid()
-        return self.cleaned_data
-
-
-class PlanFilterForm(_ListForm):
+class PlanFilterForm(FilterForm):
     round = forms.TypedChoiceField(label="巡察轮次", required=False, coerce=int, empty_value=None)
     organisation = forms.ChoiceField(label="整改党组织", required=False, help_text="选乡镇时含其下各村")
     q = forms.CharField(label="搜索", required=False, max_length=100,
@@ -96,7 +86,7 @@ class PlanFilterForm(_ListForm):
         self.fields["organisation"].choices = organisation_choices({r[3:] for r in rows})
 
     def filter(self, plans: QuerySet[RectificationPlan]) -> QuerySet[RectificationPlan]:
-        data = self.values()
+        data = self.valid_values()
         if data.get("round"):
             plans = plans.filter(round_id=data["round"])
         if data.get("organisation"):
@@ -106,7 +96,7 @@ class PlanFilterForm(_ListForm):
         return PLAN_SORTS.apply(plans, data.get("sort"))
 
 
-class ItemFilterForm(_ListForm):
+class ItemFilterForm(FilterForm):
     STATUS_CHOICES = [("", "全部"), ("open", "未销号"), *Status.choices]
 
     plan = forms.TypedChoiceField(label="整改方案", required=False, coerce=int, empty_value=None)
@@ -128,7 +118,7 @@ class ItemFilterForm(_ListForm):
         self.fields["organisation"].choices = organisation_choices({(r[0], r[3], r[4]) for r in rows})
 
     def filter(self, items: QuerySet[RectificationItem]) -> QuerySet[RectificationItem]:
-        data = self.values()
+        data = self.valid_values()
         if data.get("plan"):
             items = items.filter(plan_id=data["plan"])
         if data.get("organisation"):
@@ -152,7 +142,7 @@ PUBLIC_SORTS = Sorts(
 )
 
 
-class PublicNoticeFilterForm(_ListForm):
+class PublicNoticeFilterForm(FilterForm):
     """The public list: a search and the order by date, nothing else (it only ever shows published versions)."""
 
     q = forms.CharField(label="搜索", required=False, max_length=100,
@@ -160,8 +150,8 @@ class PublicNoticeFilterForm(_ListForm):
     sort = PUBLIC_SORTS.field()
 
     def search(self, notices):
-        text = self.values().get("q", "").strip()
+        text = self.valid_values().get("q", "").strip()
         return word_search(notices, text, "title", "plan__organisation__name")
 
     def sort_key(self) -> str:
-        return self.values().get("sort") or ""
+        return self.valid_values().get("sort") or ""

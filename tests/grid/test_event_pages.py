@@ -292,6 +292,13 @@ def test_region_events_are_scoped(client, people, some_events):
     assert "垃圾堆放" not in client.get(reverse("grid:events")).content.decode()
 
 
+def test_region_events_a_bad_value_is_ignored_and_the_good_filters_still_apply(client, people, some_events):
+    as_user(client, people["township_office"])
+    page = client.get(reverse("grid:events"), {"source": "public", "date_from": "2026-13-40"}).content.decode()
+    assert "路灯损坏" in page and "垃圾堆放" not in page
+    assert "gv-error" in page  # the bad date is named beside its field
+
+
 def test_region_events_filters_and_search(client, people, some_events):
     as_user(client, people["township_office"])
     page = client.get(reverse("grid:events"), {"q": "路灯"}).content.decode()

@@ -138,6 +138,15 @@ def test_my_tasks_bad_filter_values_show_an_error_not_a_500(client, people, task
     assert len(task_ids(client, **params)) == 3
 
 
+def test_my_tasks_a_bad_value_is_ignored_and_the_good_filters_still_apply(client, people, tasks):
+    second = tasks[1]
+    as_user(client, people["grid_leader"])
+    response = client.get(reverse("grid:my_tasks"), {"urgency": "urgent", "step": "everything"})
+    assert "有效的选项" in response.content.decode()  # the bad one is named beside its field
+    assert task_ids(client, urgency="urgent", step="everything") == [second.pk]
+    assert task_ids(client, q="路灯", sort="nonsense") == [second.pk]
+
+
 def test_my_tasks_filters_stay_within_the_users_tasks(client, people, tasks):
     as_user(client, people["member2"])
     assert task_ids(client, q="路灯") == [] and task_ids(client) == []
@@ -269,6 +278,17 @@ def test_diary_list_filters_by_member_region_review_dates_and_search(client, cou
     window = {"date_from": (today - datetime.timedelta(days=2)).isoformat(), "date_to": (today - datetime.timedelta(days=1)).isoformat()}
     assert diary_ids(client, **window) == [c, b]
     assert diary_ids(client, q="纠纷") == [c]
+
+
+def test_diary_list_a_reversed_date_range_keeps_the_start_and_the_other_filters(client, people, diaries):
+    as_user(client, people["township_office"])
+    today = timezone.localdate()
+    reversed_range = {"date_from": (today - datetime.timedelta(days=1)).isoformat(),
+                      "date_to": (today - datetime.timedelta(days=3)).isoformat()}
+    response = client.get(reverse("grid:diaries"), reversed_range)
+    assert "结束日期不能早于开始日期" in response.content.decode()
+    assert diary_ids(client, **reversed_range) == [diaries["b"].pk]  # from yesterday on; the end is ignored
+    assert diary_ids(client, reviewed="no", date_from="not-a-date") == [diaries["c"].pk, diaries["a"].pk]
 
 
 def test_diary_show_choices_still_work_with_the_filters(client, people, diaries):
