@@ -58,10 +58,10 @@ def record(
 
 
 def entry_for(action: str, *, actor=None, obj=None, before=None, after=None, object_repr: str = "",
-              region_path: str | None = None, previous_hash: str) -> AuditEntry:
-    """The chained entry `record` writes, hashed onto `previous_hash`, not saved."""
+              region_path: str | None = None, previous_hash: str, created_at=None) -> AuditEntry:
+    """The chained entry `record` (and each of `record_many`'s) writes, hashed onto `previous_hash`, not saved."""
     entry = AuditEntry(
-        created_at=timezone.now(),
+        created_at=created_at or timezone.now(),
         actor=actor if getattr(actor, "pk", None) else None,
         actor_name=getattr(actor, "username", "") or "",
         action=action,
@@ -128,18 +128,12 @@ def record_many(action: str, objects: list[models.Model], *, actor=None, before:
         return 0
     with transaction.atomic():
         previous = _take_head(len(objects))
-        now, request_id = timezone.now(), request_id_var.get()
+        now = timezone.now()
         entries = []
         for obj in objects:
-            entry = AuditEntry(
-                created_at=now, actor=actor if getattr(actor, "pk", None) else None,
-                actor_name=getattr(actor, "username", "") or "", action=action, object_type=obj._meta.label,
-                object_id=str(obj.pk), region_path=_region_path(obj), object_repr=str(obj)[:300],
-                before=_to_json_ready(before) if before is not None else None,
-                after=_to_json_ready(after) if after is not None else None, request_id=request_id,
-                previous_hash=previous,
-            )
-            entry.entry_hash = previous = entry.compute_hash()
+            entry = entry_for(action, actor=actor, obj=obj, before=before, after=after, previous_hash=previous,
+                              created_at=now)
+            previous = entry.entry_hash
             entries.append(entry)
         AuditEntry.objects.bulk_create(entries, batch_size=1000)
         AuditChainHead.objects.filter(pk=1).update(last_hash=previous)

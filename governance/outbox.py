@@ -325,17 +325,18 @@ def _broker_messages(batch: list[_Relayed]) -> list[tuple[list[_Relayed], object
     the worker runs call by call. Under load (the relay lingers), a publish then serves many commits."""
     from .tasks import run_outbox_batch
 
+    def alone(item: _Relayed):
+        return [item], partial(Task.apply_async, item.task, item.args, item.kwargs, task_id=item.task_id, **item.options)
+
     messages, grouped = [], {}
     for item in batch:
         if getattr(item.task, "outbox_batchable", False) and not item.options:
             grouped.setdefault(item.task.name, []).append(item)
         else:
-            messages.append(([item], partial(Task.apply_async, item.task, item.args, item.kwargs,
-                                             task_id=item.task_id, **item.options)))
+            messages.append(alone(item))
     for name, items in grouped.items():
         if len(items) == 1:
-            [item] = items
-            messages.append((items, partial(Task.apply_async, item.task, item.args, item.kwargs, task_id=item.task_id)))
+            messages.append(alone(items[0]))
         else:
             calls = [[list(item.args or []), dict(item.kwargs or {})] for item in items]
             messages.append((items, partial(Task.apply_async, run_outbox_batch, (name, calls))))

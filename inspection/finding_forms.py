@@ -51,9 +51,9 @@ class FindingFilterForm(SortedForm, VillageFilterForm):
         data = self.valid_values()
         queryset = self.filter_village_and_month(queryset, "discovered_on")
         if data.get("item"):
-            queryset = queryset.filter(item_id=data.get("item"))
+            queryset = queryset.filter(item_id=data["item"])
         if data.get("source"):
-            queryset = queryset.filter(source=data.get("source"))
+            queryset = queryset.filter(source=data["source"])
         queryset = word_search(queryset, data.get("q"), "number", "location", "description", "item__name")
         status = data.get("status")
         if status == "pending":
@@ -240,7 +240,7 @@ class CheckFilterForm(SortedForm, VillageFilterForm):
         data = self.valid_values()
         queryset = self.filter_village_and_month(queryset, "date")
         if data.get("group"):
-            queryset = queryset.filter(group_id=data.get("group"))
+            queryset = queryset.filter(group_id=data["group"])
         if data.get("ledger"):
             queryset = queryset.filter(ledger_ok=data["ledger"] == "ok")
         return word_search(queryset, data.get("q"), "notes")

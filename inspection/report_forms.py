@@ -162,9 +162,9 @@ class ReportFilterForm(VillageFilterForm):
         data = self.valid_values()
         queryset = self.filter_village_and_month(queryset, "reported_on")
         if data.get("item"):
-            queryset = queryset.filter(item_id=data.get("item"))
+            queryset = queryset.filter(item_id=data["item"])
         if data.get("verdict"):
-            queryset = queryset.filter(verdict=data.get("verdict"))
+            queryset = queryset.filter(verdict=data["verdict"])
         return word_search(queryset, data.get("q", ""), "number", "location", "description", "item__name")
 
 
@@ -221,7 +221,7 @@ class LedgerFilterForm(SortedForm, VillageFilterForm):
         if data.get("item"):
             # Through a subquery, so that a patrol is listed once however its items are joined.
             queryset = queryset.filter(pk__in=VillagePatrol.items.through.objects.filter(
-                catalogitem_id=data.get("item")).values("villagepatrol_id"))
+                catalogitem_id=data["item"]).values("villagepatrol_id"))
         return word_search(queryset, data.get("q"), "route", "findings")
 
 
