@@ -22,7 +22,7 @@ def _refuse_to_start_without_secret_key(**kwargs):
 
 
 app.conf.beat_schedule = {
-    # viewflow ships no Celery task for its timers (see shared/VIEWFLOW.md): ours fires them.
+    # viewflow ships no Celery task for its timers: ours fires them.
     "fire-due-flow-timers": {"task": "workflows.tasks.fire_due_timers", "schedule": 60.0},
     # Overdue event tasks: 督办 notices and automatic escalation (workflows/supervision.py).
     "supervise-overdue-tasks": {"task": "workflows.tasks.supervise_overdue", "schedule": 300.0},

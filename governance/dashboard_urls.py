@@ -1,4 +1,4 @@
-"""URLs of the home dashboard's chart downloads and the flow-chart pages (issue 8, dashboards)."""
+"""URLs of the home dashboard's chart downloads and the flow-chart pages (dashboards)."""
 
 from django.urls import path
 

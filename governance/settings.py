@@ -185,7 +185,7 @@ LOGGING = {
     },
 }
 
-# ------------------------------------------------------------------ open API (issue 9: api/)
+# ------------------------------------------------------------------ open API (api/)
 # (owned by the API work: REST_FRAMEWORK, SPECTACULAR_SETTINGS, throttling, Open311)
 INSTALLED_APPS += ["rest_framework", "rest_framework.authtoken", "drf_spectacular", "api"]
 REST_FRAMEWORK = {
@@ -227,7 +227,7 @@ SPECTACULAR_SETTINGS = {
     },
 }
 
-# ------------------------------------------------------------------ security (issue 11: access)
+# ------------------------------------------------------------------ security (access)
 # (owned by the security work: axes, CSP, two-factor, session and password hardening)
 import datetime as _dt  # noqa: E402
 
@@ -310,7 +310,7 @@ CONTENT_SECURITY_POLICY = {
     },
 }
 
-# ------------------------------------------------------------------ reliability (issue 11: faults)
+# ------------------------------------------------------------------ reliability (faults)
 # (owned by the reliability work: task outbox, backup/restore)
 # Task outbox (governance/outbox.py): a message is kept in the database until Redis has taken it.
 TASK_OUTBOX_ENABLED = env.bool("TASK_OUTBOX_ENABLED", default=True)
@@ -346,7 +346,7 @@ EVIDENCE_MAX_REQUEST_BYTES = env.int("EVIDENCE_MAX_REQUEST_BYTES", default=250 *
 MIDDLEWARE.insert(MIDDLEWARE.index("django.middleware.security.SecurityMiddleware") + 1,
                   "governance.evidence.UploadSizeLimitMiddleware")
 
-# ------------------------------------------------------------------ people's view (issue 8)
+# ------------------------------------------------------------------ people's view
 # (owned by the dashboards / long-work jobs work)
 # Long work as Celery jobs (jobs/): imports, batches of documents, large exports.
 INSTALLED_APPS += ["jobs"]

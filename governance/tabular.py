@@ -1,4 +1,4 @@
-"""Reading import files: `.xlsx` and `.csv` sheets with Chinese column headers (DESIGN.md §7).
+"""Reading import files: `.xlsx` and `.csv` sheets with Chinese column headers.
 
 Row 1 is the header; data rows keep the row number a user sees in Excel, so every bad row can be
 reported as `第 N 行：原因`. Importers validate all rows first and raise `ImportFailed` with every

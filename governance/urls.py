@@ -15,11 +15,11 @@ urlpatterns = [
     path("evidence/<int:pk>/", evidence_file, name="evidence"),
     path("evidence/<int:pk>/thumb/", evidence_file, {"thumbnail": True}, name="evidence_thumb"),
     path("public/notices/", include("rectification.public_urls")),
-    # ---- open API (issue 9) ----
+    # ---- open API ----
     path("", include("api.urls")),
-    # ---- security (issue 11) ----
+    # ---- security ----
     path("", include("governance.two_factor")),
-    # ---- people's view (issue 8) ----
+    # ---- people's view ----
     path("", include("governance.dashboard_urls")),
     path("jobs/", include("jobs.urls")),
     path("", site.urls),

@@ -196,7 +196,7 @@ class RoleAdmin(AuditedModelAdmin):
         return role._post_count
 
     def get_readonly_fields(self, request, obj=None):
-        # Commands, flows and tests find roles by key (DESIGN.md §3): it never changes.
+        # Commands, flows and tests find roles by key: it never changes.
         return ["key"] if obj is not None else []
 
     def has_delete_permission(self, request, obj=None):

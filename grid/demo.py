@@ -1,12 +1,12 @@
 """The demo county (`manage.py load_demo`): regions, departments, patrol setup and one login per role.
 
 Sources:
-- `county-inspection-round-plan.txt`, 一、巡察对象: the seven townships and how many villages each has
+- The county inspection round plan, 一、巡察对象: the seven townships and how many villages each has
   (the plan names one village per township; the others are numbered `第2村`, `第3村`, …).
-- `township-patrol-plan.txt`: 太平镇 as an eighth township, with its community (太平居委 → 太平社区),
+- The township big patrol plan: 太平镇 as an eighth township, with its community (太平居委 → 太平社区),
   the villages and industrial parks of its four supervision groups (二、组织领导), the offices named in
   二、组织领导 (成员) and 四、职责分工, and the catalog categories each office leads (四、职责分工).
-- `grid-governance-plans.txt`: "300-500户划分大网格、100-150户划分小网格" — the grids and micro-grids
+- The grid governance plans: "300-500户划分大网格、100-150户划分小网格" — the grids and micro-grids
   of 楼星村 are sized inside those norms.
 
 Region codes are hierarchical: the county is `MX` (某县), a township adds two digits (`MX-08`), a
@@ -65,7 +65,7 @@ DEMO_PASSWORD = "Demo@2026"
 ADMIN_USERNAME = "admin"
 ADMIN_FULL_NAME = "系统管理员"
 
-# county-inspection-round-plan.txt, 一、巡察对象: (township, number of villages, the village it names).
+# The county inspection round plan, 一、巡察对象: (township, number of villages, the village it names).
 ROUND_PLAN_TOWNSHIPS: list[tuple[str, int, str]] = [
     ("赵村镇", 12, "河南村"),
     ("张店乡", 16, "张庄村"),
@@ -79,7 +79,7 @@ ROUND_PLAN_TOWNSHIPS: list[tuple[str, int, str]] = [
 TAIPING = "太平镇"
 TAIPING_COMMUNITY = "太平社区"  # the plan's 太平居委 (residents' committee)
 
-# township-patrol-plan.txt, 二、组织领导: the four supervision groups and what each checks.
+# The township big patrol plan, 二、组织领导: the four supervision groups and what each checks.
 # (number, name, scope as the plan words it, villages and parks in the scope)
 SUPERVISION_GROUPS: list[tuple[int, str, str, list[str]]] = [
     (
@@ -113,7 +113,7 @@ TAIPING_VILLAGES: list[str] = [
     *INDUSTRIAL_PARKS,
 ]
 
-# township-patrol-plan.txt, 二、组织领导 (成员) and 四、职责分工. The plan calls one office both 党建办 and
+# The township big patrol plan, 二、组织领导 (成员) and 四、职责分工. The plan calls one office both 党建办 and
 # 党建工作办, and one station both 兽医站 and 畜牧兽医站; the longer names are used.
 TAIPING_DEPARTMENTS: list[str] = [
     "党政综合办",
@@ -135,7 +135,7 @@ TAIPING_DEPARTMENTS: list[str] = [
     "财政所",
 ]
 
-# township-patrol-plan.txt, 四、职责分工: the catalog categories each office leads (巡查监管).
+# The township big patrol plan, 四、职责分工: the catalog categories each office leads (巡查监管).
 # The plan's "土污染" is read as 土壤污染.
 PATROL_CATEGORIES: dict[str, list[str]] = {
     "农业农村办": ["农村非法占用宅基地", "野外用火（露天焚烧）", "漫水河", "禁养区畜禽养殖", "撂荒耕地及复耕", "非农化、非粮化"],
@@ -203,7 +203,7 @@ DEMO_FINDINGS: list[tuple[str, str, str, str, int, int, str | None]] = [
 ]
 
 # Which 太平镇 department leads each event category (吹哨报到 dispatch), after the departments' duties
-# in township-patrol-plan.txt, 四、职责分工; categories the plan does not assign go to the office
+# in the township big patrol plan, 四、职责分工; categories the plan does not assign go to the office
 # that coordinates them (综合治理办 for stability, 党政综合办 for services).
 CATEGORY_ROUTING: dict[str, str] = {
     "AW01": "综合治理办", "AW02": "派出所", "AW03": "综合治理办", "AW04": "宣传办",
@@ -246,7 +246,7 @@ DEMO_RECTIFICATION_ROUND = "十五届县委第一轮巡察"
 
 LOUXING = "楼星村"
 # 楼星村's grids: the households of each grid's micro-grids (100–150 each); a grid's households are
-# their sum (300–500), and the village's the sum of its grids (grid-governance-plans.txt).
+# their sum (300–500), and the village's the sum of its grids (the grid governance plans).
 LOUXING_GRIDS: list[list[int]] = [
     [130, 140, 150],
     [120, 130, 135],
@@ -318,7 +318,7 @@ DEMO_FULL_NAMES: dict[str, str] = {
 }
 
 
-# county-inspection-round-plan.txt: the round (标题, 二、工作安排 (一)), its groups (二、工作安排 (四)) and the
+# The county inspection round plan: the round (标题, 二、工作安排 (一)), its groups (二、工作安排 (四)) and the
 # townships inspected in full (二、工作安排 (二)); the other five: 6 villages now + 6 by mobile inspection
 # within 7 days of arrival. 第一巡察组's leader is the demo login `xunchazu`; the other leaders get a
 # login of their own (xunchazu2 … xunchazu7, named as in the plan, posted at their township);
@@ -348,11 +348,11 @@ ROUND_GROUPS: list[RoundGroupPlan] = [
     RoundGroupPlan(7, "第七巡察组", "下汤镇", "xunchazu7", "张宗辉", ("刘连盈", "李红阳", "陈滨滨"), 11),
 ]
 
-# Village classes (county-inspection-practice.txt: 重点村/先进村/一般村), a demo mix: the village the
+# Village classes (the county inspection practice: 重点村/先进村/一般村), a demo mix: the village the
 # plan names is a 重点村, the others cycle through this list.
 DEMO_CLASS_CYCLE = ["advanced", "ordinary", "ordinary", "key", "ordinary", "advanced"]
 
-# county-inspection-round-plan.txt 三、监督重点 (一): the three focuses (三个聚焦) with their sub-headings
+# The county inspection round plan 三、监督重点 (一): the three focuses (三个聚焦) with their sub-headings
 # (一是…二是…), for township committees and for villages.
 FOCUS_TAXONOMY: list[tuple[str, str, list[str]]] = [
     ("township", "聚焦党的理论路线方针政策和党中央决策部署在基层贯彻落实情况", [
@@ -824,7 +824,7 @@ class _Loader:
                      after={"meetings": 2, "measures": 2, "recoveries": 1, "accountabilities": 1})
 
     def load_inspection_round(self) -> InspectionRound:
-        """The round of county-inspection-round-plan.txt, entered as the office would have set it up."""
+        """The round of the county inspection round plan, entered as the office would have set it up."""
         User = get_user_model()
         county = self.summary.county
         term, number, name, arrival, withdrawal = DEMO_ROUND

@@ -236,7 +236,7 @@ def _report_snapshot(event: Event) -> dict:
 def _write_report_in_one_statement(event: Event, *, by) -> None:
     """PostgreSQL: what the ORM path writes (event, audit entry, EventFlow's start with its deadline
     and notice) in two statements: the audit head lock drawing the ids, then one INSERT of all rows.
-    One event report is the hot path of the system (issue 4's intake benchmark)."""
+    One event report is the hot path of the system (see the intake benchmark, tests/bench/bench_events.py)."""
     from governance.models import AuditEntry, OutboxMessage
     from workflows import flow_start
     from workflows.event_flow import EventFlow

@@ -1,4 +1,4 @@
-"""Importing the region tree and departments from `.xlsx`/`.csv` files (DESIGN.md §3, §7).
+"""Importing the region tree and departments from `.xlsx`/`.csv` files.
 
 Both importers read every row, collect every bad row, and write nothing unless all rows are good.
 Writes go through `grid.services`, so each created or changed record is audited; importing the same

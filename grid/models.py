@@ -60,7 +60,7 @@ class Region(MP_Node):
 
     @property
     def household_warning(self) -> str:
-        """The grid-size norm of `grid-governance-plans.txt` (300–500 / 100–150 households), as a warning."""
+        """The grid-size norm of the grid governance plans (300–500 / 100–150 households), as a warning."""
         tier = self.tier
         if self.households is None or (tier.households_min is None and tier.households_max is None):
             return ""
@@ -93,7 +93,7 @@ class Department(models.Model):
 
 
 class Role(models.Model):
-    """A role with a stable key (DESIGN.md §3) and the permissions a post of it grants on its subtree."""
+    """A role with a stable key and the permissions a post of it grants on its subtree."""
 
     key = models.SlugField("标识", max_length=32, unique=True)
     name = models.CharField("名称", max_length=50)

@@ -37,7 +37,7 @@ def departments_for_posts_at(region: Region):
 
 
 def outside_household_norm() -> Q:
-    """Regions whose households fall outside their tier's norm (grid-governance-plans.txt)."""
+    """Regions whose households fall outside their tier's norm (the grid governance plans)."""
     return Q(households__lt=F("tier__households_min")) | Q(households__gt=F("tier__households_max"))
 
 

@@ -1,4 +1,4 @@
-"""The roles of DESIGN.md §3 with their default permissions, loaded by data migrations.
+"""The roles (stable keys: grid member to discipline) with their default permissions, loaded by data migrations.
 
 Each capability's permissions are granted by its own migration with its own frozen mapping
 (FOUNDATION in 0002, EVENTS in 0004, …): a migration must not depend on permissions of models
@@ -59,7 +59,7 @@ EVENTS: dict[str, list[str]] = {
 }
 
 
-# Township big patrol (大巡查, township-patrol-plan.txt 四、职责分工).
+# Township big patrol (大巡查, the township big patrol plan 四、职责分工).
 BIG_PATROL_VIEW = ["inspection.view_catalogitem", "inspection.view_villagepatrol", "inspection.view_patrolreport",
                    "inspection.view_patrolfinding", "inspection.view_supervisioncheck",
                    "inspection.view_departmentconfirmation", "inspection.view_circular"]
@@ -82,7 +82,7 @@ BIG_PATROL: dict[str, list[str]] = {
 }
 
 
-# County inspection rounds (巡察, county-inspection-round-plan.txt). Problem clues: only the
+# County inspection rounds (巡察, the county inspection round plan). Problem clues: only the
 # inspection office and discipline by role; a group's own leader by group membership (services).
 ROUND_VIEW = ["inspection.view_inspectionround", "inspection.view_inspectiongroup", "inspection.view_roundtarget",
               "inspection.view_focuscategory", "inspection.view_mobileproposal", "inspection.view_inspectionfinding",

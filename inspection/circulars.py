@@ -1,6 +1,6 @@
 """The township big patrol's monthly circular (月度考评情况通报) and quarterly grade sheet (季度考评).
 
-township-patrol-plan.txt, 五、奖惩细则 6–7 (monthly points, quarterly grades) and 六、(五) (the office
+The township big patrol plan, 五、奖惩细则 6–7 (monthly points, quarterly grades) and 六、(五) (the office
 circulates each village's month by the 10th of the next month). The figures come from
 inspection.scoring; who was behind (unchecked villages, late departments) from inspection.oversight.
 
@@ -504,7 +504,7 @@ def published_circular(township: Region, kind: str, start: datetime.date) -> Cir
 
 def publish_circular(township: Region, data: dict, *, by) -> Circular:
     """The office publishes the month's circular or the quarter's grade sheet: once per period, with the
-    data as published kept as the snapshot (township-patrol-plan.txt 六、(五)). Audited."""
+    data as published kept as the snapshot (the township big patrol plan 六、(五)). Audited."""
     if not by.has_perm("inspection.publish_circular", township):
         raise PermissionDenied("只有镇综合办可以发布考评通报。")
     kind = Circular.Period.MONTH if data["kind"] == "month" else Circular.Period.QUARTER

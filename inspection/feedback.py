@@ -1,6 +1,6 @@
 """The timeline after withdrawal and the feedback that hands the findings over as rectification items.
 
-county-inspection-round-plan.txt, 四、(二): at the end of the stay the group writes its reports and
+The county inspection round plan, 四、(二): at the end of the stay the group writes its reports and
 prepares to report to the leading group within 10 days (向巡察工作领导小组汇报); after hearing it, the
 leading group prepares the report to the secretary's special meeting within 10 days (书记专题会);
 then the group feeds back to the inspected organisation (反馈), which rectifies (整改).

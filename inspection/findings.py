@@ -1,7 +1,7 @@
 """Findings of others (督查组, 部门, 区/市/省, 12345, 信访, 中央), supervision checks and month confirmations:
 services taking the acting user.
 
-township-patrol-plan.txt:
+The township big patrol plan:
 - 四、职责分工: the supervision groups check their villages and record what the villages did not report;
   the lead departments verify and register (登记备案, 附件4); the township office runs the programme and
   records what district, city, province, 12345, the petition offices and central bodies found;

@@ -1,6 +1,6 @@
-"""Importing a township's patrol catalog, historical village reports and findings (DESIGN.md §7, issue 5).
+"""Importing a township's patrol catalog, historical village reports and findings.
 
-township-patrol-plan.txt, 五、奖惩细则: the catalog (附件2) gives each item's lead department and points;
+The township big patrol plan, 五、奖惩细则: the catalog (附件2) gives each item's lead department and points;
 village reports verified 属实 earn the item's points; findings by others deduct them. Offices keep these
 in spreadsheets today, so a township starts by importing them.
 

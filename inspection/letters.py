@@ -1,6 +1,6 @@
 """Letters of a county inspection round (巡察文书), numbered official documents tracked until answered.
 
-county-inspection-practice.txt, 三、以巡促改:
+The county inspection practice, 三、以巡促改:
 - 《巡察提醒函》: problems found during the round that can be fixed at once but that the target cannot
   fix alone; the target must report the rectification and its progress IN WRITING within the set
   period (在规定期限内……进行书面报告);

@@ -7,7 +7,7 @@ from grid.models import Department, Region
 class PatrolCategory(models.Model):
     """A category of the township big-patrol catalog and the department that leads it.
 
-    Source: township-patrol-plan.txt, 四、职责分工 (each office's 巡查监管 duties).
+    Source: the township big patrol plan, 四、职责分工 (each office's 巡查监管 duties).
     """
 
     township = models.ForeignKey(Region, verbose_name="乡镇", on_delete=models.PROTECT, related_name="patrol_categories")
@@ -60,7 +60,7 @@ class SupervisionGroup(models.Model):
 
 
 # ------------------------------------------------------------------ township big patrol (大巡查)
-# township-patrol-plan.txt, 五、奖惩细则: villages report catalog issues to the lead department, which
+# The township big patrol plan, 五、奖惩细则: villages report catalog issues to the lead department, which
 # verifies and registers them (附件4) and awards the item's points; issues others find first cost
 # the village the item's points times the finder's multiplier; a central finding vetoes the month.
 
@@ -373,7 +373,7 @@ class Circular(models.Model):
 
 
 # ------------------------------------------------------------------ county inspection rounds (巡察)
-# county-inspection-round-plan.txt and county-inspection-practice.txt: a round inspects township
+# The county inspection round plan and the county inspection practice: a round inspects township
 # party committees and village party organisations with one group per township; some townships
 # in full, others a fixed number of villages plus mobile inspection of more chosen within N days.
 
@@ -458,7 +458,7 @@ class RoundTarget(models.Model):
         ADVANCED = "advanced", "先进村"
         ORDINARY = "ordinary", "一般村"
 
-    # county-inspection-practice.txt: 重点村 直接巡察, 先进村 调研巡察, 一般村 延伸巡察.
+    # The county inspection practice: 重点村 直接巡察, 先进村 调研巡察, 一般村 延伸巡察.
     MODE_BY_CLASS = {"key": "直接巡察", "advanced": "调研巡察", "ordinary": "延伸巡察"}
 
     round = models.ForeignKey(InspectionRound, verbose_name="轮次", on_delete=models.CASCADE, related_name="targets")

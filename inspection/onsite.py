@@ -1,13 +1,13 @@
 """Work on site during a county inspection round (巡察): working papers, talks, clues, look-back.
 
-county-inspection-round-plan.txt:
+The county inspection round plan:
 - 三、监督重点: findings are classified by the round's focus taxonomy (三个聚焦 and sub-headings);
 - 四、工作要求: 问题底稿 — every problem written into a report has facts and data behind it, recorded
   by the group; talks (个别谈话) are recorded; problem clues (问题线索) are handled by the group leader
   (组长负责制) and passed to the inspection office and the discipline commission — nobody else sees them.
-county-inspection-practice.txt: 回头看 — a later check of the target's rectification.
+The county inspection practice: 回头看 — a later check of the target's rectification.
 
-Who sees what (issue 6, Permissions):
+Who sees what:
 - group leader, deputies and members see their own round's findings and talks;
 - the office, the leading group and discipline see every finding in their regions;
 - a township committee sees only findings of its own organisation (and its villages) once fed back;

@@ -1,6 +1,6 @@
 """The village side of the township big patrol (大巡查) and the lead department's verification.
 
-township-patrol-plan.txt:
+The township big patrol plan:
 - 四、职责分工 (十八): each village puts at least 2 cadres on the patrol, keeps the patrol ledger
   (村级巡查工作台账, 附件3) and reports catalog issues to the lead department (对口牵头部门);
 - 五、奖惩细则 (二) 1: the lead department verifies the report (核实认定), registers it in its

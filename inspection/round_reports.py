@@ -1,6 +1,6 @@
 """The "three reports, four lists" (三报告四清单) of one inspection group and its township.
 
-county-inspection-round-plan.txt, 二、(三) 报告撰写: for each inspected township the group writes
+The county inspection round plan, 二、(三) 报告撰写: for each inspected township the group writes
 巡察情况报告（附发现问题清单）, 谈话情况报告, 问题线索报告; 巡察各村（社区）问题清单, 所巡 XX 个村（社区）
 共性问题清单 and 书记专题会点人点事点问题建议清单. Here each is built from the records (findings, talks,
 clues) as a plain JSON-ready dict, then rendered as PDF (WeasyPrint), DOCX (python-docx) and, for the

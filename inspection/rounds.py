@@ -1,12 +1,12 @@
 """County inspection rounds (巡察): rounds, groups, targets, and mobile inspection (机动巡察).
 
-county-inspection-round-plan.txt:
+The county inspection round plan:
 - 二、工作安排 (一): a round has an arrival and a withdrawal date (2022-04-21 → 2022-06-10);
 - 二、工作安排 (二): each township committee is a target; in some townships all villages, in others a
   fixed number (6) plus another 6 chosen by the group "进驻后 7 日内", reported to the leading group
   (巡察工作领导小组) for approval (机动式巡察) — MobileInspectionFlow (workflows/mobile_inspection_flow.py);
 - 二、工作安排 (四): one group per township with a leader (组长), deputies (副组长) and members.
-county-inspection-practice.txt: villages are classed 重点村 / 先进村 / 一般村 → 直接巡察 / 调研巡察 /
+The county inspection practice: villages are classed 重点村 / 先进村 / 一般村 → 直接巡察 / 调研巡察 /
 延伸巡察; a term aims at inspecting every organisation (全覆盖).
 
 Each service takes the acting user, checks the permission, changes the records in one transaction and

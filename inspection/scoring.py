@@ -1,6 +1,6 @@
 """Exact monthly points and quarterly grades of the township big patrol (大巡查).
 
-township-patrol-plan.txt, 五、奖惩细则, and DESIGN.md §5:
+The township big patrol plan, 五、奖惩细则:
 - base 60 a month; + the item's points for each village report the lead department verified as
   属实, counted in the month of the verification date (a report later found 弄虚作假 earns nothing);
 - − the item's points × the finder's multiplier for each true finding, counted in the month of its

@@ -2,7 +2,7 @@
 
 - A big-patrol period's circulars (inspection/circulars.py): the township's circular and, for each
   village (居), its own circular — the township's document cut to that village's rank, score and
-  details, so the office can hand every village its own page (township-patrol-plan.txt 六、(五)).
+  details, so the office can hand every village its own page (the township big patrol plan 六、(五)).
 - A round's progress notices (rectification/notices.py): one notice per rectification plan of the
   round that the user may see — the latest version where one was drafted, else the plan's live text.
 

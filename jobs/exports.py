@@ -1,4 +1,4 @@
-"""Large exports run as jobs (issue 8): the event list and the big patrol's two ledgers.
+"""Large exports run as jobs: the event list and the big patrol's two ledgers.
 
 A list over settings.JOBS_EXPORT_THRESHOLD rows becomes a job; smaller ones download at once. The job
 keeps only parameters (the list's query string, a village or department and dates), never a queryset:

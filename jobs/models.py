@@ -1,4 +1,4 @@
-"""Long work run as a Celery task (issue 8): imports, batches of documents, large exports.
+"""Long work run as a Celery task: imports, batches of documents, large exports.
 
 A Job belongs to the user who started it; only they see its progress page and download its result
 (jobs/views.py). The runner (jobs/runner.py) claims a job with a fresh run token, so a redelivered

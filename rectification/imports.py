@@ -1,4 +1,4 @@
-"""Importing a rectification plan kept on paper (`manage.py import_rectification`, issue 7, DESIGN.md §7).
+"""Importing a rectification plan kept on paper (`manage.py import_rectification`).
 
 A committee that rectified before the system existed has its plan as a table: 序号, 类别, 子类, 问题,
 整改情况, 状态, 责任领导, 责任单位, 整改时限, 未完成原因, 下一步措施. The importer finds (or creates) the

@@ -2,7 +2,7 @@
 
 A round's feedback hands its findings over as items (inspection.feedback.feed_back); a plan kept
 on paper comes in with `manage.py import_rectification`. The progress notice (整改进展情况通报)
-is written from these rows (DESIGN.md §5): every count in it is computed, never typed.
+is written from these rows: every count in it is computed, never typed.
 """
 
 from django.conf import settings

@@ -1,4 +1,4 @@
-"""The rectification progress notice (整改进展情况通报, DESIGN.md §5): data, renderers and publication.
+"""The rectification progress notice (整改进展情况通报): data, renderers and publication.
 
 `build_notice(plan)` gathers every section into a plain dict; every count in the text is computed from
 the plan's rows, never typed. `render_html` / `render_pdf` / `render_docx` write it out (the PDF after

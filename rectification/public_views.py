@@ -1,4 +1,4 @@
-"""Published progress notices for the public, without login (issue 7).
+"""Published progress notices for the public, without login.
 
 Only published versions exist here: a draft, an approved-but-unpublished version or an unknown id is
 404 for everyone, logged in or not. What is served is what was frozen at publication (content, HTML,

@@ -1,8 +1,8 @@
 """Rectification (整改) services: the plan's header and records, the items and their flow steps.
 
-county-inspection-practice.txt, 三、以巡促改: after feedback the inspected committee rectifies every
+The county inspection practice, 三、以巡促改: after feedback the inspected committee rectifies every
 problem, reports progress in writing, and the office follows up until each item is closed (销号).
-DESIGN.md §4 RectificationFlow: assign → progress → claim done with evidence → office verification →
+RectificationFlow: assign → progress → claim done with evidence → office verification →
 closed or returned.
 
 Each function takes the acting user, checks permission (PermissionDenied otherwise), runs in one

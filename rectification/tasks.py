@@ -1,7 +1,7 @@
 """Celery jobs of rectification (整改): overdue items, reminder and supervision letters.
 
-county-inspection-practice.txt, 三、以巡促改: where rectification lags the office sends a 《巡察提醒函》
-asking for a written report within a set period, then supervises (督办). DESIGN.md §4: overdue →
+The county inspection practice, 三、以巡促改: where rectification lags the office sends a 《巡察提醒函》
+asking for a written report within a set period, then supervises (督办). Overdue →
 reminder letter (提醒函), then supervision letter (督办函).
 
 `flag_overdue_items` (beat, daily): an item past its deadline (or its new deadline) and not closed is

@@ -1,6 +1,6 @@
 """Driving human flow tasks from services.
 
-viewflow's direct calls check no permissions (shared/VIEWFLOW.md): the service that calls
+viewflow's direct calls check no permissions: the service that calls
 `complete_task` has already decided that the user may take the step.
 """
 

@@ -2,7 +2,7 @@
 (属实 / 不属实 / 重复) → a true report is registered and earns the item's points → the department
 opens an enforcement or rectification follow-up, or closes it without one.
 
-township-patrol-plan.txt 五、奖惩细则 (二) and 六、工作要求 (三)(四). Decisions are recorded by the
+The township big patrol plan 五、奖惩细则 (二) and 六、工作要求 (三)(四). Decisions are recorded by the
 services in inspection/reports.py, which put the decision in `process.data["decision"]` before
 completing the task; the switches read it. The report is the process artifact: the flow never
 copies its fields.

@@ -1,6 +1,6 @@
 """RectificationFlow (整改), one process per rectification item.
 
-DESIGN.md §4: item assigned to a responsible leader and unit with a deadline → periodic progress →
+The flow: item assigned to a responsible leader and unit with a deadline → periodic progress →
 claimed done with evidence → verified by the office → closed (销号) or returned (back to progress).
 Overdue items raise a 提醒函 then a 督办函 (rectification/tasks.py), outside the graph.
 

@@ -3,7 +3,7 @@ from django.db import migrations
 from grid.roles import sync_role_defaults
 
 DEFAULT_TIERS = [
-    # key, name, depth, households norm (grid-governance-plans.txt: 300-500 户大网格, 100-150 户小网格)
+    # key, name, depth, households norm (the grid governance plans: 300-500 户大网格, 100-150 户小网格)
     ("county", "县", 1, None, None),
     ("township", "乡镇", 2, None, None),
     ("village", "村(社区)", 3, None, None),

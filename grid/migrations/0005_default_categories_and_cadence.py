@@ -2,10 +2,10 @@
 
 The data is frozen here, as migrations must be.
 
-Sources: grid-governance-plans.txt — the bottom-line categories of the first-report incentive
+Sources: the grid governance plans — the bottom-line categories of the first-report incentive
 (篇7: "安保维稳类、违法建设类、安全生产类、环境保护类"), the village grid duties (篇6:
 信息采报, 便民服务, 矛盾化解, 隐患排查, 卫生管理, 人口管理, 其他工作), and the items the plans name;
-township-patrol-plan.txt's catalog items where an event is the same thing (违法建筑, 露天焚烧…).
+The township big patrol plan's catalog items where an event is the same thing (违法建筑, 露天焚烧…).
 """
 
 from django.db import migrations
@@ -25,7 +25,7 @@ EVENT_CATEGORIES: list[tuple[str, str, list[tuple[str, str]]]] = [
     ("QT", "其他", [("QT01", "其他事项")]),
 ]
 
-# grid-governance-plans.txt: 日巡查 ("每天在各自责任网格进行巡查"), weekly visits ("每周至少对联系村民
+# The grid governance plans: 日巡查 ("每天在各自责任网格进行巡查"), weekly visits ("每周至少对联系村民
 # 走访一遍"), 月排查 ("每月1日和15日…集中排查"), 季度联查 ("每个季度初…联合检查").
 CADENCE_RULES: list[tuple[str, str, str, int]] = [
     ("日巡查", "daily", "daily", 1),

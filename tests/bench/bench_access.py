@@ -1,4 +1,4 @@
-"""Benchmark of the access layer (issue 3, "Benchmark"): does checking and scoping stay flat as data grows?
+"""Benchmark of the access layer: does checking and scoping stay flat as data grows?
 
 Builds, in a throwaway database, a tree of 1 county, 20 townships, 400 villages and 4,000 grids,
 20,000 posts, and departments (objects with a region) at random grids and villages: first 1,000,

@@ -1,4 +1,4 @@
-"""Benchmark at county scale (issue 10): scoped lists, dashboards, the overdue scan, 50 clients.
+"""Benchmark at county scale: scoped lists, dashboards, the overdue scan, 50 clients.
 
 In a throwaway PostgreSQL database (Redis as cache and broker, as in production; no worker runs, the
 queued messages are dropped at the end) it builds the load county with

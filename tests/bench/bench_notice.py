@@ -1,4 +1,4 @@
-"""Benchmark of the rectification progress notice (issue 7, "Benchmark").
+"""Benchmark of the rectification progress notice.
 
 In a throwaway database:
 

@@ -1,4 +1,4 @@
-"""Benchmark of the big patrol's scoring (issue 5, "Benchmark"): a month and a quarter of a whole county.
+"""Benchmark of the big patrol's scoring: a month and a quarter of a whole county.
 
 Builds, in a throwaway database, 1 county with 9 townships of 30 villages (270 villages), a patrol
 catalog of 200 items (spread over the townships, one lead department each), 100,000 village reports

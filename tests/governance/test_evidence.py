@@ -129,7 +129,7 @@ def test_warnings_when_exif_disagrees_with_the_report(county):
     assert close == []
 
 
-# ---------------------------------------------------------------- bad input (issue 11)
+# ---------------------------------------------------------------- bad input
 
 
 def office_zip(entries: dict[str, bytes]) -> bytes:

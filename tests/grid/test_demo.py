@@ -348,7 +348,7 @@ def test_demo_villages_scores_differ_this_month_and_last(demo):
 
 
 def test_demo_round_follows_the_round_plan(demo):
-    """county-inspection-round-plan.txt: 7 groups for 7 townships, 张店乡 and 观音寺乡 in full, the other
+    """The county inspection round plan: 7 groups for 7 townships, 张店乡 and 观音寺乡 in full, the other
     five 6 villages now (plus 6 by mobile inspection within 7 days of arrival)."""
     round = InspectionRound.objects.get(county__full_path=DEMO_COUNTY, term="十五届", number=2)
     assert round.name == "十五届县委第二轮巡察"

@@ -1,7 +1,7 @@
 """The big patrol's monthly circular and quarterly grade sheet (PDF, xlsx, docx), the command, the pages,
 and the ledger exports (附件3, 附件4).
 
-The March 2026 rows below give, worked out by hand (base 60, cap 100, township-patrol-plan.txt 五):
+The March 2026 rows below give, worked out by hand (base 60, cap 100, the township big patrol plan 五):
 - 大楼村: nine verified reports of B01 (5 points) = +45 → 105, capped at 100; a 镇督查组 finding of A01
   excused by its earlier report → 100.00, rank 1;
 - 楼星村: two verified reports of A01 (2 points) = +4; a 市 finding of B01 = −5 × 2 = −10 → 54.00, rank 2;

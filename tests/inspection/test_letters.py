@@ -1,4 +1,4 @@
-"""Inspection letters (issue 6): numbered official documents from the data, tracked until answered,
+"""Inspection letters: numbered official documents from the data, tracked until answered,
 flagged overdue by Celery beat, rendered as PDF and DOCX."""
 
 from __future__ import annotations

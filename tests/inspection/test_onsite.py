@@ -1,4 +1,4 @@
-"""Work on site in a county inspection round (issue 6): working papers, talks, clues, look-back, pages.
+"""Work on site in a county inspection round: working papers, talks, clues, look-back, pages.
 
 Clue confidentiality is proven for every role on every path: the service, the list, the detail page,
 search, the .xlsx export and the menu.

@@ -1,4 +1,4 @@
-"""The county inspection lists (issue 8): rounds, working papers, talks, clues, look-backs, letters and the
+"""The county inspection lists: rounds, working papers, talks, clues, look-backs, letters and the
 groups of 三报告四清单 — their filters, search and order, and the .xlsx export of the same rows.
 
 Each export is checked against its list under the same query string (same rows, same order, all

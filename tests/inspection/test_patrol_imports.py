@@ -1,4 +1,4 @@
-"""Importing a township's patrol catalog, historical village reports and findings (issue 5)."""
+"""Importing a township's patrol catalog, historical village reports and findings."""
 
 import csv
 import datetime

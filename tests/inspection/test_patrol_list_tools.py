@@ -1,4 +1,4 @@
-"""The big patrol's lists (issue 8): filters, search, a choice of order and an .xlsx of exactly the rows
+"""The big patrol's lists: filters, search, a choice of order and an .xlsx of exactly the rows
 the list shows — 发现问题, 督查记录, 村级巡查台账, 村级上报 — and the order of 待核实上报."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""`manage.py patrol_score`: a township's month or quarter as JSON or as a Chinese table (issue 5)."""
+"""`manage.py patrol_score`: a township's month or quarter as JSON or as a Chinese table."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The village side of the big patrol and the lead department's verification (issue 5):
+"""The village side of the big patrol and the lead department's verification:
 ledger, report with evidence, PatrolReportFlow (verify → register → follow-up), fraud flag, pages."""
 
 from __future__ import annotations

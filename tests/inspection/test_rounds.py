@@ -1,4 +1,4 @@
-"""County inspection rounds (issue 6): rounds, groups and targets, MobileInspectionFlow, scoping,
+"""County inspection rounds: rounds, groups and targets, MobileInspectionFlow, scoping,
 class counts, coverage, and the pages."""
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
-"""Exact monthly points and quarterly grades of the township big patrol (issue 5, DESIGN.md §5).
+"""Exact monthly points and quarterly grades of the township big patrol.
 
-Every expected figure below is worked out by hand from township-patrol-plan.txt, 五、奖惩细则:
+Every expected figure below is worked out by hand from the township big patrol plan, 五、奖惩细则:
 base 60, + the item's points for a verified report (month of verification), − the item's points ×
 the finder's multiplier for a true finding the village had not reported strictly before (month of
 discovery), a central finding vetoes the month, the month is kept within 0–100; a quarter is the

@@ -1,4 +1,4 @@
-"""Query counts of the main lists stay flat as data grows (issue 10), on the generated load county.
+"""Query counts of the main lists stay flat as data grows, on the generated load county.
 
 `manage.py generate_load` builds a small county here (one township, 20 villages, 200 grids, a
 rectification plan per village) with open events at every step; the pages of a county, township,

@@ -1,4 +1,4 @@
-"""Importing a rectification plan kept on paper: `manage.py import_rectification` (issue 7)."""
+"""Importing a rectification plan kept on paper: `manage.py import_rectification`."""
 
 import csv
 import datetime

@@ -1,4 +1,4 @@
-"""The rectification progress notice (issue 7, "The progress notice"): data, PDF, versions, public pages."""
+"""The rectification progress notice: data, PDF, versions, public pages."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """Default SLA rules per tier × urgency, editable in the admin afterwards.
 
-The grid plans set the rhythm rather than hours (grid-governance-plans.txt): grid members patrol
+The grid plans set the rhythm rather than hours (the grid governance plans): grid members patrol
 and report daily (日巡查, "每天…上报镇网格化中心"), "能够处理的事项及时处理，不能处理的逐级上报",
 and the township meets weekly on what villages could not solve (会商机制, "每周由镇网格化办公室
 牵头…"). Hence: a grid has a day, a village two, the township (and its departments) a week;

@@ -13,7 +13,7 @@ KIND_LABEL = {"addition": "加分", "deduction": "扣分", "veto": "一票否决
 
 class Command(BaseCommand):
     help = (
-        "计算乡镇大巡查各村（居）的月度得分或季度考评等次（规则见 DESIGN.md §5）。"
+        "计算乡镇大巡查各村（居）的月度得分或季度考评等次（规则见 docs/users/patrol.md 的“计分规则”）。"
         "--month YYYY-MM：每村基础分、加分、扣分、是否一票否决、得分及加扣分明细；"
         "--quarter YYYYQn：每村三个月得分、月平均分与等次。"
         "--json 输出 JSON 列表，分值一律为保留两位小数的字符串（如 \"63.00\"），按 Decimal 精确计算，不经浮点；"
