@@ -23,6 +23,7 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from governance import chinese_dates
 from governance.audit import entries_for
 from governance.evidence import attachment_response, attachments_of, disagreement_warnings
 from governance.models import Attachment
@@ -443,7 +444,6 @@ class PatrolScoresView(APIView):
     def get(self, request):
         from rest_framework.exceptions import NotFound, ValidationError
 
-        from inspection import circulars
         from inspection.circular_views import _circular_data, _township_for
 
         township_pk = _int_param(request, "township")
@@ -451,11 +451,11 @@ class PatrolScoresView(APIView):
             raise ValidationError({"township": "请指定乡镇编号。"})
         township, full = _township_for(request.user, township_pk)
         if request.query_params.get("quarter"):
-            kind, period = "quarter", circulars.parse_quarter(request.query_params["quarter"])
+            kind, period = "quarter", chinese_dates.parse_quarter(request.query_params["quarter"])
             if period is None:
                 raise ValidationError({"quarter": "季度格式应为 YYYYQn（n 为 1–4），如 2026Q1。"})
         else:
-            kind, period = "month", circulars.parse_month(request.query_params.get("month") or "")
+            kind, period = "month", chinese_dates.parse_month(request.query_params.get("month") or "")
             if period is None:
                 raise ValidationError({"month": "月份格式应为 YYYY-MM，如 2026-03。"})
         data, circular = _circular_data(township, full, kind, period)

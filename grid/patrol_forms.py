@@ -8,6 +8,7 @@ from django import forms
 from django.db.models import Q
 from django.utils import timezone
 
+from governance import chinese_dates
 from governance.listing import FilterForm
 
 from . import patrols
@@ -168,10 +169,9 @@ class MonthForm(forms.Form):
         today = timezone.localdate()
         if not value:
             return today.replace(day=1)
-        try:
-            month = datetime.datetime.strptime(value, "%Y-%m").date()
-        except ValueError as exc:
-            raise forms.ValidationError("月份格式应为 年-月，如 2026-03。") from exc
+        month = chinese_dates.parse_month(value)
+        if month is None:
+            raise forms.ValidationError("月份格式应为 年-月，如 2026-03。")
         if month > today.replace(day=1):
             raise forms.ValidationError("不能查看未来月份的落实情况。")
         if month.year < 2000:

@@ -24,6 +24,7 @@ from django.utils import timezone
 from django.views import View
 from django.views.generic import TemplateView
 
+from governance import chinese_dates
 from grid.access import region_grants, require_perm, scope
 from grid.models import Department, Region
 
@@ -90,12 +91,12 @@ class PeriodForm(forms.Form):
     def clean(self):
         cleaned = super().clean()
         if cleaned.get("kind") == "quarter":
-            parsed = circulars.parse_quarter(cleaned.get("quarter") or "")
+            parsed = chinese_dates.parse_quarter(cleaned.get("quarter") or "")
             if parsed is None:
                 self.add_error("quarter", "季度格式应为 YYYYQn（n 为 1–4），如 2026Q1。")
             cleaned["period"] = parsed
         else:
-            parsed = circulars.parse_month(cleaned.get("month") or "")
+            parsed = chinese_dates.parse_month(cleaned.get("month") or "")
             if parsed is None:
                 self.add_error("month", "月份格式应为 YYYY-MM，如 2026-03。")
             cleaned["period"] = parsed

@@ -15,7 +15,6 @@ from __future__ import annotations
 import datetime
 import io
 import logging
-import re
 from collections import OrderedDict
 from decimal import Decimal
 from html import escape
@@ -53,26 +52,6 @@ CONTENT_TYPES = {
 }
 GRADE_ORDER = [grade for _, _, grade in GRADES] + [LOWEST_GRADE]
 KIND_LABEL = {"addition": "加分", "deduction": "扣分", "veto": "一票否决", "excused": "已上报不扣分"}
-
-
-MONTH_PATTERN = re.compile(r"^(\d{4})-(\d{1,2})$")
-QUARTER_PATTERN = re.compile(r"^(\d{4})\s*[Qq]([1-4])$")
-
-
-def parse_month(text: str) -> datetime.date | None:
-    """`2026-03` → 2026-03-01; None when the text is not a month."""
-    match = MONTH_PATTERN.match((text or "").strip())
-    if not match or not int(match[1]) or not 1 <= int(match[2]) <= 12:
-        return None
-    return datetime.date(int(match[1]), int(match[2]), 1)
-
-
-def parse_quarter(text: str) -> tuple[int, int] | None:
-    """`2026Q1` → (2026, 1); None when the text is not a quarter."""
-    match = QUARTER_PATTERN.match((text or "").strip())
-    if not match or not int(match[1]):
-        return None
-    return int(match[1]), int(match[2])
 
 
 def month_title(township: Region, month: datetime.date) -> str:

@@ -15,7 +15,6 @@ through the report flow).
 from __future__ import annotations
 
 import datetime
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
@@ -25,6 +24,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from governance import audit
+from governance.chinese_dates import parse_date, parse_datetime
 from governance.tabular import ImportFailed, ImportResult, Row, RowError, RowWarning, read_table
 from grid.models import PATH_SEPARATOR, Department, Region
 from grid.regions import RegionNotFound, find_region, normalise_path
@@ -84,42 +84,6 @@ def _read(path: str | Path, columns: Sequence[str]) -> list[Row]:
     for row in rows:
         row.cells[VILLAGE_COLUMN] = row.cells.pop(VILLAGE_COLUMN_FULL_WIDTH, "")
     return rows
-
-
-_DATE = re.compile(r"(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?")
-_TIME = re.compile(r"(\d{1,2})\s*[:：时]\s*(\d{1,2})\s*(?:[:：分]\s*(\d{1,2})(?:\.\d+)?\s*秒?)?\s*分?")
-
-
-def parse_date(text: str) -> datetime.date | None:
-    """`2026-01-05`, `2026/1/5`, `2026.1.5`, `2026年1月5日`; a time of 00:00 (Excel's date cells) is allowed."""
-    moment = parse_datetime(text)
-    if moment is None or moment[1]:
-        return None
-    return moment[0].date()
-
-
-def parse_datetime(text: str) -> tuple[datetime.datetime, bool] | None:
-    """A naive datetime and whether a time of day was given; None when the text is neither."""
-    text = text.strip()
-    match = _DATE.match(text)
-    if not match:
-        return None
-    try:
-        day = datetime.date(*(int(part) for part in match.groups()))
-    except ValueError:
-        return None
-    rest = text[match.end():].lstrip(" T")
-    if not rest:
-        return datetime.datetime.combine(day, datetime.time(0)), False
-    time_match = _TIME.fullmatch(rest)
-    if not time_match:
-        return None
-    hour, minute, second = (int(part) if part else 0 for part in time_match.groups())
-    try:
-        moment = datetime.datetime.combine(day, datetime.time(hour, minute, second))
-    except ValueError:
-        return None
-    return moment, moment.time() != datetime.time(0)
 
 
 def _date_cell(row: Row, column: str, problems: list[str], *, required: bool = True) -> datetime.date | None:

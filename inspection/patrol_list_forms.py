@@ -9,6 +9,7 @@ import datetime
 from django import forms
 from django.db.models import Q, QuerySet
 
+from governance import chinese_dates
 from governance.listing import FilterForm, word_search
 from grid.access import region_grants
 from grid.models import Region
@@ -41,10 +42,9 @@ def catalog_items_for(villages, *, active_only: bool = True):
 
 def parse_month(value: str) -> datetime.date:
     """`2026-03` → 2026-03-01, or a Chinese form error."""
-    try:
-        month = datetime.datetime.strptime((value or "").strip(), "%Y-%m").date()
-    except ValueError as exc:
-        raise forms.ValidationError("月份格式应为 年-月，如 2026-03。") from exc
+    month = chinese_dates.parse_month(value)
+    if month is None:
+        raise forms.ValidationError("月份格式应为 年-月，如 2026-03。")
     if month.year < 2000:
         raise forms.ValidationError("月份无效。")
     return month

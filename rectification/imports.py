@@ -13,7 +13,6 @@ nothing and writes no audit entry. Items of the plan that the file does not name
 
 from __future__ import annotations
 
-import calendar
 import datetime
 import re
 import unicodedata
@@ -24,6 +23,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from governance import audit
+from governance.chinese_dates import parse_date, parse_deadline
 from governance.tabular import ImportFailed, ImportResult, Row, RowError, RowWarning, read_table
 from grid.models import Region
 from grid.regions import RegionNotFound, find_region
@@ -55,52 +55,6 @@ def _max_length(model, field_name: str) -> int:
     return model._meta.get_field(field_name).max_length
 
 
-# --- dates as users write them --------------------------------------------------------------------------
-
-_FULL_DATE = re.compile(r"(\d{4})[-/.年](\d{1,2})[-/.月](\d{1,2})日?(?:\s*0{1,2}:00(?::00)?)?")
-_MONTH = re.compile(r"(\d{4})[-/.年](\d{1,2})月?")
-_YEAR = re.compile(r"(\d{4})年")
-# "2024年12月前", "2024年12月底前", "2024年12月31日之前", "2024年底" …: the deadline is the end of that period.
-_BEFORE = re.compile(r"(?:底|末)?(?:之前|以前|前|为止|止)?$")
-
-
-def parse_deadline(text: str) -> datetime.date | None:
-    """A deadline written as users write it, or None when the text is not one.
-
-    `2024-12-31`, `2024/12/31`, `2024.12.31`, `2024年12月31日` are that day; `2024年12月`, `2024-12`,
-    `2024年12月前`, `2024年12月底前` are the last day of that month; `2024年底`, `2024年底前` the last
-    day of the year. Full-width digits and slashes are read as ASCII.
-    """
-    text = re.sub(r"\s+", "", unicodedata.normalize("NFKC", text or ""))
-    end = _BEFORE.search(text)
-    core = text[: end.start()] if end else text
-    if not core:
-        return None
-    try:
-        if match := _FULL_DATE.fullmatch(core):
-            return datetime.date(*(int(part) for part in match.groups()))
-        if match := _MONTH.fullmatch(core):
-            year, month = int(match[1]), int(match[2])
-            return datetime.date(year, month, calendar.monthrange(year, month)[1])
-        if match := _YEAR.fullmatch(core):
-            return datetime.date(int(match[1]), 12, 31)
-    except ValueError:  # 2024-02-30, month 13 …
-        return None
-    return None
-
-
-def parse_day(text: str) -> datetime.date | None:
-    """A single day (`2024-12-31`, `2024/12/31`, `2024年12月31日`) for the command's options."""
-    text = re.sub(r"\s+", "", unicodedata.normalize("NFKC", text or ""))
-    match = _FULL_DATE.fullmatch(text)
-    if not match:
-        return None
-    try:
-        return datetime.date(*(int(part) for part in match.groups()))
-    except ValueError:
-        return None
-
-
 _PERIOD_SEPARATOR = re.compile(r"\s*(?:[:：~～]|至|到)\s*")
 
 
@@ -110,7 +64,7 @@ def parse_period(text: str) -> tuple[datetime.date, datetime.date]:
     parts = _PERIOD_SEPARATOR.split((text or "").strip())
     if len(parts) != 2:
         raise ImportFailed(f"--inspected“{text}”格式不正确，{example}。")
-    start, end = parse_day(parts[0]), parse_day(parts[1])
+    start, end = parse_date(parts[0]), parse_date(parts[1])
     if start is None or end is None:
         raise ImportFailed(f"--inspected“{text}”中的日期无效，{example}。")
     if end <= start:
@@ -206,7 +160,7 @@ def resolve_organisation(text: str | Region) -> tuple[Region, Region]:
 def _option_day(text: str | datetime.date | None, option: str) -> datetime.date | None:
     if text is None or isinstance(text, datetime.date):
         return text
-    day = parse_day(text)
+    day = parse_date(text)
     if day is None:
         raise ImportFailed(f"{option}“{text}”不是有效日期，应为 YYYY-MM-DD，如 2024-06-10。")
     return day

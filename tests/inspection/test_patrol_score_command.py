@@ -78,6 +78,11 @@ def test_month_json_lists_every_village_with_its_figures_and_entries(county, jan
     assert data[0]["entries"] == []
 
 
+def test_full_width_month_and_quarter_read_as_their_ascii_forms(county, january):
+    assert run_json("--township", "太平镇", "--month", "２０２６－０１") == run_json("--township", "太平镇", "--month", "2026-01")
+    assert run_json("--township", "太平镇", "--quarter", "２０２６Ｑ１") == run_json("--township", "太平镇", "--quarter", "2026Q1")
+
+
 def test_month_json_shows_the_veto(county, january):
     data = {row["village"]: row for row in run_json("--township", "某县/太平镇", "--month", "2026-02")}
 
@@ -133,7 +138,7 @@ def test_township_without_villages_prints_an_empty_list(county):
     (["--township", "太阳镇", "--month", "2026-01"], "找不到区域“太阳镇”"),
     (["--township", "太平镇/楼星村", "--month", "2026-01"], "不是乡镇"),
     (["--township", "太平镇", "--month", "2026-13"], "月份“2026-13”格式不对"),
-    (["--township", "太平镇", "--month", "2026/01"], "格式不对，应为 YYYY-MM"),
+    (["--township", "太平镇", "--month", "2026-01-05"], "格式不对，应为 YYYY-MM"),
     (["--township", "太平镇", "--month", "0000-01"], "格式不对"),
     (["--township", "太平镇", "--quarter", "2026Q5"], "季度“2026Q5”格式不对"),
     (["--township", "太平镇", "--quarter", "2026-01"], "应为 YYYYQn"),

@@ -2,6 +2,7 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
+from governance import chinese_dates
 from grid.regions import RegionNotFound, find_region
 from inspection import circulars
 
@@ -35,12 +36,12 @@ class Command(BaseCommand):
         if region.tier.key != "township":
             raise CommandError(f"“{region.full_path}”是{region.tier.name}，不是乡镇：请填写乡镇名称或路径，如 太平镇。")
         if month:
-            start = circulars.parse_month(month)
+            start = chinese_dates.parse_month(month)
             if start is None:
                 raise CommandError(f"月份“{month}”格式不对，应为 YYYY-MM，如 2026-03。")
             data = circulars.build_month_circular(region, start)
         else:
-            parsed = circulars.parse_quarter(quarter)
+            parsed = chinese_dates.parse_quarter(quarter)
             if parsed is None:
                 raise CommandError(f"季度“{quarter}”格式不对，应为 YYYYQn（n 为 1–4），如 2026Q1。")
             data = circulars.build_quarter_circular(region, *parsed)

@@ -4,8 +4,8 @@ import unicodedata
 
 from django.core.management.base import BaseCommand, CommandError
 
+from governance import chinese_dates
 from grid.regions import RegionNotFound, find_region
-from inspection import circulars
 from inspection.scoring import decimal_text, month_scores, quarter_scores, ranked
 
 KIND_LABEL = {"addition": "加分", "deduction": "扣分", "veto": "一票否决", "excused": "已上报不扣分"}
@@ -110,15 +110,15 @@ def resolve_township(text: str):
 
 
 def parse_month(text: str) -> datetime.date:
-    """inspection.circulars.parse_month, with the command's error."""
-    month = circulars.parse_month(text)
+    """The month of `--month`, or the command's error."""
+    month = chinese_dates.parse_month(text)
     if month is None:
         raise CommandError(f"月份“{text}”格式不对，应为 YYYY-MM，如 2026-01。")
     return month
 
 
 def parse_quarter(text: str) -> tuple[int, int]:
-    quarter = circulars.parse_quarter(text)
+    quarter = chinese_dates.parse_quarter(text)
     if quarter is None:
         raise CommandError(f"季度“{text}”格式不对，应为 YYYYQn（n 为 1–4），如 2026Q1。")
     return quarter
