@@ -1,7 +1,7 @@
 #!/usr/bin/env python
-"""Check the commands and URLs that README.md and docs/ name: every `manage.py <command>` exists and
-knows the --options written after it, and every site path (`/grid/events/`, curl http://127.0.0.1:8000/...)
-resolves in the project's URLconf. Prints one line per problem; exits non-zero when there is one."""
+"""Check what README.md and docs/ name: every `manage.py <command>` exists with the --options written after
+it, every site path (`/grid/events/`, curl http://127.0.0.1:8000/...) resolves, every relative link leads
+to a file. Prints one line per problem; exits non-zero when there is one."""
 
 import os
 import re
@@ -19,6 +19,7 @@ PLACEHOLDER = re.compile(r"<[^<>/]+>")
 # A table row of docs/api.md: "| `GET events/<编号>/` | ..." names paths relative to the REST root.
 API_ROW = re.compile(r"`(?:GET|POST|PUT|PATCH|DELETE) ([a-z0-9_][^`?]*)")
 API_ROOT = "/api/v1/"
+LINK = re.compile(r"\]\(([^)\s]+)\)")
 
 
 def documents(root: Path = ROOT) -> list[Path]:
@@ -122,6 +123,11 @@ def check(root: Path = ROOT) -> list[str]:
             for option in options:
                 if option not in known:
                     problems.append(f"{name}: manage.py {command} 没有选项 {option}")
+        for target in LINK.findall(text):
+            if re.match(r"^[a-z]+:", target) or target.startswith("#"):
+                continue
+            if not (document.parent / target.split("#", 1)[0]).exists():
+                problems.append(f"{name}: 链接 {target} 指向的文件不存在")
         for path in url_paths(text, api_table=name.name == "api.md"):
             first = path.lstrip("/").split("/", 1)[0]
             if first not in top_segments and not path.startswith(API_ROOT):
