@@ -12,10 +12,13 @@
 
 from __future__ import annotations
 
+import io
 import os
 from dataclasses import dataclass
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from PIL import Image
 
 from grid import services
 from grid.models import Region, Role, Tier
@@ -123,6 +126,25 @@ def _outbox_publishes_inline_unless_the_test_needs_the_worker(request, settings)
     from governance import outbox
 
     outbox.wait_for_relay(release_connection=True)  # its connection must not outlive the test database
+
+
+def photo_bytes(*, size=(64, 48), colour="green", image_format="JPEG") -> bytes:
+    """A small, valid picture (no EXIF): the same bytes every call."""
+    buffer = io.BytesIO()
+    Image.new("RGB", size, colour).save(buffer, image_format)
+    return buffer.getvalue()
+
+
+def photo(name: str = "p.jpg", *, size=(64, 48), colour="green", image_format="JPEG") -> SimpleUploadedFile:
+    """A small picture as a browser uploads it (a JPEG unless `image_format` says otherwise)."""
+    return SimpleUploadedFile(name, photo_bytes(size=size, colour=colour, image_format=image_format),
+                              content_type=f"image/{image_format.lower()}")
+
+
+@pytest.fixture
+def media_in_tmp(settings, tmp_path):
+    """Uploaded and generated files of the test go to its own folder, not var/media."""
+    settings.MEDIA_ROOT = tmp_path / "media"
 
 
 def pytest_collection_modifyitems(config, items):

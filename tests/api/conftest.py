@@ -3,14 +3,11 @@
 from __future__ import annotations
 
 import datetime
-import io
 from decimal import Decimal
 
 import pytest
 from django.core.cache import cache
-from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
-from PIL import Image
 from rest_framework.test import APIClient
 
 from api import credentials
@@ -20,11 +17,12 @@ from grid.models import EventCategory, Role
 from inspection import reports
 from inspection.models import CatalogItem, PatrolCategory
 from rectification.models import ProgressNotice
+from tests.conftest import photo
 
 
 @pytest.fixture(autouse=True)
-def media_in_tmp(settings, tmp_path):
-    settings.MEDIA_ROOT = tmp_path / "media"
+def _files_in_tmp(media_in_tmp):
+    """Every test in this folder keeps its files in its own folder."""
 
 
 @pytest.fixture(autouse=True)
@@ -37,12 +35,6 @@ def _fresh_throttles():
 @pytest.fixture(autouse=True)
 def _urls():
     import governance.urls  # noqa: F401 — Node.reverse() needs the URLconf
-
-
-def photo(name="p.jpg"):
-    buffer = io.BytesIO()
-    Image.new("RGB", (64, 48), "green").save(buffer, "JPEG")
-    return SimpleUploadedFile(name, buffer.getvalue(), content_type="image/jpeg")
 
 
 def api_as(user) -> APIClient:

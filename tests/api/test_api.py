@@ -12,7 +12,8 @@ from rest_framework.test import APIClient
 from api.models import DeviceToken
 from governance.models import Attachment, AuditEntry
 from grid.models import Event
-from tests.api.conftest import api_as, photo
+from tests.api.conftest import api_as
+from tests.conftest import photo
 
 pytestmark = pytest.mark.django_db
 

@@ -17,7 +17,7 @@ from governance.models import AuditEntry
 from grid import boundaries
 from grid.events import handle_event
 from grid.models import Event, EventCategory
-from tests.api.conftest import photo
+from tests.conftest import photo
 
 pytestmark = pytest.mark.django_db
 

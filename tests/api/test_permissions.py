@@ -27,7 +27,7 @@ def world(county, people, event, patrol_report, plan, published_notice):
 @pytest.fixture
 def progress_file(world, people):
     from rectification import services as rect_services
-    from tests.api.conftest import photo
+    from tests.conftest import photo
 
     entry = rect_services.report_progress(world["item"], by=people["township_committee"],
                                           reported_on=timezone.localdate(), text="已排查", files=[photo()])

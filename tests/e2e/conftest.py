@@ -48,8 +48,8 @@ def pytest_collection_modifyitems(config, items):
 
 
 @pytest.fixture(autouse=True)
-def _media_in_tmp(settings, tmp_path):
-    settings.MEDIA_ROOT = tmp_path / "media"
+def _files_in_tmp(media_in_tmp):
+    """Every journey keeps its uploads in its own folder."""
 
 
 @pytest.fixture

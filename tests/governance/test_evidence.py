@@ -12,10 +12,7 @@ from PIL import Image
 from governance import evidence
 from governance.models import Attachment
 
-
-@pytest.fixture(autouse=True)
-def media_in_tmp(settings, tmp_path):
-    settings.MEDIA_ROOT = tmp_path / "media"
+pytestmark = pytest.mark.usefixtures("media_in_tmp")
 
 
 def jpeg(*, size=(640, 480), taken="2026:11:20 09:30:00", gps=(30.5, 114.25)) -> bytes:

@@ -8,16 +8,13 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 from django.utils import timezone
 from openpyxl import load_workbook
-from PIL import Image
 
 from governance.models import Attachment
 from grid import services
 from grid.models import CategoryRouting, Event, EventCategory, Role
+from tests.conftest import photo
 
-
-@pytest.fixture(autouse=True)
-def media_in_tmp(settings, tmp_path):
-    settings.MEDIA_ROOT = tmp_path / "media"
+pytestmark = pytest.mark.usefixtures("media_in_tmp")
 
 
 @pytest.fixture
@@ -33,12 +30,6 @@ def people(county, personas):
     zhaocun_office, _ = services.ensure_user("zhaocun_office", password="x")
     services.create_post(user=zhaocun_office, role=Role.objects.get(key="township_office"), region=county.zhaocun)
     return {**personas, "leader2": other, "zhaocun_office": zhaocun_office}
-
-
-def photo(name="p.jpg"):
-    buffer = io.BytesIO()
-    Image.new("RGB", (64, 48), "green").save(buffer, "JPEG")
-    return SimpleUploadedFile(name, buffer.getvalue(), content_type="image/jpeg")
 
 
 def report_data(county, category, /, **changes):

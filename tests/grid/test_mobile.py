@@ -1,34 +1,23 @@
 """The phone page of grid members: report with camera photos and location, my tasks, today's diary."""
 
 import datetime
-import io
 import re
 
 import pytest
-from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 from django.utils import timezone
-from PIL import Image
 
 from governance.models import Attachment
 from grid.models import Event, EventCategory, WorkDiary
+from tests.conftest import photo
 
-
-@pytest.fixture(autouse=True)
-def media_in_tmp(settings, tmp_path):
-    settings.MEDIA_ROOT = tmp_path / "media"
+pytestmark = pytest.mark.usefixtures("media_in_tmp")
 
 
 @pytest.fixture
 def category(db):
     parent = EventCategory.objects.create(code="M", name="环境卫生")
     return EventCategory.objects.create(code="M01", name="垃圾堆放", parent=parent)
-
-
-def jpeg(name="scene.jpg"):
-    buffer = io.BytesIO()
-    Image.new("RGB", (80, 60), "red").save(buffer, "JPEG")
-    return SimpleUploadedFile(name, buffer.getvalue(), content_type="image/jpeg")
 
 
 def report(county, category, **changes):
@@ -57,7 +46,7 @@ def test_phone_page_is_built_for_a_phone(client, county, personas, category):
 
 def test_report_from_the_phone_with_a_photo(client, county, personas, category):
     client.force_login(personas["grid_member"])
-    response = client.post(reverse("grid:mobile_report"), {**report(county, category), "files": [jpeg()]})
+    response = client.post(reverse("grid:mobile_report"), {**report(county, category), "files": [photo("scene.jpg")]})
     assert response.status_code == 302 and response["Location"].endswith("/grid/m/#tasks")
     event = Event.objects.get()
     assert (event.title, event.region, event.reporter) == ("河边垃圾堆放", county.grid1, personas["grid_member"])
@@ -66,7 +55,7 @@ def test_report_from_the_phone_with_a_photo(client, county, personas, category):
     page = client.get(reverse("grid:mobile")).content.decode()
     assert f"事件 #{event.pk}" in page  # the success message
     # The same submission again (a retry on a bad network) creates nothing new.
-    client.post(reverse("grid:mobile_report"), {**report(county, category), "files": [jpeg()]})
+    client.post(reverse("grid:mobile_report"), {**report(county, category), "files": [photo("scene.jpg")]})
     assert Event.objects.count() == 1
 
 
@@ -74,7 +63,7 @@ def test_bad_report_keeps_input_and_saves_nothing(client, county, personas, cate
     client.force_login(personas["grid_member"])
     future = (timezone.localtime() + datetime.timedelta(days=1)).strftime("%Y-%m-%dT%H:%M")
     response = client.post(reverse("grid:mobile_report"), {**report(county, category, occurred_at=future),
-                                                           "files": [jpeg()]})
+                                                           "files": [photo("scene.jpg")]})
     assert response.status_code == 422
     page = response.content.decode()
     assert "河边垃圾堆放" in page and "发生时间" in page

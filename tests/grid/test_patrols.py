@@ -19,9 +19,7 @@ D = datetime.date
 JAN = D(2025, 1, 1)  # a fixed past month: 31 days, in Q1; its ISO weeks run Dec 30 – Feb 2
 
 
-@pytest.fixture(autouse=True)
-def media_in_tmp(settings, tmp_path):
-    settings.MEDIA_ROOT = tmp_path / "media"
+pytestmark = pytest.mark.usefixtures("media_in_tmp")
 
 
 @pytest.fixture

@@ -13,11 +13,9 @@ from dataclasses import dataclass
 import pytest
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied
-from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 from django.utils import timezone
 from openpyxl import load_workbook
-from PIL import Image
 
 from governance.models import Attachment, AuditEntry
 from grid import services
@@ -33,23 +31,15 @@ from inspection.models import (
     RoundTarget,
 )
 from inspection.onsite_views import ClueMenuLink
+from tests.conftest import photo
 
-
-@pytest.fixture(autouse=True)
-def media_in_tmp(settings, tmp_path):
-    settings.MEDIA_ROOT = tmp_path / "media"
+pytestmark = pytest.mark.usefixtures("media_in_tmp")
 
 
 def xlsx_text(content: bytes) -> str:
     """Every cell of an .xlsx export, as one text to look for names in."""
     sheet = load_workbook(io.BytesIO(content)).active
     return "\n".join(str(cell.value) for row in sheet.iter_rows() for cell in row if cell.value is not None)
-
-
-def photo(name="p.jpg"):
-    buffer = io.BytesIO()
-    Image.new("RGB", (64, 48), "green").save(buffer, "JPEG")
-    return SimpleUploadedFile(name, buffer.getvalue(), content_type="image/jpeg")
 
 
 @dataclass

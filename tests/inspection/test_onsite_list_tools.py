@@ -33,10 +33,7 @@ from inspection.models import (
 )
 from tests.inspection.test_onsite import build_round
 
-
-@pytest.fixture(autouse=True)
-def media_in_tmp(settings, tmp_path):
-    settings.MEDIA_ROOT = tmp_path / "media"
+pytestmark = pytest.mark.usefixtures("media_in_tmp")
 
 
 @pytest.fixture

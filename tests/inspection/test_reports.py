@@ -4,7 +4,6 @@ ledger, report with evidence, PatrolReportFlow (verify → register → follow-u
 from __future__ import annotations
 
 import datetime
-import io
 import os
 import threading
 from decimal import Decimal
@@ -15,7 +14,6 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 from django.utils import timezone
-from PIL import Image
 from viewflow.workflow.models import Process
 
 from governance.models import Attachment, AuditEntry, Notification
@@ -24,18 +22,10 @@ from grid.models import Role
 from inspection import reports
 from inspection.models import CatalogItem, PatrolCategory, PatrolReport, VillagePatrol
 from inspection.scoring import month_scores
+from tests.conftest import photo
 from workflows.patrol_report_flow import PatrolReportFlow
 
-
-@pytest.fixture(autouse=True)
-def media_in_tmp(settings, tmp_path):
-    settings.MEDIA_ROOT = tmp_path / "media"
-
-
-def photo(name="p.jpg"):
-    buffer = io.BytesIO()
-    Image.new("RGB", (64, 48), "green").save(buffer, "JPEG")
-    return SimpleUploadedFile(name, buffer.getvalue(), content_type="image/jpeg")
+pytestmark = pytest.mark.usefixtures("media_in_tmp")
 
 
 def make_item(township, department, code="A01", points="3", active=True):

@@ -15,8 +15,8 @@ from jobs.models import Job
 
 
 @pytest.fixture(autouse=True)
-def media_in_tmp(settings, tmp_path):
-    settings.MEDIA_ROOT = tmp_path / "media"
+def _files_in_tmp(media_in_tmp):
+    """Every test in this folder keeps its files in its own folder."""
 
 
 @pytest.fixture

@@ -99,8 +99,7 @@ def make_plan(organisation, user, items: int = 24, *, seed: int = 0) -> Rectific
 
 
 @pytest.fixture
-def media(settings, tmp_path):
-    settings.MEDIA_ROOT = tmp_path / "media"
+def media(media_in_tmp, settings):
     return settings.MEDIA_ROOT
 
 

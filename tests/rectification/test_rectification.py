@@ -3,16 +3,13 @@
 from __future__ import annotations
 
 import datetime
-import io
 
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
-from PIL import Image
 
 from governance.evidence import attachments_of
 from governance.models import AuditEntry, Notification
@@ -23,29 +20,19 @@ from inspection.models import InspectionLetter
 from rectification import services
 from rectification.models import ProgressEntry, RectificationItem, RectificationPlan
 from rectification.tasks import flag_overdue
+from tests.conftest import photo
 from tests.inspection.test_round_reports import add_finding, make_group, make_round, make_taxonomy
 from workflows.rectification_flow import RectificationFlow, current_step, ensure_flow, process_of
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("media_in_tmp")]
 
 DAY = datetime.timedelta(days=1)
 Status = RectificationItem.Status
 
 
 @pytest.fixture(autouse=True)
-def media_in_tmp(settings, tmp_path):
-    settings.MEDIA_ROOT = tmp_path / "media"
-
-
-@pytest.fixture(autouse=True)
 def _urls():
     import governance.urls  # noqa: F401 — Node.reverse() needs the URLconf
-
-
-def photo(name="p.jpg"):
-    buffer = io.BytesIO()
-    Image.new("RGB", (64, 48), "green").save(buffer, "JPEG")
-    return SimpleUploadedFile(name, buffer.getvalue(), content_type="image/jpeg")
 
 
 @pytest.fixture

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import io
 import json
 from pathlib import Path
 
@@ -13,29 +12,18 @@ from django.contrib.auth import get_user_model
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import call_command
 from django.core.management.base import CommandError
-from PIL import Image
 
 from governance import backups, evidence
 from governance.audit import verify_chain
 from governance.models import Attachment, AuditChainHead, AuditEntry
+from tests.conftest import photo_bytes
 
-pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def media_in_tmp(settings, tmp_path):
-    settings.MEDIA_ROOT = tmp_path / "media"
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("media_in_tmp")]
 
 
 
 def counts() -> dict[str, int]:
     return {m._meta.label_lower: m._default_manager.count() for m in backups.backed_up_models()}
-
-
-def photo_bytes() -> bytes:
-    buffer = io.BytesIO()
-    Image.new("RGB", (64, 48), "green").save(buffer, "JPEG")
-    return buffer.getvalue()
 
 
 @pytest.fixture

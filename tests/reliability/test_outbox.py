@@ -7,40 +7,27 @@ the messages stay in Redis, where the test reads them), stops it mid-work and st
 from __future__ import annotations
 
 import datetime
-import io
 import json
 import time
 
 import pytest
-from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.urls import reverse
 from django.utils import timezone
-from PIL import Image
 
 from governance import outbox
 from governance.models import Notification, OutboxMessage
 from grid.models import Event, EventCategory
+from tests.conftest import photo
 
-pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def media_in_tmp(settings, tmp_path):
-    settings.MEDIA_ROOT = tmp_path / "media"
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("media_in_tmp")]
 
 
 @pytest.fixture
 def category(db):
     parent = EventCategory.objects.create(code="T", name="测试大类")
     return EventCategory.objects.create(code="T01", name="乱搭乱建", parent=parent)
-
-
-def photo():
-    buffer = io.BytesIO()
-    Image.new("RGB", (64, 48), "green").save(buffer, "JPEG")
-    return SimpleUploadedFile("p.jpg", buffer.getvalue(), content_type="image/jpeg")
 
 
 def report_via_page(client, county, category, key):

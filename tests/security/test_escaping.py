@@ -27,12 +27,11 @@ from inspection.models import RoundTarget
 from rectification import notices
 from rectification import services as rectification_services
 from rectification.models import RectificationItem, RectificationPlan
+from tests.conftest import photo
 from tests.inspection.test_reports import make_item
 from tests.inspection.test_round_reports import make_group, make_round, make_taxonomy
 
-from .world import photo
-
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("media_in_tmp")]
 
 SCRIPT = "<script>alert(1)</script>"
 PAYLOADS = [SCRIPT, '<img src=x onerror="alert(2)">', "<b>粗体</b>&amp;"]
@@ -40,11 +39,6 @@ PAYLOADS = [SCRIPT, '<img src=x onerror="alert(2)">', "<b>粗体</b>&amp;"]
 
 def payload(field: str) -> str:
     return f"{field}{SCRIPT}"
-
-
-@pytest.fixture(autouse=True)
-def media_in_tmp(settings, tmp_path):
-    settings.MEDIA_ROOT = tmp_path / "media"
 
 
 @pytest.fixture(autouse=True)

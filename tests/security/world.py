@@ -8,12 +8,9 @@ Built once per test module (see `world` fixtures in the tests).
 from __future__ import annotations
 
 import datetime
-import io
 from dataclasses import dataclass, field
 
-from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
-from PIL import Image
 
 from grid import events as grid_events
 from grid import patrols as grid_patrols
@@ -33,7 +30,7 @@ from inspection.models import (
 from rectification import notices
 from rectification import services as rectification_services
 from rectification.models import RectificationItem, RectificationPlan
-from tests.conftest import PERSONA_REGIONS, build_county
+from tests.conftest import PERSONA_REGIONS, build_county, photo
 from tests.inspection.test_reports import make_item
 from tests.inspection.test_round_reports import add_finding, make_group, make_round, make_taxonomy
 
@@ -44,12 +41,6 @@ PASSWORD = "Test@2026pw"
 DAY = datetime.timedelta(days=1)
 
 ROLES = list(PERSONA_REGIONS)
-
-
-def photo(name="p.jpg") -> SimpleUploadedFile:
-    buffer = io.BytesIO()
-    Image.new("RGB", (64, 48), "green").save(buffer, "JPEG")
-    return SimpleUploadedFile(name, buffer.getvalue(), content_type="image/jpeg")
 
 
 @dataclass

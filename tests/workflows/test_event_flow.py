@@ -1,28 +1,17 @@
 """EventFlow end to end: grid → village → township → department → verification → closed."""
 
 import datetime
-import io
 
 import pytest
 from django.core.exceptions import PermissionDenied
-from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
-from PIL import Image
 
 from grid import events, services
 from grid.models import CategoryRouting, Event, EventCategory, Role
+from tests.conftest import photo
 from workflows.models import TaskDeadline
 
-
-@pytest.fixture(autouse=True)
-def media_in_tmp(settings, tmp_path):
-    settings.MEDIA_ROOT = tmp_path / "media"
-
-
-def photo(name="p.jpg"):
-    buffer = io.BytesIO()
-    Image.new("RGB", (64, 48), "green").save(buffer, "JPEG")
-    return SimpleUploadedFile(name, buffer.getvalue())
+pytestmark = pytest.mark.usefixtures("media_in_tmp")
 
 
 @pytest.fixture

@@ -3,13 +3,13 @@
 import datetime
 
 import pytest
-from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.utils import timezone
 
 from governance.models import Notification
 from grid import events
 from grid.models import EventCategory
+from tests.conftest import photo
 
 
 @pytest.fixture
@@ -28,16 +28,6 @@ def report(personas, county, category, key="k1"):
 
 def task_notices_of(username):
     return Notification.objects.filter(kind=Notification.Kind.TASK, recipient__username=username)
-
-
-def png():
-    import io
-
-    from PIL import Image
-
-    buffer = io.BytesIO()
-    Image.new("RGB", (8, 8), "red").save(buffer, "PNG")
-    return SimpleUploadedFile("proof.png", buffer.getvalue(), content_type="image/png")
 
 
 def test_a_report_tells_the_grid_leader_with_the_deadline(county, personas, category, django_capture_on_commit_callbacks):
@@ -59,7 +49,7 @@ def test_escalation_tells_the_village_and_resolution_asks_the_reporter_to_verify
     assert task_notices_of("village_cadre").count() == 1
     event.refresh_from_db()
     with django_capture_on_commit_callbacks(execute=True):
-        events.handle_event(event, by=personas["village_cadre"], decision="resolve", result="已拆除", files=[png()])
+        events.handle_event(event, by=personas["village_cadre"], decision="resolve", result="已拆除", files=[photo("proof.png", size=(8, 8), colour="red", image_format="PNG")])
     verify = task_notices_of("grid_member").get()
     assert verify.title.startswith("待核实")
 
