@@ -1,10 +1,5 @@
 """Charts drawn on the server as plain SVG: bar, horizontal bar, stacked bar and line.
-
-No script library: the page embeds the SVG as is, the same text downloads as an .svg file, and the
-page converts it to PNG in the browser (static/governance/charts.js). Every label is escaped; the
-title and the caption (data date, scope) are drawn into the picture, so that a chart pasted into a
-report still says what it shows.
-"""
+Design notes: docs/architecture/governance.md."""
 
 from __future__ import annotations
 
@@ -41,6 +36,12 @@ class Figure:
     caption: str = ""
     y_max: float | None = None  # a fixed top (100 for percentages and scores); else from the data
     links: list[str] = field(default_factory=list)  # per label, a page listing what the bar counts
+    # Horizontal bars of one series may also carry, per label, their own colour and the text written
+    # after the bar (instead of the value), and one marked value drawn as a dashed line (a pass mark).
+    colours: list[str] = field(default_factory=list)
+    value_labels: list[str] = field(default_factory=list)
+    reference: float | None = None
+    reference_label: str = ""
 
     def __post_init__(self):
         if self.kind not in KINDS:
@@ -50,6 +51,8 @@ class Figure:
 
     @property
     def is_empty(self) -> bool:
+        if self.value_labels:  # every row says something, even at zero ("否决 0", "0/12 0%")
+            return not self.labels
         return not self.labels or not any(value for series in self.series for value in series.values)
 
     @property
@@ -202,7 +205,7 @@ def _horizontal(figure: Figure, width: int) -> str:
     row_h, top, bottom = 22, 62 if legend else 44, 46
     label_w = min(170, 14 + 12 * max((len(label) for label in figure.labels), default=2))
     height = top + bottom + row_h * max(len(figure.labels), 2)
-    left, right = label_w + 8, 56
+    left, right = label_w + 8, max(56, 10 + 11 * max((len(text) for text in figure.value_labels), default=0))
     parts = _frame(figure, width, height)
     parts += _legend(figure, left, 46)
     if figure.is_empty:
@@ -214,6 +217,12 @@ def _horizontal(figure: Figure, width: int) -> str:
         x = left + plot_w * tick / axis_top
         parts.append(f'<line x1="{x:.1f}" y1="{top - 4}" x2="{x:.1f}" y2="{height - bottom}" stroke="#eeeeee"/>')
         parts.append(_text(x, height - bottom + 14, _number(tick), size=10, anchor="middle", colour="#777"))
+    if figure.reference is not None:
+        x = left + plot_w * min(figure.reference, axis_top) / axis_top
+        parts.append(f'<line x1="{x:.1f}" y1="{top - 4}" x2="{x:.1f}" y2="{height - bottom + 2}" stroke="#c0392b" '
+                     f'stroke-dasharray="4 3"/>')
+        if figure.reference_label:
+            parts.append(_text(x, top - 8, figure.reference_label, size=10, anchor="middle", colour="#c0392b"))
     for i, label in enumerate(figure.labels):
         y = top + row_h * i
         parts.append(_text(left - 8, y + row_h / 2 + 4, label, size=11, anchor="end", colour="#444"))
@@ -221,12 +230,14 @@ def _horizontal(figure: Figure, width: int) -> str:
         for series in figure.series:
             value = series.values[i]
             bar = plot_w * min(value, axis_top) / axis_top
+            colour = figure.colours[i] if figure.colours else series.colour
             if value or len(figure.series) == 1:
                 parts.append(f'<rect x="{x:.1f}" y="{y + 4}" width="{max(bar, 0.5):.1f}" height="{row_h - 8}" '
-                             f'fill="{series.colour}"><title>{escape(label)} {escape(series.name)}：'
+                             f'fill="{colour}"><title>{escape(label)} {escape(series.name)}：'
                              f'{_number(value)}{escape(figure.unit)}</title></rect>')
             x += bar
-        parts.append(_text(x + 4, y + row_h / 2 + 4, f"{_number(sums[i])}{figure.unit}", size=10, colour="#444"))
+        text = figure.value_labels[i] if figure.value_labels else f"{_number(sums[i])}{figure.unit}"
+        parts.append(_text(x + 4, y + row_h / 2 + 4, text, size=10, colour="#444"))
     parts.append("</svg>")
     return "".join(parts)
 

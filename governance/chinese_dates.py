@@ -1,7 +1,5 @@
-"""Days, months, quarters and deadlines as people write them in Chinese files, forms and options.
-
-Every parser reads full-width digits and punctuation (２０２６／１／５, ２０２６－０３, ２０２６Ｑ１) as ASCII
-and answers None for text that is not one; callers word their own error."""
+"""Days, months, quarters and deadlines as people write them (full-width digits and punctuation read as
+ASCII), and a day as documents print it. Design notes: docs/architecture/governance.md."""
 
 from __future__ import annotations
 
@@ -18,6 +16,11 @@ _QUARTER = re.compile(r"([0-9]{4})\s*(?:[Qq]\s*([1-4])|年\s*第?\s*([1-4一二�
 _QUARTER_WORDS = {"一": 1, "二": 2, "三": 3, "四": 4}
 # "2024年12月前", "2024年12月底前", "2024年12月31日之前", "2024年底" …: a deadline at the end of that period.
 _BEFORE = re.compile(r"(?:底|末)?(?:之前|以前|前|为止|止)?$")
+
+
+def chinese_date(day: datetime.date | None) -> str:
+    """2025-03-08 → 2025年3月8日 (Arabic numerals, as GB/T 9704 dates a document); "" for no day."""
+    return f"{day.year}年{day.month}月{day.day}日" if day else ""
 
 
 def normalise(text: str | None) -> str:

@@ -1,14 +1,5 @@
 """The township big patrol's monthly circular (月度考评情况通报) and quarterly grade sheet (季度考评).
-
-The township big patrol plan, 五、奖惩细则 6–7 (monthly points, quarterly grades) and 六、(五) (the office
-circulates each village's month by the 10th of the next month). The figures come from
-inspection.scoring; who was behind (unchecked villages, late departments) from inspection.oversight.
-
-`build_month_circular` / `build_quarter_circular` return plain JSON-ready dicts (figures as two-decimal
-strings, exactly as scoring computes them): the same dict is rendered as PDF, xlsx and docx, and is
-stored as the Circular's snapshot when the office publishes it, so that a published circular renders
-the same document later, whatever changes afterwards.
-"""
+Design notes: docs/architecture/inspection.md."""
 
 from __future__ import annotations
 
@@ -17,7 +8,6 @@ import io
 import logging
 from collections import OrderedDict
 from decimal import Decimal
-from html import escape
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
@@ -25,7 +15,9 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 from django.utils.safestring import mark_safe
 
-from governance import audit
+from governance import audit, charts
+from governance.chinese_dates import chinese_date
+from governance.docx_fonts import set_font
 from governance.spreadsheet_safety import xlsx_row
 from grid.models import Region
 
@@ -60,10 +52,6 @@ def month_title(township: Region, month: datetime.date) -> str:
 
 def quarter_title(township: Region, year: int, quarter: int) -> str:
     return f"{township.name}大巡查工作{year}年第{quarter}季度考评情况"
-
-
-def chinese_date(day: datetime.date) -> str:
-    return f"{day.year}年{day.month}月{day.day}日"
 
 
 # ---------------------------------------------------------------- building the data
@@ -209,40 +197,21 @@ def period_start(data: dict) -> datetime.date:
 
 def score_chart_svg(data: dict) -> str:
     """A horizontal bar chart of the villages' scores (month) or averages (quarter), 0–100, with the
-    base line at 60: inline SVG made here, so the page and the PDF need no script."""
+    base score marked: server-side SVG, so the page and the PDF need no script."""
     if data["kind"] == "month":
         bars = [(row["village"], Decimal(row["score"]), row["veto"]) for row in data["ranking"]]
     else:
         bars = sorted(((row["village"], Decimal(row["average"]), False) for row in data["rows"]),
                       key=lambda bar: -bar[1])
-    label_width, plot_width, bar_height, gap, top, bottom = 110, 420, 14, 6, 24, 22
-    width = label_width + plot_width + 60
-    height = top + len(bars) * (bar_height + gap) + bottom
-    font = "font-family=\"Noto Sans CJK SC, Noto Serif CJK SC, sans-serif\""
-    parts = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" class="score-chart" viewBox="0 0 {width} {height}" '
-        f'width="{width}" height="{height}" role="img" aria-label="{escape(data["title"])}得分图">',
-        f'<text x="{label_width}" y="14" font-size="11" {font} fill="#333">'
-        f'{"得分" if data["kind"] == "month" else "月平均分"}（0–100，虚线为基础分 60）</text>',
-    ]
-    for tick in (0, 20, 40, 60, 80, 100):
-        x = label_width + plot_width * tick / 100
-        dash = ' stroke-dasharray="4 3"' if tick == 60 else ""
-        colour = "#c0392b" if tick == 60 else "#ddd"
-        parts.append(f'<line x1="{x:.1f}" y1="{top - 4}" x2="{x:.1f}" y2="{height - bottom + 2}" stroke="{colour}"{dash}/>')
-        parts.append(f'<text x="{x:.1f}" y="{height - 6}" font-size="10" text-anchor="middle" {font} fill="#555">{tick}</text>')
-    for index, (name, value, veto) in enumerate(bars):
-        y = top + index * (bar_height + gap)
-        bar = plot_width * float(value) / 100
-        colour = "#7f8c8d" if veto else ("#2e7d32" if value >= 80 else "#1565c0" if value > 60 else "#e67e22")
-        parts.append(f'<text x="{label_width - 6}" y="{y + bar_height - 3}" font-size="11" text-anchor="end" {font} '
-                     f'fill="#222">{escape(name)}</text>')
-        parts.append(f'<rect x="{label_width}" y="{y}" width="{bar:.1f}" height="{bar_height}" fill="{colour}"/>')
-        label = "否决 0" if veto else decimal_text(value)
-        parts.append(f'<text x="{label_width + bar + 4:.1f}" y="{y + bar_height - 3}" font-size="10" {font} '
-                     f'fill="#222">{label}</text>')
-    parts.append("</svg>")
-    return "".join(parts)
+    figure = charts.Figure(
+        key="patrol-scores", kind="hbar", title=f'{"得分" if data["kind"] == "month" else "月平均分"}（0–100，虚线为基础分 60）',
+        labels=[name for name, _, _ in bars], series=[charts.Series("得分", [float(value) for _, value, _ in bars])],
+        y_max=100, reference=60, reference_label="基础分 60",
+        colours=["#7f8c8d" if veto else "#2e7d32" if value >= 80 else "#1565c0" if value > 60 else "#e67e22"
+                 for _, value, veto in bars],
+        value_labels=["否决 0" if veto else decimal_text(value) for _, value, veto in bars],
+    )
+    return charts.render_svg(figure, width=600)
 
 
 # ---------------------------------------------------------------- renderers
@@ -341,28 +310,17 @@ def render_xlsx(data: dict) -> bytes:
     return buffer.getvalue()
 
 
-def _docx_font(run, *, size=None, bold=False, family="宋体"):
-    from docx.oxml.ns import qn
-    from docx.shared import Pt
-
-    run.font.name = family
-    run._element.get_or_add_rPr().get_or_add_rFonts().set(qn("w:eastAsia"), family)
-    if size:
-        run.font.size = Pt(size)
-    run.bold = bold
-
-
 def _docx_table(document, headers: list[str], rows: list[list]):
     table = document.add_table(rows=1, cols=len(headers))
     table.style = "Table Grid"
     for cell, text in zip(table.rows[0].cells, headers, strict=True):
         cell.text = ""
-        _docx_font(cell.paragraphs[0].add_run(text), bold=True, size=10.5)
+        set_font(cell.paragraphs[0].add_run(text), bold=True, size=10.5, family="宋体")
     for row in rows:
         cells = table.add_row().cells
         for cell, value in zip(cells, row, strict=True):
             cell.text = ""
-            _docx_font(cell.paragraphs[0].add_run(str(value)), size=10.5)
+            set_font(cell.paragraphs[0].add_run(str(value)), size=10.5, family="宋体")
     return table
 
 
@@ -380,14 +338,14 @@ def render_docx(data: dict) -> bytes:
 
     title = document.add_paragraph()
     title.alignment = WD_ALIGN_PARAGRAPH.CENTER
-    _docx_font(title.add_run(data["title"]), size=22, bold=True, family="方正小标宋简体")
+    set_font(title.add_run(data["title"]), size=22, bold=True, family="方正小标宋简体")
     date = document.add_paragraph()
     date.alignment = WD_ALIGN_PARAGRAPH.CENTER
-    _docx_font(date.add_run(data["date_label"]), size=14, family="仿宋")
+    set_font(date.add_run(data["date_label"]), size=14, family="仿宋")
 
     def paragraph(text: str, *, heading=False):
         para = document.add_paragraph()
-        _docx_font(para.add_run(text), size=16 if not heading else 16, bold=heading, family="黑体" if heading else "仿宋")
+        set_font(para.add_run(text), size=16 if not heading else 16, bold=heading, family="黑体" if heading else "仿宋")
         return para
 
     if data["kind"] == "month":

@@ -1,13 +1,5 @@
 """The timeline after withdrawal and the feedback that hands the findings over as rectification items.
-
-The county inspection round plan, 四、(二): at the end of the stay the group writes its reports and
-prepares to report to the leading group within 10 days (向巡察工作领导小组汇报); after hearing it, the
-leading group prepares the report to the secretary's special meeting within 10 days (书记专题会);
-then the group feeds back to the inspected organisation (反馈), which rectifies (整改).
-
-`record_timeline` and `feed_back` are the only writers of a group's timeline; each takes the acting
-user (the inspection office), runs in one transaction and writes the audit trail.
-"""
+Design notes: docs/architecture/inspection.md."""
 
 from __future__ import annotations
 
@@ -19,6 +11,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from governance import audit
+from governance.chinese_dates import chinese_date
 from rectification.models import RectificationItem, RectificationPlan
 
 from .models import InspectionFinding, InspectionGroup
@@ -31,10 +24,6 @@ MANAGE_PERM = "inspection.manage_inspectionround"
 
 class TimelineError(ValidationError):
     """A user mistake in the timeline or the feedback; the message is in Chinese."""
-
-
-def _fmt(day: datetime.date) -> str:
-    return f"{day.year}年{day.month}月{day.day}日"
 
 
 # ---------------------------------------------------------------- deadlines
@@ -101,17 +90,17 @@ def _check_order(group: InspectionGroup, reported_on, meeting_on, feedback_on, t
     errors = []
     for label, day in (("向领导小组汇报日期", reported_on), ("书记专题会日期", meeting_on), ("反馈日期", feedback_on)):
         if day and day < withdrawal:
-            errors.append(f"{label}（{_fmt(day)}）不能早于撤回日期（{_fmt(withdrawal)}）。")
+            errors.append(f"{label}（{chinese_date(day)}）不能早于撤回日期（{chinese_date(withdrawal)}）。")
         if day and day > today:
-            errors.append(f"{label}（{_fmt(day)}）不能晚于今天。")
+            errors.append(f"{label}（{chinese_date(day)}）不能晚于今天。")
     if meeting_on and not reported_on:
         errors.append("请先登记向领导小组汇报日期，再登记书记专题会日期。")
     if meeting_on and reported_on and meeting_on < reported_on:
-        errors.append(f"书记专题会日期（{_fmt(meeting_on)}）不能早于向领导小组汇报日期（{_fmt(reported_on)}）。")
+        errors.append(f"书记专题会日期（{chinese_date(meeting_on)}）不能早于向领导小组汇报日期（{chinese_date(reported_on)}）。")
     if feedback_on and not meeting_on:
         errors.append("请先登记书记专题会日期，再向被巡察党组织反馈。")
     if feedback_on and meeting_on and feedback_on < meeting_on:
-        errors.append(f"反馈日期（{_fmt(feedback_on)}）不能早于书记专题会日期（{_fmt(meeting_on)}）。")
+        errors.append(f"反馈日期（{chinese_date(feedback_on)}）不能早于书记专题会日期（{chinese_date(meeting_on)}）。")
     if errors:
         raise TimelineError(errors)
 
@@ -184,7 +173,7 @@ def feed_back(*, by, group: InspectionGroup, feedback_on: datetime.date, feedbac
         with transaction.atomic():
             group = InspectionGroup.objects.select_for_update().select_related("round", "township__tier").get(pk=group.pk)
             if is_fed_back(group):
-                when = f"已于{_fmt(group.feedback_on)}" if group.feedback_on else "已"
+                when = f"已于{chinese_date(group.feedback_on)}" if group.feedback_on else "已"
                 raise TimelineError(f"{group.name}{when}向{group.township.name}反馈，不能重复反馈。")
             _check_order(group, group.reported_on, group.secretary_meeting_on, feedback_on, today)
             findings = ordered_findings(group)

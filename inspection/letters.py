@@ -1,17 +1,5 @@
 """Letters of a county inspection round (巡察文书), numbered official documents tracked until answered.
-
-The county inspection practice, 三、以巡促改:
-- 《巡察提醒函》: problems found during the round that can be fixed at once but that the target cannot
-  fix alone; the target must report the rectification and its progress IN WRITING within the set
-  period (在规定期限内……进行书面报告);
-- 《典型问题督办函》: to a township, for typical problems the secretary's special meeting looked at;
-- 《巡察建议书》: to a county department (县直有关部门), for common problems in its field;
-- 《巡察整改工作提示》: where rectification lags.
-
-Numbers follow the official-document style "某巡察提醒函〔2022〕3号": the county name's first character,
-the kind, the year in 〔〕 and a sequence per round and kind. `flag_overdue_letters` (Celery beat, daily)
-marks letters past their reply date without a reply and tells the office once per letter.
-"""
+Design notes: docs/architecture/inspection.md."""
 
 from __future__ import annotations
 
@@ -28,6 +16,9 @@ from django.urls import reverse
 from django.utils import timezone
 
 from governance import audit
+from governance.chinese_dates import chinese_date
+from governance.chinese_numerals import chinese_ordinal
+from governance.docx_fonts import set_font
 from grid.models import Department, Post, Region
 
 from . import onsite
@@ -150,21 +141,6 @@ def next_number(round: InspectionRound, kind: str, year: int) -> str:
     return f"{prefix}{highest + 1}号"
 
 
-def _chinese_number(value: int) -> str:
-    digits = "零一二三四五六七八九"
-    if value < 10:
-        return digits[value]
-    if value < 20:
-        return "十" + (digits[value % 10] if value % 10 else "")
-    if value < 100:
-        return digits[value // 10] + "十" + (digits[value % 10] if value % 10 else "")
-    return str(value)
-
-
-def _date_label(value: datetime.date) -> str:
-    return f"{value.year}年{value.month}月{value.day}日"
-
-
 def findings_for(round: InspectionRound, *, recipient: Region | None = None, only_meeting: bool = False) -> QuerySet:
     """The round's findings addressed to a recipient: of its target, or naming the village."""
     findings = InspectionFinding.objects.filter(round=round).select_related("focus", "village", "target__organisation")
@@ -180,7 +156,7 @@ def _problem_lines(findings) -> list[str]:
     for index, finding in enumerate(findings, start=1):
         where = f"（{finding.village.name}）" if finding.village_id and finding.village_id != finding.target.organisation_id else ""
         description = finding.description.strip().rstrip("。")
-        lines.append(f"{_chinese_number(index)}、{finding.title.rstrip('。')}{where}。{description}。")
+        lines.append(f"{chinese_ordinal(index)}、{finding.title.rstrip('。')}{where}。{description}。")
     return lines
 
 
@@ -193,7 +169,7 @@ def generate_body(round: InspectionRound, kind: str, *, recipient: Region | None
                   department: Department | None = None, reply_due: datetime.date | None = None) -> str:
     """The letter's text from the data: the addressee, the problems (findings), the deadline to reply."""
     addressee = department.name if department is not None else organisation_title(recipient)
-    due = f"于{_date_label(reply_due)}前" if reply_due else "在规定期限内"
+    due = f"于{chinese_date(reply_due)}前" if reply_due else "在规定期限内"
     paragraphs = [f"{addressee}："]
     if kind == Kind.REMINDER:
         lines = _problem_lines(findings_for(round, recipient=recipient))
@@ -352,7 +328,7 @@ def flag_overdue_letters(today: datetime.date | None = None) -> dict:
                 sent = notify(
                     user, kind=Notification.Kind.SUPERVISION,
                     title=f"督办：{letter.number}逾期未回复",
-                    body=(f"{recipient_label(letter)}应于{_date_label(letter.reply_due)}前书面回复"
+                    body=(f"{recipient_label(letter)}应于{chinese_date(letter.reply_due)}前书面回复"
                           f"《{letter.subject}》，已逾期 {days} 天，请督促。"),
                     url=reverse("inspection:letter_detail", args=[letter.pk]),
                     dedupe_key=f"inspection-letter-overdue:{letter.pk}:{user.pk}",
@@ -375,8 +351,8 @@ def document_data(letter: InspectionLetter) -> dict:
         "salutation": salutation or f"{recipient_label(letter)}：",
         "paragraphs": lines[1:] if salutation else lines,
         "issuer": issuer_name(letter.round),
-        "date": _date_label(letter.issued_on),
-        "reply_due": _date_label(letter.reply_due) if letter.reply_due else "",
+        "date": chinese_date(letter.issued_on),
+        "reply_due": chinese_date(letter.reply_due) if letter.reply_due else "",
         "subject": letter.subject,
     }
 
@@ -398,8 +374,6 @@ def render_docx(letter: InspectionLetter) -> bytes:
     from docx.enum.text import WD_ALIGN_PARAGRAPH
     from docx.shared import Mm, Pt
 
-    from .circulars import _docx_font
-
     data = document_data(letter)
     document = Document()
     section = document.sections[0]
@@ -410,20 +384,20 @@ def render_docx(letter: InspectionLetter) -> bytes:
     def centered(text, *, size, family, bold=False):
         para = document.add_paragraph()
         para.alignment = WD_ALIGN_PARAGRAPH.CENTER
-        _docx_font(para.add_run(text), size=size, bold=bold, family=family)
+        set_font(para.add_run(text), size=size, bold=bold, family=family)
         return para
 
     centered(data["title"], size=22, family="方正小标宋简体", bold=True)
     centered(data["number"], size=16, family="仿宋")
-    _docx_font(document.add_paragraph().add_run(data["salutation"]), size=16, family="仿宋")
+    set_font(document.add_paragraph().add_run(data["salutation"]), size=16, family="仿宋")
     for text in data["paragraphs"]:
         para = document.add_paragraph()
         para.paragraph_format.first_line_indent = Pt(32)
-        _docx_font(para.add_run(text), size=16, family="仿宋")
+        set_font(para.add_run(text), size=16, family="仿宋")
     for text in (data["issuer"], data["date"]):
         para = document.add_paragraph()
         para.alignment = WD_ALIGN_PARAGRAPH.RIGHT
-        _docx_font(para.add_run(text), size=16, family="仿宋")
+        set_font(para.add_run(text), size=16, family="仿宋")
     buffer = io.BytesIO()
     document.save(buffer)
     return buffer.getvalue()

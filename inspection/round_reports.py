@@ -1,15 +1,5 @@
 """The "three reports, four lists" (三报告四清单) of one inspection group and its township.
-
-The county inspection round plan, 二、(三) 报告撰写: for each inspected township the group writes
-巡察情况报告（附发现问题清单）, 谈话情况报告, 问题线索报告; 巡察各村（社区）问题清单, 所巡 XX 个村（社区）
-共性问题清单 and 书记专题会点人点事点问题建议清单. Here each is built from the records (findings, talks,
-clues) as a plain JSON-ready dict, then rendered as PDF (WeasyPrint), DOCX (python-docx) and, for the
-lists, XLSX (openpyxl). Every count in the text is computed from the data, never typed.
-
-Problem clues (问题线索) are seen only by the inspection office and discipline (by role, through
-`inspection.view_problemclue` on the township) and by the group's own leader: `build_clue_report`
-refuses anyone else.
-"""
+Design notes: docs/architecture/inspection.md."""
 
 from __future__ import annotations
 
@@ -25,6 +15,9 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 
 from governance import audit
+from governance.chinese_dates import chinese_date
+from governance.chinese_numerals import chinese_ordinal
+from governance.docx_fonts import set_font
 from governance.spreadsheet_safety import xlsx_row
 from grid.access import region_grants
 from grid.models import Region
@@ -48,23 +41,9 @@ KINDS = OrderedDict([
     ("secretary", "书记专题会点人点事点问题建议清单"),
 ])
 LIST_KINDS = ("problems", "villages", "common", "secretary")
-CHINESE_NUMERALS = "一二三四五六七八九十"
 
 VIEW_PERMS = ("inspection.view_inspectiongroup", "inspection.view_problemclue")
 CLUE_PERM = "inspection.view_problemclue"
-
-
-def chinese_date(day: datetime.date) -> str:
-    return f"{day.year}年{day.month}月{day.day}日"
-
-
-def chinese_ordinal(index: int) -> str:
-    """1 → 一, 10 → 十, 12 → 十二, 21 → 二十一 (section numbers (一)(二)…)."""
-    if index <= 10:
-        return CHINESE_NUMERALS[index - 1]
-    tens, ones = divmod(index, 10)
-    head = "十" if tens == 1 else CHINESE_NUMERALS[tens - 1] + "十"
-    return head + (CHINESE_NUMERALS[ones - 1] if ones else "")
 
 
 # ---------------------------------------------------------------- who may see
@@ -578,17 +557,6 @@ def render_xlsx(data: dict) -> bytes:
     return buffer.getvalue()
 
 
-def _font(run, *, size=None, bold=False, family="仿宋_GB2312"):
-    from docx.oxml.ns import qn
-    from docx.shared import Pt
-
-    run.font.name = family
-    run._element.get_or_add_rPr().get_or_add_rFonts().set(qn("w:eastAsia"), family)
-    if size:
-        run.font.size = Pt(size)
-    run.bold = bold
-
-
 def render_docx(data: dict) -> bytes:
     """GB/T 9704-like Word document: 小标宋 title, 黑体/楷体 headings, 仿宋 body, tables for the lists."""
     from docx import Document
@@ -609,7 +577,7 @@ def render_docx(data: dict) -> bytes:
             para.paragraph_format.first_line_indent = Pt(size * 2)
         if align is not None:
             para.alignment = align
-        _font(para.add_run(text), size=size, bold=bold, family=family)
+        set_font(para.add_run(text), size=size, bold=bold, family=family)
         return para
 
     def table(headers: list[str], rows: list[list]):
@@ -617,11 +585,11 @@ def render_docx(data: dict) -> bytes:
         grid.style = "Table Grid"
         for cell, text in zip(grid.rows[0].cells, headers, strict=True):
             cell.text = ""
-            _font(cell.paragraphs[0].add_run(text), bold=True, size=10.5, family="黑体")
+            set_font(cell.paragraphs[0].add_run(text), bold=True, size=10.5, family="黑体")
         for row in rows:
             for cell, value in zip(grid.add_row().cells, row, strict=True):
                 cell.text = ""
-                _font(cell.paragraphs[0].add_run(str(value)), size=10.5)
+                set_font(cell.paragraphs[0].add_run(str(value)), size=10.5, family="仿宋_GB2312")
         return grid
 
     paragraph(data["title"], family="方正小标宋简体", size=22, indent=False, align=WD_ALIGN_PARAGRAPH.CENTER)

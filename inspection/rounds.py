@@ -1,17 +1,5 @@
 """County inspection rounds (巡察): rounds, groups, targets, and mobile inspection (机动巡察).
-
-The county inspection round plan:
-- 二、工作安排 (一): a round has an arrival and a withdrawal date (2022-04-21 → 2022-06-10);
-- 二、工作安排 (二): each township committee is a target; in some townships all villages, in others a
-  fixed number (6) plus another 6 chosen by the group "进驻后 7 日内", reported to the leading group
-  (巡察工作领导小组) for approval (机动式巡察) — MobileInspectionFlow (workflows/mobile_inspection_flow.py);
-- 二、工作安排 (四): one group per township with a leader (组长), deputies (副组长) and members.
-The county inspection practice: villages are classed 重点村 / 先进村 / 一般村 → 直接巡察 / 调研巡察 /
-延伸巡察; a term aims at inspecting every organisation (全覆盖).
-
-Each service takes the acting user, checks the permission, changes the records in one transaction and
-writes the audit trail. Views, commands, the demo loader and the flow call these.
-"""
+Design notes: docs/architecture/inspection.md."""
 
 from __future__ import annotations
 
@@ -23,7 +11,7 @@ from django.db import transaction
 from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 
-from governance import audit
+from governance import audit, charts
 from grid.access import scope
 from grid.models import Post, Region
 
@@ -519,25 +507,16 @@ def coverage(county: Region, term: str, rounds: QuerySet | None = None) -> Cover
 
 
 def coverage_svg(data: Coverage) -> str:
-    """A horizontal bar chart of the share of villages covered per township (server-side SVG)."""
-    from django.utils.html import escape
-
-    bar_left, bar_width, row_height = 110, 320, 26
-    height = row_height * (len(data.townships) + 1) + 20
-    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{bar_left + bar_width + 170}" height="{height}" '
-             f'role="img" aria-label="{escape(data.term)}巡察覆盖情况" font-size="13" font-family="sans-serif">']
+    """A horizontal bar chart of the share of villages covered per township, and the county's total."""
     rows = [(row.township.name, row.villages_covered, row.villages_total, bool(row.committee_rounds))
             for row in data.townships]
     rows.append(("全县合计", data.organisations_covered, data.organisations_total, True))
-    for index, (label, covered, total, committee) in enumerate(rows):
-        y = 10 + index * row_height
-        share = covered / total if total else 0.0
-        width = round(bar_width * share)
-        colour = "#2e7d32" if share >= 1 else ("#f9a825" if share > 0 else "#bdbdbd")
-        parts.append(f'<text x="{bar_left - 8}" y="{y + 15}" text-anchor="end">{escape(label)}</text>')
-        parts.append(f'<rect x="{bar_left}" y="{y}" width="{bar_width}" height="18" fill="#eeeeee"/>')
-        parts.append(f'<rect x="{bar_left}" y="{y}" width="{width}" height="18" fill="{colour}"/>')
-        mark = "" if committee else "（党委未巡）"
-        parts.append(f'<text x="{bar_left + bar_width + 6}" y="{y + 15}">{covered}/{total} {share:.0%}{mark}</text>')
-    parts.append("</svg>")
-    return "".join(parts)
+    shares = [covered / total if total else 0.0 for _, covered, total, _ in rows]
+    figure = charts.Figure(
+        key="inspection-coverage", kind="hbar", title=f"{data.term}巡察覆盖情况（村级党组织）", unit="%",
+        labels=[label for label, _, _, _ in rows], series=[charts.Series("覆盖率", [share * 100 for share in shares])],
+        y_max=100, colours=["#2e7d32" if share >= 1 else "#f9a825" if share > 0 else "#bdbdbd" for share in shares],
+        value_labels=[f"{covered}/{total} {share:.0%}{'' if committee else '（党委未巡）'}"
+                      for (_, covered, total, committee), share in zip(rows, shares, strict=True)],
+    )
+    return charts.render_svg(figure, width=600)

@@ -1,14 +1,5 @@
 """The rectification progress notice (整改进展情况通报): data, renderers and publication.
-
-`build_notice(plan)` gathers every section into a plain dict; every count in the text is computed from
-the plan's rows, never typed. `render_html` / `render_pdf` / `render_docx` write it out (the PDF after
-GB/T 9704: A4, 37/35/28/26 mm margins, a song-style title, a fang-song-style body where the machine has
-one — else Noto Serif CJK —, page numbers "— 1 —", fonts embedded as subsets).
-
-A notice is a numbered version of a plan's notice: draft → approved (committee, approve_notice) →
-published. Publishing freezes the content, the HTML and the PDF; a correction is a new version and the
-old published versions stay readable. Every step is audited.
-"""
+Design notes: docs/architecture/rectification.md."""
 
 from __future__ import annotations
 
@@ -26,6 +17,9 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 
 from governance import audit
+from governance.chinese_dates import chinese_date
+from governance.chinese_numerals import chinese_ordinal
+from governance.docx_fonts import add_run
 
 from .models import Accountability, ProgressNotice, RectificationItem, RectificationPlan
 
@@ -45,24 +39,8 @@ CONTENT_TYPES = {
 DRAFT_PERM = "rectification.add_progressnotice"
 APPROVE_PERM = "rectification.approve_notice"
 
-CN_DIGITS = "〇一二三四五六七八九"
-SECTION_ORDINALS = "一二三四五六七八九十"
-
 
 # ---------------------------------------------------------------- small text helpers
-
-
-def chinese_date(day: datetime.date | None) -> str:
-    """2025-03-08 → 2025年3月8日 (Arabic numerals, as GB/T 9704-2012 asks for the date)."""
-    return f"{day.year}年{day.month}月{day.day}日" if day else ""
-
-
-def chinese_ordinal(index: int) -> str:
-    """1 → 一, 10 → 十, 12 → 十二, 21 → 二十一 (for the （一）… sub-sections)."""
-    if index <= 10:
-        return SECTION_ORDINALS[index - 1]
-    tens, ones = divmod(index, 10)
-    return f"{'' if tens == 1 else CN_DIGITS[tens]}十{CN_DIGITS[ones] if ones else ''}"
 
 
 def _sentence(text: str) -> str:
@@ -305,18 +283,6 @@ def render_pdf(data: dict, *, html: str | None = None) -> bytes:
     return HTML(string=html if html is not None else render_html(data)).write_pdf()
 
 
-def _docx_run(paragraph, text: str, *, family="仿宋_GB2312", size=16, bold=False):
-    from docx.oxml.ns import qn
-    from docx.shared import Pt
-
-    run = paragraph.add_run(text)
-    run.font.name = family
-    run._element.get_or_add_rPr().get_or_add_rFonts().set(qn("w:eastAsia"), family)
-    run.font.size = Pt(size)
-    run.bold = bold
-    return run
-
-
 def render_docx(data: dict) -> bytes:
     """The same notice as a Word document: 小标宋 title, 黑体/楷体 headings, 仿宋 body, A4, page numbers."""
     from docx import Document
@@ -342,7 +308,7 @@ def render_docx(data: dict) -> bytes:
         if align is not None:
             paragraph.alignment = align
         for run_text, run_family, run_bold in runs or [(text, family, bold)]:
-            _docx_run(paragraph, run_text, family=run_family, size=size, bold=run_bold)
+            add_run(paragraph, run_text, family=run_family, size=size, bold=run_bold)
         return paragraph
 
     para(data["title"], family="方正小标宋简体", size=22, indent=False, align=WD_ALIGN_PARAGRAPH.CENTER)
@@ -380,8 +346,8 @@ def render_docx(data: dict) -> bytes:
     # Page number "— 1 —" in the footer.
     footer = section.footer.paragraphs[0]
     footer.alignment = WD_ALIGN_PARAGRAPH.CENTER
-    _docx_run(footer, "— ", family="宋体", size=14)
-    run = _docx_run(footer, "", family="宋体", size=14)
+    add_run(footer, "— ", family="宋体", size=14)
+    run = add_run(footer, "", family="宋体", size=14)
     for kind, text in (("begin", None), (None, "PAGE"), ("end", None)):
         if kind:
             element = OxmlElement("w:fldChar")
@@ -391,7 +357,7 @@ def render_docx(data: dict) -> bytes:
             element.set(qn("xml:space"), "preserve")
             element.text = text
         run._r.append(element)
-    _docx_run(footer, " —", family="宋体", size=14)
+    add_run(footer, " —", family="宋体", size=14)
 
     buffer = io.BytesIO()
     document.save(buffer)

@@ -1,14 +1,5 @@
 """Rectification (整改) services: the plan's header and records, the items and their flow steps.
-
-The county inspection practice, 三、以巡促改: after feedback the inspected committee rectifies every
-problem, reports progress in writing, and the office follows up until each item is closed (销号).
-RectificationFlow: assign → progress → claim done with evidence → office verification →
-closed or returned.
-
-Each function takes the acting user, checks permission (PermissionDenied otherwise), runs in one
-transaction, writes the audit trail and drives RectificationFlow (workflows/rectification_flow.py).
-User mistakes raise RectificationError with Chinese messages.
-"""
+Design notes: docs/architecture/rectification.md."""
 
 from __future__ import annotations
 
@@ -20,6 +11,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from governance import audit, evidence
+from governance.chinese_dates import chinese_date
 
 from .models import (
     Accountability,
@@ -48,10 +40,6 @@ CLOSED_STATUSES = (Status.FULLY_DONE, Status.ONGOING)
 
 class RectificationError(ValidationError):
     """A user mistake in rectification; the message is in Chinese."""
-
-
-def _fmt(day: datetime.date) -> str:
-    return f"{day.year}年{day.month}月{day.day}日"
 
 
 def _active(user) -> bool:
@@ -116,11 +104,11 @@ def update_plan_header(plan: RectificationPlan, *, by, **fields) -> Rectificatio
         errors.append("巡察结束日期不能早于开始日期。")
     feedback_on = values.get("feedback_on", plan.feedback_on)
     if feedback_on and end and feedback_on < end:
-        errors.append(f"反馈日期（{_fmt(feedback_on)}）不能早于巡察结束日期（{_fmt(end)}）。")
+        errors.append(f"反馈日期（{chinese_date(feedback_on)}）不能早于巡察结束日期（{chinese_date(end)}）。")
     if feedback_on and "feedback_on" in values:
         earliest = plan.items.filter(deadline__lt=feedback_on).order_by("deadline").first()
         if earliest is not None:
-            errors.append(f"第{earliest.number}项的整改时限早于反馈日期（{_fmt(feedback_on)}），请先调整整改时限。")
+            errors.append(f"第{earliest.number}项的整改时限早于反馈日期（{chinese_date(feedback_on)}），请先调整整改时限。")
     if errors:
         raise RectificationError(errors)
     before = audit.snapshot(plan, HEADER_FIELDS)
@@ -256,7 +244,7 @@ def _flow_step(item: RectificationItem, node_name: str, decision: str, *, by, da
 
 def _require_open(item: RectificationItem) -> None:
     if item.closed_at is not None:
-        raise RectificationError(f"第{item.number}项已于{_fmt(timezone.localtime(item.closed_at).date())}销号，不能再办理。")
+        raise RectificationError(f"第{item.number}项已于{chinese_date(timezone.localtime(item.closed_at).date())}销号，不能再办理。")
 
 
 def effective_deadline(item: RectificationItem) -> datetime.date | None:
@@ -288,7 +276,7 @@ def update_item(item: RectificationItem, *, by, responsible_leader: str, respons
     if deadline is None:
         errors.append("请填写整改时限。")
     elif item.plan.feedback_on and deadline < item.plan.feedback_on:
-        errors.append(f"整改时限（{_fmt(deadline)}）不能早于反馈日期（{_fmt(item.plan.feedback_on)}）。")
+        errors.append(f"整改时限（{chinese_date(deadline)}）不能早于反馈日期（{chinese_date(item.plan.feedback_on)}）。")
     if len(leader) > 100 or len(unit) > 100:
         errors.append("责任领导、责任单位不能超过 100 个字。")
     if errors:
@@ -324,7 +312,7 @@ def report_progress(item: RectificationItem, *, by, reported_on: datetime.date, 
         errors.append("请填写整改进展情况。")
     _check_date(reported_on, "进展日期", errors, required=True)
     if reported_on and item.plan.feedback_on and reported_on < item.plan.feedback_on:
-        errors.append(f"进展日期不能早于反馈日期（{_fmt(item.plan.feedback_on)}）。")
+        errors.append(f"进展日期不能早于反馈日期（{chinese_date(item.plan.feedback_on)}）。")
     if errors:
         raise RectificationError(errors)
     from workflows.rectification_flow import current_step
@@ -421,7 +409,7 @@ def mark_unfinished(item: RectificationItem, *, by, reason: str, next_steps: str
         errors.append("请填写新的整改时限。")
     else:
         if item.plan.feedback_on and new_deadline < item.plan.feedback_on:
-            errors.append(f"新的整改时限（{_fmt(new_deadline)}）不能早于反馈日期（{_fmt(item.plan.feedback_on)}）。")
+            errors.append(f"新的整改时限（{chinese_date(new_deadline)}）不能早于反馈日期（{chinese_date(item.plan.feedback_on)}）。")
         if new_deadline < timezone.localdate():
             errors.append("新的整改时限不能早于今天。")
     if errors:

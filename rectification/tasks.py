@@ -1,16 +1,5 @@
 """Celery jobs of rectification (整改): overdue items, reminder and supervision letters.
-
-The county inspection practice, 三、以巡促改: where rectification lags the office sends a 《巡察提醒函》
-asking for a written report within a set period, then supervises (督办). Overdue →
-reminder letter (提醒函), then supervision letter (督办函).
-
-`flag_overdue_items` (beat, daily): an item past its deadline (or its new deadline) and not closed is
-overdue. The first time, the plan's organisation gets one 提醒函 listing its newly overdue items
-(inspection.letters.issue_letter, issued in the office's name); an item still overdue 14 days after
-that letter's reply date gets a 督办函, once. A plan without a round gets no letters: its committee
-is notified instead. Which letter covered which item is in the audit trail
-(rectification_item.reminder / rectification_item.supervision), so running the job again changes nothing.
-"""
+Design notes: docs/architecture/rectification.md."""
 
 from __future__ import annotations
 
@@ -27,6 +16,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from governance import audit
+from governance.chinese_dates import chinese_date
 from governance.models import AuditEntry, Notification
 from governance.notifications import notify
 
@@ -37,10 +27,6 @@ logger = logging.getLogger(__name__)
 SUPERVISION_AFTER_DAYS = 14
 REMINDER_ACTION = "rectification_item.reminder"
 SUPERVISION_ACTION = "rectification_item.supervision"
-
-
-def _fmt(day: datetime.date) -> str:
-    return f"{day.year}年{day.month}月{day.day}日"
 
 
 def _letters_of(items, action: str) -> dict[int, int | None]:
@@ -67,8 +53,8 @@ def _letter_body(plan, items, kind: str, reply_due: datetime.date, reminder=None
         lines.append(f"{plan.round.name}反馈问题中，你单位以下整改事项经{reminder}提醒后仍未完成整改，现予督办：")
     for item in items:
         deadline = item.new_deadline or item.deadline
-        lines.append(f"第{item.number}项：{item.title.rstrip('。')}（整改时限{_fmt(deadline)}）。")
-    lines.append(f"请你单位切实履行整改主体责任，于{_fmt(reply_due)}前将上述问题整改落实情况书面报告县委巡察办。")
+        lines.append(f"第{item.number}项：{item.title.rstrip('。')}（整改时限{chinese_date(deadline)}）。")
+    lines.append(f"请你单位切实履行整改主体责任，于{chinese_date(reply_due)}前将上述问题整改落实情况书面报告县委巡察办。")
     return "\n".join(lines)
 
 

@@ -1,16 +1,5 @@
 """Dates and numbers the way Chinese official pages write them.
-
-    {% load zh_format %}
-    {{ day|zh_date }}          2026年11月27日
-    {{ moment|zh_datetime }}   2026年11月27日 09:05 (local time)
-    {{ day|zh_month }}         2026年11月
-    {{ moment|zh_short }}      11月27日 09:05, or 今天 09:05 / 昨天 18:30
-    {{ 12345|zh_count }}       1.23万 (whole numbers below 10,000 with thousands separators)
-    {{ 0.875|zh_percent }}     87.5%
-    {{ moment|zh_until }}      剩 5 小时 / 已超期 2 天
-
-The functions are plain Python as well, for charts and documents built outside templates.
-"""
+Design notes: docs/architecture/governance.md."""
 
 from __future__ import annotations
 
@@ -19,6 +8,8 @@ from decimal import Decimal, InvalidOperation
 
 from django import template
 from django.utils import timezone
+
+from governance.chinese_dates import chinese_date
 
 register = template.Library()
 
@@ -36,7 +27,7 @@ def zh_date(value) -> str:
     value = _local(value)
     if not isinstance(value, datetime.date):
         return _EMPTY
-    return f"{value.year}年{value.month}月{value.day}日"
+    return chinese_date(value)
 
 
 @register.filter
@@ -44,7 +35,7 @@ def zh_datetime(value) -> str:
     value = _local(value)
     if not isinstance(value, datetime.datetime):
         return zh_date(value)
-    return f"{value.year}年{value.month}月{value.day}日 {value:%H:%M}"
+    return f"{chinese_date(value)} {value:%H:%M}"
 
 
 @register.filter

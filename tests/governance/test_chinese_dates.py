@@ -4,7 +4,14 @@ import datetime
 
 import pytest
 
-from governance.chinese_dates import parse_date, parse_datetime, parse_deadline, parse_month, parse_quarter
+from governance.chinese_dates import (
+    chinese_date,
+    parse_date,
+    parse_datetime,
+    parse_deadline,
+    parse_month,
+    parse_quarter,
+)
 
 D = datetime.date
 
@@ -51,3 +58,9 @@ def test_a_quarter_is_read_the_same_whether_its_digits_are_half_or_full_width(te
 ])
 def test_a_deadline_is_the_end_of_the_period_it_names(text, expected):
     assert parse_deadline(text) == expected
+
+
+def test_documents_print_a_day_with_arabic_numerals_and_no_padding():
+    assert chinese_date(D(2025, 3, 8)) == "2025年3月8日"
+    assert chinese_date(D(2026, 12, 31)) == "2026年12月31日"
+    assert chinese_date(None) == ""

@@ -157,7 +157,7 @@ def test_quarter_sheet_has_months_average_grade_and_counts(county, march):
 
 def test_chart_is_inline_svg_with_a_bar_per_village(county, march):
     svg = circulars.score_chart_svg(circulars.build_month_circular(county.taiping, MARCH, today=TODAY))
-    assert svg.startswith("<svg") and svg.count("<rect") == 3 and "大楼村" in svg and "否决 0" in svg
+    assert svg.startswith("<svg") and svg.count("<title>") == 3 and "大楼村" in svg and "否决 0" in svg
 
 
 # ---------------------------------------------------------------- the documents
