@@ -1,8 +1,5 @@
 """One error shape for the API, in Chinese: {"detail": "…", "errors": ["…", …]}.
-
-Service mistakes (ValidationError from grid.events, rectification.services, governance.evidence) are
-400; PermissionDenied 403; outside the user's regions 404; too many writes 429 with Retry-After.
-"""
+Design notes: docs/architecture/api.md."""
 
 from __future__ import annotations
 

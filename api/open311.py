@@ -1,15 +1,5 @@
 """Open311 GeoReport v2 (http://wiki.open311.org/GeoReport_v2/) over the grid events.
-
-- Services are the active event sub-categories (service_code = the category's code, group = its parent).
-- POST requests.{json,xml} needs an API key (an Open311Client of one county), a service_code and a
-  location (lat/long: the event is reported at the grid whose boundary contains the point, else at the
-  township whose boundary contains it); it goes through grid.events.report_event like any report,
-  reported by the client's service account, source 群众反映.
-- GET requests.{json,xml} and requests/{id}.{json,xml} also need the API key and show only the requests
-  that key posted, with status open/closed and a short public status note; nothing else of the event
-  (handling notes, people, evidence) leaves the system. jurisdiction_id names the county (its code).
-- Errors are the GeoReport error list: [{"code": 400, "description": "…"}], in Chinese.
-"""
+Design notes: docs/architecture/api.md."""
 
 from __future__ import annotations
 

@@ -1,8 +1,5 @@
 """Rate limits on writes: per token (or signed-in user) and per IP; Open311 posts per API key + IP.
-
-Reads are not limited here. Counters live in Django's default cache (Redis in production, so that
-every web process shares them; process memory in the embedded run).
-"""
+Design notes: docs/architecture/api.md."""
 
 from __future__ import annotations
 

@@ -1,11 +1,5 @@
 """/api/v1/: the UI's data and actions for devices and scripts.
-
-Views decode input and call the same services and the same scoping as the pages: lists through
-grid.access.scope() / grid.event_lists, single objects through get_object_for_user() (404 outside
-the user's regions), actions through grid.events and rectification.services (403 when the user may
-not take the step, 400 with Chinese messages for mistakes). Inspection findings, talks and clues are
-not exposed at all.
-"""
+Design notes: docs/architecture/api.md."""
 
 from __future__ import annotations
 

@@ -1,10 +1,5 @@
 """Admin mixins: every change made in the Django admin is audited; some models are view-only there.
-
-The admin is a way to change configuration (tiers, categories, SLA rules, roles…), so it obeys the
-house rule that every state change writes the audit trail in the same transaction. Django runs the
-add, change and delete views inside `transaction.atomic()`; the mixin's own `atomic()` blocks keep
-that true when the hooks are called from elsewhere (admin actions, tests).
-"""
+Design notes: docs/architecture/governance.md."""
 
 from __future__ import annotations
 

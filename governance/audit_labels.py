@@ -1,8 +1,5 @@
 """The Chinese name of every audit action, for the audit log, its export and each case's history.
-
-One table for the whole system: a new `audit.record("<thing>.<what>")` gets its name here (a test
-walks the code for action names and fails on one without a name).
-"""
+Design notes: docs/architecture/governance.md."""
 
 from __future__ import annotations
 

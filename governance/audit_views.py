@@ -1,8 +1,5 @@
 """The audit trail page (审计日志), scoped to the regions a user may audit.
-
-Rows are scoped through grid.access.scope like every other list (AuditEntry declares its region path),
-newest first, never counted. Superusers may also check the hash chain from here.
-"""
+Design notes: docs/architecture/governance.md."""
 
 from __future__ import annotations
 

@@ -1,21 +1,5 @@
 """Backup and restore of the whole system: database and uploaded files, consistent, verifiable.
-
-A backup is a directory:
-
-    manifest.json          format, time, database vendor, applied migrations, per-file counts and SHA-256
-    data/<app>.<model>.json one Django-serialised JSON file per model (raw primary keys)
-    media/...              a copy of MEDIA_ROOT (evidence, documents)
-
-The database is read in one transaction: REPEATABLE READ on PostgreSQL, a read transaction on SQLite
-(which holds its shared lock, so no writer commits in between). Media are copied after the database:
-files are written before the rows that name them are committed and never changed in place, so every
-file a dumped row names is in the copy; the manifest lists any that are missing.
-
-Restore goes into an empty database of the same schema (or, with `force`, replaces what is there):
-it checks every checksum first, empties the tables, loads all rows with their primary keys in one
-transaction (loaddata: constraints checked at the end, sequences reset), copies the media back, and
-verifies the audit chain.
-"""
+Design notes: docs/architecture/governance.md."""
 
 from __future__ import annotations
 

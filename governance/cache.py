@@ -1,9 +1,5 @@
 """The Redis cache, failing soft: when Redis is down a read is a miss and a write is skipped.
-
-Pages must keep working while Redis is down. Nothing in the cache is the only copy of
-anything (API throttle counters, the beat heartbeat), so losing it for a while only relaxes those.
-`/healthz` and `manage.py healthcheck` still report Redis as failing: they ask Redis themselves.
-"""
+Design notes: docs/architecture/governance.md."""
 
 from __future__ import annotations
 

@@ -1,21 +1,5 @@
 """The home dashboard (工作台) of each user: tasks, what changed, and the figures of their tier.
-
-`dashboard_for(user)` builds the whole dashboard; `figure_for(user, key)` one chart (the chart
-downloads recompute it). Every figure is one aggregate query over the same scoped querysets the
-lists use (grid.access.scope, grid.event_lists.my_tasks, inspection.scoring), so a user never sees
-a figure built from records they could not open, and the number of queries does not grow with the
-number of events, villages or items.
-
-Who sees what follows from permissions, not from role names:
-- events by month, by category and by sub-region, all by status: `grid.view_event`
-  (a grid member's grid, a village's grids, a township's villages, the county's townships);
-- big-patrol scores and ranking of the current month: `inspection.view_circular` on a township
-  (township users see their villages' ranking; county users see each township's average);
-- rectification progress per organisation: `rectification.view_rectificationitem`.
-
-"What changed since my last visit" compares against the previous sign-in, kept in the session when
-the user signs in (see `remember_previous_login`); no table is needed.
-"""
+Design notes: docs/architecture/governance.md."""
 
 from __future__ import annotations
 

@@ -1,9 +1,5 @@
 """Evidence uploads: the one place files enter the system.
-
-The type is decided by the file's content, never its name; size limits come from settings;
-images are decoded (which catches corrupt and disguised files and decompression bombs), get a
-thumbnail, and have their EXIF time and GPS read so that a page can show them beside the report.
-"""
+Design notes: docs/architecture/governance.md."""
 
 from __future__ import annotations
 

@@ -1,13 +1,5 @@
 """Health of the database, Redis, the Celery worker and Celery beat.
-
-Used by `/healthz` (for a load balancer or a monitor) and `manage.py healthcheck` (for an operator).
-Each check says whether its service is *configured* in this deployment and whether it is *ok*;
-the whole is "fail" only when a configured service is down. In the embedded run (no REDIS_URL)
-Redis, the worker and beat are not configured: tasks run eagerly in the web process.
-
-Every network call has a short timeout so that a dead Redis makes the check fail in about two
-seconds instead of hanging the probe.
-"""
+Design notes: docs/architecture/governance.md."""
 
 from __future__ import annotations
 

@@ -1,13 +1,5 @@
 """What every list page offers besides its filters: a choice of order, and an .xlsx of what it shows.
-
-A list declares its orders once (`Sorts`), puts `sorts.field()` in its filter form as `sort`, and
-orders its queryset with `sorts.apply(queryset, key)`; its export takes the same query string, so the
-file holds the rows the list shows, in the same order, all pages (up to `EXPORT_LIMIT`). The scoping
-stays with the caller: an export is only ever handed the queryset the list itself would show.
-
-The export is written through `governance.spreadsheet_safety.xlsx_row` (no formula injection) and
-audited (`<action>`, the row count and the query string).
-"""
+Design notes: docs/architecture/governance.md."""
 
 from __future__ import annotations
 

@@ -1,8 +1,5 @@
 """In-app notifications (督办, 待办, 办理结果) and email where configured.
-
-A notice with a `dedupe_key` is sent once, however often or concurrently it is asked for:
-the unique constraint decides, so two supervision scans at once cannot both notify.
-"""
+Design notes: docs/architecture/governance.md."""
 
 from __future__ import annotations
 

@@ -1,16 +1,5 @@
 """Several new rows in one INSERT statement (PostgreSQL): one round trip instead of one per row.
-
-For hot paths that write a handful of related rows (event intake: the event, its flow process and
-tasks, deadline, audit entry and outbox message). The rows' ids are drawn from their sequences up
-front (`sequence_calls`, in a statement the caller runs anyway), so that rows can point at each other
-before any is written; then `insert_rows` writes them all as one statement of data-modifying CTEs.
-Foreign keys are checked at commit (Django creates them DEFERRABLE INITIALLY DEFERRED), so the order
-of the rows inside the statement does not matter.
-
-What `Model.save()` does for a new row and this does too: each field's `pre_save(add=True)` (auto_now,
-files) and `get_db_prep_save`. What it does not: model signals (pre_save/post_save). PostgreSQL only
-(SQLite has no data-modifying CTEs): callers keep their ORM path for other databases.
-"""
+Design notes: docs/architecture/governance.md."""
 
 from __future__ import annotations
 

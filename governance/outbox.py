@@ -1,43 +1,5 @@
 """Task outbox: no Celery message is lost when Redis is down.
-
-Every task of the project's Celery app is an `OutboxTask` (governance/celery.py sets it as the app's
-task class). Work that follows a change is queued with `some_task.delay_on_commit(...)`: the outbox row
-is written inside the caller's transaction (it commits with the change or not at all: no instant
-after the commit in which a dying process loses the message), and the publish happens after the
-commit. A plain `some_task.delay(...)` (outside a transaction, or in `transaction.on_commit`) does
-the same in its own short transaction. `prepare_on_commit` hands the unsaved row to a caller that
-inserts it itself, with its other rows. When tasks are not run eagerly, `apply_async`:
-
-1. stores the message (task name, arguments, options, task id) as an `OutboxMessage` row;
-2. publishes it to the broker, with short connection timeouts and few retries (settings, "reliability"),
-   so a page that queues work does not hang when Redis is down;
-3. marks the row sent only after the broker accepted the message. A failed publish leaves the row
-   pending and is logged; the page goes on.
-
-After a commit, the stored rows are published by this process's relay (`TASK_OUTBOX_RELAY = "thread"`):
-the commit only puts them on an in-memory queue, so the request waits neither for Redis nor for the
-second commit that marks a row sent. A daemon thread, started on first use and again in a forked child,
-lets a batch gather for up to 50 ms, publishes it (messages of a task marked `outbox_batchable` as one
-broker message: `_broker_messages`), marks the batch sent with one UPDATE, and stops at the first failure
-(the broker is down: the rest are marked failed, not tried one timeout each). It keeps its database
-connection while work comes in and closes it after a few idle seconds. Nothing depends on the queue: a
-process that dies with messages in it leaves their rows pending, and the flush below sends them after the
-grace period. `wait_for_relay()` waits for the queue to empty (tests; at exit, for at most 2 s).
-`TASK_OUTBOX_RELAY = "inline"` publishes in the committing thread instead, as the tests do.
-
-Pending rows are sent again by `flush()`: the `governance.tasks.flush_outbox` beat job, the
-`manage.py flush_outbox` command, and a cheap attempt after a later publish that succeeded (the
-broker is back): at once when this process saw a publish fail, otherwise at most every
-`TASK_OUTBOX_DRAIN_CHECK_SECONDS`, so that the hot paths (event intake) do not pay a query each. A row is claimed with a conditional update on its attempt counter, so two
-flushers never publish the same row twice. The task id is kept, and tasks are idempotent (dedupe keys,
-conditional updates), so the rare double delivery (the broker took the message, then the process
-died before marking the row) changes nothing.
-
-Not stored: eager runs (the embedded run and tests), messages published with an explicit producer
-(Celery beat: a missed periodic run is simply run at the next tick) and messages with callbacks
-(links cannot be kept as JSON). When the database cannot take the row, the message is published
-directly, as before.
-"""
+Design notes: docs/architecture/governance.md."""
 
 from __future__ import annotations
 

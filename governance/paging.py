@@ -1,8 +1,5 @@
 """Pagination that does not count: a page of N reads N+1 rows, whatever the size of the table.
-
-Django's Paginator runs COUNT(*) over the whole filtered queryset, which grows with the data;
-lists that can reach a million rows (events, audit) use this instead.
-"""
+Design notes: docs/architecture/governance.md."""
 
 from __future__ import annotations
 

@@ -1,10 +1,5 @@
 """Settings, all read from the environment (see README, "配置").
-
-The embedded run (`make run`) needs nothing set: SQLite under var/, eager Celery, local-memory cache.
-Production sets DATABASE_URL, REDIS_URL and SECRET_KEY; a missing SECRET_KEY with DEBUG off stops the
-web server and the Celery worker at start-up and fails `check --deploy` (governance/checks.py), while
-management commands that sign nothing (makemigrations --check, migrate, collectstatic) still run.
-"""
+Design notes: docs/architecture/governance.md."""
 
 import secrets
 import sys

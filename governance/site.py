@@ -1,8 +1,5 @@
 """The viewflow Site: one Application per area (网格, 大巡查, 巡察, 整改, 系统管理).
-
-Each area lists its pages as `MenuLink`s; a link shows only to users holding its permission
-somewhere (the object check happens in the page itself, through grid.access).
-"""
+Design notes: docs/architecture/governance.md."""
 
 from __future__ import annotations
 

@@ -1,15 +1,5 @@
 """Formula injection: text a user typed must never become a formula in Excel, WPS or LibreOffice.
-
-Spreadsheet programs treat a cell that starts with = + - @ (and tab or carriage return, and their
-full-width forms) as a formula. Every export passes its rows through one of the two writers here:
-
-- `xlsx_row(sheet, values)`: such text becomes an explicit text cell with the "quote prefix" style
-  (what Excel itself stores when one types '=...): shown exactly as typed, never evaluated, not even
-  after the cell is edited. openpyxl would otherwise store any text starting with "=" as a formula.
-- `csv_row(values)`: CSV has no cell types, so such text gets a leading apostrophe (OWASP's advice).
-
-Numbers, dates and booleans are written as they are.
-"""
+Design notes: docs/architecture/governance.md."""
 
 from __future__ import annotations
 

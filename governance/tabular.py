@@ -1,9 +1,5 @@
 """Reading import files: `.xlsx` and `.csv` sheets with Chinese column headers.
-
-Row 1 is the header; data rows keep the row number a user sees in Excel, so every bad row can be
-reported as `第 N 行：原因`. Importers validate all rows first and raise `ImportFailed` with every
-`RowError` before they write anything.
-"""
+Design notes: docs/architecture/governance.md."""
 
 from __future__ import annotations
 

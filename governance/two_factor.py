@@ -1,11 +1,5 @@
 """Optional two-factor authentication (TOTP, django-otp) for people with a county or township post.
-
-A user with an active post at the county or a township (or a superuser) may enrol an authenticator
-app: the setup page shows a QR code, and the device counts once the first code from it is accepted.
-From then on, after the password every page asks for the current six-digit code until the session
-is verified (`TwoFactorMiddleware`); turning it off again needs a valid code. Enrolling and turning
-off are audited (without the secret).
-"""
+Design notes: docs/architecture/governance.md."""
 
 from __future__ import annotations
 

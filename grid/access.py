@@ -1,10 +1,5 @@
 """Who may do what where: the one permission backend and the one scoping function.
-
-A post grants its role's permissions on its region's whole subtree, never above or beside it.
-django-guardian rows add grants on a region (again its whole subtree) or on one single object.
-Every list, export, API and document query goes through `scope()`; single objects through
-`get_object_for_user()` or `user.has_perm(perm, obj)`.
-"""
+Design notes: docs/architecture/grid.md."""
 
 from __future__ import annotations
 

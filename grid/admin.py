@@ -1,9 +1,5 @@
 """Admin of the region tree and its configuration: tiers, departments, roles, posts, categories, routing.
-
-Regions and posts change through `grid.services` (which check tiers and paths and write the audit
-trail); everything else through `AuditedAdminMixin`. Events, patrol logs and work diaries are field
-records written by their own pages and flows: view only here.
-"""
+Design notes: docs/architecture/grid.md."""
 
 from __future__ import annotations
 

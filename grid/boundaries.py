@@ -1,9 +1,5 @@
 """Optional region boundaries (GeoJSON polygons, WGS-84) and "which region contains this point".
-
-No GIS library: boundaries are small (a grid is a few hundred households), so an even-odd ray cast
-over each ring, after a bounding-box test, is exact enough and fast. Coordinates are [longitude,
-latitude] as GeoJSON has them. A polygon's first ring is its outline, further rings are holes.
-"""
+Design notes: docs/architecture/grid.md."""
 
 from __future__ import annotations
 

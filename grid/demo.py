@@ -1,22 +1,5 @@
 """The demo county (`manage.py load_demo`): regions, departments, patrol setup and one login per role.
-
-Sources:
-- The county inspection round plan, 一、巡察对象: the seven townships and how many villages each has
-  (the plan names one village per township; the others are numbered `第2村`, `第3村`, …).
-- The township big patrol plan: 太平镇 as an eighth township, with its community (太平居委 → 太平社区),
-  the villages and industrial parks of its four supervision groups (二、组织领导), the offices named in
-  二、组织领导 (成员) and 四、职责分工, and the catalog categories each office leads (四、职责分工).
-- The grid governance plans: "300-500户划分大网格、100-150户划分小网格" — the grids and micro-grids
-  of 楼星村 are sized inside those norms.
-
-Region codes are hierarchical: the county is `MX` (某县), a township adds two digits (`MX-08`), a
-village three (`MX-08-002`), a grid two (`MX-08-002-01`), a micro-grid two (`MX-08-002-01-03`).
-The numbers follow the order of the lists below, which therefore only ever grow at the end.
-
-Loading is idempotent: every row is looked up (regions by path of names, departments by region and
-name, users by username, posts by user, role and region) before it is created, and nothing that
-already exists is changed, so a second run writes no row and no audit entry.
-"""
+Design notes: docs/architecture/grid.md."""
 
 from __future__ import annotations
 

@@ -1,8 +1,5 @@
 """The queries behind the event pages: "my tasks", "my region's events" and their filters.
-
-Both are one indexed query whatever the number of events: the user's grants become a handful of
-path-prefix conditions (grid.access), and pages never count the whole list (governance.paging).
-"""
+Design notes: docs/architecture/grid.md."""
 
 from __future__ import annotations
 

@@ -1,8 +1,5 @@
 """Pages of grid events: report, lists, my tasks, detail with the step forms, export, flow chart.
-
-Views decode input and call grid.events; every query goes through grid.access or grid.event_lists.
-Invalid submissions re-render with status 422 and the user's input kept.
-"""
+Design notes: docs/architecture/grid.md."""
 
 from __future__ import annotations
 

@@ -1,9 +1,5 @@
 """Grid events: reporting and every step of EventFlow, each a service taking the acting user.
-
-Each step checks that the user may take it (the role at the right tier for the event's region),
-changes the event, records the decision for the flow, completes the flow task and writes the
-audit trail, all in one transaction. Views, the API and timers call these; nothing else does.
-"""
+Design notes: docs/architecture/grid.md."""
 
 from __future__ import annotations
 

@@ -1,9 +1,5 @@
 """Importing the region tree and departments from `.xlsx`/`.csv` files.
-
-Both importers read every row, collect every bad row, and write nothing unless all rows are good.
-Writes go through `grid.services`, so each created or changed record is audited; importing the same
-file again changes nothing.
-"""
+Design notes: docs/architecture/grid.md."""
 
 from __future__ import annotations
 

@@ -1,9 +1,5 @@
 """Filter forms of the grid lists besides the events: my tasks, patrol logs, work diaries, compliance.
-
-They decode and validate the query string (a bad value is a form error, never a 500) and narrow a
-queryset the caller has already scoped; the scoping stays in grid.event_lists and grid.patrols.
-Each list's orders are declared once here (`governance.listing.Sorts`); the first is the old fixed order.
-"""
+Design notes: docs/architecture/grid.md."""
 
 from __future__ import annotations
 

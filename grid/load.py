@@ -1,23 +1,5 @@
 """A seeded, reproducible county-scale data set for benchmarks (`manage.py generate_load`).
-
-A county of `villages` villages (20 per township, 10 grids per village), a grid member and a grid
-leader at every grid, a cadre and a grid instructor at every village, an office, a party committee
-and a lead department at every township, a county office; four named users whose pages the
-benchmarks measure (LOAD_USERS); a rectification plan of ITEMS_PER_PLAN items for every village;
-and `events` open grid events with exactly the rows the report service and the flow would have
-written for an event waiting at a step: the event, its EventProcess, the done start task, the
-waiting task (permission and region) linked to it, and its open TaskDeadline.
-
-Events are written by INSERT ... SELECT over a number series (generate_series on PostgreSQL, a
-recursive CTE on SQLite), one statement per table and chunk, so a million events take minutes,
-not hours. The seed shuffles which grid, category and step each event number gets; the same seed
-and sizes give the same rows. Of the open events 50% wait at a grid's handle step, 15% at a
-village's, 15% at a township's, 10% at a department, 10% at verification; 1% of the deadlines are
-overdue and not yet supervised, 0.5% overdue and supervised before.
-
-Running it again with a larger `events` adds the missing events to the same county (the
-benchmarks measure at 10,000 and then at 1,000,000 events).
-"""
+Design notes: docs/architecture/grid.md."""
 
 from __future__ import annotations
 

@@ -1,10 +1,5 @@
 """The phone page of grid members (手机工作台): report an event, my tasks, today's diary, on one screen.
-
-Laid out for a 360-pixel-wide phone: one column, big touch targets, the camera and the browser's
-location. It decodes input with the same forms as the desktop pages (grid.event_forms,
-grid.patrol_forms) and calls the same services (grid.events.report_event, grid.patrols.write_diary),
-so there is one set of rules. Invalid input re-renders the page with status 422 and the input kept.
-"""
+Design notes: docs/architecture/grid.md."""
 
 from __future__ import annotations
 

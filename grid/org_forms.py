@@ -1,8 +1,5 @@
 """Forms of the organisation pages (区域与网格, 岗位与人员). They decode input; grid.services changes state.
-
-Checks here only turn what the database would refuse (a taken code, a duplicate sibling name) into a
-Chinese message next to the field; the tier rule and the post rules are enforced by the services.
-"""
+Design notes: docs/architecture/grid.md."""
 
 from __future__ import annotations
 

@@ -1,8 +1,5 @@
 """Pages of the organisation: the region tree, one region with its forms, and the post list (系统管理).
-
-Views decode input, check access through grid.access and call grid.services; they change nothing
-themselves. Invalid submissions re-render with status 422 and the user's input kept.
-"""
+Design notes: docs/architecture/grid.md."""
 
 from __future__ import annotations
 

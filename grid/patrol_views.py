@@ -1,11 +1,5 @@
 """Pages of patrol logs, work diaries and cadence compliance, and their .xlsx exports.
-
-Views decode input and call grid.patrols; every query goes through its scoped querysets. Each list and
-its export take their rows from one function (`patrols_for`, `diaries_for`, `compliance_for`), so the
-file always holds what the page shows.
-Invalid submissions re-render with status 422, the Chinese errors beside the fields and the input kept.
-A user without the page's permission anywhere gets 403; a record outside what they may see, 404.
-"""
+Design notes: docs/architecture/grid.md."""
 
 from __future__ import annotations
 

@@ -1,11 +1,5 @@
 """Patrol logs, work diaries and cadence compliance of grid members: services taking the acting user.
-
-Source: the grid governance plans — 日巡查 ("每天在各自责任网格进行巡查"), weekly visits ("每周至少对联系
-村民走访一遍"), 月排查 ("每月1日和15日…对全村进行集中排查"), 季度联查 ("每个季度初…联合检查"), and the
-work diary (工作日志制度: "准确记录走访、服务、巡查等情况…须经…审核确认，并作为绩效考核的依据").
-
-Each change runs in one transaction and writes the audit trail; views and commands call these.
-"""
+Design notes: docs/architecture/grid.md."""
 
 from __future__ import annotations
 

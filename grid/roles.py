@@ -1,10 +1,5 @@
 """The roles (stable keys: grid member to discipline) with their default permissions, loaded by data migrations.
-
-Each capability's permissions are granted by its own migration with its own frozen mapping
-(FOUNDATION in 0002, EVENTS in 0004, …): a migration must not depend on permissions of models
-that later migrations create. Admins may edit a role's permissions afterwards; no later run
-overwrites those edits. `default_permissions(key)` is the union, for reading and tests.
-"""
+Design notes: docs/architecture/grid.md."""
 
 VIEW_BASICS = ["grid.view_region", "grid.view_department"]
 VIEW_PEOPLE = VIEW_BASICS + ["grid.view_post"]

@@ -1,10 +1,6 @@
-"""Admin of the township big patrol: its configuration (catalog, categories, supervision groups) is
-edited here, audited; its records (ledgers, reports, findings, checks, confirmations, circulars) are
-view only, because they change only through the services and flows.
-
-County inspection rounds (巡察) likewise: rounds, groups, targets, the focus taxonomy, letters and
-look-backs are edited here, audited; mobile proposals, findings and talks are view only; problem
-clues are view only and shown only as `inspection.onsite.visible_clues` allows."""
+"""Admin of the township big patrol and the county inspection rounds: configuration is edited here,
+audited; records are view only (they change only through services and flows).
+Design notes: docs/architecture/inspection.md."""
 
 from django import forms
 from django.contrib import admin

@@ -1,11 +1,5 @@
 """Pages of the big patrol's circulars (月度通报 / 季度考评) and the ledger exports (附件3, 附件4).
-
-A township is visible to a user holding inspection.view_circular on it (or above it): they see the
-live figures and may download them; those holding it only on a village of the township (village
-cadres) see the township's published circulars and nothing else. A township outside both is 404.
-Publishing needs inspection.publish_circular on the township (403 otherwise) and happens once per
-period; every download is audited.
-"""
+Design notes: docs/architecture/inspection.md."""
 
 from __future__ import annotations
 

@@ -1,9 +1,5 @@
 """Pages of the big patrol's findings (发现问题), supervision checks (督查记录) and oversight (督查与考评进度).
-
-Views decode input and call inspection.findings / inspection.oversight; every query is scoped.
-Invalid submissions re-render with status 422, the Chinese errors beside the fields and the input kept.
-A user without the page's permission anywhere gets 403; a record outside what they may see, 404.
-"""
+Design notes: docs/architecture/inspection.md."""
 
 from __future__ import annotations
 

@@ -1,18 +1,6 @@
 """Findings of others (督查组, 部门, 区/市/省, 12345, 信访, 中央), supervision checks and month confirmations:
 services taking the acting user.
-
-The township big patrol plan:
-- 四、职责分工: the supervision groups check their villages and record what the villages did not report;
-  the lead departments verify and register (登记备案, 附件4); the township office runs the programme and
-  records what district, city, province, 12345, the petition offices and central bodies found;
-- 五、奖惩细则: a true finding the village had not reported costs it the item's points × the source's
-  multiplier (inspection.scoring); a central finding vetoes the month;
-- 六、工作要求 (二): the groups must not tip off the villages (不得与村“通气”), so a finding stays out of the
-  village's sight until it is registered; (五) departments confirm their month by the 5th.
-
-Each change runs in one transaction and writes the audit trail; notices go out after commit.
-Mistakes raise FindingError (Chinese, keyed by form field); a wrong user gets PermissionDenied.
-"""
+Design notes: docs/architecture/inspection.md."""
 
 from __future__ import annotations
 

@@ -1,16 +1,5 @@
 """Importing a township's patrol catalog, historical village reports and findings.
-
-The township big patrol plan, 五、奖惩细则: the catalog (附件2) gives each item's lead department and points;
-village reports verified 属实 earn the item's points; findings by others deduct them. Offices keep these
-in spreadsheets today, so a township starts by importing them.
-
-Every importer reads every row, checks it against the township and the rest of the file, collects
-every bad row (`第 N 行：原因`) and writes nothing unless all rows are good; the writes run in one
-transaction and each created or changed row is audited. Importing the same file again changes nothing
-and writes no audit entry. Reports and findings already in the database under the same 编号 must match
-the file; a different record under a used 编号 is an error, never an overwrite (verdicts change only
-through the report flow).
-"""
+Design notes: docs/architecture/inspection.md."""
 
 from __future__ import annotations
 

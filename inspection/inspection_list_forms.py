@@ -1,11 +1,6 @@
 """Filters, search and order of the county inspection (巡察) lists: rounds, working papers, talks, clues,
 look-backs, letters and the groups of 三报告四清单.
-
-Each form is built from the rows the user may already see (its choices name only those rounds and
-groups, so a filter never reveals a record), and `apply()` filters and orders them. A value that does
-not validate is shown as an error under its field and left out; the other filters still apply. The
-list and its export both go through `apply()`, so they show the same rows in the same order.
-"""
+Design notes: docs/architecture/inspection.md."""
 
 from __future__ import annotations
 

@@ -1,11 +1,5 @@
 """Pages that start the big patrol's long jobs (jobs/): imports from a file and the batch of circulars.
-
-- 导入大巡查数据: the township office uploads a catalog, historical village reports or findings file; the
-  import runs as a job (all-or-nothing, every bad row listed on the job's page). Needs
-  inspection.add_catalogitem and inspection.register_patrolfinding on the township (镇综合办).
-- 批量生成各村通报: a township's circular of a month or quarter plus each village's own circular, as one
-  ZIP. Needs inspection.view_circular on the township itself (as the circular's live figures do).
-"""
+Design notes: docs/architecture/inspection.md."""
 
 from __future__ import annotations
 

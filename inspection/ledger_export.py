@@ -1,10 +1,6 @@
 """The big patrol's ledgers as .xlsx workbooks: a village's patrol ledger (村级巡查工作台账, the plan's
 附件3) and a lead department's registration book (部门登记备案台账, 附件4).
-
-The township big patrol plan, 五、(二): villages keep a ledger of their patrols and report what they find to
-the lead department, which verifies and registers each report in its book. Every query is scoped to
-what the exporting user may see (grid.access.scope), and every export is audited.
-"""
+Design notes: docs/architecture/inspection.md."""
 
 from __future__ import annotations
 

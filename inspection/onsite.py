@@ -1,20 +1,5 @@
 """Work on site during a county inspection round (巡察): working papers, talks, clues, look-back.
-
-The county inspection round plan:
-- 三、监督重点: findings are classified by the round's focus taxonomy (三个聚焦 and sub-headings);
-- 四、工作要求: 问题底稿 — every problem written into a report has facts and data behind it, recorded
-  by the group; talks (个别谈话) are recorded; problem clues (问题线索) are handled by the group leader
-  (组长负责制) and passed to the inspection office and the discipline commission — nobody else sees them.
-The county inspection practice: 回头看 — a later check of the target's rectification.
-
-Who sees what:
-- group leader, deputies and members see their own round's findings and talks;
-- the office, the leading group and discipline see every finding in their regions;
-- a township committee sees only findings of its own organisation (and its villages) once fed back;
-- clues: ONLY holders of inspection.view_problemclue over the clue's region (office, discipline) and the
-  leader of the clue's group. Not deputies, not members, not the leading group, not townships, and not
-  a superuser as such. Every list, page, search, export and the admin reads `visible_clues`.
-"""
+Design notes: docs/architecture/inspection.md."""
 
 from __future__ import annotations
 

@@ -1,9 +1,5 @@
 """Pages of work on site: 问题底稿, 谈话记录, 问题线索, 回头看.
-
-Views decode input and call inspection.onsite; every query goes through its visible_* functions.
-Invalid input re-renders with status 422 and the input kept; a user who may not use a page gets 403;
-a record outside what the user may see is 404 (so a clue's existence is not revealed).
-"""
+Design notes: docs/architecture/inspection.md."""
 
 from __future__ import annotations
 

@@ -1,13 +1,5 @@
 """Who is behind with the township big patrol (大巡查): unchecked villages, late departments, late circulars.
-
-The township big patrol plan:
-- 二、组织领导 / 附件1: each supervision group checks each of its villages at least once a month;
-- 六、工作要求 (五): the lead departments report (confirm) their month's points by the 5th of the next
-  month, the township office circulates the month by the 10th.
-
-Dates are local (Asia/Shanghai); a deadline day itself is still on time. Every function takes a
-constant number of queries, whatever the number of villages, groups or departments.
-"""
+Design notes: docs/architecture/inspection.md."""
 
 from __future__ import annotations
 

@@ -1,9 +1,5 @@
 """Pages of the village patrol ledger (附件3), village reports and the lead department's verification.
-
-Views decode input and call inspection.reports; every query goes through grid.access.
-Invalid submissions re-render with status 422 and the user's input kept; a step the user may not
-take is 403; a record outside the user's regions is 404.
-"""
+Design notes: docs/architecture/inspection.md."""
 
 from __future__ import annotations
 

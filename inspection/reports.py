@@ -1,18 +1,5 @@
 """The village side of the township big patrol (大巡查) and the lead department's verification.
-
-The township big patrol plan:
-- 四、职责分工 (十八): each village puts at least 2 cadres on the patrol, keeps the patrol ledger
-  (村级巡查工作台账, 附件3) and reports catalog issues to the lead department (对口牵头部门);
-- 五、奖惩细则 (二) 1: the lead department verifies the report (核实认定), registers it in its
-  registration book (登记备案台账, 附件4) and awards the item's points;
-- 六、工作要求 (四): where a violation is confirmed the department follows up (执法 or 整改);
-- 四、职责分工 (四) and 六 (二): the discipline office flags false reports (弄虚作假); their points are
-  then reversed (inspection.scoring ignores reports with is_fraud).
-
-Each service takes the acting user, checks that the user may act on the village/item, changes the
-report, drives PatrolReportFlow (workflows/patrol_report_flow.py) and writes the audit trail, all in
-one transaction. Views, commands and the flow call these; nothing else changes a report.
-"""
+Design notes: docs/architecture/inspection.md."""
 
 from __future__ import annotations
 

@@ -1,9 +1,5 @@
 """Pages of a group's "three reports, four lists" (三报告四清单), its timeline and the feedback.
-
-Views decode input and call inspection.round_reports / inspection.feedback. A group outside what the
-user may see is 404; the clue report to anyone but the office, discipline and the group's leader is
-403; the timeline form and the feedback need the office (inspection.manage_inspectionround, 403).
-"""
+Design notes: docs/architecture/inspection.md."""
 
 from __future__ import annotations
 

@@ -1,10 +1,5 @@
 """Pages of county inspection rounds (巡察): rounds, groups and targets, mobile inspection, coverage.
-
-Views decode input and call inspection.rounds; rounds are fetched through rounds_visible (the office
-and the leading group see all rounds of their county, a group member only their own round).
-Invalid input re-renders with status 422 and the input kept; a step the user may not take is 403;
-a round outside what the user may see is 404.
-"""
+Design notes: docs/architecture/inspection.md."""
 
 from __future__ import annotations
 

@@ -1,18 +1,5 @@
 """Exact monthly points and quarterly grades of the township big patrol (大巡查).
-
-The township big patrol plan, 五、奖惩细则:
-- base 60 a month; + the item's points for each village report the lead department verified as
-  属实, counted in the month of the verification date (a report later found 弄虚作假 earns nothing);
-- − the item's points × the finder's multiplier for each true finding, counted in the month of its
-  discovery date, unless it references a report of the same village and the same item submitted
-  strictly before the discovery date and not judged 不属实 (nor found 弄虚作假);
-- a true, unexcused finding of a central body vetoes the month: its score is 0;
-- otherwise the month's score is min(100, max(0, 60 + additions − deductions));
-- a quarter is the mean of its three months: ≥90 优秀, ≥80 良好, ≥70 一般, >60 合格, ≤60 较差.
-
-Every figure is computed with Decimal from the stored rows in a constant number of queries,
-whatever the number of villages or townships.
-"""
+Design notes: docs/architecture/inspection.md."""
 
 from __future__ import annotations
 

@@ -1,10 +1,5 @@
 """Celery jobs of the township big patrol (大巡查).
-
-The township big patrol plan, 六、工作要求 (五): the lead departments report (confirm) their month's points by
-the 5th of the next month and the township office circulates the month by the 10th. Beat runs
-`remind_late_patrol_work` every morning; whoever is late for last month gets one 督办 notice a day
-(the dedupe key holds the day, so running the job again the same day sends nothing more).
-"""
+Design notes: docs/architecture/inspection.md."""
 
 from __future__ import annotations
 

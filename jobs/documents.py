@@ -1,14 +1,5 @@
 """Batches of documents run as jobs, delivered as one ZIP file.
-
-- A big-patrol period's circulars (inspection/circulars.py): the township's circular and, for each
-  village (居), its own circular — the township's document cut to that village's rank, score and
-  details, so the office can hand every village its own page (the township big patrol plan 六、(五)).
-- A round's progress notices (rectification/notices.py): one notice per rectification plan of the
-  round that the user may see — the latest version where one was drafted, else the plan's live text.
-
-A document that fails is listed on the job (and in the ZIP's 生成情况.txt) and the others are still
-delivered: the job ends "partly failed". Scope is evaluated in the task for the job's owner.
-"""
+Design notes: docs/architecture/jobs.md."""
 
 from __future__ import annotations
 

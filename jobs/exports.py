@@ -1,10 +1,5 @@
 """Large exports run as jobs: the event list and the big patrol's two ledgers.
-
-A list over settings.JOBS_EXPORT_THRESHOLD rows becomes a job; smaller ones download at once. The job
-keeps only parameters (the list's query string, a village or department and dates), never a queryset:
-the task re-runs the owner's scoped query (grid.access.scope through the same list functions the
-pages use), so the file holds exactly the rows that user may export.
-"""
+Design notes: docs/architecture/jobs.md."""
 
 from __future__ import annotations
 

@@ -1,10 +1,5 @@
 """Imports run as jobs: the importers of inspection/imports.py and rectification/imports.py, unchanged.
-
-The importers are all-or-nothing: they check every row first and write nothing when any row is bad.
-A job keeps that: it runs the importer and the job's own end in one transaction, so a failed import
-changes nothing and lists every bad row (`第 N 行：原因`), and a redelivered task cannot import twice
-(the job is already finished when the second delivery looks).
-"""
+Design notes: docs/architecture/jobs.md."""
 
 from __future__ import annotations
 

@@ -1,10 +1,5 @@
 """Long work run as a Celery task: imports, batches of documents, large exports.
-
-A Job belongs to the user who started it; only they see its progress page and download its result
-(jobs/views.py). The runner (jobs/runner.py) claims a job with a fresh run token, so a redelivered
-task message either finds the job finished (and does nothing) or takes the job over and restarts it
-cleanly; a superseded run notices at its next progress write and stops.
-"""
+Design notes: docs/architecture/jobs.md."""
 
 from __future__ import annotations
 

@@ -1,18 +1,5 @@
 """Running a Job: claim it, report progress, finish it exactly once.
-
-Celery delivers with acks_late (settings: CELERY_TASK_ACKS_LATE), so a task message can arrive twice:
-after a worker died mid-way, or when the broker redelivers. `run()` therefore
-
-- does nothing for a job that has already finished (no second result, no second import);
-- otherwise claims the job with a fresh run token and starts it from the beginning (a job interrupted
-  mid-way restarts cleanly: progress and errors are reset, a result is only written at the end);
-- writes progress and the final state only while its token is still the job's (a conditional update):
-  a run that another delivery took over stops at its next progress write (`Superseded`) and writes
-  nothing more.
-
-Progress is written every `every` items or every `seconds` seconds, whichever comes first, never once
-per item (settings JOBS_PROGRESS_EVERY, JOBS_PROGRESS_SECONDS).
-"""
+Design notes: docs/architecture/jobs.md."""
 
 from __future__ import annotations
 

@@ -1,8 +1,5 @@
 """The owner's pages of a job: my jobs, one job's progress (HTML and JSON) and its result file.
-
-A job is visible only to the user who started it; anyone else gets 404 (not 403), so that job numbers
-reveal nothing. The result file lies under MEDIA_ROOT in a random directory but is served only here.
-"""
+Design notes: docs/architecture/jobs.md."""
 
 from __future__ import annotations
 

@@ -1,8 +1,5 @@
 """Admin of rectification (整改): plans with their items, audited.
-
-A round's feedback hands its findings over as items; an item's finding link is shown, never edited.
-Changes to items made through a plan's inline are audited one row per item, as in the item admin.
-"""
+Design notes: docs/architecture/rectification.md."""
 
 from __future__ import annotations
 

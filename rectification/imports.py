@@ -1,15 +1,5 @@
 """Importing a rectification plan kept on paper (`manage.py import_rectification`).
-
-A committee that rectified before the system existed has its plan as a table: 序号, 类别, 子类, 问题,
-整改情况, 状态, 责任领导, 责任单位, 整改时限, 未完成原因, 下一步措施. The importer finds (or creates) the
-round by its name in the organisation's county, creates or reuses the plan of the organisation for
-that round, fills its header from the options, and creates or updates the items by 序号.
-
-As every importer here: every row is checked against the plan and the rest of the file, every bad row
-is reported (`第 N 行：原因`), and nothing is written unless all rows are good. The writes run in one
-transaction and each created or changed record is audited; importing the same file again changes
-nothing and writes no audit entry. Items of the plan that the file does not name stay as they are.
-"""
+Design notes: docs/architecture/rectification.md."""
 
 from __future__ import annotations
 

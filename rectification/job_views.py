@@ -1,12 +1,6 @@
 """Pages that start rectification's long jobs (jobs/): importing a plan from a file, and all progress
 notices of a round as one ZIP.
-
-- 导入整改方案: what `manage.py import_rectification` does, from the browser; needs
-  rectification.add_rectificationplan on the organisation (县委巡察办). All-or-nothing: a bad row
-  changes nothing and every bad row is listed on the job's page.
-- 批量生成通报: one notice per plan of the round that the user may see (rectification.view_rectificationplan);
-  a notice that cannot be rendered is listed, the others are delivered.
-"""
+Design notes: docs/architecture/rectification.md."""
 
 from __future__ import annotations
 

@@ -1,8 +1,5 @@
 """Filters and orders of the rectification lists: 整改方案, 整改事项 and the public notice list.
-
-They decode the query string; the scoping stays with the views (grid.access.scope). A bad value is
-shown as an error on its field and that filter is ignored: the other filters still apply.
-"""
+Design notes: docs/architecture/rectification.md."""
 
 from __future__ import annotations
 

@@ -1,9 +1,5 @@
 """Rectification plans and items (整改), their progress, accountability and the published notices.
-
-A round's feedback hands its findings over as items (inspection.feedback.feed_back); a plan kept
-on paper comes in with `manage.py import_rectification`. The progress notice (整改进展情况通报)
-is written from these rows: every count in it is computed, never typed.
-"""
+Design notes: docs/architecture/rectification.md."""
 
 from django.conf import settings
 from django.db import models

@@ -1,9 +1,5 @@
 """Committee pages of the progress notice: versions of a plan's notice, preview, draft → approve → publish.
-
-A plan outside the user's reach is 404 (grid.access.get_object_for_user); the actions check their own
-permissions in rectification.notices (403 otherwise) and report refusals (items lacking a status or
-a 整改情况) in Chinese on the page.
-"""
+Design notes: docs/architecture/rectification.md."""
 
 from __future__ import annotations
 

@@ -1,9 +1,5 @@
 """Published progress notices for the public, without login.
-
-Only published versions exist here: a draft, an approved-but-unpublished version or an unknown id is
-404 for everyone, logged in or not. What is served is what was frozen at publication (content, HTML,
-PDF); an older version stays readable and points to its correction.
-"""
+Design notes: docs/architecture/rectification.md."""
 
 from __future__ import annotations
 

@@ -1,9 +1,5 @@
 """Pages of rectification (整改): plans, items with their progress, and the dashboard.
-
-Views decode input and call rectification.services; every query goes through grid.access.
-Invalid submissions re-render with status 422 and the user's input kept; a step the user may not
-take is 403; a record outside the user's regions is 404.
-"""
+Design notes: docs/architecture/rectification.md."""
 
 from __future__ import annotations
 

@@ -1,8 +1,5 @@
 """Take a screenshot of a page as a demo user: python scripts/screenshot.py USER URL OUT.png [WIDTH]
-
-Logs in with the demo password through the login form, then runs headless Chromium with the
-session cookie. For looking at pages during development; not part of the test suite.
-"""
+Design notes: docs/architecture/scripts.md."""
 
 import http.cookiejar
 import re

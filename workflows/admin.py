@@ -1,9 +1,5 @@
 """Admin of the configurable parts of the flows (SLA rules, holiday calendar) and view-only flow rows.
-
-viewflow registers its own Process and Task admins, which allow editing and deleting the rows that
-drive running flows; they are replaced here by view-only versions: flows change only through their
-nodes and the services that drive them.
-"""
+Design notes: docs/architecture/workflows.md."""
 
 from django.contrib import admin
 from viewflow.workflow.admin import ProcessAdmin, TaskAdmin

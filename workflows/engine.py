@@ -1,8 +1,5 @@
 """Driving human flow tasks from services.
-
-viewflow's direct calls check no permissions: the service that calls
-`complete_task` has already decided that the user may take the step.
-"""
+Design notes: docs/architecture/workflows.md."""
 
 from __future__ import annotations
 

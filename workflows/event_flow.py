@@ -1,10 +1,6 @@
 """EventFlow (网格事件): report → handle at the grid, escalating tier by tier (村呼镇应) →
 township dispatch to the lead department (吹哨报到) → verification with the reporter → close.
-
-Escalation is one `handle` step that loops up the region's ancestors: a county with 3, 4 or 5
-tiers runs the same graph. Decisions are recorded by the services in grid/events.py, which
-put the decision in `process.data["decision"]` before completing the task; the switches read it.
-"""
+Design notes: docs/architecture/workflows.md."""
 
 from __future__ import annotations
 

@@ -1,17 +1,5 @@
 """A flow's start as rows in memory, for writing them with other rows in one statement (event intake).
-
-viewflow's start node (`StartHandle.run`) saves the process, saves the finished start task, locks the
-process, creates the next task, links it to the start task and runs the next node's onCreate hook:
-a statement each, inside a savepoint. Event intake (grid.events.report_event) writes those rows, its
-event, deadline, outbox message and audit entry in one statement on PostgreSQL instead
-(governance.one_statement). The rows are made here by viewflow's own activation classes and the
-flow's own callables (start function, permission, owner), exactly as the start node makes them, and
-the signals the start node sends are sent once the rows are written. The lock is not taken: no other
-transaction can see a process that this one has just inserted (workflows/locking.py).
-
-Only for a start node followed by one human (View) step, which is the shape of EventFlow.
-tests/workflows/test_flow_start.py checks that the rows equal what viewflow's own start writes.
-"""
+Design notes: docs/architecture/workflows.md."""
 
 from __future__ import annotations
 

@@ -1,10 +1,5 @@
 """The flows' process lock: viewflow's SELECT … FOR UPDATE NOWAIT, minus the one lock that guards nothing.
-
-Starting a flow inserts the process row and then locks it (a savepoint, the locking query, its release:
-three round trips on every event report). No other transaction can see a row that the current one
-has just inserted, so the lock cannot be contended: for a process created in the transaction that is
-still open, the lock is skipped. Every later step of the process (another transaction) locks as before.
-"""
+Design notes: docs/architecture/workflows.md."""
 
 from __future__ import annotations
 

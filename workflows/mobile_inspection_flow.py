@@ -1,12 +1,6 @@
 """MobileInspectionFlow (机动巡察): a group leader proposes a village → the leading group approves or
 rejects → an approved village becomes a (mobile) target of the round.
-
-The county inspection round plan 二、工作安排 (二) and 四、工作要求 (五): "各巡察组应在进驻被巡察乡（镇）
-7 日内，将需要开展机动式巡察……的另外 6 个村级党组织名单报巡察工作领导小组批准、授权后……开展巡察".
-Decisions are recorded by inspection.rounds.decide_proposal, which puts the decision in
-`process.data["decision"]` before completing the task; the switch reads it. The proposal is the
-process artifact: the flow never copies its fields.
-"""
+Design notes: docs/architecture/workflows.md."""
 
 from __future__ import annotations
 

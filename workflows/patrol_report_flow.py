@@ -1,12 +1,6 @@
-"""PatrolReportFlow (大巡查上报): village report with evidence → the lead department verifies
-(属实 / 不属实 / 重复) → a true report is registered and earns the item's points → the department
-opens an enforcement or rectification follow-up, or closes it without one.
-
-The township big patrol plan 五、奖惩细则 (二) and 六、工作要求 (三)(四). Decisions are recorded by the
-services in inspection/reports.py, which put the decision in `process.data["decision"]` before
-completing the task; the switches read it. The report is the process artifact: the flow never
-copies its fields.
-"""
+"""PatrolReportFlow (大巡查上报): village report → the lead department verifies → a true report is
+registered and earns its points → follow-up (enforcement, rectification) or none.
+Design notes: docs/architecture/workflows.md."""
 
 from __future__ import annotations
 

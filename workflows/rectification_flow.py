@@ -1,13 +1,5 @@
 """RectificationFlow (整改), one process per rectification item.
-
-The flow: item assigned to a responsible leader and unit with a deadline → periodic progress →
-claimed done with evidence → verified by the office → closed (销号) or returned (back to progress).
-Overdue items raise a 提醒函 then a 督办函 (rectification/tasks.py), outside the graph.
-
-The services in rectification/services.py take every step: they check the user, change the item,
-then put the decision in `process.data["decision"]` and complete the waiting task; the switches read
-it. Items created by inspection.feedback.feed_back get their process lazily (`ensure_flow`).
-"""
+Design notes: docs/architecture/workflows.md."""
 
 from __future__ import annotations
 

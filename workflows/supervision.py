@@ -1,22 +1,5 @@
 """Supervision of overdue tasks (督办): the job Celery beat runs every few minutes.
-
-The scan finds due deadlines through the partial index (open, not yet supervised, due_at ≤ now)
-and claims them in batches with one conditional UPDATE (so two scans at once never both take a
-row). Each claimed batch is then supervised as a whole (`supervise_batch`): the events are marked
-overdue, a 督办 notice goes to whoever holds the step and to the person above, the audit trail is
-written, and where the SLA rule says so the event's automatic escalation one tier up is queued
-(escalating takes a lock and a flow step per event).
-
-With a broker, the scan queues each batch as a Celery message after its claims commit, so the
-beat job stays short whatever the backlog and the workers share the batches; in the embedded run
-(eager Celery) the scan supervises each batch itself. A batch job run twice changes nothing more:
-only events not yet marked overdue are marked and audited, notices have dedupe keys, and an
-escalation skips a task that is no longer open.
-
-Everything is set-based: per batch a fixed number of queries whatever its size (the deadlines
-with their tasks, the events, the regions above them, who holds the steps; bulk inserts of the
-notices and audit rows). The regions and holders it meets are read once per scan.
-"""
+Design notes: docs/architecture/workflows.md."""
 
 from __future__ import annotations
 

@@ -1,8 +1,5 @@
 """待办 notices: when an event reaches a step, whoever holds that step hears of it.
-
-Sent after the step's transaction commits, through a Celery task (eager in the embedded run), so
-that a slow mail server or a failing notice never holds up or undoes the step itself.
-"""
+Design notes: docs/architecture/workflows.md."""
 
 from __future__ import annotations
 

@@ -1,8 +1,5 @@
 """`manage.py render_notice --plan ID --out FILE`: the plan's progress notice as .pdf, .html or .docx.
-
-The format follows the file's extension. The notice is written from the plan's current rows (the
-live draft text); published versions are read on /public/notices/.
-"""
+Design notes: docs/architecture/rectification.md."""
 
 from __future__ import annotations
 
