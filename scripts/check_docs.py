@@ -1,7 +1,8 @@
 #!/usr/bin/env python
 """Check what README.md and docs/ name: every `manage.py <command>` exists with the --options written after
 it, every site path (`/grid/events/`, curl http://127.0.0.1:8000/...) resolves, every relative link leads
-to a file. Prints one line per problem; exits non-zero when there is one."""
+to a file; with --demo, also run the documented commands on a fresh demo county (slow: not in CI).
+Prints one line per problem; exits non-zero when there is one."""
 
 import os
 import re
@@ -12,7 +13,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 
 MANAGE = re.compile(r"manage\.py\s+([a-z0-9_]+)([^\n`|]*)")
-FENCE = re.compile(r"^```[^\n]*\n(.*?)^```", re.S | re.M)
+FENCE = re.compile(r"^[ \t]*```[^\n]*\n(.*?)^[ \t]*```", re.S | re.M)
 INLINE_CODE = re.compile(r"`([^`\n]+)`")
 LOCAL_URL = re.compile(r"https?://(?:127\.0\.0\.1|localhost)(?::\d+)?(/[^\s'\"`)]*)")
 PLACEHOLDER = re.compile(r"<[^<>/]+>")
@@ -141,6 +142,71 @@ def check(root: Path = ROOT) -> list[str]:
     return problems
 
 
+# --- optional: run the documented commands on a fresh demo county ---------------------------------------
+
+SHELL_FENCE = re.compile(r"^[ \t]*```(?:bash|sh|shell)\n(.*?)^[ \t]*```", re.S | re.M)
+DATA_FENCE = re.compile(r"^[ \t]*```(csv|json)\n(.*?)^[ \t]*```", re.S | re.M)
+FILE_NAME = re.compile(r"`([^`/\s]+\.(?:csv|xlsx|geojson|json))`")
+INPUT_FILE = re.compile(r".+\.(?:csv|xlsx|geojson|json)$")
+# Commands that set up or replace a whole installation: documented for operators, not run here.
+NOT_ON_DEMO = {"migrate", "collectstatic", "check", "restore", "runserver", "shell"}
+
+
+def _data_files(text: str) -> dict[str, str]:
+    """The csv/json blocks that the text names a file for (the last `name.csv` written before them)."""
+    files = {}
+    for match in DATA_FENCE.finditer(text):
+        named = FILE_NAME.findall(text[max(0, match.start() - 300): match.start()])
+        if named:
+            files[named[-1]] = match.group(2)
+    return files
+
+
+def run_on_demo(root: Path = ROOT) -> list[str]:
+    """Load the demo county into a new SQLite database and run every `manage.py` line of the shell
+    blocks whose input files the docs give, in the order written; a non-zero exit is a problem."""
+    import subprocess
+    import tempfile
+
+    work = Path(tempfile.mkdtemp(prefix="check_docs_"))
+    env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "REDIS_URL"}}
+    (work / "var").mkdir()
+    env.update(VAR_DIR=str(work / "var"), DEBUG="1", MEDIA_ROOT=str(work / "media"))
+    manage = [sys.executable, str(root / "manage.py")]
+
+    def run(args: list[str]) -> subprocess.CompletedProcess:
+        return subprocess.run(manage + args, cwd=work, env=env, capture_output=True, text=True, timeout=600)
+
+    for setup in (["migrate", "--noinput"], ["load_demo"]):
+        done = run(setup)
+        if done.returncode:
+            return [f"演示县载入失败（{' '.join(setup)}）：{done.stderr.strip()[-500:]}"]
+    problems, ran = [], []
+    for document in documents(root):
+        text = document.read_text(encoding="utf-8")
+        for name, content in _data_files(text).items():
+            (work / name).write_text(content, encoding="utf-8")
+        for block in SHELL_FENCE.findall(text):
+            for match in MANAGE.finditer(_joined_lines(block)):
+                command, rest = match.group(1), match.group(2).split(" #", 1)[0]
+                if command in NOT_ON_DEMO:
+                    continue
+                args = [command] + [str(work / word.lstrip("/")) if word.startswith("/srv/") else word
+                                    for word in shlex.split(rest)]
+                inputs = [word for before, word in zip(args, args[1:], strict=False)
+                          if INPUT_FILE.match(word) and before != "--out"]
+                if any(not (work / word).exists() for word in inputs):
+                    continue  # an example of the user's own file
+                done = run(args)
+                ran.append(f"{document.relative_to(root)}: manage.py {shlex.join(args)}")
+                if done.returncode:
+                    problems.append(f"{document.relative_to(root)}: manage.py {' '.join(args[:1] + args[1:])} "
+                                    f"在演示县上失败：{(done.stderr or done.stdout).strip()[-300:]}")
+    print("\n".join(ran))
+    print(f"在演示县上运行了 {len(ran)} 条命令（目录 {work}）。")
+    return problems
+
+
 def main() -> int:
     sys.path.insert(0, str(ROOT))
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", _settings_module(ROOT))
@@ -149,6 +215,8 @@ def main() -> int:
 
     django.setup()
     problems = check(ROOT)
+    if "--demo" in sys.argv[1:]:
+        problems += run_on_demo(ROOT)
     for problem in problems:
         print(problem)
     print(f"文档检查：{len(documents(ROOT))} 个文件，{len(problems)} 个问题。")
