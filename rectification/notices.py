@@ -139,7 +139,8 @@ def county_of(region) -> Region:
     """The county above a region in the region tree (the region itself if it is one; else the tree's root)."""
     if getattr(getattr(region, "tier", None), "key", "") == "county":
         return region
-    ancestors = list(region.get_ancestors().select_related("tier"))
+    paths = [region.path[:i] for i in range(Region.steplen, len(region.path), Region.steplen)]
+    ancestors = list(Region.objects.filter(path__in=paths).select_related("tier").order_by("path"))
     return next((r for r in reversed(ancestors) if r.tier.key == "county"), ancestors[0] if ancestors else region)
 
 
@@ -214,7 +215,10 @@ def build_notice(plan: RectificationPlan, *, today: datetime.date | None = None,
     today = today or timezone.localdate()
     edits = dict(notice.edits or {}) if notice else {}
     county = county_of(plan.organisation)
-    template = notice.template if notice and notice.template_id else current_template(county)
+    if notice is None:  # a preview of what a new draft would print
+        template = current_template(county)
+    else:  # the version the draft was made with (none: the default template)
+        template = notice.template or NoticeTemplate(county=county, version=0)
     t = template_settings(template)
     items = list(plan.items.order_by("number"))
     meetings = list(plan.meetings.all())
@@ -827,3 +831,40 @@ def publish(notice: ProgressNotice, *, by) -> ProgressNotice:
 
 def published_notices():
     return ProgressNotice.objects.filter(state=ProgressNotice.State.PUBLISHED, published_at__isnull=False)
+
+
+# ---------------------------------------------------------------- the county's template
+
+TEMPLATE_PERM = "rectification.add_noticetemplate"
+TEMPLATE_FIELDS = ["title", "opening", "heading_organisation", "heading_problems", "heading_handling", "heading_people",
+                   "heading_petitions", "heading_unfinished", "heading_next", "category_numbering",
+                   "subheading_numbering", "problem_numbering", "unfinished_numbering", "next_plan", "closing",
+                   "measure_names", "level_names"]
+
+
+def save_template(county: Region, values: dict, *, by) -> NoticeTemplate:
+    """Save a county's template as its next version (a saved version never changes: a notice drafted
+    with it keeps it). Fields not given keep the current version's value. Audited with the changes."""
+    if not by.has_perm(TEMPLATE_PERM, county):
+        raise PermissionDenied("只有县委巡察办可以修改本县的通报模板。")
+    unknown = sorted(set(values) - set(TEMPLATE_FIELDS))
+    if unknown:
+        raise ValidationError(f"通报模板没有这些项：{'、'.join(unknown)}。")
+    with transaction.atomic():
+        Region.objects.select_for_update().filter(pk=county.pk).first()
+        current = current_template(county)
+        template = NoticeTemplate(county=county, created_by=by,
+                                  **{name: values.get(name, getattr(current, name)) for name in TEMPLATE_FIELDS})
+        template.version = current.version + 1
+        template.full_clean(exclude=["created_by"])
+        before, after = changed_fields(current, template)
+        if not after:
+            raise ValidationError("模板没有修改。")
+        template.save()
+        audit.record("notice_template.save", actor=by, obj=template, before=before, after=after)
+    return template
+
+
+def changed_fields(old: NoticeTemplate, new: NoticeTemplate) -> tuple[dict, dict]:
+    before = {n: getattr(old, n) for n in TEMPLATE_FIELDS if getattr(old, n) != getattr(new, n)}
+    return before, {n: getattr(new, n) for n in before}
