@@ -416,7 +416,11 @@ def layout(data: dict) -> list[dict]:
     """The notice as a list of blocks — style (title, h1 一、 黑体, h2 （一） 楷体, h3 1. 仿宋加粗, p, sign)
     and text — that HTML, PDF and DOCX all print in the same order."""
     t, p = data["template"], data["paragraphs"]
-    blocks = [{"style": "title", "text": data["title"]}, {"style": "p", "text": p["opening"]}]
+    title = data["title"]
+    # Broken as published titles are: the issuing committee on the first line, "关于……的通报" on the next.
+    cut = title.find("关于")
+    lines = [title[:cut], title[cut:]] if 0 < cut and len(title) > 18 else [title]
+    blocks = [{"style": "title", "text": title, "lines": lines}, {"style": "p", "text": p["opening"]}]
 
     def add(style, text):
         if text:
@@ -664,7 +668,10 @@ def render_docx(data: dict) -> bytes:
             paragraph.alignment = aligns[align]
         if block["style"] == "date":
             fmt.right_indent = Pt(size * 4)
-        _docx_run(paragraph, block["text"], family=family, size=size, bold=bold)
+        for index, line in enumerate(block.get("lines") or [block["text"]]):
+            run = _docx_run(paragraph, line, family=family, size=size, bold=bold)
+            if index < len(block.get("lines") or []) - 1:
+                run.add_break()
 
     # Page number "— 1 —" in the footer.
     footer = section.footer.paragraphs[0]
