@@ -470,7 +470,10 @@ MAX_EDIT_LENGTH = 5000
 
 def edit_fields(data: dict) -> list[dict]:
     """The texts of a draft a committee may rewrite, in the notice's order, each with its drafted text,
-    its current text and the places where it disagrees with the items and counts."""
+    its current text and the places where it disagrees with the items and counts (none for a version
+    frozen before its texts could be edited)."""
+    if "texts" not in data:
+        return []
     issues = disagreements(data)
     fields = [{"key": "organisation", "label": SECTION_LABELS["organisation"], "text": data["texts"]["organisation"],
                "drafted": data["drafted"]["organisation"]}]
@@ -636,6 +639,11 @@ _DOCX_STYLES = {
 }
 
 
+def _width(text: str) -> float:
+    """Width in em of a line of the body font: ASCII half width, the rest full width."""
+    return sum(0.5 if ord(ch) < 128 else 1.0 for ch in text)
+
+
 def render_docx(data: dict) -> bytes:
     """The same notice as a Word document: 小标宋 title, 黑体/楷体 headings, 仿宋 body, A4, page numbers."""
     from docx import Document
@@ -666,8 +674,10 @@ def render_docx(data: dict) -> bytes:
             fmt.first_line_indent = Pt(size * 2)
         if align:
             paragraph.alignment = aligns[align]
-        if block["style"] == "date":
+        if block["style"] == "date":  # GB/T 9704: the date 4 characters in from the right edge
             fmt.right_indent = Pt(size * 4)
+        elif block["style"] == "sign":  # the signing organ centred over the date
+            fmt.right_indent = Pt(size * max(0.0, 4 + (_width(data["date_label"]) - _width(block["text"])) / 2))
         for index, line in enumerate(block.get("lines") or [block["text"]]):
             run = _docx_run(paragraph, line, family=family, size=size, bold=bold)
             if index < len(block.get("lines") or []) - 1:

@@ -282,7 +282,7 @@ def test_render_notice_command_formats_and_errors(plan, tmp_path):
     call_command("render_notice", "--plan", str(plan.pk), "--out", str(docx_file))
     from docx import Document
 
-    body = "\n".join(p.text for p in Document(str(docx_file)).paragraphs)
+    body = re.sub(r"\s+", "", "\n".join(p.text for p in Document(str(docx_file)).paragraphs))
     assert "中共太平镇委员会关于巡察整改进展情况的通报" in body and "（24）" in body
     with pytest.raises(CommandError, match="整改方案不存在"):
         call_command("render_notice", "--plan", "99999", "--out", str(html))
