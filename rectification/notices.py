@@ -475,22 +475,25 @@ def edit_fields(data: dict) -> list[dict]:
     if "texts" not in data:
         return []
     issues = disagreements(data)
+    drafted = data.get("drafted", {})
+    edits = data.get("edits", {})
     fields = [{"key": "organisation", "label": SECTION_LABELS["organisation"], "text": data["texts"]["organisation"],
-               "drafted": data["drafted"]["organisation"]}]
+               "drafted": drafted.get("organisation", "")}]
     for sec in data["sections"]:
         for group in sec["groups"]:
             for item in group["items"]:
-                fields.append({"key": f"result:{item['number']}", "text": item["result"], "drafted": item["drafted"],
+                fields.append({"key": f"result:{item['number']}", "text": item["result"], "drafted": item.get("drafted", ""),
                                "label": f"二、{item['label']}{item['title']}（{item['status_label']}）— 整改情况"})
     for item in data["unfinished"]:
-        fields.append({"key": f"progress:{item['number']}", "text": item["progress"], "drafted": item["drafted_progress"],
+        fields.append({"key": f"progress:{item['number']}", "text": item["progress"],
+                       "drafted": item.get("drafted_progress", ""),
                        "label": f"四、{item['label']}第{item['number']}点 — 整改情况"})
-        fields.append({"key": f"reason:{item['number']}", "text": item["reason"], "drafted": item["drafted_reason"],
+        fields.append({"key": f"reason:{item['number']}", "text": item["reason"], "drafted": item.get("drafted_reason", ""),
                        "label": f"四、{item['label']}第{item['number']}点 — 未完成整改的原因及下一步措施"})
     fields.append({"key": "next_plan", "label": SECTION_LABELS["next_plan"], "text": data["texts"]["next_plan"],
-                   "drafted": data["drafted"]["next_plan"]})
+                   "drafted": drafted.get("next_plan", "")})
     for field in fields:
-        field["edited"] = field["key"] in data["edits"]
+        field["edited"] = field["key"] in edits
         field["issues"] = issues.get(field["key"], [])
     return fields
 
@@ -540,7 +543,7 @@ def disagreements(data: dict) -> dict[str, list[str]]:
 
     numbers = {item["number"] for sec in data["sections"] for g in sec["groups"] for item in g["items"]}
     unfinished = {item["number"] for item in data["unfinished"]}
-    for key in data["edits"]:
+    for key in data.get("edits", {}):
         kind, _, number = key.partition(":")
         if not number:
             continue
@@ -799,6 +802,20 @@ def create_draft(plan: RectificationPlan, *, by) -> ProgressNotice:
     return notice
 
 
+_DRAFT_ONLY = ("drafted", "drafted_progress", "drafted_reason")
+
+
+def frozen(data: dict) -> dict:
+    """The content kept with an approved version: what the notice prints, without the texts the
+    committee replaced (those stay in the audit trail, not in the public content)."""
+    data = {key: value for key, value in data.items() if key not in ("drafted", "edits")}
+    data["sections"] = [{**sec, "groups": [{**g, "items": [{k: v for k, v in item.items() if k not in _DRAFT_ONLY}
+                                                             for item in g["items"]]} for g in sec["groups"]]}
+                        for sec in data["sections"]]
+    data["unfinished"] = [{k: v for k, v in item.items() if k not in _DRAFT_ONLY} for item in data["unfinished"]]
+    return data
+
+
 def approve(notice: ProgressNotice, *, by) -> ProgressNotice:
     """The committee approves a draft (审定): its text is then fixed for publication."""
     if not by.has_perm(APPROVE_PERM, notice.plan):
@@ -811,6 +828,7 @@ def approve(notice: ProgressNotice, *, by) -> ProgressNotice:
         notice.signed_on = notice.signed_on or timezone.localdate(now)
         data = build_notice(notice.plan, notice=notice)
         _check_complete(data)
+        data = frozen(data)
         notice.content = data
         notice.state = ProgressNotice.State.APPROVED
         notice.approved_by, notice.approved_at = by, now

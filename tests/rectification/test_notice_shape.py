@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime
 import html.parser
 import io
+import json
 import re
 import shutil
 import subprocess
@@ -217,6 +218,8 @@ def test_an_edited_section_survives_approval_and_publication_and_the_published_t
         assert "第3点意识形态阵地管理不严格问题。整改情况：正在整改中。已排查阵地12处，完成整改8处。" in text
         assert "未完成整改的原因及下一步措施：部分阵地需县级审批。下一步将加快报批。整改时限：2024年12月前。" in text
         assert "五、下一步计划下一步，镇党委将持续跟踪未完成事项。" in text
+    # The replaced texts stay in the audit trail, not in the public content (the open API serves it).
+    assert "drafted" not in json.dumps(published.content) and "edits" not in published.content
     # Frozen: later changes of the rows do not reach the published version or its public page.
     plan.items.filter(number=1).update(result="别的文字")
     page = flat(client.get(f"/public/notices/{published.pk}/").content.decode())
