@@ -50,8 +50,10 @@ class PlanNoticesView(LoginRequiredMixin, TemplateView):
         versions = list(plan.notices.select_related("approved_by", "created_by", "template").order_by("-version"))
         open_version = next((n for n in versions if n.state != ProgressNotice.State.PUBLISHED), None)
         data = notices.build_notice(plan)
+        draft = open_version if open_version and open_version.state == ProgressNotice.State.DRAFT else None
+        issues = sum(len(v) for v in notices.disagreements(notices.notice_data(draft)).values()) if draft else 0
         return super().get_context_data(
-            page_title="整改进展情况通报", plan=plan, versions=versions, open_version=open_version,
+            page_title="整改进展情况通报", plan=plan, versions=versions, open_version=open_version, draft_issues=issues,
             counts=data["counts"], missing=notices.missing_results(data),
             may_draft=open_version is None and user.has_perm(notices.DRAFT_PERM, plan),
             may_approve=user.has_perm(notices.APPROVE_PERM, plan), **kwargs,
