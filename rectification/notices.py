@@ -92,10 +92,14 @@ def _money(amount: Decimal) -> str:
     return f"{amount:,.2f}".replace(",", "")
 
 
+def _has_branch(organisation) -> bool:
+    """A village (or below) has a party branch (支部); a township or county a committee (党委)."""
+    return getattr(getattr(organisation, "tier", None), "key", "") in ("village", "grid", "microgrid")
+
+
 def committee_name(organisation) -> str:
     """中共太平镇委员会 for a township, 中共楼星村支部委员会 for a village."""
-    tier = getattr(getattr(organisation, "tier", None), "key", "")
-    if tier in ("village", "grid", "microgrid"):
+    if _has_branch(organisation):
         return f"中共{organisation.name}支部委员会"
     return f"中共{organisation.name}委员会"
 
@@ -131,8 +135,7 @@ def numbered(style: str, index: int) -> str:
 
 def party_organisation(organisation) -> str:
     """太平镇党委 for a township, 楼星村党支部 for a village (as the opening names the inspected body)."""
-    tier = getattr(getattr(organisation, "tier", None), "key", "")
-    return f"{organisation.name}{'党支部' if tier in ('village', 'grid', 'microgrid') else '党委'}"
+    return f"{organisation.name}{'党支部' if _has_branch(organisation) else '党委'}"
 
 
 def county_of(region) -> Region:
@@ -150,12 +153,15 @@ def current_template(county: Region) -> NoticeTemplate:
     return template or NoticeTemplate(county=county, version=0)
 
 
+TEMPLATE_FIELDS = ["title", "opening", "heading_organisation", "heading_problems", "heading_handling", "heading_people",
+                   "heading_petitions", "heading_unfinished", "heading_next", "category_numbering",
+                   "subheading_numbering", "problem_numbering", "unfinished_numbering", "next_plan", "closing",
+                   "measure_names", "level_names"]
+
+
 def template_settings(template: NoticeTemplate) -> dict:
     """A template version as a plain dict (frozen with the notice's content)."""
-    fields = ["title", "opening", "heading_organisation", "heading_problems", "heading_handling", "heading_people",
-              "heading_petitions", "heading_unfinished", "heading_next", "category_numbering", "subheading_numbering",
-              "problem_numbering", "unfinished_numbering", "next_plan", "closing", "measure_names", "level_names"]
-    values = {name: getattr(template, name) for name in fields}
+    values = {name: getattr(template, name) for name in TEMPLATE_FIELDS}
     values["version"] = template.version or 0
     values["id"] = template.pk
     return values
@@ -208,7 +214,7 @@ def _measure_groups(people, names: dict) -> list[dict]:
 def build_notice(plan: RectificationPlan, *, today: datetime.date | None = None, notice: ProgressNotice | None = None) -> dict:
     """Every section of the notice as a plain (JSON-ready) dict; all counts computed from the rows.
 
-    The texts a committee may rewrite before approval (see EDIT_KEYS) are drafted from the rows and
+    The texts a committee may rewrite before approval (see `edit_fields`) are drafted from the rows and
     replaced by the version's edits; the headings, sentences and numbering come from the template
     version the notice was drafted with (the county's current one for a preview)."""
     plan = RectificationPlan.objects.select_related("organisation__tier").get(pk=plan.pk)
@@ -248,6 +254,7 @@ def build_notice(plan: RectificationPlan, *, today: datetime.date | None = None,
     # 二: items in number order under category → sub-heading (first appearance decides the order);
     # categories numbered （一）…, sub-headings 1. 2. … anew in each category, problems （1）…（N） throughout.
     grouped: OrderedDict[str, OrderedDict[str, list]] = OrderedDict()
+    position = {item.number: index for index, item in enumerate(items, start=1)}  # （N） and 第N点 agree
     for index, item in enumerate(items, start=1):
         category = item.category.strip() or "其他方面的问题"
         drafted = item.result.strip()
@@ -292,7 +299,7 @@ def build_notice(plan: RectificationPlan, *, today: datetime.date | None = None,
             "number": item.number,
             "label": numbered(t["unfinished_numbering"], index),
             "title": item.title.strip().rstrip("。"),
-            "heading": f"关于巡察反馈第{item.number}点{_problem_name(item.title)}问题。",
+            "heading": f"关于巡察反馈第{position[item.number]}点{_problem_name(item.title)}问题。",
             "status": item.status,
             "status_label": STATUS_LABELS.get(item.status, ""),
             "drafted_progress": drafted_progress, "progress": progress,
@@ -871,10 +878,6 @@ def published_notices():
 # ---------------------------------------------------------------- the county's template
 
 TEMPLATE_PERM = "rectification.add_noticetemplate"
-TEMPLATE_FIELDS = ["title", "opening", "heading_organisation", "heading_problems", "heading_handling", "heading_people",
-                   "heading_petitions", "heading_unfinished", "heading_next", "category_numbering",
-                   "subheading_numbering", "problem_numbering", "unfinished_numbering", "next_plan", "closing",
-                   "measure_names", "level_names"]
 
 
 def save_template(county: Region, values: dict, *, by) -> NoticeTemplate:

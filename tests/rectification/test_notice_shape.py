@@ -194,6 +194,13 @@ def test_a_new_deadline_decided_later_replaces_the_plans_wording(plan):
     assert entry["deadline"] == "2025年3月31日"
 
 
+def test_the_problem_numbers_of_sections_two_and_four_agree_when_the_plan_skips_a_number(plan):
+    plan.items.filter(number=2).delete()
+    text = flat(html_text(notices.render_html(notices.build_notice(plan))))
+    assert "（2）意识形态阵地管理不严格问题。" in text and "1.关于巡察反馈第2点意识形态阵地管理不严格问题。" in text
+    assert "（8）发展党员程序不规范。" in text and "3.关于巡察反馈第8点发展党员程序不规范问题。" in text
+
+
 # ---------------------------------------------------------------- editing a draft
 
 
