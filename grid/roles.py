@@ -124,9 +124,16 @@ RECTIFICATION: dict[str, list[str]] = {
 }
 
 
+# The county's template of the progress notice (headings, sentences, numbering), kept by the county office.
+NOTICE_TEMPLATES: dict[str, list[str]] = {
+    "county_office": ["rectification.view_noticetemplate", "rectification.add_noticetemplate"],
+}
+
+
 def default_permissions(role_key: str) -> set[str]:
     return (set(ROLES[role_key][2]) | set(EVENTS.get(role_key, [])) | set(BIG_PATROL.get(role_key, []))
-            | set(INSPECTION.get(role_key, [])) | set(RECTIFICATION.get(role_key, [])))
+            | set(INSPECTION.get(role_key, [])) | set(RECTIFICATION.get(role_key, []))
+            | set(NOTICE_TEMPLATES.get(role_key, [])))
 
 
 def create_all_permissions(apps) -> None:

@@ -169,3 +169,17 @@ class ProgressEntryAdmin(AuditedModelAdmin):
 
     def has_add_permission(self, request):
         return False
+
+
+from governance.admin_audit import ReadOnlyAdminMixin  # noqa: E402
+
+from .models import NoticeTemplate  # noqa: E402
+
+
+@admin.register(NoticeTemplate)
+class NoticeTemplateAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """The versions of each county's notice template; they are written on the county office's template page."""
+
+    list_display = ["county", "version", "created_by", "created_at"]
+    list_select_related = ["county", "created_by"]
+    list_filter = [("county", admin.RelatedOnlyFieldListFilter)]

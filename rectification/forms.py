@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django import forms
 
-from .models import Accountability, RectificationPlan
+from .models import Accountability, NoticeTemplate, RectificationPlan
 
 
 def _date(label: str, required: bool = True, **kwargs) -> forms.DateField:
@@ -101,3 +101,33 @@ class UnfinishedForm(forms.Form):
     unfinished_reason = _text("未完成原因", rows=2)
     next_steps = _text("下一步措施", rows=2)
     new_deadline = _date("新的整改时限")
+
+
+class NoticeTemplateForm(forms.ModelForm):
+    """A county's notice template: the plain fields, and one field per measure and per level for their wording."""
+
+    class Meta:
+        model = NoticeTemplate
+        fields = ["title", "opening", "heading_organisation", "heading_problems", "heading_handling", "heading_people",
+                  "heading_petitions", "heading_unfinished", "heading_next", "category_numbering",
+                  "subheading_numbering", "problem_numbering", "unfinished_numbering", "next_plan", "closing"]
+        widgets = {name: forms.Textarea(attrs={"rows": 3}) for name in ("opening", "next_plan", "closing")}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for code, label in Accountability.Measure.choices:
+            self.fields[f"measure__{code}"] = forms.CharField(
+                label=f"处理方式“{label}”写作", required=False, max_length=50,
+                initial=(self.instance.measure_names or {}).get(code, ""), help_text="留空则按原名称印出")
+        for code, label in Accountability.Level.choices:
+            self.fields[f"level__{code}"] = forms.CharField(
+                label=f"层级“{label}”写作", required=False, max_length=50,
+                initial=(self.instance.level_names or {}).get(code, ""), help_text="写法相同的层级合并计数")
+
+    def template_values(self) -> dict:
+        values = {name: self.cleaned_data[name] for name in self.Meta.fields}
+        values["measure_names"] = {code: self.cleaned_data[f"measure__{code}"].strip()
+                                   for code, _ in Accountability.Measure.choices if self.cleaned_data[f"measure__{code}"].strip()}
+        values["level_names"] = {code: self.cleaned_data[f"level__{code}"].strip()
+                                 for code, _ in Accountability.Level.choices if self.cleaned_data[f"level__{code}"].strip()}
+        return values

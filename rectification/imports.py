@@ -24,7 +24,7 @@ from .models import RectificationItem, RectificationPlan
 COLUMNS = ("序号", "类别", "子类", "问题", "整改情况", "状态", "责任领导", "责任单位", "整改时限", "未完成原因", "下一步措施")
 
 ITEM_FIELDS = ["plan", "number", "category", "subcategory", "title", "responsible_leader", "responsible_unit",
-               "deadline", "status", "result", "unfinished_reason", "next_steps"]
+               "deadline", "deadline_text", "status", "result", "unfinished_reason", "next_steps"]
 PLAN_FIELDS = ["organisation", "round", "title", "group_name", "inspected_from", "inspected_to", "feedback_on"]
 ROUND_FIELDS = ["county", "term", "number", "name", "arrival_date", "withdrawal_date"]
 
@@ -311,7 +311,7 @@ def _plan_rows(rows: list[Row], header: _Header, feedback_on: datetime.date | No
         unit = _text(row, "责任单位", "responsible_unit", problems)
 
         deadline, ongoing = None, False
-        deadline_text = row["整改时限"]
+        deadline_text = _text(row, "整改时限", "deadline_text", problems).strip()
         if re.sub(r"\s+", "", deadline_text) in ONGOING_DEADLINES:
             ongoing = True
         elif deadline_text:
@@ -336,7 +336,8 @@ def _plan_rows(rows: list[Row], header: _Header, feedback_on: datetime.date | No
             continue
         values = {
             "category": category, "subcategory": subcategory, "title": title, "responsible_leader": leader,
-            "responsible_unit": unit, "deadline": deadline, "status": status, "result": row["整改情况"],
+            "responsible_unit": unit, "deadline": deadline, "deadline_text": deadline_text, "status": status,
+            "result": row["整改情况"],
             "unfinished_reason": row["未完成原因"], "next_steps": row["下一步措施"],
         }
         if status in UNFINISHED and not (values["unfinished_reason"] and values["next_steps"]):

@@ -1,7 +1,10 @@
 """Rectification plans and items (整改), their progress, accountability and the published notices.
 Design notes: docs/architecture/rectification.md."""
 
+import string
+
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 
 from grid.models import Region
@@ -101,13 +104,17 @@ class Accountability(models.Model):
     """A person handled for a problem (问责): level and measure."""
 
     class Level(models.TextChoices):
+        COUNTY = "county", "处级干部"
         SECTION = "section", "科级干部"
         GENERAL = "general", "一般干部"
         VILLAGE = "village", "村（社区）干部"
         OTHER = "other", "其他人员"
 
     class Measure(models.TextChoices):
+        PARTY_DISCIPLINE = "party_discipline", "党纪处分"
+        GOVERNMENT_SANCTION = "gov_sanction", "政务处分"
         CASE = "case", "立案审查调查"
+        GOVERNMENT_CASE = "gov_case", "政务立案"
         EXAMINATION = "examination", "责令检查"
         ADMONISHMENT = "admonishment", "诫勉谈话"
         REMINDER_TALK = "reminder_talk", "提醒谈话"
@@ -171,6 +178,8 @@ class RectificationItem(models.Model):
     responsible_unit = models.CharField("责任单位", max_length=100, blank=True)
     measures = models.TextField("整改措施", blank=True)
     deadline = models.DateField("整改时限", null=True, blank=True)
+    deadline_text = models.CharField("整改时限（原文）", max_length=100, blank=True,
+                                     help_text="整改方案中的原始写法，如“2024年12月前”；通报按原文印出")
     status = models.CharField("状态", max_length=16, choices=Status.choices, default=Status.PENDING, db_index=True)
     result = models.TextField("整改情况", blank=True, help_text="通报中“整改情况”的文字")
     unfinished_reason = models.TextField("未完成原因", blank=True)
@@ -231,6 +240,9 @@ class ProgressNotice(models.Model):
     title = models.CharField("标题", max_length=200)
     signed_by = models.CharField("落款", max_length=100, blank=True)
     signed_on = models.DateField("成文日期", null=True, blank=True)
+    template = models.ForeignKey("NoticeTemplate", verbose_name="通报模板", null=True, blank=True, on_delete=models.PROTECT,
+                                 related_name="notices", help_text="起草时本县的模板版本；空为默认模板")
+    edits = models.JSONField("修改的文字", default=dict, blank=True, help_text="审定前按部分修改的文字（键 → 文字）")
     content = models.JSONField("冻结内容", null=True, blank=True, help_text="公开时冻结的通报数据")
     html = models.TextField("公开 HTML", blank=True)
     pdf = models.FileField("公开 PDF", upload_to="notices/%Y/", blank=True)
@@ -254,3 +266,127 @@ class ProgressNotice(models.Model):
 
     def get_permission_region(self):
         return self.plan.organisation
+
+
+class NumberingStyle(models.TextChoices):
+    """How a level of the notice is numbered (the label shows the first number)."""
+
+    PAREN_CN = "paren_cn", "（一）"
+    CN_COMMA = "cn_comma", "一、"
+    ARABIC_DOT = "arabic_dot", "1."
+    ARABIC_FULLWIDTH = "arabic_fullwidth", "1．"
+    PAREN_ARABIC = "paren_arabic", "（1）"
+    CIRCLED = "circled", "①"
+
+
+# Placeholders an opening or a title may use, with what they stand for.
+TEMPLATE_PLACEHOLDERS = {
+    "county_committee": "县委（如“某县委”，取自区域树）",
+    "group": "巡察组（如“县委第一巡察组”）",
+    "inspected_from": "进驻日期",
+    "inspected_to": "撤离日期",
+    "feedback_on": "反馈日期",
+    "party_organisation": "被巡察党组织（如“太平镇党委”）",
+    "committee": "党委全称（如“中共太平镇委员会”）",
+}
+
+DEFAULT_MEASURE_NAMES = {
+    "party_discipline": "党纪处分", "gov_sanction": "政务处分", "case": "立案", "gov_case": "政务立案",
+    "examination": "责令检查", "admonishment": "诫勉谈话", "reminder_talk": "提醒谈话", "criticism": "批评教育",
+}
+DEFAULT_LEVEL_NAMES = {"county": "处级干部", "section": "科级干部", "general": "其他人员", "village": "其他人员",
+                       "other": "其他人员"}
+
+
+def default_measure_names():
+    return dict(DEFAULT_MEASURE_NAMES)
+
+
+def default_level_names():
+    return dict(DEFAULT_LEVEL_NAMES)
+
+
+class NoticeTemplate(models.Model):
+    """One version of a county's template of the progress notice (headings, sentences, numbering, names).
+
+    A version is never changed once saved: editing writes the next version, and a notice keeps the
+    version it was drafted with. A county without a template uses the unsaved default (`NoticeTemplate()`).
+    """
+
+    county = models.ForeignKey(Region, verbose_name="县", on_delete=models.PROTECT, related_name="notice_templates")
+    version = models.PositiveIntegerField("版本", editable=False)
+    title = models.CharField("标题", max_length=200, default="{committee}关于巡察整改进展情况的通报")
+    opening = models.TextField(
+        "开头语",
+        default="根据{county_committee}巡察工作统一部署，{inspected_from}至{inspected_to}，{group}对{party_organisation}"
+                "开展了巡察，并于{feedback_on}反馈了巡察意见。按照党务公开原则和巡察工作有关要求，现将巡察整改情况予以公布。",
+        help_text="可用占位符：" + "、".join(f"{{{k}}} {v}" for k, v in TEMPLATE_PLACEHOLDERS.items()),
+    )
+    heading_organisation = models.CharField("一级标题一", max_length=200, default="被巡察党组织及其主要负责人组织落实整改情况")
+    heading_problems = models.CharField("一级标题二", max_length=200,
+                                        default="巡察反馈问题的整改情况（集中整改期内已完成的整改事项）")
+    heading_handling = models.CharField("一级标题三", max_length=200, default="巡察反馈问题的处理情况")
+    heading_people = models.CharField("标题三（一）", max_length=200, default="运用监督执纪“四种形态”处理情况")
+    heading_petitions = models.CharField("标题三（二）", max_length=200, default="转办信访件办理情况")
+    heading_unfinished = models.CharField("一级标题四", max_length=200, default="需要进一步整改的事项及措施")
+    heading_next = models.CharField("一级标题五", max_length=200, default="下一步计划")
+    category_numbering = models.CharField("巡察重点（类别）编号", max_length=20, choices=NumberingStyle.choices,
+                                          default=NumberingStyle.PAREN_CN)
+    subheading_numbering = models.CharField("子类编号（每类重新编号）", max_length=20, choices=NumberingStyle.choices,
+                                            default=NumberingStyle.ARABIC_DOT)
+    problem_numbering = models.CharField("问题编号（全文连续）", max_length=20, choices=NumberingStyle.choices,
+                                         default=NumberingStyle.PAREN_ARABIC)
+    unfinished_numbering = models.CharField("第四部分事项编号", max_length=20, choices=NumberingStyle.choices,
+                                            default=NumberingStyle.ARABIC_DOT)
+    next_plan = models.TextField(
+        "下一步计划（默认文字）",
+        default="下一步，我们将坚持目标不变、标准不降、力度不减，对已完成的整改事项巩固成果、防止反弹，对正在整改的事项"
+                "紧盯不放、按期完成，对需要长期坚持的事项建立长效机制，持续推动巡察整改落地见效。",
+        help_text="整改方案未填写“下一步工作打算”时使用；每行一段",
+    )
+    closing = models.TextField("结束语", default="欢迎广大干部群众对巡察整改落实情况进行监督。如有意见建议，请及时向我们反映。",
+                               help_text="仅在整改方案填写了真实联系方式时，与联系方式一并印出")
+    measure_names = models.JSONField("处理方式的写法", default=default_measure_names, blank=True,
+                                     help_text="处理方式代码 → 通报中的写法，按此顺序印出")
+    level_names = models.JSONField("层级的写法", default=default_level_names, blank=True,
+                                   help_text="层级代码 → 通报中的写法；写法相同的层级合并计数")
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name="修改人", null=True, blank=True,
+                                   on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField("修改时间", auto_now_add=True)
+
+    region_path_lookup = "county__path"
+
+    class Meta:
+        verbose_name = "通报模板"
+        verbose_name_plural = "通报模板"
+        ordering = ["county_id", "-version"]
+        constraints = [models.UniqueConstraint(fields=["county", "version"], name="notice_template_unique_version")]
+
+    def __str__(self):
+        return f"{self.county.name}通报模板（第{self.version}版）" if self.county_id else "默认通报模板"
+
+    def get_permission_region(self):
+        return self.county
+
+    def clean(self):
+        errors = {}
+        for field in ("title", "opening"):
+            try:
+                names = {name for _, name, _, _ in string.Formatter().parse(getattr(self, field) or "") if name is not None}
+            except ValueError:
+                errors[field] = "花括号不成对：占位符须写成 {名称} 的形式。"
+                continue
+            unknown = sorted(names - set(TEMPLATE_PLACEHOLDERS))
+            if unknown:
+                errors[field] = (f"未知的占位符：{'、'.join('{' + n + '}' for n in unknown)}。可用："
+                                 + "、".join("{" + k + "}" for k in TEMPLATE_PLACEHOLDERS) + "。")
+        for field, choices in (("measure_names", Accountability.Measure), ("level_names", Accountability.Level)):
+            value = getattr(self, field)
+            if not isinstance(value, dict) or not all(isinstance(v, str) for v in value.values()):
+                errors[field] = "须为“代码: 写法”的对照表。"
+                continue
+            unknown = sorted(set(value) - set(choices.values))
+            if unknown:
+                errors[field] = f"未知的代码：{'、'.join(unknown)}。可用：{'、'.join(choices.values)}。"
+        if errors:
+            raise ValidationError(errors)

@@ -7,16 +7,18 @@ from urllib.parse import quote
 
 from django.contrib import messages
 from django.contrib.auth.mixins import LoginRequiredMixin
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpResponse
-from django.shortcuts import redirect
+from django.shortcuts import redirect, render
 from django.views import View
 from django.views.generic import TemplateView
 
 from grid.access import get_object_for_user
+from grid.models import Region
 
 from . import notices
-from .models import ProgressNotice, RectificationPlan
+from .forms import NoticeTemplateForm
+from .models import TEMPLATE_PLACEHOLDERS, NoticeTemplate, ProgressNotice, RectificationPlan
 
 VIEW_PERM = "rectification.view_rectificationplan"
 
@@ -41,11 +43,13 @@ class PlanNoticesView(LoginRequiredMixin, TemplateView):
     def get_context_data(self, **kwargs):
         user = self.request.user
         plan = _plan_for(user, kwargs["pk"])
-        versions = list(plan.notices.select_related("approved_by", "created_by").order_by("-version"))
+        versions = list(plan.notices.select_related("approved_by", "created_by", "template").order_by("-version"))
         open_version = next((n for n in versions if n.state != ProgressNotice.State.PUBLISHED), None)
         data = notices.build_notice(plan)
+        draft = open_version if open_version and open_version.state == ProgressNotice.State.DRAFT else None
+        issues = sum(len(v) for v in notices.disagreements(notices.notice_data(draft)).values()) if draft else 0
         return super().get_context_data(
-            page_title="整改进展情况通报", plan=plan, versions=versions, open_version=open_version,
+            page_title="整改进展情况通报", plan=plan, versions=versions, open_version=open_version, draft_issues=issues,
             counts=data["counts"], missing=notices.missing_results(data),
             may_draft=open_version is None and user.has_perm(notices.DRAFT_PERM, plan),
             may_approve=user.has_perm(notices.APPROVE_PERM, plan), **kwargs,
@@ -101,3 +105,82 @@ class NoticeActionView(LoginRequiredMixin, View):
         except ValidationError as exc:
             messages.error(request, "；".join(exc.messages))
         return redirect("rectification:plan_notices", pk=plan.pk)
+
+
+class NoticeEditView(LoginRequiredMixin, View):
+    """A draft's texts section by section (一 narrative, each problem's 整改情况, 四's texts, 五), each beside
+    its drafted text and with the places where it disagrees with the items and counts."""
+
+    template_name = "rectification/notice_edit.html"
+
+    def _page(self, request, notice, data, status=200):
+        return render(request, self.template_name, {
+            "page_title": "修改通报文字", "notice": notice, "plan": notice.plan, "fields": notices.edit_fields(data),
+            "may_edit": notice.state == ProgressNotice.State.DRAFT and request.user.has_perm(notices.DRAFT_PERM, notice.plan),
+        }, status=status)
+
+    def get(self, request, pk):
+        notice = _notice_for(request.user, pk)
+        return self._page(request, notice, notices.notice_data(notice))
+
+    def post(self, request, pk):
+        notice = _notice_for(request.user, pk)
+        keys = [field["key"] for field in notices.edit_fields(notices.notice_data(notice))]
+        changes = {key: request.POST[key] for key in keys if key in request.POST}
+        try:
+            notice = notices.edit_sections(notice, changes, by=request.user)
+        except ValidationError as exc:
+            messages.error(request, "；".join(exc.messages))
+            return self._page(request, notice, notices.notice_data(notice), status=400)
+        messages.success(request, f"第{notice.version}版通报的文字已保存。")
+        return redirect("rectification:notice_edit", pk=notice.pk)
+
+
+def _counties_for(user) -> list[Region]:
+    return [county for county in Region.objects.filter(tier__key="county").order_by("path")
+            if user.has_perm(notices.TEMPLATE_PERM, county)]
+
+
+class NoticeTemplateView(LoginRequiredMixin, View):
+    """The county office's template of the notice: the current version as a form; saving writes the next one."""
+
+    template_name = "rectification/notice_template.html"
+
+    def _county(self, request, county_pk):
+        counties = _counties_for(request.user)
+        if not counties:
+            raise PermissionDenied("只有县委巡察办可以修改本县的通报模板。")
+        county = next((c for c in counties if c.pk == county_pk), None) if county_pk else counties[0]
+        if county is None:
+            raise Http404("没有这个县的通报模板。")
+        return county, counties
+
+    def _page(self, request, county, counties, form, status=200):
+        current = notices.current_template(county)
+        versions = county.notice_templates.select_related("created_by").order_by("-version")[:20]
+        return render(request, self.template_name, {
+            "page_title": "通报模板", "county": county, "counties": counties, "form": form, "current": current,
+            "versions": versions, "placeholders": TEMPLATE_PLACEHOLDERS,
+        }, status=status)
+
+    def get(self, request, county_pk=None):
+        county, counties = self._county(request, county_pk)
+        form = NoticeTemplateForm(instance=notices.current_template(county))
+        return self._page(request, county, counties, form)
+
+    def post(self, request, county_pk=None):
+        county, counties = self._county(request, county_pk)
+        form = NoticeTemplateForm(request.POST, instance=NoticeTemplate(county=county))
+        if form.is_valid():
+            try:
+                template = notices.save_template(county, form.template_values(), by=request.user)
+            except ValidationError as exc:
+                if hasattr(exc, "error_dict"):
+                    for field, errors in exc.error_dict.items():
+                        form.add_error(field if field in form.fields else None, errors)
+                else:
+                    form.add_error(None, exc)
+            else:
+                messages.success(request, f"{county.name}通报模板已保存为第{template.version}版；此后起草的通报使用新版本。")
+                return redirect("rectification:notice_template_county", county_pk=county.pk)
+        return self._page(request, county, counties, form, status=400)

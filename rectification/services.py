@@ -33,7 +33,7 @@ VERIFY = "rectification.verify_rectificationitem"
 
 HEADER_FIELDS = ["group_name", "inspected_from", "inspected_to", "feedback_on", "title", "first_responsible",
                  "document_title", "document_number", "organisation_text", "next_plan", "contact"]
-ITEM_FIELDS = ["responsible_leader", "responsible_unit", "measures", "deadline", "status", "result",
+ITEM_FIELDS = ["responsible_leader", "responsible_unit", "measures", "deadline", "deadline_text", "status", "result",
                "unfinished_reason", "next_steps", "new_deadline", "is_overdue", "closed_at"]
 CLOSED_STATUSES = (Status.FULLY_DONE, Status.ONGOING)
 
@@ -282,6 +282,8 @@ def update_item(item: RectificationItem, *, by, responsible_leader: str, respons
     if errors:
         raise RectificationError(errors)
     before = audit.snapshot(item, ITEM_FIELDS)
+    if deadline != item.deadline:  # the plan's wording ("2024年12月前") no longer says the new date
+        item.deadline_text = ""
     item.responsible_leader, item.responsible_unit, item.measures, item.deadline = leader, unit, measures, deadline
     if result is not None:
         item.result = _text(result)

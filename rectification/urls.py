@@ -16,6 +16,7 @@ class RectificationApp(AreaApp):
         MenuLink("整改方案", "assignment", "plans", ("rectification.view_rectificationplan",)),
         MenuLink("整改事项", "task_alt", "items", ("rectification.view_rectificationitem",)),
         MenuLink("批量生成通报", "folder_zip", "notice_batch", ("rectification.view_rectificationplan",)),
+        MenuLink("通报模板", "article", "notice_template", ("rectification.add_noticetemplate",)),
         MenuLink("导入整改方案", "upload_file", "plan_import", ("rectification.add_rectificationplan",)),
     )
 
@@ -38,5 +39,9 @@ class RectificationApp(AreaApp):
     notice_preview_path = path("notices/<int:pk>/preview/", notice_views.NoticePreviewView.as_view(), name="notice_preview")
     notice_download_path = path("notices/<int:pk>/download/<str:fmt>/", notice_views.NoticeDownloadView.as_view(),
                                 name="notice_download")
+    notice_edit_path = path("notices/<int:pk>/edit/", notice_views.NoticeEditView.as_view(), name="notice_edit")
+    notice_template_path = path("notices/template/", notice_views.NoticeTemplateView.as_view(), name="notice_template")
+    notice_template_county_path = path("notices/template/<int:county_pk>/", notice_views.NoticeTemplateView.as_view(),
+                                       name="notice_template_county")
     notice_action_path = path("notices/<int:pk>/act/<str:action>/", notice_views.NoticeActionView.as_view(),
                               name="notice_action")

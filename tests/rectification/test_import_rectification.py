@@ -256,6 +256,17 @@ def test_long_term_deadline_accepts_any_status(county, tmp_path):
     assert (item.status, item.deadline) == ("done", None)
 
 
+def test_the_plans_deadline_wording_is_kept_beside_the_date_and_printed_in_the_notice(county, tmp_path):
+    from rectification import notices
+
+    outcome = import_rectification(write_csv(tmp_path, ROWS), **OPTIONS)
+    items = {item.number: item for item in outcome.plan.items.all()}
+    assert [(items[n].deadline, items[n].deadline_text) for n in (2, 3, 5)] == [
+        (D(2024, 12, 31), "2024年12月"), (D(2024, 9, 30), "2024/9/30"), (D(2025, 6, 30), "2025年6月底前")]
+    section_four = {u["number"]: u["deadline"] for u in notices.build_notice(outcome.plan)["unfinished"]}
+    assert section_four == {2: "2024年12月", 5: "2025年6月底前"}
+
+
 # --- bad rows --------------------------------------------------------------------------------------
 
 

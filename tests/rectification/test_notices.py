@@ -133,16 +133,16 @@ def test_counts_are_computed_from_the_rows(plan):
     assert (c["petitions"], c["petitions_closed"], c["petitions_open"]) == (3, 2, 1)
     assert c["money_total"] == "15500.50"
     by_measure = {m["label"]: m["count"] for m in data["accountability"]["by_measure"]}
-    assert by_measure == {"立案审查调查": 1, "诫勉谈话": 2, "批评教育": 1}
+    assert by_measure == {"立案": 1, "诫勉谈话": 2, "批评教育": 1}
     by_level = {lv["label"]: lv["count"] for lv in data["accountability"]["by_level"]}
-    assert by_level == {"科级干部": 1, "一般干部": 1, "村（社区）干部": 2}
+    assert by_level == {"处级干部": 0, "科级干部": 1, "其他人员": 3}
     p = data["paragraphs"]
     assert "巡察反馈的24个问题中，已整改15个，正在整改中3个，需长期坚持3个，尚未整改3个" in p["summary"]
-    assert "共问责处理4人，其中立案审查调查1人、诫勉谈话2人、批评教育1人" in p["accountability"][0]
-    assert "转办信访件3件，已办结2件，正在办理1件" in p["accountability"][1]
-    assert "追回资金15500.50元" in p["accountability"][2]
+    assert "共处理4人。其中，处级干部0人、科级干部1人、其他人员3人；立案1人、诫勉谈话2人、批评教育1人。" in p["people"]
+    assert "转办信访件3件，已办结2件，正在办理1件" in p["petitions"]
+    assert "追回资金15500.50元" in p["petitions"]
     assert "制度3项" in p["organisation"][0] and "太委〔2024〕9号" in p["organisation"][0]
-    assert "县委第一巡察组于2024年4月8日至2024年5月31日对中共太平镇委员会进行了巡察" in p["opening"]
+    assert "2024年4月8日至2024年5月31日，县委第一巡察组对太平镇党委开展了巡察" in p["opening"]
     assert "2024年7月12日反馈" in p["opening"]
     assert data["title"] == "中共太平镇委员会关于巡察整改进展情况的通报"
     # A change in the rows changes the counts: nothing is typed.
@@ -170,7 +170,8 @@ def test_each_result_starts_with_its_status_word(plan):
     assert notices.status_text("in_progress", "已整改。还差一点") == "正在整改中。还差一点。"
     unfinished = data["unfinished"]
     assert [u["number"] for u in unfinished] == [n for n in range(1, 25) if STATUS_CYCLE[(n - 1) % 8] in ("in_progress", "pending")]
-    assert "未完成原因" in unfinished[0]["text"] and "完成时限：2025年6月30日" in unfinished[0]["text"]
+    assert unfinished[0]["progress_text"].startswith("正在整改中。") and unfinished[0]["reason"].startswith("涉及历史遗留问题")
+    assert unfinished[0]["deadline"] == "2025年6月30日"  # the new deadline decided later
 
 
 # ---------------------------------------------------------------- versions
@@ -237,7 +238,7 @@ def test_public_pages(client, plan, personas, media):
     page = client.get(f"/public/notices/{first.pk}/")
     assert page.status_code == 200
     html = page.content.decode()
-    assert "中共太平镇委员会关于巡察整改进展情况的通报" in html and "问题24：" in html
+    assert "中共太平镇委员会关于巡察整改进展情况的通报" in html and "（24）" in html
     pdf = client.get(f"/public/notices/{first.pk}/pdf/")
     assert pdf.status_code == 200 and pdf["Content-Type"] == "application/pdf"
     assert b"".join(pdf.streaming_content).startswith(b"%PDF")
@@ -264,7 +265,7 @@ def test_pdf_text_and_fonts(plan, tmp_path):
     text = subprocess.run(["pdftotext", "-enc", "UTF-8", str(out), "-"], capture_output=True, text=True, check=True).stdout
     flat = re.sub(r"\s+", "", text)
     assert "中共太平镇委员会关于巡察整改进展情况的通报" in flat
-    assert "问题24：" in flat and "整改情况：已整改。" in flat
+    assert "（24）" in flat and "整改情况：已整改。" in flat
     assert not re.search("[\u2f00-\u2fdf\u2e80-\u2eff]", text)  # no Kangxi radicals
     fonts = subprocess.run(["pdffonts", str(out)], capture_output=True, text=True, check=True).stdout.splitlines()[2:]
     assert fonts and all(line.split()[-5] == "yes" for line in fonts), fonts  # the "emb" column
@@ -275,13 +276,13 @@ def test_pdf_text_and_fonts(plan, tmp_path):
 def test_render_notice_command_formats_and_errors(plan, tmp_path):
     html = tmp_path / "n.html"
     call_command("render_notice", "--plan", str(plan.pk), "--out", str(html))
-    assert "问题1：" in html.read_text(encoding="utf-8")
+    assert "（1）" in html.read_text(encoding="utf-8")
     docx_file = tmp_path / "n.docx"
     call_command("render_notice", "--plan", str(plan.pk), "--out", str(docx_file))
     from docx import Document
 
-    body = "\n".join(p.text for p in Document(str(docx_file)).paragraphs)
-    assert "中共太平镇委员会关于巡察整改进展情况的通报" in body and "问题24：" in body
+    body = re.sub(r"\s+", "", "\n".join(p.text for p in Document(str(docx_file)).paragraphs))
+    assert "中共太平镇委员会关于巡察整改进展情况的通报" in body and "（24）" in body
     with pytest.raises(CommandError, match="整改方案不存在"):
         call_command("render_notice", "--plan", "99999", "--out", str(html))
     with pytest.raises(CommandError, match="不支持的文件类型"):

@@ -335,3 +335,17 @@ def test_an_item_claimed_done_and_waiting_for_verification_is_not_overdue(county
                                      status=RectificationItem.Status.IN_PROGRESS)
     assert flag_overdue()["flagged"] == 1
     assert set(RectificationItem.objects.filter(is_overdue=True).values_list("number", flat=True)) == {2}
+
+
+def test_a_changed_deadline_drops_the_plans_wording_a_kept_one_keeps_it(fed_back, personas):
+    committee = personas["township_committee"]
+    item = fed_back.items.get(number=1)
+    deadline = timezone.localdate() + 30 * DAY
+    RectificationItem.objects.filter(pk=item.pk).update(deadline=deadline, deadline_text="下月底前")
+    item.refresh_from_db()
+    assign(item, committee, deadline=deadline)
+    item.refresh_from_db()
+    assert item.deadline_text == "下月底前"
+    assign(item, committee, deadline=deadline + DAY)
+    item.refresh_from_db()
+    assert (item.deadline, item.deadline_text) == (deadline + DAY, "")
