@@ -1,11 +1,14 @@
 """One error shape for the API, in Chinese: {"detail": "…", "errors": ["…", …]}.
 
 Service mistakes (ValidationError from grid.events, rectification.services, governance.evidence) are
-400; PermissionDenied 403; outside the user's regions 404; too many writes 429 with Retry-After.
+400; PermissionDenied 403; outside the user's regions 404; too many writes 429 with Retry-After. A body
+that does not parse, a missing CSRF token and the other DRF errors get Chinese messages; an unexpected
+error is logged and answered 500 in the same shape (never Django's HTML error page, whatever DEBUG says).
 """
 
 from __future__ import annotations
 
+import logging
 import math
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
@@ -14,6 +17,10 @@ from django.http import Http404
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
+
+logger = logging.getLogger("api")
+
+UNEXPECTED = "服务器内部错误，请稍后重试；如仍出现，请联系系统管理员。"
 
 # Field names in messages as users know them.
 FIELD_LABELS = {
@@ -54,7 +61,11 @@ def exception_handler(exc, context):
             response["Retry-After"] = str(wait)
         return response
     response = drf_exception_handler(exc, context)
-    if response is not None and isinstance(response.data, dict | list):
+    if response is None:
+        view = context.get("view")
+        logger.error("Unexpected error in %s", type(view).__name__ if view else "the API", exc_info=exc)
+        return Response({"detail": UNEXPECTED, "errors": [UNEXPECTED]}, status=status.HTTP_500_INTERNAL_SERVER_ERROR)
+    if isinstance(response.data, dict | list):
         messages = _flatten(response.data)
         detail = response.data.get("detail") if isinstance(response.data, dict) else None
         response.data = {"detail": str(detail) if detail else "；".join(messages), "errors": messages}

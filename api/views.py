@@ -453,11 +453,11 @@ class PatrolScoresView(APIView):
         if request.query_params.get("quarter"):
             kind, period = "quarter", circulars.parse_quarter(request.query_params["quarter"])
             if period is None:
-                raise ValidationError({"quarter": "季度格式应为 YYYYQn（n 为 1–4），如 2026Q1。"})
+                raise ValidationError({"quarter": circulars.QUARTER_ERROR})
         else:
             kind, period = "month", circulars.parse_month(request.query_params.get("month") or "")
             if period is None:
-                raise ValidationError({"month": "月份格式应为 YYYY-MM，如 2026-03。"})
+                raise ValidationError({"month": circulars.MONTH_ERROR})
         data, circular = _circular_data(township, full, kind, period)
         if data is None:
             raise NotFound("该期考评尚未发布。")

@@ -6,6 +6,10 @@ lists that can reach a million rows (events, audit) use this instead.
 
 from __future__ import annotations
 
+# Beyond this a page number is treated as this one (an empty page): larger offsets overflow the
+# database's integer (SQLite answers "datatype mismatch").
+MAX_PAGE = 1_000_000
+
 
 class _Uncounted:
     uncounted = True
@@ -19,7 +23,7 @@ class _Uncounted:
 class UncountedPage:
     def __init__(self, queryset, number, per_page: int = 50):
         try:
-            number = max(1, int(number))
+            number = min(max(1, int(number)), MAX_PAGE)
         except (TypeError, ValueError):
             number = 1
         offset = (number - 1) * per_page

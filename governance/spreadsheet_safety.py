@@ -8,12 +8,16 @@ full-width forms) as a formula. Every export passes its rows through one of the 
   after the cell is edited. openpyxl would otherwise store any text starting with "=" as a formula.
 - `csv_row(values)`: CSV has no cell types, so such text gets a leading apostrophe (OWASP's advice).
 
-Numbers, dates and booleans are written as they are.
+Numbers, dates and booleans are written as they are. Text also loses the control characters a
+spreadsheet cannot hold (`governance.input_rules.printable`): openpyxl raises IllegalCharacterError
+on them, and older rows may hold them.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
+
+from .input_rules import printable
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "\n", "＝", "＋", "－", "＠")
 
@@ -23,6 +27,7 @@ def looks_like_formula(value) -> bool:
 
 
 def csv_cell(value):
+    value = printable(value)
     return "'" + value if looks_like_formula(value) else value
 
 
@@ -32,6 +37,7 @@ def csv_row(values: Iterable) -> list:
 
 def xlsx_cell(sheet, value):
     """A value for sheet.append(): text that looks like a formula becomes a quoted text cell."""
+    value = printable(value)
     if not looks_like_formula(value):
         return value
     from openpyxl.cell import WriteOnlyCell

@@ -1,7 +1,8 @@
 """Reading import files: `.xlsx` and `.csv` sheets with Chinese column headers (DESIGN.md §7).
 
 Row 1 is the header; data rows keep the row number a user sees in Excel, so every bad row can be
-reported as `第 N 行：原因`. Importers validate all rows first and raise `ImportFailed` with every
+reported as `第 N 行：原因`. A cell with a control character or a text-direction override is such
+an error (governance.input_rules), whatever the importer. Importers validate all rows first and raise `ImportFailed` with every
 `RowError` before they write anything.
 """
 
@@ -15,6 +16,8 @@ import zipfile
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from .input_rules import row_problems
 
 SPREADSHEET_SUFFIXES = {".xlsx", ".xlsm"}
 CSV_SUFFIXES = {".csv"}
@@ -112,7 +115,7 @@ def read_table(path: str | Path, *, required: Sequence[str], optional: Sequence[
             raise ImportFailed("文件为空或第 1 行不是表头：第 1 行应为列名，如 " + "、".join(required) + "。")
         headers = [_cell_text(value) for value in header_cells]
         _check_headers(headers, required)
-        rows = []
+        rows, errors = [], []
         for number, values in enumerate(raw_rows, start=2):
             texts = [_cell_text(value) for value in values]
             if not any(texts):
@@ -121,11 +124,14 @@ def read_table(path: str | Path, *, required: Sequence[str], optional: Sequence[
             for index, header in enumerate(headers):
                 if header:
                     cells[header] = texts[index] if index < len(texts) else ""
+            errors.extend(RowError(number, problem) for problem in row_problems(cells))
             rows.append(Row(number, cells))
     except (UnicodeDecodeError, csv.Error, zipfile.BadZipFile, KeyError, ValueError, OSError) as exc:
         raise ImportFailed(f"无法读取文件“{path.name}”：文件已损坏或格式不正确（{exc}）。") from exc
     finally:
         raw_rows.close()
+    if errors:
+        raise ImportFailed.for_rows(errors)
     return rows
 
 

@@ -27,6 +27,7 @@ from django.utils import timezone
 from django.utils.safestring import mark_safe
 
 from governance import audit
+from governance.input_rules import EARLIEST_DATE, LATEST_YEARS_AHEAD, latest_date, printable_tree
 from governance.spreadsheet_safety import xlsx_row
 from grid.models import Region
 
@@ -59,18 +60,27 @@ MONTH_PATTERN = re.compile(r"^(\d{4})-(\d{1,2})$")
 QUARTER_PATTERN = re.compile(r"^(\d{4})\s*[Qq]([1-4])$")
 
 
+MONTH_ERROR = f"月份格式应为 YYYY-MM，如 2026-03，且不早于 {EARLIEST_DATE.year} 年、不晚于 {LATEST_YEARS_AHEAD} 年之后。"
+QUARTER_ERROR = (f"季度格式应为 YYYYQn（n 为 1–4），如 2026Q1，且不早于 {EARLIEST_DATE.year} 年、"
+                 f"不晚于 {LATEST_YEARS_AHEAD} 年之后。")
+
+
+def _plausible_year(year: int) -> bool:
+    return EARLIEST_DATE.year <= year <= latest_date().year
+
+
 def parse_month(text: str) -> datetime.date | None:
-    """`2026-03` → 2026-03-01; None when the text is not a month."""
+    """`2026-03` → 2026-03-01; None when the text is not a month, or not a plausible one (input_rules)."""
     match = MONTH_PATTERN.match((text or "").strip())
-    if not match or not int(match[1]) or not 1 <= int(match[2]) <= 12:
+    if not match or not _plausible_year(int(match[1])) or not 1 <= int(match[2]) <= 12:
         return None
     return datetime.date(int(match[1]), int(match[2]), 1)
 
 
 def parse_quarter(text: str) -> tuple[int, int] | None:
-    """`2026Q1` → (2026, 1); None when the text is not a quarter."""
+    """`2026Q1` → (2026, 1); None when the text is not a quarter, or not a plausible one (input_rules)."""
     match = QUARTER_PATTERN.match((text or "").strip())
-    if not match or not int(match[1]):
+    if not match or not _plausible_year(int(match[1])):
         return None
     return int(match[1]), int(match[2])
 
@@ -311,6 +321,7 @@ def _number(text: str):
 
 def render_xlsx(data: dict) -> bytes:
     """The ranking (or grade) sheet plus a details sheet."""
+    data = printable_tree(data)
     from openpyxl import Workbook
 
     workbook = Workbook()
@@ -389,6 +400,7 @@ def _docx_table(document, headers: list[str], rows: list[list]):
 
 def render_docx(data: dict) -> bytes:
     """Title, date, paragraphs and tables in a Word document (A4)."""
+    data = printable_tree(data)
     from docx import Document
     from docx.enum.text import WD_ALIGN_PARAGRAPH
     from docx.shared import Mm

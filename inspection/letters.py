@@ -28,6 +28,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from governance import audit
+from governance.input_rules import printable_tree
 from grid.models import Department, Post, Region
 
 from . import onsite
@@ -400,7 +401,7 @@ def render_docx(letter: InspectionLetter) -> bytes:
 
     from .circulars import _docx_font
 
-    data = document_data(letter)
+    data = printable_tree(document_data(letter))
     document = Document()
     section = document.sections[0]
     section.page_width, section.page_height = Mm(210), Mm(297)

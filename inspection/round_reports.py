@@ -25,6 +25,7 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 
 from governance import audit
+from governance.input_rules import printable_tree
 from governance.spreadsheet_safety import xlsx_row
 from grid.access import region_grants
 from grid.models import Region
@@ -539,6 +540,7 @@ def _list_rows(data: dict) -> tuple[list[str], list[list], list[int]]:
 
 def render_xlsx(data: dict) -> bytes:
     """The list as one sheet (the village lists: one sheet per village plus the combined sheet)."""
+    data = printable_tree(data)
     from openpyxl import Workbook
     from openpyxl.styles import Alignment, Font
 
@@ -591,6 +593,7 @@ def _font(run, *, size=None, bold=False, family="仿宋_GB2312"):
 
 def render_docx(data: dict) -> bytes:
     """GB/T 9704-like Word document: 小标宋 title, 黑体/楷体 headings, 仿宋 body, tables for the lists."""
+    data = printable_tree(data)
     from docx import Document
     from docx.enum.section import WD_ORIENT
     from docx.enum.text import WD_ALIGN_PARAGRAPH

@@ -26,6 +26,7 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 
 from governance import audit
+from governance.input_rules import printable_tree
 
 from .models import Accountability, ProgressNotice, RectificationItem, RectificationPlan
 
@@ -319,6 +320,7 @@ def _docx_run(paragraph, text: str, *, family="仿宋_GB2312", size=16, bold=Fal
 
 def render_docx(data: dict) -> bytes:
     """The same notice as a Word document: 小标宋 title, 黑体/楷体 headings, 仿宋 body, A4, page numbers."""
+    data = printable_tree(data)
     from docx import Document
     from docx.enum.text import WD_ALIGN_PARAGRAPH
     from docx.oxml import OxmlElement
