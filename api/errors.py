@@ -45,6 +45,10 @@ def _flatten(detail) -> list[str]:
     return [str(detail)]
 
 
+PARSE_ERROR = "请求内容无法解析：请发送有效的 JSON（或表单）数据。"
+CSRF_ERROR = "CSRF 校验失败：请刷新页面后重试（用登录会话写入时须带 CSRF 令牌；设备请使用令牌认证）。"
+
+
 def exception_handler(exc, context):
     if isinstance(exc, DjangoValidationError):
         messages = list(exc.messages)
@@ -53,6 +57,11 @@ def exception_handler(exc, context):
         exc = exceptions.PermissionDenied(str(exc) or "您没有执行此操作的权限。")
     elif isinstance(exc, Http404):
         exc = exceptions.NotFound(str(exc) or "对象不存在或无权查看。")
+    elif isinstance(exc, exceptions.ParseError):
+        # DRF's text names the parser's own (English) complaint: "JSON parse error - Expecting ..."
+        exc = exceptions.ParseError(PARSE_ERROR)
+    elif isinstance(exc, exceptions.PermissionDenied) and str(exc.detail).startswith("CSRF Failed"):
+        exc = exceptions.PermissionDenied(CSRF_ERROR)
     if isinstance(exc, exceptions.Throttled):
         wait = math.ceil(exc.wait) if exc.wait is not None else None
         text = f"请求过于频繁，请在 {wait} 秒后重试。" if wait else "请求过于频繁，请稍后重试。"

@@ -340,10 +340,11 @@ def handle_event(
                 raise EventError("只能派单给本乡镇的部门。")
             event.department, event.status = department, Event.Status.DISPATCHED
         elif decision == "merge":
-            if duplicate_of is None or duplicate_of.pk == event.pk or duplicate_of.status == Event.Status.MERGED:
+            # A missing event and one outside the user's regions get the same answer (nothing about it leaks).
+            if duplicate_of is None or not by.has_perm("grid.view_event", duplicate_of):
+                raise EventError("找不到被重复的事件，或无权查看该事件。")
+            if duplicate_of.pk == event.pk or duplicate_of.status == Event.Status.MERGED:
                 raise EventError("请选择被重复的另一个有效事件。")
-            if not by.has_perm("grid.view_event", duplicate_of):
-                raise EventError("找不到该事件或无权查看。")
             event.duplicate_of, event.status = duplicate_of, Event.Status.MERGED
         elif decision == "reject":
             if not reason.strip():
