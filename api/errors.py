@@ -13,7 +13,8 @@ import math
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.http import Http404
+from django.http import Http404, JsonResponse
+from django.views import defaults
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
@@ -79,3 +80,28 @@ def exception_handler(exc, context):
         detail = response.data.get("detail") if isinstance(response.data, dict) else None
         response.data = {"detail": str(detail) if detail else "；".join(messages), "errors": messages}
     return response
+
+
+# ---------------------------------------------------------------- outside the API's views
+
+API_PATH_PREFIXES = ("/api/v1/", "/open311/")
+NOT_FOUND = "接口地址不存在。"
+
+
+def _error(status_code: int, text: str) -> JsonResponse:
+    return JsonResponse({"detail": text, "errors": [text]}, status=status_code, json_dumps_params={"ensure_ascii": False})
+
+
+def page_not_found(request, exception=None):
+    """The site's 404 handler: an unknown API address answers in the API's shape, other pages as usual."""
+    if request.path.startswith(API_PATH_PREFIXES):
+        return _error(404, NOT_FOUND)
+    return defaults.page_not_found(request, exception)
+
+
+def server_error(request):
+    """The site's 500 handler (DEBUG off): an error outside a view's own handling (a middleware) on an
+    API address still answers in the API's shape."""
+    if request.path.startswith(API_PATH_PREFIXES):
+        return _error(500, UNEXPECTED)
+    return defaults.server_error(request)

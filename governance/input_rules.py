@@ -90,14 +90,14 @@ def check_text(text: str, *, long_text: bool, max_length: int | None = None) -> 
         raise ValidationError(problem, code="text_input")
 
 
-def date_problem(value: datetime.date | datetime.datetime) -> str | None:
+def date_problem(value: datetime.date | datetime.datetime, *, what: str = "日期") -> str | None:
     """Why a date (or a date and time, in local wall time) is implausible, or None."""
     day = value.date() if isinstance(value, datetime.datetime) else value
     if day < EARLIEST_DATE:
-        return f"日期不能早于 {EARLIEST_DATE:%Y年%m月%d日}。"
+        return f"{what}不能早于 {EARLIEST_DATE:%Y年%m月%d日}。"
     latest = latest_date()
     if day > latest:
-        return f"日期不能晚于 {latest:%Y年%m月%d日}（{LATEST_YEARS_AHEAD} 年之内）。"
+        return f"{what}不能晚于 {latest:%Y年%m月%d日}（{LATEST_YEARS_AHEAD} 年之内）。"
     return None
 
 

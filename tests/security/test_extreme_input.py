@@ -147,3 +147,10 @@ def test_api_answers_an_unexpected_error_in_its_json_shape_with_debug_off(county
     assert response["Content-Type"].startswith("application/json")
     body = response.json()
     assert set(body) == {"detail", "errors"} and "服务器" in body["detail"] and "boom" not in body["detail"]
+
+
+def test_an_unknown_api_address_answers_in_the_json_error_shape(client, personas):
+    client.force_login(personas["county_office"])
+    response = client.get("/api/v1/no-such-thing/")
+    assert response.status_code == 404 and response.json() == {"detail": "接口地址不存在。", "errors": ["接口地址不存在。"]}
+    assert client.get("/no-such-page/")["Content-Type"].startswith("text/html")

@@ -114,3 +114,21 @@ def test_a_description_of_a_million_characters_is_refused(client, county, person
         "occurred_at": (timezone.localtime() - datetime.timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M")})
     assert "不能超过 5000 个字" in response.content.decode()
     assert not Event.objects.exists()
+
+
+def test_services_refuse_implausible_dates_from_every_entrance(county, personas, category):
+    from governance.input_rules import date_problem
+    from grid import patrols
+    from inspection import findings
+    from tests.inspection.test_reports import make_item
+
+    with pytest.raises(ValidationError, match="巡查日期不能早于"):
+        patrols.record_patrol(by=personas["grid_member"], region=county.grid1, kind="daily",
+                              date=datetime.date(1, 1, 1), started_at=datetime.time(8), ended_at=datetime.time(9),
+                              route="村道", findings="无")
+    item = make_item(county.taiping, county.agriculture)
+    with pytest.raises(ValidationError, match="发现日期不能早于"):
+        findings.record_finding(by=personas["department"], village=county.louxing, item=item,
+                                source="township_department", discovered_on=datetime.date(1999, 1, 1),
+                                location="村东", description="违建")
+    assert "整改时限不能晚于" in date_problem(datetime.date(9999, 12, 31), what="整改时限")
