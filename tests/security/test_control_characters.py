@@ -223,6 +223,7 @@ def poisoned_world(django_db_setup, django_db_blocker, tmp_path_factory):
                 values = {field: f"{name}{CONTROLS}{field}" for field in fields if field in model_fields}
                 type(record).objects.filter(pk=record.pk).update(**values)
             w.a["event"].category.__class__.objects.filter(pk=w.a["event"].category_id).update(name=f"类别{CONTROLS}")
+            type(w.county.agriculture).objects.filter(pk=w.county.agriculture.pk).update(name=f"农业{CONTROLS}办")
             audit.record("event.update", actor=w.insiders["county_office"], obj=w.a["event"],
                          after={"title": f"标题{CONTROLS}"}, region_path=w.county.grid1.path)
             from api import credentials
@@ -288,6 +289,14 @@ def test_every_page_export_document_and_api_answer_survives_stored_control_chara
                     problems.append(f"{visitor} GET {url}: {response.status_code}")
                 elif response.status_code == 200 and (problem := parses(response)):
                     problems.append(f"{visitor} GET {url}: {problem}")
+    # The ledger exports with a full period (the walk's variants stop at the period form).
+    period = f"start={timezone.localdate().replace(month=1, day=1)}&end={timezone.localdate()}"
+    office = Client(raise_request_exception=False)
+    office.force_login(w.insiders["township_office"])
+    for url in (f"{reverse('patrol:book_export')}?department={w.county.agriculture.pk}&{period}",
+                f"{reverse('patrol:ledger_export')}?village={w.county.louxing.pk}&{period}"):
+        response = office.get(url)
+        assert response.status_code == 200 and not parses(response), (url, response.status_code, parses(response))
     for fmt in ("json", "xml"):
         response = APIClient().get(reverse("open311:request_detail", kwargs={"fmt": fmt,
                                                                            "request_id": w.a["event"].pk}),
