@@ -2,8 +2,8 @@
 
 Row 1 is the header; data rows keep the row number a user sees in Excel, so every bad row can be
 reported as `第 N 行：原因`. A cell with a control character or a text-direction override is such
-an error (governance.input_rules), whatever the importer. Importers validate all rows first and raise `ImportFailed` with every
-`RowError` before they write anything.
+an error (governance.input_rules), whatever the importer. Importers validate all rows first and
+raise `ImportFailed` with every `RowError` before they write anything.
 """
 
 from __future__ import annotations
