@@ -3,14 +3,20 @@ Design notes: docs/architecture/api.md."""
 
 from __future__ import annotations
 
+import logging
 import math
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.http import Http404
+from django.http import Http404, JsonResponse
+from django.views import defaults
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
+
+logger = logging.getLogger("api")
+
+UNEXPECTED = "服务器内部错误，请稍后重试；如仍出现，请联系系统管理员。"
 
 # Field names in messages as users know them.
 FIELD_LABELS = {
@@ -35,6 +41,10 @@ def _flatten(detail) -> list[str]:
     return [str(detail)]
 
 
+PARSE_ERROR = "请求内容无法解析：请发送有效的 JSON（或表单）数据。"
+CSRF_ERROR = "CSRF 校验失败：请刷新页面后重试（用登录会话写入时须带 CSRF 令牌；设备请使用令牌认证）。"
+
+
 def exception_handler(exc, context):
     if isinstance(exc, DjangoValidationError):
         messages = list(exc.messages)
@@ -43,6 +53,11 @@ def exception_handler(exc, context):
         exc = exceptions.PermissionDenied(str(exc) or "您没有执行此操作的权限。")
     elif isinstance(exc, Http404):
         exc = exceptions.NotFound(str(exc) or "对象不存在或无权查看。")
+    elif isinstance(exc, exceptions.ParseError):
+        # DRF's text names the parser's own (English) complaint: "JSON parse error - Expecting ..."
+        exc = exceptions.ParseError(PARSE_ERROR)
+    elif isinstance(exc, exceptions.PermissionDenied) and str(exc.detail).startswith("CSRF Failed"):
+        exc = exceptions.PermissionDenied(CSRF_ERROR)
     if isinstance(exc, exceptions.Throttled):
         wait = math.ceil(exc.wait) if exc.wait is not None else None
         text = f"请求过于频繁，请在 {wait} 秒后重试。" if wait else "请求过于频繁，请稍后重试。"
@@ -51,8 +66,37 @@ def exception_handler(exc, context):
             response["Retry-After"] = str(wait)
         return response
     response = drf_exception_handler(exc, context)
-    if response is not None and isinstance(response.data, dict | list):
+    if response is None:
+        view = context.get("view")
+        logger.error("Unexpected error in %s", type(view).__name__ if view else "the API", exc_info=exc)
+        return Response({"detail": UNEXPECTED, "errors": [UNEXPECTED]}, status=status.HTTP_500_INTERNAL_SERVER_ERROR)
+    if isinstance(response.data, dict | list):
         messages = _flatten(response.data)
         detail = response.data.get("detail") if isinstance(response.data, dict) else None
         response.data = {"detail": str(detail) if detail else "；".join(messages), "errors": messages}
     return response
+
+
+# ---------------------------------------------------------------- outside the API's views
+
+API_PATH_PREFIXES = ("/api/v1/", "/open311/")
+NOT_FOUND = "接口地址不存在。"
+
+
+def _error(status_code: int, text: str) -> JsonResponse:
+    return JsonResponse({"detail": text, "errors": [text]}, status=status_code, json_dumps_params={"ensure_ascii": False})
+
+
+def page_not_found(request, exception=None):
+    """The site's 404 handler: an unknown API address answers in the API's shape, other pages as usual."""
+    if request.path.startswith(API_PATH_PREFIXES):
+        return _error(404, NOT_FOUND)
+    return defaults.page_not_found(request, exception)
+
+
+def server_error(request):
+    """The site's 500 handler (DEBUG off): an error outside a view's own handling (a middleware) on an
+    API address still answers in the API's shape."""
+    if request.path.startswith(API_PATH_PREFIXES):
+        return _error(500, UNEXPECTED)
+    return defaults.server_error(request)

@@ -20,6 +20,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from governance.evidence import EvidenceRejected
+from governance.input_rules import printable, text_problem
 from grid import boundaries
 from grid.events import report_event
 from grid.models import Event, EventCategory, Region
@@ -61,11 +62,11 @@ def _xml_value(parent, key: str, value) -> None:
                 for sub_key, sub_value in entry.items():
                     _xml_value(node, sub_key, sub_value)
             else:
-                ElementTree.SubElement(child, item_tag).text = str(entry)
+                ElementTree.SubElement(child, item_tag).text = printable(str(entry))
     elif isinstance(value, bool):
         child.text = "true" if value else "false"
     elif value is not None:
-        child.text = str(value)
+        child.text = printable(str(value))  # XML 1.0 cannot hold control characters, older rows may
 
 
 class GeoReportXMLRenderer(renderers.BaseRenderer):
@@ -144,6 +145,18 @@ def _param(request, name: str) -> str:
     if value in (None, ""):
         value = request.query_params.get(name)
     return str(value).strip() if value is not None else ""
+
+
+# The free-text parameters of a new request; only the description may span lines.
+TEXT_PARAMS = {"description": True, "address_string": False, "first_name": False, "last_name": False,
+               "phone": False, "email": False, "device_id": False, "account_id": False}
+
+
+def _check_texts(request) -> None:
+    for name, long_text in TEXT_PARAMS.items():
+        problem = text_problem(_param(request, name), long_text=long_text, max_length=10**9)
+        if problem:
+            raise Open311Error(400, f"{name}：{problem}")
 
 
 def _jurisdiction_code(region: Region) -> str:
@@ -313,6 +326,7 @@ class RequestListView(_Open311View):
         category = _services().filter(code=code).first()
         if category is None:
             raise Open311Error(404, f"未知的 service_code“{code}”。")
+        _check_texts(request)
         lat_text, long_text = _param(request, "lat"), _param(request, "long")
         if not lat_text or not long_text:
             raise Open311Error(400, "缺少位置：本系统按经纬度确定所在网格，请提供 lat 与 long（WGS-84）。")

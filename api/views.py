@@ -25,6 +25,7 @@ from grid import events as event_services
 from grid.access import get_object_for_user, require_perm, scope
 from grid.event_lists import EVENT_SORTS, EventFilters, my_tasks, region_events, with_list_columns
 from grid.models import Department, Event, EventCategory, Post, Region
+from inspection import circulars
 from inspection.models import PatrolReport
 from rectification import notices as notice_services
 from rectification import services as rect_services
@@ -447,11 +448,11 @@ class PatrolScoresView(APIView):
         if request.query_params.get("quarter"):
             kind, period = "quarter", chinese_dates.parse_quarter(request.query_params["quarter"])
             if period is None:
-                raise ValidationError({"quarter": "季度格式应为 YYYYQn（n 为 1–4），如 2026Q1。"})
+                raise ValidationError({"quarter": circulars.QUARTER_ERROR})
         else:
             kind, period = "month", chinese_dates.parse_month(request.query_params.get("month") or "")
             if period is None:
-                raise ValidationError({"month": "月份格式应为 YYYY-MM，如 2026-03。"})
+                raise ValidationError({"month": circulars.MONTH_ERROR})
         data, circular = _circular_data(township, full, kind, period)
         if data is None:
             raise NotFound("该期考评尚未发布。")

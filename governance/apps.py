@@ -6,4 +6,6 @@ class GovernanceConfig(AppConfig):
     verbose_name = "系统核心"
 
     def ready(self):
-        from . import checks  # noqa: F401  (registers the start-up checks)
+        from . import checks, input_rules  # noqa: F401  (checks registers the start-up checks)
+
+        input_rules.install()  # every form and serializer field refuses control characters, odd dates

@@ -8,6 +8,8 @@ import datetime
 import re
 import unicodedata
 
+from .input_rules import EARLIEST_DATE, latest_date
+
 _DATE = re.compile(r"([0-9]{4})\s*[-/.年]\s*([0-9]{1,2})\s*[-/.月]\s*([0-9]{1,2})\s*日?")
 _TIME = re.compile(r"([0-9]{1,2})\s*[:时]\s*([0-9]{1,2})\s*(?:[:分]\s*([0-9]{1,2})(?:\.[0-9]+)?\s*秒?)?\s*分?")
 _MONTH = re.compile(r"([0-9]{4})\s*[-/.年]\s*([0-9]{1,2})\s*月?")
@@ -68,7 +70,7 @@ def parse_month(text: str | None) -> datetime.date | None:
     if not match:
         return None
     year, month = int(match[1]), int(match[2])
-    if not year or not 1 <= month <= 12:
+    if not plausible_year(year) or not 1 <= month <= 12:
         return None
     return datetime.date(year, month, 1)
 
@@ -76,10 +78,15 @@ def parse_month(text: str | None) -> datetime.date | None:
 def parse_quarter(text: str | None) -> tuple[int, int] | None:
     """(year, quarter) of `2026Q1`, `2026q1` or `2026年第一季度`."""
     match = _QUARTER.fullmatch(normalise(text))
-    if not match or not int(match[1]):
+    if not match or not plausible_year(int(match[1])):
         return None
     number = match[2] or match[3]
     return int(match[1]), _QUARTER_WORDS.get(number) or int(number)
+
+
+def plausible_year(year: int) -> bool:
+    """A month or quarter this system can hold: from the earliest plausible date to ten years ahead."""
+    return EARLIEST_DATE.year <= year <= latest_date().year
 
 
 def parse_deadline(text: str | None) -> datetime.date | None:

@@ -3,6 +3,10 @@ Design notes: docs/architecture/governance.md."""
 
 from __future__ import annotations
 
+# Beyond this a page number is treated as this one (an empty page): larger offsets overflow the
+# database's integer (SQLite answers "datatype mismatch").
+MAX_PAGE = 1_000_000
+
 
 class _Uncounted:
     uncounted = True
@@ -16,7 +20,7 @@ class _Uncounted:
 class UncountedPage:
     def __init__(self, queryset, number, per_page: int = 50):
         try:
-            number = max(1, int(number))
+            number = min(max(1, int(number)), MAX_PAGE)
         except (TypeError, ValueError):
             number = 1
         offset = (number - 1) * per_page

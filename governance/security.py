@@ -32,3 +32,42 @@ class CharacterClassesValidator:
 
     def get_help_text(self) -> str:
         return f"密码须包含大写字母、小写字母、数字、符号中的至少 {self.min_classes} 类。"
+
+
+# Look-alike characters people put in a common word to pass "must contain a digit and a symbol".
+_LOOK_ALIKES = str.maketrans({"@": "a", "4": "a", "0": "o", "1": "i", "!": "i", "3": "e", "$": "s", "5": "s",
+                              "7": "t", "+": "t", "9": "g", "8": "b"})
+_DECORATION = string.digits + string.punctuation + " "
+
+
+class GuessablePasswordValidator:
+    """A common password or the user's own name, dressed up, is still guessed first: "P@ssw0rd123",
+    "Admin@2024", "Zhangsan#1". The core of the password (the decoration of digits and symbols around it
+    stripped, look-alike characters read as letters) must not be a common password (Django's list) nor
+    contain, or be contained in, the username."""
+
+    def __init__(self, min_name_length: int = 4):
+        self.min_name_length = min_name_length
+
+    @staticmethod
+    def cores(password: str) -> set[str]:
+        lowered = password.lower()
+        stripped = lowered.strip(_DECORATION)
+        return {core for core in (stripped, stripped.translate(_LOOK_ALIKES), lowered.translate(_LOOK_ALIKES).strip(
+            _DECORATION)) if core}
+
+    def validate(self, password: str, user=None) -> None:
+        from django.contrib.auth.password_validation import CommonPasswordValidator
+
+        common = CommonPasswordValidator().passwords
+        cores = self.cores(password)
+        if any(core in common for core in cores):
+            raise ValidationError("密码是常见密码加上数字或符号的变形（如 P@ssw0rd123），很容易被猜中，请换一个。",
+                                  code="password_guessable")
+        name = (getattr(user, "username", "") or "").lower()
+        if len(name) >= self.min_name_length and any(name in core or (len(core) >= self.min_name_length and core in name)
+                                                     for core in cores):
+            raise ValidationError("密码不能由用户名变形而来。", code="password_like_username")
+
+    def get_help_text(self) -> str:
+        return "密码不能是常见密码或用户名加上数字、符号的变形。"

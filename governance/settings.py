@@ -264,6 +264,8 @@ for _validator in AUTH_PASSWORD_VALIDATORS:
     if _validator["NAME"].endswith("MinimumLengthValidator"):
         _validator["OPTIONS"] = {"min_length": 10}
 AUTH_PASSWORD_VALIDATORS.append({"NAME": "governance.security.CharacterClassesValidator", "OPTIONS": {"min_classes": 3}})
+# ...and not a common password or the username dressed up with digits and symbols ("P@ssw0rd123").
+AUTH_PASSWORD_VALIDATORS.append({"NAME": "governance.security.GuessablePasswordValidator"})
 
 # Sessions end after SESSION_COOKIE_AGE (8 hours) and when the browser closes; cookies are
 # HttpOnly, SameSite=Lax and, outside DEBUG, Secure (see above); HSTS outside DEBUG.

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from .input_rules import printable
+
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "\n", "＝", "＋", "－", "＠")
 
 
@@ -13,6 +15,7 @@ def looks_like_formula(value) -> bool:
 
 
 def csv_cell(value):
+    value = printable(value)
     return "'" + value if looks_like_formula(value) else value
 
 
@@ -22,6 +25,7 @@ def csv_row(values: Iterable) -> list:
 
 def xlsx_cell(sheet, value):
     """A value for sheet.append(): text that looks like a formula becomes a quoted text cell."""
+    value = printable(value)
     if not looks_like_formula(value):
         return value
     from openpyxl.cell import WriteOnlyCell

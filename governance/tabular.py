@@ -12,6 +12,8 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .input_rules import row_problems
+
 SPREADSHEET_SUFFIXES = {".xlsx", ".xlsm"}
 CSV_SUFFIXES = {".csv"}
 
@@ -108,7 +110,7 @@ def read_table(path: str | Path, *, required: Sequence[str], optional: Sequence[
             raise ImportFailed("文件为空或第 1 行不是表头：第 1 行应为列名，如 " + "、".join(required) + "。")
         headers = [_cell_text(value) for value in header_cells]
         _check_headers(headers, required)
-        rows = []
+        rows, errors = [], []
         for number, values in enumerate(raw_rows, start=2):
             texts = [_cell_text(value) for value in values]
             if not any(texts):
@@ -117,11 +119,14 @@ def read_table(path: str | Path, *, required: Sequence[str], optional: Sequence[
             for index, header in enumerate(headers):
                 if header:
                     cells[header] = texts[index] if index < len(texts) else ""
+            errors.extend(RowError(number, problem) for problem in row_problems(cells))
             rows.append(Row(number, cells))
     except (UnicodeDecodeError, csv.Error, zipfile.BadZipFile, KeyError, ValueError, OSError) as exc:
         raise ImportFailed(f"无法读取文件“{path.name}”：文件已损坏或格式不正确（{exc}）。") from exc
     finally:
         raw_rows.close()
+    if errors:
+        raise ImportFailed.for_rows(errors)
     return rows
 
 

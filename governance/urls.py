@@ -8,6 +8,10 @@ from governance.views import evidence_file
 
 site = build_site()
 
+# Errors outside the views: the API's addresses answer in its JSON error shape (api.errors).
+handler404 = "api.errors.page_not_found"
+handler500 = "api.errors.server_error"
+
 urlpatterns = [
     path("healthz", health.healthz_view, name="healthz"),
     path("admin/", admin.site.urls),

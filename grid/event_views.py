@@ -223,11 +223,10 @@ class EventActionView(LoginRequiredMixin, View):
 
     def post(self, request, pk, action):
         event = Event.objects.filter(pk=pk).first()
-        if event is None:
-            raise Http404("事件不存在。")
-        if not request.user.has_perm("grid.view_event", event):
-            # A step taken from outside the event's region: refused, as every wrong-region step is.
-            raise PermissionDenied("您不能办理该事件：需要该事件所在区域的相应岗位。")
+        if event is None or not request.user.has_perm("grid.view_event", event):
+            # Outside the event's region it answers as for a missing event: a step URL tells nobody
+            # which events exist elsewhere. Inside, a wrong role is refused by the service (403).
+            raise Http404("事件不存在或无权查看。")
         files = request.FILES.getlist("files")
         try:
             if action == "rate":

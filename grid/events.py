@@ -11,6 +11,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from governance import audit, evidence, one_statement
+from governance.input_rules import happened_problem
 
 from .models import CategoryRouting, Department, Event, EventCategory, Post, Region
 
@@ -31,7 +32,6 @@ DECISION_LABELS = {
     "dispatch": "派单至部门", "send_back": "退回乡镇", "satisfied": "核实满意", "return": "核实不满意退回",
     "return_to_department": "核实不满意退回部门",
 }
-FUTURE_TOLERANCE = datetime.timedelta(minutes=5)
 
 
 class EventError(ValidationError):
@@ -129,7 +129,7 @@ def _coordinate(value, name: str, limit: int) -> Decimal | None:
         number = Decimal(str(value)).quantize(Decimal("0.000001"))
     except (InvalidOperation, ValueError) as exc:
         raise EventError(f"{name}必须是数字。") from exc
-    if not -limit <= number <= limit:
+    if not number.is_finite() or not -limit <= number <= limit:
         raise EventError(f"{name}超出范围（应在 -{limit} 到 {limit} 之间）。")
     return number
 
@@ -148,8 +148,8 @@ def _clean_report(*, region, category, title, description, occurred_at, urgency,
         errors.append("请选择有效的事件小类。")
     if occurred_at is None:
         errors.append("请填写发生时间。")
-    elif occurred_at > timezone.now() + FUTURE_TOLERANCE:
-        errors.append("发生时间不能晚于当前时间。")
+    elif problem := happened_problem(occurred_at):
+        errors.append(problem)
     if urgency not in Event.Urgency.values:
         errors.append("紧急程度无效。")
     if source not in Event.Source.values:
@@ -336,10 +336,11 @@ def handle_event(
                 raise EventError("只能派单给本乡镇的部门。")
             event.department, event.status = department, Event.Status.DISPATCHED
         elif decision == "merge":
-            if duplicate_of is None or duplicate_of.pk == event.pk or duplicate_of.status == Event.Status.MERGED:
+            # A missing event and one outside the user's regions get the same answer (nothing about it leaks).
+            if duplicate_of is None or not by.has_perm("grid.view_event", duplicate_of):
+                raise EventError("找不到被重复的事件，或无权查看该事件。")
+            if duplicate_of.pk == event.pk or duplicate_of.status == Event.Status.MERGED:
                 raise EventError("请选择被重复的另一个有效事件。")
-            if not by.has_perm("grid.view_event", duplicate_of):
-                raise EventError("找不到该事件或无权查看。")
             event.duplicate_of, event.status = duplicate_of, Event.Status.MERGED
         elif decision == "reject":
             if not reason.strip():

@@ -15,6 +15,7 @@ from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 
 from governance import audit
+from governance.input_rules import happened_problem
 
 from .access import region_grants, scope
 from .models import CadenceRule, Event, PatrolLog, Post, Region, WorkDiary
@@ -155,6 +156,8 @@ def record_patrol(
         errors["date"].append("请填写巡查日期。")
     elif date > now.date():
         errors["date"].append("巡查日期不能晚于今天。")
+    elif problem := happened_problem(date, what="巡查日期"):
+        errors["date"].append(problem)
     if started_at is None:
         errors["started_at"].append("请填写开始时间。")
     if ended_at is None:

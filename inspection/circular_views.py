@@ -87,12 +87,12 @@ class PeriodForm(forms.Form):
         if cleaned.get("kind") == "quarter":
             parsed = chinese_dates.parse_quarter(cleaned.get("quarter") or "")
             if parsed is None:
-                self.add_error("quarter", "季度格式应为 YYYYQn（n 为 1–4），如 2026Q1。")
+                self.add_error("quarter", circulars.QUARTER_ERROR)
             cleaned["period"] = parsed
         else:
             parsed = chinese_dates.parse_month(cleaned.get("month") or "")
             if parsed is None:
-                self.add_error("month", "月份格式应为 YYYY-MM，如 2026-03。")
+                self.add_error("month", circulars.MONTH_ERROR)
             cleaned["period"] = parsed
         return cleaned
 

@@ -18,6 +18,7 @@ from django.utils.safestring import mark_safe
 from governance import audit, charts
 from governance.chinese_dates import chinese_date
 from governance.docx_fonts import set_font
+from governance.input_rules import EARLIEST_DATE, LATEST_YEARS_AHEAD, printable_tree
 from governance.spreadsheet_safety import xlsx_row
 from grid.models import Region
 
@@ -44,6 +45,11 @@ CONTENT_TYPES = {
 }
 GRADE_ORDER = [grade for _, _, grade in GRADES] + [LOWEST_GRADE]
 KIND_LABEL = {"addition": "加分", "deduction": "扣分", "veto": "一票否决", "excused": "已上报不扣分"}
+
+
+MONTH_ERROR = f"月份格式应为 YYYY-MM，如 2026-03，且不早于 {EARLIEST_DATE.year} 年、不晚于 {LATEST_YEARS_AHEAD} 年之后。"
+QUARTER_ERROR = (f"季度格式应为 YYYYQn（n 为 1–4），如 2026Q1，且不早于 {EARLIEST_DATE.year} 年、"
+                 f"不晚于 {LATEST_YEARS_AHEAD} 年之后。")
 
 
 def month_title(township: Region, month: datetime.date) -> str:
@@ -259,6 +265,7 @@ def _number(text: str):
 
 def render_xlsx(data: dict) -> bytes:
     """The ranking (or grade) sheet plus a details sheet."""
+    data = printable_tree(data)
     from openpyxl import Workbook
 
     workbook = Workbook()
@@ -326,6 +333,7 @@ def _docx_table(document, headers: list[str], rows: list[list]):
 
 def render_docx(data: dict) -> bytes:
     """Title, date, paragraphs and tables in a Word document (A4)."""
+    data = printable_tree(data)
     from docx import Document
     from docx.enum.text import WD_ALIGN_PARAGRAPH
     from docx.shared import Mm

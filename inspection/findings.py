@@ -16,6 +16,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from governance import audit
+from governance.input_rules import happened_problem
 from governance.models import Notification
 from governance.notifications import notify
 from grid.access import region_grants, scope
@@ -198,6 +199,8 @@ def record_finding(
         errors["discovered_on"] = ["请填写发现日期。"]
     elif discovered_on > today:
         errors["discovered_on"] = ["发现日期不能晚于今天。"]
+    elif problem := happened_problem(discovered_on, what="发现日期"):
+        errors["discovered_on"] = [problem]
     location = (location or "").strip()
     description = (description or "").strip()
     if len(location) > 200:

@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from governance import audit
 from governance.chinese_dates import parse_date, parse_datetime
+from governance.input_rules import date_problem
 from governance.tabular import ImportFailed, ImportResult, Row, RowError, RowWarning, read_table
 from grid.models import PATH_SEPARATOR, Department, Region
 from grid.regions import RegionNotFound, find_region, normalise_path
@@ -86,6 +87,9 @@ def _date_cell(row: Row, column: str, problems: list[str], *, required: bool = T
         problems.append(f"{column}“{text}”不是有效日期（如 2026-01-05）")
     elif day > timezone.localdate():
         problems.append(f"{column}“{text}”晚于今天")
+        return None
+    elif problem := date_problem(day, what=column):
+        problems.append(problem.rstrip("。"))
         return None
     return day
 

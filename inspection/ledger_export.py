@@ -12,6 +12,7 @@ from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font
 
 from governance import audit
+from governance.input_rules import printable
 from governance.spreadsheet_safety import xlsx_row
 from grid.access import scope
 from grid.models import Department, Region
@@ -57,7 +58,7 @@ def _local(value: datetime.datetime | None):
 
 def _sheet(workbook: Workbook, title: str, caption: str, headers: list[str], widths: list[int]):
     sheet = workbook.create_sheet(title)
-    sheet.append([caption])
+    sheet.append([printable(caption)])  # region and department names are stored text
     sheet["A1"].font = Font(bold=True, size=14)
     sheet.append(headers)
     for cell in sheet[2]:

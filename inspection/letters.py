@@ -19,6 +19,7 @@ from governance import audit
 from governance.chinese_dates import chinese_date
 from governance.chinese_numerals import chinese_ordinal
 from governance.docx_fonts import set_font
+from governance.input_rules import printable_tree
 from grid.models import Department, Post, Region
 
 from . import onsite
@@ -374,7 +375,7 @@ def render_docx(letter: InspectionLetter) -> bytes:
     from docx.enum.text import WD_ALIGN_PARAGRAPH
     from docx.shared import Mm, Pt
 
-    data = document_data(letter)
+    data = printable_tree(document_data(letter))
     document = Document()
     section = document.sections[0]
     section.page_width, section.page_height = Mm(210), Mm(297)

@@ -287,7 +287,8 @@ class ReportActionView(LoginRequiredMixin, View):
                 data = form.cleaned_data
                 duplicate_of = None
                 if data.get("duplicate_of"):
-                    duplicate_of = PatrolReport.objects.filter(pk=data["duplicate_of"]).first()
+                    # Only the same village's reports can be duplicated: another village's answers as missing.
+                    duplicate_of = PatrolReport.objects.filter(pk=data["duplicate_of"], village_id=report.village_id).first()
                     if duplicate_of is None:
                         raise report_services.ReportError("找不到被重复的上报。")
                 report_services.verify_report(

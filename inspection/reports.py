@@ -12,12 +12,12 @@ from django.db.models import Q
 from django.utils import timezone
 
 from governance import audit, evidence
+from governance.input_rules import happened_problem
 from grid.models import Department, Post, Region
 
 from .models import CatalogItem, PatrolReport, VillagePatrol
 
 MIN_PATROLLERS = 2
-FUTURE_TOLERANCE = datetime.timedelta(minutes=5)
 NUMBER_ATTEMPTS = 5
 
 VERDICT_CHOICES = (PatrolReport.Verdict.TRUE, PatrolReport.Verdict.FALSE, PatrolReport.Verdict.DUPLICATE)
@@ -153,8 +153,8 @@ def submit_report(
         errors.append("请选择本镇巡查目录中启用的事项。")
     if occurred_at is None:
         errors.append("请填写发生时间。")
-    elif occurred_at > timezone.now() + FUTURE_TOLERANCE:
-        errors.append("发生时间不能晚于当前时间。")
+    elif problem := happened_problem(occurred_at):
+        errors.append(problem)
     location, description = (location or "").strip(), (description or "").strip()
     if not location:
         errors.append("请填写地点。")

@@ -18,6 +18,7 @@ from governance import audit
 from governance.chinese_dates import chinese_date
 from governance.chinese_numerals import chinese_ordinal
 from governance.docx_fonts import set_font
+from governance.input_rules import printable_tree
 from governance.spreadsheet_safety import xlsx_row
 from grid.access import region_grants
 from grid.models import Region
@@ -518,6 +519,7 @@ def _list_rows(data: dict) -> tuple[list[str], list[list], list[int]]:
 
 def render_xlsx(data: dict) -> bytes:
     """The list as one sheet (the village lists: one sheet per village plus the combined sheet)."""
+    data = printable_tree(data)
     from openpyxl import Workbook
     from openpyxl.styles import Alignment, Font
 
@@ -559,6 +561,7 @@ def render_xlsx(data: dict) -> bytes:
 
 def render_docx(data: dict) -> bytes:
     """GB/T 9704-like Word document: 小标宋 title, 黑体/楷体 headings, 仿宋 body, tables for the lists."""
+    data = printable_tree(data)
     from docx import Document
     from docx.enum.section import WD_ORIENT
     from docx.enum.text import WD_ALIGN_PARAGRAPH

@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from governance import audit
 from governance.chinese_dates import parse_date, parse_deadline
+from governance.input_rules import date_problem
 from governance.tabular import ImportFailed, ImportResult, Row, RowError, RowWarning, read_table
 from grid.models import Region
 from grid.regions import RegionNotFound, find_region
@@ -320,6 +321,8 @@ def _plan_rows(rows: list[Row], header: _Header, feedback_on: datetime.date | No
                 problems.append(f"整改时限“{deadline_text}”不是有效日期（如 2024-12-31、2024年12月、2024年12月底前、长期坚持）")
             elif feedback_on and deadline < feedback_on:
                 problems.append(f"整改时限 {deadline}（“{deadline_text}”）早于反馈日期 {feedback_on}")
+            elif problem := date_problem(deadline, what="整改时限"):
+                problems.append(problem.rstrip("。"))
 
         status_text = re.sub(r"\s+", "", row["状态"])
         status = STATUSES.get(status_text) or STATUS_ALIASES.get(status_text)

@@ -22,6 +22,7 @@ from governance import audit
 from governance.chinese_dates import chinese_date
 from governance.chinese_numerals import chinese_ordinal
 from governance.docx_fonts import add_run
+from governance.input_rules import printable_tree
 from grid.models import Region
 
 from .models import (
@@ -618,6 +619,7 @@ def _width(text: str) -> float:
 
 def render_docx(data: dict) -> bytes:
     """The same notice as a Word document: 小标宋 title, 黑体/楷体 headings, 仿宋 body, A4, page numbers."""
+    data = printable_tree(data)
     from docx import Document
     from docx.enum.text import WD_ALIGN_PARAGRAPH
     from docx.oxml import OxmlElement

@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from governance import audit, evidence
 from governance.chinese_dates import chinese_date
+from governance.input_rules import date_problem
 
 from .models import (
     Accountability,
@@ -277,6 +278,8 @@ def update_item(item: RectificationItem, *, by, responsible_leader: str, respons
         errors.append("请填写整改时限。")
     elif item.plan.feedback_on and deadline < item.plan.feedback_on:
         errors.append(f"整改时限（{chinese_date(deadline)}）不能早于反馈日期（{chinese_date(item.plan.feedback_on)}）。")
+    elif problem := date_problem(deadline, what="整改时限"):
+        errors.append(problem)
     if len(leader) > 100 or len(unit) > 100:
         errors.append("责任领导、责任单位不能超过 100 个字。")
     if errors:
@@ -414,6 +417,8 @@ def mark_unfinished(item: RectificationItem, *, by, reason: str, next_steps: str
             errors.append(f"新的整改时限（{chinese_date(new_deadline)}）不能早于反馈日期（{chinese_date(item.plan.feedback_on)}）。")
         if new_deadline < timezone.localdate():
             errors.append("新的整改时限不能早于今天。")
+        elif problem := date_problem(new_deadline, what="新的整改时限"):
+            errors.append(problem)
     if errors:
         raise RectificationError(errors)
     before = audit.snapshot(item, ITEM_FIELDS)
