@@ -20,6 +20,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from governance import audit, evidence
+from grid.access import scope
 
 from .models import (
     Accountability,
@@ -28,9 +29,23 @@ from .models import (
     PlanMeasure,
     PlanMeeting,
     ProgressEntry,
+    ProgressNotice,
     RectificationItem,
     RectificationPlan,
 )
+
+
+def visible_progress(user):
+    """Progress entries (and their evidence) are seen by whoever may see their item."""
+    return ProgressEntry.objects.filter(
+        item__in=scope(user, RectificationItem.objects.all(), "rectification.view_rectificationitem").values("pk"))
+
+
+def visible_notices(user):
+    """Progress notices, drafts included, are seen by whoever may see their plan (published ones also publicly)."""
+    return ProgressNotice.objects.filter(
+        plan__in=scope(user, RectificationPlan.objects.all(), "rectification.view_rectificationplan").values("pk"))
+
 
 Status = RectificationItem.Status
 CHANGE_PLAN = "rectification.change_rectificationplan"
