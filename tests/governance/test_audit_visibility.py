@@ -97,3 +97,14 @@ def test_every_kind_of_evidence_owner_has_its_own_rule():
             "rectification.ProgressEntry"} <= set(visibility.registered_labels())
     assert {"inspection.TalkRecord", "inspection.ProblemClue", "inspection.MobileProposal"} <= set(
         visibility.registered_labels())
+
+
+def test_the_admin_lists_the_same_audit_entries_as_the_page(r):
+    """A superuser as such reads no clue: not in the admin's audit list either."""
+    record = clue(r, by=r.users["member2"], group=r.group2, target=r.taiping)
+    finding(r, by=r.users["member2"], group=r.group2, target=r.taiping, title="底稿标题A9")
+    admin_client = logged_in(r.users["root"])
+    listing = admin_client.get(reverse("admin:governance_auditentry_changelist"))
+    assert listing.status_code == 200
+    body = listing.content.decode()
+    assert "底稿标题A9" in body and f"问题线索 #{record.pk}" not in body
