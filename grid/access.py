@@ -220,7 +220,7 @@ class RegionRule:
     (a post's region subtree, or a guardian grant on the single record): `scope()` itself.
 
     In the audit log the entry's own region path (the record's, written with the entry) decides,
-    with the single records granted explicitly: no subquery over the records' table."""
+    with the single records granted explicitly: no subquery over the records' table, no query of its own."""
 
     def __init__(self, model: type[Model], perm: str):
         self.model = model
@@ -235,7 +235,9 @@ class RegionRule:
         condition = Q(pk__in=[])
         for prefix in region_grants(user).paths(self.perm):
             condition |= Q(region_path__startswith=prefix)
-        explicit = _explicitly_granted_pks(user, self.model, self.perm)
-        if explicit:
-            condition |= Q(object_id__in=[str(pk) for pk in explicit])
+        # Single records shared through guardian, as subqueries (guardian keeps their ids as text too).
+        codename = self.perm.split(".", 1)[1]
+        grants = {"content_type": ContentType.objects.get_for_model(self.model), "permission__codename": codename}
+        condition |= Q(object_id__in=UserObjectPermission.objects.filter(user=user, **grants).values("object_pk"))
+        condition |= Q(object_id__in=GroupObjectPermission.objects.filter(group__user=user, **grants).values("object_pk"))
         return condition
