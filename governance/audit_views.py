@@ -2,7 +2,8 @@
 
 Rows are scoped through grid.access.scope like every other list (AuditEntry declares its region path),
 and then by the own visibility rule of the record each entry is about (governance.visibility): an
-unreleased working paper's entry is no more visible here than the paper. Newest first, never counted. Superusers may also check the hash chain from here.
+unreleased working paper's entry is no more visible here than the paper. Newest first, never counted.
+Superusers may also check the hash chain from here.
 """
 
 from __future__ import annotations
