@@ -56,11 +56,9 @@ _RULES: dict[str, VisibilityRule] = {}
 
 
 def register(rule: VisibilityRule) -> None:
-    """Declare the visibility rule of `rule.model` (from the owning app's ``AppConfig.ready()``)."""
-    label = rule.model._meta.label
-    if label in _RULES and _RULES[label] is not rule:
-        raise ValueError(f"{label} 的可见范围规则已登记过，不能登记两次。")
-    _RULES[label] = rule
+    """Declare the visibility rule of `rule.model`, from the app that owns the model (its
+    ``AppConfig.ready()``; a repeated ready() replaces the rule with its equal)."""
+    _RULES[rule.model._meta.label] = rule
 
 
 def register_records(model: type[Model], records: Callable[[object], QuerySet]) -> None:
