@@ -3,6 +3,7 @@
 from django.contrib import admin
 
 from .admin_audit import ReadOnlyAdminMixin
+from .audit_views import visible_entries
 from .models import Attachment, AuditChainHead, AuditEntry, Notification
 
 admin.site.site_header = "县域网格化治理系统 后台配置"
@@ -23,6 +24,11 @@ class AuditEntryAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
     def get_readonly_fields(self, request, obj=None):
         return [field.name for field in self.model._meta.fields]
+
+    def get_queryset(self, request):
+        # The same entries as the 审计日志 page: a record's own rule holds here too (clues: not a
+        # superuser as such).
+        return visible_entries(request.user, super().get_queryset(request))
 
 
 @admin.register(AuditChainHead)

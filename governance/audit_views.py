@@ -19,6 +19,7 @@ from django.views.generic import TemplateView
 
 from grid.access import require_perm, scope
 
+from . import visibility
 from .audit import verify_chain
 from .audit_labels import action_label
 from .listing import FilterForm, Sorts, xlsx_export
@@ -99,11 +100,17 @@ def _field_names(object_type: str) -> dict[str, str]:
     return {field.name: str(field.verbose_name) for field in model._meta.get_fields() if hasattr(field, "verbose_name")}
 
 
+def visible_entries(user, entries: QuerySet[AuditEntry]) -> QuerySet[AuditEntry]:
+    """The entries `user` may read: in the regions where they may audit, and about records they may
+    see by each record's own rule. Every place that shows audit entries reads them through here."""
+    return visibility.audit_entries_visible(user, scope(user, entries, "governance.view_auditentry"))
+
+
 def audit_entries_for(user, query) -> tuple[AuditFilterForm, QuerySet[AuditEntry]]:
     """The entries the 审计日志 page shows for this query string, in its order: the page and its export."""
     require_perm(user, "governance.view_auditentry")
     form = AuditFilterForm(query or None)
-    entries = form.filter(scope(user, AuditEntry.objects.all(), "governance.view_auditentry"))
+    entries = form.filter(visible_entries(user, AuditEntry.objects.all()))
     return form, AUDIT_SORTS.apply(entries, form.valid_values().get("sort"))
 
 

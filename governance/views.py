@@ -18,6 +18,7 @@ from django.views.generic import TemplateView
 
 from grid.models import Post
 
+from . import visibility
 from .capabilities import capabilities_of
 from .charts import render_svg, svg_download
 from .dashboards import dashboard_for, figure_for, last_visit
@@ -218,7 +219,8 @@ class InboxView(LoginRequiredMixin, TemplateView):
 
 
 def evidence_file(request, pk: int, thumbnail: bool = False):
-    """Serve an attachment to a user who may view the record it belongs to (404 otherwise)."""
+    """Serve an attachment (or its thumbnail) to a user who may see the record it belongs to, by that
+    record's own rule (governance.visibility), as its own evidence route does; 404 otherwise."""
     from django.http import Http404
 
     from .evidence import attachment_response
@@ -231,7 +233,14 @@ def evidence_file(request, pk: int, thumbnail: bool = False):
         raise Http404("附件不存在。")
     model = attachment.owner_type.model_class()
     owner = model._default_manager.filter(pk=attachment.owner_id).first() if model else None
-    perm = f"{attachment.owner_type.app_label}.view_{attachment.owner_type.model}"
-    if owner is None or not request.user.has_perm(perm, owner):
+    if owner is None or not _may_see_owner(request.user, owner, attachment.owner_type):
         raise Http404("附件不存在或无权查看。")
     return attachment_response(attachment, thumbnail=thumbnail)
+
+
+def _may_see_owner(user, owner, owner_type) -> bool:
+    """The owner's registered rule decides; a kind without one falls back to its view permission."""
+    allowed = visibility.may_see(user, owner)
+    if allowed is not None:
+        return allowed
+    return user.has_perm(f"{owner_type.app_label}.view_{owner_type.model}", owner)

@@ -208,3 +208,31 @@ class ObjectGrantBackend(ObjectPermissionBackend):
             return super().has_perm(user_obj, perm, obj)
         except WrongAppError:
             return False
+
+
+class RegionRule:
+    """The visibility rule of a kind of record that is seen wherever its view permission is held
+    (a post's region subtree, or a guardian grant on the single record): `scope()` itself.
+
+    In the audit log the entry's own region path (the record's, written with the entry) decides,
+    with the single records granted explicitly: no subquery over the records' table, no query of its own."""
+
+    def __init__(self, model: type[Model], perm: str):
+        self.model = model
+        self.perm = perm
+
+    def records(self, user) -> QuerySet:
+        return scope(user, self.model._default_manager.all(), self.perm)
+
+    def audit_condition(self, user) -> Q:
+        if user.is_superuser:
+            return Q()
+        condition = Q(pk__in=[])
+        for prefix in region_grants(user).paths(self.perm):
+            condition |= Q(region_path__startswith=prefix)
+        # Single records shared through guardian, as subqueries (guardian keeps their ids as text too).
+        codename = self.perm.split(".", 1)[1]
+        grants = {"content_type": ContentType.objects.get_for_model(self.model), "permission__codename": codename}
+        condition |= Q(object_id__in=UserObjectPermission.objects.filter(user=user, **grants).values("object_pk"))
+        condition |= Q(object_id__in=GroupObjectPermission.objects.filter(group__user=user, **grants).values("object_pk"))
+        return condition

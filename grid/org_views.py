@@ -16,7 +16,7 @@ from django.views import View
 from django.views.generic import TemplateView
 
 from governance.audit import snapshot
-from governance.audit_views import action_label
+from governance.audit_views import action_label, visible_entries
 from governance.listing import SortedForm, Sorts, xlsx_export
 from governance.models import AuditEntry
 from governance.paging import UncountedPage
@@ -182,7 +182,8 @@ class RegionDetailView(LoginRequiredMixin, TemplateView):
             context["ended_posts"] = sorted((post for post in posts if post.end_date and post.end_date <= today), key=lambda post: post.end_date, reverse=True)
         # Asked of the region grants directly: guardian's backend refuses a governance perm on a grid object.
         if user.is_superuser or region_grants(user).covers("governance.view_auditentry", region.path):
-            entries = list(AuditEntry.objects.filter(region_path=region.path).select_related("actor").order_by("-id")[:20])
+            entries = list(visible_entries(user, AuditEntry.objects.filter(region_path=region.path))
+                           .select_related("actor").order_by("-id")[:20])
             for entry in entries:
                 entry.action_label = action_label(entry.action) or entry.action
             context["audit_entries"] = entries

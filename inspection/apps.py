@@ -4,3 +4,36 @@ from django.apps import AppConfig
 class InspectionConfig(AppConfig):
     name = "inspection"
     verbose_name = "大巡查与巡察"
+
+    def ready(self):
+        from governance import visibility
+        from grid.access import RegionRule
+
+        from . import findings, letters, onsite, round_reports, rounds
+        from .models import (
+            InspectionFinding,
+            InspectionGroup,
+            InspectionLetter,
+            InspectionRound,
+            LookBack,
+            MobileProposal,
+            PatrolFinding,
+            PatrolReport,
+            ProblemClue,
+            RoundTarget,
+            TalkRecord,
+        )
+
+        # Each kind's own rule, asked by the audit log and the evidence route as by the kind's pages.
+        visibility.register(RegionRule(PatrolReport, "inspection.view_patrolreport"))
+        visibility.register_records(PatrolFinding, findings.visible_findings)
+        visibility.register_records(InspectionRound, rounds.rounds_visible)
+        visibility.register_records(RoundTarget, rounds.targets_visible)
+        visibility.register_records(MobileProposal, rounds.proposals_visible)
+        visibility.register_records(InspectionGroup, round_reports.groups_seen)
+        visibility.register_records(InspectionFinding, onsite.visible_findings)
+        visibility.register_records(TalkRecord, onsite.visible_talks)
+        visibility.register_records(ProblemClue, onsite.visible_clues)
+        visibility.register_records(LookBack, onsite.visible_look_backs)
+        visibility.register_records(InspectionLetter, letters.visible_letters)
+

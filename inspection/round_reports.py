@@ -11,6 +11,7 @@ from collections import Counter, OrderedDict
 from contextlib import contextmanager
 
 from django.core.exceptions import PermissionDenied
+from django.db.models import Q
 from django.template.loader import render_to_string
 from django.utils import timezone
 
@@ -24,6 +25,7 @@ from grid.access import region_grants
 from grid.models import Region
 
 from .models import FocusCategory, InspectionFinding, InspectionGroup, RoundTarget, TalkRecord
+from .rounds import groups_visible
 
 FORMATS = ("pdf", "docx", "xlsx")
 CONTENT_TYPES = {
@@ -76,15 +78,18 @@ def visible_groups(user):
         "-round__arrival_date", "round_id", "number")
     if user.is_superuser:
         return groups
-    from django.db.models import Q
-
-
     condition = Q(leader=user) if user.is_authenticated else Q(pk__in=[])
     grants = region_grants(user)
     for perm in VIEW_PERMS:
         for prefix in grants.paths(perm):
             condition |= Q(township__path__startswith=prefix)
     return groups.filter(condition)
+
+
+def groups_seen(user):
+    """Every group the user may see anything of: its page (the groups of visible rounds) or its reports."""
+    return InspectionGroup.objects.filter(Q(pk__in=groups_visible(user).values("pk"))
+                                          | Q(pk__in=visible_groups(user).order_by().values("pk")))
 
 
 # ---------------------------------------------------------------- the records

@@ -36,17 +36,16 @@ def round_for(user, pk) -> InspectionRound:
 
 
 def group_for(user, pk) -> InspectionGroup:
-    group = (InspectionGroup.objects.select_related("round__county", "township", "leader")
-             .filter(pk=pk, round__in=round_services.rounds_visible(user).values("pk")).first())
+    group = round_services.groups_visible(user).select_related("round__county", "township", "leader").filter(pk=pk).first()
     if group is None:
         raise Http404("巡察组不存在或无权查看。")
     return group
 
 
 def proposal_for(user, pk) -> MobileProposal:
-    proposal = (MobileProposal.objects.select_related("group__round__county", "group__township", "village",
-                                                      "proposed_by", "decided_by")
-                .filter(pk=pk, group__round__in=round_services.rounds_visible(user).values("pk")).first())
+    proposal = (round_services.proposals_visible(user)
+                .select_related("group__round__county", "group__township", "village", "proposed_by", "decided_by")
+                .filter(pk=pk).first())
     if proposal is None:
         raise Http404("机动巡察提议不存在或无权查看。")
     return proposal

@@ -89,6 +89,17 @@ def targets_visible(user) -> QuerySet:
     return RoundTarget.objects.filter(round__in=rounds_visible(user).values("pk"))
 
 
+def groups_visible(user) -> QuerySet:
+    """Groups the user may open: the groups of the rounds in rounds_visible."""
+    return InspectionGroup.objects.filter(round__in=rounds_visible(user).values("pk"))
+
+
+def proposals_visible(user) -> QuerySet:
+    """Mobile-inspection proposals the user may open: those of the rounds in rounds_visible (the
+    villages a group means to add are the group's business until the leading group decides)."""
+    return MobileProposal.objects.filter(group__round__in=rounds_visible(user).values("pk"))
+
+
 def oversees(user, round: InspectionRound) -> bool:
     """The office or the leading group: a county-level grant over the round's county."""
     return _active(user) and user.has_perm("inspection.view_inspectionround", round.county)

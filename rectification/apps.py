@@ -4,3 +4,16 @@ from django.apps import AppConfig
 class RectificationConfig(AppConfig):
     name = "rectification"
     verbose_name = "整改"
+
+    def ready(self):
+        from governance import visibility
+        from grid.access import RegionRule
+
+        from .models import ProgressEntry, ProgressNotice, RectificationItem, RectificationPlan
+        from .services import visible_notices, visible_progress
+
+        # Each kind's own rule, asked by the audit log and the evidence route as by the kind's pages.
+        visibility.register(RegionRule(RectificationPlan, "rectification.view_rectificationplan"))
+        visibility.register(RegionRule(RectificationItem, "rectification.view_rectificationitem"))
+        visibility.register_records(ProgressEntry, visible_progress)
+        visibility.register_records(ProgressNotice, visible_notices)

@@ -13,6 +13,7 @@ from django.utils import timezone
 from governance import audit, evidence
 from governance.chinese_dates import chinese_date
 from governance.input_rules import date_problem
+from grid.access import scope
 
 from .models import (
     Accountability,
@@ -21,9 +22,23 @@ from .models import (
     PlanMeasure,
     PlanMeeting,
     ProgressEntry,
+    ProgressNotice,
     RectificationItem,
     RectificationPlan,
 )
+
+
+def visible_progress(user):
+    """Progress entries (and their evidence) are seen by whoever may see their item."""
+    return ProgressEntry.objects.filter(
+        item__in=scope(user, RectificationItem.objects.all(), "rectification.view_rectificationitem").values("pk"))
+
+
+def visible_notices(user):
+    """Progress notices, drafts included, are seen by whoever may see their plan (published ones also publicly)."""
+    return ProgressNotice.objects.filter(
+        plan__in=scope(user, RectificationPlan.objects.all(), "rectification.view_rectificationplan").values("pk"))
+
 
 Status = RectificationItem.Status
 CHANGE_PLAN = "rectification.change_rectificationplan"

@@ -61,6 +61,29 @@ def test_verify_audit_notices_a_deleted_row(county):
         call_command("verify_audit")
 
 
+def test_verify_audit_notices_an_entry_whose_action_was_rewritten(county):
+    """The hash covers what was done, not only to what: "post.end" rewritten as "post.create" is caught."""
+    victim = AuditEntry.objects.order_by("id")[1]
+    _raw("UPDATE governance_auditentry SET action = %s WHERE id = %s", ["region.view", victim.pk])
+    with pytest.raises(CommandError, match=f"第 {victim.pk} 号记录.*被修改"):
+        call_command("verify_audit")
+
+
+def test_verify_audit_notices_the_first_row_deleted(county):
+    """The chain starts from a fixed genesis hash: removing its first row leaves the second pointing at nothing."""
+    first, second = AuditEntry.objects.order_by("id")[:2]
+    _raw("DELETE FROM governance_auditentry WHERE id = %s", [first.pk])
+    with pytest.raises(CommandError, match=f"第 {second.pk} 号记录.*删除"):
+        call_command("verify_audit")
+
+
+def test_every_recorded_field_is_covered_by_the_hash(county):
+    entry = AuditEntry.objects.order_by("id").first()
+    covered = set(entry.content_for_hash())
+    stored = {field.attname for field in AuditEntry._meta.concrete_fields} - {"id", "previous_hash", "entry_hash"}
+    assert stored <= covered, f"哈希未覆盖：{stored - covered}"
+
+
 def test_verify_audit_notices_the_last_row_deleted(county):
     last = AuditEntry.objects.order_by("-id").first()
     _raw("DELETE FROM governance_auditentry WHERE id = %s", [last.pk])

@@ -75,6 +75,28 @@ def test_guardian_grant_on_a_single_object_shares_only_that_object(county, perso
     assert list(scope(user, Department.objects.all(), "grid.view_department")) == [shared]
 
 
+@pytest.mark.parametrize("holder", ["user", "group"])
+def test_a_grant_on_one_object_is_not_honoured_for_another_permission(county, personas, holder):
+    """Sharing one department to change it does not let anyone view it (nor a region's grant another codename)."""
+    from django.contrib.auth.models import Group
+
+    user = personas["outsider"]
+    grantee = user
+    if holder == "group":
+        grantee = Group.objects.create(name="共享组")
+        user.groups.add(grantee)
+    assign_perm("grid.change_department", grantee, county.agriculture)
+    assign_perm("grid.change_region", grantee, county.zhaocun)
+    user = fresh(user)
+    assert user.has_perm("grid.change_department", county.agriculture)
+    assert not user.has_perm("grid.view_department", county.agriculture)
+    assert not scope(user, Department.objects.all(), "grid.view_department").exists()
+    assert list(scope(user, Department.objects.all(), "grid.change_department")) == [county.agriculture]
+    assert user.has_perm("grid.change_region", county.henan)
+    assert not user.has_perm("grid.view_region", county.henan)
+    assert not scope(user, Region.objects.all(), "grid.view_region").exists()
+
+
 def test_has_perm_query_count_does_not_grow_with_posts(county, personas):
     user = personas["county_office"]
     role = Role.objects.get(key="grid_leader")

@@ -55,3 +55,17 @@ def test_mistake_exits_non_zero_from_the_command_line(county, capsys):
         ManagementUtility(["manage.py", "create_post", "--username", "x", "--role", "nope", "--region", "太平镇"]).execute()
     assert exit_info.value.code != 0
     assert "未知角色" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("username, password, message", [
+    ("lisi", "Ab1!", "10"),  # too short (Django's rule, at the project's length)
+    ("lisi", "abcdefghijk", "至少 3 类"),
+    ("lisi", "12345678901234", "密码"),  # all digits, common
+    ("zhangsanfeng", "Zhangsanfeng1", "密码"),  # like the user name
+])
+def test_create_post_refuses_a_password_that_breaks_the_password_rules(county, username, password, message):
+    with pytest.raises(CommandError, match=message) as refused:
+        call_command("create_post", "--username", username, "--role", "grid_member", "--region", "太平镇",
+                     "--password", password)
+    assert str(refused.value).startswith("密码不符合要求：")
+    assert not User.objects.filter(username=username).exists() and not Post.objects.exists()

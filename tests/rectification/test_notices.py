@@ -219,6 +219,33 @@ def test_permissions_versions_and_audit(plan, personas, media):
     assert actions == {"progress_notice.draft", "progress_notice.approve", "progress_notice.publish"}
 
 
+def test_a_third_version_corrects_the_second_and_every_version_stays_readable(client, plan, personas, media):
+    committee = personas["township_committee"]
+    first = published(plan, committee)
+    plan.items.filter(number=3).update(status="done", result="已完成整改。")
+    second = published(plan, committee)
+    plan.items.filter(number=7).update(status="done", result="已完成整改。")
+    third = published(plan, committee)
+    assert [n.version for n in (first, second, third)] == [1, 2, 3]
+    for notice in (first, second):
+        notice.refresh_from_db()
+        assert notice.state == "published"
+    assert [n.content["counts"]["done"] for n in (first, second, third)] == [15, 16, 17]
+    assert notices.filename(third.content, "pdf").endswith("（第3版）.pdf")
+
+    for old in (first, second):  # each older version points to the newest, not merely the next
+        page = client.get(f"/public/notices/{old.pk}/").content.decode()
+        assert f"本通报已有更正版本：<a href=\"/public/notices/{third.pk}/\">第3版" in page
+    newest = client.get(f"/public/notices/{third.pk}/").content.decode()
+    assert "本通报已有更正版本" not in newest
+    assert all(f"/public/notices/{n.pk}/" in newest for n in (first, second))
+    listing = client.get("/public/notices/").content.decode()
+    assert listing.index(f"/public/notices/{third.pk}/") < listing.index(f"/public/notices/{second.pk}/") \
+        < listing.index(f"/public/notices/{first.pk}/")
+    fourth = notices.create_draft(plan, by=committee)
+    assert fourth.version == 4 and fourth.state == "draft"
+
+
 # ---------------------------------------------------------------- public pages
 
 

@@ -349,3 +349,17 @@ def test_a_changed_deadline_drops_the_plans_wording_a_kept_one_keeps_it(fed_back
     assign(item, committee, deadline=deadline + DAY)
     item.refresh_from_db()
     assert (item.deadline, item.deadline_text) == (deadline + DAY, "")
+
+
+def test_an_item_shared_with_one_user_shows_in_their_audit_log_and_no_other_item_does(fed_back, personas, client):
+    """The township office may audit 太平镇 but not read its rectification items: only one shared with it."""
+    from guardian.shortcuts import assign_perm
+
+    shared, other = fed_back.items.order_by("number")[:2]
+    assign(shared, personas["township_committee"])
+    assign(other, personas["township_committee"])
+    office = personas["township_office"]
+    assign_perm("rectification.view_rectificationitem", office, shared)
+    client.force_login(office)
+    body = client.get(reverse("system:audit"), {"object_type": "rectification.RectificationItem"}).content.decode()
+    assert str(shared) in body and str(other) not in body

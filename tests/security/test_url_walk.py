@@ -34,7 +34,7 @@ from django.utils import timezone
 
 from governance.evidence import attachments_of
 
-from .world import CLUE_SECRET, DRAFT_SECRET, SECRET, World, build_world
+from .world import CLUE_SECRET, DRAFT_SECRET, SECRET, TALK_SECRET, UNRELEASED_SECRET, World, build_world
 
 OBJECT, PAGE, PUBLIC, OPEN = "object", "page", "public", "open"
 LOGIN_PREFIXES = ("/accounts/login/", "/admin/login/")
@@ -47,7 +47,7 @@ class Case:
     post: bool | None = None  # also POST to it (default: records yes; pages only where marked)
     note: str = ""
     get_is_harmless: bool = False  # a GET only sends the user on (to a page that leaks nothing); POST acts
-    markers: tuple = field(default=(SECRET, CLUE_SECRET, DRAFT_SECRET))
+    markers: tuple = field(default=(SECRET, CLUE_SECRET, DRAFT_SECRET, UNRELEASED_SECRET, TALK_SECRET))
 
 
 def pk(name: str, **extra):
@@ -74,6 +74,10 @@ def _evidence(w: World, owner: str):
 def _owned_evidence(w: World, owner: str, attachment_owner: str | None = None):
     source = w.a[attachment_owner or owner]
     return [({"pk": w.a[owner].pk, "attachment_pk": a.pk}, "") for a in attachments_of(source)]
+
+
+# Every kind of record that has evidence in the world (each has its own route too; see DEDICATED_EVIDENCE).
+EVIDENCE_OWNERS = ("event", "patrol_report", "finding_with_photo", "unreleased_finding", "progress")
 
 
 def _round_documents(w: World):
@@ -107,8 +111,8 @@ CASES: dict[str, Case] = {
     "password_reset_confirm": Case(OPEN, lambda w: [({"uidb64": "MQ", "token": "set-password"}, "")]),
     "two_factor_setup": Case(PAGE, post=True), "two_factor_verify": Case(PAGE, post=True),
     "inbox": Case(PAGE, lambda w: [({}, ""), ({}, "unread=on&q=整改")], post=True),
-    "evidence": Case(OBJECT, lambda w: _evidence(w, "event") + _evidence(w, "patrol_report") + _evidence(w, "progress")),
-    "evidence_thumb": Case(OBJECT, lambda w: _evidence(w, "event")),
+    "evidence": Case(OBJECT, lambda w: [v for owner in EVIDENCE_OWNERS for v in _evidence(w, owner)]),
+    "evidence_thumb": Case(OBJECT, lambda w: [v for owner in EVIDENCE_OWNERS for v in _evidence(w, owner)]),
     "public_notices:list": Case(PUBLIC, lambda w: [({}, ""), ({}, "q=整改&sort=oldest")], markers=(DRAFT_SECRET,)),
     "public_notices:detail": Case(OBJECT, pk("draft_notice"), note="草稿通报对所有人 404"),
     "public_notices:pdf": Case(OBJECT, pk("draft_notice"), note="草稿通报对所有人 404"),
@@ -526,3 +530,110 @@ def test_clues_and_draft_notices_are_walked_as_records_nobody_outside_may_open()
         assert CLUE_SECRET in CASES[name].markers or DRAFT_SECRET in CASES[name].markers, name
     names, _ = walked_names()
     assert {"inspection:onsite_clue_detail", "inspection:onsite_clue_export", "public_notices:detail"} <= set(names)
+
+
+# ---------------------------------------------------------------- insiders excluded by a record's own rule
+
+# Markers of the records each visitor of county A must not see, though the records lie in a region
+# where the visitor may read the audit log: the inspected township's committee and office (the current
+# round's working papers before feedback, talks, clues), and a group member who is also a leading-group
+# cadre (clues: only the group leader, the inspection office and discipline). "inspection_clue.record"
+# and "问题线索 #" mark a clue's entry, which keeps no content (only that it exists, where, and who).
+CLUE_ENTRY = ("inspection_clue.record", "问题线索 #", CLUE_SECRET)
+PAPERS = (UNRELEASED_SECRET, TALK_SECRET, "inspection_talk.record", *CLUE_ENTRY)
+EXCLUDED_INSIDERS = {
+    "township_committee": PAPERS,
+    "township_office": PAPERS,
+    "a_member": CLUE_ENTRY,
+    "leading_group": CLUE_ENTRY,
+}
+AUDIT_QUERIES = ("", "action=inspection", "action=inspection_clue", "object_type=inspection.InspectionFinding",
+                 "object_type=inspection.TalkRecord", "object_type=inspection.ProblemClue", "actor=a_", "sort=oldest")
+
+
+def _insider(world, visitor: str) -> Client:
+    client = Client(REMOTE_ADDR="10.9.1.1")
+    client.force_login(world.insiders[visitor])
+    return client
+
+
+def _audit_views(w: World) -> list[str]:
+    """The audit log, its export, its search and filters, and the latest entries of the regions involved."""
+    urls = [reverse(name) + (f"?{q}" if q else "") for name in ("system:audit", "system:audit_export") for q in AUDIT_QUERIES]
+    return urls + [reverse("system:region_detail", args=[region.pk])
+                   for region in (w.county.county, w.county.taiping, w.county.louxing)]
+
+
+def _evidence_urls(w: World, owner: str) -> list[str]:
+    return [reverse(name, args=[attachment.pk]) for attachment in attachments_of(w.a[owner])
+            for name in ("evidence", "evidence_thumb")]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("visitor", list(EXCLUDED_INSIDERS))
+def test_insiders_excluded_by_a_records_own_rule_find_it_nowhere(world, visitor):
+    client = _insider(world, visitor)
+    hidden = EXCLUDED_INSIDERS[visitor]
+    problems = []
+    for url in _audit_views(world):
+        response = client.get(url)
+        if response.status_code != 200:
+            if url.startswith("/system/audit"):  # a region page above the visitor's is 404: it shows nothing
+                problems.append(f"{url}: {response.status_code}（应能打开本区域的审计日志）")
+            continue
+        leaked = [marker for marker in hidden if marker in _body(response)]
+        if leaked:
+            problems.append(f"{url}: 出现了无权查看的记录 {leaked}")
+    if UNRELEASED_SECRET in hidden:  # the working paper's photo, before feedback
+        for url in _evidence_urls(world, "unreleased_finding"):
+            response = client.get(url)
+            if response.status_code != 404:
+                problems.append(f"{url}: {response.status_code}，未反馈问题底稿的照片应为 404")
+    assert not problems, f"{visitor}：\n" + "\n".join(problems)
+
+
+@pytest.mark.django_db
+def test_the_excluded_records_are_in_the_audit_log_for_those_who_may_see_them(world):
+    """The check above can fail: the office reads every marker there, the member the round's papers."""
+    office = _insider(world, "county_office")
+    body = _body(office.get(reverse("system:audit_export")))
+    assert all(marker in body for marker in (UNRELEASED_SECRET, TALK_SECRET, "inspection_talk.record", "inspection_clue.record"))
+    member = _insider(world, "a_member")
+    body = _body(member.get(reverse("system:audit")))
+    assert UNRELEASED_SECRET in body and TALK_SECRET in body and "inspection_clue.record" not in body
+    for url in _evidence_urls(world, "unreleased_finding"):
+        assert member.get(url).status_code == 200, url
+    leader = _insider(world, "group_leader")
+    assert leader.get(reverse("inspection:onsite_clue_detail", args=[world.a["current_clue"].pk])).status_code == 200
+
+
+def _dedicated_evidence(w: World, owner: str, attachment) -> str:
+    """The evidence route of the owner's own kind, for the same file."""
+    record = w.a[owner]
+    if owner == "event":
+        return reverse("api:event_attachment", kwargs={"pk": record.pk, "attachment_pk": attachment.pk})
+    if owner == "patrol_report":
+        return reverse("patrol:report_evidence", kwargs={"pk": record.pk, "attachment_pk": attachment.pk})
+    if owner == "progress":
+        return reverse("rectification:item_evidence", kwargs={"pk": record.item_id, "attachment_pk": attachment.pk})
+    return reverse("inspection:onsite_finding_evidence", kwargs={"pk": record.pk, "attachment_pk": attachment.pk})
+
+
+@pytest.mark.django_db
+def test_the_evidence_route_answers_as_the_owners_own_route_for_everyone(world):
+    """/evidence/<id>/ (and its thumbnail) serves a file exactly to those whom the route of the
+    record's own kind serves it: every kind of owner, every persona of county A and an outsider."""
+    visitors = [*world.insiders, "outsider"]
+    disagreements = []
+    for visitor in visitors:
+        client = Client(REMOTE_ADDR="10.9.1.2")
+        client.force_login(world.outsiders["county_office"] if visitor == "outsider" else world.insiders[visitor])
+        for owner in EVIDENCE_OWNERS:
+            for attachment in attachments_of(world.a[owner]):
+                own = client.get(_dedicated_evidence(world, owner, attachment)).status_code == 200
+                for name in ("evidence", "evidence_thumb"):
+                    generic = client.get(reverse(name, args=[attachment.pk])).status_code == 200
+                    if generic != own:
+                        disagreements.append(f"{visitor} {owner} {name}: 通用路由 {'给看' if generic else '拒绝'}，"
+                                             f"本类路由 {'给看' if own else '拒绝'}")
+    assert not disagreements, "\n".join(disagreements)

@@ -37,6 +37,9 @@ from tests.inspection.test_round_reports import add_finding, make_group, make_ro
 SECRET = "甲县内部ZX9"
 CLUE_SECRET = "线索QK7甲县"
 DRAFT_SECRET = "草稿通报WV3"
+# Working papers of the current round, not yet fed back: hidden from the inspected township itself.
+UNRELEASED_SECRET = "未反馈底稿RT5"
+TALK_SECRET = "谈话对象TK8"
 PASSWORD = "Test@2026pw"
 DAY = datetime.timedelta(days=1)
 
@@ -173,4 +176,25 @@ def build_world() -> World:
     a["current_round"], a["current_group"] = current, current_group
     a["proposal"] = inspection_rounds.propose_mobile(by=group_leader, group=current_group, village=county.dalou,
                                                      reason=f"{SECRET}机动巡察理由")
+
+    # The current round's working papers, before feedback: a finding with a photo, a talk and a clue on
+    # 太平镇. Its member `a_member` also holds a leading-group post at the county (so may read the
+    # county's audit log): a group member and leading-group cadre, whom the clue rule still excludes.
+    member, _ = services.ensure_user("a_member", password=PASSWORD)
+    services.create_post(user=member, role=Role.objects.get(key="inspection_group"), region=county.taiping)
+    services.create_post(user=member, role=Role.objects.get(key="leading_group"), region=county.county)
+    current_group.members.add(member)
+    people["a_member"] = member
+    current_focus = next(f for f in make_taxonomy(current).values() if f.parent_id)
+    current_target = RoundTarget.objects.get(group=current_group, organisation=county.taiping)
+    a["unreleased_finding"] = onsite.record_finding(
+        by=group_leader, group=current_group, target=current_target, focus=current_focus,
+        title=f"{UNRELEASED_SECRET}问题标题", description=f"{UNRELEASED_SECRET}具体表现",
+        people_involved=f"{UNRELEASED_SECRET}涉及人员", suggestion=f"{UNRELEASED_SECRET}整改建议", files=[photo()])
+    a["unreleased_talk"] = onsite.record_talk(
+        by=group_leader, group=current_group, target=current_target, held_on=today,
+        interviewee=f"{TALK_SECRET}某某", position=f"{TALK_SECRET}职务", summary="谈话要点")
+    a["current_clue"] = onsite.record_clue(
+        by=member, group=current_group, target=current_target, people_involved=f"{CLUE_SECRET}在办人员",
+        description=f"{CLUE_SECRET}在办线索", source="来访")
     return World(county=county, a=a, insiders=people, outsiders=build_outsiders())

@@ -77,6 +77,44 @@ def test_event_climbs_to_department_and_comes_back_for_verification(county, flow
     assert event.rating == 5
 
 
+def test_only_the_department_the_event_was_dispatched_to_may_act(county, flow_people, category, client):
+    """A second department of the same township holds the same role there, but the event is not its own."""
+    from django.urls import reverse
+
+    from grid.event_lists import my_tasks
+
+    p = flow_people
+    construction = services.create_department(name="城建办", region=county.taiping)
+    other, _ = services.ensure_user("chengjian", password="x")
+    services.create_post(user=other, role=Role.objects.get(key="department"), region=county.taiping, department=construction)
+    CategoryRouting.objects.create(township=county.taiping, category=category, department=county.agriculture)
+    event, _ = report(p["village_cadre"], county.louxing, category)
+    events.handle_event(event, by=p["village_cadre"], decision="escalate", reason="需乡镇派单")
+    event.refresh_from_db()
+    events.handle_event(event, by=p["township_office"], decision="dispatch")
+    event.refresh_from_db()
+    assert event.department == county.agriculture and events.current_step(event) == "department"
+    result_before = event.result
+
+    assert not events.may_take_step(other, event, "department") and events.available_decisions(other, event) == {}
+    assert event not in my_tasks(other)
+    with pytest.raises(PermissionDenied):
+        events.department_handle_event(event, by=other, decision="resolve", result="越权办结", files=[photo()])
+    client.force_login(other)
+    response = client.post(reverse("grid:event_action", args=[event.pk, "department"]),
+                           {"decision": "resolve", "result": "越权办结"})
+    assert response.status_code in (403, 404)
+    response = client.post(reverse("api:event_department", args=[event.pk]), {"decision": "resolve", "result": "越权办结"})
+    assert response.status_code in (403, 404)
+    event.refresh_from_db()
+    assert event.status == "dispatched" and event.result == result_before and "越权" not in event.result
+
+    assert events.may_take_step(p["department"], event, "department") and event in my_tasks(p["department"])
+    events.department_handle_event(event, by=p["department"], decision="resolve", result="已办结", files=[photo()])
+    event.refresh_from_db()
+    assert event.status == "verifying"
+
+
 def test_same_report_submitted_twice_creates_one_event(county, personas, category):
     first, created = report(personas["grid_member"], county.grid1, category, key="same")
     again, created_again = report(personas["grid_member"], county.grid1, category, key="same")
