@@ -357,3 +357,10 @@ JOBS_PROGRESS_EVERY = env.int("JOBS_PROGRESS_EVERY", default=1000)
 JOBS_PROGRESS_SECONDS = env.float("JOBS_PROGRESS_SECONDS", default=0.5)
 # Files of finished jobs (uploads, results) are deleted after this many days (manage.py purge_job_files).
 JOBS_KEEP_DAYS = env.int("JOBS_KEEP_DAYS", default=7)
+
+# ------------------------------------------------------------------ health probe (issue 18: /healthz)
+# The public answer of /healthz is only ok/degraded; staff users and a monitor sending the header
+# "X-Healthz-Token: <HEALTHZ_TOKEN>" see each check. Empty: no token is accepted.
+HEALTHZ_TOKEN = env.str("HEALTHZ_TOKEN", default="")
+# The Celery worker ping behind /healthz is reused for this many seconds (0: ping on every probe).
+HEALTHZ_WORKER_PING_SECONDS = env.int("HEALTHZ_WORKER_PING_SECONDS", default=30)
