@@ -249,8 +249,7 @@ AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "registration/lockout.html"
 AXES_COOLOFF_MESSAGE = "登录失败次数过多，账号已暂时锁定，请稍后再试。"
 AXES_PERMALOCK_MESSAGE = "登录失败次数过多，账号已锁定，请联系系统管理员解锁。"
-AXES_IPWARE_PROXY_COUNT = env.int("AXES_IPWARE_PROXY_COUNT", default=0)
-AXES_IPWARE_META_PRECEDENCE_ORDER = ["HTTP_X_FORWARDED_FOR", "REMOTE_ADDR"] if AXES_IPWARE_PROXY_COUNT else ["REMOTE_ADDR"]
+# The client address behind a reverse proxy: see "reverse proxy" below (TRUSTED_PROXY_COUNT).
 
 # Optional two-factor authentication (django-otp TOTP) for county and township posts
 # (governance/two_factor.py): once a user has a confirmed device, every page asks for the code
@@ -364,3 +363,21 @@ JOBS_KEEP_DAYS = env.int("JOBS_KEEP_DAYS", default=7)
 HEALTHZ_TOKEN = env.str("HEALTHZ_TOKEN", default="")
 # The Celery worker ping behind /healthz is reused for this many seconds (0: ping on every probe).
 HEALTHZ_WORKER_PING_SECONDS = env.int("HEALTHZ_WORKER_PING_SECONDS", default=30)
+
+# ------------------------------------------------------------------ reverse proxy (issue 18: client address)
+# TRUSTED_PROXY_COUNT: how many reverse proxies of ours stand in front of the application, each of which
+# appends the address it saw to X-Forwarded-For (nginx: proxy_add_x_forwarded_for). 0 (the default):
+# clients connect directly, X-Forwarded-For is ignored and the client is REMOTE_ADDR. N: the client is
+# the N-th address from the right of X-Forwarded-For; whatever the client wrote further left is
+# ignored. The one value serves the login lockout (django-axes through django-ipware) and the API and
+# Open311 rate limits (DRF), so both count the same client.
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
+REST_FRAMEWORK["NUM_PROXIES"] = TRUSTED_PROXY_COUNT
+# ipware counts the proxies *inside* the header (the client is entry -(count + 1)); ours append the
+# address they saw, so the client is entry -N: ipware's count is N - 1. Not strict: a longer header
+# (the client's own entries on the left) still resolves to that entry instead of falling back to
+# REMOTE_ADDR, the proxy's address shared by every client.
+AXES_IPWARE_PROXY_COUNT = max(TRUSTED_PROXY_COUNT - 1, 0)
+AXES_IPWARE_PROXY_ORDER = "left-most"
+AXES_IPWARE_META_PRECEDENCE_ORDER = ["HTTP_X_FORWARDED_FOR", "REMOTE_ADDR"] if TRUSTED_PROXY_COUNT else ["REMOTE_ADDR"]
+IPWARE_STRICT = False
