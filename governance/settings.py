@@ -381,3 +381,15 @@ AXES_IPWARE_PROXY_COUNT = max(TRUSTED_PROXY_COUNT - 1, 0)
 AXES_IPWARE_PROXY_ORDER = "left-most"
 AXES_IPWARE_META_PRECEDENCE_ORDER = ["HTTP_X_FORWARDED_FOR", "REMOTE_ADDR"] if TRUSTED_PROXY_COUNT else ["REMOTE_ADDR"]
 IPWARE_STRICT = False
+
+# ------------------------------------------------------------------ embedded SQLite under concurrent writes (issue 18)
+# Without a DATABASE_URL the application runs on one SQLite file. WAL lets readers go on while one
+# writer writes; every transaction starts IMMEDIATE, i.e. takes the write lock at BEGIN and waits for it
+# (up to OPTIONS["timeout"] seconds, above) instead of reading first and failing with "database is
+# locked" when it later tries to write. So two people completing the same step at once run one after
+# the other: the second finds the step done and gets the same message as on PostgreSQL.
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    DATABASES["default"]["OPTIONS"].update({
+        "transaction_mode": "IMMEDIATE",
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL",
+    })
