@@ -393,3 +393,15 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "transaction_mode": "IMMEDIATE",
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL",
     })
+
+# ------------------------------------------------------------------ password reset by mail (issue 18)
+# "Forgot password" mails a one-time link: it is offered only when mail is configured, i.e. EMAIL_URL
+# is set (e.g. smtp+tls://user:password@smtp.example.gov.cn:587) with DEFAULT_FROM_EMAIL (above).
+# Without EMAIL_URL the reset pages do not exist and an administrator sets a new password instead.
+PASSWORD_RESET_ENABLED = bool(env.str("EMAIL_URL", default=""))
+# The link in the mail works once and for this long.
+PASSWORD_RESET_TIMEOUT = env.int("PASSWORD_RESET_TIMEOUT_MINUTES", default=60) * 60
+
+# ------------------------------------------------------------------ two-factor recovery codes (issue 18)
+# One-time recovery codes for two-factor users (django-otp's static device, governance/two_factor.py).
+INSTALLED_APPS += ["django_otp.plugins.otp_static"]
