@@ -7,7 +7,11 @@ else's address locked or throttled by writing that address.
 
 from __future__ import annotations
 
+import os
 import runpy
+import secrets
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -105,3 +109,14 @@ def test_one_setting_drives_both_the_lockout_and_the_rate_limits(monkeypatch):
     assert direct["REST_FRAMEWORK"]["NUM_PROXIES"] == 0 and behind_one["REST_FRAMEWORK"]["NUM_PROXIES"] == 1
     assert direct["AXES_IPWARE_META_PRECEDENCE_ORDER"] == ["REMOTE_ADDR"]  # the header is ignored
     assert behind_one["AXES_IPWARE_META_PRECEDENCE_ORDER"][0] == "HTTP_X_FORWARDED_FOR"
+
+
+def test_check_deploy_is_clean_with_a_proxy_mail_and_a_health_token():
+    env = {k: v for k, v in os.environ.items() if k not in {"DEBUG", "TESTING", "DATABASE_URL", "REDIS_URL"}}
+    env.update(DJANGO_SETTINGS_MODULE="governance.settings", SECRET_KEY=secrets.token_urlsafe(60),
+               ALLOWED_HOSTS="gov.example.cn", TRUSTED_PROXY_COUNT="1", HEALTHZ_TOKEN=secrets.token_urlsafe(32),
+               EMAIL_URL="smtp+tls://notice:secret@smtp.example.gov.cn:587")
+    result = subprocess.run([sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+                            cwd=settings.BASE_DIR, env=env, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert "no issues" in result.stdout
