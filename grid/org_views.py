@@ -182,10 +182,11 @@ class RegionDetailView(LoginRequiredMixin, TemplateView):
                 .prefetch_related("role__permissions__content_type").order_by("role_id", "start_date", "id")
             )
             # 免去 is offered only where the appointing rule allows it (grid.services.post_refusal).
+            held = user.get_all_permissions(region) if may["end_post"] else set()
             context["may_end"] = {
                 post.pk for post in posts
                 if may["end_post"] and not services.post_refusal(
-                    user, user=post.user, role=post.role, region=region, department=post.department)
+                    user, user=post.user, role=post.role, region=region, department=post.department, held=held)
             }
             context["active_posts"] = [post for post in posts if post.is_active]
             context["upcoming_posts"] = [

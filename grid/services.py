@@ -161,11 +161,14 @@ def appointable_roles(user, region: Region) -> list[Role]:
     return [role for role in roles if not _role_refusal(user, role, region, held)]
 
 
-def post_refusal(by, *, user, role: Role, region: Region, department: Department | None = None) -> str:
+def post_refusal(
+    by, *, user, role: Role, region: Region, department: Department | None = None, held: set[str] | None = None
+) -> str:
     """Why `by` may not appoint `user` to a post of `role` at `region` (× department), nor end such a
     post: "" when they may. The one rule for both, asked by create_post, end_post, the appointment form
     and the region page (which offers 免去 only where it is allowed). `by=None` is the system itself
-    (migrations, commands run by the operator).
+    (migrations, commands run by the operator). `held`: by's permissions at `region`, when a page
+    asks for many posts of one region.
 
     - Nobody appoints themselves or ends their own post.
     - Nobody hands out a role with permissions they do not hold there, except the front-line roles a
@@ -179,7 +182,7 @@ def post_refusal(by, *, user, role: Role, region: Region, department: Department
         return "不能任命或免去本人的岗位，请由上级或其他管理人员办理。"
     if by.is_superuser:
         return ""
-    refusal = _role_refusal(by, role, region, by.get_all_permissions(region))
+    refusal = _role_refusal(by, role, region, by.get_all_permissions(region) if held is None else held)
     if refusal:
         return refusal
     if _role_permissions(role) & SCORING_PERMISSIONS:
