@@ -357,14 +357,14 @@ JOBS_PROGRESS_SECONDS = env.float("JOBS_PROGRESS_SECONDS", default=0.5)
 # Files of finished jobs (uploads, results) are deleted after this many days (manage.py purge_job_files).
 JOBS_KEEP_DAYS = env.int("JOBS_KEEP_DAYS", default=7)
 
-# ------------------------------------------------------------------ health probe (issue 18: /healthz)
+# ------------------------------------------------------------------ health probe (/healthz)
 # The public answer of /healthz is only ok/degraded; staff users and a monitor sending the header
 # "X-Healthz-Token: <HEALTHZ_TOKEN>" see each check. Empty: no token is accepted.
 HEALTHZ_TOKEN = env.str("HEALTHZ_TOKEN", default="")
 # The Celery worker ping behind /healthz is reused for this many seconds (0: ping on every probe).
 HEALTHZ_WORKER_PING_SECONDS = env.int("HEALTHZ_WORKER_PING_SECONDS", default=30)
 
-# ------------------------------------------------------------------ reverse proxy (issue 18: client address)
+# ------------------------------------------------------------------ reverse proxy (client address)
 # TRUSTED_PROXY_COUNT: how many reverse proxies of ours stand in front of the application, each of which
 # appends the address it saw to X-Forwarded-For (nginx: proxy_add_x_forwarded_for). 0 (the default):
 # clients connect directly, X-Forwarded-For is ignored and the client is REMOTE_ADDR. N: the client is
@@ -382,7 +382,7 @@ AXES_IPWARE_PROXY_ORDER = "left-most"
 AXES_IPWARE_META_PRECEDENCE_ORDER = ["HTTP_X_FORWARDED_FOR", "REMOTE_ADDR"] if TRUSTED_PROXY_COUNT else ["REMOTE_ADDR"]
 IPWARE_STRICT = False
 
-# ------------------------------------------------------------------ embedded SQLite under concurrent writes (issue 18)
+# ------------------------------------------------------------------ embedded SQLite under concurrent writes
 # Without a DATABASE_URL the application runs on one SQLite file. WAL lets readers go on while one
 # writer writes; every transaction starts IMMEDIATE, i.e. takes the write lock at BEGIN and waits for it
 # (up to OPTIONS["timeout"] seconds, above) instead of reading first and failing with "database is
@@ -394,7 +394,7 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL",
     })
 
-# ------------------------------------------------------------------ password reset by mail (issue 18)
+# ------------------------------------------------------------------ password reset by mail
 # "Forgot password" mails a one-time link: it is offered only when mail is configured, i.e. EMAIL_URL
 # is set (e.g. smtp+tls://user:password@smtp.example.gov.cn:587) with DEFAULT_FROM_EMAIL (above).
 # Without EMAIL_URL the reset pages do not exist and an administrator sets a new password instead.
@@ -402,6 +402,6 @@ PASSWORD_RESET_ENABLED = bool(env.str("EMAIL_URL", default=""))
 # The link in the mail works once and for this long.
 PASSWORD_RESET_TIMEOUT = env.int("PASSWORD_RESET_TIMEOUT_MINUTES", default=60) * 60
 
-# ------------------------------------------------------------------ two-factor recovery codes (issue 18)
+# ------------------------------------------------------------------ two-factor recovery codes
 # One-time recovery codes for two-factor users (django-otp's static device, governance/two_factor.py).
 INSTALLED_APPS += ["django_otp.plugins.otp_static"]
