@@ -28,6 +28,7 @@ from django.http import HttpRequest, JsonResponse
 from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_safe
+from django_otp import user_has_device
 
 # Seconds to wait for Redis to accept a connection or answer, and for workers to answer a ping.
 CONNECT_TIMEOUT = 2.0
@@ -200,7 +201,10 @@ def may_see_details(request: HttpRequest) -> bool:
     """Staff users, and a monitor sending the configured token, see each check; others the status only."""
     user = getattr(request, "user", None)
     if user is not None and user.is_authenticated and user.is_active and user.is_staff:
-        return True
+        # A staff user who still owes the two-factor code (/healthz is open to them) counts only once verified.
+        verified = getattr(user, "is_verified", lambda: False)()
+        if verified or not user_has_device(user):
+            return True
     token = settings.HEALTHZ_TOKEN
     sent = request.headers.get(TOKEN_HEADER, "")
     return bool(token) and hmac.compare_digest(sent.encode(), token.encode())

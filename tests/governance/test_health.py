@@ -195,6 +195,17 @@ def test_a_monitor_with_the_token_and_staff_see_each_check(client, db, deployed,
     assert client.get("/healthz").json()["checks"]["database"]["ok"] is True
 
 
+def test_staff_owing_the_two_factor_code_see_only_the_status(client, db, deployed, personas):
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    officer = personas["county_office"]
+    officer.is_staff = True
+    officer.save(update_fields=["is_staff"])
+    TOTPDevice.objects.create(user=officer, name="手机验证器", confirmed=True)
+    client.force_login(officer)  # the password step only
+    assert client.get("/healthz").json() == {"status": "ok"}
+
+
 def test_no_token_configured_accepts_no_token(client, db, deployed, settings):
     settings.HEALTHZ_TOKEN = ""
     assert "checks" not in client.get("/healthz", HTTP_X_HEALTHZ_TOKEN="").json()
