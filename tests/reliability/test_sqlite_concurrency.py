@@ -133,3 +133,37 @@ def test_on_the_page_the_two_late_leaders_are_told_someone_else_handled_it(three
     pages = [r.content.decode() for r in results]
     assert sum("已由他人办理" in page for page in pages) == 2
     assert AuditEntry.objects.filter(object_id=str(event.pk), action="event.reject").count() == 1
+
+
+def test_three_sessions_completing_one_workflow_task_complete_it_once(three_leaders_one_event, monkeypatch):
+    """The engine's own guard (workflows.engine.complete_task): the late two are told the step is taken."""
+    from django.db import transaction
+
+    from workflows import engine, sla
+    from workflows.event_flow import EventFlow
+
+    event, leaders = three_leaders_one_event
+    process = events._process(event)
+    process.data = {**(process.data or {}), "decision": "reject"}
+    process.save(update_fields=["data"])
+    task = engine.open_task(process, EventFlow.handle)
+    closing = sla.close_deadline
+
+    def slow_close(task):
+        closing(task)
+        time.sleep(0.3)  # still inside the step's transaction when the others arrive
+
+    monkeypatch.setattr(sla, "close_deadline", slow_close)
+
+    def complete(leader):
+        def run():
+            with transaction.atomic():
+                engine.complete_task(engine.Task.objects.get(pk=task.pk), by=leader)
+            return "done"
+        return run
+
+    results = run_together(*(complete(leader) for leader in leaders))
+    assert results.count("done") == 1, results
+    lost = [r for r in results if isinstance(r, engine.StepUnavailable)]
+    assert len(lost) == 2, results
+    assert all("该环节已由他人办理" in str(exc) for exc in lost)
