@@ -59,8 +59,9 @@ setup_test_environment()
 from django.test import Client
 from django.urls import reverse
 client = Client()
+login = client.get("/accounts/login/").content.decode()
 print(reverse("password_reset"), client.get("/accounts/password_reset/").status_code,
-      'href="/accounts/password_reset/"' in client.get("/accounts/login/").content.decode())
+      'href="/accounts/password_reset/"' in login and "重置密码" in login and "Reset password" not in login)
 """
 
 
