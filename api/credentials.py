@@ -71,6 +71,22 @@ def revoke_device_token(token: DeviceToken, *, by) -> DeviceToken:
     return token
 
 
+def revoke_own_device_tokens(*, by, pks=None) -> int:
+    """Revoke the acting user's active tokens (only those of `pks`, if given), e.g. after a password
+    change; returns how many were revoked."""
+    if by is None or not by.is_authenticated:
+        raise PermissionDenied("请先登录。")
+    revoked = 0
+    with transaction.atomic():
+        tokens = DeviceToken.objects.select_for_update().filter(user=by, revoked_at__isnull=True)
+        if pks is not None:
+            tokens = tokens.filter(pk__in=list(pks))
+        for token in tokens.order_by("pk"):
+            revoke_device_token(token, by=by)
+            revoked += 1
+    return revoked
+
+
 def token_for_key(key: str) -> DeviceToken | None:
     """The active token with this key (its user active), or None; touches last_used_at now and then."""
     if not key or not key.startswith(TOKEN_PREFIX) or len(key) > 100:

@@ -50,6 +50,32 @@ class TokenRevokeView(LoginRequiredMixin, View):
         return redirect("api_tokens")
 
 
+class PasswordChangedView(LoginRequiredMixin, SitePageMixin, TemplateView):
+    """After a password change: the user's active device tokens, with revoking one or all offered.
+
+    A device token keeps working when the password changes (the other browser sessions end); someone
+    who changes the password because it leaked should revoke the tokens that leak may have created."""
+
+    template_name = "api/password_changed.html"
+
+    def get_context_data(self, **kwargs):
+        tokens = DeviceToken.objects.filter(user=self.request.user, revoked_at__isnull=True).order_by("-created_at")
+        return super().get_context_data(page_title="密码已修改", tokens=list(tokens[:100]), **kwargs)
+
+    def post(self, request):
+        if request.POST.get("action") == "revoke_all":
+            pks = None
+        else:
+            try:
+                pks = [int(request.POST.get("token", ""))]
+            except ValueError:
+                return redirect("password_change_done")
+        count = credentials.revoke_own_device_tokens(by=request.user, pks=pks)
+        if count:
+            messages.success(request, f"已吊销 {count} 个令牌，使用它们的设备将无法再访问接口。")
+        return redirect("password_change_done")
+
+
 class ApiDocsView(SitePageMixin, TemplateView):
     """A page listing every operation of the OpenAPI schema, rendered on the server (no script, no CDN)."""
 

@@ -65,6 +65,8 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="api_schema"),
     path("api/docs/", token_views.ApiDocsView.as_view(), name="api_docs"),
     path("api/tokens/", token_views.TokenListView.as_view(), name="api_tokens"),
+    # The page after a password change (governance.accounts leaves this address to it).
+    path("accounts/password_change/done/", token_views.PasswordChangedView.as_view(), name="password_change_done"),
     path("api/tokens/<api_id:pk>/revoke/", token_views.TokenRevokeView.as_view(), name="api_token_revoke"),
     path("open311/v2/", include((open311_patterns, "open311"))),
 ]

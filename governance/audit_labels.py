@@ -9,6 +9,7 @@ ACTION_LABELS = {
     "department.create": "新增部门", "category_routing.create": "设置类别牵头部门",
     "user.create": "新建账号", "user.grant_superuser": "授予超级用户", "post.create": "任命岗位", "post.end": "免去岗位",
     "two_factor.enrol": "启用两步验证", "two_factor.disable": "关闭两步验证",
+    "two_factor.recovery_codes": "生成两步验证恢复码", "two_factor.recovery_code_used": "使用两步验证恢复码登录",
     "api_token.create": "创建接口令牌", "api_token.revoke": "吊销接口令牌",
     "job.start": "开始后台任务", "job.restart": "重新开始后台任务", "job.finish": "后台任务结束",
     # grid: events, patrols, diaries

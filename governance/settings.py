@@ -244,8 +244,7 @@ AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "registration/lockout.html"
 AXES_COOLOFF_MESSAGE = "登录失败次数过多，账号已暂时锁定，请稍后再试。"
 AXES_PERMALOCK_MESSAGE = "登录失败次数过多，账号已锁定，请联系系统管理员解锁。"
-AXES_IPWARE_PROXY_COUNT = env.int("AXES_IPWARE_PROXY_COUNT", default=0)
-AXES_IPWARE_META_PRECEDENCE_ORDER = ["HTTP_X_FORWARDED_FOR", "REMOTE_ADDR"] if AXES_IPWARE_PROXY_COUNT else ["REMOTE_ADDR"]
+# The client address behind a reverse proxy: see "reverse proxy" below (TRUSTED_PROXY_COUNT).
 
 # Optional two-factor authentication (django-otp TOTP) for county and township posts
 # (governance/two_factor.py): once a user has a confirmed device, every page asks for the code
@@ -354,3 +353,52 @@ JOBS_PROGRESS_EVERY = env.int("JOBS_PROGRESS_EVERY", default=1000)
 JOBS_PROGRESS_SECONDS = env.float("JOBS_PROGRESS_SECONDS", default=0.5)
 # Files of finished jobs (uploads, results) are deleted after this many days (manage.py purge_job_files).
 JOBS_KEEP_DAYS = env.int("JOBS_KEEP_DAYS", default=7)
+
+# ------------------------------------------------------------------ health probe (/healthz)
+# The public answer of /healthz is only ok/degraded; staff users and a monitor sending the header
+# "X-Healthz-Token: <HEALTHZ_TOKEN>" see each check. Empty: no token is accepted.
+HEALTHZ_TOKEN = env.str("HEALTHZ_TOKEN", default="")
+# The Celery worker ping behind /healthz is reused for this many seconds (0: ping on every probe).
+HEALTHZ_WORKER_PING_SECONDS = env.int("HEALTHZ_WORKER_PING_SECONDS", default=30)
+
+# ------------------------------------------------------------------ reverse proxy (client address)
+# TRUSTED_PROXY_COUNT: how many reverse proxies of ours stand in front of the application, each of which
+# appends the address it saw to X-Forwarded-For (nginx: proxy_add_x_forwarded_for). 0 (the default):
+# clients connect directly, X-Forwarded-For is ignored and the client is REMOTE_ADDR. N: the client is
+# the N-th address from the right of X-Forwarded-For; whatever the client wrote further left is
+# ignored. The one value serves the login lockout (django-axes through django-ipware) and the API and
+# Open311 rate limits (DRF), so both count the same client.
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
+REST_FRAMEWORK["NUM_PROXIES"] = TRUSTED_PROXY_COUNT
+# ipware counts the proxies *inside* the header (the client is entry -(count + 1)); ours append the
+# address they saw, so the client is entry -N: ipware's count is N - 1. Not strict: a longer header
+# (the client's own entries on the left) still resolves to that entry instead of falling back to
+# REMOTE_ADDR, the proxy's address shared by every client.
+AXES_IPWARE_PROXY_COUNT = max(TRUSTED_PROXY_COUNT - 1, 0)
+AXES_IPWARE_PROXY_ORDER = "left-most"
+AXES_IPWARE_META_PRECEDENCE_ORDER = ["HTTP_X_FORWARDED_FOR", "REMOTE_ADDR"] if TRUSTED_PROXY_COUNT else ["REMOTE_ADDR"]
+IPWARE_STRICT = False
+
+# ------------------------------------------------------------------ embedded SQLite under concurrent writes
+# Without a DATABASE_URL the application runs on one SQLite file. WAL lets readers go on while one
+# writer writes; every transaction starts IMMEDIATE, i.e. takes the write lock at BEGIN and waits for it
+# (up to OPTIONS["timeout"] seconds, above) instead of reading first and failing with "database is
+# locked" when it later tries to write. So two people completing the same step at once run one after
+# the other: the second finds the step done and gets the same message as on PostgreSQL.
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    DATABASES["default"]["OPTIONS"].update({
+        "transaction_mode": "IMMEDIATE",
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL",
+    })
+
+# ------------------------------------------------------------------ password reset by mail
+# "Forgot password" mails a one-time link: it is offered only when mail is configured, i.e. EMAIL_URL
+# is set (e.g. smtp+tls://user:password@smtp.example.gov.cn:587) with DEFAULT_FROM_EMAIL (above).
+# Without EMAIL_URL the reset pages do not exist and an administrator sets a new password instead.
+PASSWORD_RESET_ENABLED = bool(env.str("EMAIL_URL", default=""))
+# The link in the mail works once and for this long.
+PASSWORD_RESET_TIMEOUT = env.int("PASSWORD_RESET_TIMEOUT_MINUTES", default=60) * 60
+
+# ------------------------------------------------------------------ two-factor recovery codes
+# One-time recovery codes for two-factor users (django-otp's static device, governance/two_factor.py).
+INSTALLED_APPS += ["django_otp.plugins.otp_static"]

@@ -16,6 +16,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.safestring import mark_safe
 from django.views import View
 from django_otp import login as otp_login
+from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from governance import audit
@@ -24,6 +25,8 @@ from governance.site import SitePageMixin
 ENROLLING_TIERS = ("county", "township")
 DEVICE_NAME = "手机验证器"
 BAD_CODE = "验证码不正确或已过期，请输入验证器当前显示的 6 位数字。"
+RECOVERY_DEVICE_NAME = "恢复码"
+RECOVERY_CODE_COUNT = 10
 
 
 def may_enrol(user, posts=None) -> bool:
@@ -72,14 +75,77 @@ def confirm_enrolment(user, token: str) -> TOTPDevice:
     return device
 
 
+def _plain(code: str) -> str:
+    """A recovery code as stored: lower case, without the spaces and dashes it may be typed with."""
+    return "".join(ch for ch in (code or "").lower() if ch.isalnum())
+
+
+def shown(code: str) -> str:
+    return f"{code[:4]}-{code[4:]}"
+
+
+def make_recovery_codes(user) -> list[str]:
+    """A new set of recovery codes for a user with two-factor authentication on, replacing any old set.
+
+    Returns the codes for showing once (as xxxx-xxxx); the audit trail records only that a set was made."""
+    with transaction.atomic():
+        if not TOTPDevice.objects.select_for_update().filter(user=user, confirmed=True).exists():
+            raise ValueError("请先启用两步验证，再生成恢复码。")
+        StaticDevice.objects.filter(user=user).delete()
+        device = StaticDevice.objects.create(user=user, name=RECOVERY_DEVICE_NAME, confirmed=True)
+        codes: set[str] = set()
+        while len(codes) < RECOVERY_CODE_COUNT:
+            code = StaticToken.random_token()  # 8 characters of a-z and 2-7
+            if not code.isdigit():
+                codes.add(code)
+        StaticToken.objects.bulk_create(StaticToken(device=device, token=code) for code in sorted(codes))
+        audit.record("two_factor.recovery_codes", actor=user, obj=user, after={"count": len(codes)},
+                     object_repr=user.get_username())
+    return [shown(code) for code in sorted(codes)]
+
+
+def recovery_codes_left(user) -> int:
+    return StaticToken.objects.filter(device__user=user, device__confirmed=True).count()
+
+
+def use_recovery_code(user, code: str) -> StaticDevice | None:
+    """The user's recovery device if `code` is one of its unused codes (then used up), else None."""
+    device = StaticDevice.objects.filter(user=user, confirmed=True).order_by("pk").first()
+    plain = _plain(code)
+    if device is None or not plain:
+        return None
+    with transaction.atomic():
+        if not device.verify_token(plain):
+            return None
+        audit.record("two_factor.recovery_code_used", actor=user, obj=user,
+                     after={"left": recovery_codes_left(user)}, object_repr=user.get_username())
+    return device
+
+
+def proves_second_factor(user, device: TOTPDevice, token: str) -> bool:
+    """The authenticator's current code, or one of the user's recovery codes (used up): for turning
+    two-factor off and for a new set of codes, so that someone whose phone is lost can start over."""
+    if is_authenticator_code(token):
+        return device.verify_token(_clean(token))
+    return use_recovery_code(user, token) is not None
+
+
+def is_authenticator_code(token: str) -> bool:
+    """Digits only (or nothing): a code of the authenticator app; anything else is tried as a recovery
+    code (every recovery code has a letter)."""
+    cleaned = _clean(token)
+    return not cleaned or cleaned.isdigit()
+
+
 def disable(user, token: str) -> None:
     with transaction.atomic():
         device = TOTPDevice.objects.select_for_update().filter(user=user, confirmed=True).order_by("pk").first()
         if device is None:
             raise ValueError("尚未启用两步验证。")
-        if not device.verify_token(_clean(token)):
+        if not proves_second_factor(user, device, token):
             raise ValueError(BAD_CODE)
         TOTPDevice.objects.filter(user=user).delete()
+        StaticDevice.objects.filter(user=user).delete()
         audit.record("two_factor.disable", actor=user, obj=user, before={"device": device.name},
                      object_repr=user.get_username())
 
@@ -105,7 +171,8 @@ class TwoFactorSetupView(LoginRequiredMixin, SitePageMixin, View):
 
     def context(self, request, **extra):
         device = confirmed_device(request.user)
-        ctx = {"page_title": "两步验证", "device": device, "may_enrol": may_enrol(request.user)}
+        ctx = {"page_title": "两步验证", "device": device, "may_enrol": may_enrol(request.user),
+               "recovery_left": recovery_codes_left(request.user) if device else 0}
         if device is None and ctx["may_enrol"]:
             pending = pending_device(request.user)
             ctx.update(qr=qr_svg(pending), secret=base64.b32encode(pending.bin_key).decode().rstrip("="))
@@ -123,6 +190,12 @@ class TwoFactorSetupView(LoginRequiredMixin, SitePageMixin, View):
                 device = confirm_enrolment(request.user, token)
                 otp_login(request, device)  # this session has just proved the code
                 messages.success(request, "两步验证已启用：以后登录时，输入密码后还需输入验证器上的 6 位验证码。")
+                return self.show_recovery_codes(request, make_recovery_codes(request.user))
+            elif action == "recovery_codes":
+                device = confirmed_device(request.user)
+                if device is None or not proves_second_factor(request.user, device, token):
+                    raise ValueError(BAD_CODE)
+                return self.show_recovery_codes(request, make_recovery_codes(request.user))
             elif action == "disable":
                 disable(request.user, token)
                 messages.success(request, "两步验证已关闭。")
@@ -131,6 +204,12 @@ class TwoFactorSetupView(LoginRequiredMixin, SitePageMixin, View):
         except ValueError as exc:
             return render(request, self.template_name, self.context(request, error=str(exc)), status=422)
         return redirect("two_factor_setup")
+
+    def show_recovery_codes(self, request, codes: list[str]):
+        """The codes, in this response only: they are not shown again (a new set replaces them)."""
+        response = render(request, self.template_name, self.context(request, recovery_codes=codes))
+        response["Cache-Control"] = "no-store"
+        return response
 
 
 class TwoFactorVerifyView(LoginRequiredMixin, View):
@@ -148,8 +227,22 @@ class TwoFactorVerifyView(LoginRequiredMixin, View):
         if device is None:
             return redirect(_safe_next(request))
         # django-otp doubles the wait after each wrong code: guessing six digits takes forever.
+        # A recovery code (not six digits) is checked against the recovery device, throttled the same way.
+        token = request.POST.get("token", "")
+        if not is_authenticator_code(token):
+            recovery = StaticDevice.objects.filter(user=request.user, confirmed=True).order_by("pk").first()
+            allowed = recovery is not None and recovery.verify_is_allowed()[0]
+            used = use_recovery_code(request.user, token) if allowed else None
+            if used is not None:
+                otp_login(request, used)
+                left = recovery_codes_left(request.user)
+                messages.warning(request, f"已使用一个恢复码登录，还剩 {left} 个。请尽快在“两步验证”页面生成新的恢复码；"
+                                          "手机丢失时，可用恢复码关闭两步验证，再用新手机重新启用。")
+                return redirect(_safe_next(request))
+            error = "恢复码不正确或已使用过。" if allowed else "验证码错误次数过多，请稍候再试。"
+            return render(request, self.template_name, {"next": _safe_next(request), "error": error}, status=422)
         allowed, _ = device.verify_is_allowed()
-        if allowed and device.verify_token(_clean(request.POST.get("token", ""))):
+        if allowed and device.verify_token(_clean(token)):
             otp_login(request, device)
             return redirect(_safe_next(request))
         error = BAD_CODE if allowed else "验证码错误次数过多，请稍候再试。"

@@ -1,8 +1,8 @@
 from django.contrib import admin
 from django.urls import include, path
-from viewflow.contrib.auth import AuthViewset
 
 from governance import health
+from governance.accounts import AccountViewset
 from governance.site import build_site
 from governance.views import evidence_file
 
@@ -15,7 +15,7 @@ handler500 = "api.errors.server_error"
 urlpatterns = [
     path("healthz", health.healthz_view, name="healthz"),
     path("admin/", admin.site.urls),
-    path("accounts/", AuthViewset(with_profile_view=False).urls),
+    path("accounts/", AccountViewset().urls),
     path("evidence/<int:pk>/", evidence_file, name="evidence"),
     path("evidence/<int:pk>/thumb/", evidence_file, {"thumbnail": True}, name="evidence_thumb"),
     path("public/notices/", include("rectification.public_urls")),

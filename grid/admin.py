@@ -221,11 +221,17 @@ class ActivePostFilter(admin.SimpleListFilter):
 
 @admin.action(description="结束所选岗位（今日起不再任职）")
 def end_selected_posts(modeladmin, request, queryset):
-    ended = 0
-    for post in queryset.filter(end_date__isnull=True).select_related("user"):
-        services.end_post(post, by=request.user)
+    ended, refused = 0, []
+    for post in queryset.filter(end_date__isnull=True).select_related("user", "role", "region", "department__region"):
+        try:
+            services.end_post(post, by=request.user)
+        except PermissionDenied as exc:  # the appointing rule (services.post_refusal)
+            refused.append(f"{post}：{exc}")
+            continue
         ended += 1
     modeladmin.message_user(request, f"已结束 {ended} 个岗位。", messages.SUCCESS)
+    for reason in refused:
+        modeladmin.message_user(request, f"未结束 {reason}", messages.ERROR)
 
 
 @admin.register(Post)

@@ -13,7 +13,7 @@ from django.utils import timezone
 from governance.listing import FilterForm
 
 from .models import PATH_SEPARATOR, Department, Post, Region, Role, Tier
-from .services import appointable_roles
+from .services import appointable_roles, post_refusal
 
 User = get_user_model()
 
@@ -163,7 +163,7 @@ class AppointForm(forms.Form):
 
     def __init__(self, *args, region: Region, appointer=None, **kwargs):
         super().__init__(*args, **kwargs)
-        self.region = region
+        self.region, self.appointer = region, appointer
         roles = appointable_roles(appointer, region)
         self.fields["role"].queryset = Role.objects.filter(pk__in=[role.pk for role in roles]).order_by("id")
         self.fields["department"].queryset = departments_for_posts_at(region)
@@ -196,6 +196,11 @@ class AppointForm(forms.Form):
             user=self.existing_user, role=data["role"], region=self.region
         ).exists():
             self.add_error("role", f"“{username}”已在本区域担任“{data['role'].name}”。")
+        if data.get("role") and not self.errors:
+            refusal = post_refusal(self.appointer, user=self.existing_user, role=data["role"], region=self.region,
+                                   department=data.get("department"))
+            if refusal:
+                self.add_error(None, refusal)
         return data
 
 

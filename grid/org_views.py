@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.mixins import LoginRequiredMixin
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import QuerySet
 from django.http import Http404, HttpResponseBadRequest
@@ -174,7 +174,17 @@ class RegionDetailView(LoginRequiredMixin, TemplateView):
             context["departments"] = list(Department.objects.filter(region=region).order_by("name"))
         if user.has_perm("grid.view_post", region):
             today = timezone.localdate()
-            posts = list(Post.objects.filter(region=region).select_related("user", "role", "department").order_by("role_id", "start_date", "id"))
+            posts = list(
+                Post.objects.filter(region=region).select_related("user", "role", "department__region")
+                .prefetch_related("role__permissions__content_type").order_by("role_id", "start_date", "id")
+            )
+            # 免去 is offered only where the appointing rule allows it (grid.services.post_refusal).
+            held = user.get_all_permissions(region) if may["end_post"] else set()
+            context["may_end"] = {
+                post.pk for post in posts
+                if may["end_post"] and not services.post_refusal(
+                    user, user=post.user, role=post.role, region=region, department=post.department, held=held)
+            }
             context["active_posts"] = [post for post in posts if post.is_active]
             context["upcoming_posts"] = [
                 post for post in posts if post.start_date > today and (post.end_date is None or post.end_date > today)
@@ -199,12 +209,15 @@ class RegionDetailView(LoginRequiredMixin, TemplateView):
         require_perm(user, perm, region)
         form = ACTION_FORMS[action](region, request.user, request.POST)
         errors: list[str] = []
+        status = 422
         if form.is_valid():
             try:
                 with transaction.atomic():
                     message, warning = getattr(self, f"_do_{action}")(region, form.cleaned_data)
             except (ValidationError, IntegrityError) as exc:
                 errors = _error_messages(exc)
+            except PermissionDenied as exc:  # the appointing rule refused (grid.services.post_refusal)
+                errors, status = [str(exc)], 403
             else:
                 messages.success(request, message)
                 if warning:
@@ -213,7 +226,7 @@ class RegionDetailView(LoginRequiredMixin, TemplateView):
         else:
             errors = ["提交的内容有误，请按提示修改。"]
         context = self.get_context_data(region=region, bound_forms={action: form}, errors=errors)
-        return self.render_to_response(context, status=422)
+        return self.render_to_response(context, status=status)
 
     # Each handler runs inside the view's transaction and returns (success message, warning or "").
 
@@ -249,7 +262,7 @@ class RegionDetailView(LoginRequiredMixin, TemplateView):
         return f"已任命 {who} 为{region.name}{post.role.name}{note}。", ""
 
     def _do_end_post(self, region: Region, data: dict) -> tuple[str, str]:
-        post = Post.objects.select_related("user", "role").filter(region=region, pk=data["post"]).first()
+        post = Post.objects.select_related("user", "role", "region", "department__region").filter(region=region, pk=data["post"]).first()
         if post is None:
             raise Http404("岗位不存在。")
         if post.end_date is not None and post.end_date <= timezone.localdate():

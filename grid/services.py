@@ -134,18 +134,63 @@ def ensure_user(username: str, *, password: str | None = None, full_name: str = 
 # Any other role may only be appointed by someone who holds all of its permissions there.
 FRONTLINE_ROLE_KEYS = frozenset({"grid_member", "grid_leader", "grid_instructor", "village_cadre", "department", "supervision_group"})
 
+# Permissions that verify village reports and award or deduct points (大巡查). A role carrying one is
+# appointed (and ended) only by someone who may manage the post's department, and never without one.
+SCORING_PERMISSIONS = frozenset({
+    "inspection.verify_patrolreport", "inspection.register_patrolfinding", "inspection.confirm_month",
+})
+
+
+def _role_permissions(role: Role) -> set[str]:
+    return {f"{p.content_type.app_label}.{p.codename}" for p in role.permissions.all()}
+
+
+def _role_refusal(by, role: Role, region: Region, held: set[str]) -> str:
+    """Why `by` may not hand out `role` at `region` ("" if they may): no more than they hold themselves."""
+    if role.key in FRONTLINE_ROLE_KEYS or _role_permissions(role) <= held:
+        return ""
+    return f"您不能任命或免去“{role.name}”：该角色的权限超出您在“{region.name}”的权限。"
+
 
 def appointable_roles(user, region: Region) -> list[Role]:
-    """The roles `user` may appoint at `region`: no one hands out more than they hold themselves."""
+    """The roles `user` may appoint at `region` (the choices of the appointment form)."""
     roles = list(Role.objects.prefetch_related("permissions__content_type").order_by("id"))
     if user is None or user.is_superuser:
         return roles
     held = user.get_all_permissions(region)
-    return [
-        role for role in roles
-        if role.key in FRONTLINE_ROLE_KEYS
-        or {f"{p.content_type.app_label}.{p.codename}" for p in role.permissions.all()} <= held
-    ]
+    return [role for role in roles if not _role_refusal(user, role, region, held)]
+
+
+def post_refusal(
+    by, *, user, role: Role, region: Region, department: Department | None = None, held: set[str] | None = None
+) -> str:
+    """Why `by` may not appoint `user` to a post of `role` at `region` (× department), nor end such a
+    post: "" when they may. The one rule for both, asked by create_post, end_post, the appointment form
+    and the region page (which offers 免去 only where it is allowed). `by=None` is the system itself
+    (migrations, commands run by the operator). `held`: by's permissions at `region`, when a page
+    asks for many posts of one region.
+
+    - Nobody appoints themselves or ends their own post.
+    - Nobody hands out a role with permissions they do not hold there, except the front-line roles a
+      township office appoints in its ordinary work.
+    - A role that verifies reports or awards points is handed out only by someone who may manage the
+      post's department.
+    """
+    if by is None:
+        return ""
+    if user is not None and user.pk == by.pk:
+        return "不能任命或免去本人的岗位，请由上级或其他管理人员办理。"
+    if by.is_superuser:
+        return ""
+    refusal = _role_refusal(by, role, region, by.get_all_permissions(region) if held is None else held)
+    if refusal:
+        return refusal
+    if _role_permissions(role) & SCORING_PERMISSIONS:
+        if department is None:
+            return f"“{role.name}”岗位带有核实、加减分权限，必须属于一个部门。"
+        if not by.has_perm("grid.change_department", department):
+            return f"“{role.name}”岗位带有核实、加减分权限，只能由可管理“{department.name}”的人员任命或免去。"
+    return ""
 
 
 @transaction.atomic
@@ -159,8 +204,9 @@ def create_post(
     note: str = "",
     by=None,
 ) -> Post:
-    if by is not None and not by.is_superuser and role.pk not in {r.pk for r in appointable_roles(by, region)}:
-        raise PermissionDenied(f"您不能任命“{role.name}”：该角色的权限超出您在“{region.name}”的权限。")
+    refusal = post_refusal(by, user=user, role=role, region=region, department=department)
+    if refusal:
+        raise PermissionDenied(refusal)
     post = Post(
         user=user, role=role, region=region, department=department,
         start_date=start_date or timezone.localdate(), note=note,
@@ -177,7 +223,12 @@ def create_post(
 
 @transaction.atomic
 def end_post(post: Post, *, by=None, on: datetime.date | None = None) -> Post:
-    """End a post: from `on` (default today) it grants nothing. The post itself stays, as history."""
+    """End a post: from `on` (default today) it grants nothing. The post itself stays, as history.
+
+    Ending obeys the rule of appointing (post_refusal): who may not appoint the post may not end it."""
+    refusal = post_refusal(by, user=post.user, role=post.role, region=post.region, department=post.department)
+    if refusal:
+        raise PermissionDenied(refusal)
     before = audit.snapshot(post, ["end_date"])
     post.end_date = on or timezone.localdate()
     post.full_clean()

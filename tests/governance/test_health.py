@@ -42,8 +42,18 @@ def redis_down(monkeypatch):
         yield url
 
 
-def test_healthz_is_ok_with_the_database_in_the_embedded_setup(client, db, embedded):
-    response = client.get("/healthz")
+TOKEN = "probe-token-0123456789"
+
+
+@pytest.fixture
+def monitor(settings):
+    """A monitor that sends the configured token: it sees every check."""
+    settings.HEALTHZ_TOKEN = TOKEN
+    return {"HTTP_X_HEALTHZ_TOKEN": TOKEN}
+
+
+def test_healthz_is_ok_with_the_database_in_the_embedded_setup(client, db, embedded, monitor):
+    response = client.get("/healthz", **monitor)
     assert response.status_code == 200
     body = response.json()
     assert body["status"] == "ok"
@@ -74,13 +84,13 @@ def test_healthcheck_command_can_print_json(db, embedded, capsys):
     assert set(body["checks"]) == {"database", "redis", "celery_worker", "celery_beat"}
 
 
-def test_healthz_is_503_quickly_when_redis_is_down(client, db, redis_down):
+def test_healthz_is_503_quickly_when_redis_is_down(client, db, redis_down, monitor):
     started = time.monotonic()
-    response = client.get("/healthz")
+    response = client.get("/healthz", **monitor)
     assert time.monotonic() - started < 5
     assert response.status_code == 503
     body = response.json()
-    assert body["status"] == "fail"
+    assert body["status"] == "degraded"
     assert body["checks"]["database"]["ok"] is True
     assert body["checks"]["redis"] == {
         "name": "Redis",
@@ -135,3 +145,85 @@ def test_beat_check_reports_the_last_heartbeat_and_fails_when_it_is_stale(settin
     assert "beat 已停止" in stale.detail
     assert "10 分钟前" in stale.detail
     cache.delete(BEAT_HEARTBEAT_KEY)
+
+
+# ------------------------------------------------------------------ what the public probe tells
+
+
+WORKER_UP = health.CheckResult("Celery worker", ok=True, configured=True, detail="2 个 worker 在线：w1@node-a、w2@node-b")
+
+
+@pytest.fixture
+def deployed(monkeypatch, settings):
+    """A deployment with Redis and two workers (the network calls replaced), counting worker pings."""
+    settings.CACHES = LOCMEM_CACHE
+    settings.REDIS_URL = "redis://127.0.0.1:1/0"
+    from django.core.cache import cache
+
+    cache.delete(health.WORKER_PING_CACHE_KEY)
+    pings = []
+    monkeypatch.setattr(health, "check_redis", lambda: health.CheckResult("Redis", ok=True, configured=True, detail="正常"))
+    monkeypatch.setattr(health, "check_beat", lambda: health.CheckResult("Celery beat", ok=True, configured=False, detail="-"))
+    monkeypatch.setattr(health, "check_celery_worker", lambda: pings.append(1) or WORKER_UP)
+    yield pings
+    cache.delete(health.WORKER_PING_CACHE_KEY)
+
+
+def test_the_public_probe_says_only_ok_and_names_no_host(client, db, deployed):
+    response = client.get("/healthz")
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok"}
+    assert "node-a" not in response.content.decode()
+
+
+def test_the_public_probe_says_degraded_without_saying_what(client, db, redis_down):
+    response = client.get("/healthz")
+    assert response.status_code == 503
+    assert response.json() == {"status": "degraded"}
+
+
+def test_a_monitor_with_the_token_and_staff_see_each_check(client, db, deployed, monitor, personas):
+    body = client.get("/healthz", **monitor).json()
+    assert body["checks"]["celery_worker"]["detail"] == WORKER_UP.detail
+    assert "checks" not in client.get("/healthz", HTTP_X_HEALTHZ_TOKEN="wrong").json()
+
+    officer = personas["county_office"]
+    client.force_login(officer)
+    assert "checks" not in client.get("/healthz").json()  # a post holder who is not staff
+    officer.is_staff = True
+    officer.save(update_fields=["is_staff"])
+    assert client.get("/healthz").json()["checks"]["database"]["ok"] is True
+
+
+def test_staff_owing_the_two_factor_code_see_only_the_status(client, db, deployed, personas):
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    officer = personas["county_office"]
+    officer.is_staff = True
+    officer.save(update_fields=["is_staff"])
+    TOTPDevice.objects.create(user=officer, name="手机验证器", confirmed=True)
+    client.force_login(officer)  # the password step only
+    assert client.get("/healthz").json() == {"status": "ok"}
+
+
+def test_no_token_configured_accepts_no_token(client, db, deployed, settings):
+    settings.HEALTHZ_TOKEN = ""
+    assert "checks" not in client.get("/healthz", HTTP_X_HEALTHZ_TOKEN="").json()
+
+
+def test_frequent_probes_ping_the_workers_once_per_cache_period(client, db, deployed, monitor, settings):
+    for _ in range(3):
+        assert client.get("/healthz").status_code == 200
+    assert client.get("/healthz", **monitor).json()["checks"]["celery_worker"]["detail"] == WORKER_UP.detail
+    assert len(deployed) == 1
+    settings.HEALTHZ_WORKER_PING_SECONDS = 0
+    client.get("/healthz")
+    client.get("/healthz")
+    assert len(deployed) == 3
+
+
+def test_the_operator_command_always_pings_afresh(db, deployed, capsys):
+    call_command("healthcheck")
+    call_command("healthcheck")
+    assert len(deployed) == 2
+    assert "w1@node-a" in capsys.readouterr().out
