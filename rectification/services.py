@@ -21,6 +21,7 @@ from django.utils import timezone
 
 from governance import audit, evidence
 
+from . import states
 from .models import (
     Accountability,
     MoneyRecovered,
@@ -43,7 +44,6 @@ HEADER_FIELDS = ["group_name", "inspected_from", "inspected_to", "feedback_on", 
                  "document_title", "document_number", "organisation_text", "next_plan", "contact"]
 ITEM_FIELDS = ["responsible_leader", "responsible_unit", "measures", "deadline", "status", "result",
                "unfinished_reason", "next_steps", "new_deadline", "is_overdue", "closed_at"]
-CLOSED_STATUSES = (Status.FULLY_DONE, Status.ONGOING)
 
 
 class RectificationError(ValidationError):
@@ -259,8 +259,7 @@ def _require_open(item: RectificationItem) -> None:
         raise RectificationError(f"第{item.number}项已于{_fmt(timezone.localtime(item.closed_at).date())}销号，不能再办理。")
 
 
-def effective_deadline(item: RectificationItem) -> datetime.date | None:
-    return item.new_deadline or item.deadline
+effective_deadline = states.effective_deadline
 
 
 def _audit_item(action: str, item: RectificationItem, by, before: dict, **extra) -> None:
