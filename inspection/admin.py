@@ -170,7 +170,7 @@ def _is_under(region: Region, ancestor: Region) -> bool:
 class InspectionRoundForm(forms.ModelForm):
     class Meta:
         model = InspectionRound
-        fields = ["county", "term", "number", "name", "arrival_date", "withdrawal_date"]
+        fields = ["county", "term", "number", "name", "arrival_date", "withdrawal_date", "rectification_months"]
 
     def clean(self):
         data = super().clean()

@@ -149,7 +149,7 @@ def test_deadline_before_the_feedback_date_is_refused(fed_back, personas):
     with pytest.raises(ValidationError, match="不能早于反馈日期"):
         assign(item, personas["township_committee"], deadline=fed_back.feedback_on - DAY)
     item.refresh_from_db()
-    assert item.deadline is None and process_of(item) is None
+    assert item.deadline == feedback.add_months(fed_back.feedback_on, 1) and process_of(item) is None  # unchanged
 
 
 def test_unfinished_item_records_reason_next_steps_and_new_deadline(fed_back, personas):
