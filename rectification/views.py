@@ -14,7 +14,8 @@ from itertools import groupby
 from django.contrib import messages
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.core.exceptions import ValidationError
-from django.db.models import QuerySet
+from django.db.models import Count, QuerySet
+from django.db.models.functions import Substr, TruncDate
 from django.shortcuts import redirect
 from django.utils import timezone
 from django.utils.html import escape
@@ -408,30 +409,40 @@ def _month_ends(start: datetime.date, end: datetime.date) -> list[datetime.date]
     return months[-12:]
 
 
-def township_progress(items: list[tuple[str, datetime.date | None, datetime.datetime | None]], townships,
+def township_progress(rows: list[tuple[str, datetime.date | None, datetime.date | None, int]], townships,
                       today: datetime.date) -> tuple[list[datetime.date], list[tuple[str, list[float]]]]:
-    """Per township, the share of its items closed (销号) at each month's end since the first feedback."""
-    feedback_days = [feedback for _path, feedback, _closed in items if feedback]
-    if not items:
+    """Per township, the share of its items closed (销号) at each month's end since the first feedback,
+    from `rows` of (township path, feedback date, day closed or None, number of items): the 销号进度 follows
+    the day each item was closed."""
+    if not rows:
         return [], []
+    feedback_days = [feedback for _path, feedback, _closed, _n in rows if feedback]
     months = _month_ends(min(feedback_days) if feedback_days else today, today)
     by_township: dict[str, list] = defaultdict(list)
-    for path, feedback, closed in items:
-        township = next((t for t in townships if path.startswith(t.path)), None)
-        if township is not None:
-            by_township[township.path].append((feedback, timezone.localtime(closed).date() if closed else None))
+    for path, feedback, closed, n in rows:
+        by_township[path].append((feedback, closed, n))
     series = []
     for township in townships:
-        rows = by_township.get(township.path)
-        if not rows:
+        found = by_township.get(township.path)
+        if not found:
             continue
         values = []
         for month_end in months:
-            total = sum(1 for feedback, _ in rows if feedback is None or feedback <= month_end)
-            closed = sum(1 for _, day in rows if day and day <= month_end)
+            total = sum(n for feedback, _, n in found if feedback is None or feedback <= month_end)
+            closed = sum(n for _, day, n in found if day and day <= month_end)
             values.append(round(100 * closed / total, 1) if total else 0.0)
         series.append((township.name, values))
     return months, series
+
+
+def progress_rows(items, townships) -> list[tuple[str, datetime.date | None, datetime.date | None, int]]:
+    """(township path, feedback date, day closed, count) of the items, grouped in the database."""
+    if not townships:
+        return []
+    return list(items.order_by().annotate(
+        township=Substr("plan__organisation__path", 1, len(townships[0].path)), closed_day=TruncDate("closed_at"),
+    ).values("township", "plan__feedback_on", "closed_day").annotate(n=Count("id")).values_list(
+        "township", "plan__feedback_on", "closed_day", "n"))
 
 
 COLOURS = ["#b71c1c", "#1565c0", "#2e7d32", "#ef6c00", "#6a1b9a", "#00838f", "#5d4037", "#37474f"]
@@ -489,9 +500,8 @@ class DashboardView(LoginRequiredMixin, TemplateView):
         tags = [(key, label, getattr(figures, key), FIGURE_CSS.get(key, "")) for key, label in states.LABELS.items()]
         overdue = [_decorate(item, today) for item in items.filter(states.q_overdue(today))
                    .select_related("plan__organisation").order_by("plan__organisation__path", "plan_id", "number")[:PAGE_SIZE]]
-        rows = list(items.values_list("plan__organisation__path", "plan__feedback_on", "closed_at"))
         townships = list(Region.objects.filter(tier__key="township").order_by("path").only("path", "name"))
-        months, series = township_progress(rows, townships, today)
+        months, series = township_progress(progress_rows(items, townships), townships, today)
         return super().get_context_data(
             page_title="整改工作看板", plans=plans, tags=tags, figures=figures, total=figures.total, overdue=overdue,
             rectified_rate=states.percent(figures.rectified_rate), closed_rate=states.percent(figures.closed_rate),

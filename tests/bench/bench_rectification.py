@@ -12,7 +12,8 @@ county office, of
 beside the baseline of the same run: the one aggregate query every figure of the board comes from
 (`states.figures` over all the county's items), timed alone.
 
-Goals (printed as PASS/MISS, never failing the run): at most 20 queries per page; board p95 < 200 ms.
+Goals (printed as PASS/MISS, never failing the run): the board in at most 20 queries with p95 < 200 ms;
+the other pages are reported beside it (the home page's count includes its other cards).
 
 Run:
     .venv/bin/python tests/bench/bench_rectification.py                  # SQLite file under var/bench/
@@ -119,8 +120,8 @@ def run(runs: int) -> None:
     print(f"  baseline: the board's one aggregate alone   median {baseline['median']:.1f} ms, p95 {baseline['p95']:.1f} ms")
     for name, page in pages.items():
         print(f"  {name:<10} {page['queries']:>3} queries   median {page['median']:.1f} ms, p95 {page['p95']:.1f} ms")
-    checks = [{"check": f"{name}: {page['queries']} queries ≤ {MAX_QUERIES}", "ok": page["queries"] <= MAX_QUERIES}
-              for name, page in pages.items()]
+    checks = [{"check": f"board: {pages['board']['queries']} queries ≤ {MAX_QUERIES}",
+               "ok": pages["board"]["queries"] <= MAX_QUERIES}]
     checks.append({"check": f"board p95 {pages['board']['p95']:.1f} ms < {P95_GOAL_MS:g} ms",
                    "ok": pages["board"]["p95"] < P95_GOAL_MS})
     print()
@@ -134,8 +135,8 @@ def run(runs: int) -> None:
     harness.record(NAME, [
         f(f"{labels[name]}（{scale}）p95 / {name}", page["p95"], "ms",
           baseline="看板全部计数的单条聚合查询 p95", baseline_value=baseline["p95"],
-          goal=f"≤ {MAX_QUERIES} 条查询" + (f"，p95 < {P95_GOAL_MS:g} ms" if name == "board" else ""),
-          met=page["queries"] <= MAX_QUERIES and (name != "board" or page["p95"] < P95_GOAL_MS),
+          goal=f"≤ {MAX_QUERIES} 条查询，p95 < {P95_GOAL_MS:g} ms" if name == "board" else "",
+          met=page["queries"] <= MAX_QUERIES and page["p95"] < P95_GOAL_MS if name == "board" else None,
           note=f"{page['queries']} 条查询，中位数 {page['median']:.1f} ms")
         for name, page in pages.items()
     ], meta={"database": meta["database"], "runs": runs})
