@@ -27,6 +27,7 @@ from typing import NamedTuple
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.hashers import make_password
+from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
@@ -42,6 +43,7 @@ from inspection.models import (
     RoundTarget,
     SupervisionGroup,
 )
+from workflows.models import TaskDeadline
 
 from . import services
 from .models import (
@@ -226,6 +228,8 @@ DEMO_EVENTS = [
      [("wanggezhang", "escalate", "需镇农业农村办处理"), ("cunganbu", "escalate", "村里无执法权，上报镇里"),
       ("zongheban", "dispatch", "")]),
 ]
+
+DEMO_OVERDUE_EVENT = "demo-event-1"  # past its deadline at load: the first 督办 a newcomer sees
 
 # A year of finished events for the dashboards' charts (load_demo --history): category, title, result.
 HISTORY_KEY_PREFIX = "demo-history-"
@@ -653,6 +657,18 @@ class _Loader:
             for username, decision, reason in steps:
                 events.handle_event(event, by=users[username], decision=decision, reason=reason)
                 event.refresh_from_db()
+            if key == DEMO_OVERDUE_EVENT:
+                self.pass_deadline(event)
+
+    def pass_deadline(self, event) -> None:
+        """The demo's first event has waited past its step's deadline (reported hours ago, never handled),
+        so that the periodic 督办 (`make run` runs it beside the server) shows a supervision message at once."""
+        from django.utils import timezone
+
+        TaskDeadline.objects.filter(
+            is_open=True, task__process__artifact_content_type=ContentType.objects.get_for_model(Event),
+            task__process__artifact_object_id=event.pk,
+        ).update(due_at=timezone.now() - datetime.timedelta(hours=1))
 
     def load_event_history(self) -> None:
         """A year of finished events at 楼星村's first grid (most resolved on the spot and verified, some

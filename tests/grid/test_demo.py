@@ -457,3 +457,20 @@ def test_history_gives_the_dashboards_a_year_of_finished_events_through_the_serv
     count = Event.objects.count()
     load_demo(history=True)
     assert Event.objects.count() == count
+
+
+def test_the_demo_has_an_event_past_its_deadline_that_the_periodic_work_supervises(demo):
+    from django.contrib.contenttypes.models import ContentType
+    from django.utils import timezone
+
+    from governance.periodic import run_task
+    from workflows.models import TaskDeadline
+
+    event = Event.objects.get(idempotency_key="demo-event-1")
+    deadlines = TaskDeadline.objects.filter(
+        is_open=True, task__process__artifact_content_type=ContentType.objects.get_for_model(Event),
+        task__process__artifact_object_id=event.pk)
+    assert deadlines.filter(due_at__lt=timezone.now(), supervised_at__isnull=True).exists()
+    result = run_task("workflows.tasks.supervise_overdue")
+    assert result["supervised"] >= 1
+    assert TaskDeadline.objects.filter(task__process__artifact_object_id=event.pk, supervised_at__isnull=False).exists()
