@@ -172,6 +172,14 @@ class InspectionRoundForm(forms.ModelForm):
         model = InspectionRound
         fields = ["county", "term", "number", "name", "arrival_date", "withdrawal_date", "rectification_months"]
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["rectification_months"].required = False  # left empty: the default one month
+
+    def clean_rectification_months(self):
+        months = self.cleaned_data.get("rectification_months")
+        return 1 if months is None else months
+
     def clean(self):
         data = super().clean()
         county, arrival, withdrawal = data.get("county"), data.get("arrival_date"), data.get("withdrawal_date")
