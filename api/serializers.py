@@ -9,6 +9,7 @@ from rest_framework import serializers
 from grid.events import DECISION_LABELS
 from grid.models import Event, EventCategory, Region
 from inspection.models import PatrolReport
+from rectification import states as rect_states
 from rectification.models import ProgressEntry, RectificationItem, RectificationPlan
 
 MAX_ID = 999_999_999_999_999_999  # record ids fit a 64-bit key; larger numbers are refused, not looked up
@@ -295,22 +296,35 @@ class PlanSerializer(serializers.ModelSerializer):
     item_count = serializers.IntegerField()
     closed_count = serializers.IntegerField()
     overdue_count = serializers.IntegerField()
+    figures = serializers.SerializerMethodField(help_text="rectification.states 的全部计数与整改率、销号率（%）")
 
     class Meta:
         model = RectificationPlan
         fields = ["id", "title", "organisation", "round", "group_name", "inspected_from", "inspected_to", "feedback_on",
-                  "document_title", "document_number", "item_count", "closed_count", "overdue_count"]
+                  "document_title", "document_number", "item_count", "closed_count", "overdue_count", "figures"]
+
+    def get_figures(self, plan) -> dict:
+        return rect_states.plan_figures(plan).as_dict()
 
 
 class ItemSerializer(serializers.ModelSerializer):
     plan = serializers.IntegerField(source="plan_id")
     organisation = serializers.CharField(source="plan.organisation.full_path")
     status_label = serializers.CharField(source="get_status_display")
+    is_overdue = serializers.SerializerMethodField(help_text="已逾期：未销号、非待验收，且整改时限（或新的整改时限）已过")
+    awaiting = serializers.SerializerMethodField(help_text="待验收：已申请销号，等待县委巡察办验收")
+
+    def get_is_overdue(self, item) -> bool:
+        return rect_states.is_overdue(item)
+
+    def get_awaiting(self, item) -> bool:
+        return rect_states.is_awaiting(item)
 
     class Meta:
         model = RectificationItem
         fields = ["id", "plan", "organisation", "number", "category", "subcategory", "title", "responsible_leader",
-                  "responsible_unit", "deadline", "new_deadline", "status", "status_label", "is_overdue", "closed_at"]
+                  "responsible_unit", "deadline", "new_deadline", "status", "status_label", "is_overdue", "awaiting",
+                  "closed_at"]
 
 
 class ProgressEntrySerializer(serializers.ModelSerializer):

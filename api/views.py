@@ -6,7 +6,6 @@ from __future__ import annotations
 from collections import defaultdict
 
 from django.contrib.contenttypes.models import ContentType
-from django.db.models import Count, Q
 from django.http import Http404
 from django.urls import reverse
 from drf_spectacular.types import OpenApiTypes
@@ -29,6 +28,7 @@ from inspection import circulars
 from inspection.models import PatrolReport
 from rectification import notices as notice_services
 from rectification import services as rect_services
+from rectification import states as rect_states
 from rectification.models import ProgressEntry, RectificationItem, RectificationPlan
 
 from . import serializers as s
@@ -467,11 +467,8 @@ class PatrolScoresView(APIView):
 
 
 def _plans(user):
-    return scope(user, RectificationPlan.objects.select_related("organisation", "round"), VIEW_PLAN).annotate(
-        item_count=Count("items", distinct=True),
-        closed_count=Count("items", filter=Q(items__closed_at__isnull=False), distinct=True),
-        overdue_count=Count("items", filter=Q(items__is_overdue=True), distinct=True),
-    )
+    return rect_states.with_plan_figures(
+        scope(user, RectificationPlan.objects.select_related("organisation", "round"), VIEW_PLAN))
 
 
 class PlanListView(PagedAPIView):
@@ -507,7 +504,9 @@ class ItemListView(PagedAPIView):
     @extend_schema(
         summary="整改事项",
         parameters=[OpenApiParameter("plan", int, description="整改方案编号"),
-                    OpenApiParameter("status", str, enum=list(RectificationItem.Status.values), description="状态"),
+                    OpenApiParameter("status", str, enum=list(rect_states.FIGURES),
+                                     description="状态（已整改含已整改到位；另有 awaiting 待验收、closed 已销号、"
+                                                 "no_deadline 无整改时限）"),
                     OpenApiParameter("overdue", bool, description="仅逾期")],
         responses={200: s.ItemSerializer(many=True), **_errors(401, 403)}, tags=["整改"],
     )
@@ -518,10 +517,10 @@ class ItemListView(PagedAPIView):
         if plan is not None:
             items = items.filter(plan_id=plan)
         item_status = request.query_params.get("status")
-        if item_status in RectificationItem.Status.values:
-            items = items.filter(status=item_status)
+        if item_status in rect_states.FIGURES:  # the reported statuses and 待验收 / 已销号 / 无整改时限
+            items = items.filter(rect_states.q_figure(item_status))
         if request.query_params.get("overdue") in ("1", "true", "True"):
-            items = items.filter(is_overdue=True)
+            items = items.filter(rect_states.q_overdue())
         return _paginate(self, request, items.order_by("plan__organisation__path", "plan_id", "number"), s.ItemSerializer)
 
 

@@ -360,35 +360,31 @@ def patrol_ranking(user) -> Figure | None:
 
 
 def rectification_progress(user) -> Figure | None:
-    """Rectification items per responsible organisation (township committees, …), by status: one query."""
+    """Rectification items per responsible organisation, by the states of rectification.states: one query."""
+    from rectification import states
     from rectification.models import RectificationItem
 
     if not user.is_superuser and not region_grants(user).paths("rectification.view_rectificationitem"):
         return None
-    rows = (
+    today = timezone.localdate()
+    groups = [("pending", "#c62828"), ("in_progress", "#ef6c00"), ("done", "#2e7d32"), ("ongoing", "#00838f")]
+    rows = list(
         scope(user, RectificationItem.objects.all(), "rectification.view_rectificationitem").order_by()
-        .values("plan__organisation__path", "plan__organisation__name", "status").annotate(n=Count("id"))
+        .values("plan__organisation__path", "plan__organisation__name").annotate(**states.aggregates(today))
+        .order_by("plan__organisation__path")
     )
-    Status = RectificationItem.Status
-    groups = [("open", "未整改", (Status.PENDING,)), ("progress", "正在整改中", (Status.IN_PROGRESS,)),
-              ("done", "已整改（含到位、长期坚持）", (Status.DONE, Status.FULLY_DONE, Status.ONGOING))]
-    group_of = {status: key for key, _label, statuses in groups for status in statuses}
-    counts: dict[tuple, int] = defaultdict(int)
-    names: dict[str, str] = {}
-    for row in rows:
-        path = row["plan__organisation__path"]
-        names[path] = row["plan__organisation__name"]
-        counts[(path, group_of.get(row["status"], "open"))] += row["n"]
-    if not names:
+    if not rows:
         return None
-    keys = sorted(names)
-    done = sum(counts[(key, "done")] for key in keys)
-    total = sum(counts[(key, group)] for key in keys for group, _, _ in groups)
-    series = [Series(label, [counts[(key, group)] for key in keys], colour)
-              for (group, label, _), colour in zip(groups, ["#c62828", "#ef6c00", "#2e7d32"], strict=True)]
+    total = states.Figures(**{key: sum(row[key] for row in rows) for key in ("total", *states.FIGURES)})
+    series = [Series(states.LABELS[key], [row[key] for row in rows], colour) for key, colour in groups]
+    caption = (f"共 {total.total} 项：已整改 {total.done} 项，长期坚持 {total.ongoing} 项，整改率 "
+               f"{states.percent(total.rectified_rate)}；已销号 {total.closed} 项，销号率 {states.percent(total.closed_rate)}；"
+               f"已逾期 {total.overdue} 项")
+    if total.no_deadline:
+        caption += f"；无整改时限 {total.no_deadline} 项"
     return Figure(
-        key="rectification-progress", title="各单位巡察整改进度", kind="stacked", labels=[names[key] for key in keys],
-        series=series, unit="项", caption=_caption("", f"共 {total} 项，已整改 {done} 项（{round(100 * done / total, 1)}%）"),
+        key="rectification-progress", title="各单位巡察整改进度", kind="stacked",
+        labels=[row["plan__organisation__name"] for row in rows], series=series, unit="项", caption=_caption("", caption),
     )
 
 
@@ -439,9 +435,10 @@ def _queues(user) -> list[Queue]:
         count = verify_queue(user).count()
         queues.append(Queue("待核实的村级上报", count, reverse("patrol:verify_queue")))
     if user.has_perm("rectification.view_rectificationitem"):
+        from rectification import states
         from rectification.models import RectificationItem
 
-        overdue = scope(user, RectificationItem.objects.filter(is_overdue=True, closed_at__isnull=True),
+        overdue = scope(user, RectificationItem.objects.filter(states.q_overdue()),
                         "rectification.view_rectificationitem").count()
         queues.append(Queue("逾期未销号的整改事项", overdue, reverse("rectification:items") + "?overdue=1", urgent=bool(overdue)))
     return queues

@@ -10,6 +10,7 @@ from typing import NamedTuple
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.hashers import make_password
+from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
@@ -25,6 +26,7 @@ from inspection.models import (
     RoundTarget,
     SupervisionGroup,
 )
+from workflows.models import TaskDeadline
 
 from . import services
 from .models import (
@@ -210,6 +212,8 @@ DEMO_EVENTS = [
       ("zongheban", "dispatch", "")]),
 ]
 
+DEMO_OVERDUE_EVENT = "demo-event-1"  # past its deadline at load: the first 督办 a newcomer sees
+
 # A year of finished events for the dashboards' charts (load_demo --history): category, title, result.
 HISTORY_KEY_PREFIX = "demo-history-"
 HISTORY_EVENTS = [
@@ -226,6 +230,10 @@ HISTORY_EVENTS = [
 DEMO_POSTS_START = datetime.date(2025, 1, 1)
 
 DEMO_RECTIFICATION_ROUND = "十五届县委第一轮巡察"
+# The round 太平镇's paper plan cites: term, number, name, arrival, withdrawal, its group at 太平镇, the
+# feedback date, and how many of 太平镇's villages it inspected with the township committee.
+DEMO_FIRST_ROUND = ("十五届", 1, DEMO_RECTIFICATION_ROUND, datetime.date(2021, 9, 6), datetime.date(2021, 10, 30))
+DEMO_FIRST_ROUND_GROUP = (3, "县委第三巡察组", datetime.date(2021, 12, 10), 6)
 
 LOUXING = "楼星村"
 # 楼星村's grids: the households of each grid's micro-grids (100–150 each); a grid's households are
@@ -632,6 +640,18 @@ class _Loader:
             for username, decision, reason in steps:
                 events.handle_event(event, by=users[username], decision=decision, reason=reason)
                 event.refresh_from_db()
+            if key == DEMO_OVERDUE_EVENT:
+                self.pass_deadline(event)
+
+    def pass_deadline(self, event) -> None:
+        """The demo's first event has waited past its step's deadline (reported hours ago, never handled),
+        so that the periodic 督办 (`make run` runs it beside the server) shows a supervision message at once."""
+        from django.utils import timezone
+
+        TaskDeadline.objects.filter(
+            is_open=True, task__process__artifact_content_type=ContentType.objects.get_for_model(Event),
+            task__process__artifact_object_id=event.pk,
+        ).update(due_at=timezone.now() - datetime.timedelta(hours=1))
 
     def load_event_history(self) -> None:
         """A year of finished events at 楼星村's first grid (most resolved on the spot and verified, some
@@ -772,29 +792,81 @@ class _Loader:
 
     # --- county inspection round (巡察) ----------------------------------------------------------
 
+    def load_first_round(self, taiping: Region) -> InspectionRound:
+        """The earlier round that 太平镇's paper plan cites, with its group at 太平镇 (fed back on the plan's
+        feedback date) and its targets (the township committee and six villages), so that the round's page,
+        the township's rounds and the term's coverage tell the same story as the plan."""
+        User = get_user_model()
+        term, number, name, arrival, withdrawal = DEMO_FIRST_ROUND
+        group_number, group_name, feedback_on, villages = DEMO_FIRST_ROUND_GROUP
+        round = InspectionRound.objects.filter(county=self.summary.county, term=term, number=number).first()
+        if round is None:
+            round = InspectionRound.objects.create(
+                county=self.summary.county, term=term, number=number, name=name, arrival_date=arrival,
+                withdrawal_date=withdrawal, created_by=User.objects.get(username="xunchaban"))
+            audit.record("inspection_round.create", actor=self.by, obj=round, after=audit.snapshot(
+                round, ["county", "term", "number", "name", "arrival_date", "withdrawal_date"]))
+            self.summary.inspection_rounds += 1
+        group = round.groups.filter(township=taiping).first()
+        if group is None:
+            group = InspectionGroup.objects.create(
+                round=round, number=group_number, name=group_name, township=taiping, fixed_villages=villages,
+                mobile_villages=0, feedback_on=feedback_on, feedback_document=f"{group_name}关于巡察太平镇党委的反馈意见")
+            audit.record("inspection_group.create", actor=self.by, obj=group, after=audit.snapshot(
+                group, ["round", "number", "name", "township", "fixed_villages", "feedback_on", "feedback_document"]))
+            self.summary.inspection_groups += 1
+        targeted = set(RoundTarget.objects.filter(round=round).values_list("organisation_id", flat=True))
+        chosen = list(Region.objects.get_children(taiping).filter(tier__key="village").order_by("path")[:villages])
+        for index, organisation in enumerate([taiping, *chosen]):
+            if organisation.pk in targeted:
+                continue
+            village_class = "" if index == 0 else DEMO_CLASS_CYCLE[(index - 1) % len(DEMO_CLASS_CYCLE)]
+            target = RoundTarget.objects.create(round=round, group=group, organisation=organisation,
+                                                village_class=village_class)
+            audit.record("round_target.create", actor=self.by, obj=target,
+                         after=audit.snapshot(target, ["round", "group", "organisation", "village_class", "is_mobile"]))
+            self.summary.round_targets += 1
+        return round
+
     def load_rectification(self, taiping: Region) -> None:
-        """太平镇's rectification plan after an earlier round, kept on paper and imported
-        (rectification/demo/taiping_rectification.csv), with its meetings, rules, money recovered and
-        accountability, so that the dashboard and the progress notice have something to show."""
+        """太平镇's rectification plan after the earlier round (load_first_round), kept on paper and
+        imported (rectification/demo/taiping_rectification.csv: its 已整改 / 已整改到位 / 长期坚持 items are
+        closed as the import), with its meetings, rules, money recovered and accountability.
+
+        The story it tells: item 7 was given a new deadline, so only item 3 (正在整改中, due 2022-12-31)
+        is overdue; the overdue job runs once here, as `make run`'s scheduler would within seconds, and
+        the office's 《巡察提醒函》 for it is written; the notice draft warns that item 3's next step
+        lies after its deadline without a new deadline, and 审定 refuses it until one is set."""
         from pathlib import Path
 
+        from django.utils import timezone
+
+        from rectification import services as rectification_services
         from rectification.imports import import_rectification
         from rectification.models import Accountability, MoneyRecovered, PlanMeasure, PlanMeeting
+        from rectification.tasks import flag_overdue
 
+        group_name, feedback_on = DEMO_FIRST_ROUND_GROUP[1], DEMO_FIRST_ROUND_GROUP[2]
         outcome = import_rectification(
             Path(__file__).resolve().parent.parent / "rectification" / "demo" / "taiping_rectification.csv",
-            organisation=taiping, round=DEMO_RECTIFICATION_ROUND, group="县委第三巡察组",
-            inspected=(datetime.date(2021, 9, 6), datetime.date(2021, 10, 30)),
-            feedback_date=datetime.date(2021, 12, 10), by=self.by,
+            organisation=taiping, round=DEMO_RECTIFICATION_ROUND, group=group_name,
+            inspected=DEMO_FIRST_ROUND[3:], feedback_date=feedback_on, by=self.by,
         )
         self.summary.rectification_items += outcome.result.created
         plan = outcome.plan
+        seventh = plan.items.filter(number=7, new_deadline__isnull=True, closed_at__isnull=True).first()
+        if seventh is not None:
+            committee = get_user_model().objects.get(username="zhendangwei")
+            rectification_services.mark_unfinished(
+                seventh, by=committee, reason=seventh.unfinished_reason, next_steps=seventh.next_steps,
+                new_deadline=timezone.localdate() + datetime.timedelta(days=180))
+        flag_overdue()
         if plan.meetings.exists():
             return
         plan.first_responsible, plan.document_number = "镇党委书记", "太委〔2021〕45号"
         plan.document_title = "关于落实县委第三巡察组反馈意见的整改方案"
         plan.next_plan = "持续抓好未完成事项的整改，对已完成事项适时开展“回头看”，防止问题反弹。"
-        plan.contact = "太平镇纪委，电话 0000-0000000"
+        plan.contact = "太平镇纪委，电话 0375-6012345"
         plan.save()
         PlanMeeting.objects.create(plan=plan, held_on=datetime.date(2021, 12, 13), kind="党委会", topic="传达学习巡察反馈意见，研究部署整改工作")
         PlanMeeting.objects.create(plan=plan, held_on=datetime.date(2022, 1, 20), kind="专题民主生活会", topic="对照巡察反馈问题开展批评与自我批评")
@@ -900,5 +972,6 @@ def load_demo(*, by=None, history: bool = False) -> DemoSummary:
     loader.load_catalog(taiping)
     loader.load_patrol_reports(taiping)
     loader.load_inspection_round()
+    loader.load_first_round(taiping)
     loader.load_rectification(taiping)
     return loader.summary

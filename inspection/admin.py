@@ -166,7 +166,15 @@ def _is_under(region: Region, ancestor: Region) -> bool:
 class InspectionRoundForm(forms.ModelForm):
     class Meta:
         model = InspectionRound
-        fields = ["county", "term", "number", "name", "arrival_date", "withdrawal_date"]
+        fields = ["county", "term", "number", "name", "arrival_date", "withdrawal_date", "rectification_months"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["rectification_months"].required = False  # left empty: the default one month
+
+    def clean_rectification_months(self):
+        months = self.cleaned_data.get("rectification_months")
+        return 1 if months is None else months
 
     def clean(self):
         data = super().clean()

@@ -23,7 +23,7 @@ from grid.access import region_grants, require_perm, scope
 from grid.models import Department, Region
 
 from . import circulars, ledger_export
-from .models import CatalogItem, Circular
+from .models import CatalogItem, Circular, PatrolReport
 from .scoring import month_start
 
 VIEW_PERM = "inspection.view_circular"
@@ -98,9 +98,13 @@ class PeriodForm(forms.Form):
 
 
 def _default_query(townships) -> dict:
+    """Last month, at the township with the latest village report (a page that opens on figures), else
+    the first township."""
     previous = (timezone.localdate().replace(day=1) - datetime.timedelta(days=1)).replace(day=1)
     quarter = (previous.month - 1) // 3 + 1
-    first = next(iter(townships), None)
+    latest = (PatrolReport.objects.filter(township_id__in=list(townships)).order_by("-reported_on", "-id")
+              .values_list("township_id", flat=True).first()) if townships else None
+    first = latest if latest is not None else next(iter(townships), None)
     return {"township": first, "kind": "month", "month": f"{previous:%Y-%m}", "quarter": f"{previous.year}Q{quarter}"}
 
 

@@ -3,6 +3,7 @@ Design notes: docs/architecture/inspection.md."""
 
 from __future__ import annotations
 
+import calendar
 import datetime
 from dataclasses import dataclass
 
@@ -27,6 +28,18 @@ class TimelineError(ValidationError):
 
 
 # ---------------------------------------------------------------- deadlines
+
+
+def add_months(day: datetime.date, months: int) -> datetime.date:
+    """The same day `months` later (the month's last day when it has no such day: 1月31日 + 1 → 2月28日)."""
+    month = day.month - 1 + months
+    year, month = day.year + month // 12, month % 12 + 1
+    return datetime.date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
+
+
+def rectification_deadline(round, feedback_on: datetime.date) -> datetime.date:
+    """The deadline the feedback gives every item: the end of the round's 集中整改期 (default one month)."""
+    return add_months(feedback_on, round.rectification_months or 1)
 
 
 def report_due(group: InspectionGroup) -> datetime.date:
@@ -161,7 +174,9 @@ def feed_back(*, by, group: InspectionGroup, feedback_on: datetime.date, feedbac
     """Feed the round back to the township: in one transaction, mark the findings of the township and
     its villages fed back, create one rectification plan per organisation (the township committee,
     and each village with findings) with one pending item per finding, numbered 1, 2, 3… in focus
-    order, and record the feedback date and document. A second call refuses and changes nothing."""
+    order and due at the end of the round's 集中整改期 (`rectification_deadline`; each item's deadline is
+    then edited on its page), and record the feedback date and document. A second call refuses and
+    changes nothing."""
     _require_office(by, group)
     today = today or timezone.localdate()
     feedback_document = (feedback_document or "").strip()
@@ -180,6 +195,7 @@ def feed_back(*, by, group: InspectionGroup, feedback_on: datetime.date, feedbac
             group.feedback_on = feedback_on  # the plans carry the feedback date
             plans, organisations = _plans(group, findings, by)
             now = timezone.now()
+            deadline = rectification_deadline(group.round, feedback_on)
             count = 0
             for finding in findings:
                 plan = plans[finding_organisation(finding).pk]
@@ -187,7 +203,7 @@ def feed_back(*, by, group: InspectionGroup, feedback_on: datetime.date, feedbac
                 focus = finding.focus
                 RectificationItem.objects.create(
                     plan=plan, finding=finding, number=organisations[plan.pk], title=finding.title,
-                    description=finding.description, status=RectificationItem.Status.PENDING,
+                    description=finding.description, status=RectificationItem.Status.PENDING, deadline=deadline,
                     category=focus.parent.title if focus.parent_id else focus.title,
                     subcategory=focus.title if focus.parent_id else "",
                 )

@@ -387,6 +387,9 @@ class InspectionRound(models.Model):
     name = models.CharField("名称", max_length=100)
     arrival_date = models.DateField("进驻日期")
     withdrawal_date = models.DateField("撤回日期")
+    rectification_months = models.PositiveSmallIntegerField(
+        "集中整改期（月）", default=1,
+        help_text="反馈后集中整改的月数（1个月一整改）：反馈移交的整改事项，整改时限默认为反馈日期后这么多个月，可逐项修改")
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name="创建人", on_delete=models.PROTECT, related_name="+")
     created_at = models.DateTimeField("创建时间", auto_now_add=True)
 

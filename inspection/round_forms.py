@@ -35,6 +35,9 @@ class RoundForm(forms.Form):
     name = forms.CharField(label="名称", max_length=100, help_text="如：十五届县委第二轮巡察")
     arrival_date = forms.DateField(label="进驻日期", widget=DATE)
     withdrawal_date = forms.DateField(label="撤回日期", widget=DATE)
+    rectification_months = forms.IntegerField(
+        label="集中整改期（月）", min_value=1, max_value=24, initial=1, required=False,
+        help_text="反馈后集中整改的月数；反馈移交的整改事项，整改时限默认为反馈日期后这么多个月，可逐项修改")
 
     def __init__(self, *args, user=None, **kwargs):
         super().__init__(*args, **kwargs)

@@ -20,7 +20,7 @@ from .models import InspectionGroup, InspectionRound, MobileProposal, RoundTarge
 ROLE_INSPECTION_GROUP = "inspection_group"
 CLASS_KEYS = [choice.value for choice in RoundTarget.VillageClass]
 
-_ROUND_FIELDS = ["county", "term", "number", "name", "arrival_date", "withdrawal_date"]
+_ROUND_FIELDS = ["county", "term", "number", "name", "arrival_date", "withdrawal_date", "rectification_months"]
 _GROUP_FIELDS = ["round", "number", "name", "township", "leader", "deputies", "members", "inspect_all_villages",
                  "fixed_villages", "mobile_villages", "mobile_days"]
 _PROPOSAL_FIELDS = ["group", "village", "reason", "proposed_by", "proposed_on", "decision", "decided_by", "decided_at",
@@ -135,7 +135,7 @@ def mobile_used(group: InspectionGroup) -> int:
 
 def create_round(
     *, by, county: Region, term: str, number: int, name: str, arrival_date: datetime.date,
-    withdrawal_date: datetime.date,
+    withdrawal_date: datetime.date, rectification_months: int | None = 1,
 ) -> InspectionRound:
     """The office opens a round of its county."""
     if _tier(county) != "county":
@@ -154,6 +154,9 @@ def create_round(
         errors.append("请填写进驻日期和撤回日期。")
     elif withdrawal_date <= arrival_date:
         errors.append(f"撤回日期（{withdrawal_date:%Y-%m-%d}）须晚于进驻日期（{arrival_date:%Y-%m-%d}）。")
+    rectification_months = 1 if rectification_months is None else rectification_months
+    if not 1 <= rectification_months <= 24:
+        errors.append("集中整改期须为 1 至 24 个月。")
     if term and number and InspectionRound.objects.filter(county=county, term=term, number=number).exists():
         errors.append(f"{county.name}{term}第{number}轮巡察已存在。")
     if errors:
@@ -161,7 +164,7 @@ def create_round(
     with transaction.atomic():
         round = InspectionRound.objects.create(
             county=county, term=term, number=number, name=name, arrival_date=arrival_date,
-            withdrawal_date=withdrawal_date, created_by=by,
+            withdrawal_date=withdrawal_date, rectification_months=rectification_months, created_by=by,
         )
         audit.record("inspection_round.create", actor=by, obj=round, after=audit.snapshot(round, _ROUND_FIELDS))
     return round

@@ -25,7 +25,7 @@ from .models import RectificationItem, RectificationPlan
 COLUMNS = ("序号", "类别", "子类", "问题", "整改情况", "状态", "责任领导", "责任单位", "整改时限", "未完成原因", "下一步措施")
 
 ITEM_FIELDS = ["plan", "number", "category", "subcategory", "title", "responsible_leader", "responsible_unit",
-               "deadline", "deadline_text", "status", "result", "unfinished_reason", "next_steps"]
+               "deadline", "deadline_text", "status", "result", "unfinished_reason", "next_steps", "closed_at"]
 PLAN_FIELDS = ["organisation", "round", "title", "group_name", "inspected_from", "inspected_to", "feedback_on"]
 ROUND_FIELDS = ["county", "term", "number", "name", "arrival_date", "withdrawal_date"]
 
@@ -33,10 +33,12 @@ Status = RectificationItem.Status
 STATUSES: dict[str, str] = {label: value for value, label in Status.choices}
 # What people write for the same status, and the stored keys (a file exported from the system).
 STATUS_ALIASES: dict[str, str] = {
-    "正在整改": Status.IN_PROGRESS, "整改中": Status.IN_PROGRESS, "持续整改": Status.ONGOING,
-    **{value: value for value in Status.values},
+    "正在整改": Status.IN_PROGRESS, "整改中": Status.IN_PROGRESS, "持续整改": Status.IN_PROGRESS,
+    "持续整改中": Status.IN_PROGRESS, **{value: value for value in Status.values},
 }
-ONGOING_DEADLINES = {"长期坚持", "长期", "长期坚持整改", "持续整改"}
+ONGOING_DEADLINES = {"长期坚持", "长期", "长期坚持整改"}
+# A deadline written as "持续整改": no date, and the work goes on (正在整改中 when the status is empty).
+CONTINUING_DEADLINES = {"持续整改", "持续整改中"}
 UNFINISHED = {Status.PENDING, Status.IN_PROGRESS}
 
 _MAX_NUMBER = 2_147_483_647  # PositiveIntegerField's limit on PostgreSQL
@@ -296,6 +298,7 @@ def _number(row: Row, first_row: dict[int, int], problems: list[str]) -> int | N
 
 def _plan_rows(rows: list[Row], header: _Header, feedback_on: datetime.date | None) -> tuple[list[_ItemRow], list[RowWarning]]:
     categories = _Categories(header.round, header.organisation)
+    closed = set(header.plan.items.filter(closed_at__isnull=False).values_list("number", flat=True)) if header.plan else set()
     first_row: dict[int, int] = {}
     errors: list[RowError] = []
     warnings: list[RowWarning] = []
@@ -311,10 +314,12 @@ def _plan_rows(rows: list[Row], header: _Header, feedback_on: datetime.date | No
         leader = _text(row, "责任领导", "responsible_leader", problems)
         unit = _text(row, "责任单位", "responsible_unit", problems)
 
-        deadline, ongoing = None, False
+        deadline, ongoing, continuing = None, False, False
         deadline_text = _text(row, "整改时限", "deadline_text", problems).strip()
         if re.sub(r"\s+", "", deadline_text) in ONGOING_DEADLINES:
             ongoing = True
+        elif re.sub(r"\s+", "", deadline_text) in CONTINUING_DEADLINES:
+            continuing = True
         elif deadline_text:
             deadline = parse_deadline(deadline_text)
             if deadline is None:
@@ -327,13 +332,15 @@ def _plan_rows(rows: list[Row], header: _Header, feedback_on: datetime.date | No
         status_text = re.sub(r"\s+", "", row["状态"])
         status = STATUSES.get(status_text) or STATUS_ALIASES.get(status_text)
         if not status_text:
-            if ongoing:
-                status = Status.ONGOING
+            if ongoing or continuing:
+                status = Status.ONGOING if ongoing else Status.IN_PROGRESS
             else:
                 problems.append(f"状态不能为空（{'、'.join(STATUSES)}）")
         elif status is None:
             problems.append(f"状态“{row['状态']}”无效，应为{'、'.join(STATUSES)}之一")
 
+        if status in UNFINISHED and number in closed:
+            problems.append(f"序号 {number} 已于系统中销号，不能改为{Status(status).label}")
         errors.extend(RowError(row.number, problem) for problem in problems)
         if problems:
             continue
@@ -478,8 +485,11 @@ def _write(header: _Header, wanted_header: dict, planned: list[_ItemRow], actor:
                          plan_updated=plan_updated)
     result = outcome.result
     items = {item.number: item for item in RectificationItem.objects.filter(plan=plan)} if not plan_created else {}
+    now = timezone.now()
     for entry in planned:
         item = items.get(entry.number)
+        if entry.values["status"] not in UNFINISHED and (item is None or item.closed_at is None):
+            entry.values["closed_at"] = now  # 销号 as the import (the module's docstring)
         if item is None:
             item = RectificationItem.objects.create(plan=plan, number=entry.number, **entry.values)
             audit.record("rectification_item.import", actor=actor(), obj=item, after=audit.snapshot(item, ITEM_FIELDS))

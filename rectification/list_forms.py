@@ -10,8 +10,8 @@ from django.db.models.functions import Coalesce
 from governance.listing import FilterForm, Sorts, word_search
 from grid.models import Region
 
+from . import states
 from .models import RectificationItem, RectificationPlan
-from .services import CLOSED_STATUSES
 
 Status = RectificationItem.Status
 
@@ -94,7 +94,9 @@ class PlanFilterForm(FilterForm):
 
 
 class ItemFilterForm(FilterForm):
-    STATUS_CHOICES = [("", "全部"), ("open", "未销号"), *Status.choices]
+    # The reported statuses, then the derived states of rectification.states (待验收, 已销号, 无整改时限 …).
+    STATUS_CHOICES = [("", "全部"), ("open", "未销号"),
+                      *((key, label) for key, label in states.LABELS.items() if key != "overdue")]
 
     plan = forms.TypedChoiceField(label="整改方案", required=False, coerce=int, empty_value=None)
     organisation = forms.ChoiceField(label="整改党组织", required=False, help_text="选乡镇时含其下各村")
@@ -121,12 +123,12 @@ class ItemFilterForm(FilterForm):
         if data.get("organisation"):
             items = items.filter(plan__organisation__path__startswith=data["organisation"])
         status = data.get("status")
-        if status == "open":  # an imported 已整改到位 / 长期坚持 was closed on paper, without a 销号 date
-            items = items.filter(closed_at__isnull=True).exclude(status__in=CLOSED_STATUSES)
-        elif status:
-            items = items.filter(status=status)
+        if status == "open":
+            items = items.filter(states.q_open())
+        elif status:  # 已整改 includes 已整改到位, as everywhere (rectification.states)
+            items = items.filter(states.q_figure(status))
         if data.get("overdue"):
-            items = items.filter(is_overdue=True)
+            items = items.filter(states.q_overdue())
         if data.get("q", "").strip():
             items = word_search(items, data["q"], "title", "description", "category", "subcategory",
                                 "responsible_leader", "responsible_unit")

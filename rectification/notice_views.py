@@ -16,7 +16,7 @@ from django.views.generic import TemplateView
 from grid.access import get_object_for_user
 from grid.models import Region
 
-from . import notices
+from . import checks, notices
 from .forms import NoticeTemplateForm
 from .models import TEMPLATE_PLACEHOLDERS, NoticeTemplate, ProgressNotice, RectificationPlan
 
@@ -51,6 +51,7 @@ class PlanNoticesView(LoginRequiredMixin, TemplateView):
         return super().get_context_data(
             page_title="整改进展情况通报", plan=plan, versions=versions, open_version=open_version, draft_issues=issues,
             counts=data["counts"], missing=notices.missing_results(data),
+            warnings=checks.notice_warnings(plan, open_version.content if open_version and open_version.content else data),
             may_draft=open_version is None and user.has_perm(notices.DRAFT_PERM, plan),
             may_approve=user.has_perm(notices.APPROVE_PERM, plan), **kwargs,
         )

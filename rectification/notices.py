@@ -25,6 +25,7 @@ from governance.docx_fonts import add_run
 from governance.input_rules import printable_tree
 from grid.models import Region
 
+from . import checks, states
 from .models import (
     Accountability,
     NoticeTemplate,
@@ -35,8 +36,8 @@ from .models import (
 )
 
 Status = RectificationItem.Status
-DONE_STATUSES = (Status.DONE, Status.FULLY_DONE)
-UNFINISHED_STATUSES = (Status.PENDING, Status.IN_PROGRESS)
+DONE_STATUSES = states.DONE_STATUSES
+UNFINISHED_STATUSES = states.UNFINISHED_STATUSES
 STATUS_LABELS = dict(Status.choices)
 # Longest first, so that "已整改到位" is not taken for "已整改".
 _STATUS_WORDS = sorted(STATUS_LABELS.values(), key=len, reverse=True)
@@ -209,14 +210,11 @@ def build_notice(plan: RectificationPlan, *, today: datetime.date | None = None,
     petitions = list(plan.petitions.all())
     committee = committee_name(plan.organisation)
 
-    statuses = Counter(item.status for item in items)
+    figures = states.figures_of(items, today)
     counts = {
-        "problems": len(items),
-        "done": sum(statuses[s] for s in DONE_STATUSES),
-        "fully_done": statuses[Status.FULLY_DONE],
-        "in_progress": statuses[Status.IN_PROGRESS],
-        "ongoing": statuses[Status.ONGOING],
-        "pending": statuses[Status.PENDING],
+        "problems": figures.total, "done": figures.done, "fully_done": figures.fully_done,
+        "in_progress": figures.in_progress, "ongoing": figures.ongoing, "pending": figures.pending,
+        "closed": figures.closed, "overdue": figures.overdue, "no_deadline": figures.no_deadline,
         "meetings": len(meetings),
         "rules": len(measures),
         "people": len(people),
@@ -799,6 +797,7 @@ def approve(notice: ProgressNotice, *, by) -> ProgressNotice:
         notice.signed_on = notice.signed_on or timezone.localdate(now)
         data = build_notice(notice.plan, notice=notice)
         _check_complete(data)
+        checks.refuse_contradictions(notice.plan, data)
         data = frozen(data)
         notice.content = data
         notice.state = ProgressNotice.State.APPROVED

@@ -15,6 +15,7 @@ from governance.chinese_dates import chinese_date
 from governance.input_rules import date_problem
 from grid.access import scope
 
+from . import states
 from .models import (
     Accountability,
     MoneyRecovered,
@@ -51,7 +52,6 @@ HEADER_FIELDS = ["group_name", "inspected_from", "inspected_to", "feedback_on", 
                  "document_title", "document_number", "organisation_text", "next_plan", "contact"]
 ITEM_FIELDS = ["responsible_leader", "responsible_unit", "measures", "deadline", "deadline_text", "status", "result",
                "unfinished_reason", "next_steps", "new_deadline", "is_overdue", "closed_at"]
-CLOSED_STATUSES = (Status.FULLY_DONE, Status.ONGOING)
 
 
 class RectificationError(ValidationError):
@@ -263,8 +263,7 @@ def _require_open(item: RectificationItem) -> None:
         raise RectificationError(f"第{item.number}项已于{chinese_date(timezone.localtime(item.closed_at).date())}销号，不能再办理。")
 
 
-def effective_deadline(item: RectificationItem) -> datetime.date | None:
-    return item.new_deadline or item.deadline
+effective_deadline = states.effective_deadline
 
 
 def _audit_item(action: str, item: RectificationItem, by, before: dict, **extra) -> None:

@@ -10,8 +10,6 @@ from collections import defaultdict
 from celery import shared_task
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.db.models import F, Q
-from django.db.models.functions import Coalesce
 from django.urls import reverse
 from django.utils import timezone
 
@@ -20,6 +18,7 @@ from governance.chinese_dates import chinese_date
 from governance.models import AuditEntry, Notification
 from governance.notifications import notify
 
+from . import states
 from .models import RectificationItem
 
 logger = logging.getLogger(__name__)
@@ -95,26 +94,20 @@ def _notify_committee(plan, items, title: str, body: str, key: str) -> int:
     return sent
 
 
-# Claimed done and waiting for the office's verification, or kept up for the long term: the
-# committee has done its part, so the item is not overdue on its side.
-AWAITING_OR_ONGOING = [RectificationItem.Status.DONE, RectificationItem.Status.ONGOING]
-
-
 def flag_overdue(today: datetime.date | None = None) -> dict:
-    """Flag overdue items, send the reminder and then the supervision letter; safe to run any number of times."""
+    """Flag overdue items (rectification.states.q_overdue: the rule every page reads), send the reminder
+    and then the supervision letter; safe to run any number of times."""
     today = today or timezone.localdate()
     result = {"flagged": 0, "cleared": 0, "reminders": 0, "supervisions": 0, "notified": 0}
-    due = Coalesce(F("new_deadline"), F("deadline"))
     with transaction.atomic():
-        cleared = list(RectificationItem.objects.select_for_update().filter(is_overdue=True).annotate(due=due).filter(
-            Q(closed_at__isnull=False) | Q(due__isnull=True) | Q(due__gte=today) | Q(status__in=AWAITING_OR_ONGOING)))
+        cleared = list(RectificationItem.objects.select_for_update().filter(is_overdue=True)
+                       .exclude(states.q_overdue(today)))
         if cleared:
             RectificationItem.objects.filter(pk__in=[item.pk for item in cleared]).update(is_overdue=False)
             audit.record_many("rectification_item.overdue_cleared", cleared, after={"is_overdue": False})
         result["cleared"] = len(cleared)
         late = list(
-            RectificationItem.objects.select_for_update(of=("self",)).annotate(due=due)
-            .filter(closed_at__isnull=True, due__lt=today).exclude(status__in=AWAITING_OR_ONGOING)
+            RectificationItem.objects.select_for_update(of=("self",)).filter(states.q_overdue(today))
             .select_related("plan__organisation__tier", "plan__round__county").order_by("plan_id", "number")
         )
         newly = [item for item in late if not item.is_overdue]

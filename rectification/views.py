@@ -10,7 +10,8 @@ from itertools import groupby
 from django.contrib import messages
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.core.exceptions import ValidationError
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, QuerySet
+from django.db.models.functions import Substr, TruncDate
 from django.shortcuts import redirect
 from django.utils import timezone
 from django.utils.html import escape
@@ -26,7 +27,7 @@ from grid.access import get_object_for_user, require_perm, scope
 from grid.models import Region
 
 from . import forms as rforms
-from . import services
+from . import services, states
 from .list_forms import ItemFilterForm, PlanFilterForm, organisation_label
 from .models import ProgressEntry, RectificationItem, RectificationPlan
 
@@ -38,6 +39,8 @@ STATUS_CSS = {
     Status.FULLY_DONE: "gv-tag--ok", Status.ONGOING: "gv-tag--ok",
 }
 PAGE_SIZE = 100
+FIGURE_CSS = {"pending": "gv-tag--danger", "in_progress": "gv-tag--warn", "fully_done": "gv-tag--ok",
+              "ongoing": "gv-tag--ok", "closed": "gv-tag--ok", "overdue": "gv-tag--danger", "no_deadline": "gv-tag--warn"}
 
 
 def _errors(exc: Exception) -> list[str]:
@@ -62,16 +65,16 @@ def _item_for(user, pk) -> RectificationItem:
         user, RectificationItem.objects.select_related("plan__organisation", "plan__round"), VIEW_ITEM, pk=pk)
 
 
-def _with_counts(plans):
-    return plans.annotate(
-        item_count=Count("items", distinct=True),
-        closed_count=Count("items", filter=Q(items__closed_at__isnull=False), distinct=True),
-        overdue_count=Count("items", filter=Q(items__is_overdue=True), distinct=True),
-    )
+def _with_counts(plans, today: datetime.date | None = None):
+    return states.with_plan_figures(plans, today)
 
 
-def _decorate(item: RectificationItem) -> RectificationItem:
+def _decorate(item: RectificationItem, today: datetime.date | None = None) -> RectificationItem:
+    """What the lists show beside the status, by rectification.states (never the stored flag)."""
     item.status_css = STATUS_CSS.get(item.status, "")
+    item.overdue = states.is_overdue(item, today)
+    item.phase = states.phase_label(item)
+    item.no_deadline = states.has_no_deadline(item)
     return item
 
 
@@ -107,7 +110,7 @@ class PlanExportView(LoginRequiredMixin, View):
         rows = ([plan.title, organisation_label(plan.organisation), plan.round.name if plan.round_id else "",
                  plan.group_name, _day(plan.feedback_on), plan.first_responsible, plan.document_number,
                  plan.item_count, plan.closed_count, plan.overdue_count,
-                 f"{100 * plan.closed_count / plan.item_count:.1f}%" if plan.item_count else ""]
+                 states.percent(states.plan_figures(plan).closed_rate)]
                 for plan in plans.iterator(chunk_size=500))
         return xlsx_export(rows=rows, headers=PLAN_HEADERS, sheet_title="整改方案", filename="整改方案",
                            by=request.user, action="rectification.plan.export", query=request.GET.urlencode())
@@ -132,7 +135,8 @@ class PlanDetailView(LoginRequiredMixin, TemplateView):
     def get_context_data(self, **kwargs):
         user = self.request.user
         plan = kwargs.pop("plan", None) or _plan_for(user, self.kwargs["pk"])
-        items = [_decorate(item) for item in plan.items.order_by("number")]
+        today = timezone.localdate()
+        items = [_decorate(item, today) for item in plan.items.order_by("number")]
         may_edit = services.may_edit(user, plan)
         data = self.request.POST if self.request.method == "POST" else None
         action = kwargs.pop("action", None)
@@ -145,10 +149,7 @@ class PlanDetailView(LoginRequiredMixin, TemplateView):
             "may_edit": may_edit, "may_account": services.may_add_accountability(user, plan),
             "meetings": plan.meetings.all(), "measures": plan.measures.all(), "recoveries": plan.recoveries.all(),
             "accountabilities": plan.accountabilities.select_related("item"), "petitions": plan.petitions.all(),
-            "counts": {
-                "total": len(items), "closed": sum(1 for item in items if item.closed_at),
-                "overdue": sum(1 for item in items if item.is_overdue),
-            },
+            "counts": states.figures_of(items, today),
             "header_form": rforms.PlanHeaderForm(data if action == "header" else None, instance=plan),
             "meeting_form": bound("meeting", rforms.MeetingForm),
             "measure_form": bound("measure", rforms.MeasureForm),
@@ -231,8 +232,9 @@ class ItemListView(LoginRequiredMixin, TemplateView):
     def get_context_data(self, **kwargs):
         form, items = items_for(self.request.user, self.request.GET)
         page = UncountedPage(items, self.request.GET.get("page"), PAGE_SIZE)
+        today = timezone.localdate()
         for item in page:
-            _decorate(item)
+            _decorate(item, today)
         return super().get_context_data(page_title="整改事项", form=form, page=page, **kwargs)
 
 
@@ -248,10 +250,11 @@ class ItemExportView(LoginRequiredMixin, View):
 
     def get(self, request):
         _form, items = items_for(request.user, request.GET)
+        items = states.with_overdue(items)
         rows = ([organisation_label(item.plan.organisation), item.plan.round.name if item.plan.round_id else "",
                  item.number, item.category, item.subcategory, item.title, item.responsible_leader,
                  item.responsible_unit, item.measures, _day(item.effective_deadline), item.get_status_display(),
-                 item.is_overdue, item.result, item.unfinished_reason, item.next_steps,
+                 "是" if item.overdue_now else "", item.result, item.unfinished_reason, item.next_steps,
                  f"{timezone.localtime(item.closed_at):%Y-%m-%d %H:%M}" if item.closed_at else ""]
                 for item in items.iterator(chunk_size=1000))
         return xlsx_export(rows=rows, headers=ITEM_HEADERS, sheet_title="整改事项台账", filename="整改事项台账",
@@ -402,30 +405,40 @@ def _month_ends(start: datetime.date, end: datetime.date) -> list[datetime.date]
     return months[-12:]
 
 
-def township_progress(items: list[tuple[str, datetime.date | None, datetime.datetime | None]], townships,
+def township_progress(rows: list[tuple[str, datetime.date | None, datetime.date | None, int]], townships,
                       today: datetime.date) -> tuple[list[datetime.date], list[tuple[str, list[float]]]]:
-    """Per township, the share of its items closed (销号) at each month's end since the first feedback."""
-    feedback_days = [feedback for _path, feedback, _closed in items if feedback]
-    if not items:
+    """Per township, the share of its items closed (销号) at each month's end since the first feedback,
+    from `rows` of (township path, feedback date, day closed or None, number of items): the 销号进度 follows
+    the day each item was closed."""
+    if not rows:
         return [], []
+    feedback_days = [feedback for _path, feedback, _closed, _n in rows if feedback]
     months = _month_ends(min(feedback_days) if feedback_days else today, today)
     by_township: dict[str, list] = defaultdict(list)
-    for path, feedback, closed in items:
-        township = next((t for t in townships if path.startswith(t.path)), None)
-        if township is not None:
-            by_township[township.path].append((feedback, timezone.localtime(closed).date() if closed else None))
+    for path, feedback, closed, n in rows:
+        by_township[path].append((feedback, closed, n))
     series = []
     for township in townships:
-        rows = by_township.get(township.path)
-        if not rows:
+        found = by_township.get(township.path)
+        if not found:
             continue
         values = []
         for month_end in months:
-            total = sum(1 for feedback, _ in rows if feedback is None or feedback <= month_end)
-            closed = sum(1 for _, day in rows if day and day <= month_end)
+            total = sum(n for feedback, _, n in found if feedback is None or feedback <= month_end)
+            closed = sum(n for _, day, n in found if day and day <= month_end)
             values.append(round(100 * closed / total, 1) if total else 0.0)
         series.append((township.name, values))
     return months, series
+
+
+def progress_rows(items, townships) -> list[tuple[str, datetime.date | None, datetime.date | None, int]]:
+    """(township path, feedback date, day closed, count) of the items, grouped in the database."""
+    if not townships:
+        return []
+    return list(items.order_by().annotate(
+        township=Substr("plan__organisation__path", 1, len(townships[0].path)), closed_day=TruncDate("closed_at"),
+    ).values("township", "plan__feedback_on", "closed_day").annotate(n=Count("id")).values_list(
+        "township", "plan__feedback_on", "closed_day", "n"))
 
 
 COLOURS = ["#b71c1c", "#1565c0", "#2e7d32", "#ef6c00", "#6a1b9a", "#00838f", "#5d4037", "#37474f"]
@@ -477,17 +490,17 @@ class DashboardView(LoginRequiredMixin, TemplateView):
         user = self.request.user
         require_perm(user, VIEW_PLAN)
         today = timezone.localdate()
-        plans = list(_with_counts(_plans(user)).order_by("organisation__path", "-created_at"))
+        plans = list(_with_counts(_plans(user), today).order_by("organisation__path", "-created_at"))
         items = scope(user, RectificationItem.objects.all(), VIEW_ITEM)
-        by_status = dict(items.order_by().values("status").annotate(n=Count("id")).values_list("status", "n"))
-        statuses = [(value, label, by_status.get(value, 0), STATUS_CSS.get(value, "")) for value, label in Status.choices]
-        overdue = [_decorate(item) for item in items.filter(is_overdue=True).select_related("plan__organisation")
-                   .order_by("plan__organisation__path", "plan_id", "number")[:PAGE_SIZE]]
-        rows = list(items.values_list("plan__organisation__path", "plan__feedback_on", "closed_at"))
+        figures = states.figures(items, today)
+        tags = [(key, label, getattr(figures, key), FIGURE_CSS.get(key, "")) for key, label in states.LABELS.items()]
+        overdue = [_decorate(item, today) for item in items.filter(states.q_overdue(today))
+                   .select_related("plan__organisation").order_by("plan__organisation__path", "plan_id", "number")[:PAGE_SIZE]]
         townships = list(Region.objects.filter(tier__key="township").order_by("path").only("path", "name"))
-        months, series = township_progress(rows, townships, today)
+        months, series = township_progress(progress_rows(items, townships), townships, today)
         return super().get_context_data(
-            page_title="整改工作看板", plans=plans, statuses=statuses, total=sum(by_status.values()), overdue=overdue,
+            page_title="整改工作看板", plans=plans, tags=tags, figures=figures, total=figures.total, overdue=overdue,
+            rectified_rate=states.percent(figures.rectified_rate), closed_rate=states.percent(figures.closed_rate),
             chart=mark_safe(progress_chart_svg(months, series)),  # noqa: S308 — built from escaped text
             series=series, months=months, **kwargs,
         )

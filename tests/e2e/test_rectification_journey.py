@@ -30,7 +30,7 @@ ROWS = [
      "", ""],
     ["3", FOCUS_2, "组织生活", "部分村党支部“三会一课”记录不全", "", "未整改", "", "", "2025年6月30日", "", ""],
     ["4", FOCUS_2, "作风建设", "为民服务意识不强，群众办事多次往返", "已开展专题教育，推行帮办代办", "正在整改中", "王某某",
-     "党政办", "2025/3/31", "涉及便民服务中心改造", "2025年6月前完成改造"],
+     "党政办", "2025/3/31", "涉及便民服务中心改造", "2025年3月底前完成改造"],
 ]
 ITEM_3 = "部分村党支部“三会一课”记录不全"
 
@@ -82,7 +82,10 @@ def test_committee_progresses_an_item_and_publishes_the_notice_read_by_the_publi
     expect(committee.get_by_role("heading", name="整改方案")).to_be_visible()
     committee.get_by_role("link", name=plan.title).click()
     expect(committee.get_by_role("heading", name=plan.title)).to_be_visible()
-    expect(committee.locator("dl").first).to_contain_text("共 4 项，已销号 0 项")
+    # the paper plan's 已整改 and 长期坚持 items are closed as the import; items 3 and 4 are past their deadlines
+    expect(committee.locator("dl").first).to_contain_text("共 4 项：未整改 1 项，正在整改中 1 项，已整改 1 项")
+    expect(committee.locator("dl").first).to_contain_text("已销号 2 项")
+    expect(committee.locator("dl").first).to_contain_text("已逾期 2 项")
     expect(committee.locator("dl").first).to_contain_text(f"{ROUND}（县委第一巡察组）")
     items = committee.locator("section#items")
     for _number, _focus, _sub, title, *_rest in ROWS:
@@ -157,7 +160,7 @@ def test_committee_progresses_an_item_and_publishes_the_notice_read_by_the_publi
 
     # ---- the committee registers the meeting, then drafts → approves → publishes the notice
     committee.goto(journey.url(f"/rectification/plans/{plan.pk}/"))
-    expect(committee.locator("dl").first).to_contain_text("共 4 项，已销号 1 项")
+    expect(committee.locator("dl").first).to_contain_text("已销号 3 项")
     meeting = committee.locator("section#meeting")
     meeting.locator("summary").click()  # the plan page folds its registration forms
     meeting.get_by_label("会议日期").fill("2024-07-15")

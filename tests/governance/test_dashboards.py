@@ -136,8 +136,9 @@ def test_rectification_progress_per_organisation(world, personas):
     county = figure(personas["county_office"], "rectification-progress")
     assert county.labels == ["太平镇", "赵村镇"]
     assert {s.name: s.values for s in county.series} == {
-        "未整改": [1, 0], "正在整改中": [0, 1], "已整改（含到位、长期坚持）": [2, 0]}
-    assert "共 4 项，已整改 2 项（50.0%）" in county.caption
+        "未整改": [1, 0], "正在整改中": [0, 1], "已整改": [2, 0], "长期坚持": [0, 0]}
+    assert "共 4 项：已整改 2 项，长期坚持 0 项，整改率 50.0%；已销号 0 项，销号率 0.0%；已逾期 0 项" in county.caption
+    assert "无整改时限 4 项" in county.caption  # none of them has a deadline: counted, not left out
     assert figure(committee, "rectification-progress").labels == ["太平镇"]
     assert figure(personas["grid_member"], "rectification-progress") is None
 

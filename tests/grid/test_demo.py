@@ -253,7 +253,8 @@ def test_command_prints_the_demo_logins(db):
     text = out.getvalue()
     assert "已载入" in text and "新建区域 134 个" in text
     assert "巡查目录事项 21 项、村级巡查上报 6 条、巡查发现问题 2 条" in text
-    assert "巡察轮次 1 个、巡察组 7 个、巡察对象 64 个、巡察监督重点 31 条" in text
+    # the second round of the round plan, and the first round that 太平镇's plan cites (its group, 7 targets)
+    assert "巡察轮次 2 个、巡察组 8 个、巡察对象 71 个、巡察监督重点 31 条" in text
     for username, _role, region, _department in [(ADMIN_USERNAME, "", "", None), *DEMO_USERS]:
         line = next(line for line in text.splitlines() if line.startswith(username + " "))
         assert DEMO_PASSWORD in line and region in line
@@ -401,6 +402,42 @@ def test_demo_taiping_has_a_rectification_plan_with_a_notice_ready_to_draft(demo
     assert data["counts"]["problems"] == 8 and data["counts"]["in_progress"] == 2
 
 
+def test_demo_tells_one_story_round_coverage_overdue_item_letter_and_notice(demo):
+    from inspection.models import InspectionLetter
+    from inspection.rounds import coverage
+    from rectification import checks, states
+    from rectification.notices import build_notice
+
+    plan = RectificationPlan.objects.select_related("round").get(organisation__name="太平镇")
+    taiping = plan.organisation
+    # the round the plan cites exists, with its group at 太平镇 and its targets; the term's coverage shows it
+    assert plan.round.name == "十五届县委第一轮巡察" and plan.group_name == "县委第三巡察组"
+    group = plan.round.groups.get(township=taiping)
+    assert group.name == plan.group_name and group.feedback_on == plan.feedback_on
+    assert RoundTarget.objects.filter(round=plan.round, organisation=taiping).exists()
+    county = Region.objects.get_parent(taiping)
+    row = next(r for r in coverage(county, "十五届").townships if r.township == taiping)
+    assert row.committee_rounds == ["十五届县委第一轮巡察"] and row.villages_covered == 6
+    # imported 已整改 / 已整改到位 / 长期坚持 items are closed; item 3 alone is overdue and has its 提醒函
+    figures = states.figures(plan.items.all())
+    assert (figures.closed, figures.overdue, figures.in_progress) == (6, 1, 2)
+    assert [item.number for item in plan.items.filter(states.q_overdue())] == [3]
+    letter = InspectionLetter.objects.get(round=plan.round, kind="reminder", recipient=taiping)
+    assert "第3项" in letter.body and "第7项" not in letter.body
+    # the notice draft names the contradiction the office must resolve before 审定
+    warnings = checks.notice_warnings(plan, build_notice(plan))
+    assert len(warnings) == 1 and warnings[0].startswith("第3项的下一步措施写明2027年6月30日")
+
+
+def test_the_circular_opens_on_a_township_with_reports(demo, client):
+    from django.urls import reverse
+
+    client.force_login(get_user_model().objects.get(username="xunchaban"))
+    response = client.get(reverse("patrol:circulars"))
+    assert response.status_code == 200
+    assert response.context["form"]["township"].value() == Region.objects.get(name="太平镇").pk
+
+
 def test_history_gives_the_dashboards_a_year_of_finished_events_through_the_services(db):
     from django.utils import timezone
 
@@ -420,3 +457,20 @@ def test_history_gives_the_dashboards_a_year_of_finished_events_through_the_serv
     count = Event.objects.count()
     load_demo(history=True)
     assert Event.objects.count() == count
+
+
+def test_the_demo_has_an_event_past_its_deadline_that_the_periodic_work_supervises(demo):
+    from django.contrib.contenttypes.models import ContentType
+    from django.utils import timezone
+
+    from governance.periodic import run_task
+    from workflows.models import TaskDeadline
+
+    event = Event.objects.get(idempotency_key="demo-event-1")
+    deadlines = TaskDeadline.objects.filter(
+        is_open=True, task__process__artifact_content_type=ContentType.objects.get_for_model(Event),
+        task__process__artifact_object_id=event.pk)
+    assert deadlines.filter(due_at__lt=timezone.now(), supervised_at__isnull=True).exists()
+    result = run_task("workflows.tasks.supervise_overdue")
+    assert result["supervised"] >= 1
+    assert TaskDeadline.objects.filter(task__process__artifact_object_id=event.pk, supervised_at__isnull=False).exists()

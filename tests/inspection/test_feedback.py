@@ -258,3 +258,37 @@ def test_timeline_page_shows_overdue_steps_and_refuses_a_member_the_form(client,
     response = client.post(reverse("inspection:round_timeline", args=[other.group.pk]),
                            {"reported_on": other.round.withdrawal_date.isoformat()})
     assert response.status_code == 403
+
+
+def test_feedback_gives_every_item_the_deadline_of_the_rounds_rectification_period(taiping, personas):
+    group, findings = taiping
+    _ready(group)
+    group.round.rectification_months = 2
+    group.round.save()
+    day = group.round.withdrawal_date + 9 * DAY
+    feedback.feed_back(by=personas["county_office"], group=group, feedback_on=day, feedback_document="反馈意见")
+    deadlines = set(RectificationItem.objects.values_list("deadline", flat=True))
+    assert deadlines == {feedback.add_months(day, 2)}  # never an item without a deadline
+
+
+@pytest.mark.parametrize(("day", "months", "expected"), [
+    (datetime.date(2025, 3, 10), 1, datetime.date(2025, 4, 10)),
+    (datetime.date(2025, 1, 31), 1, datetime.date(2025, 2, 28)),  # the month's last day
+    (datetime.date(2025, 12, 15), 1, datetime.date(2026, 1, 15)),
+    (datetime.date(2025, 11, 30), 3, datetime.date(2026, 2, 28)),
+])
+def test_the_rectification_period_counts_calendar_months(day, months, expected):
+    assert feedback.add_months(day, months) == expected
+
+
+def test_a_new_round_has_a_one_month_rectification_period_by_default(county, personas):
+    from inspection import rounds
+
+    round_ = rounds.create_round(by=personas["county_office"], county=county.county, term="十五届", number=9,
+                                 name="十五届县委第九轮巡察", arrival_date=datetime.date(2025, 3, 1),
+                                 withdrawal_date=datetime.date(2025, 4, 1))
+    assert round_.rectification_months == 1
+    with pytest.raises(ValidationError, match="集中整改期须为 1 至 24 个月"):
+        rounds.create_round(by=personas["county_office"], county=county.county, term="十五届", number=10,
+                            name="十五届县委第十轮巡察", arrival_date=datetime.date(2025, 3, 1),
+                            withdrawal_date=datetime.date(2025, 4, 1), rectification_months=0)

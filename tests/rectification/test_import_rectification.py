@@ -184,7 +184,7 @@ def test_changed_rows_update_items_by_number_and_audit_only_the_changes(county, 
     plan.refresh_from_db()
     assert plan.group_name == "县委第二巡察组" and plan.feedback_on == D(2024, 6, 25)
     update = AuditEntry.objects.get(action="rectification_item.update")
-    assert set(update.after) == {"status", "result", "unfinished_reason", "next_steps"}
+    assert set(update.after) == {"status", "result", "unfinished_reason", "next_steps", "closed_at"}  # 销号 as the import
     assert AuditEntry.objects.count() == audit_before + 3  # plan header, one update, one create
 
 

@@ -36,7 +36,7 @@ def committee_at(region, username):
 def ledger(county, personas):
     """Plans of 太平镇 and 楼星村 (round 1) and of 赵村镇 (round 2), with four items:
 
-    tp1 pending, due in 30 days · tp2 closed, due in 5 · lx1 in progress and overdue, its new deadline in 2
+    tp1 pending, due in 30 days · tp2 closed, due in 5 · lx1 in progress and overdue, its new deadline passed yesterday
     · zc1 pending, due tomorrow."""
     office, today = personas["county_office"], timezone.localdate()
     first, second = make_round(county, office), make_round(county, office)
@@ -56,9 +56,9 @@ def ledger(county, personas):
     items = {
         "tp1": item(tp, 1, "防返贫监测不及时", Status.PENDING, 30, responsible_unit="党政办", responsible_leader="张书记"),
         "tp2": item(tp, 2, "三重一大执行不严", Status.FULLY_DONE, 5, closed_at=timezone.now(), result="已建立议事规则"),
-        "lx1": item(lx, 1, "党费收缴不规范", Status.IN_PROGRESS, -3, new_deadline=today + 2 * DAY, is_overdue=True),
+        "lx1": item(lx, 1, "党费收缴不规范", Status.IN_PROGRESS, -3, new_deadline=today - DAY),
         "zc1": item(zc, 1, "集体资产台账不全", Status.PENDING, 1),
-        "zc2": item(zc, 2, "村务公开不及时", Status.FULLY_DONE, 60),  # imported as 已整改到位, no 销号 date
+        "zc2": item(zc, 2, "村务公开不及时", Status.FULLY_DONE, 60, closed_at=timezone.now()),  # closed at its import
     }
     return {"plans": {"tp": tp, "lx": lx, "zc": zc}, "rounds": (first, second), "items": items}
 
@@ -87,7 +87,7 @@ def sheet_rows(response) -> list[list]:
 def test_item_orders_change_the_order_of_the_rows(client, ledger, personas):
     client.force_login(personas["county_office"])
     assert item_names(ledger, listed(client, "rectification:items")) == ["tp1", "tp2", "lx1", "zc1", "zc2"]
-    assert item_names(ledger, listed(client, "rectification:items", sort="deadline")) == ["zc1", "lx1", "tp2", "tp1",
+    assert item_names(ledger, listed(client, "rectification:items", sort="deadline")) == ["lx1", "zc1", "tp2", "tp1",
                                                                                           "zc2"]
     assert item_names(ledger, listed(client, "rectification:items", sort="progress")) == ["tp1", "zc1", "lx1", "tp2",
                                                                                           "zc2"]
@@ -146,7 +146,7 @@ def test_item_export_is_the_list_under_the_same_query_in_the_same_order(client, 
     assert titles == [ledger["items"][name].title for name in shown] == ["党费收缴不规范", "三重一大执行不严", "防返贫监测不及时"]
     lx1 = body[0]
     assert lx1[header.index("整改党组织")] == "太平镇/楼星村"
-    assert lx1[header.index("整改时限")] == f"{timezone.localdate() + 2 * DAY:%Y-%m-%d}"  # the new deadline
+    assert lx1[header.index("整改时限")] == f"{timezone.localdate() - DAY:%Y-%m-%d}"  # the new deadline
     assert lx1[header.index("状态")] == "正在整改中" and lx1[header.index("逾期")] == "是"
     assert body[1][header.index("整改情况")] == "已建立议事规则" and body[1][header.index("销号时间")]
     entry = AuditEntry.objects.get(action="rectification.item.export")

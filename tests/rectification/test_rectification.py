@@ -136,7 +136,7 @@ def test_deadline_before_the_feedback_date_is_refused(fed_back, personas):
     with pytest.raises(ValidationError, match="不能早于反馈日期"):
         assign(item, personas["township_committee"], deadline=fed_back.feedback_on - DAY)
     item.refresh_from_db()
-    assert item.deadline is None and process_of(item) is None
+    assert item.deadline == feedback.add_months(fed_back.feedback_on, 1) and process_of(item) is None  # unchanged
 
 
 def test_unfinished_item_records_reason_next_steps_and_new_deadline(fed_back, personas):
@@ -281,7 +281,7 @@ def make_plans(county, user, count: int):
         for number in range(1, 4):
             RectificationItem.objects.create(
                 plan=plan, number=number, title=f"问题{index}-{number}", deadline=today - DAY,
-                is_overdue=number == 1, status=Status.FULLY_DONE if number == 2 else Status.IN_PROGRESS,
+                status=Status.FULLY_DONE if number == 2 else Status.IN_PROGRESS,
                 closed_at=timezone.now() - 30 * DAY if number == 2 else None)
 
 
@@ -290,7 +290,8 @@ def test_dashboard_scopes_plans_office_sees_all_committee_its_own(county, person
     client.force_login(personas["county_office"])
     response = client.get(reverse("rectification:dashboard"))
     assert response.status_code == 200
-    assert len(response.context["plans"]) == 4 and len(response.context["overdue"]) == 4
+    # items 1 and 3 of each plan are past their deadline and not closed: overdue, whether flagged or not
+    assert len(response.context["plans"]) == 4 and len(response.context["overdue"]) == 8
     assert {name for name, _ in response.context["series"]} == {"太平镇", "赵村镇"}
     assert "<svg" in response.content.decode()
 
