@@ -34,7 +34,7 @@ ROWS = [
     ("6", "已整改", "2022年3月"),
     ("7", "持续整改中", "2022年12月"),  # an unfinished status, past its deadline: overdue
     ("8", "未整改", ""),  # no deadline at all: shown and counted as such
-    ("9", "未整改", "2099-12-31"),
+    ("9", "未整改", "2030-12-31"),
 ]
 EXPECTED = {"total": 9, "pending": 2, "in_progress": 2, "done": 4, "fully_done": 2, "ongoing": 1, "awaiting": 0,
             "closed": 5, "overdue": 2, "no_deadline": 1}
