@@ -68,7 +68,8 @@ ACTION_LABELS = {
     "rectification_item.overdue_cleared": "逾期标记解除", "rectification_item.import": "由整改台账导入",
     "rectification_item.reminder": "发出逾期提醒函", "rectification_item.supervision": "发出督办函",
     "progress_notice.draft": "起草整改进展情况通报", "progress_notice.approve": "审核通报",
-    "progress_notice.publish": "公开通报",
+    "progress_notice.publish": "公开通报", "progress_notice.edit": "修改通报文字",
+    "notice_template.save": "保存通报模板",
     "rectification.item.export": "导出整改事项", "rectification.plan.export": "导出整改方案汇总",
     "governance.audit.export": "导出审计日志",
 }
