@@ -444,12 +444,12 @@ class PatrolScoresView(APIView):
         from rest_framework.exceptions import NotFound, ValidationError
 
         from inspection import circulars
-        from inspection.circular_views import _circular_data, _township_for
+        from inspection.circular_access import circular_data, township_for
 
         township_pk = _int_param(request, "township")
         if township_pk is None:
             raise ValidationError({"township": "请指定乡镇编号。"})
-        township, full = _township_for(request.user, township_pk)
+        township, full = township_for(request.user, township_pk)
         if request.query_params.get("quarter"):
             kind, period = "quarter", circulars.parse_quarter(request.query_params["quarter"])
             if period is None:
@@ -458,7 +458,7 @@ class PatrolScoresView(APIView):
             kind, period = "month", circulars.parse_month(request.query_params.get("month") or "")
             if period is None:
                 raise ValidationError({"month": "月份格式应为 YYYY-MM，如 2026-03。"})
-        data, circular = _circular_data(township, full, kind, period)
+        data, circular = circular_data(township, full, kind, period)
         if data is None:
             raise NotFound("该期考评尚未发布。")
         rows = data.get("ranking") if kind == "month" else data.get("rows")

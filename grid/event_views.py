@@ -21,12 +21,14 @@ from governance.audit import entries_for
 from governance.audit_labels import action_label
 from governance.evidence import EvidenceRejected, attachments_of, disagreement_warnings
 from governance.paging import UncountedPage
+from jobs.exports import export_threshold
 
 from . import events as event_services
 from .access import get_object_for_user, require_perm
 from .event_export import EXPORT_LIMIT, export_events
 from .event_forms import EventFilterForm, EventReportForm, RatingForm, StepForm
 from .event_lists import STEP_BY_STATUS, my_tasks, region_events, with_list_columns
+from .job_kinds import start_event_export
 from .list_forms import MyTasksFilterForm
 from .models import Department, Event
 
@@ -104,8 +106,6 @@ class EventExportView(LoginRequiredMixin, View):
         require_perm(request.user, "grid.export_event")
         form = EventFilterForm(request.GET or None)
         events = with_list_columns(region_events(request.user, form.filters(), perm="grid.export_event"))
-        from jobs.exports import export_threshold, start_event_export
-
         if events.count() > export_threshold():  # a large list runs as a job with a progress page
             return redirect("jobs:detail", pk=start_event_export(request.user, request.GET).pk)
         content, truncated = export_events(events, by=request.user)
