@@ -27,6 +27,8 @@ from governance import audit
 from grid.access import scope
 from grid.models import Post, Region
 
+from .mobile_rules import active as _active
+from .mobile_rules import add_mobile_target, may_decide, mobile_deadline  # noqa: F401 (this module's API too)
 from .models import InspectionGroup, InspectionRound, MobileProposal, RoundTarget
 
 ROLE_INSPECTION_GROUP = "inspection_group"
@@ -41,10 +43,6 @@ _PROPOSAL_FIELDS = ["group", "village", "reason", "proposed_by", "proposed_on", 
 
 class RoundError(ValidationError):
     """A user mistake in setting up or running a round; the message is in Chinese."""
-
-
-def _active(user) -> bool:
-    return user is not None and user.is_authenticated and user.is_active
 
 
 def _name(user) -> str:
@@ -115,15 +113,6 @@ def may_propose(user, group: InspectionGroup) -> bool:
     if not _active(user) or not user.has_perm("inspection.add_mobileproposal", group.township):
         return False
     return group.leader_id == user.pk or group.deputies.filter(pk=user.pk).exists()
-
-
-def may_decide(user, proposal: MobileProposal) -> bool:
-    return _active(user) and user.has_perm("inspection.decide_mobileproposal", proposal.village)
-
-
-def mobile_deadline(group: InspectionGroup) -> datetime.date:
-    """The last day a group may propose villages: arrival + mobile_days (plan: 进驻后 7 日内)."""
-    return group.round.arrival_date + datetime.timedelta(days=group.mobile_days)
 
 
 def mobile_used(group: InspectionGroup) -> int:
@@ -359,17 +348,6 @@ def decide_proposal(proposal: MobileProposal, *, by, approve: bool, note: str = 
 
         notify_proposer_of_decision(proposal)
     return proposal
-
-
-def add_mobile_target(proposal: MobileProposal) -> RoundTarget | None:
-    """The flow's add-target node: an approved village becomes a mobile target of the group's round."""
-    if proposal.decision != MobileProposal.Decision.APPROVED:
-        return None
-    group = proposal.group
-    target, _ = RoundTarget.objects.get_or_create(
-        round_id=group.round_id, organisation=proposal.village, defaults={"group": group, "is_mobile": True},
-    )
-    return target
 
 
 def process_lookup(proposal: MobileProposal, prefix: str = "") -> dict:
