@@ -12,9 +12,13 @@ from django.utils.translation import gettext_lazy as _
 from viewflow import this
 from viewflow.workflow import flow
 
+from grid.event_rules import handle_permission_for, mark_closed, may_take_step
+
 from .flow_parts import artifact_of, decided
 from .locking import process_lock
 from .models import EventProcess
+from .sla import deadline_for
+from .task_notices import notice_row
 from .views import EventTaskRedirectView
 
 _event = artifact_of
@@ -22,13 +26,11 @@ _decided = decided
 
 
 def _handle_permission(activation) -> str:
-    from grid.events import handle_permission_for
-
     return handle_permission_for(_event(activation).handling_region)
 
 
 class EventTaskNode(flow.View):
-    """A human step whose permission is decided by grid.events.may_take_step, never a global grant.
+    """A human step whose permission is decided by grid.event_rules.may_take_step, never a global grant.
 
     viewflow's default `can_assign` also accepts the permission held *anywhere*; with regions that
     would let a grid leader of one grid take another grid's event.
@@ -41,13 +43,9 @@ class EventTaskNode(flow.View):
         self.step = step
 
     def can_assign(self, user, task):
-        from grid.events import may_take_step
-
         return not task.owner_id and user.is_authenticated and may_take_step(user, _event(task.process), self.step)
 
     def can_execute(self, user, task):
-        from grid.events import may_take_step
-
         return task.owner_id == user.pk and may_take_step(user, _event(task.process), self.step)
 
 
@@ -120,9 +118,6 @@ class EventFlow(flow.Flow):
     def rows_for_created_task(self, task) -> list:
         """What a step writes when it opens: its SLA deadline, and the outbox row of its 待办 notice
         (none when tasks run eagerly). Unsaved: event intake inserts them with its other rows."""
-        from .sla import deadline_for
-        from .task_notices import notice_row
-
         rows = [deadline_for(task, _event(task.process))]
         notice = notice_row(task.pk)
         if notice is not None:
@@ -130,6 +125,4 @@ class EventFlow(flow.Flow):
         return rows
 
     def close_event(self, activation):
-        from grid.events import mark_closed
-
         mark_closed(_event(activation))
