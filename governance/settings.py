@@ -61,7 +61,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 
-ROOT_URLCONF = "governance.urls"
+ROOT_URLCONF = "config.urls"
 
 TEMPLATES = [
     {

@@ -36,7 +36,7 @@ def _fresh_throttles():
 
 @pytest.fixture(autouse=True)
 def _urls():
-    import governance.urls  # noqa: F401 — Node.reverse() needs the URLconf (VIEWFLOW.md)
+    import config.urls  # noqa: F401 — Node.reverse() needs the URLconf (VIEWFLOW.md)
 
 
 def photo(name="p.jpg"):

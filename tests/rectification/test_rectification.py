@@ -39,7 +39,7 @@ def media_in_tmp(settings, tmp_path):
 
 @pytest.fixture(autouse=True)
 def _urls():
-    import governance.urls  # noqa: F401 — Node.reverse() needs the URLconf (VIEWFLOW.md)
+    import config.urls  # noqa: F401 — Node.reverse() needs the URLconf (VIEWFLOW.md)
 
 
 def photo(name="p.jpg"):

@@ -49,7 +49,7 @@ def media_in_tmp(settings, tmp_path):
 
 @pytest.fixture(autouse=True)
 def _urls():
-    import governance.urls  # noqa: F401 — viewflow's Node.reverse() needs the URLconf
+    import config.urls  # noqa: F401 — viewflow's Node.reverse() needs the URLconf
 
 
 def assert_escaped(html: str, *texts: str) -> None:

@@ -33,15 +33,13 @@ from django.db.models.signals import pre_save
 from django.urls import reverse
 from django.utils import timezone
 
+from governance.charts import Figure, Series
 from grid.access import region_grants, scope
-from grid.event_lists import my_tasks
+from grid.event_lists import TaskRow, my_tasks, task_rows
 from grid.models import Event, EventCategory, Region
-
-from .charts import Figure, Series
 
 SESSION_PREVIOUS_LOGIN = "gv_previous_login"
 MONTHS = 12
-TASK_ROWS = 8
 PATH_STEP = Region.steplen
 
 # Event statuses grouped as the charts show them.
@@ -53,16 +51,6 @@ STATUS_GROUPS: list[tuple[str, str, tuple[str, ...]]] = [
 _GROUP_OF_STATUS = {status: key for key, _label, statuses in STATUS_GROUPS for status in statuses}
 TASK_PERMS = ("grid.add_event", "grid.triage_event", "grid.handle_village_event", "grid.dispatch_event",
               "grid.handle_dispatched_event", "grid.verify_event")
-STEP_LABELS = {Event.Status.HANDLING: "本级处置", Event.Status.DISPATCHED: "部门办理", Event.Status.VERIFYING: "核实办结"}
-
-
-@dataclass
-class TaskRow:
-    event: Event
-    step: str
-    due_at: datetime.datetime | None
-
-
 @dataclass
 class Change:
     label: str
@@ -196,7 +184,7 @@ _CUBE_ATTR = "_gv_event_cube"
 
 def _data_version() -> tuple:
     """Changes whenever an event is added or any audited change happens (two primary-key lookups)."""
-    from .models import AuditEntry
+    from governance.models import AuditEntry
 
     return (Event.objects.order_by("-pk").values_list("pk", flat=True).first(),
             AuditEntry.objects.order_by("-pk").values_list("pk", flat=True).first())
@@ -428,25 +416,6 @@ def figure_for(user, key: str) -> Figure | None:
 # ------------------------------------------------------------------ tasks and changes
 
 
-def _task_rows(user, tasks) -> list[TaskRow]:
-    """The first rows of my tasks, with each open step's deadline (one query for all deadlines)."""
-    from django.contrib.contenttypes.models import ContentType
-
-    from workflows.event_flow import EventFlow
-    from workflows.models import TaskDeadline
-
-    events = list(tasks.select_related("region", "category", "handling_region__tier").order_by("-is_overdue", "id")[:TASK_ROWS])
-    if not events:
-        return []
-    due = dict(
-        TaskDeadline.objects.filter(
-            is_open=True, task__process__artifact_content_type=ContentType.objects.get_for_model(Event),
-            task__process__artifact_object_id__in=[event.pk for event in events], task__process__flow_class=EventFlow,
-        ).order_by("id").values_list("task__process__artifact_object_id", "due_at")
-    )
-    return [TaskRow(event, STEP_LABELS.get(event.status, event.get_status_display()), due.get(event.pk)) for event in events]
-
-
 def _queues(user) -> list[Queue]:
     queues = []
     if user.has_perm("inspection.verify_patrolreport"):
@@ -510,7 +479,7 @@ def dashboard_for(user, *, since: datetime.datetime | None = None) -> Dashboard:
     tasks = my_tasks(user)
     counts = tasks.aggregate(total=Count("id"), overdue=Count("id", filter=Q(is_overdue=True)))
     dashboard.task_count, dashboard.overdue_tasks = counts["total"], counts["overdue"]
-    dashboard.tasks = _task_rows(user, tasks) if dashboard.task_count else []
+    dashboard.tasks = task_rows(user, tasks) if dashboard.task_count else []
     roots = _roots(user, "grid.view_event")
     dashboard.scope_name = _scope_name(roots)
     if roots:

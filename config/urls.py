@@ -3,10 +3,13 @@ from django.urls import include, path
 from viewflow.contrib.auth import AuthViewset
 
 from governance import health
-from governance.site import build_site
-from governance.views import evidence_file
+from governance.site import SitePageMixin
+
+from .site import build_site
+from .views import evidence_file
 
 site = build_site()
+SitePageMixin.site = site  # pages outside the Site's URLs borrow its frame
 
 urlpatterns = [
     path("healthz", health.healthz_view, name="healthz"),
@@ -20,7 +23,7 @@ urlpatterns = [
     # ---- security (issue 11) ----
     path("", include("governance.two_factor")),
     # ---- people's view (issue 8) ----
-    path("", include("governance.dashboard_urls")),
+    path("", include("config.dashboard_urls")),
     path("jobs/", include("jobs.urls")),
     path("", site.urls),
 ]
