@@ -531,7 +531,7 @@ class ItemListView(PagedAPIView):
 
 
 def _item_detail(request, item: RectificationItem) -> dict:
-    from workflows.rectification_flow import position
+    from rectification.rectification_flow import position
 
     item = _item_for(request.user, item.pk)
     entries = list(item.progress.select_related("reported_by").order_by("reported_on", "id"))

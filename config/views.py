@@ -25,11 +25,11 @@ from governance.listing import FilterForm, word_search
 from governance.models import Attachment
 from governance.notifications import inbox_for, mark_read
 from governance.two_factor import may_enrol
+from grid.event_flow import event_flow_bpmn, event_flow_svg
 from grid.models import Post
-from workflows.charts import event_flow_bpmn, event_flow_svg
-from workflows.mobile_inspection_flow import mobile_inspection_flow_bpmn, mobile_inspection_flow_svg
-from workflows.patrol_report_flow import patrol_report_flow_bpmn, patrol_report_flow_svg
-from workflows.rectification_flow import RectificationFlow, rectification_flow_svg
+from inspection.mobile_inspection_flow import mobile_inspection_flow_bpmn, mobile_inspection_flow_svg
+from inspection.patrol_report_flow import patrol_report_flow_bpmn, patrol_report_flow_svg
+from rectification.rectification_flow import RectificationFlow, rectification_flow_svg
 
 from .capabilities import capabilities_of
 from .dashboards import dashboard_for, figure_for, last_visit

@@ -14,7 +14,7 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from governance.listing import word_search
-from workflows.event_flow import EventFlow
+from grid.event_flow import EventFlow
 from workflows.models import TaskDeadline
 
 from .access import _minimal_prefixes, region_grants, scope

@@ -53,7 +53,7 @@ class GridIndexView(LoginRequiredMixin, View):
 def open_deadline() -> Subquery:
     """The due time of an event's open EventFlow task (its SLA), for a column of the row itself:
     one subquery on viewflow's (content type, object id) index, no query per row."""
-    from workflows.event_flow import EventFlow
+    from grid.event_flow import EventFlow
     from workflows.flow_parts import artifact_lookup
     from workflows.models import TaskDeadline
 
@@ -281,7 +281,7 @@ class EventChartView(LoginRequiredMixin, TemplateView):
     template_name = "grid/event_chart.html"
 
     def get(self, request, pk=None):
-        from workflows.charts import event_flow_bpmn, event_flow_svg
+        from grid.event_flow import event_flow_bpmn, event_flow_svg
 
         event = _event_for(request.user, pk) if pk else None
         if not event:

@@ -18,12 +18,12 @@ from viewflow.workflow.status import STATUS
 
 from governance import audit, evidence, one_statement
 from governance.models import AuditEntry, OutboxMessage
+from grid.event_flow import EventFlow
+from grid.task_notices import notify_reporter_of_result
 from workflows import flow_start
 from workflows.engine import StepUnavailable, complete_task, open_task
-from workflows.event_flow import EventFlow
 from workflows.flow_parts import artifact_lookup
 from workflows.models import EventProcess, TaskDeadline
-from workflows.task_notices import notify_reporter_of_result
 
 from .event_rules import HANDLE_PERMISSION_BY_TIER, handle_permission_for, mark_closed, may_take_step  # noqa: F401 (API)
 from .models import CategoryRouting, Department, Event, EventCategory, Region

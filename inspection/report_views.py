@@ -245,7 +245,7 @@ class ReportDetailView(LoginRequiredMixin, TemplateView):
     template_name = "inspection/report_detail.html"
 
     def get_context_data(self, **kwargs):
-        from workflows.patrol_report_flow import patrol_report_flow_svg
+        from inspection.patrol_report_flow import patrol_report_flow_svg
 
         user = self.request.user
         report = kwargs.pop("report", None) or _report_for(user, self.kwargs["pk"])
@@ -342,7 +342,7 @@ class ReportChartView(LoginRequiredMixin, TemplateView):
     template_name = "inspection/report_chart.html"
 
     def get(self, request, pk=None):
-        from workflows.patrol_report_flow import patrol_report_flow_bpmn, patrol_report_flow_svg
+        from inspection.patrol_report_flow import patrol_report_flow_bpmn, patrol_report_flow_svg
 
         report = _report_for(request.user, pk) if pk else None
         if report is None:

@@ -188,7 +188,7 @@ def submit_report(
                                       "reported_on"]),
             "attachments": len(inspected),
         })
-        from workflows.patrol_report_flow import PatrolReportFlow
+        from inspection.patrol_report_flow import PatrolReportFlow
 
         PatrolReportFlow.start.run(report=report, reporter=by, idempotency_key=idempotency_key)
     return report
@@ -199,8 +199,8 @@ def submit_report(
 
 def process_lookup(report: PatrolReport, prefix: str = "") -> dict:
     """ORM lookups of a report's PatrolReportFlow process (workflows.flow_parts.artifact_lookup)."""
+    from inspection.patrol_report_flow import PatrolReportFlow
     from workflows.flow_parts import artifact_lookup
-    from workflows.patrol_report_flow import PatrolReportFlow
 
     return artifact_lookup(PatrolReportFlow, report, prefix)
 
@@ -216,7 +216,7 @@ def current_step(report: PatrolReport) -> str | None:
     from viewflow.workflow.models import Task
     from viewflow.workflow.status import STATUS
 
-    from workflows.patrol_report_flow import PatrolReportFlow
+    from inspection.patrol_report_flow import PatrolReportFlow
 
     task = (
         Task.objects.filter(status__in=[STATUS.NEW, STATUS.ASSIGNED], **process_lookup(report, "process__"))
@@ -232,8 +232,8 @@ def _complete(report: PatrolReport, node_name: str, decision: str, *, by, requir
 
     A report imported from a paper ledger has no process: its verification starts one first.
     """
+    from inspection.patrol_report_flow import PatrolReportFlow
     from workflows.engine import StepUnavailable, complete_task, open_task
-    from workflows.patrol_report_flow import PatrolReportFlow
 
     process = _process(report)
     if process is None and node_name == "verify":
@@ -298,7 +298,7 @@ def verify_report(
         report.refresh_from_db()
         audit.record(f"patrol_report.verify.{verdict}", actor=by, obj=report, before=before,
                      after=audit.snapshot(report, _REPORT_FIELDS))
-        from workflows.patrol_report_flow import notify_reporter_of_verdict
+        from inspection.patrol_report_flow import notify_reporter_of_verdict
 
         notify_reporter_of_verdict(report)
     return report

@@ -315,7 +315,7 @@ def propose_mobile(*, by, group: InspectionGroup, village: Region, reason: str) 
                                                  proposed_on=today)
         audit.record("mobile_proposal.propose", actor=by, obj=proposal,
                      after=audit.snapshot(proposal, _PROPOSAL_FIELDS))
-        from workflows.mobile_inspection_flow import MobileInspectionFlow
+        from inspection.mobile_inspection_flow import MobileInspectionFlow
 
         MobileInspectionFlow.start.run(proposal=proposal, proposer=by)
     return proposal
@@ -344,22 +344,22 @@ def decide_proposal(proposal: MobileProposal, *, by, approve: bool, note: str = 
             add_mobile_target(proposal)  # a proposal made outside the flow (no process): add it here
         audit.record(f"mobile_proposal.{proposal.decision}", actor=by, obj=proposal, before=before,
                      after=audit.snapshot(proposal, _PROPOSAL_FIELDS))
-        from workflows.mobile_inspection_flow import notify_proposer_of_decision
+        from inspection.mobile_inspection_flow import notify_proposer_of_decision
 
         notify_proposer_of_decision(proposal)
     return proposal
 
 
 def process_lookup(proposal: MobileProposal, prefix: str = "") -> dict:
+    from inspection.mobile_inspection_flow import MobileInspectionFlow
     from workflows.flow_parts import artifact_lookup
-    from workflows.mobile_inspection_flow import MobileInspectionFlow
 
     return artifact_lookup(MobileInspectionFlow, proposal, prefix)
 
 
 def _complete_decision(proposal: MobileProposal, *, by) -> None:
+    from inspection.mobile_inspection_flow import MobileInspectionFlow
     from workflows.engine import StepUnavailable, complete_task, open_task
-    from workflows.mobile_inspection_flow import MobileInspectionFlow
     from workflows.models import MobileInspectionProcess
 
     process = MobileInspectionProcess.objects.filter(**process_lookup(proposal)).order_by("-id").first()

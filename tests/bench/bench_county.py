@@ -10,7 +10,7 @@ events with the same command (timed: goal under 5 minutes), and measures again:
   sizes (goal: equal), median time at 1,000,000 within 3x of 10,000, p95 under 100 ms;
 - the dashboard of each of the four users (`config.dashboards.dashboard_for`) at 1,000,000
   events: p95 under 300 ms;
-- the overdue scan (`workflows.supervision.supervise_overdue`) over the 1,000,000 open tasks of
+- the overdue scan (`grid.supervision.supervise_overdue`) over the 1,000,000 open tasks of
   which 1% are due: the due tasks found through the partial index, claimed and queued in under
   1 s; beside it the workers' share (notices, overdue marks, audit rows of every batch) and the
   automatic escalation per event;
@@ -140,11 +140,11 @@ def measure_scan() -> dict:
     from django.utils import timezone
     from viewflow.workflow.models import Task
 
+    from grid.event_flow import EventFlow
     from grid.events import escalate_overdue_event
     from grid.models import Event
-    from workflows.event_flow import EventFlow
+    from grid.supervision import BATCH_SIZE, supervise_batch, supervise_overdue
     from workflows.models import TaskDeadline
-    from workflows.supervision import BATCH_SIZE, supervise_batch, supervise_overdue
 
     now = timezone.now()
     due = TaskDeadline.objects.filter(is_open=True, supervised_at__isnull=True, due_at__lte=now)

@@ -23,8 +23,8 @@ from grid import services
 from grid.models import Role
 from inspection import reports
 from inspection.models import CatalogItem, PatrolCategory, PatrolReport, VillagePatrol
+from inspection.patrol_report_flow import PatrolReportFlow
 from inspection.scoring import month_scores
-from workflows.patrol_report_flow import PatrolReportFlow
 
 
 @pytest.fixture(autouse=True)

@@ -22,9 +22,9 @@ from inspection import feedback
 from inspection.models import InspectionLetter
 from rectification import services
 from rectification.models import ProgressEntry, RectificationItem, RectificationPlan
+from rectification.rectification_flow import RectificationFlow, current_step, ensure_flow, process_of
 from rectification.tasks import flag_overdue
 from tests.inspection.test_round_reports import add_finding, make_group, make_round, make_taxonomy
-from workflows.rectification_flow import RectificationFlow, current_step, ensure_flow, process_of
 
 pytestmark = pytest.mark.django_db
 

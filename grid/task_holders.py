@@ -3,8 +3,8 @@ scan (督办) both ask, with the regions and posts read once per scan."""
 
 from __future__ import annotations
 
-from grid.event_rules import HANDLE_PERMISSION_BY_TIER
-from grid.models import Event, Post, Region
+from .event_rules import HANDLE_PERMISSION_BY_TIER
+from .models import Event, Post, Region
 
 
 def _ancestor_paths(path: str) -> list[str]:

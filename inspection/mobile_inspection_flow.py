@@ -24,10 +24,10 @@ from governance.notifications import notify
 from grid.models import Post, Region
 from inspection.mobile_rules import add_mobile_target, may_decide, mobile_deadline
 from inspection.models import MobileProposal
-
-from .flow_parts import artifact_of, decided, record_page_view
-from .locking import process_lock
-from .models import MobileInspectionProcess
+from workflows.charts import flow_bpmn, flow_svg
+from workflows.flow_parts import artifact_of, decided, record_page_view
+from workflows.locking import process_lock
+from workflows.models import MobileInspectionProcess
 
 logger = logging.getLogger(__name__)
 
@@ -150,12 +150,8 @@ def notify_proposer_of_decision(proposal) -> None:
 
 def mobile_inspection_flow_svg(proposal=None) -> str:
     """The flow as SVG (viewflow's layout); for one proposal, its steps so far coloured."""
-    from .charts import flow_svg
-
     return flow_svg(MobileInspectionFlow, proposal)
 
 
 def mobile_inspection_flow_bpmn() -> str:
-    from .charts import flow_bpmn
-
     return flow_bpmn(MobileInspectionFlow)

@@ -23,10 +23,10 @@ from governance.models import Notification
 from governance.notifications import notify
 from inspection.models import PatrolReport
 from inspection.report_registration import lead_department_posts, may_verify, register_report
-
-from .flow_parts import artifact_of, decided, record_page_view
-from .locking import process_lock
-from .models import PatrolReportProcess
+from workflows.charts import flow_bpmn, flow_svg
+from workflows.flow_parts import artifact_of, decided, record_page_view
+from workflows.locking import process_lock
+from workflows.models import PatrolReportProcess
 
 logger = logging.getLogger(__name__)
 
@@ -157,12 +157,8 @@ def notify_reporter_of_verdict(report) -> None:
 
 def patrol_report_flow_svg(report=None) -> str:
     """The flow as SVG (viewflow's layout); for one report, its steps so far coloured."""
-    from .charts import flow_svg
-
     return flow_svg(PatrolReportFlow, report)
 
 
 def patrol_report_flow_bpmn() -> str:
-    from .charts import flow_bpmn
-
     return flow_bpmn(PatrolReportFlow)

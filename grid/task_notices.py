@@ -14,8 +14,8 @@ from viewflow.workflow.models import Task
 
 from governance.models import Notification
 from governance.notifications import notify
-from grid.models import Event
 
+from .models import Event
 from .task_holders import Holders, recipients_of_task
 
 STEP_TITLES = {"handle": "处置", "department_handle": "部门办理", "verify": "核实"}

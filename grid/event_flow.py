@@ -8,18 +8,20 @@ put the decision in `process.data["decision"]` before completing the task; the s
 
 from __future__ import annotations
 
+from django.shortcuts import redirect
 from django.utils.translation import gettext_lazy as _
+from django.views import View
 from viewflow import this
 from viewflow.workflow import flow
 
-from grid.event_rules import handle_permission_for, mark_closed, may_take_step
+from workflows.charts import flow_bpmn, flow_svg
+from workflows.flow_parts import artifact_of, decided
+from workflows.locking import process_lock
+from workflows.models import EventProcess
+from workflows.sla import deadline_for
 
-from .flow_parts import artifact_of, decided
-from .locking import process_lock
-from .models import EventProcess
-from .sla import deadline_for
+from .event_rules import handle_permission_for, mark_closed, may_take_step
 from .task_notices import notice_row
-from .views import EventTaskRedirectView
 
 _event = artifact_of
 _decided = decided
@@ -27,6 +29,18 @@ _decided = decided
 
 def _handle_permission(activation) -> str:
     return handle_permission_for(_event(activation).handling_region)
+
+
+class EventTaskRedirectView(View):
+    """viewflow needs a view per human node; EventFlow's steps are taken on the event's own page."""
+
+    def get(self, request, *args, process_pk=None, **kwargs):
+        process = EventProcess.objects.filter(pk=process_pk).first()
+        if process is None or process.artifact_object_id is None:
+            return redirect("/")
+        return redirect(f"/grid/events/{process.artifact_object_id}/")
+
+    post = get
 
 
 class EventTaskNode(flow.View):
@@ -126,3 +140,12 @@ class EventFlow(flow.Flow):
 
     def close_event(self, activation):
         mark_closed(_event(activation))
+
+
+def event_flow_svg(event=None) -> str:
+    """The flow as SVG (viewflow's layout); for one event, its steps so far coloured."""
+    return flow_svg(EventFlow, event)
+
+
+def event_flow_bpmn() -> str:
+    return flow_bpmn(EventFlow)

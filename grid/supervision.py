@@ -34,11 +34,11 @@ from viewflow.workflow.status import STATUS
 from governance import audit
 from governance.models import Notification
 from governance.notifications import _send_email, email_enabled
-from grid import events as event_services
-from grid.models import Event
+from workflows.models import SLARule, TaskDeadline
 
+from . import events as event_services
 from .event_flow import EventFlow
-from .models import SLARule, TaskDeadline
+from .models import Event
 from .task_holders import Holders, recipients_of_task
 
 logger = logging.getLogger(__name__)
