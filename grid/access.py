@@ -102,6 +102,12 @@ def region_lookup(model) -> str:
     return getattr(model, "region_path_lookup", "region__path")
 
 
+def broadest_post_path(user) -> str:
+    """The broadest region where `user` holds a post now ("" for none)."""
+    paths = list(Post.objects.active().filter(user=user).values_list("region__path", flat=True))
+    return min(paths, key=lambda path: (len(path), path)) if paths else ""
+
+
 def region_path_of(obj) -> str | None:
     """The materialised path of the region an object belongs to, or None if it has none."""
     if isinstance(obj, Region):

@@ -4,3 +4,11 @@ from django.apps import AppConfig
 class GridConfig(AppConfig):
     name = "grid"
     verbose_name = "网格与区域"
+
+    def ready(self):
+        # Here, not at the top: grid.access imports the models, importable only once the registry is ready.
+        from governance import audit
+
+        from .access import broadest_post_path, region_path_of
+
+        audit.use_regions(of_object=region_path_of, of_actor=broadest_post_path)
