@@ -34,9 +34,14 @@ from django.urls import reverse
 from django.utils import timezone
 
 from governance.charts import Figure, Series
+from governance.models import AuditEntry
 from grid.access import region_grants, scope
 from grid.event_lists import TaskRow, my_tasks, task_rows
-from grid.models import Event, EventCategory, Region
+from grid.models import Event, EventCategory, Region, WorkDiary
+from inspection.models import PatrolReport
+from inspection.report_views import verify_queue
+from inspection.scoring import month_scores, ranked
+from rectification.models import ProgressEntry, RectificationItem
 
 SESSION_PREVIOUS_LOGIN = "gv_previous_login"
 MONTHS = 12
@@ -184,8 +189,6 @@ _CUBE_ATTR = "_gv_event_cube"
 
 def _data_version() -> tuple:
     """Changes whenever an event is added or any audited change happens (two primary-key lookups)."""
-    from governance.models import AuditEntry
-
     return (Event.objects.order_by("-pk").values_list("pk", flat=True).first(),
             AuditEntry.objects.order_by("-pk").values_list("pk", flat=True).first())
 
@@ -327,8 +330,6 @@ def _patrol_townships(user) -> list[Region]:
 
 def patrol_ranking(user) -> Figure | None:
     """This month's big-patrol scores, live: a township's villages ranked, or each township's average."""
-    from inspection.scoring import month_scores, ranked
-
     townships = _patrol_townships(user)
     if not townships:
         return None
@@ -365,8 +366,6 @@ def patrol_ranking(user) -> Figure | None:
 
 def rectification_progress(user) -> Figure | None:
     """Rectification items per responsible organisation (township committees, …), by status: one query."""
-    from rectification.models import RectificationItem
-
     if not user.is_superuser and not region_grants(user).paths("rectification.view_rectificationitem"):
         return None
     rows = (
@@ -419,13 +418,9 @@ def figure_for(user, key: str) -> Figure | None:
 def _queues(user) -> list[Queue]:
     queues = []
     if user.has_perm("inspection.verify_patrolreport"):
-        from inspection.report_views import verify_queue
-
         count = verify_queue(user).count()
         queues.append(Queue("待核实的村级上报", count, reverse("patrol:verify_queue")))
     if user.has_perm("rectification.view_rectificationitem"):
-        from rectification.models import RectificationItem
-
         overdue = scope(user, RectificationItem.objects.filter(is_overdue=True, closed_at__isnull=True),
                         "rectification.view_rectificationitem").count()
         queues.append(Queue("逾期未销号的整改事项", overdue, reverse("rectification:items") + "?overdue=1", urgent=bool(overdue)))
@@ -454,14 +449,10 @@ def _changes(user, since: datetime.datetime | None) -> list[Change]:
             Change("新超期的事件", figures["overdue"], f"{events_url}?overdue=on&status=open"),
         ]
     if user.has_perm("inspection.view_patrolreport"):
-        from inspection.models import PatrolReport
-
         count = scope(user, PatrolReport.objects.filter(reported_on__gte=timezone.localtime(since).date()),
                       "inspection.view_patrolreport").count()
         changes.append(Change("大巡查村级上报", count, reverse("patrol:reports")))
     if user.has_perm("rectification.view_rectificationitem"):
-        from rectification.models import ProgressEntry, RectificationItem
-
         items = scope(user, RectificationItem.objects.all(), "rectification.view_rectificationitem")
         count = ProgressEntry.objects.filter(item__in=items.values("pk"), created_at__gt=since).count()
         changes.append(Change("整改进展报送", count, reverse("rectification:items")))
@@ -487,8 +478,6 @@ def dashboard_for(user, *, since: datetime.datetime | None = None) -> Dashboard:
     dashboard.queues = _queues(user)
     dashboard.changes = _changes(user, since)
     if user.has_perm("grid.add_workdiary"):
-        from grid.models import WorkDiary
-
         dashboard.diary_due = not WorkDiary.objects.filter(author=user, date=timezone.localdate()).exists()
     dashboard.figures = [figure for builder in FIGURES.values() if (figure := builder(user)) is not None]
     return dashboard

@@ -3,9 +3,10 @@
 from django.urls import path
 from django.views.generic import RedirectView
 
-from governance import audit_views
 from governance.site import AreaApp, MenuLink
 from grid import org_views
+
+from . import audit_views
 
 
 class SystemApp(AreaApp):

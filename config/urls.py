@@ -21,7 +21,7 @@ urlpatterns = [
     # ---- open API (issue 9) ----
     path("", include("api.urls")),
     # ---- security (issue 11) ----
-    path("", include("governance.two_factor")),
+    path("", include("config.two_factor")),
     # ---- people's view (issue 8) ----
     path("", include("config.dashboard_urls")),
     path("jobs/", include("jobs.urls")),

@@ -24,7 +24,6 @@ from governance.evidence import attachment_response
 from governance.listing import FilterForm, word_search
 from governance.models import Attachment
 from governance.notifications import inbox_for, mark_read
-from governance.two_factor import may_enrol
 from grid.event_flow import event_flow_bpmn, event_flow_svg
 from grid.models import Post
 from inspection.mobile_inspection_flow import mobile_inspection_flow_bpmn, mobile_inspection_flow_svg
@@ -33,6 +32,7 @@ from rectification.rectification_flow import RectificationFlow, rectification_fl
 
 from .capabilities import capabilities_of
 from .dashboards import dashboard_for, figure_for, last_visit
+from .two_factor import may_enrol
 
 WEEKDAYS = "一二三四五六日"
 

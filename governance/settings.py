@@ -258,7 +258,7 @@ AXES_IPWARE_META_PRECEDENCE_ORDER = ["HTTP_X_FORWARDED_FOR", "REMOTE_ADDR"] if A
 OTP_TOTP_ISSUER = "基层治理工作平台"
 _auth_index = MIDDLEWARE.index("django.contrib.auth.middleware.AuthenticationMiddleware")
 MIDDLEWARE.insert(_auth_index + 1, "django_otp.middleware.OTPMiddleware")
-MIDDLEWARE.insert(_auth_index + 2, "governance.two_factor.TwoFactorMiddleware")
+MIDDLEWARE.insert(_auth_index + 2, "config.two_factor.TwoFactorMiddleware")
 MIDDLEWARE.insert(1, "csp.middleware.CSPMiddleware")
 # Last: turns a lockout raised during authenticate() into the lockout page (HTTP 429).
 MIDDLEWARE.append("axes.middleware.AxesMiddleware")

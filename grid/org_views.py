@@ -19,7 +19,7 @@ from django.views import View
 from django.views.generic import TemplateView
 
 from governance.audit import snapshot
-from governance.audit_views import action_label
+from governance.audit_labels import action_label
 from governance.listing import SortedForm, Sorts, xlsx_export
 from governance.models import AuditEntry
 from governance.paging import UncountedPage

@@ -20,13 +20,12 @@ from django.utils import timezone
 from django.views import View
 from django.views.generic import TemplateView
 
+from governance.audit import verify_chain
+from governance.audit_labels import action_label
+from governance.listing import FilterForm, Sorts, xlsx_export
+from governance.models import AuditEntry
+from governance.paging import UncountedPage
 from grid.access import require_perm, scope
-
-from .audit import verify_chain
-from .audit_labels import action_label
-from .listing import FilterForm, Sorts, xlsx_export
-from .models import AuditEntry
-from .paging import UncountedPage
 
 PAGE_SIZE = 50
 AUDITED_APPS = ("grid", "governance", "inspection", "rectification", "workflows", "auth")
