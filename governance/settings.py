@@ -350,6 +350,7 @@ MIDDLEWARE.insert(MIDDLEWARE.index("django.middleware.security.SecurityMiddlewar
 # (owned by the dashboards / long-work jobs work)
 # Long work as Celery jobs (jobs/): imports, batches of documents, large exports.
 INSTALLED_APPS += ["jobs"]
+INSTALLED_APPS += ["config"]  # the composition: its commands (load_demo, generate_load)
 # An export of more rows than this runs as a job with a progress page; smaller ones download at once.
 JOBS_EXPORT_THRESHOLD = env.int("JOBS_EXPORT_THRESHOLD", default=2000)
 # A running job writes its progress every this many items or this many seconds, whichever comes first.

@@ -69,7 +69,7 @@ def generate(events: int) -> float:
 def users() -> dict:
     from django.contrib.auth import get_user_model
 
-    from grid.load import LOAD_USERS
+    from config.load import LOAD_USERS
 
     User = get_user_model()
     return {key: User.objects.get(username=username) for key, (username, _) in LOAD_USERS.items()}
@@ -190,7 +190,7 @@ def run(runs: int) -> None:
     from django.core.management import call_command
     from django.db import connection
 
-    from grid.load import LOAD_PASSWORD
+    from config.load import LOAD_PASSWORD
 
     if connection.vendor != "postgresql":
         raise SystemExit("bench_county: needs PostgreSQL (DATABASE_URL)")

@@ -177,7 +177,7 @@ def kinds(sql_list: list[str]) -> dict[str, int]:
 def run(count: int) -> None:
     from django.core.management import call_command
 
-    from grid import load
+    from config import load
 
     began = time.perf_counter()
     call_command("migrate", verbosity=0, interactive=False)

@@ -1,6 +1,6 @@
 """A bounded load test on loopback: gunicorn serving the benchmark's database, N clients for T seconds.
 
-Each client signs in as its own grid member (the generated accounts share grid.load.LOAD_PASSWORD)
+Each client signs in as its own grid member (the generated accounts share config.load.LOAD_PASSWORD)
 and loops, until the time is up: report an event through the real form (CSRF token, a fresh
 idempotency key; every 10th report is sent a second time with the same key, as a phone retrying
 would), then read "my tasks" and "my region's events". Every response is timed; a report counts

@@ -40,7 +40,7 @@ def photo_bytes() -> bytes:
 
 @pytest.fixture
 def demo():
-    from grid.demo import load_demo
+    from config.demo import load_demo
     from grid.models import Event
 
     load_demo()

@@ -31,20 +31,8 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from governance import audit
-from inspection.models import (
-    CatalogItem,
-    FocusCategory,
-    InspectionGroup,
-    InspectionRound,
-    PatrolCategory,
-    PatrolFinding,
-    PatrolReport,
-    RoundTarget,
-    SupervisionGroup,
-)
-
-from . import services
-from .models import (
+from grid import services
+from grid.models import (
     PATH_SEPARATOR,
     CategoryRouting,
     Department,
@@ -55,6 +43,17 @@ from .models import (
     Region,
     Role,
     Tier,
+)
+from inspection.models import (
+    CatalogItem,
+    FocusCategory,
+    InspectionGroup,
+    InspectionRound,
+    PatrolCategory,
+    PatrolFinding,
+    PatrolReport,
+    RoundTarget,
+    SupervisionGroup,
 )
 
 User = get_user_model()
@@ -629,7 +628,7 @@ class _Loader:
     def load_events(self) -> None:
         from django.utils import timezone
 
-        from . import events
+        from grid import events
 
         users = {user.username: user for user in get_user_model().objects.filter(
             username__in={"wanggeyuan", "wanggezhang", "cunganbu", "zongheban"})}
@@ -663,7 +662,7 @@ class _Loader:
         from django.utils import timezone
         from PIL import Image
 
-        from . import events
+        from grid import events
 
         if Event.objects.filter(idempotency_key__startswith=HISTORY_KEY_PREFIX).exists():
             return
@@ -712,7 +711,7 @@ class _Loader:
         """A week of the grid member's patrols and diaries (the last one not yet reviewed)."""
         from django.utils import timezone
 
-        from . import patrols
+        from grid import patrols
 
         member = get_user_model().objects.get(username="wanggeyuan")
         leader = get_user_model().objects.get(username="wanggezhang")
