@@ -6,7 +6,7 @@ Overdue items raise a 提醒函 then a 督办函 (rectification/tasks.py), outsi
 
 The services in rectification/services.py take every step: they check the user, change the item,
 then put the decision in `process.data["decision"]` and complete the waiting task; the switches read
-it. Items created by inspection.feedback.feed_back get their process lazily (`ensure_flow`).
+it. Items handed over at feedback (rectification.handover) get their process lazily (`ensure_flow`).
 """
 
 from __future__ import annotations
