@@ -39,7 +39,7 @@ from grid.access import region_grants, scope
 from grid.event_lists import TaskRow, my_tasks, task_rows
 from grid.models import Event, EventCategory, Region, WorkDiary
 from inspection.models import PatrolReport
-from inspection.report_views import verify_queue
+from inspection.report_registration import verify_queue
 from inspection.scoring import month_scores, ranked
 from rectification.models import ProgressEntry, RectificationItem
 

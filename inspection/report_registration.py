@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 
+from django.db.models import Q
 from django.utils import timezone
 
 from grid.models import Department, Post, Region
@@ -32,6 +33,19 @@ def may_verify(user, report: PatrolReport) -> bool:
     if not active(user):
         return False
     return lead_department_posts(report.item.lead_department_id, report.village).filter(user=user).exists()
+
+
+def verify_queue(user, reports=None):
+    """Reports awaiting verification of the items the user's department leads, in the villages its posts
+    cover (`reports`: the queryset to filter, e.g. with the page's related rows)."""
+    posts = Post.objects.active().filter(
+        user=user, department__isnull=False, role__permissions__codename="verify_patrolreport",
+        role__permissions__content_type__app_label="inspection",
+    ).values_list("department_id", "region__path")
+    condition = Q(pk__in=[])
+    for department_id, path in set(posts):
+        condition |= Q(item__lead_department_id=department_id, village__path__startswith=path)
+    return (PatrolReport.objects.all() if reports is None else reports).filter(condition, verdict=PatrolReport.Verdict.PENDING)
 
 
 def lock_report(report: PatrolReport) -> PatrolReport:
