@@ -1,1 +1,2 @@
-"""The composition: the root URLs and the Site, the home page and dashboards; may import every app."""
+"""The composition: settings, the root URLs and the Site, the home page and dashboards, the demo loader;
+may import every app."""

@@ -4,7 +4,7 @@ from celery import Celery
 from celery.schedules import crontab
 from celery.signals import worker_init
 
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "governance.settings")
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
 # Every task queues through the outbox (governance/outbox.py): nothing is lost while Redis is down.
 app = Celery("governance", task_cls="governance.outbox:OutboxTask")

@@ -58,11 +58,11 @@ class Server:
             "DATABASE_URL": database_url, "DEBUG": "0", "SECRET_KEY": "bench-" + uuid.uuid4().hex,
             "ALLOWED_HOSTS": HOST, "SESSION_COOKIE_SECURE": "0", "CSRF_COOKIE_SECURE": "0",
             "SECURE_SSL_REDIRECT": "0", "SECURE_HSTS_SECONDS": "0", "AXES_ENABLED": "0",
-            "DJANGO_SETTINGS_MODULE": "governance.settings",
+            "DJANGO_SETTINGS_MODULE": "config.settings",
         })
         env.pop("EMAIL_URL", None)  # console mail: no mail leaves the machine
         self.command = [
-            str(Path(sys.executable).with_name("gunicorn")), "governance.wsgi", "--bind", f"{HOST}:{self.port}",
+            str(Path(sys.executable).with_name("gunicorn")), "config.wsgi", "--bind", f"{HOST}:{self.port}",
             "--workers", str(workers), "--threads", str(threads), "--worker-class", "gthread",
             "--timeout", "120", "--keep-alive", "120", "--log-level", "warning",
         ]

@@ -79,8 +79,8 @@ TEMPLATES = [
     },
 ]
 
-WSGI_APPLICATION = "governance.wsgi.application"
-ASGI_APPLICATION = "governance.asgi.application"
+WSGI_APPLICATION = "config.wsgi.application"
+ASGI_APPLICATION = "config.asgi.application"
 
 VAR_DIR = Path(env.str("VAR_DIR", default=str(BASE_DIR / "var")))
 DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'governance.sqlite3'}")}
