@@ -22,10 +22,13 @@ from governance.audit_labels import action_label
 from governance.evidence import EvidenceRejected, attachments_of, disagreement_warnings
 from governance.paging import UncountedPage
 from jobs.exports import export_threshold
+from workflows.flow_parts import artifact_lookup
+from workflows.models import TaskDeadline
 
 from . import events as event_services
 from .access import get_object_for_user, require_perm
 from .event_export import EXPORT_LIMIT, export_events
+from .event_flow import EventFlow, event_flow_bpmn, event_flow_svg
 from .event_forms import EventFilterForm, EventReportForm, RatingForm, StepForm
 from .event_lists import STEP_BY_STATUS, my_tasks, region_events, with_list_columns
 from .job_kinds import start_event_export
@@ -53,9 +56,6 @@ class GridIndexView(LoginRequiredMixin, View):
 def open_deadline() -> Subquery:
     """The due time of an event's open EventFlow task (its SLA), for a column of the row itself:
     one subquery on viewflow's (content type, object id) index, no query per row."""
-    from grid.event_flow import EventFlow
-    from workflows.flow_parts import artifact_lookup
-    from workflows.models import TaskDeadline
 
     deadlines = TaskDeadline.objects.filter(is_open=True, **artifact_lookup(
         EventFlow, None, "task__process__", model=Event, object_id=OuterRef("pk")))
@@ -210,8 +210,6 @@ def _history(event: Event) -> list:
 
 
 def _open_deadline(event: Event):
-    from workflows.models import TaskDeadline
-
     return (
         TaskDeadline.objects.filter(is_open=True, **event_services.process_lookup(event, "task__process__"))
         .select_related("task").order_by("-id").first()
@@ -281,8 +279,6 @@ class EventChartView(LoginRequiredMixin, TemplateView):
     template_name = "grid/event_chart.html"
 
     def get(self, request, pk=None):
-        from grid.event_flow import event_flow_bpmn, event_flow_svg
-
         event = _event_for(request.user, pk) if pk else None
         if not event:
             require_perm(request.user, "grid.view_event")

@@ -23,11 +23,17 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
+from viewflow.workflow.models import Task
+from viewflow.workflow.status import STATUS
 
 from governance import audit, evidence
 from grid.models import Department, Region
+from workflows.engine import StepUnavailable, complete_task, open_task
+from workflows.flow_parts import artifact_lookup
+from workflows.models import PatrolReportProcess
 
 from .models import CatalogItem, PatrolReport, VillagePatrol
+from .patrol_report_flow import PatrolReportFlow, notify_reporter_of_verdict
 from .report_registration import active as _active
 from .report_registration import lead_department_posts, may_verify, register_report  # noqa: F401 (this module's API too)
 from .report_registration import lock_report as _lock
@@ -188,8 +194,6 @@ def submit_report(
                                       "reported_on"]),
             "attachments": len(inspected),
         })
-        from inspection.patrol_report_flow import PatrolReportFlow
-
         PatrolReportFlow.start.run(report=report, reporter=by, idempotency_key=idempotency_key)
     return report
 
@@ -199,25 +203,15 @@ def submit_report(
 
 def process_lookup(report: PatrolReport, prefix: str = "") -> dict:
     """ORM lookups of a report's PatrolReportFlow process (workflows.flow_parts.artifact_lookup)."""
-    from inspection.patrol_report_flow import PatrolReportFlow
-    from workflows.flow_parts import artifact_lookup
-
     return artifact_lookup(PatrolReportFlow, report, prefix)
 
 
 def _process(report: PatrolReport):
-    from workflows.models import PatrolReportProcess
-
     return PatrolReportProcess.objects.filter(**process_lookup(report)).order_by("-id").first()
 
 
 def current_step(report: PatrolReport) -> str | None:
     """"verify" or "follow_up" while the report waits there, else None."""
-    from viewflow.workflow.models import Task
-    from viewflow.workflow.status import STATUS
-
-    from inspection.patrol_report_flow import PatrolReportFlow
-
     task = (
         Task.objects.filter(status__in=[STATUS.NEW, STATUS.ASSIGNED], **process_lookup(report, "process__"))
         .order_by("-id").first()
@@ -232,8 +226,6 @@ def _complete(report: PatrolReport, node_name: str, decision: str, *, by, requir
 
     A report imported from a paper ledger has no process: its verification starts one first.
     """
-    from inspection.patrol_report_flow import PatrolReportFlow
-    from workflows.engine import StepUnavailable, complete_task, open_task
 
     process = _process(report)
     if process is None and node_name == "verify":
@@ -298,8 +290,6 @@ def verify_report(
         report.refresh_from_db()
         audit.record(f"patrol_report.verify.{verdict}", actor=by, obj=report, before=before,
                      after=audit.snapshot(report, _REPORT_FIELDS))
-        from inspection.patrol_report_flow import notify_reporter_of_verdict
-
         notify_reporter_of_verdict(report)
     return report
 

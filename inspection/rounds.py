@@ -26,7 +26,11 @@ from django.utils import timezone
 from governance import audit
 from grid.access import scope
 from grid.models import Post, Region
+from workflows.engine import StepUnavailable, complete_task, open_task
+from workflows.flow_parts import artifact_lookup
+from workflows.models import MobileInspectionProcess
 
+from .mobile_inspection_flow import MobileInspectionFlow, notify_proposer_of_decision
 from .mobile_rules import active as _active
 from .mobile_rules import add_mobile_target, may_decide, mobile_deadline  # noqa: F401 (this module's API too)
 from .models import InspectionGroup, InspectionRound, MobileProposal, RoundTarget
@@ -315,8 +319,6 @@ def propose_mobile(*, by, group: InspectionGroup, village: Region, reason: str) 
                                                  proposed_on=today)
         audit.record("mobile_proposal.propose", actor=by, obj=proposal,
                      after=audit.snapshot(proposal, _PROPOSAL_FIELDS))
-        from inspection.mobile_inspection_flow import MobileInspectionFlow
-
         MobileInspectionFlow.start.run(proposal=proposal, proposer=by)
     return proposal
 
@@ -344,24 +346,15 @@ def decide_proposal(proposal: MobileProposal, *, by, approve: bool, note: str = 
             add_mobile_target(proposal)  # a proposal made outside the flow (no process): add it here
         audit.record(f"mobile_proposal.{proposal.decision}", actor=by, obj=proposal, before=before,
                      after=audit.snapshot(proposal, _PROPOSAL_FIELDS))
-        from inspection.mobile_inspection_flow import notify_proposer_of_decision
-
         notify_proposer_of_decision(proposal)
     return proposal
 
 
 def process_lookup(proposal: MobileProposal, prefix: str = "") -> dict:
-    from inspection.mobile_inspection_flow import MobileInspectionFlow
-    from workflows.flow_parts import artifact_lookup
-
     return artifact_lookup(MobileInspectionFlow, proposal, prefix)
 
 
 def _complete_decision(proposal: MobileProposal, *, by) -> None:
-    from inspection.mobile_inspection_flow import MobileInspectionFlow
-    from workflows.engine import StepUnavailable, complete_task, open_task
-    from workflows.models import MobileInspectionProcess
-
     process = MobileInspectionProcess.objects.filter(**process_lookup(proposal)).order_by("-id").first()
     task = open_task(process, MobileInspectionFlow.decide) if process else None
     if task is None:
