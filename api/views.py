@@ -439,12 +439,12 @@ class PatrolScoresView(APIView):
     def get(self, request):
         from rest_framework.exceptions import NotFound, ValidationError
 
-        from inspection.circular_views import _circular_data, _township_for
+        from inspection.circular_access import circular_data, township_for
 
         township_pk = _int_param(request, "township")
         if township_pk is None:
             raise ValidationError({"township": "请指定乡镇编号。"})
-        township, full = _township_for(request.user, township_pk)
+        township, full = township_for(request.user, township_pk)
         if request.query_params.get("quarter"):
             kind, period = "quarter", chinese_dates.parse_quarter(request.query_params["quarter"])
             if period is None:
@@ -453,7 +453,7 @@ class PatrolScoresView(APIView):
             kind, period = "month", chinese_dates.parse_month(request.query_params.get("month") or "")
             if period is None:
                 raise ValidationError({"month": circulars.MONTH_ERROR})
-        data, circular = _circular_data(township, full, kind, period)
+        data, circular = circular_data(township, full, kind, period)
         if data is None:
             raise NotFound("该期考评尚未发布。")
         rows = data.get("ranking") if kind == "month" else data.get("rows")
@@ -525,7 +525,7 @@ class ItemListView(PagedAPIView):
 
 
 def _item_detail(request, item: RectificationItem) -> dict:
-    from workflows.rectification_flow import position
+    from rectification.rectification_flow import position
 
     item = _item_for(request.user, item.pk)
     entries = list(item.progress.select_related("reported_by").order_by("reported_on", "id"))

@@ -156,24 +156,32 @@ def _take_head(writes: int) -> str:
     return GENESIS_HASH
 
 
+# Where an entry belongs in the region tree, answered by the app that holds the regions (grid registers
+# its answers at start-up, grid.apps): the auditors of a region read the entries of its subtree.
+_region_of_object = None
+_region_of_actor = None
+
+
+def use_regions(*, of_object, of_actor) -> None:
+    """`of_object(obj)`: the path of the region a record belongs to (or None); `of_actor(user)`: the
+    broadest region where the user holds a post now ("" for none)."""
+    global _region_of_object, _region_of_actor
+    _region_of_object, _region_of_actor = of_object, of_actor
+
+
 def actor_region_path(user) -> str:
     """The broadest region where `user` holds a post now ("" for none): an entry about what the user
     did rather than about a record (an export) is read by the auditors of that region."""
-    from grid.models import Post
-
-    if not getattr(user, "pk", None):
+    if not getattr(user, "pk", None) or _region_of_actor is None:
         return ""
-    paths = list(Post.objects.active().filter(user=user).values_list("region__path", flat=True))
-    return min(paths, key=lambda path: (len(path), path)) if paths else ""
+    return _region_of_actor(user)
 
 
 def _region_path(obj) -> str:
-    if obj is None:
+    if obj is None or _region_of_object is None:
         return ""
-    from grid.access import region_path_of
-
     try:
-        return region_path_of(obj) or ""
+        return _region_of_object(obj) or ""
     except Exception:  # an object whose region cannot be resolved is audited without one
         return ""
 

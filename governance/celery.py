@@ -4,7 +4,7 @@ from celery import Celery
 from celery.schedules import crontab
 from celery.signals import worker_init
 
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "governance.settings")
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
 # Every task queues through the outbox (governance/outbox.py): nothing is lost while Redis is down.
 app = Celery("governance", task_cls="governance.outbox:OutboxTask")
@@ -24,7 +24,7 @@ def _refuse_to_start_without_secret_key(**kwargs):
 app.conf.beat_schedule = {
     # viewflow ships no Celery task for its timers: ours fires them.
     "fire-due-flow-timers": {"task": "workflows.tasks.fire_due_timers", "schedule": 60.0},
-    # Overdue event tasks: 督办 notices and automatic escalation (workflows/supervision.py).
+    # Overdue event tasks: 督办 notices and automatic escalation (grid/supervision.py).
     "supervise-overdue-tasks": {"task": "workflows.tasks.supervise_overdue", "schedule": 300.0},
     # Messages kept in the outbox while Redis was down go out once it is back.
     "flush-task-outbox": {"task": "governance.tasks.flush_outbox", "schedule": 30.0},

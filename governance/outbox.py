@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from functools import partial
 from typing import TYPE_CHECKING
 
-from celery import Task
+from celery import Task, current_app, shared_task
 from celery.utils import uuid
 from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
@@ -279,14 +279,30 @@ class _Relay:
                     self.changed.notify_all()
 
 
+@shared_task(name="governance.tasks.run_outbox_batch", ignore_result=True)
+def run_outbox_batch(task_name: str, calls: list) -> int:
+    """Several messages of one batchable task that the outbox relay sent as one (below).
+
+    Each call runs as its own task would; one that fails is logged and the others still run (the
+    tasks are idempotent: a redelivered batch changes nothing for the calls already done)."""
+    task = current_app.tasks[task_name]
+    done = 0
+    for args, kwargs in calls:
+        try:
+            task(*args, **kwargs)
+        except Exception:
+            logger.exception("outbox batch: %s%r failed", task_name, tuple(args))
+        else:
+            done += 1
+    return done
+
+
 def _broker_messages(batch: list[_Relayed]) -> list[tuple[list[_Relayed], object]]:
     """The broker messages that carry a batch, each with the items it carries and how to send it.
 
     One message per item, except for tasks marked `outbox_batchable` (idempotent, result ignored,
     sent without options): their items in the batch travel as one `run_outbox_batch` message, which
     the worker runs call by call. Under load (the relay lingers), a publish then serves many commits."""
-    from .tasks import run_outbox_batch
-
     def alone(item: _Relayed):
         return [item], partial(Task.apply_async, item.task, item.args, item.kwargs, task_id=item.task_id, **item.options)
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from django.urls import path
 from viewflow.urls import Application, Site
 
 
@@ -41,48 +40,9 @@ class SitePageMixin:
     """For views outside the Site's URLs (/jobs/, /api/…, /accounts/two-factor/): the site's frame
     (menu, colours), which the Site's own pages get from viewflow's SiteMiddleware."""
 
+    site: Site | None = None  # the composed Site; the root URLconf sets it once it has built it
+
     def dispatch(self, request, *args, **kwargs):
-        from governance.urls import site  # here: governance.urls imports the modules of these views
-
         if request.resolver_match is not None and not getattr(request.resolver_match, "site", None):
-            request.resolver_match.site = site
+            request.resolver_match.site = SitePageMixin.site
         return super().dispatch(request, *args, **kwargs)
-
-
-class GovernanceSite(Site):
-    title = "基层治理工作平台"
-    icon = "account_balance"
-    menu_template_name = "governance/site_menu.html"
-    primary_color = "#b71c1c"
-    secondary_color = "#f9a825"
-
-    @property
-    def index_path(self):
-        from governance.views import HomeView
-
-        return path("", HomeView.as_view(), name="index")
-
-    # Site-wide pages inside the site's frame (menu, colours); their names stay global ("inbox", …).
-    @property
-    def inbox_path(self):
-        from governance.views import InboxView
-
-        return path("inbox/", InboxView.as_view(), name="inbox")
-
-    @property
-    def flows_path(self):
-        from governance.views import FlowChartsView
-
-        return path("flows/", FlowChartsView.as_view(), name="flow_charts")
-
-    def has_view_permission(self, user, obj=None):
-        return True
-
-
-def build_site() -> GovernanceSite:
-    from governance.system import SystemApp
-    from grid.urls import GridApp
-    from inspection.urls import InspectionApp, PatrolApp
-    from rectification.urls import RectificationApp
-
-    return GovernanceSite(viewsets=[GridApp(), PatrolApp(), InspectionApp(), RectificationApp(), SystemApp()])

@@ -1,12 +1,12 @@
-import logging
+from dataclasses import asdict
 
-from celery import current_app, shared_task
+from celery import shared_task
 from django.core.cache import cache
 from django.utils import timezone
 
-BEAT_HEARTBEAT_KEY = "governance:beat-heartbeat"
+from .outbox import delete_sent, flush, run_outbox_batch  # noqa: F401 (the relay's batch task, registered here too)
 
-logger = logging.getLogger(__name__)
+BEAT_HEARTBEAT_KEY = "governance:beat-heartbeat"
 
 
 @shared_task(name="governance.tasks.ping")
@@ -26,28 +26,6 @@ def beat_heartbeat() -> str:
 @shared_task(name="governance.tasks.flush_outbox")
 def flush_outbox() -> dict:
     """Send the task messages kept in the outbox while the broker was down (beat, every 30 s)."""
-    from dataclasses import asdict
-
-    from .outbox import delete_sent, flush
-
     result = flush()
     result.deleted = delete_sent()
     return asdict(result)
-
-
-@shared_task(name="governance.tasks.run_outbox_batch", ignore_result=True)
-def run_outbox_batch(task_name: str, calls: list) -> int:
-    """Several messages of one batchable task that the outbox relay sent as one (governance/outbox.py).
-
-    Each call runs as its own task would; one that fails is logged and the others still run (the
-    tasks are idempotent: a redelivered batch changes nothing for the calls already done)."""
-    task = current_app.tasks[task_name]
-    done = 0
-    for args, kwargs in calls:
-        try:
-            task(*args, **kwargs)
-        except Exception:
-            logger.exception("outbox batch: %s%r failed", task_name, tuple(args))
-        else:
-            done += 1
-    return done

@@ -15,6 +15,8 @@ from guardian.backends import ObjectPermissionBackend
 from guardian.exceptions import WrongAppError
 from guardian.models import GroupObjectPermission, UserObjectPermission
 
+from governance import visibility
+
 from .models import Post, Region
 
 _CACHE_ATTR = "_region_grants_cache"
@@ -95,6 +97,12 @@ def region_lookup(model) -> str:
     if issubclass(model, Region):
         return "path"
     return getattr(model, "region_path_lookup", "region__path")
+
+
+def broadest_post_path(user) -> str:
+    """The broadest region where `user` holds a post now ("" for none)."""
+    paths = list(Post.objects.active().filter(user=user).values_list("region__path", flat=True))
+    return min(paths, key=lambda path: (len(path), path)) if paths else ""
 
 
 def region_path_of(obj) -> str | None:
@@ -236,3 +244,9 @@ class RegionRule:
         condition |= Q(object_id__in=UserObjectPermission.objects.filter(user=user, **grants).values("object_pk"))
         condition |= Q(object_id__in=GroupObjectPermission.objects.filter(group__user=user, **grants).values("object_pk"))
         return condition
+
+
+def visible_audit_entries(user, entries: QuerySet) -> QuerySet:
+    """The audit entries `user` may read: in the regions where they may audit, and about records they may
+    see by each record's own rule. Every place that shows audit entries reads them through here."""
+    return visibility.audit_entries_visible(user, scope(user, entries, "governance.view_auditentry"))

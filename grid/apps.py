@@ -6,6 +6,13 @@ class GridConfig(AppConfig):
     verbose_name = "网格与区域"
 
     def ready(self):
+        # Here, not at the top: grid.access imports the models, importable only once the registry is ready.
+        from governance import audit
+
+        from .access import broadest_post_path, region_path_of
+
+        audit.use_regions(of_object=region_path_of, of_actor=broadest_post_path)
+
         from governance import visibility
 
         from .access import RegionRule

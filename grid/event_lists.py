@@ -6,10 +6,13 @@ from __future__ import annotations
 import datetime
 from dataclasses import dataclass
 
+from django.contrib.contenttypes.models import ContentType
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from governance.listing import word_search
+from grid.event_flow import EventFlow
+from workflows.models import TaskDeadline
 
 from .access import _minimal_prefixes, region_grants, scope
 from .events import HANDLE_PERMISSION_BY_TIER
@@ -132,3 +135,30 @@ def with_list_columns(events: QuerySet[Event]) -> QuerySet[Event]:
     return events.select_related("region", "handling_region__tier", "category", "department").prefetch_related(
         "reporter", "category__parent"
     )
+
+
+# ---------------------------------------------------------------- my tasks' first rows (home page, mobile)
+
+TASK_ROWS = 8
+STEP_LABELS = {Event.Status.HANDLING: "本级处置", Event.Status.DISPATCHED: "部门办理", Event.Status.VERIFYING: "核实办结"}
+
+
+@dataclass
+class TaskRow:
+    event: Event
+    step: str
+    due_at: datetime.datetime | None
+
+
+def task_rows(user, tasks) -> list[TaskRow]:
+    """The first rows of my tasks, with each open step's deadline (one query for all deadlines)."""
+    events = list(tasks.select_related("region", "category", "handling_region__tier").order_by("-is_overdue", "id")[:TASK_ROWS])
+    if not events:
+        return []
+    due = dict(
+        TaskDeadline.objects.filter(
+            is_open=True, task__process__artifact_content_type=ContentType.objects.get_for_model(Event),
+            task__process__artifact_object_id__in=[event.pk for event in events], task__process__flow_class=EventFlow,
+        ).order_by("id").values_list("task__process__artifact_object_id", "due_at")
+    )
+    return [TaskRow(event, STEP_LABELS.get(event.status, event.get_status_display()), due.get(event.pk)) for event in events]

@@ -18,12 +18,17 @@ from governance.audit import entries_for
 from governance.audit_labels import action_label
 from governance.evidence import EvidenceRejected, attachments_of, disagreement_warnings
 from governance.paging import UncountedPage
+from jobs.exports import export_threshold
+from workflows.flow_parts import artifact_lookup
+from workflows.models import TaskDeadline
 
 from . import events as event_services
 from .access import get_object_for_user, require_perm
 from .event_export import EXPORT_LIMIT, export_events
+from .event_flow import EventFlow, event_flow_bpmn, event_flow_svg
 from .event_forms import EventFilterForm, EventReportForm, RatingForm, StepForm
 from .event_lists import STEP_BY_STATUS, my_tasks, region_events, with_list_columns
+from .job_kinds import start_event_export
 from .list_forms import MyTasksFilterForm
 from .models import Department, Event
 
@@ -48,9 +53,6 @@ class GridIndexView(LoginRequiredMixin, View):
 def open_deadline() -> Subquery:
     """The due time of an event's open EventFlow task (its SLA), for a column of the row itself:
     one subquery on viewflow's (content type, object id) index, no query per row."""
-    from workflows.event_flow import EventFlow
-    from workflows.flow_parts import artifact_lookup
-    from workflows.models import TaskDeadline
 
     deadlines = TaskDeadline.objects.filter(is_open=True, **artifact_lookup(
         EventFlow, None, "task__process__", model=Event, object_id=OuterRef("pk")))
@@ -101,8 +103,6 @@ class EventExportView(LoginRequiredMixin, View):
         require_perm(request.user, "grid.export_event")
         form = EventFilterForm(request.GET or None)
         events = with_list_columns(region_events(request.user, form.filters(), perm="grid.export_event"))
-        from jobs.exports import export_threshold, start_event_export
-
         if events.count() > export_threshold():  # a large list runs as a job with a progress page
             return redirect("jobs:detail", pk=start_event_export(request.user, request.GET).pk)
         content, truncated = export_events(events, by=request.user)
@@ -207,8 +207,6 @@ def _history(event: Event) -> list:
 
 
 def _open_deadline(event: Event):
-    from workflows.models import TaskDeadline
-
     return (
         TaskDeadline.objects.filter(is_open=True, **event_services.process_lookup(event, "task__process__"))
         .select_related("task").order_by("-id").first()
@@ -277,8 +275,6 @@ class EventChartView(LoginRequiredMixin, TemplateView):
     template_name = "grid/event_chart.html"
 
     def get(self, request, pk=None):
-        from workflows.charts import event_flow_bpmn, event_flow_svg
-
         event = _event_for(request.user, pk) if pk else None
         if not event:
             require_perm(request.user, "grid.view_event")

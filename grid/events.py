@@ -8,19 +8,22 @@ from decimal import Decimal, InvalidOperation
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
-from django.utils import timezone
+from viewflow.workflow.models import Task
+from viewflow.workflow.status import STATUS
 
 from governance import audit, evidence, one_statement
 from governance.input_rules import happened_problem
+from governance.models import AuditEntry, OutboxMessage
+from grid.event_flow import EventFlow
+from grid.task_notices import notify_reporter_of_result
+from workflows import flow_start
+from workflows.engine import StepUnavailable, complete_task, open_task
+from workflows.flow_parts import artifact_lookup
+from workflows.models import EventProcess, TaskDeadline
 
-from .models import CategoryRouting, Department, Event, EventCategory, Post, Region
+from .event_rules import HANDLE_PERMISSION_BY_TIER, handle_permission_for, mark_closed, may_take_step  # noqa: F401 (API)
+from .models import CategoryRouting, Department, Event, EventCategory, Region
 
-# Which permission lets a user take the "handle at this tier" step, by the tier's key.
-HANDLE_PERMISSION_BY_TIER = {
-    "grid": "grid.triage_event",
-    "village": "grid.handle_village_event",
-    "township": "grid.dispatch_event",
-}
 # The decisions each tier may take at the handle step (issue: grid triage, village, township).
 DECISIONS_BY_TIER = {
     "grid": {"resolve", "escalate", "merge", "reject"},
@@ -62,40 +65,12 @@ def next_handling_region(region: Region) -> Region | None:
     return node
 
 
-def handle_permission_for(region: Region) -> str:
-    return HANDLE_PERMISSION_BY_TIER.get(region.tier.key, "grid.dispatch_event")
-
-
-def may_take_step(user, event: Event, step: str) -> bool:
-    """Whether `user` may take the flow step `step` ("handle", "department", "verify") of `event` now."""
-    if user is None or not user.is_authenticated or not user.is_active:
-        return False
-    if step == "handle":
-        region = event.handling_region
-        return user.has_perm(handle_permission_for(region), region)
-    if step == "department":
-        if not event.department_id or not user.has_perm("grid.handle_dispatched_event", event.handling_region):
-            return False
-        return Post.objects.active().filter(user=user, department_id=event.department_id).exists()
-    if step == "verify":
-        return user.pk == event.reporter_id or user.has_perm("grid.verify_event", event.region)
-    return False
-
-
 def process_lookup(event: Event, prefix: str = "") -> dict:
     """ORM lookups of an event's EventFlow process (workflows.flow_parts.artifact_lookup)."""
-    from workflows.event_flow import EventFlow
-    from workflows.flow_parts import artifact_lookup
-
     return artifact_lookup(EventFlow, event, prefix)
 
 
 def current_step(event: Event) -> str | None:
-    from viewflow.workflow.models import Task
-    from viewflow.workflow.status import STATUS
-
-    from workflows.event_flow import EventFlow
-
     task = (
         Task.objects.filter(status__in=[STATUS.NEW, STATUS.ASSIGNED], **process_lookup(event, "process__"))
         .order_by("-id").first()
@@ -211,8 +186,6 @@ def report_event(
             else:
                 event.save(force_insert=True)
                 audit.record("event.report", actor=by, obj=event, after=_report_snapshot(event))
-                from workflows.event_flow import EventFlow
-
                 EventFlow.start.run(event=event)
             evidence.store(event, inspected, by=by)
     except IntegrityError:
@@ -233,11 +206,6 @@ def _write_report_in_one_statement(event: Event, *, by) -> None:
     """PostgreSQL: what the ORM path writes (event, audit entry, EventFlow's start with its deadline
     and notice) in two statements: the audit head lock drawing the ids, then one INSERT of all rows.
     One event report is the hot path of the system (see the intake benchmark, tests/bench/bench_events.py)."""
-    from governance.models import AuditEntry, OutboxMessage
-    from workflows import flow_start
-    from workflows.event_flow import EventFlow
-    from workflows.models import TaskDeadline
-
     previous_hash, drawn = audit.take_head_drawing_ids(
         [Event, AuditEntry, *flow_start.MODELS, TaskDeadline, OutboxMessage])
     ids = iter(drawn)
@@ -265,15 +233,10 @@ def _lock(event: Event) -> Event:
 
 
 def _process(event: Event):
-    from workflows.models import EventProcess
-
     return EventProcess.objects.filter(**process_lookup(event)).order_by("-id").first()
 
 
 def _complete(event: Event, step: str, decision: str, *, by) -> None:
-    from workflows.engine import StepUnavailable, complete_task, open_task
-    from workflows.event_flow import EventFlow
-
     node = {"handle": EventFlow.handle, "department": EventFlow.department_handle, "verify": EventFlow.verify}[step]
     process = _process(event)
     task = open_task(process, node) if process else None
@@ -351,8 +314,6 @@ def handle_event(
         _complete(event, "handle", decision, by=by)
         audit.record(f"event.{decision}", actor=by, obj=event, before=before, after=audit.snapshot(event, _FIELDS))
         if decision in ("merge", "reject") and event.reporter_id != by.pk:
-            from workflows.task_notices import notify_reporter_of_result
-
             if decision == "merge":
                 notify_reporter_of_result(event, title=f"事件 #{event.pk}“{event.title}”已合并到事件 #{event.duplicate_of_id}",
                                           body="该事件与已上报的事件重复，后续进展请查看被合并的事件。")
@@ -419,11 +380,6 @@ def verify_event(event: Event, *, by, satisfied: bool, reason: str = "") -> Even
         event.refresh_from_db()
         audit.record(f"event.verify.{decision}", actor=by, obj=event, before=before, after=audit.snapshot(event, _FIELDS))
     return event
-
-
-def mark_closed(event: Event) -> None:
-    """Called by the flow's close node once verification is satisfied."""
-    Event.objects.filter(pk=event.pk).update(status=Event.Status.CLOSED, closed_at=timezone.now(), is_overdue=False)
 
 
 def rate_event(event: Event, *, by, rating: int, comment: str = "") -> Event:

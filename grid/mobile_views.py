@@ -13,7 +13,7 @@ from django.views.generic import TemplateView
 
 from . import patrols
 from .event_forms import EventReportForm
-from .event_lists import my_tasks
+from .event_lists import my_tasks, task_rows
 from .event_views import submit_report
 from .models import PatrolLog, WorkDiary
 from .patrol_forms import DiaryForm
@@ -40,8 +40,6 @@ class MobileView(LoginRequiredMixin, TemplateView):
         return self.render_to_response(self.get_context_data())
 
     def get_context_data(self, *, report_form=None, diary_form=None, report_errors=(), **kwargs):
-        from governance.dashboards import _task_rows
-
         user = self.request.user
         today = timezone.localdate()
         may_report = user.has_perm("grid.add_event")
@@ -58,7 +56,7 @@ class MobileView(LoginRequiredMixin, TemplateView):
             report_form=report_form or (EventReportForm(user=user) if may_report else None),
             report_errors=list(report_errors), diary_form=diary_form, diary=diary,
             diary_locked=bool(diary and diary.reviewed_at),
-            tasks=_task_rows(user, tasks) if tasks.exists() else [],
+            tasks=task_rows(user, tasks) if tasks.exists() else [],
             patrols_today=PatrolLog.objects.filter(member=user, date=today).count(),
             **kwargs,
         )

@@ -16,13 +16,13 @@ from django.views import View
 from django.views.generic import TemplateView
 
 from governance.audit import snapshot
-from governance.audit_views import action_label, visible_entries
+from governance.audit_labels import action_label
 from governance.listing import SortedForm, Sorts, xlsx_export
 from governance.models import AuditEntry
 from governance.paging import UncountedPage
 
 from . import services
-from .access import get_object_for_user, region_grants, require_perm, scope
+from .access import get_object_for_user, region_grants, require_perm, scope, visible_audit_entries
 from .models import Department, Post, Region, Tier
 from .org_forms import (
     AppointForm,
@@ -192,7 +192,7 @@ class RegionDetailView(LoginRequiredMixin, TemplateView):
             context["ended_posts"] = sorted((post for post in posts if post.end_date and post.end_date <= today), key=lambda post: post.end_date, reverse=True)
         # Asked of the region grants directly: guardian's backend refuses a governance perm on a grid object.
         if user.is_superuser or region_grants(user).covers("governance.view_auditentry", region.path):
-            entries = list(visible_entries(user, AuditEntry.objects.filter(region_path=region.path))
+            entries = list(visible_audit_entries(user, AuditEntry.objects.filter(region_path=region.path))
                            .select_related("actor").order_by("-id")[:20])
             for entry in entries:
                 entry.action_label = action_label(entry.action) or entry.action

@@ -10,7 +10,6 @@ from django import forms
 from django.contrib import messages
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db.models import Q
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect
 from django.urls import reverse
@@ -19,51 +18,22 @@ from django.views import View
 from django.views.generic import TemplateView
 
 from governance import chinese_dates
-from grid.access import region_grants, require_perm, scope
+from grid.access import require_perm, scope
 from grid.models import Department, Region
+from jobs.exports import export_threshold
 
 from . import circulars, ledger_export
-from .models import CatalogItem, Circular, PatrolReport
-from .scoring import month_start
+from .circular_access import VIEW_PERM, circular_data, circular_townships, township_for
+from .job_kinds import (
+    department_book_size,
+    start_department_book_export,
+    start_village_ledger_export,
+    village_ledger_size,
+)
+from .ledger_export import book_departments, ledger_villages
+from .models import Circular, PatrolReport
 
-VIEW_PERM = "inspection.view_circular"
 PUBLISH_PERM = "inspection.publish_circular"
-
-
-# ---------------------------------------------------------------- which townships
-
-
-def circular_townships(user) -> dict[int, tuple[Region, bool]]:
-    """Townships whose circulars the user may see: pk → (township, full). `full` is True where the
-    grant covers the township itself (live figures, downloads), False where it only covers a village
-    of it (published circulars only). Two queries."""
-    townships = Region.objects.filter(tier__key="township").select_related("tier").order_by("path")
-    if user.is_superuser:
-        return {t.pk: (t, True) for t in townships[:500]}
-    prefixes = region_grants(user).paths(VIEW_PERM)
-    if not prefixes:
-        return {}
-    full = Q(pk__in=[])
-    for prefix in prefixes:
-        full |= Q(path__startswith=prefix)
-    ancestors = {prefix[:length] for prefix in prefixes for length in range(1, len(prefix))}
-    result = {}
-    for township in townships.filter(full | Q(path__in=ancestors))[:500]:
-        covered = any(township.path.startswith(prefix) for prefix in prefixes)
-        result[township.pk] = (township, covered)
-    return result
-
-
-def _township_for(user, pk) -> tuple[Region, bool]:
-    require_perm(user, VIEW_PERM)
-    try:
-        pk = int(pk)
-    except (TypeError, ValueError):
-        raise Http404("乡镇不存在或无权查看。") from None
-    found = circular_townships(user).get(pk)
-    if found is None:
-        raise Http404("乡镇不存在或无权查看。")
-    return found
 
 
 # ---------------------------------------------------------------- the period
@@ -108,20 +78,6 @@ def _default_query(townships) -> dict:
     return {"township": first, "kind": "month", "month": f"{previous:%Y-%m}", "quarter": f"{previous.year}Q{quarter}"}
 
 
-def _circular_data(township: Region, full: bool, kind: str, period):
-    """(data, published circular) for the period: the published snapshot where there is one, else the
-    live figures for a user who may see them, else (None, None)."""
-    start = month_start(period) if kind == "month" else circulars.quarter_months(*period)[0]
-    circular = circulars.published_circular(township, kind, start)
-    if circular is not None and isinstance(circular.scores, dict) and circular.scores.get("kind") == kind:
-        return circular.scores, circular
-    if not full:
-        return None, circular
-    if kind == "month":
-        return circulars.build_month_circular(township, period), circular
-    return circulars.build_quarter_circular(township, *period), circular
-
-
 def _query_string(township: Region, kind: str, period) -> str:
     if kind == "month":
         return urlencode({"township": township.pk, "kind": kind, "month": f"{period:%Y-%m}"})
@@ -142,14 +98,14 @@ class CircularView(LoginRequiredMixin, TemplateView):
         form = PeriodForm(bound, townships=townships)
         context = {"page_title": "考评通报", "form": form, "publish_error": publish_error}
         if query.get("township") and str(query.get("township")).strip():
-            _township_for(user, query.get("township"))  # 404 for a township outside the user's reach
+            township_for(user, query.get("township"))  # 404 for a township outside the user's reach
         if not townships:
             return self.render_to_response(self.get_context_data(**context), status=status)
         if not form.is_valid():
             return self.render_to_response(self.get_context_data(**context), status=422)
         township, full = townships[form.cleaned_data["township"]]
         kind, period = form.cleaned_data["kind"], form.cleaned_data["period"]
-        data, circular = _circular_data(township, full, kind, period)
+        data, circular = circular_data(township, full, kind, period)
         query_string = _query_string(township, kind, period)
         context.update(
             township=township, full=full, kind=kind, data=data, circular=circular, query_string=query_string,
@@ -170,12 +126,12 @@ class CircularDownloadView(LoginRequiredMixin, View):
         if fmt not in circulars.FORMATS:
             raise Http404("不支持的格式。")
         user = request.user
-        township, full = _township_for(user, request.GET.get("township"))
+        township, full = township_for(user, request.GET.get("township"))
         form = PeriodForm(request.GET, townships={township.pk: (township, full)})
         if not form.is_valid():
             return HttpResponse("；".join(e for errors in form.errors.values() for e in errors),
                                 status=422, content_type="text/plain; charset=utf-8")
-        data, _ = _circular_data(township, full, form.cleaned_data["kind"], form.cleaned_data["period"])
+        data, _ = circular_data(township, full, form.cleaned_data["kind"], form.cleaned_data["period"])
         if data is None:
             raise Http404("本期考评通报尚未发布。")
         content = circulars.export_circular(data, fmt, by=user, township=township)
@@ -190,7 +146,7 @@ class CircularPublishView(LoginRequiredMixin, View):
 
     def post(self, request):
         user = request.user
-        township, full = _township_for(user, request.POST.get("township"))
+        township, full = township_for(user, request.POST.get("township"))
         if not full or not user.has_perm(PUBLISH_PERM, township):
             raise PermissionDenied("只有镇综合办可以发布考评通报。")
         form = PeriodForm(request.POST, townships={township.pk: (township, full)})
@@ -209,16 +165,6 @@ class CircularPublishView(LoginRequiredMixin, View):
 
 
 # ---------------------------------------------------------------- ledger exports (附件3, 附件4)
-
-
-def ledger_villages(user):
-    return scope(user, Region.objects.filter(tier__key="village"), "inspection.view_villagepatrol").order_by("path")
-
-
-def book_departments(user):
-    """Departments leading a catalog item, in regions where the user may see reports."""
-    leading = Department.objects.filter(pk__in=CatalogItem.objects.values("lead_department_id"))
-    return scope(user, leading, "inspection.view_patrolreport").select_related("region").order_by("region__path", "name")
 
 
 class LedgerExportForm(forms.Form):
@@ -289,10 +235,8 @@ class VillageLedgerExportView(LoginRequiredMixin, View):
             view = LedgerExportsView(request=request, kwargs={})
             return view.render_to_response(view.get_context_data(village_form=form), status=422)
         start, end = form.cleaned_data["start"], form.cleaned_data["end"]
-        from jobs import exports as jobs
-
-        if jobs.village_ledger_size(user, village, start, end) > jobs.export_threshold():  # large: run as a job
-            return redirect("jobs:detail", pk=jobs.start_village_ledger_export(user, village, start, end).pk)
+        if village_ledger_size(user, village, start, end) > export_threshold():  # large: run as a job
+            return redirect("jobs:detail", pk=start_village_ledger_export(user, village, start, end).pk)
         content = ledger_export.export_village_ledger(village, start, end, by=user)
         return _xlsx_response(content, f"{village.name}巡查工作台账（{start:%Y%m%d}-{end:%Y%m%d}）.xlsx")
 
@@ -310,9 +254,7 @@ class DepartmentBookExportView(LoginRequiredMixin, View):
             view = LedgerExportsView(request=request, kwargs={})
             return view.render_to_response(view.get_context_data(department_form=form), status=422)
         start, end = form.cleaned_data["start"], form.cleaned_data["end"]
-        from jobs import exports as jobs
-
-        if jobs.department_book_size(user, department, start, end) > jobs.export_threshold():  # large: a job
-            return redirect("jobs:detail", pk=jobs.start_department_book_export(user, department, start, end).pk)
+        if department_book_size(user, department, start, end) > export_threshold():  # large: a job
+            return redirect("jobs:detail", pk=start_department_book_export(user, department, start, end).pk)
         content = ledger_export.export_department_book(department, start, end, by=user)
         return _xlsx_response(content, f"{department.name}登记备案台账（{start:%Y%m%d}-{end:%Y%m%d}）.xlsx")

@@ -13,10 +13,9 @@ from django.utils import timezone
 
 from governance import audit
 from governance.chinese_dates import chinese_date
-from rectification.models import RectificationItem, RectificationPlan
 
 from .models import InspectionFinding, InspectionGroup
-from .round_reports import finding_organisation, ordered_findings
+from .round_reports import ordered_findings
 
 REPORT_DAYS = 10  # report to the leading group within 10 days of withdrawal
 MEETING_DAYS = 10  # the secretary's special meeting within 10 days after the report
@@ -122,7 +121,7 @@ def is_fed_back(group: InspectionGroup) -> bool:
     """Fed back: its findings were handed over (or the plans of the round's township exist)."""
     return (group.feedback_on is not None
             or InspectionFinding.objects.filter(group=group, fed_back_at__isnull=False).exists()
-            or RectificationPlan.objects.filter(round=group.round, organisation=group.township).exists())
+            or group.round.rectification_plans.filter(organisation=group.township).exists())
 
 
 @transaction.atomic
@@ -160,13 +159,19 @@ def record_timeline(*, by, group: InspectionGroup, reported_on: datetime.date | 
 @dataclass(frozen=True)
 class FeedbackResult:
     group: InspectionGroup
-    plans: list[RectificationPlan]
+    plans: list  # the rectification plans made
     items: int
 
 
-def plan_title(organisation, group: InspectionGroup) -> str:
-    name = f"中共{organisation.name}委员会" if organisation.pk == group.township_id else f"{organisation.name}党组织"
-    return f"{name}关于{group.round.name}反馈问题的整改方案"
+# Who takes the findings over: the rectification app registers its hand-over at start-up
+# (rectification.apps); it makes the plans and their items inside feed_back's transaction.
+_handover = None
+
+
+def use_handover(handover) -> None:
+    """`handover(group, findings, by=user)` → (plans made, number of items)."""
+    global _handover
+    _handover = handover
 
 
 def feed_back(*, by, group: InspectionGroup, feedback_on: datetime.date, feedback_document: str,
@@ -193,51 +198,14 @@ def feed_back(*, by, group: InspectionGroup, feedback_on: datetime.date, feedbac
             _check_order(group, group.reported_on, group.secretary_meeting_on, feedback_on, today)
             findings = ordered_findings(group)
             group.feedback_on = feedback_on  # the plans carry the feedback date
-            plans, organisations = _plans(group, findings, by)
-            now = timezone.now()
-            deadline = rectification_deadline(group.round, feedback_on)
-            count = 0
-            for finding in findings:
-                plan = plans[finding_organisation(finding).pk]
-                organisations[plan.pk] += 1
-                focus = finding.focus
-                RectificationItem.objects.create(
-                    plan=plan, finding=finding, number=organisations[plan.pk], title=finding.title,
-                    description=finding.description, status=RectificationItem.Status.PENDING, deadline=deadline,
-                    category=focus.parent.title if focus.parent_id else focus.title,
-                    subcategory=focus.title if focus.parent_id else "",
-                )
-                count += 1
-            InspectionFinding.objects.filter(pk__in=[f.pk for f in findings]).update(fed_back_at=now)
+            plans, count = _handover(group, findings, by=by)
+            InspectionFinding.objects.filter(pk__in=[f.pk for f in findings]).update(fed_back_at=timezone.now())
             group.feedback_on, group.feedback_document = feedback_on, feedback_document
             group.save(update_fields=["feedback_on", "feedback_document"])
-            for plan in plans.values():
-                audit.record("rectification_plan.create", actor=by, obj=plan,
-                             after={"round": group.round_id, "organisation": plan.organisation_id,
-                                    "items": organisations[plan.pk]})
             audit.record("inspection_group.feedback", actor=by, obj=group, after={
                 "feedback_on": feedback_on, "feedback_document": feedback_document, "findings": count,
-                "plans": [plan.pk for plan in plans.values()],
+                "plans": [plan.pk for plan in plans],
             })
     except IntegrityError as exc:  # a plan of the round for one of the organisations already exists
         raise TimelineError(f"{group.township.name}本轮巡察的整改方案已经存在，不能重复反馈。") from exc
-    return FeedbackResult(group=group, plans=list(plans.values()), items=count)
-
-
-def _plans(group: InspectionGroup, findings, by) -> tuple[dict, dict]:
-    """One plan for the township committee, and one per village with findings (in tree order)."""
-    organisations = {group.township.pk: group.township}
-    for finding in findings:
-        organisation = finding_organisation(finding)
-        organisations.setdefault(organisation.pk, organisation)
-    plans = {}
-    counters = {}
-    for organisation in sorted(organisations.values(), key=lambda o: o.path):
-        plan = RectificationPlan.objects.create(
-            organisation=organisation, round=group.round, title=plan_title(organisation, group), created_by=by,
-            group_name=group.name, inspected_from=group.round.arrival_date, inspected_to=group.round.withdrawal_date,
-            feedback_on=group.feedback_on,
-        )
-        plans[organisation.pk] = plan
-        counters[plan.pk] = 0
-    return plans, counters
+    return FeedbackResult(group=group, plans=plans, items=count)

@@ -3,10 +3,7 @@ Design notes: docs/architecture/inspection.md."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from django import forms
-from django.conf import settings
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.core.exceptions import PermissionDenied
 from django.shortcuts import redirect
@@ -15,32 +12,19 @@ from django.views.generic import TemplateView
 from governance.site import MenuLink
 from grid.access import region_grants, scope
 from grid.models import Region
-from jobs.imports import PATROL_IMPORT_PERMS
+from jobs.imports import clean_upload
 from jobs.models import Job
 from jobs.runner import start_job
 
 from . import circulars
 from .circular_views import PeriodForm, _default_query, circular_townships
+from .job_kinds import PATROL_IMPORT_PERMS
 
-UPLOAD_SUFFIXES = {".xlsx", ".xlsm", ".csv"}
 IMPORT_KINDS = [
     (Job.Kind.PATROL_FINDINGS_IMPORT, "巡查发现问题（编号、村(居)、目录编号、发现日期、来源、是否属实、对应上报编号）"),
     (Job.Kind.PATROL_REPORTS_IMPORT, "村（居）历史上报（编号、村(居)、目录编号、发生时间、地点、问题描述、上报日期、核实结果、核实日期）"),
     (Job.Kind.PATROL_CATALOG_IMPORT, "巡查目录（编号、事项、类别、牵头部门、分值、佐证要求）"),
 ]
-
-
-def clean_upload(upload):
-    """An import file: .xlsx or .csv, not empty, within the document size limit."""
-    suffix = Path(upload.name).suffix.lower()
-    if suffix not in UPLOAD_SUFFIXES:
-        raise forms.ValidationError("请上传 .xlsx 或 .csv 文件（.xls、WPS 文件请先另存为 .xlsx）。")
-    if not upload.size:
-        raise forms.ValidationError("上传的文件是空的。")
-    if upload.size > settings.EVIDENCE_MAX_DOCUMENT_BYTES:
-        limit = settings.EVIDENCE_MAX_DOCUMENT_BYTES // (1024 * 1024)
-        raise forms.ValidationError(f"文件超过 {limit} MB，请拆分后分批导入。")
-    return upload
 
 
 def import_townships(user):

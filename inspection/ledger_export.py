@@ -18,8 +18,19 @@ from grid.access import scope
 from grid.models import Department, Region
 
 from .findings import visible_findings
-from .models import PatrolFinding, PatrolReport, VillagePatrol
+from .models import CatalogItem, PatrolFinding, PatrolReport, VillagePatrol
 from .scoring import finding_outcome
+
+
+def ledger_villages(user):
+    return scope(user, Region.objects.filter(tier__key="village"), "inspection.view_villagepatrol").order_by("path")
+
+
+def book_departments(user):
+    """Departments leading a catalog item, in regions where the user may see reports."""
+    leading = Department.objects.filter(pk__in=CatalogItem.objects.values("lead_department_id"))
+    return scope(user, leading, "inspection.view_patrolreport").select_related("region").order_by("region__path", "name")
+
 
 EXPORT_LIMIT = 50_000
 

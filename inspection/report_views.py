@@ -6,7 +6,7 @@ from __future__ import annotations
 from django.contrib import messages
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
 from django.http import Http404, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect
 from django.urls import reverse
@@ -20,7 +20,6 @@ from governance.evidence import EvidenceRejected, attachment_response, attachmen
 from governance.listing import xlsx_export
 from governance.paging import UncountedPage
 from grid.access import get_object_for_user, require_perm, scope
-from grid.models import Post
 
 from . import reports as report_services
 from .ledger_export import patrol_prefetches
@@ -35,6 +34,7 @@ from .report_forms import (
     VerifyQueueForm,
     VillagePatrolForm,
 )
+from .report_registration import verify_queue
 
 PAGE_SIZE = 50
 
@@ -184,18 +184,6 @@ class ReportExportView(LoginRequiredMixin, View):
                            action="patrol_report.export", query=request.GET.urlencode())
 
 
-def verify_queue(user):
-    """Reports awaiting verification of the items the user's department leads, in the villages its posts cover."""
-    posts = Post.objects.active().filter(
-        user=user, department__isnull=False, role__permissions__codename="verify_patrolreport",
-        role__permissions__content_type__app_label="inspection",
-    ).values_list("department_id", "region__path")
-    condition = Q(pk__in=[])
-    for department_id, path in set(posts):
-        condition |= Q(item__lead_department_id=department_id, village__path__startswith=path)
-    return _report_queryset().filter(condition, verdict=PatrolReport.Verdict.PENDING)
-
-
 class VerifyQueueView(LoginRequiredMixin, TemplateView):
     template_name = "inspection/report_queue.html"
 
@@ -203,7 +191,7 @@ class VerifyQueueView(LoginRequiredMixin, TemplateView):
         user = self.request.user
         require_perm(user, "inspection.verify_patrolreport")
         form = VerifyQueueForm(self.request.GET or None)
-        page = UncountedPage(form.order(verify_queue(user)), self.request.GET.get("page"), PAGE_SIZE)
+        page = UncountedPage(form.order(verify_queue(user, _report_queryset())), self.request.GET.get("page"), PAGE_SIZE)
         return super().get_context_data(page_title="待核实上报", form=form, page=page, **kwargs)
 
 
@@ -241,7 +229,7 @@ class ReportDetailView(LoginRequiredMixin, TemplateView):
     template_name = "inspection/report_detail.html"
 
     def get_context_data(self, **kwargs):
-        from workflows.patrol_report_flow import patrol_report_flow_svg
+        from inspection.patrol_report_flow import patrol_report_flow_svg
 
         user = self.request.user
         report = kwargs.pop("report", None) or _report_for(user, self.kwargs["pk"])
@@ -339,7 +327,7 @@ class ReportChartView(LoginRequiredMixin, TemplateView):
     template_name = "inspection/report_chart.html"
 
     def get(self, request, pk=None):
-        from workflows.patrol_report_flow import patrol_report_flow_bpmn, patrol_report_flow_svg
+        from inspection.patrol_report_flow import patrol_report_flow_bpmn, patrol_report_flow_svg
 
         report = _report_for(request.user, pk) if pk else None
         if report is None:

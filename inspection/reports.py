@@ -10,12 +10,21 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
+from viewflow.workflow.models import Task
+from viewflow.workflow.status import STATUS
 
 from governance import audit, evidence
 from governance.input_rules import happened_problem
-from grid.models import Department, Post, Region
+from grid.models import Department, Region
+from workflows.engine import StepUnavailable, complete_task, open_task
+from workflows.flow_parts import artifact_lookup
+from workflows.models import PatrolReportProcess
 
 from .models import CatalogItem, PatrolReport, VillagePatrol
+from .patrol_report_flow import PatrolReportFlow, notify_reporter_of_verdict
+from .report_registration import active as _active
+from .report_registration import lead_department_posts, may_verify, register_report  # noqa: F401 (this module's API too)
+from .report_registration import lock_report as _lock
 
 MIN_PATROLLERS = 2
 NUMBER_ATTEMPTS = 5
@@ -36,10 +45,6 @@ class ReportError(ValidationError):
 # ---------------------------------------------------------------- who may do what
 
 
-def _active(user) -> bool:
-    return user is not None and user.is_authenticated and user.is_active
-
-
 def township_of(village: Region) -> Region | None:
     """The township a village belongs to (its parent in the region tree)."""
     return Region.objects.get_parent(village)
@@ -47,24 +52,6 @@ def township_of(village: Region) -> Region | None:
 
 def _is_village(region) -> bool:
     return isinstance(region, Region) and region.tier.key == "village"
-
-
-def lead_department_posts(department_id: int, village: Region):
-    """Active posts of `department` holding inspection.verify_patrolreport over `village` (its region or above)."""
-    step = Region.steplen
-    ancestor_paths = [village.path[:end] for end in range(step, len(village.path) + 1, step)]
-    return Post.objects.active().filter(
-        department_id=department_id, region__path__in=ancestor_paths, user__is_active=True,
-        role__permissions__codename="verify_patrolreport", role__permissions__content_type__app_label="inspection",
-    )
-
-
-def may_verify(user, report: PatrolReport) -> bool:
-    """Whether `user` may verify, register and follow up `report`: a post in the item's lead department
-    whose role verifies reports and whose region covers the village (never a global grant)."""
-    if not _active(user):
-        return False
-    return lead_department_posts(report.item.lead_department_id, report.village).filter(user=user).exists()
 
 
 def may_flag_fraud(user, report: PatrolReport) -> bool:
@@ -194,8 +181,6 @@ def submit_report(
                                       "reported_on"]),
             "attachments": len(inspected),
         })
-        from workflows.patrol_report_flow import PatrolReportFlow
-
         PatrolReportFlow.start.run(report=report, reporter=by, idempotency_key=idempotency_key)
     return report
 
@@ -203,35 +188,17 @@ def submit_report(
 # ---------------------------------------------------------------- the flow's steps
 
 
-def _lock(report: PatrolReport) -> PatrolReport:
-    return (
-        PatrolReport.objects.select_for_update(of=("self",))
-        .select_related("village__tier", "township", "item__lead_department", "reporter")
-        .get(pk=report.pk)
-    )
-
-
 def process_lookup(report: PatrolReport, prefix: str = "") -> dict:
     """ORM lookups of a report's PatrolReportFlow process (workflows.flow_parts.artifact_lookup)."""
-    from workflows.flow_parts import artifact_lookup
-    from workflows.patrol_report_flow import PatrolReportFlow
-
     return artifact_lookup(PatrolReportFlow, report, prefix)
 
 
 def _process(report: PatrolReport):
-    from workflows.models import PatrolReportProcess
-
     return PatrolReportProcess.objects.filter(**process_lookup(report)).order_by("-id").first()
 
 
 def current_step(report: PatrolReport) -> str | None:
     """"verify" or "follow_up" while the report waits there, else None."""
-    from viewflow.workflow.models import Task
-    from viewflow.workflow.status import STATUS
-
-    from workflows.patrol_report_flow import PatrolReportFlow
-
     task = (
         Task.objects.filter(status__in=[STATUS.NEW, STATUS.ASSIGNED], **process_lookup(report, "process__"))
         .order_by("-id").first()
@@ -246,8 +213,6 @@ def _complete(report: PatrolReport, node_name: str, decision: str, *, by, requir
 
     A report imported from a paper ledger has no process: its verification starts one first.
     """
-    from workflows.engine import StepUnavailable, complete_task, open_task
-    from workflows.patrol_report_flow import PatrolReportFlow
 
     process = _process(report)
     if process is None and node_name == "verify":
@@ -263,17 +228,6 @@ def _complete(report: PatrolReport, node_name: str, decision: str, *, by, requir
         complete_task(task, by=by)
     except StepUnavailable as exc:
         raise ReportError(str(exc)) from exc
-
-
-def _next_registration_number(department: Department, year: int) -> str:
-    """The next number of a department's registration book (登记备案台账, 附件4): 农业农村办-2026-0001."""
-    prefix = f"{department.name[:12]}-{year}-"
-    pattern = re.compile(rf"^{re.escape(prefix)}(\d+)$")
-    numbers = PatrolReport.objects.filter(
-        item__lead_department=department, registration_number__startswith=prefix,
-    ).values_list("registration_number", flat=True)
-    highest = max((int(match.group(1)) for number in numbers if (match := pattern.match(number))), default=0)
-    return f"{prefix}{highest + 1:04d}"
 
 
 def verify_report(
@@ -323,24 +277,7 @@ def verify_report(
         report.refresh_from_db()
         audit.record(f"patrol_report.verify.{verdict}", actor=by, obj=report, before=before,
                      after=audit.snapshot(report, _REPORT_FIELDS))
-        from workflows.patrol_report_flow import notify_reporter_of_verdict
-
         notify_reporter_of_verdict(report)
-    return report
-
-
-def register_report(report: PatrolReport, *, registration_number: str | None = None) -> PatrolReport:
-    """The flow's register node: a report verified 属实 enters the department's registration book
-    (登记备案台账, 附件4) and earns the item's points as they are now (later catalog changes do not
-    change it). Only PatrolReportFlow calls this, inside verify_report's transaction."""
-    report = _lock(report)
-    if report.verdict != PatrolReport.Verdict.TRUE or report.registered_at is not None:
-        return report
-    department = Department.objects.select_for_update().get(pk=report.item.lead_department_id)
-    report.registration_number = registration_number or _next_registration_number(department, report.verified_on.year)
-    report.registered_at = timezone.now()
-    report.points = report.item.points
-    report.save(update_fields=["registration_number", "registered_at", "points"])
     return report
 
 

@@ -259,7 +259,7 @@ class ProposalDetailView(LoginRequiredMixin, TemplateView):
     template_name = "inspection/proposal_detail.html"
 
     def get_context_data(self, **kwargs):
-        from workflows.mobile_inspection_flow import mobile_inspection_flow_svg
+        from inspection.mobile_inspection_flow import mobile_inspection_flow_svg
 
         user = self.request.user
         proposal = kwargs.pop("proposal", None) or proposal_for(user, self.kwargs["pk"])
@@ -300,7 +300,7 @@ class ProposalChartView(LoginRequiredMixin, TemplateView):
     template_name = "inspection/proposal_chart.html"
 
     def get(self, request, pk=None):
-        from workflows.mobile_inspection_flow import mobile_inspection_flow_bpmn, mobile_inspection_flow_svg
+        from inspection.mobile_inspection_flow import mobile_inspection_flow_bpmn, mobile_inspection_flow_svg
 
         proposal = proposal_for(request.user, pk) if pk else None
         if proposal is None:

@@ -14,7 +14,13 @@ from django.utils import timezone
 from governance import audit, charts
 from grid.access import scope
 from grid.models import Post, Region
+from workflows.engine import StepUnavailable, complete_task, open_task
+from workflows.flow_parts import artifact_lookup
+from workflows.models import MobileInspectionProcess
 
+from .mobile_inspection_flow import MobileInspectionFlow, notify_proposer_of_decision
+from .mobile_rules import active as _active
+from .mobile_rules import add_mobile_target, may_decide, mobile_deadline  # noqa: F401 (this module's API too)
 from .models import InspectionGroup, InspectionRound, MobileProposal, RoundTarget
 
 ROLE_INSPECTION_GROUP = "inspection_group"
@@ -29,10 +35,6 @@ _PROPOSAL_FIELDS = ["group", "village", "reason", "proposed_by", "proposed_on", 
 
 class RoundError(ValidationError):
     """A user mistake in setting up or running a round; the message is in Chinese."""
-
-
-def _active(user) -> bool:
-    return user is not None and user.is_authenticated and user.is_active
 
 
 def _name(user) -> str:
@@ -114,15 +116,6 @@ def may_propose(user, group: InspectionGroup) -> bool:
     if not _active(user) or not user.has_perm("inspection.add_mobileproposal", group.township):
         return False
     return group.leader_id == user.pk or group.deputies.filter(pk=user.pk).exists()
-
-
-def may_decide(user, proposal: MobileProposal) -> bool:
-    return _active(user) and user.has_perm("inspection.decide_mobileproposal", proposal.village)
-
-
-def mobile_deadline(group: InspectionGroup) -> datetime.date:
-    """The last day a group may propose villages: arrival + mobile_days (plan: 进驻后 7 日内)."""
-    return group.round.arrival_date + datetime.timedelta(days=group.mobile_days)
 
 
 def mobile_used(group: InspectionGroup) -> int:
@@ -328,8 +321,6 @@ def propose_mobile(*, by, group: InspectionGroup, village: Region, reason: str) 
                                                  proposed_on=today)
         audit.record("mobile_proposal.propose", actor=by, obj=proposal,
                      after=audit.snapshot(proposal, _PROPOSAL_FIELDS))
-        from workflows.mobile_inspection_flow import MobileInspectionFlow
-
         MobileInspectionFlow.start.run(proposal=proposal, proposer=by)
     return proposal
 
@@ -357,35 +348,15 @@ def decide_proposal(proposal: MobileProposal, *, by, approve: bool, note: str = 
             add_mobile_target(proposal)  # a proposal made outside the flow (no process): add it here
         audit.record(f"mobile_proposal.{proposal.decision}", actor=by, obj=proposal, before=before,
                      after=audit.snapshot(proposal, _PROPOSAL_FIELDS))
-        from workflows.mobile_inspection_flow import notify_proposer_of_decision
-
         notify_proposer_of_decision(proposal)
     return proposal
 
 
-def add_mobile_target(proposal: MobileProposal) -> RoundTarget | None:
-    """The flow's add-target node: an approved village becomes a mobile target of the group's round."""
-    if proposal.decision != MobileProposal.Decision.APPROVED:
-        return None
-    group = proposal.group
-    target, _ = RoundTarget.objects.get_or_create(
-        round_id=group.round_id, organisation=proposal.village, defaults={"group": group, "is_mobile": True},
-    )
-    return target
-
-
 def process_lookup(proposal: MobileProposal, prefix: str = "") -> dict:
-    from workflows.flow_parts import artifact_lookup
-    from workflows.mobile_inspection_flow import MobileInspectionFlow
-
     return artifact_lookup(MobileInspectionFlow, proposal, prefix)
 
 
 def _complete_decision(proposal: MobileProposal, *, by) -> None:
-    from workflows.engine import StepUnavailable, complete_task, open_task
-    from workflows.mobile_inspection_flow import MobileInspectionFlow
-    from workflows.models import MobileInspectionProcess
-
     process = MobileInspectionProcess.objects.filter(**process_lookup(proposal)).order_by("-id").first()
     task = open_task(process, MobileInspectionFlow.decide) if process else None
     if task is None:

@@ -10,6 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from celery import shared_task
 from django.conf import settings
 from django.core.files import File
 from django.core.files.base import ContentFile
@@ -145,8 +146,6 @@ class Progress:
 
 def start_job(*, kind: str, owner, title: str, params: dict | None = None, region=None, upload=None) -> Job:
     """Create the job (audited as started by its owner) and queue it once the transaction commits."""
-    from .tasks import run_job
-
     with transaction.atomic():
         job = Job(kind=kind, title=title[:200], owner=owner, region=region, params=params or {})
         if upload is not None:
@@ -170,8 +169,6 @@ def _safe_name(name: str) -> str:
 def run(job_id: int, *, every: int | None = None, seconds: float | None = None) -> Job | None:
     """Run the job once (see the module docstring). Never raises for the job's own failures: they are
     recorded on the job. Returns the job as this run left it, or None when there was nothing to do."""
-    from .kinds import handler_for
-
     claimed = _claim(job_id)
     if claimed is None:
         return None
@@ -274,4 +271,25 @@ def _finish_facts(job: Job, progress: Progress) -> dict:
             "errors": progress.error_count, "summary": job.summary[:500], "file": job.result_name}
 
 
+# ---------------------------------------------------------------- kinds and the task
+
+
 Handler = Callable[[Job, Progress], Result]
+
+_handlers: dict[str, Handler] = {}
+
+
+def register(kind: str, handler: Handler) -> None:
+    """Which function does the work of a kind of job; each app registers its kinds in its `job_kinds`
+    module, which JobsConfig.ready imports (as the admin finds `admin` modules)."""
+    _handlers[kind] = handler
+
+
+def handler_for(kind: str) -> Handler:
+    return _handlers[kind]
+
+
+@shared_task(name="jobs.tasks.run_job", acks_late=True, reject_on_worker_lost=True, ignore_result=True)
+def run_job(job_id: int) -> None:
+    """Run one long job; safe to deliver twice."""
+    run(job_id)

@@ -362,7 +362,7 @@ def _plan_rows(rows: list[Row], header: _Header, feedback_on: datetime.date | No
 
 
 def plan_title(organisation: Region, round: InspectionRound) -> str:
-    """As `inspection.feedback.plan_title`: the township committee, or the village's party organisation."""
+    """As `rectification.handover.plan_title`: the township committee, or the village's party organisation."""
     name = f"中共{organisation.name}委员会" if organisation.tier.key == "township" else f"{organisation.name}党组织"
     return f"{name}关于{round.name}反馈问题的整改方案"
 

@@ -12,12 +12,12 @@ from django.views.generic import TemplateView
 
 from grid.access import scope
 from grid.models import Region
-from inspection.job_views import clean_upload
 from inspection.models import InspectionRound
-from jobs.imports import RECTIFICATION_IMPORT_PERM
+from jobs.imports import clean_upload
 from jobs.models import Job
 from jobs.runner import start_job
 
+from .job_kinds import RECTIFICATION_IMPORT_PERM
 from .models import RectificationPlan
 
 VIEW_PERM = "rectification.view_rectificationplan"

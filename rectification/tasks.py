@@ -82,7 +82,7 @@ def _issue(plan, items, kind: str, today: datetime.date, reminder=None):
 
 
 def _notify_committee(plan, items, title: str, body: str, key: str) -> int:
-    from workflows.rectification_flow import committee_users
+    from rectification.rectification_flow import committee_users
 
     url = reverse("rectification:plan_detail", args=[plan.pk])
     numbers = "、".join(str(item.number) for item in items)

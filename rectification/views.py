@@ -270,7 +270,7 @@ class ItemDetailView(LoginRequiredMixin, TemplateView):
     def get_context_data(self, **kwargs):
         from django.contrib.contenttypes.models import ContentType
 
-        from workflows.rectification_flow import position, rectification_flow_svg
+        from rectification.rectification_flow import position, rectification_flow_svg
 
         user = self.request.user
         item = kwargs.pop("item", None) or _item_for(user, self.kwargs["pk"])

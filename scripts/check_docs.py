@@ -29,7 +29,7 @@ def documents(root: Path = ROOT) -> list[Path]:
 
 def _settings_module(root: Path) -> str:
     match = re.search(r"DJANGO_SETTINGS_MODULE\",\s*\"([\w.]+)\"", (root / "manage.py").read_text(encoding="utf-8"))
-    return match.group(1) if match else "governance.settings"
+    return match.group(1) if match else "config.settings"
 
 
 def _joined_lines(text: str) -> str:

@@ -5,7 +5,6 @@ from __future__ import annotations
 from viewflow.workflow import chart
 from viewflow.workflow.models import Task
 
-from .event_flow import EventFlow
 from .flow_parts import artifact_lookup
 
 
@@ -34,11 +33,3 @@ def flow_svg(flow_class, artifact=None) -> str:
 
 def flow_bpmn(flow_class) -> str:
     return chart.grid_to_bpmn(chart.calc_layout_data(flow_class))
-
-
-def event_flow_svg(event=None) -> str:
-    return flow_svg(EventFlow, event)
-
-
-def event_flow_bpmn() -> str:
-    return flow_bpmn(EventFlow)

@@ -1,8 +1,6 @@
 from django.db import models
 from viewflow.workflow.models import Process, Task
 
-from grid.models import EventCategory, Tier
-
 
 class EventProcess(Process):
     """The EventFlow process; its artifact is the grid.Event it moves."""
@@ -20,12 +18,12 @@ class SLARule(models.Model):
         NATURAL = "natural", "自然小时"
         WORKING = "working", "工作日（按节假日日历）"
 
-    tier = models.ForeignKey(Tier, verbose_name="层级", on_delete=models.CASCADE, related_name="sla_rules")
+    tier = models.ForeignKey("grid.Tier", verbose_name="层级", on_delete=models.CASCADE, related_name="sla_rules")
     urgency = models.CharField("紧急程度", max_length=16, choices=[
         ("normal", "一般"), ("urgent", "紧急"), ("critical", "特急"),
     ])
     category = models.ForeignKey(
-        EventCategory, verbose_name="类别（留空为全部）", null=True, blank=True, on_delete=models.CASCADE
+        "grid.EventCategory", verbose_name="类别（留空为全部）", null=True, blank=True, on_delete=models.CASCADE
     )
     hours = models.PositiveIntegerField("时限（小时）")
     clock = models.CharField("计时方式", max_length=16, choices=Clock.choices, default=Clock.NATURAL)

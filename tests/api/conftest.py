@@ -34,7 +34,7 @@ def _fresh_throttles():
 
 @pytest.fixture(autouse=True)
 def _urls():
-    import governance.urls  # noqa: F401 — Node.reverse() needs the URLconf
+    import config.urls  # noqa: F401 — Node.reverse() needs the URLconf
 
 
 def api_as(user) -> APIClient:

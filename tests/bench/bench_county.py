@@ -8,9 +8,9 @@ events with the same command (timed: goal under 5 minutes), and measures again:
 - scoped lists (my tasks, my region's events, rectification items) of a county, township, village
   and grid user, through the real views (django.test.Client, signed in): queries per page at both
   sizes (goal: equal), median time at 1,000,000 within 3x of 10,000, p95 under 100 ms;
-- the dashboard of each of the four users (`governance.dashboards.dashboard_for`) at 1,000,000
+- the dashboard of each of the four users (`config.dashboards.dashboard_for`) at 1,000,000
   events: p95 under 300 ms;
-- the overdue scan (`workflows.supervision.supervise_overdue`) over the 1,000,000 open tasks of
+- the overdue scan (`grid.supervision.supervise_overdue`) over the 1,000,000 open tasks of
   which 1% are due: the due tasks found through the partial index, claimed and queued in under
   1 s; beside it the workers' share (notices, overdue marks, audit rows of every batch) and the
   automatic escalation per event;
@@ -69,7 +69,7 @@ def generate(events: int) -> float:
 def users() -> dict:
     from django.contrib.auth import get_user_model
 
-    from grid.load import LOAD_USERS
+    from config.load import LOAD_USERS
 
     User = get_user_model()
     return {key: User.objects.get(username=username) for key, (username, _) in LOAD_USERS.items()}
@@ -114,7 +114,7 @@ def measure_lists(runs: int) -> dict:
 
 def measure_dashboards(runs: int) -> dict | None:
     try:
-        from governance.dashboards import dashboard_for
+        from config.dashboards import dashboard_for
     except ImportError:
         return None
     from django.test import Client
@@ -140,11 +140,11 @@ def measure_scan() -> dict:
     from django.utils import timezone
     from viewflow.workflow.models import Task
 
+    from grid.event_flow import EventFlow
     from grid.events import escalate_overdue_event
     from grid.models import Event
-    from workflows.event_flow import EventFlow
+    from grid.supervision import BATCH_SIZE, supervise_batch, supervise_overdue
     from workflows.models import TaskDeadline
-    from workflows.supervision import BATCH_SIZE, supervise_batch, supervise_overdue
 
     now = timezone.now()
     due = TaskDeadline.objects.filter(is_open=True, supervised_at__isnull=True, due_at__lte=now)
@@ -190,7 +190,7 @@ def run(runs: int) -> None:
     from django.core.management import call_command
     from django.db import connection
 
-    from grid.load import LOAD_PASSWORD
+    from config.load import LOAD_PASSWORD
 
     if connection.vendor != "postgresql":
         raise SystemExit("bench_county: needs PostgreSQL (DATABASE_URL)")
@@ -244,9 +244,9 @@ def report(runs, seconds_small, seconds_large, small, large, dashboards, scan, l
                          met=b["p95"] < LIST_P95_GOAL_MS))
     print()
     if dashboards is None:
-        print("dashboards: governance.dashboards.dashboard_for not found: not measured")
+        print("dashboards: config.dashboards.dashboard_for not found: not measured")
         figures.append(f("工作台（各层级）/ dashboards", None, "ms", goal=f"p95 < {DASHBOARD_P95_GOAL_MS} ms",
-                         note="未测：governance.dashboards 尚不存在 / not measured"))
+                         note="未测：config.dashboards 尚不存在 / not measured"))
     else:
         print(f"dashboards at {LARGE:,} events (dashboard_for; home page view), median / p95 ms, queries")
         for who, d in dashboards.items():

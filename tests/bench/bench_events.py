@@ -54,9 +54,9 @@ def report_throughput(reporter_id: int, grid_id: int, count: int) -> dict:
     from viewflow.workflow.models import Task
 
     from governance.models import AuditEntry
+    from grid.event_flow import EventFlow
     from grid.events import handling_start_region, report_event
     from grid.models import Event, EventCategory, Region
-    from workflows.event_flow import EventFlow
     from workflows.models import EventProcess, TaskDeadline
 
     reporter = get_user_model().objects.get(pk=reporter_id)
@@ -177,7 +177,7 @@ def kinds(sql_list: list[str]) -> dict[str, int]:
 def run(count: int) -> None:
     from django.core.management import call_command
 
-    from grid import load
+    from config import load
 
     began = time.perf_counter()
     call_command("migrate", verbosity=0, interactive=False)

@@ -106,7 +106,7 @@ def setup_django(database_url: str, env: dict[str, str | None] | None = None, *,
     queued tasks wait in the broker (no worker runs; `purge_queue` empties it afterwards)."""
     if str(ROOT) not in sys.path:
         sys.path.insert(0, str(ROOT))
-    os.environ["DJANGO_SETTINGS_MODULE"] = "governance.settings"
+    os.environ["DJANGO_SETTINGS_MODULE"] = "config.settings"
     os.environ["DATABASE_URL"] = database_url
     os.environ["TESTING"] = "1"
     os.environ["DEBUG"] = "0"

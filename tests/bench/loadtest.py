@@ -1,6 +1,6 @@
 """A bounded load test on loopback: gunicorn serving the benchmark's database, N clients for T seconds.
 
-Each client signs in as its own grid member (the generated accounts share grid.load.LOAD_PASSWORD)
+Each client signs in as its own grid member (the generated accounts share config.load.LOAD_PASSWORD)
 and loops, until the time is up: report an event through the real form (CSRF token, a fresh
 idempotency key; every 10th report is sent a second time with the same key, as a phone retrying
 would), then read "my tasks" and "my region's events". Every response is timed; a report counts
@@ -58,11 +58,11 @@ class Server:
             "DATABASE_URL": database_url, "DEBUG": "0", "SECRET_KEY": "bench-" + uuid.uuid4().hex,
             "ALLOWED_HOSTS": HOST, "SESSION_COOKIE_SECURE": "0", "CSRF_COOKIE_SECURE": "0",
             "SECURE_SSL_REDIRECT": "0", "SECURE_HSTS_SECONDS": "0", "AXES_ENABLED": "0",
-            "DJANGO_SETTINGS_MODULE": "governance.settings",
+            "DJANGO_SETTINGS_MODULE": "config.settings",
         })
         env.pop("EMAIL_URL", None)  # console mail: no mail leaves the machine
         self.command = [
-            str(Path(sys.executable).with_name("gunicorn")), "governance.wsgi", "--bind", f"{HOST}:{self.port}",
+            str(Path(sys.executable).with_name("gunicorn")), "config.wsgi", "--bind", f"{HOST}:{self.port}",
             "--workers", str(workers), "--threads", str(threads), "--worker-class", "gthread",
             "--timeout", "120", "--keep-alive", "120", "--log-level", "warning",
         ]

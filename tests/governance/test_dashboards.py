@@ -12,9 +12,10 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from governance import dashboards
+from config import dashboards
 from governance.charts import Figure, Series, render_svg
 from governance.templatetags import zh_format
+from grid.event_lists import TASK_ROWS
 from grid.models import Event, EventCategory
 from rectification.models import RectificationItem, RectificationPlan
 
@@ -182,7 +183,7 @@ def test_my_tasks_queries_do_not_grow_with_tasks(world, personas, categories, dj
     leader = fresh(leader)
     with django_assert_max_num_queries(len(small.captured_queries)):
         board = dashboards.dashboard_for(leader)
-    assert board.task_count == 42 and board.overdue_tasks == 40 and len(board.tasks) == dashboards.TASK_ROWS
+    assert board.task_count == 42 and board.overdue_tasks == 40 and len(board.tasks) == TASK_ROWS
     assert all(row.event.is_overdue for row in board.tasks)  # overdue first
 
 

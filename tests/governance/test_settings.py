@@ -10,7 +10,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def run(*args, code=None):
     env = {k: v for k, v in os.environ.items() if k not in {"SECRET_KEY", "DEBUG", "TESTING", "DATABASE_URL", "REDIS_URL"}}
-    env["DJANGO_SETTINGS_MODULE"] = "governance.settings"
+    env["DJANGO_SETTINGS_MODULE"] = "config.settings"
     command = [sys.executable, "-c", code] if code else [sys.executable, "manage.py", *args]
     return subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
 
@@ -27,7 +27,7 @@ def test_deploy_check_refuses_production_without_a_secret_key():
 
 
 def test_the_web_application_refuses_to_start_without_a_secret_key():
-    result = run(code="import governance.wsgi")
+    result = run(code="import config.wsgi")
     assert result.returncode != 0
     assert "未设置 SECRET_KEY" in result.stderr
 

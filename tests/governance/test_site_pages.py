@@ -3,7 +3,7 @@
 import pytest
 from django.urls import reverse
 
-from governance.urls import site
+from config.urls import site
 
 
 def menu_urls(user):

@@ -6,8 +6,7 @@ from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.test import Client
 
-from governance.models import AuditEntry
-from grid.demo import (
+from config.demo import (
     ADMIN_USERNAME,
     DEMO_COUNTY,
     DEMO_FULL_NAMES,
@@ -17,6 +16,7 @@ from grid.demo import (
     PATROL_CATEGORIES,
     load_demo,
 )
+from governance.models import AuditEntry
 from grid.models import CategoryRouting, Department, Event, EventCategory, PatrolLog, Post, Region, WorkDiary
 from grid.roles import ROLES
 from inspection.models import (

@@ -21,9 +21,9 @@ from grid import services
 from grid.models import Role
 from inspection import reports
 from inspection.models import CatalogItem, PatrolCategory, PatrolReport, VillagePatrol
+from inspection.patrol_report_flow import PatrolReportFlow
 from inspection.scoring import month_scores
 from tests.conftest import photo
-from workflows.patrol_report_flow import PatrolReportFlow
 
 pytestmark = pytest.mark.usefixtures("media_in_tmp")
 

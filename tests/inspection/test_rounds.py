@@ -16,8 +16,8 @@ from governance.models import AuditEntry, Notification
 from grid import services
 from grid.models import Role
 from inspection import rounds
+from inspection.mobile_inspection_flow import MobileInspectionFlow
 from inspection.models import InspectionGroup, InspectionRound, MobileProposal, RoundTarget
-from workflows.mobile_inspection_flow import MobileInspectionFlow
 
 TODAY = timezone.localdate()
 

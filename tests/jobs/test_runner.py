@@ -95,7 +95,7 @@ def test_a_run_taken_over_by_another_delivery_stops_without_writing(personas, mo
             progress.step()
         return Result(summary="不应写入", content=b"x", filename="x.txt")
 
-    monkeypatch.setattr("jobs.kinds.handler_for", lambda kind: handler)
+    monkeypatch.setattr("jobs.runner.handler_for", lambda kind: handler)
     assert runner.run(job.pk, every=2) is None
     job.refresh_from_db()
     assert job.status == "running" and job.attempts == 2 and not job.result_file and job.summary == ""
@@ -117,7 +117,7 @@ def test_a_superseded_import_commits_nothing(county, personas, monkeypatch):
             Job.objects.filter(pk=job.pk).update(run_token="other-delivery")
             progress.finish(Result(summary="完成"))
 
-    monkeypatch.setattr("jobs.kinds.handler_for", lambda kind: handler)
+    monkeypatch.setattr("jobs.runner.handler_for", lambda kind: handler)
     assert runner.run(job.pk) is None
     assert not PatrolCategory.objects.filter(name="写了一半").exists()
 
@@ -130,7 +130,7 @@ def test_an_unexpected_error_fails_the_job_in_chinese_and_is_not_raised(personas
         progress.step()
         raise RuntimeError("boom")
 
-    monkeypatch.setattr("jobs.kinds.handler_for", lambda kind: handler)
+    monkeypatch.setattr("jobs.runner.handler_for", lambda kind: handler)
     finished = runner.run(job.pk)
     assert finished.status == "failed" and "任务执行出错" in finished.summary and "boom" not in finished.summary
     assert finished.finished_at and finished.done == 1

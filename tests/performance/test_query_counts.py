@@ -14,9 +14,9 @@ from django.urls import reverse
 from django.utils import timezone
 from viewflow.workflow.models import Task
 
+from config.load import LOAD_USERS
 from grid.event_lists import STEP_BY_STATUS
 from grid.events import current_step
-from grid.load import LOAD_USERS
 from grid.models import Event
 from workflows.models import TaskDeadline
 

@@ -19,10 +19,10 @@ from inspection import feedback
 from inspection.models import InspectionLetter
 from rectification import services
 from rectification.models import ProgressEntry, RectificationItem, RectificationPlan
+from rectification.rectification_flow import RectificationFlow, current_step, ensure_flow, process_of
 from rectification.tasks import flag_overdue
 from tests.conftest import photo
 from tests.inspection.test_round_reports import add_finding, make_group, make_round, make_taxonomy
-from workflows.rectification_flow import RectificationFlow, current_step, ensure_flow, process_of
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("media_in_tmp")]
 
@@ -32,7 +32,7 @@ Status = RectificationItem.Status
 
 @pytest.fixture(autouse=True)
 def _urls():
-    import governance.urls  # noqa: F401 — Node.reverse() needs the URLconf
+    import config.urls  # noqa: F401 — Node.reverse() needs the URLconf
 
 
 @pytest.fixture

@@ -28,7 +28,7 @@ def counts() -> dict[str, int]:
 
 @pytest.fixture
 def demo():
-    from grid.demo import load_demo
+    from config.demo import load_demo
     from grid.models import Event
 
     load_demo()

@@ -170,7 +170,7 @@ def test_eager_runs_do_not_use_the_outbox(county, personas, category, django_cap
 
 def test_the_app_task_class_is_the_outbox_one():
     from governance.celery import app
-    from workflows.tasks import notify_task_holders
+    from grid.tasks import notify_task_holders
 
     assert isinstance(notify_task_holders, outbox.OutboxTask)
     assert app.conf.beat_schedule["flush-task-outbox"]["task"] == "governance.tasks.flush_outbox"

@@ -102,7 +102,7 @@ def test_notices_committed_together_travel_as_one_broker_message(redis_server, g
     import base64
 
     from governance.tasks import run_outbox_batch
-    from workflows.tasks import notify_task_holders
+    from grid.tasks import notify_task_holders
 
     with transaction.atomic():
         ping.delay_on_commit()

@@ -71,8 +71,8 @@ def test_task_notices_killed_halfway_are_completed_once_on_redelivery(county, pe
                                                                       monkeypatch):
     from viewflow.workflow.models import Task
 
-    from workflows import task_notices
-    from workflows.tasks import notify_task_holders
+    from grid import task_notices
+    from grid.tasks import notify_task_holders
 
     event = report(personas, county, category)  # not after commit: the notices are the task's to send
     task = Task.objects.filter(finished__isnull=True).exclude(flow_task_type="START").latest("id")
@@ -91,7 +91,7 @@ def test_task_notices_killed_halfway_are_completed_once_on_redelivery(county, pe
 
 def test_supervision_killed_before_escalating_is_redone_once(county, personas, category, monkeypatch):
     from grid import events as grid_events
-    from workflows.tasks import supervise_overdue
+    from grid.tasks import supervise_overdue
 
     event = report(personas, county, category)
     TaskDeadline.objects.filter(is_open=True).update(due_at=timezone.now() - datetime.timedelta(minutes=1))
@@ -168,7 +168,7 @@ def test_the_same_message_delivered_twice_reports_one_event_notice(county, perso
     """Redelivery of the very message (same task id) through Celery's own execution path."""
     from viewflow.workflow.models import Task
 
-    from workflows.tasks import notify_task_holders
+    from grid.tasks import notify_task_holders
 
     with django_capture_on_commit_callbacks(execute=True):
         report(personas, county, category)

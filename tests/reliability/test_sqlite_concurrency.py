@@ -140,7 +140,7 @@ def test_three_sessions_completing_one_workflow_task_complete_it_once(three_lead
     from django.db import transaction
 
     from workflows import engine, sla
-    from workflows.event_flow import EventFlow
+    from grid.event_flow import EventFlow
 
     event, leaders = three_leaders_one_event
     process = events._process(event)

@@ -14,7 +14,7 @@ from celery import shared_task
 def notices_killed_halfway(task_id: int, redis_url: str) -> int:
     import redis
 
-    from workflows import task_notices
+    from grid import task_notices
 
     client = redis.Redis.from_url(redis_url)
     attempt = client.incr("attempts")

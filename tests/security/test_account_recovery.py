@@ -67,7 +67,7 @@ print(reverse("password_reset"), client.get("/accounts/password_reset/").status_
 
 def test_with_mail_configured_the_login_page_offers_the_reset(tmp_path):
     env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "REDIS_URL"}}
-    env.update(DJANGO_SETTINGS_MODULE="governance.settings", TESTING="1", VAR_DIR=str(tmp_path),
+    env.update(DJANGO_SETTINGS_MODULE="config.settings", TESTING="1", VAR_DIR=str(tmp_path),
                EMAIL_URL="smtp://smtp.example.gov.cn:25")
     result = subprocess.run([sys.executable, "-c", SHOW_RESET], cwd=ROOT, env=env, capture_output=True, text=True,
                             timeout=120)

@@ -27,8 +27,8 @@ from governance import audit
 from governance.input_rules import printable, text_problem
 from grid.models import Event, EventCategory
 
-PROJECT_PACKAGES = ("governance", "grid", "inspection", "rectification", "api", "jobs", "workflows")
-SKIPPED_MODULES = (".migrations", ".management", "governance.settings", "governance.wsgi", "governance.asgi",
+PROJECT_PACKAGES = ("governance", "grid", "inspection", "rectification", "api", "jobs", "workflows", "config")
+SKIPPED_MODULES = (".migrations", ".management", "config.settings", "config.wsgi", "config.asgi",
                    "governance.celery")
 BEL = "甲\x07乙"
 # Every C0 and C1 control character but NUL (which PostgreSQL refuses to store), and the bidi overrides.
@@ -202,7 +202,7 @@ def poisoned_world(django_db_setup, django_db_blocker, tmp_path_factory):
     settings.MEDIA_ROOT = media
     with django_db_blocker.unblock():
         with transaction.atomic():
-            import governance.urls  # noqa: F401 — viewflow's Node.reverse() needs the URLconf
+            import config.urls  # noqa: F401 — viewflow's Node.reverse() needs the URLconf
 
             w = build_world()
             texts = {

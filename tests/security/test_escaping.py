@@ -43,7 +43,7 @@ def payload(field: str) -> str:
 
 @pytest.fixture(autouse=True)
 def _urls():
-    import governance.urls  # noqa: F401 — viewflow's Node.reverse() needs the URLconf
+    import config.urls  # noqa: F401 — viewflow's Node.reverse() needs the URLconf
 
 
 def assert_escaped(html: str, *texts: str) -> None:

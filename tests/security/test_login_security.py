@@ -161,7 +161,7 @@ def test_post_without_csrf_token_is_refused(user):
 
 def production_env(**extra) -> dict:
     env = {k: v for k, v in os.environ.items() if k not in {"DEBUG", "TESTING", "DATABASE_URL", "REDIS_URL"}}
-    env.update(DJANGO_SETTINGS_MODULE="governance.settings", SECRET_KEY=secrets.token_urlsafe(60),
+    env.update(DJANGO_SETTINGS_MODULE="config.settings", SECRET_KEY=secrets.token_urlsafe(60),
                ALLOWED_HOSTS="gov.example.cn", **extra)
     return env
 

@@ -34,7 +34,7 @@ VICTIM = "198.51.100.7"
 
 
 def proxy_settings(monkeypatch, count: int) -> dict:
-    """The address settings that governance/settings.py derives from TRUSTED_PROXY_COUNT=count."""
+    """The address settings that config/settings.py derives from TRUSTED_PROXY_COUNT=count."""
     monkeypatch.setenv("TRUSTED_PROXY_COUNT", str(count))
     values = runpy.run_path(str(SETTINGS_FILE))
     names = [name for name in values if name.startswith(("AXES_IPWARE_", "IPWARE_"))]
@@ -113,7 +113,7 @@ def test_one_setting_drives_both_the_lockout_and_the_rate_limits(monkeypatch):
 
 def test_check_deploy_is_clean_with_a_proxy_mail_and_a_health_token():
     env = {k: v for k, v in os.environ.items() if k not in {"DEBUG", "TESTING", "DATABASE_URL", "REDIS_URL"}}
-    env.update(DJANGO_SETTINGS_MODULE="governance.settings", SECRET_KEY=secrets.token_urlsafe(60),
+    env.update(DJANGO_SETTINGS_MODULE="config.settings", SECRET_KEY=secrets.token_urlsafe(60),
                ALLOWED_HOSTS="gov.example.cn", TRUSTED_PROXY_COUNT="1", HEALTHZ_TOKEN=secrets.token_urlsafe(32),
                EMAIL_URL="smtp+tls://notice:secret@smtp.example.gov.cn:587")
     result = subprocess.run([sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],

@@ -137,7 +137,7 @@ def test_an_older_session_is_asked_for_the_code_once_the_no_device_note_runs_out
     from django.test import Client
     from django.test.utils import CaptureQueriesContext
 
-    from governance.two_factor import TwoFactorMiddleware
+    from config.two_factor import TwoFactorMiddleware
 
     user = personas["township_committee"]
     old_session = Client()

@@ -1,7 +1,7 @@
 """Every URL, walked by everyone who must not see county A: one user per role posted in the unrelated
 county B, a user without any post, and an anonymous visitor.
 
-For each URL pattern of governance.urls, CASES says how to fill its parameters from the county A
+For each URL pattern of config.urls, CASES says how to fill its parameters from the county A
 world (every variant of a document download, every action of a record) and what kind of page it is:
 
 - OBJECT: the URL names a county A record. GET and POST must be refused: 302 to the login page for
@@ -312,7 +312,7 @@ def world(django_db_setup, django_db_blocker, tmp_path_factory):
     settings.MEDIA_ROOT = media
     with django_db_blocker.unblock():
         with transaction.atomic():
-            import governance.urls  # noqa: F401 — viewflow's Node.reverse() needs the URLconf
+            import config.urls  # noqa: F401 — viewflow's Node.reverse() needs the URLconf
 
             w = build_world()
             if apps.is_installed("jobs"):

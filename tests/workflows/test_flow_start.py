@@ -14,8 +14,8 @@ from viewflow.workflow.signals import flow_started
 from governance import audit, one_statement
 from governance.models import AuditEntry, OutboxMessage
 from grid import events
+from grid.event_flow import EventFlow
 from grid.models import Event, EventCategory
-from workflows.event_flow import EventFlow
 from workflows.models import EventProcess, TaskDeadline
 
 pytestmark = [pytest.mark.django_db]

@@ -4,7 +4,7 @@ import pytest
 from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 
-from workflows.event_flow import EventFlow
+from grid.event_flow import EventFlow
 from workflows.locking import created_in_this_transaction
 from workflows.models import EventProcess
 

@@ -10,8 +10,8 @@ from django.utils import timezone
 from governance.models import AuditEntry, Notification
 from grid import events
 from grid.models import Event, EventCategory
+from grid.supervision import supervise_overdue
 from workflows.models import SLARule, TaskDeadline
-from workflows.supervision import supervise_overdue
 
 
 @pytest.fixture

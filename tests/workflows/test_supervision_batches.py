@@ -11,9 +11,8 @@ from django.utils import timezone
 
 from governance.celery import app
 from governance.models import AuditEntry, Notification
-from grid import events
+from grid import events, supervision
 from grid.models import Event, EventCategory
-from workflows import supervision
 from workflows.models import SLARule, TaskDeadline
 
 
@@ -41,7 +40,7 @@ def test_with_a_broker_the_scan_claims_and_queues_one_message_per_batch(county, 
         report(personas, county, category, f"k{number}")
     monkeypatch.setitem(app.conf, "task_always_eager", False)
     queued = []
-    monkeypatch.setattr("workflows.tasks.supervise_batch.delay_on_commit", lambda ids, now: queued.append((ids, now)))
+    monkeypatch.setattr("grid.tasks.supervise_batch.delay_on_commit", lambda ids, now: queued.append((ids, now)))
     with django_capture_on_commit_callbacks(execute=True):
         result = supervision.supervise_overdue(now=later(25), batch_size=2)
     assert result.supervised == 5

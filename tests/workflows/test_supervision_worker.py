@@ -9,8 +9,8 @@ from django.utils import timezone
 from governance.models import Notification
 from grid import events
 from grid.models import EventCategory
+from grid.tasks import supervise_overdue
 from workflows.models import TaskDeadline
-from workflows.tasks import supervise_overdue
 
 pytestmark = [pytest.mark.celery_worker, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
 

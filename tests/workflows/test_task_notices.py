@@ -57,7 +57,7 @@ def test_escalation_tells_the_village_and_resolution_asks_the_reporter_to_verify
 def test_a_notice_is_sent_once_even_if_asked_twice(county, personas, category, django_capture_on_commit_callbacks):
     from viewflow.workflow.models import Task
 
-    from workflows.task_notices import notify_task_holders
+    from grid.task_notices import notify_task_holders
 
     with django_capture_on_commit_callbacks(execute=True):
         report(personas, county, category)

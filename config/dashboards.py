@@ -17,15 +17,19 @@ from django.db.models.signals import pre_save
 from django.urls import reverse
 from django.utils import timezone
 
+from governance.charts import Figure, Series
+from governance.models import AuditEntry
 from grid.access import region_grants, scope
-from grid.event_lists import my_tasks
-from grid.models import Event, EventCategory, Region
-
-from .charts import Figure, Series
+from grid.event_lists import TaskRow, my_tasks, task_rows
+from grid.models import Event, EventCategory, Region, WorkDiary
+from inspection.models import PatrolReport
+from inspection.report_registration import verify_queue
+from inspection.scoring import month_scores, ranked
+from rectification import states
+from rectification.models import ProgressEntry, RectificationItem
 
 SESSION_PREVIOUS_LOGIN = "gv_previous_login"
 MONTHS = 12
-TASK_ROWS = 8
 PATH_STEP = Region.steplen
 
 # Event statuses grouped as the charts show them.
@@ -37,16 +41,6 @@ STATUS_GROUPS: list[tuple[str, str, tuple[str, ...]]] = [
 _GROUP_OF_STATUS = {status: key for key, _label, statuses in STATUS_GROUPS for status in statuses}
 TASK_PERMS = ("grid.add_event", "grid.triage_event", "grid.handle_village_event", "grid.dispatch_event",
               "grid.handle_dispatched_event", "grid.verify_event")
-STEP_LABELS = {Event.Status.HANDLING: "本级处置", Event.Status.DISPATCHED: "部门办理", Event.Status.VERIFYING: "核实办结"}
-
-
-@dataclass
-class TaskRow:
-    event: Event
-    step: str
-    due_at: datetime.datetime | None
-
-
 @dataclass
 class Change:
     label: str
@@ -180,8 +174,6 @@ _CUBE_ATTR = "_gv_event_cube"
 
 def _data_version() -> tuple:
     """Changes whenever an event is added or any audited change happens (two primary-key lookups)."""
-    from .models import AuditEntry
-
     return (Event.objects.order_by("-pk").values_list("pk", flat=True).first(),
             AuditEntry.objects.order_by("-pk").values_list("pk", flat=True).first())
 
@@ -323,8 +315,6 @@ def _patrol_townships(user) -> list[Region]:
 
 def patrol_ranking(user) -> Figure | None:
     """This month's big-patrol scores, live: a township's villages ranked, or each township's average."""
-    from inspection.scoring import month_scores, ranked
-
     townships = _patrol_townships(user)
     if not townships:
         return None
@@ -361,9 +351,6 @@ def patrol_ranking(user) -> Figure | None:
 
 def rectification_progress(user) -> Figure | None:
     """Rectification items per responsible organisation, by the states of rectification.states: one query."""
-    from rectification import states
-    from rectification.models import RectificationItem
-
     if not user.is_superuser and not region_grants(user).paths("rectification.view_rectificationitem"):
         return None
     today = timezone.localdate()
@@ -408,36 +395,12 @@ def figure_for(user, key: str) -> Figure | None:
 # ------------------------------------------------------------------ tasks and changes
 
 
-def _task_rows(user, tasks) -> list[TaskRow]:
-    """The first rows of my tasks, with each open step's deadline (one query for all deadlines)."""
-    from django.contrib.contenttypes.models import ContentType
-
-    from workflows.event_flow import EventFlow
-    from workflows.models import TaskDeadline
-
-    events = list(tasks.select_related("region", "category", "handling_region__tier").order_by("-is_overdue", "id")[:TASK_ROWS])
-    if not events:
-        return []
-    due = dict(
-        TaskDeadline.objects.filter(
-            is_open=True, task__process__artifact_content_type=ContentType.objects.get_for_model(Event),
-            task__process__artifact_object_id__in=[event.pk for event in events], task__process__flow_class=EventFlow,
-        ).order_by("id").values_list("task__process__artifact_object_id", "due_at")
-    )
-    return [TaskRow(event, STEP_LABELS.get(event.status, event.get_status_display()), due.get(event.pk)) for event in events]
-
-
 def _queues(user) -> list[Queue]:
     queues = []
     if user.has_perm("inspection.verify_patrolreport"):
-        from inspection.report_views import verify_queue
-
         count = verify_queue(user).count()
         queues.append(Queue("待核实的村级上报", count, reverse("patrol:verify_queue")))
     if user.has_perm("rectification.view_rectificationitem"):
-        from rectification import states
-        from rectification.models import RectificationItem
-
         overdue = scope(user, RectificationItem.objects.filter(states.q_overdue()),
                         "rectification.view_rectificationitem").count()
         queues.append(Queue("逾期未销号的整改事项", overdue, reverse("rectification:items") + "?overdue=1", urgent=bool(overdue)))
@@ -466,14 +429,10 @@ def _changes(user, since: datetime.datetime | None) -> list[Change]:
             Change("新超期的事件", figures["overdue"], f"{events_url}?overdue=on&status=open"),
         ]
     if user.has_perm("inspection.view_patrolreport"):
-        from inspection.models import PatrolReport
-
         count = scope(user, PatrolReport.objects.filter(reported_on__gte=timezone.localtime(since).date()),
                       "inspection.view_patrolreport").count()
         changes.append(Change("大巡查村级上报", count, reverse("patrol:reports")))
     if user.has_perm("rectification.view_rectificationitem"):
-        from rectification.models import ProgressEntry, RectificationItem
-
         items = scope(user, RectificationItem.objects.all(), "rectification.view_rectificationitem")
         count = ProgressEntry.objects.filter(item__in=items.values("pk"), created_at__gt=since).count()
         changes.append(Change("整改进展报送", count, reverse("rectification:items")))
@@ -491,7 +450,7 @@ def dashboard_for(user, *, since: datetime.datetime | None = None) -> Dashboard:
     tasks = my_tasks(user)
     counts = tasks.aggregate(total=Count("id"), overdue=Count("id", filter=Q(is_overdue=True)))
     dashboard.task_count, dashboard.overdue_tasks = counts["total"], counts["overdue"]
-    dashboard.tasks = _task_rows(user, tasks) if dashboard.task_count else []
+    dashboard.tasks = task_rows(user, tasks) if dashboard.task_count else []
     roots = _roots(user, "grid.view_event")
     dashboard.scope_name = _scope_name(roots)
     if roots:
@@ -499,8 +458,6 @@ def dashboard_for(user, *, since: datetime.datetime | None = None) -> Dashboard:
     dashboard.queues = _queues(user)
     dashboard.changes = _changes(user, since)
     if user.has_perm("grid.add_workdiary"):
-        from grid.models import WorkDiary
-
         dashboard.diary_due = not WorkDiary.objects.filter(author=user, date=timezone.localdate()).exists()
     dashboard.figures = [figure for builder in FIGURES.values() if (figure := builder(user)) is not None]
     return dashboard

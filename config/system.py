@@ -3,10 +3,10 @@
 from django.urls import path
 from django.views.generic import RedirectView
 
+from governance.site import AreaApp, MenuLink
 from grid import org_views
 
 from . import audit_views
-from .site import AreaApp, MenuLink
 
 
 class SystemApp(AreaApp):

@@ -3,7 +3,7 @@ import unicodedata
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
-from grid.demo import ADMIN_FULL_NAME, ADMIN_USERNAME, DEMO_PASSWORD, load_demo
+from config.demo import ADMIN_FULL_NAME, ADMIN_USERNAME, DEMO_PASSWORD, load_demo
 
 
 def _width(text: str) -> int:

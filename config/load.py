@@ -13,8 +13,10 @@ from django.contrib.auth.hashers import PBKDF2PasswordHasher
 from django.db import connection, transaction
 from django.db.models import Max
 from django.utils import timezone
+from viewflow.workflow.fields import get_flow_ref
 
-from .models import Department, Event, EventCategory, Post, Region, Role, Tier
+from grid.event_flow import EventFlow
+from grid.models import Department, Event, EventCategory, Post, Region, Role, Tier
 
 COUNTY_NAME = "负载测试县"
 VILLAGES_PER_TOWNSHIP = 20
@@ -23,7 +25,7 @@ ITEMS_PER_PLAN = 15
 CHUNK = 200_000
 BULK_MODE_FROM = 100_000  # events added at once from which indexes are dropped and built again
 POST_START = datetime.date(2025, 1, 1)
-FLOW = "workflows/event_flow.EventFlow"
+FLOW = get_flow_ref(EventFlow)  # "grid/event_flow.EventFlow", as viewflow stores it
 # Every generated account has this password, so that a load tool can log in as any of them.
 LOAD_PASSWORD = "Load@2026-bench"
 # The users whose lists and dashboards the benchmarks measure: (username, role, where).

@@ -14,9 +14,16 @@ from viewflow.workflow import flow
 from viewflow.workflow.models import Task
 from viewflow.workflow.status import STATUS
 
-from .flow_parts import artifact_lookup, artifact_of, decided, record_page_view
-from .locking import process_lock
-from .models import RectificationProcess
+from governance.models import Notification
+from governance.notifications import notify
+from grid.models import Post, Region
+from workflows.charts import flow_svg
+from workflows.engine import StepUnavailable, complete_task
+from workflows.flow_parts import artifact_lookup, artifact_of, decided, record_page_view
+from workflows.locking import process_lock
+from workflows.models import RectificationProcess
+
+from .models import RectificationItem
 
 logger = logging.getLogger(__name__)
 
@@ -135,8 +142,6 @@ def complete_step(item, node_name: str, decision: str, *, by, data: dict | None 
     acting on it is the assignment. Assigning again later only updates the item (no task waits).
     Raises LookupError (Chinese) when the step is not open.
     """
-    from .engine import StepUnavailable, complete_task
-
     process = ensure_flow(item, by=by)
     step = current_step(item)
     if node_name == "assign":
@@ -157,8 +162,6 @@ def complete_step(item, node_name: str, decision: str, *, by, data: dict | None 
 
 
 def _complete(process, flow_task, decision, *, by) -> None:
-    from .engine import complete_task
-
     process.data = {**(process.data or {}), "decision": decision}
     process.save(update_fields=["data"])
     task = Task.objects.filter(process=process, flow_task=flow_task, status__in=[STATUS.NEW, STATUS.ASSIGNED]).first()
@@ -181,8 +184,6 @@ def office_users(organisation) -> list:
 
 
 def _holders(organisation, codename: str) -> list:
-    from grid.models import Post, Region
-
     step = Region.steplen
     ancestors = [organisation.path[:end] for end in range(step, len(organisation.path) + 1, step)]
     user_ids = Post.objects.active().filter(
@@ -204,10 +205,6 @@ def notify_task_after_commit(task_id: int) -> None:
 
 def notify_task(task_id: int) -> int:
     """待办 for a waiting assign task (the committee) or verify task (the office); once per holder and task."""
-    from governance.models import Notification
-    from governance.notifications import notify
-    from rectification.models import RectificationItem
-
     task = Task.objects.select_related("process").filter(pk=task_id).first()
     if task is None or task.finished is not None:
         return 0
@@ -235,9 +232,6 @@ def notify_task(task_id: int) -> int:
 
 def notify_committee_of_verdict(item, *, accepted: bool, reason: str) -> None:
     """The committee hears the office's verdict after it commits."""
-    from governance.models import Notification
-    from governance.notifications import notify
-
     organisation = item.plan.organisation
     verdict = "验收通过，已销号" if accepted else "被退回，请继续整改"
     title = f"整改事项第{item.number}项{verdict}"
@@ -257,6 +251,4 @@ def notify_committee_of_verdict(item, *, accepted: bool, reason: str) -> None:
 
 def rectification_flow_svg(item=None) -> str:
     """The flow as SVG (viewflow's layout); for one item, its steps so far coloured."""
-    from .charts import flow_svg
-
     return flow_svg(RectificationFlow, item)

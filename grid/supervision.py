@@ -3,20 +3,26 @@ Design notes: docs/architecture/workflows.md."""
 
 from __future__ import annotations
 
+import datetime
 import logging
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 
+from celery import shared_task
 from django.db import connection, transaction
 from django.urls import reverse
 from django.utils import timezone
+from viewflow.workflow.models import Task
+from viewflow.workflow.status import STATUS
 
 from governance import audit
 from governance.models import Notification
-from grid.events import HANDLE_PERMISSION_BY_TIER
-from grid.models import Event, Post, Region
+from governance.notifications import _send_email, email_enabled
+from workflows.models import SLARule, TaskDeadline
 
+from . import events as event_services
 from .event_flow import EventFlow
-from .models import SLARule, TaskDeadline
+from .models import Event
+from .task_holders import Holders, recipients_of_task
 
 logger = logging.getLogger(__name__)
 BATCH_SIZE = 1000
@@ -53,100 +59,6 @@ def _claim_batch(now, batch_size: int) -> list[int]:
     return ids
 
 
-def _ancestor_paths(path: str) -> list[str]:
-    step = Region.steplen
-    return [path[:end] for end in range(step, len(path) + 1, step)]
-
-
-class Holders:
-    """Who holds a permission over a region (posts at the region or above), and the regions above,
-    read once per scan however many events it meets."""
-
-    def __init__(self):
-        self._cache: dict[tuple, list[int]] = {}
-        self._posts: dict[str, dict[str, list[tuple[int, int | None]]]] = {}
-        self._regions: dict[str, Region] = {}
-        self._committees: dict[int, list[int]] = {}
-
-    def load_regions(self, paths) -> None:
-        """Read the regions at `paths` and every region above them (one query for those not read yet)."""
-        wanted = {prefix for path in paths for prefix in _ancestor_paths(path)} - self._regions.keys()
-        if wanted:
-            for region in Region.objects.filter(path__in=wanted).select_related("tier"):
-                self._regions[region.path] = region
-
-    def region(self, path: str) -> Region | None:
-        if path not in self._regions:
-            self.load_regions([path])
-        return self._regions.get(path)
-
-    def upper(self, region: Region) -> Region | None:
-        """The next handling region above `region` (grid.events.next_handling_region, from the paths)."""
-        if region.tier.key == "township":
-            return None
-        for path in reversed(_ancestor_paths(region.path)[:-1]):
-            node = self.region(path)
-            if node is not None and node.tier.key in HANDLE_PERMISSION_BY_TIER:
-                return node
-        return None
-
-    def committee(self, region: Region) -> list[int]:
-        """The township party committee, who supervise the township office."""
-        if region.pk not in self._committees:
-            self._committees[region.pk] = list(
-                Post.objects.active().filter(region=region, role__key="township_committee", user__is_active=True)
-                .values_list("user_id", flat=True))
-        return self._committees[region.pk]
-
-    def of(self, perm: str, region: Region, *, exact: bool = False, department_id: int | None = None) -> list[int]:
-        key = (perm, region.pk, exact, department_id)
-        if key not in self._cache:
-            by_path = self._holders_by_path(perm)
-            paths = [region.path] if exact else _ancestor_paths(region.path)
-            self._cache[key] = sorted({
-                user_id for path in paths for user_id, post_department in by_path.get(path, ())
-                if not department_id or post_department == department_id
-            })
-        return self._cache[key]
-
-    def _holders_by_path(self, perm: str) -> dict[str, list[tuple[int, int | None]]]:
-        """Every active holder of `perm` by the path of their post's region: one query per permission
-        and scan, however many regions the scan meets."""
-        if perm not in self._posts:
-            app_label, codename = perm.split(".", 1)
-            rows = Post.objects.active().filter(
-                role__permissions__codename=codename, role__permissions__content_type__app_label=app_label,
-                user__is_active=True,
-            ).values_list("region__path", "user_id", "department_id")
-            by_path: dict[str, list[tuple[int, int | None]]] = {}
-            for path, user_id, department_id in rows:
-                by_path.setdefault(path, []).append((user_id, department_id))
-            self._posts[perm] = by_path
-        return self._posts[perm]
-
-
-def recipients_of_task(task, event: Event, holders: Holders) -> tuple[list[int], list[int]]:
-    """(who holds the step, who is above them) for the task of an event."""
-    region = event.handling_region
-    if task.flow_task == EventFlow.handle:
-        tier = region.tier.key
-        holding = [task.owner_id] if task.owner_id else holders.of(HANDLE_PERMISSION_BY_TIER.get(tier, "grid.dispatch_event"), region)
-        upper = holders.upper(region)
-        if upper is not None:
-            above = holders.of(HANDLE_PERMISSION_BY_TIER.get(upper.tier.key, "grid.dispatch_event"), upper, exact=True)
-        else:  # the township office is supervised by the township party committee
-            above = holders.committee(region)
-    elif task.flow_task == EventFlow.department_handle:
-        holding = [task.owner_id] if task.owner_id else holders.of(
-            "grid.handle_dispatched_event", region, department_id=event.department_id)
-        above = holders.of("grid.dispatch_event", region, exact=True)
-    else:  # verification: the reporter, and the grid leader above them
-        holding = [event.reporter_id]
-        above = holders.of("grid.verify_event", event.region)
-    holding = [pk for pk in holding if pk]
-    return holding, [pk for pk in above if pk not in holding]
-
-
 def _rule_cache():
     """workflows.sla.rule_for for one scan, from every rule read once (a handful of rows)."""
     rules: dict[tuple, SLARule] | None = None
@@ -163,8 +75,7 @@ def _rule_cache():
 
 def supervise_overdue(now=None, *, batch_size: int = BATCH_SIZE) -> SupervisionResult:
     """Claim every due deadline and supervise it (here when Celery is eager, else in the workers)."""
-    from .tasks import supervise_batch as batch_task
-
+    batch_task = supervise_batch_task
     now = now or timezone.now()
     result = SupervisionResult()
     holders, rule_for = Holders(), _rule_cache()
@@ -261,12 +172,10 @@ def _supervise_batch(ids, now, holders: Holders, rule_for, result: SupervisionRe
 
 def _queue_escalations(task_ids: list[int]) -> None:
     """One message for the batch's escalations, sent once the batch has committed (at once when eager)."""
-    from .tasks import escalate_overdue_tasks
-
-    if escalate_overdue_tasks.app.conf.task_always_eager:
-        escalate_overdue_tasks.delay(task_ids)
+    if escalate_overdue_tasks_task.app.conf.task_always_eager:
+        escalate_overdue_tasks_task.delay(task_ids)
     else:
-        escalate_overdue_tasks.delay_on_commit(task_ids)
+        escalate_overdue_tasks_task.delay_on_commit(task_ids)
 
 
 def escalate_overdue_tasks(task_ids: list[int]) -> int:
@@ -275,17 +184,12 @@ def escalate_overdue_tasks(task_ids: list[int]) -> int:
     Idempotent: a task that is done (escalated already, or handled meanwhile) is skipped, so a
     redelivered message escalates nothing twice. One event's trouble does not stop the others.
     """
-    from viewflow.workflow.models import Task
-    from viewflow.workflow.status import STATUS
-
-    from grid.events import escalate_overdue_event
-
     open_tasks = Task.objects.filter(pk__in=task_ids, status__in=[STATUS.NEW, STATUS.ASSIGNED], flow_task=EventFlow.handle)
     event_ids = [int(pk) for pk in open_tasks.values_list("process__artifact_object_id", flat=True) if pk is not None]
     escalated = 0
     for event in Event.objects.filter(pk__in=event_ids).order_by("pk"):
         try:
-            if escalate_overdue_event(event):
+            if event_services.escalate_overdue_event(event):
                 escalated += 1
         except Exception:
             logger.exception("automatic escalation of event %s failed", event.pk)
@@ -293,8 +197,6 @@ def escalate_overdue_tasks(task_ids: list[int]) -> int:
 
 
 def _email_after_commit(dedupe_keys: list[str]) -> None:
-    from governance.notifications import _send_email, email_enabled
-
     if not email_enabled() or not dedupe_keys:
         return
 
@@ -304,3 +206,18 @@ def _email_after_commit(dedupe_keys: list[str]) -> None:
             _send_email(pk)
 
     transaction.on_commit(send)
+
+
+# ---------------------------------------------------------------- the Celery tasks (beat and workers)
+
+
+@shared_task(name="workflows.tasks.supervise_batch", ignore_result=True)
+def supervise_batch_task(deadline_ids: list[int], now: str) -> dict:
+    """One batch of due deadlines an overdue scan claimed: notices, overdue marks, audit, escalations."""
+    return asdict(supervise_batch(deadline_ids, datetime.datetime.fromisoformat(now)))
+
+
+@shared_task(name="workflows.tasks.escalate_overdue_tasks", ignore_result=True)
+def escalate_overdue_tasks_task(task_ids: list[int]) -> int:
+    """Automatic escalation of the overdue handle tasks one scan batch found (idempotent per task)."""
+    return escalate_overdue_tasks(task_ids)

@@ -11,10 +11,16 @@ from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 from viewflow import this
 from viewflow.workflow import flow
+from viewflow.workflow.models import Task
 
-from .flow_parts import artifact_of, decided, record_page_view
-from .locking import process_lock
-from .models import PatrolReportProcess
+from governance.models import Notification
+from governance.notifications import notify
+from inspection.models import PatrolReport
+from inspection.report_registration import lead_department_posts, may_verify, register_report
+from workflows.charts import flow_bpmn, flow_svg
+from workflows.flow_parts import artifact_of, decided, record_page_view
+from workflows.locking import process_lock
+from workflows.models import PatrolReportProcess
 
 logger = logging.getLogger(__name__)
 
@@ -25,20 +31,16 @@ PatrolReportTaskRedirectView = record_page_view(PatrolReportProcess, "patrol:rep
 
 
 class LeadDepartmentTask(flow.View):
-    """A step only the item's lead department, posted over the village, may take (inspection.reports.may_verify).
+    """A step only the item's lead department, posted over the village, may take (inspection.report_registration.may_verify).
 
     viewflow's default `can_assign` also accepts the permission held *anywhere*; that would let any
     department verify any village's report.
     """
 
     def can_assign(self, user, task):
-        from inspection.reports import may_verify
-
         return not task.owner_id and user.is_authenticated and may_verify(user, _report(task.process))
 
     def can_execute(self, user, task):
-        from inspection.reports import may_verify
-
         return task.owner_id == user.pk and may_verify(user, _report(task.process))
 
 
@@ -88,8 +90,6 @@ class PatrolReportFlow(flow.Flow):
         notify_lead_department_after_commit(activation.task.pk)
 
     def register_report(self, activation):
-        from inspection.reports import register_report
-
         register_report(_report(activation), registration_number=(activation.process.data or {}).get("registration_number"))
 
 
@@ -111,13 +111,6 @@ def notify_lead_department_after_commit(task_id: int) -> None:
 def notify_lead_department(task_id: int) -> int:
     """待办 notices for a still-open verify task: active posts of the item's lead department that verify
     reports and cover the village. Returns the number of notices sent (each holder once per task)."""
-    from viewflow.workflow.models import Task
-
-    from governance.models import Notification
-    from governance.notifications import notify
-    from inspection.models import PatrolReport
-    from inspection.reports import lead_department_posts
-
     task = Task.objects.select_related("process").filter(pk=task_id).first()
     if task is None or task.finished is not None:
         return 0
@@ -141,8 +134,6 @@ def notify_reporter_of_verdict(report) -> None:
     """The reporter hears the lead department's verdict after it commits."""
     if not report.reporter_id:
         return
-    from governance.models import Notification
-    from governance.notifications import notify
 
     title = f"上报 {report.number}“{report.item.name}”核实结果：{report.get_verdict_display()}"
     body = report.verification_note or ""
@@ -160,12 +151,8 @@ def notify_reporter_of_verdict(report) -> None:
 
 def patrol_report_flow_svg(report=None) -> str:
     """The flow as SVG (viewflow's layout); for one report, its steps so far coloured."""
-    from .charts import flow_svg
-
     return flow_svg(PatrolReportFlow, report)
 
 
 def patrol_report_flow_bpmn() -> str:
-    from .charts import flow_bpmn
-
     return flow_bpmn(PatrolReportFlow)

@@ -3,15 +3,17 @@ Design notes: docs/architecture/workflows.md."""
 
 from __future__ import annotations
 
+from celery import shared_task
 from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
+from viewflow.workflow.models import Task
 
 from governance.models import Notification
 from governance.notifications import notify
-from grid.models import Event
 
-from .event_flow import EventFlow
+from .models import Event
+from .task_holders import Holders, recipients_of_task
 
 STEP_TITLES = {"handle": "处置", "department_handle": "部门办理", "verify": "核实"}
 
@@ -19,17 +21,11 @@ STEP_TITLES = {"handle": "处置", "department_handle": "部门办理", "verify"
 def notice_row(task_id: int):
     """The outbox row of the notice for `task_id`, unsaved, its publish arranged for after the commit
     (None when no row is kept: eager tasks, or no transaction); event intake inserts it with its rows."""
-    from .tasks import notify_task_holders
-
-    return notify_task_holders.prepare_on_commit((task_id,))
+    return notify_task_holders_task.prepare_on_commit((task_id,))
 
 
 def notify_task_holders(task_id: int) -> int:
     """Tell the holders of a still-open event task that it waits for them; returns notices sent."""
-    from viewflow.workflow.models import Task
-
-    from .supervision import Holders, recipients_of_task
-
     task = Task.objects.select_related("process", "deadline").filter(pk=task_id).first()
     if task is None or task.finished is not None:
         return 0
@@ -38,10 +34,11 @@ def notify_task_holders(task_id: int) -> int:
     if event is None or not event.is_open:
         return 0
     holding, _ = recipients_of_task(task, event, Holders())
-    step = STEP_TITLES.get(task.flow_task.name, "办理") if hasattr(task.flow_task, "name") else "办理"
+    step_name = getattr(task.flow_task, "name", "")
+    step = STEP_TITLES.get(step_name, "办理")
     deadline = getattr(task, "deadline", None)
     due = f"，请于 {timezone.localtime(deadline.due_at):%Y-%m-%d %H:%M} 前办理" if deadline else ""
-    if task.flow_task == EventFlow.verify:
+    if step_name == "verify":
         title = f"待核实：事件 #{event.pk}“{event.title}”已办理，请核实"
     else:
         title = f"新待办：事件 #{event.pk}“{event.title}”待{step}"
@@ -62,3 +59,12 @@ def notify_reporter_of_result(event: Event, *, title: str, body: str = "") -> No
     transaction.on_commit(lambda: notify(reporter_id, kind=Notification.Kind.RESULT, title=title, body=body,
                                          url=url, dedupe_key=f"result:{event.pk}:{event.status}"))
 
+
+@shared_task(name="workflows.tasks.notify_task_holders", ignore_result=True, outbox_batchable=True)
+def notify_task_holders_task(task_id: int) -> int:
+    """待办 notices for a task that just opened (queued after the step's commit).
+
+    Nobody reads the results of this and the supervision batches: without ignore_result, every publish
+    also subscribes to the result's channel in Redis (~0.4 ms of a ~1 ms publish, measured). Idempotent
+    (dedupe key per task and user), so the outbox relay may send several in one message."""
+    return notify_task_holders(task_id)

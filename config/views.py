@@ -3,6 +3,7 @@
 
 import datetime
 from dataclasses import dataclass
+from urllib.parse import quote
 
 from django import forms
 from django.contrib import messages
@@ -11,18 +12,27 @@ from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.safestring import mark_safe
 from django.views import View
 from django.views.generic import TemplateView
+from viewflow.workflow import chart
 
+from governance import visibility
+from governance.charts import render_svg, svg_download
+from governance.evidence import attachment_response
+from governance.listing import FilterForm, word_search
+from governance.models import Attachment
+from governance.notifications import inbox_for, mark_read
+from grid.event_flow import event_flow_bpmn, event_flow_svg
 from grid.models import Post
+from inspection.mobile_inspection_flow import mobile_inspection_flow_bpmn, mobile_inspection_flow_svg
+from inspection.patrol_report_flow import patrol_report_flow_bpmn, patrol_report_flow_svg
+from rectification.rectification_flow import RectificationFlow, rectification_flow_svg
 
-from . import visibility
 from .capabilities import capabilities_of
-from .charts import render_svg, svg_download
 from .dashboards import dashboard_for, figure_for, last_visit
-from .listing import FilterForm, word_search
 from .two_factor import may_enrol
 
 WEEKDAYS = "一二三四五六日"
@@ -30,7 +40,6 @@ WEEKDAYS = "一二三四五六日"
 
 class HomeView(LoginRequiredMixin, TemplateView):
     """The home dashboard (工作台): my tasks, what changed since my last sign-in, my tier's figures."""
-
     template_name = "governance/home.html"
 
     def get_context_data(self, **kwargs):
@@ -55,7 +64,6 @@ class HomeView(LoginRequiredMixin, TemplateView):
 
 class ChartDownloadView(LoginRequiredMixin, View):
     """A dashboard chart as an .svg file, recomputed for the requesting user (404 if not theirs)."""
-
     def get(self, request, key: str):
         figure = figure_for(request.user, key)
         if figure is None:
@@ -82,44 +90,12 @@ class FlowChart:
         return _FLOW_DRAWERS[self.key][1]()
 
 
-def _event_flow():
-    from workflows.charts import event_flow_bpmn, event_flow_svg
-
-    return event_flow_svg, event_flow_bpmn
-
-
-def _patrol_report_flow():
-    from workflows.patrol_report_flow import patrol_report_flow_bpmn, patrol_report_flow_svg
-
-    return patrol_report_flow_svg, patrol_report_flow_bpmn
-
-
-def _mobile_inspection_flow():
-    from workflows.mobile_inspection_flow import mobile_inspection_flow_bpmn, mobile_inspection_flow_svg
-
-    return mobile_inspection_flow_svg, mobile_inspection_flow_bpmn
-
-
-def _rectification_flow():
-    from viewflow.workflow import chart
-
-    from workflows.rectification_flow import RectificationFlow, rectification_flow_svg
-
-    return rectification_flow_svg, lambda: chart.grid_to_bpmn(chart.calc_layout_data(RectificationFlow))
-
-
-class _Drawers(dict):
-    """Flow key → (svg, bpmn) functions, imported on first use (the flows import their apps' models)."""
-
-    LOADERS = {"event": _event_flow, "patrol-report": _patrol_report_flow,
-               "mobile-inspection": _mobile_inspection_flow, "rectification": _rectification_flow}
-
-    def __missing__(self, key):
-        self[key] = self.LOADERS[key]()
-        return self[key]
-
-
-_FLOW_DRAWERS = _Drawers()
+_FLOW_DRAWERS = {  # flow key → (svg, bpmn) functions
+    "event": (event_flow_svg, event_flow_bpmn),
+    "patrol-report": (patrol_report_flow_svg, patrol_report_flow_bpmn),
+    "mobile-inspection": (mobile_inspection_flow_svg, mobile_inspection_flow_bpmn),
+    "rectification": (rectification_flow_svg, lambda: chart.grid_to_bpmn(chart.calc_layout_data(RectificationFlow))),
+}
 
 FLOW_CHARTS = (
     FlowChart("event", "网格事件流程（EventFlow）", "grid.view_event",
@@ -151,12 +127,9 @@ def _flow(key: str, user) -> FlowChart:
 
 class FlowChartsView(LoginRequiredMixin, TemplateView):
     """The chart of every flow the user takes part in, with SVG, PNG and BPMN downloads."""
-
     template_name = "governance/flows.html"
 
     def get_context_data(self, **kwargs):
-        from django.urls import reverse
-
         user = self.request.user
         flows = [(flow, mark_safe(flow.svg()), reverse(flow.list_url))  # noqa: S308 — viewflow's own SVG
                  for flow in FLOW_CHARTS if user.has_perm(flow.perm)]
@@ -167,10 +140,7 @@ class FlowChartsView(LoginRequiredMixin, TemplateView):
 
 class FlowChartFileView(LoginRequiredMixin, View):
     """One flow's chart as an .svg or .bpmn download."""
-
     def get(self, request, key: str, fmt: str):
-        from urllib.parse import quote
-
         flow = _flow(key, request.user)
         if fmt == "svg":
             response = HttpResponse('<?xml version="1.0" encoding="UTF-8"?>\n' + flow.svg(),
@@ -186,7 +156,6 @@ class FlowChartFileView(LoginRequiredMixin, View):
 
 class InboxFilterForm(FilterForm):
     """One's own messages: unread only, and a search. Newest first, no export."""
-
     unread = forms.BooleanField(label="只看未读", required=False)
     q = forms.CharField(label="搜索", required=False, max_length=100,
                         widget=forms.TextInput(attrs={"placeholder": "标题或内容", "type": "search"}))
@@ -202,16 +171,12 @@ class InboxView(LoginRequiredMixin, TemplateView):
     template_name = "governance/inbox.html"
 
     def get_context_data(self, **kwargs):
-        from .notifications import inbox_for
-
         form = InboxFilterForm(self.request.GET or None)
         notifications = form.filter(inbox_for(self.request.user))
         page = Paginator(notifications, 30).get_page(self.request.GET.get("page"))
         return super().get_context_data(page_title="消息", form=form, page=page, **kwargs)
 
     def post(self, request, *args, **kwargs):
-        from .notifications import mark_read
-
         ids = [int(pk) for pk in request.POST.getlist("ids") if pk.isdigit()] or None
         count = mark_read(request.user, ids=ids)
         messages.success(request, f"已将 {count} 条消息标记为已读。")
@@ -221,11 +186,6 @@ class InboxView(LoginRequiredMixin, TemplateView):
 def evidence_file(request, pk: int, thumbnail: bool = False):
     """Serve an attachment (or its thumbnail) to a user who may see the record it belongs to, by that
     record's own rule (governance.visibility), as its own evidence route does; 404 otherwise."""
-    from django.http import Http404
-
-    from .evidence import attachment_response
-    from .models import Attachment
-
     if not request.user.is_authenticated:
         return redirect(f"/accounts/login/?next={request.path}")
     attachment = Attachment.objects.select_related("owner_type").filter(pk=pk).first()

@@ -17,14 +17,12 @@ from django.utils import timezone
 from django.views import View
 from django.views.generic import TemplateView
 
-from grid.access import require_perm, scope
-
-from . import visibility
-from .audit import verify_chain
-from .audit_labels import action_label
-from .listing import FilterForm, Sorts, xlsx_export
-from .models import AuditEntry
-from .paging import UncountedPage
+from governance.audit import verify_chain
+from governance.audit_labels import action_label
+from governance.listing import FilterForm, Sorts, xlsx_export
+from governance.models import AuditEntry
+from governance.paging import UncountedPage
+from grid.access import require_perm, visible_audit_entries
 
 PAGE_SIZE = 50
 AUDITED_APPS = ("grid", "governance", "inspection", "rectification", "workflows", "auth")
@@ -100,17 +98,11 @@ def _field_names(object_type: str) -> dict[str, str]:
     return {field.name: str(field.verbose_name) for field in model._meta.get_fields() if hasattr(field, "verbose_name")}
 
 
-def visible_entries(user, entries: QuerySet[AuditEntry]) -> QuerySet[AuditEntry]:
-    """The entries `user` may read: in the regions where they may audit, and about records they may
-    see by each record's own rule. Every place that shows audit entries reads them through here."""
-    return visibility.audit_entries_visible(user, scope(user, entries, "governance.view_auditentry"))
-
-
 def audit_entries_for(user, query) -> tuple[AuditFilterForm, QuerySet[AuditEntry]]:
     """The entries the 审计日志 page shows for this query string, in its order: the page and its export."""
     require_perm(user, "governance.view_auditentry")
     form = AuditFilterForm(query or None)
-    entries = form.filter(visible_entries(user, AuditEntry.objects.all()))
+    entries = form.filter(visible_audit_entries(user, AuditEntry.objects.all()))
     return form, AUDIT_SORTS.apply(entries, form.valid_values().get("sort"))
 
 

@@ -3,10 +3,13 @@ from django.urls import include, path
 
 from governance import health
 from governance.accounts import AccountViewset
-from governance.site import build_site
-from governance.views import evidence_file
+from governance.site import SitePageMixin
+
+from .site import build_site
+from .views import evidence_file
 
 site = build_site()
+SitePageMixin.site = site  # pages outside the Site's URLs borrow its frame
 
 # Errors outside the views: the API's addresses answer in its JSON error shape (api.errors).
 handler404 = "api.errors.page_not_found"
@@ -22,9 +25,9 @@ urlpatterns = [
     # ---- open API ----
     path("", include("api.urls")),
     # ---- security ----
-    path("", include("governance.two_factor")),
+    path("", include("config.two_factor")),
     # ---- people's view ----
-    path("", include("governance.dashboard_urls")),
+    path("", include("config.dashboard_urls")),
     path("jobs/", include("jobs.urls")),
     path("", site.urls),
 ]

@@ -15,6 +15,19 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from governance import audit
+from grid import services
+from grid.models import (
+    PATH_SEPARATOR,
+    CategoryRouting,
+    Department,
+    Event,
+    EventCategory,
+    PatrolLog,
+    Post,
+    Region,
+    Role,
+    Tier,
+)
 from inspection.models import (
     CatalogItem,
     FocusCategory,
@@ -27,20 +40,6 @@ from inspection.models import (
     SupervisionGroup,
 )
 from workflows.models import TaskDeadline
-
-from . import services
-from .models import (
-    PATH_SEPARATOR,
-    CategoryRouting,
-    Department,
-    Event,
-    EventCategory,
-    PatrolLog,
-    Post,
-    Region,
-    Role,
-    Tier,
-)
 
 User = get_user_model()
 
@@ -620,7 +619,7 @@ class _Loader:
     def load_events(self) -> None:
         from django.utils import timezone
 
-        from . import events
+        from grid import events
 
         users = {user.username: user for user in get_user_model().objects.filter(
             username__in={"wanggeyuan", "wanggezhang", "cunganbu", "zongheban"})}
@@ -666,7 +665,7 @@ class _Loader:
         from django.utils import timezone
         from PIL import Image
 
-        from . import events
+        from grid import events
 
         if Event.objects.filter(idempotency_key__startswith=HISTORY_KEY_PREFIX).exists():
             return
@@ -715,7 +714,7 @@ class _Loader:
         """A week of the grid member's patrols and diaries (the last one not yet reviewed)."""
         from django.utils import timezone
 
-        from . import patrols
+        from grid import patrols
 
         member = get_user_model().objects.get(username="wanggeyuan")
         leader = get_user_model().objects.get(username="wanggezhang")

@@ -2,7 +2,7 @@ import time
 
 from django.core.management.base import BaseCommand, CommandError
 
-from grid import load
+from config import load
 
 
 class Command(BaseCommand):

@@ -21,6 +21,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from governance import audit
 from governance.site import SitePageMixin
+from grid.models import Post
 
 ENROLLING_TIERS = ("county", "township")
 DEVICE_NAME = "手机验证器"
@@ -33,8 +34,6 @@ def may_enrol(user, posts=None) -> bool:
     """County and township posts (and superusers) may turn on two-factor authentication.
 
     `posts`: the user's posts with their regions' tiers, when a page has them loaded already (no query)."""
-    from grid.models import Post
-
     if not user.is_authenticated:
         return False
     if user.is_superuser:

@@ -56,7 +56,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 
-ROOT_URLCONF = "governance.urls"
+ROOT_URLCONF = "config.urls"
 
 TEMPLATES = [
     {
@@ -74,8 +74,8 @@ TEMPLATES = [
     },
 ]
 
-WSGI_APPLICATION = "governance.wsgi.application"
-ASGI_APPLICATION = "governance.asgi.application"
+WSGI_APPLICATION = "config.wsgi.application"
+ASGI_APPLICATION = "config.asgi.application"
 
 VAR_DIR = Path(env.str("VAR_DIR", default=str(BASE_DIR / "var")))
 DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'governance.sqlite3'}")}
@@ -252,7 +252,7 @@ AXES_PERMALOCK_MESSAGE = "登录失败次数过多，账号已锁定，请联系
 OTP_TOTP_ISSUER = "基层治理工作平台"
 _auth_index = MIDDLEWARE.index("django.contrib.auth.middleware.AuthenticationMiddleware")
 MIDDLEWARE.insert(_auth_index + 1, "django_otp.middleware.OTPMiddleware")
-MIDDLEWARE.insert(_auth_index + 2, "governance.two_factor.TwoFactorMiddleware")
+MIDDLEWARE.insert(_auth_index + 2, "config.two_factor.TwoFactorMiddleware")
 MIDDLEWARE.insert(1, "csp.middleware.CSPMiddleware")
 # Last: turns a lockout raised during authenticate() into the lockout page (HTTP 429).
 MIDDLEWARE.append("axes.middleware.AxesMiddleware")
@@ -346,6 +346,7 @@ MIDDLEWARE.insert(MIDDLEWARE.index("django.middleware.security.SecurityMiddlewar
 # (owned by the dashboards / long-work jobs work)
 # Long work as Celery jobs (jobs/): imports, batches of documents, large exports.
 INSTALLED_APPS += ["jobs"]
+INSTALLED_APPS += ["config"]  # the composition: its commands (load_demo, generate_load)
 # An export of more rows than this runs as a job with a progress page; smaller ones download at once.
 JOBS_EXPORT_THRESHOLD = env.int("JOBS_EXPORT_THRESHOLD", default=2000)
 # A running job writes its progress every this many items or this many seconds, whichever comes first.

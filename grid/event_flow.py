@@ -4,27 +4,43 @@ Design notes: docs/architecture/workflows.md."""
 
 from __future__ import annotations
 
+from django.shortcuts import redirect
 from django.utils.translation import gettext_lazy as _
+from django.views import View
 from viewflow import this
 from viewflow.workflow import flow
 
-from .flow_parts import artifact_of, decided
-from .locking import process_lock
-from .models import EventProcess
-from .views import EventTaskRedirectView
+from workflows.charts import flow_bpmn, flow_svg
+from workflows.flow_parts import artifact_of, decided
+from workflows.locking import process_lock
+from workflows.models import EventProcess
+from workflows.sla import deadline_for
+
+from .event_rules import handle_permission_for, mark_closed, may_take_step
+from .task_notices import notice_row
 
 _event = artifact_of
 _decided = decided
 
 
 def _handle_permission(activation) -> str:
-    from grid.events import handle_permission_for
-
     return handle_permission_for(_event(activation).handling_region)
 
 
+class EventTaskRedirectView(View):
+    """viewflow needs a view per human node; EventFlow's steps are taken on the event's own page."""
+
+    def get(self, request, *args, process_pk=None, **kwargs):
+        process = EventProcess.objects.filter(pk=process_pk).first()
+        if process is None or process.artifact_object_id is None:
+            return redirect("/")
+        return redirect(f"/grid/events/{process.artifact_object_id}/")
+
+    post = get
+
+
 class EventTaskNode(flow.View):
-    """A human step whose permission is decided by grid.events.may_take_step, never a global grant.
+    """A human step whose permission is decided by grid.event_rules.may_take_step, never a global grant.
 
     viewflow's default `can_assign` also accepts the permission held *anywhere*; with regions that
     would let a grid leader of one grid take another grid's event.
@@ -37,13 +53,9 @@ class EventTaskNode(flow.View):
         self.step = step
 
     def can_assign(self, user, task):
-        from grid.events import may_take_step
-
         return not task.owner_id and user.is_authenticated and may_take_step(user, _event(task.process), self.step)
 
     def can_execute(self, user, task):
-        from grid.events import may_take_step
-
         return task.owner_id == user.pk and may_take_step(user, _event(task.process), self.step)
 
 
@@ -116,9 +128,6 @@ class EventFlow(flow.Flow):
     def rows_for_created_task(self, task) -> list:
         """What a step writes when it opens: its SLA deadline, and the outbox row of its 待办 notice
         (none when tasks run eagerly). Unsaved: event intake inserts them with its other rows."""
-        from .sla import deadline_for
-        from .task_notices import notice_row
-
         rows = [deadline_for(task, _event(task.process))]
         notice = notice_row(task.pk)
         if notice is not None:
@@ -126,6 +135,13 @@ class EventFlow(flow.Flow):
         return rows
 
     def close_event(self, activation):
-        from grid.events import mark_closed
-
         mark_closed(_event(activation))
+
+
+def event_flow_svg(event=None) -> str:
+    """The flow as SVG (viewflow's layout); for one event, its steps so far coloured."""
+    return flow_svg(EventFlow, event)
+
+
+def event_flow_bpmn() -> str:
+    return flow_bpmn(EventFlow)

@@ -11,10 +11,17 @@ from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 from viewflow import this
 from viewflow.workflow import flow
+from viewflow.workflow.models import Task
 
-from .flow_parts import artifact_of, decided, record_page_view
-from .locking import process_lock
-from .models import MobileInspectionProcess
+from governance.models import Notification
+from governance.notifications import notify
+from grid.models import Post, Region
+from inspection.mobile_rules import add_mobile_target, may_decide, mobile_deadline
+from inspection.models import MobileProposal
+from workflows.charts import flow_bpmn, flow_svg
+from workflows.flow_parts import artifact_of, decided, record_page_view
+from workflows.locking import process_lock
+from workflows.models import MobileInspectionProcess
 
 logger = logging.getLogger(__name__)
 
@@ -28,13 +35,9 @@ class LeadingGroupTask(flow.View):
     """Only a leading-group post covering the village may take the decision (never a grant elsewhere)."""
 
     def can_assign(self, user, task):
-        from inspection.rounds import may_decide
-
         return not task.owner_id and may_decide(user, _proposal(task.process))
 
     def can_execute(self, user, task):
-        from inspection.rounds import may_decide
-
         return task.owner_id == user.pk and may_decide(user, _proposal(task.process))
 
 
@@ -74,8 +77,6 @@ class MobileInspectionFlow(flow.Flow):
         notify_leading_group_after_commit(activation.task.pk)
 
     def add_mobile_target(self, activation):
-        from inspection.rounds import add_mobile_target
-
         add_mobile_target(_proposal(activation))
 
 
@@ -96,8 +97,6 @@ def notify_leading_group_after_commit(task_id: int) -> None:
 
 def leading_group_posts(village):
     """Active posts whose role decides mobile proposals, at the village or above it."""
-    from grid.models import Post, Region
-
     step = Region.steplen
     ancestor_paths = [village.path[:end] for end in range(step, len(village.path) + 1, step)]
     return Post.objects.active().filter(
@@ -108,13 +107,6 @@ def leading_group_posts(village):
 
 def notify_leading_group(task_id: int) -> int:
     """待办 notices for a still-open decide task; returns the number sent (each holder once per task)."""
-    from viewflow.workflow.models import Task
-
-    from governance.models import Notification
-    from governance.notifications import notify
-    from inspection.models import MobileProposal
-    from inspection.rounds import mobile_deadline
-
     task = Task.objects.select_related("process").filter(pk=task_id).first()
     if task is None or task.finished is not None:
         return 0
@@ -137,8 +129,6 @@ def notify_leading_group(task_id: int) -> int:
 
 def notify_proposer_of_decision(proposal) -> None:
     """The proposer hears the leading group's decision after it commits."""
-    from governance.models import Notification
-    from governance.notifications import notify
 
     title = f"机动巡察{proposal.village.name}：领导小组{proposal.get_decision_display()}"
     body = proposal.decision_note or ""
@@ -154,12 +144,8 @@ def notify_proposer_of_decision(proposal) -> None:
 
 def mobile_inspection_flow_svg(proposal=None) -> str:
     """The flow as SVG (viewflow's layout); for one proposal, its steps so far coloured."""
-    from .charts import flow_svg
-
     return flow_svg(MobileInspectionFlow, proposal)
 
 
 def mobile_inspection_flow_bpmn() -> str:
-    from .charts import flow_bpmn
-
     return flow_bpmn(MobileInspectionFlow)

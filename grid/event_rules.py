@@ -1,0 +1,40 @@
+"""Who may take each step of a grid event's flow, and the close the flow's last step performs; read by
+EventFlow and the event services alike."""
+
+from __future__ import annotations
+
+from django.utils import timezone
+
+from .models import Event, Post, Region
+
+# Which permission lets a user take the "handle at this tier" step, by the tier's key.
+HANDLE_PERMISSION_BY_TIER = {
+    "grid": "grid.triage_event",
+    "village": "grid.handle_village_event",
+    "township": "grid.dispatch_event",
+}
+
+
+def handle_permission_for(region: Region) -> str:
+    return HANDLE_PERMISSION_BY_TIER.get(region.tier.key, "grid.dispatch_event")
+
+
+def may_take_step(user, event: Event, step: str) -> bool:
+    """Whether `user` may take the flow step `step` ("handle", "department", "verify") of `event` now."""
+    if user is None or not user.is_authenticated or not user.is_active:
+        return False
+    if step == "handle":
+        region = event.handling_region
+        return user.has_perm(handle_permission_for(region), region)
+    if step == "department":
+        if not event.department_id or not user.has_perm("grid.handle_dispatched_event", event.handling_region):
+            return False
+        return Post.objects.active().filter(user=user, department_id=event.department_id).exists()
+    if step == "verify":
+        return user.pk == event.reporter_id or user.has_perm("grid.verify_event", event.region)
+    return False
+
+
+def mark_closed(event: Event) -> None:
+    """Called by the flow's close node once verification is satisfied."""
+    Event.objects.filter(pk=event.pk).update(status=Event.Status.CLOSED, closed_at=timezone.now(), is_overdue=False)

@@ -1,0 +1,102 @@
+"""Who holds an open step of a grid event (and who is above them): the 待办 notices and the overdue
+scan (督办) both ask, with the regions and posts read once per scan."""
+
+from __future__ import annotations
+
+from .event_rules import HANDLE_PERMISSION_BY_TIER
+from .models import Event, Post, Region
+
+
+def _ancestor_paths(path: str) -> list[str]:
+    step = Region.steplen
+    return [path[:end] for end in range(step, len(path) + 1, step)]
+
+
+class Holders:
+    """Who holds a permission over a region (posts at the region or above), and the regions above,
+    read once per scan however many events it meets."""
+
+    def __init__(self):
+        self._cache: dict[tuple, list[int]] = {}
+        self._posts: dict[str, dict[str, list[tuple[int, int | None]]]] = {}
+        self._regions: dict[str, Region] = {}
+        self._committees: dict[int, list[int]] = {}
+
+    def load_regions(self, paths) -> None:
+        """Read the regions at `paths` and every region above them (one query for those not read yet)."""
+        wanted = {prefix for path in paths for prefix in _ancestor_paths(path)} - self._regions.keys()
+        if wanted:
+            for region in Region.objects.filter(path__in=wanted).select_related("tier"):
+                self._regions[region.path] = region
+
+    def region(self, path: str) -> Region | None:
+        if path not in self._regions:
+            self.load_regions([path])
+        return self._regions.get(path)
+
+    def upper(self, region: Region) -> Region | None:
+        """The next handling region above `region` (grid.events.next_handling_region, from the paths)."""
+        if region.tier.key == "township":
+            return None
+        for path in reversed(_ancestor_paths(region.path)[:-1]):
+            node = self.region(path)
+            if node is not None and node.tier.key in HANDLE_PERMISSION_BY_TIER:
+                return node
+        return None
+
+    def committee(self, region: Region) -> list[int]:
+        """The township party committee, who supervise the township office."""
+        if region.pk not in self._committees:
+            self._committees[region.pk] = list(
+                Post.objects.active().filter(region=region, role__key="township_committee", user__is_active=True)
+                .values_list("user_id", flat=True))
+        return self._committees[region.pk]
+
+    def of(self, perm: str, region: Region, *, exact: bool = False, department_id: int | None = None) -> list[int]:
+        key = (perm, region.pk, exact, department_id)
+        if key not in self._cache:
+            by_path = self._holders_by_path(perm)
+            paths = [region.path] if exact else _ancestor_paths(region.path)
+            self._cache[key] = sorted({
+                user_id for path in paths for user_id, post_department in by_path.get(path, ())
+                if not department_id or post_department == department_id
+            })
+        return self._cache[key]
+
+    def _holders_by_path(self, perm: str) -> dict[str, list[tuple[int, int | None]]]:
+        """Every active holder of `perm` by the path of their post's region: one query per permission
+        and scan, however many regions the scan meets."""
+        if perm not in self._posts:
+            app_label, codename = perm.split(".", 1)
+            rows = Post.objects.active().filter(
+                role__permissions__codename=codename, role__permissions__content_type__app_label=app_label,
+                user__is_active=True,
+            ).values_list("region__path", "user_id", "department_id")
+            by_path: dict[str, list[tuple[int, int | None]]] = {}
+            for path, user_id, department_id in rows:
+                by_path.setdefault(path, []).append((user_id, department_id))
+            self._posts[perm] = by_path
+        return self._posts[perm]
+
+
+def recipients_of_task(task, event: Event, holders: Holders) -> tuple[list[int], list[int]]:
+    """(who holds the step, who is above them) for the task of an event."""
+    region = event.handling_region
+    step = getattr(task.flow_task, "name", "")
+    if step == "handle":
+        tier = region.tier.key
+        holding = [task.owner_id] if task.owner_id else holders.of(HANDLE_PERMISSION_BY_TIER.get(tier, "grid.dispatch_event"), region)
+        upper = holders.upper(region)
+        if upper is not None:
+            above = holders.of(HANDLE_PERMISSION_BY_TIER.get(upper.tier.key, "grid.dispatch_event"), upper, exact=True)
+        else:  # the township office is supervised by the township party committee
+            above = holders.committee(region)
+    elif step == "department_handle":
+        holding = [task.owner_id] if task.owner_id else holders.of(
+            "grid.handle_dispatched_event", region, department_id=event.department_id)
+        above = holders.of("grid.dispatch_event", region, exact=True)
+    else:  # verification: the reporter, and the grid leader above them
+        holding = [event.reporter_id]
+        above = holders.of("grid.verify_event", event.region)
+    holding = [pk for pk in holding if pk]
+    return holding, [pk for pk in above if pk not in holding]
