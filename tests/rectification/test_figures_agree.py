@@ -14,7 +14,7 @@ from django.urls import reverse
 from django.utils import timezone
 from openpyxl import load_workbook
 
-from governance import dashboards
+from config import dashboards
 from rectification import notices, states
 from rectification.imports import import_rectification
 from rectification.models import RectificationItem

@@ -45,9 +45,9 @@ def test_without_mail_there_is_no_password_reset(client):
 
 def test_the_reset_setting_follows_the_mail_setting(monkeypatch):
     monkeypatch.delenv("EMAIL_URL", raising=False)
-    assert runpy.run_path(str(ROOT / "governance" / "settings.py"))["PASSWORD_RESET_ENABLED"] is False
+    assert runpy.run_path(str(ROOT / "config" / "settings.py"))["PASSWORD_RESET_ENABLED"] is False
     monkeypatch.setenv("EMAIL_URL", "smtp+tls://notice:secret@smtp.example.gov.cn:587")
-    values = runpy.run_path(str(ROOT / "governance" / "settings.py"))
+    values = runpy.run_path(str(ROOT / "config" / "settings.py"))
     assert values["PASSWORD_RESET_ENABLED"] is True and values["EMAIL_HOST"] == "smtp.example.gov.cn"
 
 

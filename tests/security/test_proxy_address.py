@@ -26,7 +26,7 @@ from grid import services
 
 pytestmark = pytest.mark.django_db
 
-SETTINGS_FILE = Path(settings.BASE_DIR) / "governance" / "settings.py"
+SETTINGS_FILE = Path(settings.BASE_DIR) / "config" / "settings.py"
 PASSWORD = "Test@2026pw"
 PROXY = "10.9.9.9"  # the address every request comes from when a proxy stands in front
 ATTACKER = "203.0.113.5"
