@@ -247,7 +247,7 @@ AXES_PERMALOCK_MESSAGE = "登录失败次数过多，账号已锁定，请联系
 # The client address behind a reverse proxy: see "reverse proxy" below (TRUSTED_PROXY_COUNT).
 
 # Optional two-factor authentication (django-otp TOTP) for county and township posts
-# (governance/two_factor.py): once a user has a confirmed device, every page asks for the code
+# (config/two_factor.py): once a user has a confirmed device, every page asks for the code
 # after the password until the session is verified.
 OTP_TOTP_ISSUER = "基层治理工作平台"
 _auth_index = MIDDLEWARE.index("django.contrib.auth.middleware.AuthenticationMiddleware")
@@ -401,5 +401,5 @@ PASSWORD_RESET_ENABLED = bool(env.str("EMAIL_URL", default=""))
 PASSWORD_RESET_TIMEOUT = env.int("PASSWORD_RESET_TIMEOUT_MINUTES", default=60) * 60
 
 # ------------------------------------------------------------------ two-factor recovery codes
-# One-time recovery codes for two-factor users (django-otp's static device, governance/two_factor.py).
+# One-time recovery codes for two-factor users (django-otp's static device, config/two_factor.py).
 INSTALLED_APPS += ["django_otp.plugins.otp_static"]
