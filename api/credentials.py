@@ -5,12 +5,15 @@ from __future__ import annotations
 import hashlib
 import secrets
 
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Permission
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
 
 from governance import audit
-from grid.models import Region
+from grid.models import Region, Role
+from grid.services import create_post
 
 from .models import DeviceToken, Open311Client
 
@@ -109,10 +112,6 @@ OPEN311_ROLE = "open311_client"
 
 def open311_role():
     """The role of Open311 service accounts: it may report events, nothing else (created on first use)."""
-    from django.contrib.auth.models import Permission
-
-    from grid.models import Role
-
     role, created = Role.objects.get_or_create(
         key=OPEN311_ROLE, defaults={"name": "Open311 接入方", "description": "外部系统经 Open311 接口上报群众反映的事件；只能上报，不能查看"},
     )
@@ -128,10 +127,6 @@ def create_open311_client(*, by, name: str, jurisdiction: Region) -> tuple[Open3
     requests go through grid.events.report_event like any report; it has no password, so it cannot
     log in, and no view permission, so it sees nothing.
     """
-    from django.contrib.auth import get_user_model
-
-    from grid.services import create_post
-
     name = (name or "").strip()
     if not name or len(name) > 100:
         raise CredentialError("请填写接入方名称（不超过 100 个字）。")

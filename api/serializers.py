@@ -6,6 +6,7 @@ from __future__ import annotations
 from django.urls import reverse
 from rest_framework import serializers
 
+from governance.audit_labels import action_label
 from grid.events import DECISION_LABELS
 from grid.models import Event, EventCategory, Region
 from inspection.models import PatrolReport
@@ -62,8 +63,6 @@ class HistorySerializer(serializers.Serializer):
     actor = serializers.SerializerMethodField(help_text="操作人姓名（系统自动操作为空）")
 
     def get_label(self, entry) -> str:
-        from governance.audit_labels import action_label
-
         return action_label(entry.action)
 
     def get_actor(self, entry) -> str:

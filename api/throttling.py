@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from rest_framework.throttling import SimpleRateThrottle
 
+from .credentials import digest
+
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
 
 
@@ -47,7 +49,6 @@ class Open311PostThrottle(_WriteThrottle):
 
     def get_cache_key(self, request, view):
         key = (request.data.get("api_key") if hasattr(request.data, "get") else "") or request.query_params.get("api_key") or ""
-        from .credentials import digest
 
         ident = f"{digest(str(key))[:16]}-{self.get_ident(request)}"
         return self.cache_format % {"scope": self.scope, "ident": ident}

@@ -8,6 +8,7 @@ from django.core.exceptions import ValidationError
 from django.shortcuts import get_object_or_404, redirect
 from django.views import View
 from django.views.generic import TemplateView
+from drf_spectacular.generators import SchemaGenerator
 
 from governance.site import SitePageMixin
 
@@ -82,8 +83,6 @@ class ApiDocsView(SitePageMixin, TemplateView):
     template_name = "api/docs.html"
 
     def get_context_data(self, **kwargs):
-        from drf_spectacular.generators import SchemaGenerator
-
         schema = SchemaGenerator().get_schema(request=None, public=True)
         components = schema.get("components", {}).get("schemas", {})
 

@@ -11,6 +11,7 @@ from django.urls import reverse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status
+from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
@@ -21,15 +22,19 @@ from governance.audit import entries_for
 from governance.evidence import attachment_response, attachments_of, disagreement_warnings
 from governance.models import Attachment
 from grid import events as event_services
-from grid.access import get_object_for_user, require_perm, scope
+from grid.access import get_object_for_user, region_grants, require_perm, scope
+from grid.event_forms import EventFilterForm
 from grid.event_lists import EVENT_SORTS, EventFilters, my_tasks, region_events, with_list_columns
 from grid.models import Department, Event, EventCategory, Post, Region
 from inspection import circulars
+from inspection.circular_access import circular_data, township_for
 from inspection.models import PatrolReport
+from inspection.report_forms import ReportFilterForm
 from rectification import notices as notice_services
 from rectification import services as rect_services
 from rectification import states as rect_states
 from rectification.models import ProgressEntry, RectificationItem, RectificationPlan
+from rectification.rectification_flow import position
 
 from . import serializers as s
 from .pagination import UncountedPagination
@@ -80,8 +85,6 @@ def _int_param(request, name: str) -> int | None:
     try:
         number = int(value)
     except ValueError:
-        from rest_framework.exceptions import ValidationError
-
         raise ValidationError({name: "须为整数。"}) from None
     return number if 0 < number < 2**62 else -1
 
@@ -93,8 +96,6 @@ class MeView(APIView):
     name = "当前用户"  # the browsable page's title
     @extend_schema(summary="当前用户、在任岗位与权限", responses={200: s.MeSerializer, **READ_ERRORS}, tags=["用户"])
     def get(self, request):
-        from grid.access import region_grants
-
         user = request.user
         posts = Post.objects.active().filter(user=user).select_related("role", "region", "department").order_by("id")
         data = {"id": user.pk, "username": user.get_username(), "name": user.get_full_name() or user.get_username(),
@@ -165,8 +166,6 @@ class RegionDetailView(APIView):
 
 def _event_filters(request) -> EventFilters:
     """The event list's filters, decoded by the UI's own filter form (unknown values are ignored as there)."""
-    from grid.event_forms import EventFilterForm
-
     return EventFilterForm(request.query_params or None).filters()
 
 
@@ -237,7 +236,6 @@ class EventListView(PagedAPIView):
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
         key = data.get("idempotency_key") or request.headers.get("Idempotency-Key") or ""
-        from rest_framework.exceptions import ValidationError
 
         region = Region.objects.select_related("tier").filter(pk=data["region"]).first()
         if region is None or not request.user.has_perm("grid.add_event", region):
@@ -380,8 +378,6 @@ def _report_queryset():
 
 
 def _report_filters(request, reports):
-    from inspection.report_forms import ReportFilterForm
-
     return ReportFilterForm(request.query_params or None, user=request.user).apply(reports)
 
 
@@ -437,10 +433,6 @@ class PatrolScoresView(APIView):
         responses={200: s.ScoresSerializer, **_errors(400, 401, 403, 404)}, tags=["大巡查"],
     )
     def get(self, request):
-        from rest_framework.exceptions import NotFound, ValidationError
-
-        from inspection.circular_access import circular_data, township_for
-
         township_pk = _int_param(request, "township")
         if township_pk is None:
             raise ValidationError({"township": "请指定乡镇编号。"})
@@ -525,8 +517,6 @@ class ItemListView(PagedAPIView):
 
 
 def _item_detail(request, item: RectificationItem) -> dict:
-    from rectification.rectification_flow import position
-
     item = _item_for(request.user, item.pk)
     entries = list(item.progress.select_related("reported_by").order_by("reported_on", "id"))
     files = defaultdict(list)

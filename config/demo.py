@@ -4,18 +4,25 @@ Design notes: docs/architecture/grid.md."""
 from __future__ import annotations
 
 import datetime
+import io
+import random
 from dataclasses import dataclass, field
 from decimal import Decimal
+from pathlib import Path
 from typing import NamedTuple
+from unittest import mock
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.hashers import make_password
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import ValidationError
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import transaction
+from django.utils import timezone
+from PIL import Image
 
 from governance import audit
-from grid import services
+from grid import events, patrols, services
 from grid.models import (
     PATH_SEPARATOR,
     CategoryRouting,
@@ -39,6 +46,10 @@ from inspection.models import (
     RoundTarget,
     SupervisionGroup,
 )
+from rectification import services as rectification_services
+from rectification.imports import import_rectification
+from rectification.models import Accountability, MoneyRecovered, PlanMeasure, PlanMeeting
+from rectification.tasks import flag_overdue
 from workflows.models import TaskDeadline
 
 User = get_user_model()
@@ -544,8 +555,6 @@ class _Loader:
 
     def load_patrol_reports(self, taiping: Region) -> None:
         """A few reports and findings, entered as the lead departments would have verified them."""
-        from django.utils import timezone
-
         today = timezone.localdate()
         this_month = today.replace(day=1)
         months = {0: this_month, -1: (this_month - datetime.timedelta(days=1)).replace(day=1)}
@@ -617,10 +626,6 @@ class _Loader:
             self.summary.routes += 1
 
     def load_events(self) -> None:
-        from django.utils import timezone
-
-        from grid import events
-
         users = {user.username: user for user in get_user_model().objects.filter(
             username__in={"wanggeyuan", "wanggezhang", "cunganbu", "zongheban"})}
         grid = self.regions[_path(TAIPING_PATH, LOUXING, grid_name(1))]
@@ -645,8 +650,6 @@ class _Loader:
     def pass_deadline(self, event) -> None:
         """The demo's first event has waited past its step's deadline (reported hours ago, never handled),
         so that the periodic 督办 (`make run` runs it beside the server) shows a supervision message at once."""
-        from django.utils import timezone
-
         TaskDeadline.objects.filter(
             is_open=True, task__process__artifact_content_type=ContentType.objects.get_for_model(Event),
             task__process__artifact_object_id=event.pk,
@@ -657,16 +660,6 @@ class _Loader:
         rejected), so that the dashboards' charts by month and category show something. Each event goes
         through the real services at its own past time (the clock is set back while it is reported and
         handled), so its audit history and timestamps agree. Only with `load_demo --history` (make run)."""
-        import io
-        import random
-        from unittest import mock
-
-        from django.core.files.uploadedfile import SimpleUploadedFile
-        from django.utils import timezone
-        from PIL import Image
-
-        from grid import events
-
         if Event.objects.filter(idempotency_key__startswith=HISTORY_KEY_PREFIX).exists():
             return
         users = {user.username: user for user in get_user_model().objects.filter(
@@ -712,10 +705,6 @@ class _Loader:
 
     def load_patrols(self) -> None:
         """A week of the grid member's patrols and diaries (the last one not yet reviewed)."""
-        from django.utils import timezone
-
-        from grid import patrols
-
         member = get_user_model().objects.get(username="wanggeyuan")
         leader = get_user_model().objects.get(username="wanggezhang")
         if PatrolLog.objects.filter(member=member).exists():
@@ -836,15 +825,6 @@ class _Loader:
         is overdue; the overdue job runs once here, as `make run`'s scheduler would within seconds, and
         the office's 《巡察提醒函》 for it is written; the notice draft warns that item 3's next step
         lies after its deadline without a new deadline, and 审定 refuses it until one is set."""
-        from pathlib import Path
-
-        from django.utils import timezone
-
-        from rectification import services as rectification_services
-        from rectification.imports import import_rectification
-        from rectification.models import Accountability, MoneyRecovered, PlanMeasure, PlanMeeting
-        from rectification.tasks import flag_overdue
-
         group_name, feedback_on = DEMO_FIRST_ROUND_GROUP[1], DEMO_FIRST_ROUND_GROUP[2]
         outcome = import_rectification(
             Path(__file__).resolve().parent.parent / "rectification" / "demo" / "taiping_rectification.csv",

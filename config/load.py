@@ -10,13 +10,17 @@ from dataclasses import dataclass, field
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.hashers import PBKDF2PasswordHasher
+from django.contrib.contenttypes.models import ContentType
 from django.db import connection, transaction
 from django.db.models import Max
 from django.utils import timezone
 from viewflow.workflow.fields import get_flow_ref
+from viewflow.workflow.models import Process, Task
 
 from grid.event_flow import EventFlow
 from grid.models import Department, Event, EventCategory, Post, Region, Role, Tier
+from rectification.models import RectificationItem, RectificationPlan
+from workflows.models import TaskDeadline
 
 COUNTY_NAME = "负载测试县"
 VILLAGES_PER_TOWNSHIP = 20
@@ -161,8 +165,6 @@ def _password_hash() -> str:
 
 def _create_rectification(county: County) -> None:
     """A plan for every village, ITEMS_PER_PLAN items each (statuses cycling, some overdue)."""
-    from rectification.models import RectificationItem, RectificationPlan
-
     creator = get_user_model().objects.get(username=LOAD_USERS["county"][0])
     names = dict(Region.objects.filter(pk__in=county.villages).values_list("pk", "full_path"))
     RectificationPlan.objects.bulk_create([
@@ -221,11 +223,6 @@ class EventFactory:
     """
 
     def __init__(self, county: County, seed: int, now: datetime.datetime | None = None):
-        from django.contrib.contenttypes.models import ContentType
-        from viewflow.workflow.models import Process, Task
-
-        from workflows.models import TaskDeadline
-
         self.vendor = connection.vendor
         self.now = now or timezone.now()
         self.county = county

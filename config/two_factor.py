@@ -4,6 +4,7 @@ Design notes: docs/architecture/governance.md."""
 from __future__ import annotations
 
 import base64
+import time
 from urllib.parse import urlencode
 
 from django.contrib import messages
@@ -151,6 +152,7 @@ def disable(user, token: str) -> None:
 
 def qr_svg(device: TOTPDevice) -> str:
     """The otpauth:// URL of the device as an inline SVG QR code (made here, no user text in it)."""
+    # Deferred: qrcode is loaded only when a QR code is drawn, at two-factor enrolment
     import qrcode
     import qrcode.image.svg
 
@@ -277,8 +279,6 @@ class TwoFactorMiddleware:
         return self.get_response(request)
 
     def _has_device(self, request, user) -> bool:
-        import time
-
         session = getattr(request, "session", None)
         now = time.time()
         if session is not None and session.get(self.SESSION_KEY, 0) > now:

@@ -1,11 +1,11 @@
 from django.apps import AppConfig
 
+from . import checks, input_rules  # noqa: F401  (checks registers the start-up checks)
+
 
 class GovernanceConfig(AppConfig):
     name = "governance"
     verbose_name = "系统核心"
 
     def ready(self):
-        from . import checks, input_rules  # noqa: F401  (checks registers the start-up checks)
-
         input_rules.install()  # every form and serializer field refuses control characters, odd dates

@@ -8,9 +8,11 @@ from dataclasses import dataclass
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connection, models, transaction
 from django.db.models import F
+from django.db.models.sql import InsertQuery
 from django.forms.models import model_to_dict
 from django.utils import timezone
 
+from . import one_statement
 from .models import AuditChainHead, AuditEntry
 from .request_context import request_id_var
 
@@ -81,8 +83,6 @@ def entry_for(action: str, *, actor=None, obj=None, before=None, after=None, obj
 def take_head_drawing_ids(models_in_order) -> tuple[str, list[int]]:
     """PostgreSQL: lock the chain's head (as `record` does) and draw ids for rows about to be written
     with `one_statement.insert_rows`, in one statement. Returns the hash to chain onto and the ids."""
-    from . import one_statement
-
     calls, names = one_statement.sequence_calls(models_in_order)
     table = connection.ops.quote_name(AuditChainHead._meta.db_table)
     with connection.cursor() as cursor:
@@ -103,8 +103,6 @@ def head_move(entry: AuditEntry) -> tuple[str, list]:
 
 def _insert_and_move_head(entry: AuditEntry) -> None:
     """INSERT the entry and point the head at it in one statement (a CTE): one round trip fewer."""
-    from django.db.models.sql import InsertQuery
-
     fields = [field for field in AuditEntry._meta.local_concrete_fields if field.column != "id"]
     query = InsertQuery(AuditEntry)
     query.insert_values(fields, [entry])

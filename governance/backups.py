@@ -12,6 +12,7 @@ from pathlib import Path
 
 from django.apps import apps
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.core import serializers
 from django.core.management import call_command
 from django.core.management.color import no_style
@@ -19,6 +20,9 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connection, models, transaction
 from django.db.migrations.recorder import MigrationRecorder
 from django.utils import timezone
+
+from .audit import verify_chain
+from .models import AuditEntry
 
 FORMAT = "governance-backup/1"
 # Rows that need not survive a restore: sessions (everyone logs in again).
@@ -189,10 +193,6 @@ def verify_files(directory: Path | str, manifest: dict) -> None:
 
 def business_rows() -> dict[str, int]:
     """What makes a database 'not empty': accounts, audit entries, regions."""
-    from django.contrib.auth import get_user_model
-
-    from .models import AuditEntry
-
     regions = apps.get_model("grid", "Region")  # by name, as the backup reads every app's models
     return {"用户": get_user_model().objects.count(), "审计记录": AuditEntry.objects.count(),
             "区域": regions.objects.count()}
@@ -215,8 +215,6 @@ def _empty_tables() -> None:
 
 
 def restore(directory: Path | str, *, force: bool = False) -> RestoreSummary:
-    from .audit import verify_chain
-
     directory = Path(directory)
     manifest = read_manifest(directory)
     verify_files(directory, manifest)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 import time
 
+import redis
 from django.core.cache.backends.base import DEFAULT_TIMEOUT
 from django.core.cache.backends.redis import RedisCache
 
@@ -18,8 +19,6 @@ class FailSoftRedisCache(RedisCache):
     _last_warning = 0.0
 
     def _soft(self, operation: str, call, fallback):
-        import redis
-
         try:
             return call()
         except (redis.ConnectionError, redis.TimeoutError) as exc:

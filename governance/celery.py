@@ -4,6 +4,8 @@ from celery import Celery
 from celery.schedules import crontab
 from celery.signals import worker_init
 
+from governance.checks import MISSING_SECRET_KEY, secret_key_missing
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
 # Every task queues through the outbox (governance/outbox.py): nothing is lost while Redis is down.
@@ -15,8 +17,6 @@ app.autodiscover_tasks()
 @worker_init.connect
 def _refuse_to_start_without_secret_key(**kwargs):
     # SystemExit, not ImproperlyConfigured: Celery logs and swallows exceptions raised by signal handlers.
-    from governance.checks import MISSING_SECRET_KEY, secret_key_missing
-
     if secret_key_missing():
         raise SystemExit(MISSING_SECRET_KEY)
 

@@ -6,7 +6,8 @@ from __future__ import annotations
 def set_font(run, *, family: str, size: float | None = None, bold: bool = False):
     """Give `run` the font `family` (Latin and East Asian alike, or Word falls back to its own CJK
     font), `size` in points when given, and boldness; returns the run."""
-    from docx.oxml.ns import qn  # python-docx loads only where a Word file is written
+    # Deferred: python-docx is loaded only where a Word file is written
+    from docx.oxml.ns import qn
     from docx.shared import Pt
 
     run.font.name = family

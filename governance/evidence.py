@@ -14,12 +14,14 @@ import zipfile
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
+from urllib.parse import quote
 
 from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
 from django.db import models
+from django.http import FileResponse, HttpResponse
 from django.utils import timezone
 from PIL import ExifTags, Image, ImageOps, UnidentifiedImageError
 
@@ -277,10 +279,6 @@ def attachment_response(attachment: Attachment, *, thumbnail: bool = False):
     """The file (or its thumbnail, when there is one) as a private, inline download.
 
     Callers decide first who may see it: the record's own access rule."""
-    from urllib.parse import quote
-
-    from django.http import FileResponse
-
     use_thumbnail = bool(thumbnail and attachment.thumbnail)
     stored = attachment.thumbnail if use_thumbnail else attachment.file
     response = FileResponse(stored.open("rb"), content_type="image/jpeg" if use_thumbnail else attachment.mime_type)
@@ -324,8 +322,6 @@ class UploadSizeLimitMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
-        from django.http import HttpResponse
-
         limit = getattr(settings, "EVIDENCE_MAX_REQUEST_BYTES", 0)
         if limit and request.method in ("POST", "PUT", "PATCH"):
             try:

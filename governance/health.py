@@ -16,6 +16,9 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_safe
 from django_otp import user_has_device
 
+from governance.celery import app
+from governance.tasks import BEAT_HEARTBEAT_KEY
+
 # Seconds to wait for Redis to accept a connection or answer, and for workers to answer a ping.
 CONNECT_TIMEOUT = 2.0
 WORKER_PING_TIMEOUT = 1.5
@@ -66,6 +69,7 @@ def check_redis() -> CheckResult:
     name = "Redis"
     if not settings.REDIS_URL:
         return CheckResult(name, ok=True, configured=False, detail="未配置（缓存使用进程内存，任务同步执行）")
+    # Deferred: redis is loaded only when a Redis URL is configured
     import redis
 
     client = redis.Redis.from_url(
@@ -82,7 +86,6 @@ def check_redis() -> CheckResult:
 
 def check_celery_worker() -> CheckResult:
     name = "Celery worker"
-    from governance.celery import app
 
     if not settings.REDIS_URL or app.conf.task_always_eager:
         return CheckResult(name, ok=True, configured=False, detail="未配置（任务同步执行）")
@@ -132,7 +135,6 @@ def check_beat(*, now: datetime | None = None) -> CheckResult:
     """Beat writes a heartbeat each minute. Never seen → informational (beat may not be deployed);
     seen but stale → beat has stopped, which fails the check."""
     name = "Celery beat"
-    from governance.tasks import BEAT_HEARTBEAT_KEY
 
     if not settings.REDIS_URL:
         return CheckResult(name, ok=True, configured=False, detail="未配置（嵌入式运行不启动定时任务）")

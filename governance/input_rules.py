@@ -29,8 +29,11 @@ import datetime
 import re
 import unicodedata
 
+from django import forms
 from django.core.exceptions import ValidationError
 from django.utils import timezone
+from rest_framework import fields
+from rest_framework.exceptions import ValidationError as APIValidationError
 
 LONG_TEXT_MAX = 5_000
 LINE_TEXT_MAX = 200
@@ -175,16 +178,12 @@ def printable_tree(data):
 
 
 def _is_long_form_text(field) -> bool:
-    from django import forms
-
     max_length = getattr(field, "max_length", None)
     return isinstance(field.widget, forms.Textarea) or max_length is None or max_length > LINE_LENGTH_LIMIT
 
 
 def check_form_value(field, value) -> None:
     """The rules for one cleaned value of a Django form field."""
-    from django import forms
-
     if getattr(field, "input_rules", True) is False:
         return
     if isinstance(field, forms.CharField) and not isinstance(field, forms.JSONField) and isinstance(value, str):
@@ -195,8 +194,6 @@ def check_form_value(field, value) -> None:
 
 def check_serializer_value(field, value) -> None:
     """The rules for one validated value of a DRF serializer field."""
-    from rest_framework import fields
-
     if getattr(field, "input_rules", True) is False:
         return
     if isinstance(field, fields.CharField) and isinstance(value, str):
@@ -216,9 +213,6 @@ def install() -> None:
     if _installed:
         return
     _installed = True
-    from django import forms
-    from rest_framework import fields
-    from rest_framework.exceptions import ValidationError as APIValidationError
 
     form_clean = forms.Field.clean
 

@@ -15,6 +15,9 @@ from django.db.models import Q, QuerySet
 from django.db.models.expressions import BaseExpression
 from django.http import HttpResponse
 from django.utils import timezone
+from openpyxl import Workbook
+from openpyxl.cell import WriteOnlyCell
+from openpyxl.styles import Font
 
 from governance import audit
 from governance.spreadsheet_safety import xlsx_row
@@ -136,10 +139,6 @@ def xlsx_export(*, rows: Iterable[Sequence], headers: Sequence[str], sheet_title
 def xlsx_bytes(*, rows: Iterable[Sequence], headers: Sequence[str], sheet_title: str, limit: int = EXPORT_LIMIT,
                progress: Callable[[], None] | None = None) -> tuple[bytes, int, bool]:
     """The workbook itself: (content, rows written, truncated)."""
-    from openpyxl import Workbook
-    from openpyxl.cell import WriteOnlyCell
-    from openpyxl.styles import Font
-
     workbook = Workbook(write_only=True)
     sheet = workbook.create_sheet(sheet_title[:31])
     header_cells = []

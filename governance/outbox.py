@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import atexit
 import datetime
+import json
 import logging
 import os
 import threading
@@ -21,6 +22,8 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connections, transaction
 from django.db.models import F, Q
 from django.utils import timezone
+
+from .celery import app
 
 if TYPE_CHECKING:
     from .models import OutboxMessage
@@ -43,8 +46,6 @@ def _grace() -> datetime.timedelta:
 
 def _json_ready(value):
     """Arguments as JSON stores them (datetimes, decimals and UUIDs as text, like Celery's JSON)."""
-    import json
-
     return json.loads(json.dumps(value, cls=DjangoJSONEncoder))
 
 
@@ -114,6 +115,7 @@ class OutboxTask(Task):
         if app.conf.task_always_eager or not enabled() or not transaction.get_connection().in_atomic_block:
             transaction.on_commit(lambda: self.apply_async(args, kwargs, **options))
             return None
+        # Deferred: Celery may load this module (its task class) before the app registry is ready
         from .models import OutboxMessage
 
         task_id = uuid()
@@ -146,6 +148,7 @@ class OutboxTask(Task):
 
 
 def _store(name: str, args, kwargs, task_id: str, options: dict):
+    # Deferred: Celery may load this module (its task class) before the app registry is ready
     from .models import OutboxMessage
 
     try:
@@ -161,12 +164,14 @@ def _store(name: str, args, kwargs, task_id: str, options: dict):
 
 
 def _mark_sent(pk: int) -> None:
+    # Deferred: Celery may load this module (its task class) before the app registry is ready
     from .models import OutboxMessage
 
     OutboxMessage.objects.filter(pk=pk).update(sent_at=timezone.now(), last_error="")
 
 
 def _mark_failed(pk: int | list[int], exc: BaseException) -> None:
+    # Deferred: Celery may load this module (its task class) before the app registry is ready
     from .models import OutboxMessage
 
     global _failed_since_check
@@ -185,6 +190,7 @@ def _drain_backlog_after_success() -> None:
 
     Looked for at once after a failure seen here; otherwise at most every few seconds (rows another
     process kept are also sent by the beat job)."""
+    # Deferred: Celery may load this module (its task class) before the app registry is ready
     from .models import OutboxMessage
 
     global _last_backlog_check, _failed_since_check
@@ -322,6 +328,7 @@ def _broker_messages(batch: list[_Relayed]) -> list[tuple[list[_Relayed], object
 
 
 def _relay_batch(batch: list[_Relayed]) -> None:
+    # Deferred: Celery may load this module (its task class) before the app registry is ready
     from .models import OutboxMessage
 
     sent, failed, error = [], [], None
@@ -397,8 +404,6 @@ class FlushResult:
 
 def publish(message) -> None:
     """Send one stored message to the broker (raises when the broker does not take it)."""
-    from .celery import app
-
     app.send_task(message.task_name, args=message.args, kwargs=message.kwargs, task_id=message.task_id,
                   **_sendable_options(message.options))
 
@@ -408,6 +413,7 @@ def flush(*, limit: int = 500, include_fresh: bool = False) -> FlushResult:
 
     Rows younger than the grace period are left to the publish that wrote them, unless
     `include_fresh` (the command, run by an operator after an outage)."""
+    # Deferred: Celery may load this module (its task class) before the app registry is ready
     from .models import OutboxMessage
 
     result = FlushResult()
@@ -434,6 +440,7 @@ def flush(*, limit: int = 500, include_fresh: bool = False) -> FlushResult:
 
 def delete_sent(older_than_days: int | None = None) -> int:
     """Forget messages the broker took more than `older_than_days` ago."""
+    # Deferred: Celery may load this module (its task class) before the app registry is ready
     from .models import OutboxMessage
 
     days = older_than_days if older_than_days is not None else getattr(settings, "TASK_OUTBOX_KEEP_DAYS", 7)
@@ -443,6 +450,7 @@ def delete_sent(older_than_days: int | None = None) -> int:
 
 
 def pending_count() -> int:
+    # Deferred: Celery may load this module (its task class) before the app registry is ready
     from .models import OutboxMessage
 
     return OutboxMessage.objects.filter(sent_at__isnull=True).count()

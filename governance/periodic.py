@@ -18,6 +18,8 @@ from dataclasses import dataclass
 
 from celery.schedules import maybe_schedule
 
+from .celery import app as celery_app
+
 logger = logging.getLogger(__name__)
 
 
@@ -32,7 +34,7 @@ class Entry:
 def beat_entries(app=None) -> list[Entry]:
     """The entries of Celery beat's schedule, in its order (the tasks' modules loaded, as a worker does)."""
     if app is None:
-        from .celery import app
+        app = celery_app
     app.loader.import_default_modules()
     return [Entry(name, spec["task"], maybe_schedule(spec["schedule"], app=app))
             for name, spec in app.conf.beat_schedule.items()]
@@ -41,7 +43,7 @@ def beat_entries(app=None) -> list[Entry]:
 def run_task(task_name: str, app=None):
     """Run one task here and now (as a worker would), whatever the broker."""
     if app is None:
-        from .celery import app
+        app = celery_app
     return app.tasks[task_name].apply(throw=True).get()
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import string
 
+from django.contrib.auth.password_validation import CommonPasswordValidator
 from django.core.exceptions import ValidationError
 
 CLASSES = (
@@ -57,8 +58,6 @@ class GuessablePasswordValidator:
             _DECORATION)) if core}
 
     def validate(self, password: str, user=None) -> None:
-        from django.contrib.auth.password_validation import CommonPasswordValidator
-
         common = CommonPasswordValidator().passwords
         cores = self.cores(password)
         if any(core in common for core in cores):

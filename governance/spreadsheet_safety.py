@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from openpyxl.cell import WriteOnlyCell
+
 from .input_rules import printable
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "\n", "＝", "＋", "－", "＠")
@@ -28,7 +30,6 @@ def xlsx_cell(sheet, value):
     value = printable(value)
     if not looks_like_formula(value):
         return value
-    from openpyxl.cell import WriteOnlyCell
 
     cell = WriteOnlyCell(sheet, value=value)
     cell.data_type = "s"

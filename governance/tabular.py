@@ -12,6 +12,8 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import openpyxl
+
 from .input_rules import row_problems
 
 SPREADSHEET_SUFFIXES = {".xlsx", ".xlsm"}
@@ -143,8 +145,6 @@ def _check_headers(headers: list[str], required: Sequence[str]) -> None:
 
 
 def _spreadsheet_rows(path: Path) -> Iterator[Sequence[object]]:
-    import openpyxl  # imported here: only the importers need it
-
     try:
         workbook = openpyxl.load_workbook(path, read_only=True, data_only=True)
     except (zipfile.BadZipFile, KeyError, ValueError, OSError) as exc:

@@ -13,6 +13,7 @@ class GridConfig(AppConfig):
 
         audit.use_regions(of_object=region_path_of, of_actor=broadest_post_path)
 
+        # Deferred: these modules import models, importable only once the app registry is ready
         from governance import visibility
 
         from .access import RegionRule

@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 
 from django import forms
+from django.db.models import Q
 from django.utils import timezone
 
 from governance.listing import FilterForm
@@ -21,7 +22,6 @@ def reportable_regions(user):
     paths = region_grants(user).paths("grid.add_event")
     if not paths:
         return Region.objects.none()
-    from django.db.models import Q
 
     condition = Q()
     for prefix in paths:

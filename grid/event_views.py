@@ -3,6 +3,8 @@ Design notes: docs/architecture/grid.md."""
 
 from __future__ import annotations
 
+from urllib.parse import quote
+
 from django.contrib import messages
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -108,8 +110,6 @@ class EventExportView(LoginRequiredMixin, View):
         content, truncated = export_events(events, by=request.user)
         response = HttpResponse(content, content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
         filename = f"网格事件_{timezone.localtime():%Y%m%d_%H%M}.xlsx"
-        from urllib.parse import quote
-
         response["Content-Disposition"] = f"attachment; filename*=UTF-8''{quote(filename)}"
         if truncated:
             response["X-Export-Truncated"] = str(EXPORT_LIMIT)

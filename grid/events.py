@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime
 from decimal import Decimal, InvalidOperation
 
+from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from viewflow.workflow.models import Task
@@ -406,8 +407,6 @@ def rate_event(event: Event, *, by, rating: int, comment: str = "") -> Event:
 
 def system_user():
     """The account automatic actions (overdue escalation) are taken as; it cannot log in."""
-    from django.contrib.auth import get_user_model
-
     user, created = get_user_model().objects.get_or_create(
         username="system", defaults={"first_name": "系统", "is_active": False},
     )

@@ -1,6 +1,8 @@
 """The roles (stable keys: grid member to discipline) with their default permissions, loaded by data migrations.
 Design notes: docs/architecture/grid.md."""
 
+from django.contrib.auth.management import create_permissions
+
 VIEW_BASICS = ["grid.view_region", "grid.view_department"]
 VIEW_PEOPLE = VIEW_BASICS + ["grid.view_post"]
 MANAGE_GRID = [
@@ -138,8 +140,6 @@ def default_permissions(role_key: str) -> set[str]:
 
 def create_all_permissions(apps) -> None:
     """Create the permission rows of every model known at this migration (Django does it only after all)."""
-    from django.contrib.auth.management import create_permissions
-
     for app_config in apps.get_app_configs():
         app_config.models_module = True
         create_permissions(app_config, apps=apps, verbosity=0)

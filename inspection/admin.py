@@ -9,6 +9,7 @@ from django.db.models import Count
 from governance.admin_audit import AuditedModelAdmin, ReadOnlyAdminMixin
 from grid.models import Region
 
+from .letters import _recipient_errors
 from .models import (
     CatalogItem,
     Circular,
@@ -30,6 +31,7 @@ from .models import (
     TalkRecord,
     VillagePatrol,
 )
+from .onsite import visible_clues
 
 
 @admin.register(PatrolCategory)
@@ -341,8 +343,6 @@ class InspectionLetterForm(forms.ModelForm):
         round_, kind = data.get("round"), data.get("kind")
         recipient, department = data.get("recipient"), data.get("recipient_department")
         if round_ and kind:
-            from .letters import _recipient_errors  # the one recipient rule, shared with the letter pages
-
             for error in _recipient_errors(round_, kind, recipient, department):
                 self.add_error("recipient_department" if kind == InspectionLetter.Kind.RECOMMENDATION else "recipient", error)
         issued = data.get("issued_on")
@@ -451,10 +451,6 @@ class ProblemClueAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
     def get_queryset(self, request):
         queryset = super().get_queryset(request)
-        try:
-            from .onsite import visible_clues
-        except ImportError:  # the on-site module not there yet: the superuser sees all, nobody else any
-            return queryset if request.user.is_active and request.user.is_superuser else queryset.none()
         return queryset.filter(pk__in=visible_clues(request.user).values("pk"))
 
     def has_view_permission(self, request, obj=None):

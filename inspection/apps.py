@@ -6,6 +6,7 @@ class InspectionConfig(AppConfig):
     verbose_name = "大巡查与巡察"
 
     def ready(self):
+        # Deferred: these modules import models, importable only once the app registry is ready
         from governance import visibility
         from grid.access import RegionRule
 

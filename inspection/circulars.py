@@ -14,6 +14,8 @@ from django.db import IntegrityError, transaction
 from django.template.loader import render_to_string
 from django.utils import timezone
 from django.utils.safestring import mark_safe
+from openpyxl import Workbook
+from openpyxl.styles import Alignment, Font
 
 from governance import audit, charts
 from governance.chinese_dates import chinese_date
@@ -237,14 +239,13 @@ def render_pdf(data: dict) -> bytes:
     # WeasyPrint logs each step (even parsing its own stylesheets on import) at INFO: a command's output
     # and the test logs need none of it.
     logging.getLogger("weasyprint.progress").setLevel(logging.WARNING)
-    from weasyprint import HTML  # imported here: loading WeasyPrint costs a noticeable fraction of a second
+    # Deferred: loading WeasyPrint costs a noticeable fraction of a second; only PDF output needs it
+    from weasyprint import HTML
 
     return HTML(string=render_html(data)).write_pdf()
 
 
 def _xlsx_sheet(workbook, title: str, headers: list[str], rows: list[list], widths: list[int]):
-    from openpyxl.styles import Alignment, Font
-
     sheet = workbook.create_sheet(title)
     sheet.append(headers)
     for cell in sheet[1]:
@@ -266,7 +267,6 @@ def _number(text: str):
 def render_xlsx(data: dict) -> bytes:
     """The ranking (or grade) sheet plus a details sheet."""
     data = printable_tree(data)
-    from openpyxl import Workbook
 
     workbook = Workbook()
     workbook.remove(workbook.active)
@@ -334,6 +334,7 @@ def _docx_table(document, headers: list[str], rows: list[list]):
 def render_docx(data: dict) -> bytes:
     """Title, date, paragraphs and tables in a Word document (A4)."""
     data = printable_tree(data)
+    # Deferred: python-docx is loaded only where a Word file is written
     from docx import Document
     from docx.enum.text import WD_ALIGN_PARAGRAPH
     from docx.shared import Mm

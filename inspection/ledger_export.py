@@ -7,6 +7,8 @@ from __future__ import annotations
 import datetime
 import io
 
+from django.contrib.auth import get_user_model
+from django.db.models import Prefetch
 from django.utils import timezone
 from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font
@@ -46,11 +48,6 @@ BOOK_FINDING_HEADERS = ["编号", "村（居）", "目录编号", "事项", "来
 def patrol_prefetches(*names: str) -> list:
     """A patrol's people, items and reports (or those `names`) in a fixed order, for the cells of the
     ledger list, its export and the formal ledger."""
-    from django.contrib.auth import get_user_model
-    from django.db.models import Prefetch
-
-    from .models import CatalogItem, PatrolReport
-
     ordered = {"patrollers": get_user_model().objects.order_by("pk"),
                "items": CatalogItem.objects.order_by("code", "pk"),
                "reports": PatrolReport.objects.order_by("number")}

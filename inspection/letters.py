@@ -8,6 +8,7 @@ import io
 import logging
 import re
 
+from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Q, QuerySet
@@ -20,6 +21,8 @@ from governance.chinese_dates import chinese_date
 from governance.chinese_numerals import chinese_ordinal
 from governance.docx_fonts import set_font
 from governance.input_rules import printable_tree
+from governance.models import Notification
+from governance.notifications import notify
 from grid.models import Department, Post, Region
 
 from . import onsite
@@ -287,8 +290,6 @@ def record_reply(letter: InspectionLetter, *, by, replied_on: datetime.date | No
 
 def office_users(round: InspectionRound) -> list:
     """Active holders of inspection.add_inspectionletter at or above the round's county (the office)."""
-    from django.contrib.auth import get_user_model
-
     county = round.county
     step = Region.steplen
     ancestors = [county.path[:end] for end in range(step, len(county.path) + 1, step)]
@@ -302,9 +303,6 @@ def office_users(round: InspectionRound) -> list:
 def flag_overdue_letters(today: datetime.date | None = None) -> dict:
     """Mark letters past their reply date without a reply as overdue (and clear the flag of answered ones);
     tell the office once per letter (the dedupe key is the letter). Safe to run any number of times."""
-    from governance.models import Notification
-    from governance.notifications import notify
-
     today = today or timezone.localdate()
     result = {"flagged": 0, "cleared": 0, "notified": 0}
     with transaction.atomic():
@@ -365,12 +363,14 @@ def render_html(letter: InspectionLetter) -> str:
 def render_pdf(letter: InspectionLetter) -> bytes:
     """A4 PDF with the Noto CJK fonts embedded (subset)."""
     logging.getLogger("weasyprint.progress").setLevel(logging.WARNING)
+    # Deferred: loading WeasyPrint costs a noticeable fraction of a second; only PDF output needs it
     from weasyprint import HTML
 
     return HTML(string=render_html(letter)).write_pdf()
 
 
 def render_docx(letter: InspectionLetter) -> bytes:
+    # Deferred: python-docx is loaded only where a Word file is written
     from docx import Document
     from docx.enum.text import WD_ALIGN_PARAGRAPH
     from docx.shared import Mm, Pt

@@ -20,6 +20,7 @@ from governance.evidence import EvidenceRejected, attachment_response, attachmen
 from governance.listing import xlsx_export
 from governance.paging import UncountedPage
 from grid.access import get_object_for_user, require_perm, scope
+from inspection.patrol_report_flow import patrol_report_flow_bpmn, patrol_report_flow_svg
 
 from . import reports as report_services
 from .ledger_export import patrol_prefetches
@@ -229,8 +230,6 @@ class ReportDetailView(LoginRequiredMixin, TemplateView):
     template_name = "inspection/report_detail.html"
 
     def get_context_data(self, **kwargs):
-        from inspection.patrol_report_flow import patrol_report_flow_svg
-
         user = self.request.user
         report = kwargs.pop("report", None) or _report_for(user, self.kwargs["pk"])
         attachments = []
@@ -327,8 +326,6 @@ class ReportChartView(LoginRequiredMixin, TemplateView):
     template_name = "inspection/report_chart.html"
 
     def get(self, request, pk=None):
-        from inspection.patrol_report_flow import patrol_report_flow_bpmn, patrol_report_flow_svg
-
         report = _report_for(request.user, pk) if pk else None
         if report is None:
             require_perm(request.user, "inspection.view_patrolreport")

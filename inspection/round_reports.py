@@ -14,6 +14,8 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import Q
 from django.template.loader import render_to_string
 from django.utils import timezone
+from openpyxl import Workbook
+from openpyxl.styles import Alignment, Font
 
 from governance import audit
 from governance.chinese_dates import chinese_date
@@ -25,6 +27,7 @@ from grid.access import region_grants
 from grid.models import Region
 
 from .models import FocusCategory, InspectionFinding, InspectionGroup, RoundTarget, TalkRecord
+from .onsite import visible_clues
 from .rounds import groups_visible
 
 FORMATS = ("pdf", "docx", "xlsx")
@@ -338,7 +341,6 @@ def build_clue_report(group: InspectionGroup, *, user, today: datetime.date | No
         raise PermissionDenied("问题线索报告仅限巡察组组长、巡察办和纪检监察机关查看。")
     today = today or timezone.localdate()
     township = group.township
-    from .onsite import visible_clues
 
     clues = list(visible_clues(user).filter(group=group).select_related("target__organisation")
                  .order_by("recorded_at", "id"))
@@ -496,6 +498,7 @@ def render_html(data: dict) -> str:
 def render_pdf(data: dict) -> bytes:
     """A4, title in Noto Serif CJK (song style), fonts embedded (subset), "第 X 页 共 Y 页"."""
     logging.getLogger("weasyprint.progress").setLevel(logging.WARNING)
+    # Deferred: loading WeasyPrint costs a noticeable fraction of a second; only PDF output needs it
     from weasyprint import HTML
 
     return HTML(string=render_html(data)).write_pdf()
@@ -525,8 +528,6 @@ def _list_rows(data: dict) -> tuple[list[str], list[list], list[int]]:
 def render_xlsx(data: dict) -> bytes:
     """The list as one sheet (the village lists: one sheet per village plus the combined sheet)."""
     data = printable_tree(data)
-    from openpyxl import Workbook
-    from openpyxl.styles import Alignment, Font
 
     if data["kind"] not in LIST_KINDS:
         raise ValueError("只有清单提供 xlsx 格式。")
@@ -567,6 +568,7 @@ def render_xlsx(data: dict) -> bytes:
 def render_docx(data: dict) -> bytes:
     """GB/T 9704-like Word document: 小标宋 title, 黑体/楷体 headings, 仿宋 body, tables for the lists."""
     data = printable_tree(data)
+    # Deferred: python-docx is loaded only where a Word file is written
     from docx import Document
     from docx.enum.section import WD_ORIENT
     from docx.enum.text import WD_ALIGN_PARAGRAPH

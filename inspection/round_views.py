@@ -17,6 +17,7 @@ from governance.audit_labels import action_label
 from governance.listing import xlsx_export
 from grid.access import require_perm, scope
 from grid.models import Region
+from inspection.mobile_inspection_flow import mobile_inspection_flow_bpmn, mobile_inspection_flow_svg
 
 from . import rounds as round_services
 from .inspection_list_forms import RoundListForm
@@ -259,8 +260,6 @@ class ProposalDetailView(LoginRequiredMixin, TemplateView):
     template_name = "inspection/proposal_detail.html"
 
     def get_context_data(self, **kwargs):
-        from inspection.mobile_inspection_flow import mobile_inspection_flow_svg
-
         user = self.request.user
         proposal = kwargs.pop("proposal", None) or proposal_for(user, self.kwargs["pk"])
         history = list(entries_for(proposal))
@@ -300,8 +299,6 @@ class ProposalChartView(LoginRequiredMixin, TemplateView):
     template_name = "inspection/proposal_chart.html"
 
     def get(self, request, pk=None):
-        from inspection.mobile_inspection_flow import mobile_inspection_flow_bpmn, mobile_inspection_flow_svg
-
         proposal = proposal_for(request.user, pk) if pk else None
         if proposal is None:
             require_perm(request.user, "inspection.view_mobileproposal")

@@ -4,7 +4,7 @@ Design notes: docs/architecture/inspection.md."""
 from __future__ import annotations
 
 import datetime
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 
 from celery import shared_task
 from django.contrib.auth import get_user_model
@@ -16,6 +16,7 @@ from governance.notifications import notify
 from grid.models import Post, Region
 
 from . import oversight
+from .letters import flag_overdue_letters as flag
 from .models import CatalogItem, SupervisionGroup
 
 
@@ -94,14 +95,10 @@ def send_late_reminders(today: datetime.date | None = None) -> ReminderResult:
 @shared_task(name="inspection.tasks.remind_late_patrol_work")
 def remind_late_patrol_work() -> dict:
     """Daily 督办 of late month confirmations and circulars, run by Celery beat; safe to run twice."""
-    from dataclasses import asdict
-
     return asdict(send_late_reminders())
 
 
 @shared_task(name="inspection.tasks.flag_overdue_letters")
 def flag_overdue_letters() -> dict:
     """Daily: flag inspection letters past their written-reply date (巡察提醒函 etc.) and tell the office once."""
-    from .letters import flag_overdue_letters as flag
-
     return flag()

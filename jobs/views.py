@@ -9,6 +9,7 @@ from django import forms
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.core.paginator import Paginator
 from django.http import FileResponse, Http404, JsonResponse
+from django.urls import reverse
 from django.views import View
 from django.views.generic import TemplateView
 
@@ -29,8 +30,6 @@ def job_for(user, pk) -> Job:
 
 def job_state(job: Job) -> dict:
     """What the progress page shows, as JSON (also the data of the polling endpoint)."""
-    from django.urls import reverse
-
     return {
         "id": job.pk,
         "title": job.title,

@@ -13,6 +13,7 @@ class RectificationConfig(AppConfig):
 
         feedback.use_handover(hand_over)
 
+        # Deferred: these modules import models, importable only once the app registry is ready
         from governance import visibility
         from grid.access import RegionRule
 

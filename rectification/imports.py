@@ -16,6 +16,7 @@ from governance import audit
 from governance.chinese_dates import parse_date, parse_deadline
 from governance.input_rules import date_problem
 from governance.tabular import ImportFailed, ImportResult, Row, RowError, RowWarning, read_table
+from grid.events import system_user
 from grid.models import Region
 from grid.regions import RegionNotFound, find_region
 from inspection.models import FocusCategory, InspectionGroup, InspectionRound
@@ -443,8 +444,6 @@ class _Actor:
 
     def __call__(self):
         if self.by is None:
-            from grid.events import system_user
-
             self.by = system_user()
         return self.by
 

@@ -593,7 +593,8 @@ def render_html(data: dict) -> str:
 def render_pdf(data: dict, *, html: str | None = None) -> bytes:
     """A4 PDF after GB/T 9704 with the Noto CJK fonts embedded (subset; never full_fonts)."""
     logging.getLogger("weasyprint.progress").setLevel(logging.WARNING)
-    from weasyprint import HTML  # imported here: loading WeasyPrint costs a noticeable fraction of a second
+    # Deferred: loading WeasyPrint costs a noticeable fraction of a second; only PDF output needs it
+    from weasyprint import HTML
 
     return HTML(string=html if html is not None else render_html(data)).write_pdf()
 
@@ -618,6 +619,7 @@ def _width(text: str) -> float:
 def render_docx(data: dict) -> bytes:
     """The same notice as a Word document: 小标宋 title, 黑体/楷体 headings, 仿宋 body, A4, page numbers."""
     data = printable_tree(data)
+    # Deferred: python-docx is loaded only where a Word file is written
     from docx import Document
     from docx.enum.text import WD_ALIGN_PARAGRAPH
     from docx.oxml import OxmlElement

@@ -14,6 +14,12 @@ from governance import audit, evidence
 from governance.chinese_dates import chinese_date
 from governance.input_rules import date_problem
 from grid.access import scope
+from rectification.rectification_flow import (
+    complete_step,
+    current_step,
+    ensure_flow,
+    notify_committee_of_verdict,
+)
 
 from . import states
 from .models import (
@@ -250,8 +256,6 @@ def add_accountability(plan: RectificationPlan, *, by, person: str, level: str, 
 
 
 def _flow_step(item: RectificationItem, node_name: str, decision: str, *, by, data: dict | None = None) -> None:
-    from rectification.rectification_flow import complete_step
-
     try:
         complete_step(item, node_name, decision, by=by, data=data)
     except LookupError as exc:
@@ -334,7 +338,6 @@ def report_progress(item: RectificationItem, *, by, reported_on: datetime.date, 
         errors.append(f"进展日期不能早于反馈日期（{chinese_date(item.plan.feedback_on)}）。")
     if errors:
         raise RectificationError(errors)
-    from rectification.rectification_flow import current_step
 
     if current_step(item) == "verify":
         raise RectificationError("该事项已申请销号，正在等待县委巡察办验收，请待验收后再报送进展。")
@@ -366,7 +369,6 @@ def claim_done(item: RectificationItem, *, by, text: str, files=(), long_term: b
         errors.append("申请销号须上传整改佐证材料。")
     if errors:
         raise RectificationError(errors)
-    from rectification.rectification_flow import current_step
 
     if current_step(item) == "verify":
         raise RectificationError("该事项已申请销号，正在等待县委巡察办验收。")
@@ -387,7 +389,6 @@ def verify_item(item: RectificationItem, *, by, accept: bool, reason: str = "") 
     _require(may_verify(by, item), "只有县委巡察办可以验收整改事项。")
     item = _lock_item(item)
     _require_open(item)
-    from rectification.rectification_flow import current_step
 
     if current_step(item) != "verify":
         raise RectificationError("该事项尚未申请销号，不能验收。")
@@ -405,7 +406,6 @@ def verify_item(item: RectificationItem, *, by, accept: bool, reason: str = "") 
     item.save(update_fields=["status", "closed_at", "is_overdue"])
     _flow_step(item, "verify", "accepted" if accept else "returned", by=by, data={"reason": reason})
     _audit_item("rectification_item.verify" if accept else "rectification_item.return", item, by, before, reason=reason)
-    from rectification.rectification_flow import notify_committee_of_verdict
 
     notify_committee_of_verdict(item, accepted=accept, reason=reason)
     return item
@@ -441,7 +441,6 @@ def mark_unfinished(item: RectificationItem, *, by, reason: str, next_steps: str
         item.status = Status.IN_PROGRESS
     item.is_overdue = False
     item.save(update_fields=["unfinished_reason", "next_steps", "new_deadline", "status", "is_overdue"])
-    from rectification.rectification_flow import ensure_flow
 
     ensure_flow(item)
     _audit_item("rectification_item.unfinished", item, by, before)

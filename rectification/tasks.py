@@ -17,6 +17,9 @@ from governance import audit
 from governance.chinese_dates import chinese_date
 from governance.models import AuditEntry, Notification
 from governance.notifications import notify
+from inspection.letters import DEFAULT_REPLY_DAYS, issue_letter, may_issue, office_users, organisation_title
+from inspection.models import InspectionLetter
+from rectification.rectification_flow import committee_users
 
 from . import states
 from .models import RectificationItem
@@ -37,14 +40,10 @@ def _letters_of(items, action: str) -> dict[int, int | None]:
 
 
 def _issuer(round_):
-    from inspection.letters import may_issue, office_users
-
     return next((user for user in office_users(round_) if may_issue(user, round_)), None)
 
 
 def _letter_body(plan, items, kind: str, reply_due: datetime.date, reminder=None) -> str:
-    from inspection.letters import organisation_title
-
     lines = [f"{organisation_title(plan.organisation)}："]
     if kind == "reminder":
         lines.append(f"{plan.round.name}反馈问题中，你单位以下整改事项已超过整改时限仍未完成整改，现予以提醒：")
@@ -59,8 +58,6 @@ def _letter_body(plan, items, kind: str, reply_due: datetime.date, reminder=None
 
 def _issue(plan, items, kind: str, today: datetime.date, reminder=None):
     """One letter of `kind` to the plan's organisation for `items`; None when it cannot be issued."""
-    from inspection.letters import DEFAULT_REPLY_DAYS, issue_letter
-
     if plan.round_id is None:
         return None
     by = _issuer(plan.round)
@@ -82,8 +79,6 @@ def _issue(plan, items, kind: str, today: datetime.date, reminder=None):
 
 
 def _notify_committee(plan, items, title: str, body: str, key: str) -> int:
-    from rectification.rectification_flow import committee_users
-
     url = reverse("rectification:plan_detail", args=[plan.pk])
     numbers = "、".join(str(item.number) for item in items)
     sent = 0
@@ -118,7 +113,6 @@ def flag_overdue(today: datetime.date | None = None) -> dict:
 
         reminded = _letters_of(late, REMINDER_ACTION)
         supervised = _letters_of(late, SUPERVISION_ACTION)
-        from inspection.models import InspectionLetter
 
         reminders = InspectionLetter.objects.in_bulk([pk for pk in reminded.values() if pk])
         by_plan: dict[int, list] = defaultdict(list)

@@ -6,12 +6,15 @@ from __future__ import annotations
 import datetime
 from collections import defaultdict
 from itertools import groupby
+from urllib.parse import quote
 
 from django.contrib import messages
 from django.contrib.auth.mixins import LoginRequiredMixin
-from django.core.exceptions import ValidationError
+from django.contrib.contenttypes.models import ContentType
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Count, QuerySet
 from django.db.models.functions import Substr, TruncDate
+from django.http import Http404
 from django.shortcuts import redirect
 from django.utils import timezone
 from django.utils.html import escape
@@ -20,11 +23,13 @@ from django.views import View
 from django.views.generic import TemplateView
 
 from governance.audit import entries_for
+from governance.evidence import attachment_response
 from governance.listing import xlsx_export
 from governance.models import Attachment
 from governance.paging import UncountedPage
 from grid.access import get_object_for_user, require_perm, scope
 from grid.models import Region
+from rectification.rectification_flow import position, rectification_flow_svg
 
 from . import forms as rforms
 from . import services, states
@@ -189,8 +194,6 @@ class PlanActionView(LoginRequiredMixin, View):
         # Permission first: a user who may not act gets 403 whatever they typed.
         allowed = (services.may_add_accountability if action == "accountability" else services.may_edit)(request.user, plan)
         if not allowed:
-            from django.core.exceptions import PermissionDenied
-
             raise PermissionDenied("您没有编辑该整改方案的权限。")
         if form.is_valid():
             try:
@@ -268,10 +271,6 @@ class ItemDetailView(LoginRequiredMixin, TemplateView):
     template_name = "rectification/item_detail.html"
 
     def get_context_data(self, **kwargs):
-        from django.contrib.contenttypes.models import ContentType
-
-        from rectification.rectification_flow import position, rectification_flow_svg
-
         user = self.request.user
         item = kwargs.pop("item", None) or _item_for(user, self.kwargs["pk"])
         _decorate(item)
@@ -320,8 +319,6 @@ class ItemActionView(LoginRequiredMixin, View):
         return redirect("rectification:item_detail", pk=pk)
 
     def post(self, request, pk, action):
-        from django.core.exceptions import PermissionDenied
-
         item = _item_for(request.user, pk)  # outside the user's regions: 404
         if action not in self.FORMS:
             return redirect("rectification:item_detail", pk=pk)
@@ -371,14 +368,6 @@ class EvidenceView(LoginRequiredMixin, View):
     """Download a progress entry's evidence, for users who may see the item."""
 
     def get(self, request, pk, attachment_pk):
-        from urllib.parse import quote
-
-        from django.contrib.contenttypes.models import ContentType
-        from django.http import Http404
-
-        from governance.evidence import attachment_response
-        from governance.models import Attachment
-
         item = _item_for(request.user, pk)
         attachment = Attachment.objects.filter(
             pk=attachment_pk, owner_type=ContentType.objects.get_for_model(ProgressEntry),

@@ -7,6 +7,8 @@ from django.db import transaction
 from viewflow.workflow.models import Task
 from viewflow.workflow.status import STATUS
 
+from . import sla
+
 
 class StepUnavailable(Exception):
     """The step is not open any more (someone else completed it, or the event moved on)."""
@@ -36,6 +38,5 @@ def complete_task(task: Task, *, by) -> None:
                 activation.assign(by)
             activation.start(None)
             activation.execute()
-        from .sla import close_deadline
 
-        close_deadline(locked)
+        sla.close_deadline(locked)

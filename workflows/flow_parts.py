@@ -3,6 +3,7 @@ view viewflow needs for a human node while the step itself is taken on the recor
 
 from __future__ import annotations
 
+from django.contrib.contenttypes.models import ContentType
 from django.shortcuts import redirect
 from django.urls import reverse
 from django.views import View
@@ -19,8 +20,6 @@ def artifact_lookup(flow_class, artifact, prefix: str = "", *, model=None, objec
 
     Filtering on the object id alone cannot use that index: it scans every process row. Instead of an
     artifact, `model` and `object_id` may be given (an OuterRef("pk") in a subquery)."""
-    from django.contrib.contenttypes.models import ContentType
-
     return {
         f"{prefix}artifact_content_type": ContentType.objects.get_for_model(model or type(artifact)),  # cached
         f"{prefix}artifact_object_id": artifact.pk if artifact is not None else object_id,

@@ -5,13 +5,13 @@
 
 from django import template
 
+from governance.audit_labels import action_label as label
+
 register = template.Library()
 
 @register.filter
 def action_label(action: str) -> str:
     """The action's Chinese name (governance.audit_labels); the code itself when none is known."""
-    from governance.audit_labels import action_label as label
-
     return label(action)
 
 

@@ -1,6 +1,8 @@
 from django import template
 from django.utils.http import urlencode
 
+from governance.notifications import unread_count
+
 register = template.Library()
 
 
@@ -14,7 +16,6 @@ def app_menu_links(app, user):
 def unread_notifications(user) -> int:
     if not user.is_authenticated:
         return 0
-    from governance.notifications import unread_count
 
     return unread_count(user)
 
