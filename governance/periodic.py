@@ -44,6 +44,7 @@ def run_task(task_name: str, app=None):
     """Run one task here and now (as a worker would), whatever the broker."""
     if app is None:
         app = celery_app
+    app.loader.import_default_modules()  # the apps' tasks modules, as a worker loads them at start
     return app.tasks[task_name].apply(throw=True).get()
 
 
