@@ -14,6 +14,7 @@ from governance.listing import SortedForm, Sorts, word_search
 
 from . import feedback
 from .models import FocusCategory, InspectionGroup, InspectionLetter, InspectionRound, RoundTarget
+from .onsite_forms import FocusChoiceField, in_taxonomy_order
 
 DATE_WIDGET = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 
@@ -146,7 +147,7 @@ class FindingListForm(ListForm):
     group = GroupChoiceField()
     target = TargetChoiceField(label="巡察对象", required=False, queryset=RoundTarget.objects.none(),
                                empty_label="全部巡察对象")
-    focus = forms.ModelChoiceField(label="问题类别", required=False, queryset=FocusCategory.objects.none(),
+    focus = FocusChoiceField(label="问题类别", required=False, queryset=FocusCategory.objects.none(),
                                    empty_label="全部类别")
     fed_back = forms.ChoiceField(label="反馈", required=False,
                                  choices=[("", "全部"), ("no", "未反馈"), ("yes", "已反馈")])
@@ -159,8 +160,8 @@ class FindingListForm(ListForm):
         self.fields["group"].queryset = _groups_of(findings)
         self.fields["target"].queryset = RoundTarget.objects.filter(pk__in=findings.values("target_id")).select_related(
             "round", "group", "organisation").order_by("-round__arrival_date", "group__number", "organisation__path")
-        self.fields["focus"].queryset = FocusCategory.objects.filter(
-            Q(pk__in=findings.values("focus_id")) | Q(children__in=findings.values("focus_id"))).distinct()
+        self.fields["focus"].queryset = in_taxonomy_order(FocusCategory.objects.filter(
+            Q(pk__in=findings.values("focus_id")) | Q(children__in=findings.values("focus_id"))).distinct())
 
     def filter(self, rows, data):
         for name in ("round", "group", "target"):

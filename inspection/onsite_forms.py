@@ -4,7 +4,8 @@ what the user may pick; the rules live in inspection.onsite and inspection.lette
 from __future__ import annotations
 
 from django import forms
-from django.db.models import Q
+from django.db.models import F, Q
+from django.db.models.functions import Coalesce
 
 from grid.access import region_grants
 from grid.models import Department, Region
@@ -18,6 +19,25 @@ DATE_WIDGET = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 class TargetChoiceField(forms.ModelChoiceField):
     def label_from_instance(self, target):
         return f"{target.round.name} · {target.group.name} · {target.organisation.name}"
+
+
+class FocusChoiceField(forms.ModelChoiceField):
+    """Focus categories in taxonomy order: each 聚焦 with whom it applies to (a round may hold the same 聚焦
+    once for 乡镇党委 and once for 村级党组织), its sub-headings indented under it."""
+
+    def label_from_instance(self, focus):
+        if focus.parent_id:
+            return f"\u3000\u3000{focus.title}"
+        if focus.applies_to == FocusCategory.AppliesTo.BOTH:
+            return focus.title
+        return f"{focus.title}（{focus.get_applies_to_display()}）"
+
+
+def in_taxonomy_order(categories):
+    """Each top-level category (by order) followed by its sub-headings (two levels: inspection.admin)."""
+    return categories.order_by(
+        "round_id", Coalesce("parent__order", "order"), Coalesce("parent_id", "id"), F("parent_id").asc(nulls_first=True),
+        "order", "id")
 
 
 class RegionChoiceField(forms.ModelChoiceField):
@@ -44,7 +64,7 @@ class FindingForm(forms.Form):
     village = RegionChoiceField(label="涉及村（社区）", required=False, queryset=Region.objects.none(),
                                 error_messages={"invalid_choice": "所选村（社区）不在本组巡察范围内。"},
                                 help_text="乡镇党委的问题可注明涉及的村（社区）")
-    focus = forms.ModelChoiceField(label="问题类别（监督重点）", queryset=FocusCategory.objects.none(),
+    focus = FocusChoiceField(label="问题类别（监督重点）", queryset=FocusCategory.objects.none(),
                                    error_messages={"required": "请选择问题类别。", "invalid_choice": "所选问题类别不属于本轮巡察。"})
     title = forms.CharField(label="问题", max_length=300)
     description = forms.CharField(label="具体表现", widget=forms.Textarea(attrs={"rows": 4}),
@@ -58,7 +78,7 @@ class FindingForm(forms.Form):
         targets = member_targets(user)
         self.fields["target"].queryset = targets
         round_ids = set(targets.values_list("round_id", flat=True))
-        self.fields["focus"].queryset = FocusCategory.objects.filter(round_id__in=round_ids).select_related("parent")
+        self.fields["focus"].queryset = in_taxonomy_order(FocusCategory.objects.filter(round_id__in=round_ids))
         townships = set(targets.values_list("group__township__path", flat=True))
         self.fields["village"].queryset = Region.objects.filter(
             _paths_condition("path", townships), tier__key="village").order_by("path")

@@ -97,4 +97,5 @@ def refuse_contradictions(plan, data: dict | None = None, *, today: datetime.dat
     """At 审定: the same warnings, as a refusal."""
     warnings = notice_warnings(plan, data, today=today)
     if warnings:
-        raise ValidationError(["通报存在矛盾，不能审定：", *warnings])
+        # One message: the page joins a ValidationError's messages with "；" (never after the colon).
+        raise ValidationError("通报存在矛盾，不能审定：" + "".join(warnings))

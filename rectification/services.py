@@ -442,6 +442,10 @@ def mark_unfinished(item: RectificationItem, *, by, reason: str, next_steps: str
     item.is_overdue = False
     item.save(update_fields=["unfinished_reason", "next_steps", "new_deadline", "status", "is_overdue"])
 
-    ensure_flow(item)
+    ensure_flow(item, by=by)
+    if item.responsible_unit or item.responsible_leader:
+        # Who answers for it is known (an imported item): the flow waits at 报送进展, as `position` said
+        # before it started, and no 待办 asks the committee that just acted to 明确责任 again.
+        complete_step(item, "assign", "assigned", by=by)
     _audit_item("rectification_item.unfinished", item, by, before)
     return item

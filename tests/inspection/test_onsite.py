@@ -345,6 +345,23 @@ def test_member_records_a_finding_through_the_page_with_photos(r, client):
     assert evidence.status_code == 200
 
 
+def test_finding_form_offers_the_focus_in_taxonomy_order_and_tells_like_named_ones_apart(r, client):
+    """A round may hold the same 聚焦 for 乡镇党委 and for 村级党组织: the choice says which; sub-headings
+    come right under their 聚焦 (not after every top-level one)."""
+    Applies = FocusCategory.AppliesTo
+    r.focus.applies_to = Applies.TOWNSHIP
+    r.focus.save()
+    village = FocusCategory.objects.create(round=r.round, title=r.focus.title, applies_to=Applies.VILLAGE, order=1)
+    village_sub = FocusCategory.objects.create(round=r.round, parent=village, title="了解三资管理情况")
+    client.force_login(r.users["inspection_group"])
+    form = client.get(reverse("inspection:onsite_finding_new")).context["form"]
+    choices = [(value.value if value else None, label) for value, label in form.fields["focus"].choices][1:]
+    assert choices == [
+        (r.focus.pk, f"{r.focus.title}（乡镇党委）"), (r.sub_focus.pk, f"\u3000\u3000{r.sub_focus.title}"),
+        (village.pk, f"{village.title}（村级党组织）"), (village_sub.pk, "\u3000\u3000了解三资管理情况"),
+    ]
+
+
 def test_finding_page_refuses_a_village_outside_the_township_with_422(r, client, county):
     client.force_login(r.users["inspection_group"])
     response = client.post(reverse("inspection:onsite_finding_new"), {

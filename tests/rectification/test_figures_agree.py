@@ -162,3 +162,14 @@ def test_the_board_answers_in_a_bounded_number_of_queries(imported, personas, cl
     with CaptureQueriesContext(connection) as captured:
         assert client.get(reverse("rectification:dashboard")).status_code == 200
     assert len(captured.captured_queries) <= 20
+
+
+def test_an_adjusted_deadline_reads_the_same_on_the_item_list_and_the_plan_page(imported, personas, client):
+    item = imported.items.get(number=9)
+    item.new_deadline = D(2031, 6, 30)
+    item.save(update_fields=["new_deadline"])
+    client.force_login(personas["county_office"])
+    listed = client.get(reverse("rectification:items")).content.decode()
+    page = client.get(reverse("rectification:plan_detail", args=[imported.pk])).content.decode()
+    assert "2031-06-30（调整）" in page
+    assert "2031-06-30（调整）" in listed

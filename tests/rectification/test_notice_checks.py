@@ -40,6 +40,9 @@ def test_a_next_step_after_the_deadline_without_a_new_deadline_is_refused_at_app
     assert expected in page.content.decode()
     with pytest.raises(ValidationError, match="不能审定"):
         notices.approve(notice, by=user)
+    refused = client.post(reverse("rectification:notice_action", args=[notice.pk, "approve"]), follow=True)
+    said = [str(message) for message in refused.context["messages"]]
+    assert said == [f"通报存在矛盾，不能审定：{expected}。"]  # no stray "；" after the colon
     notice.refresh_from_db()
     assert notice.state == ProgressNotice.State.DRAFT and notice.content is None  # nothing half-written
     item.new_deadline = datetime.date(2027, 6, 30)

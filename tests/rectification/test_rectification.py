@@ -147,6 +147,23 @@ def test_unfinished_item_records_reason_next_steps_and_new_deadline(fed_back, pe
     assert item.status == Status.IN_PROGRESS and item.next_steps and ensure_flow(item) == process_of(item)
 
 
+@pytest.mark.parametrize("unit", ["党政办", ""])
+def test_unfinished_imported_item_with_its_unit_waits_for_progress_without_a_new_assignment_notice(
+        county, personas, unit, django_capture_on_commit_callbacks):
+    committee = personas["township_committee"]
+    plan = RectificationPlan.objects.create(organisation=county.taiping, title="整改方案", created_by=committee)
+    item = RectificationItem.objects.create(plan=plan, number=3, title="集体资产登记不全", responsible_unit=unit,
+                                            status=Status.IN_PROGRESS, deadline=timezone.localdate() - DAY)
+    with django_capture_on_commit_callbacks(execute=True):
+        services.mark_unfinished(item, by=committee, reason="涉及确权争议。", next_steps="协调确权。",
+                                 new_deadline=timezone.localdate() + 60 * DAY)
+    asked = Notification.objects.filter(recipient=committee, kind=Notification.Kind.TASK, title__startswith="待整改")
+    if unit:  # the import named its unit: 报送进展 waits, nobody is asked to 明确责任
+        assert current_step(item) == "progress" and not asked.exists()
+    else:  # nobody answers for it yet: 明确责任 waits, and the committee is told so
+        assert current_step(item) == "assign" and asked.count() == 1
+
+
 def test_plan_records_need_the_committee_and_accountability_also_discipline(fed_back, personas):
     committee, discipline, office = personas["township_committee"], personas["discipline"], personas["county_office"]
     services.add_meeting(fed_back, by=committee, held_on=timezone.localdate(), kind="党委会", topic="研究整改方案")

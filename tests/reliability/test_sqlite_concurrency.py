@@ -139,8 +139,8 @@ def test_three_sessions_completing_one_workflow_task_complete_it_once(three_lead
     """The engine's own guard (workflows.engine.complete_task): the late two are told the step is taken."""
     from django.db import transaction
 
-    from workflows import engine, sla
     from grid.event_flow import EventFlow
+    from workflows import engine, sla
 
     event, leaders = three_leaders_one_event
     process = events._process(event)
