@@ -169,7 +169,9 @@ def _problem_name(title: str) -> str:
 def _level_groups(people, names: dict) -> list[dict]:
     """People by level, levels that share a name counted together, every named group printed (also 0)."""
     labels = dict(Accountability.Level.choices)
-    order: OrderedDict[str, int] = OrderedDict((name, 0) for name in names.values() if name)
+    # In the order of the levels, not of the stored names: PostgreSQL's jsonb keeps no key order.
+    order: OrderedDict[str, int] = OrderedDict(
+        (names[code], 0) for code in [*labels, *names] if names.get(code))
     for person in people:
         name = names.get(person.level) or labels.get(person.level, person.level)
         order[name] = order.get(name, 0) + 1
@@ -177,10 +179,10 @@ def _level_groups(people, names: dict) -> list[dict]:
 
 
 def _measure_groups(people, names: dict) -> list[dict]:
-    """People by measure in the template's order and wording; a measure outside the template keeps its label."""
+    """People by measure in the order of the measures (jsonb keeps no key order) and the template's wording."""
     labels = dict(Accountability.Measure.choices)
     counts = Counter(p.measure for p in people)
-    keys = [k for k in names if counts.get(k)] + [k for k in labels if counts.get(k) and k not in names]
+    keys = [k for k in labels if counts.get(k)] + [k for k in names if counts.get(k) and k not in labels]
     return [{"key": k, "label": names.get(k) or labels.get(k, k), "count": counts[k]} for k in keys]
 
 
@@ -555,7 +557,7 @@ def edit_sections(notice: ProgressNotice, changes: dict[str, str], *, by) -> Pro
     if too_long:
         raise ValidationError(f"文字过长（每部分不超过 {MAX_EDIT_LENGTH} 字）。")
     with transaction.atomic():
-        notice = ProgressNotice.objects.select_for_update().select_related("plan", "template").get(pk=notice.pk)
+        notice = ProgressNotice.objects.select_for_update(of=("self",)).select_related("plan", "template").get(pk=notice.pk)
         if notice.state != ProgressNotice.State.DRAFT:
             raise ValidationError(f"第{notice.version}版通报{notice.get_state_display()}，不能再修改；更正请起草新版本。")
         data = build_notice(notice.plan, notice=notice)
