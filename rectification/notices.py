@@ -64,8 +64,10 @@ def _sentence(text: str) -> str:
 
 
 def _money(amount: Decimal) -> str:
+    """23000 → "23000", 1234.5 → "1234.50": whole yuan as notices print them, else to the fen."""
     amount = Decimal(amount).quantize(Decimal("0.01"))
-    return f"{amount:,.2f}".replace(",", "")
+    text = f"{amount:.2f}"
+    return text[:-3] if text.endswith(".00") else text
 
 
 def _has_branch(organisation) -> bool:

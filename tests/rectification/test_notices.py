@@ -314,3 +314,11 @@ def test_render_notice_command_formats_and_errors(plan, tmp_path):
         call_command("render_notice", "--plan", "99999", "--out", str(html))
     with pytest.raises(CommandError, match="不支持的文件类型"):
         call_command("render_notice", "--plan", str(plan.pk), "--out", str(tmp_path / "n.txt"))
+
+
+def test_money_prints_whole_yuan_without_fen_and_other_amounts_to_the_fen():
+    from decimal import Decimal
+
+    from rectification.notices import _money
+
+    assert (_money(Decimal("23000")), _money(Decimal("1234.5")), _money(Decimal("0.07"))) == ("23000", "1234.50", "0.07")
