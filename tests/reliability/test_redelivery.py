@@ -125,10 +125,8 @@ def test_overdue_letter_flag_killed_halfway_notifies_once(county, personas, monk
                                   recipient=r.zhaocun.organisation, subject="",
                                   reply_due=timezone.localdate() + datetime.timedelta(days=1))
     InspectionLetter.objects.filter(pk=letter.pk).update(reply_due=timezone.localdate() - datetime.timedelta(days=3))
-    import governance.notifications
-
     with monkeypatch.context() as patch:
-        patch.setattr(governance.notifications, "notify", kill_after(1, governance.notifications.notify))
+        patch.setattr(letters, "notify", kill_after(1, letters.notify))  # where the scan calls it
         with pytest.raises(WorkerKilled):
             flag_overdue_letters()
     assert not Notification.objects.exists()  # the kill undid the flag and the notice together
