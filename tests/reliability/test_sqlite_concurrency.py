@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import datetime
 import sqlite3
-import threading
 import time
 
 import pytest
@@ -21,6 +20,7 @@ from django.utils import timezone
 from governance.models import AuditEntry
 from grid import events, services
 from grid.models import Event, EventCategory, Role
+from tests.reliability.test_concurrency import run_together
 
 pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
 
@@ -73,27 +73,6 @@ def three_leaders_one_event(file_database, monkeypatch):
 
     monkeypatch.setattr(events, "_require_step", slow_check)
     return event, leaders
-
-
-def run_together(*actions):
-    results: list = [None] * len(actions)
-    barrier = threading.Barrier(len(actions))
-
-    def run(index, action):
-        try:
-            barrier.wait()
-            results[index] = action()
-        except BaseException as exc:
-            results[index] = exc
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(i, a)) for i, a in enumerate(actions)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    return results
 
 
 def test_the_embedded_database_is_a_wal_file(file_database):
