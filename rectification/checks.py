@@ -16,8 +16,9 @@ import re
 
 from django.core.exceptions import ValidationError
 
+from governance.chinese_dates import chinese_date, parse_deadline
+
 from . import states
-from .imports import parse_deadline
 
 _DATE_IN_TEXT = re.compile(r"\d{4}\s*(?:年\s*\d{1,2}\s*月(?:\s*\d{1,2}\s*日)?(?:底|末)?|年底|[-/.]\d{1,2}(?:[-/.]\d{1,2})?)")
 _PLACEHOLDER_WORDS = ("待定", "待补", "暂无", "无", "xxx", "***", "×××", "○○○", "〇〇〇")
@@ -32,10 +33,6 @@ _TYPED = [
 ]
 _COUNT_KEYS = {"problems": "total", "done": "done", "in_progress": "in_progress", "ongoing": "ongoing",
                "pending": "pending"}
-
-
-def _fmt(day: datetime.date) -> str:
-    return f"{day.year}年{day.month}月{day.day}日"
 
 
 def dates_in(text: str) -> list[datetime.date]:
@@ -72,7 +69,7 @@ def notice_warnings(plan, data: dict | None = None, *, today: datetime.date | No
             continue
         late = [day for day in dates_in(item.next_steps) if day > item.deadline]
         if late:
-            warnings.append(f"第{item.number}项的下一步措施写明{_fmt(max(late))}，晚于整改时限{_fmt(item.deadline)}，"
+            warnings.append(f"第{item.number}项的下一步措施写明{chinese_date(max(late))}，晚于整改时限{chinese_date(item.deadline)}，"
                             "但未填写新的整改时限。")
     if is_placeholder_contact(plan.contact):
         warnings.append(f"意见反馈联系方式“{plan.contact.strip()}”是占位内容，请填写真实联系方式。")
