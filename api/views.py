@@ -26,10 +26,10 @@ from grid.access import get_object_for_user, region_grants, require_perm, scope
 from grid.event_forms import EventFilterForm
 from grid.event_lists import EVENT_SORTS, EventFilters, my_tasks, region_events, with_list_columns
 from grid.models import Department, Event, EventCategory, Post, Region
-from inspection import circulars
-from inspection.circular_access import circular_data, township_for
 from inspection.models import PatrolReport
-from inspection.report_forms import ReportFilterForm
+from inspection.patrol import circulars
+from inspection.patrol.circular_access import circular_data, township_for
+from inspection.patrol.report_forms import ReportFilterForm
 from rectification import notices as notice_services
 from rectification import services as rect_services
 from rectification import states as rect_states

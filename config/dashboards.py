@@ -23,8 +23,8 @@ from grid.access import region_grants, scope
 from grid.event_lists import TaskRow, my_tasks, task_rows
 from grid.models import Event, EventCategory, Region, WorkDiary
 from inspection.models import PatrolReport
-from inspection.report_registration import verify_queue
-from inspection.scoring import month_scores, ranked
+from inspection.patrol.report_registration import verify_queue
+from inspection.patrol.scoring import month_scores, ranked
 from rectification import states
 from rectification.models import ProgressEntry, RectificationItem
 
@@ -339,7 +339,7 @@ def patrol_ranking(user) -> Figure | None:
     rows.sort(key=lambda row: -row[1])  # stable: equal averages keep tree order
     labels, previous, rank = [], None, 0
     for position, (township, average) in enumerate(rows, start=1):
-        if average != previous:  # competition ranking (1, 2, 2, 4), as inspection.scoring.ranked
+        if average != previous:  # competition ranking (1, 2, 2, 4), as inspection.patrol.scoring.ranked
             rank, previous = position, average
         labels.append(f"{rank}. {township.name}")
     return Figure(

@@ -10,7 +10,7 @@ class InspectionConfig(AppConfig):
         from governance import visibility
         from grid.access import RegionRule
 
-        from . import findings, letters, onsite, round_reports, rounds
+        from . import letters, onsite, round_reports, rounds
         from .models import (
             InspectionFinding,
             InspectionGroup,
@@ -23,6 +23,10 @@ class InspectionConfig(AppConfig):
             ProblemClue,
             RoundTarget,
             TalkRecord,
+        )
+        from .patrol import (
+            findings,
+            job_kinds,  # noqa: F401 (registers its job kinds; the jobs app looks only for inspection.job_kinds)
         )
 
         # Each kind's own rule, asked by the audit log and the evidence route as by the kind's pages.

@@ -4,17 +4,9 @@ from django.urls import path
 
 from governance.site import AreaApp, MenuLink
 
-from . import (
-    circular_views,
-    finding_views,
-    job_views,
-    letter_views,
-    onsite_views,
-    report_views,
-    round_report_views,
-    round_views,
-    views,
-)
+from . import letter_views, onsite_views, round_report_views, round_views
+from .patrol import catalog_views as views
+from .patrol import circular_views, finding_views, job_views, report_views
 
 
 class PatrolApp(AreaApp):

@@ -14,8 +14,8 @@ from api import credentials
 from grid import events as event_services
 from grid import services
 from grid.models import EventCategory, Role
-from inspection import reports
 from inspection.models import CatalogItem, PatrolCategory
+from inspection.patrol import reports
 from rectification.models import ProgressNotice
 from tests.conftest import photo
 

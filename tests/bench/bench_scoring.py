@@ -218,7 +218,7 @@ def explain(sql: str) -> str:
 
 def measure(runs: int, show_explain: bool) -> dict:
     from grid.models import Region
-    from inspection.scoring import month_scores, quarter_scores
+    from inspection.patrol.scoring import month_scores, quarter_scores
 
     townships = list(Region.objects.filter(tier__key="township").order_by("path"))
     one = townships[4]

@@ -30,7 +30,7 @@ from inspection.models import (
     RoundTarget,
     SupervisionGroup,
 )
-from inspection.scoring import month_scores
+from inspection.patrol.scoring import month_scores
 from rectification.models import RectificationItem, RectificationPlan
 
 User = get_user_model()

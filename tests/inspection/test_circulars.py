@@ -28,7 +28,6 @@ from openpyxl import load_workbook
 from governance.models import AuditEntry
 from grid import services
 from grid.models import Role
-from inspection import circulars
 from inspection.models import (
     CatalogItem,
     Circular,
@@ -40,6 +39,7 @@ from inspection.models import (
     SupervisionGroup,
     VillagePatrol,
 )
+from inspection.patrol import circulars
 
 MARCH = datetime.date(2026, 3, 1)
 TODAY = datetime.date(2026, 4, 8)

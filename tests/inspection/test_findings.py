@@ -13,8 +13,6 @@ from django.utils import timezone
 from governance.models import AuditEntry, Notification
 from grid import services
 from grid.models import Role
-from inspection import findings, scoring
-from inspection.findings import FindingError
 from inspection.models import (
     CatalogItem,
     Circular,
@@ -25,6 +23,8 @@ from inspection.models import (
     SupervisionCheck,
     SupervisionGroup,
 )
+from inspection.patrol import findings, scoring
+from inspection.patrol.findings import FindingError
 from inspection.tasks import remind_late_patrol_work, send_late_reminders
 
 Source = PatrolFinding.Source
@@ -222,7 +222,7 @@ def test_a_true_central_finding_vetoes_the_month(county, personas, patrol):
 
 
 def test_group_member_records_a_check_and_the_village_is_no_longer_unchecked(county, personas, patrol):
-    from inspection import oversight
+    from inspection.patrol import oversight
 
     member = personas["supervision_group"]
     today = timezone.localdate()

@@ -11,7 +11,6 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from grid import services
-from inspection import oversight
 from inspection.models import (
     CatalogItem,
     Circular,
@@ -20,6 +19,7 @@ from inspection.models import (
     SupervisionCheck,
     SupervisionGroup,
 )
+from inspection.patrol import oversight
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 MARCH = datetime.date(2026, 3, 1)

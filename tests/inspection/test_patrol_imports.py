@@ -14,9 +14,9 @@ from django.utils import timezone
 from governance.models import AuditEntry
 from governance.tabular import ImportFailed
 from grid import services
-from inspection.imports import import_patrol_catalog, import_patrol_findings, import_patrol_reports
 from inspection.models import CatalogItem, PatrolCategory, PatrolFinding, PatrolReport, SupervisionGroup
-from inspection.scoring import month_scores
+from inspection.patrol.imports import import_patrol_catalog, import_patrol_findings, import_patrol_reports
+from inspection.patrol.scoring import month_scores
 
 CATALOG_HEADER = ["编号", "事项", "类别", "牵头部门", "分值", "佐证要求"]
 REPORT_HEADER = ["编号", "村(居)", "目录编号", "发生时间", "地点", "问题描述", "上报日期", "核实结果", "核实日期"]

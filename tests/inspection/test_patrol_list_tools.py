@@ -15,7 +15,6 @@ from openpyxl import load_workbook
 from governance.models import AuditEntry
 from grid import services
 from grid.models import Role
-from inspection import findings, reports
 from inspection.models import (
     CatalogItem,
     PatrolCategory,
@@ -23,6 +22,7 @@ from inspection.models import (
     PatrolReport,
     SupervisionGroup,
 )
+from inspection.patrol import findings, reports
 
 Source = PatrolFinding.Source
 

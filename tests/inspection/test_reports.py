@@ -19,10 +19,10 @@ from viewflow.workflow.models import Process
 from governance.models import Attachment, AuditEntry, Notification
 from grid import services
 from grid.models import Role
-from inspection import reports
 from inspection.models import CatalogItem, PatrolCategory, PatrolReport, VillagePatrol
-from inspection.patrol_report_flow import PatrolReportFlow
-from inspection.scoring import month_scores
+from inspection.patrol import reports
+from inspection.patrol.report_flow import PatrolReportFlow
+from inspection.patrol.scoring import month_scores
 from tests.conftest import photo
 
 pytestmark = pytest.mark.usefixtures("media_in_tmp")

@@ -21,7 +21,7 @@ from django.utils import timezone
 from grid import services
 from grid.models import Region
 from inspection.models import CatalogItem, PatrolCategory, PatrolFinding, PatrolReport
-from inspection.scoring import (
+from inspection.patrol.scoring import (
     SOURCE_MULTIPLIER,
     VETO_SOURCES,
     VillageMonth,

@@ -52,7 +52,7 @@ def test_a_village_circular_holds_only_that_village(client, start, county, perso
 
 
 def test_a_document_that_fails_is_listed_and_the_rest_delivered(client, start, county, personas, monkeypatch):
-    from inspection import circulars
+    from inspection.patrol import circulars
 
     real_render = circulars.render
 

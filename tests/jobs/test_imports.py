@@ -7,8 +7,8 @@ from django.urls import reverse
 
 from governance.models import AuditEntry
 from grid import services
-from inspection.imports import import_patrol_catalog, import_patrol_reports
 from inspection.models import CatalogItem, PatrolFinding
+from inspection.patrol.imports import import_patrol_catalog, import_patrol_reports
 from jobs.models import Job
 from rectification.models import RectificationItem, RectificationPlan
 

@@ -126,8 +126,8 @@ def test_on_the_page_the_loser_is_told_someone_else_handled_it(race, county):
 def test_two_department_users_verifying_one_report_award_its_points_once(county, personas, monkeypatch):
     """Verifying a village report as 属实 awards the item's points: two verifiers at once must not
     award them twice or take two registration numbers."""
-    from inspection import reports
     from inspection.models import CatalogItem, PatrolCategory, PatrolReport
+    from inspection.patrol import reports
 
     second, _ = services.ensure_user("agri_b", password="x")
     services.create_post(user=second, role=Role.objects.get(key="department"), region=county.taiping,

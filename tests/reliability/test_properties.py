@@ -176,8 +176,8 @@ def test_a_catalog_file_imports_completely_or_changes_nothing(county, tmp_path):
 @BOUNDED
 @given(rows=catalog_rows)
 def _catalog_examples(county, tmp_path, outcomes, rows):
-    from inspection.imports import import_patrol_catalog
     from inspection.models import CatalogItem
+    from inspection.patrol.imports import import_patrol_catalog
 
     table = [["编号", "事项", "类别", "牵头部门", "分值", "佐证要求"]] + [[*row, ""] for row in rows]
 
@@ -254,7 +254,7 @@ points = st.decimals(min_value=Decimal("0.01"), max_value=Decimal("9999.99"), pl
 @PURE
 @given(additions=st.lists(points, max_size=8), deductions=st.lists(points, max_size=8), veto=st.booleans())
 def test_a_month_score_stays_within_0_and_100(additions, deductions, veto):
-    from inspection.scoring import VillageMonth
+    from inspection.patrol.scoring import VillageMonth
 
     month = VillageMonth(village=None, month=datetime.date(2026, 1, 1), additions=sum(additions, Decimal(0)),
                          deductions=sum(deductions, Decimal(0)), veto=veto)
@@ -266,7 +266,7 @@ def test_a_month_score_stays_within_0_and_100(additions, deductions, veto):
 @PURE
 @given(scores=st.lists(st.decimals(min_value=0, max_value=100, places=2), min_size=1, max_size=3))
 def test_a_quarter_average_stays_within_0_and_100_and_agrees_with_its_grade(scores):
-    from inspection.scoring import VillageQuarter, grade_for_total
+    from inspection.patrol.scoring import VillageQuarter, grade_for_total
 
     quarter = VillageQuarter(village=None, months=scores)
     assert Decimal(0) <= quarter.average <= Decimal(100)
@@ -286,7 +286,7 @@ SOURCES = ["township_group", "township_department", "district", "city", "provinc
 )
 def test_stored_reports_and_findings_give_scores_within_0_and_100(county, personas, reports, findings):
     from inspection.models import CatalogItem, PatrolCategory, PatrolFinding, PatrolReport
-    from inspection.scoring import month_scores
+    from inspection.patrol.scoring import month_scores
 
     month = datetime.date(2026, 1, 1)
 
@@ -308,7 +308,7 @@ def test_stored_reports_and_findings_give_scores_within_0_and_100(county, person
                 township=county.taiping, village=county.louxing, number=f"F{index}", item=item, source=source,
                 discovered_on=month.replace(day=day), is_true=is_true, is_fraud=fraud, points=value,
                 matched_report=stored[index % len(stored)] if matched and stored else None)
-            from inspection.scoring import excused_by_report
+            from inspection.patrol.scoring import excused_by_report
 
             if source == "central" and is_true and not fraud and not excused_by_report(finding):
                 vetoed = True

@@ -118,7 +118,7 @@ def test_a_description_of_a_million_characters_is_refused(client, county, person
 def test_services_refuse_implausible_dates_from_every_entrance(county, personas, category):
     from governance.input_rules import date_problem
     from grid import patrols
-    from inspection import findings
+    from inspection.patrol import findings
     from tests.inspection.test_reports import make_item
 
     with pytest.raises(ValidationError, match="巡查日期不能早于"):

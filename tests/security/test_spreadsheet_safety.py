@@ -13,9 +13,10 @@ from openpyxl import Workbook, load_workbook
 from governance.spreadsheet_safety import csv_row, xlsx_row
 from grid import events as grid_events
 from grid.models import EventCategory
-from inspection import ledger_export, onsite, reports, round_reports
-from inspection.circulars import _xlsx_sheet
+from inspection import onsite, round_reports
 from inspection.models import RoundTarget
+from inspection.patrol import ledger_export, reports
+from inspection.patrol.circulars import _xlsx_sheet
 from tests.conftest import photo
 from tests.inspection.test_reports import make_item
 from tests.inspection.test_round_reports import make_group, make_round, make_taxonomy

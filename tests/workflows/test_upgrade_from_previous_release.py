@@ -75,12 +75,12 @@ def run(database: Path, media: Path, *args: str) -> subprocess.CompletedProcess:
 EXPECTED = {
     "flows": [
         "grid.event_flow.EventFlow", "inspection.mobile_inspection_flow.MobileInspectionFlow",
-        "inspection.patrol_report_flow.PatrolReportFlow", "rectification.rectification_flow.RectificationFlow",
+        "inspection.patrol.report_flow.PatrolReportFlow", "rectification.rectification_flow.RectificationFlow",
     ],
     "open_tasks": [
         "grid.event_flow.EventFlow.department_handle", *["grid.event_flow.EventFlow.handle"] * 3,
         "inspection.mobile_inspection_flow.MobileInspectionFlow.decide",
-        "inspection.patrol_report_flow.PatrolReportFlow.verify", "rectification.rectification_flow.RectificationFlow.progress",
+        "inspection.patrol.report_flow.PatrolReportFlow.verify", "rectification.rectification_flow.RectificationFlow.progress",
     ],
     "stale_content_types": [],
     "guardian": {"rows_resolve": True, "shared_item_visible_to_user": True, "region_granted_to_group": True},

@@ -20,8 +20,8 @@ from governance.evidence import attachments_of
 from governance.models import Attachment
 from grid import access, events
 from grid.models import Event, Region
-from inspection import reports
 from inspection.models import MobileProposal, PatrolReport
+from inspection.patrol import reports
 from inspection.rounds import decide_proposal
 from rectification import services as rectification
 from rectification.models import RectificationItem

@@ -8,7 +8,7 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 
 from governance.tabular import ImportFailed
-from inspection.imports import resolve_township
+from inspection.patrol.imports import resolve_township
 
 
 class PatrolImportCommand(BaseCommand):

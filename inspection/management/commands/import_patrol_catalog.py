@@ -1,5 +1,5 @@
-from inspection.imports import import_patrol_catalog
 from inspection.management.commands._patrol_import import PatrolImportCommand
+from inspection.patrol.imports import import_patrol_catalog
 
 
 class Command(PatrolImportCommand):

@@ -1,5 +1,5 @@
-from inspection.imports import import_patrol_reports
 from inspection.management.commands._patrol_import import PatrolImportCommand
+from inspection.patrol.imports import import_patrol_reports
 
 
 class Command(PatrolImportCommand):

@@ -4,7 +4,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from governance import chinese_dates
 from grid.regions import RegionNotFound, find_region
-from inspection import circulars
+from inspection.patrol import circulars
 
 
 class Command(BaseCommand):

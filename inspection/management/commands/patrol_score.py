@@ -6,7 +6,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from governance import chinese_dates
 from grid.regions import RegionNotFound, find_region
-from inspection.scoring import decimal_text, month_scores, quarter_scores, ranked
+from inspection.patrol.scoring import decimal_text, month_scores, quarter_scores, ranked
 
 KIND_LABEL = {"addition": "加分", "deduction": "扣分", "veto": "一票否决", "excused": "已上报不扣分"}
 

@@ -20,11 +20,11 @@ from governance.evidence import EvidenceRejected, attachment_response, attachmen
 from governance.listing import xlsx_export
 from governance.paging import UncountedPage
 from grid.access import get_object_for_user, require_perm, scope
-from inspection.patrol_report_flow import patrol_report_flow_bpmn, patrol_report_flow_svg
+from inspection.patrol.report_flow import patrol_report_flow_bpmn, patrol_report_flow_svg
 
+from ..models import PatrolReport, VillagePatrol
 from . import reports as report_services
 from .ledger_export import patrol_prefetches
-from .models import PatrolReport, VillagePatrol
 from .report_forms import (
     FollowUpForm,
     FraudForm,

@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from grid.models import Department, Post, Region
 
-from .models import PatrolReport
+from ..models import PatrolReport
 
 
 def active(user) -> bool:

@@ -22,7 +22,7 @@ from governance.notifications import notify
 from grid.access import region_grants, scope
 from grid.models import Department, Post, Region
 
-from .models import (
+from ..models import (
     CatalogItem,
     DepartmentConfirmation,
     PatrolFinding,
@@ -274,7 +274,7 @@ def verify_and_register_finding(
 ) -> PatrolFinding:
     """Record whether the finding is true and register it (登记备案); from now on the village sees it.
 
-    Whether a matched report excuses the village is for inspection.scoring to decide.
+    Whether a matched report excuses the village is for inspection.patrol.scoring to decide.
     """
     if not may_register(by, finding):
         raise PermissionDenied("只有该事项的牵头部门或镇综合办可以核实登记该问题。")

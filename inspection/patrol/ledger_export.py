@@ -19,8 +19,8 @@ from governance.spreadsheet_safety import xlsx_row
 from grid.access import scope
 from grid.models import Department, Region
 
+from ..models import CatalogItem, PatrolFinding, PatrolReport, VillagePatrol
 from .findings import visible_findings
-from .models import CatalogItem, PatrolFinding, PatrolReport, VillagePatrol
 from .scoring import finding_outcome
 
 

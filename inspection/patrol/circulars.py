@@ -24,8 +24,8 @@ from governance.input_rules import EARLIEST_DATE, LATEST_YEARS_AHEAD, printable_
 from governance.spreadsheet_safety import xlsx_row
 from grid.models import Region
 
+from ..models import Circular, SupervisionGroup
 from . import oversight
-from .models import Circular, SupervisionGroup
 from .scoring import (
     GRADES,
     LOWEST_GRADE,

@@ -16,7 +16,7 @@ from viewflow.workflow.models import Task
 from governance.models import Notification
 from governance.notifications import notify
 from inspection.models import PatrolReport
-from inspection.report_registration import lead_department_posts, may_verify, register_report
+from inspection.patrol.report_registration import lead_department_posts, may_verify, register_report
 from workflows.charts import flow_bpmn, flow_svg
 from workflows.flow_parts import artifact_of, decided, record_page_view
 from workflows.locking import process_lock
@@ -31,7 +31,7 @@ PatrolReportTaskRedirectView = record_page_view(PatrolReportProcess, "patrol:rep
 
 
 class LeadDepartmentTask(flow.View):
-    """A step only the item's lead department, posted over the village, may take (inspection.report_registration.may_verify).
+    """A step only the item's lead department, posted over the village, may take (inspection.patrol.report_registration.may_verify).
 
     viewflow's default `can_assign` also accepts the permission held *anywhere*; that would let any
     department verify any village's report.

@@ -3,8 +3,8 @@ from django.views.generic import TemplateView
 
 from grid.access import scope
 
-from .models import CatalogItem, PatrolCategory, SupervisionGroup
-from .patrol_list_forms import CatalogSearchForm
+from ..models import CatalogItem, PatrolCategory, SupervisionGroup
+from .list_forms import CatalogSearchForm
 
 
 class PatrolCategoryListView(LoginRequiredMixin, TemplateView):

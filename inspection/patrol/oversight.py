@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from grid.models import Department, Region
 
-from .models import CatalogItem, Circular, DepartmentConfirmation, SupervisionCheck, SupervisionGroup
+from ..models import CatalogItem, Circular, DepartmentConfirmation, SupervisionCheck, SupervisionGroup
 from .scoring import month_start, next_month
 
 CONFIRMATION_DAY = 5

@@ -14,7 +14,7 @@ from governance.listing import FilterForm, word_search
 from grid.access import region_grants
 from grid.models import Region
 
-from .models import CatalogItem
+from ..models import CatalogItem
 
 ALL = ("", "全部")
 MAX_CHOICES = 500

@@ -12,7 +12,7 @@ from django.db.models import Q
 
 from grid.models import Region
 
-from .models import PatrolFinding, PatrolReport
+from ..models import PatrolFinding, PatrolReport
 
 BASE = Decimal(60)
 CAP = Decimal(100)

@@ -23,6 +23,7 @@ from governance.paging import UncountedPage
 from grid.access import require_perm, scope
 from grid.models import Region
 
+from ..models import PatrolFinding, SupervisionCheck
 from . import findings, oversight
 from .finding_forms import (
     CheckFilterForm,
@@ -34,7 +35,6 @@ from .finding_forms import (
     OversightForm,
     RegisterForm,
 )
-from .models import PatrolFinding, SupervisionCheck
 
 PAGE_SIZE = 50
 

@@ -22,12 +22,12 @@ from jobs.imports import import_in_job_transaction, require_perms, warnings_text
 from jobs.models import Job
 from jobs.runner import JobFailed, Progress, Result, register, start_job
 
+from ..models import PatrolReport, VillagePatrol
 from . import circulars
 from .circular_access import circular_data, township_for
 from .findings import visible_findings
 from .imports import import_patrol_catalog, import_patrol_findings, import_patrol_reports
 from .ledger_export import book_departments, export_department_book, export_village_ledger, ledger_villages
-from .models import PatrolReport, VillagePatrol
 
 PATROL_IMPORT_PERMS = ("inspection.add_catalogitem", "inspection.register_patrolfinding")
 

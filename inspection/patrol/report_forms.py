@@ -1,4 +1,4 @@
-"""Forms of the village patrol ledger and report pages. They decode input; the rules live in inspection.reports."""
+"""Forms of the village patrol ledger and report pages. They decode input; the rules live in inspection.patrol.reports."""
 
 from __future__ import annotations
 
@@ -12,8 +12,8 @@ from django.utils import timezone
 from governance.listing import SortedForm, Sorts, word_search
 from grid.models import Post, Region
 
-from .models import PatrolReport, VillagePatrol
-from .patrol_list_forms import VillageFilterForm, catalog_items_for, villages_for
+from ..models import PatrolReport, VillagePatrol
+from .list_forms import VillageFilterForm, catalog_items_for, villages_for
 
 DATETIME_FORMATS = ["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M", "%Y-%m-%d %H:%M:%S"]
 
@@ -226,7 +226,7 @@ class LedgerFilterForm(SortedForm, VillageFilterForm):
 
 
 class VerifyForm(forms.Form):
-    verdict = forms.CharField(required=False)  # inspection.reports checks it and says why in Chinese
+    verdict = forms.CharField(required=False)  # inspection.patrol.reports checks it and says why in Chinese
     note = forms.CharField(required=False)
     duplicate_of = forms.IntegerField(required=False)
     registration_number = forms.CharField(required=False, max_length=32)

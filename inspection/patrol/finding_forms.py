@@ -1,5 +1,5 @@
 """Forms of the finding, supervision-check and oversight pages. They decode input; the rules live in
-inspection.findings."""
+inspection.patrol.findings."""
 
 from __future__ import annotations
 
@@ -11,9 +11,9 @@ from governance.listing import SortedForm, Sorts, word_search
 from grid.access import scope
 from grid.models import Region
 
+from ..models import CatalogItem, PatrolFinding, PatrolReport, SupervisionGroup
 from . import findings
-from .models import CatalogItem, PatrolFinding, PatrolReport, SupervisionGroup
-from .patrol_list_forms import VillageFilterForm, parse_month, villages_for
+from .list_forms import VillageFilterForm, parse_month, villages_for
 
 DATE_WIDGET = {"type": "date"}
 Source = PatrolFinding.Source

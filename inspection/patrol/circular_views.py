@@ -22,6 +22,7 @@ from grid.access import require_perm, scope
 from grid.models import Department, Region
 from jobs.exports import export_threshold
 
+from ..models import Circular, PatrolReport
 from . import circulars, ledger_export
 from .circular_access import VIEW_PERM, circular_data, circular_townships, township_for
 from .job_kinds import (
@@ -31,7 +32,6 @@ from .job_kinds import (
     village_ledger_size,
 )
 from .ledger_export import book_departments, ledger_villages
-from .models import Circular, PatrolReport
 
 PUBLISH_PERM = "inspection.publish_circular"
 

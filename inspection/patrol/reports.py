@@ -20,8 +20,8 @@ from workflows.engine import StepUnavailable, complete_task, open_task
 from workflows.flow_parts import artifact_lookup
 from workflows.models import PatrolReportProcess
 
-from .models import CatalogItem, PatrolReport, VillagePatrol
-from .patrol_report_flow import PatrolReportFlow, notify_reporter_of_verdict
+from ..models import CatalogItem, PatrolReport, VillagePatrol
+from .report_flow import PatrolReportFlow, notify_reporter_of_verdict
 from .report_registration import active as _active
 from .report_registration import lead_department_posts, may_verify, register_report  # noqa: F401 (this module's API too)
 from .report_registration import lock_report as _lock

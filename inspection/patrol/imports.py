@@ -19,7 +19,7 @@ from governance.tabular import ImportFailed, ImportResult, Row, RowError, RowWar
 from grid.models import PATH_SEPARATOR, Department, Region
 from grid.regions import RegionNotFound, find_region, normalise_path
 
-from .models import CatalogItem, PatrolCategory, PatrolFinding, PatrolReport, SupervisionGroup
+from ..models import CatalogItem, PatrolCategory, PatrolFinding, PatrolReport, SupervisionGroup
 from .scoring import villages_of
 
 CATALOG_COLUMNS = ("编号", "事项", "类别", "牵头部门", "分值", "佐证要求")
