@@ -27,8 +27,8 @@ from governance.models import Attachment
 from governance.notifications import inbox_for, mark_read
 from grid.event_flow import event_flow_bpmn, event_flow_svg
 from grid.models import Post
-from inspection.mobile_inspection_flow import mobile_inspection_flow_bpmn, mobile_inspection_flow_svg
 from inspection.patrol.report_flow import patrol_report_flow_bpmn, patrol_report_flow_svg
+from inspection.rounds.mobile_inspection_flow import mobile_inspection_flow_bpmn, mobile_inspection_flow_svg
 from rectification.rectification_flow import RectificationFlow, rectification_flow_svg
 
 from .capabilities import capabilities_of

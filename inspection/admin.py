@@ -9,7 +9,6 @@ from django.db.models import Count
 from governance.admin_audit import AuditedModelAdmin, ReadOnlyAdminMixin
 from grid.models import Region
 
-from .letters import _recipient_errors
 from .models import (
     CatalogItem,
     Circular,
@@ -31,7 +30,8 @@ from .models import (
     TalkRecord,
     VillagePatrol,
 )
-from .onsite import visible_clues
+from .rounds.letters import _recipient_errors
+from .rounds.onsite import visible_clues
 
 
 @admin.register(PatrolCategory)
@@ -439,7 +439,7 @@ class TalkRecordAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 @admin.register(ProblemClue)
 class ProblemClueAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     """View only, and restricted: the changelist, search, filters, pages and history read only the clues
-    `inspection.onsite.visible_clues` gives the user (the office, discipline, the clue's group leader —
+    `inspection.rounds.onsite.visible_clues` gives the user (the office, discipline, the clue's group leader —
     a superuser as such sees none). The admin's county-wide view permission opens the (possibly empty)
     list; a single clue needs both."""
 

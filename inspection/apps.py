@@ -10,7 +10,6 @@ class InspectionConfig(AppConfig):
         from governance import visibility
         from grid.access import RegionRule
 
-        from . import letters, onsite, round_reports, rounds
         from .models import (
             InspectionFinding,
             InspectionGroup,
@@ -28,6 +27,9 @@ class InspectionConfig(AppConfig):
             findings,
             job_kinds,  # noqa: F401 (registers its job kinds; the jobs app looks only for inspection.job_kinds)
         )
+        from .rounds import group_reports as round_reports
+        from .rounds import letters, onsite
+        from .rounds import round_services as rounds
 
         # Each kind's own rule, asked by the audit log and the evidence route as by the kind's pages.
         visibility.register(RegionRule(PatrolReport, "inspection.view_patrolreport"))

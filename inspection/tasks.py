@@ -15,9 +15,9 @@ from governance.models import Notification
 from governance.notifications import notify
 from grid.models import Post, Region
 
-from .letters import flag_overdue_letters as flag
 from .models import CatalogItem, SupervisionGroup
 from .patrol import oversight
+from .rounds.letters import flag_overdue_letters as flag
 
 
 @dataclass

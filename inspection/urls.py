@@ -4,9 +4,10 @@ from django.urls import path
 
 from governance.site import AreaApp, MenuLink
 
-from . import letter_views, onsite_views, round_report_views, round_views
 from .patrol import catalog_views as views
 from .patrol import circular_views, finding_views, job_views, report_views
+from .rounds import group_report_views as round_report_views
+from .rounds import letter_views, onsite_views, round_views
 
 
 class PatrolApp(AreaApp):

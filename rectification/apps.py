@@ -7,7 +7,7 @@ class RectificationConfig(AppConfig):
 
     def ready(self):
         # Here, not at the top: both modules import models, importable only once the registry is ready.
-        from inspection import feedback
+        from inspection.rounds import feedback
 
         from .handover import hand_over
 

@@ -1,14 +1,14 @@
 """The hand-over of a round's feedback (反馈): the findings of a township and its villages become one
 rectification plan per organisation (the township committee, and each village with findings), with one
-pending item per finding, numbered 1, 2, 3… in focus order, due at the end of the round's 集中整改期. inspection.feedback.feed_back calls it in
+pending item per finding, numbered 1, 2, 3… in focus order, due at the end of the round's 集中整改期. inspection.rounds.feedback.feed_back calls it in
 its transaction (registered in rectification.apps)."""
 
 from __future__ import annotations
 
 from governance import audit
-from inspection.feedback import rectification_deadline
 from inspection.models import InspectionGroup
-from inspection.round_reports import finding_organisation
+from inspection.rounds.feedback import rectification_deadline
+from inspection.rounds.group_reports import finding_organisation
 
 from .models import RectificationItem, RectificationPlan
 

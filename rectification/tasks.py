@@ -17,8 +17,14 @@ from governance import audit
 from governance.chinese_dates import chinese_date
 from governance.models import AuditEntry, Notification
 from governance.notifications import notify
-from inspection.letters import DEFAULT_REPLY_DAYS, issue_letter, may_issue, office_users, organisation_title
 from inspection.models import InspectionLetter
+from inspection.rounds.letters import (
+    DEFAULT_REPLY_DAYS,
+    issue_letter,
+    may_issue,
+    office_users,
+    organisation_title,
+)
 from rectification.rectification_flow import committee_users
 
 from . import states

@@ -90,7 +90,7 @@ def patrol_report(county, people):
 
 @pytest.fixture
 def plan(county, personas):
-    from inspection import feedback
+    from inspection.rounds import feedback
     from rectification.models import RectificationPlan
     from tests.inspection.test_round_reports import add_finding, make_group, make_round, make_taxonomy
 

@@ -10,8 +10,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from governance import visibility
-from inspection import onsite
 from inspection.models import InspectionFinding
+from inspection.rounds import onsite
 from tests.inspection.test_onsite import build_round, clue, finding
 
 

@@ -404,7 +404,7 @@ def test_demo_taiping_has_a_rectification_plan_with_a_notice_ready_to_draft(demo
 
 def test_demo_tells_one_story_round_coverage_overdue_item_letter_and_notice(demo):
     from inspection.models import InspectionLetter
-    from inspection.rounds import coverage
+    from inspection.rounds.round_services import coverage
     from rectification import checks, states
     from rectification.notices import build_notice
 

@@ -11,8 +11,8 @@ from django.utils import timezone
 
 from governance.models import AuditEntry
 from grid.access import scope
-from inspection import feedback
 from inspection.models import InspectionFinding
+from inspection.rounds import feedback
 from rectification.models import RectificationItem, RectificationPlan
 
 from .test_round_reports import add_finding, build_zhaocun_round, make_group, make_round, make_taxonomy
@@ -26,7 +26,7 @@ def visible_to(user):
     """What a user sees of the round's findings: the on-site module's helper when it exists, else the
     scope plus the fed-back filter it applies to township users."""
     try:
-        from inspection.onsite import visible_findings
+        from inspection.rounds.onsite import visible_findings
     except ImportError:
         return scope(user, InspectionFinding.objects.all(), "inspection.view_inspectionfinding").filter(
             fed_back_at__isnull=False)
@@ -282,7 +282,7 @@ def test_the_rectification_period_counts_calendar_months(day, months, expected):
 
 
 def test_a_new_round_has_a_one_month_rectification_period_by_default(county, personas):
-    from inspection import rounds
+    from inspection.rounds import round_services as rounds
 
     round_ = rounds.create_round(by=personas["county_office"], county=county.county, term="十五届", number=9,
                                  name="十五届县委第九轮巡察", arrival_date=datetime.date(2025, 3, 1),

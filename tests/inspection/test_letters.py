@@ -16,8 +16,8 @@ from django.utils import timezone
 from governance.models import AuditEntry, Notification
 from grid import services
 from grid.models import Tier
-from inspection import letters, onsite
 from inspection.models import InspectionFinding, InspectionLetter
+from inspection.rounds import letters, onsite
 from tests.inspection.test_onsite import build_round
 
 pytestmark = pytest.mark.usefixtures("media_in_tmp")

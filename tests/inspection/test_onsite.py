@@ -20,7 +20,6 @@ from openpyxl import load_workbook
 from governance.models import Attachment, AuditEntry
 from grid import services
 from grid.models import Role
-from inspection import onsite
 from inspection.models import (
     FocusCategory,
     InspectionFinding,
@@ -30,7 +29,8 @@ from inspection.models import (
     ProblemClue,
     RoundTarget,
 )
-from inspection.onsite_views import ClueMenuLink
+from inspection.rounds import onsite
+from inspection.rounds.onsite_views import ClueMenuLink
 from tests.conftest import photo
 
 pytestmark = pytest.mark.usefixtures("media_in_tmp")

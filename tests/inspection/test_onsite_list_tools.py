@@ -20,7 +20,6 @@ from django.utils import timezone
 from openpyxl import load_workbook
 
 from governance.models import AuditEntry
-from inspection import feedback, letters, onsite
 from inspection.models import (
     InspectionFinding,
     InspectionGroup,
@@ -31,6 +30,7 @@ from inspection.models import (
     RoundTarget,
     TalkRecord,
 )
+from inspection.rounds import feedback, letters, onsite
 from tests.inspection.test_onsite import build_round
 
 pytestmark = pytest.mark.usefixtures("media_in_tmp")

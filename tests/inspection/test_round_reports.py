@@ -15,7 +15,6 @@ from django.utils import timezone
 
 from grid import services
 from grid.models import Role, Tier
-from inspection import round_reports
 from inspection.models import (
     FocusCategory,
     InspectionFinding,
@@ -25,6 +24,7 @@ from inspection.models import (
     RoundTarget,
     TalkRecord,
 )
+from inspection.rounds import group_reports as round_reports
 
 pytestmark = pytest.mark.django_db
 

@@ -15,9 +15,9 @@ from viewflow.workflow.models import Process, Task
 from governance.models import AuditEntry, Notification
 from grid import services
 from grid.models import Role
-from inspection import rounds
-from inspection.mobile_inspection_flow import MobileInspectionFlow
 from inspection.models import InspectionGroup, InspectionRound, MobileProposal, RoundTarget
+from inspection.rounds import round_services as rounds
+from inspection.rounds.mobile_inspection_flow import MobileInspectionFlow
 
 TODAY = timezone.localdate()
 

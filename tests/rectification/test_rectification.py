@@ -15,8 +15,8 @@ from governance.evidence import attachments_of
 from governance.models import AuditEntry, Notification
 from grid import services as grid_services
 from grid.models import Role
-from inspection import feedback
 from inspection.models import InspectionLetter
+from inspection.rounds import feedback
 from rectification import services
 from rectification.models import ProgressEntry, RectificationItem, RectificationPlan
 from rectification.rectification_flow import RectificationFlow, current_step, ensure_flow, process_of

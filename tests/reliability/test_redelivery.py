@@ -115,8 +115,8 @@ def test_supervision_killed_before_escalating_is_redone_once(county, personas, c
 
 
 def test_overdue_letter_flag_killed_halfway_notifies_once(county, personas, monkeypatch):
-    from inspection import letters
     from inspection.models import InspectionLetter
+    from inspection.rounds import letters
     from inspection.tasks import flag_overdue_letters
     from tests.inspection.test_onsite import build_round
 

@@ -21,9 +21,9 @@ from docx import Document
 
 from grid import events as grid_events
 from grid.models import EventCategory
-from inspection import onsite
 from inspection.models import RoundTarget
 from inspection.patrol import findings as patrol_findings
+from inspection.rounds import onsite
 from rectification import notices
 from rectification import services as rectification_services
 from rectification.models import RectificationItem, RectificationPlan

@@ -13,10 +13,11 @@ from openpyxl import Workbook, load_workbook
 from governance.spreadsheet_safety import csv_row, xlsx_row
 from grid import events as grid_events
 from grid.models import EventCategory
-from inspection import onsite, round_reports
 from inspection.models import RoundTarget
 from inspection.patrol import ledger_export, reports
 from inspection.patrol.circulars import _xlsx_sheet
+from inspection.rounds import group_reports as round_reports
+from inspection.rounds import onsite
 from tests.conftest import photo
 from tests.inspection.test_reports import make_item
 from tests.inspection.test_round_reports import make_group, make_round, make_taxonomy

@@ -81,7 +81,7 @@ EVIDENCE_OWNERS = ("event", "patrol_report", "finding_with_photo", "unreleased_f
 
 
 def _round_documents(w: World):
-    from inspection import round_reports
+    from inspection.rounds import group_reports as round_reports
 
     return [({"pk": w.a["group"].pk, "kind": kind, "fmt": fmt}, "")
             for kind in round_reports.KINDS for fmt in round_reports.formats_of(kind)]

@@ -16,8 +16,6 @@ from grid import events as grid_events
 from grid import patrols as grid_patrols
 from grid import services
 from grid.models import EventCategory, Role, Tier
-from inspection import feedback, onsite
-from inspection import rounds as inspection_rounds
 from inspection.models import (
     InspectionGroup,
     InspectionLetter,
@@ -28,6 +26,8 @@ from inspection.models import (
 )
 from inspection.patrol import findings as patrol_findings
 from inspection.patrol import reports
+from inspection.rounds import feedback, onsite
+from inspection.rounds import round_services as inspection_rounds
 from rectification import notices
 from rectification import services as rectification_services
 from rectification.models import RectificationItem, RectificationPlan

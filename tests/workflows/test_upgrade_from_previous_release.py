@@ -30,11 +30,13 @@ ROOT = Path(__file__).resolve().parents[2]
 FIXTURE = ROOT / "tests" / "fixtures" / "previous_release.sqlite3.gz"
 CHECKS = Path(__file__).with_name("upgraded_database_checks.py")
 
-# The one change the migrations make to earlier rows: the flow references (workflows 0006).
+# The one change the migrations make to earlier rows: the flow references (workflows 0006, then 0007 for the
+# inspection flows moved into inspection/patrol/ and inspection/rounds/).
 MOVED = {
     "workflows/event_flow.EventFlow": "grid/event_flow.EventFlow",
-    "workflows/patrol_report_flow.PatrolReportFlow": "inspection/patrol_report_flow.PatrolReportFlow",
-    "workflows/mobile_inspection_flow.MobileInspectionFlow": "inspection/mobile_inspection_flow.MobileInspectionFlow",
+    "workflows/patrol_report_flow.PatrolReportFlow": "inspection/patrol.report_flow.PatrolReportFlow",
+    "workflows/mobile_inspection_flow.MobileInspectionFlow":
+        "inspection/rounds.mobile_inspection_flow.MobileInspectionFlow",
     "workflows/rectification_flow.RectificationFlow": "rectification/rectification_flow.RectificationFlow",
 }
 REFERENCE_COLUMNS = {("viewflow_process", "flow_class"), ("viewflow_task", "flow_task")}
@@ -74,13 +76,14 @@ def run(database: Path, media: Path, *args: str) -> subprocess.CompletedProcess:
 # What upgraded_database_checks.py finds, and what the waiting steps become when this release's services take them.
 EXPECTED = {
     "flows": [
-        "grid.event_flow.EventFlow", "inspection.mobile_inspection_flow.MobileInspectionFlow",
-        "inspection.patrol.report_flow.PatrolReportFlow", "rectification.rectification_flow.RectificationFlow",
+        "grid.event_flow.EventFlow", "inspection.patrol.report_flow.PatrolReportFlow",
+        "inspection.rounds.mobile_inspection_flow.MobileInspectionFlow", "rectification.rectification_flow.RectificationFlow",
     ],
     "open_tasks": [
         "grid.event_flow.EventFlow.department_handle", *["grid.event_flow.EventFlow.handle"] * 3,
-        "inspection.mobile_inspection_flow.MobileInspectionFlow.decide",
-        "inspection.patrol.report_flow.PatrolReportFlow.verify", "rectification.rectification_flow.RectificationFlow.progress",
+        "inspection.patrol.report_flow.PatrolReportFlow.verify",
+        "inspection.rounds.mobile_inspection_flow.MobileInspectionFlow.decide",
+        "rectification.rectification_flow.RectificationFlow.progress",
     ],
     "stale_content_types": [],
     "guardian": {"rows_resolve": True, "shared_item_visible_to_user": True, "region_granted_to_group": True},
@@ -126,6 +129,7 @@ def test_a_database_of_the_previous_release_upgrades_with_every_row_kept_and_its
     migrate = run(database, media, "migrate", "--noinput")
     assert migrate.returncode == 0, migrate.stderr[-3000:]
     assert "workflows.0006_flows_beside_their_domains" in migrate.stdout
+    assert "workflows.0007_inspection_flows_in_their_subpackages" in migrate.stdout
 
     after = read_tables(database)
     problems = []

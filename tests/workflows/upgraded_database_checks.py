@@ -22,7 +22,7 @@ from grid import access, events
 from grid.models import Event, Region
 from inspection.models import MobileProposal, PatrolReport
 from inspection.patrol import reports
-from inspection.rounds import decide_proposal
+from inspection.rounds.round_services import decide_proposal
 from rectification import services as rectification
 from rectification.models import RectificationItem
 

@@ -6,6 +6,10 @@ from django.db import migrations
 
 MOVES = [
     ("inspection/patrol_report_flow.PatrolReportFlow", "inspection/patrol.report_flow.PatrolReportFlow"),
+    (
+        "inspection/mobile_inspection_flow.MobileInspectionFlow",
+        "inspection/rounds.mobile_inspection_flow.MobileInspectionFlow",
+    ),
 ]
 
 

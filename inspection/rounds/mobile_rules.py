@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import datetime
 
-from .models import InspectionGroup, MobileProposal, RoundTarget
+from ..models import InspectionGroup, MobileProposal, RoundTarget
 
 
 def active(user) -> bool:

@@ -12,8 +12,8 @@ from django.utils import timezone
 
 from governance.listing import SortedForm, Sorts, word_search
 
+from ..models import FocusCategory, InspectionGroup, InspectionLetter, InspectionRound, RoundTarget
 from . import feedback
-from .models import FocusCategory, InspectionGroup, InspectionLetter, InspectionRound, RoundTarget
 from .onsite_forms import FocusChoiceField, in_taxonomy_order
 
 DATE_WIDGET = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
@@ -217,7 +217,7 @@ CLUE_SORTS = Sorts(
 
 
 class ClueListForm(ListForm):
-    """Built from the clues the user may see (inspection.onsite.visible_clues) and from nothing else."""
+    """Built from the clues the user may see (inspection.rounds.onsite.visible_clues) and from nothing else."""
 
     SORTS = CLUE_SORTS
     SEARCH = ("people_involved", "description", "source", "disposal", "target__organisation__name")

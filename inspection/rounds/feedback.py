@@ -14,8 +14,8 @@ from django.utils import timezone
 from governance import audit
 from governance.chinese_dates import chinese_date
 
-from .models import InspectionFinding, InspectionGroup
-from .round_reports import ordered_findings
+from ..models import InspectionFinding, InspectionGroup
+from .group_reports import ordered_findings
 
 REPORT_DAYS = 10  # report to the leading group within 10 days of withdrawal
 MEETING_DAYS = 10  # the secretary's special meeting within 10 days after the report

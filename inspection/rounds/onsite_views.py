@@ -20,9 +20,9 @@ from governance.listing import xlsx_export
 from governance.paging import UncountedPage
 from governance.site import MenuLink
 
+from ..models import InspectionFinding, LookBack, ProblemClue, TalkRecord
 from . import onsite
-from .inspection_list_forms import ClueListForm, FindingListForm, LookBackListForm, TalkListForm
-from .models import InspectionFinding, LookBack, ProblemClue, TalkRecord
+from .list_forms import ClueListForm, FindingListForm, LookBackListForm, TalkListForm
 from .onsite_forms import ClueForm, FindingForm, LookBackResultForm, LookBackScheduleForm, TalkForm
 
 PAGE_SIZE = 50

@@ -1,5 +1,5 @@
 """Pages of inspection letters (巡察文书): list (overdue highlighted), issue form, detail with the reply
-form, and PDF/DOCX downloads. Views decode input and call inspection.letters."""
+form, and PDF/DOCX downloads. Views decode input and call inspection.rounds.letters."""
 
 from __future__ import annotations
 
@@ -17,9 +17,9 @@ from django.views.generic import TemplateView
 from governance.listing import xlsx_export
 from governance.paging import UncountedPage
 
+from ..models import InspectionLetter
 from . import letters, onsite
-from .inspection_list_forms import LetterListForm
-from .models import InspectionLetter
+from .list_forms import LetterListForm
 from .onsite_forms import LetterForm, ReplyForm
 
 PAGE_SIZE = 50

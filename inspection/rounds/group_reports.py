@@ -26,9 +26,9 @@ from governance.spreadsheet_safety import xlsx_row
 from grid.access import region_grants
 from grid.models import Region
 
-from .models import FocusCategory, InspectionFinding, InspectionGroup, RoundTarget, TalkRecord
+from ..models import FocusCategory, InspectionFinding, InspectionGroup, RoundTarget, TalkRecord
 from .onsite import visible_clues
-from .rounds import groups_visible
+from .round_services import groups_visible
 
 FORMATS = ("pdf", "docx", "xlsx")
 CONTENT_TYPES = {
@@ -67,7 +67,7 @@ def may_view_reports(user, group: InspectionGroup) -> bool:
 
 def may_view_clues(user, group: InspectionGroup) -> bool:
     """The clue report: the office and discipline (`inspection.view_problemclue` over the township), or
-    the group's leader — the rule of inspection.onsite.visible_clues (no superuser bypass)."""
+    the group's leader — the rule of inspection.rounds.onsite.visible_clues (no superuser bypass)."""
     if user is None or not user.is_authenticated or not user.is_active:
         return False
     if group.leader_id is not None and group.leader_id == user.pk:

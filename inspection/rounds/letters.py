@@ -25,8 +25,8 @@ from governance.models import Notification
 from governance.notifications import notify
 from grid.models import Department, Post, Region
 
+from ..models import InspectionFinding, InspectionLetter, InspectionRound, RoundTarget
 from . import onsite
-from .models import InspectionFinding, InspectionLetter, InspectionRound, RoundTarget
 
 Kind = InspectionLetter.Kind
 

@@ -17,11 +17,11 @@ from governance.audit_labels import action_label
 from governance.listing import xlsx_export
 from grid.access import require_perm, scope
 from grid.models import Region
-from inspection.mobile_inspection_flow import mobile_inspection_flow_bpmn, mobile_inspection_flow_svg
+from inspection.rounds.mobile_inspection_flow import mobile_inspection_flow_bpmn, mobile_inspection_flow_svg
 
-from . import rounds as round_services
-from .inspection_list_forms import RoundListForm
-from .models import InspectionGroup, InspectionRound, MobileProposal
+from ..models import InspectionGroup, InspectionRound, MobileProposal
+from . import round_services
+from .list_forms import RoundListForm
 from .round_forms import DecisionForm, GroupForm, ProposalForm, RoundForm, TargetsForm
 
 

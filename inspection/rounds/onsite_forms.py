@@ -1,5 +1,5 @@
 """Forms of the on-site pages (问题底稿, 谈话, 问题线索, 巡察文书, 回头看). They decode input and offer only
-what the user may pick; the rules live in inspection.onsite and inspection.letters."""
+what the user may pick; the rules live in inspection.rounds.onsite and inspection.rounds.letters."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ from django.db.models.functions import Coalesce
 from grid.access import region_grants
 from grid.models import Department, Region
 
+from ..models import FocusCategory, InspectionLetter, InspectionRound, RoundTarget
 from . import onsite
-from .models import FocusCategory, InspectionLetter, InspectionRound, RoundTarget
 
 DATE_WIDGET = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 

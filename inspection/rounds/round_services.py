@@ -18,10 +18,10 @@ from workflows.engine import StepUnavailable, complete_task, open_task
 from workflows.flow_parts import artifact_lookup
 from workflows.models import MobileInspectionProcess
 
+from ..models import InspectionGroup, InspectionRound, MobileProposal, RoundTarget
 from .mobile_inspection_flow import MobileInspectionFlow, notify_proposer_of_decision
 from .mobile_rules import active as _active
 from .mobile_rules import add_mobile_target, may_decide, mobile_deadline  # noqa: F401 (this module's API too)
-from .models import InspectionGroup, InspectionRound, MobileProposal, RoundTarget
 
 ROLE_INSPECTION_GROUP = "inspection_group"
 CLASS_KEYS = [choice.value for choice in RoundTarget.VillageClass]

@@ -16,8 +16,8 @@ from viewflow.workflow.models import Task
 from governance.models import Notification
 from governance.notifications import notify
 from grid.models import Post, Region
-from inspection.mobile_rules import add_mobile_target, may_decide, mobile_deadline
 from inspection.models import MobileProposal
+from inspection.rounds.mobile_rules import add_mobile_target, may_decide, mobile_deadline
 from workflows.charts import flow_bpmn, flow_svg
 from workflows.flow_parts import artifact_of, decided, record_page_view
 from workflows.locking import process_lock

@@ -14,7 +14,7 @@ from governance import audit, evidence
 from grid.access import region_grants
 from grid.models import Region
 
-from .models import (
+from ..models import (
     FocusCategory,
     InspectionFinding,
     InspectionGroup,

@@ -1,4 +1,4 @@
-"""Forms of the county inspection round pages; they only decode input, inspection.rounds decides."""
+"""Forms of the county inspection round pages; they only decode input, inspection.rounds.round_services decides."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ from django.contrib.auth import get_user_model
 from grid.access import scope
 from grid.models import Post, Region
 
-from . import rounds as round_services
-from .models import RoundTarget
+from ..models import RoundTarget
+from . import round_services
 
 DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 

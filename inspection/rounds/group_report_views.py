@@ -18,9 +18,10 @@ from django.views.generic import TemplateView
 
 from governance.paging import UncountedPage
 
-from . import feedback, round_reports
-from .inspection_list_forms import RoundReportListForm
-from .models import InspectionGroup
+from ..models import InspectionGroup
+from . import feedback
+from . import group_reports as round_reports
+from .list_forms import RoundReportListForm
 
 PAGE_SIZE = 50
 
