@@ -1,5 +1,6 @@
 """The layers of docs/architecture.md hold: a package imports only the packages below it, counting
-imports inside functions too."""
+imports inside functions too; inside inspection/, the township big patrol (inspection.patrol) and the
+county inspection (inspection.rounds) do not import each other."""
 
 from __future__ import annotations
 
@@ -45,3 +46,66 @@ def test_the_check_sees_an_upward_import(tmp_path):
     module = tmp_path / "m.py"
     module.write_text("def f():\n    from rectification import states\n", encoding="utf-8")
     assert imported_packages(module) == {"rectification"}
+
+
+# Inside inspection/: each subpackage imports itself, the models of its own side and the layers below.
+OTHER_SIDE = {"patrol": "rounds", "rounds": "patrol"}
+
+
+def model_names(side: str) -> set[str]:
+    tree = ast.parse((ROOT / "inspection" / "models" / f"{side}.py").read_text(encoding="utf-8"))
+    return {node.name for node in tree.body if isinstance(node, ast.ClassDef)}
+
+
+def inspection_imports(path: Path, module: str) -> set[str]:
+    """The dotted inspection names a module imports (relative imports resolved, `from x import y` as x.y)."""
+    package = module.rsplit(".", 1)[0]
+    names = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                parts = package.split(".")
+                base = ".".join(parts[: len(parts) - node.level + 1] + ([node.module] if node.module else []))
+            names.add(base)
+            names.update(f"{base}.{alias.name}" for alias in node.names)
+    return {name for name in names if name == "inspection" or name.startswith("inspection.")}
+
+
+def crossing_imports(path: Path, module: str, side: str) -> set[str]:
+    other_models = model_names(OTHER_SIDE[side])
+    wrong = set()
+    for name in inspection_imports(path, module):
+        if name.startswith(f"inspection.{side}") or name in {"inspection", "inspection.models"}:
+            continue
+        if name.startswith(f"inspection.models.{side}"):
+            continue
+        if name.startswith("inspection.models.") and name.split(".")[2] not in other_models | {OTHER_SIDE[side]}:
+            continue
+        wrong.add(name)
+    return wrong
+
+
+def test_the_big_patrol_and_the_county_inspection_do_not_import_each_other():
+    wrong = []
+    for side in OTHER_SIDE:
+        for path in sorted((ROOT / "inspection" / side).rglob("*.py")):
+            module = ".".join(path.relative_to(ROOT).with_suffix("").parts)
+            wrong += [f"{path.relative_to(ROOT)} imports {name}" for name in sorted(crossing_imports(path, module, side))]
+    assert not wrong, "inspection.patrol and inspection.rounds import only themselves and inspection.models:\n" + (
+        "\n".join(wrong))
+
+
+def test_the_split_check_sees_a_crossing_import(tmp_path):
+    module = tmp_path / "m.py"
+    module.write_text(
+        "from ..models import PatrolReport, ProblemClue\n"
+        "from . import findings\n"
+        "def f():\n    from ..rounds import letters\n    from inspection import urls\n",
+        encoding="utf-8",
+    )
+    assert crossing_imports(module, "inspection.patrol.m", "patrol") == {
+        "inspection.models.ProblemClue", "inspection.rounds", "inspection.rounds.letters", "inspection.urls",
+    }
