@@ -23,8 +23,8 @@ from inspection.mobile_inspection_flow import mobile_inspection_flow_bpmn, mobil
 from . import rounds as round_services
 from .feedback import is_fed_back, rectification_deadline
 from .inspection_list_forms import RoundListForm
-from .onsite import visible_findings
 from .models import InspectionGroup, InspectionRound, MobileProposal
+from .onsite import visible_findings
 from .round_forms import DecisionForm, GroupForm, ProposalForm, RoundForm, TargetsForm
 
 
