@@ -37,7 +37,7 @@ class RectificationImportForm(forms.Form):
     withdrawal = forms.DateField(label="撤回日期", required=False, widget=forms.DateInput(attrs={"type": "date"}))
     feedback_date = forms.DateField(label="反馈日期", required=False, widget=forms.DateInput(attrs={"type": "date"}))
     file = forms.FileField(label="文件", help_text="列：序号、类别、子类、问题、整改情况、状态、责任领导、责任单位、整改时限、"
-                                                  "未完成原因、下一步措施；.xlsx 或 .csv")
+                                                  "未完成原因、下一步措施（可选：销号日期）；.xlsx 或 .csv")
 
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
