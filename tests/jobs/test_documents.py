@@ -6,8 +6,9 @@ import pytest
 from django.urls import reverse
 
 from governance.models import AuditEntry
-from jobs.models import Job
+from inspection.job_kinds import CIRCULAR_BATCH
 from rectification.imports import import_rectification
+from rectification.job_kinds import NOTICE_BATCH
 
 from .conftest import download, status_of, xlsx_upload, zip_names, zip_text
 
@@ -23,7 +24,7 @@ def test_township_office_gets_the_township_and_every_village_circular_in_one_zip
     office = personas["township_office"]
     response, job = start_circulars(start, office, county)
 
-    assert response.status_code == 302 and job.kind == Job.Kind.CIRCULAR_BATCH
+    assert response.status_code == 302 and job.kind == CIRCULAR_BATCH
     state = status_of(client, office, job)
     assert (state["status"], state["done"], state["total"]) == ("succeeded", 3, 3)
     assert state["result_url"] == reverse("jobs:result", args=[job.pk])
@@ -118,7 +119,7 @@ def test_all_notices_of_a_round_the_user_may_see_in_one_zip(client, start, perso
     committee = personas["township_committee"]  # 太平镇: its own plan and its village's, not 赵村镇's
     response, job = start_notices(start, committee, round_plans)
 
-    assert response.status_code == 302 and job.kind == Job.Kind.NOTICE_BATCH
+    assert response.status_code == 302 and job.kind == NOTICE_BATCH
     state = status_of(client, committee, job)
     assert (state["status"], state["done"], state["total"]) == ("succeeded", 2, 2)
     names = zip_names(download(client, committee, job))

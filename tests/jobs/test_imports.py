@@ -8,8 +8,8 @@ from django.urls import reverse
 from governance.models import AuditEntry
 from grid import services
 from inspection.imports import import_patrol_catalog, import_patrol_reports
+from inspection.job_kinds import PATROL_CATALOG_IMPORT, PATROL_FINDINGS_IMPORT, PATROL_REPORTS_IMPORT
 from inspection.models import CatalogItem, PatrolFinding
-from jobs.models import Job
 from rectification.models import RectificationItem, RectificationPlan
 
 from .conftest import csv_upload, status_of, xlsx_upload
@@ -45,7 +45,7 @@ def catalog(county, tmp_path):
 
 def import_findings(start, user, county, rows, *, upload=xlsx_upload):
     return start(user, "post", reverse("patrol:patrol_import"),
-                 {"kind": Job.Kind.PATROL_FINDINGS_IMPORT, "township": county.taiping.pk, "file": upload(rows)})
+                 {"kind": PATROL_FINDINGS_IMPORT, "township": county.taiping.pk, "file": upload(rows)})
 
 
 def test_township_office_imports_findings_through_a_job(client, start, county, personas, catalog):
@@ -91,7 +91,7 @@ def test_a_wrong_file_type_is_refused_on_the_form(client, start, county, persona
     from django.core.files.uploadedfile import SimpleUploadedFile
 
     response, job = start(personas["township_office"], "post", reverse("patrol:patrol_import"), {
-        "kind": Job.Kind.PATROL_FINDINGS_IMPORT, "township": county.taiping.pk,
+        "kind": PATROL_FINDINGS_IMPORT, "township": county.taiping.pk,
         "file": SimpleUploadedFile("a.xls", b"old excel")})
     assert response.status_code == 422 and job is None
     assert "请上传 .xlsx 或 .csv 文件" in response.content.decode()
@@ -172,9 +172,9 @@ def test_township_committee_cannot_import_plans(client, personas):
 
 
 @pytest.mark.parametrize("kind, rows, created", [
-    (Job.Kind.PATROL_CATALOG_IMPORT, CATALOG + [["TP-03", "非法占用土地、推填土", "违法用地", "农业农村办", "5", ""]],
+    (PATROL_CATALOG_IMPORT, CATALOG + [["TP-03", "非法占用土地、推填土", "违法用地", "农业农村办", "5", ""]],
      "新增 1，更新 0，未变 2"),
-    (Job.Kind.PATROL_REPORTS_IMPORT, REPORTS[:1] + [["LX-002", "楼星村", "TP-02", "2026-01-20", "楼星村西", "基本农田挖塘",
+    (PATROL_REPORTS_IMPORT, REPORTS[:1] + [["LX-002", "楼星村", "TP-02", "2026-01-20", "楼星村西", "基本农田挖塘",
                                                     "2026-01-21", "待核实", ""]], "新增 1"),
 ])
 def test_catalog_and_report_imports_run_the_same_way(client, start, county, personas, catalog, kind, rows, created):
