@@ -17,6 +17,7 @@ FENCE = re.compile(r"^[ \t]*```[^\n]*\n(.*?)^[ \t]*```", re.S | re.M)
 INLINE_CODE = re.compile(r"`([^`\n]+)`")
 LOCAL_URL = re.compile(r"https?://(?:127\.0\.0\.1|localhost)(?::\d+)?(/[^\s'\"`)]*)")
 PLACEHOLDER = re.compile(r"<[^<>/]+>")
+SHELL_VARIABLE = re.compile(r"\$\{?\w+\}?")  # `events/$E/handle/` in a curl example: a number too
 # A table row of docs/api.md: "| `GET events/<编号>/` | ..." names paths relative to the REST root.
 API_ROW = re.compile(r"`(?:GET|POST|PUT|PATCH|DELETE) ([a-z0-9_][^`?]*)")
 API_ROOT = "/api/v1/"
@@ -62,7 +63,7 @@ def _normalise(path: str) -> str | None:
     path = path.split("?", 1)[0].split("#", 1)[0].rstrip(".,;:，。；：、）)")
     if "…" in path or "..." in path or not path.startswith("/"):
         return None
-    return PLACEHOLDER.sub("1", path)
+    return SHELL_VARIABLE.sub("1", PLACEHOLDER.sub("1", path))
 
 
 def url_paths(text: str, *, api_table: bool = False) -> list[str]:
