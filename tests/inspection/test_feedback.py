@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from governance.models import AuditEntry
 from grid.access import scope
-from inspection import feedback
+from inspection import feedback, rounds
 from inspection.models import InspectionFinding
 from rectification.models import RectificationItem, RectificationPlan
 
@@ -282,7 +282,6 @@ def test_the_rectification_period_counts_calendar_months(day, months, expected):
 
 
 def test_a_new_round_has_a_one_month_rectification_period_by_default(county, personas):
-    from inspection import rounds
 
     round_ = rounds.create_round(by=personas["county_office"], county=county.county, term="十五届", number=9,
                                  name="十五届县委第九轮巡察", arrival_date=datetime.date(2025, 3, 1),

@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import io
+import zipfile
+
+import openpyxl
 import pytest
 from django.urls import reverse
 
 from governance.models import AuditEntry
+from inspection import circulars
 from inspection.job_kinds import CIRCULAR_BATCH
+from rectification import notices
 from rectification.imports import import_rectification
 from rectification.job_kinds import NOTICE_BATCH
 
@@ -39,10 +45,7 @@ def test_township_office_gets_the_township_and_every_village_circular_in_one_zip
 
 
 def test_a_village_circular_holds_only_that_village(client, start, county, personas):
-    import io
-    import zipfile
 
-    import openpyxl
 
     office = personas["township_office"]
     _, job = start_circulars(start, office, county)
@@ -53,7 +56,6 @@ def test_a_village_circular_holds_only_that_village(client, start, county, perso
 
 
 def test_a_document_that_fails_is_listed_and_the_rest_delivered(client, start, county, personas, monkeypatch):
-    from inspection import circulars
 
     real_render = circulars.render
 
@@ -86,8 +88,6 @@ def test_village_cadres_cannot_batch_live_circulars(client, start, county, perso
 def test_a_pdf_batch_renders_real_pdfs(client, start, county, personas):
     office = personas["township_office"]
     _, job = start_circulars(start, office, county, fmt="pdf")
-    import io
-    import zipfile
 
     archive = zipfile.ZipFile(io.BytesIO(b"".join(download(client, office, job).streaming_content)))
     assert archive.read(f"{TITLE}（楼星村）.pdf").startswith(b"%PDF")
@@ -133,7 +133,6 @@ def test_all_notices_of_a_round_the_user_may_see_in_one_zip(client, start, perso
 
 
 def test_a_notice_that_fails_is_listed_and_the_others_delivered(client, start, personas, round_plans, monkeypatch):
-    from rectification import notices
 
     real_render = notices.render
 
@@ -153,7 +152,6 @@ def test_a_notice_that_fails_is_listed_and_the_others_delivered(client, start, p
 
 
 def test_when_every_notice_fails_the_job_fails_without_a_file(client, start, personas, round_plans, monkeypatch):
-    from rectification import notices
 
     monkeypatch.setattr(notices, "render", lambda data, fmt: (_ for _ in ()).throw(RuntimeError("坏了")))
     committee = personas["township_committee"]

@@ -14,6 +14,7 @@ from grid import services
 from grid.job_kinds import EVENT_EXPORT
 from grid.models import Event, EventCategory, Role
 from inspection.job_kinds import DEPARTMENT_BOOK_EXPORT, VILLAGE_LEDGER_EXPORT
+from inspection.models import CatalogItem, PatrolCategory, PatrolReport, VillagePatrol
 from jobs.models import Job
 
 from .conftest import download, sheet_rows, status_of
@@ -97,7 +98,6 @@ def test_export_without_permission_starts_no_job(client, settings, personas, eve
 
 
 def test_a_large_village_ledger_export_runs_as_a_job(client, start, settings, county, personas):
-    from inspection.models import VillagePatrol
 
     settings.JOBS_EXPORT_THRESHOLD = 1
     cadre = personas["village_cadre"]
@@ -116,7 +116,6 @@ def test_a_large_village_ledger_export_runs_as_a_job(client, start, settings, co
 
 
 def test_a_large_department_book_export_runs_as_a_job(client, start, settings, county, personas):
-    from inspection.models import CatalogItem, PatrolCategory, PatrolReport
 
     settings.JOBS_EXPORT_THRESHOLD = 0
     office = personas["township_office"]

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
 from governance.models import AuditEntry
 from grid import services
+from grid.models import Role
 from inspection.imports import import_patrol_catalog, import_patrol_reports
 from inspection.job_kinds import PATROL_CATALOG_IMPORT, PATROL_FINDINGS_IMPORT, PATROL_REPORTS_IMPORT
-from inspection.models import CatalogItem, PatrolFinding
+from inspection.models import CatalogItem, InspectionRound, PatrolFinding
 from rectification.models import RectificationItem, RectificationPlan
 
 from .conftest import csv_upload, status_of, xlsx_upload
@@ -88,7 +90,6 @@ def test_every_bad_row_is_listed_and_nothing_is_imported(client, start, county, 
 
 
 def test_a_wrong_file_type_is_refused_on_the_form(client, start, county, personas, catalog):
-    from django.core.files.uploadedfile import SimpleUploadedFile
 
     response, job = start(personas["township_office"], "post", reverse("patrol:patrol_import"), {
         "kind": PATROL_FINDINGS_IMPORT, "township": county.taiping.pk,
@@ -102,7 +103,6 @@ def test_only_the_township_office_may_import_and_only_in_its_township(client, st
         client.force_login(personas[who])
         assert client.get(reverse("patrol:patrol_import")).status_code == 403
     other, _ = services.ensure_user("zhaocun_office", password="x")
-    from grid.models import Role
 
     services.create_post(user=other, role=Role.objects.get(key="township_office"), region=county.zhaocun)
     response, job = import_findings(start, other, county, GOOD_FINDINGS)  # 太平镇 is not among its choices
@@ -161,7 +161,6 @@ def test_a_bad_rectification_file_changes_nothing_and_lists_every_bad_row(client
     assert state["status"] == "failed"
     assert sorted({error["row"] for error in state["errors"]}) == [3, 4]
     assert not RectificationPlan.objects.exists()
-    from inspection.models import InspectionRound
 
     assert not InspectionRound.objects.exists()  # not even the round
 

@@ -5,12 +5,14 @@ from __future__ import annotations
 import datetime
 
 import pytest
+from django.core.management import call_command
 from django.utils import timezone
 
 from governance.models import AuditEntry
 from grid.job_kinds import EVENT_EXPORT
 from grid.models import Event, EventCategory
 from inspection.job_kinds import PATROL_CATALOG_IMPORT
+from inspection.models import PatrolCategory
 from jobs import runner
 from jobs.models import Job
 from jobs.runner import Progress, Result
@@ -105,7 +107,6 @@ def test_a_run_taken_over_by_another_delivery_stops_without_writing(personas, mo
 
 def test_a_superseded_import_commits_nothing(county, personas, monkeypatch):
     """An import commits together with its job's end: a run that lost the job imports nothing."""
-    from inspection.models import PatrolCategory
 
     job = Job.objects.create(kind=PATROL_CATALOG_IMPORT, owner=personas["township_office"], title="t",
                              region=county.taiping)
@@ -146,7 +147,6 @@ def test_the_export_job_stops_when_the_owner_lost_the_permission(personas, event
 
 
 def test_old_files_are_purged_and_stuck_jobs_marked_failed(personas, events):
-    from django.core.management import call_command
 
     job = export_job(personas["township_office"])
     finished = runner.run(job.pk)

@@ -14,8 +14,8 @@ from governance.models import AuditEntry
 from governance.tabular import ImportFailed
 from grid import services
 from inspection.models import FocusCategory, InspectionGroup, InspectionRound
+from rectification import notices, states
 from rectification.imports import import_rectification, parse_deadline, parse_round_name
-from rectification import states
 from rectification.models import ProgressEntry, RectificationItem, RectificationPlan
 from rectification.views import progress_rows, township_progress
 
@@ -260,7 +260,6 @@ def test_long_term_deadline_accepts_any_status(county, tmp_path):
 
 
 def test_the_plans_deadline_wording_is_kept_beside_the_date_and_printed_in_the_notice(county, tmp_path):
-    from rectification import notices
 
     outcome = import_rectification(write_csv(tmp_path, ROWS), **OPTIONS)
     items = {item.number: item for item in outcome.plan.items.all()}
