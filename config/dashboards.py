@@ -25,6 +25,7 @@ from grid.models import Event, EventCategory, Region, WorkDiary
 from inspection.models import PatrolReport
 from inspection.patrol.report_registration import verify_queue
 from inspection.patrol.scoring import month_scores, ranked
+from inspection.rounds.round_services import reads_rounds_as_township_only, township_rounds_visible
 from rectification import states
 from rectification.models import ProgressEntry, RectificationItem
 
@@ -400,6 +401,9 @@ def _queues(user) -> list[Queue]:
     if user.has_perm("inspection.verify_patrolreport"):
         count = verify_queue(user).count()
         queues.append(Queue("待核实的村级上报", count, reverse("patrol:verify_queue")))
+    if reads_rounds_as_township_only(user):
+        count = township_rounds_visible(user).count()
+        queues.append(Queue("本镇被巡察轮次", count, reverse("inspection:township_rounds")))
     if user.has_perm("rectification.view_rectificationitem"):
         overdue = scope(user, RectificationItem.objects.filter(states.q_overdue()),
                         "rectification.view_rectificationitem").count()

@@ -819,7 +819,7 @@ class _Loader:
     def load_rectification(self, taiping: Region) -> None:
         """太平镇's rectification plan after the earlier round (load_first_round), kept on paper and
         imported (rectification/demo/taiping_rectification.csv: its 已整改 / 已整改到位 / 长期坚持 items are
-        closed as the import), with its meetings, rules, money recovered and accountability.
+        closed by the import on their 销号日期 of 2022, so the 销号进度 rises month by month), with its meetings, rules, money recovered and accountability.
 
         The story it tells: item 7 was given a new deadline, so only item 3 (正在整改中, due 2022-12-31)
         is overdue; the overdue job runs once here, as `make run`'s scheduler would within seconds, and

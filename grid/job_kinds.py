@@ -17,6 +17,7 @@ from .event_forms import EventFilterForm
 from .event_lists import region_events, with_list_columns
 
 EVENT_EXPORT_PERM = "grid.export_event"
+EVENT_EXPORT = "event_export"  # the kind of job (jobs.Job.kind); its label is registered below
 
 
 def scoped_events(user, query: QueryDict):
@@ -48,7 +49,7 @@ def run_event_export(job: Job, progress: Progress) -> Result:
 
 def start_event_export(user, query: QueryDict) -> Job:
     params = {"query": {key: query.getlist(key) for key in query if key not in {"page", "csrfmiddlewaretoken"}}}
-    return start_job(kind=Job.Kind.EVENT_EXPORT, owner=user, title="导出网格事件（Excel）", params=params)
+    return start_job(kind=EVENT_EXPORT, owner=user, title="导出网格事件（Excel）", params=params)
 
 
-register(Job.Kind.EVENT_EXPORT, run_event_export)
+register(EVENT_EXPORT, run_event_export, label="导出网格事件")

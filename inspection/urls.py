@@ -72,7 +72,8 @@ class InspectionApp(AreaApp):
     icon = "policy"
     app_name = "inspection"
     links = (
-        MenuLink("巡察轮次", "event_note", "rounds", ("inspection.view_inspectionround",)),
+        round_views.RoundsMenuLink("巡察轮次", "event_note", "rounds", ("inspection.view_inspectionround",)),
+        round_views.TownshipRoundsMenuLink("巡察轮次", "event_note", "township_rounds"),
         MenuLink("机动巡察流程图", "account_tree", "proposal_flow_chart", ("inspection.view_mobileproposal",)),
         MenuLink("巡察覆盖情况", "donut_large", "coverage", ("inspection.manage_inspectionround",
                                                             "inspection.decide_mobileproposal")),
@@ -85,6 +86,9 @@ class InspectionApp(AreaApp):
     )
 
     rounds_path = path("rounds/", round_views.RoundListView.as_view(), name="rounds")
+    township_rounds_path = path("township/rounds/", round_views.TownshipRoundListView.as_view(), name="township_rounds")
+    township_round_path = path("township/rounds/<int:pk>/", round_views.TownshipRoundDetailView.as_view(),
+                               name="township_round_detail")
     round_new_path = path("rounds/new/", round_views.RoundCreateView.as_view(), name="round_new")
     round_export_path = path("rounds/export/", round_views.RoundExportView.as_view(), name="round_export")
     round_detail_path = path("rounds/<int:pk>/", round_views.RoundDetailView.as_view(), name="round_detail")

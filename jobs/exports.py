@@ -1,4 +1,4 @@
-"""Large exports run as jobs: the event list and the big patrol's two ledgers.
+"""Large exports run as jobs: the size above which an app's export goes to the background.
 Design notes: docs/architecture/jobs.md."""
 
 from __future__ import annotations

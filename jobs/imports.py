@@ -1,4 +1,4 @@
-"""Imports run as jobs: the importers of inspection/patrol/imports.py and rectification/imports.py, unchanged.
+"""Imports run as jobs: an app's all-or-nothing importer, unchanged, inside the job's transaction.
 Design notes: docs/architecture/jobs.md."""
 
 from __future__ import annotations

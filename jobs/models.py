@@ -8,6 +8,8 @@ import uuid
 from django.conf import settings
 from django.db import models
 
+from .kinds import label_of
+
 
 def _result_path(job: Job, filename: str) -> str:
     # A random directory per run: result files are never guessable, even where MEDIA_ROOT is exposed.
@@ -19,17 +21,6 @@ def _upload_path(job: Job, filename: str) -> str:
 
 
 class Job(models.Model):
-    class Kind(models.TextChoices):
-        RECTIFICATION_IMPORT = "rectification_import", "导入整改方案"
-        PATROL_CATALOG_IMPORT = "patrol_catalog_import", "导入巡查目录"
-        PATROL_REPORTS_IMPORT = "patrol_reports_import", "导入村（居）历史上报"
-        PATROL_FINDINGS_IMPORT = "patrol_findings_import", "导入巡查发现问题"
-        CIRCULAR_BATCH = "circular_batch", "批量生成各村考评通报"
-        NOTICE_BATCH = "notice_batch", "批量生成整改进展情况通报"
-        EVENT_EXPORT = "event_export", "导出网格事件"
-        VILLAGE_LEDGER_EXPORT = "village_ledger_export", "导出村级巡查工作台账"
-        DEPARTMENT_BOOK_EXPORT = "department_book_export", "导出部门登记备案台账"
-
     class Status(models.TextChoices):
         QUEUED = "queued", "排队中"
         RUNNING = "running", "进行中"
@@ -39,7 +30,8 @@ class Job(models.Model):
 
     FINISHED = (Status.SUCCEEDED, Status.FAILED, Status.PARTLY_FAILED)
 
-    kind = models.CharField("类型", max_length=32, choices=Kind.choices)
+    # A key an app registered (jobs.kinds); its Chinese label comes from the registry, not from choices here.
+    kind = models.CharField("类型", max_length=32)
     title = models.CharField("名称", max_length=200)
     owner = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name="发起人", on_delete=models.CASCADE,
                               related_name="jobs")
@@ -76,6 +68,9 @@ class Job(models.Model):
 
     def __str__(self):
         return f"{self.title}（#{self.pk}）"
+
+    def get_kind_display(self) -> str:
+        return label_of(self.kind)
 
     @property
     def is_finished(self) -> bool:

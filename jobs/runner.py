@@ -19,6 +19,7 @@ from django.utils import timezone
 
 from governance import audit
 
+from . import kinds
 from .models import Job
 
 logger = logging.getLogger(__name__)
@@ -276,17 +277,15 @@ def _finish_facts(job: Job, progress: Progress) -> dict:
 
 Handler = Callable[[Job, Progress], Result]
 
-_handlers: dict[str, Handler] = {}
 
-
-def register(kind: str, handler: Handler) -> None:
-    """Which function does the work of a kind of job; each app registers its kinds in its `job_kinds`
-    module, which JobsConfig.ready imports (as the admin finds `admin` modules)."""
-    _handlers[kind] = handler
+def register(kind: str, handler: Handler, *, label: str) -> None:
+    """Which function does the work of a kind of job and its Chinese label; each app registers its kinds
+    in its `job_kinds` module, which JobsConfig.ready imports (as the admin finds `admin` modules)."""
+    kinds.register(kind, handler, label=label)
 
 
 def handler_for(kind: str) -> Handler:
-    return _handlers[kind]
+    return kinds.handler_for(kind)
 
 
 @shared_task(name="jobs.tasks.run_job", acks_late=True, reject_on_worker_lost=True, ignore_result=True)

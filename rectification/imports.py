@@ -15,15 +15,18 @@ from django.utils import timezone
 from governance import audit
 from governance.chinese_dates import parse_date, parse_deadline
 from governance.input_rules import date_problem
+from governance.models import AuditEntry
 from governance.tabular import ImportFailed, ImportResult, Row, RowError, RowWarning, read_table
 from grid.events import system_user
 from grid.models import Region
 from grid.regions import RegionNotFound, find_region
 from inspection.models import FocusCategory, InspectionGroup, InspectionRound
 
-from .models import RectificationItem, RectificationPlan
+from .models import ProgressEntry, RectificationItem, RectificationPlan
 
 COLUMNS = ("序号", "类别", "子类", "问题", "整改情况", "状态", "责任领导", "责任单位", "整改时限", "未完成原因", "下一步措施")
+CLOSED_ON = "销号日期"  # optional: the day a finished item was closed (销号) on paper
+OPTIONAL_COLUMNS = (CLOSED_ON,)
 
 ITEM_FIELDS = ["plan", "number", "category", "subcategory", "title", "responsible_leader", "responsible_unit",
                "deadline", "deadline_text", "status", "result", "unfinished_reason", "next_steps", "closed_at"]
@@ -299,7 +302,9 @@ def _number(row: Row, first_row: dict[int, int], problems: list[str]) -> int | N
 
 def _plan_rows(rows: list[Row], header: _Header, feedback_on: datetime.date | None) -> tuple[list[_ItemRow], list[RowWarning]]:
     categories = _Categories(header.round, header.organisation)
-    closed = set(header.plan.items.filter(closed_at__isnull=False).values_list("number", flat=True)) if header.plan else set()
+    state = _SystemState(header.plan)
+    closed = state.closed
+    today = timezone.localdate()
     first_row: dict[int, int] = {}
     errors: list[RowError] = []
     warnings: list[RowWarning] = []
@@ -342,6 +347,11 @@ def _plan_rows(rows: list[Row], header: _Header, feedback_on: datetime.date | No
 
         if status in UNFINISHED and number in closed:
             problems.append(f"序号 {number} 已于系统中销号，不能改为{Status(status).label}")
+        closed_on = _closed_on(row, status, feedback_on, today, problems)
+        if status and status not in UNFINISHED and number in state.claimed:
+            warnings.append(RowWarning(row.number, f"序号 {number} 已在系统中申请销号，等待县委巡察办验收，本次导入不代为销号"))
+        elif closed_on and number in state.verified and closed_on != state.closed_on.get(number):
+            warnings.append(RowWarning(row.number, f"序号 {number} 已由县委巡察办验收销号，销号日期以系统为准"))
         errors.extend(RowError(row.number, problem) for problem in problems)
         if problems:
             continue
@@ -349,7 +359,7 @@ def _plan_rows(rows: list[Row], header: _Header, feedback_on: datetime.date | No
             "category": category, "subcategory": subcategory, "title": title, "responsible_leader": leader,
             "responsible_unit": unit, "deadline": deadline, "deadline_text": deadline_text, "status": status,
             "result": row["整改情况"],
-            "unfinished_reason": row["未完成原因"], "next_steps": row["下一步措施"],
+            "unfinished_reason": row["未完成原因"], "next_steps": row["下一步措施"], "closed_on": closed_on,
         }
         if status in UNFINISHED and not (values["unfinished_reason"] and values["next_steps"]):
             warnings.append(RowWarning(row.number, f"序号 {number} 状态为{Status(status).label}，未填写未完成原因或下一步措施"))
@@ -357,6 +367,50 @@ def _plan_rows(rows: list[Row], header: _Header, feedback_on: datetime.date | No
     if errors:
         raise ImportFailed.for_rows(errors)
     return planned, warnings
+
+
+def _closed_on(row: Row, status, feedback_on: datetime.date | None, today: datetime.date,
+               problems: list[str]) -> datetime.date | None:
+    """The 销号日期 cell: a real day, for a finished item only, not after today nor before the feedback."""
+    text = row[CLOSED_ON]
+    if not text:
+        return None
+    day = parse_date(text)
+    if day is None:
+        problems.append(f"销号日期“{text}”不是有效日期（如 2022-06-30、2022年6月30日）")
+        return None
+    if status in UNFINISHED:
+        problems.append(f"状态为{Status(status).label}的事项尚未完成，不能填写销号日期")
+    elif day > today:
+        problems.append(f"销号日期 {day} 晚于今天")
+    elif feedback_on and day < feedback_on:
+        problems.append(f"销号日期 {day} 早于反馈日期 {feedback_on}")
+    elif problem := date_problem(day, what="销号日期"):
+        problems.append(problem.rstrip("。"))
+    return day
+
+
+class _SystemState:
+    """What the system knows of an existing plan's items, by 序号: closed ones (and when), those the
+    office verified, those whose 销号 the committee claimed in the system and the office has not decided."""
+
+    def __init__(self, plan: RectificationPlan | None):
+        self.closed: set[int] = set()
+        self.closed_on: dict[int, datetime.date] = {}
+        self.verified: set[int] = set()
+        self.claimed: set[int] = set()
+        if plan is None:
+            return
+        for number, closed_at in plan.items.filter(closed_at__isnull=False).values_list("number", "closed_at"):
+            self.closed.add(number)
+            self.closed_on[number] = timezone.localtime(closed_at).date()
+        decisions: dict[int, str] = {}
+        for number, kind in (ProgressEntry.objects.filter(item__plan=plan, kind__in=("claim", "verified", "returned"))
+                             .order_by("created_at", "id").values_list("item__number", "kind")):
+            decisions[number] = kind
+            if kind == "verified":
+                self.verified.add(number)
+        self.claimed = {number for number, kind in decisions.items() if kind == "claim" and number not in self.closed}
 
 
 # --- writing ---------------------------------------------------------------------------------------------
@@ -419,7 +473,7 @@ def import_rectification(
     keeps what an existing plan has. Items are matched by 序号; 整改时限 may not precede the feedback date.
     """
     header = _header(organisation, round, group, inspected, feedback_date)
-    rows = read_table(path, required=COLUMNS)
+    rows = read_table(path, required=COLUMNS, optional=OPTIONAL_COLUMNS)
     if not rows:
         raise ImportFailed("文件中没有整改事项（第 2 行起为数据行）。")
     wanted_header = _wanted_header(header, header.round)
@@ -446,6 +500,24 @@ class _Actor:
         if self.by is None:
             self.by = system_user()
         return self.by
+
+
+def _at(day: datetime.date) -> datetime.datetime:
+    """A 销号日期 as the moment stored: the start of that local day."""
+    return timezone.make_aware(datetime.datetime.combine(day, datetime.time()))
+
+
+def _imported_at(items) -> dict[int, datetime.datetime]:
+    """When each item was first imported (its rectification_item.import audit entry)."""
+    pks = {str(item.pk): item.pk for item in items}
+    if not pks:
+        return {}
+    rows = (AuditEntry.objects.filter(action="rectification_item.import", object_type=RectificationItem._meta.label,
+                                      object_id__in=list(pks)).order_by("id").values_list("object_id", "created_at"))
+    moments: dict[int, datetime.datetime] = {}
+    for object_id, created_at in rows:
+        moments.setdefault(pks[object_id], created_at)
+    return moments
 
 
 def _write(header: _Header, wanted_header: dict, planned: list[_ItemRow], actor: _Actor) -> PlanImport:
@@ -484,11 +556,21 @@ def _write(header: _Header, wanted_header: dict, planned: list[_ItemRow], actor:
                          plan_updated=plan_updated)
     result = outcome.result
     items = {item.number: item for item in RectificationItem.objects.filter(plan=plan)} if not plan_created else {}
+    state = _SystemState(None if plan_created else plan)
+    imported_at = _imported_at(items.values())
     now = timezone.now()
     for entry in planned:
         item = items.get(entry.number)
-        if entry.values["status"] not in UNFINISHED and (item is None or item.closed_at is None):
-            entry.values["closed_at"] = now  # 销号 as the import (the module's docstring)
+        closed_on = entry.values.pop("closed_on")
+        closing = _at(closed_on) if closed_on else None
+        if entry.values["status"] in UNFINISHED or entry.number in state.claimed:
+            pass
+        elif item is None or item.closed_at is None:
+            # 销号 as the import: on the file's 销号日期, else when the item was first imported (an item
+            # imported before this rule kept its claim open), else now.
+            entry.values["closed_at"] = closing or imported_at.get(item.pk if item else None) or now
+        elif closing and entry.number not in state.verified:
+            entry.values["closed_at"] = closing  # the file corrects the day of an import's 销号
         if item is None:
             item = RectificationItem.objects.create(plan=plan, number=entry.number, **entry.values)
             audit.record("rectification_item.import", actor=actor(), obj=item, after=audit.snapshot(item, ITEM_FIELDS))

@@ -20,6 +20,10 @@ from .models import RectificationPlan
 
 RECTIFICATION_IMPORT_PERM = "rectification.add_rectificationplan"
 
+# Rectification's kinds of job (keys stored in jobs.Job.kind; labels registered below).
+RECTIFICATION_IMPORT = "rectification_import"
+NOTICE_BATCH = "notice_batch"
+
 
 def run_rectification_import(job: Job, progress: Progress) -> Result:
     user, organisation = job.owner, job.region
@@ -91,5 +95,5 @@ def run_notice_batch(job: Job, progress: Progress) -> Result:
     return finish_bundle(progress, bundle, failures, zip_name=f"{round.name}整改进展情况通报.zip", what="整改进展情况通报")
 
 
-register(Job.Kind.RECTIFICATION_IMPORT, run_rectification_import)
-register(Job.Kind.NOTICE_BATCH, run_notice_batch)
+register(RECTIFICATION_IMPORT, run_rectification_import, label="导入整改方案")
+register(NOTICE_BATCH, run_notice_batch, label="批量生成整改进展情况通报")

@@ -14,10 +14,9 @@ from grid.access import scope
 from grid.models import Region
 from inspection.models import InspectionRound
 from jobs.imports import clean_upload
-from jobs.models import Job
 from jobs.runner import start_job
 
-from .job_kinds import RECTIFICATION_IMPORT_PERM
+from .job_kinds import NOTICE_BATCH, RECTIFICATION_IMPORT, RECTIFICATION_IMPORT_PERM
 from .models import RectificationPlan
 
 VIEW_PERM = "rectification.view_rectificationplan"
@@ -37,7 +36,7 @@ class RectificationImportForm(forms.Form):
     withdrawal = forms.DateField(label="撤回日期", required=False, widget=forms.DateInput(attrs={"type": "date"}))
     feedback_date = forms.DateField(label="反馈日期", required=False, widget=forms.DateInput(attrs={"type": "date"}))
     file = forms.FileField(label="文件", help_text="列：序号、类别、子类、问题、整改情况、状态、责任领导、责任单位、整改时限、"
-                                                  "未完成原因、下一步措施；.xlsx 或 .csv")
+                                                  "未完成原因、下一步措施（可选：销号日期）；.xlsx 或 .csv")
 
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
@@ -81,7 +80,7 @@ class RectificationImportView(LoginRequiredMixin, TemplateView):
             "inspected": f"{data['arrival']}:{data['withdrawal']}" if data["arrival"] else "",
             "feedback_date": data["feedback_date"].isoformat() if data["feedback_date"] else "",
         }
-        job = start_job(kind=Job.Kind.RECTIFICATION_IMPORT, owner=request.user, region=organisation,
+        job = start_job(kind=RECTIFICATION_IMPORT, owner=request.user, region=organisation,
                         upload=data["file"], params=params,
                         title=f"导入{organisation.name}整改方案（{params['round']}）")
         return redirect("jobs:detail", pk=job.pk)
@@ -118,7 +117,7 @@ class NoticeBatchView(LoginRequiredMixin, TemplateView):
         if not form.is_valid():
             return self.render_to_response(self.get_context_data(form=form, page_title="批量生成整改通报"), status=422)
         round, fmt = form.cleaned_data["round"], form.cleaned_data["format"]
-        job = start_job(kind=Job.Kind.NOTICE_BATCH, owner=request.user, region=round.county,
+        job = start_job(kind=NOTICE_BATCH, owner=request.user, region=round.county,
                         title=f"批量生成{round.name}整改进展情况通报（{fmt.upper()}）",
                         params={"round": round.pk, "format": fmt})
         return redirect("jobs:detail", pk=job.pk)

@@ -16,6 +16,7 @@ from django.db.models import Count, QuerySet
 from django.db.models.functions import Substr, TruncDate
 from django.http import Http404
 from django.shortcuts import redirect
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import escape
 from django.utils.safestring import mark_safe
@@ -29,6 +30,7 @@ from governance.models import Attachment
 from governance.paging import UncountedPage
 from grid.access import get_object_for_user, require_perm, scope
 from grid.models import Region
+from inspection.rounds.round_services import rounds_visible, township_rounds_visible
 from rectification.rectification_flow import position, rectification_flow_svg
 
 from . import forms as rforms
@@ -134,6 +136,17 @@ def group_items(items) -> list[tuple[str, list[tuple[str, list]]]]:
     return grouped
 
 
+def _round_url(user, plan: RectificationPlan) -> str:
+    """The page of the round the plan cites, as the user may open it (the office's or the township's)."""
+    if plan.round_id is None:
+        return ""
+    if rounds_visible(user).filter(pk=plan.round_id).exists():
+        return reverse("inspection:round_detail", args=[plan.round_id])
+    if township_rounds_visible(user).filter(pk=plan.round_id).exists():
+        return reverse("inspection:township_round_detail", args=[plan.round_id])
+    return ""
+
+
 class PlanDetailView(LoginRequiredMixin, TemplateView):
     template_name = "rectification/plan_detail.html"
 
@@ -150,7 +163,7 @@ class PlanDetailView(LoginRequiredMixin, TemplateView):
             return cls(data if action == name else None, **extra)
 
         context = {
-            "page_title": plan.title, "plan": plan, "groups": group_items(items), "items": items,
+            "page_title": plan.title, "plan": plan, "round_url": _round_url(user, plan), "groups": group_items(items), "items": items,
             "may_edit": may_edit, "may_account": services.may_add_accountability(user, plan),
             "meetings": plan.meetings.all(), "measures": plan.measures.all(), "recoveries": plan.recoveries.all(),
             "accountabilities": plan.accountabilities.select_related("item"), "petitions": plan.petitions.all(),

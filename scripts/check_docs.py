@@ -7,8 +7,14 @@ Prints one line per problem; exits non-zero when there is one."""
 import os
 import re
 import shlex
+import subprocess
 import sys
+import tempfile
 from pathlib import Path
+
+import django
+from django.core.management import get_commands, load_command_class
+from django.urls import Resolver404, URLResolver, get_resolver, resolve
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -17,6 +23,7 @@ FENCE = re.compile(r"^[ \t]*```[^\n]*\n(.*?)^[ \t]*```", re.S | re.M)
 INLINE_CODE = re.compile(r"`([^`\n]+)`")
 LOCAL_URL = re.compile(r"https?://(?:127\.0\.0\.1|localhost)(?::\d+)?(/[^\s'\"`)]*)")
 PLACEHOLDER = re.compile(r"<[^<>/]+>")
+SHELL_VARIABLE = re.compile(r"\$\{?\w+\}?")  # `events/$E/handle/` in a curl example: a number too
 # A table row of docs/api.md: "| `GET events/<编号>/` | ..." names paths relative to the REST root.
 API_ROW = re.compile(r"`(?:GET|POST|PUT|PATCH|DELETE) ([a-z0-9_][^`?]*)")
 API_ROOT = "/api/v1/"
@@ -62,7 +69,7 @@ def _normalise(path: str) -> str | None:
     path = path.split("?", 1)[0].split("#", 1)[0].rstrip(".,;:，。；：、）)")
     if "…" in path or "..." in path or not path.startswith("/"):
         return None
-    return PLACEHOLDER.sub("1", path)
+    return SHELL_VARIABLE.sub("1", PLACEHOLDER.sub("1", path))
 
 
 def url_paths(text: str, *, api_table: bool = False) -> list[str]:
@@ -89,8 +96,6 @@ def url_paths(text: str, *, api_table: bool = False) -> list[str]:
 
 def _include_prefixes(resolver, prefix: str = "/"):
     """The path prefix of every included URLconf (plain routes only)."""
-    from django.urls import URLResolver
-
     for pattern in resolver.url_patterns:
         if isinstance(pattern, URLResolver):
             route = str(pattern.pattern).lstrip("^")
@@ -102,9 +107,6 @@ def _include_prefixes(resolver, prefix: str = "/"):
 
 def check(root: Path = ROOT) -> list[str]:
     """Problems found, as "file: message" lines (empty when all is well). Django must be set up."""
-    from django.core.management import get_commands, load_command_class
-    from django.urls import Resolver404, get_resolver, resolve
-
     commands = get_commands()
     prefixes = set(_include_prefixes(get_resolver()))
     top_segments = {prefix.strip("/").split("/", 1)[0] for prefix in prefixes}
@@ -165,9 +167,6 @@ def _data_files(text: str) -> dict[str, str]:
 def run_on_demo(root: Path = ROOT) -> list[str]:
     """Load the demo county into a new SQLite database and run every `manage.py` line of the shell
     blocks whose input files the docs give, in the order written; a non-zero exit is a problem."""
-    import subprocess
-    import tempfile
-
     work = Path(tempfile.mkdtemp(prefix="check_docs_"))
     env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "REDIS_URL"}}
     (work / "var").mkdir()
@@ -211,8 +210,6 @@ def main() -> int:
     sys.path.insert(0, str(ROOT))
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", _settings_module(ROOT))
     os.environ.setdefault("DEBUG", "1")
-    import django
-
     django.setup()
     problems = check(ROOT)
     if "--demo" in sys.argv[1:]:

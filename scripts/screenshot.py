@@ -2,10 +2,12 @@
 Design notes: docs/architecture/scripts.md."""
 
 import http.cookiejar
+import http.server
 import re
 import subprocess
 import sys
 import tempfile
+import threading
 import urllib.parse
 import urllib.request
 from pathlib import Path
@@ -35,8 +37,6 @@ def main():
         setter.write_text(
             f"<script>document.cookie='sessionid={cookie}; path=/';location.replace({url!r});</script>", encoding="utf-8"
         )
-        import http.server
-        import threading
 
         class Handler(http.server.BaseHTTPRequestHandler):
             def do_GET(self):

@@ -31,15 +31,23 @@ from .ledger_export import book_departments, export_department_book, export_vill
 
 PATROL_IMPORT_PERMS = ("inspection.add_catalogitem", "inspection.register_patrolfinding")
 
+# The big patrol's kinds of job (keys stored in jobs.Job.kind; labels registered below).
+PATROL_CATALOG_IMPORT = "patrol_catalog_import"
+PATROL_REPORTS_IMPORT = "patrol_reports_import"
+PATROL_FINDINGS_IMPORT = "patrol_findings_import"
+CIRCULAR_BATCH = "circular_batch"
+VILLAGE_LEDGER_EXPORT = "village_ledger_export"
+DEPARTMENT_BOOK_EXPORT = "department_book_export"
+
 
 # ---------------------------------------------------------------- imports
 
 
 def run_patrol_import(job: Job, progress: Progress) -> Result:
     importer, what, url_name = {
-        Job.Kind.PATROL_CATALOG_IMPORT: (import_patrol_catalog, "巡查目录", "patrol:catalog"),
-        Job.Kind.PATROL_REPORTS_IMPORT: (import_patrol_reports, "村（居）历史上报", "patrol:reports"),
-        Job.Kind.PATROL_FINDINGS_IMPORT: (import_patrol_findings, "巡查发现问题", "patrol:findings"),
+        PATROL_CATALOG_IMPORT: (import_patrol_catalog, "巡查目录", "patrol:catalog"),
+        PATROL_REPORTS_IMPORT: (import_patrol_reports, "村（居）历史上报", "patrol:reports"),
+        PATROL_FINDINGS_IMPORT: (import_patrol_findings, "巡查发现问题", "patrol:findings"),
     }[job.kind]
     user, township = job.owner, job.region
     if township is None:
@@ -156,20 +164,20 @@ def run_department_book_export(job: Job, progress: Progress) -> Result:
 
 
 def start_village_ledger_export(user, village: Region, start: datetime.date, end: datetime.date) -> Job:
-    return start_job(kind=Job.Kind.VILLAGE_LEDGER_EXPORT, owner=user, region=village,
+    return start_job(kind=VILLAGE_LEDGER_EXPORT, owner=user, region=village,
                      title=f"导出{village.name}巡查工作台账（{start:%Y-%m-%d} 至 {end:%Y-%m-%d}）",
                      params={"village": village.pk, "start": start.isoformat(), "end": end.isoformat()})
 
 
 def start_department_book_export(user, department, start: datetime.date, end: datetime.date) -> Job:
-    return start_job(kind=Job.Kind.DEPARTMENT_BOOK_EXPORT, owner=user, region=department.region,
+    return start_job(kind=DEPARTMENT_BOOK_EXPORT, owner=user, region=department.region,
                      title=f"导出{department.name}登记备案台账（{start:%Y-%m-%d} 至 {end:%Y-%m-%d}）",
                      params={"department": department.pk, "start": start.isoformat(), "end": end.isoformat()})
 
 
-register(Job.Kind.PATROL_CATALOG_IMPORT, run_patrol_import)
-register(Job.Kind.PATROL_REPORTS_IMPORT, run_patrol_import)
-register(Job.Kind.PATROL_FINDINGS_IMPORT, run_patrol_import)
-register(Job.Kind.CIRCULAR_BATCH, run_circular_batch)
-register(Job.Kind.VILLAGE_LEDGER_EXPORT, run_village_ledger_export)
-register(Job.Kind.DEPARTMENT_BOOK_EXPORT, run_department_book_export)
+register(PATROL_CATALOG_IMPORT, run_patrol_import, label="导入巡查目录")
+register(PATROL_REPORTS_IMPORT, run_patrol_import, label="导入村（居）历史上报")
+register(PATROL_FINDINGS_IMPORT, run_patrol_import, label="导入巡查发现问题")
+register(CIRCULAR_BATCH, run_circular_batch, label="批量生成各村考评通报")
+register(VILLAGE_LEDGER_EXPORT, run_village_ledger_export, label="导出村级巡查工作台账")
+register(DEPARTMENT_BOOK_EXPORT, run_department_book_export, label="导出部门登记备案台账")

@@ -13,17 +13,23 @@ from governance.site import MenuLink
 from grid.access import region_grants, scope
 from grid.models import Region
 from jobs.imports import clean_upload
-from jobs.models import Job
+from jobs.kinds import label_of
 from jobs.runner import start_job
 
 from . import circulars
 from .circular_views import PeriodForm, _default_query, circular_townships
-from .job_kinds import PATROL_IMPORT_PERMS
+from .job_kinds import (
+    CIRCULAR_BATCH,
+    PATROL_CATALOG_IMPORT,
+    PATROL_FINDINGS_IMPORT,
+    PATROL_IMPORT_PERMS,
+    PATROL_REPORTS_IMPORT,
+)
 
 IMPORT_KINDS = [
-    (Job.Kind.PATROL_FINDINGS_IMPORT, "巡查发现问题（编号、村(居)、目录编号、发现日期、来源、是否属实、对应上报编号）"),
-    (Job.Kind.PATROL_REPORTS_IMPORT, "村（居）历史上报（编号、村(居)、目录编号、发生时间、地点、问题描述、上报日期、核实结果、核实日期）"),
-    (Job.Kind.PATROL_CATALOG_IMPORT, "巡查目录（编号、事项、类别、牵头部门、分值、佐证要求）"),
+    (PATROL_FINDINGS_IMPORT, "巡查发现问题（编号、村(居)、目录编号、发现日期、来源、是否属实、对应上报编号）"),
+    (PATROL_REPORTS_IMPORT, "村（居）历史上报（编号、村(居)、目录编号、发生时间、地点、问题描述、上报日期、核实结果、核实日期）"),
+    (PATROL_CATALOG_IMPORT, "巡查目录（编号、事项、类别、牵头部门、分值、佐证要求）"),
 ]
 
 
@@ -54,7 +60,7 @@ class PatrolImportForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.townships = {t.pk: t for t in townships}
         self.fields["township"].choices = [(t.pk, t.name) for t in townships]
-        self.fields["kind"].initial = Job.Kind.PATROL_FINDINGS_IMPORT
+        self.fields["kind"].initial = PATROL_FINDINGS_IMPORT
 
     def clean_file(self):
         return clean_upload(self.cleaned_data["file"])
@@ -78,7 +84,7 @@ class PatrolImportView(LoginRequiredMixin, TemplateView):
             return self.render_to_response(self.get_context_data(form=form, page_title="导入大巡查数据"), status=422)
         kind, township = form.cleaned_data["kind"], form.townships[form.cleaned_data["township"]]
         job = start_job(kind=kind, owner=request.user, region=township, upload=form.cleaned_data["file"],
-                        title=f"{township.name}：{Job.Kind(kind).label}", params={"township": township.pk})
+                        title=f"{township.name}：{label_of(kind)}", params={"township": township.pk})
         return redirect("jobs:detail", pk=job.pk)
 
 
@@ -120,7 +126,7 @@ class CircularBatchView(LoginRequiredMixin, TemplateView):
             period_text, title = f"{period:%Y-%m}", circulars.month_title(township, period)
         else:
             period_text, title = f"{period[0]}Q{period[1]}", circulars.quarter_title(township, *period)
-        job = start_job(kind=Job.Kind.CIRCULAR_BATCH, owner=request.user, region=township,
+        job = start_job(kind=CIRCULAR_BATCH, owner=request.user, region=township,
                         title=f"批量生成{title}（各村，{fmt.upper()}）",
                         params={"township": township.pk, "kind": kind, "period": period_text, "format": fmt})
         return redirect("jobs:detail", pk=job.pk)

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, F, Q, QuerySet
 from django.utils import timezone
 
 from governance import audit, charts
@@ -22,6 +22,7 @@ from ..models import InspectionGroup, InspectionRound, MobileProposal, RoundTarg
 from .mobile_inspection_flow import MobileInspectionFlow, notify_proposer_of_decision
 from .mobile_rules import active as _active
 from .mobile_rules import add_mobile_target, may_decide, mobile_deadline  # noqa: F401 (this module's API too)
+from .onsite import OVERSEER_PERMS, reader_paths
 
 ROLE_INSPECTION_GROUP = "inspection_group"
 CLASS_KEYS = [choice.value for choice in RoundTarget.VillageClass]
@@ -79,6 +80,34 @@ def rounds_visible(user) -> QuerySet:
     if user.has_perm("inspection.view_roundtarget") and _holds_group_post(user):
         pks |= set(InspectionGroup.objects.filter(membership_q(user)).values_list("round_id", flat=True))
     return InspectionRound.objects.filter(pk__in=pks)
+
+
+ROUND_VIEW_PERM = "inspection.view_inspectionround"
+
+
+def township_targets_visible(user) -> QuerySet:
+    """The committee targets of the townships the user reads as the inspected organisation (a township
+    committee, not an overseer or a group): one row per round in which such a township is a target."""
+    paths = reader_paths(user, ROUND_VIEW_PERM)
+    if not paths:
+        return RoundTarget.objects.none()
+    condition = Q(pk__in=[])
+    for prefix in paths:
+        condition |= Q(organisation__path__startswith=prefix)
+    return RoundTarget.objects.filter(condition, organisation__tier__key="township",
+                                      organisation_id=F("group__township_id"))
+
+
+def township_rounds_visible(user) -> QuerySet:
+    """Rounds in which a township the user reads as the inspected organisation is a target."""
+    return InspectionRound.objects.filter(pk__in=township_targets_visible(user).values("round_id"))
+
+
+def reads_rounds_as_township_only(user) -> bool:
+    """A township reader (the inspected organisation) who neither oversees rounds nor sits in a group:
+    their 巡察轮次 are the township's page, never the office's."""
+    return (bool(reader_paths(user, ROUND_VIEW_PERM)) and not user.is_superuser
+            and not any(user.has_perm(perm) for perm in OVERSEER_PERMS) and not _holds_group_post(user))
 
 
 def targets_visible(user) -> QuerySet:

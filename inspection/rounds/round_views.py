@@ -15,13 +15,16 @@ from django.views.generic import TemplateView
 from governance.audit import entries_for
 from governance.audit_labels import action_label
 from governance.listing import xlsx_export
+from governance.site import MenuLink
 from grid.access import require_perm, scope
 from grid.models import Region
 from inspection.rounds.mobile_inspection_flow import mobile_inspection_flow_bpmn, mobile_inspection_flow_svg
 
 from ..models import InspectionGroup, InspectionRound, MobileProposal
 from . import round_services
+from .feedback import is_fed_back, rectification_deadline
 from .list_forms import RoundListForm
+from .onsite import visible_findings
 from .round_forms import DecisionForm, GroupForm, ProposalForm, RoundForm, TargetsForm
 
 
@@ -74,12 +77,81 @@ def rounds_for(user, params) -> tuple[RoundListForm, QuerySet[InspectionRound]]:
 class RoundListView(LoginRequiredMixin, TemplateView):
     template_name = "inspection/round_list.html"
 
+    def get(self, request, *args, **kwargs):
+        if round_services.reads_rounds_as_township_only(request.user):
+            return redirect("inspection:township_rounds")
+        return super().get(request, *args, **kwargs)
+
     def get_context_data(self, **kwargs):
         user = self.request.user
         form, rounds = rounds_for(user, self.request.GET)
         return super().get_context_data(
             page_title="巡察轮次", form=form, rounds=list(rounds),
             may_create=user.has_perm("inspection.manage_inspectionround"), **kwargs)
+
+
+class RoundsMenuLink(MenuLink):
+    """巡察轮次 of the office, leading group and groups; a township committee gets its own page instead."""
+
+    def allowed(self, user) -> bool:
+        return super().allowed(user) and not round_services.reads_rounds_as_township_only(user)
+
+
+class TownshipRoundsMenuLink(MenuLink):
+    """巡察轮次 of an inspected township: the rounds in which its committee is a target."""
+
+    def allowed(self, user) -> bool:
+        return user.is_authenticated and round_services.reads_rounds_as_township_only(user)
+
+
+class TownshipRoundListView(LoginRequiredMixin, TemplateView):
+    """The rounds in which the user's township is a target, with its group and feedback."""
+
+    template_name = "inspection/township_round_list.html"
+
+    def get_context_data(self, **kwargs):
+        user = self.request.user
+        if not user.has_perm(round_services.ROUND_VIEW_PERM):
+            raise PermissionDenied("您没有查看巡察轮次的权限。")
+        targets = list(round_services.township_targets_visible(user)
+                       .select_related("round", "group", "organisation").order_by("-round__arrival_date", "organisation__path"))
+        for target in targets:
+            target.fed_back = is_fed_back(target.group)
+            target.deadline = (rectification_deadline(target.round, target.group.feedback_on)
+                               if target.group.feedback_on else None)
+        return super().get_context_data(page_title="巡察轮次", targets=targets, **kwargs)
+
+
+class TownshipRoundDetailView(LoginRequiredMixin, TemplateView):
+    """One round as its inspected township sees it: the round, its group at the township, the township's
+    own target row and, once fed back, the feedback, the 集中整改期 deadline, the findings handed over and
+    the township's rectification plans. Never another township's rows, talks, clues or unreleased findings."""
+
+    template_name = "inspection/township_round_detail.html"
+
+    def get_context_data(self, **kwargs):
+        user = self.request.user
+        targets = list(round_services.township_targets_visible(user).filter(round_id=self.kwargs["pk"])
+                       .select_related("round__county", "group__leader", "organisation").order_by("organisation__path"))
+        if not targets:
+            raise Http404("巡察轮次不存在或无权查看。")
+        round = targets[0].round
+        sections = []
+        for target in targets:
+            group, township = target.group, target.organisation
+            fed_back = is_fed_back(group)
+            findings = (visible_findings(user).filter(round=round, group=group, fed_back_at__isnull=False)
+                        .select_related("target__organisation", "village", "focus").order_by("id")
+                        if fed_back else [])
+            plans = (scope(user, round.rectification_plans.filter(organisation__path__startswith=township.path),
+                           "rectification.view_rectificationplan").select_related("organisation").order_by("organisation__path")
+                     if fed_back else [])
+            sections.append({
+                "target": target, "group": group, "township": township, "deputies": list(group.deputies.all()),
+                "fed_back": fed_back, "findings": list(findings), "plans": list(plans),
+                "deadline": rectification_deadline(round, group.feedback_on) if group.feedback_on else None,
+            })
+        return super().get_context_data(page_title=round.name, round=round, sections=sections, **kwargs)
 
 
 class RoundExportView(LoginRequiredMixin, View):

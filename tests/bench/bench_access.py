@@ -63,6 +63,7 @@ def test_bench_access():
 
 def build_tree() -> dict:
     """County → townships → villages → grids, bulk-created with treebeard's paths computed here."""
+    # Deferred: Django is set up by the benchmark harness before this runs
     from grid.models import Region, Tier
 
     tier = {t.key: t for t in Tier.objects.all()}
@@ -103,6 +104,7 @@ def build_tree() -> dict:
 
 def create_posts(tree: dict, count: int) -> None:
     """`count` users with one post each: most at grids and villages, some at townships and the county."""
+    # Deferred: Django is set up by the benchmark harness before this runs
     from django.contrib.auth import get_user_model
 
     from grid.models import Post, Role
@@ -131,6 +133,7 @@ def create_posts(tree: dict, count: int) -> None:
 
 def grow_departments(targets: list[int], start: int, stop: int, rng: random.Random) -> None:
     """Departments number start..stop-1, each at a random grid or village."""
+    # Deferred: Django is set up by the benchmark harness before this runs
     from grid.models import Department
 
     batch = 5000
@@ -142,6 +145,7 @@ def grow_departments(targets: list[int], start: int, stop: int, rng: random.Rand
 
 
 def create_bench_user(username: str, role_key: str, region_id: int):
+    # Deferred: Django is set up by the benchmark harness before this runs
     from django.contrib.auth import get_user_model
 
     from grid.models import Post, Role
@@ -156,6 +160,7 @@ def create_bench_user(username: str, role_key: str, region_id: int):
 
 
 def queries_of(fn) -> tuple[int, list[str]]:
+    # Deferred: Django is set up by the benchmark harness before this runs
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
@@ -179,6 +184,7 @@ def median_ms(fn, runs: int, prepare=None) -> float:
 
 def measure_user(user_id: int, inside, outside, runs: int) -> dict:
     """Figures for one user: `inside`/`outside` are objects (region loaded) in and beside their subtree."""
+    # Deferred: Django is set up by the benchmark harness before this runs
     from django.contrib.auth import get_user_model
     from django.core.paginator import Paginator
     from django.db import connection
@@ -239,6 +245,7 @@ def measure_user(user_id: int, inside, outside, runs: int) -> dict:
 
 
 def _explain_count(queryset) -> str:
+    # Deferred: Django is set up by the benchmark harness before this runs
     from django.db import connection
 
     sql, params = queryset.order_by().values("pk").query.sql_with_params()
@@ -319,6 +326,7 @@ def report(meta: dict, results: dict, show_explain: bool) -> list[dict]:
 
 
 def run(runs: int, show_explain: bool) -> None:
+    # Deferred: Django is set up by the benchmark harness before this runs
     from django.core.management import call_command
     from django.db import connection
 

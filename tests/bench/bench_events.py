@@ -23,6 +23,8 @@ from __future__ import annotations
 import argparse
 import datetime
 import hashlib
+import os
+import re
 import time
 
 if __package__:  # imported by pytest as tests.bench.bench_events
@@ -47,6 +49,7 @@ def test_bench_events():
 
 def report_throughput(reporter_id: int, grid_id: int, count: int) -> dict:
     """`count` events through the report service, then `count` bare inserts of the same rows."""
+    # Deferred: Django is set up by the benchmark harness before this runs
     from django.contrib.auth import get_user_model
     from django.db import connection, transaction
     from django.test.utils import CaptureQueriesContext
@@ -85,6 +88,7 @@ def report_throughput(reporter_id: int, grid_id: int, count: int) -> dict:
 
     def published() -> None:
         """Until the process's outbox relay has handed all the round's notices to Redis."""
+        # Deferred: Django is set up by the benchmark harness before this runs
         from governance import outbox
 
         outbox.wait_for_relay(timeout=30)
@@ -150,8 +154,6 @@ def report_throughput(reporter_id: int, grid_id: int, count: int) -> dict:
 
 def kinds(sql_list: list[str]) -> dict[str, int]:
     """Queries of one report by statement kind and table (a statement of CTEs lists every table it writes)."""
-    import re
-
     counted: dict[str, int] = {}
     for sql in sql_list:
         if sql.startswith("WITH ") and "INSERT INTO " in sql:  # several rows in one statement
@@ -175,6 +177,7 @@ def kinds(sql_list: list[str]) -> dict[str, int]:
 
 
 def run(count: int) -> None:
+    # Deferred: Django is set up by the benchmark harness before this runs
     from django.core.management import call_command
 
     from config import load
@@ -217,8 +220,6 @@ def run(count: int) -> None:
 
 
 def _redis() -> bool:
-    import os
-
     return bool(os.environ.get("REDIS_URL"))
 
 

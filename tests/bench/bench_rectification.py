@@ -49,6 +49,7 @@ def test_bench_rectification():
 
 def measure(client, url: str, runs: int, **params) -> dict:
     """Queries of one request (counted with an execute wrapper) and the median / p95 of `runs` requests."""
+    # Deferred: Django is set up by the benchmark harness before this runs
     from django.db import connection
 
     def get():
@@ -70,6 +71,7 @@ def measure(client, url: str, runs: int, **params) -> dict:
 
 
 def run(runs: int) -> None:
+    # Deferred: Django is set up by the benchmark harness before this runs
     from django.core.management import call_command
     from django.db import connection
     from django.test import Client, override_settings

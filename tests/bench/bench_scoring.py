@@ -70,6 +70,7 @@ def test_bench_scoring():
 
 def build_tree() -> dict:
     """County → townships → villages, bulk-created with treebeard's paths computed here."""
+    # Deferred: Django is set up by the benchmark harness before this runs
     from grid.models import Region, Tier
 
     tier = {t.key: t for t in Tier.objects.all()}
@@ -99,6 +100,7 @@ def build_tree() -> dict:
 
 def build_catalog(tree: dict, rng: random.Random) -> dict[int, list[tuple[int, Decimal]]]:
     """One lead department and category per township; ITEMS items dealt round-robin over the townships."""
+    # Deferred: Django is set up by the benchmark harness before this runs
     from grid.models import Department
     from inspection.models import CatalogItem, PatrolCategory
 
@@ -127,6 +129,7 @@ def weighted(rng: random.Random, choices: list[tuple[str, int]]) -> str:
 
 
 def build_reports_and_findings(tree: dict, catalog: dict, rng: random.Random) -> None:
+    # Deferred: Django is set up by the benchmark harness before this runs
     from django.utils import timezone
 
     from inspection.models import PatrolFinding, PatrolReport
@@ -186,6 +189,7 @@ def build_reports_and_findings(tree: dict, catalog: dict, rng: random.Random) ->
 
 
 def queries_of(fn) -> tuple[int, list[str], object]:
+    # Deferred: Django is set up by the benchmark harness before this runs
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
@@ -205,6 +209,7 @@ def median_seconds(fn, runs: int) -> float:
 
 
 def explain(sql: str) -> str:
+    # Deferred: Django is set up by the benchmark harness before this runs
     from django.db import connection
 
     prefix = "EXPLAIN QUERY PLAN" if connection.vendor == "sqlite" else "EXPLAIN (ANALYZE, BUFFERS)"
@@ -217,6 +222,7 @@ def explain(sql: str) -> str:
 
 
 def measure(runs: int, show_explain: bool) -> dict:
+    # Deferred: Django is set up by the benchmark harness before this runs
     from grid.models import Region
     from inspection.patrol.scoring import month_scores, quarter_scores
 
@@ -290,6 +296,7 @@ def report(meta: dict, figures: dict) -> list[dict]:
 
 
 def run(runs: int, show_explain: bool) -> None:
+    # Deferred: Django is set up by the benchmark harness before this runs
     from django.core.management import call_command
     from django.db import connection
 

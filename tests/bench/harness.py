@@ -18,6 +18,7 @@ pytest imports it as tests.bench.bench_<name>:
 
 from __future__ import annotations
 
+import datetime
 import json
 import os
 import subprocess
@@ -26,6 +27,11 @@ import time
 import urllib.parse
 from collections.abc import Callable
 from pathlib import Path
+
+import django
+import environ
+import psycopg
+from psycopg.conninfo import make_conninfo
 
 ROOT = Path(__file__).resolve().parents[2]
 BENCH_DIR = ROOT / "var" / "bench"
@@ -60,9 +66,6 @@ class ThrowawayDatabase:
             self.sqlite_file = BENCH_DIR / f"{self.name}.sqlite3"
             self._remove_sqlite_files()
             return f"sqlite:///{self.sqlite_file}"
-        import environ
-        import psycopg
-        from psycopg.conninfo import make_conninfo
 
         config = environ.Env.db_url_config(self.url)
         if "postgresql" not in config["ENGINE"]:
@@ -89,8 +92,6 @@ class ThrowawayDatabase:
             return
         if not self.admin_conninfo:
             return
-        import psycopg
-
         with psycopg.connect(self.admin_conninfo, autocommit=True) as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)')
 
@@ -117,8 +118,6 @@ def setup_django(database_url: str, env: dict[str, str | None] | None = None, *,
             os.environ.pop(key, None)
         else:
             os.environ[key] = value
-    import django
-
     django.setup()
 
 
@@ -142,6 +141,7 @@ def run_in_throwaway_database(
         if redis:
             purge_queue()
         try:
+            # Deferred: Django is set up (setup_django) before this runs
             from django.db import connections
 
             connections.close_all()
@@ -160,6 +160,7 @@ def run_in_throwaway_database(
 
 def analyze() -> None:
     """PostgreSQL: refresh planner statistics after a bulk load, as autovacuum would soon do."""
+    # Deferred: Django is set up (setup_django) before this runs
     from django.db import connection
 
     if connection.vendor == "postgresql":
@@ -192,6 +193,7 @@ def purge_queue() -> None:
     if not os.environ.get("REDIS_URL"):
         return
     try:
+        # Deferred: the project's Celery app needs the settings setup_django loaded
         from governance.celery import app
 
         app.control.purge()
@@ -235,8 +237,6 @@ def figure(name: str, value, unit: str, *, goal: str = "", met: bool | None = No
 
 def record(benchmark: str, figures: list[dict], meta: dict | None = None) -> None:
     """Store this benchmark's figures in bench/results.json (other benchmarks' entries are kept)."""
-    import datetime
-
     RESULTS_FILE.parent.mkdir(parents=True, exist_ok=True)
     try:
         data = json.loads(RESULTS_FILE.read_text(encoding="utf-8"))

@@ -14,12 +14,17 @@ to bench/results.md and the terminal.
 from __future__ import annotations
 
 import argparse
+import datetime
 import json
 import os
 import platform
 import subprocess
 import sys
 from pathlib import Path
+
+import environ
+import psycopg
+import redis
 
 ROOT = Path(__file__).resolve().parents[2]
 RESULTS = ROOT / "bench" / "results.json"
@@ -41,8 +46,6 @@ def refuse(reason: str) -> None:
 
 
 def check_services() -> dict:
-    import environ
-
     url = os.environ.get("DATABASE_URL", "")
     if not url:
         refuse("没有设置 DATABASE_URL / DATABASE_URL is not set")
@@ -52,9 +55,6 @@ def check_services() -> dict:
     redis_url = os.environ.get("REDIS_URL", "")
     if not redis_url:
         refuse("没有设置 REDIS_URL / REDIS_URL is not set")
-    import psycopg
-    import redis
-
     config = environ.Env.db_url_config(url)
     try:
         with psycopg.connect(host=config.get("HOST") or None, port=config.get("PORT") or None,
@@ -114,8 +114,6 @@ def main() -> None:
     files = sorted(str(p.relative_to(ROOT)) for p in (ROOT / "tests" / "bench").glob("bench_*.py") if args.k in p.name)
     if not files:
         sys.exit(f"no benchmark matches -k {args.k!r}")
-    import datetime
-
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     previous = {}
     if args.k and RESULTS.exists():  # a partial run keeps the other benchmarks' figures

@@ -17,6 +17,7 @@ from openpyxl import load_workbook
 from governance.models import AuditEntry
 from governance.notifications import mark_read, notify
 from grid import services
+from grid.job_kinds import EVENT_EXPORT
 from grid.models import Post, Role, Tier
 from jobs.models import Job
 
@@ -128,10 +129,10 @@ def test_post_export_is_the_roster_of_the_list_and_is_scoped(client, county, per
 
 def test_my_jobs_filter_by_status_and_sort(client, personas):
     owner = personas["township_office"]
-    done = Job.objects.create(kind=Job.Kind.EVENT_EXPORT, owner=owner, title="已完成的导出", status=Job.Status.SUCCEEDED)
-    running = Job.objects.create(kind=Job.Kind.EVENT_EXPORT, owner=owner, title="进行中的导出", status=Job.Status.RUNNING)
-    failed = Job.objects.create(kind=Job.Kind.EVENT_EXPORT, owner=owner, title="失败的导入", status=Job.Status.FAILED)
-    Job.objects.create(kind=Job.Kind.EVENT_EXPORT, owner=personas["county_office"], title="别人的", status=Job.Status.RUNNING)
+    done = Job.objects.create(kind=EVENT_EXPORT, owner=owner, title="已完成的导出", status=Job.Status.SUCCEEDED)
+    running = Job.objects.create(kind=EVENT_EXPORT, owner=owner, title="进行中的导出", status=Job.Status.RUNNING)
+    failed = Job.objects.create(kind=EVENT_EXPORT, owner=owner, title="失败的导入", status=Job.Status.FAILED)
+    Job.objects.create(kind=EVENT_EXPORT, owner=personas["county_office"], title="别人的", status=Job.Status.RUNNING)
     client.force_login(owner)
     assert page_of(client, "jobs:list") == [failed, running, done]
     assert page_of(client, "jobs:list", sort="oldest") == [done, running, failed]

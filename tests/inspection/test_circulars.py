@@ -19,10 +19,12 @@ import subprocess
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
+import docx
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.management import CommandError, call_command
 from django.urls import reverse
+from docx import Document
 from openpyxl import load_workbook
 
 from governance.models import AuditEntry
@@ -218,7 +220,6 @@ def test_quarter_xlsx_has_grades(county, march):
 
 
 def test_docx_has_title_and_ranking_table(county, march):
-    from docx import Document
 
     document = Document(io.BytesIO(circulars.render_docx(circulars.build_month_circular(county.taiping, MARCH,
                                                                                         today=TODAY))))
@@ -426,7 +427,6 @@ def test_a_township_without_supervision_groups_is_not_told_every_group_checked(c
     assert data["unchecked_villages"] == [] and data["has_supervision_groups"] is False
     html = circulars.render_html(data)
     assert "本镇尚未设置巡查督查组" in html and "已督查全部负责村" not in html
-    import docx
 
     text = "\n".join(p.text for p in docx.Document(io.BytesIO(circulars.render_docx(data))).paragraphs)
     assert "本镇尚未设置巡查督查组" in text

@@ -13,6 +13,7 @@ from governance.models import AuditEntry
 from grid.access import scope
 from inspection.models import InspectionFinding
 from inspection.rounds import feedback
+from inspection.rounds import round_services as rounds
 from rectification.models import RectificationItem, RectificationPlan
 
 from .test_round_reports import add_finding, build_zhaocun_round, make_group, make_round, make_taxonomy
@@ -282,7 +283,6 @@ def test_the_rectification_period_counts_calendar_months(day, months, expected):
 
 
 def test_a_new_round_has_a_one_month_rectification_period_by_default(county, personas):
-    from inspection.rounds import round_services as rounds
 
     round_ = rounds.create_round(by=personas["county_office"], county=county.county, term="十五届", number=9,
                                  name="十五届县委第九轮巡察", arrival_date=datetime.date(2025, 3, 1),

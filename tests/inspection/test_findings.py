@@ -10,6 +10,7 @@ from django.core.exceptions import PermissionDenied
 from django.urls import reverse
 from django.utils import timezone
 
+from governance.celery import app
 from governance.models import AuditEntry, Notification
 from grid import services
 from grid.models import Role
@@ -23,7 +24,7 @@ from inspection.models import (
     SupervisionCheck,
     SupervisionGroup,
 )
-from inspection.patrol import findings, scoring
+from inspection.patrol import findings, oversight, scoring
 from inspection.patrol.findings import FindingError
 from inspection.tasks import remind_late_patrol_work, send_late_reminders
 
@@ -222,7 +223,6 @@ def test_a_true_central_finding_vetoes_the_month(county, personas, patrol):
 
 
 def test_group_member_records_a_check_and_the_village_is_no_longer_unchecked(county, personas, patrol):
-    from inspection.patrol import oversight
 
     member = personas["supervision_group"]
     today = timezone.localdate()
@@ -293,7 +293,6 @@ def test_reminders_after_the_5th_and_the_10th_are_sent_once(county, personas, pa
 
 def test_the_beat_task_runs(county, personas, patrol):
     assert set(remind_late_patrol_work.delay().get()) == {"departments_late", "circulars_late", "sent"}
-    from governance.celery import app
 
     assert any(entry["task"] == "inspection.tasks.remind_late_patrol_work" for entry in app.conf.beat_schedule.values())
 

@@ -13,11 +13,13 @@ from django.core.exceptions import PermissionDenied
 from django.urls import reverse
 from django.utils import timezone
 
+from governance.celery import app
 from governance.models import AuditEntry, Notification
 from grid import services
 from grid.models import Tier
 from inspection.models import InspectionFinding, InspectionLetter
 from inspection.rounds import letters, onsite
+from inspection.tasks import flag_overdue_letters
 from tests.inspection.test_onsite import build_round
 
 pytestmark = pytest.mark.usefixtures("media_in_tmp")
@@ -170,8 +172,6 @@ def test_reply_is_checked(r):
 
 
 def test_celery_task_and_beat_line(r):
-    from governance.celery import app
-    from inspection.tasks import flag_overdue_letters
 
     letter = issue(r)
     InspectionLetter.objects.filter(pk=letter.pk).update(reply_due=today() - datetime.timedelta(days=1))

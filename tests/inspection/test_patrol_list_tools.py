@@ -8,6 +8,8 @@ import io
 from decimal import Decimal
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 from openpyxl import load_workbook
@@ -371,8 +373,6 @@ def test_catalog_search_narrows_the_items(client, county, personas, world):
                                           ("patrol:reports", "patrol:report_export")])
 def test_queries_do_not_grow_with_the_rows(client, county, personas, finding_rows, check_rows, patrol_rows, report_rows,
                                            name, export):
-    from django.db import connection
-    from django.test.utils import CaptureQueriesContext
 
     client.force_login(personas["township_office"])
 

@@ -8,10 +8,11 @@ from decimal import Decimal
 from io import StringIO
 
 import pytest
-from django.core.management import call_command
+from django.core.management import ManagementUtility, call_command
 from django.core.management.base import CommandError
 from django.utils import timezone
 
+from grid import services
 from inspection.models import CatalogItem, PatrolCategory, PatrolFinding, PatrolReport
 
 
@@ -126,7 +127,6 @@ def test_quarter_table_is_readable_chinese(county, january):
 
 
 def test_township_without_villages_prints_an_empty_list(county):
-    from grid import services
 
     services.create_region(parent=county.county, name="空镇", tier=county.tier("township"))
 
@@ -151,7 +151,6 @@ def test_mistakes_raise_command_error_in_chinese(county, args, message):
 
 
 def test_mistake_exits_non_zero_from_the_command_line(county):
-    from django.core.management import ManagementUtility
 
     utility = ManagementUtility(["manage.py", "patrol_score", "--township", "太阳镇", "--month", "2026-01"])
     with pytest.raises(SystemExit) as exc_info:

@@ -12,9 +12,10 @@ import pytest
 from django.contrib.auth.models import Permission
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import connection
 from django.urls import reverse
 from django.utils import timezone
-from viewflow.workflow.models import Process
+from viewflow.workflow.models import Process, Task
 
 from governance.models import Attachment, AuditEntry, Notification
 from grid import services
@@ -265,7 +266,6 @@ def test_only_the_items_lead_department_may_verify(county, people, item, who):
 
 
 def report_task(report):
-    from viewflow.workflow.models import Task
 
     return Task.objects.filter(**reports.process_lookup(report, "process__")).order_by("-id").first()
 
@@ -574,7 +574,6 @@ def test_flow_chart_pages(client, county, people, item):
 @pytest.mark.skipif(not os.environ.get("DATABASE_URL", "").startswith("postgres"), reason="需要 PostgreSQL（并发编号）")
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_reports_submitted_at_once_get_distinct_numbers(county, people, item):
-    from django.db import connection
 
     barrier = threading.Barrier(4)
     numbers, failures = [], []
@@ -597,9 +596,7 @@ def test_reports_submitted_at_once_get_distinct_numbers(county, people, item):
 
 
 def test_catalog_page_lists_the_items_of_the_users_township_only(client, county, personas):
-    from decimal import Decimal
 
-    from inspection.models import CatalogItem, PatrolCategory
 
     category = PatrolCategory.objects.create(township=county.taiping, name="农业类", lead_department=county.agriculture)
     CatalogItem.objects.create(township=county.taiping, code="TP-77", name="露天焚烧秸秆", category=category,
@@ -607,8 +604,6 @@ def test_catalog_page_lists_the_items_of_the_users_township_only(client, county,
     client.force_login(personas["township_office"])
     page = client.get("/patrol/catalog/").content.decode()
     assert "TP-77" in page and "露天焚烧秸秆" in page
-    from grid import services
-    from grid.models import Role
 
     neighbour, _ = services.ensure_user("zhaocun_office", password="x")
     services.create_post(user=neighbour, role=Role.objects.get(key="township_office"), region=county.zhaocun)

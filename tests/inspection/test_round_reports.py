@@ -10,8 +10,12 @@ from dataclasses import dataclass
 
 import pytest
 from django.core.exceptions import PermissionDenied
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
+from docx import Document
+from openpyxl import load_workbook
 
 from grid import services
 from grid.models import Role, Tier
@@ -262,8 +266,6 @@ def test_pdf_text_holds_the_title_and_a_finding(zhaocun_round):
 
 
 def test_xlsx_and_docx_reopen(zhaocun_round):
-    from docx import Document
-    from openpyxl import load_workbook
 
     group = zhaocun_round.group
     for kind in round_reports.KINDS:
@@ -305,8 +307,6 @@ def test_reports_page_lists_the_documents_without_clues_for_a_member(client, zha
 
 
 def test_reports_page_reads_the_groups_findings_once_for_all_seven_documents(client, zhaocun_round):
-    from django.db import connection
-    from django.test.utils import CaptureQueriesContext
 
     client.force_login(zhaocun_round.leader)
     url = reverse("inspection:round_reports", args=[zhaocun_round.group.pk])

@@ -14,7 +14,7 @@ from viewflow.workflow.models import Process, Task
 
 from governance.models import AuditEntry, Notification
 from grid import services
-from grid.models import Role
+from grid.models import Post, Role
 from inspection.models import InspectionGroup, InspectionRound, MobileProposal, RoundTarget
 from inspection.rounds import round_services as rounds
 from inspection.rounds.mobile_inspection_flow import MobileInspectionFlow
@@ -288,7 +288,6 @@ def test_group_members_see_only_their_own_rounds_targets(people, county, group):
 
 
 def test_a_group_member_whose_post_ended_sees_nothing(people, county, group):
-    from grid.models import Post
 
     Post.objects.filter(user=people["zu_member"]).update(end_date=TODAY)
     assert not rounds.targets_visible(people["zu_member"]).exists()

@@ -9,6 +9,7 @@ import zipfile
 
 import openpyxl
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
 from jobs.models import Job
@@ -57,7 +58,6 @@ def zip_text(response, name: str) -> str:
 
 
 def csv_upload(rows, name="file.csv"):
-    from django.core.files.uploadedfile import SimpleUploadedFile
 
     buffer = io.StringIO()
     csv.writer(buffer).writerows(rows)
@@ -65,7 +65,6 @@ def csv_upload(rows, name="file.csv"):
 
 
 def xlsx_upload(rows, name="file.xlsx"):
-    from django.core.files.uploadedfile import SimpleUploadedFile
 
     workbook = openpyxl.Workbook()
     for row in rows:

@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+import io
+import zipfile
+
+import openpyxl
 import pytest
 from django.urls import reverse
 
 from governance.models import AuditEntry
-from jobs.models import Job
+from inspection.patrol import circulars
+from inspection.patrol.job_kinds import CIRCULAR_BATCH
+from rectification import notices
 from rectification.imports import import_rectification
+from rectification.job_kinds import NOTICE_BATCH
 
 from .conftest import download, status_of, xlsx_upload, zip_names, zip_text
 
@@ -23,7 +30,7 @@ def test_township_office_gets_the_township_and_every_village_circular_in_one_zip
     office = personas["township_office"]
     response, job = start_circulars(start, office, county)
 
-    assert response.status_code == 302 and job.kind == Job.Kind.CIRCULAR_BATCH
+    assert response.status_code == 302 and job.kind == CIRCULAR_BATCH
     state = status_of(client, office, job)
     assert (state["status"], state["done"], state["total"]) == ("succeeded", 3, 3)
     assert state["result_url"] == reverse("jobs:result", args=[job.pk])
@@ -38,10 +45,7 @@ def test_township_office_gets_the_township_and_every_village_circular_in_one_zip
 
 
 def test_a_village_circular_holds_only_that_village(client, start, county, personas):
-    import io
-    import zipfile
 
-    import openpyxl
 
     office = personas["township_office"]
     _, job = start_circulars(start, office, county)
@@ -52,7 +56,6 @@ def test_a_village_circular_holds_only_that_village(client, start, county, perso
 
 
 def test_a_document_that_fails_is_listed_and_the_rest_delivered(client, start, county, personas, monkeypatch):
-    from inspection.patrol import circulars
 
     real_render = circulars.render
 
@@ -85,8 +88,6 @@ def test_village_cadres_cannot_batch_live_circulars(client, start, county, perso
 def test_a_pdf_batch_renders_real_pdfs(client, start, county, personas):
     office = personas["township_office"]
     _, job = start_circulars(start, office, county, fmt="pdf")
-    import io
-    import zipfile
 
     archive = zipfile.ZipFile(io.BytesIO(b"".join(download(client, office, job).streaming_content)))
     assert archive.read(f"{TITLE}（楼星村）.pdf").startswith(b"%PDF")
@@ -118,7 +119,7 @@ def test_all_notices_of_a_round_the_user_may_see_in_one_zip(client, start, perso
     committee = personas["township_committee"]  # 太平镇: its own plan and its village's, not 赵村镇's
     response, job = start_notices(start, committee, round_plans)
 
-    assert response.status_code == 302 and job.kind == Job.Kind.NOTICE_BATCH
+    assert response.status_code == 302 and job.kind == NOTICE_BATCH
     state = status_of(client, committee, job)
     assert (state["status"], state["done"], state["total"]) == ("succeeded", 2, 2)
     names = zip_names(download(client, committee, job))
@@ -132,7 +133,6 @@ def test_all_notices_of_a_round_the_user_may_see_in_one_zip(client, start, perso
 
 
 def test_a_notice_that_fails_is_listed_and_the_others_delivered(client, start, personas, round_plans, monkeypatch):
-    from rectification import notices
 
     real_render = notices.render
 
@@ -152,7 +152,6 @@ def test_a_notice_that_fails_is_listed_and_the_others_delivered(client, start, p
 
 
 def test_when_every_notice_fails_the_job_fails_without_a_file(client, start, personas, round_plans, monkeypatch):
-    from rectification import notices
 
     monkeypatch.setattr(notices, "render", lambda data, fmt: (_ for _ in ()).throw(RuntimeError("坏了")))
     committee = personas["township_committee"]

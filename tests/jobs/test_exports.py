@@ -11,7 +11,10 @@ from django.utils import timezone
 
 from governance.models import AuditEntry
 from grid import services
+from grid.job_kinds import EVENT_EXPORT
 from grid.models import Event, EventCategory, Role
+from inspection.models import CatalogItem, PatrolCategory, PatrolReport, VillagePatrol
+from inspection.patrol.job_kinds import DEPARTMENT_BOOK_EXPORT, VILLAGE_LEDGER_EXPORT
 from jobs.models import Job
 
 from .conftest import download, sheet_rows, status_of
@@ -51,7 +54,7 @@ def test_a_large_event_export_runs_as_a_job_with_exactly_the_scoped_rows(client,
     response, job = start(office, "get", reverse("grid:event_export"))
 
     assert response.status_code == 302 and response.url == reverse("jobs:detail", args=[job.pk])
-    assert job.kind == Job.Kind.EVENT_EXPORT
+    assert job.kind == EVENT_EXPORT
     state = status_of(client, office, job)
     assert (state["status"], state["done"], state["total"]) == ("succeeded", 6, 6)
     result = download(client, office, job)
@@ -95,7 +98,6 @@ def test_export_without_permission_starts_no_job(client, settings, personas, eve
 
 
 def test_a_large_village_ledger_export_runs_as_a_job(client, start, settings, county, personas):
-    from inspection.models import VillagePatrol
 
     settings.JOBS_EXPORT_THRESHOLD = 1
     cadre = personas["village_cadre"]
@@ -105,7 +107,7 @@ def test_a_large_village_ledger_export_runs_as_a_job(client, start, settings, co
         patrol.patrollers.add(cadre)
     response, job = start(cadre, "get", reverse("patrol:ledger_export"),
                           {"village": county.louxing.pk, "start": "2026-01-01", "end": "2026-01-31"})
-    assert response.status_code == 302 and job.kind == Job.Kind.VILLAGE_LEDGER_EXPORT
+    assert response.status_code == 302 and job.kind == VILLAGE_LEDGER_EXPORT
     state = status_of(client, cadre, job)
     assert (state["status"], state["done"], state["total"]) == ("succeeded", 2, 2)
     rows = sheet_rows(download(client, cadre, job))
@@ -114,7 +116,6 @@ def test_a_large_village_ledger_export_runs_as_a_job(client, start, settings, co
 
 
 def test_a_large_department_book_export_runs_as_a_job(client, start, settings, county, personas):
-    from inspection.models import CatalogItem, PatrolCategory, PatrolReport
 
     settings.JOBS_EXPORT_THRESHOLD = 0
     office = personas["township_office"]
@@ -126,7 +127,7 @@ def test_a_large_department_book_export_runs_as_a_job(client, start, settings, c
                                 reporter=personas["village_cadre"])
     response, job = start(office, "get", reverse("patrol:book_export"),
                           {"department": county.agriculture.pk, "start": "2026-01-01", "end": "2026-01-31"})
-    assert response.status_code == 302 and job.kind == Job.Kind.DEPARTMENT_BOOK_EXPORT
+    assert response.status_code == 302 and job.kind == DEPARTMENT_BOOK_EXPORT
     state = status_of(client, office, job)
     assert (state["status"], state["done"], state["total"]) == ("succeeded", 1, 1)
     rows = sheet_rows(download(client, office, job))

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
 from governance.models import AuditEntry
 from grid import services
-from inspection.models import CatalogItem, PatrolFinding
+from grid.models import Role
+from inspection.models import CatalogItem, InspectionRound, PatrolFinding
 from inspection.patrol.imports import import_patrol_catalog, import_patrol_reports
-from jobs.models import Job
+from inspection.patrol.job_kinds import PATROL_CATALOG_IMPORT, PATROL_FINDINGS_IMPORT, PATROL_REPORTS_IMPORT
 from rectification.models import RectificationItem, RectificationPlan
 
 from .conftest import csv_upload, status_of, xlsx_upload
@@ -45,7 +47,7 @@ def catalog(county, tmp_path):
 
 def import_findings(start, user, county, rows, *, upload=xlsx_upload):
     return start(user, "post", reverse("patrol:patrol_import"),
-                 {"kind": Job.Kind.PATROL_FINDINGS_IMPORT, "township": county.taiping.pk, "file": upload(rows)})
+                 {"kind": PATROL_FINDINGS_IMPORT, "township": county.taiping.pk, "file": upload(rows)})
 
 
 def test_township_office_imports_findings_through_a_job(client, start, county, personas, catalog):
@@ -88,10 +90,9 @@ def test_every_bad_row_is_listed_and_nothing_is_imported(client, start, county, 
 
 
 def test_a_wrong_file_type_is_refused_on_the_form(client, start, county, personas, catalog):
-    from django.core.files.uploadedfile import SimpleUploadedFile
 
     response, job = start(personas["township_office"], "post", reverse("patrol:patrol_import"), {
-        "kind": Job.Kind.PATROL_FINDINGS_IMPORT, "township": county.taiping.pk,
+        "kind": PATROL_FINDINGS_IMPORT, "township": county.taiping.pk,
         "file": SimpleUploadedFile("a.xls", b"old excel")})
     assert response.status_code == 422 and job is None
     assert "请上传 .xlsx 或 .csv 文件" in response.content.decode()
@@ -102,7 +103,6 @@ def test_only_the_township_office_may_import_and_only_in_its_township(client, st
         client.force_login(personas[who])
         assert client.get(reverse("patrol:patrol_import")).status_code == 403
     other, _ = services.ensure_user("zhaocun_office", password="x")
-    from grid.models import Role
 
     services.create_post(user=other, role=Role.objects.get(key="township_office"), region=county.zhaocun)
     response, job = import_findings(start, other, county, GOOD_FINDINGS)  # 太平镇 is not among its choices
@@ -161,7 +161,6 @@ def test_a_bad_rectification_file_changes_nothing_and_lists_every_bad_row(client
     assert state["status"] == "failed"
     assert sorted({error["row"] for error in state["errors"]}) == [3, 4]
     assert not RectificationPlan.objects.exists()
-    from inspection.models import InspectionRound
 
     assert not InspectionRound.objects.exists()  # not even the round
 
@@ -172,9 +171,9 @@ def test_township_committee_cannot_import_plans(client, personas):
 
 
 @pytest.mark.parametrize("kind, rows, created", [
-    (Job.Kind.PATROL_CATALOG_IMPORT, CATALOG + [["TP-03", "非法占用土地、推填土", "违法用地", "农业农村办", "5", ""]],
+    (PATROL_CATALOG_IMPORT, CATALOG + [["TP-03", "非法占用土地、推填土", "违法用地", "农业农村办", "5", ""]],
      "新增 1，更新 0，未变 2"),
-    (Job.Kind.PATROL_REPORTS_IMPORT, REPORTS[:1] + [["LX-002", "楼星村", "TP-02", "2026-01-20", "楼星村西", "基本农田挖塘",
+    (PATROL_REPORTS_IMPORT, REPORTS[:1] + [["LX-002", "楼星村", "TP-02", "2026-01-20", "楼星村西", "基本农田挖塘",
                                                     "2026-01-21", "待核实", ""]], "新增 1"),
 ])
 def test_catalog_and_report_imports_run_the_same_way(client, start, county, personas, catalog, kind, rows, created):

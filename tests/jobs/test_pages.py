@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.urls import reverse
 
+from grid.job_kinds import EVENT_EXPORT
 from jobs.models import Job
 
 from .conftest import status_of
@@ -11,7 +12,7 @@ from .conftest import status_of
 
 def make_job(user, **fields) -> Job:
     fields.setdefault("title", "导出网格事件（Excel）")
-    return Job.objects.create(kind=Job.Kind.EVENT_EXPORT, owner=user, **fields)
+    return Job.objects.create(kind=EVENT_EXPORT, owner=user, **fields)
 
 
 def test_a_running_job_page_refreshes_itself_without_javascript_and_polls_with_it(client, personas):

@@ -5,10 +5,14 @@ from __future__ import annotations
 import datetime
 
 import pytest
+from django.core.management import call_command
 from django.utils import timezone
 
 from governance.models import AuditEntry
+from grid.job_kinds import EVENT_EXPORT
 from grid.models import Event, EventCategory
+from inspection.models import PatrolCategory
+from inspection.patrol.job_kinds import PATROL_CATALOG_IMPORT
 from jobs import runner
 from jobs.models import Job
 from jobs.runner import Progress, Result
@@ -27,7 +31,7 @@ def events(county, personas):
 
 
 def export_job(user) -> Job:
-    return Job.objects.create(kind=Job.Kind.EVENT_EXPORT, owner=user, title="导出网格事件", params={"query": {}})
+    return Job.objects.create(kind=EVENT_EXPORT, owner=user, title="导出网格事件", params={"query": {}})
 
 
 def test_progress_is_written_every_n_items_not_per_item(personas, events, monkeypatch):
@@ -86,7 +90,7 @@ def test_a_job_interrupted_mid_way_restarts_cleanly(personas, events):
 
 
 def test_a_run_taken_over_by_another_delivery_stops_without_writing(personas, monkeypatch):
-    job = Job.objects.create(kind=Job.Kind.EVENT_EXPORT, owner=personas["outsider"], title="t")
+    job = Job.objects.create(kind=EVENT_EXPORT, owner=personas["outsider"], title="t")
 
     def handler(job, progress):
         progress.start(10)
@@ -103,9 +107,8 @@ def test_a_run_taken_over_by_another_delivery_stops_without_writing(personas, mo
 
 def test_a_superseded_import_commits_nothing(county, personas, monkeypatch):
     """An import commits together with its job's end: a run that lost the job imports nothing."""
-    from inspection.models import PatrolCategory
 
-    job = Job.objects.create(kind=Job.Kind.PATROL_CATALOG_IMPORT, owner=personas["township_office"], title="t",
+    job = Job.objects.create(kind=PATROL_CATALOG_IMPORT, owner=personas["township_office"], title="t",
                              region=county.taiping)
 
     def handler(job, progress):
@@ -123,7 +126,7 @@ def test_a_superseded_import_commits_nothing(county, personas, monkeypatch):
 
 
 def test_an_unexpected_error_fails_the_job_in_chinese_and_is_not_raised(personas, monkeypatch):
-    job = Job.objects.create(kind=Job.Kind.EVENT_EXPORT, owner=personas["outsider"], title="t")
+    job = Job.objects.create(kind=EVENT_EXPORT, owner=personas["outsider"], title="t")
 
     def handler(job, progress):
         progress.start(3)
@@ -144,13 +147,12 @@ def test_the_export_job_stops_when_the_owner_lost_the_permission(personas, event
 
 
 def test_old_files_are_purged_and_stuck_jobs_marked_failed(personas, events):
-    from django.core.management import call_command
 
     job = export_job(personas["township_office"])
     finished = runner.run(job.pk)
     storage, name = finished.result_file.storage, finished.result_file.name
     assert storage.exists(name)
-    stuck = Job.objects.create(kind=Job.Kind.EVENT_EXPORT, owner=personas["outsider"], title="卡住的任务",
+    stuck = Job.objects.create(kind=EVENT_EXPORT, owner=personas["outsider"], title="卡住的任务",
                                status=Job.Status.RUNNING, heartbeat_at=timezone.now() - datetime.timedelta(days=2))
     recent = export_job(personas["township_office"])
 

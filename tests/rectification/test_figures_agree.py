@@ -15,6 +15,7 @@ from django.utils import timezone
 from openpyxl import load_workbook
 
 from config import dashboards
+from governance.models import AuditEntry
 from rectification import notices, states
 from rectification.imports import import_rectification
 from rectification.models import RectificationItem
@@ -119,7 +120,6 @@ def test_import_closes_done_items_as_the_import_and_continuing_items_stay_unfini
     items = {item.number: item for item in imported.items.all()}
     assert all(items[n].closed_at is not None for n in (1, 2, 4, 5, 6))
     assert items[7].status == RectificationItem.Status.IN_PROGRESS and items[7].closed_at is None
-    from governance.models import AuditEntry
 
     entry = AuditEntry.objects.get(action="rectification_item.import", object_id=str(items[2].pk))
     assert entry.after["closed_at"]  # the 销号 is recorded as the import

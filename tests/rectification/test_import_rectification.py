@@ -8,13 +8,16 @@ import openpyxl
 import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
+from django.utils import timezone
 
 from governance.models import AuditEntry
 from governance.tabular import ImportFailed
 from grid import services
 from inspection.models import FocusCategory, InspectionGroup, InspectionRound
+from rectification import notices, states
 from rectification.imports import import_rectification, parse_deadline, parse_round_name
-from rectification.models import RectificationItem, RectificationPlan
+from rectification.models import ProgressEntry, RectificationItem, RectificationPlan
+from rectification.views import progress_rows, township_progress
 
 HEADER = ["序号", "类别", "子类", "问题", "整改情况", "状态", "责任领导", "责任单位", "整改时限", "未完成原因", "下一步措施"]
 ROUND = "十五届县委第二轮巡察"
@@ -257,7 +260,6 @@ def test_long_term_deadline_accepts_any_status(county, tmp_path):
 
 
 def test_the_plans_deadline_wording_is_kept_beside_the_date_and_printed_in_the_notice(county, tmp_path):
-    from rectification import notices
 
     outcome = import_rectification(write_csv(tmp_path, ROWS), **OPTIONS)
     items = {item.number: item for item in outcome.plan.items.all()}
@@ -367,3 +369,95 @@ def test_command_reports_bad_options_and_a_missing_file(county, tmp_path):
     with pytest.raises(CommandError, match="--organisation：找不到区域“无此镇”"):
         run(str(write_csv(tmp_path, ROWS)), "--organisation", "无此镇", "--round", ROUND,
             "--inspected", "2024-04-08:2024-05-20")
+
+
+# --- 销号日期 and items imported under the earlier rule ----------------------------------------------
+
+
+def with_closed_on(rows, days: dict[str, str]):
+    """The rows with the optional 销号日期 column, filled for the given 序号."""
+    return [rows[0] + ["销号日期"]] + [row + [days.get(row[0], "")] for row in rows[1:]]
+
+
+def test_closed_date_column_gives_imported_items_their_real_closed_date_and_progress(county, tmp_path):
+    rows = with_closed_on(ROWS, {"1": "2024-08-15", "3": "2024年9月30日"})
+    plan = import_rectification(write_csv(tmp_path, rows), **OPTIONS).plan
+    items = {item.number: item for item in plan.items.all()}
+    assert states.closed_on(items[1]) == D(2024, 8, 15)
+    assert states.closed_on(items[3]) == D(2024, 9, 30)
+    assert states.closed_on(items[4]) == timezone.localdate()  # no date given: closed as the import
+    assert items[2].closed_at is None and items[5].closed_at is None
+    # the 销号进度 line rises in the months the items were really closed
+    months, series = township_progress(progress_rows(plan.items.all(), [county.taiping]), [county.taiping],
+                                       D(2024, 10, 31))
+    progress = dict(zip(months, series[0][1], strict=True))
+    assert (progress[D(2024, 7, 31)], progress[D(2024, 8, 31)], progress[D(2024, 9, 30)]) == (0.0, 20.0, 40.0)
+
+
+@pytest.mark.parametrize("cell, status, message", [
+    ("2024-02-30", "已整改", "销号日期“2024-02-30”不是有效日期"),
+    ("2024年13月1日", "已整改", "不是有效日期"),
+    ("下个月", "已整改", "不是有效日期"),
+    ("2099-01-01", "已整改", "晚于今天"),
+    ("2024-06-01", "已整改", "早于反馈日期 2024-06-25"),
+    ("2024-08-15", "正在整改中", "状态为正在整改中的事项尚未完成，不能填写销号日期"),
+    ("2024-08-15\x07", "已整改", ""),  # a control character: refused by the reader, in Chinese
+])
+def test_bad_closed_dates_are_refused_in_chinese_and_nothing_is_written(county, tmp_path, cell, status, message):
+    before = counts()
+    rows = [HEADER + ["销号日期"], item_row("1", status=status, reason="原因", steps="措施") + [cell]]
+    with pytest.raises(ImportFailed) as exc:
+        import_rectification(write_csv(tmp_path, rows), **OPTIONS)
+    [(row, text)] = errors_of(exc)
+    assert row == 2 and message in text
+    assert any("\u4e00" <= ch <= "\u9fff" for ch in text)
+    assert counts() == before
+
+
+@pytest.fixture
+def imported_under_the_earlier_rule(county, tmp_path):
+    """A plan imported before imports closed finished items: its 已整改 / 已整改到位 / 长期坚持 items are
+    open, and its 持续整改 item was taken for 长期坚持; item 1 was then claimed (申请销号) in the system."""
+    rows = ROWS + [item_row("6", "村规民约修订滞后", "持续整改", "2024年12月", reason="需村民代表会议表决", steps="年底前表决")]
+    path = write_csv(tmp_path, rows)
+    plan = import_rectification(path, **OPTIONS).plan
+    plan.items.filter(number__in=[1, 3, 4]).update(closed_at=None)
+    plan.items.filter(number=6).update(status=RectificationItem.Status.ONGOING)
+    committee, _ = services.ensure_user("committee", password="Test@2026pw")
+    ProgressEntry.objects.create(item=plan.items.get(number=1), reported_on=D(2024, 9, 30), text="申请销号",
+                                 kind="claim", reported_by=committee)
+    return plan, rows
+
+
+def test_reimport_brings_items_imported_under_the_earlier_rule_to_the_current_rule(imported_under_the_earlier_rule,
+                                                                                  tmp_path):
+    plan, rows = imported_under_the_earlier_rule
+    imported_at = {entry.object_id: entry.created_at for entry in AuditEntry.objects.filter(action="rectification_item.import")}
+    audit_before = AuditEntry.objects.count()
+
+    outcome = import_rectification(write_csv(tmp_path, with_closed_on(rows, {"3": "2024-08-15"}), name="again.csv"),
+                                   **OPTIONS)
+
+    items = {item.number: item for item in plan.items.all()}
+    assert states.closed_on(items[3]) == D(2024, 8, 15)  # the file's 销号日期
+    assert items[4].closed_at == imported_at[str(items[4].pk)]  # closed as its first import
+    assert items[1].closed_at is None and states.is_awaiting(items[1])  # claimed in the system: the office decides
+    assert items[6].status == RectificationItem.Status.IN_PROGRESS and items[6].closed_at is None  # 持续整改
+    assert (outcome.result.updated, outcome.result.created) == (3, 0)
+    assert [warning.message for warning in outcome.result.warnings if "申请销号" in warning.message] == [
+        "序号 1 已在系统中申请销号，等待县委巡察办验收，本次导入不代为销号"]
+    updates = AuditEntry.objects.filter(action="rectification_item.update").order_by("id")
+    assert AuditEntry.objects.count() == audit_before + 3
+    assert {entry.object_id: (entry.before.get("closed_at"), bool(entry.after.get("closed_at"))) for entry in updates
+            if "closed_at" in entry.after} == {str(items[3].pk): (None, True), str(items[4].pk): (None, True)}
+    assert updates.get(object_id=str(items[6].pk)).after == {"status": "in_progress"}
+
+
+def test_a_reimport_with_one_bad_row_leaves_the_earlier_items_as_they_were(imported_under_the_earlier_rule, tmp_path):
+    plan, rows = imported_under_the_earlier_rule
+    before = counts()
+    bad = with_closed_on(rows, {"3": "2024-08-15", "6": "2024-08-15"})  # item 6 is unfinished
+    with pytest.raises(ImportFailed):
+        import_rectification(write_csv(tmp_path, bad, name="bad.csv"), **OPTIONS)
+    assert counts() == before
+    assert plan.items.get(number=3).closed_at is None and plan.items.get(number=6).status == "ongoing"

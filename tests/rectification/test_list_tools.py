@@ -17,6 +17,7 @@ from openpyxl import load_workbook
 from governance.models import AuditEntry
 from grid import services as grid_services
 from grid.models import Role
+from rectification import views
 from rectification.models import ProgressNotice, RectificationItem, RectificationPlan
 from tests.inspection.test_round_reports import make_round
 
@@ -155,7 +156,6 @@ def test_item_export_is_the_list_under_the_same_query_in_the_same_order(client, 
 
 
 def test_item_export_takes_every_page(client, ledger, personas, monkeypatch):
-    from rectification import views
 
     monkeypatch.setattr(views, "PAGE_SIZE", 2)
     client.force_login(personas["county_office"])

@@ -14,6 +14,7 @@ import subprocess
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.urls import reverse
+from docx import Document
 
 from governance.models import AuditEntry
 from rectification import notices
@@ -118,7 +119,6 @@ def pdf_text(pdf: bytes, tmp_path) -> str:
 
 
 def docx_text(content: bytes) -> str:
-    from docx import Document
 
     return "\n".join(p.text for p in Document(io.BytesIO(content)).paragraphs)
 

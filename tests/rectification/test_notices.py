@@ -11,6 +11,7 @@ from decimal import Decimal
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.management import CommandError, call_command
+from docx import Document
 
 from governance.models import AuditEntry
 from rectification import notices
@@ -24,6 +25,7 @@ from rectification.models import (
     RectificationItem,
     RectificationPlan,
 )
+from rectification.notices import _money
 
 CATEGORIES = [
     ("聚焦贯彻落实党的路线方针政策和党中央决策部署方面", ["落实乡村振兴战略不到位", "意识形态工作责任制落实不力"]),
@@ -306,7 +308,6 @@ def test_render_notice_command_formats_and_errors(plan, tmp_path):
     assert "（1）" in html.read_text(encoding="utf-8")
     docx_file = tmp_path / "n.docx"
     call_command("render_notice", "--plan", str(plan.pk), "--out", str(docx_file))
-    from docx import Document
 
     body = re.sub(r"\s+", "", "\n".join(p.text for p in Document(str(docx_file)).paragraphs))
     assert "中共太平镇委员会关于巡察整改进展情况的通报" in body and "（24）" in body
@@ -317,8 +318,6 @@ def test_render_notice_command_formats_and_errors(plan, tmp_path):
 
 
 def test_money_prints_whole_yuan_without_fen_and_other_amounts_to_the_fen():
-    from decimal import Decimal
 
-    from rectification.notices import _money
 
     assert (_money(Decimal("23000")), _money(Decimal("1234.5")), _money(Decimal("0.07"))) == ("23000", "1234.50", "0.07")

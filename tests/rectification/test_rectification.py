@@ -10,6 +10,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
+from guardian.shortcuts import assign_perm
 
 from governance.evidence import attachments_of
 from governance.models import AuditEntry, Notification
@@ -371,7 +372,6 @@ def test_a_changed_deadline_drops_the_plans_wording_a_kept_one_keeps_it(fed_back
 
 def test_an_item_shared_with_one_user_shows_in_their_audit_log_and_no_other_item_does(fed_back, personas, client):
     """The township office may audit 太平镇 but not read its rectification items: only one shared with it."""
-    from guardian.shortcuts import assign_perm
 
     shared, other = fed_back.items.order_by("number")[:2]
     assign(shared, personas["township_committee"])

@@ -172,6 +172,8 @@ CASES: dict[str, Case] = {
     "inspection:index": Case(PAGE), "inspection:rounds": Case(PAGE), "inspection:round_new": Case(PAGE, post=True),
     "inspection:round_export": Case(PAGE, query(lambda w: f"term={w.a['round'].term}&sort=oldest")),
     "inspection:round_detail": Case(OBJECT, pk("round")),
+    "inspection:township_rounds": Case(PAGE),
+    "inspection:township_round_detail": Case(OBJECT, pk("round")),
     "inspection:round_group_new": Case(OBJECT, pk("round")),
     "inspection:round_group": Case(OBJECT, pk("group")),
     "inspection:proposal_new": Case(OBJECT, pk("current_group")),
