@@ -7,7 +7,7 @@ from django import forms
 from django.contrib import admin, messages
 from django.contrib.auth.models import Permission
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
+from django.db import models, transaction
 from django.db.models import Count
 from django.http import HttpResponseBadRequest
 from treebeard.admin import TreeAdmin
@@ -177,6 +177,7 @@ class GroupRobotAdmin(AuditedModelAdmin):
     list shows the address without it)."""
 
     list_display = ["name", "region", "department", "enabled", "shown_address"]
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
     list_filter = ["enabled"]
     search_fields = ["name", "region__name", "department__name"]
     list_select_related = ["region", "department"]

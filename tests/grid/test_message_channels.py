@@ -238,3 +238,34 @@ def test_phone_numbers_are_masked():
     assert ChannelMessage(channel="sms", target="13812345678").shown_target == "138****5678"
     assert ChannelMessage(channel="robot", target="https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=abc"
                           ).shown_target == "https://qyapi.weixin.qq.com/cgi-bin/webhook/send"
+
+
+def test_robots_are_configured_by_county_wide_admins_only_and_audited_without_their_key(client, county, personas):
+    from django.contrib.auth import get_user_model
+    from django.urls import reverse
+
+    from governance.models import AuditEntry
+
+    office = personas["township_office"]  # posted at 太平镇: not a county-wide administrator
+    office.is_staff = True
+    office.save()
+    client.force_login(office)
+    assert client.get(reverse("admin:grid_grouprobot_changelist")).status_code == 403
+    assert client.get(reverse("admin:governance_mobilenumber_changelist")).status_code == 403
+
+    client.force_login(get_user_model().objects.create_superuser("admin", "admin@example.com", "Admin@2026pw"))
+    response = client.post(reverse("admin:grid_grouprobot_add"), {
+        "name": "太平镇网格工作群", "region": county.taiping.pk, "department": "", "enabled": "on",
+        "webhook_url": "https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=secret-key",
+    })
+    assert response.status_code == 302, response.content.decode()[:2000]
+    entry = AuditEntry.objects.filter(action__endswith="grouprobot.create").latest("id")
+    assert entry.after["webhook_url"] == "https://qyapi.weixin.qq.com/cgi-bin/webhook/send"
+    response = client.post(reverse("admin:governance_mobilenumber_add"),
+                           {"user": personas["grid_leader"].pk, "number": "13800001111", "receives_sms": "on"})
+    assert response.status_code == 302, response.content.decode()[:2000]
+    entry = AuditEntry.objects.filter(action__endswith="mobilenumber.create").latest("id")
+    assert entry.after["number"] == "138****1111" and "13800001111" not in entry.object_repr
+    bad = client.post(reverse("admin:governance_mobilenumber_add"),
+                      {"user": personas["grid_member"].pk, "number": "12345", "receives_sms": "on"})
+    assert "请输入 11 位手机号" in bad.content.decode()
