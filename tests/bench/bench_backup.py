@@ -195,7 +195,7 @@ def run(rows: int, baseline_rows: int) -> None:
         f(f"pg_restore 恢复并校验审计链（{rows:,} 条）/ restore", large["restore"]["seconds"], "s",
           baseline=f"JSON 恢复 {baseline_rows:,} 条", baseline_value=baseline["restore"]["seconds"],
           goal="完成且审计链通过", met=True,
-          note=f"新建空库（含 migrate）；其中审计链校验约 {results['verify_seconds']} s"),
+          note=f"新建空库（含 migrate）；含审计链校验（单独测得 {results['verify_seconds']} s）"),
         f(f"pg_restore 恢复的峰值内存（{rows:,} 条）/ restore peak memory", large["restore"]["peak_mb"], "MB",
           baseline=f"pg_restore {baseline_rows:,} 条", baseline_value=small["restore"]["peak_mb"],
           goal=f"≤ {MEMORY_GROWTH_GOAL:g}× 对照", met=growth <= MEMORY_GROWTH_GOAL,
