@@ -6,6 +6,7 @@ import sys
 from pathlib import Path
 
 import environ
+from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -138,6 +139,28 @@ EMAIL_CONFIG = env.email_url("EMAIL_URL", default="consolemail://")
 vars().update(EMAIL_CONFIG)
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="governance@localhost")
 SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000" if DEBUG else "")
+
+# 待办 and 督办 by 企业微信/政务微信 group robot (addresses set per township or department in the admin)
+# and by SMS (governance/channels.py). Both optional; without SMS_GATEWAY_URL no SMS is sent.
+SMS_GATEWAY_URL = env.str("SMS_GATEWAY_URL", default="")
+SMS_GATEWAY_TOKEN = env.str("SMS_GATEWAY_TOKEN", default="")  # sent as "Authorization: Bearer …"
+SMS_SIGNATURE = env.str("SMS_SIGNATURE", default="")  # the registered signature, e.g. 某某县社会治理
+SMS_TEMPLATE_ID = env.str("SMS_TEMPLATE_ID", default="")
+SMS_TEMPLATE = env.str("SMS_TEMPLATE", default="【{signature}】{title}。请登录系统办理。")
+SMS_PER_MINUTE = env.int("SMS_PER_MINUTE", default=60)  # for the whole gateway account
+ROBOT_PER_MINUTE = env.int("ROBOT_PER_MINUTE", default=20)  # per group robot (企业微信's own limit)
+CHANNEL_TIMEOUT_SECONDS = env.float("CHANNEL_TIMEOUT_SECONDS", default=5.0)
+CHANNEL_RETRY_SECONDS = env.int("CHANNEL_RETRY_SECONDS", default=30)  # doubled after each failure, ≤ 1 hour
+CHANNEL_MAX_ATTEMPTS = env.int("CHANNEL_MAX_ATTEMPTS", default=8)
+if SMS_GATEWAY_URL and not SMS_SIGNATURE:
+    raise ImproperlyConfigured("SMS_GATEWAY_URL 已设置但缺少 SMS_SIGNATURE（短信签名）。")
+try:
+    SMS_TEMPLATE.format(signature="", title="")
+except (KeyError, IndexError, ValueError) as exc:
+    raise ImproperlyConfigured(f"SMS_TEMPLATE 只能使用 {{signature}} 与 {{title}}：{exc}") from None
+for _name in ("SMS_PER_MINUTE", "ROBOT_PER_MINUTE", "CHANNEL_MAX_ATTEMPTS", "CHANNEL_RETRY_SECONDS"):
+    if vars()[_name] < 1:
+        raise ImproperlyConfigured(f"{_name} 须为正整数。")
 
 # Redis: Celery broker and results, and the cache. Without it, tasks run eagerly in-process.
 REDIS_URL = env.str("REDIS_URL", default="")

@@ -28,6 +28,8 @@ app.conf.beat_schedule = {
     "supervise-overdue-tasks": {"task": "workflows.tasks.supervise_overdue", "schedule": 300.0},
     # Messages kept in the outbox while Redis was down go out once it is back.
     "flush-task-outbox": {"task": "governance.tasks.flush_outbox", "schedule": 30.0},
+    # 待办/督办 by group robot and SMS that failed or waited for the rate limit (governance/channels.py).
+    "deliver-channel-messages": {"task": "governance.tasks.deliver_due_channel_messages", "schedule": 60.0},
     "beat-heartbeat": {"task": "governance.tasks.beat_heartbeat", "schedule": 60.0},
     "remind-late-patrol-work": {"task": "inspection.tasks.remind_late_patrol_work", "schedule": crontab(hour=9, minute=0)},
     "flag-overdue-inspection-letters": {"task": "inspection.tasks.flag_overdue_letters", "schedule": crontab(hour=8, minute=30)},

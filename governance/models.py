@@ -3,6 +3,7 @@ import json
 
 from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
+from django.core.validators import RegexValidator
 from django.db import models
 
 
@@ -201,3 +202,65 @@ class OutboxMessage(models.Model):
 
     def __str__(self):
         return f"{self.task_name} [{self.task_id}]"
+
+
+class MobileNumber(models.Model):
+    """A user's mobile phone number, for 待办 and 督办 by SMS (governance/channels.py)."""
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, verbose_name="用户", on_delete=models.CASCADE,
+                                related_name="mobile_number")
+    number = models.CharField("手机号", max_length=11, validators=[RegexValidator(r"^1\d{10}$", "请输入 11 位手机号。")])
+    receives_sms = models.BooleanField("接收短信提醒", default=True)
+
+    class Meta:
+        verbose_name = "手机号"
+        verbose_name_plural = "手机号"
+
+    def __str__(self):
+        return f"{self.user.get_username()}：{mask_phone(self.number)}"
+
+
+def mask_phone(number: str) -> str:
+    """138****5678: how a phone number appears in logs and lists."""
+    digits = str(number or "")
+    if len(digits) < 7:
+        return "*" * len(digits)
+    return f"{digits[:3]}{'*' * (len(digits) - 7)}{digits[-4:]}"
+
+
+class ChannelMessage(models.Model):
+    """One message to a group robot (企业微信/政务微信) or by SMS, sent by governance/channels.py.
+
+    One row per recipient and occasion (`dedupe_key`): a job run twice, or a Celery message delivered
+    twice, sends nothing twice. Failed sends wait `next_attempt_at` and are tried again."""
+
+    class Channel(models.TextChoices):
+        ROBOT = "robot", "群机器人"
+        SMS = "sms", "短信"
+
+    channel = models.CharField("渠道", max_length=8, choices=Channel.choices)
+    target = models.CharField("发送到", max_length=500, help_text="群机器人地址或手机号")
+    text = models.TextField("内容")
+    dedupe_key = models.CharField("去重键", max_length=200, unique=True)
+    created_at = models.DateTimeField("创建时间", auto_now_add=True)
+    next_attempt_at = models.DateTimeField("下次发送时间", db_index=True)
+    attempts = models.PositiveIntegerField("发送次数", default=0)
+    sent_at = models.DateTimeField("发送成功时间", null=True, blank=True)
+    last_error = models.CharField("最近错误", max_length=500, blank=True)
+
+    class Meta:
+        verbose_name = "外部消息"
+        verbose_name_plural = "外部消息"
+        ordering = ["-id"]
+        indexes = [models.Index(fields=["next_attempt_at"], condition=models.Q(sent_at__isnull=True),
+                                name="channel_message_pending_idx")]
+
+    def __str__(self):
+        return f"{self.get_channel_display()} → {self.shown_target}"
+
+    @property
+    def shown_target(self) -> str:
+        """The target as lists and logs show it: a phone masked, a robot without its key."""
+        if self.channel == self.Channel.SMS:
+            return mask_phone(self.target)
+        return self.target.split("?", 1)[0]

@@ -4,6 +4,7 @@ from celery import shared_task
 from django.core.cache import cache
 from django.utils import timezone
 
+from .channels import deliver_channel_messages_task, deliver_due_channel_messages  # noqa: F401 (registered here)
 from .outbox import delete_sent, flush, run_outbox_batch  # noqa: F401 (the relay's batch task, registered here too)
 
 BEAT_HEARTBEAT_KEY = "governance:beat-heartbeat"

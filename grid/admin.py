@@ -7,7 +7,7 @@ from django import forms
 from django.contrib import admin, messages
 from django.contrib.auth.models import Permission
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
+from django.db import models, transaction
 from django.db.models import Count
 from django.http import HttpResponseBadRequest
 from treebeard.admin import TreeAdmin
@@ -28,6 +28,7 @@ from .models import (
     Department,
     Event,
     EventCategory,
+    GroupRobot,
     PatrolLog,
     Post,
     Region,
@@ -168,6 +169,28 @@ class DepartmentAdmin(AuditedModelAdmin):
     search_fields = ["name", "region__name", "region__full_path"]
     list_select_related = ["region"]
     autocomplete_fields = ["region"]
+
+
+@admin.register(GroupRobot)
+class GroupRobotAdmin(AuditedModelAdmin):
+    """企业微信/政务微信 group robots per township or department (the key in the address is a secret: the
+    list shows the address without it)."""
+
+    list_display = ["name", "region", "department", "enabled", "shown_address"]
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
+    list_filter = ["enabled"]
+    search_fields = ["name", "region__name", "department__name"]
+    list_select_related = ["region", "department"]
+    autocomplete_fields = ["region", "department"]
+
+    @admin.display(description="机器人地址")
+    def shown_address(self, obj):
+        return obj.webhook_url.split("?", 1)[0]
+
+    def audit_snapshot(self, obj):
+        data = super().audit_snapshot(obj)
+        data["webhook_url"] = str(data.get("webhook_url", "")).split("?", 1)[0]
+        return data
 
 
 @admin.register(Role)

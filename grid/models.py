@@ -92,6 +92,40 @@ class Department(models.Model):
         return f"{self.region.name}{self.name}"
 
 
+class GroupRobot(models.Model):
+    """The 企业微信/政务微信 group robot of a township (or the county) or of a department: 待办 and 督办 of
+    the events handled there are posted to its group (grid/message_channels.py)."""
+
+    name = models.CharField("名称", max_length=100, help_text="例如：太平镇网格工作群")
+    region = models.ForeignKey(Region, verbose_name="区域", on_delete=models.CASCADE, related_name="group_robots",
+                               help_text="该区域及其下级办理的事件发到此群")
+    department = models.ForeignKey(Department, verbose_name="部门", null=True, blank=True, on_delete=models.CASCADE,
+                                   related_name="group_robots", help_text="填写时只发该部门办理的事件")
+    webhook_url = models.URLField(
+        "机器人地址", max_length=500,
+        help_text="群机器人的 Webhook 地址，例如 https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=…",
+    )
+    enabled = models.BooleanField("启用", default=True)
+
+    class Meta:
+        verbose_name = "群机器人"
+        verbose_name_plural = "群机器人"
+        ordering = ["region__path", "name"]
+        constraints = [
+            models.UniqueConstraint(fields=["region"], condition=Q(department__isnull=True, enabled=True),
+                                    name="group_robot_one_per_region"),
+            models.UniqueConstraint(fields=["department"], condition=Q(enabled=True),
+                                    name="group_robot_one_per_department"),
+        ]
+
+    def __str__(self):
+        return self.name
+
+    def clean(self):
+        if self.department_id and self.region_id and self.department.region_id != self.region_id:
+            raise ValidationError({"department": "部门须属于所选区域。"})
+
+
 class Role(models.Model):
     """A role with a stable key and the permissions a post of it grants on its subtree."""
 

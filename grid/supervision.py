@@ -21,6 +21,7 @@ from workflows.models import SLARule, TaskDeadline
 
 from . import events as event_services
 from .event_flow import EventFlow
+from .message_channels import Relay
 from .models import Event
 from .task_holders import Holders, recipients_of_task
 
@@ -127,6 +128,7 @@ def _supervise_batch(ids, now, holders: Holders, rule_for, result: SupervisionRe
         events[pk].region, events[pk].handling_region = holders.region(region_path), holders.region(handling_path)
 
     notices: list[Notification] = []
+    relay = Relay()
     supervised_events: dict[int, Event] = {}
     to_escalate: list[int] = []
     for due_at, task_id, flow_task, owner_id, event_id in rows:
@@ -147,6 +149,9 @@ def _supervise_batch(ids, now, holders: Holders, rule_for, result: SupervisionRe
             notices.append(Notification(recipient_id=user_id, kind=Notification.Kind.SUPERVISION,
                                         title=f"{title}（下级超期，请督促）", body=body, url=url,
                                         dedupe_key=f"supervision:{task_id}:{user_id}"))
+        relay.add(event, occasion=f"supervision:{task_id}", title=title, body=body, url=url,
+                  recipients=[(user_id, title) for user_id in holding]
+                  + [(user_id, f"{title}（下级超期，请督促）") for user_id in above])
         rule = rule_for(event)
         if flow_task == EventFlow.handle and rule is not None and rule.auto_escalate:
             to_escalate.append(task_id)
@@ -159,6 +164,7 @@ def _supervise_batch(ids, now, holders: Holders, rule_for, result: SupervisionRe
                    .values_list("dedupe_key", flat=True))  # a batch delivered again sends nothing twice
         notices = [notice for notice in notices if notice.dedupe_key not in sent]
         created = Notification.objects.bulk_create(notices, batch_size=2000, ignore_conflicts=True)
+        relay.queue()  # group robots and SMS, each once per task and recipient, sent after this commit
         audit.record_many("event.supervised", [supervised_events[pk] for pk in sorted(marked)],
                           after={"supervised_at": now.isoformat()})
         _email_after_commit([notice.dedupe_key for notice in notices])

@@ -12,6 +12,7 @@ from viewflow.workflow.models import Task
 from governance.models import Notification
 from governance.notifications import notify
 
+from .message_channels import Relay
 from .models import Event
 from .task_holders import Holders, recipients_of_task
 
@@ -49,6 +50,10 @@ def notify_task_holders(task_id: int) -> int:
         if notify(user_id, kind=Notification.Kind.TASK, title=title, body=body, url=url,
                   dedupe_key=f"task:{task.pk}:{user_id}"):
             sent += 1
+    relay = Relay()  # the group robot and SMS (each once per task and recipient, however often this runs)
+    relay.add(event, occasion=f"task:{task.pk}", title=title, body=body, url=url,
+              recipients=[(user_id, title) for user_id in holding])
+    relay.queue()
     return sent
 
 

@@ -44,7 +44,7 @@ def test_the_demo_county_round_trips_and_its_audit_chain_verifies(demo, tmp_path
     password = get_user_model().objects.get(username="wanggeyuan").password
     out = tmp_path / "backup"
 
-    call_command("backup", "--out", str(out))
+    call_command("backup", "--out", str(out), "--json")
     assert "已备份到" in capsys.readouterr().out
     manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
     assert manifest["data"]["data/governance.auditentry.json"]["rows"] == before["governance.auditentry"]
@@ -75,7 +75,7 @@ def test_the_demo_county_round_trips_and_its_audit_chain_verifies(demo, tmp_path
 
 def test_restore_refuses_a_database_with_data_unless_forced(county, personas, tmp_path):
     out = tmp_path / "backup"
-    call_command("backup", "--out", str(out))
+    call_command("backup", "--out", str(out), "--json")
     with pytest.raises(CommandError, match="目标数据库不是空的.*--force"):
         call_command("restore", str(out))
     from grid.models import EventCategory
@@ -90,7 +90,7 @@ def test_a_damaged_backup_is_refused_and_changes_nothing(county, personas, tmp_p
     import re
 
     out = tmp_path / "backup"
-    call_command("backup", "--out", str(out))
+    call_command("backup", "--out", str(out), "--json")
     data = out / "data" / "grid.region.json"
     data.write_text(re.sub(r'"pk": \d+', '"pk": 999', data.read_text(encoding="utf-8"), count=1), encoding="utf-8")
     before = counts()
@@ -107,7 +107,7 @@ def test_backup_refuses_a_directory_that_is_not_empty(db, tmp_path):
 
 
 def test_every_model_is_in_the_backup(db, tmp_path):
-    summary = backups.backup(tmp_path / "b")
+    summary = backups.backup(tmp_path / "b", method=backups.METHOD_JSON)
     manifest = backups.read_manifest(tmp_path / "b")
     expected = {m._meta.label_lower for m in apps.get_models() if m._meta.managed and not m._meta.proxy}
     assert {entry["model"] for entry in manifest["data"].values()} == expected - backups.EXCLUDED

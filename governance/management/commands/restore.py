@@ -5,7 +5,8 @@ from governance.backups import BackupError, describe, restore
 
 class Command(BaseCommand):
     help = (
-        "从 backup 生成的目录恢复数据库与上传文件：先核对校验和，再在一个事务中载入全部数据，最后校验审计链。"
+        "从 backup 生成的目录恢复数据库与上传文件：先核对校验和，再在一个事务中载入全部数据（pg_dump 备份用 "
+        "pg_restore），最后校验审计链。"
         "目标数据库须为空（或刚迁移的新库）；要覆盖已有数据须加 --force。"
     )
 
