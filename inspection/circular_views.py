@@ -32,6 +32,7 @@ from .job_kinds import (
 )
 from .ledger_export import book_departments, ledger_villages
 from .models import Circular, PatrolReport
+from .scoring import grade_rule_text
 
 PUBLISH_PERM = "inspection.publish_circular"
 
@@ -118,6 +119,7 @@ class CircularView(LoginRequiredMixin, TemplateView):
             context["summary"] = circulars.month_summary(data)
         elif data is not None:
             context["summary"] = circulars.quarter_summary(data)
+            context["grade_rule"] = grade_rule_text()
         return self.render_to_response(self.get_context_data(**context), status=status)
 
 
