@@ -68,6 +68,10 @@ class PatrolApp(AreaApp):
     circular_download_path = path("circulars/download/<str:fmt>/", circular_views.CircularDownloadView.as_view(),
                                   name="circular_download")
     circular_batch_path = path("circulars/batch/", job_views.CircularBatchView.as_view(), name="circular_batch")
+    incentive_download_path = path("circulars/incentives/<str:fmt>/", circular_views.IncentiveDownloadView.as_view(),
+                                   name="incentive_download")
+    year_summary_download_path = path("circulars/year/<str:fmt>/", circular_views.YearSummaryDownloadView.as_view(),
+                                      name="year_summary_download")
     patrol_import_path = path("imports/", job_views.PatrolImportView.as_view(), name="patrol_import")
     ledger_exports_path = path("exports/", circular_views.LedgerExportsView.as_view(), name="ledger_exports")
     ledger_export_path = path("exports/village-ledger/", circular_views.VillageLedgerExportView.as_view(), name="ledger_export")
