@@ -164,7 +164,9 @@ class FindingDetailView(LoginRequiredMixin, TemplateView):
         finding = kwargs.pop("finding", None) or _visible_finding(user, self.kwargs["pk"])
         may_register = finding.registered_at is None and findings.may_register(user, finding)
         may_flag = not finding.is_fraud and user.has_perm("inspection.flag_patrol_fraud", finding.village)
-        kwargs.setdefault("register_form", RegisterForm(finding=finding))
+        if may_register:
+            kwargs.setdefault("register_form", RegisterForm(
+                finding=finding, candidates=findings.matching_report_candidates(finding)))
         kwargs.setdefault("fraud_form", FraudForm())
         return super().get_context_data(
             page_title=f"发现问题 {finding.number}", finding=finding, may_register=may_register, may_flag=may_flag,
@@ -180,12 +182,13 @@ class FindingRegisterView(LoginRequiredMixin, View):
         finding = _visible_finding(request.user, pk)
         if not findings.may_register(request.user, finding):
             raise PermissionDenied("只有该事项的牵头部门或镇综合办可以核实登记该问题。")
-        form = RegisterForm(request.POST, finding=finding)
+        form = RegisterForm(request.POST, finding=finding, candidates=findings.matching_report_candidates(finding))
         if form.is_valid():
             data = form.cleaned_data
             try:
                 findings.verify_and_register_finding(finding, by=request.user, is_true=data["is_true"],
-                                                     matched_report=data["matched_report"], note=data["note"])
+                                                     matched_report=data["matched_report"], note=data["note"],
+                                                     no_earlier_report=data["no_earlier_report"])
             except ValidationError as exc:
                 _attach_errors(form, exc)
             else:
