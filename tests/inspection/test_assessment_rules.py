@@ -210,3 +210,19 @@ def test_outsiders_cannot_download_incentive_sheets(client, county, personas, qu
     response = client.get(reverse("patrol:year_summary_download", args=["docx"]),
                           {"township": county.taiping.pk, "year": "2026"})
     assert response.status_code in (403, 404)
+
+
+def test_township_changes_a_multiplier_only_from_this_month_on(county):
+    from inspection.admin import SourceMultiplierForm
+
+    today = timezone.localdate()
+    last_month = (today.replace(day=1) - datetime.timedelta(days=1)).replace(day=1)
+    form = SourceMultiplierForm({"township": county.taiping.pk, "source": Source.CITY, "multiplier": 4,
+                                 "effective_from": last_month.isoformat()})
+    assert not form.is_valid() and "不能早于本月1日" in str(form.errors["effective_from"])
+    form = SourceMultiplierForm({"township": county.taiping.pk, "source": Source.CENTRAL, "multiplier": 4,
+                                 "effective_from": today.isoformat()})
+    assert not form.is_valid() and "一票否决" in str(form.errors["source"])
+    form = SourceMultiplierForm({"township": county.taiping.pk, "source": Source.MAYOR_MAILBOX, "multiplier": 3,
+                                 "effective_from": today.replace(day=1).isoformat()})
+    assert form.is_valid(), form.errors
