@@ -32,6 +32,7 @@ from .models import (
     Post,
     Region,
     Role,
+    StaffAssessmentRule,
     Tier,
     WorkDiary,
 )
@@ -371,4 +372,13 @@ class CadenceRuleAdmin(AuditedModelAdmin):
     list_display = ["name", "patrol_kind", "period", "times", "is_active"]
     list_filter = ["is_active", "period", "patrol_kind"]
     search_fields = ["name"]
+
+
+@admin.register(StaffAssessmentRule)
+class StaffAssessmentRuleAdmin(AuditedModelAdmin):
+    list_display = ["region", "cadence_weight", "events_found_weight", "events_closed_weight", "diary_weight",
+                    "verification_weight", "excellent_from", "qualified_from", "basic_from"]
+    search_fields = ["region__name", "region__full_path"]
+    list_select_related = ["region"]
+    autocomplete_fields = ["region"]
 

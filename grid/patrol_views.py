@@ -391,7 +391,7 @@ class StaffAssessmentExportView(LoginRequiredMixin, View):
         if result is None:
             return StaffAssessmentView.as_view()(request)
         headers = ["网格员", "网格", "巡查完成", "巡查应完成", "发现上报事件", "办结事件", "核实一次通过", "工作日志",
-                   "经审核日志", "应记日志天数", *(f"{label}得分" for _, label, _ in staff_assessment.COMPONENTS),
+                   "经审核日志", "应记日志天数", *(f"{label}得分" for _, label, _, _ in staff_assessment.COMPONENTS),
                    "总分", "等次"]
         rows = [[row.name, "；".join(row.regions), row.cadence_done, row.cadence_due, row.events_found,
                  row.events_closed, row.events_first_time, row.diaries, row.diaries_reviewed, row.diary_days_due,

@@ -1,6 +1,6 @@
 """The quarterly and yearly assessment of grid members (网格员考核). Design notes: docs/architecture/grid.md.
 
-The community grid plan, 五、(五)严格考核奖惩: 网格员考核分为季度和年度考核 … 考核结果分为优秀、合格、基本合格、
+《基层治理网格化实施方案》（城市社区篇）, 八、(五)严格考核奖惩: 网格员考核分为季度和年度考核 … 考核结果分为优秀、合格、基本合格、
 不合格四个等次; 六、(六)工作日志制度: 工作日志 … 须经社区党委书记审核确认，并作为绩效考核的依据. The score is
 computed at read time from the records: cadence compliance (grid.patrols), the events the member
 reported and how they ended, and the member's reviewed work diaries, weighed by the region's
@@ -20,12 +20,12 @@ from . import patrols
 from .models import Event, StaffAssessmentRule, WorkDiary
 
 GRADES = ("优秀", "合格", "基本合格", "不合格")
-COMPONENTS = (
-    ("cadence", "巡查频次完成率", "cadence_weight"),
-    ("found", "发现上报事件", "events_found_weight"),
-    ("closed", "事件办结率", "events_closed_weight"),
-    ("diary", "工作日志（经审核）", "diary_weight"),
-    ("verification", "核实一次通过率", "verification_weight"),
+COMPONENTS = (  # (key, label, weight field, short column heading)
+    ("cadence", "巡查频次完成率", "cadence_weight", "巡查"),
+    ("found", "发现上报事件", "events_found_weight", "发现"),
+    ("closed", "事件办结率", "events_closed_weight", "办结"),
+    ("diary", "工作日志（经审核）", "diary_weight", "日志"),
+    ("verification", "核实一次通过率", "verification_weight", "核实"),
 )
 CENT = Decimal("0.01")
 ONE = Decimal(1)
@@ -68,11 +68,16 @@ class StaffRow:
     def points(self) -> dict[str, Decimal]:
         """Each component's points: its rate × its weight."""
         return {key: (self.rates[key] * getattr(self.rule, weight)).quantize(CENT, ROUND_HALF_UP)
-                for key, _, weight in COMPONENTS}
+                for key, _, weight, _ in COMPONENTS}
+
+    @property
+    def short_regions(self) -> list[str]:
+        """The member's grids without the county and township: 楼星村/第1网格."""
+        return ["/".join(path.split("/")[2:]) or path for path in self.regions]
 
     @property
     def score(self) -> Decimal:
-        exact = sum((self.rates[key] * getattr(self.rule, weight) for key, _, weight in COMPONENTS), Decimal(0))
+        exact = sum((self.rates[key] * getattr(self.rule, weight) for key, _, weight, _ in COMPONENTS), Decimal(0))
         return exact.quantize(CENT, ROUND_HALF_UP)
 
     @property
@@ -92,7 +97,7 @@ def grade_for(score: Decimal, rule: StaffAssessmentRule) -> str:
 
 def grade_rule_text(rule: StaffAssessmentRule) -> str:
     """The rule as printed beside the table: the same fields the grade is computed from."""
-    weights = "，".join(f"{label} {getattr(rule, weight)}" for _, label, weight in COMPONENTS)
+    weights = "，".join(f"{label} {getattr(rule, weight)}" for _, label, weight, _ in COMPONENTS)
     return (f"权重：{weights}（每月应发现上报事件 {rule.events_per_month} 件）；等次：{rule.excellent_from} 分及以上为优秀，"
             f"{rule.qualified_from} 分及以上为合格，{rule.basic_from} 分及以上为基本合格，其下为不合格。")
 

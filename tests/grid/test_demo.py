@@ -491,3 +491,15 @@ def test_demo_ranks_the_23_villages_of_taiping_and_sheets_last_quarter(demo):
     sheet = patrol_incentives.build_incentive_sheet(taiping, year, quarter)
     assert sheet["totals"]["villages"] == 23
     assert all((row["reward"] == "不给予奖励") == (row["grade"] == "较差") for row in sheet["rows"])
+
+
+def test_demo_assesses_the_grid_members_of_louxing(demo):
+    from django.utils import timezone
+
+    from grid.staff_assessment import GRADES, assess_staff
+
+    louxing = Region.objects.get(full_path=f"{TAIPING}/楼星村")
+    today = timezone.localdate()
+    result = assess_staff(scope=louxing, year=today.year, quarter=(today.month - 1) // 3 + 1)
+    assert result.rows and all(row.grade in GRADES for row in result.rows)
+    assert all(any(region.startswith(louxing.full_path) for region in row.regions) for row in result.rows)
