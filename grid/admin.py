@@ -369,7 +369,7 @@ class WorkDiaryAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
 @admin.register(CadenceRule)
 class CadenceRuleAdmin(AuditedModelAdmin):
-    list_display = ["name", "patrol_kind", "period", "times", "is_active"]
+    list_display = ["name", "patrol_kind", "period", "times", "grace_days", "is_active"]
     list_filter = ["is_active", "period", "patrol_kind"]
     search_fields = ["name"]
 

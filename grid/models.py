@@ -372,6 +372,9 @@ class CadenceRule(models.Model):
     patrol_kind = models.CharField("对应巡查类型", max_length=16, choices=PatrolLog._meta.get_field("kind").choices)
     period = models.CharField("周期", max_length=16, choices=Period.choices)
     times = models.PositiveSmallIntegerField("每周期次数", default=1)
+    grace_days = models.PositiveSmallIntegerField(
+        "宽限天数", default=3, help_text="每月1日、15日的排查在当天或其后这么多天内完成即计；其他周期不用",
+    )
     is_active = models.BooleanField("启用", default=True)
 
     class Meta:

@@ -24,7 +24,7 @@ from governance.paging import UncountedPage
 
 from . import patrols, staff_assessment
 from .list_forms import DIARY_SHOW, ComplianceFilterForm, DiaryFilterForm, PatrolListForm
-from .models import Event, PatrolLog, WorkDiary
+from .models import CadenceRule, Event, PatrolLog, WorkDiary
 from .patrol_forms import DiaryForm, PatrolForm, ReviewForm
 
 PAGE_SIZE = 50
@@ -322,7 +322,9 @@ class ComplianceView(LoginRequiredMixin, TemplateView):
             return self.render_to_response(context, status=422)
         return self.render_to_response(self.get_context_data(
             page_title="巡查频次落实", form=form, report=report, rows=rows, month=report.month,
-            sweep_grace=patrols.SWEEP_GRACE_DAYS, short_count=sum(1 for row in report.rows if row.short),
+            sweep_grace="、".join(sorted({str(rule.grace_days) for rule in report.rules
+                                          if rule.period == CadenceRule.Period.SEMIMONTHLY})) or patrols.SWEEP_GRACE_DAYS,
+            short_count=sum(1 for row in report.rows if row.short),
         ))
 
 

@@ -116,3 +116,25 @@ def test_other_township_and_outsiders_do_not_see_the_member(client, county, pers
     client.force_login(personas["outsider"])
     assert client.get(reverse("grid:staff_assessment")).status_code == 403
     assert client.get(reverse("grid:staff_assessment_export")).status_code == 403
+
+
+def test_sweep_grace_days_are_the_rules_setting(county):
+    """A sweep on 5 January 2025 is 4 days after the 1st: late with the default 3 grace days, in time with 4.
+    (The 15th's sweep is not done: 1 of 2 at most.)"""
+    from grid import patrols
+
+    CadenceRule.objects.update(is_active=False)
+    rule = CadenceRule.objects.create(name="月排查", patrol_kind="sweep", period="semimonthly", times=1)
+    user, _ = services.ensure_user("li", password="x", full_name="李网格")
+    services.create_post(user=user, role=Role.objects.get(key="grid_member"), region=county.grid1,
+                         start_date=D(2024, 12, 1))
+    PatrolLog.objects.create(member=user, region=county.grid1, kind="sweep", date=D(2025, 1, 5),
+                             started_at=datetime.time(8), ended_at=datetime.time(9))
+
+    def done_due():
+        tally = patrols.cadence_compliance(regions_or_user_scope=county.taiping, month=D(2025, 1, 1)).rows[0].tallies[0]
+        return tally.done, tally.due
+
+    assert rule.grace_days == 3 and done_due() == (0, 2)
+    CadenceRule.objects.filter(pk=rule.pk).update(grace_days=4)
+    assert done_due() == (1, 2)
