@@ -12,7 +12,7 @@ from grid.access import scope
 from grid.models import Region
 
 from . import findings
-from .models import CatalogItem, PatrolFinding, PatrolReport, SupervisionGroup
+from .models import CatalogItem, PatrolFinding, PatrolReport, PatrolWorkRecord, SupervisionGroup
 from .patrol_list_forms import VillageFilterForm, parse_month, villages_for
 
 DATE_WIDGET = {"type": "date"}
@@ -324,3 +324,19 @@ class ConfirmMonthForm(forms.Form):
 
     def clean_month(self):
         return parse_month(self.cleaned_data.get("month"))
+
+
+class WorkRecordForm(forms.Form):
+    township = forms.TypedChoiceField(label="乡镇", coerce=int, widget=forms.HiddenInput)
+    kind = forms.ChoiceField(label="类型", choices=[("", "请选择"), *PatrolWorkRecord.Kind.choices])
+    date = forms.DateField(label="日期", widget=forms.DateInput(attrs=DATE_WIDGET))
+    title = forms.CharField(label="标题或议题", max_length=200)
+    note = forms.CharField(label="情况", required=False, widget=forms.Textarea(attrs={"rows": 2}))
+
+    def __init__(self, *args, townships, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.townships = {t.pk: t for t in townships}
+        self.fields["township"].choices = [(pk, t.name) for pk, t in self.townships.items()]
+
+    def clean_township(self):
+        return self.townships[self.cleaned_data["township"]]

@@ -802,6 +802,35 @@ class IncentiveRate(models.Model):
         return self.township
 
 
+
+class PatrolWorkRecord(models.Model):
+    """A monthly work meeting or analysis (四、(十), 六、(六)) or a 宣传办 简讯 (四、(十五)) of a township's big patrol."""
+
+    class Kind(models.TextChoices):
+        MEETING = "meeting", "工作会议（分析研判）"
+        BRIEFING = "briefing", "宣传简讯"
+
+    township = models.ForeignKey(Region, verbose_name="乡镇", on_delete=models.PROTECT, related_name="+")
+    kind = models.CharField("类型", max_length=16, choices=Kind.choices)
+    date = models.DateField("日期", db_index=True)
+    title = models.CharField("标题或议题", max_length=200)
+    note = models.TextField("情况", blank=True, help_text="会议：参加部门、通报和研究的问题；简讯：刊发渠道")
+    recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name="登记人", on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField("登记时间", auto_now_add=True)
+
+    region_path_lookup = "township__path"
+
+    class Meta:
+        verbose_name = "大巡查会议与简讯"
+        verbose_name_plural = "大巡查会议与简讯"
+        ordering = ["-date", "-id"]
+
+    def __str__(self):
+        return f"{self.date} {self.get_kind_display()} {self.title}"
+
+    def get_permission_region(self):
+        return self.township
+
 def tip_off_findings(*, village, item, reported_on, filed_at):
     """Findings that make a village report filed at `filed_at` a tip-off (六、(二) 不得与村“通气”): of the
     same village and item, discovered on or before the report's day, recorded before the report was

@@ -50,6 +50,7 @@ class PatrolApp(AreaApp):
     check_new_path = path("checks/new/", finding_views.CheckCreateView.as_view(), name="check_new")
     oversight_path = path("oversight/", finding_views.OversightView.as_view(), name="oversight")
     oversight_confirm_path = path("oversight/confirm/", finding_views.ConfirmMonthView.as_view(), name="oversight_confirm")
+    oversight_work_path = path("oversight/work/", finding_views.WorkRecordCreateView.as_view(), name="oversight_work")
     ledger_path = path("ledger/", report_views.LedgerListView.as_view(), name="ledger")
     ledger_list_export_path = path("ledger/export/", report_views.LedgerListExportView.as_view(), name="ledger_list_export")
     ledger_new_path = path("ledger/new/", report_views.LedgerCreateView.as_view(), name="ledger_new")
