@@ -834,9 +834,10 @@ class PatrolWorkRecord(models.Model):
 def tip_off_findings(*, village, item, reported_on, filed_at):
     """Findings that make a village report filed at `filed_at` a tip-off (六、(二) 不得与村“通气”): of the
     same village and item, discovered on or before the report's day, recorded before the report was
-    filed and not yet released (registered) to the village then, and not found untrue. Accepts values
-    or OuterRef()s."""
+    filed and registered (released to the village) only after it, found true and not fraud. A finding
+    counts once registered: until then the village may not learn of it, not even through its report's
+    points. Accepts values or OuterRef()s."""
     return PatrolFinding.objects.filter(
-        models.Q(registered_at__isnull=True) | models.Q(registered_at__gt=filed_at),
         village=village, item=item, discovered_on__lte=reported_on, created_at__lt=filed_at,
-    ).exclude(is_true=False)
+        registered_at__gt=filed_at, is_true=True, is_fraud=False,
+    )

@@ -69,7 +69,7 @@ def decimal_text(value: Decimal) -> str:
     return str(value.quantize(CENT))
 
 
-TIPPED_OFF_NOTE = "上报时同村同事项已有督查发现尚未通报到村（居），不加分"
+TIPPED_OFF_NOTE = "上报时同村同事项已有督查发现、尚未登记通报到村（居），不加分"
 
 
 @dataclass
@@ -223,7 +223,8 @@ def multiplier_for(table: MultiplierTable, township_id: int, source: str, day: d
 
 def with_tip_off(reports):
     """Reports annotated with `tipped_off`: filed while a finding of the same village and item was
-    recorded and not yet released to the village (六、(二) 不得与村“通气”). Such a report earns nothing."""
+    recorded and not yet released to the village, the finding since registered as true (六、(二)
+    不得与村“通气”; models.tip_off_findings). Such a report earns nothing."""
     return reports.annotate(tipped_off=Exists(tip_off_findings(
         village=OuterRef("village_id"), item=OuterRef("item_id"), reported_on=OuterRef("reported_on"),
         filed_at=OuterRef("created_at"))))

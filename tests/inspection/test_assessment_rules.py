@@ -9,8 +9,10 @@ Hand-computed cases (base 60; items of 2, 3 and 5 points as in test_scoring):
 - Effective dates: the township sets 市 to ×4 from 2026-02-01: a January 市 finding of 3 points still
   costs 3 × 2 = 6 (54.00), a February one 3 × 4 = 12 (48.00).
 - Tip-off: a 镇督查组 finding of 楼星村 item 2 (2 points) recorded and not registered; 楼星村 then
-  reports item 2, verified true: the report earns 0 and the finding costs 2 → 58.00 (not 60.00).
-  Had the finding been registered before the report was filed, the report earns 2 → 60.00.
+  reports item 2, verified true: while the finding is unregistered the village sees 60 + 2 = 62.00;
+  once it is registered as true the report earns 0 and the finding costs 2 → 58.00 (not 60.00); if it is
+  registered as untrue, 62.00 stays. Had the finding been registered before the report was filed, the
+  report earns 2 → 60.00.
 - Quarter 1 2026: 楼星村 a verified 5-point report in January → 65, 60, 60 = 185 > 180 → 合格 (61.67),
   rewarded 500.00 元 at the township's rate for 合格; 大楼村 60, 60, 60 = 180 → 较差 (60.00), 不给予奖励.
 """
@@ -111,8 +113,11 @@ def test_township_multiplier_applies_from_its_date_and_leaves_earlier_months_alo
 
 
 def test_report_filed_after_an_unreleased_finding_earns_nothing_and_is_listed(county, ledger, items):
-    ledger.finding(county.louxing, items[2], discovered_on="2026-01-10")
+    finding = ledger.finding(county.louxing, items[2], discovered_on="2026-01-10", is_true=None)
     report = ledger.report(county.louxing, items[2], reported_on="2026-01-12")
+    # Until the finding is registered the village may not learn of it, not even through its points.
+    assert scores_of(county)["楼星村"] == Decimal(62)
+    PatrolFinding.objects.filter(pk=finding.pk).update(is_true=True, registered_at=timezone.now())
     louxing = next(vm for vm in month_scores(county.taiping, JAN) if vm.village == county.louxing)
     assert (louxing.additions, louxing.deductions, louxing.score) == (Decimal(0), Decimal(2), Decimal(58))
     assert [entry.kind for entry in louxing.entries] == ["tipped", "deduction"]
@@ -122,6 +127,13 @@ def test_report_filed_after_an_unreleased_finding_earns_nothing_and_is_listed(co
     assert [(row["village"], row["number"]) for row in data["tipped_reports"]] == [("楼星村", report.number)]
     text = "\n".join(p.text for p in Document(io.BytesIO(circulars.render_docx(data))).paragraphs)
     assert "五、督查发现后上报不加分的情况" in text
+
+
+def test_a_finding_found_untrue_does_not_take_the_reports_points(county, ledger, items):
+    finding = ledger.finding(county.louxing, items[2], discovered_on="2026-01-10", is_true=None)
+    ledger.report(county.louxing, items[2], reported_on="2026-01-12")
+    PatrolFinding.objects.filter(pk=finding.pk).update(is_true=False, registered_at=timezone.now())
+    assert scores_of(county)["楼星村"] == Decimal(62)
 
 
 def test_report_filed_after_the_finding_was_released_earns_its_points(county, ledger, items):
