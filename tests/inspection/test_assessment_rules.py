@@ -238,3 +238,14 @@ def test_township_changes_a_multiplier_only_from_this_month_on(county):
     form = SourceMultiplierForm({"township": county.taiping.pk, "source": Source.MAYOR_MAILBOX, "multiplier": 3,
                                  "effective_from": today.replace(day=1).isoformat()})
     assert form.is_valid(), form.errors
+
+
+def test_each_village_circular_lists_only_its_own_tipped_reports(county, ledger, items):
+    from inspection.job_kinds import village_circular
+
+    finding = ledger.finding(county.louxing, items[2], discovered_on="2026-01-10", is_true=None)
+    ledger.report(county.louxing, items[2], reported_on="2026-01-12")
+    PatrolFinding.objects.filter(pk=finding.pk).update(is_true=True, registered_at=timezone.now())
+    data = circulars.build_month_circular(county.taiping, JAN, today=datetime.date(2026, 2, 8))
+    assert len(village_circular(data, "楼星村")["tipped_reports"]) == 1
+    assert village_circular(data, "大楼村")["tipped_reports"] == []
