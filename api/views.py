@@ -30,6 +30,7 @@ from inspection.models import PatrolReport
 from inspection.patrol import circulars
 from inspection.patrol.circular_access import circular_data, township_for
 from inspection.patrol.report_forms import ReportFilterForm
+from inspection.patrol.scoring import with_tip_off
 from rectification import notices as notice_services
 from rectification import services as rect_services
 from rectification import states as rect_states
@@ -373,8 +374,8 @@ class EventAttachmentView(APIView):
 
 
 def _report_queryset():
-    return PatrolReport.objects.select_related("village", "township", "item__lead_department", "reporter",
-                                               "verified_by", "fraud_flagged_by")
+    return with_tip_off(PatrolReport.objects.select_related("village", "township", "item__lead_department", "reporter",
+                                                            "verified_by", "fraud_flagged_by"))
 
 
 def _report_filters(request, reports):

@@ -320,7 +320,7 @@ def patrol_ranking(user) -> Figure | None:
     if not townships:
         return None
     month = timezone.localdate().replace(day=1)
-    scores = month_scores(townships, month)  # three queries, however many villages
+    scores = month_scores(townships, month)  # four queries, however many villages
     label = f"{month.year}年{month.month}月"
     if len(townships) == 1:
         township = townships[0]

@@ -36,8 +36,10 @@ from grid.models import (
     Tier,
 )
 from inspection.models import (
+    AssessmentExemption,
     CatalogItem,
     FocusCategory,
+    IncentiveRate,
     InspectionGroup,
     InspectionRound,
     PatrolCategory,
@@ -101,6 +103,7 @@ SUPERVISION_GROUPS: list[tuple[int, str, str, list[str]]] = [
 ]
 
 INDUSTRIAL_PARKS = ["马岳工业园区", "盈富工业园区", "龙湾工业园区"]
+DEMO_INCENTIVES = {"优秀": 3000, "良好": 2000, "一般": 1000, "合格": 500}  # yuan per quarter
 
 # 太平镇's village-tier regions in code order: the community, the villages, then the industrial parks.
 TAIPING_VILLAGES: list[str] = [
@@ -612,6 +615,20 @@ class _Loader:
             audit.record("patrol_finding.create", actor=self.by, obj=finding, after=audit.snapshot(finding, fields))
             self.summary.patrol_findings += 1
 
+    def load_patrol_rules(self, taiping: Region) -> None:
+        """The industrial parks are not 行政村(居) and not assessed (五、(一)); the township's quarterly
+        reward per grade (a demo plan's figures: the plan leaves the amounts to the 班子会议)."""
+        for name in INDUSTRIAL_PARKS:
+            park = self.regions[_path(TAIPING_PATH, name)]
+            exemption, created = AssessmentExemption.objects.get_or_create(region=park)
+            if created:
+                audit.record("assessment_exemption.create", actor=self.by, obj=park,
+                             after={"region": park.full_path, "reason": exemption.reason})
+        since = datetime.date(timezone.localdate().year - 1, 1, 1)
+        for grade, amount in DEMO_INCENTIVES.items():
+            IncentiveRate.objects.get_or_create(township=taiping, grade=grade, effective_from=since,
+                                                defaults={"amount": Decimal(amount)})
+
     def load_routing(self, taiping: Region, departments: dict[str, Department]) -> None:
         existing = set(CategoryRouting.objects.filter(township=taiping).values_list("category__code", flat=True))
         categories = {c.code: c for c in EventCategory.objects.filter(code__in=CATEGORY_ROUTING)}
@@ -950,6 +967,7 @@ def load_demo(*, by=None, history: bool = False) -> DemoSummary:
     loader.load_patrols()
     loader.load_catalog(taiping)
     loader.load_patrol_reports(taiping)
+    loader.load_patrol_rules(taiping)
     loader.load_inspection_round()
     loader.load_first_round(taiping)
     loader.load_rectification(taiping)

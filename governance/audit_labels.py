@@ -21,6 +21,7 @@ ACTION_LABELS = {
     "event.supervised": "超期督办", "event.auto_escalate": "超期自动上报上一级", "event.export": "导出网格事件",
     "patrol.record": "记录巡查", "diary.write": "填写日志", "diary.update": "修改日志", "diary.review": "审核确认",
     "grid.patrol.export": "导出巡查记录", "grid.diary.export": "导出工作日志", "grid.compliance.export": "导出巡查频次落实",
+    "grid.staff_assessment.export": "导出网格员考核",
     "grid.post.export": "导出岗位花名册",
     # big patrol
     "patrol_category.create": "新增巡查类别", "catalog_item.create": "新增巡查目录事项",
@@ -36,6 +37,8 @@ ACTION_LABELS = {
     "patrol_finding.register": "核实登记备案", "patrol_finding.flag_fraud": "认定弄虚作假",
     "supervision_check.record": "记录督查", "department_confirmation.confirm": "部门确认当月核实",
     "patrol_circular.publish": "发布考评通报", "patrol_circular.export": "导出考评通报",
+    "patrol_incentive.export": "导出季度激励方案", "patrol_year.export": "导出年度绩效考核汇总",
+    "patrol_work_record.create": "登记大巡查会议或简讯", "assessment_exemption.create": "设置不参加考评的区域",
     "village_ledger.export": "导出村级巡查台账", "department_book.export": "导出部门登记簿",
     "patrol_finding.export": "导出发现问题", "supervision_check.export": "导出督查记录",
     "village_patrol.export": "导出村级巡查记录", "patrol_report.export": "导出村级上报",

@@ -33,6 +33,7 @@ from .models import (
     Post,
     Region,
     Role,
+    StaffAssessmentRule,
     Tier,
     WorkDiary,
 )
@@ -391,7 +392,16 @@ class WorkDiaryAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
 @admin.register(CadenceRule)
 class CadenceRuleAdmin(AuditedModelAdmin):
-    list_display = ["name", "patrol_kind", "period", "times", "is_active"]
+    list_display = ["name", "patrol_kind", "period", "times", "grace_days", "is_active"]
     list_filter = ["is_active", "period", "patrol_kind"]
     search_fields = ["name"]
+
+
+@admin.register(StaffAssessmentRule)
+class StaffAssessmentRuleAdmin(AuditedModelAdmin):
+    list_display = ["region", "cadence_weight", "events_found_weight", "events_closed_weight", "diary_weight",
+                    "verification_weight", "excellent_from", "qualified_from", "basic_from"]
+    search_fields = ["region__name", "region__full_path"]
+    list_select_related = ["region"]
+    autocomplete_fields = ["region"]
 

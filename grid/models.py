@@ -406,6 +406,9 @@ class CadenceRule(models.Model):
     patrol_kind = models.CharField("对应巡查类型", max_length=16, choices=PatrolLog._meta.get_field("kind").choices)
     period = models.CharField("周期", max_length=16, choices=Period.choices)
     times = models.PositiveSmallIntegerField("每周期次数", default=1)
+    grace_days = models.PositiveSmallIntegerField(
+        "宽限天数", default=3, help_text="每月1日、15日的排查在当天或其后这么多天内完成即计；其他周期不用",
+    )
     is_active = models.BooleanField("启用", default=True)
 
     class Meta:
@@ -415,3 +418,44 @@ class CadenceRule(models.Model):
 
     def __str__(self):
         return f"{self.name}（{self.get_period_display()} {self.times} 次）"
+
+
+class StaffAssessmentRule(models.Model):
+    """How a region (a township or the county) weighs its grid members' quarterly and yearly assessment
+    (网格员考核: 优秀、合格、基本合格、不合格). Members are assessed by the rule of their nearest region
+    that has one; without any, the defaults below apply."""
+
+    region = models.OneToOneField(Region, verbose_name="区域", on_delete=models.CASCADE, related_name="staff_assessment_rule")
+    cadence_weight = models.PositiveSmallIntegerField("巡查频次完成率权重", default=40)
+    events_found_weight = models.PositiveSmallIntegerField("发现上报事件权重", default=20)
+    events_closed_weight = models.PositiveSmallIntegerField("事件办结率权重", default=15)
+    diary_weight = models.PositiveSmallIntegerField("工作日志权重", default=15)
+    verification_weight = models.PositiveSmallIntegerField("核实一次通过率权重", default=10)
+    events_per_month = models.PositiveSmallIntegerField("每月应发现上报事件数", default=2)
+    excellent_from = models.PositiveSmallIntegerField("优秀分数线", default=90)
+    qualified_from = models.PositiveSmallIntegerField("合格分数线", default=75)
+    basic_from = models.PositiveSmallIntegerField("基本合格分数线", default=60)
+
+    region_path_lookup = "region__path"
+
+    class Meta:
+        verbose_name = "网格员考核规则"
+        verbose_name_plural = "网格员考核规则"
+        ordering = ["region__path"]
+
+    def __str__(self):
+        return f"{self.region.name}网格员考核规则"
+
+    def get_permission_region(self):
+        return self.region
+
+    def clean(self):
+        weights = (self.cadence_weight + self.events_found_weight + self.events_closed_weight + self.diary_weight
+                   + self.verification_weight)
+        errors = {}
+        if weights != 100:
+            errors["cadence_weight"] = f"各项权重之和应为 100，现为 {weights}。"
+        if not 100 >= self.excellent_from > self.qualified_from > self.basic_from:
+            errors["excellent_from"] = "分数线应满足：100 ≥ 优秀 > 合格 > 基本合格。"
+        if errors:
+            raise ValidationError(errors)

@@ -3,6 +3,8 @@ Design notes: docs/architecture/grid.md."""
 
 from __future__ import annotations
 
+import datetime
+
 from django.contrib import messages
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -14,14 +16,15 @@ from django.utils import timezone
 from django.views import View
 from django.views.generic import TemplateView
 
+from governance import chinese_dates
 from governance.audit import entries_for
 from governance.audit_labels import action_label
 from governance.listing import xlsx_export
 from governance.paging import UncountedPage
 
-from . import patrols
+from . import patrols, staff_assessment
 from .list_forms import DIARY_SHOW, ComplianceFilterForm, DiaryFilterForm, PatrolListForm
-from .models import Event, PatrolLog, WorkDiary
+from .models import CadenceRule, Event, PatrolLog, WorkDiary
 from .patrol_forms import DiaryForm, PatrolForm, ReviewForm
 
 PAGE_SIZE = 50
@@ -319,7 +322,9 @@ class ComplianceView(LoginRequiredMixin, TemplateView):
             return self.render_to_response(context, status=422)
         return self.render_to_response(self.get_context_data(
             page_title="巡查频次落实", form=form, report=report, rows=rows, month=report.month,
-            sweep_grace=patrols.SWEEP_GRACE_DAYS, short_count=sum(1 for row in report.rows if row.short),
+            sweep_grace="、".join(sorted({str(rule.grace_days) for rule in report.rules
+                                          if rule.period == CadenceRule.Period.SEMIMONTHLY})) or patrols.SWEEP_GRACE_DAYS,
+            short_count=sum(1 for row in report.rows if row.short),
         ))
 
 
@@ -343,3 +348,57 @@ class ComplianceExportView(LoginRequiredMixin, View):
         return xlsx_export(rows=table, headers=headers, sheet_title=f"巡查频次落实{report.month:%Y-%m}",
                            filename=f"巡查频次落实_{report.month:%Y年%m月}", by=request.user,
                            action="grid.compliance.export", query=request.GET.urlencode())
+
+
+# ---------------------------------------------------------------- grid staff assessment (网格员考核)
+
+
+def _current_quarter() -> str:
+    today = timezone.localdate()
+    return f"{today.year}Q{(today.month - 1) // 3 + 1}"
+
+
+def assessment_for(user, params) -> tuple[str, staff_assessment.StaffAssessment | None, str]:
+    """(the period as asked, the assessment or None, the error) for `period` = YYYYQn or YYYY."""
+    if not (user.is_superuser or user.has_perm("grid.view_patrollog")):
+        raise PermissionDenied("您没有查看网格员考核的岗位。")
+    text = (params.get("period") or "").strip().upper() or _current_quarter()
+    parsed = chinese_dates.parse_quarter(text) if "Q" in text else (
+        (int(text), None) if text.isdigit() and chinese_dates.plausible_year(int(text)) else None)
+    if parsed is None or datetime.date(parsed[0], 1, 1) > timezone.localdate():
+        return text, None, "考核期格式应为 YYYYQn（季度，如 2026Q1）或 YYYY（年度，如 2026），且不晚于今年。"
+    return text, staff_assessment.assess_staff(scope=user, year=parsed[0], quarter=parsed[1]), ""
+
+
+class StaffAssessmentView(LoginRequiredMixin, TemplateView):
+    template_name = "grid/staff_assessment.html"
+
+    def get(self, request, *args, **kwargs):
+        period, result, error = assessment_for(request.user, request.GET)
+        rules = {row.rule.pk: row.rule for row in result.rows} if result else {}
+        context = self.get_context_data(
+            page_title="网格员考核", period=period, result=result, error=error,
+            components=staff_assessment.COMPONENTS,
+            rule_texts=[(rule.region.name if rule.pk else "默认", staff_assessment.grade_rule_text(rule))
+                        for rule in rules.values()],
+        )
+        return self.render_to_response(context, status=422 if error else 200)
+
+
+class StaffAssessmentExportView(LoginRequiredMixin, View):
+    """The assessment table as an .xlsx: the same members, figures, points, score and grade."""
+
+    def get(self, request):
+        period, result, error = assessment_for(request.user, request.GET)
+        if result is None:
+            return StaffAssessmentView.as_view()(request)
+        headers = ["网格员", "网格", "巡查完成", "巡查应完成", "发现上报事件", "办结事件", "核实一次通过", "工作日志",
+                   "经审核日志", "应记日志天数", *(f"{label}得分" for _, label, _, _ in staff_assessment.COMPONENTS),
+                   "总分", "等次"]
+        rows = [[row.name, "；".join(row.regions), row.cadence_done, row.cadence_due, row.events_found,
+                 row.events_closed, row.events_first_time, row.diaries, row.diaries_reviewed, row.diary_days_due,
+                 *(float(points) for points in row.points.values()), float(row.score), row.grade]
+                for row in result.rows]
+        return xlsx_export(rows=rows, headers=headers, sheet_title=f"网格员考核{period}",
+                           filename=f"网格员考核_{result.label}", by=request.user, action="grid.staff_assessment.export",
+                           query=request.GET.urlencode())

@@ -24,7 +24,7 @@ PATROL_KINDS = dict(PatrolLog._meta.get_field("kind").choices)
 # A sweep (月排查) counts for the 1st or the 15th when it is done that day or within this many days after
 # (weekends, rain, a township meeting on the 1st): 1st–4th and 15th–18th.
 SWEEP_DAYS = (1, 15)
-SWEEP_GRACE_DAYS = 3
+SWEEP_GRACE_DAYS = 3  # the default of CadenceRule.grace_days (the plans: 每月1日和15日 … 集中排查)
 # A diary may be written for today or filled in for a day this recent; older days are closed, so that a
 # month's diaries cannot be written up afterwards for the assessment (工作日志…作为绩效考核的依据).
 DIARY_BACKFILL_DAYS = 7
@@ -352,13 +352,14 @@ def quarter_of(day: datetime.date) -> tuple[datetime.date, datetime.date]:
     return start, month_end(datetime.date(day.year, first_month + 2, 1))
 
 
-def rule_periods(period: str, month: datetime.date) -> list[Period]:
+def rule_periods(period: str, month: datetime.date, grace_days: int = SWEEP_GRACE_DAYS) -> list[Period]:
     """The periods of a cadence rule that belong to `month` (each counted in exactly one month).
 
     - daily: every day of the month;
     - weekly: the Monday–Sunday weeks whose Thursday falls in the month (ISO 8601), so a week across
       two months is counted once; patrols on any of its seven days count;
-    - semimonthly: the sweeps of the 1st and the 15th, each done that day or up to SWEEP_GRACE_DAYS later;
+    - semimonthly: the sweeps of the 1st and the 15th, each done that day or up to `grace_days` later
+      (the rule's setting, CadenceRule.grace_days);
     - monthly: the month;
     - quarterly: the quarter containing the month, shown in each of its three months (done once counts
       for all three).
@@ -375,7 +376,7 @@ def rule_periods(period: str, month: datetime.date) -> list[Period]:
         return periods
     if period == CadenceRule.Period.SEMIMONTHLY:
         return [
-            Period(first.replace(day=day), min(last, first.replace(day=day) + datetime.timedelta(days=SWEEP_GRACE_DAYS)))
+            Period(first.replace(day=day), min(last, first.replace(day=day) + datetime.timedelta(days=grace_days)))
             for day in SWEEP_DAYS
         ]
     if period == CadenceRule.Period.QUARTERLY:
@@ -416,7 +417,7 @@ def cadence_compliance(*, regions_or_user_scope, month: datetime.date) -> Compli
     first, last = month_start(month), month_end(month)
     as_of = min(last, today)
     rules = list(CadenceRule.objects.filter(is_active=True).order_by("id"))
-    periods = {rule.pk: rule_periods(rule.period, first) for rule in rules}
+    periods = {rule.pk: rule_periods(rule.period, first, rule.grace_days) for rule in rules}
 
     in_scope = _member_scope(regions_or_user_scope)
     posts = list(

@@ -131,11 +131,16 @@ NOTICE_TEMPLATES: dict[str, list[str]] = {
     "county_office": ["rectification.view_noticetemplate", "rectification.add_noticetemplate"],
 }
 
+# The township big patrol's register of monthly work meetings and 简讯, kept by the township office.
+BIG_PATROL_WORK_RECORDS: dict[str, list[str]] = {
+    "township_office": ["inspection.add_patrolworkrecord"],
+}
+
 
 def default_permissions(role_key: str) -> set[str]:
     return (set(ROLES[role_key][2]) | set(EVENTS.get(role_key, [])) | set(BIG_PATROL.get(role_key, []))
             | set(INSPECTION.get(role_key, [])) | set(RECTIFICATION.get(role_key, []))
-            | set(NOTICE_TEMPLATES.get(role_key, [])))
+            | set(NOTICE_TEMPLATES.get(role_key, [])) | set(BIG_PATROL_WORK_RECORDS.get(role_key, [])))
 
 
 def create_all_permissions(apps) -> None:

@@ -23,6 +23,7 @@ class GridApp(AreaApp):
         MenuLink("巡查记录", "directions_walk", "patrols", ("grid.add_patrollog", "grid.view_patrollog")),
         MenuLink("工作日志", "menu_book", "diaries", ("grid.add_workdiary", "grid.review_workdiary", "grid.view_workdiary")),
         MenuLink("巡查频次落实", "fact_check", "compliance", ("grid.view_patrollog",)),
+        MenuLink("网格员考核", "grading", "staff_assessment", ("grid.view_patrollog",)),
     )
 
     index_path = path("", event_views.GridIndexView.as_view(), name="index")
@@ -46,6 +47,9 @@ class GridApp(AreaApp):
     compliance_path = path("compliance/", patrol_views.ComplianceView.as_view(), name="compliance")
     compliance_export_path = path("compliance/export/", patrol_views.ComplianceExportView.as_view(),
                                   name="compliance_export")
+    staff_assessment_path = path("assessment/", patrol_views.StaffAssessmentView.as_view(), name="staff_assessment")
+    staff_assessment_export_path = path("assessment/export/", patrol_views.StaffAssessmentExportView.as_view(),
+                                        name="staff_assessment_export")
     mobile_path = path("m/", mobile_views.MobileView.as_view(), name="mobile")
     mobile_report_path = path("m/report/", mobile_views.MobileView.as_view(part="report"), name="mobile_report")
     mobile_diary_path = path("m/diary/", mobile_views.MobileView.as_view(part="diary"), name="mobile_diary")

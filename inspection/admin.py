@@ -5,15 +5,18 @@ Design notes: docs/architecture/inspection.md."""
 from django import forms
 from django.contrib import admin
 from django.db.models import Count
+from django.utils import timezone
 
 from governance.admin_audit import AuditedModelAdmin, ReadOnlyAdminMixin
 from grid.models import Region
 
 from .models import (
+    AssessmentExemption,
     CatalogItem,
     Circular,
     DepartmentConfirmation,
     FocusCategory,
+    IncentiveRate,
     InspectionFinding,
     InspectionGroup,
     InspectionLetter,
@@ -25,11 +28,13 @@ from .models import (
     PatrolReport,
     ProblemClue,
     RoundTarget,
+    SourceMultiplier,
     SupervisionCheck,
     SupervisionGroup,
     TalkRecord,
     VillagePatrol,
 )
+from .patrol.scoring import VETO_SOURCES, month_start
 from .rounds.letters import _recipient_errors
 from .rounds.onsite import visible_clues
 
@@ -58,6 +63,103 @@ class SupervisionGroupAdmin(AuditedModelAdmin):
     @admin.display(description="负责村数", ordering="_village_count")
     def village_count(self, group):
         return group._village_count
+
+
+# The plan's rules as the township's data: who is assessed, the finders' multipliers and the quarterly
+# rewards. A multiplier or reward takes effect from a date no earlier than the current month, and a row
+# already in force cannot be edited: a changed plan does not rewrite months already scored.
+
+
+class AssessmentExemptionForm(forms.ModelForm):
+    class Meta:
+        model = AssessmentExemption
+        fields = ["region", "reason"]
+
+    def clean_region(self):
+        region = self.cleaned_data["region"]
+        if region.tier.key != "village":
+            raise forms.ValidationError("只能设置村级区域（如工业园区）不参加考评。")
+        return region
+
+
+@admin.register(AssessmentExemption)
+class AssessmentExemptionAdmin(AuditedModelAdmin):
+    form = AssessmentExemptionForm
+    list_display = ["region", "reason", "created_at"]
+    search_fields = ["region__name", "region__full_path"]
+    list_select_related = ["region"]
+    autocomplete_fields = ["region"]
+
+
+class _FromThisMonthForm(forms.ModelForm):
+    def clean_township(self):
+        township = self.cleaned_data["township"]
+        if township.tier.key != "township":
+            raise forms.ValidationError("请选择乡镇。")
+        return township
+
+    def clean_effective_from(self):
+        day = self.cleaned_data["effective_from"]
+        if day < month_start(timezone.localdate()):
+            raise forms.ValidationError("生效日期不能早于本月1日：已经考评的月份不因方案修改而改变。")
+        return day
+
+
+class SourceMultiplierForm(_FromThisMonthForm):
+    class Meta:
+        model = SourceMultiplier
+        fields = ["township", "source", "multiplier", "effective_from", "note"]
+
+    def clean_source(self):
+        source = self.cleaned_data["source"]
+        if source in VETO_SOURCES:
+            raise forms.ValidationError("中央、国家有关部门发现的问题实行一票否决，不设扣分倍数。")
+        return source
+
+    def clean_multiplier(self):
+        multiplier = self.cleaned_data["multiplier"]
+        if not 1 <= multiplier <= 10:
+            raise forms.ValidationError("扣分倍数应为 1 至 10。")
+        return multiplier
+
+
+class _InForceReadOnly:
+    """A row already in force is kept as it was: add a new row with a later date instead."""
+
+    def get_readonly_fields(self, request, obj=None):
+        if obj is not None and obj.effective_from <= timezone.localdate():
+            return [field.name for field in self.model._meta.fields if field.name != "id"]
+        return super().get_readonly_fields(request, obj)
+
+
+@admin.register(SourceMultiplier)
+class SourceMultiplierAdmin(_InForceReadOnly, AuditedModelAdmin):
+    form = SourceMultiplierForm
+    list_display = ["township", "source", "multiplier", "effective_from", "note"]
+    list_filter = ["source", ("township", admin.RelatedOnlyFieldListFilter)]
+    list_select_related = ["township"]
+    autocomplete_fields = ["township"]
+
+
+class IncentiveRateForm(_FromThisMonthForm):
+    class Meta:
+        model = IncentiveRate
+        fields = ["township", "grade", "amount", "effective_from"]
+
+    def clean_amount(self):
+        amount = self.cleaned_data["amount"]
+        if amount < 0:
+            raise forms.ValidationError("奖励金额不能为负数。")
+        return amount
+
+
+@admin.register(IncentiveRate)
+class IncentiveRateAdmin(_InForceReadOnly, AuditedModelAdmin):
+    form = IncentiveRateForm
+    list_display = ["township", "grade", "amount", "effective_from"]
+    list_filter = ["grade", ("township", admin.RelatedOnlyFieldListFilter)]
+    list_select_related = ["township"]
+    autocomplete_fields = ["township"]
 
 
 # Catalog items are configuration (the office keeps the 巡查目录); the records below change only

@@ -43,6 +43,7 @@ class PatrolApp(AreaApp):
     check_new_path = path("checks/new/", finding_views.CheckCreateView.as_view(), name="check_new")
     oversight_path = path("oversight/", finding_views.OversightView.as_view(), name="oversight")
     oversight_confirm_path = path("oversight/confirm/", finding_views.ConfirmMonthView.as_view(), name="oversight_confirm")
+    oversight_work_path = path("oversight/work/", finding_views.WorkRecordCreateView.as_view(), name="oversight_work")
     ledger_path = path("ledger/", report_views.LedgerListView.as_view(), name="ledger")
     ledger_list_export_path = path("ledger/export/", report_views.LedgerListExportView.as_view(), name="ledger_list_export")
     ledger_new_path = path("ledger/new/", report_views.LedgerCreateView.as_view(), name="ledger_new")
@@ -61,6 +62,10 @@ class PatrolApp(AreaApp):
     circular_download_path = path("circulars/download/<str:fmt>/", circular_views.CircularDownloadView.as_view(),
                                   name="circular_download")
     circular_batch_path = path("circulars/batch/", job_views.CircularBatchView.as_view(), name="circular_batch")
+    incentive_download_path = path("circulars/incentives/<str:fmt>/", circular_views.IncentiveDownloadView.as_view(),
+                                   name="incentive_download")
+    year_summary_download_path = path("circulars/year/<str:fmt>/", circular_views.YearSummaryDownloadView.as_view(),
+                                      name="year_summary_download")
     patrol_import_path = path("imports/", job_views.PatrolImportView.as_view(), name="patrol_import")
     ledger_exports_path = path("exports/", circular_views.LedgerExportsView.as_view(), name="ledger_exports")
     ledger_export_path = path("exports/village-ledger/", circular_views.VillageLedgerExportView.as_view(), name="ledger_export")

@@ -2,15 +2,20 @@
 share the app label `inspection` and no model."""
 
 from .patrol import (
+    AssessmentExemption,
     CatalogItem,
     Circular,
     DepartmentConfirmation,
+    IncentiveRate,
     PatrolCategory,
     PatrolFinding,
     PatrolReport,
+    PatrolWorkRecord,
+    SourceMultiplier,
     SupervisionCheck,
     SupervisionGroup,
     VillagePatrol,
+    tip_off_findings,
 )
 from .rounds import (
     FocusCategory,
@@ -35,6 +40,11 @@ __all__ = [
     "SupervisionCheck",
     "DepartmentConfirmation",
     "Circular",
+    "AssessmentExemption",
+    "SourceMultiplier",
+    "IncentiveRate",
+    "PatrolWorkRecord",
+    "tip_off_findings",
     "InspectionRound",
     "InspectionGroup",
     "RoundTarget",

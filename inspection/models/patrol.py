@@ -220,8 +220,19 @@ class PatrolReport(models.Model):
         return self.village
 
     @property
+    def is_tipped_off(self) -> bool:
+        """Filed after a finding of the same village and item that was not yet released to the village
+        (read from the `tipped_off` annotation of scoring.with_tip_off where present)."""
+        if "tipped_off" in self.__dict__:
+            return bool(self.__dict__["tipped_off"])
+        if self.pk is None or self.created_at is None:
+            return False
+        return tip_off_findings(village=self.village_id, item=self.item_id, reported_on=self.reported_on,
+                                filed_at=self.created_at).exists()
+
+    @property
     def earns_points(self) -> bool:
-        return self.verdict == self.Verdict.TRUE and not self.is_fraud
+        return self.verdict == self.Verdict.TRUE and not self.is_fraud and not self.is_tipped_off
 
 
 class PatrolFinding(models.Model):
@@ -238,6 +249,9 @@ class PatrolFinding(models.Model):
         DISTRICT_PETITION = "district_petition", "区信访"
         CITY_PETITION = "city_petition", "市信访"
         PROVINCE_PETITION = "province_petition", "省信访"
+        PUBLIC_OPINION = "public_opinion", "舆情"
+        MAYOR_MAILBOX = "mayor_mailbox", "市长信箱"
+        MAYOR_HOTLINE = "mayor_hotline", "市长热线"
         CENTRAL = "central", "中央"
 
     township = models.ForeignKey(Region, verbose_name="乡镇", on_delete=models.PROTECT, related_name="+")
@@ -372,3 +386,125 @@ class Circular(models.Model):
 
     def __str__(self):
         return f"{self.township.name} {self.period_start:%Y-%m} {self.get_period_display()}"
+
+
+# ------------------------------------------------------------------ township big patrol: the plan's rules as data
+# The township big patrol plan, 五、奖惩细则: only 行政村(居) are rewarded and penalised; finders' multipliers
+# and the quarterly incentive are the township's to set, each change effective from a date so that a
+# changed plan does not rewrite months already scored.
+
+
+class AssessmentExemption(models.Model):
+    """A region of a township that is not subject to the big-patrol assessment (e.g. an 工业园区).
+
+    Its reports and findings are still recorded; it is left out of rankings, circulars, grades and charts."""
+
+    region = models.OneToOneField(Region, verbose_name="区域", on_delete=models.CASCADE, related_name="assessment_exemption")
+    reason = models.CharField("理由", max_length=200, default="非行政村（居），不列入大巡查考评对象")
+    created_at = models.DateTimeField("设置时间", auto_now_add=True)
+
+    region_path_lookup = "region__path"
+
+    class Meta:
+        verbose_name = "不参加考评的区域"
+        verbose_name_plural = "不参加考评的区域"
+        ordering = ["region__path"]
+
+    def __str__(self):
+        return f"{self.region.name}（不参加考评）"
+
+    def get_permission_region(self):
+        return self.region
+
+
+class SourceMultiplier(models.Model):
+    """The multiplier of a finder (来源) in a township from a date on: the deduction is points × multiplier.
+
+    A finding uses the row of its township and source with the latest effective date on or before its
+    discovery; without one, the plan's default applies."""
+
+    township = models.ForeignKey(Region, verbose_name="乡镇", on_delete=models.PROTECT, related_name="+")
+    source = models.CharField("来源", max_length=24, choices=PatrolFinding.Source.choices)
+    multiplier = models.PositiveSmallIntegerField("扣分倍数")
+    effective_from = models.DateField("生效日期")
+    note = models.CharField("依据", max_length=200, blank=True)
+
+    region_path_lookup = "township__path"
+
+    class Meta:
+        verbose_name = "来源扣分倍数"
+        verbose_name_plural = "来源扣分倍数"
+        ordering = ["township_id", "source", "-effective_from"]
+        constraints = [models.UniqueConstraint(fields=["township", "source", "effective_from"],
+                                               name="source_multiplier_once_per_date")]
+
+    def __str__(self):
+        return f"{self.get_source_display()} ×{self.multiplier}（{self.effective_from} 起）"
+
+    def get_permission_region(self):
+        return self.township
+
+
+class IncentiveRate(models.Model):
+    """The quarterly reward of a grade in a township's incentive plan (激励方案), from a date on."""
+
+    township = models.ForeignKey(Region, verbose_name="乡镇", on_delete=models.PROTECT, related_name="+")
+    grade = models.CharField("等次", max_length=8, choices=[(g, g) for g in ("优秀", "良好", "一般", "合格")])
+    amount = models.DecimalField("奖励金额（元）", max_digits=10, decimal_places=2)
+    effective_from = models.DateField("生效日期")
+
+    region_path_lookup = "township__path"
+
+    class Meta:
+        verbose_name = "季度激励标准"
+        verbose_name_plural = "季度激励标准"
+        ordering = ["township_id", "-effective_from", "grade"]
+        constraints = [models.UniqueConstraint(fields=["township", "grade", "effective_from"],
+                                               name="incentive_rate_once_per_date")]
+
+    def __str__(self):
+        return f"{self.grade} {self.amount} 元（{self.effective_from} 起）"
+
+    def get_permission_region(self):
+        return self.township
+
+
+
+class PatrolWorkRecord(models.Model):
+    """A monthly work meeting or analysis (四、(十), 六、(六)) or a 宣传办 简讯 (四、(十五)) of a township's big patrol."""
+
+    class Kind(models.TextChoices):
+        MEETING = "meeting", "工作会议（分析研判）"
+        BRIEFING = "briefing", "宣传简讯"
+
+    township = models.ForeignKey(Region, verbose_name="乡镇", on_delete=models.PROTECT, related_name="+")
+    kind = models.CharField("类型", max_length=16, choices=Kind.choices)
+    date = models.DateField("日期", db_index=True)
+    title = models.CharField("标题或议题", max_length=200)
+    note = models.TextField("情况", blank=True, help_text="会议：参加部门、通报和研究的问题；简讯：刊发渠道")
+    recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name="登记人", on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField("登记时间", auto_now_add=True)
+
+    region_path_lookup = "township__path"
+
+    class Meta:
+        verbose_name = "大巡查会议与简讯"
+        verbose_name_plural = "大巡查会议与简讯"
+        ordering = ["-date", "-id"]
+
+    def __str__(self):
+        return f"{self.date} {self.get_kind_display()} {self.title}"
+
+    def get_permission_region(self):
+        return self.township
+
+def tip_off_findings(*, village, item, reported_on, filed_at):
+    """Findings that make a village report filed at `filed_at` a tip-off (六、(二) 不得与村“通气”): of the
+    same village and item, discovered on or before the report's day, recorded before the report was
+    filed and registered (released to the village) only after it, found true and not fraud. A finding
+    counts once registered: until then the village may not learn of it, not even through its report's
+    points. Accepts values or OuterRef()s."""
+    return PatrolFinding.objects.filter(
+        village=village, item=item, discovered_on__lte=reported_on, created_at__lt=filed_at,
+        registered_at__gt=filed_at, is_true=True, is_fraud=False,
+    )

@@ -23,7 +23,7 @@ from grid.models import Department, Region
 from jobs.exports import export_threshold
 
 from ..models import Circular, PatrolReport
-from . import circulars, ledger_export
+from . import circulars, incentives, ledger_export
 from .circular_access import VIEW_PERM, circular_data, circular_townships, township_for
 from .job_kinds import (
     department_book_size,
@@ -32,6 +32,7 @@ from .job_kinds import (
     village_ledger_size,
 )
 from .ledger_export import book_departments, ledger_villages
+from .scoring import grade_rule_text
 
 PUBLISH_PERM = "inspection.publish_circular"
 
@@ -118,6 +119,7 @@ class CircularView(LoginRequiredMixin, TemplateView):
             context["summary"] = circulars.month_summary(data)
         elif data is not None:
             context["summary"] = circulars.quarter_summary(data)
+            context["grade_rule"] = grade_rule_text()
         return self.render_to_response(self.get_context_data(**context), status=status)
 
 
@@ -138,6 +140,50 @@ class CircularDownloadView(LoginRequiredMixin, View):
         response = HttpResponse(content, content_type=circulars.CONTENT_TYPES[fmt])
         response["Content-Disposition"] = f"attachment; filename*=UTF-8''{quote(circulars.filename(data, fmt))}"
         return response
+
+
+def _document_response(content: bytes, name: str, fmt: str) -> HttpResponse:
+    response = HttpResponse(content, content_type=incentives.CONTENT_TYPES[fmt])
+    response["Content-Disposition"] = f"attachment; filename*=UTF-8''{quote(name)}"
+    return response
+
+
+def _plain_error(message: str) -> HttpResponse:
+    return HttpResponse(message, status=422, content_type="text/plain; charset=utf-8")
+
+
+class IncentiveDownloadView(LoginRequiredMixin, View):
+    """The quarter's incentive sheet (季度激励方案): grade and reward per village, as .docx or .xlsx."""
+
+    def get(self, request, fmt: str):
+        if fmt not in incentives.FORMATS:
+            raise Http404("不支持的格式。")
+        user = request.user
+        township, full = township_for(user, request.GET.get("township"))
+        period = chinese_dates.parse_quarter(request.GET.get("quarter") or "")
+        if period is None:
+            return _plain_error(circulars.QUARTER_ERROR)
+        data = incentives.build_incentive_sheet(township, *period, full=full)
+        if data is None:
+            raise Http404("本季度考评尚未发布。")
+        content = incentives.export(data, fmt, by=user, township=township)
+        return _document_response(content, incentives.filename(data, fmt), fmt)
+
+
+class YearSummaryDownloadView(LoginRequiredMixin, View):
+    """The year-end 绩效考核 summary: the four quarters of each village, as .docx or .xlsx."""
+
+    def get(self, request, fmt: str):
+        if fmt not in incentives.FORMATS:
+            raise Http404("不支持的格式。")
+        user = request.user
+        township, full = township_for(user, request.GET.get("township"))
+        text = (request.GET.get("year") or "").strip()
+        if not text.isdigit() or not chinese_dates.plausible_year(int(text)):
+            return _plain_error("年份格式应为四位数字，如 2026。")
+        data = incentives.build_year_summary(township, int(text), full=full)
+        content = incentives.export(data, fmt, by=user, township=township)
+        return _document_response(content, incentives.filename(data, fmt), fmt)
 
 
 class CircularPublishView(LoginRequiredMixin, View):

@@ -30,6 +30,7 @@ from .scoring import (
     GRADES,
     LOWEST_GRADE,
     decimal_text,
+    grade_rule_text,
     month_scores,
     month_start,
     quarter_months,
@@ -39,14 +40,18 @@ from .scoring import (
 
 FORMATS = ("pdf", "xlsx", "docx")
 NO_UNCHECKED = "各督查组本月已督查全部负责村（居）。"
-NO_GROUPS = "本镇尚未设置巡查督查组。"  # (snapshots from before this key existed had groups)
+NO_GROUPS = "本镇尚未设置巡查督查组。"
+TIPPED_INTRO = ("以下上报在镇督查组或部门已发现同村同事项问题、尚未通报到村（居）时提交，按“不得与村（居）‘通气’”"
+                "的要求不予加分：")
+NO_TIPPED = "本月没有督查发现后、通报前上报的情况。"  # (snapshots from before this key existed had groups)
 CONTENT_TYPES = {
     "pdf": "application/pdf",
     "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
     "docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
 }
 GRADE_ORDER = [grade for _, _, grade in GRADES] + [LOWEST_GRADE]
-KIND_LABEL = {"addition": "加分", "deduction": "扣分", "veto": "一票否决", "excused": "已上报不扣分"}
+KIND_LABEL = {"addition": "加分", "deduction": "扣分", "veto": "一票否决", "excused": "已上报不扣分",
+              "tipped": "通气上报不加分"}
 
 
 MONTH_ERROR = f"月份格式应为 YYYY-MM，如 2026-03，且不早于 {EARLIEST_DATE.year} 年、不晚于 {LATEST_YEARS_AHEAD} 年之后。"
@@ -116,6 +121,7 @@ def build_month_circular(township: Region, month: datetime.date, today: datetime
             "deductions": _group_entries(by_kind["deduction"]),
             "vetoes": [_entry_row(entry) for entry in by_kind["veto"]],
             "excused": [_entry_row(entry) for entry in by_kind["excused"]],
+            "tipped": [_entry_row(entry) for entry in by_kind["tipped"]],
             "additions_total": decimal_text(village_month.additions),
             "deductions_total": decimal_text(village_month.deductions),
             "score": decimal_text(village_month.score),
@@ -135,6 +141,8 @@ def build_month_circular(township: Region, month: datetime.date, today: datetime
         "circular_deadline": oversight.circular_deadline(start).isoformat(),
         "ranking": ranking,
         "details": details,
+        "tipped_reports": [{"village": vm.village.name, **_entry_row(entry)}
+                           for vm in scores for entry in vm.entries if entry.kind == "tipped"],
         "unchecked_villages": [village.name for village in unchecked],
         "has_supervision_groups": SupervisionGroup.objects.filter(township=township).exists(),
         "late_departments": [
@@ -188,6 +196,7 @@ def build_quarter_circular(township: Region, year: int, quarter: int, today: dat
         "month_labels": [f"{m.month}月" for m in months],
         "rows": rows,
         "grade_counts": [{"grade": grade, "count": counts[grade]} for grade in GRADE_ORDER],
+        "grade_rule": grade_rule_text(),
         "totals": {"villages": len(rows)},
     }
 
@@ -226,7 +235,8 @@ def score_chart_svg(data: dict) -> str:
 
 
 def _template_context(data: dict) -> dict:
-    return {"data": data, "chart": mark_safe(score_chart_svg(data))}  # noqa: S308 — built from escaped text
+    return {"data": data, "chart": mark_safe(score_chart_svg(data)),  # noqa: S308 — built from escaped text
+            "grade_rule": grade_rule_text()}
 
 
 def render_html(data: dict) -> str:
@@ -288,7 +298,8 @@ def render_xlsx(data: dict) -> bytes:
                         details.append([village["village"], kind, group["department"], item["item_code"],
                                         item["item_name"], item["count"], _number(item["amount"]),
                                         "、".join(item["sources"]), "、".join(item["numbers"])])
-            for kind, rows in (("一票否决", village["vetoes"]), ("已上报不扣分", village["excused"])):
+            for kind, rows in (("一票否决", village["vetoes"]), ("已上报不扣分", village["excused"]),
+                               ("通气上报不加分", village.get("tipped", []))):
                 for entry in rows:
                     details.append([village["village"], kind, entry["department"], entry["item_code"],
                                     entry["item_name"], 1, 0, entry["source"], entry["number"]])
@@ -296,6 +307,8 @@ def render_xlsx(data: dict) -> bytes:
                     ["村（居）", "类型", "牵头部门", "目录编号", "事项", "件数", "分值", "来源", "编号"],
                     details, [14, 12, 16, 10, 30, 6, 8, 18, 30])
         others = [["未督查村（居）", name, ""] for name in data["unchecked_villages"]]
+        others += [["通气上报不加分", f"{row['village']} {row['number']}", f"{row['item_code']} {row['item_name']}"]
+                   for row in data.get("tipped_reports", [])]
         others += [["逾期确认部门", row["department"],
                     f"逾期 {row['days_late']} 天" + (f"，{row['confirmed_at']} 确认" if row["confirmed_at"] else "，尚未确认")]
                    for row in data["late_departments"]]
@@ -376,7 +389,8 @@ def render_docx(data: dict) -> bytes:
                     for item in group["items"]:
                         rows.append([kind, group["department"], f"{item['item_code']} {item['item_name']}",
                                      item["count"], item["amount"], "、".join(item["sources"])])
-            for kind, entries in (("一票否决", village["vetoes"]), ("已上报不扣分", village["excused"])):
+            for kind, entries in (("一票否决", village["vetoes"]), ("已上报不扣分", village["excused"]),
+                                  ("通气上报不加分", village.get("tipped", []))):
                 for entry in entries:
                     rows.append([kind, entry["department"], f"{entry['item_code']} {entry['item_name']}", 1, "0.00",
                                  entry["source"]])
@@ -392,11 +406,19 @@ def render_docx(data: dict) -> bytes:
                          for row in data["late_departments"]])
         else:
             paragraph("各牵头部门均按时确认。")
+        paragraph("五、督查发现后上报不加分的情况", heading=True)
+        if data.get("tipped_reports"):
+            paragraph(TIPPED_INTRO)
+            _docx_table(document, ["村（居）", "上报编号", "事项", "核实日期"],
+                        [[row["village"], row["number"], f"{row['item_code']} {row['item_name']}", row["date"]]
+                         for row in data["tipped_reports"]])
+        else:
+            paragraph(NO_TIPPED)
     else:
         paragraph(quarter_summary(data))
         _docx_table(document, ["村（居）", *data["month_labels"], "月平均分", "等次"],
                     [[row["village"], *row["months"], row["average"], row["grade"]] for row in data["rows"]])
-        paragraph("等次：优秀 ≥90，良好 ≥80，一般 ≥70，合格 >60，较差 ≤60（按三个月得分之和精确判定）。")
+        paragraph(f"等次：{data.get('grade_rule') or grade_rule_text()}。获得“较差”等次的不给予奖励。")
     buffer = io.BytesIO()
     document.save(buffer)
     return buffer.getvalue()

@@ -11,7 +11,7 @@ from governance.listing import SortedForm, Sorts, word_search
 from grid.access import scope
 from grid.models import Region
 
-from ..models import CatalogItem, PatrolFinding, PatrolReport, SupervisionGroup
+from ..models import CatalogItem, PatrolFinding, PatrolReport, PatrolWorkRecord, SupervisionGroup
 from . import findings
 from .list_forms import VillageFilterForm, parse_month, villages_for
 
@@ -139,16 +139,34 @@ class FindingForm(forms.Form):
         return data
 
 
+NO_EARLIER_REPORT = "none"
+
+
 class RegisterForm(forms.Form):
     is_true = forms.TypedChoiceField(label="核实结果", coerce=lambda v: v == "true",
                                      choices=[("", "请选择"), ("true", "属实"), ("false", "不属实")])
-    matched_report = forms.CharField(label="对应上报编号", max_length=32, required=False,
-                                     help_text="村（居）此前已上报同一问题时填写；是否免于扣分由考评规则判定")
+    earlier_report = forms.ChoiceField(
+        label="村（居）此前是否已上报", required=False, widget=forms.RadioSelect,
+        help_text="列出该村（居）在发现日期之前上报的同一事项、同类事项（当天上报的不算）；请核对后确认",
+    )
+    matched_report = forms.CharField(label="其他对应上报编号", max_length=32, required=False,
+                                     help_text="上面没有列出时填写；是否免于扣分由考评规则判定")
     note = forms.CharField(label="核实情况", required=False, widget=forms.Textarea(attrs={"rows": 3}))
 
-    def __init__(self, *args, finding: PatrolFinding, **kwargs):
+    def __init__(self, *args, finding: PatrolFinding, candidates=(), **kwargs):
         super().__init__(*args, **kwargs)
         self.finding = finding
+        self.candidates = {str(candidate.report.pk): candidate.report for candidate in candidates}
+        self.fields["earlier_report"].choices = [
+            *((str(candidate.report.pk), candidate.label) for candidate in candidates),
+            (NO_EARLIER_REPORT, "村（居）此前没有上报"),
+        ]
+        same_item = next((c for c in candidates if c.same_item), None)
+        current = finding.matched_report_id
+        self.fields["earlier_report"].initial = (
+            str(current) if current and str(current) in self.candidates
+            else str(same_item.report.pk) if same_item is not None and current is None
+            else NO_EARLIER_REPORT if current is None else "")
 
     def clean_matched_report(self):
         number = (self.cleaned_data.get("matched_report") or "").strip()
@@ -158,6 +176,18 @@ class RegisterForm(forms.Form):
         if report is None:
             raise forms.ValidationError(f"本乡镇没有编号为 {number} 的村级上报。")
         return report
+
+    def clean(self):
+        cleaned = super().clean()
+        choice = cleaned.get("earlier_report") or ""
+        cleaned["no_earlier_report"] = False
+        if choice in self.candidates:
+            if cleaned.get("matched_report") and cleaned["matched_report"] != self.candidates[choice]:
+                self.add_error("matched_report", "已在上面选择了对应上报，不要再填写其他编号。")
+            cleaned["matched_report"] = self.candidates[choice]
+        elif choice == NO_EARLIER_REPORT and not cleaned.get("matched_report"):
+            cleaned["no_earlier_report"] = True
+        return cleaned
 
 
 class FraudForm(forms.Form):
@@ -294,3 +324,19 @@ class ConfirmMonthForm(forms.Form):
 
     def clean_month(self):
         return parse_month(self.cleaned_data.get("month"))
+
+
+class WorkRecordForm(forms.Form):
+    township = forms.TypedChoiceField(label="乡镇", coerce=int, widget=forms.HiddenInput)
+    kind = forms.ChoiceField(label="类型", choices=[("", "请选择"), *PatrolWorkRecord.Kind.choices])
+    date = forms.DateField(label="日期", widget=forms.DateInput(attrs=DATE_WIDGET))
+    title = forms.CharField(label="标题或议题", max_length=200)
+    note = forms.CharField(label="情况", required=False, widget=forms.Textarea(attrs={"rows": 2}))
+
+    def __init__(self, *args, townships, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.townships = {t.pk: t for t in townships}
+        self.fields["township"].choices = [(pk, t.name) for pk, t in self.townships.items()]
+
+    def clean_township(self):
+        return self.townships[self.cleaned_data["township"]]

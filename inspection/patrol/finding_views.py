@@ -24,7 +24,7 @@ from grid.access import require_perm, scope
 from grid.models import Region
 
 from ..models import PatrolFinding, SupervisionCheck
-from . import findings, oversight
+from . import findings, oversight, work_records
 from .finding_forms import (
     CheckFilterForm,
     CheckForm,
@@ -34,6 +34,7 @@ from .finding_forms import (
     FraudForm,
     OversightForm,
     RegisterForm,
+    WorkRecordForm,
 )
 
 PAGE_SIZE = 50
@@ -164,7 +165,9 @@ class FindingDetailView(LoginRequiredMixin, TemplateView):
         finding = kwargs.pop("finding", None) or _visible_finding(user, self.kwargs["pk"])
         may_register = finding.registered_at is None and findings.may_register(user, finding)
         may_flag = not finding.is_fraud and user.has_perm("inspection.flag_patrol_fraud", finding.village)
-        kwargs.setdefault("register_form", RegisterForm(finding=finding))
+        if may_register:
+            kwargs.setdefault("register_form", RegisterForm(
+                finding=finding, candidates=findings.matching_report_candidates(finding)))
         kwargs.setdefault("fraud_form", FraudForm())
         return super().get_context_data(
             page_title=f"发现问题 {finding.number}", finding=finding, may_register=may_register, may_flag=may_flag,
@@ -180,12 +183,13 @@ class FindingRegisterView(LoginRequiredMixin, View):
         finding = _visible_finding(request.user, pk)
         if not findings.may_register(request.user, finding):
             raise PermissionDenied("只有该事项的牵头部门或镇综合办可以核实登记该问题。")
-        form = RegisterForm(request.POST, finding=finding)
+        form = RegisterForm(request.POST, finding=finding, candidates=findings.matching_report_candidates(finding))
         if form.is_valid():
             data = form.cleaned_data
             try:
                 findings.verify_and_register_finding(finding, by=request.user, is_true=data["is_true"],
-                                                     matched_report=data["matched_report"], note=data["note"])
+                                                     matched_report=data["matched_report"], note=data["note"],
+                                                     no_earlier_report=data["no_earlier_report"])
             except ValidationError as exc:
                 _attach_errors(form, exc)
             else:
@@ -307,7 +311,7 @@ class OversightView(LoginRequiredMixin, TemplateView):
         require_perm(user, "inspection.view_departmentconfirmation")
         return self._render(OversightForm(request.GET or None, townships=oversight_townships(user)))
 
-    def _render(self, form, confirm_form=None, status=200):
+    def _render(self, form, confirm_form=None, status=200, work_form=None):
         user = self.request.user
         valid = form.is_valid() if form.is_bound else True
         if not valid:
@@ -331,6 +335,10 @@ class OversightView(LoginRequiredMixin, TemplateView):
                 circular_days_late=oversight.circular_days_late(township, assessed, today),
                 confirmable=[s for s in statuses if s.department.pk in mine and s.confirmed_at is None],
                 confirm_form=confirm_form,
+                work_checks=work_records.month_work(township, month),
+                may_record_work=user.has_perm("inspection.add_patrolworkrecord", township),
+                work_form=work_form or WorkRecordForm(initial={"township": township.pk, "date": today},
+                                                      townships=[township]),
             )
         return self.render_to_response(self.get_context_data(**context), status=status)
 
@@ -357,3 +365,30 @@ class ConfirmMonthView(LoginRequiredMixin, View):
         view = OversightView(request=request, kwargs={})
         oversight_form = OversightForm(None, townships=oversight_townships(user))
         return view._render(oversight_form, confirm_form=form, status=422)
+
+
+class WorkRecordCreateView(LoginRequiredMixin, View):
+    """The office registers a monthly work meeting or a 简讯 from the oversight page."""
+
+    def get(self, request):
+        return redirect("patrol:oversight")
+
+    def post(self, request):
+        user = request.user
+        require_perm(user, "inspection.add_patrolworkrecord")
+        townships = oversight_townships(user)
+        form = WorkRecordForm(request.POST, townships=townships)
+        if form.is_valid():
+            data = form.cleaned_data
+            try:
+                record = work_records.record_work(by=user, township=data["township"], kind=data["kind"],
+                                                         date=data["date"], title=data["title"], note=data["note"])
+            except ValidationError as exc:
+                _attach_errors(form, exc)
+            else:
+                messages.success(request, f"已登记{record.get_kind_display()}：{record.title}。")
+                return redirect(reverse("patrol:oversight") + f"?township={record.township_id}&month={record.date:%Y-%m}")
+        view = OversightView(request=request, kwargs={})
+        chosen = form.cleaned_data.get("township") if hasattr(form, "cleaned_data") else None
+        query = {"township": chosen.pk} if chosen else None
+        return view._render(OversightForm(query, townships=townships), status=422, work_form=form)

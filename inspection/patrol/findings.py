@@ -269,12 +269,42 @@ def may_register(user, finding: PatrolFinding) -> bool:
     return capacity.office or finding.item.lead_department_id in capacity.departments
 
 
+@dataclass
+class Candidate:
+    report: PatrolReport
+    same_item: bool  # else an item of the same catalog category (a similar item)
+
+    @property
+    def label(self) -> str:
+        report = self.report
+        kind = "同一事项" if self.same_item else "同类事项"
+        return (f"{report.number}，{report.reported_on:%Y-%m-%d} 上报，{report.item.code} {report.item.name}"
+                f"（{kind}，{report.get_verdict_display()}）")
+
+
+def matching_report_candidates(finding: PatrolFinding, *, limit: int = 20) -> list[Candidate]:
+    """The village's earlier reports that may be the "此前已上报" of a finding (五、(二)2–4): of the same
+    item, then of items of the same category, reported strictly before the day of discovery (a report
+    of the same day does not count), not judged untrue and not fraud; newest first. One query."""
+    reports = (
+        PatrolReport.objects.filter(village_id=finding.village_id, reported_on__lt=finding.discovered_on,
+                                    item__category_id=finding.item.category_id, is_fraud=False)
+        .exclude(verdict=PatrolReport.Verdict.FALSE)
+        .select_related("item").order_by("-reported_on", "-id")[:limit]
+    )
+    candidates = [Candidate(report, report.item_id == finding.item_id) for report in reports]
+    return sorted(candidates, key=lambda candidate: not candidate.same_item)  # stable: newest first within each
+
+
 def verify_and_register_finding(
     finding: PatrolFinding, *, by, is_true: bool, matched_report: PatrolReport | None = None, note: str = "",
+    no_earlier_report: bool = False,
 ) -> PatrolFinding:
     """Record whether the finding is true and register it (登记备案); from now on the village sees it.
 
-    Whether a matched report excuses the village is for inspection.patrol.scoring to decide.
+    `matched_report` is the earlier report the registrar confirms; `no_earlier_report` confirms there
+    was none (clearing a match typed when the finding was recorded). Whether a matched report excuses
+    the village is for inspection.patrol.scoring to decide.
     """
     if not may_register(by, finding):
         raise PermissionDenied("只有该事项的牵头部门或镇综合办可以核实登记该问题。")
@@ -292,6 +322,8 @@ def verify_and_register_finding(
         locked.is_true = is_true
         if matched_report is not None:
             locked.matched_report = matched_report
+        elif no_earlier_report:
+            locked.matched_report = None
         locked.verification_note = (note or "").strip()
         locked.registered_at = timezone.now()
         locked.registered_by = by

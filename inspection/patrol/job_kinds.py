@@ -73,6 +73,7 @@ def village_circular(data: dict, village: str) -> dict:
         part["ranking"] = [row for row in data["ranking"] if row["village"] == village]
         part["details"] = [row for row in data["details"] if row["village"] == village]
         part["unchecked_villages"] = [name for name in data["unchecked_villages"] if name == village]
+        part["tipped_reports"] = [row for row in data.get("tipped_reports", []) if row["village"] == village]
     else:
         part["rows"] = [row for row in data["rows"] if row["village"] == village]
     return part

@@ -21,7 +21,7 @@ from grid.models import Department, Region
 
 from ..models import CatalogItem, PatrolFinding, PatrolReport, VillagePatrol
 from .findings import visible_findings
-from .scoring import finding_outcome
+from .scoring import finding_outcome, multiplier_table, with_tip_off
 
 
 def ledger_villages(user):
@@ -98,8 +98,8 @@ def export_village_ledger(village: Region, start: datetime.date, end: datetime.d
         .order_by("date", "id")[:EXPORT_LIMIT]
     )
     reports = list(
-        scope(by, PatrolReport.objects.filter(village=village, reported_on__gte=start, reported_on__lte=end),
-              "inspection.view_patrolreport")
+        with_tip_off(scope(by, PatrolReport.objects.filter(village=village, reported_on__gte=start,
+                                                           reported_on__lte=end), "inspection.view_patrolreport"))
         .select_related("item__lead_department", "reporter").order_by("reported_on", "number")[:EXPORT_LIMIT]
     )
     workbook = Workbook()
@@ -131,9 +131,9 @@ def export_village_ledger(village: Region, start: datetime.date, end: datetime.d
     return _save(workbook)
 
 
-def _deduction(finding: PatrolFinding) -> tuple[int | str, float | str]:
+def _deduction(finding: PatrolFinding, multipliers) -> tuple[int | str, float | str]:
     """(multiplier, deduction) for the book's columns, from scoring.finding_outcome."""
-    kind, multiplier, amount = finding_outcome(finding)
+    kind, multiplier, amount = finding_outcome(finding, multipliers)
     return {"none": ("", 0.0), "excused": (0, 0.0), "veto": ("", "一票否决")}.get(kind, (multiplier, float(amount)))
 
 
@@ -143,8 +143,8 @@ def export_department_book(department: Department, start: datetime.date, end: da
     verification date, registration number and points; and the findings registered for its items,
     discovered in that span, with the deduction each costs."""
     reports = list(
-        scope(by, PatrolReport.objects.filter(item__lead_department=department, reported_on__gte=start,
-                                              reported_on__lte=end), "inspection.view_patrolreport")
+        with_tip_off(scope(by, PatrolReport.objects.filter(item__lead_department=department, reported_on__gte=start,
+                                                           reported_on__lte=end), "inspection.view_patrolreport"))
         .select_related("village", "item", "verified_by").order_by("reported_on", "number")[:EXPORT_LIMIT]
     )
     findings = list(
@@ -153,6 +153,7 @@ def export_department_book(department: Department, start: datetime.date, end: da
         .select_related("village", "item", "matched_report", "registered_by").order_by("discovered_on", "number")
         [:EXPORT_LIMIT]
     )
+    multipliers = multiplier_table({finding.township_id for finding in findings})
     workbook = Workbook()
     workbook.remove(workbook.active)
     period = f"{start:%Y年%m月%d日}至{end:%Y年%m月%d日}"
@@ -173,7 +174,7 @@ def export_department_book(department: Department, start: datetime.date, end: da
     for finding in findings:
         if progress is not None:  # called once per row (a long export run as a job)
             progress()
-        multiplier, deduction = _deduction(finding)
+        multiplier, deduction = _deduction(finding, multipliers)
         sheet.append(xlsx_row(sheet, [
             finding.number, finding.village.name, finding.item.code, finding.item.name, finding.get_source_display(),
             finding.discovered_on, {True: "属实", False: "不属实"}.get(finding.is_true, "待核实"),

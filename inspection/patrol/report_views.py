@@ -36,6 +36,7 @@ from .report_forms import (
     VillagePatrolForm,
 )
 from .report_registration import verify_queue
+from .scoring import with_tip_off
 
 PAGE_SIZE = 50
 
@@ -133,10 +134,10 @@ class LedgerCreateView(LoginRequiredMixin, TemplateView):
 
 
 def _report_queryset():
-    return PatrolReport.objects.select_related(
+    return with_tip_off(PatrolReport.objects.select_related(
         "village", "township", "item__lead_department", "reporter", "verified_by", "duplicate_of", "patrol",
         "fraud_flagged_by",
-    )
+    ))
 
 
 def _report_for(user, pk) -> PatrolReport:

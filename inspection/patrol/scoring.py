@@ -8,21 +8,25 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from decimal import ROUND_DOWN, ROUND_HALF_UP, ROUND_UP, Decimal
 
-from django.db.models import Q
+from django.db.models import Exists, OuterRef, Q
 
 from grid.models import Region
 
-from ..models import PatrolFinding, PatrolReport
+from ..models import PatrolFinding, PatrolReport, SourceMultiplier, tip_off_findings
 
 BASE = Decimal(60)
 CAP = Decimal(100)
 FLOOR = Decimal(0)
 
 Source = PatrolFinding.Source
+# The plan's multipliers (五、奖惩细则 2–4), used where a township has set none of its own
+# (SourceMultiplier rows, effective from a date). 12345 and the mayor's hotline (市长热线, named with
+# 12345 in 四、(二)) ×1; 舆情 and 市长信箱 are counted with 上访: 舆情 as a township petition ×1, the
+# city mayor's mailbox as a city petition ×2.
 SOURCE_MULTIPLIER: dict[str, int] = {
     Source.TOWNSHIP_GROUP: 1, Source.TOWNSHIP_DEPARTMENT: 1, Source.DISTRICT: 1, Source.CITY: 2, Source.PROVINCE: 3,
     Source.HOTLINE_12345: 1, Source.TOWNSHIP_PETITION: 1, Source.DISTRICT_PETITION: 1, Source.CITY_PETITION: 2,
-    Source.PROVINCE_PETITION: 3,
+    Source.PROVINCE_PETITION: 3, Source.PUBLIC_OPINION: 1, Source.MAYOR_MAILBOX: 2, Source.MAYOR_HOTLINE: 1,
 }
 VETO_SOURCES = frozenset({Source.CENTRAL})
 
@@ -31,7 +35,33 @@ VETO_SOURCES = frozenset({Source.CENTRAL})
 GRADES = [(Decimal(270), False, "优秀"), (Decimal(240), False, "良好"), (Decimal(210), False, "一般"),
           (Decimal(180), True, "合格")]
 LOWEST_GRADE = "较差"
+NO_REWARD_GRADES = frozenset({LOWEST_GRADE})  # 五、8：获得“较差”等次的不给予奖励
 CENT = Decimal("0.01")
+
+
+def _points_text(value: Decimal) -> str:
+    return f"{value.normalize():f}"
+
+
+def grade_rules() -> list[tuple[str, str]]:
+    """Each grade with the rule it is given by, in words, built from GRADES: the printed rule and the
+    computed rule are one. (The plan prints "61至69分为合格"; its 较差 is "60分及以下", so 合格 is
+    every mean above 60 and below 70.)"""
+    rules, upper = [], None
+    for least, exclusive, grade in GRADES:
+        bound = least / 3
+        low = f"{_points_text(bound)}分以上" if exclusive else f"{_points_text(bound)}分及以上"
+        high = "" if upper is None else f"、不满{_points_text(upper)}分"
+        rules.append((grade, f"月平均分{low}{high}"))
+        upper = bound
+    least, exclusive, _ = GRADES[-1]
+    rules.append((LOWEST_GRADE, f"月平均分{_points_text(least / 3)}分{'及以下' if exclusive else '以下'}"))
+    return rules
+
+
+def grade_rule_text() -> str:
+    """The grade rule as printed on sheets and pages: "优秀：月平均分90分及以上；…"."""
+    return "；".join(f"{grade}：{rule}" for grade, rule in grade_rules()) + "（按三个月得分之和精确判定）"
 
 
 def decimal_text(value: Decimal) -> str:
@@ -39,11 +69,15 @@ def decimal_text(value: Decimal) -> str:
     return str(value.quantize(CENT))
 
 
+TIPPED_OFF_NOTE = "上报时同村同事项已有督查发现、尚未登记通报到村（居），不加分"
+
+
 @dataclass
 class ScoreEntry:
-    """One line behind a village's month: an addition, a deduction, a veto, or an excused finding."""
+    """One line behind a village's month: an addition, a deduction, a veto, an excused finding, or a
+    report that earns nothing because it followed an unreleased finding ("tipped")."""
 
-    kind: str  # "addition" | "deduction" | "veto" | "excused"
+    kind: str  # "addition" | "deduction" | "veto" | "excused" | "tipped"
     number: str
     date: datetime.date
     item_code: str
@@ -147,15 +181,53 @@ def quarter_months(year: int, quarter: int) -> list[datetime.date]:
     return [datetime.date(year, 3 * (quarter - 1) + offset, 1) for offset in (1, 2, 3)]
 
 
-def villages_of(townships: Iterable[Region]) -> list[Region]:
-    """The villages (村、社区) of the townships, in tree order: one query."""
+def villages_of(townships: Iterable[Region], *, assessed_only: bool = False) -> list[Region]:
+    """The villages (村、社区) of the townships, in tree order: one query. With `assessed_only`, only those
+    subject to the assessment (without an AssessmentExemption, e.g. not an 工业园区)."""
     condition = None
     for township in townships:
         q = Q(path__startswith=township.path, depth=township.depth + 1)
         condition = q if condition is None else condition | q
     if condition is None:
         return []
-    return list(Region.objects.filter(condition, tier__key="village").select_related("tier").order_by("path"))
+    villages = Region.objects.filter(condition, tier__key="village")
+    if assessed_only:
+        villages = villages.filter(assessment_exemption__isnull=True)
+    return list(villages.select_related("tier").order_by("path"))
+
+
+def assessed_villages_of(townships: Iterable[Region]) -> list[Region]:
+    """The villages ranked, circulated and graded: 行政村(居) subject to the assessment (五、(一))."""
+    return villages_of(townships, assessed_only=True)
+
+
+MultiplierTable = dict[tuple[int, str], list[tuple[datetime.date, int]]]
+
+
+def multiplier_table(township_ids: Iterable[int]) -> MultiplierTable:
+    """The townships' own multipliers, newest first per (township, source): one query."""
+    table: MultiplierTable = {}
+    rows = SourceMultiplier.objects.filter(township_id__in=list(township_ids)).order_by("-effective_from")
+    for row in rows.values_list("township_id", "source", "effective_from", "multiplier"):
+        table.setdefault((row[0], row[1]), []).append((row[2], row[3]))
+    return table
+
+
+def multiplier_for(table: MultiplierTable, township_id: int, source: str, day: datetime.date) -> int:
+    """The multiplier in force on `day`: the township's latest row from on or before `day`, else the plan's."""
+    for effective_from, multiplier in table.get((township_id, source), ()):
+        if effective_from <= day:
+            return multiplier
+    return SOURCE_MULTIPLIER[source]
+
+
+def with_tip_off(reports):
+    """Reports annotated with `tipped_off`: filed while a finding of the same village and item was
+    recorded and not yet released to the village, the finding since registered as true (六、(二)
+    不得与村“通气”; models.tip_off_findings). Such a report earns nothing."""
+    return reports.annotate(tipped_off=Exists(tip_off_findings(
+        village=OuterRef("village_id"), item=OuterRef("item_id"), reported_on=OuterRef("reported_on"),
+        filed_at=OuterRef("created_at"))))
 
 
 def month_scores(townships: Region | Iterable[Region], month: datetime.date) -> list[VillageMonth]:
@@ -165,17 +237,17 @@ def month_scores(townships: Region | Iterable[Region], month: datetime.date) -> 
 
 
 def _scores(townships: Region | Iterable[Region], months: list[datetime.date]) -> dict[datetime.date, list[VillageMonth]]:
-    """Each month's VillageMonth of every village of the township(s): three queries, however many
-    villages, townships or months (reports and findings are read once over the whole span)."""
+    """Each month's VillageMonth of every assessed village of the township(s): four queries, however many
+    villages, townships or months (reports, findings and multipliers are read once over the whole span)."""
     townships = [townships] if isinstance(townships, Region) else list(townships)
-    villages = villages_of(townships)
+    villages = assessed_villages_of(townships)
     tables = {month: {village.pk: VillageMonth(village=village, month=month) for village in villages} for month in months}
     if not villages:
         return {month: [] for month in months}
     start, end = min(months), next_month(max(months))
     township_ids = [township.pk for township in townships]
 
-    reports = (
+    reports = with_tip_off(
         PatrolReport.objects.filter(township_id__in=township_ids, verified_on__gte=start, verified_on__lt=end,
                                     verdict=PatrolReport.Verdict.TRUE, is_fraud=False)
         .select_related("item__lead_department").order_by("verified_on", "number")
@@ -183,6 +255,13 @@ def _scores(townships: Region | Iterable[Region], months: list[datetime.date]) -
     for report in reports:
         village = tables.get(month_start(report.verified_on), {}).get(report.village_id)
         if village is None:
+            continue
+        if report.tipped_off:
+            village.entries.append(ScoreEntry(
+                kind="tipped", number=report.number, date=report.verified_on, item_code=report.item.code,
+                item_name=report.item.name, department=report.item.lead_department.name, points=report.points,
+                multiplier=0, amount=Decimal(0), note=TIPPED_OFF_NOTE,
+            ))
             continue
         village.additions += report.points
         village.entries.append(ScoreEntry(
@@ -196,6 +275,7 @@ def _scores(townships: Region | Iterable[Region], months: list[datetime.date]) -
                                      is_true=True, is_fraud=False)
         .select_related("item__lead_department", "matched_report").order_by("discovered_on", "number")
     )
+    multipliers = multiplier_table(township_ids)
     for finding in findings:
         village = tables.get(month_start(finding.discovered_on), {}).get(finding.village_id)
         if village is None:
@@ -203,7 +283,7 @@ def _scores(townships: Region | Iterable[Region], months: list[datetime.date]) -
         common = dict(number=finding.number, date=finding.discovered_on, item_code=finding.item.code,
                       item_name=finding.item.name, department=finding.item.lead_department.name,
                       points=finding.points, source=finding.get_source_display())
-        kind, multiplier, amount = finding_outcome(finding)
+        kind, multiplier, amount = finding_outcome(finding, multipliers)
         if kind == "excused":
             village.entries.append(ScoreEntry(kind="excused", multiplier=0, amount=Decimal(0),
                                               note=f"村（居）已于 {finding.matched_report.reported_on} 上报"
@@ -219,20 +299,22 @@ def _scores(townships: Region | Iterable[Region], months: list[datetime.date]) -
     return {month: list(table.values()) for month, table in tables.items()}
 
 
-def finding_outcome(finding: PatrolFinding) -> tuple[str, int, Decimal]:
+def finding_outcome(finding: PatrolFinding, multipliers: MultiplierTable | None = None) -> tuple[str, int, Decimal]:
     """What a finding costs its village: ("none" | "excused" | "veto" | "deduction", multiplier, amount).
 
     Only a true finding that is not fraud counts; one the village had reported first costs nothing;
     one found by the central or national departments vetoes the month; any other costs the item's
-    points times the finder's multiplier. The month scores and the department's registration book
-    both ask this."""
+    points times the finder's multiplier in force on the day of discovery. The month scores and the
+    department's registration book both ask this (pass `multipliers` when asking for many)."""
     if finding.is_true is not True or finding.is_fraud:
         return "none", 0, Decimal(0)
     if excused_by_report(finding):
         return "excused", 0, Decimal(0)
     if finding.source in VETO_SOURCES:
         return "veto", 0, Decimal(0)
-    multiplier = SOURCE_MULTIPLIER[finding.source]
+    if multipliers is None:
+        multipliers = multiplier_table([finding.township_id])
+    multiplier = multiplier_for(multipliers, finding.township_id, finding.source, finding.discovered_on)
     return "deduction", multiplier, finding.points * multiplier
 
 

@@ -53,7 +53,7 @@ POINTS = [Decimal(p) for p in ("1", "2", "2", "3", "3", "5", "0.5")]
 VERDICTS = [("true", 70), ("false", 10), ("duplicate", 10), ("pending", 10)]
 SOURCES = [("township_group", 30), ("township_department", 20), ("district", 10), ("city", 8), ("province", 4),
            ("12345", 12), ("township_petition", 6), ("district_petition", 4), ("city_petition", 3),
-           ("province_petition", 2), ("central", 1)]
+           ("province_petition", 2), ("public_opinion", 2), ("mayor_mailbox", 1), ("mayor_hotline", 2), ("central", 1)]
 BATCH = 5000
 COUNTY_MONTH_GOAL_SECONDS = 2.0
 SEED = 20260501

@@ -474,3 +474,32 @@ def test_the_demo_has_an_event_past_its_deadline_that_the_periodic_work_supervis
     result = run_task("workflows.tasks.supervise_overdue")
     assert result["supervised"] >= 1
     assert TaskDeadline.objects.filter(task__process__artifact_object_id=event.pk, supervised_at__isnull=False).exists()
+
+
+def test_demo_ranks_the_23_villages_of_taiping_and_sheets_last_quarter(demo):
+    """The township big patrol plan, 五、(一): the 行政村(居) are assessed; the three 工业园区 are not."""
+    from django.utils import timezone
+
+    from inspection.patrol import incentives as patrol_incentives
+
+    taiping = Region.objects.get(full_path=TAIPING)
+    scores = month_scores(taiping, timezone.localdate().replace(day=1))
+    assert len(scores) == 23
+    assert not {"马岳工业园区", "盈富工业园区", "龙湾工业园区"} & {vm.village.name for vm in scores}
+    today = timezone.localdate()
+    year, quarter = (today.year, (today.month - 1) // 3) if today.month > 3 else (today.year - 1, 4)
+    sheet = patrol_incentives.build_incentive_sheet(taiping, year, quarter)
+    assert sheet["totals"]["villages"] == 23
+    assert all((row["reward"] == "不给予奖励") == (row["grade"] == "较差") for row in sheet["rows"])
+
+
+def test_demo_assesses_the_grid_members_of_louxing(demo):
+    from django.utils import timezone
+
+    from grid.staff_assessment import GRADES, assess_staff
+
+    louxing = Region.objects.get(full_path=f"{TAIPING}/楼星村")
+    today = timezone.localdate()
+    result = assess_staff(scope=louxing, year=today.year, quarter=(today.month - 1) // 3 + 1)
+    assert result.rows and all(row.grade in GRADES for row in result.rows)
+    assert all(any(region.startswith(louxing.full_path) for region in row.regions) for row in result.rows)

@@ -403,7 +403,7 @@ def test_every_bad_finding_row_is_reported_and_nothing_is_written(reports, tmp_p
 
     errors = errors_of(exc_info)
     assert rows_with_errors(exc_info) == list(range(3, 12))
-    assert (3, "来源“县纪委”无效，应为镇督查组、镇部门、区、市、省、12345、镇信访、区信访、市信访、省信访、中央之一") in errors
+    assert (3, "来源“县纪委”无效，应为镇督查组、镇部门、区、市、省、12345、镇信访、区信访、市信访、省信访、舆情、市长信箱、市长热线、中央之一") in errors
     assert (4, "是否属实“大概”无效，应为 是、否、属实、不属实，或留空（待核实）") in errors
     assert (5, "发现日期“2026-13-01”不是有效日期（如 2026-01-05）") in errors
     assert (6, "对应上报编号“LX-999”不是太平镇已有的上报") in errors
@@ -412,7 +412,7 @@ def test_every_bad_finding_row_is_reported_and_nothing_is_written(reports, tmp_p
     assert (8, "编号“OK-2”与第 2 行重复") in errors
     assert (9, "编号“F-1”已被另一条发现问题使用（楼星村，TP-01，2026-01-20 区发现）") in errors
     assert (10, "“河南村”不是太平镇的村（居）") in errors
-    assert {(11, "目录编号不能为空"), (11, "来源不能为空（镇督查组、镇部门、区、市、省、12345、镇信访、区信访、市信访、省信访、中央）")} <= set(errors)
+    assert {(11, "目录编号不能为空"), (11, "来源不能为空（镇督查组、镇部门、区、市、省、12345、镇信访、区信访、市信访、省信访、舆情、市长信箱、市长热线、中央）")} <= set(errors)
     assert counts() == before
 
 

@@ -610,4 +610,4 @@ def test_query_count_does_not_grow_with_villages_or_townships(county, ledger, it
     assert _queries(month_and_dicts([county.taiping, county.zhaocun])) == small_month
     assert _queries(quarter_and_dicts(county.taiping)) == small_quarter
     assert _queries(quarter_and_dicts([county.taiping, county.zhaocun])) == small_quarter
-    assert small_month <= 3
+    assert small_month <= 4  # villages, reports, findings, the township's multipliers

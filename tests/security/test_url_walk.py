@@ -139,6 +139,8 @@ CASES: dict[str, Case] = {
     "grid:diary_detail": Case(OBJECT, pk("diary")), "grid:diary_review": Case(OBJECT, pk("diary")),
     "grid:compliance": Case(PAGE, query(lambda w: f"month={month()}&region={w.county.grid1.pk}")),
     "grid:compliance_export": Case(PAGE, query(lambda w: f"month={month()}"), post=False),
+    "grid:staff_assessment": Case(PAGE, lambda w: [({}, ""), ({}, f"period={timezone.localdate().year}")]),
+    "grid:staff_assessment_export": Case(PAGE, query(lambda w: f"period={timezone.localdate().year}Q1"), post=False),
     "grid:mobile": Case(PAGE), "grid:mobile_report": Case(PAGE, post=True), "grid:mobile_diary": Case(PAGE, post=True),
     # ---- big patrol
     "patrol:index": Case(PAGE), "patrol:catalog": Case(PAGE), "patrol:groups": Case(PAGE),
@@ -151,6 +153,7 @@ CASES: dict[str, Case] = {
     "patrol:check_export": Case(PAGE, query(lambda w: f"village={w.county.louxing.pk}"), post=False),
     "patrol:oversight": Case(PAGE, query(lambda w: f"township={w.county.taiping.pk}&month={month()}")),
     "patrol:oversight_confirm": Case(PAGE, post=True),
+    "patrol:oversight_work": Case(PAGE, post=True),
     "patrol:ledger": Case(PAGE), "patrol:ledger_new": Case(PAGE, post=True),
     "patrol:ledger_list_export": Case(PAGE, query(lambda w: f"village={w.county.louxing.pk}"), post=False),
     "patrol:reports": Case(PAGE), "patrol:report_new": Case(PAGE, post=True), "patrol:report_flow_chart": Case(PAGE),
@@ -163,6 +166,12 @@ CASES: dict[str, Case] = {
     "patrol:circulars": Case(PAGE, query(_circular_query)),
     "patrol:circular_publish": Case(PAGE, post=True, variants=query(_circular_query)),
     "patrol:circular_download": Case(PAGE, _circular_downloads, post=False),
+    "patrol:incentive_download": Case(PAGE, lambda w: [
+        ({"fmt": fmt}, f"township={w.county.taiping.pk}&quarter={timezone.localdate().year}Q1") for fmt in ("docx", "xlsx")],
+        post=False),
+    "patrol:year_summary_download": Case(PAGE, lambda w: [
+        ({"fmt": fmt}, f"township={w.county.taiping.pk}&year={timezone.localdate().year}") for fmt in ("docx", "xlsx")],
+        post=False),
     "patrol:circular_batch": Case(PAGE, post=True, variants=query(_circular_query)),
     "patrol:patrol_import": Case(PAGE, post=True),
     "patrol:ledger_exports": Case(PAGE),

@@ -6,7 +6,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from governance import chinese_dates
 from grid.regions import RegionNotFound, find_region
-from inspection.patrol.scoring import decimal_text, month_scores, quarter_scores, ranked
+from inspection.patrol.scoring import decimal_text, grade_rule_text, month_scores, quarter_scores, ranked
 
 KIND_LABEL = {"addition": "加分", "deduction": "扣分", "veto": "一票否决", "excused": "已上报不扣分"}
 
@@ -89,7 +89,7 @@ class Command(BaseCommand):
             rows.append([entry.village.name, *(decimal_text(score) for score in entry.months),
                          decimal_text(entry.average), entry.grade])
         self._write_table(rows, right=(1, 2, 3, 4))
-        self.stdout.write("等次：优秀 ≥90，良好 ≥80，一般 ≥70，合格 >60，较差 ≤60（按三个月得分之和精确判定）。")
+        self.stdout.write(f"等次：{grade_rule_text()}。")
 
     def _write_table(self, rows: list[list[str]], right: tuple[int, ...]) -> None:
         widths = [max(display_width(row[column]) for row in rows) for column in range(len(rows[0]))]
