@@ -475,7 +475,7 @@ class RequestListView(_Open311View):
             raise Open311Error(403, "该 API 密钥的上报账号没有在此辖区上报的权限。") from None
         except (ValidationError, EvidenceRejected) as exc:
             raise Open311Error(400, "；".join(exc.messages)) from None
-        notice = f"已受理，由{region.full_path.split('/', 1)[-1]}处置。"
+        notice = f"已受理，由{event.handling_region.full_path.split('/', 1)[-1]}处置。"
         return Response([{"service_request_id": str(event.pk), "service_notice": notice,
                           "account_id": _param(request, "account_id")[:100] or None}],
                         status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
