@@ -24,10 +24,10 @@ from governance.admin_audit import (
 from . import services
 from .models import (
     CadenceRule,
+    CategoryAttribute,
     CategoryRouting,
     Department,
     Event,
-    CategoryAttribute,
     EventCategory,
     PatrolLog,
     Post,
