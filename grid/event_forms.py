@@ -114,6 +114,11 @@ class EventReportForm(forms.Form):
             raise forms.ValidationError("未知的事件类别。")
         return category
 
+    @property
+    def attribute_bound_fields(self) -> list:
+        """The extra fields of every category, for templates that place fields one by one (the phone page)."""
+        return [self[name] for names in self.attribute_fields.values() for name in names.values()]
+
     def clean(self):
         """The extra fields of the chosen category become `attributes` ({code: value}); the others are ignored."""
         data = super().clean()

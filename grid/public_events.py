@@ -28,10 +28,6 @@ def public_events(jurisdiction: Region | None = None) -> QuerySet[Event]:
     return events
 
 
-def is_public(event: Event) -> bool:
-    return event.category.is_public_service
-
-
 def public_place(event: Event) -> str:
     """The event's region named down to the grid at most, without the county: 太平镇/楼星村/第1网格."""
     names = event.region.full_path.split(PATH_SEPARATOR)

@@ -118,3 +118,15 @@ def test_rest_api_checks_and_returns_the_attributes(lamp, county, personas):
     assert refused.status_code == 400 and "请填写隐患类型。" in str(refused.json())
     created = api.post(reverse("api:events"), {**data, "attributes": {"hazard": "不亮"}}, format="json")
     assert created.status_code == 201 and created.json()["attributes"] == {"hazard": "不亮"}
+
+
+def test_phone_page_shows_the_extra_fields_and_reports_with_them(lamp, county, client, personas):
+    client.force_login(personas["grid_member"])
+    page = client.get(reverse("grid:mobile")).content.decode()
+    assert f'name="attribute_{lamp.pk}_hazard"' in page and "grid/event_attributes.js" in page
+    data = {"idempotency_key": "m-1", "region": county.grid1.pk, "category": lamp.pk, "title": "路灯倒伏",
+            "description": "村口路灯倒伏", "urgency": "normal", "source": "patrol",
+            "occurred_at": (timezone.localtime() - datetime.timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M"),
+            f"attribute_{lamp.pk}_hazard": "倒伏"}
+    assert client.post(reverse("grid:mobile_report"), data).status_code == 302
+    assert Event.objects.get().attributes == {"hazard": "倒伏"}
