@@ -10,7 +10,9 @@ from xml.etree import ElementTree
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
+from django.db.models import Q
 from django.http import Http404
+from django.urls import reverse
 from django.utils import timezone
 from drf_spectacular.utils import extend_schema
 from rest_framework import exceptions, renderers, status
@@ -22,8 +24,10 @@ from rest_framework.views import APIView
 from governance.evidence import EvidenceRejected
 from governance.input_rules import printable, text_problem
 from grid import boundaries
+from grid.category_attributes import attributes_of
 from grid.events import report_event
-from grid.models import Event, EventCategory, Region
+from grid.models import CategoryAttribute, Event, EventCategory, Region
+from grid.public_events import public_coordinate, public_events, public_place
 
 from .credentials import client_for_key
 from .models import Open311Client, Open311Request
@@ -55,7 +59,8 @@ class Open311Error(exceptions.APIException):
 def _xml_value(parent, key: str, value) -> None:
     child = ElementTree.SubElement(parent, key)
     if isinstance(value, list):
-        item_tag = {"attributes": "attribute", "values": "value", "keywords": "keyword"}.get(key, "item")
+        item_tag = {"attributes": "attribute", "values": "value", "keywords": "keyword", "endpoints": "endpoint",
+                    "formats": "format"}.get(key, "item")
         for entry in value:
             if isinstance(entry, dict):
                 node = ElementTree.SubElement(child, item_tag)
@@ -86,7 +91,7 @@ class GeoReportXMLRenderer(renderers.BaseRenderer):
         root = ElementTree.Element(root_tag)
         items = data if isinstance(data, list) else [data]
         for item in items:
-            if root_tag == "service_definition":
+            if root_tag in ("service_definition", "discovery"):
                 for key, value in item.items():
                     _xml_value(root, key, value)
                 continue
@@ -163,17 +168,25 @@ def _jurisdiction_code(region: Region) -> str:
     return region.code or region.name
 
 
-def _check_jurisdiction(request, client: Open311Client | None = None) -> None:
+def _check_jurisdiction(request, client: Open311Client | None = None) -> Region | None:
+    """The county named by jurisdiction_id (None when it is left out); 404 for an unknown one."""
     jurisdiction = _param(request, "jurisdiction_id")
     if not jurisdiction:
-        return
+        return None
     if client is not None:
         if jurisdiction not in (client.jurisdiction.code, client.jurisdiction.name):
             raise Open311Error(404, f"jurisdiction_id“{jurisdiction}”不是该 API 密钥的辖区。")
-        return
-    if not Region.objects.filter(depth=1).filter(code=jurisdiction).exists() and not Region.objects.filter(
-            depth=1, name=jurisdiction).exists():
+        return client.jurisdiction
+    county = (Region.objects.filter(depth=1, code=jurisdiction).first()
+              or Region.objects.filter(depth=1, name=jurisdiction).first())
+    if county is None:
         raise Open311Error(404, f"未知的 jurisdiction_id“{jurisdiction}”。")
+    return county
+
+
+def _optional_client(request) -> Open311Client | None:
+    """The client of the api_key, None without one (public reads); 403 for a wrong or revoked key."""
+    return _client(request) if _param(request, "api_key") else None
 
 
 def _client(request) -> Open311Client:
@@ -188,15 +201,54 @@ def _client(request) -> Open311Client:
 
 def _services():
     return EventCategory.objects.filter(is_active=True, parent__isnull=False, parent__is_active=True).select_related(
-        "parent").order_by("parent__sort_order", "sort_order", "code")
+        "parent").prefetch_related("attributes").order_by("parent__sort_order", "sort_order", "code")
 
 
 def _service(category: EventCategory) -> dict:
     return {
         "service_code": category.code, "service_name": category.name,
-        "description": f"{category.parent.name}：{category.name}", "metadata": False, "type": "realtime",
-        "keywords": "", "group": category.parent.name,
+        "description": f"{category.parent.name}：{category.name}", "metadata": bool(attributes_of(category)),
+        "type": "realtime", "keywords": "", "group": category.parent.name,
     }
+
+
+DATATYPE_DESCRIPTIONS = {
+    CategoryAttribute.DataType.NUMBER: "整数", CategoryAttribute.DataType.DATETIME: "ISO 8601 日期时间",
+    CategoryAttribute.DataType.MULTI: "可多选：attribute[编码][]=值，可重复",
+}
+
+
+def _attribute(attribute: CategoryAttribute, order: int) -> dict:
+    """One attribute of a service definition, in the GeoReport v2 shape."""
+    return {
+        "variable": True, "code": attribute.code, "datatype": attribute.datatype, "required": attribute.required,
+        "datatype_description": DATATYPE_DESCRIPTIONS.get(attribute.datatype, ""), "order": order,
+        "description": attribute.name + (f"：{attribute.description}" if attribute.description else ""),
+        "values": [{"key": option, "name": option} for option in attribute.options],
+    }
+
+
+def _submitted_attributes(request) -> dict:
+    """attribute[code] (and attribute[code][] for a multi-value list) from the form or the JSON body."""
+    submitted: dict = {}
+    for source in (request.query_params, request.data):
+        if not hasattr(source, "keys"):
+            continue
+        for key in source.keys():
+            if not (key.startswith("attribute[") and key.endswith("]")):
+                continue
+            many = key.endswith("][]")
+            code = key[len("attribute["):-3 if many else -1]
+            if hasattr(source, "getlist"):
+                values = source.getlist(key)
+            else:
+                value = source.get(key)
+                values = value if isinstance(value, list) else [value]
+            submitted[code] = [str(v) for v in values] if many or len(values) > 1 else str(values[0])
+    attribute = request.data.get("attribute") if hasattr(request.data, "get") else None
+    if isinstance(attribute, dict):  # a JSON body may nest them: {"attribute": {"lamp_no": "LX-017"}}
+        submitted.update(attribute)
+    return submitted
 
 
 def _w3c(value: datetime.datetime | None) -> str | None:
@@ -231,12 +283,73 @@ def _request_row(row: Open311Request) -> dict:
     }
 
 
-def _requests_of(client: Open311Client):
-    return Open311Request.objects.filter(client=client).select_related(
-        "event__category", "event__handling_region__tier", "event__department")
+def _public_row(event: Event) -> dict:
+    """What anyone may read of an event of a public category (grid.public_events)."""
+    note = STATUS_NOTES.get(event.status, "").format(tier=event.handling_region.tier.name)
+    return {
+        "service_request_id": str(event.pk),
+        "status": "open" if event.is_open else "closed",
+        "status_notes": note,
+        "service_name": event.category.name,
+        "service_code": event.category.code,
+        "description": None,
+        "agency_responsible": None,
+        "service_notice": "",
+        "requested_datetime": _w3c(event.created_at),
+        "updated_datetime": _w3c(event.updated_at),
+        "expected_datetime": None,
+        "address": public_place(event),
+        "address_id": None,
+        "zipcode": None,
+        "lat": public_coordinate(event.latitude),
+        "long": public_coordinate(event.longitude),
+        "media_url": None,
+    }
+
+
+EVENT_RELATIONS = ("category__parent", "region__tier", "handling_region__tier", "department", "open311")
+
+
+def _readable_events(client: Open311Client | None, county: Region | None):
+    """Events of public categories, and with a key also the client's own requests; with their rows."""
+    public = public_events(county)
+    if client is None:
+        return public
+    return Event.objects.filter(Q(pk__in=public.values("pk")) | Q(open311__client=client))
+
+
+def _row(event: Event, client: Open311Client | None) -> dict:
+    request_row = getattr(event, "open311", None)  # the reverse one-to-one: None for other events
+    own = client is not None and request_row is not None and request_row.client_id == client.pk
+    return _request_row(request_row) if own else _public_row(event)
 
 
 # ---------------------------------------------------------------- views
+
+# When this interface last changed (the discovery document's changeset).
+CHANGESET = "2026-12-06T00:00:00+08:00"
+
+
+@extend_schema(exclude=True)
+class DiscoveryView(_Open311View):
+    """The GeoReport v2 discovery document: where the endpoint is and how to get a key.
+
+    Requests are never queued (a POST answers with its service_request_id at once), so there is no
+    tokens/<token> endpoint."""
+
+    xml_root = ("discovery", None)
+
+    def get(self, request, fmt="json"):
+        base = request.build_absolute_uri(reverse("open311:services", kwargs={"fmt": "json"})).rsplit("/", 1)[0] + "/"
+        return Response({
+            "changeset": CHANGESET,
+            "contact": "县网格化服务管理中心（负责本系统的运维人员）",
+            "key_service": "上报需要 API 密钥，由县网格化服务管理中心用 open311_client 命令发放；查询公开请求不需要密钥。",
+            "endpoints": [{
+                "specification": "http://wiki.open311.org/GeoReport_v2", "url": base, "changeset": CHANGESET,
+                "type": "production", "formats": ["text/xml", "application/json"],
+            }],
+        })
 
 
 @extend_schema(exclude=True)
@@ -257,8 +370,8 @@ class ServiceDefinitionView(_Open311View):
         category = _services().filter(code=code).first()
         if category is None:
             raise Open311Error(404, f"未知的 service_code“{code}”。")
-        # metadata is false for every service: no extra attributes are asked for.
-        return Response({"service_code": category.code, "attributes": []})
+        return Response({"service_code": category.code, "attributes": [
+            _attribute(attribute, order) for order, attribute in enumerate(attributes_of(category), start=1)]})
 
 
 def _decimal(value: str, name: str, limit: int) -> Decimal:
@@ -288,34 +401,37 @@ class RequestListView(_Open311View):
         return [Open311PostThrottle()] if self.request.method == "POST" else []
 
     def get(self, request, fmt="json"):
-        client = _client(request)
-        _check_jurisdiction(request, client)
-        rows = _requests_of(client)
+        client = _optional_client(request)
+        county = _check_jurisdiction(request, client)
+        rows = _readable_events(client, county)
         ids = _param(request, "service_request_id")
         if ids:
             wanted = [part.strip() for part in ids.split(",") if part.strip()]
             if not all(part.isdigit() and len(part) < 19 for part in wanted):
                 raise Open311Error(400, "service_request_id 须为逗号分隔的编号。")
-            rows = rows.filter(event_id__in=[int(part) for part in wanted[:MAX_REQUESTS]])
+            rows = rows.filter(pk__in=[int(part) for part in wanted[:MAX_REQUESTS]])
         else:
             codes = [code.strip() for code in _param(request, "service_code").split(",") if code.strip()]
             if codes:
-                rows = rows.filter(event__category__code__in=codes)
+                rows = rows.filter(category__code__in=codes)
             start, end = _dt_param(request, "start_date"), _dt_param(request, "end_date")
             if start is None and end is None:
                 start = timezone.now() - DEFAULT_WINDOW
+            if start is not None and end is not None and start > end:
+                raise Open311Error(400, "start_date 不能晚于 end_date。")
             if start is not None:
-                rows = rows.filter(event__created_at__gte=start)
+                rows = rows.filter(created_at__gte=start)
             if end is not None:
-                rows = rows.filter(event__created_at__lte=end)
+                rows = rows.filter(created_at__lte=end)
             wanted_status = {value.strip() for value in _param(request, "status").split(",") if value.strip()}
             if wanted_status - {"open", "closed"}:
                 raise Open311Error(400, "status 只能是 open 或 closed。")
             if wanted_status == {"open"}:
-                rows = rows.filter(event__status__in=Event.OPEN_STATUSES)
+                rows = rows.filter(status__in=Event.OPEN_STATUSES)
             elif wanted_status == {"closed"}:
-                rows = rows.exclude(event__status__in=Event.OPEN_STATUSES)
-        return Response([_request_row(row) for row in rows.order_by("-id")[:MAX_REQUESTS]])
+                rows = rows.exclude(status__in=Event.OPEN_STATUSES)
+        events = rows.select_related(*EVENT_RELATIONS).order_by("-created_at", "-id")[:MAX_REQUESTS]
+        return Response([_row(event, client) for event in events])
 
     def post(self, request, fmt="json"):
         client = _client(request)
@@ -327,6 +443,7 @@ class RequestListView(_Open311View):
         if category is None:
             raise Open311Error(404, f"未知的 service_code“{code}”。")
         _check_texts(request)
+        submitted = _submitted_attributes(request)
         lat_text, long_text = _param(request, "lat"), _param(request, "long")
         if not lat_text or not long_text:
             raise Open311Error(400, "缺少位置：本系统按经纬度确定所在网格，请提供 lat 与 long（WGS-84）。")
@@ -348,7 +465,7 @@ class RequestListView(_Open311View):
                     by=client.reporter, region=region, category=category, title=title, description=description,
                     occurred_at=timezone.now(), idempotency_key=idempotency_key, urgency=Event.Urgency.NORMAL,
                     source=Event.Source.PUBLIC, latitude=latitude, longitude=longitude,
-                    address=_param(request, "address_string")[:200], files=files,
+                    address=_param(request, "address_string")[:200], files=files, attributes=submitted,
                 )
                 Open311Request.objects.get_or_create(event=event, defaults={
                     "client": client, "device_id": _param(request, "device_id")[:100],
@@ -358,7 +475,7 @@ class RequestListView(_Open311View):
             raise Open311Error(403, "该 API 密钥的上报账号没有在此辖区上报的权限。") from None
         except (ValidationError, EvidenceRejected) as exc:
             raise Open311Error(400, "；".join(exc.messages)) from None
-        notice = f"已受理，由{region.full_path.split('/', 1)[-1]}处置。"
+        notice = f"已受理，由{event.handling_region.full_path.split('/', 1)[-1]}处置。"
         return Response([{"service_request_id": str(event.pk), "service_notice": notice,
                           "account_id": _param(request, "account_id")[:100] or None}],
                         status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
@@ -367,11 +484,11 @@ class RequestListView(_Open311View):
 @extend_schema(exclude=True)
 class RequestDetailView(_Open311View):
     def get(self, request, request_id: str, fmt="json"):
-        client = _client(request)
-        _check_jurisdiction(request, client)
+        client = _optional_client(request)
+        county = _check_jurisdiction(request, client)
         if not request_id.isdigit() or len(request_id) > 18:
             raise Open311Error(404, "服务请求不存在。")
-        row = _requests_of(client).filter(event_id=int(request_id)).first()
-        if row is None:
+        event = _readable_events(client, county).filter(pk=int(request_id)).select_related(*EVENT_RELATIONS).first()
+        if event is None:
             raise Open311Error(404, "服务请求不存在。")
-        return Response([_request_row(row)])
+        return Response([_row(event, client)])

@@ -159,10 +159,11 @@ class EventDetailSerializer(EventSerializer):
     history = serializers.SerializerMethodField()
     actions = serializers.SerializerMethodField()
     duplicate_of = serializers.IntegerField(source="duplicate_of_id", allow_null=True)
+    attributes = serializers.DictField(read_only=True, help_text="类别附加字段的取值：{编码: 值}（多选为列表）")
 
     class Meta(EventSerializer.Meta):
         fields = EventSerializer.Meta.fields + [
-            "description", "latitude", "longitude", "address", "result", "rejection_reason", "return_count",
+            "description", "latitude", "longitude", "address", "attributes", "result", "rejection_reason", "return_count",
             "rating", "rating_comment", "duplicate_of", "attachments", "history", "actions",
         ]
 
@@ -190,6 +191,10 @@ class EventCreateSerializer(serializers.Serializer):
     longitude = serializers.DecimalField(max_digits=9, decimal_places=6, required=False, allow_null=True,
                                          min_value=-180, max_value=180)
     address = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
+    attributes = serializers.DictField(
+        required=False, default=dict,
+        help_text="类别附加字段：{编码: 值}，多选为值的列表（JSON 正文；见 /open311/v2/services/<编码>.json 的 attributes）",
+    )
     idempotency_key = serializers.CharField(
         max_length=64, required=False,
         help_text="提交标识（必填：此字段或请求头 Idempotency-Key 二选一）：同一标识重复提交只产生一个事件",

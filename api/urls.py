@@ -52,6 +52,7 @@ v1 = [
 ]
 
 open311_patterns = [
+    re_path(r"^discovery\.(?P<fmt>json|xml)$", open311.DiscoveryView.as_view(), name="discovery"),
     re_path(r"^services\.(?P<fmt>json|xml)$", open311.ServiceListView.as_view(), name="services"),
     re_path(r"^services/(?P<code>[\w.-]{1,32})\.(?P<fmt>json|xml)$", open311.ServiceDefinitionView.as_view(),
             name="service_definition"),

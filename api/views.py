@@ -248,7 +248,7 @@ class EventListView(PagedAPIView):
             by=request.user, region=region, category=category, title=data["title"], description=data["description"],
             occurred_at=data["occurred_at"], urgency=data["urgency"], source=data["source"],
             latitude=data.get("latitude"), longitude=data.get("longitude"), address=data.get("address", ""),
-            idempotency_key=key, files=request.FILES.getlist("files"),
+            idempotency_key=key, files=request.FILES.getlist("files"), attributes=data.get("attributes") or {},
         )
         return Response(_event_detail(request, event), status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
 

@@ -22,9 +22,10 @@ from django.utils import timezone
 from PIL import Image
 
 from governance import audit
-from grid import events, patrols, services
+from grid import boundaries, events, patrols, services
 from grid.models import (
     PATH_SEPARATOR,
+    CategoryAttribute,
     CategoryRouting,
     Department,
     Event,
@@ -53,6 +54,8 @@ from rectification.imports import import_rectification
 from rectification.models import Accountability, MoneyRecovered, PlanMeasure, PlanMeeting
 from rectification.tasks import flag_overdue
 from workflows.models import TaskDeadline
+
+from .demo_boundaries import demo_boundaries
 
 User = get_user_model()
 
@@ -281,6 +284,17 @@ def _path(*names: str) -> str:
 TAIPING_PATH = _path(DEMO_COUNTY, TAIPING)
 LOUXING_PATH = _path(DEMO_COUNTY, TAIPING, LOUXING)
 GRID1_PATH = _path(LOUXING_PATH, grid_name(1))
+# Where the demo events happen (longitude, latitude): the middle of 楼星村/第1网格/第1微网格, around which
+# the demo boundaries are laid out.
+DEMO_EVENT_POSITION = (Decimal("112.908000"), Decimal("33.738000"))
+
+
+# Extra fields of two categories: code, name, type, required, description, options.
+DEMO_CATEGORY_ATTRIBUTES: dict[str, list[tuple[str, str, str, bool, str, list[str]]]] = {
+    "AQ03": [("lamp_no", "路灯编号", "string", False, "路灯杆上喷涂的编号，如 LX-017", []),
+             ("hazard", "隐患类型", "singlevaluelist", True, "", ["路灯不亮", "井盖缺失", "路面坑洼", "其他"])],
+    "WS01": [("households", "涉及户数", "number", False, "受影响的农户数", [])],
+}
 
 
 class DemoUser(NamedTuple):
@@ -430,6 +444,8 @@ class DemoSummary:
     round_targets: int = 0
     focus_categories: int = 0
     rectification_items: int = 0
+    boundaries: int = 0
+    category_attributes: int = 0
     logins: list[DemoLogin] = field(default_factory=list)
 
     @property
@@ -437,7 +453,7 @@ class DemoSummary:
         return any((self.regions, self.departments, self.patrol_categories, self.supervision_groups, self.users, self.posts,
                     self.routes, self.events, self.patrols, self.group_members, self.catalog_items, self.patrol_reports,
                     self.patrol_findings, self.inspection_rounds, self.inspection_groups, self.round_targets,
-                    self.focus_categories, self.rectification_items))
+                    self.focus_categories, self.rectification_items, self.boundaries, self.category_attributes))
 
 
 class _Loader:
@@ -502,6 +518,30 @@ class _Loader:
                         households=households,
                     )
         return taiping
+
+    def load_boundaries(self) -> None:
+        """A boundary for every region of the demo county that has none (Open311 finds grids by them)."""
+        county = self.summary.county
+        anchor = (float(DEMO_EVENT_POSITION[0]), float(DEMO_EVENT_POSITION[1]))
+        shapes = demo_boundaries(county, _path(GRID1_PATH, micro_grid_name(1)), anchor)
+        for region in Region.objects.filter(path__startswith=county.path, boundary__isnull=True).order_by("path"):
+            if region.full_path in shapes:
+                boundaries.set_boundary(region, shapes[region.full_path], by=self.by)
+                self.summary.boundaries += 1
+
+    def load_category_attributes(self) -> None:
+        """Extra fields two categories ask for when an event is reported (shown as Open311 attributes)."""
+        for code, attributes in DEMO_CATEGORY_ATTRIBUTES.items():
+            category = EventCategory.objects.filter(code=code).first()
+            if category is None:
+                continue
+            for order, (attr_code, name, datatype, required, description, choices) in enumerate(attributes, 1):
+                _, created = CategoryAttribute.objects.get_or_create(
+                    category=category, code=attr_code,
+                    defaults={"name": name, "datatype": datatype, "required": required, "description": description,
+                              "choices": "\n".join(choices), "sort_order": order},
+                )
+                self.summary.category_attributes += created
 
     # --- township patrol setup -------------------------------------------------------------------
 
@@ -653,7 +693,7 @@ class _Loader:
             event, created = events.report_event(
                 by=users[reporter], region=grid, category=categories[code], title=title, description=description,
                 occurred_at=timezone.now() - datetime.timedelta(hours=2 + number), idempotency_key=key,
-                latitude="33.738000", longitude="112.908000", address="楼星村第1网格",
+                latitude=DEMO_EVENT_POSITION[1], longitude=DEMO_EVENT_POSITION[0], address="楼星村第1网格",
             )
             if not created:
                 continue
@@ -702,7 +742,7 @@ class _Loader:
                         by=users["wanggeyuan"], region=grid, category=categories[code], title=title,
                         description=f"{title}（日常巡查发现）。", occurred_at=reported - datetime.timedelta(hours=1),
                         idempotency_key=f"{HISTORY_KEY_PREFIX}{months_back}-{number}",
-                        latitude="33.738000", longitude="112.908000", address="楼星村第1网格",
+                        latitude=DEMO_EVENT_POSITION[1], longitude=DEMO_EVENT_POSITION[0], address="楼星村第1网格",
                     )
                 if not created:
                     continue
@@ -955,6 +995,8 @@ def load_demo(*, by=None, history: bool = False) -> DemoSummary:
     year of finished events for the dashboards (a few seconds more; `make run` asks for it)."""
     loader = _Loader(by)
     taiping = loader.load_regions()
+    loader.load_boundaries()
+    loader.load_category_attributes()
     departments = loader.load_departments(taiping)
     loader.load_patrol_categories(taiping, departments)
     loader.load_supervision_groups(taiping)

@@ -346,14 +346,15 @@ class EventFactory:
         supervised = f"({due_round} = 11)"  # 0.5%: overdue and already supervised (event marked overdue)
         created = self._dt(days=-3)
         true = "true" if self.vendor == "postgresql" else "1"
+        empty_json = "'{}'::jsonb" if self.vendor == "postgresql" else "'{}'"  # Event.attributes
         yield (
             f"{series} INSERT INTO grid_event (id, reporter_id, region_id, handling_region_id, department_id, "
-            "category_id, title, description, latitude, longitude, address, occurred_at, urgency, source, "
+            "category_id, title, description, latitude, longitude, address, attributes, occurred_at, urgency, source, "
             "idempotency_key, status, duplicate_of_id, result, rejection_reason, return_count, is_overdue, rating, "
             "rating_comment, created_at, updated_at, closed_at) "
             f"SELECT {b['event']} + {offset}, g.member_id, g.grid_id, {handling}, "
             f"CASE WHEN {bucket} IN (16, 17) THEN g.department_id END, c.category_id, "
-            "'负载事件 ' || s.n, '村口道路旁有建筑垃圾堆放，影响通行。', NULL, NULL, '', %s, "
+            "'负载事件 ' || s.n, '村口道路旁有建筑垃圾堆放，影响通行。', NULL, NULL, '', " + empty_json + ", %s, "
             "CASE WHEN s.n %% 10 = 0 THEN 'urgent' ELSE 'normal' END, 'patrol', 'load-' || s.n, "
             f"{status}, NULL, '', '', 0, {supervised}, NULL, '', %s, %s, NULL {join}",
             [created, created, created],

@@ -24,6 +24,7 @@ from governance.admin_audit import (
 from . import services
 from .models import (
     CadenceRule,
+    CategoryAttribute,
     CategoryRouting,
     Department,
     Event,
@@ -308,7 +309,7 @@ class PostAdmin(CountyWidePermissionsMixin, admin.ModelAdmin):
 class EventCategoryForm(forms.ModelForm):
     class Meta:
         model = EventCategory
-        fields = ["parent", "code", "name", "sort_order", "is_active"]
+        fields = ["parent", "code", "name", "sort_order", "is_active", "is_public"]
 
     def clean_parent(self):
         parent = self.cleaned_data.get("parent")
@@ -319,12 +320,27 @@ class EventCategoryForm(forms.ModelForm):
         return parent
 
 
+class CategoryAttributeInline(admin.TabularInline):
+    model = CategoryAttribute
+    extra = 0
+    fields = ["sort_order", "code", "name", "datatype", "required", "description", "choices"]
+
+
 @admin.register(EventCategory)
 class EventCategoryAdmin(AuditedModelAdmin):
     form = EventCategoryForm
-    list_display = ["code", "name", "parent", "sort_order", "is_active"]
+    list_display = ["code", "name", "parent", "sort_order", "is_active", "is_public"]
     list_display_links = ["code", "name"]
-    list_filter = ["is_active", ("parent", admin.RelatedOnlyFieldListFilter)]
+    list_filter = ["is_active", "is_public", ("parent", admin.RelatedOnlyFieldListFilter)]
+    inlines = [CategoryAttributeInline]
+
+    def audit_snapshot(self, obj):
+        # The extra fields are edited inline: their changes are part of the category's audit entry.
+        data = super().audit_snapshot(obj)
+        data["attributes"] = [audit.snapshot(attribute, ["code", "name", "datatype", "required", "description",
+                                                         "choices", "sort_order"])
+                              for attribute in obj.attributes.order_by("sort_order", "id")] if obj.pk else []
+        return data
     search_fields = ["code", "name", "parent__name"]
     list_select_related = ["parent"]
 

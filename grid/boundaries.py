@@ -60,18 +60,34 @@ def _in_ring(point: Point, ring: list[Point]) -> bool:
     inside = False
     j = len(ring) - 1
     for i in range(len(ring)):
-        xi, yi = ring[i]
-        xj, yj = ring[j]
+        xi, yi = ring[i][0], ring[i][1]  # stored points may carry an altitude
+        xj, yj = ring[j][0], ring[j][1]
         if (yi > y) != (yj > y) and x < (xj - xi) * (y - yi) / (yj - yi) + xi:
             inside = not inside
         j = i
     return inside
 
 
+def bounding_box(polygons: list[list[list[Point]]]) -> tuple[float, float, float, float]:
+    """(west, east, south, north) of the outlines of validated polygons."""
+    xs = [p[0] for outline, *_ in polygons for p in outline]
+    ys = [p[1] for outline, *_ in polygons for p in outline]
+    return min(xs), max(xs), min(ys), max(ys)
+
+
 def _in_box(point: Point, ring: list[Point]) -> bool:
     xs = [p[0] for p in ring]
     ys = [p[1] for p in ring]
     return min(xs) <= point[0] <= max(xs) and min(ys) <= point[1] <= max(ys)
+
+
+def _contains_valid(geometry: dict, point: Point) -> bool:
+    """`contains` for a boundary validated when it was saved: the rings are read as they are stored."""
+    raw_polygons = [geometry["coordinates"]] if geometry["type"] == "Polygon" else geometry["coordinates"]
+    for outline, *holes in raw_polygons:
+        if _in_ring(point, outline) and not any(_in_ring(point, hole) for hole in holes):
+            return True
+    return False
 
 
 def contains(geometry, point: Point) -> bool:
@@ -88,27 +104,42 @@ def contains(geometry, point: Point) -> bool:
 
 def region_at(jurisdiction: Region, longitude: Decimal | float, latitude: Decimal | float,
               tiers: tuple[str, ...] = ("microgrid", "grid")) -> Region | None:
-    """The deepest region of the given tiers under `jurisdiction` whose boundary contains the point."""
+    """The deepest region of the given tiers under `jurisdiction` whose boundary contains the point.
+
+    The database keeps only the regions whose stored bounding box holds the point; their polygons were
+    validated when saved (set_boundary), so only those few are tested, as stored."""
     point = (float(longitude), float(latitude))
+    lon, lat = point
     candidates = (
-        Region.objects.filter(path__startswith=jurisdiction.path, tier__key__in=tiers, boundary__isnull=False)
+        Region.objects.filter(path__startswith=jurisdiction.path, tier__key__in=tiers, boundary__isnull=False,
+                              boundary_west__lte=lon, boundary_east__gte=lon,
+                              boundary_south__lte=lat, boundary_north__gte=lat)
         .select_related("tier").order_by("-depth", "path")
     )
     for region in candidates:
-        if contains(region.boundary, point):
+        if _contains_valid(region.boundary, point):
             return region
     return None
 
 
+def box_fields(geometry) -> dict[str, float | None]:
+    """The stored bounding-box fields of a boundary (all None without one); BoundaryError if invalid."""
+    if geometry is None:
+        return {"boundary_west": None, "boundary_east": None, "boundary_south": None, "boundary_north": None}
+    west, east, south, north = bounding_box(polygons_of(geometry))
+    return {"boundary_west": west, "boundary_east": east, "boundary_south": south, "boundary_north": north}
+
+
 def set_boundary(region: Region, geometry, *, by) -> Region:
-    """Set (or clear, with None) a region's boundary; validated and audited."""
-    if geometry is not None:
-        polygons_of(geometry)
+    """Set (or clear, with None) a region's boundary; validated once here, with its bounding box stored."""
+    box = box_fields(geometry)
     with transaction.atomic():
         region = Region.objects.select_for_update().get(pk=region.pk)
         before = {"boundary": bool(region.boundary)}
         region.boundary = geometry
-        region.save(update_fields=["boundary"])
+        for name, value in box.items():
+            setattr(region, name, value)
+        region.save(update_fields=["boundary", *box])
         vertices = sum(len(ring) for polygon in polygons_of(geometry) for ring in polygon) if geometry else 0
         audit.record("region.boundary", actor=by, obj=region, before=before,
                      after={"boundary": geometry is not None, "vertices": vertices})

@@ -5,14 +5,16 @@ from __future__ import annotations
 import uuid
 
 from django import forms
+from django.core.exceptions import ValidationError
 from django.db.models import Q
 from django.utils import timezone
 
 from governance.listing import FilterForm
 
 from .access import region_grants
+from .category_attributes import clean_attribute_values
 from .event_lists import EVENT_SORTS, EventFilters
-from .models import Event, EventCategory, Region, Tier
+from .models import CategoryAttribute, Event, EventCategory, Region, Tier
 
 REPORTING_TIERS = ("grid", "microgrid", "village")
 
@@ -39,6 +41,32 @@ def category_choices():
     return [("", "请选择事件类别")] + [(name, items) for name, items in groups.values() if items]
 
 
+ATTRIBUTE_PREFIX = "attribute"
+
+
+def _attribute_field(attribute: CategoryAttribute) -> forms.Field:
+    """A form field for one extra field of a category; its values are checked by grid.category_attributes."""
+    kinds = CategoryAttribute.DataType
+    label = f"{attribute.name}（{attribute.category.name}）"
+    help_text = "；".join(part for part in (
+        f"事件类别为“{attribute.category.name}”时{'必填' if attribute.required else '填写'}", attribute.description) if part)
+    attrs = {"data-attribute-of": attribute.category_id}
+    if attribute.datatype == kinds.MULTI:
+        return forms.MultipleChoiceField(label=label, help_text=help_text, required=False,
+                                         choices=[(o, o) for o in attribute.options],
+                                         widget=forms.CheckboxSelectMultiple(attrs=attrs))
+    if attribute.datatype == kinds.SINGLE:
+        return forms.ChoiceField(label=label, help_text=help_text, required=False,
+                                 choices=[("", "请选择")] + [(o, o) for o in attribute.options],
+                                 widget=forms.Select(attrs=attrs))
+    widget = {
+        kinds.TEXT: forms.Textarea(attrs={**attrs, "rows": 2}),
+        kinds.NUMBER: forms.TextInput(attrs={**attrs, "inputmode": "numeric"}),
+        kinds.DATETIME: forms.DateTimeInput(attrs={**attrs, "type": "datetime-local"}),
+    }.get(attribute.datatype, forms.TextInput(attrs=attrs))
+    return forms.CharField(label=label, help_text=help_text, required=False, widget=widget)
+
+
 class EventReportForm(forms.Form):
     idempotency_key = forms.CharField(widget=forms.HiddenInput, max_length=64)
     region = forms.TypedChoiceField(label="发生区域", coerce=int)
@@ -61,6 +89,12 @@ class EventReportForm(forms.Form):
         self.regions = {region.pk: region for region in reportable_regions(user)}
         self.fields["region"].choices = [(pk, region.full_path) for pk, region in self.regions.items()]
         self.fields["category"].choices = category_choices()
+        self.attribute_fields: dict[int, dict[str, str]] = {}  # category id → {code: form field name}
+        for attribute in CategoryAttribute.objects.filter(
+                category__is_active=True).select_related("category").order_by("category__sort_order", "sort_order", "id"):
+            name = f"{ATTRIBUTE_PREFIX}_{attribute.category_id}_{attribute.code}"
+            self.fields[name] = _attribute_field(attribute)
+            self.attribute_fields.setdefault(attribute.category_id, {})[attribute.code] = name
         if not self.is_bound:
             self.initial.setdefault("idempotency_key", uuid.uuid4().hex)
             self.initial.setdefault("occurred_at", timezone.localtime().replace(second=0, microsecond=0))
@@ -79,6 +113,28 @@ class EventReportForm(forms.Form):
         if category is None:
             raise forms.ValidationError("未知的事件类别。")
         return category
+
+    @property
+    def attribute_bound_fields(self) -> list:
+        """The extra fields of every category, for templates that place fields one by one (the phone page)."""
+        return [self[name] for names in self.attribute_fields.values() for name in names.values()]
+
+    def clean(self):
+        """The extra fields of the chosen category become `attributes` ({code: value}); the others are ignored."""
+        data = super().clean()
+        category = data.get("category")
+        if category is None:
+            return data
+        names = self.attribute_fields.get(category.pk, {})
+        submitted = {code: data.get(name) for code, name in names.items()}
+        submitted = {code: value for code, value in submitted.items() if value not in (None, "", [])}
+        try:
+            clean_attribute_values(category, submitted)
+        except ValidationError as exc:
+            for message in exc.messages:
+                self.add_error(None, message)
+        data["attributes"] = submitted
+        return data
 
 
 class EventFilterForm(FilterForm):

@@ -26,6 +26,7 @@ from workflows.models import TaskDeadline
 
 from . import events as event_services
 from .access import get_object_for_user, require_perm
+from .category_attributes import shown_attributes
 from .event_export import EXPORT_LIMIT, export_events
 from .event_flow import EventFlow, event_flow_bpmn, event_flow_svg
 from .event_forms import EventFilterForm, EventReportForm, RatingForm, StepForm
@@ -149,7 +150,7 @@ def submit_report(request, form: EventReportForm) -> tuple[Event | None, list[st
             description=data["description"], occurred_at=data["occurred_at"], urgency=data["urgency"],
             source=data["source"], latitude=data["latitude"], longitude=data["longitude"],
             address=data["address"], idempotency_key=data["idempotency_key"],
-            files=request.FILES.getlist("files"),
+            files=request.FILES.getlist("files"), attributes=data["attributes"],
         )
     except (ValidationError, EvidenceRejected) as exc:
         return None, _error_messages(exc)
@@ -185,7 +186,7 @@ class EventDetailView(LoginRequiredMixin, TemplateView):
         context = super().get_context_data(
             page_title=f"事件 #{event.pk}", event=event, attachments=attachments, decisions=decisions,
             step=step, step_label=STEP_LABELS.get(step, ""), deadline=deadline, now=timezone.now(),
-            decision_labels=event_services.DECISION_LABELS,
+            decision_labels=event_services.DECISION_LABELS, attribute_rows=shown_attributes(event),
             departments=Department.objects.filter(region=event.handling_region).order_by("name") if "handle" in decisions else [],
             default_department=event_services.default_department(event) if "handle" in decisions else None,
             history=_history(event),

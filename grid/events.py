@@ -22,6 +22,7 @@ from workflows.engine import StepUnavailable, complete_task, open_task
 from workflows.flow_parts import artifact_lookup
 from workflows.models import EventProcess, TaskDeadline
 
+from .category_attributes import clean_attribute_values
 from .event_rules import HANDLE_PERMISSION_BY_TIER, handle_permission_for, mark_closed, may_take_step  # noqa: F401 (API)
 from .models import CategoryRouting, Department, Event, EventCategory, Region
 
@@ -158,8 +159,12 @@ def report_event(
     longitude=None,
     address: str = "",
     files=(),
+    attributes: dict | None = None,
 ) -> tuple[Event, bool]:
     """Report an event and start its flow. Submitting the same idempotency key again returns the first event.
+
+    `attributes` are the values of the category's extra fields ({code: value}), checked here; a caller
+    that passes none (an import, the demo) skips the check of required fields.
 
     A repeat is found by the unique key when the insert fails (no query up front on the intake path);
     with files, it is looked for first, so that a repeated upload is not inspected again."""
@@ -173,12 +178,13 @@ def report_event(
         region=region, category=category, title=title, description=description, occurred_at=occurred_at,
         urgency=urgency, source=source, latitude=latitude, longitude=longitude, idempotency_key=idempotency_key,
     )
+    values = clean_attribute_values(category, attributes) if attributes is not None else {}
     inspected = evidence.inspect_uploads(files)
     event = Event(
         reporter=by, region=region, handling_region=handling_start_region(region), category=category,
         title=title.strip(), description=description.strip(), occurred_at=occurred_at, urgency=urgency,
         source=source, latitude=lat, longitude=lon, address=(address or "").strip()[:200],
-        idempotency_key=idempotency_key, status=Event.Status.HANDLING,
+        idempotency_key=idempotency_key, status=Event.Status.HANDLING, attributes=values,
     )
     try:
         with transaction.atomic():
@@ -198,9 +204,12 @@ def report_event(
 
 
 def _report_snapshot(event: Event) -> dict:
-    return audit.snapshot(
+    data = audit.snapshot(
         event, ["region", "category", "title", "urgency", "source", "occurred_at", "latitude", "longitude"]
     )
+    if event.attributes:
+        data["attributes"] = event.attributes
+    return data
 
 
 def _write_report_in_one_statement(event: Event, *, by) -> None:

@@ -41,6 +41,12 @@ class Region(MP_Node):
         "边界", null=True, blank=True,
         help_text="可选：GeoJSON Polygon 或 MultiPolygon（WGS-84，坐标为 [经度, 纬度]），Open311 按位置确定网格",
     )
+    # The boundary's bounding box, written with the boundary (grid.boundaries.set_boundary) so that a
+    # point lookup filters candidates in SQL before testing any polygon.
+    boundary_west = models.FloatField("边界最小经度", null=True, blank=True, editable=False)
+    boundary_east = models.FloatField("边界最大经度", null=True, blank=True, editable=False)
+    boundary_south = models.FloatField("边界最小纬度", null=True, blank=True, editable=False)
+    boundary_north = models.FloatField("边界最大纬度", null=True, blank=True, editable=False)
 
     class Meta:
         verbose_name = "区域"
@@ -49,6 +55,8 @@ class Region(MP_Node):
             # Subtree filters are `path LIKE 'prefix%'`; PostgreSQL uses an index for that only with
             # pattern ops (or the C collation). Other databases ignore opclasses.
             models.Index(fields=["path"], name="region_path_prefix_idx", opclasses=["varchar_pattern_ops"]),
+            models.Index(fields=["boundary_west", "boundary_east", "boundary_south", "boundary_north"],
+                         name="region_boundary_box_idx"),
         ]
 
     def __str__(self):
@@ -199,6 +207,11 @@ class EventCategory(models.Model):
     name = models.CharField("名称", max_length=100)
     sort_order = models.PositiveIntegerField("排序", default=0)
     is_active = models.BooleanField("启用", default=True)
+    is_public = models.BooleanField(
+        "对外公开", default=False,
+        help_text="公开的类别，其事件的公开信息（类别、状态、时间、所在网格或村、约略位置）可经 Open311 无密钥查询；"
+                  "小类与其大类都公开时才公开。矛盾纠纷、安保维稳等敏感类别不要公开",
+    )
 
     class Meta:
         verbose_name = "事件类别"
@@ -212,6 +225,53 @@ class EventCategory(models.Model):
     def clean(self):
         if self.parent_id and self.parent.parent_id:
             raise ValidationError({"parent": "事件类别只有两级：上级类别必须是大类。"})
+
+    @property
+    def is_public_service(self) -> bool:
+        """Whether events of this category are listed to the public: it and its 大类 are both public."""
+        return self.is_public and (self.parent_id is None or self.parent.is_public)
+
+
+class CategoryAttribute(models.Model):
+    """An extra field a category asks for when an event is reported (GeoReport v2 service attribute)."""
+
+    class DataType(models.TextChoices):
+        STRING = "string", "文字（一行）"
+        TEXT = "text", "文字（多行）"
+        NUMBER = "number", "整数"
+        DATETIME = "datetime", "日期时间"
+        SINGLE = "singlevaluelist", "单选"
+        MULTI = "multivaluelist", "多选"
+
+    category = models.ForeignKey(EventCategory, verbose_name="事件类别", on_delete=models.CASCADE,
+                                 related_name="attributes")
+    code = models.SlugField("编码", max_length=32, help_text="接口中的属性编码，如 lamp_no")
+    name = models.CharField("名称", max_length=50, help_text="表单与事件页显示的名称，如 路灯编号")
+    datatype = models.CharField("类型", max_length=16, choices=DataType.choices, default=DataType.STRING)
+    required = models.BooleanField("必填", default=False)
+    description = models.CharField("填写说明", max_length=200, blank=True)
+    choices = models.TextField("选项", blank=True, help_text="单选、多选的选项，每行一个")
+    sort_order = models.PositiveIntegerField("排序", default=0)
+
+    class Meta:
+        verbose_name = "类别附加字段"
+        verbose_name_plural = "类别附加字段"
+        ordering = ["sort_order", "id"]
+        constraints = [models.UniqueConstraint(fields=["category", "code"], name="category_attribute_unique_code")]
+
+    def __str__(self):
+        return f"{self.category}：{self.name}"
+
+    @property
+    def options(self) -> list[str]:
+        return [line.strip() for line in self.choices.splitlines() if line.strip()]
+
+    def clean(self):
+        listed = self.datatype in (self.DataType.SINGLE, self.DataType.MULTI)
+        if listed and not self.options:
+            raise ValidationError({"choices": "单选、多选字段至少要有一个选项。"})
+        if not listed and self.options:
+            raise ValidationError({"choices": "只有单选、多选字段才有选项。"})
 
 
 class CategoryRouting(models.Model):
@@ -278,6 +338,8 @@ class Event(models.Model):
     latitude = models.DecimalField("纬度", max_digits=9, decimal_places=6, null=True, blank=True)
     longitude = models.DecimalField("经度", max_digits=9, decimal_places=6, null=True, blank=True)
     address = models.CharField("地址", max_length=200, blank=True)
+    attributes = models.JSONField("附加信息", default=dict, blank=True,
+                                  help_text="类别附加字段的取值：{编码: 值}")
     occurred_at = models.DateTimeField("发生时间")
     urgency = models.CharField("紧急程度", max_length=16, choices=Urgency.choices, default=Urgency.NORMAL)
     source = models.CharField("来源", max_length=16, choices=Source.choices, default=Source.PATROL)

@@ -21,10 +21,16 @@ class SLARuleAdmin(AuditedModelAdmin):
 
 @admin.register(Holiday)
 class HolidayAdmin(AuditedModelAdmin):
-    list_display = ["date", "name", "is_working_day"]
-    list_filter = ["is_working_day"]
+    list_display = ["date", "name", "is_working_day", "source"]
+    list_filter = ["is_working_day", "source"]
     search_fields = ["name"]
     date_hierarchy = "date"
+    readonly_fields = ["source"]
+
+    def save_model(self, request, obj, form, change):
+        # A date entered or changed by hand overrides the package's: fill_holidays leaves it alone.
+        obj.source = Holiday.Source.MANUAL
+        super().save_model(request, obj, form, change)
 
 
 @admin.register(TaskDeadline)

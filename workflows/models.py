@@ -47,9 +47,17 @@ class SLARule(models.Model):
 class Holiday(models.Model):
     """The holiday calendar for working-day SLAs: holidays, and weekend days made working days (调休)."""
 
+    class Source(models.TextChoices):
+        MANUAL = "manual", "手工录入"
+        PACKAGE = "holidays", "节假日数据包"
+
     date = models.DateField("日期", unique=True)
     name = models.CharField("名称", max_length=50)
     is_working_day = models.BooleanField("调休上班", default=False)
+    source = models.CharField(
+        "来源", max_length=16, choices=Source.choices, default=Source.MANUAL,
+        help_text="fill_holidays 只增改、删除来自数据包的日期；手工录入（或在后台改过）的日期保持不变",
+    )
 
     class Meta:
         verbose_name = "节假日"

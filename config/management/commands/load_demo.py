@@ -34,7 +34,8 @@ class Command(BaseCommand):
                 f"用户 {summary.users} 个、岗位 {summary.posts} 个、派单路由 {summary.routes} 条、示例事件 {summary.events} 件、巡查记录 {summary.patrols} 条、"
                 f"巡查目录事项 {summary.catalog_items} 项、村级巡查上报 {summary.patrol_reports} 条、巡查发现问题 {summary.patrol_findings} 条、"
                 f"巡察轮次 {summary.inspection_rounds} 个、巡察组 {summary.inspection_groups} 个、巡察对象 {summary.round_targets} 个、"
-                f"巡察监督重点 {summary.focus_categories} 条、整改事项 {summary.rectification_items} 项。"
+                f"巡察监督重点 {summary.focus_categories} 条、整改事项 {summary.rectification_items} 项、"
+                f"区域边界 {summary.boundaries} 个、类别附加字段 {summary.category_attributes} 个。"
             )
         else:
             self.stdout.write(f"演示县“{summary.county.name}”的数据已齐全，未作任何改动。")
