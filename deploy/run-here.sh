@@ -50,7 +50,12 @@ start_one() {
     if running "$1"; then echo "$1: already running ($(pid_of "$1"))"; return; fi
     local command
     command="$(unit_command "$1")"
-    (cd "$APP_DIR" && setsid $command >>"$LOG_DIR/$1.out" 2>&1 < /dev/null & echo $! >"$RUN_DIR/$1.pid")
+    # nohup execs the command itself: the recorded pid is gunicorn's or celery's main process.
+    pushd "$APP_DIR" >/dev/null
+    # shellcheck disable=SC2086
+    nohup $command >>"$LOG_DIR/$1.out" 2>&1 </dev/null &
+    echo $! >"$RUN_DIR/$1.pid"
+    popd >/dev/null
     echo "$1: started ($(pid_of "$1")): $command"
 }
 
@@ -100,7 +105,7 @@ start_nginx() {
     if [ -f "$RUN_DIR/nginx.pid" ] && kill -0 "$(cat "$RUN_DIR/nginx.pid")" 2>/dev/null; then
         nginx -c "$main" -t -q && nginx -c "$main" -s reload && echo "nginx: reloaded"
     else
-        nginx -c "$main" && echo "nginx: started (https on $HTTPS_LISTEN, http on $HTTP_LISTEN)"
+        nginx -c "$main" </dev/null >>"$LOG_DIR/nginx.out" 2>&1 && echo "nginx: started (https on $HTTPS_LISTEN, http on $HTTP_LISTEN)"
     fi
 }
 
