@@ -19,10 +19,12 @@ ACCESS_CACHE_SECONDS = 0 turns the cache off. Design notes: docs/architecture/gr
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable, Iterable
 from typing import Any
 
+import redis
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.backends import ModelBackend
@@ -35,6 +37,8 @@ from guardian.models import GroupObjectPermission, UserObjectPermission
 
 from .access import _CACHE_ATTR, EXPLICIT_ATTR, region_grants
 from .models import Post, Region, Role
+
+logger = logging.getLogger(__name__)
 
 VERSION_KEY = "gv:access:version"
 FACTS_ATTR = "_gv_access_facts"
@@ -87,6 +91,10 @@ def _move_version() -> None:
         cache.incr(VERSION_KEY)
     except ValueError:  # not set yet (or evicted): any new value invalidates every snapshot
         cache.set(VERSION_KEY, time.time_ns(), None)
+    except (redis.ConnectionError, redis.TimeoutError):
+        # Redis is down: no snapshot can be read now either; the ones stored before the outage
+        # expire within ACCESS_CACHE_SECONDS.
+        logger.warning("access cache: could not move the version (Redis unreachable)")
 
 
 def watch(model: type) -> None:
