@@ -6,7 +6,7 @@ from governance.accounts import AccountViewset
 from governance.site import SitePageMixin
 
 from .site import build_site
-from .views import evidence_file
+from .views import SessionPingView, evidence_file
 
 site = build_site()
 SitePageMixin.site = site  # pages outside the Site's URLs borrow its frame
@@ -18,6 +18,7 @@ handler500 = "api.errors.server_error"
 urlpatterns = [
     path("healthz", health.healthz_view, name="healthz"),
     path("admin/", admin.site.urls),
+    path("accounts/ping/", SessionPingView.as_view(), name="session_ping"),
     path("accounts/", AccountViewset().urls),
     path("evidence/<int:pk>/", evidence_file, name="evidence"),
     path("evidence/<int:pk>/thumb/", evidence_file, {"thumbnail": True}, name="evidence_thumb"),

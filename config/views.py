@@ -204,3 +204,12 @@ def _may_see_owner(user, owner, owner_type) -> bool:
     if allowed is not None:
         return allowed
     return user.has_perm(f"{owner_type.app_label}.view_{owner_type.model}", owner)
+
+
+class SessionPingView(LoginRequiredMixin, View):
+    """204 for a signed-in user (a phone page may call it to keep its session), the sign-in page
+    otherwise. It does nothing else: the load test uses it as the ceiling of what one signed-in
+    request through every middleware costs."""
+
+    def get(self, request):
+        return HttpResponse(status=204)

@@ -144,10 +144,16 @@ def _take_head(writes: int) -> str:
     if connection.vendor == "postgresql":
         table = connection.ops.quote_name(AuditChainHead._meta.db_table)
         with connection.cursor() as cursor:
-            cursor.execute(f"UPDATE {table} SET writes = writes + %s WHERE id = 1 RETURNING last_hash", [writes])
-            row = cursor.fetchone()
-        if row is not None:
-            return row[0] or GENESIS_HASH
+            for _ in range(2):
+                cursor.execute(f"UPDATE {table} SET writes = writes + %s WHERE id = 1 RETURNING last_hash", [writes])
+                row = cursor.fetchone()
+                if row is not None:
+                    return row[0] or GENESIS_HASH
+                # The chain's first entry. Writers that start together on an empty chain all get here:
+                # the first inserts the row, the others wait for its commit and then lock it above.
+                cursor.execute(f"INSERT INTO {table} (id, writes, last_hash) VALUES (1, 0, '') "
+                               "ON CONFLICT (id) DO NOTHING")
+        raise RuntimeError("audit chain head missing")
     elif AuditChainHead.objects.filter(pk=1).update(writes=F("writes") + writes):
         return AuditChainHead.objects.values_list("last_hash", flat=True).get(pk=1) or GENESIS_HASH
     AuditChainHead.objects.create(pk=1, writes=writes)

@@ -20,6 +20,7 @@ from governance import visibility
 from .models import Post, Region
 
 _CACHE_ATTR = "_region_grants_cache"
+EXPLICIT_ATTR = "_gv_explicit_grants"  # (model label, perm) → pks granted one by one (kept like the grants)
 
 
 @dataclass
@@ -88,8 +89,9 @@ def region_grants(user) -> RegionGrants:
 
 def forget_grants(user) -> None:
     """Drop the cached grants, e.g. after a post of this user was created or ended."""
-    if user is not None and hasattr(user, _CACHE_ATTR):
-        delattr(user, _CACHE_ATTR)
+    for attr in (_CACHE_ATTR, EXPLICIT_ATTR):
+        if user is not None and hasattr(user, attr):
+            delattr(user, attr)
 
 
 def region_lookup(model) -> str:
@@ -151,7 +153,19 @@ class RegionPermissionBackend:
 
 
 def _explicitly_granted_pks(user, model: type[Model], perm: str) -> list:
-    """Primary keys of single objects of `model` that guardian grants `perm` on to the user."""
+    """Primary keys of single objects of `model` that guardian grants `perm` on to the user (read once
+    per user and kept with the region grants: grid.access_cache)."""
+    memo = getattr(user, EXPLICIT_ATTR, None)
+    if memo is None:
+        memo = {}
+        setattr(user, EXPLICIT_ATTR, memo)
+    key = f"{model._meta.label_lower}|{perm}"
+    if key not in memo:
+        memo[key] = _read_explicit_grants(user, model, perm)
+    return list(memo[key])
+
+
+def _read_explicit_grants(user, model: type[Model], perm: str) -> list:
     app_label, codename = perm.split(".", 1)
     content_type = ContentType.objects.get_for_model(model)
     filters = {"content_type": content_type, "permission__codename": codename}

@@ -21,3 +21,9 @@ class GridConfig(AppConfig):
 
         # Events (and their photos) are seen wherever grid.view_event is held.
         visibility.register(RegionRule(Event, "grid.view_event"))
+
+        from . import access_cache  # deferred: imports the models
+
+
+        # A change to posts, roles, groups or grants moves the version of every user's cached access.
+        access_cache.connect_signals()

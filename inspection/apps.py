@@ -8,6 +8,7 @@ class InspectionConfig(AppConfig):
     def ready(self):
         # Deferred: these modules import models, importable only once the app registry is ready
         from governance import visibility
+        from grid import access_cache
         from grid.access import RegionRule
 
         from .models import (
@@ -43,4 +44,6 @@ class InspectionConfig(AppConfig):
         visibility.register_records(ProblemClue, onsite.visible_clues)
         visibility.register_records(LookBack, onsite.visible_look_backs)
         visibility.register_records(InspectionLetter, letters.visible_letters)
+        # The menu's "leads a group" is kept with each user's cached access until a group changes.
+        access_cache.register_fact(onsite.LEADS_A_GROUP, onsite.leads_a_group, models=[InspectionGroup])
 

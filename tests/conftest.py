@@ -102,6 +102,15 @@ def _fresh_sla_rules():
 
 
 @pytest.fixture(autouse=True)
+def _fresh_access_cache():
+    """Each user's access is cached (grid.access_cache); a test's rolled-back posts must not reach the next."""
+    from grid import access_cache
+
+    access_cache._move_version()
+    yield
+
+
+@pytest.fixture(autouse=True)
 def _tasks_run_in_process_unless_the_test_needs_the_worker(request, monkeypatch):
     """Outside the tests marked celery_worker, tasks queued by the code under test run in-process
     (as in the embedded run), also when REDIS_URL is set: a worker cannot see what a test has not

@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from governance import audit, evidence
 from grid.access import region_grants
+from grid.access_cache import user_fact
 from grid.models import Region
 
 from ..models import (
@@ -140,8 +141,16 @@ def may_see_clues(user) -> bool:
     """Whether any clue could be shown to `user` (for the menu): a clue-viewing post or a group to lead."""
     if not _active(user):
         return False
-    return bool(region_grants(user).paths("inspection.view_problemclue")) or InspectionGroup.objects.filter(
-        leader=user).exists()
+    return bool(region_grants(user).paths("inspection.view_problemclue")) or user_fact(user, LEADS_A_GROUP)
+
+
+LEADS_A_GROUP = "inspection.leads_a_group"
+
+
+def leads_a_group(user) -> bool:
+    """Whether the user leads an inspection group (kept with the user's cached access: the menu asks
+    on every page; grid.access_cache)."""
+    return InspectionGroup.objects.filter(leader=user).exists()
 
 
 def visible_look_backs(user) -> QuerySet:

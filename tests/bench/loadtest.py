@@ -18,6 +18,7 @@ import http.client
 import os
 import re
 import socket
+import ssl
 import subprocess
 import sys
 import threading
@@ -49,7 +50,7 @@ def free_port() -> int:
 class Server:
     """gunicorn on a free loopback port, on the benchmark's database and Redis, stopped on exit."""
 
-    def __init__(self, database_url: str, workers: int = 3, threads: int = 4):
+    def __init__(self, database_url: str, workers: int = 3, threads: int = 4, extra_env: dict | None = None):
         self.port = free_port()
         self.log = ROOT / "var" / "bench" / f"gunicorn-{os.getpid()}.log"
         self.log.parent.mkdir(parents=True, exist_ok=True)
@@ -60,6 +61,7 @@ class Server:
             "SECURE_SSL_REDIRECT": "0", "SECURE_HSTS_SECONDS": "0", "AXES_ENABLED": "0",
             "DJANGO_SETTINGS_MODULE": "config.settings",
         })
+        env.update(extra_env or {})
         env.pop("EMAIL_URL", None)  # console mail: no mail leaves the machine
         self.command = [
             str(Path(sys.executable).with_name("gunicorn")), "config.wsgi", "--bind", f"{HOST}:{self.port}",
@@ -120,13 +122,23 @@ class Tally:
 class Client:
     """One signed-in browser-like client with its own cookies and keep-alive connection."""
 
-    def __init__(self, port: int, tally: Tally):
-        self.port, self.tally = port, tally
+    def __init__(self, port: int, tally: Tally, tls: bool = False):
+        self.port, self.tally, self.tls = port, tally, tls
         self.cookies: dict[str, str] = {}
-        self.conn = http.client.HTTPConnection(HOST, port, timeout=REQUEST_TIMEOUT)
+        self.conn = self.connect()
+
+    def connect(self) -> http.client.HTTPConnection:
+        if self.tls:  # through the deployment's nginx on loopback, with its self-signed certificate
+            context = ssl.create_default_context()
+            context.check_hostname = False
+            context.verify_mode = ssl.CERT_NONE
+            return http.client.HTTPSConnection(HOST, self.port, timeout=REQUEST_TIMEOUT, context=context)
+        return http.client.HTTPConnection(HOST, self.port, timeout=REQUEST_TIMEOUT)
 
     def request(self, method: str, path: str, body: dict | None = None, kind: str = "") -> tuple[int, dict, str]:
         headers = {"Host": HOST}
+        if self.tls:
+            headers["Referer"] = f"https://{HOST}:{self.port}/"  # Django's CSRF check over HTTPS wants it
         if self.cookies:
             headers["Cookie"] = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
         data = None
@@ -142,7 +154,7 @@ class Client:
                 break
             except (http.client.HTTPException, OSError):
                 self.conn.close()
-                self.conn = http.client.HTTPConnection(HOST, self.port, timeout=REQUEST_TIMEOUT)
+                self.conn = self.connect()
                 if attempt == 2 or method != "GET":
                     raise
         if kind:
@@ -155,7 +167,7 @@ class Client:
 
     def reconnect(self) -> None:
         self.conn.close()
-        self.conn = http.client.HTTPConnection(HOST, self.port, timeout=REQUEST_TIMEOUT)
+        self.conn = self.connect()
 
     def login(self, username: str, password: str) -> None:
         status, _, page = self.request("GET", "/accounts/login/")
@@ -175,7 +187,11 @@ class Client:
         return token, OPTION.search(region_select).group(1), OPTION.findall(category_select)[-1]
 
 
-def run_clients(port: int, usernames: list[str], password: str, seconds: float, tally: Tally) -> None:
+CEILING_PATH = "/accounts/ping/"
+
+
+def run_clients(port: int, usernames: list[str], password: str, seconds: float, tally: Tally, *,
+                tls: bool = False, mode: str = "mix", signed_in: dict | None = None) -> None:
     """Every client signs in and opens the report form first (not timed: 50 sign-ins at once are a
     burst of password hashing), then all start together and loop for `seconds`."""
     stop_at = [0.0]
@@ -190,9 +206,15 @@ def run_clients(port: int, usernames: list[str], password: str, seconds: float, 
     def client_loop(index: int, username: str):
         client = None
         try:
-            client = Client(port, tally)
-            client.login(username, password)
-            token, region, category = client.report_form()
+            if signed_in is not None and username in signed_in:  # a later phase: the same browser, still signed in
+                client, token, region, category = signed_in[username]
+                client.tally = tally
+            else:
+                client = Client(port, tally, tls=tls)
+                client.login(username, password)
+                token, region, category = client.report_form()
+                if signed_in is not None:
+                    signed_in[username] = (client, token, region, category)
         except Exception as exc:
             tally.error(f"{username}: set-up failed: {exc}")
             client = None
@@ -204,7 +226,14 @@ def run_clients(port: int, usernames: list[str], password: str, seconds: float, 
             return
         client.reconnect()  # the connection sat idle while the others signed in
         number = 0
-        while time.monotonic() < stop_at[0]:
+        while mode == "ceiling" and time.monotonic() < stop_at[0]:
+            try:
+                status, _, _ = client.request("GET", CEILING_PATH, kind="GET ping (ceiling)")
+                if status != 204:
+                    tally.error(f"{username} {CEILING_PATH}: HTTP {status}")
+            except Exception as exc:
+                tally.error(f"{username}: {type(exc).__name__}: {exc}")
+        while mode == "mix" and time.monotonic() < stop_at[0]:
             number += 1
             key = f"{tally.prefix}{index}-{number}"
             form = {"csrfmiddlewaretoken": token, "idempotency_key": key, "region": region, "category": category,
@@ -226,7 +255,12 @@ def run_clients(port: int, usernames: list[str], password: str, seconds: float, 
                                 tally.retried_same += 1
                             else:
                                 tally.retried_other += 1
-                for kind, path in (("GET my tasks", "/grid/tasks/"), ("GET region events", "/grid/events/")):
+                pages = [("GET my tasks", "/grid/tasks/"), ("GET region events", "/grid/events/")]
+                if match:  # the browser follows the redirect to the new event's page
+                    pages.insert(0, ("GET event detail", urllib.parse.urlsplit(location).path))
+                if number % 4 == 0:
+                    pages.append(("GET home", "/"))
+                for kind, path in pages:
                     status, _, _ = client.request("GET", path, kind=kind)
                     if status != 200:
                         tally.error(f"{username} {path}: HTTP {status}")
@@ -283,3 +317,70 @@ def load_test(database_url: str, usernames: list[str], password: str, seconds: f
         "retries answered with another event": tally.retried_other,
         "database": check_database(tally),
     }
+
+
+def summary(tally: Tally) -> dict:
+    requests = sum(len(v) for v in tally.latencies.values())
+    everything = [ms for values in tally.latencies.values() for ms in values]
+    elapsed = tally.elapsed
+    return {
+        "seconds": round(elapsed, 1), "requests": requests,
+        "requests per s": round(requests / elapsed, 1) if elapsed else 0,
+        "p95 ms": round(harness.p(everything, 95), 1) if everything else None,
+        "by kind": {kind: {"count": len(v), "median ms": round(harness.p(v, 50), 1), "p95 ms": round(harness.p(v, 95), 1)}
+                    for kind, v in sorted(tally.latencies.items())},
+        "errors": len(tally.errors), "first errors": tally.errors[:10],
+    }
+
+
+def read_cost_log(path: Path, offset: int = 0) -> dict:
+    """The server's own accounting (RequestCostMiddleware): per view, requests, CPU ms and queries."""
+    rows: dict[str, list[tuple[float, int]]] = {}
+    with open(path, encoding="utf-8") as log:
+        log.seek(offset)
+        for line in log:
+            parts = line.rstrip("\n").split("\t")
+            if len(parts) != 6:
+                continue
+            name, method, _status, cpu, _wall, queries = parts
+            rows.setdefault(f"{method} {name}", []).append((float(cpu), int(queries)))
+    return {view: {"count": len(values), "cpu ms mean": round(sum(c for c, _ in values) / len(values), 2),
+                   "cpu ms median": round(harness.p([c for c, _ in values], 50), 2),
+                   "queries median": harness.p([q for _, q in values], 50)}
+            for view, values in sorted(rows.items())}
+
+
+def throughput_test(database_url: str, usernames: list[str], password: str, seconds: float, ceiling_seconds: float,
+                    *, target_port: int | None = None, tls: bool = False, cost_log: Path | None = None,
+                    workers: int = 3, threads: int = 4) -> dict:
+    """The real mix for `seconds`, then the trivial signed-in page (the ceiling) for `ceiling_seconds`,
+    by the same clients against the same server: our own gunicorn on a free port (with the cost log
+    on), or an already running deployment (`target_port`, e.g. nginx; its cost log given)."""
+    mix, ceiling = Tally(), Tally()
+    ceiling.prefix = mix.prefix
+
+    def drive(port: int, log: Path | None) -> tuple[dict, dict]:
+        offset = log.stat().st_size if log and log.exists() else 0
+        signed_in: dict = {}
+        run_clients(port, usernames, password, seconds, mix, tls=tls, mode="mix", signed_in=signed_in)
+        middle = log.stat().st_size if log and log.exists() else 0
+        run_clients(port, usernames, password, ceiling_seconds, ceiling, tls=tls, mode="ceiling", signed_in=signed_in)
+        if not log or not log.exists():
+            return {}, {}
+        return read_cost_log(log, offset), read_cost_log(log, middle)
+
+    if target_port is None:
+        log = ROOT / "var" / "bench" / f"cost-{os.getpid()}.log"
+        log.unlink(missing_ok=True)
+        with Server(database_url, workers=workers, threads=threads, extra_env={"REQUEST_COST_LOG": str(log)}) as server:
+            mix_cost, ceiling_cost = drive(server.port, log)
+    else:
+        mix_cost, ceiling_cost = drive(target_port, cost_log)
+    result = {"clients": len(usernames), "mix": summary(mix), "ceiling": summary(ceiling),
+              "mix cost": mix_cost, "ceiling cost": ceiling_cost,
+              "retries answered with the same event": mix.retried_same,
+              "retries answered with another event": mix.retried_other,
+              "database": check_database(mix)}
+    top = result["ceiling"]["requests per s"]
+    result["fraction of ceiling"] = round(result["mix"]["requests per s"] / top, 3) if top else None
+    return result

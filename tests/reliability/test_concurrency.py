@@ -158,3 +158,28 @@ def test_two_department_users_verifying_one_report_award_its_points_once(county,
     report.refresh_from_db()
     assert report.points == 3 and report.registration_number
     assert AuditEntry.objects.filter(action="patrol_report.verify.true", object_id=str(report.pk)).count() == 1
+
+
+def test_writers_starting_together_on_an_empty_audit_chain_are_all_recorded_in_one_chain(county):
+    from governance import audit
+    from governance.models import AuditChainHead
+
+    AuditChainHead.objects.all().delete()  # a fresh database: nobody has written the chain's head yet
+    before = set(AuditEntry.objects.values_list("pk", flat=True))
+
+    def writer(number):
+        def write():
+            from django.db import transaction
+
+            with transaction.atomic():
+                audit.record("test.concurrent", object_repr=f"第{number}个", region_path="")
+                time.sleep(0.3)  # hold the transaction open: the others arrive meanwhile
+            return True
+        return write
+
+    results = run_together(*(writer(n) for n in range(4)))
+    assert results == [True] * 4, results
+    entries = list(AuditEntry.objects.exclude(pk__in=before).order_by("pk"))
+    assert len(entries) == 4
+    assert len({entry.previous_hash for entry in entries}) == 4, "each entry chains onto a different one"
+    assert AuditChainHead.objects.get(pk=1).last_hash in {entry.entry_hash for entry in entries}

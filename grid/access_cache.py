@@ -1,0 +1,188 @@
+"""What a signed-in user may do, read once and kept in the cache across their requests.
+
+Every page asks the same questions before it shows anything: the user's own and group permissions
+(Django's model backend, two queries), the region grants of their posts and of guardian (three
+queries), and a few facts the menu needs (registered by higher layers, e.g. "leads an inspection
+group"). None of them changes while the user clicks through pages, so `AccessCacheMiddleware` keeps
+one snapshot per user in Django's cache (Redis in production) and puts it back on `request.user`,
+where the backends and `grid.access.region_grants` look first.
+
+A snapshot is used only while all of these hold (otherwise it is computed again):
+- the access version is the one it was made under: any change to posts, roles' permissions, groups,
+  users' permissions, guardian grants, regions or a registered fact's models moves the version, at
+  once and again after the commit (a request that read the old rows in between is not kept);
+- it was made today (posts start and end by date, without any write);
+- the user's superuser and active flags, name and joining time are the same (read with the user row);
+- it is younger than ACCESS_CACHE_SECONDS (so a change made around the signals, e.g. by raw SQL,
+  is seen within that time).
+ACCESS_CACHE_SECONDS = 0 turns the cache off. Design notes: docs/architecture/grid.md."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Iterable
+from typing import Any
+
+import redis
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.contrib.auth.backends import ModelBackend
+from django.contrib.auth.models import Group
+from django.core.cache import cache
+from django.db import transaction
+from django.db.models.signals import m2m_changed, post_delete, post_save
+from django.utils import timezone
+from guardian.models import GroupObjectPermission, UserObjectPermission
+
+from .access import _CACHE_ATTR, EXPLICIT_ATTR, region_grants
+from .models import Post, Region, Role
+
+logger = logging.getLogger(__name__)
+
+VERSION_KEY = "gv:access:version"
+FACTS_ATTR = "_gv_access_facts"
+_PERM_ATTRS = ("_perm_cache", "_user_perm_cache", "_group_perm_cache")
+
+_facts: dict[str, Callable[[Any], Any]] = {}
+
+
+def _key(user_pk) -> str:
+    return f"gv:access:user:{user_pk}"
+
+
+def seconds() -> int:
+    return getattr(settings, "ACCESS_CACHE_SECONDS", 300)
+
+
+def register_fact(name: str, compute: Callable[[Any], Any], models: Iterable[type] = ()) -> None:
+    """A per-user fact kept with the snapshot (picklable, e.g. a bool); a save or delete of any of
+    `models` moves the access version. Call from an AppConfig.ready()."""
+    _facts[name] = compute
+    for model in models:
+        watch(model)
+
+
+def user_fact(user, name: str):
+    """The fact for this user: from this request's snapshot when there is one, else computed now."""
+    facts = _facts_of(user)
+    if name not in facts:
+        facts[name] = _facts[name](user)
+    return facts[name]
+
+
+def _facts_of(user) -> dict:
+    # getattr/setattr, not __dict__: request.user is a lazy proxy of the user
+    facts = getattr(user, FACTS_ATTR, None)
+    if facts is None:
+        facts = {}
+        setattr(user, FACTS_ATTR, facts)
+    return facts
+
+
+def bump(**kwargs) -> None:
+    """Move the access version now and again after the current transaction commits."""
+    _move_version()
+    transaction.on_commit(_move_version)
+
+
+def _move_version() -> None:
+    try:
+        cache.incr(VERSION_KEY)
+    except ValueError:  # not set yet (or evicted): any new value invalidates every snapshot
+        cache.set(VERSION_KEY, time.time_ns(), None)
+    except (redis.ConnectionError, redis.TimeoutError):
+        # Redis is down: no snapshot can be read now either; the ones stored before the outage
+        # expire within ACCESS_CACHE_SECONDS.
+        logger.warning("access cache: could not move the version (Redis unreachable)")
+
+
+def watch(model: type) -> None:
+    uid = f"gv_access_{model._meta.label_lower}"
+    post_save.connect(bump, sender=model, dispatch_uid=uid + "_save", weak=False)
+    post_delete.connect(bump, sender=model, dispatch_uid=uid + "_delete", weak=False)
+
+
+def connect_signals() -> None:
+    for model in (Post, Region, Role, Group, UserObjectPermission, GroupObjectPermission):
+        watch(model)
+    user_model = get_user_model()
+    for through in (Role.permissions.through, Group.permissions.through, user_model.groups.through,
+                    user_model.user_permissions.through):
+        m2m_changed.connect(bump, sender=through, dispatch_uid=f"gv_access_m2m_{through._meta.label_lower}",
+                            weak=False)
+
+
+def _compute(user) -> dict:
+    ModelBackend().get_all_permissions(user)  # fills the model backend's three caches on the user
+    region_grants(user)
+    facts = _facts_of(user)
+    for name, compute in _facts.items():
+        if name not in facts:
+            facts[name] = compute(user)
+    state = {attr: getattr(user, attr) for attr in _PERM_ATTRS if hasattr(user, attr)}
+    state[_CACHE_ATTR] = getattr(user, _CACHE_ATTR)
+    explicit = getattr(user, EXPLICIT_ATTR, None)
+    if explicit is None:
+        explicit = {}
+        setattr(user, EXPLICIT_ATTR, explicit)
+    return {"perms": state, "facts": dict(facts), "explicit": explicit}
+
+
+def _stamp(user, version) -> tuple:
+    # The user's own row too: a user deleted and made again under the same id is someone else.
+    return (version, timezone.localdate().isoformat(), user.is_superuser, user.is_active,
+            user.get_username(), user.date_joined.isoformat() if user.date_joined else "")
+
+
+def load(user) -> dict | None:
+    """Put the user's snapshot on `user` (computing and storing it when missing or stale) and return
+    it; `store_additions` saves what the request added to it."""
+    ttl = seconds()
+    if ttl <= 0 or not user.is_authenticated:
+        return None
+    found = cache.get_many([VERSION_KEY, _key(user.pk)])
+    version = found.get(VERSION_KEY)
+    if version is None:
+        version = time.time_ns()
+        cache.add(VERSION_KEY, version, None)
+        version = cache.get(VERSION_KEY, version)
+    snapshot = found.get(_key(user.pk))
+    if snapshot is not None and snapshot["stamp"] == _stamp(user, version):
+        for attr, value in snapshot["perms"].items():
+            setattr(user, attr, value)
+        setattr(user, FACTS_ATTR, dict(snapshot["facts"]))
+        snapshot["explicit"] = dict(snapshot["explicit"])
+        setattr(user, EXPLICIT_ATTR, snapshot["explicit"])
+        snapshot["known"] = len(snapshot["explicit"])
+        return snapshot
+    state = _compute(user)
+    state["stamp"] = _stamp(user, version)
+    cache.set(_key(user.pk), state, ttl)
+    state["known"] = len(state["explicit"])
+    return state
+
+
+def store_additions(user, snapshot: dict) -> None:
+    """Single-object grants read during the request (per kind of record) join the stored snapshot,
+    unless the version moved meanwhile (then the next request computes a new one anyway)."""
+    explicit = getattr(user, EXPLICIT_ATTR, None)
+    if explicit is None or explicit is not snapshot["explicit"] or len(explicit) == snapshot["known"]:
+        return
+    if cache.get(VERSION_KEY) == snapshot["stamp"][0]:
+        cache.set(_key(user.pk), {k: v for k, v in snapshot.items() if k != "known"}, seconds())
+
+
+class AccessCacheMiddleware:
+    """After AuthenticationMiddleware: the signed-in user's permissions and menu facts from the cache."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        user = getattr(request, "user", None)
+        snapshot = load(user) if user is not None and user.is_authenticated and user.is_active else None
+        response = self.get_response(request)
+        if snapshot is not None:
+            store_additions(user, snapshot)
+        return response
