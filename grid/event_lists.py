@@ -149,6 +149,11 @@ class TaskRow:
     step: str
     due_at: datetime.datetime | None
 
+    @property
+    def is_late(self) -> bool:
+        """Past the step's deadline now, whether or not the periodic overdue scan has run."""
+        return self.event.is_overdue or (self.due_at is not None and self.due_at < timezone.now())
+
 
 def task_rows(user, tasks) -> list[TaskRow]:
     """The first rows of my tasks, with each open step's deadline (one query for all deadlines)."""
