@@ -88,6 +88,7 @@ class EventFilterForm(FilterForm):
     tier = forms.ChoiceField(label="当前层级", required=False)
     source = forms.ChoiceField(label="来源", required=False, choices=[("", "全部")] + list(Event.Source.choices))
     overdue = forms.BooleanField(label="仅超期", required=False)
+    mine = forms.BooleanField(label="只看我上报的", required=False)
     date_from = forms.DateField(label="上报日期起", required=False, widget=forms.DateInput(attrs={"type": "date"}))
     date_to = forms.DateField(label="上报日期止", required=False, widget=forms.DateInput(attrs={"type": "date"}))
     sort = forms.ChoiceField(label="排序", required=False, choices=[(key, label) for key, (label, _) in EVENT_SORTS.items()])
@@ -102,8 +103,8 @@ class EventFilterForm(FilterForm):
     def filters(self) -> EventFilters:
         """The filters as chosen; a bad value is ignored (its error shows beside its field)."""
         data = self.valid_values()
-        chosen = {name: data[name] for name in ("status", "category", "tier", "overdue", "date_from", "date_to",
-                                                "source", "sort") if data.get(name) not in (None, "")}
+        chosen = {name: data[name] for name in ("status", "category", "tier", "overdue", "mine", "date_from",
+                                                "date_to", "source", "sort") if data.get(name) not in (None, "")}
         return EventFilters(**chosen, q=(data.get("q") or "").strip())
 
 

@@ -74,8 +74,8 @@ def my_tasks(user) -> QuerySet[Event]:
 
 # Orders a user may choose for the events list (and its export and the API); "" is the default.
 EVENT_SORTS = {
-    "": ("最新上报在前", ("-id",)),
-    "oldest": ("最早上报在前", ("id",)),
+    "": ("最新上报在前", ("-created_at", "-id")),
+    "oldest": ("最早上报在前", ("created_at", "id")),
     "occurred": ("发生时间由近及远", ("-occurred_at", "-id")),
     "overdue": ("超期的在前", ("-is_overdue", "-id")),
 }
@@ -92,6 +92,7 @@ class EventFilters:
     source: str = ""
     q: str = ""
     sort: str = ""
+    mine: bool = False  # only the user's own reports (applied by region_events, which knows the user)
 
     def ordering(self) -> tuple[str, ...]:
         return EVENT_SORTS.get(self.sort, EVENT_SORTS[""])[1]
@@ -124,7 +125,9 @@ def region_events(user, filters: EventFilters | None = None, *, perm: str = "gri
     """The events of the user's regions (scoped by `perm`), filtered, in the chosen order (newest first)."""
     events = scope(user, Event.objects.all(), perm)
     if filters is None:
-        return events.order_by("-id")
+        return events.order_by(*EVENT_SORTS[""][1])
+    if filters.mine:
+        events = events.filter(reporter=user)
     return filters.apply(events).order_by(*filters.ordering())
 
 
@@ -167,3 +170,29 @@ def task_rows(user, tasks) -> list[TaskRow]:
         ).order_by("id").values_list("task__process__artifact_object_id", "due_at")
     )
     return [TaskRow(event, STEP_LABELS.get(event.status, event.get_status_display()), due.get(event.pk)) for event in events]
+
+
+@dataclass
+class MyReport:
+    """One of my own reports as the phone shows it: its state and, while open, where it waits."""
+
+    event: Event
+    state: str
+    step: str
+
+
+def my_reports(user, limit: int = 10) -> list[MyReport]:
+    """The user's own reports, newest first, each with its status and current step (one query)."""
+    if not user.is_authenticated:
+        return []
+    events = (Event.objects.filter(reporter=user).select_related("handling_region", "department")
+              .order_by("-created_at", "-id")[:limit])
+    rows = []
+    for event in events:
+        step = ""
+        if event.is_open:
+            where = event.department.name if event.status == Event.Status.DISPATCHED and event.department_id else \
+                event.handling_region.name
+            step = f"{STEP_LABELS.get(event.status, event.get_status_display())}：{where}"
+        rows.append(MyReport(event, event.get_status_display(), step))
+    return rows

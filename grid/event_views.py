@@ -13,17 +13,17 @@ from django.http import Http404, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.html import format_html
 from django.views import View
 from django.views.generic import TemplateView
 
-from governance.audit import entries_for
-from governance.audit_labels import action_label
 from governance.evidence import EvidenceRejected, attachments_of, disagreement_warnings
 from governance.paging import UncountedPage
 from jobs.exports import export_threshold
 from workflows.flow_parts import artifact_lookup
 from workflows.models import TaskDeadline
 
+from . import case_record
 from . import events as event_services
 from .access import get_object_for_user, require_perm
 from .event_export import EXPORT_LIMIT, export_events
@@ -153,10 +153,12 @@ def submit_report(request, form: EventReportForm) -> tuple[Event | None, list[st
         )
     except (ValidationError, EvidenceRejected) as exc:
         return None, _error_messages(exc)
+    url = reverse("grid:event_detail", args=[event.pk])
     if created:
-        messages.success(request, f"事件 #{event.pk} 已上报，进入{event.handling_region.name}的处置环节。")
+        messages.success(request, format_html('事件 <a href="{}">#{}</a> 已上报，进入{}的处置环节。<a href="{}">查看办理进度 →</a>',
+                                              url, event.pk, event.handling_region.name, url))
     else:
-        messages.info(request, f"该上报已提交过（事件 #{event.pk}），未重复创建。")
+        messages.info(request, format_html('该上报已提交过（事件 <a href="{}">#{}</a>），未重复创建。', url, event.pk))
     return event, []
 
 
@@ -173,12 +175,18 @@ class EventDetailView(LoginRequiredMixin, TemplateView):
     def get_context_data(self, **kwargs):
         user = self.request.user
         event = kwargs.pop("event", None) or _event_for(user, self.kwargs["pk"])
+        case = case_record.timeline(event)
+        roles = {item.attachment.pk: item.role for step in case for item in step.evidence}
         attachments = []
         for attachment in attachments_of(event).order_by("id"):
+            role = roles.get(attachment.pk, "佐证材料")
+            # A report photo is checked against the reported time and place; a disposal photo is taken later.
             warnings = disagreement_warnings(
                 attachment, occurred_at=event.occurred_at, latitude=event.latitude, longitude=event.longitude,
-            ) if attachment.kind == "image" else []
-            attachments.append((attachment, warnings))
+            ) if attachment.kind == "image" and not role.startswith("处置") else []
+            attachments.append((attachment, warnings, role))
+        # before (上报) first, then after (处置), each in upload order
+        attachments.sort(key=lambda row: (0 if row[2].startswith("上报") else 1 if row[2].startswith("处置") else 2))
         decisions = event_services.available_decisions(user, event)
         step = STEP_BY_STATUS.get(event.status) if event.is_open else None
         deadline = _open_deadline(event) if step else None
@@ -188,7 +196,7 @@ class EventDetailView(LoginRequiredMixin, TemplateView):
             decision_labels=event_services.DECISION_LABELS,
             departments=Department.objects.filter(region=event.handling_region).order_by("name") if "handle" in decisions else [],
             default_department=event_services.default_department(event) if "handle" in decisions else None,
-            history=_history(event),
+            case=case, disposal_result=case_record.disposal_result(event),
             duplicates=event.duplicates.all()[:20],
             may_rate=event.status == Event.Status.CLOSED and event.rating is None and user.pk == event.reporter_id,
             rating_form=RatingForm(),
@@ -197,13 +205,6 @@ class EventDetailView(LoginRequiredMixin, TemplateView):
         return context
 
 
-
-
-def _history(event: Event) -> list:
-    entries = list(entries_for(event))
-    for entry in entries:
-        entry.action_label = action_label(entry.action)
-    return entries
 
 
 def _open_deadline(event: Event):

@@ -264,6 +264,18 @@ def _require_step(user, event: Event, step: str) -> None:
 _FIELDS = ["status", "handling_region", "department", "result", "rejection_reason", "duplicate_of", "return_count"]
 
 
+def _step_record(event: Event, *, opinion: str = "", files=(), **extra) -> dict:
+    """What a step's audit row keeps: the event's fields after it, the opinion given (reason, result or
+    instructions) and the ids of the files stored with it; the case record (grid.case_record) reads them."""
+    after = audit.snapshot(event, _FIELDS)
+    if opinion.strip():
+        after["opinion"] = opinion.strip()
+    if files:
+        after["evidence"] = [attachment.pk for attachment in files]
+    after.update({key: value for key, value in extra.items() if value not in (None, "")})
+    return after
+
+
 def handle_event(
     event: Event, *, by, decision: str, result: str = "", reason: str = "",
     department: Department | None = None, duplicate_of: Event | None = None, files=(),
@@ -291,7 +303,6 @@ def handle_event(
             if upper is None:
                 raise EventError("已是最高处置层级，不能再上报。")
             event.handling_region, event.rejection_reason = upper, ""
-            event.result = f"{event.result}\n[上报] {reason.strip()}".strip()
         elif decision == "dispatch":
             department = department or default_department(event)
             if department is None:
@@ -311,9 +322,10 @@ def handle_event(
                 raise EventError("请填写驳回理由。")
             event.rejection_reason, event.status = reason.strip(), Event.Status.REJECTED
         event.save()
-        evidence.store(event, inspected, by=by)
+        stored = evidence.store(event, inspected, by=by)
         _complete(event, "handle", decision, by=by)
-        audit.record(f"event.{decision}", actor=by, obj=event, before=before, after=audit.snapshot(event, _FIELDS))
+        audit.record(f"event.{decision}", actor=by, obj=event, before=before,
+                     after=_step_record(event, opinion=result if decision == "resolve" else reason, files=stored))
         if decision in ("merge", "reject") and event.reporter_id != by.pk:
             if decision == "merge":
                 notify_reporter_of_result(event, title=f"事件 #{event.pk}“{event.title}”已合并到事件 #{event.duplicate_of_id}",
@@ -353,9 +365,10 @@ def department_handle_event(event: Event, *, by, decision: str, result: str = ""
         else:
             raise EventError("无效的办理决定。")
         event.save()
-        evidence.store(event, inspected, by=by)
+        stored = evidence.store(event, inspected, by=by)
         _complete(event, "department", decision, by=by)
-        audit.record(f"event.department.{decision}", actor=by, obj=event, before=before, after=audit.snapshot(event, _FIELDS))
+        audit.record(f"event.department.{decision}", actor=by, obj=event, before=before,
+                     after=_step_record(event, opinion=result if decision == "resolve" else reason, files=stored))
     return event
 
 
@@ -379,7 +392,8 @@ def verify_event(event: Event, *, by, satisfied: bool, reason: str = "") -> Even
         event.save()
         _complete(event, "verify", decision, by=by)
         event.refresh_from_db()
-        audit.record(f"event.verify.{decision}", actor=by, obj=event, before=before, after=audit.snapshot(event, _FIELDS))
+        audit.record(f"event.verify.{decision}", actor=by, obj=event, before=before,
+                     after=_step_record(event, opinion=reason if not satisfied else ""))
     return event
 
 
@@ -430,9 +444,8 @@ def escalate_overdue_event(event: Event, *, reason: str = "超期未处置，系
             return None
         before = audit.snapshot(event, _FIELDS)
         event.handling_region = upper
-        event.result = f"{event.result}\n[自动上报] {reason}".strip()
         event.is_overdue = False  # a new tier, a new deadline
         event.save()
         _complete(event, "handle", "escalate", by=system_user())
-        audit.record("event.auto_escalate", actor=None, obj=event, before=before, after=audit.snapshot(event, _FIELDS))
+        audit.record("event.auto_escalate", actor=None, obj=event, before=before, after=_step_record(event, opinion=reason))
     return event
