@@ -245,6 +245,11 @@ class HandleSerializer(serializers.Serializer):
                                           help_text="派单部门编号")
     duplicate_of = serializers.IntegerField(required=False, allow_null=True, default=None, min_value=1, max_value=MAX_ID,
                                             help_text="合并到的事件编号")
+    opinion = serializers.CharField(required=False, allow_blank=True, default="", max_length=500, help_text="派单意见")
+    requirements = serializers.CharField(required=False, allow_blank=True, default="", max_length=1000,
+                                         help_text="派单的办理要求")
+    due_on = serializers.DateField(required=False, allow_null=True, default=None,
+                                   help_text="派单的办理时限（日期，今天起 90 天内；不填按时限规则）")
     files = serializers.ListField(child=serializers.FileField(), required=False, default=list,
                                   help_text="办结佐证（办结时至少一份）")
 

@@ -296,7 +296,8 @@ class EventHandleView(EventStepView):
         if data["decision"] == "merge" and data["duplicate_of"]:
             duplicate_of = Event.objects.filter(pk=data["duplicate_of"]).first()
         event_services.handle_event(event, by=request.user, decision=data["decision"], result=data["result"],
-                                    reason=data["reason"], department=department, duplicate_of=duplicate_of, files=files)
+                                    reason=data["reason"], department=department, duplicate_of=duplicate_of, files=files,
+                                    opinion=data["opinion"], requirements=data["requirements"], due_on=data["due_on"])
 
 
 class EventDepartmentView(EventStepView):

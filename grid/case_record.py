@@ -122,7 +122,12 @@ def _details(entry: AuditEntry, departments: dict[int, str]) -> list[tuple[str, 
     if _text(after.get("requirements")):
         rows.append(("办理要求", _text(after["requirements"])))
     if _text(after.get("due_on")):
-        rows.append(("办理时限", _text(after["due_on"])))
+        try:
+            day = datetime.date.fromisoformat(_text(after["due_on"]))
+        except ValueError:
+            rows.append(("办理时限", _text(after["due_on"])))
+        else:
+            rows.append(("办理时限", f"{day.year}年{day.month}月{day.day}日"))
     return rows
 
 

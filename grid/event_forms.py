@@ -115,7 +115,14 @@ class StepForm(forms.Form):
     result = forms.CharField(required=False)
     reason = forms.CharField(required=False)
     department = forms.IntegerField(required=False)
-    duplicate_of = forms.IntegerField(required=False)
+    duplicate_of = forms.IntegerField(required=False, error_messages={"invalid": "请选择或填写被重复的事件编号。"})
+    duplicate_of_number = forms.IntegerField(required=False, error_messages={"invalid": "请填写有效的事件编号。"})
+    opinion = forms.CharField(required=False)
+    requirements = forms.CharField(required=False)
+    due_on = forms.DateField(required=False, error_messages={"invalid": "请填写有效的办理时限日期（年-月-日）。"})
+
+    def error_messages_list(self) -> list[str]:
+        return [message for errors in self.errors.values() for message in errors]
 
 
 class RatingForm(forms.Form):

@@ -4,6 +4,7 @@ Design notes: docs/architecture/grid.md."""
 from __future__ import annotations
 
 import datetime
+import math
 from dataclasses import dataclass
 
 from django.contrib.contenttypes.models import ContentType
@@ -196,3 +197,41 @@ def my_reports(user, limit: int = 10) -> list[MyReport]:
             step = f"{STEP_LABELS.get(event.status, event.get_status_display())}：{where}"
         rows.append(MyReport(event, event.get_status_display(), step))
     return rows
+
+
+MERGE_DAYS = 30
+MERGE_ROWS = 8
+MERGE_SCAN = 60
+
+
+@dataclass
+class MergeCandidate:
+    event: Event
+    distance_m: int | None  # metres between the two reported points, when both have one
+
+
+def merge_candidates(user, event: Event) -> list[MergeCandidate]:
+    """Events the user may see that `event` may repeat: same top-level category, reported in the same
+    handling area within MERGE_DAYS days before or after it, not merged themselves; nearest first when
+    both have coordinates, else newest first."""
+    top = event.category.parent_id or event.category_id
+    since = event.created_at - datetime.timedelta(days=MERGE_DAYS)
+    until = event.created_at + datetime.timedelta(days=MERGE_DAYS)
+    rows = list(
+        scope(user, Event.objects.all(), "grid.view_event")
+        .filter(Q(category_id=top) | Q(category__parent_id=top), region__path__startswith=event.handling_region.path,
+                created_at__gte=since, created_at__lte=until)
+        .exclude(pk=event.pk).exclude(status=Event.Status.MERGED)
+        .select_related("region").order_by("-created_at", "-id")[:MERGE_SCAN]
+    )
+    candidates = [MergeCandidate(other, _metres(event, other)) for other in rows]
+    candidates.sort(key=lambda row: (row.distance_m is None, row.distance_m or 0))
+    return candidates[:MERGE_ROWS]
+
+
+def _metres(a: Event, b: Event) -> int | None:
+    if None in (a.latitude, a.longitude, b.latitude, b.longitude):
+        return None
+    lat1, lon1, lat2, lon2 = map(math.radians, map(float, (a.latitude, a.longitude, b.latitude, b.longitude)))
+    h = math.sin((lat2 - lat1) / 2) ** 2 + math.cos(lat1) * math.cos(lat2) * math.sin((lon2 - lon1) / 2) ** 2
+    return round(2 * 6371000 * math.asin(math.sqrt(h)))

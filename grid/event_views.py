@@ -3,6 +3,7 @@ Design notes: docs/architecture/grid.md."""
 
 from __future__ import annotations
 
+import datetime
 from urllib.parse import quote
 
 from django.contrib import messages
@@ -29,7 +30,7 @@ from .access import get_object_for_user, require_perm
 from .event_export import EXPORT_LIMIT, export_events
 from .event_flow import EventFlow, event_flow_bpmn, event_flow_svg
 from .event_forms import EventFilterForm, EventReportForm, RatingForm, StepForm
-from .event_lists import STEP_BY_STATUS, my_tasks, region_events, with_list_columns
+from .event_lists import STEP_BY_STATUS, merge_candidates, my_tasks, region_events, with_list_columns
 from .job_kinds import start_event_export
 from .list_forms import MyTasksFilterForm
 from .models import Department, Event
@@ -196,6 +197,9 @@ class EventDetailView(LoginRequiredMixin, TemplateView):
             decision_labels=event_services.DECISION_LABELS,
             departments=Department.objects.filter(region=event.handling_region).order_by("name") if "handle" in decisions else [],
             default_department=event_services.default_department(event) if "handle" in decisions else None,
+            merge_candidates=merge_candidates(user, event) if "merge" in decisions.get("handle", ()) else [],
+            dispatch_max_day=timezone.localdate() + datetime.timedelta(days=event_services.DISPATCH_MAX_DAYS),
+            today=timezone.localdate(),
             case=case, disposal_result=case_record.disposal_result(event),
             duplicates=event.duplicates.all()[:20],
             may_rate=event.status == Event.Status.CLOSED and event.rating is None and user.pk == event.reporter_id,
@@ -238,7 +242,7 @@ class EventActionView(LoginRequiredMixin, View):
                 return HttpResponseRedirect(reverse("grid:event_detail", args=[pk]))
             form = StepForm(request.POST)
             if not form.is_valid():
-                raise event_services.EventError("提交内容无效，请重试。")
+                raise event_services.EventError(form.error_messages_list() or "提交内容无效，请重试。")
             data = form.cleaned_data
             decision = data["decision"]
             if action == "handle":
@@ -246,10 +250,12 @@ class EventActionView(LoginRequiredMixin, View):
                 if data["department"]:
                     department = Department.objects.filter(pk=data["department"]).first()
                 if decision == "merge":
-                    duplicate_of = Event.objects.filter(pk=data["duplicate_of"]).first() if data["duplicate_of"] else None
+                    chosen = data["duplicate_of"] or data["duplicate_of_number"]  # a candidate, else a typed number
+                    duplicate_of = Event.objects.filter(pk=chosen).first() if chosen else None
                 event_services.handle_event(
                     event, by=request.user, decision=decision, result=data["result"], reason=data["reason"],
                     department=department, duplicate_of=duplicate_of, files=files,
+                    opinion=data["opinion"], requirements=data["requirements"], due_on=data["due_on"],
                 )
             elif action == "department":
                 event_services.department_handle_event(
