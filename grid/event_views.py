@@ -15,6 +15,7 @@ from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html
+from django.utils.safestring import mark_safe
 from django.views import View
 from django.views.generic import TemplateView
 
@@ -24,7 +25,7 @@ from jobs.exports import export_threshold
 from workflows.flow_parts import artifact_lookup
 from workflows.models import TaskDeadline
 
-from . import case_record
+from . import case_record, region_map
 from . import events as event_services
 from .access import get_object_for_user, require_perm
 from .event_export import EXPORT_LIMIT, export_events
@@ -33,7 +34,7 @@ from .event_forms import EventFilterForm, EventReportForm, RatingForm, StepForm
 from .event_lists import STEP_BY_STATUS, merge_candidates, my_tasks, region_events, with_list_columns
 from .job_kinds import start_event_export
 from .list_forms import MyTasksFilterForm
-from .models import Department, Event
+from .models import Department, Event, Region
 
 PAGE_SIZE = 50
 
@@ -294,3 +295,28 @@ class EventChartView(LoginRequiredMixin, TemplateView):
             return HttpResponse(svg, content_type="image/svg+xml")
         title = f"事件 #{event.pk} 流程图" if event else "网格事件流程图"
         return self.render_to_response(self.get_context_data(page_title=title, event=event, svg=svg))
+
+
+class RegionMapView(LoginRequiredMixin, TemplateView):
+    """一张图: the user's area with its open events (grid.region_map); ?region= narrows to an area below."""
+
+    template_name = "grid/region_map.html"
+
+    def get_context_data(self, **kwargs):
+        user = self.request.user
+        require_perm(user, "grid.view_event")
+        raw = self.request.GET.get("region", "")
+        root = region_map.map_root(user, int(raw) if raw.isdigit() else None)
+        if root is None:
+            raise PermissionDenied("您没有查看事件的岗位。")
+        data = region_map.build_map(user, root)
+        parents = list(Region.objects.filter(path__in=[root.path[:i] for i in range(Region.steplen, len(root.path), Region.steplen)])
+                       .order_by("depth")) if root.depth > 1 else []
+        top = region_map.map_root(user)
+        crumbs = [region for region in parents if top and region.path.startswith(top.path)]
+        return super().get_context_data(
+            page_title="一张图", map=data, svg=mark_safe(data.svg),  # noqa: S308 — every text escaped in region_map
+            crumbs=crumbs, legend=[("超期", region_map.OVERDUE_COLOUR)] + [
+                (label, region_map.URGENCY_COLOURS[value]) for value, label in Event.Urgency.choices],
+            **kwargs,
+        )
