@@ -7,6 +7,7 @@ from django.urls import reverse
 from rest_framework import serializers
 
 from governance.audit_labels import action_label
+from grid.case_record import disposal_result
 from grid.events import DECISION_LABELS
 from grid.models import Event, EventCategory, Region
 from inspection.models import PatrolReport
@@ -67,6 +68,36 @@ class HistorySerializer(serializers.Serializer):
 
     def get_actor(self, entry) -> str:
         return _name(entry.actor) if entry.actor_id else ""
+
+
+class CaseEvidenceSerializer(serializers.Serializer):
+    id = serializers.IntegerField(source="attachment.pk")
+    role = serializers.CharField(help_text="上报照片（处置前）、处置照片（处置后）、上报材料、处置佐证或佐证材料")
+    name = serializers.CharField(source="attachment.original_name")
+    url = serializers.SerializerMethodField(help_text="下载地址（同样需要认证）")
+
+    def get_url(self, item) -> str:
+        return self.context["request"].build_absolute_uri(self.context["attachment_url"](item.attachment))
+
+
+class CaseDetailSerializer(serializers.Serializer):
+    name = serializers.CharField()
+    value = serializers.CharField()
+
+
+class CaseStepSerializer(serializers.Serializer):
+    at = serializers.DateTimeField()
+    actor = serializers.CharField(help_text="办理人姓名（系统自动操作为“系统”）")
+    action = serializers.CharField(help_text="审计操作标识，如 event.escalate")
+    label = serializers.CharField(help_text="决定的中文说明，如“上报上一级”")
+    where = serializers.CharField(help_text="办理时事件所在的处置区域，如“楼星村”")
+    opinion_label = serializers.CharField(help_text="意见的名称：上报理由、处置结果、派单意见、退回理由……")
+    opinion = serializers.CharField(help_text="意见、理由或结果的原文")
+    details = serializers.SerializerMethodField(help_text="其他内容：承办部门、办理要求、办理时限")
+    evidence = CaseEvidenceSerializer(many=True)
+
+    def get_details(self, step) -> CaseDetailSerializer(many=True):
+        return [{"name": name, "value": value} for name, value in step.details]
 
 
 # ---------------------------------------------------------------- the user, categories, regions
@@ -157,6 +188,8 @@ class AvailableActionsSerializer(serializers.Serializer):
 class EventDetailSerializer(EventSerializer):
     attachments = serializers.SerializerMethodField()
     history = serializers.SerializerMethodField()
+    result = serializers.SerializerMethodField(help_text="处置或办理结果（上报理由见 timeline）")
+    timeline = serializers.SerializerMethodField(help_text="办理经过：每一步的办理人、时间、层级、决定、意见与佐证")
     actions = serializers.SerializerMethodField()
     duplicate_of = serializers.IntegerField(source="duplicate_of_id", allow_null=True)
     attributes = serializers.DictField(read_only=True, help_text="类别附加字段的取值：{编码: 值}（多选为列表）")
@@ -164,7 +197,7 @@ class EventDetailSerializer(EventSerializer):
     class Meta(EventSerializer.Meta):
         fields = EventSerializer.Meta.fields + [
             "description", "latitude", "longitude", "address", "attributes", "result", "rejection_reason", "return_count",
-            "rating", "rating_comment", "duplicate_of", "attachments", "history", "actions",
+            "rating", "rating_comment", "duplicate_of", "attachments", "history", "timeline", "actions",
         ]
 
     def get_attachments(self, event) -> AttachmentSerializer(many=True):
@@ -172,6 +205,12 @@ class EventDetailSerializer(EventSerializer):
 
     def get_history(self, event) -> HistorySerializer(many=True):
         return HistorySerializer(self.context["history"], many=True, context=self.context).data
+
+    def get_result(self, event) -> str:
+        return disposal_result(event)
+
+    def get_timeline(self, event) -> CaseStepSerializer(many=True):
+        return CaseStepSerializer(self.context["timeline"], many=True, context=self.context).data
 
     def get_actions(self, event) -> AvailableActionsSerializer:
         return self.context["actions"]
@@ -211,6 +250,11 @@ class HandleSerializer(serializers.Serializer):
                                           help_text="派单部门编号")
     duplicate_of = serializers.IntegerField(required=False, allow_null=True, default=None, min_value=1, max_value=MAX_ID,
                                             help_text="合并到的事件编号")
+    opinion = serializers.CharField(required=False, allow_blank=True, default="", max_length=500, help_text="派单意见")
+    requirements = serializers.CharField(required=False, allow_blank=True, default="", max_length=1000,
+                                         help_text="派单的办理要求")
+    due_on = serializers.DateField(required=False, allow_null=True, default=None,
+                                   help_text="派单的办理时限（日期，今天起 90 天内；不填按时限规则）")
     files = serializers.ListField(child=serializers.FileField(), required=False, default=list,
                                   help_text="办结佐证（办结时至少一份）")
 

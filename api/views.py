@@ -21,6 +21,7 @@ from governance import chinese_dates
 from governance.audit import entries_for
 from governance.evidence import attachment_response, attachments_of, disagreement_warnings
 from governance.models import Attachment
+from grid import case_record
 from grid import events as event_services
 from grid.access import get_object_for_user, region_grants, require_perm, scope
 from grid.event_forms import EventFilterForm
@@ -206,7 +207,7 @@ def _event_detail(request, event: Event) -> dict:
     }
     context = {
         "request": request, "attachments": attachments, "warnings": warnings, "history": list(entries_for(event)),
-        "actions": actions,
+        "timeline": case_record.timeline(event), "actions": actions,
         "attachment_url": lambda a: reverse("api:event_attachment", args=[event.pk, a.pk]),
     }
     return s.EventDetailSerializer(event, context=context).data
@@ -296,7 +297,8 @@ class EventHandleView(EventStepView):
         if data["decision"] == "merge" and data["duplicate_of"]:
             duplicate_of = Event.objects.filter(pk=data["duplicate_of"]).first()
         event_services.handle_event(event, by=request.user, decision=data["decision"], result=data["result"],
-                                    reason=data["reason"], department=department, duplicate_of=duplicate_of, files=files)
+                                    reason=data["reason"], department=department, duplicate_of=duplicate_of, files=files,
+                                    opinion=data["opinion"], requirements=data["requirements"], due_on=data["due_on"])
 
 
 class EventDepartmentView(EventStepView):

@@ -12,13 +12,13 @@ from django.apps import apps
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.core.exceptions import PermissionDenied
 from django.core.serializers.json import DjangoJSONEncoder
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 from django.views import View
 from django.views.generic import TemplateView
 
 from governance.audit import verify_chain
-from governance.audit_labels import action_label
+from governance.audit_labels import ACTION_LABELS, action_label
 from governance.listing import FilterForm, Sorts, xlsx_export
 from governance.models import AuditEntry
 from governance.paging import UncountedPage
@@ -41,7 +41,7 @@ AUDIT_SORTS = Sorts(("最新在前", ("-id",)), oldest=("最早在前", ("id",))
 
 
 class AuditFilterForm(FilterForm):
-    action = forms.CharField(label="操作", required=False, max_length=100, widget=forms.TextInput(attrs={"placeholder": "如 post、region.update"}))
+    action = forms.CharField(label="操作", required=False, max_length=100, widget=forms.TextInput(attrs={"placeholder": "如 上报上一级、任命岗位"}))
     actor = forms.CharField(label="操作人账号", required=False, max_length=150)
     object_type = forms.ChoiceField(label="对象类型", required=False)
     date_from = forms.DateField(label="日期起", required=False, widget=forms.DateInput(attrs={"type": "date"}))
@@ -61,7 +61,10 @@ class AuditFilterForm(FilterForm):
     def filter(self, entries):
         data = self.valid_values()
         if (data.get("action") or "").strip():
-            entries = entries.filter(action__icontains=data["action"].strip())
+            text = data["action"].strip()
+            # by its Chinese name (上报上一级) or by its code (event.escalate)
+            named = [code for code, label in ACTION_LABELS.items() if text in label]
+            entries = entries.filter(Q(action__icontains=text) | Q(action__in=named))
         if (data.get("actor") or "").strip():
             entries = entries.filter(actor_name__icontains=data["actor"].strip())
         if data.get("object_type"):

@@ -23,11 +23,11 @@ from grid.access import region_grants, scope
 from grid.event_lists import TaskRow, my_tasks, task_rows
 from grid.models import Event, EventCategory, Region, WorkDiary
 from inspection.models import PatrolReport
-from inspection.patrol.report_registration import verify_queue
 from inspection.patrol.scoring import month_scores, ranked
-from inspection.rounds.round_services import reads_rounds_as_township_only, township_rounds_visible
 from rectification import states
 from rectification.models import ProgressEntry, RectificationItem
+
+from .worklist import Deadline, GroupCard, Queue, deadlines_this_week, group_cards, waiting_for
 
 SESSION_PREVIOUS_LOGIN = "gv_previous_login"
 MONTHS = 12
@@ -50,14 +50,6 @@ class Change:
 
 
 @dataclass
-class Queue:
-    label: str
-    count: int
-    url: str
-    urgent: bool = False
-
-
-@dataclass
 class Dashboard:
     scope_name: str = ""
     tasks: list[TaskRow] = field(default_factory=list)
@@ -65,6 +57,8 @@ class Dashboard:
     overdue_tasks: int = 0
     overdue_events: int | None = None
     queues: list[Queue] = field(default_factory=list)
+    deadlines: list[Deadline] = field(default_factory=list)
+    groups: list[GroupCard] = field(default_factory=list)
     since: datetime.datetime | None = None
     changes: list[Change] = field(default_factory=list)
     figures: list[Figure] = field(default_factory=list)
@@ -396,21 +390,6 @@ def figure_for(user, key: str) -> Figure | None:
 # ------------------------------------------------------------------ tasks and changes
 
 
-def _queues(user) -> list[Queue]:
-    queues = []
-    if user.has_perm("inspection.verify_patrolreport"):
-        count = verify_queue(user).count()
-        queues.append(Queue("待核实的村级上报", count, reverse("patrol:verify_queue")))
-    if reads_rounds_as_township_only(user):
-        count = township_rounds_visible(user).count()
-        queues.append(Queue("本镇被巡察轮次", count, reverse("inspection:township_rounds")))
-    if user.has_perm("rectification.view_rectificationitem"):
-        overdue = scope(user, RectificationItem.objects.filter(states.q_overdue()),
-                        "rectification.view_rectificationitem").count()
-        queues.append(Queue("逾期未销号的整改事项", overdue, reverse("rectification:items") + "?overdue=1", urgent=bool(overdue)))
-    return queues
-
-
 def _changes(user, since: datetime.datetime | None) -> list[Change]:
     """Counts of what happened in the user's regions since `since` (one query per kind of record)."""
     if since is None:
@@ -459,7 +438,9 @@ def dashboard_for(user, *, since: datetime.datetime | None = None) -> Dashboard:
     dashboard.scope_name = _scope_name(roots)
     if roots:
         dashboard.overdue_events = _scoped_events(user).filter(is_overdue=True, status__in=Event.OPEN_STATUSES).count()
-    dashboard.queues = _queues(user)
+    dashboard.queues = waiting_for(user)
+    dashboard.deadlines = deadlines_this_week(user)
+    dashboard.groups = group_cards(user)
     dashboard.changes = _changes(user, since)
     if user.has_perm("grid.add_workdiary"):
         dashboard.diary_due = not WorkDiary.objects.filter(author=user, date=timezone.localdate()).exists()

@@ -144,6 +144,7 @@ class EventFilterForm(FilterForm):
     tier = forms.ChoiceField(label="当前层级", required=False)
     source = forms.ChoiceField(label="来源", required=False, choices=[("", "全部")] + list(Event.Source.choices))
     overdue = forms.BooleanField(label="仅超期", required=False)
+    mine = forms.BooleanField(label="只看我上报的", required=False)
     date_from = forms.DateField(label="上报日期起", required=False, widget=forms.DateInput(attrs={"type": "date"}))
     date_to = forms.DateField(label="上报日期止", required=False, widget=forms.DateInput(attrs={"type": "date"}))
     sort = forms.ChoiceField(label="排序", required=False, choices=[(key, label) for key, (label, _) in EVENT_SORTS.items()])
@@ -158,8 +159,8 @@ class EventFilterForm(FilterForm):
     def filters(self) -> EventFilters:
         """The filters as chosen; a bad value is ignored (its error shows beside its field)."""
         data = self.valid_values()
-        chosen = {name: data[name] for name in ("status", "category", "tier", "overdue", "date_from", "date_to",
-                                                "source", "sort") if data.get(name) not in (None, "")}
+        chosen = {name: data[name] for name in ("status", "category", "tier", "overdue", "mine", "date_from",
+                                                "date_to", "source", "sort") if data.get(name) not in (None, "")}
         return EventFilters(**chosen, q=(data.get("q") or "").strip())
 
 
@@ -170,7 +171,14 @@ class StepForm(forms.Form):
     result = forms.CharField(required=False)
     reason = forms.CharField(required=False)
     department = forms.IntegerField(required=False)
-    duplicate_of = forms.IntegerField(required=False)
+    duplicate_of = forms.IntegerField(required=False, error_messages={"invalid": "请选择或填写被重复的事件编号。"})
+    duplicate_of_number = forms.IntegerField(required=False, error_messages={"invalid": "请填写有效的事件编号。"})
+    opinion = forms.CharField(required=False)
+    requirements = forms.CharField(required=False)
+    due_on = forms.DateField(required=False, error_messages={"invalid": "请填写有效的办理时限日期（年-月-日）。"})
+
+    def error_messages_list(self) -> list[str]:
+        return [message for errors in self.errors.values() for message in errors]
 
 
 class RatingForm(forms.Form):

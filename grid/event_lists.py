@@ -4,6 +4,7 @@ Design notes: docs/architecture/grid.md."""
 from __future__ import annotations
 
 import datetime
+import math
 from dataclasses import dataclass
 
 from django.contrib.contenttypes.models import ContentType
@@ -74,8 +75,8 @@ def my_tasks(user) -> QuerySet[Event]:
 
 # Orders a user may choose for the events list (and its export and the API); "" is the default.
 EVENT_SORTS = {
-    "": ("最新上报在前", ("-id",)),
-    "oldest": ("最早上报在前", ("id",)),
+    "": ("最新上报在前", ("-created_at", "-id")),
+    "oldest": ("最早上报在前", ("created_at", "id")),
     "occurred": ("发生时间由近及远", ("-occurred_at", "-id")),
     "overdue": ("超期的在前", ("-is_overdue", "-id")),
 }
@@ -92,6 +93,7 @@ class EventFilters:
     source: str = ""
     q: str = ""
     sort: str = ""
+    mine: bool = False  # only the user's own reports (applied by region_events, which knows the user)
 
     def ordering(self) -> tuple[str, ...]:
         return EVENT_SORTS.get(self.sort, EVENT_SORTS[""])[1]
@@ -124,7 +126,9 @@ def region_events(user, filters: EventFilters | None = None, *, perm: str = "gri
     """The events of the user's regions (scoped by `perm`), filtered, in the chosen order (newest first)."""
     events = scope(user, Event.objects.all(), perm)
     if filters is None:
-        return events.order_by("-id")
+        return events.order_by(*EVENT_SORTS[""][1])
+    if filters.mine:
+        events = events.filter(reporter=user)
     return filters.apply(events).order_by(*filters.ordering())
 
 
@@ -149,6 +153,11 @@ class TaskRow:
     step: str
     due_at: datetime.datetime | None
 
+    @property
+    def is_late(self) -> bool:
+        """Past the step's deadline now, whether or not the periodic overdue scan has run."""
+        return self.event.is_overdue or (self.due_at is not None and self.due_at < timezone.now())
+
 
 def task_rows(user, tasks) -> list[TaskRow]:
     """The first rows of my tasks, with each open step's deadline (one query for all deadlines)."""
@@ -162,3 +171,67 @@ def task_rows(user, tasks) -> list[TaskRow]:
         ).order_by("id").values_list("task__process__artifact_object_id", "due_at")
     )
     return [TaskRow(event, STEP_LABELS.get(event.status, event.get_status_display()), due.get(event.pk)) for event in events]
+
+
+@dataclass
+class MyReport:
+    """One of my own reports as the phone shows it: its state and, while open, where it waits."""
+
+    event: Event
+    state: str
+    step: str
+
+
+def my_reports(user, limit: int = 10) -> list[MyReport]:
+    """The user's own reports, newest first, each with its status and current step (one query)."""
+    if not user.is_authenticated:
+        return []
+    events = (Event.objects.filter(reporter=user).select_related("handling_region", "department")
+              .order_by("-created_at", "-id")[:limit])
+    rows = []
+    for event in events:
+        step = ""
+        if event.is_open:
+            where = event.department.name if event.status == Event.Status.DISPATCHED and event.department_id else \
+                event.handling_region.name
+            step = f"{STEP_LABELS.get(event.status, event.get_status_display())}：{where}"
+        rows.append(MyReport(event, event.get_status_display(), step))
+    return rows
+
+
+MERGE_DAYS = 30
+MERGE_ROWS = 8
+MERGE_SCAN = 60
+
+
+@dataclass
+class MergeCandidate:
+    event: Event
+    distance_m: int | None  # metres between the two reported points, when both have one
+
+
+def merge_candidates(user, event: Event) -> list[MergeCandidate]:
+    """Events the user may see that `event` may repeat: same top-level category, reported in the same
+    handling area within MERGE_DAYS days before or after it, not merged themselves; nearest first when
+    both have coordinates, else newest first."""
+    top = event.category.parent_id or event.category_id
+    since = event.created_at - datetime.timedelta(days=MERGE_DAYS)
+    until = event.created_at + datetime.timedelta(days=MERGE_DAYS)
+    rows = list(
+        scope(user, Event.objects.all(), "grid.view_event")
+        .filter(Q(category_id=top) | Q(category__parent_id=top), region__path__startswith=event.handling_region.path,
+                created_at__gte=since, created_at__lte=until)
+        .exclude(pk=event.pk).exclude(status=Event.Status.MERGED)
+        .select_related("region").order_by("-created_at", "-id")[:MERGE_SCAN]
+    )
+    candidates = [MergeCandidate(other, _metres(event, other)) for other in rows]
+    candidates.sort(key=lambda row: (row.distance_m is None, row.distance_m or 0))
+    return candidates[:MERGE_ROWS]
+
+
+def _metres(a: Event, b: Event) -> int | None:
+    if None in (a.latitude, a.longitude, b.latitude, b.longitude):
+        return None
+    lat1, lon1, lat2, lon2 = map(math.radians, map(float, (a.latitude, a.longitude, b.latitude, b.longitude)))
+    h = math.sin((lat2 - lat1) / 2) ** 2 + math.cos(lat1) * math.cos(lat2) * math.sin((lon2 - lon1) / 2) ** 2
+    return round(2 * 6371000 * math.asin(math.sqrt(h)))

@@ -3,6 +3,7 @@ Design notes: docs/architecture/grid.md."""
 
 from __future__ import annotations
 
+import datetime
 from urllib.parse import quote
 
 from django.contrib import messages
@@ -13,27 +14,28 @@ from django.http import Http404, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.html import format_html
+from django.utils.safestring import mark_safe
 from django.views import View
 from django.views.generic import TemplateView
 
-from governance.audit import entries_for
-from governance.audit_labels import action_label
 from governance.evidence import EvidenceRejected, attachments_of, disagreement_warnings
 from governance.paging import UncountedPage
 from jobs.exports import export_threshold
 from workflows.flow_parts import artifact_lookup
 from workflows.models import TaskDeadline
 
+from . import case_record, region_map
 from . import events as event_services
 from .access import get_object_for_user, require_perm
 from .category_attributes import shown_attributes
 from .event_export import EXPORT_LIMIT, export_events
 from .event_flow import EventFlow, event_flow_bpmn, event_flow_svg
 from .event_forms import EventFilterForm, EventReportForm, RatingForm, StepForm
-from .event_lists import STEP_BY_STATUS, my_tasks, region_events, with_list_columns
+from .event_lists import STEP_BY_STATUS, merge_candidates, my_tasks, region_events, with_list_columns
 from .job_kinds import start_event_export
 from .list_forms import MyTasksFilterForm
-from .models import Department, Event
+from .models import Department, Event, Region
 
 PAGE_SIZE = 50
 
@@ -154,10 +156,12 @@ def submit_report(request, form: EventReportForm) -> tuple[Event | None, list[st
         )
     except (ValidationError, EvidenceRejected) as exc:
         return None, _error_messages(exc)
+    url = reverse("grid:event_detail", args=[event.pk])
     if created:
-        messages.success(request, f"事件 #{event.pk} 已上报，进入{event.handling_region.name}的处置环节。")
+        messages.success(request, format_html('事件 <a href="{}">#{}</a> 已上报，进入{}的处置环节。<a href="{}">查看办理进度 →</a>',
+                                              url, event.pk, event.handling_region.name, url))
     else:
-        messages.info(request, f"该上报已提交过（事件 #{event.pk}），未重复创建。")
+        messages.info(request, format_html('该上报已提交过（事件 <a href="{}">#{}</a>），未重复创建。', url, event.pk))
     return event, []
 
 
@@ -174,12 +178,18 @@ class EventDetailView(LoginRequiredMixin, TemplateView):
     def get_context_data(self, **kwargs):
         user = self.request.user
         event = kwargs.pop("event", None) or _event_for(user, self.kwargs["pk"])
+        case = case_record.timeline(event)
+        roles = {item.attachment.pk: item.role for step in case for item in step.evidence}
         attachments = []
         for attachment in attachments_of(event).order_by("id"):
+            role = roles.get(attachment.pk, "佐证材料")
+            # A report photo is checked against the reported time and place; a disposal photo is taken later.
             warnings = disagreement_warnings(
                 attachment, occurred_at=event.occurred_at, latitude=event.latitude, longitude=event.longitude,
-            ) if attachment.kind == "image" else []
-            attachments.append((attachment, warnings))
+            ) if attachment.kind == "image" and not role.startswith("处置") else []
+            attachments.append((attachment, warnings, role))
+        # before (上报) first, then after (处置), each in upload order
+        attachments.sort(key=lambda row: (0 if row[2].startswith("上报") else 1 if row[2].startswith("处置") else 2))
         decisions = event_services.available_decisions(user, event)
         step = STEP_BY_STATUS.get(event.status) if event.is_open else None
         deadline = _open_deadline(event) if step else None
@@ -189,7 +199,10 @@ class EventDetailView(LoginRequiredMixin, TemplateView):
             decision_labels=event_services.DECISION_LABELS, attribute_rows=shown_attributes(event),
             departments=Department.objects.filter(region=event.handling_region).order_by("name") if "handle" in decisions else [],
             default_department=event_services.default_department(event) if "handle" in decisions else None,
-            history=_history(event),
+            merge_candidates=merge_candidates(user, event) if "merge" in decisions.get("handle", ()) else [],
+            dispatch_max_day=timezone.localdate() + datetime.timedelta(days=event_services.DISPATCH_MAX_DAYS),
+            today=timezone.localdate(),
+            case=case, disposal_result=case_record.disposal_result(event),
             duplicates=event.duplicates.all()[:20],
             may_rate=event.status == Event.Status.CLOSED and event.rating is None and user.pk == event.reporter_id,
             rating_form=RatingForm(),
@@ -198,13 +211,6 @@ class EventDetailView(LoginRequiredMixin, TemplateView):
         return context
 
 
-
-
-def _history(event: Event) -> list:
-    entries = list(entries_for(event))
-    for entry in entries:
-        entry.action_label = action_label(entry.action)
-    return entries
 
 
 def _open_deadline(event: Event):
@@ -238,7 +244,7 @@ class EventActionView(LoginRequiredMixin, View):
                 return HttpResponseRedirect(reverse("grid:event_detail", args=[pk]))
             form = StepForm(request.POST)
             if not form.is_valid():
-                raise event_services.EventError("提交内容无效，请重试。")
+                raise event_services.EventError(form.error_messages_list() or "提交内容无效，请重试。")
             data = form.cleaned_data
             decision = data["decision"]
             if action == "handle":
@@ -246,10 +252,12 @@ class EventActionView(LoginRequiredMixin, View):
                 if data["department"]:
                     department = Department.objects.filter(pk=data["department"]).first()
                 if decision == "merge":
-                    duplicate_of = Event.objects.filter(pk=data["duplicate_of"]).first() if data["duplicate_of"] else None
+                    chosen = data["duplicate_of"] or data["duplicate_of_number"]  # a candidate, else a typed number
+                    duplicate_of = Event.objects.filter(pk=chosen).first() if chosen else None
                 event_services.handle_event(
                     event, by=request.user, decision=decision, result=data["result"], reason=data["reason"],
                     department=department, duplicate_of=duplicate_of, files=files,
+                    opinion=data["opinion"], requirements=data["requirements"], due_on=data["due_on"],
                 )
             elif action == "department":
                 event_services.department_handle_event(
@@ -288,3 +296,28 @@ class EventChartView(LoginRequiredMixin, TemplateView):
             return HttpResponse(svg, content_type="image/svg+xml")
         title = f"事件 #{event.pk} 流程图" if event else "网格事件流程图"
         return self.render_to_response(self.get_context_data(page_title=title, event=event, svg=svg))
+
+
+class RegionMapView(LoginRequiredMixin, TemplateView):
+    """一张图: the user's area with its open events (grid.region_map); ?region= narrows to an area below."""
+
+    template_name = "grid/region_map.html"
+
+    def get_context_data(self, **kwargs):
+        user = self.request.user
+        require_perm(user, "grid.view_event")
+        raw = self.request.GET.get("region", "")
+        root = region_map.map_root(user, int(raw) if raw.isdigit() else None)
+        if root is None:
+            raise PermissionDenied("您没有查看事件的岗位。")
+        data = region_map.build_map(user, root)
+        parents = list(Region.objects.filter(path__in=[root.path[:i] for i in range(Region.steplen, len(root.path), Region.steplen)])
+                       .order_by("depth")) if root.depth > 1 else []
+        top = region_map.map_root(user)
+        crumbs = [region for region in parents if top and region.path.startswith(top.path)]
+        return super().get_context_data(
+            page_title="一张图", map=data, svg=mark_safe(data.svg),  # noqa: S308 — every text escaped in region_map
+            crumbs=crumbs, legend=[("超期", region_map.OVERDUE_COLOUR)] + [
+                (label, region_map.URGENCY_COLOURS[value]) for value, label in Event.Urgency.choices],
+            **kwargs,
+        )

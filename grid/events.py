@@ -9,6 +9,7 @@ from decimal import Decimal, InvalidOperation
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 from viewflow.workflow.models import Task
 from viewflow.workflow.status import STATUS
 
@@ -273,11 +274,28 @@ def _require_step(user, event: Event, step: str) -> None:
 _FIELDS = ["status", "handling_region", "department", "result", "rejection_reason", "duplicate_of", "return_count"]
 
 
+def _step_record(event: Event, *, opinion: str = "", files=(), **extra) -> dict:
+    """What a step's audit row keeps: the event's fields after it, the opinion given (reason, result or
+    instructions) and the ids of the files stored with it; the case record (grid.case_record) reads them."""
+    after = audit.snapshot(event, _FIELDS)
+    if opinion.strip():
+        after["opinion"] = opinion.strip()
+    if files:
+        after["evidence"] = [attachment.pk for attachment in files]
+    after.update({key: value for key, value in extra.items() if value not in (None, "")})
+    return after
+
+
 def handle_event(
     event: Event, *, by, decision: str, result: str = "", reason: str = "",
     department: Department | None = None, duplicate_of: Event | None = None, files=(),
+    opinion: str = "", requirements: str = "", due_on: datetime.date | None = None,
 ) -> Event:
-    """The "handle at this tier" step: resolve, escalate, or (grid) merge/reject, or (township) dispatch."""
+    """The "handle at this tier" step: resolve, escalate, or (grid) merge/reject, or (township) dispatch.
+
+    A dispatch carries the township's 派单意见 (`opinion`), 办理要求 (`requirements`) and, when given, a
+    办理时限 (`due_on`, a day from today up to DISPATCH_MAX_DAYS ahead) that replaces the rule's deadline
+    of the department's step; they are kept in the step's audit row (the case record)."""
     with transaction.atomic():
         event = _lock(event)
         _require_step(by, event, "handle")
@@ -300,8 +318,8 @@ def handle_event(
             if upper is None:
                 raise EventError("已是最高处置层级，不能再上报。")
             event.handling_region, event.rejection_reason = upper, ""
-            event.result = f"{event.result}\n[上报] {reason.strip()}".strip()
         elif decision == "dispatch":
+            _check_dispatch(opinion, requirements, due_on)
             department = department or default_department(event)
             if department is None:
                 raise EventError("该类别未配置牵头部门，请选择承办部门。")
@@ -320,9 +338,15 @@ def handle_event(
                 raise EventError("请填写驳回理由。")
             event.rejection_reason, event.status = reason.strip(), Event.Status.REJECTED
         event.save()
-        evidence.store(event, inspected, by=by)
+        stored = evidence.store(event, inspected, by=by)
         _complete(event, "handle", decision, by=by)
-        audit.record(f"event.{decision}", actor=by, obj=event, before=before, after=audit.snapshot(event, _FIELDS))
+        if decision == "dispatch" and due_on is not None:
+            _set_open_deadline(event, due_on)
+        said = {"resolve": result, "dispatch": opinion}.get(decision, reason)
+        extra = {"requirements": requirements.strip(), "due_on": due_on.isoformat() if due_on else ""} \
+            if decision == "dispatch" else {}
+        audit.record(f"event.{decision}", actor=by, obj=event, before=before,
+                     after=_step_record(event, opinion=said, files=stored, **extra))
         if decision in ("merge", "reject") and event.reporter_id != by.pk:
             if decision == "merge":
                 notify_reporter_of_result(event, title=f"事件 #{event.pk}“{event.title}”已合并到事件 #{event.duplicate_of_id}",
@@ -330,6 +354,32 @@ def handle_event(
             else:
                 notify_reporter_of_result(event, title=f"事件 #{event.pk}“{event.title}”被驳回", body=f"驳回理由：{event.rejection_reason}")
     return event
+
+
+DISPATCH_MAX_DAYS = 90
+OPINION_MAX, REQUIREMENTS_MAX = 500, 1000
+
+
+def _check_dispatch(opinion: str, requirements: str, due_on: datetime.date | None) -> None:
+    errors = []
+    if len(opinion.strip()) > OPINION_MAX:
+        errors.append(f"派单意见不能超过 {OPINION_MAX} 字。")
+    if len(requirements.strip()) > REQUIREMENTS_MAX:
+        errors.append(f"办理要求不能超过 {REQUIREMENTS_MAX} 字。")
+    if due_on is not None:
+        today = timezone.localdate()
+        if due_on < today:
+            errors.append("办理时限不能早于今天。")
+        elif due_on > today + datetime.timedelta(days=DISPATCH_MAX_DAYS):
+            errors.append(f"办理时限不能超过 {DISPATCH_MAX_DAYS} 天。")
+    if errors:
+        raise EventError(errors)
+
+
+def _set_open_deadline(event: Event, due_on: datetime.date) -> None:
+    """The department's step is due at the end of the chosen day instead of the rule's deadline."""
+    due_at = timezone.make_aware(datetime.datetime.combine(due_on, datetime.time(23, 59)))
+    TaskDeadline.objects.filter(is_open=True, **process_lookup(event, "task__process__")).update(due_at=due_at)
 
 
 def default_department(event: Event) -> Department | None:
@@ -362,9 +412,10 @@ def department_handle_event(event: Event, *, by, decision: str, result: str = ""
         else:
             raise EventError("无效的办理决定。")
         event.save()
-        evidence.store(event, inspected, by=by)
+        stored = evidence.store(event, inspected, by=by)
         _complete(event, "department", decision, by=by)
-        audit.record(f"event.department.{decision}", actor=by, obj=event, before=before, after=audit.snapshot(event, _FIELDS))
+        audit.record(f"event.department.{decision}", actor=by, obj=event, before=before,
+                     after=_step_record(event, opinion=result if decision == "resolve" else reason, files=stored))
     return event
 
 
@@ -388,7 +439,8 @@ def verify_event(event: Event, *, by, satisfied: bool, reason: str = "") -> Even
         event.save()
         _complete(event, "verify", decision, by=by)
         event.refresh_from_db()
-        audit.record(f"event.verify.{decision}", actor=by, obj=event, before=before, after=audit.snapshot(event, _FIELDS))
+        audit.record(f"event.verify.{decision}", actor=by, obj=event, before=before,
+                     after=_step_record(event, opinion=reason if not satisfied else ""))
     return event
 
 
@@ -439,9 +491,8 @@ def escalate_overdue_event(event: Event, *, reason: str = "超期未处置，系
             return None
         before = audit.snapshot(event, _FIELDS)
         event.handling_region = upper
-        event.result = f"{event.result}\n[自动上报] {reason}".strip()
         event.is_overdue = False  # a new tier, a new deadline
         event.save()
         _complete(event, "handle", "escalate", by=system_user())
-        audit.record("event.auto_escalate", actor=None, obj=event, before=before, after=audit.snapshot(event, _FIELDS))
+        audit.record("event.auto_escalate", actor=None, obj=event, before=before, after=_step_record(event, opinion=reason))
     return event

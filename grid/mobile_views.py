@@ -13,7 +13,7 @@ from django.views.generic import TemplateView
 
 from . import patrols
 from .event_forms import EventReportForm
-from .event_lists import my_tasks, task_rows
+from .event_lists import my_reports, my_tasks, task_rows
 from .event_views import submit_report
 from .models import PatrolLog, WorkDiary
 from .patrol_forms import DiaryForm
@@ -58,6 +58,7 @@ class MobileView(LoginRequiredMixin, TemplateView):
             diary_locked=bool(diary and diary.reviewed_at),
             tasks=task_rows(user, tasks) if tasks.exists() else [],
             patrols_today=PatrolLog.objects.filter(member=user, date=today).count(),
+            reports=my_reports(user) if may_report else [],
             **kwargs,
         )
 
@@ -74,7 +75,7 @@ class MobileView(LoginRequiredMixin, TemplateView):
         form = EventReportForm(request.POST, user=request.user)
         event, errors = submit_report(request, form)
         if event is not None:
-            return redirect(reverse("grid:mobile") + "#tasks")
+            return redirect(reverse("grid:mobile") + "#mine")
         context = self.get_context_data(report_form=form, report_errors=errors, focus="report")
         return self.render_to_response(context, status=422)
 

@@ -385,6 +385,8 @@ class Event(models.Model):
         indexes = [
             models.Index(fields=["region", "-id"], name="event_region_recent_idx"),
             models.Index(fields=["status", "-id"], name="event_status_recent_idx"),
+            # The lists' default order, newest report first by report time (imported events keep theirs).
+            models.Index(fields=["region", "-created_at", "-id"], name="event_region_reported_idx"),
             # "My tasks": open events at a step, by the region handling them (grid.event_lists.my_tasks).
             models.Index(fields=["handling_region", "status"], name="event_handling_status_idx"),
         ]

@@ -19,6 +19,7 @@ class GridApp(AreaApp):
         MenuLink("手机工作台", "smartphone", "mobile", ("grid.add_event", "grid.add_workdiary")),
         MenuLink("上报事件", "add_a_photo", "event_report", ("grid.add_event",)),
         MenuLink("辖区事件", "list_alt", "events", EVENT_VIEWERS),
+        MenuLink("一张图", "map", "map", ("grid.view_event",)),
         MenuLink("事件流程图", "account_tree", "event_chart", EVENT_VIEWERS),
         MenuLink("巡查记录", "directions_walk", "patrols", ("grid.add_patrollog", "grid.view_patrollog")),
         MenuLink("工作日志", "menu_book", "diaries", ("grid.add_workdiary", "grid.review_workdiary", "grid.view_workdiary")),
@@ -29,6 +30,7 @@ class GridApp(AreaApp):
     index_path = path("", event_views.GridIndexView.as_view(), name="index")
     tasks_path = path("tasks/", event_views.MyTasksView.as_view(), name="my_tasks")
     events_path = path("events/", event_views.EventListView.as_view(), name="events")
+    map_path = path("map/", event_views.RegionMapView.as_view(), name="map")
     export_path = path("events/export/", event_views.EventExportView.as_view(), name="event_export")
     report_path = path("events/new/", event_views.EventReportView.as_view(), name="event_report")
     chart_path = path("events/chart/", event_views.EventChartView.as_view(), name="event_chart")

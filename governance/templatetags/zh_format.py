@@ -93,6 +93,16 @@ def zh_count(value) -> str:
 
 
 @register.filter
+def zh_score(value) -> str:
+    """A score or points without needless decimals: 60.00 → 60, 2.50 → 2.5, -2.00 → -2; None → —."""
+    number = _number(value)
+    if number is None:
+        return _EMPTY
+    text = f"{number:.2f}"
+    return text.rstrip("0").rstrip(".")
+
+
+@register.filter
 def zh_percent(value, places: int = 1) -> str:
     """A ratio (0.875) as a percentage (87.5%); None or an invalid value as —."""
     number = _number(value)

@@ -1,20 +1,32 @@
 from django.contrib.auth.mixins import LoginRequiredMixin
+from django.db.models import Q
 from django.views.generic import TemplateView
 
 from grid.access import scope
+from grid.models import Region
 
 from ..models import CatalogItem, PatrolCategory, SupervisionGroup
-from .list_forms import CatalogSearchForm
+from .list_forms import CatalogSearchForm, villages_for
+
+
+def _with_township_rows(user, model, perm: str):
+    """Rows of `model` in the user's regions, plus those of the townships above the user's villages."""
+    townships = {village.path[: -Region.steplen] for village in villages_for(user, perm)}
+    return model.objects.filter(Q(pk__in=scope(user, model.objects.all(), perm).values("pk"))
+                                | Q(township__path__in=townships))
 
 
 class PatrolCategoryListView(LoginRequiredMixin, TemplateView):
     template_name = "inspection/catalog.html"
 
     def get_context_data(self, **kwargs):
-        categories = scope(self.request.user, PatrolCategory.objects.all(), "inspection.view_patrolcategory")
+        user = self.request.user
+        # A village's patrol works to its township's catalog: a village post sees its township's categories
+        # and items, as its report form lists them (catalog_items_for).
+        categories = _with_township_rows(user, PatrolCategory, "inspection.view_patrolcategory")
         categories = categories.select_related("township", "lead_department").order_by("township__path", "lead_department__name", "id")
         form = CatalogSearchForm(self.request.GET or None)
-        items = scope(self.request.user, CatalogItem.objects.all(), "inspection.view_catalogitem")
+        items = _with_township_rows(user, CatalogItem, "inspection.view_catalogitem")
         items = form.apply(items.select_related("township", "category", "lead_department")).order_by("township__path", "code")
         return super().get_context_data(
             page_title="巡查目录", categories=categories, items=items, form=form,

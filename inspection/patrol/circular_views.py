@@ -45,13 +45,19 @@ class PeriodForm(forms.Form):
     kind = forms.ChoiceField(label="类型", choices=[("month", "月度通报"), ("quarter", "季度考评")], initial="month")
     month = forms.CharField(label="月份", required=False, help_text="YYYY-MM",
                             widget=forms.TextInput(attrs={"type": "month", "placeholder": "2026-03"}))
-    quarter = forms.CharField(label="季度", required=False, help_text="YYYYQn",
-                              widget=forms.TextInput(attrs={"placeholder": "2026Q1"}))
+    # Chosen from a list of recent quarters (2026年第4季度), sent as 2026Q4; a link may name an older one.
+    quarter = forms.CharField(label="季度", required=False, widget=forms.Select)
 
     def __init__(self, data=None, *, townships: dict[int, tuple[Region, bool]]):
         super().__init__(data)
         self.townships = townships
         self.fields["township"].choices = [(pk, township.name) for pk, (township, _) in townships.items()]
+        choices = quarter_choices()
+        asked = (data or {}).get("quarter") if hasattr(data, "get") else None
+        parsed = chinese_dates.parse_quarter(asked or "")
+        if parsed and f"{parsed[0]}Q{parsed[1]}" not in dict(choices):
+            choices.append((f"{parsed[0]}Q{parsed[1]}", f"{parsed[0]}年第{parsed[1]}季度"))
+        self.fields["quarter"].widget.choices = choices
 
     def clean(self):
         cleaned = super().clean()
@@ -66,6 +72,20 @@ class PeriodForm(forms.Form):
                 self.add_error("month", circulars.MONTH_ERROR)
             cleaned["period"] = parsed
         return cleaned
+
+
+QUARTERS_LISTED = 12
+
+
+def quarter_choices(today: datetime.date | None = None) -> list[tuple[str, str]]:
+    """The current quarter and the QUARTERS_LISTED - 1 before it, newest first: ("2026Q4", "2026年第4季度")."""
+    today = today or timezone.localdate()
+    year, quarter = today.year, (today.month - 1) // 3 + 1
+    choices = []
+    for _ in range(QUARTERS_LISTED):
+        choices.append((f"{year}Q{quarter}", f"{year}年第{quarter}季度"))
+        year, quarter = (year - 1, 4) if quarter == 1 else (year, quarter - 1)
+    return choices
 
 
 def _default_query(townships) -> dict:

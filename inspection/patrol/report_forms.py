@@ -10,6 +10,7 @@ from django.contrib.auth import get_user_model
 from django.utils import timezone
 
 from governance.listing import SortedForm, Sorts, word_search
+from governance.templatetags.zh_format import zh_score
 from grid.models import Post, Region
 
 from ..models import PatrolReport, VillagePatrol
@@ -113,7 +114,7 @@ class PatrolReportForm(forms.Form):
         }
         self.fields["village"].choices = [(pk, village.full_path) for pk, village in self.villages.items()]
         self.fields["item"].choices = [("", "请选择目录事项")] + [
-            (pk, f"{item.code} {item.name}（{item.lead_department.name}，{item.points} 分）") for pk, item in self.catalog.items()
+            (pk, f"{item.code} {item.name}（{item.lead_department.name}，{zh_score(item.points)} 分）") for pk, item in self.catalog.items()
         ]
         self.fields["patrol"].choices = [("", "不关联")] + [
             (pk, f"{patrol.date:%Y-%m-%d} {patrol.village.name}巡查") for pk, patrol in self.patrols.items()

@@ -3,6 +3,7 @@
 import pytest
 from django.urls import reverse
 
+from api.credentials import create_device_token
 from config.urls import site
 
 
@@ -96,8 +97,13 @@ def test_two_factor_is_offered_on_the_home_page_to_county_and_township_posts_onl
     assert "/accounts/two-factor/" not in client.get("/").content.decode()
 
 
-def test_account_menu_links_to_jobs_tokens_and_api_docs(client, personas):
-    client.force_login(personas["grid_member"])
+def test_account_menu_links_to_jobs_and_to_api_pages_only_for_token_holders(client, personas):
+    member = personas["grid_member"]
+    client.force_login(member)
+    page = client.get("/").content.decode()
+    assert 'href="/jobs/"' in page
+    assert 'href="/api/tokens/"' not in page and 'href="/api/docs/"' not in page  # no technical pages for a grid member
+    create_device_token(by=member, name="手机")
     page = client.get("/").content.decode()
     for url in ("/jobs/", "/api/tokens/", "/api/docs/"):
         assert f'href="{url}"' in page

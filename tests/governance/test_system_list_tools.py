@@ -156,3 +156,13 @@ def test_inbox_unread_only_and_search(client, personas):
     assert page_of(client, "inbox", q="督办") == [supervision]  # the title, never another's
     assert page_of(client, "inbox", q="督办", unread="on") == [supervision]
     assert page_of(client, "inbox", q="乱堆", unread="on") == []
+
+
+def test_audit_list_shows_chinese_action_names_and_finds_them(client, trail):
+    client.force_login(trail)
+    by_name = [entry.pk for entry in page_of(client, "system:audit", action="修改区域")]
+    by_code = [entry.pk for entry in page_of(client, "system:audit", action="region.update")]
+    assert by_name and by_name == by_code
+    page = client.get(reverse("system:audit"), {"action": "修改区域"}).content.decode()
+    assert '<td data-label="操作" title="region.update">修改区域</td>' in page
+    assert ">region.update<" not in page  # the code is no longer printed in the cell

@@ -8,6 +8,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from governance.models import Attachment
+from grid import events
 from grid.models import Event, EventCategory, WorkDiary
 from tests.conftest import photo
 
@@ -47,13 +48,14 @@ def test_phone_page_is_built_for_a_phone(client, county, personas, category):
 def test_report_from_the_phone_with_a_photo(client, county, personas, category):
     client.force_login(personas["grid_member"])
     response = client.post(reverse("grid:mobile_report"), {**report(county, category), "files": [photo("scene.jpg")]})
-    assert response.status_code == 302 and response["Location"].endswith("/grid/m/#tasks")
+    assert response.status_code == 302 and response["Location"].endswith("/grid/m/#mine")
     event = Event.objects.get()
     assert (event.title, event.region, event.reporter) == ("河边垃圾堆放", county.grid1, personas["grid_member"])
     assert str(event.latitude) == "34.123456" and str(event.longitude) == "112.654321"
     assert Attachment.objects.filter(owner_id=event.pk, kind="image").count() == 1
     page = client.get(reverse("grid:mobile")).content.decode()
-    assert f"事件 #{event.pk}" in page  # the success message
+    detail = reverse("grid:event_detail", args=[event.pk])
+    assert f'事件 <a href="{detail}">#{event.pk}</a> 已上报' in page  # the confirmation links to the case
     # The same submission again (a retry on a bad network) creates nothing new.
     client.post(reverse("grid:mobile_report"), {**report(county, category), "files": [photo("scene.jpg")]})
     assert Event.objects.count() == 1
@@ -121,3 +123,35 @@ def test_phone_page_is_for_grid_members(client, county, personas, role):
 def test_phone_page_needs_sign_in(client, db):
     response = client.get(reverse("grid:mobile"))
     assert response.status_code == 302 and "/accounts/login/" in response["Location"]
+
+
+def test_my_reports_on_the_phone_show_status_and_current_step(client, county, personas, category):
+
+
+    member = personas["grid_member"]
+    client.force_login(member)
+    client.post(reverse("grid:mobile_report"), {**report(county, category), "files": [photo("scene.jpg")]})
+    client.post(reverse("grid:mobile_report"), {**report(county, category, idempotency_key="phone-2", title="路灯损坏"),
+                                               "files": [photo("lamp.jpg")]})
+    lamp = Event.objects.get(title="路灯损坏")
+    events.handle_event(lamp, by=personas["grid_leader"], decision="escalate", reason="需村里协调")
+    Event.objects.create(reporter=personas["grid_leader"], region=county.grid1, handling_region=county.grid1,
+                         category=category, title="别人上报的", description="x", occurred_at=timezone.now(),
+                         idempotency_key="other")
+    page = client.get(reverse("grid:mobile")).content.decode()
+    mine = page[page.index('id="mine"'):]
+    assert "我上报的" in page and "#mine" in page
+    assert "路灯损坏" in mine and "本级处置：楼星村" in mine
+    assert "河边垃圾堆放" in mine and "本级处置：第1网格" in mine
+    assert "别人上报的" not in mine
+    assert mine.index("路灯损坏") < mine.index("河边垃圾堆放")  # newest first
+    assert reverse("grid:event_detail", args=[lamp.pk]) in mine
+
+
+def test_event_list_filters_my_own_reports(client, county, personas, category):
+    for user, title in ((personas["grid_member"], "我报的"), (personas["grid_leader"], "网格长报的")):
+        Event.objects.create(reporter=user, region=county.grid1, handling_region=county.grid1, category=category,
+                             title=title, description="x", occurred_at=timezone.now(), idempotency_key=title)
+    client.force_login(personas["grid_member"])
+    page = client.get(reverse("grid:events") + "?mine=on").content.decode()
+    assert "我报的" in page and "网格长报的" not in page

@@ -430,3 +430,16 @@ def test_a_township_without_supervision_groups_is_not_told_every_group_checked(c
 
     text = "\n".join(p.text for p in docx.Document(io.BytesIO(circulars.render_docx(data))).paragraphs)
     assert "本镇尚未设置巡查督查组" in text
+
+
+def test_quarter_is_chosen_from_a_list_not_typed(client, county, personas):
+    from inspection.patrol.circular_views import quarter_choices
+
+    assert quarter_choices(datetime.date(2026, 11, 5))[:3] == [
+        ("2026Q4", "2026年第4季度"), ("2026Q3", "2026年第3季度"), ("2026Q2", "2026年第2季度")]
+    assert quarter_choices(datetime.date(2026, 2, 1))[1] == ("2025Q4", "2025年第4季度")
+    client.force_login(personas["township_committee"])
+    page = client.get(reverse("patrol:circulars"), {"township": county.taiping.pk, "kind": "quarter",
+                                                     "quarter": "2026Q1"}).content.decode()
+    assert '<select name="quarter"' in page and '<option value="2026Q1" selected>2026年第1季度</option>' in page
+    assert 'placeholder="2026Q1"' not in page

@@ -125,6 +125,8 @@ CASES: dict[str, Case] = {
     "grid:index": Case(PAGE), "grid:my_tasks": Case(PAGE, lambda w: [({}, ""), ({}, "q=事件标题&step=handle&sort=deadline")]),
     "grid:events": Case(PAGE, query(lambda w: f"region={w.county.grid1.pk}&q=事件标题")),
     "grid:event_export": Case(PAGE, query(lambda w: f"region={w.county.grid1.pk}"), post=False),
+    # a county A region asked for by a county B user: their own area's map instead, nothing of county A
+    "grid:map": Case(PAGE, query(lambda w: f"region={w.county.grid1.pk}")),
     "grid:event_report": Case(PAGE, post=True), "grid:event_chart": Case(PAGE),
     "grid:event_detail": Case(OBJECT, pk("event")),
     "grid:event_process_chart": Case(OBJECT, lambda w: [({"pk": w.a["event"].pk}, ""), ({"pk": w.a["event"].pk}, "format=bpmn")]),

@@ -1,0 +1,222 @@
+"""What waits for a user on the home page: the queues of their role, their deadlines this week and,
+for an inspection group, the card of their group. Every query is scoped by the apps' own visibility
+functions; design notes: docs/architecture/governance.md (工作台)."""
+
+from __future__ import annotations
+
+import datetime
+from dataclasses import dataclass, field
+
+from django.contrib.contenttypes.models import ContentType
+from django.db.models import Q
+from django.urls import reverse
+from django.utils import timezone
+
+from grid.access import scope
+from grid.event_flow import EventFlow
+from grid.event_lists import STEP_LABELS, my_tasks
+from grid.models import Event, WorkDiary
+from inspection.models import InspectionGroup, MobileProposal
+from inspection.patrol.report_registration import verify_queue
+from inspection.rounds.letters import visible_letters
+from inspection.rounds.onsite import groups_of, visible_clues, visible_findings, visible_talks
+from inspection.rounds.round_services import (
+    proposals_visible,
+    reads_rounds_as_township_only,
+    township_rounds_visible,
+)
+from rectification import states
+from rectification.models import ProgressNotice, RectificationItem
+from workflows.models import TaskDeadline
+
+WEEK_DAYS = 7
+DEADLINE_ROWS = 12
+
+
+@dataclass
+class Queue:
+    """A count of records waiting for the user, with the list that shows them."""
+
+    label: str
+    count: int
+    url: str
+    urgent: bool = False
+
+
+@dataclass
+class Deadline:
+    """One of the user's own deadlines: what, where to open it, when it is due."""
+
+    kind: str
+    title: str
+    url: str
+    due: datetime.date
+    overdue: bool = False
+
+    @property
+    def left(self) -> str:
+        """今天到期, 剩 3 天 or 已超期 2 天 (whole days from today)."""
+        days = (self.due - _today()).days
+        if days < 0 or self.overdue:
+            return f"已超期 {max(1, -days)} 天" if days < 0 else "已超期"
+        return "今天到期" if days == 0 else f"剩 {days} 天"
+
+
+@dataclass
+class Milestone:
+    label: str
+    date: datetime.date | None
+    passed: bool
+
+
+@dataclass
+class GroupCard:
+    """An inspection group as its member sees it: round, township, targets, timeline and counts."""
+
+    group: InspectionGroup
+    role: str
+    targets: list[str] = field(default_factory=list)
+    timeline: list[Milestone] = field(default_factory=list)
+    findings: int = 0
+    talks: int = 0
+    clues: int | None = None  # None: the user may not see the group's clues (only its leader may)
+    pending_proposals: int = 0
+
+
+def _today() -> datetime.date:
+    return timezone.localdate()
+
+
+# ---------------------------------------------------------------- queues
+
+
+def waiting_for(user) -> list[Queue]:
+    """The queues of the user's roles, each scoped to what they may see and act on (a query per queue)."""
+    queues: list[Queue] = []
+    today = _today()
+    if user.has_perm("grid.review_workdiary"):
+        count = scope(user, WorkDiary.objects.filter(reviewed_at__isnull=True).exclude(author=user),
+                      "grid.review_workdiary").count()
+        queues.append(Queue("待审核的工作日志", count, reverse("grid:diaries") + "?show=review", urgent=bool(count)))
+    if user.has_perm("inspection.verify_patrolreport"):
+        count = verify_queue(user).count()
+        queues.append(Queue("待核实的村级上报", count, reverse("patrol:verify_queue"), urgent=bool(count)))
+    if user.has_perm("rectification.verify_rectificationitem"):
+        count = scope(user, RectificationItem.objects.filter(states.q_awaiting()),
+                      "rectification.verify_rectificationitem").count()
+        queues.append(Queue("待验收销号的整改事项", count, reverse("rectification:items") + "?status=awaiting",
+                            urgent=bool(count)))
+    if user.has_perm("rectification.view_rectificationitem"):
+        items = scope(user, RectificationItem.objects.all(), "rectification.view_rectificationitem")
+        if user.has_perm("rectification.add_progressentry"):
+            count = items.filter(states.q_open()).exclude(states.q_awaiting()).count()
+            queues.append(Queue("未销号的整改事项", count, reverse("rectification:items") + "?status=open"))
+        overdue = items.filter(states.q_overdue(today)).count()
+        queues.append(Queue("逾期未销号的整改事项", overdue, reverse("rectification:items") + "?overdue=1",
+                            urgent=bool(overdue)))
+    if user.has_perm("rectification.approve_notice"):
+        count = scope(user, ProgressNotice.objects.filter(state=ProgressNotice.State.DRAFT),
+                      "rectification.approve_notice").count()
+        queues.append(Queue("待审定的整改通报", count, reverse("rectification:plans"), urgent=bool(count)))
+    if user.has_perm("rectification.add_progressnotice"):
+        count = scope(user, ProgressNotice.objects.filter(state=ProgressNotice.State.APPROVED),
+                      "rectification.add_progressnotice").count()
+        queues.append(Queue("已审定待公开的通报", count, reverse("rectification:plans")))
+    if user.has_perm("inspection.view_inspectionletter"):
+        count = visible_letters(user).filter(reply_due__isnull=False, replied_on__isnull=True).count()
+        queues.append(Queue("待回复的巡察文书", count, reverse("inspection:letters") + "?reply=waiting",
+                            urgent=bool(count)))
+    if user.has_perm("inspection.decide_mobileproposal"):
+        count = proposals_visible(user).filter(decision=MobileProposal.Decision.PENDING).count()
+        queues.append(Queue("待审批的机动巡察", count, reverse("inspection:rounds"), urgent=bool(count)))
+    if reads_rounds_as_township_only(user):
+        count = township_rounds_visible(user).count()
+        queues.append(Queue("本镇被巡察轮次", count, reverse("inspection:township_rounds")))
+    return queues
+
+
+# ---------------------------------------------------------------- deadlines
+
+
+def deadlines_this_week(user, *, today: datetime.date | None = None) -> list[Deadline]:
+    """The user's own deadlines from overdue up to a week ahead, earliest first: the steps of events
+    they are to take, the rectification items they report on, the letters they are to answer."""
+    today = today or _today()
+    end = today + datetime.timedelta(days=WEEK_DAYS)
+    rows: list[Deadline] = []
+    rows += _event_deadlines(user, today, end)
+    if user.has_perm("rectification.add_progressentry"):
+        items = scope(user, RectificationItem.objects.filter(states.q_open()).exclude(states.q_awaiting()),
+                      "rectification.add_progressentry")
+        soon = Q(new_deadline__lt=end) | Q(new_deadline__isnull=True, deadline__lt=end)
+        for item in items.filter(soon).select_related("plan__organisation").order_by("deadline", "id")[:DEADLINE_ROWS]:
+            due = states.effective_deadline(item)
+            rows.append(Deadline("整改事项", f"{item.plan.organisation.name}：{item.number}. {item.title}",
+                                 reverse("rectification:item_detail", args=[item.pk]), due, due < today))
+    if user.has_perm("inspection.view_inspectionletter"):
+        letters = visible_letters(user).filter(replied_on__isnull=True, reply_due__lt=end)
+        for letter in letters.order_by("reply_due", "id")[:DEADLINE_ROWS]:
+            rows.append(Deadline(f"{letter.get_kind_display()}回复", f"{letter.number} {letter.subject}",
+                                 reverse("inspection:letter_detail", args=[letter.pk]), letter.reply_due,
+                                 letter.reply_due < today))
+    for card in group_cards(user):
+        for milestone in card.timeline:
+            if milestone.date and today <= milestone.date < end:
+                rows.append(Deadline("巡察时间节点", f"{card.group.name}：{milestone.label}",
+                                     reverse("inspection:round_detail", args=[card.group.round_id]), milestone.date))
+    rows.sort(key=lambda row: (row.due, row.kind))
+    return rows[:DEADLINE_ROWS]
+
+
+def _event_deadlines(user, today: datetime.date, end: datetime.date) -> list[Deadline]:
+    if not user.is_authenticated:
+        return []
+    end_at = timezone.make_aware(datetime.datetime.combine(end, datetime.time.min))
+    events = {event.pk: event for event in my_tasks(user).only("pk", "title", "status")}
+    if not events:
+        return []
+    due = (TaskDeadline.objects.filter(
+        is_open=True, due_at__lt=end_at, task__process__artifact_content_type=ContentType.objects.get_for_model(Event),
+        task__process__artifact_object_id__in=list(events), task__process__flow_class=EventFlow)
+        .order_by("due_at").values_list("task__process__artifact_object_id", "due_at")[:DEADLINE_ROWS])
+    rows = []
+    for pk, due_at in due:
+        event = events[pk]
+        day = timezone.localtime(due_at).date()
+        rows.append(Deadline(f"事件·{STEP_LABELS.get(event.status, event.get_status_display())}",
+                             f"#{event.pk} {event.title}", reverse("grid:event_detail", args=[pk]), day,
+                             due_at < timezone.now()))
+    return rows
+
+
+# ---------------------------------------------------------------- inspection groups
+
+
+def group_cards(user) -> list[GroupCard]:
+    """The groups the user belongs to, with what they may see of each (clues only for the leader)."""
+    memo = user.__dict__.get("_gv_group_cards")
+    if memo is not None:
+        return memo
+    today = _today()
+    cards = []
+    groups = (groups_of(user).select_related("round", "township", "leader")
+              .prefetch_related("targets__organisation").order_by("-round__arrival_date", "number"))
+    findings, talks, clues = visible_findings(user), visible_talks(user), visible_clues(user)
+    for group in groups[:5]:
+        round_ = group.round
+        role = "组长" if group.leader_id == user.pk else "组员"
+        mobile_due = round_.arrival_date + datetime.timedelta(days=group.mobile_days)
+        timeline = [
+            ("进驻", round_.arrival_date), ("确定机动巡察村", mobile_due), ("撤回", round_.withdrawal_date),
+            ("向领导小组汇报", group.reported_on), ("书记专题会", group.secretary_meeting_on), ("反馈", group.feedback_on),
+        ]
+        cards.append(GroupCard(
+            group=group, role=role,
+            targets=[f"{t.organisation.name}{'（机动）' if t.is_mobile else ''}" for t in group.targets.all()],
+            timeline=[Milestone(label, day, bool(day and day <= today)) for label, day in timeline],
+            findings=findings.filter(group=group).count(), talks=talks.filter(group=group).count(),
+            clues=clues.filter(group=group).count() if group.leader_id == user.pk else None,
+            pending_proposals=group.proposals.filter(decision=MobileProposal.Decision.PENDING).count(),
+        ))
+    user.__dict__["_gv_group_cards"] = cards
+    return cards
