@@ -5,7 +5,7 @@ from __future__ import annotations
 
 ACTION_LABELS = {
     # system: regions, posts, accounts
-    "region.create": "新增区域", "region.update": "修改区域", "region.boundary": "设置区域边界",
+    "region.create": "新增区域", "region.update": "修改区域", "region.boundary": "设置区域边界", "holiday.fill": "导入节假日",
     "department.create": "新增部门", "category_routing.create": "设置类别牵头部门",
     "user.create": "新建账号", "user.grant_superuser": "授予超级用户", "post.create": "任命岗位", "post.end": "免去岗位",
     "two_factor.enrol": "启用两步验证", "two_factor.disable": "关闭两步验证",

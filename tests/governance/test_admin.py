@@ -261,7 +261,8 @@ def test_posts_are_created_and_ended_through_the_services(admin_client, personas
 
 def test_event_category_parent_must_be_a_top_level_category(admin_client):
     child = EventCategory.objects.filter(parent__isnull=False).first()
-    data = {"parent": child.pk, "code": "X-1", "name": "三级类别", "sort_order": 0, "is_active": "on"}
+    data = {"parent": child.pk, "code": "X-1", "name": "三级类别", "sort_order": 0, "is_active": "on",
+            "attributes-TOTAL_FORMS": 0, "attributes-INITIAL_FORMS": 0}  # the inline of extra fields
     page = admin_client.post(admin_url(EventCategory, "add"), data)
     assert page.status_code == 200
     assert not EventCategory.objects.filter(code="X-1").exists()

@@ -272,8 +272,12 @@ CASES: dict[str, Case] = {
                              get_is_harmless=True),
     "open311:services": Case(OPEN, lambda w: [({"fmt": "json"}, ""), ({"fmt": "xml"}, "")], post=False),
     "open311:service_definition": Case(OPEN, lambda w: [({"code": "S01", "fmt": "json"}, "")], post=False),
-    "open311:requests": Case(OBJECT, lambda w: [({"fmt": "json"}, f"service_request_id={w.a['event'].pk}")],
-                             note="无 api_key 不给看、不许报"),
+    "open311:discovery": Case(OPEN, lambda w: [({"fmt": "json"}, ""), ({"fmt": "xml"}, "")], post=False),
+    # Without a key: the events of public categories only (the world's category is private: none of
+    # it shows), and no report may be made.
+    "open311:requests": Case(PUBLIC, lambda w: [({"fmt": fmt}, f"service_request_id={w.a['event'].pk}")
+                                                for fmt in ("json", "xml")], post=True,
+                             note="无 api_key 只看公开类别、不许报"),
     "open311:request_detail": Case(OBJECT, lambda w: [({"request_id": str(w.a["event"].pk), "fmt": fmt}, "")
                                                       for fmt in ("json", "xml")]),
 }
