@@ -107,6 +107,7 @@ CASES: dict[str, Case] = {
     "healthz": Case(OPEN, post=False),
     "login": Case(OPEN), "logout": Case(OPEN),
     "password_change": Case(PAGE), "password_change_done": Case(PAGE),  # one's own password only
+    "session_ping": Case(PAGE, post=False),  # 204 for anyone signed in, nothing else
     # (password reset exists only where mail is configured: not in the tests, see test_account_recovery)
     "two_factor_setup": Case(PAGE, post=True), "two_factor_verify": Case(PAGE, post=True),
     "inbox": Case(PAGE, lambda w: [({}, ""), ({}, "unread=on&q=整改")], post=True),
