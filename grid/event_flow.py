@@ -14,9 +14,11 @@ from workflows.charts import flow_bpmn, flow_svg
 from workflows.flow_parts import artifact_of, decided
 from workflows.locking import process_lock
 from workflows.models import EventProcess
-from workflows.sla import deadline_for
+from workflows.models import TaskDeadline
+from workflows.sla import deadline_for, due_in_hours
 
 from .event_rules import handle_permission_for, mark_closed, may_take_step
+from .flow_policy import deadline_rule, policy_of
 from .task_notices import notice_row
 
 _event = artifact_of
@@ -128,7 +130,7 @@ class EventFlow(flow.Flow):
     def rows_for_created_task(self, task) -> list:
         """What a step writes when it opens: its SLA deadline, and the outbox row of its 待办 notice
         (none when tasks run eagerly). Unsaved: event intake inserts them with its other rows."""
-        rows = [deadline_for(task, _event(task.process))]
+        rows = [policy_deadline_for(task, _event(task.process))]
         notice = notice_row(task.pk)
         if notice is not None:
             rows.append(notice)
@@ -136,6 +138,15 @@ class EventFlow(flow.Flow):
 
     def close_event(self, activation):
         mark_closed(_event(activation))
+
+
+def policy_deadline_for(task, event) -> TaskDeadline:
+    """The deadline of a step just opened: its policy version's hours for the tier and urgency, else
+    the SLA rules (unsaved; event intake writes it with its other rows)."""
+    rule = deadline_rule(policy_of(event), event.handling_region.tier.key, event.urgency)
+    if rule is None:
+        return deadline_for(task, event)
+    return TaskDeadline(task=task, due_at=due_in_hours(rule.hours, working=rule.working_hours, start=task.created))
 
 
 def event_flow_svg(event=None) -> str:

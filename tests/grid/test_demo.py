@@ -200,7 +200,7 @@ def test_first_run_is_audited(db):
 
 
 def test_every_role_has_a_demo_user_with_an_active_post(demo):
-    assert sorted(user.role for user in DEMO_USERS) == sorted(ROLES)
+    assert sorted({user.role for user in DEMO_USERS}) == sorted(ROLES)
     for username, role, region, department in DEMO_USERS:
         user = User.objects.get(username=username)
         assert user.first_name == DEMO_FULL_NAMES[username]
