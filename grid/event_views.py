@@ -29,7 +29,7 @@ from .access import get_object_for_user, require_perm
 from .event_export import EXPORT_LIMIT, export_events
 from .event_flow import EventFlow, event_flow_bpmn, event_flow_svg
 from .event_forms import EventFilterForm, EventReportForm, RatingForm, StepForm
-from .event_lists import STEP_BY_STATUS, my_tasks, region_events, with_list_columns
+from .event_lists import STEP_BY_STATUS, my_tasks, open_step_label, region_events, with_list_columns
 from .job_kinds import start_event_export
 from .list_forms import MyTasksFilterForm
 from .models import Department, Event
@@ -74,7 +74,7 @@ class MyTasksView(LoginRequiredMixin, TemplateView):
         form = MyTasksFilterForm(self.request.GET or None, step_labels=STEP_LABELS)
         page = UncountedPage(my_tasks_for(self.request.user, form), self.request.GET.get("page"), PAGE_SIZE)
         for event in page:
-            event.step_label = STEP_LABELS.get(STEP_BY_STATUS.get(event.status), event.get_status_display())
+            event.step_label = open_step_label(event)
         return super().get_context_data(page_title="我的待办", form=form, page=page, step_labels=STEP_LABELS,
                                         now=timezone.now(), **kwargs)
 
@@ -184,9 +184,9 @@ class EventDetailView(LoginRequiredMixin, TemplateView):
         deadline = _open_deadline(event) if step else None
         context = super().get_context_data(
             page_title=f"事件 #{event.pk}", event=event, attachments=attachments, decisions=decisions,
-            step=step, step_label=STEP_LABELS.get(step, ""), deadline=deadline, now=timezone.now(),
+            step=step, step_label=open_step_label(event) if step else "", deadline=deadline, now=timezone.now(),
             decision_labels=event_services.DECISION_LABELS,
-            departments=Department.objects.filter(region=event.handling_region).order_by("name") if "handle" in decisions else [],
+            departments=event_services.dispatch_departments(event) if "handle" in decisions else [],
             default_department=event_services.default_department(event) if "handle" in decisions else None,
             history=_history(event),
             duplicates=event.duplicates.all()[:20],

@@ -354,6 +354,12 @@ def default_department(event: Event) -> Department | None:
     return route.department if route else None
 
 
+def dispatch_departments(event: Event):
+    """The departments an event handled where it is now may be dispatched to (a township's offices,
+    or the county's departments for its centre; never the centre itself)."""
+    return Department.objects.filter(region=dispatch_region(event.handling_region), is_grid_centre=False).order_by("name")
+
+
 def send_back_count(event: Event) -> int:
     """How often departments have sent `event` back (read from its audit trail)."""
     return AuditEntry.objects.filter(action="event.department.send_back", object_type=Event._meta.label,
