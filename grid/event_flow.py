@@ -10,7 +10,6 @@ from django.views import View
 from viewflow import this
 from viewflow.workflow import flow
 
-from workflows.charts import flow_bpmn, flow_svg
 from workflows.flow_parts import artifact_of, decided
 from workflows.locking import process_lock
 from workflows.models import EventProcess
@@ -147,12 +146,3 @@ def policy_deadline_for(task, event) -> TaskDeadline:
     if rule is None:
         return deadline_for(task, event)
     return TaskDeadline(task=task, due_at=due_in_hours(rule.hours, working=rule.working_hours, start=task.created))
-
-
-def event_flow_svg(event=None) -> str:
-    """The flow as SVG (viewflow's layout); for one event, its steps so far coloured."""
-    return flow_svg(EventFlow, event)
-
-
-def event_flow_bpmn() -> str:
-    return flow_bpmn(EventFlow)

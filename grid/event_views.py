@@ -27,7 +27,9 @@ from workflows.models import TaskDeadline
 from . import events as event_services
 from .access import get_object_for_user, require_perm
 from .event_export import EXPORT_LIMIT, export_events
-from .event_flow import EventFlow, event_flow_bpmn, event_flow_svg
+from .event_flow import EventFlow
+from .flow_chart import policy_bpmn, policy_svg
+from .flow_policy import DEFAULT_POLICY, policy_for_user, policy_of
 from .event_forms import EventFilterForm, EventReportForm, RatingForm, StepForm
 from .event_lists import STEP_BY_STATUS, my_tasks, open_step_label, region_events, with_list_columns
 from .job_kinds import start_event_export
@@ -278,11 +280,13 @@ class EventChartView(LoginRequiredMixin, TemplateView):
         event = _event_for(request.user, pk) if pk else None
         if not event:
             require_perm(request.user, "grid.view_event")
+        # A case's chart is its own policy version's; the flow chart is the one in force where the user works.
+        policy = policy_of(event) if event else (policy_for_user(request.user) or DEFAULT_POLICY)
         if request.GET.get("format") == "bpmn":
-            response = HttpResponse(event_flow_bpmn(), content_type="application/xml")
+            response = HttpResponse(policy_bpmn(policy), content_type="application/xml")
             response["Content-Disposition"] = 'attachment; filename="EventFlow.bpmn"'
             return response
-        svg = event_flow_svg(event)
+        svg = policy_svg(policy, event)
         if request.GET.get("format") == "svg":
             return HttpResponse(svg, content_type="image/svg+xml")
         title = f"事件 #{event.pk} 流程图" if event else "网格事件流程图"

@@ -11,6 +11,7 @@ from django.conf import settings
 from django.db.models.signals import post_delete, post_save
 from django.utils import timezone
 
+from .access import region_grants
 from .models import FlowPolicy, FlowPolicyDeadline, Region
 
 # The flow as it ran before policies: grid → village → township, the township dispatches,
@@ -77,6 +78,15 @@ def policy_in_force(region: Region, on=None) -> FlowPolicy | None:
         if best_key is None or key > best_key:
             best, best_key = policy, key
     return best
+
+
+def policy_for_user(user) -> FlowPolicy | None:
+    """The version in force where `user` sees events (the highest region of their view grant)."""
+    paths = sorted(region_grants(user).paths("grid.view_event"), key=len)
+    if not paths:
+        return None
+    region = Region.objects.filter(path=paths[0]).first()
+    return policy_in_force(region) if region is not None else None
 
 
 def policy_of(event) -> FlowPolicy:
