@@ -12,8 +12,7 @@ from viewflow.workflow import flow
 
 from workflows.flow_parts import artifact_of, decided
 from workflows.locking import process_lock
-from workflows.models import EventProcess
-from workflows.models import TaskDeadline
+from workflows.models import EventProcess, TaskDeadline
 from workflows.sla import deadline_for, due_in_hours
 
 from .event_rules import handle_permission_for, mark_closed, may_take_step

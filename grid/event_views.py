@@ -28,10 +28,10 @@ from . import events as event_services
 from .access import get_object_for_user, require_perm
 from .event_export import EXPORT_LIMIT, export_events
 from .event_flow import EventFlow
-from .flow_chart import policy_bpmn, policy_svg
-from .flow_policy import DEFAULT_POLICY, policy_for_user, policy_of
 from .event_forms import EventFilterForm, EventReportForm, RatingForm, StepForm
 from .event_lists import STEP_BY_STATUS, my_tasks, open_step_label, region_events, with_list_columns
+from .flow_chart import policy_bpmn, policy_svg
+from .flow_policy import DEFAULT_POLICY, policy_for_user, policy_of
 from .job_kinds import start_event_export
 from .list_forms import MyTasksFilterForm
 from .models import Department, Event
