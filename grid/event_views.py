@@ -31,10 +31,10 @@ from .event_flow import EventFlow
 from .event_forms import EventFilterForm, EventReportForm, RatingForm, StepForm
 from .event_lists import STEP_BY_STATUS, my_tasks, open_step_label, region_events, with_list_columns
 from .flow_chart import policy_bpmn, policy_svg
-from .flow_policy import DEFAULT_POLICY, policy_for_user, policy_of
+from .flow_policy import DEFAULT_POLICY, policy_for_user, policy_of, step_name
 from .job_kinds import start_event_export
 from .list_forms import MyTasksFilterForm
-from .models import Department, Event
+from .models import Department, Event, Region
 
 PAGE_SIZE = 50
 
@@ -202,10 +202,29 @@ class EventDetailView(LoginRequiredMixin, TemplateView):
 
 
 def _history(event: Event) -> list:
+    """The event's audit entries, each labelled with the step it was taken at, named by tier."""
     entries = list(entries_for(event))
+    policy = policy_of(event)
+    tiers = dict(Region.objects.filter(pk__in={
+        (entry.before or {}).get("handling_region") for entry in entries if (entry.before or {}).get("handling_region")
+    }).values_list("pk", "tier__key"))
     for entry in entries:
         entry.action_label = action_label(entry.action)
+        step = _history_step(entry.action)
+        if step:
+            tier = tiers.get((entry.before or {}).get("handling_region"), "")
+            entry.action_label = f"{step_name(step, tier, policy)} · {entry.action_label}"
     return entries
+
+
+def _history_step(action: str) -> str:
+    if action.startswith("event.department."):
+        return "department"
+    if action.startswith("event.verify."):
+        return "verify"
+    if action in ("event.resolve", "event.escalate", "event.dispatch", "event.merge", "event.reject", "event.auto_escalate"):
+        return "handle"
+    return ""
 
 
 def _open_deadline(event: Event):

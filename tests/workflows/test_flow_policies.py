@@ -268,3 +268,17 @@ def test_the_county_office_cannot_take_an_event_step(db, category):
     event = place.report(category)
     with pytest.raises(PermissionDenied):
         events.handle_event(event, by=office_user, decision="escalate", reason="x")
+
+
+def test_the_case_history_and_task_list_name_each_step_by_its_tier(db, category, client):
+    place = Place("子县")
+    place.policy(use_village=False, use_county=True, dispatch_at_county=True)
+    event = place.report(category)
+    event = act(place, event, "leader", "handle", "escalate")
+    event = act(place, event, "office", "handle", "escalate")
+    client.force_login(place.people["centre"])
+    assert "县网格化中心派单" in client.get("/grid/tasks/").content.decode()
+    event = act(place, event, "centre", "handle", "dispatch", department=place.bureau)
+    page = client.get(f"/grid/events/{event.pk}/").content.decode()
+    assert "网格处置 · 上报上一级" in page and "乡镇处置 · 上报上一级" in page
+    assert "县网格化中心派单 · 派单至部门" in page and "村级处置" not in page
