@@ -12,9 +12,11 @@ from django.core.exceptions import PermissionDenied
 from django.utils import timezone
 
 from config import dashboards
+from governance.models import Notification
 from grid import events, services
 from grid.flow_policy import policy_in_force
 from grid.models import Event, EventCategory, FlowPolicy, Role, Tier
+from grid.supervision import supervise_overdue
 from tests.conftest import photo
 
 pytestmark = pytest.mark.usefixtures("media_in_tmp")
@@ -171,8 +173,6 @@ def test_a_township_escalates_to_the_county_centre_which_dispatches_to_a_county_
 
 
 def test_the_county_centre_and_department_get_their_task_notices(db, category, django_capture_on_commit_callbacks):
-    from governance.models import Notification
-
     place = Place("戊县")
     place.policy(use_village=False, use_county=True, dispatch_at_county=True)
     event = place.report(category)
@@ -282,3 +282,22 @@ def test_the_case_history_and_task_list_name_each_step_by_its_tier(db, category,
     page = client.get(f"/grid/events/{event.pk}/").content.decode()
     assert "网格处置 · 上报上一级" in page and "乡镇处置 · 上报上一级" in page
     assert "县网格化中心派单 · 派单至部门" in page and "村级处置" not in page
+
+
+@pytest.mark.parametrize("action, escalates, superior_told", [
+    ("supervise", False, False),
+    ("escalate", True, False),
+    ("escalate_notify", True, True),
+])
+def test_a_timeout_does_what_the_policy_says(db, category, action, escalates, superior_told):
+    place = Place("丑县")
+    place.policy(deadlines=[{"tier": "grid", "urgency": "normal", "hours": 2, "action": action}])
+    event = place.report(category)
+    assert supervise_overdue(now=timezone.now() + datetime.timedelta(hours=1)).supervised == 0  # its own 2 hours
+    result = supervise_overdue(now=timezone.now() + datetime.timedelta(hours=3))
+    assert result.supervised == 1 and result.escalated == int(escalates)
+    event.refresh_from_db()
+    assert event.handling_region == (place.village if escalates else place.grid)
+    notices = Notification.objects.filter(kind=Notification.Kind.SUPERVISION)
+    assert notices.filter(recipient=place.people["leader"]).exists()
+    assert notices.filter(recipient=place.people["cadre"]).exists() == superior_told
