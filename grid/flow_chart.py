@@ -273,6 +273,8 @@ def policy_svg(policy: FlowPolicy, event: Event | None = None) -> str:
         cx, cy = node.centre
         colour = "#fff3cd" if node.id == current else "#d4edda" if node.id in done else "#ffffff"
         stroke = "#e0a800" if node.id == current else "#28a745" if node.id in done else "#555"
+        state = "current" if node.id == current else "done" if node.id in done else "waiting"
+        parts.append(f'<g id="{node.id}" class="{state}"><title>{escape(node.name)}</title>')
         if node.kind == "userTask":
             parts.append(f'<rect x="{x:g}" y="{y:g}" width="{w}" height="{h}" rx="8" fill="{colour}" stroke="{stroke}"/>')
             parts.append(f'<text x="{cx:g}" y="{cy + 4:g}" text-anchor="middle">{escape(node.name)}</text>')
@@ -284,6 +286,7 @@ def policy_svg(policy: FlowPolicy, event: Event | None = None) -> str:
             parts.append(f'<circle cx="{cx:g}" cy="{cy:g}" r="{w / 2:g}" fill="{colour}" stroke="{stroke}" '
                          f'stroke-width="{thick}"/>')
             parts.append(f'<text x="{cx:g}" y="{y + h + 14:g}" text-anchor="middle">{escape(node.name)}</text>')
+        parts.append("</g>")
     parts.append("</svg>")
     return "\n".join(parts)
 

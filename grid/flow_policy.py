@@ -8,6 +8,7 @@ import threading
 import time
 
 from django.conf import settings
+from django.db import transaction
 from django.db.models.signals import post_delete, post_save
 from django.utils import timezone
 
@@ -58,11 +59,17 @@ class _PolicyCache:
         with self._lock:
             self._by_pk = None
 
+    def clear_now_and_after_commit(self, **kwargs) -> None:
+        """A version saved: forget the cache now (this transaction sees it) and again once committed
+        (a thread that read the cache meanwhile, without the uncommitted row, read it too early)."""
+        self.clear()
+        transaction.on_commit(self.clear)
+
 
 policy_cache = _PolicyCache()
 for _model in (FlowPolicy, FlowPolicyDeadline):
-    post_save.connect(policy_cache.clear, sender=_model, dispatch_uid=f"grid.flow_policy.cache.save.{_model.__name__}")
-    post_delete.connect(policy_cache.clear, sender=_model, dispatch_uid=f"grid.flow_policy.cache.delete.{_model.__name__}")
+    post_save.connect(policy_cache.clear_now_and_after_commit, sender=_model, dispatch_uid=f"grid.flow_policy.cache.save.{_model.__name__}")
+    post_delete.connect(policy_cache.clear_now_and_after_commit, sender=_model, dispatch_uid=f"grid.flow_policy.cache.delete.{_model.__name__}")
 
 
 def policy_in_force(region: Region, on=None) -> FlowPolicy | None:

@@ -115,7 +115,7 @@ def create_flow_policy(*, by, region: Region, deadlines: list[dict] = (), **fiel
         for row in rows:
             row.policy = policy
         FlowPolicyDeadline.objects.bulk_create(rows)
-        policy_cache.clear()
+        policy_cache.clear_now_and_after_commit()  # the deadlines' bulk insert sends no signal
         audit.record("flow_policy.create", actor=by, obj=policy, after={
             **audit.snapshot(policy, None),
             "deadlines": [f"{row.tier}/{row.urgency}/{row.hours}/{row.action}" for row in rows],
