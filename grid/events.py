@@ -39,7 +39,7 @@ from .models import CategoryRouting, Department, Event, EventCategory, FlowPolic
 DECISIONS_BY_TIER = {key: decisions_at(key, DEFAULT_POLICY) for key in DEFAULT_POLICY.chain}
 DECISION_LABELS = {
     "resolve": "就地处置结案", "escalate": "上报上一级", "merge": "合并为重复事件", "reject": "驳回",
-    "dispatch": "派单至部门", "send_back": "退回乡镇", "satisfied": "核实满意", "return": "核实不满意退回",
+    "dispatch": "派单至部门", "send_back": "退回", "satisfied": "核实满意", "return": "核实不满意退回",
     "return_to_department": "核实不满意退回部门",
 }
 
