@@ -126,12 +126,12 @@ def start_region(region: Region, policy: FlowPolicy) -> Region:
     """The region whose tier first handles an event reported at `region`: the lowest at or above it
     whose tier is in the chain (the grid above a micro-grid; the village when the grid is left out)."""
     chain = policy.chain
-    if region.tier.key in chain:
-        return region
-    for node in _ancestors_or_self(region)[1:]:
-        if node.tier.key in chain:
-            return node
-    return region
+    node = region
+    while node.tier.key not in chain:  # parent by parent, as treebeard caches them (no query on intake's usual path)
+        node = Region.objects.get_parent(node)
+        if node is None:
+            return region
+    return node
 
 
 def upper_region(region: Region, policy: FlowPolicy) -> Region | None:
