@@ -85,7 +85,7 @@ class EventFlow(flow.Flow):
 
     department_handle = (
         EventTaskNode(EventTaskRedirectView.as_view(), step="department")
-        .Annotation(title=_("部门办理"), description=_("牵头部门办理，或说明理由退回乡镇"))
+        .Annotation(title=_("部门办理"), description=_("牵头部门办理，或说明理由退回派单的层级"))
         .Permission("grid.handle_dispatched_event", obj=lambda process: _event(process).handling_region)
         .onCreate(this.task_created)
         .Next(this.after_department)

@@ -213,7 +213,7 @@ def _history(event: Event) -> list:
         step = _history_step(entry.action)
         if step:
             tier = tiers.get((entry.before or {}).get("handling_region"), "")
-            entry.action_label = f"{step_name(step, tier, policy)} · {entry.action_label}"
+            entry.action_label = f"{entry.action_label}（{step_name(step, tier, policy)}）"
     return entries
 
 

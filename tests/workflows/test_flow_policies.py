@@ -280,8 +280,8 @@ def test_the_case_history_and_task_list_name_each_step_by_its_tier(db, category,
     assert "县网格化中心派单" in client.get("/grid/tasks/").content.decode()
     event = act(place, event, "centre", "handle", "dispatch", department=place.bureau)
     page = client.get(f"/grid/events/{event.pk}/").content.decode()
-    assert "网格处置 · 上报上一级" in page and "乡镇处置 · 上报上一级" in page
-    assert "县网格化中心派单 · 派单至部门" in page and "村级处置" not in page
+    assert "上报上一级（网格处置）" in page and "上报上一级（乡镇处置）" in page
+    assert "派单至部门（县网格化中心派单）" in page and "村级处置" not in page
 
 
 @pytest.mark.parametrize("action, escalates, superior_told", [
