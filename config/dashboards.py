@@ -41,7 +41,7 @@ STATUS_GROUPS: list[tuple[str, str, tuple[str, ...]]] = [
 ]
 _GROUP_OF_STATUS = {status: key for key, _label, statuses in STATUS_GROUPS for status in statuses}
 TASK_PERMS = ("grid.add_event", "grid.triage_event", "grid.handle_village_event", "grid.dispatch_event",
-              "grid.handle_dispatched_event", "grid.verify_event")
+              "grid.centre_dispatch_event", "grid.handle_dispatched_event", "grid.verify_event")
 @dataclass
 class Change:
     label: str

@@ -30,6 +30,7 @@ from grid.models import (
     Department,
     Event,
     EventCategory,
+    FlowPolicy,
     PatrolLog,
     Post,
     Region,
@@ -318,6 +319,8 @@ DEMO_USERS: list[DemoUser] = [
     DemoUser("xunchaban", "county_office", DEMO_COUNTY, None),
     DemoUser("lingdao", "leading_group", DEMO_COUNTY, None),
     DemoUser("xunchazu", "inspection_group", _path(DEMO_COUNTY, "赵村镇"), None),  # 第一巡察组's target
+    DemoUser("zhongxin", "grid_centre", DEMO_COUNTY, "网格化服务中心"),  # 镇呼县应: the county centre
+    DemoUser("zhujianju", "department", DEMO_COUNTY, "县住房和城乡建设局"),  # a county department (责任单位)
 ]
 
 DEMO_FULL_NAMES: dict[str, str] = {
@@ -333,7 +336,13 @@ DEMO_FULL_NAMES: dict[str, str] = {
     "xunchaban": "褚巡察办",
     "lingdao": "卫组长",
     "xunchazu": "蒋巡察组",
+    "zhongxin": "沈中心派单员",
+    "zhujianju": "韩住建局",
 }
+
+# The county grid service centre and the county departments it dispatches to (责任单位).
+COUNTY_CENTRE = "网格化服务中心"
+COUNTY_DEPARTMENTS = ["县住房和城乡建设局", "县生态环境分局", "县市场监督管理局"]
 
 
 # The county inspection round plan: the round (标题, 二、工作安排 (一)), its groups (二、工作安排 (四)) and the
@@ -544,6 +553,27 @@ class _Loader:
                 self.summary.category_attributes += created
 
     # --- township patrol setup -------------------------------------------------------------------
+
+    def load_county_centre(self) -> None:
+        """The county centre, a few county departments, and the county's flow policy with the county
+        tier in its chain (镇呼县应), so that a township can escalate an event to the county."""
+        county = self.regions[DEMO_COUNTY]
+        existing = set(Department.objects.filter(region=county).values_list("name", flat=True))
+        for name in [COUNTY_CENTRE, *COUNTY_DEPARTMENTS]:
+            if name not in existing:
+                services.create_department(name=name, region=county, by=self.by, is_grid_centre=name == COUNTY_CENTRE)
+                self.summary.departments += 1
+        if not FlowPolicy.objects.filter(region=county).exists():
+            services.create_flow_policy(
+                by=self.by, region=county, effective_from=timezone.localdate(), use_county=True,
+                dispatch_at_township=True, dispatch_at_county=True, returns_before_escalation=2,
+                send_back_limit=2, note="演示：乡镇处置不了的事件上报县网格化服务中心，由中心派单给县直部门",
+                deadlines=[
+                    {"tier": "grid", "urgency": "normal", "hours": 24, "action": "escalate"},
+                    {"tier": "township", "urgency": "normal", "hours": 72, "action": "escalate_notify"},
+                    {"tier": "county", "urgency": "normal", "hours": 120, "action": "supervise"},
+                ],
+            )
 
     def load_departments(self, taiping: Region) -> dict[str, Department]:
         departments = {d.name: d for d in Department.objects.filter(region=taiping)}
@@ -998,6 +1028,7 @@ def load_demo(*, by=None, history: bool = False) -> DemoSummary:
     loader.load_boundaries()
     loader.load_category_attributes()
     departments = loader.load_departments(taiping)
+    loader.load_county_centre()
     loader.load_patrol_categories(taiping, departments)
     loader.load_supervision_groups(taiping)
     loader.load_users()

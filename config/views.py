@@ -25,7 +25,7 @@ from governance.evidence import attachment_response
 from governance.listing import FilterForm, word_search
 from governance.models import Attachment
 from governance.notifications import inbox_for, mark_read
-from grid.event_flow import event_flow_bpmn, event_flow_svg
+from grid.flow_chart import user_flow_bpmn, user_flow_svg
 from grid.models import Post
 from inspection.patrol.report_flow import patrol_report_flow_bpmn, patrol_report_flow_svg
 from inspection.rounds.mobile_inspection_flow import mobile_inspection_flow_bpmn, mobile_inspection_flow_svg
@@ -83,18 +83,19 @@ class FlowChart:
     summary: str
     list_url: str  # where the cases of this flow are listed (each case's page shows its position and history)
 
-    def svg(self) -> str:
-        return _FLOW_DRAWERS[self.key][0]()
+    def svg(self, user) -> str:
+        return _FLOW_DRAWERS[self.key][0](user)
 
-    def bpmn(self) -> str:
-        return _FLOW_DRAWERS[self.key][1]()
+    def bpmn(self, user) -> str:
+        return _FLOW_DRAWERS[self.key][1](user)
 
 
-_FLOW_DRAWERS = {  # flow key → (svg, bpmn) functions
-    "event": (event_flow_svg, event_flow_bpmn),
-    "patrol-report": (patrol_report_flow_svg, patrol_report_flow_bpmn),
-    "mobile-inspection": (mobile_inspection_flow_svg, mobile_inspection_flow_bpmn),
-    "rectification": (rectification_flow_svg, lambda: chart.grid_to_bpmn(chart.calc_layout_data(RectificationFlow))),
+_FLOW_DRAWERS = {  # flow key → (svg, bpmn) functions of the viewing user (the event flow is their county's policy)
+    "event": (user_flow_svg, user_flow_bpmn),
+    "patrol-report": (lambda user: patrol_report_flow_svg(), lambda user: patrol_report_flow_bpmn()),
+    "mobile-inspection": (lambda user: mobile_inspection_flow_svg(), lambda user: mobile_inspection_flow_bpmn()),
+    "rectification": (lambda user: rectification_flow_svg(),
+                      lambda user: chart.grid_to_bpmn(chart.calc_layout_data(RectificationFlow))),
 }
 
 FLOW_CHARTS = (
@@ -131,7 +132,7 @@ class FlowChartsView(LoginRequiredMixin, TemplateView):
 
     def get_context_data(self, **kwargs):
         user = self.request.user
-        flows = [(flow, mark_safe(flow.svg()), reverse(flow.list_url))  # noqa: S308 — viewflow's own SVG
+        flows = [(flow, mark_safe(flow.svg(user)), reverse(flow.list_url))  # noqa: S308 — viewflow's own SVG
                  for flow in FLOW_CHARTS if user.has_perm(flow.perm)]
         if not flows:
             raise PermissionDenied("您的岗位不参与任何业务流程。")
@@ -143,10 +144,10 @@ class FlowChartFileView(LoginRequiredMixin, View):
     def get(self, request, key: str, fmt: str):
         flow = _flow(key, request.user)
         if fmt == "svg":
-            response = HttpResponse('<?xml version="1.0" encoding="UTF-8"?>\n' + flow.svg(),
+            response = HttpResponse('<?xml version="1.0" encoding="UTF-8"?>\n' + flow.svg(request.user),
                                     content_type="image/svg+xml; charset=utf-8")
         elif fmt == "bpmn":
-            response = HttpResponse(flow.bpmn(), content_type="application/xml; charset=utf-8")
+            response = HttpResponse(flow.bpmn(request.user), content_type="application/xml; charset=utf-8")
         else:
             raise Http404("不支持的格式。")
         name = flow.title.split("（")[0]

@@ -15,9 +15,10 @@ ACTION_LABELS = {
     # grid: events, patrols, diaries
     "event.report": "上报事件", "event.resolve": "就地处置结案", "event.escalate": "上报上一级",
     "event.dispatch": "派单至部门", "event.merge": "合并为重复事件", "event.reject": "驳回",
-    "event.department.resolve": "部门办结", "event.department.send_back": "部门退回乡镇",
+    "event.department.resolve": "部门办结", "event.department.send_back": "部门退回",
     "event.verify.satisfied": "核实满意", "event.verify.return": "核实不满意，退回处置",
     "event.verify.return_to_department": "核实不满意，退回部门", "event.rate": "评价",
+    "flow_policy.create": "新增流程策略版本",
     "event.supervised": "超期督办", "event.auto_escalate": "超期自动上报上一级", "event.export": "导出网格事件",
     "patrol.record": "记录巡查", "diary.write": "填写日志", "diary.update": "修改日志", "diary.review": "审核确认",
     "grid.patrol.export": "导出巡查记录", "grid.diary.export": "导出工作日志", "grid.compliance.export": "导出巡查频次落实",

@@ -19,9 +19,11 @@ from governance.admin_audit import (
     CountyWidePermissionsMixin,
     ReadOnlyAdminMixin,
     admin_action,
+    has_county_wide_perm,
 )
 
 from . import services
+from .flow_policy import deadline_problems, next_version, policy_problems
 from .models import (
     CadenceRule,
     CategoryAttribute,
@@ -29,6 +31,8 @@ from .models import (
     Department,
     Event,
     EventCategory,
+    FlowPolicy,
+    FlowPolicyDeadline,
     GroupRobot,
     PatrolLog,
     Post,
@@ -166,7 +170,7 @@ class RegionAdmin(CountyWidePermissionsMixin, TreeAdmin):
 
 @admin.register(Department)
 class DepartmentAdmin(AuditedModelAdmin):
-    list_display = ["name", "region"]
+    list_display = ["name", "region", "is_grid_centre"]
     list_filter = [("region__tier", admin.RelatedOnlyFieldListFilter)]
     search_fields = ["name", "region__name", "region__full_path"]
     list_select_related = ["region"]
@@ -421,3 +425,106 @@ class StaffAssessmentRuleAdmin(AuditedModelAdmin):
     list_select_related = ["region"]
     autocomplete_fields = ["region"]
 
+
+# Flow policies (the county office's configuration of the grid event flow) -------------------------
+
+
+class FlowPolicyForm(forms.ModelForm):
+    class Meta:
+        model = FlowPolicy
+        fields = [
+            "region", "effective_from", "use_grid", "use_village", "use_township", "use_county",
+            "dispatch_at_grid", "dispatch_at_village", "dispatch_at_township", "dispatch_at_county",
+            "verifier", "returns_before_escalation", "department_may_send_back", "send_back_limit", "note",
+        ]
+
+    def _post_clean(self):
+        super()._post_clean()  # the instance now holds the submitted values
+        if not self.errors:
+            for problem in policy_problems(self.instance):
+                self.add_error(None, problem)
+
+
+class FlowPolicyDeadlineFormSet(forms.BaseInlineFormSet):
+    def clean(self):
+        super().clean()
+        if any(self.errors):
+            return
+        rows = [form.instance for form in self.forms
+                if form.cleaned_data and not form.cleaned_data.get("DELETE") and (form.instance.pk or form.has_changed())]
+        problems = deadline_problems(self.instance, rows)
+        if problems:
+            raise ValidationError(problems)
+
+
+class FlowPolicyDeadlineInline(admin.TabularInline):
+    model = FlowPolicyDeadline
+    formset = FlowPolicyDeadlineFormSet
+    extra = 1
+
+    def has_add_permission(self, request, obj=None):
+        return _policy_editable(obj) and has_county_wide_perm(request.user, "grid.change_flowpolicy")
+
+    def has_change_permission(self, request, obj=None):
+        return _policy_editable(obj) and has_county_wide_perm(request.user, "grid.change_flowpolicy")
+
+    def has_delete_permission(self, request, obj=None):
+        return _policy_editable(obj) and has_county_wide_perm(request.user, "grid.change_flowpolicy")
+
+    def has_view_permission(self, request, obj=None):
+        return has_county_wide_perm(request.user, "grid.view_flowpolicy") or has_county_wide_perm(
+            request.user, "grid.change_flowpolicy")
+
+
+def _policy_editable(policy) -> bool:
+    """A version not yet in force may still be corrected; one in force is history."""
+    return policy is None or policy.pk is None or not policy.is_in_force()
+
+
+@admin.register(FlowPolicy)
+class FlowPolicyAdmin(AuditedModelAdmin):
+    """Versions of a county's (or township's) grid event flow. A version in force is read-only: cases
+    reported under it finish under it; a change is a new version from a later date."""
+
+    form = FlowPolicyForm
+    inlines = [FlowPolicyDeadlineInline]
+    list_display = ["region", "version", "effective_from", "chain_display", "verifier", "in_force"]
+    list_filter = [("region", admin.RelatedOnlyFieldListFilter)]
+    list_select_related = ["region"]
+    autocomplete_fields = ["region"]
+    readonly_fields = ["version"]
+    fieldsets = [
+        (None, {"fields": ["region", "version", "effective_from", "note"]}),
+        ("处置链（可跳过任意层级）", {"fields": ["use_grid", "use_village", "use_township", "use_county"]}),
+        ("派单", {"fields": ["dispatch_at_grid", "dispatch_at_village", "dispatch_at_township", "dispatch_at_county"]}),
+        ("核实与退回", {"fields": ["verifier", "returns_before_escalation", "department_may_send_back", "send_back_limit"]}),
+    ]
+
+    @admin.display(description="处置链")
+    def chain_display(self, policy):
+        return " → ".join(FlowPolicy.TIER_NAMES[key] for key in policy.chain) or "（空）"
+
+    @admin.display(description="已生效", boolean=True)
+    def in_force(self, policy):
+        return policy.is_in_force()
+
+    def has_change_permission(self, request, obj=None):
+        return super().has_change_permission(request, obj) and _policy_editable(obj)
+
+    def has_delete_permission(self, request, obj=None):
+        return (super().has_delete_permission(request, obj) and obj is not None and _policy_editable(obj)
+                and not obj.events.exists())
+
+    def audit_snapshot(self, obj):
+        snapshot = super().audit_snapshot(obj)
+        if obj.pk:
+            snapshot["deadlines"] = [
+                f"{row.tier}/{row.urgency}/{row.hours}{'w' if row.working_hours else 'h'}/{row.action}"
+                for row in obj.deadlines.order_by("tier", "urgency")
+            ]
+        return snapshot
+
+    def save_model(self, request, obj, form, change):
+        if not change:
+            obj.version = next_version(obj.region)
+        super().save_model(request, obj, form, change)

@@ -20,6 +20,7 @@ from django.utils import timezone
 from governance.audit_labels import action_label
 from governance.models import Attachment, AuditEntry
 
+from .flow_policy import policy_of, step_name
 from .models import Department, Event, Region
 
 # action → the name of its opinion on the page (a step without one shows only its decision)
@@ -142,7 +143,10 @@ def timelines(events: list[Event]) -> dict[int, list[CaseStep]]:
                                            owner_id__in=[event.pk for event in events]).order_by("id"))
     region_ids = {entry.before.get("handling_region") for entry in entries if entry.before} | {
         entry.after.get("handling_region") for entry in entries if entry.after}
-    regions = dict(Region.objects.filter(pk__in=[pk for pk in region_ids if pk]).values_list("pk", "name"))
+    regions, tiers = {}, {}
+    for pk, name, tier in Region.objects.filter(pk__in=[pk for pk in region_ids if pk]).values_list("pk", "name", "tier__key"):
+        regions[pk], tiers[pk] = name, tier
+    policies = {event.pk: policy_of(event) for event in events}
     department_ids = {entry.after.get("department") for entry in entries
                       if entry.action == "event.dispatch" and entry.after}
     departments = dict(Department.objects.filter(pk__in=[pk for pk in department_ids if pk]).values_list("pk", "name"))
@@ -150,7 +154,8 @@ def timelines(events: list[Event]) -> dict[int, list[CaseStep]]:
     for entry in entries:
         where_pk = (entry.before or {}).get("handling_region") or (entry.after or {}).get("handling_region")
         step = CaseStep(
-            at=entry.created_at, actor=_actor(entry), action=entry.action, label=action_label(entry.action),
+            at=entry.created_at, actor=_actor(entry), action=entry.action,
+            label=_label(entry.action, tiers.get(where_pk, ""), policies.get(int(entry.object_id))),
             where=regions.get(where_pk, ""), opinion_label=OPINION_LABELS.get(entry.action, ""),
             opinion=_opinion(entry), details=_details(entry, departments),
         )
@@ -161,6 +166,21 @@ def timelines(events: list[Event]) -> dict[int, list[CaseStep]]:
     for event in events:
         _attach_files(by_event.get(event.pk, []), files_by_event.get(event.pk, []), reporter_id=event.reporter_id)
     return {event.pk: [step for _entry, step in by_event.get(event.pk, [])] for event in events}
+
+
+def _label(action: str, tier_key: str, policy) -> str:
+    """The decision, followed by the step it was taken at, named by tier: 上报上一级（网格处置）."""
+    label = action_label(action)
+    if action.startswith("event.department."):
+        step = "department"
+    elif action.startswith("event.verify."):
+        step = "verify"
+    elif action in ("event.resolve", "event.escalate", "event.dispatch", "event.merge", "event.reject",
+                    "event.auto_escalate"):
+        step = "handle"
+    else:
+        return label
+    return f"{label}（{step_name(step, tier_key, policy)}）"
 
 
 def _attach_files(steps: list[tuple[AuditEntry, CaseStep]], files: list[Attachment], *, reporter_id) -> None:

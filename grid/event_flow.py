@@ -10,13 +10,13 @@ from django.views import View
 from viewflow import this
 from viewflow.workflow import flow
 
-from workflows.charts import flow_bpmn, flow_svg
 from workflows.flow_parts import artifact_of, decided
 from workflows.locking import process_lock
-from workflows.models import EventProcess
-from workflows.sla import deadline_for
+from workflows.models import EventProcess, TaskDeadline
+from workflows.sla import deadline_for, due_in_hours
 
 from .event_rules import handle_permission_for, mark_closed, may_take_step
+from .flow_policy import deadline_rule, policy_of
 from .task_notices import notice_row
 
 _event = artifact_of
@@ -85,7 +85,7 @@ class EventFlow(flow.Flow):
 
     department_handle = (
         EventTaskNode(EventTaskRedirectView.as_view(), step="department")
-        .Annotation(title=_("部门办理"), description=_("牵头部门办理，或说明理由退回乡镇"))
+        .Annotation(title=_("部门办理"), description=_("牵头部门办理，或说明理由退回派单的层级"))
         .Permission("grid.handle_dispatched_event", obj=lambda process: _event(process).handling_region)
         .onCreate(this.task_created)
         .Next(this.after_department)
@@ -128,7 +128,7 @@ class EventFlow(flow.Flow):
     def rows_for_created_task(self, task) -> list:
         """What a step writes when it opens: its SLA deadline, and the outbox row of its 待办 notice
         (none when tasks run eagerly). Unsaved: event intake inserts them with its other rows."""
-        rows = [deadline_for(task, _event(task.process))]
+        rows = [policy_deadline_for(task, _event(task.process))]
         notice = notice_row(task.pk)
         if notice is not None:
             rows.append(notice)
@@ -138,10 +138,10 @@ class EventFlow(flow.Flow):
         mark_closed(_event(activation))
 
 
-def event_flow_svg(event=None) -> str:
-    """The flow as SVG (viewflow's layout); for one event, its steps so far coloured."""
-    return flow_svg(EventFlow, event)
-
-
-def event_flow_bpmn() -> str:
-    return flow_bpmn(EventFlow)
+def policy_deadline_for(task, event) -> TaskDeadline:
+    """The deadline of a step just opened: its policy version's hours for the tier and urgency, else
+    the SLA rules (unsaved; event intake writes it with its other rows)."""
+    rule = deadline_rule(policy_of(event), event.handling_region.tier.key, event.urgency)
+    if rule is None:
+        return deadline_for(task, event)
+    return TaskDeadline(task=task, due_at=due_in_hours(rule.hours, working=rule.working_hours, start=task.created))

@@ -17,7 +17,8 @@ from workflows.models import TaskDeadline
 
 from .access import _minimal_prefixes, region_grants, scope
 from .events import HANDLE_PERMISSION_BY_TIER
-from .models import Event, Post, Region
+from .flow_policy import policy_of, step_name
+from .models import Event, FlowPolicy, Post, Region
 
 # The flow step an open event waits at, by its status (kept in step by grid.events).
 STEP_BY_STATUS = {
@@ -55,6 +56,7 @@ def my_tasks(user) -> QuerySet[Event]:
     wanted = {tier_key: grants.paths(perm) for tier_key, perm in HANDLE_PERMISSION_BY_TIER.items()}
     wanted["department"] = grants.paths("grid.handle_dispatched_event")
     wanted["verify"] = grants.paths("grid.verify_event")
+    wanted["callback"] = grants.paths("grid.centre_dispatch_event")
     regions = _regions_under(wanted)
     condition = Q(pk__in=[])
     for tier_key in HANDLE_PERMISSION_BY_TIER:
@@ -66,9 +68,15 @@ def my_tasks(user) -> QuerySet[Event]:
         if departments:
             condition |= Q(status=Event.Status.DISPATCHED, department_id__in=departments,
                            handling_region_id__in=[pk for pk, _ in regions["department"]])
-    verifiable = Q(reporter=user)
+    # Who verifies is the event's policy version's choice (grid.event_rules.may_verify).
+    verifier = FlowPolicy.Verifier
+    no_policy = Q(flow_policy__isnull=True)
+    verifiable = Q(reporter=user) & (no_policy | Q(flow_policy__verifier__in=[verifier.REPORTER, verifier.REPORTER_OR_GRID_LEADER]))
     if regions["verify"]:
-        verifiable |= Q(region_id__in=[pk for pk, _ in regions["verify"]])
+        verifiable |= Q(region_id__in=[pk for pk, _ in regions["verify"]]) & (
+            no_policy | Q(flow_policy__verifier__in=[verifier.GRID_LEADER, verifier.REPORTER_OR_GRID_LEADER]))
+    if regions["callback"]:
+        verifiable |= Q(region_id__in=[pk for pk, _ in regions["callback"]], flow_policy__verifier=verifier.CALLBACK)
     condition |= Q(status=Event.Status.VERIFYING) & verifiable
     return Event.objects.filter(condition)
 
@@ -147,6 +155,15 @@ TASK_ROWS = 8
 STEP_LABELS = {Event.Status.HANDLING: "本级处置", Event.Status.DISPATCHED: "部门办理", Event.Status.VERIFYING: "核实办结"}
 
 
+def open_step_label(event: Event) -> str:
+    """The open step's name by the tier holding it (网格处置, 村级处置, 乡镇处置, 县网格化中心派单, 部门办理,
+    核实办结), under the event's own policy version; needs `handling_region__tier` loaded."""
+    step = STEP_BY_STATUS.get(event.status)
+    if step is None:
+        return event.get_status_display()
+    return step_name(step, event.handling_region.tier.key, policy_of(event))
+
+
 @dataclass
 class TaskRow:
     event: Event
@@ -170,7 +187,7 @@ def task_rows(user, tasks) -> list[TaskRow]:
             task__process__artifact_object_id__in=[event.pk for event in events], task__process__flow_class=EventFlow,
         ).order_by("id").values_list("task__process__artifact_object_id", "due_at")
     )
-    return [TaskRow(event, STEP_LABELS.get(event.status, event.get_status_display()), due.get(event.pk)) for event in events]
+    return [TaskRow(event, open_step_label(event), due.get(event.pk)) for event in events]
 
 
 @dataclass
@@ -186,7 +203,7 @@ def my_reports(user, limit: int = 10) -> list[MyReport]:
     """The user's own reports, newest first, each with its status and current step (one query)."""
     if not user.is_authenticated:
         return []
-    events = (Event.objects.filter(reporter=user).select_related("handling_region", "department")
+    events = (Event.objects.filter(reporter=user).select_related("handling_region__tier", "department")
               .order_by("-created_at", "-id")[:limit])
     rows = []
     for event in events:
@@ -194,7 +211,7 @@ def my_reports(user, limit: int = 10) -> list[MyReport]:
         if event.is_open:
             where = event.department.name if event.status == Event.Status.DISPATCHED and event.department_id else \
                 event.handling_region.name
-            step = f"{STEP_LABELS.get(event.status, event.get_status_display())}：{where}"
+            step = f"{open_step_label(event)}：{where}"
         rows.append(MyReport(event, event.get_status_display(), step))
     return rows
 

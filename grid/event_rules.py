@@ -1,22 +1,36 @@
 """Who may take each step of a grid event's flow, and the close the flow's last step performs; read by
-EventFlow and the event services alike."""
+EventFlow and the event services alike. The event's flow policy version says who verifies."""
 
 from __future__ import annotations
 
 from django.utils import timezone
 
-from .models import Event, Post, Region
+from .flow_policy import policy_of
+from .models import Event, FlowPolicy, Post, Region
 
 # Which permission lets a user take the "handle at this tier" step, by the tier's key.
 HANDLE_PERMISSION_BY_TIER = {
     "grid": "grid.triage_event",
     "village": "grid.handle_village_event",
     "township": "grid.dispatch_event",
+    "county": "grid.centre_dispatch_event",
 }
 
 
 def handle_permission_for(region: Region) -> str:
     return HANDLE_PERMISSION_BY_TIER.get(region.tier.key, "grid.dispatch_event")
+
+
+def may_verify(user, event: Event, policy: FlowPolicy) -> bool:
+    """The policy's verifier: the reporter, the grid leader, both, or the county centre's callback."""
+    verifier = policy.verifier
+    if verifier == FlowPolicy.Verifier.REPORTER:
+        return user.pk == event.reporter_id
+    if verifier == FlowPolicy.Verifier.GRID_LEADER:
+        return user.has_perm("grid.verify_event", event.region)
+    if verifier == FlowPolicy.Verifier.CALLBACK:
+        return user.has_perm("grid.centre_dispatch_event", event.region)
+    return user.pk == event.reporter_id or user.has_perm("grid.verify_event", event.region)
 
 
 def may_take_step(user, event: Event, step: str) -> bool:
@@ -31,7 +45,7 @@ def may_take_step(user, event: Event, step: str) -> bool:
             return False
         return Post.objects.active().filter(user=user, department_id=event.department_id).exists()
     if step == "verify":
-        return user.pk == event.reporter_id or user.has_perm("grid.verify_event", event.region)
+        return may_verify(user, event, policy_of(event))
     return False
 
 

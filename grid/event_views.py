@@ -30,9 +30,18 @@ from . import events as event_services
 from .access import get_object_for_user, require_perm
 from .category_attributes import shown_attributes
 from .event_export import EXPORT_LIMIT, export_events
-from .event_flow import EventFlow, event_flow_bpmn, event_flow_svg
+from .event_flow import EventFlow
 from .event_forms import EventFilterForm, EventReportForm, RatingForm, StepForm
-from .event_lists import STEP_BY_STATUS, merge_candidates, my_tasks, region_events, with_list_columns
+from .event_lists import (
+    STEP_BY_STATUS,
+    merge_candidates,
+    my_tasks,
+    open_step_label,
+    region_events,
+    with_list_columns,
+)
+from .flow_chart import policy_bpmn, policy_svg
+from .flow_policy import DEFAULT_POLICY, policy_for_user, policy_of
 from .job_kinds import start_event_export
 from .list_forms import MyTasksFilterForm
 from .models import Department, Event, Region
@@ -77,7 +86,7 @@ class MyTasksView(LoginRequiredMixin, TemplateView):
         form = MyTasksFilterForm(self.request.GET or None, step_labels=STEP_LABELS)
         page = UncountedPage(my_tasks_for(self.request.user, form), self.request.GET.get("page"), PAGE_SIZE)
         for event in page:
-            event.step_label = STEP_LABELS.get(STEP_BY_STATUS.get(event.status), event.get_status_display())
+            event.step_label = open_step_label(event)
         return super().get_context_data(page_title="我的待办", form=form, page=page, step_labels=STEP_LABELS,
                                         now=timezone.now(), **kwargs)
 
@@ -195,9 +204,9 @@ class EventDetailView(LoginRequiredMixin, TemplateView):
         deadline = _open_deadline(event) if step else None
         context = super().get_context_data(
             page_title=f"事件 #{event.pk}", event=event, attachments=attachments, decisions=decisions,
-            step=step, step_label=STEP_LABELS.get(step, ""), deadline=deadline, now=timezone.now(),
+            step=step, step_label=open_step_label(event) if step else "", deadline=deadline, now=timezone.now(),
             decision_labels=event_services.DECISION_LABELS, attribute_rows=shown_attributes(event),
-            departments=Department.objects.filter(region=event.handling_region).order_by("name") if "handle" in decisions else [],
+            departments=event_services.dispatch_departments(event) if "handle" in decisions else [],
             default_department=event_services.default_department(event) if "handle" in decisions else None,
             merge_candidates=merge_candidates(user, event) if "merge" in decisions.get("handle", ()) else [],
             dispatch_max_day=timezone.localdate() + datetime.timedelta(days=event_services.DISPATCH_MAX_DAYS),
@@ -287,11 +296,13 @@ class EventChartView(LoginRequiredMixin, TemplateView):
         event = _event_for(request.user, pk) if pk else None
         if not event:
             require_perm(request.user, "grid.view_event")
+        # A case's chart is its own policy version's; the flow chart is the one in force where the user works.
+        policy = policy_of(event) if event else (policy_for_user(request.user) or DEFAULT_POLICY)
         if request.GET.get("format") == "bpmn":
-            response = HttpResponse(event_flow_bpmn(), content_type="application/xml")
+            response = HttpResponse(policy_bpmn(policy), content_type="application/xml")
             response["Content-Disposition"] = 'attachment; filename="EventFlow.bpmn"'
             return response
-        svg = event_flow_svg(event)
+        svg = policy_svg(policy, event)
         if request.GET.get("format") == "svg":
             return HttpResponse(svg, content_type="image/svg+xml")
         title = f"事件 #{event.pk} 流程图" if event else "网格事件流程图"

@@ -25,17 +25,23 @@ from workflows.models import EventProcess, TaskDeadline
 
 from .category_attributes import clean_attribute_values
 from .event_rules import HANDLE_PERMISSION_BY_TIER, handle_permission_for, mark_closed, may_take_step  # noqa: F401 (API)
-from .models import CategoryRouting, Department, Event, EventCategory, Region
+from .flow_policy import (
+    DEFAULT_POLICY,
+    decisions_at,
+    dispatch_region,
+    policy_in_force,
+    policy_of,
+    start_region,
+    step_name,
+    upper_region,
+)
+from .models import CategoryRouting, Department, Event, EventCategory, FlowPolicy, Region
 
-# The decisions each tier may take at the handle step (issue: grid triage, village, township).
-DECISIONS_BY_TIER = {
-    "grid": {"resolve", "escalate", "merge", "reject"},
-    "village": {"resolve", "escalate"},
-    "township": {"resolve", "dispatch"},
-}
+# The decisions each tier may take at the handle step under the built-in default policy.
+DECISIONS_BY_TIER = {key: decisions_at(key, DEFAULT_POLICY) for key in DEFAULT_POLICY.chain}
 DECISION_LABELS = {
     "resolve": "就地处置结案", "escalate": "上报上一级", "merge": "合并为重复事件", "reject": "驳回",
-    "dispatch": "派单至部门", "send_back": "退回乡镇", "satisfied": "核实满意", "return": "核实不满意退回",
+    "dispatch": "派单至部门", "send_back": "退回", "satisfied": "核实满意", "return": "核实不满意退回",
     "return_to_department": "核实不满意退回部门",
 }
 
@@ -47,25 +53,23 @@ class EventError(ValidationError):
 # ---------------------------------------------------------------- where an event is handled
 
 
-def handling_start_region(region: Region) -> Region:
-    """The region whose tier first handles an event reported at `region` (the grid above a micro-grid)."""
-    node = region
-    while node.tier.key not in HANDLE_PERMISSION_BY_TIER:
-        parent = Region.objects.get_parent(node)
-        if parent is None:
-            return region
-        node = parent
-    return node
+def handling_start_region(region: Region, policy: FlowPolicy | None = None) -> Region:
+    """The region whose tier first handles an event reported at `region` (the grid above a micro-grid;
+    the village where the policy leaves the grid out)."""
+    return start_region(region, policy or policy_in_force(region) or DEFAULT_POLICY)
 
 
-def next_handling_region(region: Region) -> Region | None:
-    """One tier up (村呼镇应), or None at the township, which dispatches instead."""
-    if region.tier.key == "township":
-        return None
-    node = Region.objects.get_parent(region)
-    while node is not None and node.tier.key not in HANDLE_PERMISSION_BY_TIER:
-        node = Region.objects.get_parent(node)
-    return node
+def next_handling_region(region: Region, policy: FlowPolicy | None = None) -> Region | None:
+    """One tier up the policy's chain (村呼镇应, 镇呼县应), or None at its top."""
+    return upper_region(region, policy or DEFAULT_POLICY)
+
+
+def current_step_name(event: Event) -> str:
+    """The open step's name as users read it (网格处置 … 部门办理, 核实办结), or "" when none is open."""
+    step = current_step(event) if event.is_open else None
+    if step is None:
+        return ""
+    return step_name(step, event.handling_region.tier.key, policy_of(event))
 
 
 def process_lookup(event: Event, prefix: str = "") -> dict:
@@ -91,10 +95,20 @@ def available_decisions(user, event: Event) -> dict[str, set[str]]:
     if step is None or not may_take_step(user, event, step):
         return {}
     if step == "handle":
-        return {step: DECISIONS_BY_TIER.get(event.handling_region.tier.key, set())}
+        return {step: handle_decisions(event)}
     if step == "department":
-        return {step: {"resolve", "send_back"}}
+        return {step: {"resolve", "send_back"} if policy_of(event).department_may_send_back else {"resolve"}}
     return {step: {"satisfied", "return"}}
+
+
+def handle_decisions(event: Event) -> set[str]:
+    """What the handle step may decide where the event is now, under its policy version (an escalation
+    needs a region above in the chain, not only a tier)."""
+    policy = policy_of(event)
+    decisions = decisions_at(event.handling_region.tier.key, policy)
+    if "escalate" in decisions and upper_region(event.handling_region, policy) is None:
+        decisions.discard("escalate")
+    return decisions
 
 
 # ---------------------------------------------------------------- reporting
@@ -181,8 +195,10 @@ def report_event(
     )
     values = clean_attribute_values(category, attributes) if attributes is not None else {}
     inspected = evidence.inspect_uploads(files)
+    policy = policy_in_force(region)  # the version this case keeps to its close (read from a cache)
     event = Event(
-        reporter=by, region=region, handling_region=handling_start_region(region), category=category,
+        reporter=by, region=region, handling_region=start_region(region, policy or DEFAULT_POLICY),
+        flow_policy=policy, category=category,
         title=title.strip(), description=description.strip(), occurred_at=occurred_at, urgency=urgency,
         source=source, latitude=lat, longitude=lon, address=(address or "").strip()[:200],
         idempotency_key=idempotency_key, status=Event.Status.HANDLING, attributes=values,
@@ -299,9 +315,10 @@ def handle_event(
     with transaction.atomic():
         event = _lock(event)
         _require_step(by, event, "handle")
-        tier = event.handling_region.tier.key
-        if decision not in DECISIONS_BY_TIER.get(tier, set()):
-            raise EventError(f"{event.handling_region.tier.name}不能“{DECISION_LABELS.get(decision, decision)}”。")
+        policy = policy_of(event)
+        if decision not in handle_decisions(event):
+            raise EventError(f"{event.handling_region.tier.name}不能“{DECISION_LABELS.get(decision, decision)}”"
+                             "（按本县流程策略）。")
         before = audit.snapshot(event, _FIELDS)
         inspected = []
         if decision == "resolve":
@@ -314,17 +331,19 @@ def handle_event(
         elif decision == "escalate":
             if not reason.strip():
                 raise EventError("请填写上报理由。")
-            upper = next_handling_region(event.handling_region)
+            upper = upper_region(event.handling_region, policy)
             if upper is None:
                 raise EventError("已是最高处置层级，不能再上报。")
-            event.handling_region, event.rejection_reason = upper, ""
+            event.handling_region, event.rejection_reason, event.department = upper, "", None
         elif decision == "dispatch":
             _check_dispatch(opinion, requirements, due_on)
             department = department or default_department(event)
             if department is None:
                 raise EventError("该类别未配置牵头部门，请选择承办部门。")
-            if department.region_id != event.handling_region_id:
-                raise EventError("只能派单给本乡镇的部门。")
+            target = dispatch_region(event.handling_region)
+            if department.region_id != target.pk or department.is_grid_centre:
+                raise EventError("只能派单给县直部门（责任单位）。" if target.tier.key == "county"
+                                 else "只能派单给本乡镇的部门。")
             event.department, event.status = department, Event.Status.DISPATCHED
         elif decision == "merge":
             # A missing event and one outside the user's regions get the same answer (nothing about it leaks).
@@ -383,12 +402,27 @@ def _set_open_deadline(event: Event, due_on: datetime.date) -> None:
 
 
 def default_department(event: Event) -> Department | None:
-    route = CategoryRouting.objects.filter(township=event.handling_region, category=event.category).select_related(
+    """The lead department routed for the category where the event is dispatched (a township, or
+    the county for its centre)."""
+    target = dispatch_region(event.handling_region)
+    route = CategoryRouting.objects.filter(township=target, category=event.category).select_related(
         "department").first()
     if route is None and event.category.parent_id:
-        route = CategoryRouting.objects.filter(township=event.handling_region, category_id=event.category.parent_id
+        route = CategoryRouting.objects.filter(township=target, category_id=event.category.parent_id
                                                ).select_related("department").first()
     return route.department if route else None
+
+
+def dispatch_departments(event: Event):
+    """The departments an event handled where it is now may be dispatched to (a township's offices,
+    or the county's departments for its centre; never the centre itself)."""
+    return Department.objects.filter(region=dispatch_region(event.handling_region), is_grid_centre=False).order_by("name")
+
+
+def send_back_count(event: Event) -> int:
+    """How often departments have sent `event` back (read from its audit trail)."""
+    return AuditEntry.objects.filter(action="event.department.send_back", object_type=Event._meta.label,
+                                     object_id=str(event.pk)).count()
 
 
 def department_handle_event(event: Event, *, by, decision: str, result: str = "", reason: str = "", files=()) -> Event:
@@ -406,6 +440,11 @@ def department_handle_event(event: Event, *, by, decision: str, result: str = ""
                 raise EventError("部门办结须上传至少一份办理佐证。")
             event.result, event.status = result.strip(), Event.Status.VERIFYING
         elif decision == "send_back":
+            policy = policy_of(event)
+            if not policy.department_may_send_back:
+                raise EventError("按本县流程策略，部门不能退回派单事件，请办理。")
+            if policy.send_back_limit is not None and send_back_count(event) >= policy.send_back_limit:
+                raise EventError(f"退回次数已达上限（{policy.send_back_limit} 次），请办理。")
             if not reason.strip():
                 raise EventError("请填写退回理由。")
             event.rejection_reason, event.department, event.status = reason.strip(), None, Event.Status.HANDLING
@@ -432,7 +471,15 @@ def verify_event(event: Event, *, by, satisfied: bool, reason: str = "") -> Even
                 raise EventError("请填写不满意的理由。")
             event.return_count += 1
             event.rejection_reason = reason.strip()
-            if event.department_id:
+            policy = policy_of(event)
+            limit = policy.returns_before_escalation
+            upper = upper_region(event.handling_region, policy) if limit is not None and event.return_count > limit else None
+            if upper is not None:
+                # Returned more often than the policy allows: the tier above takes it over.
+                event.handling_region, event.department = upper, None
+                event.result = f"{event.result}\n[核实退回超过 {limit} 次，上报上一级]".strip()
+                decision, event.status = "return", Event.Status.HANDLING
+            elif event.department_id:
                 decision, event.status = "return_to_department", Event.Status.DISPATCHED
             else:
                 decision, event.status = "return", Event.Status.HANDLING
@@ -486,7 +533,7 @@ def escalate_overdue_event(event: Event, *, reason: str = "超期未处置，系
         event = _lock(event)
         if not event.is_open or current_step(event) != "handle":
             return None
-        upper = next_handling_region(event.handling_region)
+        upper = upper_region(event.handling_region, policy_of(event))
         if upper is None:
             return None
         before = audit.snapshot(event, _FIELDS)

@@ -89,6 +89,10 @@ class Department(models.Model):
 
     name = models.CharField("名称", max_length=100)
     region = models.ForeignKey(Region, verbose_name="所属区域", on_delete=models.PROTECT, related_name="departments")
+    is_grid_centre = models.BooleanField(
+        "网格化服务中心", default=False,
+        help_text="县网格化服务中心（镇呼县应时接收乡镇上报并派单给县直部门）；中心不是派单对象",
+    )
 
     class Meta:
         verbose_name = "部门"
@@ -333,6 +337,10 @@ class Event(models.Model):
         Department, verbose_name="承办部门", null=True, blank=True, on_delete=models.PROTECT, related_name="events"
     )
     category = models.ForeignKey(EventCategory, verbose_name="类别", on_delete=models.PROTECT, related_name="events")
+    flow_policy = models.ForeignKey(
+        "FlowPolicy", verbose_name="流程策略版本", null=True, blank=True, on_delete=models.PROTECT, related_name="events",
+        help_text="上报时生效的流程策略版本，事件按该版本办结；留空为系统默认流程",
+    )
     title = models.CharField("标题", max_length=100)
     description = models.TextField("描述")
     latitude = models.DecimalField("纬度", max_digits=9, decimal_places=6, null=True, blank=True)
@@ -366,6 +374,7 @@ class Event(models.Model):
             ("triage_event", "网格研判处置事件"),
             ("handle_village_event", "村级处置事件"),
             ("dispatch_event", "乡镇派单或处置事件"),
+            ("centre_dispatch_event", "县网格化中心派单或回访事件"),
             ("handle_dispatched_event", "部门办理派单事件"),
             ("verify_event", "核实事件办理结果"),
             ("export_event", "导出事件"),
@@ -523,3 +532,92 @@ class StaffAssessmentRule(models.Model):
             errors["excellent_from"] = "分数线应满足：100 ≥ 优秀 > 合格 > 基本合格。"
         if errors:
             raise ValidationError(errors)
+
+
+class FlowPolicy(models.Model):
+    """One version of a county's (or a township's own) grid event flow: the handling chain, where
+    dispatch is allowed, who verifies, send-back limits. A version in force is never edited: a case
+    keeps the version it was reported under, and a change is a new version with its own date."""
+
+    TIER_ORDER = ("grid", "village", "township", "county")
+    TIER_NAMES = {"grid": "网格", "village": "村（社区）", "township": "乡镇（街道）", "county": "县网格化服务中心"}
+
+    class Verifier(models.TextChoices):
+        REPORTER_OR_GRID_LEADER = "reporter_or_grid_leader", "上报人或网格长核实"
+        REPORTER = "reporter", "上报人核实"
+        GRID_LEADER = "grid_leader", "网格长核实"
+        CALLBACK = "callback", "县网格化服务中心电话回访"
+
+    region = models.ForeignKey(
+        Region, verbose_name="适用区域", on_delete=models.PROTECT, related_name="flow_policies",
+        help_text="县（全县适用）或乡镇（覆盖本县策略）",
+    )
+    version = models.PositiveIntegerField("版本号", editable=False)
+    effective_from = models.DateField("生效日期", default=timezone.localdate, help_text="自该日起上报的事件按本版本办理")
+    use_grid = models.BooleanField("网格处置", default=True)
+    use_village = models.BooleanField("村级处置", default=True)
+    use_township = models.BooleanField("乡镇处置", default=True)
+    use_county = models.BooleanField("县网格化中心派单（镇呼县应）", default=False)
+    dispatch_at_grid = models.BooleanField("网格长可派单给乡镇部门", default=False)
+    dispatch_at_village = models.BooleanField("村级可派单给乡镇部门", default=False)
+    dispatch_at_township = models.BooleanField("乡镇可派单给乡镇部门（吹哨报到）", default=True)
+    dispatch_at_county = models.BooleanField("县网格化中心可派单给县直部门", default=False)
+    verifier = models.CharField("核实人", max_length=32, choices=Verifier.choices, default=Verifier.REPORTER_OR_GRID_LEADER)
+    returns_before_escalation = models.PositiveSmallIntegerField(
+        "核实退回次数上限", null=True, blank=True,
+        help_text="核实不满意退回超过该次数后，事件上报上一级处置；留空为不限",
+    )
+    department_may_send_back = models.BooleanField("部门可退回", default=True)
+    send_back_limit = models.PositiveSmallIntegerField("部门退回次数上限", null=True, blank=True, help_text="留空为不限")
+    note = models.CharField("说明", max_length=200, blank=True)
+    created_at = models.DateTimeField("创建时间", auto_now_add=True)
+
+    region_path_lookup = "region__path"
+
+    class Meta:
+        verbose_name = "流程策略"
+        verbose_name_plural = "流程策略"
+        ordering = ["region__path", "-effective_from", "-version"]
+        constraints = [models.UniqueConstraint(fields=["region", "version"], name="flow_policy_unique_version")]
+
+    def __str__(self):
+        return f"{self.region.name if self.region_id else ''}流程策略 第{self.version or '-'}版（{self.effective_from}起）"
+
+    def get_permission_region(self):
+        return self.region
+
+    @property
+    def chain(self) -> list[str]:
+        """The handling tiers in order, from the lowest."""
+        return [key for key in self.TIER_ORDER if getattr(self, f"use_{key}")]
+
+    def dispatches_at(self, tier_key: str) -> bool:
+        return tier_key in self.chain and bool(getattr(self, f"dispatch_at_{tier_key}", False))
+
+    def is_in_force(self) -> bool:
+        return self.effective_from <= timezone.localdate()
+
+
+class FlowPolicyDeadline(models.Model):
+    """A policy's deadline for a tier and urgency, and what a timeout does."""
+
+    class Action(models.TextChoices):
+        SUPERVISE = "supervise", "仅督办"
+        ESCALATE = "escalate", "督办并自动上报上一级"
+        ESCALATE_NOTIFY = "escalate_notify", "督办、自动上报并通知上级领导"
+
+    policy = models.ForeignKey(FlowPolicy, verbose_name="流程策略", on_delete=models.CASCADE, related_name="deadlines")
+    tier = models.CharField("层级", max_length=16, choices=[(key, FlowPolicy.TIER_NAMES[key]) for key in FlowPolicy.TIER_ORDER])
+    urgency = models.CharField("紧急程度", max_length=16, choices=Event.Urgency.choices)
+    hours = models.PositiveIntegerField("时限（小时）")
+    working_hours = models.BooleanField("按工作日计时", default=False, help_text="跳过周末和节假日")
+    action = models.CharField("超期处理", max_length=16, choices=Action.choices, default=Action.SUPERVISE)
+
+    class Meta:
+        verbose_name = "流程策略时限"
+        verbose_name_plural = "流程策略时限"
+        ordering = ["policy", "tier", "urgency"]
+        constraints = [models.UniqueConstraint(fields=["policy", "tier", "urgency"], name="flow_policy_deadline_unique")]
+
+    def __str__(self):
+        return f"{self.get_tier_display()}·{self.get_urgency_display()}：{self.hours} 小时，{self.get_action_display()}"

@@ -31,6 +31,7 @@ ROLES: dict[str, tuple[str, str, list[str]]] = {
     "inspection_group": ("巡察组", "进驻巡察、形成问题底稿与“三报告四清单”", VIEW_PEOPLE),
     "leading_group": ("巡察工作领导小组", "审批机动巡察、听取巡察汇报", VIEW_PEOPLE + VIEW_AUDIT),
     "discipline": ("纪检监察", "接收问题线索、查处弄虚作假、记录问责", VIEW_PEOPLE + VIEW_AUDIT),
+    "grid_centre": ("县网格化服务中心", "接收乡镇上报（镇呼县应）、派单给县直部门、电话回访核实", VIEW_PEOPLE),
 }
 
 
@@ -53,6 +54,19 @@ EVENTS: dict[str, list[str]] = {
     "inspection_group": [],
     "leading_group": ["grid.view_event"],
     "discipline": ["grid.view_event"],
+}
+
+# The county grid service centre (镇呼县应): receives townships' escalations, dispatches to county
+# departments, verifies by telephone callback where the policy says so.
+COUNTY_CENTRE: dict[str, list[str]] = {
+    "grid_centre": ["grid.view_event", "grid.centre_dispatch_event", "grid.export_event"],
+}
+
+# The county office keeps the county's flow policy (versions, effective dates) in the admin.
+FLOW_POLICIES: dict[str, list[str]] = {
+    "county_office": ["grid.view_flowpolicy", "grid.add_flowpolicy", "grid.change_flowpolicy",
+                      "grid.view_flowpolicydeadline", "grid.add_flowpolicydeadline",
+                      "grid.change_flowpolicydeadline", "grid.delete_flowpolicydeadline"],
 }
 
 
@@ -140,7 +154,8 @@ BIG_PATROL_WORK_RECORDS: dict[str, list[str]] = {
 def default_permissions(role_key: str) -> set[str]:
     return (set(ROLES[role_key][2]) | set(EVENTS.get(role_key, [])) | set(BIG_PATROL.get(role_key, []))
             | set(INSPECTION.get(role_key, [])) | set(RECTIFICATION.get(role_key, []))
-            | set(NOTICE_TEMPLATES.get(role_key, [])) | set(BIG_PATROL_WORK_RECORDS.get(role_key, [])))
+            | set(NOTICE_TEMPLATES.get(role_key, [])) | set(BIG_PATROL_WORK_RECORDS.get(role_key, []))
+            | set(FLOW_POLICIES.get(role_key, [])) | set(COUNTY_CENTRE.get(role_key, [])))
 
 
 def create_all_permissions(apps) -> None:

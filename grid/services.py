@@ -12,7 +12,8 @@ from django.utils import timezone
 from governance import audit
 
 from .access import forget_grants
-from .models import PATH_SEPARATOR, Department, Post, Region, Role, Tier
+from .flow_policy import deadline_problems, next_version, policy_cache, policy_problems
+from .models import PATH_SEPARATOR, Department, FlowPolicy, FlowPolicyDeadline, Post, Region, Role, Tier
 
 User = get_user_model()
 
@@ -93,10 +94,33 @@ def refresh_full_paths(region: Region) -> None:
 
 
 @transaction.atomic
-def create_department(*, name: str, region: Region, by=None) -> Department:
-    department = Department.objects.create(name=name.strip(), region=region)
-    audit.record("department.create", actor=by, obj=department, after=audit.snapshot(department, ["name", "region"]))
+def create_department(*, name: str, region: Region, by=None, is_grid_centre: bool = False) -> Department:
+    department = Department.objects.create(name=name.strip(), region=region, is_grid_centre=is_grid_centre)
+    audit.record("department.create", actor=by, obj=department,
+                 after=audit.snapshot(department, ["name", "region", "is_grid_centre"]))
     return department
+
+
+def create_flow_policy(*, by, region: Region, deadlines: list[dict] = (), **fields) -> FlowPolicy:
+    """Save a new version of a region's flow policy with its deadline rows (each a dict of tier,
+    urgency, hours, action, working_hours); an unsound policy is refused with Chinese messages."""
+    with transaction.atomic():
+        policy = FlowPolicy(region=region, **fields)
+        rows = [FlowPolicyDeadline(**row) for row in deadlines]
+        problems = policy_problems(policy) + deadline_problems(policy, rows)
+        if problems:
+            raise ValidationError(problems)
+        policy.version = next_version(region)
+        policy.save()
+        for row in rows:
+            row.policy = policy
+        FlowPolicyDeadline.objects.bulk_create(rows)
+        policy_cache.clear_now_and_after_commit()  # the deadlines' bulk insert sends no signal
+        audit.record("flow_policy.create", actor=by, obj=policy, after={
+            **audit.snapshot(policy, None),
+            "deadlines": [f"{row.tier}/{row.urgency}/{row.hours}/{row.action}" for row in rows],
+        })
+    return policy
 
 
 def department_for_post(region: Region, name: str) -> Department:

@@ -21,8 +21,9 @@ from workflows.models import SLARule, TaskDeadline
 
 from . import events as event_services
 from .event_flow import EventFlow
+from .flow_policy import deadline_rule, policy_of
 from .message_channels import Relay
-from .models import Event
+from .models import Event, FlowPolicyDeadline
 from .task_holders import Holders, recipients_of_task
 
 logger = logging.getLogger(__name__)
@@ -74,6 +75,19 @@ def _rule_cache():
     return rule_for
 
 
+ESCALATING = (FlowPolicyDeadline.Action.ESCALATE, FlowPolicyDeadline.Action.ESCALATE_NOTIFY, "sla_escalate")
+
+
+def timeout_action(event: Event, rule_for) -> str | None:
+    """What an overdue step of `event` does: its policy version's rule for the tier and urgency, else
+    the SLA rule's auto-escalation (督办 to the holders and their superior, as before policies)."""
+    rule = deadline_rule(policy_of(event), event.handling_region.tier.key, event.urgency)
+    if rule is not None:
+        return rule.action
+    sla_rule = rule_for(event)
+    return "sla_escalate" if sla_rule is not None and sla_rule.auto_escalate else None
+
+
 def supervise_overdue(now=None, *, batch_size: int = BATCH_SIZE) -> SupervisionResult:
     """Claim every due deadline and supervise it (here when Celery is eager, else in the workers)."""
     batch_task = supervise_batch_task
@@ -116,13 +130,13 @@ def _supervise_batch(ids, now, holders: Holders, rule_for, result: SupervisionRe
     rows = list(TaskDeadline.objects.filter(pk__in=ids).values_list(
         "due_at", "task_id", "task__flow_task", "task__owner_id", "task__process__artifact_object_id"))
     columns = ("id", "title", "reporter_id", "region_id", "handling_region_id", "department_id", "urgency",
-               "category_id", "status", "region__path", "handling_region__path")
+               "category_id", "status", "flow_policy_id", "region__path", "handling_region__path")
     events: dict[int, Event] = {}
     paths: dict[int, tuple[str, str]] = {}
     for values in Event.objects.filter(pk__in={row[4] for row in rows}, status__in=Event.OPEN_STATUSES
                                        ).values_list(*columns):
-        event = Event(**dict(zip(columns[:9], values[:9], strict=True)))
-        events[event.pk], paths[event.pk] = event, values[9:]
+        event = Event(**dict(zip(columns[:10], values[:10], strict=True)))
+        events[event.pk], paths[event.pk] = event, values[10:]
     holders.load_regions(path for pair in paths.values() for path in pair)
     for pk, (region_path, handling_path) in paths.items():
         events[pk].region, events[pk].handling_region = holders.region(region_path), holders.region(handling_path)
@@ -138,6 +152,9 @@ def _supervise_batch(ids, now, holders: Holders, rule_for, result: SupervisionRe
         task = _DueTask(task_id, flow_task, owner_id)
         supervised_events[event.pk] = event
         holding, above = recipients_of_task(task, event, holders)
+        action = timeout_action(event, rule_for)
+        if action == FlowPolicyDeadline.Action.SUPERVISE or action == FlowPolicyDeadline.Action.ESCALATE:
+            above = []  # the policy's 督办 goes to the holders only; the superior hears of escalations only
         url = reverse("grid:event_detail", args=[event.pk])
         due = timezone.localtime(due_at).strftime("%Y-%m-%d %H:%M")
         title = f"督办：事件 #{event.pk}“{event.title}”已超过办理时限"
@@ -152,8 +169,7 @@ def _supervise_batch(ids, now, holders: Holders, rule_for, result: SupervisionRe
         relay.add(event, occasion=f"supervision:{task_id}", title=title, body=body, url=url,
                   recipients=[(user_id, title) for user_id in holding]
                   + [(user_id, f"{title}（下级超期，请督促）") for user_id in above])
-        rule = rule_for(event)
-        if flow_task == EventFlow.handle and rule is not None and rule.auto_escalate:
+        if flow_task == EventFlow.handle and action in ESCALATING:
             to_escalate.append(task_id)
     with transaction.atomic():
         # Only the events this batch marks are audited: a batch job run again records nothing twice.

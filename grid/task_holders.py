@@ -4,7 +4,8 @@ scan (督办) both ask, with the regions and posts read once per scan."""
 from __future__ import annotations
 
 from .event_rules import HANDLE_PERMISSION_BY_TIER
-from .models import Event, Post, Region
+from .flow_policy import DEFAULT_POLICY, policy_of
+from .models import Event, FlowPolicy, Post, Region
 
 
 def _ancestor_paths(path: str) -> list[str]:
@@ -34,13 +35,15 @@ class Holders:
             self.load_regions([path])
         return self._regions.get(path)
 
-    def upper(self, region: Region) -> Region | None:
-        """The next handling region above `region` (grid.events.next_handling_region, from the paths)."""
-        if region.tier.key == "township":
+    def upper(self, region: Region, policy: FlowPolicy = DEFAULT_POLICY) -> Region | None:
+        """The next handling region above `region` in the policy's chain (grid.flow_policy.upper_region,
+        from the paths read once)."""
+        chain = policy.chain
+        if region.tier.key not in chain or region.tier.key == chain[-1]:
             return None
         for path in reversed(_ancestor_paths(region.path)[:-1]):
             node = self.region(path)
-            if node is not None and node.tier.key in HANDLE_PERMISSION_BY_TIER:
+            if node is not None and node.tier.key in chain:
                 return node
         return None
 
@@ -83,18 +86,27 @@ def recipients_of_task(task, event: Event, holders: Holders) -> tuple[list[int],
     """(who holds the step, who is above them) for the task of an event."""
     region = event.handling_region
     step = getattr(task.flow_task, "name", "")
+    policy = policy_of(event)
     if step == "handle":
         tier = region.tier.key
         holding = [task.owner_id] if task.owner_id else holders.of(HANDLE_PERMISSION_BY_TIER.get(tier, "grid.dispatch_event"), region)
-        upper = holders.upper(region)
+        upper = holders.upper(region, policy)
         if upper is not None:
             above = holders.of(HANDLE_PERMISSION_BY_TIER.get(upper.tier.key, "grid.dispatch_event"), upper, exact=True)
-        else:  # the township office is supervised by the township party committee
+        elif tier == "township":  # the township office is supervised by the township party committee
             above = holders.committee(region)
+        else:  # the county centre: the county's own holders of the step supervise it
+            above = []
     elif step == "department_handle":
         holding = [task.owner_id] if task.owner_id else holders.of(
             "grid.handle_dispatched_event", region, department_id=event.department_id)
-        above = holders.of("grid.dispatch_event", region, exact=True)
+        above = holders.of(HANDLE_PERMISSION_BY_TIER.get(region.tier.key, "grid.dispatch_event"), region, exact=True)
+    elif policy.verifier == FlowPolicy.Verifier.REPORTER:
+        holding, above = [event.reporter_id], holders.of("grid.verify_event", event.region)
+    elif policy.verifier == FlowPolicy.Verifier.GRID_LEADER:
+        holding, above = holders.of("grid.verify_event", event.region), []
+    elif policy.verifier == FlowPolicy.Verifier.CALLBACK:
+        holding, above = holders.of("grid.centre_dispatch_event", event.region), []
     else:  # verification: the reporter, and the grid leader above them
         holding = [event.reporter_id]
         above = holders.of("grid.verify_event", event.region)

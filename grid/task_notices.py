@@ -12,11 +12,12 @@ from viewflow.workflow.models import Task
 from governance.models import Notification
 from governance.notifications import notify
 
+from .flow_policy import policy_of, step_name
 from .message_channels import Relay
 from .models import Event
 from .task_holders import Holders, recipients_of_task
 
-STEP_TITLES = {"handle": "处置", "department_handle": "部门办理", "verify": "核实"}
+STEPS_BY_NODE = {"handle": "handle", "department_handle": "department", "verify": "verify"}
 
 
 def notice_row(task_id: int):
@@ -35,11 +36,11 @@ def notify_task_holders(task_id: int) -> int:
     if event is None or not event.is_open:
         return 0
     holding, _ = recipients_of_task(task, event, Holders())
-    step_name = getattr(task.flow_task, "name", "")
-    step = STEP_TITLES.get(step_name, "办理")
+    node_name = getattr(task.flow_task, "name", "")
+    step = step_name(STEPS_BY_NODE.get(node_name, ""), event.handling_region.tier.key, policy_of(event)) or "办理"
     deadline = getattr(task, "deadline", None)
     due = f"，请于 {timezone.localtime(deadline.due_at):%Y-%m-%d %H:%M} 前办理" if deadline else ""
-    if step_name == "verify":
+    if node_name == "verify":
         title = f"待核实：事件 #{event.pk}“{event.title}”已办理，请核实"
     else:
         title = f"新待办：事件 #{event.pk}“{event.title}”待{step}"

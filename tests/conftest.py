@@ -94,11 +94,14 @@ def personas(county) -> dict:
 @pytest.fixture(autouse=True)
 def _fresh_sla_rules():
     """The SLA rules are cached per process; a test's rolled-back rules must not reach the next test."""
+    from grid.flow_policy import policy_cache
     from workflows.sla import rule_cache
 
     rule_cache.clear()
+    policy_cache.clear()
     yield
     rule_cache.clear()
+    policy_cache.clear()
 
 
 @pytest.fixture(autouse=True)

@@ -78,6 +78,14 @@ def add_working_hours(start: datetime.datetime, hours: int) -> datetime.datetime
         cursor = day_end
 
 
+def due_in_hours(hours: int, *, working: bool, start: datetime.datetime | None = None) -> datetime.datetime:
+    """`hours` from `start`, natural or counted on working days only."""
+    start = start or timezone.now()
+    if working:
+        return add_working_hours(start, hours)
+    return start + datetime.timedelta(hours=hours)
+
+
 def due_at_for(event, start: datetime.datetime | None = None) -> datetime.datetime:
     start = start or timezone.now()
     rule = rule_for(event)

@@ -188,10 +188,11 @@ def run(count: int) -> None:
     print(f"set-up {time.perf_counter() - began:.1f} s; reporting {count} events each way …", flush=True)
     county = load.load_county()
     grid = county.measured["grid"]
+    in_force = with_flow_policy(grid)
     t = report_throughput(county.members[grid], grid, count)
     broker = "Redis broker (notices queued)" if _redis() else "eager Celery (notices inline)"
     print()
-    print(f"event intake, {t['events']} events each way, one transaction each, {broker}")
+    print(f"event intake, {t['events']} events each way, one transaction each, {broker}, {in_force}")
     print(f"  report service + flow start: {t['service_per_s']:>8.1f} events/s ({t['service_ms_each']:.2f} ms, "
           f"{t['service_queries_each']} queries each)")
     print(f"  bare Event.objects.create:   {t['bare_per_s']:>8.1f} events/s ({t['bare_ms_each']:.2f} ms, 1 query)")
@@ -217,6 +218,21 @@ def run(count: int) -> None:
           baseline="直接插入同样的事件行", baseline_value=t["bare_ms_each"],
           note="中继线程在页面返回后发送；仅供参考，目标按上一行"),
     ], {"throughput": t})
+
+
+def with_flow_policy(grid_id: int) -> str:
+    """The load county gets a flow policy (up to the county centre, with deadlines), so that each report
+    finds its version and keeps it, as in a county that configured its flow."""
+    from grid import services
+    from grid.models import Region
+
+    grid = Region.objects.get(pk=grid_id)
+    county = Region.objects.get(path=grid.path[:Region.steplen])
+    policy = services.create_flow_policy(by=None, region=county, use_county=True, dispatch_at_county=True, deadlines=[
+        {"tier": "grid", "urgency": "normal", "hours": 24, "action": "escalate"},
+        {"tier": "township", "urgency": "normal", "hours": 72, "action": "escalate_notify"},
+    ])
+    return f"flow policy {policy.chain} in force"
 
 
 def _redis() -> bool:

@@ -73,7 +73,7 @@ def test_grid_event_from_report_to_verification(journey, village):
     card = reporter.locator("section.gv-card").filter(has=reporter.get_by_role("heading", name=TITLE))
     expect(card.get_by_role("heading")).to_contain_text("处置中")
     expect(card.get_by_role("heading")).to_contain_text("紧急")
-    expect(card).to_contain_text("本级处置：某县/太平镇/楼星村/第1网格（网格）")
+    expect(card).to_contain_text("网格处置：某县/太平镇/楼星村/第1网格（网格）")
     evidence = reporter.locator("section.gv-card", has=reporter.get_by_role("heading", name="佐证材料"))
     expect(evidence).to_contain_text(f"拍摄：{occurred:%Y-%m-%d %H:%M}")
     expect(evidence).to_contain_text(f"位置：{LATITUDE:.6f}, {LONGITUDE:.6f}")
@@ -89,14 +89,14 @@ def test_grid_event_from_report_to_verification(journey, village):
     expect(row).to_contain_text("第1网格·网格")
     journey.shot(leader, "leader-my-tasks")
     row.get_by_role("link", name=TITLE).click()
-    expect(leader.get_by_role("heading", name="办理：本级处置")).to_be_visible()
+    expect(leader.get_by_role("heading", name="办理：网格处置")).to_be_visible()
     for option in ("就地处置结案", "上报上一级（村呼镇应）", "合并为重复事件", "驳回"):
         expect(leader.get_by_role("heading", name=option)).to_be_visible()
     leader.get_by_label("上报理由").fill("棚舍占用耕地，需村里协调拆除。")
     journey.shot(leader, "leader-escalates")
     leader.locator("form", has=leader.get_by_label("上报理由")).get_by_role("button", name="上报").click()
     expect(leader.locator(".gv-messages")).to_contain_text("已办理：上报上一级。")
-    expect(leader.locator("dl")).to_contain_text("本级处置：某县/太平镇/楼星村（村(社区)）")
+    expect(leader.locator("dl")).to_contain_text("村级处置：某县/太平镇/楼星村（村(社区)）")
     expect(leader.locator("section#actions")).to_have_count(0)  # no longer theirs to handle
     journey.shot(leader, "leader-escalated")
 
@@ -117,7 +117,7 @@ def test_grid_event_from_report_to_verification(journey, village):
     cadre.get_by_label("上报理由").fill("涉及耕地保护，村里无执法权，请镇里处理。")
     cadre.locator("form", has=cadre.get_by_label("上报理由")).get_by_role("button", name="上报").click()
     expect(cadre.locator(".gv-messages")).to_contain_text("已办理：上报上一级。")
-    expect(cadre.locator("dl")).to_contain_text("本级处置：某县/太平镇（乡镇）")
+    expect(cadre.locator("dl")).to_contain_text("乡镇处置：某县/太平镇（乡镇）")
     journey.shot(cadre, "village-escalated")
 
     # ---- the township office whistles (吹哨): dispatch to the category's lead department

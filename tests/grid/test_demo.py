@@ -200,15 +200,15 @@ def test_first_run_is_audited(db):
 
 
 def test_every_role_has_a_demo_user_with_an_active_post(demo):
-    assert sorted(user.role for user in DEMO_USERS) == sorted(ROLES)
+    assert sorted({user.role for user in DEMO_USERS}) == sorted(ROLES)
     for username, role, region, department in DEMO_USERS:
         user = User.objects.get(username=username)
         assert user.first_name == DEMO_FULL_NAMES[username]
         post = Post.objects.active().get(user=user)
         assert (post.role.key, post.region.full_path) == (role, region)
         assert (post.department.name if post.department else None) == department
-        if department:
-            assert post.department.region.full_path == TAIPING
+        if department:  # each department belongs where its post is: 太平镇's offices, the county's centre and bureaus
+            assert post.department.region.full_path == region and region in (TAIPING, DEMO_COUNTY)
 
 
 def test_demo_posts_grant_their_subtree_only(demo):

@@ -71,7 +71,7 @@ def test_grid_member_reports_with_photo_from_the_form(client, county, people, ca
     assert event.reporter == people["grid_member"] and event.handling_region == county.grid1
     assert Attachment.objects.count() == 1
     detail = client.get(response["Location"]).content.decode()
-    assert "村口违建" in detail and "本级处置" in detail
+    assert "村口违建" in detail and "网格处置" in detail
 
 
 def test_submitting_the_same_report_twice_creates_one_event(client, county, people, category):
@@ -346,8 +346,8 @@ def test_my_tasks_shows_only_steps_the_user_may_take(client, people, some_events
 def test_event_chart_highlights_the_current_step(client, people, some_events):
     as_user(client, people["grid_member"])
     page = client.get(reverse("grid:event_process_chart", args=[some_events[0].pk])).content.decode()
-    assert "<svg" in page and 'id="handle"' in page
-    assert 'id="handle" transform' in page and ('class="new"' in page or 'class="assigned"' in page)
+    assert "<svg" in page and 'id="handle_grid"' in page and 'id="handle_village"' in page
+    assert '<g id="handle_grid" class="current">' in page and '<g id="start" class="done">' in page
     bpmn = client.get(reverse("grid:event_chart"), {"format": "bpmn"})
     assert bpmn.status_code == 200 and b"bpmn" in bpmn.content.lower()
 

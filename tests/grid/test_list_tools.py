@@ -125,7 +125,7 @@ def test_my_tasks_shows_the_step_and_the_deadline(client, people, tasks):
     as_user(client, people["grid_leader"])
     html = client.get(reverse("grid:my_tasks")).content.decode()
     due = timezone.localtime(TaskDeadline.objects.filter(is_open=True).order_by("due_at").first().due_at)
-    assert "本级处置" in html and due.strftime("%Y-%m-%d %H:%M") in html
+    assert "网格处置" in html and due.strftime("%Y-%m-%d %H:%M") in html
 
 
 @pytest.mark.parametrize("params", [{"sort": "nonsense"}, {"step": "everything"}, {"urgency": "x"}])

@@ -107,7 +107,7 @@ def test_my_tasks_link_to_the_step_pages(client, county, personas, category):
     event = Event.objects.get()
     client.force_login(personas["grid_leader"])  # the grid leader triages events of the grid
     page = client.get(reverse("grid:mobile")).content.decode()
-    assert reverse("grid:event_detail", args=[event.pk]) in page and "本级处置" in page
+    assert reverse("grid:event_detail", args=[event.pk]) in page and "网格处置" in page
     detail = client.get(reverse("grid:event_detail", args=[event.pk]))
     assert detail.status_code == 200
     assert re.search(r'<meta name="viewport" content="width=device-width', detail.content.decode())

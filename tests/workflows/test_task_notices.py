@@ -34,7 +34,7 @@ def test_a_report_tells_the_grid_leader_with_the_deadline(county, personas, cate
     with django_capture_on_commit_callbacks(execute=True):
         event = report(personas, county, category)
     notice = task_notices_of("grid_leader").get()
-    assert f"事件 #{event.pk}" in notice.title and "待处置" in notice.title
+    assert f"事件 #{event.pk}" in notice.title and "待网格处置" in notice.title
     assert "前办理" in notice.body and notice.url == f"/grid/events/{event.pk}/"
     assert not task_notices_of("grid_member").exists()  # the reporter does not hold the triage step
     assert not task_notices_of("township_office").exists()
@@ -85,4 +85,4 @@ def test_a_holder_with_an_address_gets_the_task_notice_by_email(county, personas
     with django_capture_on_commit_callbacks(execute=True):
         report(personas, county, category)
     assert [message.to for message in mailoutbox] == [["leader@example.gov.cn"]]
-    assert "待处置" in mailoutbox[0].subject
+    assert "待网格处置" in mailoutbox[0].subject

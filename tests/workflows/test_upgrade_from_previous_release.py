@@ -41,8 +41,9 @@ MOVED = {
 }
 REFERENCE_COLUMNS = {("viewflow_process", "flow_class"), ("viewflow_task", "flow_task")}
 # Tables this release's migrations add rows to: the migrations themselves, the new models' content types
-# and permissions, and the new permissions given to the roles. Every other table keeps its row count.
-GROWING = {"django_migrations", "django_content_type", "auth_permission", "grid_role_permissions"}
+# and permissions, the new roles (the county grid service centre) and the permissions given to the roles.
+# Every other table keeps its row count.
+GROWING = {"django_migrations", "django_content_type", "auth_permission", "grid_role", "grid_role_permissions"}
 
 
 def moved(reference):
