@@ -11,7 +11,7 @@ from grid.models import EventCategory, Region
 
 pytestmark = pytest.mark.django_db
 
-migration = importlib.import_module("grid.migrations.0008_boundary_boxes_public_categories_attributes")
+migration = importlib.import_module("grid.migrations.0010_boundary_boxes_public_categories_attributes")
 SQUARE = {"type": "Polygon", "coordinates": [[[120.0, 30.0], [120.02, 30.0], [120.02, 30.01], [120.0, 30.01],
                                               [120.0, 30.0]]]}
 
