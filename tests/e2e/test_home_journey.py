@@ -50,7 +50,7 @@ def test_home_pages_show_each_roles_work(journey, village):
     event = Event.objects.get(title=TITLE)
     expect(member.locator(".gv-messages")).to_contain_text(f"事件 #{event.pk} 已上报")
     mine = member.locator("section#mine")
-    expect(mine.locator("li", has_text=TITLE)).to_contain_text("本级处置：第1网格")
+    expect(mine.locator("li", has_text=TITLE)).to_contain_text("网格处置：第1网格")
     journey.shot(member, "phone-my-reports")
     member.locator(".gv-messages").get_by_role("link", name="查看办理进度").click()
     expect(member).to_have_url(re.compile(rf"/grid/events/{event.pk}/$"))
@@ -72,7 +72,7 @@ def test_home_pages_show_each_roles_work(journey, village):
 
     # ---- back on the phone: where it is now, and the reason in its case record
     member.goto(journey.url("/grid/m/"))
-    expect(member.locator("section#mine li", has_text=TITLE)).to_contain_text("本级处置：楼星村")
+    expect(member.locator("section#mine li", has_text=TITLE)).to_contain_text("村级处置：楼星村")
     member.locator("section#mine").get_by_role("link", name=re.compile(TITLE)).click()
     step = member.locator("#case-record li").filter(has_text="上报上一级").first
     expect(step).to_contain_text("李网格长")

@@ -49,7 +49,8 @@ def climbed(county, personas, category):
 
 def test_escalation_reasons_are_kept_after_the_department_result(climbed):
     steps = case_record.timeline(climbed)
-    assert [step.label for step in steps] == ["上报事件", "上报上一级", "上报上一级", "派单至部门", "部门办结"]
+    assert [step.label for step in steps] == [
+        "上报事件", "上报上一级（网格处置）", "上报上一级（村级处置）", "派单至部门（乡镇处置）", "部门办结（部门办理）"]
     assert [(step.opinion_label, step.opinion) for step in steps[1:3]] == [
         ("上报理由", "涉及多户，网格无法协调"), ("上报理由", "需执法部门拆除")]
     assert (steps[4].opinion_label, steps[4].opinion) == ("办理结果", "已拆除违建棚舍")

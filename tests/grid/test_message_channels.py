@@ -137,7 +137,7 @@ def test_supervision_reaches_the_township_robot_and_each_phone_exactly_once(
 
 def test_the_new_task_notice_reaches_the_robot_and_the_holder(overdue_event, gateway):
     [post] = gateway.to("/cgi-bin/webhook/send")
-    assert post["text"]["content"].startswith(f"新待办：事件 #{overdue_event.pk}“违建”待处置")
+    assert post["text"]["content"].startswith(f"新待办：事件 #{overdue_event.pk}“违建”待网格处置")
     assert [body["phone"] for body in gateway.to("/sms/send")] == [PHONES["grid_leader"]]
 
 

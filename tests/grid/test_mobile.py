@@ -141,8 +141,8 @@ def test_my_reports_on_the_phone_show_status_and_current_step(client, county, pe
     page = client.get(reverse("grid:mobile")).content.decode()
     mine = page[page.index('id="mine"'):]
     assert "我上报的" in page and "#mine" in page
-    assert "路灯损坏" in mine and "本级处置：楼星村" in mine
-    assert "河边垃圾堆放" in mine and "本级处置：第1网格" in mine
+    assert "路灯损坏" in mine and "村级处置：楼星村" in mine
+    assert "河边垃圾堆放" in mine and "网格处置：第1网格" in mine
     assert "别人上报的" not in mine
     assert mine.index("路灯损坏") < mine.index("河边垃圾堆放")  # newest first
     assert reverse("grid:event_detail", args=[lamp.pk]) in mine
