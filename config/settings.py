@@ -1,6 +1,7 @@
 """Settings, all read from the environment (see README, "配置").
 Design notes: docs/architecture/governance.md."""
 
+import os
 import secrets
 import sys
 from pathlib import Path
@@ -441,6 +442,8 @@ if REDIS_URL:
 # What a signed-in user may do (permissions, region grants, menu facts) is cached for this many
 # seconds and dropped at once when posts, roles or grants change (grid/access_cache.py); 0: off.
 ACCESS_CACHE_SECONDS = env.int("ACCESS_CACHE_SECONDS", default=300)
+# Parallel test workers share the Redis of a test run but each has its own database.
+ACCESS_CACHE_NAMESPACE = (os.environ.get("PYTEST_XDIST_WORKER", "") + ":") if TESTING else ""
 MIDDLEWARE.insert(MIDDLEWARE.index("django.contrib.auth.middleware.AuthenticationMiddleware") + 1,
                   "grid.access_cache.AccessCacheMiddleware")
 # REQUEST_COST_LOG=<file>: one line per request (view, status, CPU ms of the serving thread, wall ms,

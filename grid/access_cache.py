@@ -40,7 +40,9 @@ from .models import Post, Region, Role
 
 logger = logging.getLogger(__name__)
 
-VERSION_KEY = "gv:access:version"
+# Processes that share one Redis but not one database (parallel test workers) keep apart.
+_NAMESPACE = getattr(settings, "ACCESS_CACHE_NAMESPACE", "")
+VERSION_KEY = f"gv:access:{_NAMESPACE}version"
 FACTS_ATTR = "_gv_access_facts"
 _PERM_ATTRS = ("_perm_cache", "_user_perm_cache", "_group_perm_cache")
 
@@ -48,7 +50,7 @@ _facts: dict[str, Callable[[Any], Any]] = {}
 
 
 def _key(user_pk) -> str:
-    return f"gv:access:user:{user_pk}"
+    return f"gv:access:{_NAMESPACE}user:{user_pk}"
 
 
 def seconds() -> int:
