@@ -364,3 +364,19 @@ def test_evidence_is_served_only_to_users_who_may_see_the_event(client, people, 
 def test_event_detail_outside_scope_is_not_found(client, people, some_events):
     as_user(client, people["zhaocun_office"])
     assert client.get(reverse("grid:event_detail", args=[some_events[0].pk])).status_code == 404
+
+
+# ------------------------------------------------------------------ drop-downs start at 请选择
+
+
+def test_report_form_region_drop_down_starts_at_please_choose(client, county, people, category):
+    # A member of two grids has to choose where it happened: nothing is picked for them.
+    member, _ = services.ensure_user("two_grids", password="x")
+    for grid in (county.grid1, county.grid2):
+        services.create_post(user=member, role=Role.objects.get(key="grid_member"), region=grid)
+    html = as_user(client, member).get(reverse("grid:event_report")).content.decode()
+    assert '<option value="" selected>请选择</option>' in html
+    assert "---------" not in html
+    response = client.post(reverse("grid:event_report"), report_data(county, category, region=""))
+    assert response.status_code == 422 and "请选择发生区域。" in response.content.decode()
+    assert not Event.objects.exists()

@@ -443,3 +443,10 @@ def test_quarter_is_chosen_from_a_list_not_typed(client, county, personas):
                                                      "quarter": "2026Q1"}).content.decode()
     assert '<select name="quarter"' in page and '<option value="2026Q1" selected>2026年第1季度</option>' in page
     assert 'placeholder="2026Q1"' not in page
+
+
+def test_ledger_exports_page_drop_downs_start_at_please_choose(client, county, personas, march):
+    client.force_login(personas["village_cadre"])
+    html = client.get(reverse("patrol:ledger_exports")).content.decode()
+    assert '<option value="" selected>请选择</option>' in html
+    assert "---------" not in html
