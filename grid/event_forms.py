@@ -15,7 +15,7 @@ from governance.listing import FilterForm
 from .access import region_grants
 from .category_attributes import clean_attribute_values
 from .event_lists import EVENT_SORTS, EventFilters
-from .models import CategoryAttribute, Event, EventCategory, Region, Tier
+from .models import CategoryAttribute, Event, EventCategory, Post, Region, Tier
 
 REPORTING_TIERS = ("grid", "microgrid", "village")
 
@@ -101,9 +101,21 @@ class EventReportForm(forms.Form):
         if not self.is_bound:
             self.initial.setdefault("idempotency_key", uuid.uuid4().hex)
             self.initial.setdefault("occurred_at", timezone.localtime().replace(second=0, microsecond=0))
-            grids = [pk for pk, region in self.regions.items() if region.tier.key == "grid"]
-            if len(grids) == 1:
-                self.initial.setdefault("region", grids[0])
+            own = self.own_region()
+            if own is not None:
+                self.initial.setdefault("region", own)
+
+    def own_region(self) -> int | None:
+        """The region the form proposes: where the user holds their one post that may report, else the one
+        grid among the reportable regions; None when there is a choice to make."""
+        posts = set(Post.objects.active().filter(
+            user=self.user, role__permissions__content_type__app_label="grid",
+            role__permissions__codename="add_event").values_list("region_id", flat=True))
+        own = [pk for pk in posts if pk in self.regions]
+        if len(own) == 1:
+            return own[0]
+        grids = [pk for pk, region in self.regions.items() if region.tier.key == "grid"]
+        return grids[0] if len(grids) == 1 and not own else None
 
     def clean_region(self):
         region = self.regions.get(self.cleaned_data["region"])
