@@ -120,6 +120,7 @@ FORMAT_MODULE_PATH = ["governance.formats"]  # ISO first among the date input fo
 TIME_ZONE = "Asia/Shanghai"
 USE_I18N = True
 USE_TZ = True
+FILTERS_EMPTY_CHOICE_LABEL = "请选择"  # django-filter forms start their drop-downs like every other form
 
 STATIC_URL = "static/"
 STATIC_ROOT = Path(env.str("STATIC_ROOT", default=str(VAR_DIR / "static")))

@@ -1,6 +1,6 @@
 from django.apps import AppConfig
 
-from . import checks, input_rules  # noqa: F401  (checks registers the start-up checks)
+from . import checks, form_defaults, input_rules  # noqa: F401  (checks registers the start-up checks)
 
 
 class GovernanceConfig(AppConfig):
@@ -9,3 +9,4 @@ class GovernanceConfig(AppConfig):
 
     def ready(self):
         input_rules.install()  # every form and serializer field refuses control characters, odd dates
+        form_defaults.install()  # every drop-down starts at 请选择

@@ -60,7 +60,22 @@ class Sorts:
 
 class FilterForm(forms.Form):
     """A list's filter form. The fields holding good values apply even when another holds a bad one:
-    that one's error shows beside it and it is ignored (the list and its export stay the same)."""
+    that one's error shows beside it and it is ignored (the list and its export stay the same).
+
+    A query string naming none of its fields (the first visit, or only `?page=2`) leaves it unbound:
+    it shows its initial values and no errors, as a form the user has not submitted yet."""
+
+    @property
+    def is_bound(self) -> bool:
+        if not self._given_data:
+            return False
+        names = {self.add_prefix(name) for name in self.fields}
+        # A field drawn as several inputs sends name_0, name_1….
+        return any(key in names or key.rpartition("_")[0] in names for key in (*self.data, *self.files))
+
+    @is_bound.setter
+    def is_bound(self, value: bool) -> None:  # set by forms.Form.__init__
+        self._given_data = value
 
     def valid_values(self) -> dict:
         """The values that validated ({} while the form is unbound)."""

@@ -9,12 +9,13 @@ from django.core.exceptions import ValidationError
 from django.db.models import Q
 from django.utils import timezone
 
+from governance.form_defaults import BLANK_LABEL
 from governance.listing import FilterForm
 
 from .access import region_grants
 from .category_attributes import clean_attribute_values
 from .event_lists import EVENT_SORTS, EventFilters
-from .models import CategoryAttribute, Event, EventCategory, Region, Tier
+from .models import CategoryAttribute, Event, EventCategory, Post, Region, Tier
 
 REPORTING_TIERS = ("grid", "microgrid", "village")
 
@@ -69,7 +70,7 @@ def _attribute_field(attribute: CategoryAttribute) -> forms.Field:
 
 class EventReportForm(forms.Form):
     idempotency_key = forms.CharField(widget=forms.HiddenInput, max_length=64)
-    region = forms.TypedChoiceField(label="发生区域", coerce=int)
+    region = forms.TypedChoiceField(label="发生区域", coerce=int, error_messages={"required": "请选择发生区域。"})
     category = forms.TypedChoiceField(label="事件类别", coerce=int)
     title = forms.CharField(label="标题", max_length=100, widget=forms.TextInput(attrs={"placeholder": "一句话概括问题"}))
     description = forms.CharField(label="描述", widget=forms.Textarea(attrs={"rows": 4, "placeholder": "时间、地点、问题情况"}))
@@ -87,7 +88,9 @@ class EventReportForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.user = user
         self.regions = {region.pk: region for region in reportable_regions(user)}
-        self.fields["region"].choices = [(pk, region.full_path) for pk, region in self.regions.items()]
+        region_choices = [(pk, region.full_path) for pk, region in self.regions.items()]
+        # With more than one region the drop-down starts at 请选择: no region is reported by mistake.
+        self.fields["region"].choices = [("", BLANK_LABEL), *region_choices] if len(region_choices) > 1 else region_choices
         self.fields["category"].choices = category_choices()
         self.attribute_fields: dict[int, dict[str, str]] = {}  # category id → {code: form field name}
         for attribute in CategoryAttribute.objects.filter(
@@ -98,9 +101,21 @@ class EventReportForm(forms.Form):
         if not self.is_bound:
             self.initial.setdefault("idempotency_key", uuid.uuid4().hex)
             self.initial.setdefault("occurred_at", timezone.localtime().replace(second=0, microsecond=0))
-            grids = [pk for pk, region in self.regions.items() if region.tier.key == "grid"]
-            if len(grids) == 1:
-                self.initial.setdefault("region", grids[0])
+            own = self.own_region()
+            if own is not None:
+                self.initial.setdefault("region", own)
+
+    def own_region(self) -> int | None:
+        """The region the form proposes: where the user holds their one post that may report, else the one
+        grid among the reportable regions; None when there is a choice to make."""
+        posts = set(Post.objects.active().filter(
+            user=self.user, role__permissions__content_type__app_label="grid",
+            role__permissions__codename="add_event").values_list("region_id", flat=True))
+        own = [pk for pk in posts if pk in self.regions]
+        if len(own) == 1:
+            return own[0]
+        grids = [pk for pk, region in self.regions.items() if region.tier.key == "grid"]
+        return grids[0] if len(grids) == 1 and not own else None
 
     def clean_region(self):
         region = self.regions.get(self.cleaned_data["region"])

@@ -116,7 +116,8 @@ class CircularView(LoginRequiredMixin, TemplateView):
         require_perm(user, VIEW_PERM)
         townships = circular_townships(user)
         bound = {**_default_query(townships), **{k: v for k, v in query.items() if v}}
-        form = PeriodForm(bound, townships=townships)
+        # Without a township there is nothing to ask for: the form stays unbound (no "required" errors).
+        form = PeriodForm(bound if townships else None, townships=townships)
         context = {"page_title": "考评通报", "form": form, "publish_error": publish_error}
         if query.get("township") and str(query.get("township")).strip():
             township_for(user, query.get("township"))  # 404 for a township outside the user's reach
@@ -248,8 +249,8 @@ class VillageLedgerForm(LedgerExportForm):
     village = forms.ModelChoiceField(label="村（居）", queryset=Region.objects.none())
     field_order = ["village", "start", "end"]
 
-    def __init__(self, data=None, *, user):
-        super().__init__(data)
+    def __init__(self, data=None, *, user, initial=None):
+        super().__init__(data, initial=initial)
         self.fields["village"].queryset = ledger_villages(user)
 
 
@@ -257,8 +258,8 @@ class DepartmentBookForm(LedgerExportForm):
     department = forms.ModelChoiceField(label="牵头部门", queryset=Department.objects.none())
     field_order = ["department", "start", "end"]
 
-    def __init__(self, data=None, *, user):
-        super().__init__(data)
+    def __init__(self, data=None, *, user, initial=None):
+        super().__init__(data, initial=initial)
         self.fields["department"].queryset = book_departments(user)
         self.fields["department"].label_from_instance = lambda d: f"{d.region.name} {d.name}"
 
@@ -275,9 +276,10 @@ class LedgerExportsView(LoginRequiredMixin, TemplateView):
         user = self.request.user
         if not (user.has_perm("inspection.view_villagepatrol") or user.has_perm("inspection.view_patrolreport")):
             raise PermissionDenied("您没有查看巡查台账的岗位。")
-        kwargs.setdefault("village_form", VillageLedgerForm(_initial_range(), user=user)
+        # Shown for the first time: unbound (the dates proposed, nothing chosen yet, no errors).
+        kwargs.setdefault("village_form", VillageLedgerForm(initial=_initial_range(), user=user)
                           if user.has_perm("inspection.view_villagepatrol") else None)
-        kwargs.setdefault("department_form", DepartmentBookForm(_initial_range(), user=user)
+        kwargs.setdefault("department_form", DepartmentBookForm(initial=_initial_range(), user=user)
                           if user.has_perm("inspection.view_patrolreport") else None)
         return super().get_context_data(page_title="台账导出", **kwargs)
 

@@ -364,3 +364,40 @@ def test_evidence_is_served_only_to_users_who_may_see_the_event(client, people, 
 def test_event_detail_outside_scope_is_not_found(client, people, some_events):
     as_user(client, people["zhaocun_office"])
     assert client.get(reverse("grid:event_detail", args=[some_events[0].pk])).status_code == 404
+
+
+# ------------------------------------------------------------------ drop-downs start at 请选择
+
+
+def test_report_form_region_drop_down_starts_at_please_choose(client, county, people, category):
+    # A member of two grids has to choose where it happened: nothing is picked for them.
+    member, _ = services.ensure_user("two_grids", password="x")
+    for grid in (county.grid1, county.grid2):
+        services.create_post(user=member, role=Role.objects.get(key="grid_member"), region=grid)
+    html = as_user(client, member).get(reverse("grid:event_report")).content.decode()
+    assert '<option value="" selected>请选择</option>' in html
+    assert "---------" not in html
+    response = client.post(reverse("grid:event_report"), report_data(county, category, region=""))
+    assert response.status_code == 422 and "请选择发生区域。" in response.content.decode()
+    assert not Event.objects.exists()
+
+
+# ------------------------------------------------------------------ the reporter's own region proposed
+
+
+def test_report_form_proposes_the_region_of_the_reporters_one_post(client, county, people, category):
+    # The village cadre may report in the village and each of its grids; the village is where they sit.
+    cadre = people["village_cadre"]
+    selected = f'<option value="{county.louxing.pk}" selected>'
+    for url in (reverse("grid:event_report"), reverse("grid:mobile")):
+        html = as_user(client, cadre).get(url).content.decode()
+        assert selected in html, url
+        assert f'<option value="{county.grid1.pk}">' in html  # the grids stay on offer
+
+
+def test_report_form_proposes_nothing_to_a_reporter_with_posts_at_two_regions(client, county, people, category):
+    cadre = people["village_cadre"]
+    services.create_post(user=cadre, role=Role.objects.get(key="village_cadre"), region=county.dalou)
+    html = as_user(client, cadre).get(reverse("grid:event_report")).content.decode()
+    assert '<option value="" selected>请选择</option>' in html
+    assert f'<option value="{county.louxing.pk}" selected>' not in html

@@ -24,6 +24,7 @@ import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.management import CommandError, call_command
 from django.urls import reverse
+from django.utils import timezone
 from docx import Document
 from openpyxl import load_workbook
 
@@ -443,3 +444,21 @@ def test_quarter_is_chosen_from_a_list_not_typed(client, county, personas):
                                                      "quarter": "2026Q1"}).content.decode()
     assert '<select name="quarter"' in page and '<option value="2026Q1" selected>2026年第1季度</option>' in page
     assert 'placeholder="2026Q1"' not in page
+
+
+def test_ledger_exports_page_drop_downs_start_at_please_choose(client, county, personas, march):
+    client.force_login(personas["village_cadre"])
+    html = client.get(reverse("patrol:ledger_exports")).content.decode()
+    assert '<option value="" selected>请选择</option>' in html
+    assert "---------" not in html
+
+
+def test_ledger_exports_page_shows_no_errors_before_the_first_submit(client, county, personas, march):
+    client.force_login(personas["village_cadre"])
+    html = client.get(reverse("patrol:ledger_exports")).content.decode()
+    assert "必填项" not in html and "errorlist" not in html
+    assert f'value="{timezone.localdate():%Y}-01-01"' in html  # the proposed range is still filled in
+    # Submitted with a bad range: now the error shows.
+    query = {"village": county.louxing.pk, "start": "2026-03-31", "end": "2026-03-01"}
+    response = client.get(reverse("patrol:ledger_export"), query)
+    assert response.status_code == 422 and "起始日期不能晚于截止日期。" in response.content.decode()
