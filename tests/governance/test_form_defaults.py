@@ -5,7 +5,6 @@ from django import forms
 from django.http import QueryDict
 
 from governance.listing import FilterForm
-
 from grid.models import Event, Region
 
 
