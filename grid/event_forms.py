@@ -15,7 +15,7 @@ from governance.listing import FilterForm
 from .access import region_grants
 from .category_attributes import clean_attribute_values
 from .event_lists import EVENT_SORTS, EventFilters
-from .models import CategoryAttribute, Event, EventCategory, Post, Region, Tier
+from .models import CategoryAttribute, Event, EventCategory, Region, Tier
 
 REPORTING_TIERS = ("grid", "microgrid", "village")
 
@@ -108,10 +108,8 @@ class EventReportForm(forms.Form):
     def own_region(self) -> int | None:
         """The region the form proposes: where the user holds their one post that may report, else the one
         grid among the reportable regions; None when there is a choice to make."""
-        posts = set(Post.objects.active().filter(
-            user=self.user, role__permissions__content_type__app_label="grid",
-            role__permissions__codename="add_event").values_list("region_id", flat=True))
-        own = [pk for pk in posts if pk in self.regions]
+        granted = set(region_grants(self.user).paths("grid.add_event"))  # the posts' regions, cached per user
+        own = [pk for pk, region in self.regions.items() if region.path in granted]
         if len(own) == 1:
             return own[0]
         grids = [pk for pk, region in self.regions.items() if region.tier.key == "grid"]
