@@ -344,9 +344,8 @@ def _docx_table(document, headers: list[str], rows: list[list]):
     return table
 
 
-def render_docx(data: dict) -> bytes:
-    """Title, date, paragraphs and tables in a Word document (A4)."""
-    data = printable_tree(data)
+def titled_a4_document(title_text: str, date_label: str, *, side_margins_mm=(28, 26), title_size=22):
+    """A new A4 Word document opening with the centred title and date line of the township's documents."""
     # Deferred: python-docx is loaded only where a Word file is written
     from docx import Document
     from docx.enum.text import WD_ALIGN_PARAGRAPH
@@ -356,14 +355,20 @@ def render_docx(data: dict) -> bytes:
     section = document.sections[0]
     section.page_width, section.page_height = Mm(210), Mm(297)
     section.top_margin, section.bottom_margin = Mm(37), Mm(35)
-    section.left_margin, section.right_margin = Mm(28), Mm(26)
-
+    section.left_margin, section.right_margin = Mm(side_margins_mm[0]), Mm(side_margins_mm[1])
     title = document.add_paragraph()
     title.alignment = WD_ALIGN_PARAGRAPH.CENTER
-    set_font(title.add_run(data["title"]), size=22, bold=True, family="方正小标宋简体")
+    set_font(title.add_run(title_text), size=title_size, bold=True, family="方正小标宋简体")
     date = document.add_paragraph()
     date.alignment = WD_ALIGN_PARAGRAPH.CENTER
-    set_font(date.add_run(data["date_label"]), size=14, family="仿宋")
+    set_font(date.add_run(date_label), size=14, family="仿宋")
+    return document
+
+
+def render_docx(data: dict) -> bytes:
+    """Title, date, paragraphs and tables in a Word document (A4)."""
+    data = printable_tree(data)
+    document = titled_a4_document(data["title"], data["date_label"])
 
     def paragraph(text: str, *, heading=False):
         para = document.add_paragraph()

@@ -24,7 +24,7 @@ from grid.models import Region
 
 from ..models import IncentiveRate
 from .circular_access import circular_data
-from .circulars import _docx_table, _number, _xlsx_sheet
+from .circulars import _docx_table, _number, _xlsx_sheet, titled_a4_document
 from .scoring import NO_REWARD_GRADES, decimal_text, grade_rule_text, quarter_months
 
 FORMATS = ("docx", "xlsx")
@@ -127,22 +127,7 @@ def _quarter_cells(quarter: dict | None) -> list[str]:
 def render_docx(data: dict) -> bytes:
     """The sheet as a Word document (A4) for the 班子会议."""
     data = printable_tree(data)
-    # Deferred: python-docx is loaded only where a Word file is written
-    from docx import Document
-    from docx.enum.text import WD_ALIGN_PARAGRAPH
-    from docx.shared import Mm
-
-    document = Document()
-    section = document.sections[0]
-    section.page_width, section.page_height = Mm(210), Mm(297)
-    section.top_margin, section.bottom_margin = Mm(37), Mm(35)
-    section.left_margin, section.right_margin = Mm(20), Mm(20)
-    title = document.add_paragraph()
-    title.alignment = WD_ALIGN_PARAGRAPH.CENTER
-    set_font(title.add_run(data["title"]), size=20, bold=True, family="方正小标宋简体")
-    date = document.add_paragraph()
-    date.alignment = WD_ALIGN_PARAGRAPH.CENTER
-    set_font(date.add_run(data["date_label"]), size=14, family="仿宋")
+    document = titled_a4_document(data["title"], data["date_label"], side_margins_mm=(20, 20), title_size=20)
 
     def paragraph(text: str) -> None:
         set_font(document.add_paragraph().add_run(text), size=14, family="仿宋")
