@@ -84,6 +84,16 @@ def parse_quarter(text: str | None) -> tuple[int, int] | None:
     return int(match[1]), _QUARTER_WORDS.get(number) or int(number)
 
 
+def quarter_choices(today: datetime.date, count: int = 12) -> list[tuple[str, str]]:
+    """The quarter of `today` and the `count` - 1 before it, newest first: ("2026Q4", "2026年第4季度")."""
+    year, quarter = today.year, (today.month - 1) // 3 + 1
+    choices = []
+    for _ in range(count):
+        choices.append((f"{year}Q{quarter}", f"{year}年第{quarter}季度"))
+        year, quarter = (year - 1, 4) if quarter == 1 else (year, quarter - 1)
+    return choices
+
+
 def plausible_year(year: int) -> bool:
     """A month or quarter this system can hold: from the earliest plausible date to ten years ahead."""
     return EARLIEST_DATE.year <= year <= latest_date().year

@@ -366,8 +366,21 @@ def assessment_for(user, params) -> tuple[str, staff_assessment.StaffAssessment 
     parsed = chinese_dates.parse_quarter(text) if "Q" in text else (
         (int(text), None) if text.isdigit() and chinese_dates.plausible_year(int(text)) else None)
     if parsed is None or datetime.date(parsed[0], 1, 1) > timezone.localdate():
-        return text, None, "考核期格式应为 YYYYQn（季度，如 2026Q1）或 YYYY（年度，如 2026），且不晚于今年。"
+        return text, None, "请从列表中选择考核期（季度或年度），且不晚于今年。"
     return text, staff_assessment.assess_staff(scope=user, year=parsed[0], quarter=parsed[1]), ""
+
+
+def assessment_periods(asked: str) -> list[tuple[str, str]]:
+    """The periods offered in the drop-down: the last eight quarters, then this year and the two before;
+    a period asked for by a link but not listed comes first, so the page still says what it shows."""
+    today = timezone.localdate()
+    periods = chinese_dates.quarter_choices(today, 8) + [(str(year), f"{year}年全年") for year in
+                                                         range(today.year, today.year - 3, -1)]
+    if asked not in dict(periods):
+        parsed = chinese_dates.parse_quarter(asked) if "Q" in asked else None
+        label = f"{parsed[0]}年第{parsed[1]}季度" if parsed else (f"{asked}年全年" if asked.isdigit() else asked)
+        periods.insert(0, (asked, label))
+    return periods
 
 
 class StaffAssessmentView(LoginRequiredMixin, TemplateView):
@@ -377,7 +390,7 @@ class StaffAssessmentView(LoginRequiredMixin, TemplateView):
         period, result, error = assessment_for(request.user, request.GET)
         rules = {row.rule.pk: row.rule for row in result.rows} if result else {}
         context = self.get_context_data(
-            page_title="网格员考核", period=period, result=result, error=error,
+            page_title="网格员考核", period=period, periods=assessment_periods(period), result=result, error=error,
             components=staff_assessment.COMPONENTS,
             rule_texts=[(rule.region.name if rule.pk else "默认", staff_assessment.grade_rule_text(rule))
                         for rule in rules.values()],

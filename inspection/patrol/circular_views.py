@@ -79,13 +79,7 @@ QUARTERS_LISTED = 12
 
 def quarter_choices(today: datetime.date | None = None) -> list[tuple[str, str]]:
     """The current quarter and the QUARTERS_LISTED - 1 before it, newest first: ("2026Q4", "2026年第4季度")."""
-    today = today or timezone.localdate()
-    year, quarter = today.year, (today.month - 1) // 3 + 1
-    choices = []
-    for _ in range(QUARTERS_LISTED):
-        choices.append((f"{year}Q{quarter}", f"{year}年第{quarter}季度"))
-        year, quarter = (year - 1, 4) if quarter == 1 else (year, quarter - 1)
-    return choices
+    return chinese_dates.quarter_choices(today or timezone.localdate(), QUARTERS_LISTED)
 
 
 def _default_query(townships) -> dict:
