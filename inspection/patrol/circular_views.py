@@ -43,7 +43,7 @@ PUBLISH_PERM = "inspection.publish_circular"
 class PeriodForm(forms.Form):
     township = forms.TypedChoiceField(label="乡镇", coerce=int)
     kind = forms.ChoiceField(label="类型", choices=[("month", "月度通报"), ("quarter", "季度考评")], initial="month")
-    month = forms.CharField(label="月份", required=False, help_text="YYYY-MM",
+    month = forms.CharField(label="月份", required=False,
                             widget=forms.TextInput(attrs={"type": "month", "placeholder": "2026-03"}))
     # Chosen from a list of recent quarters (2026年第4季度), sent as 2026Q4; a link may name an older one.
     quarter = forms.CharField(label="季度", required=False, widget=forms.Select)

@@ -54,7 +54,7 @@ class CircularBatchMenuLink(MenuLink):
 class PatrolImportForm(forms.Form):
     kind = forms.ChoiceField(label="导入内容", choices=IMPORT_KINDS, widget=forms.RadioSelect)
     township = forms.TypedChoiceField(label="乡镇", coerce=int)
-    file = forms.FileField(label="文件", help_text="第 1 行为列名；.xlsx（第一个工作表）或 .csv（UTF-8 或 GBK）")
+    file = forms.FileField(label="文件", help_text="第 1 行为列名；Excel 文件（.xlsx，读第一个工作表）或 CSV 文件（Excel、WPS 另存的均可）")
 
     def __init__(self, *args, townships, **kwargs):
         super().__init__(*args, **kwargs)
