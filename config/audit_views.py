@@ -28,9 +28,10 @@ PAGE_SIZE = 50
 AUDITED_APPS = ("grid", "governance", "inspection", "rectification", "workflows", "auth")
 
 def object_type_choices() -> list[tuple[str, str]]:
-    """The models that can appear in the trail, by their Chinese name (from the app registry, no query)."""
+    """The models that can appear in the trail, by their Chinese name and area (from the app registry, no
+    query): "区域（网格与区域）"."""
     choices = [
-        (model._meta.label, f"{model._meta.verbose_name}（{model._meta.label}）")
+        (model._meta.label, f"{model._meta.verbose_name}（{model._meta.app_config.verbose_name}）")
         for model in apps.get_models() if model._meta.app_label in AUDITED_APPS
     ]
     return [("", "全部")] + sorted(choices, key=lambda choice: choice[0])
