@@ -281,14 +281,26 @@ class NumberingStyle(models.TextChoices):
 
 # Placeholders an opening or a title may use, with what they stand for.
 TEMPLATE_PLACEHOLDERS = {
-    "county_committee": "县委（如“某县委”，取自区域树）",
-    "group": "巡察组（如“县委第一巡察组”）",
-    "inspected_from": "进驻日期",
-    "inspected_to": "撤离日期",
-    "feedback_on": "反馈日期",
-    "party_organisation": "被巡察党组织（如“太平镇党委”）",
-    "committee": "党委全称（如“中共太平镇委员会”）",
+    "县委": "如“某县委”，取自区域树",
+    "巡察组": "如“县委第一巡察组”",
+    "进驻日期": "巡察进驻日期",
+    "撤离日期": "巡察撤离日期",
+    "反馈日期": "巡察反馈日期",
+    "被巡察党组织": "如“太平镇党委”",
+    "党委全称": "如“中共太平镇委员会”",
 }
+# The names the first versions used; templates saved with them still fill and still validate.
+LEGACY_PLACEHOLDERS = {
+    "county_committee": "县委", "group": "巡察组", "inspected_from": "进驻日期", "inspected_to": "撤离日期",
+    "feedback_on": "反馈日期", "party_organisation": "被巡察党组织", "committee": "党委全称",
+}
+
+
+def with_chinese_placeholders(text: str) -> str:
+    """A title or opening written with the first versions' names, in today's ({group} → {巡察组})."""
+    for old, new in LEGACY_PLACEHOLDERS.items():
+        text = text.replace("{" + old + "}", "{" + new + "}")
+    return text
 
 DEFAULT_MEASURE_NAMES = {
     "party_discipline": "党纪处分", "gov_sanction": "政务处分", "case": "立案", "gov_case": "政务立案",
@@ -315,11 +327,11 @@ class NoticeTemplate(models.Model):
 
     county = models.ForeignKey(Region, verbose_name="县", on_delete=models.PROTECT, related_name="notice_templates")
     version = models.PositiveIntegerField("版本", editable=False)
-    title = models.CharField("标题", max_length=200, default="{committee}关于巡察整改进展情况的通报")
+    title = models.CharField("标题", max_length=200, default="{党委全称}关于巡察整改进展情况的通报")
     opening = models.TextField(
         "开头语",
-        default="根据{county_committee}巡察工作统一部署，{inspected_from}至{inspected_to}，{group}对{party_organisation}"
-                "开展了巡察，并于{feedback_on}反馈了巡察意见。按照党务公开原则和巡察工作有关要求，现将巡察整改情况予以公布。",
+        default="根据{县委}巡察工作统一部署，{进驻日期}至{撤离日期}，{巡察组}对{被巡察党组织}"
+                "开展了巡察，并于{反馈日期}反馈了巡察意见。按照党务公开原则和巡察工作有关要求，现将巡察整改情况予以公布。",
         help_text="可用占位符：" + "、".join(f"{{{k}}} {v}" for k, v in TEMPLATE_PLACEHOLDERS.items()),
     )
     heading_organisation = models.CharField("一级标题一", max_length=200, default="被巡察党组织及其主要负责人组织落实整改情况")
@@ -376,7 +388,7 @@ class NoticeTemplate(models.Model):
             except ValueError:
                 errors[field] = "花括号不成对：占位符须写成 {名称} 的形式。"
                 continue
-            unknown = sorted(names - set(TEMPLATE_PLACEHOLDERS))
+            unknown = sorted(names - set(TEMPLATE_PLACEHOLDERS) - set(LEGACY_PLACEHOLDERS))
             if unknown:
                 errors[field] = (f"未知的占位符：{'、'.join('{' + n + '}' for n in unknown)}。可用："
                                  + "、".join("{" + k + "}" for k in TEMPLATE_PLACEHOLDERS) + "。")

@@ -18,7 +18,7 @@ from grid.models import Region
 
 from . import checks, notices
 from .forms import NoticeTemplateForm
-from .models import TEMPLATE_PLACEHOLDERS, NoticeTemplate, ProgressNotice, RectificationPlan
+from .models import TEMPLATE_PLACEHOLDERS, NoticeTemplate, ProgressNotice, RectificationPlan, with_chinese_placeholders
 
 VIEW_PERM = "rectification.view_rectificationplan"
 
@@ -167,6 +167,8 @@ class NoticeTemplateView(LoginRequiredMixin, View):
     def get(self, request, county_pk=None):
         county, counties = self._county(request, county_pk)
         form = NoticeTemplateForm(instance=notices.current_template(county))
+        for field in ("title", "opening"):  # a version saved with the first, English placeholder names
+            form.initial[field] = with_chinese_placeholders(form.initial.get(field) or "")
         return self._page(request, county, counties, form)
 
     def post(self, request, county_pk=None):

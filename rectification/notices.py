@@ -33,6 +33,7 @@ from .models import (
     ProgressNotice,
     RectificationItem,
     RectificationPlan,
+    with_chinese_placeholders,
 )
 
 Status = RectificationItem.Status
@@ -345,12 +346,12 @@ def _organisation_paragraphs(plan, committee, meetings, measures, counts) -> lis
 def _fill(pattern: str, data: dict) -> str:
     """A template sentence with its placeholders filled; a missing date leaves no stray words behind."""
     values = {
-        "county_committee": f"{data['county']}委", "group": data["group_name"] or "县委巡察组",
-        "inspected_from": data["inspected_from"], "inspected_to": data["inspected_to"],
-        "feedback_on": data["feedback_on"], "party_organisation": data["party_organisation"],
-        "committee": data["committee"],
+        "县委": f"{data['county']}委", "巡察组": data["group_name"] or "县委巡察组",
+        "进驻日期": data["inspected_from"], "撤离日期": data["inspected_to"],
+        "反馈日期": data["feedback_on"], "被巡察党组织": data["party_organisation"],
+        "党委全称": data["committee"],
     }
-    text = pattern.format_map(values)
+    text = with_chinese_placeholders(pattern).format_map(values)
     text = re.sub(r"(?<=[，。])至，|^至，", "", text)  # no inspection dates
     return text.replace("并于反馈了", "并反馈了")  # no feedback date
 

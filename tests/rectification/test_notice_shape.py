@@ -320,9 +320,20 @@ def test_the_county_office_edits_its_template_as_versions_and_a_notice_keeps_its
     assert "处级干部1人、科级干部1人、其他人员1人、村干部1人；党纪处分1人、政务立案调查1人" in new
 
     # A bad placeholder is refused in Chinese; nothing is saved.
-    response = client.post(reverse("rectification:notice_template"), form | {"opening": "根据{县委}统一部署"})
+    response = client.post(reverse("rectification:notice_template"), form | {"opening": "根据{县长}统一部署"})
     assert response.status_code == 400 and "未知的占位符" in response.content.decode()
     assert NoticeTemplate.objects.filter(county=county.county).count() == 1
     # The committee may not change the county's template.
     with pytest.raises(PermissionDenied):
         notices.save_template(county.county, {"heading_next": "x"}, by=committee)
+
+
+def test_template_placeholders_are_chinese_and_the_first_english_names_still_fill():
+    data = {"county": "某县", "group_name": "县委第一巡察组", "inspected_from": "2024年4月8日",
+            "inspected_to": "2024年5月31日", "feedback_on": "2024年6月20日", "party_organisation": "太平镇党委",
+            "committee": "中共太平镇委员会"}
+    chinese = notices._fill(NoticeTemplate().opening, data)
+    assert chinese.startswith("根据某县委巡察工作统一部署，2024年4月8日至2024年5月31日，县委第一巡察组对太平镇党委")
+    english = "根据{county_committee}巡察工作统一部署，{inspected_from}至{inspected_to}，{group}对{party_organisation}"
+    assert chinese.startswith(notices._fill(english, data))
+    assert "{" not in NoticeTemplate().title.replace("{党委全称}", "")
