@@ -50,6 +50,7 @@ from inspection.models import (
     RoundTarget,
     SupervisionGroup,
 )
+from inspection.rounds import onsite
 from rectification import services as rectification_services
 from rectification.imports import import_rectification
 from rectification.models import Accountability, MoneyRecovered, PlanMeasure, PlanMeeting
@@ -419,6 +420,23 @@ FOCUS_TAXONOMY: list[tuple[str, str, list[str]]] = [
         "了解基层组织生活开展情况",
         "了解基层党组织换届选举情况",
     ]),
+]
+
+
+# 第一巡察组's working papers and talks (the round plan's 四、问题底稿制度): village (None = the township),
+# focus (applies to, sub-heading), problem, what shows it, people involved, listed for the secretary's meeting.
+DEMO_ONSITE_FINDINGS = [
+    (None, "township", "了解整治形式主义、官僚主义情况", "部分工作台账补记补签，检查前突击整理",
+     "抽查 2021 年度 12 本工作台账，其中 5 本存在事后补记、集中补签现象。", "", False),
+    (None, "township", "了解执行中央八项规定和实施细则精神情况", "公务接待未严格执行审批和清单制度",
+     "2021 年 6 笔公务接待无公函、无接待清单，合计 4,860 元。", "镇党政办主任", True),
+    ("河南村", "village", "了解在农村“三资”管理过程中的违规问题", "村集体资产底数不清，部分资产未登记入账",
+     "村部周边 3 处集体房屋出租未签订合同、租金未入账。", "", False),
+]
+# (village or None, date, interviewee, position, what was said)
+DEMO_ONSITE_TALKS = [
+    (None, datetime.date(2022, 4, 22), "赵某某", "镇党委书记", "介绍全镇党建、乡村振兴和整改落实总体情况。"),
+    ("河南村", datetime.date(2022, 4, 26), "李某某", "村党支部书记", "反映村集体收入来源单一，资产管理制度执行不到位。"),
 ]
 
 
@@ -998,7 +1016,31 @@ class _Loader:
                 targets.add(organisation.pk)
                 self.summary.round_targets += 1
         self.load_focus_taxonomy(round)
+        self.load_onsite_work(round)
         return round
+
+    def load_onsite_work(self, round: InspectionRound) -> None:
+        """The first group's working papers, talks and a clue, recorded by its leader while on site, so that
+        the group's home page and lists open on its work (once: a group with papers is left alone)."""
+        group = round.groups.select_related("leader").get(number=ROUND_GROUPS[0].number)
+        if group.findings.exists():
+            return
+        targets = {target.organisation.name: target for target in group.targets.select_related("organisation")}
+        township_target = targets[group.township.name]
+        focus = {(f.applies_to, f.title): f for f in round.focus_categories.exclude(parent=None)}
+        for village, applies_to, heading, title, description, people, meeting in DEMO_ONSITE_FINDINGS:
+            target = targets[village] if village else township_target
+            onsite.record_finding(
+                by=group.leader, group=group, target=target, focus=focus[(applies_to, heading)], title=title,
+                description=description, people_involved=people, for_secretary_meeting=meeting,
+                suggestion="责成限期整改，建立长效机制。",
+            )
+        for village, held_on, interviewee, position, summary in DEMO_ONSITE_TALKS:
+            onsite.record_talk(by=group.leader, group=group, target=targets[village] if village else township_target,
+                               held_on=held_on, interviewee=interviewee, position=position, summary=summary)
+        onsite.record_clue(by=group.leader, group=group, target=township_target, people_involved="某村原报账员",
+                           description="群众反映其在 2020 年危房改造补助发放中虚报冒领，涉及 3 户。",
+                           source="个别谈话", disposal="移交县纪委监委")
 
     def load_focus_taxonomy(self, round: InspectionRound) -> None:
         existing = {(focus.parent_id, focus.applies_to, focus.title): focus for focus in round.focus_categories.all()}
