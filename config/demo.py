@@ -49,7 +49,9 @@ from inspection.models import (
     PatrolReport,
     RoundTarget,
     SupervisionGroup,
+    VillagePatrol,
 )
+from inspection.patrol import reports as patrol_reports
 from inspection.rounds import onsite
 from rectification import services as rectification_services
 from rectification.imports import import_rectification
@@ -423,6 +425,14 @@ FOCUS_TAXONOMY: list[tuple[str, str, list[str]]] = [
 ]
 
 
+# 楼星村's second patrol cadre (login, name) and its ledger: days ago, catalog items, route, what was found.
+SECOND_CADRE = ("cunganbu2", "钱巡查员")
+DEMO_VILLAGE_PATROLS = [
+    (1, ["TP-01", "TP-05"], "村委会—一组—二组农田", "未发现问题"),
+    (4, ["TP-02", "TP-03"], "沿河道至三组", "三组河道边有焚烧秸秆痕迹，已劝导并上报农业农村办。"),
+    (8, ["TP-07", "TP-08"], "村主干道及两侧商铺", "未发现问题"),
+    (15, ["TP-09", "TP-11"], "村东工业园区周边", "发现一处建筑垃圾倾倒点，已上报生态环境保护办。"),
+]
 # 第一巡察组's working papers and talks (the round plan's 四、问题底稿制度): village (None = the township),
 # focus (applies to, sub-heading), problem, what shows it, people involved, listed for the secretary's meeting.
 DEMO_ONSITE_FINDINGS = [
@@ -643,6 +653,27 @@ class _Loader:
             audit.record("catalog_item.create", actor=self.by, obj=item, after=audit.snapshot(
                 item, ["township", "code", "name", "category", "lead_department", "points", "evidence_required"]))
             self.summary.catalog_items += 1
+
+    def load_village_patrols(self, taiping: Region) -> None:
+        """楼星村's patrol team (the demo cadre and a second cadre: the plan asks for at least two) and a few
+        rows of its ledger (附件3) in the last weeks, so that the ledger opens on its work."""
+        village = self.regions[LOUXING_PATH]
+        if VillagePatrol.objects.filter(village=village).exists():
+            return
+        User = get_user_model()
+        cadre = User.objects.get(username="cunganbu")
+        partner, _ = self.user(SECOND_CADRE[0], SECOND_CADRE[1])
+        role = Role.objects.get(key="village_cadre")
+        if not Post.objects.active().filter(user=partner, role=role, region=village).exists():
+            services.create_post(user=partner, role=role, region=village, start_date=DEMO_POSTS_START, by=self.by)
+            self.summary.posts += 1
+        items = {item.code: item for item in CatalogItem.objects.filter(township=taiping)}
+        today = timezone.localdate()
+        for days_ago, codes, route, findings in DEMO_VILLAGE_PATROLS:
+            patrol_reports.record_village_patrol(
+                by=cadre, village=village, date=today - datetime.timedelta(days=days_ago), patrollers=[cadre, partner],
+                items=[items[code] for code in codes if code in items], route=route, findings=findings,
+            )
 
     def load_patrol_reports(self, taiping: Region) -> None:
         """A few reports and findings, entered as the lead departments would have verified them."""
@@ -1081,6 +1112,7 @@ def load_demo(*, by=None, history: bool = False) -> DemoSummary:
         loader.load_event_history()
     loader.load_patrols()
     loader.load_catalog(taiping)
+    loader.load_village_patrols(taiping)
     loader.load_patrol_reports(taiping)
     loader.load_patrol_rules(taiping)
     loader.load_inspection_round()
