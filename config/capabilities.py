@@ -22,6 +22,7 @@ CAPABILITIES: tuple[Capability, ...] = (
     Capability("grid.triage_event", "网格研判：就地处置、合并、驳回或上报", "grid:my_tasks"),
     Capability("grid.handle_village_event", "村级处置或上报乡镇", "grid:my_tasks"),
     Capability("grid.dispatch_event", "乡镇派单（吹哨报到）或自行处置", "grid:my_tasks"),
+    Capability("grid.centre_dispatch_event", "县级派单（镇呼县应）给县直部门", "grid:my_tasks"),
     Capability("grid.handle_dispatched_event", "部门办理派单事件", "grid:my_tasks"),
     Capability("grid.verify_event", "核实办理结果", "grid:my_tasks"),
     Capability("grid.view_event", "查看辖区网格事件", "grid:events"),

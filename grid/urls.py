@@ -15,7 +15,8 @@ class GridApp(AreaApp):
     app_name = "grid"
     links = (
         MenuLink("我的待办", "assignment_ind", "my_tasks", ("grid.add_event", "grid.triage_event", "grid.handle_village_event",
-                                                       "grid.dispatch_event", "grid.handle_dispatched_event", "grid.verify_event")),
+                                                       "grid.dispatch_event", "grid.centre_dispatch_event", "grid.handle_dispatched_event",
+                                                       "grid.verify_event")),
         MenuLink("手机工作台", "smartphone", "mobile", ("grid.add_event", "grid.add_workdiary")),
         MenuLink("上报事件", "add_a_photo", "event_report", ("grid.add_event",)),
         MenuLink("辖区事件", "list_alt", "events", EVENT_VIEWERS),
