@@ -230,6 +230,9 @@ DEMO_EVENTS = [
     ("demo-event-3", "wanggeyuan", "AQ05", "田间露天焚烧秸秆", "第1网格北侧农田有人焚烧秸秆，烟雾较大。",
      [("wanggezhang", "escalate", "需镇农业农村办处理"), ("cunganbu", "escalate", "村里无执法权，上报镇里"),
       ("zongheban", "dispatch", "")]),
+    ("demo-event-4", "wanggeyuan", "AQ03", "村道桥梁护栏缺损", "第1网格村道小桥东侧护栏缺损约五米，夜间通行有坠河危险。",
+     [("wanggezhang", "escalate", "需村里协调维修"), ("cunganbu", "escalate", "村里无维修资金，上报镇里"),
+      ("zongheban", "escalate", "桥梁属县管道路，报县网格化服务中心派单（镇呼县应）")]),
 ]
 
 DEMO_OVERDUE_EVENT = "demo-event-1"  # past its deadline at load: the first 督办 a newcomer sees
