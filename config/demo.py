@@ -48,9 +48,11 @@ from inspection.models import (
     PatrolFinding,
     PatrolReport,
     RoundTarget,
+    SupervisionCheck,
     SupervisionGroup,
     VillagePatrol,
 )
+from inspection.patrol import findings as patrol_findings
 from inspection.patrol import reports as patrol_reports
 from inspection.rounds import onsite
 from rectification import services as rectification_services
@@ -436,6 +438,11 @@ DEMO_VILLAGE_PATROLS = [
     (8, ["TP-07", "TP-08"], "村主干道及两侧商铺", "未发现问题"),
     (15, ["TP-09", "TP-11"], "村东工业园区周边", "发现一处建筑垃圾倾倒点，已上报生态环境保护办。"),
 ]
+# The supervision group's checks of 楼星村: days ago, ledger kept properly, what was seen.
+DEMO_SUPERVISION_CHECKS = [
+    (27, False, "台账个别记录缺巡查人员签名，已要求补齐。"),
+    (3, True, "台账记录完整，巡查事项与目录一致；抽查两处点位未发现问题。"),
+]
 # 第一巡察组's working papers and talks (the round plan's 四、问题底稿制度): village (None = the township),
 # focus (applies to, sub-heading), problem, what shows it, people involved, listed for the secretary's meeting.
 DEMO_ONSITE_FINDINGS = [
@@ -677,6 +684,19 @@ class _Loader:
                 by=cadre, village=village, date=today - datetime.timedelta(days=days_ago), patrollers=[cadre, partner],
                 items=[items[code] for code in codes if code in items], route=route, findings=findings,
             )
+
+    def load_supervision_checks(self, taiping: Region) -> None:
+        """The demo supervision-group user's monthly checks of 楼星村 (附件1), last month's and this month's."""
+        village = self.regions[LOUXING_PATH]
+        group = SupervisionGroup.objects.filter(township=taiping, villages=village).first()
+        if group is None or SupervisionCheck.objects.filter(group=group, village=village).exists():
+            return
+        member = get_user_model().objects.get(username="duchazu")
+        today = timezone.localdate()
+        for days_ago, ledger_ok, notes in DEMO_SUPERVISION_CHECKS:
+            patrol_findings.record_check(by=member, group=group, village=village,
+                                         date=today - datetime.timedelta(days=days_ago), checked_by=[member],
+                                         ledger_ok=ledger_ok, notes=notes)
 
     def load_patrol_reports(self, taiping: Region) -> None:
         """A few reports and findings, entered as the lead departments would have verified them."""
@@ -1116,6 +1136,7 @@ def load_demo(*, by=None, history: bool = False) -> DemoSummary:
     loader.load_patrols()
     loader.load_catalog(taiping)
     loader.load_village_patrols(taiping)
+    loader.load_supervision_checks(taiping)
     loader.load_patrol_reports(taiping)
     loader.load_patrol_rules(taiping)
     loader.load_inspection_round()
