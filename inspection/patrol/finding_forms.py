@@ -285,6 +285,7 @@ class OversightForm(forms.Form):
         self.townships = {t.pk: t for t in townships}
         self.fields["township"].choices = [(pk, t.name) for pk, t in self.townships.items()]
         self.fields["month"].widget.attrs["max"] = timezone.localdate().strftime("%Y-%m")
+        self.fields["month"].initial = timezone.localdate().strftime("%Y-%m")  # the month the page shows
 
     def clean_township(self):
         pk = self.cleaned_data.get("township")
