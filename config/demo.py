@@ -44,6 +44,7 @@ from inspection.models import (
     IncentiveRate,
     InspectionGroup,
     InspectionRound,
+    LookBack,
     PatrolCategory,
     PatrolFinding,
     PatrolReport,
@@ -973,7 +974,21 @@ class _Loader:
             audit.record("round_target.create", actor=self.by, obj=target,
                          after=audit.snapshot(target, ["round", "group", "organisation", "village_class", "is_mobile"]))
             self.summary.round_targets += 1
+        self.load_look_back(round, taiping)
         return round
+
+    def load_look_back(self, round: InspectionRound, taiping: Region) -> None:
+        """The office's look-back (回头看) at 太平镇 of the first round: one done a year after the feedback, one
+        planned next month (county-inspection-practice: inspect, rectify, then look back)."""
+        target = RoundTarget.objects.get(round=round, organisation=taiping)
+        if LookBack.objects.filter(target=target).exists():
+            return
+        office = get_user_model().objects.get(username="xunchaban")
+        done = onsite.schedule_look_back(by=office, target=target, scheduled_on=datetime.date(2022, 11, 15))
+        onsite.record_look_back_result(done, by=office, done_on=datetime.date(2022, 11, 18),
+                                       result="8 个问题中 6 个已销号；村集体资产登记仍未完成，已发提醒函。")
+        next_month = (timezone.localdate().replace(day=1) + datetime.timedelta(days=32)).replace(day=15)
+        onsite.schedule_look_back(by=office, target=target, scheduled_on=next_month)
 
     def load_rectification(self, taiping: Region) -> None:
         """太平镇's rectification plan after the earlier round (load_first_round), kept on paper and
