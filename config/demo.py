@@ -236,6 +236,10 @@ DEMO_EVENTS = [
     ("demo-event-4", "wanggeyuan", "AQ03", "村道桥梁护栏缺损", "第1网格村道小桥东侧护栏缺损约五米，夜间通行有坠河危险。",
      [("wanggezhang", "escalate", "需村里协调维修"), ("cunganbu", "escalate", "村里无维修资金，上报镇里"),
       ("zongheban", "escalate", "桥梁属县管道路，报县网格化服务中心派单（镇呼县应）")]),
+    ("demo-event-5", "wanggeyuan", "WJ01", "村民在公路控制区内搭建彩钢棚", "第1网格县道旁有村民搭建彩钢棚约三十平方米，占用公路控制区。",
+     [("wanggezhang", "escalate", "需村里劝导"), ("cunganbu", "escalate", "劝导无效，上报镇里"),
+      ("zongheban", "escalate", "县道控制区归县管，报县网格化服务中心"),
+      ("zhongxin", "dispatch", "请县住建局依法查处", "县住房和城乡建设局")]),
 ]
 
 DEMO_OVERDUE_EVENT = "demo-event-1"  # past its deadline at load: the first 督办 a newcomer sees
@@ -787,7 +791,7 @@ class _Loader:
 
     def load_events(self) -> None:
         users = {user.username: user for user in get_user_model().objects.filter(
-            username__in={"wanggeyuan", "wanggezhang", "cunganbu", "zongheban"})}
+            username__in={"wanggeyuan", "wanggezhang", "cunganbu", "zongheban", "zhongxin"})}
         grid = self.regions[_path(TAIPING_PATH, LOUXING, grid_name(1))]
         categories = {c.code: c for c in EventCategory.objects.filter(code__in=[e[2] for e in DEMO_EVENTS])}
         for number, (key, reporter, code, title, description, steps) in enumerate(DEMO_EVENTS, start=1):
@@ -801,8 +805,10 @@ class _Loader:
             if not created:
                 continue
             self.summary.events += 1
-            for username, decision, reason in steps:
-                events.handle_event(event, by=users[username], decision=decision, reason=reason)
+            for username, decision, reason, *department in steps:  # a county dispatch names its department
+                events.handle_event(
+                    event, by=users[username], decision=decision, reason=reason, opinion=reason if department else "",
+                    department=Department.objects.get(name=department[0]) if department else None)
                 event.refresh_from_db()
             if key == DEMO_OVERDUE_EVENT:
                 self.pass_deadline(event)

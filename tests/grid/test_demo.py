@@ -285,7 +285,7 @@ def test_every_event_category_is_routed_to_a_taiping_department(demo):
 
 
 def test_demo_events_stand_at_different_steps(demo):
-    assert demo.events == 4
+    assert demo.events == 5
     positions = {key: (status, tier) for key, status, tier in
                  Event.objects.values_list("idempotency_key", "status", "handling_region__tier__key")}
     assert positions == {
@@ -293,6 +293,7 @@ def test_demo_events_stand_at_different_steps(demo):
         "demo-event-2": ("handling", "village"),
         "demo-event-3": ("dispatched", "township"),
         "demo-event-4": ("handling", "county"),  # 镇呼县应: waits for the county centre
+        "demo-event-5": ("dispatched", "county"),  # the centre sent it to the county housing bureau
     }
     burning = Event.objects.get(idempotency_key="demo-event-3")
     assert burning.department.name == "农业农村办"
