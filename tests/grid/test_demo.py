@@ -22,13 +22,19 @@ from grid.roles import ROLES
 from inspection.models import (
     CatalogItem,
     FocusCategory,
+    InspectionFinding,
     InspectionGroup,
     InspectionRound,
+    LookBack,
     PatrolCategory,
     PatrolFinding,
     PatrolReport,
+    ProblemClue,
     RoundTarget,
+    SupervisionCheck,
     SupervisionGroup,
+    TalkRecord,
+    VillagePatrol,
 )
 from inspection.patrol.scoring import month_scores
 from rectification.models import RectificationItem, RectificationPlan
@@ -505,3 +511,17 @@ def test_demo_assesses_the_grid_members_of_louxing(demo):
     result = assess_staff(scope=louxing, year=today.year, quarter=(today.month - 1) // 3 + 1)
     assert result.rows and all(row.grade in GRADES for row in result.rows)
     assert all(any(region.startswith(louxing.full_path) for region in row.regions) for row in result.rows)
+
+
+def test_demo_pages_of_each_role_open_on_work_not_on_empty_lists(demo):
+    """The village cadre's ledger, the supervision group's checks, the first inspection group's papers and
+    the office's look-backs have rows; the county centre and the county department each have an event."""
+    ledger = VillagePatrol.objects.filter(village__full_path=LOUXING)
+    assert ledger.count() == 4 and all(patrol.patrollers.count() >= 2 for patrol in ledger)
+    assert SupervisionCheck.objects.filter(village__full_path=LOUXING, checked_by__username="duchazu").count() == 2
+    first_group = {"group__leader__username": "xunchazu"}
+    assert InspectionFinding.objects.filter(**first_group).count() == 3
+    assert TalkRecord.objects.filter(**first_group).count() == 2 and ProblemClue.objects.filter(**first_group).count() == 1
+    assert LookBack.objects.filter(target__organisation__full_path=TAIPING).count() == 2
+    centre = Event.objects.get(idempotency_key="demo-event-5")
+    assert centre.department.name == "县住房和城乡建设局"
