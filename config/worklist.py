@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from grid.access import scope
 from grid.event_flow import EventFlow
-from grid.event_lists import STEP_LABELS, my_tasks
+from grid.event_lists import my_tasks, open_step_label
 from grid.models import Event, WorkDiary
 from inspection.models import InspectionGroup, MobileProposal
 from inspection.patrol.report_registration import verify_queue
@@ -172,7 +172,8 @@ def _event_deadlines(user, today: datetime.date, end: datetime.date) -> list[Dea
     if not user.is_authenticated:
         return []
     end_at = timezone.make_aware(datetime.datetime.combine(end, datetime.time.min))
-    events = {event.pk: event for event in my_tasks(user).only("pk", "title", "status")}
+    events = {event.pk: event for event in my_tasks(user).select_related("handling_region__tier").only(
+        "pk", "title", "status", "flow_policy", "handling_region__tier__key")}
     if not events:
         return []
     due = (TaskDeadline.objects.filter(
@@ -183,7 +184,7 @@ def _event_deadlines(user, today: datetime.date, end: datetime.date) -> list[Dea
     for pk, due_at in due:
         event = events[pk]
         day = timezone.localtime(due_at).date()
-        rows.append(Deadline(f"事件·{STEP_LABELS.get(event.status, event.get_status_display())}",
+        rows.append(Deadline(f"事件·{open_step_label(event)}",
                              f"#{event.pk} {event.title}", reverse("grid:event_detail", args=[pk]), day,
                              due_at < timezone.now()))
     return rows
