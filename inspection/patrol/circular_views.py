@@ -246,6 +246,7 @@ class VillageLedgerForm(LedgerExportForm):
     def __init__(self, data=None, *, user, initial=None):
         super().__init__(data, initial=initial)
         self.fields["village"].queryset = ledger_villages(user)
+        _preselect_only_choice(self, "village")
 
 
 class DepartmentBookForm(LedgerExportForm):
@@ -256,6 +257,15 @@ class DepartmentBookForm(LedgerExportForm):
         super().__init__(data, initial=initial)
         self.fields["department"].queryset = book_departments(user)
         self.fields["department"].label_from_instance = lambda d: f"{d.region.name} {d.name}"
+        _preselect_only_choice(self, "department")
+
+
+def _preselect_only_choice(form: forms.Form, name: str) -> None:
+    """A village cadre has one village, a department one book: propose it instead of 请选择."""
+    if not form.is_bound and name not in form.initial:
+        only = list(form.fields[name].queryset[:2])
+        if len(only) == 1:
+            form.initial[name] = only[0].pk
 
 
 def _initial_range():
