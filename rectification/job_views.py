@@ -98,6 +98,9 @@ class NoticeBatchForm(forms.Form):
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["round"].queryset = notice_rounds(user)
+        rounds = list(self.fields["round"].queryset[:2])
+        if not self.is_bound and len(rounds) == 1:  # a township committee inspected once: that round
+            self.initial.setdefault("round", rounds[0].pk)
 
 
 class NoticeBatchView(LoginRequiredMixin, TemplateView):
