@@ -86,7 +86,7 @@ def test_grid_event_from_report_to_verification(journey, village):
     # ---- the grid leader finds it in 我的待办 and escalates it to the village
     leader = journey.sign_in("grid_leader", start="/grid/")
     row = open_task(journey, leader, TITLE)
-    expect(row).to_contain_text("第1网格·网格")
+    expect(row).to_contain_text("网格处置")
     journey.shot(leader, "leader-my-tasks")
     row.get_by_role("link", name=TITLE).click()
     expect(leader.get_by_role("heading", name="办理：网格处置")).to_be_visible()
