@@ -8,7 +8,7 @@ import datetime
 from django.contrib import messages
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db.models import QuerySet
+from django.db.models import Exists, OuterRef, QuerySet
 from django.http import Http404
 from django.shortcuts import redirect
 from django.urls import reverse
@@ -23,7 +23,7 @@ from governance.paging import UncountedPage
 from grid.access import require_perm, scope
 from grid.models import Region
 
-from ..models import PatrolFinding, SupervisionCheck
+from ..models import PatrolFinding, SupervisionCheck, SupervisionGroup
 from . import findings, oversight, work_records
 from .finding_forms import (
     CheckFilterForm,
@@ -298,9 +298,11 @@ class CheckCreateView(LoginRequiredMixin, TemplateView):
 
 
 def oversight_townships(user) -> list[Region]:
-    """Townships the user oversees (inspection.view_departmentconfirmation on or above the township)."""
+    """Townships the user oversees (inspection.view_departmentconfirmation on or above the township); those
+    that run the big patrol (have supervision groups) first, so that a county user's page opens on one."""
     townships = scope(user, Region.objects.filter(tier__key="township"), "inspection.view_departmentconfirmation")
-    return list(townships.order_by("path")[:200])
+    runs_patrol = Exists(SupervisionGroup.objects.filter(township=OuterRef("pk")))
+    return list(townships.annotate(runs_patrol=runs_patrol).order_by("-runs_patrol", "path")[:200])
 
 
 class OversightView(LoginRequiredMixin, TemplateView):
