@@ -1103,19 +1103,27 @@ class _Loader:
         targets = {target.organisation.name: target for target in group.targets.select_related("organisation")}
         township_target = targets[group.township.name]
         focus = {(f.applies_to, f.title): f for f in round.focus_categories.exclude(parent=None)}
-        for village, applies_to, heading, title, description, people, meeting in DEMO_ONSITE_FINDINGS:
-            target = targets[village] if village else township_target
-            onsite.record_finding(
-                by=group.leader, group=group, target=target, focus=focus[(applies_to, heading)], title=title,
-                description=description, people_involved=people, for_secretary_meeting=meeting,
-                suggestion="责成限期整改，建立长效机制。",
-            )
+        # Recorded while the group was on site: the clock is set back to those days (as for --history).
+        # (In UTC, as timezone.now() gives it: the audit chain hashes the timestamp as written.)
+        on_site = timezone.make_aware(datetime.datetime.combine(round.arrival_date, datetime.time(16, 0))).astimezone(
+            datetime.UTC)
+        for number, (village, applies_to, heading, title, description, people, meeting) in enumerate(
+                DEMO_ONSITE_FINDINGS, start=1):
+            with mock.patch("django.utils.timezone.now", return_value=on_site + datetime.timedelta(days=4 * number)):
+                onsite.record_finding(
+                    by=group.leader, group=group, target=targets[village] if village else township_target,
+                    focus=focus[(applies_to, heading)], title=title, description=description, people_involved=people,
+                    for_secretary_meeting=meeting, suggestion="责成限期整改，建立长效机制。",
+                )
         for village, held_on, interviewee, position, summary in DEMO_ONSITE_TALKS:
-            onsite.record_talk(by=group.leader, group=group, target=targets[village] if village else township_target,
-                               held_on=held_on, interviewee=interviewee, position=position, summary=summary)
-        onsite.record_clue(by=group.leader, group=group, target=township_target, people_involved="某村原报账员",
-                           description="群众反映其在 2020 年危房改造补助发放中虚报冒领，涉及 3 户。",
-                           source="个别谈话", disposal="移交县纪委监委")
+            with mock.patch("django.utils.timezone.now", return_value=on_site + (held_on - round.arrival_date)):
+                onsite.record_talk(by=group.leader, group=group,
+                                   target=targets[village] if village else township_target, held_on=held_on,
+                                   interviewee=interviewee, position=position, summary=summary)
+        with mock.patch("django.utils.timezone.now", return_value=on_site + datetime.timedelta(days=20)):
+            onsite.record_clue(by=group.leader, group=group, target=township_target, people_involved="某村原报账员",
+                               description="群众反映其在 2020 年危房改造补助发放中虚报冒领，涉及 3 户。",
+                               source="个别谈话", disposal="移交县纪委监委")
 
     def load_focus_taxonomy(self, round: InspectionRound) -> None:
         existing = {(focus.parent_id, focus.applies_to, focus.title): focus for focus in round.focus_categories.all()}
