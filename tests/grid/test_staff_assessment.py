@@ -107,6 +107,14 @@ def test_township_office_sees_and_exports_the_table(client, county, personas, zh
     assert client.get(reverse("grid:staff_assessment"), {"period": "2026Q7"}).status_code == 422
 
 
+def test_the_period_is_chosen_from_quarters_and_years_and_scores_drop_needless_decimals(client, county, personas, zhang):
+    client.force_login(personas["township_office"])
+    html = client.get(reverse("grid:staff_assessment"), {"period": "2026Q1"}).content.decode()
+    assert '<option value="2026Q1" selected>2026年第1季度</option>' in html and "年全年</option>" in html
+    assert 'type="text" name="period"' not in html
+    assert ".00</td>" not in html and ".00</strong>" not in html
+
+
 def test_other_township_and_outsiders_do_not_see_the_member(client, county, personas, zhang):
     office, _ = services.ensure_user("zhaocun_office", password="x")
     services.create_post(user=office, role=Role.objects.get(key="township_office"), region=county.zhaocun)

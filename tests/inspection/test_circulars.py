@@ -449,7 +449,8 @@ def test_quarter_is_chosen_from_a_list_not_typed(client, county, personas):
 def test_ledger_exports_page_drop_downs_start_at_please_choose(client, county, personas, march):
     client.force_login(personas["village_cadre"])
     html = client.get(reverse("patrol:ledger_exports")).content.decode()
-    assert '<option value="" selected>请选择</option>' in html
+    assert '<option value="" selected>请选择</option>' in html  # the departments: several
+    assert f'<option value="{county.louxing.pk}" selected>' in html  # the cadre's only village is proposed
     assert "---------" not in html
 
 
