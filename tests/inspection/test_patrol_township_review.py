@@ -14,7 +14,10 @@ from grid.models import Role
 from inspection.models import PatrolReport
 from inspection.patrol import reports
 from inspection.patrol.report_registration import review_queue, verify_queue
-from tests.inspection.test_reports import item, people, submit  # noqa: F401 (fixtures)
+from tests.inspection import test_reports
+from tests.inspection.test_reports import submit
+
+people, item = test_reports.people, test_reports.item  # the fixtures of the report tests
 
 pytestmark = pytest.mark.usefixtures("media_in_tmp")
 

@@ -13,7 +13,10 @@ from rectification import services, states
 from rectification.models import RectificationItem
 from rectification.rectification_flow import current_step
 from tests.conftest import photo
-from tests.rectification.test_rectification import assign, committee_at, fed_back  # noqa: F401 (fixture)
+from tests.rectification import test_rectification
+from tests.rectification.test_rectification import assign, committee_at
+
+fed_back = test_rectification.fed_back  # the fixture of the rectification tests
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("media_in_tmp")]
 

@@ -64,7 +64,7 @@ LOCAL_BPMNLINT = Path(__file__).resolve().parents[2] / "var" / "node" / "node_mo
 
 
 def _segments(points):
-    return list(zip(points, points[1:]))
+    return list(itertools.pairwise(points))
 
 
 def _crosses_box(segment, box) -> bool:
