@@ -104,7 +104,7 @@ def policy_graph(policy: FlowPolicy) -> Graph:
     graph.node("closed", "endEvent", "已办结", 3.5, 2)
     graph.flow("decide_verify", "closed", "核实满意", "${decision == 'satisfied'}")
     if chain and chain[0] != "county":
-        graph.node("unresolved", "endEvent", "驳回或合并", 1.5 + 1, -1)
+        graph.node("unresolved", "endEvent", "驳回或合并", 1.5 + 1.6, -0.7)
 
     graph.flow("start", _tier_task(chain[0]))
     for index, tier in enumerate(chain):

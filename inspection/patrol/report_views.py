@@ -20,7 +20,8 @@ from governance.evidence import EvidenceRejected, attachment_response, attachmen
 from governance.listing import xlsx_export
 from governance.paging import UncountedPage
 from grid.access import get_object_for_user, require_perm, scope
-from inspection.patrol.report_flow import patrol_report_flow_bpmn, patrol_report_flow_svg
+from grid.flow_policy import DEFAULT_POLICY, policy_for_user
+from inspection.patrol.report_flow import patrol_report_flow_bpmn, patrol_report_flow_svg, township_reviews
 
 from ..models import PatrolReport, VillagePatrol
 from . import reports as report_services
@@ -364,4 +365,6 @@ class ReportChartView(LoginRequiredMixin, TemplateView):
         if request.GET.get("format") == "svg":
             return HttpResponse(svg, content_type="image/svg+xml")
         title = f"上报 {report.number} 流程图" if report else "大巡查上报流程图"
-        return self.render_to_response(self.get_context_data(page_title=title, report=report, svg=svg))
+        # The review branch in force: the report's own version, or the one where the user works.
+        review = township_reviews(report) if report else (policy_for_user(request.user) or DEFAULT_POLICY).patrol_township_review
+        return self.render_to_response(self.get_context_data(page_title=title, report=report, svg=svg, review=review))

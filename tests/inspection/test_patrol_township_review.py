@@ -48,6 +48,7 @@ def test_switch_off_the_lead_department_verifies_at_once_and_nobody_reviews(coun
     client.force_login(people["township_office"])
     page = client.get(reverse("patrol:report_detail", args=[report.pk])).content.decode()
     assert "review-section" not in page
+    assert "由牵头部门直接核实" in client.get(reverse("patrol:report_chart", args=[report.pk])).content.decode()
     assert action(client, report, "review", {"decision": "passed"}).status_code == 422
 
     client.force_login(people["department"])
@@ -87,6 +88,9 @@ def test_switch_on_the_township_office_reviews_first_then_the_lead_department_ve
 
     client.force_login(people["township_office"])
     assert client.get(reverse("patrol:review_queue")).status_code == 200
+    chart = client.get(reverse("patrol:report_chart", args=[report.pk])).content.decode()
+    assert "先经乡镇巡查办审核" in chart and "乡镇巡查办审核" in client.get(
+        reverse("patrol:report_chart", args=[report.pk]) + "?format=bpmn").content.decode()
     page = client.get(reverse("patrol:report_detail", args=[report.pk])).content.decode()
     assert "review-section" in page
     assert action(client, report, "review", {"note": "x"}).status_code == 422  # no decision chosen
