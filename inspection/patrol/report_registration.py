@@ -9,6 +9,7 @@ import re
 from django.db.models import Q
 from django.utils import timezone
 
+from grid.access import region_grants
 from grid.models import Department, Post, Region
 
 from ..models import PatrolReport
@@ -61,12 +62,8 @@ def awaiting_review() -> Q:
 
 def review_queue(user, reports=None):
     """Reports waiting for the township review in the villages where `user` holds the review permission."""
-    paths = Post.objects.active().filter(
-        user=user, role__permissions__codename="review_patrolreport",
-        role__permissions__content_type__app_label="inspection",
-    ).values_list("region__path", flat=True)
     condition = Q(pk__in=[])
-    for path in set(paths):
+    for path in region_grants(user).paths(REVIEW):  # the cached grants of the user's posts
         condition |= Q(village__path__startswith=path)
     return (PatrolReport.objects.all() if reports is None else reports).filter(condition).filter(awaiting_review())
 
