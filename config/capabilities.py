@@ -35,6 +35,7 @@ CAPABILITIES: tuple[Capability, ...] = (
     Capability("inspection.add_villagepatrol", "记录村级巡查台账", "patrol:ledger"),
     Capability("inspection.add_patrolreport", "向牵头部门上报目录问题", "patrol:report_new"),
     Capability("inspection.verify_patrolreport", "核实登记村级上报（加分）", "patrol:verify_queue"),
+    Capability("inspection.review_patrolreport", "审核村级上报（流程策略要求乡镇审核时）", "patrol:review_queue"),
     Capability("inspection.add_supervisioncheck", "督查负责村（居）、记录督查情况", "patrol:checks"),
     Capability("inspection.add_patrolfinding", "录入巡查发现问题", "patrol:findings"),
     Capability("inspection.register_patrolfinding", "核实登记发现问题（扣分）", "patrol:findings"),

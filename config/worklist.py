@@ -17,7 +17,7 @@ from grid.event_flow import EventFlow
 from grid.event_lists import my_tasks, open_step_label
 from grid.models import Event, WorkDiary
 from inspection.models import InspectionGroup, MobileProposal
-from inspection.patrol.report_registration import verify_queue
+from inspection.patrol.report_registration import review_queue, verify_queue
 from inspection.rounds.letters import visible_letters
 from inspection.rounds.onsite import groups_of, visible_clues, visible_findings, visible_talks
 from inspection.rounds.round_services import (
@@ -98,6 +98,10 @@ def waiting_for(user) -> list[Queue]:
         count = scope(user, WorkDiary.objects.filter(reviewed_at__isnull=True).exclude(author=user),
                       "grid.review_workdiary").count()
         queues.append(Queue("待审核的工作日志", count, reverse("grid:diaries") + "?show=review", urgent=bool(count)))
+    if user.has_perm("inspection.review_patrolreport"):
+        count = review_queue(user).count()
+        if count:  # only where the flow policy has the township review reports
+            queues.append(Queue("待审核的村级上报", count, reverse("patrol:review_queue"), urgent=True))
     if user.has_perm("inspection.verify_patrolreport"):
         count = verify_queue(user).count()
         queues.append(Queue("待核实的村级上报", count, reverse("patrol:verify_queue"), urgent=bool(count)))

@@ -435,7 +435,8 @@ class FlowPolicyForm(forms.ModelForm):
         fields = [
             "region", "effective_from", "use_grid", "use_village", "use_township", "use_county",
             "dispatch_at_grid", "dispatch_at_village", "dispatch_at_township", "dispatch_at_county",
-            "verifier", "returns_before_escalation", "department_may_send_back", "send_back_limit", "note",
+            "verifier", "returns_before_escalation", "department_may_send_back", "send_back_limit",
+            "patrol_township_review", "rectification_office_verifies", "note",
         ]
 
     def _post_clean(self):
@@ -498,6 +499,7 @@ class FlowPolicyAdmin(AuditedModelAdmin):
         ("处置链（可跳过任意层级）", {"fields": ["use_grid", "use_village", "use_township", "use_county"]}),
         ("派单", {"fields": ["dispatch_at_grid", "dispatch_at_village", "dispatch_at_township", "dispatch_at_county"]}),
         ("核实与退回", {"fields": ["verifier", "returns_before_escalation", "department_may_send_back", "send_back_limit"]}),
+        ("大巡查上报与整改销号", {"fields": ["patrol_township_review", "rectification_office_verifies"]}),
     ]
 
     @admin.display(description="处置链")

@@ -4,6 +4,7 @@ Design notes: docs/architecture/grid.md."""
 
 from __future__ import annotations
 
+import functools
 import itertools
 from dataclasses import dataclass, field
 from xml.sax.saxutils import escape, quoteattr
@@ -13,6 +14,7 @@ from viewflow.workflow.status import STATUS
 
 from workflows.flow_parts import artifact_lookup
 
+from .chart_routing import Box, Router
 from .event_flow import EventFlow
 from .flow_policy import DEFAULT_POLICY, STEP_NAME_BY_TIER, policy_for_user, step_name
 from .models import Event, FlowPolicy, Region
@@ -102,7 +104,7 @@ def policy_graph(policy: FlowPolicy) -> Graph:
     graph.node("closed", "endEvent", "已办结", 3.5, 2)
     graph.flow("decide_verify", "closed", "核实满意", "${decision == 'satisfied'}")
     if chain and chain[0] != "county":
-        graph.node("unresolved", "endEvent", "驳回或合并", 1.5 + 1, -1)
+        graph.node("unresolved", "endEvent", "驳回或合并", 1.5 + 1.6, -0.7)
 
     graph.flow("start", _tier_task(chain[0]))
     for index, tier in enumerate(chain):
@@ -201,19 +203,37 @@ def policy_bpmn(policy: FlowPolicy) -> str:
         x, y, width, height = node.bounds
         lines.append(f'      <bpmndi:BPMNShape id="{node.id}_di" bpmnElement="{node.id}">'
                      f'<dc:Bounds x="{x:g}" y="{y:g}" width="{width}" height="{height}" /></bpmndi:BPMNShape>')
+    paths = routes(graph)
     for flow in graph.flows:
-        points = _waypoints(graph.nodes[flow.source], graph.nodes[flow.target])
+        points = paths[flow.id]
         waypoints = "".join(f'<di:waypoint x="{px:g}" y="{py:g}" />' for px, py in points)
         lines.append(f'      <bpmndi:BPMNEdge id="{flow.id}_di" bpmnElement="{flow.id}">{waypoints}</bpmndi:BPMNEdge>')
     lines += ["    </bpmndi:BPMNPlane>", "  </bpmndi:BPMNDiagram>", "</bpmn:definitions>", ""]
     return "\n".join(lines)
 
 
-def _waypoints(source: Node, target: Node) -> list[tuple[float, float]]:
-    (sx, sy), (tx, ty) = source.centre, target.centre
-    if abs(sy - ty) < 1:
-        return [(sx, sy), (tx, ty)]
-    return [(sx, sy), (sx, ty), (tx, ty)]  # an elbow: down (or up), then across
+SHAPES = {"userTask": "rect", "exclusiveGateway": "diamond", "startEvent": "circle", "endEvent": "circle"}
+
+
+def routes(graph: Graph) -> dict[str, list[tuple[float, float]]]:
+    """Each flow's points, routed around the nodes without running along another flow (chart_routing);
+    the shortest flows are routed first, so that neighbours get straight lines."""
+    nodes = tuple((node.id, SHAPES[node.kind], *node.bounds) for node in graph.nodes.values())
+    flows = tuple((flow.id, flow.source, flow.target) for flow in graph.flows)
+    return {flow_id: list(points) for flow_id, points in _routed(nodes, flows)}
+
+
+@functools.lru_cache(maxsize=64)
+def _routed(nodes: tuple, flows: tuple) -> tuple:
+    router = Router([Box(*node) for node in nodes])
+    centres = {box.id: box.centre for box in router.boxes.values()}
+
+    def length(flow) -> float:
+        (sx, sy), (tx, ty) = centres[flow[1]], centres[flow[2]]
+        return abs(sx - tx) + abs(sy - ty)
+
+    routed = {flow_id: tuple(router.route(source, target)) for flow_id, source, target in sorted(flows, key=length)}
+    return tuple((flow_id, routed[flow_id]) for flow_id, _source, _target in flows)
 
 
 def _title(policy: FlowPolicy) -> str:
@@ -257,17 +277,20 @@ def case_marks(event: Event) -> tuple[set[str], str | None]:
 def policy_svg(policy: FlowPolicy, event: Event | None = None) -> str:
     graph = policy_graph(policy)
     done, current = case_marks(event) if event is not None else (set(), None)
-    width = max(x + w for x, _, w, _ in (n.bounds for n in graph.nodes.values())) + 60
-    top = min(y for _, y, _, _ in (n.bounds for n in graph.nodes.values())) - 30
-    height = max(y + h for _, y, _, h in (n.bounds for n in graph.nodes.values())) + 40
-    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 {top:g} {width:g} {height - top:g}" '
-             f'width="{width:g}" height="{height - top:g}" font-family="sans-serif" font-size="12">',
+    paths = routes(graph)
+    xs = [x for n in graph.nodes.values() for x in (n.bounds[0], n.bounds[0] + n.bounds[2])]
+    ys = [y for n in graph.nodes.values() for y in (n.bounds[1], n.bounds[1] + n.bounds[3] + 20)]
+    xs += [x for points in paths.values() for x, _ in points]
+    ys += [y for points in paths.values() for _, y in points]
+    left, top, width, height = min(xs) - 40, min(ys) - 20, max(xs) - min(xs) + 80, max(ys) - min(ys) + 40
+    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="{left:g} {top:g} {width:g} {height:g}" '
+             f'width="{width:g}" height="{height:g}" font-family="sans-serif" font-size="12">',
              '<defs><marker id="arrow" viewBox="0 0 10 10" refX="10" refY="5" markerWidth="7" markerHeight="7" '
              'orient="auto-start-reverse"><path d="M 0 0 L 10 5 L 0 10 z" fill="#555"/></marker></defs>']
     for flow in graph.flows:
-        points = _waypoints(graph.nodes[flow.source], graph.nodes[flow.target])
-        path = " ".join(f"{x:g},{y:g}" for x, y in points)
-        parts.append(f'<polyline points="{path}" fill="none" stroke="#999" marker-end="url(#arrow)"/>')
+        path = " ".join(f"{x:g},{y:g}" for x, y in paths[flow.id])
+        label = f"<title>{escape(flow.name)}</title>" if flow.name else ""
+        parts.append(f'<polyline points="{path}" fill="none" stroke="#888" marker-end="url(#arrow)">{label}</polyline>')
     for node in graph.nodes.values():
         x, y, w, h = node.bounds
         cx, cy = node.centre

@@ -96,15 +96,20 @@ def policy_for_user(user) -> FlowPolicy | None:
     return policy_in_force(region) if region is not None else None
 
 
-def policy_of(event) -> FlowPolicy:
-    """The version an event runs under (kept from its report), or the built-in default."""
-    if not event.flow_policy_id:
+def policy_version(policy_id: int | None) -> FlowPolicy:
+    """The version with this id (kept by a case when it started), or the built-in default for none."""
+    if not policy_id:
         return DEFAULT_POLICY
-    policy = policy_cache.all().get(event.flow_policy_id)
+    policy = policy_cache.all().get(policy_id)
     if policy is None:  # saved after this process read the cache
         policy_cache.clear()
-        policy = policy_cache.all().get(event.flow_policy_id, DEFAULT_POLICY)
+        policy = policy_cache.all().get(policy_id, DEFAULT_POLICY)
     return policy
+
+
+def policy_of(event) -> FlowPolicy:
+    """The version an event runs under (kept from its report), or the built-in default."""
+    return policy_version(event.flow_policy_id)
 
 
 def deadline_rule(policy: FlowPolicy, tier_key: str, urgency: str) -> FlowPolicyDeadline | None:

@@ -536,7 +536,9 @@ class StaffAssessmentRule(models.Model):
 
 class FlowPolicy(models.Model):
     """One version of a county's (or a township's own) grid event flow: the handling chain, where
-    dispatch is allowed, who verifies, send-back limits. A version in force is never edited: a case
+    dispatch is allowed, who verifies, send-back limits; and the two switches of the other flows that
+    higher layers read (the township's review of big-patrol reports, the office's verification before
+    a rectification item is closed). A version in force is never edited: a case
     keeps the version it was reported under, and a change is a new version with its own date."""
 
     TIER_ORDER = ("grid", "village", "township", "county")
@@ -569,6 +571,14 @@ class FlowPolicy(models.Model):
     )
     department_may_send_back = models.BooleanField("部门可退回", default=True)
     send_back_limit = models.PositiveSmallIntegerField("部门退回次数上限", null=True, blank=True, help_text="留空为不限")
+    patrol_township_review = models.BooleanField(
+        "大巡查上报先经乡镇巡查办审核", default=False,
+        help_text="开启后，村（居）上报先由乡镇巡查办（党政办）审核，通过后再由牵头部门核实；关闭时直接由牵头部门核实",
+    )
+    rectification_office_verifies = models.BooleanField(
+        "整改事项须经巡察办验收后销号", default=True,
+        help_text="关闭时，党组织申报已整改（附佐证）即予销号，不再经县委巡察办验收",
+    )
     note = models.CharField("说明", max_length=200, blank=True)
     created_at = models.DateTimeField("创建时间", auto_now_add=True)
 

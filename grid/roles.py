@@ -151,11 +151,18 @@ BIG_PATROL_WORK_RECORDS: dict[str, list[str]] = {
 }
 
 
+# Where a flow policy asks for it, the township office reviews village reports before the lead department.
+PATROL_REVIEW: dict[str, list[str]] = {
+    "township_office": ["inspection.review_patrolreport"],
+}
+
+
 def default_permissions(role_key: str) -> set[str]:
     return (set(ROLES[role_key][2]) | set(EVENTS.get(role_key, [])) | set(BIG_PATROL.get(role_key, []))
             | set(INSPECTION.get(role_key, [])) | set(RECTIFICATION.get(role_key, []))
             | set(NOTICE_TEMPLATES.get(role_key, [])) | set(BIG_PATROL_WORK_RECORDS.get(role_key, []))
-            | set(FLOW_POLICIES.get(role_key, [])) | set(COUNTY_CENTRE.get(role_key, [])))
+            | set(FLOW_POLICIES.get(role_key, [])) | set(COUNTY_CENTRE.get(role_key, []))
+            | set(PATROL_REVIEW.get(role_key, [])))
 
 
 def create_all_permissions(apps) -> None:

@@ -103,7 +103,10 @@ def create_department(*, name: str, region: Region, by=None, is_grid_centre: boo
 
 def create_flow_policy(*, by, region: Region, deadlines: list[dict] = (), **fields) -> FlowPolicy:
     """Save a new version of a region's flow policy with its deadline rows (each a dict of tier,
-    urgency, hours, action, working_hours); an unsound policy is refused with Chinese messages."""
+    urgency, hours, action, working_hours); an unsound policy is refused with Chinese messages.
+    `by` None is the system (demo, data migrations); a user needs grid.add_flowpolicy over the region."""
+    if by is not None and not by.has_perm("grid.add_flowpolicy", region):
+        raise PermissionDenied("只有负责该县（乡镇）的县委巡察办可以新增流程策略版本。")
     with transaction.atomic():
         policy = FlowPolicy(region=region, **fields)
         rows = [FlowPolicyDeadline(**row) for row in deadlines]

@@ -4,7 +4,7 @@ from django.urls import path
 
 from governance.site import AreaApp, MenuLink
 
-from . import event_views, mobile_views, patrol_views
+from . import event_views, flow_policy_views, mobile_views, patrol_views
 
 EVENT_VIEWERS = ("grid.view_event",)
 
@@ -22,6 +22,7 @@ class GridApp(AreaApp):
         MenuLink("辖区事件", "list_alt", "events", EVENT_VIEWERS),
         MenuLink("一张图", "map", "map", ("grid.view_event",)),
         MenuLink("事件流程图", "account_tree", "event_chart", EVENT_VIEWERS),
+        MenuLink("流程策略", "tune", "flow_policies", ("grid.add_flowpolicy",)),
         MenuLink("巡查记录", "directions_walk", "patrols", ("grid.add_patrollog", "grid.view_patrollog")),
         MenuLink("工作日志", "menu_book", "diaries", ("grid.add_workdiary", "grid.review_workdiary", "grid.view_workdiary")),
         MenuLink("巡查频次落实", "fact_check", "compliance", ("grid.view_patrollog",)),
@@ -35,6 +36,9 @@ class GridApp(AreaApp):
     export_path = path("events/export/", event_views.EventExportView.as_view(), name="event_export")
     report_path = path("events/new/", event_views.EventReportView.as_view(), name="event_report")
     chart_path = path("events/chart/", event_views.EventChartView.as_view(), name="event_chart")
+    flow_policies_path = path("flow-policies/", flow_policy_views.FlowPolicyListView.as_view(), name="flow_policies")
+    flow_policy_new_path = path("flow-policies/<int:region_pk>/new/", flow_policy_views.FlowPolicyCreateView.as_view(),
+                                name="flow_policy_new")
     detail_path = path("events/<int:pk>/", event_views.EventDetailView.as_view(), name="event_detail")
     event_chart_path = path("events/<int:pk>/chart/", event_views.EventChartView.as_view(), name="event_process_chart")
     step_path = path("events/<int:pk>/<str:action>/", event_views.EventActionView.as_view(), name="event_action")

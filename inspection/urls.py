@@ -23,6 +23,7 @@ class PatrolApp(AreaApp):
         MenuLink("村级巡查台账", "directions_walk", "ledger", ("inspection.add_villagepatrol", "inspection.view_villagepatrol")),
         MenuLink("村级上报", "add_a_photo", "reports", ("inspection.add_patrolreport", "inspection.view_patrolreport")),
         MenuLink("待核实上报", "rule", "verify_queue", ("inspection.verify_patrolreport",)),
+        MenuLink("待审核上报", "approval", "review_queue", ("inspection.review_patrolreport",)),
         MenuLink("上报流程图", "account_tree", "report_flow_chart", ("inspection.view_patrolreport",)),
         MenuLink("考评通报", "campaign", "circulars", ("inspection.view_circular",)),
         MenuLink("台账导出", "download", "ledger_exports", ("inspection.view_villagepatrol", "inspection.view_patrolreport")),
@@ -52,6 +53,7 @@ class PatrolApp(AreaApp):
     report_new_path = path("reports/new/", report_views.ReportCreateView.as_view(), name="report_new")
     report_flow_chart_path = path("reports/chart/", report_views.ReportChartView.as_view(), name="report_flow_chart")
     verify_queue_path = path("reports/pending/", report_views.VerifyQueueView.as_view(), name="verify_queue")
+    review_queue_path = path("reports/review/", report_views.ReviewQueueView.as_view(), name="review_queue")
     report_detail_path = path("reports/<int:pk>/", report_views.ReportDetailView.as_view(), name="report_detail")
     report_chart_path = path("reports/<int:pk>/chart/", report_views.ReportChartView.as_view(), name="report_chart")
     report_evidence_path = path("reports/<int:pk>/evidence/<int:attachment_pk>/", report_views.ReportEvidenceView.as_view(),

@@ -187,6 +187,11 @@ class RectificationItem(models.Model):
     new_deadline = models.DateField("新的整改时限", null=True, blank=True)
     is_overdue = models.BooleanField("已逾期", default=False, db_index=True)
     closed_at = models.DateTimeField("销号时间", null=True, blank=True)
+    flow_policy = models.ForeignKey(
+        "grid.FlowPolicy", verbose_name="流程策略版本", null=True, blank=True, on_delete=models.PROTECT,
+        related_name="rectification_items",
+        help_text="整改流程启动时生效的流程策略版本（销号是否须经验收），事项按该版本办结；留空为默认流程",
+    )
 
     region_path_lookup = "plan__organisation__path"
 

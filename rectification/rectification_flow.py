@@ -1,4 +1,6 @@
-"""RectificationFlow (整改), one process per rectification item.
+"""RectificationFlow (整改), one process per rectification item: assign → progress → claim → the county
+office verifies (验收) and closes (销号), or, where the item's flow policy version lets the committee's
+claim suffice, the claim closes it.
 Design notes: docs/architecture/workflows.md."""
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from viewflow.workflow.status import STATUS
 
 from governance.models import Notification
 from governance.notifications import notify
+from grid.flow_policy import policy_in_force, policy_version
 from grid.models import Post, Region
 from workflows.charts import flow_svg
 from workflows.engine import StepUnavailable, complete_task
@@ -34,6 +37,19 @@ VERIFY = "rectification.verify_rectificationitem"
 _item = artifact_of
 _decided = decided
 RectificationTaskRedirectView = record_page_view(RectificationProcess, "rectification:item_detail")
+
+
+def office_verifies(item) -> bool:
+    """Whether the item's flow policy version (kept from its flow's start) has the office verify before
+    销号; items whose flow has not started follow the version in force for their organisation."""
+    if item.flow_policy_id is None and process_of(item) is None:
+        policy = policy_in_force(item.plan.organisation)
+        return policy is None or policy.rectification_office_verifies
+    return policy_version(item.flow_policy_id).rectification_office_verifies
+
+
+def _claimed(activation) -> bool:
+    return (activation.process.data or {}).get("decision") == "claim"
 
 
 class RectificationFlow(flow.Flow):
@@ -60,7 +76,8 @@ class RectificationFlow(flow.Flow):
     after_progress = (
         flow.Switch()
         .Annotation(title=_("是否申请销号"))
-        .Case(this.verify, _decided("claim"))
+        .Case(this.verify, lambda activation: _claimed(activation) and office_verifies(_item(activation)))
+        .Case(this.end_on_claim, _claimed)
         .Default(this.progress)
     )
     verify = (
@@ -77,8 +94,14 @@ class RectificationFlow(flow.Flow):
         .Default(this.progress)
     )
     end = flow.End().Annotation(title=_("销号"))
+    end_on_claim = flow.End().Annotation(title=_("申报即销号（流程策略：无需验收）"))
 
     def start_process(self, activation, item, by=None):
+        if item.flow_policy_id is None:  # the item keeps the version in force when its flow starts
+            policy = policy_in_force(item.plan.organisation)
+            if policy is not None:
+                item.flow_policy = policy
+                item.save(update_fields=["flow_policy"])
         activation.process.artifact = item
         activation.process.data = {"decision": None, "started_by": getattr(by, "pk", None)}
         return activation.process

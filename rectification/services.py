@@ -355,7 +355,8 @@ def report_progress(item: RectificationItem, *, by, reported_on: datetime.date, 
 @transaction.atomic
 def claim_done(item: RectificationItem, *, by, text: str, files=(), long_term: bool = False,
                result: str | None = None) -> ProgressEntry:
-    """The committee claims the item done with evidence and asks the office to close it (申请销号).
+    """The committee claims the item done with evidence and asks the office to close it (申请销号); where
+    the item's flow policy version lets the claim suffice, the claim closes it (销号) at once.
     `long_term`: the problem is settled but needs to be kept up (长期坚持)."""
     _require(may_report(by, item), "只有本单位党组织可以申请销号。")
     item = _lock_item(item)
@@ -378,7 +379,12 @@ def claim_done(item: RectificationItem, *, by, text: str, files=(), long_term: b
     item.result = _text(result) or text
     item.save(update_fields=["status", "result"])
     _flow_step(item, "progress", "claim", by=by)
-    _audit_item("rectification_item.claim", item, by, before, entry=entry.pk, attachments=len(files))
+    closed = current_step(item) is None  # the item's policy version lets the claim suffice: the flow ended
+    if closed:
+        item.closed_at, item.is_overdue = timezone.now(), False
+        item.save(update_fields=["closed_at", "is_overdue"])
+    _audit_item("rectification_item.claim_closed" if closed else "rectification_item.claim", item, by, before,
+                entry=entry.pk, attachments=len(files))
     return entry
 
 

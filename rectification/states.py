@@ -8,8 +8,9 @@ clock.
 The facts are the item's `status` (what the committee reports), `closed_at` (the office's 销号),
 `deadline` and `new_deadline`:
 
-- 已销号 (closed): `closed_at` is set — verified by the office, or closed as the import of a paper
-  plan that reported the item done (rectification.imports);
+- 已销号 (closed): `closed_at` is set — verified by the office, closed on the committee's claim where
+  the item's flow policy version lets the claim suffice, or closed as the import of a paper plan that
+  reported the item done (rectification.imports);
 - 待验收 (awaiting): not closed, claimed 已整改 or 长期坚持 and waiting for the office's verification;
 - 未整改 / 正在整改中: not closed and reported so;
 - 已整改: reported 已整改 or 已整改到位 (closed or awaiting); 已整改到位: reported so; 长期坚持: reported so.

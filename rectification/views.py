@@ -31,7 +31,7 @@ from governance.paging import UncountedPage
 from grid.access import get_object_for_user, require_perm, scope
 from grid.models import Region
 from inspection.rounds.round_services import rounds_visible, township_rounds_visible
-from rectification.rectification_flow import position, rectification_flow_svg
+from rectification.rectification_flow import office_verifies, position, rectification_flow_svg
 
 from . import forms as rforms
 from . import services, states
@@ -306,6 +306,7 @@ class ItemDetailView(LoginRequiredMixin, TemplateView):
         context = {
             "page_title": f"整改事项 {item.number}", "item": item, "plan": item.plan, "entries": entries, "step": step,
             "may_edit": may_edit, "may_report": may_report,
+            "claim_closes": is_open and may_report and not office_verifies(item),
             "may_verify": is_open and step == "verify" and services.may_verify(user, item),
             "item_form": rforms.ItemForm(data if action == "update" else None, initial=item_initial),
             "progress_form": rforms.ProgressForm(data if action == "progress" else None,
@@ -357,7 +358,8 @@ class ItemActionView(LoginRequiredMixin, View):
                 elif action == "claim":
                     services.claim_done(item, by=request.user, text=data["text"], files=files,
                                         long_term=data["long_term"])
-                    done = "已申请销号，等待县委巡察办验收。"
+                    item.refresh_from_db(fields=["closed_at"])
+                    done = "已销号（本事项按流程策略无需验收）。" if item.closed_at else "已申请销号，等待县委巡察办验收。"
                 elif action == "verify":
                     accept = data["decision"] == "accept"
                     services.verify_item(item, by=request.user, accept=accept, reason=data["reason"])

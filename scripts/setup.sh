@@ -4,7 +4,9 @@
 #   2. `pip install -e '.[dev]'` only when pyproject.toml changed since the last install;
 #   3. system packages the PDF code and its tests need (Chinese fonts, poppler), installed with
 #      apt-get when we are root, otherwise named in a message (never fatal);
-#   4. var/ for the SQLite database, media and logs.
+#   4. var/ for the SQLite database, media and logs;
+#   5. bpmnlint (pinned) from the npm registry into var/node, for the BPMN export test; skipped with a
+#      message when npm is missing (the test then skips).
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -62,3 +64,25 @@ fi
 
 # 4. Runtime directories (gitignored).
 mkdir -p var
+
+# 5. bpmnlint for tests/workflows/test_flow_chart.py (BPMN export checked by bpmnlint's recommended
+#    rules). Pinned: 12.x needs @bpmn-io/lint-core, which the registry does not serve.
+BPMNLINT_VERSION="11.15.0"
+NODE_DIR="var/node"
+if [ "$(cat "$NODE_DIR/.bpmnlint-version" 2>/dev/null || true)" != "$BPMNLINT_VERSION" ] ||
+    [ ! -x "$NODE_DIR/node_modules/.bin/bpmnlint" ]; then
+    if command -v npm >/dev/null && command -v node >/dev/null; then
+        echo "==> 安装 bpmnlint@$BPMNLINT_VERSION / installing bpmnlint@$BPMNLINT_VERSION into $NODE_DIR"
+        mkdir -p "$NODE_DIR"
+        if npm install --prefix "$NODE_DIR" --no-audit --no-fund --no-save --loglevel=error \
+            "bpmnlint@$BPMNLINT_VERSION" >/dev/null; then
+            echo "$BPMNLINT_VERSION" >"$NODE_DIR/.bpmnlint-version"
+        else
+            echo "!! bpmnlint 安装失败（npm install bpmnlint@$BPMNLINT_VERSION）；BPMN 导出的 bpmnlint 检查将跳过。" >&2
+            echo "!! Could not install bpmnlint@$BPMNLINT_VERSION; the bpmnlint test will be skipped." >&2
+        fi
+    else
+        echo "!! 未找到 npm/node：BPMN 导出的 bpmnlint 检查将跳过。安装 Node.js（如 apt-get install npm）后重新运行本脚本。" >&2
+        echo "!! npm/node not found: the bpmnlint test will be skipped. Install Node.js (apt-get install npm) and re-run." >&2
+    fi
+fi

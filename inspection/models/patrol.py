@@ -185,6 +185,17 @@ class PatrolReport(models.Model):
         settings.AUTH_USER_MODEL, verbose_name="认定人", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
     fraud_flagged_at = models.DateTimeField("认定时间", null=True, blank=True)
+    flow_policy = models.ForeignKey(
+        "grid.FlowPolicy", verbose_name="流程策略版本", null=True, blank=True, on_delete=models.PROTECT,
+        related_name="patrol_reports", help_text="上报时生效的流程策略版本（是否经乡镇审核），上报按该版本办结；留空为默认流程",
+    )
+    reviewed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name="乡镇审核人", null=True, blank=True, on_delete=models.PROTECT,
+        related_name="+",
+    )
+    reviewed_at = models.DateTimeField("乡镇审核时间", null=True, blank=True)
+    review_passed = models.BooleanField("乡镇审核通过", null=True, blank=True)
+    review_note = models.TextField("乡镇审核意见", blank=True)
     created_at = models.DateTimeField("录入时间", auto_now_add=True)
 
     region_path_lookup = "village__path"
@@ -195,6 +206,7 @@ class PatrolReport(models.Model):
         ordering = ["-reported_on", "-id"]
         permissions = [
             ("verify_patrolreport", "核实登记村级上报（牵头部门）"),
+            ("review_patrolreport", "审核村级上报（乡镇巡查办）"),
             ("flag_patrol_fraud", "认定弄虚作假（纪检监察）"),
         ]
         constraints = [

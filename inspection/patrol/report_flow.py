@@ -1,5 +1,6 @@
-"""PatrolReportFlow (大巡查上报): village report → the lead department verifies → a true report is
-registered and earns its points → follow-up (enforcement, rectification) or none.
+"""PatrolReportFlow (大巡查上报): village report → (where the report's flow policy says so, the township
+office reviews it first) → the lead department verifies → a true report is registered and earns its
+points → follow-up (enforcement, rectification) or none.
 Design notes: docs/architecture/workflows.md."""
 
 from __future__ import annotations
@@ -15,8 +16,15 @@ from viewflow.workflow.models import Task
 
 from governance.models import Notification
 from governance.notifications import notify
+from grid.flow_policy import policy_version
 from inspection.models import PatrolReport
-from inspection.patrol.report_registration import lead_department_posts, may_verify, register_report
+from inspection.patrol.report_registration import (
+    lead_department_posts,
+    may_review,
+    may_verify,
+    register_report,
+    township_office_posts,
+)
 from workflows.charts import flow_bpmn, flow_svg
 from workflows.flow_parts import artifact_of, decided, record_page_view
 from workflows.locking import process_lock
@@ -44,13 +52,48 @@ class LeadDepartmentTask(flow.View):
         return task.owner_id == user.pk and may_verify(user, _report(task.process))
 
 
+class TownshipOfficeTask(flow.View):
+    """A step only the township office over the village may take (report_registration.may_review)."""
+
+    def can_assign(self, user, task):
+        return not task.owner_id and user.is_authenticated and may_review(user, _report(task.process))
+
+    def can_execute(self, user, task):
+        return task.owner_id == user.pk and may_review(user, _report(task.process))
+
+
+def township_reviews(report: PatrolReport) -> bool:
+    """Whether the report's flow policy version (kept from its submission) has the township review it."""
+    return policy_version(report.flow_policy_id).patrol_township_review
+
+
 class PatrolReportFlow(flow.Flow):
     process_class = PatrolReportProcess
     lock_impl = process_lock
     process_title = _("大巡查上报")
     process_description = _("村（居）上报目录问题，牵头部门核实登记、加分，必要时执法或整改")
 
-    start = flow.StartHandle(this.start_process).Annotation(title=_("村（居）上报")).Next(this.verify)
+    start = flow.StartHandle(this.start_process).Annotation(title=_("村（居）上报")).Next(this.needs_review)
+
+    needs_review = (
+        flow.If(lambda activation: township_reviews(_report(activation)))
+        .Annotation(title=_("是否经乡镇审核（流程策略）"))
+        .Then(this.township_review)
+        .Else(this.verify)
+    )
+    township_review = (
+        TownshipOfficeTask(PatrolReportTaskRedirectView.as_view())
+        .Annotation(title=_("乡镇巡查办审核"), description=_("审核通过转牵头部门核实，或不予通过"))
+        .Permission("inspection.review_patrolreport", obj=lambda activation: _report(activation).village)
+        .onCreate(this.task_created)
+        .Next(this.after_review)
+    )
+    after_review = (
+        flow.Switch()
+        .Annotation(title=_("审核结果"))
+        .Case(this.verify, _decided("passed"))
+        .Default(this.end_refused)
+    )
 
     verify = (
         LeadDepartmentTask(PatrolReportTaskRedirectView.as_view())
@@ -87,7 +130,7 @@ class PatrolReportFlow(flow.Flow):
         return activation.process
 
     def task_created(self, activation):
-        notify_lead_department_after_commit(activation.task.pk)
+        notify_task_holders_after_commit(activation.task.pk)
 
     def register_report(self, activation):
         register_report(_report(activation), registration_number=(activation.process.data or {}).get("registration_number"))
@@ -96,21 +139,22 @@ class PatrolReportFlow(flow.Flow):
 # ---------------------------------------------------------------- 待办 notices
 
 
-def notify_lead_department_after_commit(task_id: int) -> None:
-    """After the step commits, tell the lead department's holders that a report waits for verification."""
+def notify_task_holders_after_commit(task_id: int) -> None:
+    """After the step commits, tell the holders of a waiting review or verify task."""
 
     def send():
         try:
-            notify_lead_department(task_id)
+            notify_task_holders(task_id)
         except Exception:  # a failing notice must not surface as an error of the step that committed
             logger.exception("待办 notices of patrol report task %s failed", task_id)
 
     transaction.on_commit(send)
 
 
-def notify_lead_department(task_id: int) -> int:
-    """待办 notices for a still-open verify task: active posts of the item's lead department that verify
-    reports and cover the village. Returns the number of notices sent (each holder once per task)."""
+def notify_task_holders(task_id: int) -> int:
+    """待办 notices for a still-open task: for the review, active township office posts over the village;
+    for the verification, active posts of the item's lead department that verify reports and cover the
+    village. Returns the number of notices sent (each holder once per task)."""
     task = Task.objects.select_related("process").filter(pk=task_id).first()
     if task is None or task.finished is not None:
         return 0
@@ -118,9 +162,16 @@ def notify_lead_department(task_id: int) -> int:
         pk=task.process.artifact_object_id).first()
     if report is None or report.verdict != PatrolReport.Verdict.PENDING:
         return 0
-    holders = sorted(set(lead_department_posts(report.item.lead_department_id, report.village).values_list("user_id", flat=True)))
-    title = f"待核实：{report.village.name}上报“{report.item.name}”（{report.number}）"
-    body = f"{report.village.name}于 {report.reported_on:%Y-%m-%d} 上报：{report.location}，{report.description[:60]}。请核实认定并登记备案。"
+    if task.flow_task == PatrolReportFlow.township_review:
+        posts = township_office_posts(report.village)
+        title = f"待审核：{report.village.name}上报“{report.item.name}”（{report.number}）"
+        action = f"请审核后转{report.item.lead_department.name}核实。"
+    else:
+        posts = lead_department_posts(report.item.lead_department_id, report.village)
+        title = f"待核实：{report.village.name}上报“{report.item.name}”（{report.number}）"
+        action = "请核实认定并登记备案。"
+    holders = sorted(set(posts.values_list("user_id", flat=True)))
+    body = f"{report.village.name}于 {report.reported_on:%Y-%m-%d} 上报：{report.location}，{report.description[:60]}。{action}"
     url = reverse("patrol:report_detail", args=[report.pk])
     sent = 0
     for user_id in holders:

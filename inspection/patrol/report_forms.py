@@ -233,6 +233,12 @@ class VerifyForm(forms.Form):
     registration_number = forms.CharField(required=False, max_length=32)
 
 
+class ReviewForm(forms.Form):
+    decision = forms.ChoiceField(choices=[("passed", "审核通过"), ("rejected", "审核不通过")],
+                                 error_messages={"required": "请选择审核结果。", "invalid_choice": "请选择审核结果。"})
+    note = forms.CharField(required=False)
+
+
 class FollowUpForm(forms.Form):
     KIND_CHOICES = [
         ("", "请选择"), (PatrolReport.FollowUp.ENFORCEMENT, "执法处置"), (PatrolReport.FollowUp.RECTIFICATION, "责令整改"),

@@ -1,4 +1,5 @@
-"""Who verifies a village's patrol report (the item's lead department, posted over the village), and the
+"""Who verifies a village's patrol report (the item's lead department, posted over the village), who
+reviews it first where the flow policy asks for it (the township office over the village), and the
 registration that the flow's register step performs (登记备案台账 number, the item's points)."""
 
 from __future__ import annotations
@@ -8,6 +9,7 @@ import re
 from django.db.models import Q
 from django.utils import timezone
 
+from grid.access import region_grants
 from grid.models import Department, Post, Region
 
 from ..models import PatrolReport
@@ -35,6 +37,37 @@ def may_verify(user, report: PatrolReport) -> bool:
     return lead_department_posts(report.item.lead_department_id, report.village).filter(user=user).exists()
 
 
+REVIEW = "inspection.review_patrolreport"
+
+
+def township_office_posts(village: Region):
+    """Active posts holding inspection.review_patrolreport over `village` (its region or above)."""
+    step = Region.steplen
+    ancestor_paths = [village.path[:end] for end in range(step, len(village.path) + 1, step)]
+    return Post.objects.active().filter(
+        region__path__in=ancestor_paths, user__is_active=True,
+        role__permissions__codename="review_patrolreport", role__permissions__content_type__app_label="inspection",
+    )
+
+
+def may_review(user, report: PatrolReport) -> bool:
+    """Whether `user` may take the township review of `report`: the review permission over its village."""
+    return active(user) and user.has_perm(REVIEW, report.village)
+
+
+def awaiting_review() -> Q:
+    """Pending reports whose policy version has the township review them and which it has not yet passed."""
+    return Q(verdict=PatrolReport.Verdict.PENDING, flow_policy__patrol_township_review=True, reviewed_at__isnull=True)
+
+
+def review_queue(user, reports=None):
+    """Reports waiting for the township review in the villages where `user` holds the review permission."""
+    condition = Q(pk__in=[])
+    for path in region_grants(user).paths(REVIEW):  # the cached grants of the user's posts
+        condition |= Q(village__path__startswith=path)
+    return (PatrolReport.objects.all() if reports is None else reports).filter(condition).filter(awaiting_review())
+
+
 def verify_queue(user, reports=None):
     """Reports awaiting verification of the items the user's department leads, in the villages its posts
     cover (`reports`: the queryset to filter, e.g. with the page's related rows)."""
@@ -45,7 +78,8 @@ def verify_queue(user, reports=None):
     condition = Q(pk__in=[])
     for department_id, path in set(posts):
         condition |= Q(item__lead_department_id=department_id, village__path__startswith=path)
-    return (PatrolReport.objects.all() if reports is None else reports).filter(condition, verdict=PatrolReport.Verdict.PENDING)
+    return ((PatrolReport.objects.all() if reports is None else reports)
+            .filter(condition, verdict=PatrolReport.Verdict.PENDING).exclude(awaiting_review()))
 
 
 def lock_report(report: PatrolReport) -> PatrolReport:

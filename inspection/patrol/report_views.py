@@ -20,7 +20,8 @@ from governance.evidence import EvidenceRejected, attachment_response, attachmen
 from governance.listing import xlsx_export
 from governance.paging import UncountedPage
 from grid.access import get_object_for_user, require_perm, scope
-from inspection.patrol.report_flow import patrol_report_flow_bpmn, patrol_report_flow_svg
+from grid.flow_policy import DEFAULT_POLICY, policy_for_user
+from inspection.patrol.report_flow import patrol_report_flow_bpmn, patrol_report_flow_svg, township_reviews
 
 from ..models import PatrolReport, VillagePatrol
 from . import reports as report_services
@@ -31,11 +32,12 @@ from .report_forms import (
     LedgerFilterForm,
     PatrolReportForm,
     ReportListForm,
+    ReviewForm,
     VerifyForm,
     VerifyQueueForm,
     VillagePatrolForm,
 )
-from .report_registration import verify_queue
+from .report_registration import review_queue, verify_queue
 from .scoring import with_tip_off
 
 PAGE_SIZE = 50
@@ -194,7 +196,24 @@ class VerifyQueueView(LoginRequiredMixin, TemplateView):
         require_perm(user, "inspection.verify_patrolreport")
         form = VerifyQueueForm(self.request.GET or None)
         page = UncountedPage(form.order(verify_queue(user, _report_queryset())), self.request.GET.get("page"), PAGE_SIZE)
-        return super().get_context_data(page_title="待核实上报", form=form, page=page, **kwargs)
+        return super().get_context_data(
+            page_title="待核实上报", form=form, page=page, clear_url=reverse("patrol:verify_queue"),
+            hint="本部门牵头的目录事项中，各村（居）上报、尚未核实的问题（默认最早的在前）。", **kwargs)
+
+
+class ReviewQueueView(LoginRequiredMixin, TemplateView):
+    """Reports waiting for the township office's review (where the flow policy asks for it)."""
+
+    template_name = "inspection/report_queue.html"
+
+    def get_context_data(self, **kwargs):
+        user = self.request.user
+        require_perm(user, "inspection.review_patrolreport")
+        form = VerifyQueueForm(self.request.GET or None)
+        page = UncountedPage(form.order(review_queue(user, _report_queryset())), self.request.GET.get("page"), PAGE_SIZE)
+        return super().get_context_data(
+            page_title="待审核上报", form=form, page=page, clear_url=reverse("patrol:review_queue"),
+            hint="流程策略要求乡镇审核的村（居）上报，审核通过后转牵头部门核实（默认最早的在前）。", **kwargs)
 
 
 class ReportCreateView(LoginRequiredMixin, TemplateView):
@@ -239,6 +258,7 @@ class ReportDetailView(LoginRequiredMixin, TemplateView):
             attachments.append((attachment, warnings))
         step = report_services.current_step(report)
         lead = report_services.may_verify(user, report)
+        reviewer = step == "township_review" and report_services.may_review(user, report)
         history = list(entries_for(report))
         for entry in history:
             entry.action_label = action_label(entry.action)
@@ -250,7 +270,7 @@ class ReportDetailView(LoginRequiredMixin, TemplateView):
         return super().get_context_data(
             page_title=f"上报 {report.number}", report=report, attachments=attachments, step=step,
             may_verify=lead and report.verdict == PatrolReport.Verdict.PENDING and step in ("verify", None),
-            may_follow_up=may_follow_up, may_close=lead and step == "follow_up",
+            may_follow_up=may_follow_up, may_close=lead and step == "follow_up", may_review=reviewer,
             may_flag=report_services.may_flag_fraud(user, report) and not report.is_fraud,
             duplicate_candidates=report_services.duplicate_candidates(report)[:20],
             follow_up_choices=FollowUpForm.KIND_CHOICES, history=history, svg=patrol_report_flow_svg(report),
@@ -284,6 +304,13 @@ class ReportActionView(LoginRequiredMixin, View):
                     duplicate_of=duplicate_of, registration_number=data.get("registration_number") or "",
                 )
                 done = "核实结果已登记。"
+            elif action == "review":
+                form = ReviewForm(request.POST)
+                if not form.is_valid():
+                    raise report_services.ReportError([f"{error}" for errors in form.errors.values() for error in errors])
+                passed = form.cleaned_data["decision"] == "passed"
+                report_services.review_report(report, by=request.user, passed=passed, note=form.cleaned_data.get("note") or "")
+                done = f"审核通过，已转{report.item.lead_department.name}核实。" if passed else "审核不通过，已通知上报人。"
             elif action == "follow_up":
                 form = FollowUpForm(request.POST)
                 form.is_valid()
@@ -338,4 +365,6 @@ class ReportChartView(LoginRequiredMixin, TemplateView):
         if request.GET.get("format") == "svg":
             return HttpResponse(svg, content_type="image/svg+xml")
         title = f"上报 {report.number} 流程图" if report else "大巡查上报流程图"
-        return self.render_to_response(self.get_context_data(page_title=title, report=report, svg=svg))
+        # The review branch in force: the report's own version, or the one where the user works.
+        review = township_reviews(report) if report else (policy_for_user(request.user) or DEFAULT_POLICY).patrol_township_review
+        return self.render_to_response(self.get_context_data(page_title=title, report=report, svg=svg, review=review))

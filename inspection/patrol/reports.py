@@ -15,6 +15,7 @@ from viewflow.workflow.status import STATUS
 
 from governance import audit, evidence
 from governance.input_rules import happened_problem
+from grid.flow_policy import policy_in_force
 from grid.models import Department, Region
 from workflows.engine import StepUnavailable, complete_task, open_task
 from workflows.flow_parts import artifact_lookup
@@ -23,7 +24,7 @@ from workflows.models import PatrolReportProcess
 from ..models import CatalogItem, PatrolReport, VillagePatrol
 from .report_flow import PatrolReportFlow, notify_reporter_of_verdict
 from .report_registration import active as _active
-from .report_registration import lead_department_posts, may_verify, register_report  # noqa: F401 (this module's API too)
+from .report_registration import lead_department_posts, may_review, may_verify, register_report  # noqa: F401 (this module's API too)
 from .report_registration import lock_report as _lock
 
 MIN_PATROLLERS = 2
@@ -33,7 +34,7 @@ VERDICT_CHOICES = (PatrolReport.Verdict.TRUE, PatrolReport.Verdict.FALSE, Patrol
 FOLLOW_UP_KINDS = (PatrolReport.FollowUp.ENFORCEMENT, PatrolReport.FollowUp.RECTIFICATION)
 
 _REPORT_FIELDS = [
-    "verdict", "verified_on", "verified_by", "verification_note", "duplicate_of", "points", "registration_number",
+    "reviewed_by", "reviewed_at", "review_passed", "review_note", "verdict", "verified_on", "verified_by", "verification_note", "duplicate_of", "points", "registration_number",
     "registered_at", "follow_up", "follow_up_note", "is_fraud", "fraud_note", "fraud_flagged_by", "fraud_flagged_at",
 ]
 
@@ -166,6 +167,7 @@ def submit_report(
                         township=township, village=village, number=_next_number(township, today.year), item=item,
                         patrol=patrol, occurred_at=occurred_at, location=location, description=description,
                         reported_on=today, reporter=by, idempotency_key=str(idempotency_key or ""),
+                        flow_policy=policy_in_force(village),
                     )
                 break
             except IntegrityError:
@@ -179,7 +181,7 @@ def submit_report(
         audit.record("patrol_report.submit", actor=by, obj=report, after={
             **audit.snapshot(report, ["number", "village", "item", "patrol", "occurred_at", "location", "description",
                                       "reported_on"]),
-            "attachments": len(inspected),
+            "attachments": len(inspected), "flow_policy": report.flow_policy_id,
         })
         PatrolReportFlow.start.run(report=report, reporter=by, idempotency_key=idempotency_key)
     return report
@@ -198,14 +200,15 @@ def _process(report: PatrolReport):
 
 
 def current_step(report: PatrolReport) -> str | None:
-    """"verify" or "follow_up" while the report waits there, else None."""
+    """"township_review", "verify" or "follow_up" while the report waits there, else None."""
     task = (
         Task.objects.filter(status__in=[STATUS.NEW, STATUS.ASSIGNED], **process_lookup(report, "process__"))
         .order_by("-id").first()
     )
     if task is None:
         return None
-    return {PatrolReportFlow.verify: "verify", PatrolReportFlow.follow_up: "follow_up"}.get(task.flow_task)
+    return {PatrolReportFlow.township_review: "township_review", PatrolReportFlow.verify: "verify",
+            PatrolReportFlow.follow_up: "follow_up"}.get(task.flow_task)
 
 
 def _complete(report: PatrolReport, node_name: str, decision: str, *, by, required: bool, data: dict | None = None) -> None:
@@ -230,6 +233,36 @@ def _complete(report: PatrolReport, node_name: str, decision: str, *, by, requir
         raise ReportError(str(exc)) from exc
 
 
+def review_report(report: PatrolReport, *, by, passed: bool, note: str = "") -> PatrolReport:
+    """The township office's review (乡镇巡查办审核), where the report's flow policy version asks for it:
+    passed → the lead department verifies; not passed (with a reason) → 不属实, no points."""
+    with transaction.atomic():
+        report = _lock(report)
+        if not may_review(by, report):
+            raise PermissionDenied("只有负责该村（居）的乡镇巡查办人员可以审核此上报。")
+        if report.verdict != PatrolReport.Verdict.PENDING or report.reviewed_at is not None:
+            raise ReportError("该上报已审核，不能重复审核。")
+        if current_step(report) != "township_review":
+            raise ReportError("该上报无需乡镇审核或当前不在审核环节，请刷新后查看。")
+        note = (note or "").strip()
+        if not passed and not note:
+            raise ReportError("审核不通过时须填写理由。")
+        before = audit.snapshot(report, _REPORT_FIELDS)
+        report.reviewed_by, report.reviewed_at, report.review_note = by, timezone.now(), note
+        report.review_passed = passed
+        if not passed:
+            report.verdict, report.verified_on, report.verified_by = PatrolReport.Verdict.FALSE, timezone.localdate(), by
+            report.verification_note = f"乡镇审核未通过：{note}"
+            report.points = 0
+        report.save()
+        _complete(report, "township_review", "passed" if passed else "rejected", by=by, required=True)
+        audit.record(f"patrol_report.review.{'passed' if passed else 'rejected'}", actor=by, obj=report, before=before,
+                     after=audit.snapshot(report, _REPORT_FIELDS))
+        if not passed:
+            notify_reporter_of_verdict(report)
+    return report
+
+
 def verify_report(
     report: PatrolReport, *, by, verdict: str, note: str = "", duplicate_of: PatrolReport | None = None,
     registration_number: str | None = None,
@@ -242,6 +275,8 @@ def verify_report(
             raise PermissionDenied(f"只有牵头部门（{report.item.lead_department.name}）负责该村（居）的人员可以核实此上报。")
         if report.verdict != PatrolReport.Verdict.PENDING:
             raise ReportError(f"该上报已核实（{report.get_verdict_display()}），不能重复核实。")
+        if current_step(report) == "township_review":
+            raise ReportError("该上报正在等待乡镇巡查办审核，审核通过后才能核实。")
         note = (note or "").strip()
         registration_number = (registration_number or "").strip()
         if verdict not in VERDICT_CHOICES:

@@ -4,16 +4,18 @@ own path; the BPMN is real BPMN 2.0 (bpmnlint's recommended rules, SpiffWorkflow
 from __future__ import annotations
 
 import datetime
+import itertools
 import os
 import shutil
 import subprocess
 import xml.etree.ElementTree as ET
+from pathlib import Path
 
 import pytest
 from django.utils import timezone
 
 from grid import events, services
-from grid.flow_chart import case_marks, policy_bpmn
+from grid.flow_chart import case_marks, policy_bpmn, policy_graph, routes
 from grid.models import EventCategory, FlowPolicy
 
 POLICIES = {
@@ -57,11 +59,64 @@ def test_the_bpmn_keeps_its_diagram_and_every_decision_has_conditions(key):
     assert not process.findall("bpmn:scriptTask", NS)
 
 
+# scripts/setup.sh installs the pinned bpmnlint here (var/ is not in git).
+LOCAL_BPMNLINT = Path(__file__).resolve().parents[2] / "var" / "node" / "node_modules" / ".bin" / "bpmnlint"
+
+
+def _segments(points):
+    return list(itertools.pairwise(points))
+
+
+def _crosses_box(segment, box) -> bool:
+    """Whether an axis-parallel segment passes through the inside of a node's box."""
+    (ax, ay), (bx, by) = segment
+    x, y, width, height = box
+    if abs(ay - by) < 1e-6:
+        return y < ay < y + height and min(ax, bx) < x + width and max(ax, bx) > x
+    return x < ax < x + width and min(ay, by) < y + height and max(ay, by) > y
+
+
+def _overlap(one, other) -> bool:
+    """Whether two axis-parallel segments run along each other for some length."""
+    (ax, ay), (bx, by) = one
+    (cx, cy), (dx, dy) = other
+    if abs(ay - by) < 1e-6 and abs(cy - dy) < 1e-6 and abs(ay - cy) < 1e-6:
+        return min(max(ax, bx), max(cx, dx)) - max(min(ax, bx), min(cx, dx)) > 1e-6
+    if abs(ax - bx) < 1e-6 and abs(cx - dx) < 1e-6 and abs(ax - cx) < 1e-6:
+        return min(max(ay, by), max(cy, dy)) - max(min(ay, by), min(cy, dy)) > 1e-6
+    return False
+
+
+@pytest.mark.parametrize("key", list(POLICIES))
+def test_no_flow_crosses_a_node_or_runs_along_another_flow(key):
+    graph = policy_graph(POLICIES[key])
+    paths = routes(graph)
+    for flow in graph.flows:
+        points = paths[flow.id]
+        assert len(points) >= 2
+        for (ax, ay), (bx, by) in _segments(points):
+            assert abs(ax - bx) < 1e-6 or abs(ay - by) < 1e-6, f"{flow.id} is not orthogonal"
+        for node in graph.nodes.values():
+            # the ends touch their own nodes' outlines; nothing passes through any node's box
+            inner = _segments(points)[1:-1] if node.id in (flow.source, flow.target) else _segments(points)
+            assert not any(_crosses_box(segment, node.bounds) for segment in inner), (flow.id, node.id)
+    for one, other in itertools.combinations(graph.flows, 2):
+        for first in _segments(paths[one.id]):
+            for second in _segments(paths[other.id]):
+                assert not _overlap(first, second), (one.id, other.id)
+
+
 def _bpmnlint() -> str | None:
-    return os.environ.get("BPMNLINT") or shutil.which("bpmnlint")
+    """The BPMNLINT environment variable, else the copy scripts/setup.sh installed, else one on PATH."""
+    if os.environ.get("BPMNLINT"):
+        return os.environ["BPMNLINT"]
+    if LOCAL_BPMNLINT.exists():
+        return str(LOCAL_BPMNLINT)
+    return shutil.which("bpmnlint")
 
 
-@pytest.mark.skipif(_bpmnlint() is None, reason="需要 bpmnlint（npm install bpmnlint；或以 BPMNLINT 指定其路径）")
+@pytest.mark.skipif(_bpmnlint() is None,
+                    reason="需要 bpmnlint（运行 scripts/setup.sh 安装到 var/node；或以 BPMNLINT 指定其路径）")
 @pytest.mark.parametrize("key", list(POLICIES))
 def test_the_bpmn_passes_bpmnlint_recommended(key, tmp_path):
     (tmp_path / ".bpmnlintrc").write_text('{"extends": "bpmnlint:recommended"}')
