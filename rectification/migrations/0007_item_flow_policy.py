@@ -8,7 +8,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('grid', '0013_flow_policy_patrol_review_and_rectification_verification'),
-        ('rectification', '0005_notice_template_permissions'),
+        ('rectification', '0006_notice_template_chinese_placeholders'),
     ]
 
     operations = [
