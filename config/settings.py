@@ -449,6 +449,9 @@ MIDDLEWARE.insert(MIDDLEWARE.index("django.contrib.auth.middleware.Authenticatio
                   "grid.access_cache.AccessCacheMiddleware")
 # REQUEST_COST_LOG=<file>: one line per request (view, status, CPU ms of the serving thread, wall ms,
 # queries) appended to the file (governance/middleware.py, RequestCostMiddleware); read by the load test.
+# Widgets (drop-downs with all their options) rendered once per process for the same plain context
+# (governance/form_renderer.py).
+FORM_RENDERER = "governance.form_renderer.RememberingRenderer"
 REQUEST_COST_LOG = env.str("REQUEST_COST_LOG", default="")
 if REQUEST_COST_LOG:
     MIDDLEWARE.insert(0, "governance.middleware.RequestCostMiddleware")

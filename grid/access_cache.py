@@ -15,6 +15,8 @@ A snapshot is used only while all of these hold (otherwise it is computed again)
 - the user's superuser and active flags, name and joining time are the same (read with the user row);
 - it is younger than ACCESS_CACHE_SECONDS (so a change made around the signals, e.g. by raw SQL,
   is seen within that time).
+Pieces of HTML that follow from what the user may do and nothing else (the site's menu) are kept with
+the snapshot too (`fragment`), so they live and die with it.
 ACCESS_CACHE_SECONDS = 0 turns the cache off. Design notes: docs/architecture/grid.md."""
 
 from __future__ import annotations
@@ -44,6 +46,7 @@ logger = logging.getLogger(__name__)
 _NAMESPACE = getattr(settings, "ACCESS_CACHE_NAMESPACE", "")
 VERSION_KEY = f"gv:access:{_NAMESPACE}version"
 FACTS_ATTR = "_gv_access_facts"
+FRAGMENTS_ATTR = "_gv_access_fragments"
 _PERM_ATTRS = ("_perm_cache", "_user_perm_cache", "_group_perm_cache")
 
 _facts: dict[str, Callable[[Any], Any]] = {}
@@ -71,6 +74,18 @@ def user_fact(user, name: str):
     if name not in facts:
         facts[name] = _facts[name](user)
     return facts[name]
+
+
+def fragment(user, key: str, render: Callable[[], str]) -> str:
+    """A piece of HTML that depends only on what `user` may do (their permissions, region grants and
+    facts, all under the snapshot's access version and date) and on `key`: rendered once and kept with
+    the user's snapshot. Without a snapshot (cache off, anonymous) it is rendered every time."""
+    fragments = getattr(user, FRAGMENTS_ATTR, None)
+    if fragments is None:
+        return render()
+    if key not in fragments:
+        fragments[key] = render()
+    return fragments[key]
 
 
 def _facts_of(user) -> dict:
@@ -128,7 +143,7 @@ def _compute(user) -> dict:
     if explicit is None:
         explicit = {}
         setattr(user, EXPLICIT_ATTR, explicit)
-    return {"perms": state, "facts": dict(facts), "explicit": explicit}
+    return {"perms": state, "facts": dict(facts), "explicit": explicit, "fragments": {}}
 
 
 def _stamp(user, version) -> tuple:
@@ -156,20 +171,26 @@ def load(user) -> dict | None:
         setattr(user, FACTS_ATTR, dict(snapshot["facts"]))
         snapshot["explicit"] = dict(snapshot["explicit"])
         setattr(user, EXPLICIT_ATTR, snapshot["explicit"])
-        snapshot["known"] = len(snapshot["explicit"])
+        snapshot["fragments"] = dict(snapshot.get("fragments", {}))
+        setattr(user, FRAGMENTS_ATTR, snapshot["fragments"])
+        snapshot["known"] = (len(snapshot["explicit"]), len(snapshot["fragments"]))
         return snapshot
     state = _compute(user)
     state["stamp"] = _stamp(user, version)
     cache.set(_key(user.pk), state, ttl)
-    state["known"] = len(state["explicit"])
+    setattr(user, FRAGMENTS_ATTR, state["fragments"])
+    state["known"] = (len(state["explicit"]), 0)
     return state
 
 
 def store_additions(user, snapshot: dict) -> None:
-    """Single-object grants read during the request (per kind of record) join the stored snapshot,
+    """Single-object grants read and fragments rendered during the request join the stored snapshot,
     unless the version moved meanwhile (then the next request computes a new one anyway)."""
     explicit = getattr(user, EXPLICIT_ATTR, None)
-    if explicit is None or explicit is not snapshot["explicit"] or len(explicit) == snapshot["known"]:
+    fragments = getattr(user, FRAGMENTS_ATTR, None)
+    if explicit is not snapshot["explicit"] or fragments is not snapshot["fragments"]:
+        return  # replaced during the request (e.g. the user signed out and in): not this snapshot's
+    if (len(explicit), len(fragments)) == snapshot["known"]:
         return
     if cache.get(VERSION_KEY) == snapshot["stamp"][0]:
         cache.set(_key(user.pk), {k: v for k, v in snapshot.items() if k != "known"}, seconds())

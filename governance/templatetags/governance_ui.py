@@ -1,5 +1,7 @@
 from django import template
+from django.utils.html import format_html
 from django.utils.http import urlencode
+from django.utils.safestring import mark_safe
 
 from governance.notifications import unread_count
 
@@ -18,6 +20,24 @@ def unread_notifications(user) -> int:
         return 0
 
     return unread_count(user)
+
+
+# Where the badge goes in a menu rendered to be kept (config.templatetags.frame_menu): the count is
+# read on every page, the rest of the menu is not.
+UNREAD_BADGE_MARKER = "<!--gv:unread-badge-->"
+
+
+def unread_badge_html(user) -> str:
+    unread = unread_notifications(user)
+    return format_html(' <span class="gv-badge">{}</span>', unread) if unread else ""
+
+
+@register.simple_tag(takes_context=True)
+def unread_badge(context) -> str:
+    """The unread-notice count of the menu's 消息 link (nothing when there is none)."""
+    if context.get("unread_badge_deferred"):
+        return mark_safe(UNREAD_BADGE_MARKER)
+    return unread_badge_html(context["request"].user)
 
 
 @register.simple_tag(takes_context=True)

@@ -7,6 +7,7 @@ import datetime
 from decimal import Decimal, InvalidOperation
 
 from django import template
+from django.template.defaultfilters import date as date_filter
 from django.utils import timezone
 
 from governance.chinese_dates import chinese_date
@@ -20,6 +21,15 @@ def _local(value):
     if isinstance(value, datetime.datetime) and timezone.is_aware(value):
         return timezone.localtime(value)
     return value
+
+
+@register.filter
+def minute(value) -> str:
+    """What `value|date:"Y-m-d H:i"` prints, for the lists that print it on every row: a tenth of the
+    cost (the date filter looks its format up through the language's format modules on each call)."""
+    if isinstance(value, datetime.datetime):
+        return f"{_local(value):%Y-%m-%d %H:%M}"
+    return date_filter(value, "Y-m-d H:i")
 
 
 @register.filter
