@@ -72,7 +72,9 @@ stop_one() {
 
 nginx_conf() {
     # deploy/nginx/governance.conf with this machine's ports, paths and certificate, in a main config.
-    local site="$RUN_DIR/nginx-governance.conf" main="$RUN_DIR/nginx.conf"
+    local site="$RUN_DIR/nginx-governance.conf" main="$RUN_DIR/nginx.conf" https_port=""
+    # The redirect from http keeps a port other than 443 (a test machine's 127.0.0.1:8443).
+    case "$HTTPS_LISTEN" in *:443|443) ;; *:*) https_port=":${HTTPS_LISTEN##*:}" ;; *) https_port=":$HTTPS_LISTEN" ;; esac
     if [ ! -f "$TLS_DIR/fullchain.pem" ]; then
         mkdir -p "$TLS_DIR"
         openssl req -x509 -newkey rsa:2048 -nodes -days 365 -subj "/CN=localhost" \
@@ -82,7 +84,8 @@ nginx_conf() {
     sed -e "s#listen 80;#listen $HTTP_LISTEN;#" -e "s#listen 443 ssl http2;#listen $HTTPS_LISTEN ssl http2;#" \
         -e '/listen \[::\]/d' -e "s#server 127.0.0.1:8001;#server $WEB_BIND;#" \
         -e "s#/etc/governance/tls#$TLS_DIR#g" -e "s#/var/lib/governance/static/#$STATIC_ROOT/#" \
-        -e "s#/var/log/nginx/#$LOG_DIR/nginx-#" "$HERE/nginx/governance.conf" >"$site"
+        -e "s#/var/log/nginx/#$LOG_DIR/nginx-#" -e "s#https://\$host\$request_uri#https://\$host$https_port\$request_uri#" \
+        "$HERE/nginx/governance.conf" >"$site"
     cat >"$main" <<EOF
 worker_processes auto;
 pid $RUN_DIR/nginx.pid;

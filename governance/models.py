@@ -63,23 +63,29 @@ class AuditEntry(models.Model):
         raise PermissionError("审计日志只允许追加，不能删除。")
 
     def content_for_hash(self) -> dict:
-        return {
-            "created_at": self.created_at.isoformat(timespec="microseconds"),
-            "actor_id": self.actor_id,
-            "actor_name": self.actor_name,
-            "action": self.action,
-            "object_type": self.object_type,
-            "object_id": self.object_id,
-            "object_repr": self.object_repr,
-            "region_path": self.region_path,
-            "before": self.before,
-            "after": self.after,
-            "request_id": self.request_id,
-        }
+        return hashed_content(getattr(self, name) for name in HASHED_FIELDS)
 
     def compute_hash(self) -> str:
-        payload = json.dumps(self.content_for_hash(), sort_keys=True, ensure_ascii=False, separators=(",", ":"))
-        return hashlib.sha256((self.previous_hash + payload).encode("utf-8")).hexdigest()
+        return chain_hash(self.previous_hash, self.content_for_hash())
+
+
+# What an audit row's hash covers (attribute names), besides the previous row's hash.
+HASHED_FIELDS = ("created_at", "actor_id", "actor_name", "action", "object_type", "object_id", "object_repr",
+                 "region_path", "before", "after", "request_id")
+# json.dumps(sort_keys=True, ensure_ascii=False, separators=(",", ":")) without building an encoder per row.
+_canonical_json = json.JSONEncoder(sort_keys=True, ensure_ascii=False, separators=(",", ":")).encode
+
+
+def hashed_content(values) -> dict:
+    """The content of one audit row as hashed, from the values of HASHED_FIELDS in that order (a model
+    instance's attributes, or one row read as a tuple)."""
+    content = dict(zip(HASHED_FIELDS, values, strict=True))
+    content["created_at"] = content["created_at"].isoformat(timespec="microseconds")
+    return content
+
+
+def chain_hash(previous_hash: str, content: dict) -> str:
+    return hashlib.sha256((previous_hash + _canonical_json(content)).encode("utf-8")).hexdigest()
 
 
 class AuditChainHead(models.Model):

@@ -1,15 +1,50 @@
-"""A redis-server of the test's own, on a free loopback port, that a test may stop and start again."""
+"""Fixtures of the reliability tests: a database that several threads can write at once, and a
+redis-server of the test's own, on a free loopback port, that a test may stop and start again."""
 
 from __future__ import annotations
 
 import shutil
 import socket
+import sqlite3
 import subprocess
 import time
 
 import pytest
+from django.db import connection
 
 REDIS_SERVER = shutil.which("redis-server") or "/usr/bin/redis-server"
+
+
+@pytest.fixture
+def database_for_threads(tmp_path):
+    """Threads that write at the same time, each on its own connection, wait for each other's locks.
+
+    PostgreSQL does so as it is. SQLite's in-memory test database is shared between connections through
+    the shared cache, whose table locks fail at once with "database table is locked" (the busy timeout
+    does not apply to them), so threads writing together would fail at random. On SQLite the migrated
+    test database is copied to a file, and every connection, in this thread and the others, opens the
+    file with the configured options (WAL, BEGIN IMMEDIATE, busy timeout), as the embedded run does.
+    Request it after the database itself (a django_db mark), so that the copy holds what the test set up.
+    """
+    if connection.vendor != "sqlite":
+        yield None
+        return
+    connection.ensure_connection()
+    path = tmp_path / "threads.sqlite3"
+    target = sqlite3.connect(path)
+    connection.connection.backup(target)
+    target.close()
+    # Keep the in-memory test database open (it lives as long as a connection to it) while every
+    # connection opens the file; the test's flush afterwards runs on the in-memory database again.
+    memory_connection, saved_name = connection.connection, connection.settings_dict["NAME"]
+    connection.connection = None
+    connection.settings_dict["NAME"] = str(path)
+    try:
+        yield path
+    finally:
+        connection.close()
+        connection.settings_dict["NAME"] = saved_name
+        connection.connection = memory_connection
 
 
 def free_port() -> int:

@@ -3,6 +3,7 @@
 Both flushers are held at a barrier after each has read the pending rows and before either claims
 one, so both hold the same stale list, and again when each publishes its first row, so both claims
 have been tried before either row is marked sent: the conditional claim alone decides who sends it.
+On SQLite the two threads write to a file database (`database_for_threads`), as the embedded run does.
 """
 
 from __future__ import annotations
@@ -16,7 +17,8 @@ from django.utils import timezone
 from governance import outbox
 from governance.models import OutboxMessage
 
-pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
+pytestmark = [pytest.mark.django_db(transaction=True, serialized_rollback=True),
+              pytest.mark.usefixtures("database_for_threads")]
 
 ROWS = 6
 

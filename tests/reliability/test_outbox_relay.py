@@ -1,7 +1,7 @@
 """The outbox relay: a commit only hands its rows to this process's relay thread, which publishes them.
 
 The relay thread has its own database connection and sees committed rows only: these tests commit
-for real (transaction=True). A gate in front of the relay's batch lets a test look at the state
+for real (transaction=True), on SQLite in a file database that both threads may write at once. A gate in front of the relay's batch lets a test look at the state
 between the commit and the publish.
 """
 
@@ -51,7 +51,7 @@ class Gate:
 
 
 @pytest.fixture
-def relay(settings, redis_server, celery_on_redis):
+def relay(settings, redis_server, celery_on_redis, database_for_threads):
     settings.TASK_OUTBOX_RELAY = "thread"
     yield
     assert outbox.wait_for_relay(release_connection=True), "the relay did not finish"

@@ -1,14 +1,13 @@
 """The embedded run (SQLite, one file): people completing the same step at once.
 
 One wins; the others are told that someone else has handled it, as on PostgreSQL, never a 500
-"database is locked". Runs on a file database (WAL needs one): the migrated test database is copied
-to a file and every connection, one per thread, opens that file with the configured options.
+"database is locked". Runs on a file database (WAL needs one): `database_for_threads` copies the
+migrated test database to a file that every connection, one per thread, opens with the configured options.
 """
 
 from __future__ import annotations
 
 import datetime
-import sqlite3
 import time
 
 import pytest
@@ -26,25 +25,10 @@ pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
 
 
 @pytest.fixture
-def file_database(tmp_path):
-    if connection.vendor != "sqlite":
+def file_database(database_for_threads):
+    if database_for_threads is None:
         pytest.skip("嵌入式运行（SQLite）专用")
-    connection.ensure_connection()
-    path = tmp_path / "embedded.sqlite3"
-    target = sqlite3.connect(path)
-    connection.connection.backup(target)
-    target.close()
-    # Keep the in-memory test database open (it lives as long as a connection to it) while every
-    # connection, in this thread and the others, opens the file.
-    memory_connection, saved_name = connection.connection, connection.settings_dict["NAME"]
-    connection.connection = None
-    connection.settings_dict["NAME"] = str(path)
-    try:
-        yield path
-    finally:
-        connection.close()
-        connection.settings_dict["NAME"] = saved_name
-        connection.connection = memory_connection
+    return database_for_threads
 
 
 @pytest.fixture
