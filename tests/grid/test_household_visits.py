@@ -21,7 +21,7 @@ from django.core.exceptions import PermissionDenied
 from django.urls import reverse
 from django.utils import timezone
 
-from governance.models import AuditEntry, Attachment
+from governance.models import Attachment, AuditEntry
 from grid import households, services
 from grid.models import Household, HouseholdVisit, Role, VisitCadenceRule
 from grid.staff_assessment import assess_staff
@@ -31,9 +31,9 @@ D = datetime.date
 FEB, FEB_END = D(2025, 2, 1), D(2025, 2, 28)
 
 
-def household(region, name, *, hardship=False, key=False, registered=D(2024, 12, 1), left=None):
+def household(region, name, *, hardship=False, key=False, registered=None, left=None):
     return Household.objects.create(region=region, head_name=name, address=f"{name}家", is_hardship=hardship,
-                                    is_key=key, registered_on=registered, left_on=left)
+                                    is_key=key, registered_on=registered or D(2024, 12, 1), left_on=left)
 
 
 def visit(user, target, day):
