@@ -3,12 +3,15 @@ grid.households, render. Design notes: docs/architecture/grid.md."""
 
 from __future__ import annotations
 
+import datetime
+
 from django.contrib import messages
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Max
 from django.http import Http404
 from django.shortcuts import redirect
+from django.utils import timezone
 from django.views import View
 from django.views.generic import TemplateView
 
@@ -34,6 +37,17 @@ def _require_register(user) -> None:
         raise PermissionDenied("您没有查看住户台账的岗位。")
 
 
+def my_visit_duties(user) -> list:
+    """The user's own visit rules since last month's first day: each with its periods (the overdue ones
+    and the one running now), from the same computation as the oversight page."""
+    if not user.has_perm("grid.add_householdvisit"):
+        return []
+    today = timezone.localdate()
+    since = (today.replace(day=1) - datetime.timedelta(days=1)).replace(day=1)
+    report = households.visit_compliance(scope=user, start=since, end=today)
+    return [tally for row in report.rows if row.user_id == user.pk for tally in row.tallies]
+
+
 class HouseholdListView(LoginRequiredMixin, TemplateView):
     template_name = "grid/household_list.html"
 
@@ -45,7 +59,7 @@ class HouseholdListView(LoginRequiredMixin, TemplateView):
             last_visit=Max("visits__date")).order_by("region__path", "address", "head_name")
         page = UncountedPage(rows, self.request.GET.get("page"), PAGE_SIZE)
         return self.render_to_response(self.get_context_data(
-            page_title="户情台账", filters=filters, page=page, add_form=add_form,
+            page_title="户情台账", filters=filters, page=page, add_form=add_form, duties=my_visit_duties(user),
             may_add=bool(add_form.regions)), status=status)
 
     def get(self, request):

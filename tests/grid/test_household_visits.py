@@ -186,3 +186,17 @@ def test_a_household_of_another_grid_is_not_found(client, county, personas, regi
     client.force_login(personas["grid_leader"])  # 第1网格
     assert client.get(reverse("grid:household_detail", args=[register["E"].pk])).status_code == 404
     assert client.get(reverse("grid:household_detail", args=[register["A"].pk])).status_code == 200
+
+
+def test_the_leaders_register_page_lists_his_overdue_week(client, county, personas):
+    """Registered 40 days ago, 甲 (困难户) visited only in the current week: every earlier week since last
+    month's 1st that has ended is overdue with 甲 missing; the current week is done."""
+    leader = personas["grid_leader"]
+    Role.objects.get(key="grid_leader").posts.filter(user=leader).update(start_date=D(2025, 1, 1))
+    today = timezone.localdate()
+    home = household(county.grid1, "甲", hardship=True, registered=today - datetime.timedelta(days=40))
+    households.record_visit(by=leader, household=home, date=today, note="看望")
+    client.force_login(leader)
+    page = client.get(reverse("grid:households")).content.decode()
+    assert "我的走访任务" in page and "网格长每周走访困难户" in page
+    assert "未走访：" in page and "已完成" in page
