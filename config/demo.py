@@ -22,7 +22,8 @@ from django.utils import timezone
 from PIL import Image
 
 from governance import audit
-from grid import boundaries, events, households, patrols, services
+from grid import boundaries, events, patrols, services
+from grid import households as household_services
 from grid.models import (
     PATH_SEPARATOR,
     CategoryAttribute,
@@ -321,6 +322,7 @@ DEMO_USERS: list[DemoUser] = [
     DemoUser("wanggezhang", "grid_leader", GRID1_PATH, None),
     DemoUser("zhidaoyuan", "grid_instructor", LOUXING_PATH, None),
     DemoUser("cunganbu", "village_cadre", LOUXING_PATH, None),
+    DemoUser("shuji", "community_secretary", LOUXING_PATH, None),  # reviews diaries where a region says so
     DemoUser("zongheban", "township_office", TAIPING_PATH, "综合行政执法办"),  # the plan's office
     DemoUser("nongyeban", "department", TAIPING_PATH, "农业农村办"),
     DemoUser("duchazu", "supervision_group", TAIPING_PATH, None),
@@ -338,6 +340,7 @@ DEMO_FULL_NAMES: dict[str, str] = {
     "wanggezhang": "李网格长",
     "zhidaoyuan": "王指导员",
     "cunganbu": "赵巡查员",
+    "shuji": "杨书记",
     "zongheban": "周执法办",
     "nongyeban": "吴农业办",
     "duchazu": "郑督查员",
@@ -840,7 +843,7 @@ class _Loader:
         registered = (today.replace(day=1) - datetime.timedelta(days=1)).replace(day=1)  # last month's 1st
         homes = {}
         for head_name, address, hardship, key in DEMO_HOUSEHOLDS:
-            homes[head_name] = households.add_household(
+            homes[head_name] = household_services.add_household(
                 by=leader, region=grid, head_name=head_name, address=address, is_hardship=hardship, is_key=key,
                 registered_on=registered)
         this_monday = today - datetime.timedelta(days=today.weekday())
@@ -850,16 +853,17 @@ class _Loader:
             day = min(max(monday + datetime.timedelta(days=1), registered), today)
             for head_name in ("陈秀英", "王建国"):
                 if not (head_name == "王建国" and monday == missed_week):
-                    households.record_visit(by=leader, household=homes[head_name], date=day,
+                    household_services.record_visit(by=leader, household=homes[head_name], date=day,
                                             note="上门看望，了解生活情况，无新的困难诉求。")
             monday += datetime.timedelta(days=7)
         for head_name, *_ in DEMO_HOUSEHOLDS[2:]:  # last month: everybody (the hardship households weekly)
-            households.record_visit(by=leader, household=homes[head_name], date=registered + datetime.timedelta(days=9),
+            household_services.record_visit(by=leader, household=homes[head_name], date=registered + datetime.timedelta(days=9),
                                     note="入户走访，宣传防诈骗、防溺水知识。")
-        households.record_visit(by=leader, household=homes["刘志强"], date=today.replace(day=1),
+        household_services.record_visit(by=leader, household=homes["刘志强"], date=today.replace(day=1),
                                 note="了解近况，按期报到，情绪稳定。")
-        households.record_visit(by=member, household=homes["刘志强"], date=today.replace(day=1),
-                                note="季度走访重点户，情况稳定。")
+        for day in sorted({registered + datetime.timedelta(days=9), today.replace(day=1)}):  # this quarter and last
+            household_services.record_visit(by=member, household=homes["刘志强"], date=day,
+                                            note="季度走访重点户，情况稳定。")
         self.summary.households = len(homes)
 
     # --- people ----------------------------------------------------------------------------------

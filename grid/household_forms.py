@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django import forms
+from django.db.models import Q
 from django.utils import timezone
 
 from . import households
@@ -77,5 +78,5 @@ class HouseholdFilterForm(forms.Form):
         elif category == "key":
             queryset = queryset.filter(is_key=True)
         if text:
-            queryset = queryset.filter(head_name__contains=text) | queryset.filter(address__contains=text)
+            queryset = queryset.filter(Q(head_name__contains=text) | Q(address__contains=text))
         return queryset
