@@ -635,6 +635,8 @@ def _dedicated_evidence(w: World, owner: str, attachment) -> str:
         return reverse("patrol:report_evidence", kwargs={"pk": record.pk, "attachment_pk": attachment.pk})
     if owner == "progress":
         return reverse("rectification:item_evidence", kwargs={"pk": record.item_id, "attachment_pk": attachment.pk})
+    if owner == "visit":
+        return reverse("grid:visit_photo", kwargs={"pk": record.pk, "attachment_pk": attachment.pk})
     return reverse("inspection:onsite_finding_evidence", kwargs={"pk": record.pk, "attachment_pk": attachment.pk})
 
 
