@@ -23,6 +23,7 @@ from PIL import Image
 
 from governance import audit
 from grid import boundaries, events, patrols, services
+from grid import households as household_services
 from grid.models import (
     PATH_SEPARATOR,
     CategoryAttribute,
@@ -31,6 +32,7 @@ from grid.models import (
     Event,
     EventCategory,
     FlowPolicy,
+    Household,
     PatrolLog,
     Post,
     Region,
@@ -258,6 +260,15 @@ HISTORY_EVENTS = [
 
 # Demo posts start on the first of last year, so that lists, compliance and reports have a history.
 DEMO_POSTS_START = datetime.date(2025, 1, 1)
+# 楼星村/第1网格's household register (户主, 住址, 困难户, 重点户); the hardship households first.
+DEMO_HOUSEHOLDS = [
+    ("陈秀英", "东片 3 组 5 号（独居老人）", True, False),
+    ("王建国", "东片 3 组 11 号（残疾家庭）", True, False),
+    ("刘志强", "东片 4 组 2 号", False, True),
+    ("张丽华", "东片 4 组 8 号", False, False),
+    ("赵明", "西片 1 组 6 号", False, False),
+    ("孙红梅", "西片 1 组 9 号", False, False),
+]
 
 DEMO_RECTIFICATION_ROUND = "十五届县委第一轮巡察"
 # The round 太平镇's paper plan cites: term, number, name, arrival, withdrawal, its group at 太平镇, the
@@ -324,6 +335,7 @@ DEMO_USERS: list[DemoUser] = [
     DemoUser("wanggezhang", "grid_leader", GRID1_PATH, None),
     DemoUser("zhidaoyuan", "grid_instructor", LOUXING_PATH, None),
     DemoUser("cunganbu", "village_cadre", LOUXING_PATH, None),
+    DemoUser("shuji", "community_secretary", LOUXING_PATH, None),  # reviews diaries where a region says so
     DemoUser("zongheban", "township_office", TAIPING_PATH, "综合行政执法办"),  # the plan's office
     DemoUser("nongyeban", "department", TAIPING_PATH, "农业农村办"),
     DemoUser("duchazu", "supervision_group", TAIPING_PATH, None),
@@ -341,6 +353,7 @@ DEMO_FULL_NAMES: dict[str, str] = {
     "wanggezhang": "李网格长",
     "zhidaoyuan": "王指导员",
     "cunganbu": "赵巡查员",
+    "shuji": "杨书记",
     "zongheban": "周执法办",
     "nongyeban": "吴农业办",
     "duchazu": "郑督查员",
@@ -487,6 +500,7 @@ class DemoSummary:
     routes: int = 0
     events: int = 0
     patrols: int = 0
+    households: int = 0
     group_members: int = 0
     catalog_items: int = 0
     patrol_reports: int = 0
@@ -895,6 +909,42 @@ class _Loader:
         )
         self.summary.patrols += 1
 
+    def load_households(self) -> None:
+        """楼星村/第1网格's household register and a month and a half of visits: the grid leader visits the
+        hardship households weekly and everybody monthly, but missed 王建国 in last week (one overdue
+        period on 巡查频次落实); the grid member has visited the key household this quarter."""
+        grid = self.regions[_path(TAIPING_PATH, LOUXING, grid_name(1))]
+        if Household.objects.filter(region=grid).exists():
+            return
+        User = get_user_model()
+        leader, member = User.objects.get(username="wanggezhang"), User.objects.get(username="wanggeyuan")
+        today = timezone.localdate()
+        registered = (today.replace(day=1) - datetime.timedelta(days=1)).replace(day=1)  # last month's 1st
+        homes = {}
+        for head_name, address, hardship, key in DEMO_HOUSEHOLDS:
+            homes[head_name] = household_services.add_household(
+                by=leader, region=grid, head_name=head_name, address=address, is_hardship=hardship, is_key=key,
+                registered_on=registered)
+        this_monday = today - datetime.timedelta(days=today.weekday())
+        missed_week = this_monday - datetime.timedelta(days=7)
+        monday = registered - datetime.timedelta(days=registered.weekday())
+        while monday <= today:
+            day = min(max(monday + datetime.timedelta(days=1), registered), today)
+            for head_name in ("陈秀英", "王建国"):
+                if not (head_name == "王建国" and monday == missed_week):
+                    household_services.record_visit(by=leader, household=homes[head_name], date=day,
+                                            note="上门看望，了解生活情况，无新的困难诉求。")
+            monday += datetime.timedelta(days=7)
+        for head_name, *_ in DEMO_HOUSEHOLDS[2:]:  # last month: everybody (the hardship households weekly)
+            household_services.record_visit(by=leader, household=homes[head_name], date=registered + datetime.timedelta(days=9),
+                                    note="入户走访，宣传防诈骗、防溺水知识。")
+        household_services.record_visit(by=leader, household=homes["刘志强"], date=today.replace(day=1),
+                                note="了解近况，按期报到，情绪稳定。")
+        for day in sorted({registered + datetime.timedelta(days=9), today.replace(day=1)}):  # this quarter and last
+            household_services.record_visit(by=member, household=homes["刘志强"], date=day,
+                                            note="季度走访重点户，情况稳定。")
+        self.summary.households = len(homes)
+
     # --- people ----------------------------------------------------------------------------------
 
     def password_hash(self) -> str:
@@ -1163,6 +1213,7 @@ def load_demo(*, by=None, history: bool = False) -> DemoSummary:
     if history:
         loader.load_event_history()
     loader.load_patrols()
+    loader.load_households()
     loader.load_catalog(taiping)
     loader.load_village_patrols(taiping)
     loader.load_supervision_checks(taiping)

@@ -15,7 +15,8 @@ from django.utils import timezone
 from grid.access import scope
 from grid.event_flow import EventFlow
 from grid.event_lists import my_tasks, open_step_label
-from grid.models import Event, WorkDiary
+from grid.models import Event
+from grid.patrols import reviewable_diaries
 from inspection.models import InspectionGroup, MobileProposal
 from inspection.patrol.report_registration import review_queue, verify_queue
 from inspection.rounds.letters import visible_letters
@@ -95,8 +96,7 @@ def waiting_for(user) -> list[Queue]:
     queues: list[Queue] = []
     today = _today()
     if user.has_perm("grid.review_workdiary"):
-        count = scope(user, WorkDiary.objects.filter(reviewed_at__isnull=True).exclude(author=user),
-                      "grid.review_workdiary").count()
+        count = reviewable_diaries(user).filter(reviewed_at__isnull=True).exclude(author=user).count()
         queues.append(Queue("待审核的工作日志", count, reverse("grid:diaries") + "?show=review", urgent=bool(count)))
     if user.has_perm("inspection.review_patrolreport"):
         count = review_queue(user).count()

@@ -29,17 +29,21 @@ from .models import (
     CategoryAttribute,
     CategoryRouting,
     Department,
+    DiaryReviewRule,
     Event,
     EventCategory,
     FlowPolicy,
     FlowPolicyDeadline,
     GroupRobot,
+    Household,
+    HouseholdVisit,
     PatrolLog,
     Post,
     Region,
     Role,
     StaffAssessmentRule,
     Tier,
+    VisitCadenceRule,
     WorkDiary,
 )
 
@@ -412,9 +416,41 @@ class WorkDiaryAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
 @admin.register(CadenceRule)
 class CadenceRuleAdmin(AuditedModelAdmin):
-    list_display = ["name", "patrol_kind", "period", "times", "grace_days", "is_active"]
+    list_display = ["name", "patrol_kind", "period", "times", "grace_days", "window_days", "is_active"]
     list_filter = ["is_active", "period", "patrol_kind"]
     search_fields = ["name"]
+
+
+@admin.register(VisitCadenceRule)
+class VisitCadenceRuleAdmin(AuditedModelAdmin):
+    list_display = ["name", "role", "period", "target", "times", "window_days", "grace_days", "is_active"]
+    list_filter = ["is_active", "period", "target", "role"]
+    search_fields = ["name"]
+
+
+@admin.register(DiaryReviewRule)
+class DiaryReviewRuleAdmin(AuditedModelAdmin):
+    list_display = ["region", "reviewer_role"]
+    search_fields = ["region__name", "region__full_path"]
+    list_select_related = ["region", "reviewer_role"]
+    autocomplete_fields = ["region"]
+
+
+@admin.register(Household)
+class HouseholdAdmin(AuditedModelAdmin):
+    list_display = ["head_name", "address", "region", "is_hardship", "is_key", "registered_on", "left_on"]
+    list_filter = ["is_hardship", "is_key"]
+    search_fields = ["head_name", "address", "region__full_path"]
+    list_select_related = ["region"]
+    autocomplete_fields = ["region"]
+
+
+@admin.register(HouseholdVisit)
+class HouseholdVisitAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ["date", "household", "visitor"]
+    search_fields = ["household__head_name", "household__address", "visitor__username"]
+    list_select_related = ["household", "visitor"]
+    date_hierarchy = "date"
 
 
 @admin.register(StaffAssessmentRule)

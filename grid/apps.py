@@ -17,10 +17,13 @@ class GridConfig(AppConfig):
         from governance import visibility
 
         from .access import RegionRule
-        from .models import Event
+        from .models import Event, Household, HouseholdVisit
 
-        # Events (and their photos) are seen wherever grid.view_event is held.
+        # Events (and their photos) are seen wherever grid.view_event is held; households and visits
+        # (and the visits' photos) wherever their view permission is.
         visibility.register(RegionRule(Event, "grid.view_event"))
+        visibility.register(RegionRule(Household, "grid.view_household"))
+        visibility.register(RegionRule(HouseholdVisit, "grid.view_householdvisit"))
 
         from . import access_cache  # deferred: imports the models
 

@@ -197,7 +197,7 @@ class DiaryFilterForm(_ListFilter, FilterForm):
         if show == "mine":
             diaries = diaries.filter(author=self.user)
         elif show == "review":
-            reviewable = patrols.scope(self.user, diaries.model.objects.filter(reviewed_at__isnull=True), "grid.review_workdiary")
+            reviewable = patrols.reviewable_diaries(self.user).filter(reviewed_at__isnull=True)
             diaries = diaries.filter(pk__in=reviewable.exclude(author=self.user).values("pk"))
         if data.get("member"):
             diaries = diaries.filter(author_id=data["member"])

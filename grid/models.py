@@ -480,7 +480,12 @@ class CadenceRule(models.Model):
     period = models.CharField("周期", max_length=16, choices=Period.choices)
     times = models.PositiveSmallIntegerField("每周期次数", default=1)
     grace_days = models.PositiveSmallIntegerField(
-        "宽限天数", default=3, help_text="每月1日、15日的排查在当天或其后这么多天内完成即计；其他周期不用",
+        "宽限天数", default=3,
+        help_text="每月1日、15日的排查在当天或其后这么多天内完成即计；限定了“前若干天”的每月、每季度规则在期限后这么多天内完成仍计",
+    )
+    window_days = models.PositiveSmallIntegerField(
+        "限前若干天", default=0,
+        help_text="每月、每季度规则：只计周期开始后这么多天内完成的（如“每季度初”填 10）；0 表示整个周期",
     )
     is_active = models.BooleanField("启用", default=True)
 
@@ -491,6 +496,127 @@ class CadenceRule(models.Model):
 
     def __str__(self):
         return f"{self.name}（{self.get_period_display()} {self.times} 次）"
+
+
+class Household(models.Model):
+    """One household of a grid's register (户情台账), with the categories the visit rules target.
+
+    《基层治理网格化实施方案》: 网格长每周对生活困难家庭、空巢老人家庭、重点人员、特殊人群等登门走访，每月至少对网格内居民
+    走访一遍 (篇6); 每季度走访一遍重点户和困难户，一年至少走访一遍全体住户 (篇4).
+    """
+
+    region = models.ForeignKey(Region, verbose_name="所在网格", on_delete=models.PROTECT, related_name="households_register")
+    head_name = models.CharField("户主", max_length=50)
+    address = models.CharField("住址", max_length=200)
+    is_hardship = models.BooleanField("困难户", default=False, help_text="生活困难家庭、空巢老人、残疾家庭、留守儿童等")
+    is_key = models.BooleanField("重点户", default=False, help_text="重点人员、特殊人群、流动人口等")
+    registered_on = models.DateField("登记日期", default=timezone.localdate, help_text="自该日起计入走访")
+    left_on = models.DateField("迁出日期", null=True, blank=True, help_text="自该日起不再计入走访")
+    note = models.CharField("备注", max_length=200, blank=True)
+
+    class Meta:
+        verbose_name = "住户"
+        verbose_name_plural = "住户"
+        ordering = ["region__path", "address", "head_name"]
+        constraints = [models.UniqueConstraint(fields=["region", "address", "head_name"], name="household_unique_in_grid")]
+
+    def __str__(self):
+        return f"{self.head_name}（{self.address}）"
+
+    @property
+    def categories(self) -> str:
+        return "、".join(label for flag, label in ((self.is_hardship, "困难户"), (self.is_key, "重点户")) if flag)
+
+
+class HouseholdVisit(models.Model):
+    """One door-to-door visit of a household (入户走访): who, when, what was found, photos as attachments."""
+
+    household = models.ForeignKey(Household, verbose_name="住户", on_delete=models.PROTECT, related_name="visits")
+    visitor = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name="走访人", on_delete=models.PROTECT,
+                                related_name="household_visits")
+    date = models.DateField("走访日期")
+    note = models.TextField("走访情况")
+    created_at = models.DateTimeField("记录时间", auto_now_add=True)
+
+    region_path_lookup = "household__region__path"
+
+    class Meta:
+        verbose_name = "入户走访"
+        verbose_name_plural = "入户走访"
+        ordering = ["-date", "-id"]
+        indexes = [models.Index(fields=["visitor", "date"]), models.Index(fields=["household", "date"])]
+
+    def __str__(self):
+        return f"{self.date} {self.household}"
+
+    def get_permission_region(self):
+        return self.household.region
+
+
+class VisitCadenceRule(models.Model):
+    """How often the holders of a role must visit which households of their regions (走访频次规则).
+
+    A period is met when every target household was visited `times` times by the holder within the
+    period's counted days: the whole period, or its first `window_days` days, plus `grace_days`."""
+
+    class Period(models.TextChoices):
+        WEEKLY = "weekly", "每周"
+        MONTHLY = "monthly", "每月"
+        QUARTERLY = "quarterly", "每季度"
+        YEARLY = "yearly", "每年"
+
+    class Target(models.TextChoices):
+        ALL = "all", "全体住户"
+        HARDSHIP = "hardship", "困难户"
+        KEY = "key", "重点户"
+
+    name = models.CharField("名称", max_length=100)
+    role = models.ForeignKey(Role, verbose_name="岗位角色", on_delete=models.PROTECT, related_name="visit_rules")
+    period = models.CharField("周期", max_length=16, choices=Period.choices)
+    target = models.CharField("走访对象", max_length=16, choices=Target.choices)
+    times = models.PositiveSmallIntegerField("每户每周期次数", default=1)
+    window_days = models.PositiveSmallIntegerField("限前若干天", default=0, help_text="只计周期开始后这么多天内的走访；0 表示整个周期")
+    grace_days = models.PositiveSmallIntegerField("宽限天数", default=0, help_text="期限后这么多天内完成的走访仍计入该周期")
+    is_active = models.BooleanField("启用", default=True)
+
+    class Meta:
+        verbose_name = "走访频次规则"
+        verbose_name_plural = "走访频次规则"
+        ordering = ["id"]
+
+    def __str__(self):
+        return f"{self.name}（{self.get_period_display()}·{self.get_target_display()}）"
+
+    def clean(self):
+        if self.times < 1:
+            raise ValidationError({"times": "每户每周期次数至少为 1。"})
+
+
+class DiaryReviewRule(models.Model):
+    """Who reviews the work diaries of a region's subtree (工作日志审核). Without a rule the holders of
+    grid.review_workdiary review (网格长、网格指导员); the city-community plan has them confirmed by the
+    社区党委书记 (六、(六)工作日志制度). The nearest region with a rule decides."""
+
+    region = models.OneToOneField(Region, verbose_name="区域", on_delete=models.CASCADE, related_name="diary_review_rule")
+    reviewer_role = models.ForeignKey(Role, verbose_name="审核角色", on_delete=models.PROTECT, related_name="+")
+
+    region_path_lookup = "region__path"
+
+    class Meta:
+        verbose_name = "工作日志审核设置"
+        verbose_name_plural = "工作日志审核设置"
+        ordering = ["region__path"]
+
+    def __str__(self):
+        return f"{self.region.name}：{self.reviewer_role.name}审核工作日志"
+
+    def get_permission_region(self):
+        return self.region
+
+    def clean(self):
+        if self.reviewer_role_id and not self.reviewer_role.permissions.filter(
+                content_type__app_label="grid", codename="review_workdiary").exists():
+            raise ValidationError({"reviewer_role": "该角色没有“审核工作日志”权限，请先在角色中授予。"})
 
 
 class StaffAssessmentRule(models.Model):

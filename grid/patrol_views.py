@@ -22,7 +22,7 @@ from governance.audit_labels import action_label
 from governance.listing import xlsx_export
 from governance.paging import UncountedPage
 
-from . import patrols, staff_assessment
+from . import households, patrols, staff_assessment
 from .list_forms import DIARY_SHOW, ComplianceFilterForm, DiaryFilterForm, PatrolListForm
 from .models import CadenceRule, Event, PatrolLog, WorkDiary
 from .patrol_forms import DiaryForm, PatrolForm, ReviewForm
@@ -177,7 +177,7 @@ class DiaryListView(LoginRequiredMixin, TemplateView):
         today = timezone.localdate()
         return super().get_context_data(
             page_title="工作日志", form=form, page=page, show=show, show_choices=DIARY_SHOW.items(), may_write=may_write,
-            may_review_any=user.has_perm("grid.review_workdiary"),
+            may_review_any=patrols.may_review_somewhere(user),
             today_diary=WorkDiary.objects.filter(author=user, date=today).first() if may_write else None,
             today=today, **kwargs,
         )
@@ -320,12 +320,29 @@ class ComplianceView(LoginRequiredMixin, TemplateView):
         if report is None:
             context = self.get_context_data(page_title="巡查频次落实", form=form, report=None)
             return self.render_to_response(context, status=422)
+        visits = visit_table(request.user, report.month)
         return self.render_to_response(self.get_context_data(
-            page_title="巡查频次落实", form=form, report=report, rows=rows, month=report.month,
+            page_title="巡查频次落实", form=form, report=report, rows=rows, month=report.month, visits=visits,
+            window_notes=[f"{rule.name}须在周期开始后 {rule.window_days} 天内完成"
+                          + (f"（另宽限 {rule.grace_days} 天）" if rule.grace_days else "")
+                          for rule in report.rules if rule.window_days],
             sweep_grace="、".join(sorted({str(rule.grace_days) for rule in report.rules
                                           if rule.period == CadenceRule.Period.SEMIMONTHLY})) or patrols.SWEEP_GRACE_DAYS,
             short_count=sum(1 for row in report.rows if row.short),
         ))
+
+
+def visit_table(user, month) -> dict | None:
+    """The household visit compliance of the month for the users the viewer oversees (and their own):
+    the report and, per row, one cell per rule (None where the rule is not the row's role's)."""
+    if not (user.is_superuser or user.has_perm("grid.view_householdvisit")):
+        return None
+    report = households.visit_compliance(scope=user, start=month, end=patrols.month_end(month))
+    cells = []
+    for row in report.rows:
+        by_rule = {tally.rule.pk: tally for tally in row.tallies}
+        cells.append((row, [by_rule.get(rule.pk) for rule in report.rules]))
+    return {"report": report, "rows": cells}
 
 
 class ComplianceExportView(LoginRequiredMixin, View):

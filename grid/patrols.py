@@ -18,7 +18,7 @@ from governance import audit
 from governance.input_rules import happened_problem
 
 from .access import region_grants, scope
-from .models import CadenceRule, Event, PatrolLog, Post, Region, WorkDiary
+from .models import CadenceRule, DiaryReviewRule, Event, PatrolLog, Post, Region, WorkDiary
 
 PATROL_KINDS = dict(PatrolLog._meta.get_field("kind").choices)
 # A sweep (月排查) counts for the 1st or the 15th when it is done that day or within this many days after
@@ -118,10 +118,42 @@ def diary_regions(user) -> QuerySet[Region]:
     return Region.objects.filter(path__in=paths).select_related("tier").order_by("path")
 
 
+def review_rules() -> list[tuple[str, int]]:
+    """(region path, reviewer role id) of every diary review setting, deepest first (a handful of rows)."""
+    rows = DiaryReviewRule.objects.values_list("region__path", "reviewer_role_id")
+    return sorted(rows, key=lambda row: -len(row[0]))
+
+
+def reviewable_diaries(user) -> QuerySet[WorkDiary]:
+    """The diaries `user` may review (审核): where they hold grid.review_workdiary and, under a region with
+    a diary review setting (the nearest one decides), only if they hold a post of its reviewer role
+    covering the diary's grid. Without settings: every holder of grid.review_workdiary, as before.
+    The review queue, the home page's count, the detail page's button and the service all use this."""
+    base = scope(user, WorkDiary.objects.all(), "grid.review_workdiary")
+    if user.is_superuser or not user.is_authenticated:
+        return base
+    rules = review_rules()
+    if not rules:
+        return base
+    held: dict[int, list[str]] = defaultdict(list)
+    for role_id, path in Post.objects.active().filter(user=user).values_list("role_id", "region__path"):
+        held[role_id].append(path)
+    allowed = ~_under([path for path, _ in rules], "region__path")  # outside every setting: as before
+    for index, (path, role_id) in enumerate(rules):
+        deeper = [other for other, _ in rules[:index] if other.startswith(path) and other != path]
+        governed = Q(region__path__startswith=path) & ~_under(deeper, "region__path")
+        allowed |= governed & _under(held.get(role_id, []), "region__path")
+    return base.filter(allowed)
+
+
+def may_review_somewhere(user) -> bool:
+    return user.has_perm("grid.review_workdiary")
+
+
 def may_review(user, diary: WorkDiary) -> bool:
     return (
         diary.reviewed_at is None and diary.author_id != user.pk
-        and user.has_perm("grid.review_workdiary", diary)
+        and reviewable_diaries(user).filter(pk=diary.pk).exists()
     )
 
 
@@ -272,8 +304,8 @@ def review_diary(diary: WorkDiary, *, by, comment: str = "") -> WorkDiary:
     """The grid leader (or instructor) confirms a member's diary (审核确认), with an optional comment."""
     if diary.author_id == by.pk:
         raise PermissionDenied("不能审核自己的工作日志。")
-    if not by.has_perm("grid.review_workdiary", diary):
-        raise PermissionDenied("您没有审核该网格工作日志的岗位。")
+    if not reviewable_diaries(by).filter(pk=diary.pk).exists():
+        raise PermissionDenied("按本区域的工作日志审核设置，您不是该网格工作日志的审核人。")
     comment = (comment or "").strip()
     if len(comment) > 1000:
         raise PatrolError({"comment": ["审核意见不能超过 1000 字。"]})
@@ -352,7 +384,8 @@ def quarter_of(day: datetime.date) -> tuple[datetime.date, datetime.date]:
     return start, month_end(datetime.date(day.year, first_month + 2, 1))
 
 
-def rule_periods(period: str, month: datetime.date, grace_days: int = SWEEP_GRACE_DAYS) -> list[Period]:
+def rule_periods(period: str, month: datetime.date, grace_days: int = SWEEP_GRACE_DAYS,
+                 window_days: int = 0) -> list[Period]:
     """The periods of a cadence rule that belong to `month` (each counted in exactly one month).
 
     - daily: every day of the month;
@@ -363,6 +396,8 @@ def rule_periods(period: str, month: datetime.date, grace_days: int = SWEEP_GRAC
     - monthly: the month;
     - quarterly: the quarter containing the month, shown in each of its three months (done once counts
       for all three).
+    A monthly or quarterly rule with `window_days` counts only its first days, and `grace_days` after
+    them (季度联查 "每个季度初": the quarter's first ten days).
     """
     first, last = month_start(month), month_end(month)
     if period == CadenceRule.Period.DAILY:
@@ -379,9 +414,10 @@ def rule_periods(period: str, month: datetime.date, grace_days: int = SWEEP_GRAC
             Period(first.replace(day=day), min(last, first.replace(day=day) + datetime.timedelta(days=grace_days)))
             for day in SWEEP_DAYS
         ]
-    if period == CadenceRule.Period.QUARTERLY:
-        return [Period(*quarter_of(month))]
-    return [Period(first, last)]
+    start, end = quarter_of(month) if period == CadenceRule.Period.QUARTERLY else (first, last)
+    if window_days:
+        end = min(end, start + datetime.timedelta(days=window_days - 1 + grace_days))
+    return [Period(start, end)]
 
 
 def _member_scope(scope_arg) -> Q:
@@ -417,7 +453,7 @@ def cadence_compliance(*, regions_or_user_scope, month: datetime.date) -> Compli
     first, last = month_start(month), month_end(month)
     as_of = min(last, today)
     rules = list(CadenceRule.objects.filter(is_active=True).order_by("id"))
-    periods = {rule.pk: rule_periods(rule.period, first, rule.grace_days) for rule in rules}
+    periods = {rule.pk: rule_periods(rule.period, first, rule.grace_days, rule.window_days) for rule in rules}
 
     in_scope = _member_scope(regions_or_user_scope)
     posts = list(

@@ -32,6 +32,7 @@ ROLES: dict[str, tuple[str, str, list[str]]] = {
     "leading_group": ("巡察工作领导小组", "审批机动巡察、听取巡察汇报", VIEW_PEOPLE + VIEW_AUDIT),
     "discipline": ("纪检监察", "接收问题线索、查处弄虚作假、记录问责", VIEW_PEOPLE + VIEW_AUDIT),
     "grid_centre": ("县网格化服务中心", "接收乡镇上报（镇呼县应）、派单给县直部门、电话回访核实", VIEW_PEOPLE),
+    "community_secretary": ("社区党委书记", "一级网格长：审核确认工作日志（按区域设置）、督促网格走访", VIEW_PEOPLE),
 }
 
 
@@ -157,12 +158,28 @@ PATROL_REVIEW: dict[str, list[str]] = {
 }
 
 
+# The household register (户情台账) and door-to-door visits (入户走访): grid leaders keep the register,
+# grid members and leaders record visits, those above read them.
+HOUSEHOLD_VIEW = ["grid.view_household", "grid.view_householdvisit"]
+HOUSEHOLDS: dict[str, list[str]] = {
+    "grid_member": HOUSEHOLD_VIEW + ["grid.add_householdvisit"],
+    "grid_leader": HOUSEHOLD_VIEW + ["grid.add_householdvisit", "grid.add_household", "grid.change_household"],
+    "grid_instructor": HOUSEHOLD_VIEW,
+    "village_cadre": HOUSEHOLD_VIEW,
+    "community_secretary": HOUSEHOLD_VIEW + ["grid.view_event", "grid.view_patrollog", "grid.view_workdiary",
+                                             "grid.review_workdiary"],
+    "township_office": HOUSEHOLD_VIEW,
+    "township_committee": HOUSEHOLD_VIEW,
+    "county_office": HOUSEHOLD_VIEW,
+}
+
+
 def default_permissions(role_key: str) -> set[str]:
     return (set(ROLES[role_key][2]) | set(EVENTS.get(role_key, [])) | set(BIG_PATROL.get(role_key, []))
             | set(INSPECTION.get(role_key, [])) | set(RECTIFICATION.get(role_key, []))
             | set(NOTICE_TEMPLATES.get(role_key, [])) | set(BIG_PATROL_WORK_RECORDS.get(role_key, []))
             | set(FLOW_POLICIES.get(role_key, [])) | set(COUNTY_CENTRE.get(role_key, []))
-            | set(PATROL_REVIEW.get(role_key, [])))
+            | set(PATROL_REVIEW.get(role_key, [])) | set(HOUSEHOLDS.get(role_key, [])))
 
 
 def create_all_permissions(apps) -> None:

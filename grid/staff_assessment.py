@@ -16,7 +16,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from django.db.models import Count, Q
 from django.utils import timezone
 
-from . import patrols
+from . import households, patrols
 from .models import Event, StaffAssessmentRule, WorkDiary
 
 GRADES = ("优秀", "合格", "基本合格", "不合格")
@@ -44,6 +44,7 @@ class StaffRow:
     name: str
     regions: list[str]
     rule: StaffAssessmentRule
+    roles: list[str] = field(default_factory=list)
     cadence_done: int = 0
     cadence_due: int = 0
     months_held: int = 0
@@ -141,7 +142,8 @@ def _moment(day: datetime.date) -> datetime.datetime:
 def assess_staff(*, scope, year: int, quarter: int | None = None) -> StaffAssessment:
     """Every grid member in `scope` (a Region, Regions, or a user: whom they oversee, as for cadence
     compliance) for a quarter or, without `quarter`, the year: cadence from grid.patrols (three queries
-    a month), then events and diaries in one query each, however many members."""
+    a month) and from the household visits of every role a visit rule names (grid.households: the grid
+    leaders too), then events and diaries in one query each, however many members."""
     today = timezone.localdate()
     months = [month for month in period_months(year, quarter) if month <= today]
     label = f"{year}年第{quarter}季度" if quarter else f"{year}年度"
@@ -158,11 +160,30 @@ def assess_staff(*, scope, year: int, quarter: int | None = None) -> StaffAssess
             for region in member.regions:
                 if region not in row.regions:
                     row.regions.append(region)
+            if "网格员" not in row.roles:
+                row.roles.append("网格员")
             row.months_held += 1
             row.diary_days_due += _weekdays(*member.window)
             for tally in member.tallies:
                 row.cadence_done += tally.done
                 row.cadence_due += tally.due - tally.pending  # a period still running is not yet owed
+    # Household visits (grid.households) of every role a visit rule names: the periods that have
+    # ended count (a year's round of visits counts in the yearly assessment, not in a quarter's).
+    for holder in households.visit_compliance(scope=scope, start=start, end=end).rows:
+        row = rows.get(holder.user_id)
+        if row is None:
+            row = rows[holder.user_id] = StaffRow(holder.user_id, holder.name, [], rule=StaffAssessmentRule())
+            lo, hi = holder.window
+            row.months_held = sum(1 for month in months if month <= hi and patrols.month_end(month) >= lo)
+            row.diary_days_due = _weekdays(lo, hi)
+        if holder.role_name not in row.roles:
+            row.roles.append(holder.role_name)
+        for region in holder.regions:
+            if region not in row.regions:
+                row.regions.append(region)
+        for tally in holder.tallies:
+            row.cadence_done += tally.done
+            row.cadence_due += tally.due - tally.pending
     if rows:
         begin, finish = _moment(start), _moment(end + datetime.timedelta(days=1))
         valid = ~Q(status__in=[Event.Status.REJECTED, Event.Status.MERGED])

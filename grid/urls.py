@@ -4,7 +4,7 @@ from django.urls import path
 
 from governance.site import AreaApp, MenuLink
 
-from . import event_views, flow_policy_views, mobile_views, patrol_views
+from . import event_views, flow_policy_views, household_views, mobile_views, patrol_views
 
 EVENT_VIEWERS = ("grid.view_event",)
 
@@ -25,6 +25,7 @@ class GridApp(AreaApp):
         MenuLink("流程策略", "tune", "flow_policies", ("grid.add_flowpolicy",)),
         MenuLink("巡查记录", "directions_walk", "patrols", ("grid.add_patrollog", "grid.view_patrollog")),
         MenuLink("工作日志", "menu_book", "diaries", ("grid.add_workdiary", "grid.review_workdiary", "grid.view_workdiary")),
+        MenuLink("户情台账", "home", "households", ("grid.view_household",)),
         MenuLink("巡查频次落实", "fact_check", "compliance", ("grid.view_patrollog",)),
         MenuLink("网格员考核", "grading", "staff_assessment", ("grid.view_patrollog",)),
     )
@@ -57,6 +58,11 @@ class GridApp(AreaApp):
     staff_assessment_path = path("assessment/", patrol_views.StaffAssessmentView.as_view(), name="staff_assessment")
     staff_assessment_export_path = path("assessment/export/", patrol_views.StaffAssessmentExportView.as_view(),
                                         name="staff_assessment_export")
+    households_path = path("households/", household_views.HouseholdListView.as_view(), name="households")
+    household_detail_path = path("households/<int:pk>/", household_views.HouseholdDetailView.as_view(),
+                                 name="household_detail")
+    visit_photo_path = path("visits/<int:pk>/photos/<int:attachment_pk>/", household_views.VisitPhotoView.as_view(),
+                            name="visit_photo")
     mobile_path = path("m/", mobile_views.MobileView.as_view(), name="mobile")
     mobile_report_path = path("m/report/", mobile_views.MobileView.as_view(part="report"), name="mobile_report")
     mobile_diary_path = path("m/diary/", mobile_views.MobileView.as_view(part="diary"), name="mobile_diary")

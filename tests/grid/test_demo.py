@@ -5,6 +5,7 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.test import Client
+from django.utils import timezone
 
 from config.demo import (
     ADMIN_USERNAME,
@@ -17,6 +18,7 @@ from config.demo import (
     load_demo,
 )
 from governance.models import AuditEntry
+from grid import households
 from grid.models import CategoryRouting, Department, Event, EventCategory, PatrolLog, Post, Region, WorkDiary
 from grid.roles import ROLES
 from inspection.models import (
@@ -525,3 +527,15 @@ def test_demo_pages_of_each_role_open_on_work_not_on_empty_lists(demo):
     assert LookBack.objects.filter(target__organisation__full_path=TAIPING).count() == 2
     centre = Event.objects.get(idempotency_key="demo-event-5")
     assert centre.department.name == "县住房和城乡建设局"
+
+
+def test_demo_grid_leader_has_households_visits_and_one_overdue_week(demo):
+    """楼星村/第1网格: six households (two 困难户, one 重点户); the leader missed 王建国 last week only."""
+    leader = User.objects.get(username="wanggezhang")
+    today = timezone.localdate()
+    since = (today.replace(day=1) - datetime.timedelta(days=1)).replace(day=1)
+    report = households.visit_compliance(scope=leader, start=since, end=today)
+    mine = next(row for row in report.rows if row.user_id == leader.pk)
+    overdue = [(tally.rule.name, [h.head_name for h in result.missing])
+               for tally in mine.tallies for result in tally.overdue]
+    assert overdue == [("网格长每周走访困难户", ["王建国"])]

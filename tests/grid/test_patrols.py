@@ -223,7 +223,7 @@ def january(county, personas):
     log(zhang, county.grid1, D(2024, 12, 23), "visit")  # a December week: not January's
     log(zhang, county.grid1, D(2025, 1, 3), "sweep")  # the 1st's sweep, within the grace days
     log(zhang, county.grid1, D(2025, 1, 20), "sweep")  # too late for the 15th's sweep
-    log(zhang, county.grid1, D(2025, 2, 10), "joint")  # Q1's joint check, shown in January too
+    log(zhang, county.grid1, D(2025, 1, 8), "joint")  # Q1's joint check, within the quarter's first ten days
     li = member_since("li", county.grid2, D(2025, 1, 20), full_name="李网格")  # appointed mid-month
     wang = member_since("wang", county.grid1, D(2024, 6, 1), full_name="王网格", ended=D(2025, 1, 11))  # left on the 11th
     log(wang, county.grid1, D(2025, 1, 2), "daily")
@@ -240,7 +240,7 @@ def test_compliance_numbers_of_a_past_month_are_exact(county, january):
     assert report.month == JAN and report.as_of == D(2025, 1, 31)
     assert table(report) == {
         "张网格": {"daily": (20, 31), "weekly": (3, 5), "semimonthly": (1, 2), "quarterly": (1, 1)},
-        "李网格": {"daily": (0, 12), "weekly": (0, 2), "semimonthly": (0, 0), "quarterly": (0, 1)},
+        "李网格": {"daily": (0, 12), "weekly": (0, 2), "semimonthly": (0, 0), "quarterly": (0, 0)},
         "王网格": {"daily": (1, 10), "weekly": (0, 2), "semimonthly": (0, 1), "quarterly": (0, 1)},
         "赵网格": {"daily": (0, 31), "weekly": (0, 5), "semimonthly": (0, 2), "quarterly": (0, 1)},
     }
@@ -248,12 +248,31 @@ def test_compliance_numbers_of_a_past_month_are_exact(county, january):
     assert [t.missed for t in zhang.tallies] == [11, 2, 1, 0] and zhang.short
 
 
-def test_february_sees_the_same_quarterly_check_and_its_own_weeks(county, january):
+def test_february_owes_no_joint_check_and_sees_its_own_weeks(county, january):
+    """The joint check is due at the start of the quarter (每季度初, the first ten days): only January owes it."""
     rows = table(patrols.cadence_compliance(regions_or_user_scope=county.grid1, month=D(2025, 2, 1)))
     assert set(rows) == {"张网格"}  # 王 left in January, 李 is in 第2网格
-    assert rows["张网格"]["quarterly"] == (1, 1)
+    assert rows["张网格"]["quarterly"] == (0, 0)
     assert rows["张网格"]["weekly"] == (0, 4)  # Feb 1 belongs to January's last week
     assert rows["张网格"]["daily"] == (0, 28)
+
+
+def test_a_joint_check_after_the_quarters_first_ten_days_does_not_count(county, personas):
+    """Hand-computed: 季度联查 window 10 days, grace 0 → Q1 counts Jan 1–10. A check on Jan 11 misses it
+    (0/1, missed 1); with the grace set to 3 days in the rule (Jan 1–13) the same check counts (1/1)."""
+    member = member_since("qian", county.grid1, D(2024, 12, 1), full_name="钱网格")
+    log(member, county.grid1, D(2025, 1, 11), "joint")
+    joint = CadenceRule.objects.get(period="quarterly")
+    assert (joint.window_days, joint.grace_days) == (10, 0)
+
+    def quarterly():
+        row = patrols.cadence_compliance(regions_or_user_scope=county.grid1, month=JAN).rows[0]
+        tally = next(t for t in row.tallies if t.rule.period == "quarterly")
+        return tally.done, tally.due, tally.missed
+
+    assert quarterly() == (0, 1, 1)
+    CadenceRule.objects.filter(pk=joint.pk).update(grace_days=3)
+    assert quarterly() == (1, 1, 0)
 
 
 def test_inactive_rules_are_not_assessed(county, january):

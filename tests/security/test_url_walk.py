@@ -77,7 +77,7 @@ def _owned_evidence(w: World, owner: str, attachment_owner: str | None = None):
 
 
 # Every kind of record that has evidence in the world (each has its own route too; see DEDICATED_EVIDENCE).
-EVIDENCE_OWNERS = ("event", "patrol_report", "finding_with_photo", "unreleased_finding", "progress")
+EVIDENCE_OWNERS = ("event", "patrol_report", "finding_with_photo", "unreleased_finding", "progress", "visit")
 
 
 def _round_documents(w: World):
@@ -140,6 +140,8 @@ CASES: dict[str, Case] = {
     "grid:diary_export": Case(PAGE, query(lambda w: f"region={w.county.grid1.pk}"), post=False),
     "grid:diary_write": Case(PAGE, post=True),
     "grid:diary_detail": Case(OBJECT, pk("diary")), "grid:diary_review": Case(OBJECT, pk("diary")),
+    "grid:households": Case(PAGE, post=True), "grid:household_detail": Case(OBJECT, pk("household")),
+    "grid:visit_photo": Case(OBJECT, lambda w: _owned_evidence(w, "visit")),
     "grid:compliance": Case(PAGE, query(lambda w: f"month={month()}&region={w.county.grid1.pk}")),
     "grid:compliance_export": Case(PAGE, query(lambda w: f"month={month()}"), post=False),
     "grid:staff_assessment": Case(PAGE, lambda w: [({}, ""), ({}, f"period={timezone.localdate().year}")]),
@@ -633,6 +635,8 @@ def _dedicated_evidence(w: World, owner: str, attachment) -> str:
         return reverse("patrol:report_evidence", kwargs={"pk": record.pk, "attachment_pk": attachment.pk})
     if owner == "progress":
         return reverse("rectification:item_evidence", kwargs={"pk": record.item_id, "attachment_pk": attachment.pk})
+    if owner == "visit":
+        return reverse("grid:visit_photo", kwargs={"pk": record.pk, "attachment_pk": attachment.pk})
     return reverse("inspection:onsite_finding_evidence", kwargs={"pk": record.pk, "attachment_pk": attachment.pk})
 
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from django.utils import timezone
 
 from grid import events as grid_events
+from grid import households as grid_households
 from grid import patrols as grid_patrols
 from grid import services
 from grid.models import EventCategory, Role, Tier
@@ -106,6 +107,10 @@ def build_world() -> World:
         started_at=datetime.time(0, 0), ended_at=datetime.time(0, 30), route=f"{SECRET}路线", findings=f"{SECRET}巡查发现")
     a["diary"], _ = grid_patrols.write_diary(by=people["grid_member"], region=county.grid1, date=today,
                                               content=f"{SECRET}工作日志")
+    a["household"] = grid_households.add_household(by=people["grid_leader"], region=county.grid1,
+                                                   head_name=f"{SECRET}户主", address=f"{SECRET}住址", is_hardship=True)
+    a["visit"] = grid_households.record_visit(by=people["grid_member"], household=a["household"], date=today,
+                                              note=f"{SECRET}走访情况", photos=[photo()])
 
     # ---- big patrol: catalog item, ledger, village report with a photo, a finding, a supervision group
     item = make_item(county.taiping, county.agriculture)
