@@ -18,7 +18,13 @@ from grid.models import Region
 
 from . import checks, notices
 from .forms import NoticeTemplateForm
-from .models import TEMPLATE_PLACEHOLDERS, NoticeTemplate, ProgressNotice, RectificationPlan, with_chinese_placeholders
+from .models import (
+    TEMPLATE_PLACEHOLDERS,
+    NoticeTemplate,
+    ProgressNotice,
+    RectificationPlan,
+    with_chinese_placeholders,
+)
 
 VIEW_PERM = "rectification.view_rectificationplan"
 
