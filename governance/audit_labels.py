@@ -24,6 +24,7 @@ ACTION_LABELS = {
     "grid.patrol.export": "导出巡查记录", "grid.diary.export": "导出工作日志", "grid.compliance.export": "导出巡查频次落实",
     "grid.staff_assessment.export": "导出网格员考核",
     "grid.post.export": "导出岗位花名册",
+    "household.add": "登记住户", "household.change": "修改住户", "household.visit": "登记入户走访",
     # big patrol
     "patrol_category.create": "新增巡查类别", "catalog_item.create": "新增巡查目录事项",
     "catalog_item.update": "修改巡查目录事项", "supervision_group.create": "组建督查组",

@@ -25,7 +25,7 @@ ALLOWED_WORDS = frozenset({
 # The demo's login names (config.demo.DEMO_USERS; a test keeps the two lists equal): data, not labels.
 DEMO_LOGINS = frozenset({
     "admin", "system", "wanggeyuan", "wanggezhang", "zhidaoyuan", "cunganbu", "zongheban", "nongyeban", "duchazu",
-    "zhendangwei", "jijian", "xunchaban", "lingdao", "xunchazu", "zhongxin", "zhujianju",
+    "zhendangwei", "jijian", "xunchaban", "lingdao", "xunchazu", "zhongxin", "zhujianju", "shuji",
 })
 LOGIN_NAME = re.compile(r"(?:xunchazu|cunganbu)[0-9]+")  # other groups' leaders, a second village cadre
 # Values kept as recorded (the audit trail's before/after): evidence, shown on request only.

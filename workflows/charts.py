@@ -23,13 +23,24 @@ def _mark_position(grid, flow_class, artifact) -> None:
             grid[node].status = latest[node]
 
 
+# viewflow captions an If gateway's two branches in English.
+EDGE_CAPTIONS = {"yes": "是", "no": "否"}
+
+
+def _layout(flow_class):
+    grid = chart.calc_layout_data(flow_class)
+    for edge in grid.edges:
+        edge.label = EDGE_CAPTIONS.get(edge.label, edge.label)
+    return grid
+
+
 def flow_svg(flow_class, artifact=None) -> str:
     """The flow's chart; for one record (event, report, proposal, item), its steps so far coloured."""
-    grid = chart.calc_layout_data(flow_class)
+    grid = _layout(flow_class)
     if artifact is not None:
         _mark_position(grid, flow_class, artifact)
     return chart.grid_to_svg(grid)
 
 
 def flow_bpmn(flow_class) -> str:
-    return chart.grid_to_bpmn(chart.calc_layout_data(flow_class))
+    return chart.grid_to_bpmn(_layout(flow_class))
