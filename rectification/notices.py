@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import datetime
 import io
-import logging
 import re
 from collections import Counter, OrderedDict
 from decimal import Decimal
@@ -23,6 +22,7 @@ from governance.chinese_dates import chinese_date
 from governance.chinese_numerals import chinese_ordinal
 from governance.docx_fonts import add_run
 from governance.input_rules import printable_tree
+from governance.pdf import html_to_pdf
 from grid.models import Region
 
 from . import checks, states
@@ -594,13 +594,9 @@ def render_html(data: dict) -> str:
     return render_to_string("documents/progress_notice.html", {"data": data, "blocks": data["blocks"]})
 
 
-def render_pdf(data: dict, *, html: str | None = None) -> bytes:
+def render_pdf(data: dict, *, html: str | None = None, laid_out=None) -> bytes:
     """A4 PDF after GB/T 9704 with the Noto CJK fonts embedded (subset; never full_fonts)."""
-    logging.getLogger("weasyprint.progress").setLevel(logging.WARNING)
-    # Deferred: loading WeasyPrint costs a noticeable fraction of a second; only PDF output needs it
-    from weasyprint import HTML
-
-    return HTML(string=html if html is not None else render_html(data)).write_pdf()
+    return html_to_pdf(html if html is not None else render_html(data), laid_out=laid_out)
 
 
 # Word style of each block: font family, size (pt), bold, first-line indent, alignment.

@@ -6,7 +6,6 @@ from __future__ import annotations
 import contextvars
 import datetime
 import io
-import logging
 from collections import Counter, OrderedDict
 from contextlib import contextmanager
 
@@ -22,6 +21,7 @@ from governance.chinese_dates import chinese_date
 from governance.chinese_numerals import chinese_ordinal
 from governance.docx_fonts import set_font
 from governance.input_rules import printable_tree
+from governance.pdf import html_to_pdf
 from governance.spreadsheet_safety import xlsx_row
 from grid.access import region_grants
 from grid.models import Region
@@ -497,11 +497,7 @@ def render_html(data: dict) -> str:
 
 def render_pdf(data: dict) -> bytes:
     """A4, title in Noto Serif CJK (song style), fonts embedded (subset), "第 X 页 共 Y 页"."""
-    logging.getLogger("weasyprint.progress").setLevel(logging.WARNING)
-    # Deferred: loading WeasyPrint costs a noticeable fraction of a second; only PDF output needs it
-    from weasyprint import HTML
-
-    return HTML(string=render_html(data)).write_pdf()
+    return html_to_pdf(render_html(data))
 
 
 def _list_rows(data: dict) -> tuple[list[str], list[list], list[int]]:
