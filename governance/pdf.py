@@ -22,6 +22,12 @@ def _font_config():
     return config
 
 
+def warm_up() -> None:
+    """Load WeasyPrint and open the fonts' configuration now (a Celery worker process at start), so that the
+    first document a user asks for does not pay for it."""
+    _font_config()
+
+
 def html_to_pdf(html: str, *, laid_out: Callable[[int], None] | None = None) -> bytes:
     """A PDF of a standalone HTML page (its own <meta charset> and styles), fonts embedded as subsets
     (never full_fonts). `laid_out(pages)` is called between layout and writing, for a job's progress."""
