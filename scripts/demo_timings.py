@@ -93,7 +93,8 @@ def documents():
                               ("月度通报 DOCX", "docx", f"kind=month&month={month}"),
                               ("月度通报 XLSX", "xlsx", f"kind=month&month={month}")):
         start = time.perf_counter()
-        response = timed(label, lambda: office.get(f"/patrol/circulars/download/{fmt}/?township={township.pk}&{query}"))
+        url = f"/patrol/circulars/download/{fmt}/?township={township.pk}&{query}"
+        response = timed(label, lambda url=url: office.get(url))
         if response.status_code == 302 and response["Location"].startswith("/jobs/"):
             embedded_worker.wait_until_idle(300)
             state = office.get(response["Location"] + "status/").json()
@@ -104,10 +105,10 @@ def pages():
     """Each role's home page and every page its menu links to."""
     for username in ROLES:
         browser = client(username)
-        home = timed(f"{username} /", lambda: browser.get("/"))
+        home = timed(f"{username} /", lambda browser=browser: browser.get("/"))
         for link in sorted(set(re.findall(r'href="(/[^"#?]*/)"', home.content.decode()))):
             if not re.search(r"logout|/admin/|/static/|/media/|/api/|/accounts/|export|download|/public/", link):
-                timed(f"{username} {link}", lambda: browser.get(link))
+                timed(f"{username} {link}", lambda browser=browser, link=link: browser.get(link))
 
 
 if __name__ == "__main__":
