@@ -495,9 +495,9 @@ def render_html(data: dict) -> str:
     return render_to_string(template, {"data": data, "opening": opening(data)})
 
 
-def render_pdf(data: dict) -> bytes:
+def render_pdf(data: dict, *, laid_out=None) -> bytes:
     """A4, title in Noto Serif CJK (song style), fonts embedded (subset), "第 X 页 共 Y 页"."""
-    return html_to_pdf(render_html(data))
+    return html_to_pdf(render_html(data), laid_out=laid_out)
 
 
 def _list_rows(data: dict) -> tuple[list[str], list[list], list[int]]:
@@ -675,12 +675,12 @@ def render(data: dict, fmt: str) -> bytes:
     return RENDERERS[fmt](data)
 
 
-def export(group: InspectionGroup, kind: str, fmt: str, *, by) -> tuple[bytes, dict]:
-    """Build and render one document for `by`; the download goes to the audit trail."""
+def export(group: InspectionGroup, kind: str, fmt: str, *, by, laid_out=None) -> tuple[bytes, dict]:
+    """Build and render one document for `by`; the download goes to the audit trail (laid_out: governance.pdf)."""
     if not may_view_reports(by, group):
         raise PermissionDenied("您没有查看该巡察组报告的权限。")
     data = build(group, kind, user=by)
-    content = render(data, fmt)
+    content = render_pdf(data, laid_out=laid_out) if fmt == "pdf" else render(data, fmt)
     audit.record("inspection_report.export", actor=by, obj=group,
                  after={"kind": kind, "format": fmt, "bytes": len(content)}, object_repr=data["title"])
     return content, data

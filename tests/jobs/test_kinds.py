@@ -24,6 +24,7 @@ APP_KINDS = {
     "patrol_findings_import": "导入巡查发现问题",
     "circular_batch": "批量生成各村考评通报",
     "circular_document": "生成考评通报",
+    "round_report_document": "生成巡察报告",
     "village_ledger_export": "导出村级巡查工作台账",
     "department_book_export": "导出部门登记备案台账",
 }
