@@ -10,6 +10,7 @@ from collections import Counter, OrderedDict
 from decimal import Decimal
 from html.parser import HTMLParser
 
+from celery import shared_task
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.base import ContentFile
 from django.db import transaction
@@ -811,7 +812,8 @@ def approve(notice: ProgressNotice, *, by) -> ProgressNotice:
 
 
 def publish(notice: ProgressNotice, *, by) -> ProgressNotice:
-    """Publish an approved version: content, HTML and PDF frozen; published_at set. Audited."""
+    """Publish an approved version: content and HTML frozen (the PDF follows, laid out from that HTML after the
+    commit); published_at set. Audited."""
     if not by.has_perm(APPROVE_PERM, notice.plan):
         raise PermissionDenied("只有本级党委可以公开整改进展情况通报。")
     with transaction.atomic():
@@ -824,16 +826,37 @@ def publish(notice: ProgressNotice, *, by) -> ProgressNotice:
         _check_complete(build_notice(notice.plan, notice=notice))
         data = notice.content or build_notice(notice.plan, notice=notice)
         _check_complete(data)
-        html = render_html(data)
-        pdf = render_pdf(data, html=html)
-        notice.content, notice.html = data, html
-        notice.pdf.save(f"notice-{notice.plan_id}-v{notice.version}.pdf", ContentFile(pdf), save=False)
+        notice.content, notice.html = data, render_html(data)
         notice.state = ProgressNotice.State.PUBLISHED
         notice.published_at = timezone.now()
-        notice.save(update_fields=["content", "html", "pdf", "state", "published_at"])
+        notice.save(update_fields=["content", "html", "state", "published_at"])
         audit.record("progress_notice.publish", actor=by, obj=notice,
-                     after={"version": notice.version, "counts": data["counts"], "pdf_bytes": len(pdf)})
+                     after={"version": notice.version, "counts": data["counts"]})
+        # The frozen PDF is laid out after the commit, in the background (it takes seconds); until it is
+        # stored, the public PDF address renders the same frozen text on the fly.
+        notice_id = notice.pk
+        transaction.on_commit(lambda: write_published_pdf_task.delay(notice_id))
     return notice
+
+
+def write_published_pdf(notice_id: int) -> int:
+    """Store the PDF of a published version, laid out from its frozen HTML; once only. Returns its size."""
+    notice = ProgressNotice.objects.filter(pk=notice_id, state=ProgressNotice.State.PUBLISHED).first()
+    if notice is None or notice.pdf:
+        return 0
+    pdf = render_pdf(notice.content, html=notice.html)
+    with transaction.atomic():
+        notice = ProgressNotice.objects.select_for_update().get(pk=notice_id)
+        if notice.pdf:
+            return 0
+        notice.pdf.save(f"notice-{notice.plan_id}-v{notice.version}.pdf", ContentFile(pdf), save=False)
+        notice.save(update_fields=["pdf"])
+    return len(pdf)
+
+
+@shared_task(name="rectification.tasks.write_published_notice_pdf", ignore_result=True, runs_in_background=True)
+def write_published_pdf_task(notice_id: int) -> int:
+    return write_published_pdf(notice_id)
 
 
 def published_notices():
