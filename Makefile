@@ -29,7 +29,7 @@ run: setup
 	$(EMBEDDED) DEBUG=1 $(PY) manage.py load_demo --history
 # The periodic work of Celery beat (督办, overdue items and letters, reminders) runs beside the server.
 	$(EMBEDDED) DEBUG=1 $(PY) manage.py run_periodic & periodic=$$!; trap 'kill $$periodic' EXIT INT TERM; \
-	$(EMBEDDED) DEBUG=1 $(PY) manage.py runserver 127.0.0.1:$(PORT)
+	$(EMBEDDED) DEBUG=1 EMBEDDED_WORKER=1 $(PY) manage.py runserver 127.0.0.1:$(PORT)
 
 test: setup
 	$(EMBEDDED) DEBUG=1 $(PY) manage.py makemigrations --check --dry-run --noinput

@@ -168,6 +168,10 @@ for _name in ("SMS_PER_MINUTE", "ROBOT_PER_MINUTE", "CHANNEL_MAX_ATTEMPTS", "CHA
 REDIS_URL = env.str("REDIS_URL", default="")
 CELERY_TASK_ALWAYS_EAGER = not REDIS_URL
 CELERY_TASK_EAGER_PROPAGATES = True
+# The embedded run (make run): tasks marked `runs_in_background` (long jobs, notices to the next step's
+# holders) run in one worker thread of the server instead of inside the request (governance/embedded_worker.py).
+# Only without Redis; the tests leave it off and run every task inline.
+EMBEDDED_WORKER = CELERY_TASK_ALWAYS_EAGER and env.bool("EMBEDDED_WORKER", default=False)
 CELERY_BROKER_URL = REDIS_URL or "memory://"
 CELERY_RESULT_BACKEND = REDIS_URL or "cache+memory://"
 CELERY_TASK_ACKS_LATE = True

@@ -2,8 +2,9 @@ import os
 
 from celery import Celery
 from celery.schedules import crontab
-from celery.signals import worker_init
+from celery.signals import worker_init, worker_process_init
 
+from governance import pdf
 from governance.checks import MISSING_SECRET_KEY, secret_key_missing
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
@@ -19,6 +20,11 @@ def _refuse_to_start_without_secret_key(**kwargs):
     # SystemExit, not ImproperlyConfigured: Celery logs and swallows exceptions raised by signal handlers.
     if secret_key_missing():
         raise SystemExit(MISSING_SECRET_KEY)
+
+
+@worker_process_init.connect
+def _load_the_pdf_engine(**kwargs):
+    pdf.warm_up()
 
 
 app.conf.beat_schedule = {

@@ -216,7 +216,8 @@ def _post_json(url: str, payload: dict, headers: dict):
         return None
 
 
-@shared_task(name="governance.tasks.deliver_channel_messages", bind=True, ignore_result=True, max_retries=None)
+@shared_task(name="governance.tasks.deliver_channel_messages", bind=True, ignore_result=True, max_retries=None,
+             runs_in_background=True)
 def deliver_channel_messages_task(self, keys: list[str]) -> dict:
     """Send the messages one transaction stored; while some wait (failed, or over the rate limit), the
     task retries itself when the earliest is due (eager runs leave them to the beat job)."""

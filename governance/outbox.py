@@ -23,6 +23,7 @@ from django.db import connections, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
+from . import embedded_worker
 from .celery import app
 
 if TYPE_CHECKING:
@@ -75,6 +76,8 @@ class OutboxTask(Task):
     def apply_async(self, args=None, kwargs=None, task_id=None, producer=None, link=None, link_error=None,
                     shadow=None, **options):
         app = self._get_app()
+        if app.conf.task_always_eager and embedded_worker.submit(self, args, kwargs):
+            return self.AsyncResult(task_id or uuid())
         if app.conf.task_always_eager or producer is not None or link or link_error or not enabled():
             return super().apply_async(args, kwargs, task_id=task_id, producer=producer, link=link,
                                        link_error=link_error, shadow=shadow, **options)

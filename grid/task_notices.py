@@ -66,7 +66,8 @@ def notify_reporter_of_result(event: Event, *, title: str, body: str = "") -> No
                                          url=url, dedupe_key=f"result:{event.pk}:{event.status}"))
 
 
-@shared_task(name="workflows.tasks.notify_task_holders", ignore_result=True, outbox_batchable=True)
+@shared_task(name="workflows.tasks.notify_task_holders", ignore_result=True, outbox_batchable=True,
+             runs_in_background=True)
 def notify_task_holders_task(task_id: int) -> int:
     """待办 notices for a task that just opened (queued after the step's commit).
 

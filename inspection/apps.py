@@ -29,6 +29,7 @@ class InspectionConfig(AppConfig):
             job_kinds,  # noqa: F401 (registers its job kinds; the jobs app looks only for inspection.job_kinds)
         )
         from .rounds import group_reports as round_reports
+        from .rounds import job_kinds as round_job_kinds  # noqa: F401 (registers its job kinds)
         from .rounds import letters, onsite
         from .rounds import round_services as rounds
 

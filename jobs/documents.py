@@ -1,15 +1,18 @@
-"""Batches of documents run as jobs, delivered as one ZIP file.
-Design notes: docs/architecture/jobs.md."""
+"""Documents run as jobs: one long document (a PDF or Word file) with its progress, and batches of
+documents delivered as one ZIP file. Design notes: docs/architecture/jobs.md."""
 
 from __future__ import annotations
 
+import datetime
 import logging
 import tempfile
 import zipfile
+from collections.abc import Callable
 from pathlib import Path
 
 from django.utils import timezone
 
+from .models import Job
 from .runner import JobFailed, Progress, Result
 
 logger = logging.getLogger(__name__)
@@ -78,3 +81,36 @@ def finish_bundle(progress: Progress, bundle: Bundle, failures, *, zip_name: str
     if failures:
         summary += f"，{len(failures)} 份生成失败（见下方列表）"
     return Result(summary=summary + "。", path=bundle.path, filename=zip_name)
+
+
+# ---------------------------------------------------------------- one document
+
+DOCUMENT_STEPS = 3  # gather the data, lay out the pages, write the file
+TWIN_MINUTES = 10
+
+
+def one_document(progress: Progress, *, build: Callable[[], dict],
+                 render: Callable[[dict, Callable[[int], None]], bytes], filename: Callable[[dict], str]) -> Result:
+    """A single document as a job's result: build() gathers its data as the owner may see it (raising
+    JobFailed with a Chinese reason otherwise), render(data, laid_out) writes the file and calls
+    laid_out(pages) once the pages are laid out (PDF only)."""
+    progress.start(DOCUMENT_STEPS, "整理数据")
+    data = build()
+    progress.step()
+    progress.stage("排版")
+
+    def laid_out(pages: int) -> None:
+        progress.step()
+        progress.stage(f"写入文件（共 {pages} 页）")
+
+    content = render(data, laid_out)
+    name = filename(data)
+    return Result(summary=f"已生成《{name}》。", content=content, filename=name)
+
+
+def unfinished_twin(owner, kind: str, params: dict) -> Job | None:
+    """The owner's same document still queued or being written (a second click opens its progress
+    instead of writing it twice); one started over TWIN_MINUTES ago is not waited for."""
+    since = timezone.now() - datetime.timedelta(minutes=TWIN_MINUTES)
+    return (Job.objects.filter(owner=owner, kind=kind, params=params, created_at__gte=since)
+            .exclude(status__in=Job.FINISHED).order_by("-id").first())

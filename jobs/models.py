@@ -8,7 +8,7 @@ import uuid
 from django.conf import settings
 from django.db import models
 
-from .kinds import label_of
+from .kinds import label_of, running_label_of
 
 
 def _result_path(job: Job, filename: str) -> str:
@@ -71,6 +71,13 @@ class Job(models.Model):
 
     def get_kind_display(self) -> str:
         return label_of(self.kind)
+
+    @property
+    def status_label(self) -> str:
+        """排队中 / 进行中 (生成中 for a document) / 已完成 / 失败 / 部分失败."""
+        if self.status == self.Status.RUNNING:
+            return running_label_of(self.kind) or self.get_status_display()
+        return self.get_status_display()
 
     @property
     def is_finished(self) -> bool:

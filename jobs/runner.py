@@ -278,17 +278,19 @@ def _finish_facts(job: Job, progress: Progress) -> dict:
 Handler = Callable[[Job, Progress], Result]
 
 
-def register(kind: str, handler: Handler, *, label: str) -> None:
+def register(kind: str, handler: Handler, *, label: str, running_label: str = "", may_see=None) -> None:
     """Which function does the work of a kind of job and its Chinese label; each app registers its kinds
-    in its `job_kinds` module, which JobsConfig.ready imports (as the admin finds `admin` modules)."""
-    kinds.register(kind, handler, label=label)
+    in its `job_kinds` module, which JobsConfig.ready imports (as the admin finds `admin` modules).
+    `running_label` and `may_see`: see jobs.kinds.JobKind."""
+    kinds.register(kind, handler, label=label, running_label=running_label, may_see=may_see)
 
 
 def handler_for(kind: str) -> Handler:
     return kinds.handler_for(kind)
 
 
-@shared_task(name="jobs.tasks.run_job", acks_late=True, reject_on_worker_lost=True, ignore_result=True)
+@shared_task(name="jobs.tasks.run_job", acks_late=True, reject_on_worker_lost=True, ignore_result=True,
+             runs_in_background=True)
 def run_job(job_id: int) -> None:
     """Run one long job; safe to deliver twice."""
     run(job_id)

@@ -16,14 +16,16 @@ from django.views.generic import TemplateView
 from governance.listing import FilterForm, Sorts
 from governance.site import SitePageMixin
 
+from . import kinds
 from .models import Job
 
 JSON_ERRORS = 200
 
 
 def job_for(user, pk) -> Job:
+    """The user's own job, while its result is still theirs to see (a document's own rule, asked again)."""
     job = Job.objects.filter(pk=pk, owner=user).select_related("region").first() if user.is_authenticated else None
-    if job is None:
+    if job is None or not kinds.may_see(job.kind, user, job):
         raise Http404("任务不存在或不是您发起的。")
     return job
 
@@ -34,7 +36,7 @@ def job_state(job: Job) -> dict:
         "id": job.pk,
         "title": job.title,
         "status": job.status,
-        "status_label": job.get_status_display(),
+        "status_label": job.status_label,
         "finished": job.is_finished,
         "stage": job.stage,
         "done": job.done,

@@ -5,24 +5,27 @@ else the plan's live text).
 
 from __future__ import annotations
 
+from django.core.exceptions import PermissionDenied
+from django.http import Http404
 from django.urls import reverse
 
-from grid.access import scope
+from grid.access import get_object_for_user, scope
 from inspection.models import InspectionRound
-from jobs.documents import Bundle, finish_bundle, render_all
+from jobs.documents import Bundle, finish_bundle, one_document, render_all, unfinished_twin
 from jobs.imports import import_in_job_transaction, require_perms, warnings_text
 from jobs.models import Job
-from jobs.runner import JobFailed, Progress, Result, register
+from jobs.runner import JobFailed, Progress, Result, register, start_job
 
 from . import notices
 from .imports import import_rectification
-from .models import RectificationPlan
+from .models import ProgressNotice, RectificationPlan
 
 RECTIFICATION_IMPORT_PERM = "rectification.add_rectificationplan"
 
 # Rectification's kinds of job (keys stored in jobs.Job.kind; labels registered below).
 RECTIFICATION_IMPORT = "rectification_import"
 NOTICE_BATCH = "notice_batch"
+NOTICE_DOCUMENT = "notice_document"
 
 
 def run_rectification_import(job: Job, progress: Progress) -> Result:
@@ -95,5 +98,57 @@ def run_notice_batch(job: Job, progress: Progress) -> Result:
     return finish_bundle(progress, bundle, failures, zip_name=f"{round.name}整改进展情况通报.zip", what="整改进展情况通报")
 
 
+# ---------------------------------------------------------------- one notice (PDF or Word) with its progress
+
+# Formats written as a job; the HTML preview is quick and stays a page.
+JOB_FORMATS = ("pdf", "docx")
+
+
+def notice_for(user, pk) -> ProgressNotice:
+    """A version of a plan's notice, for a user who may see the plan (404 otherwise)."""
+    notice = ProgressNotice.objects.select_related("plan").filter(pk=pk).first()
+    if notice is None:
+        raise Http404("通报不存在。")
+    get_object_for_user(user, RectificationPlan.objects.all(), NOTICE_VIEW_PERM, pk=notice.plan_id)
+    return notice
+
+
+def may_see_notice(user, job: Job) -> bool:
+    try:
+        notice_for(user, job.params["notice"])
+    except (Http404, PermissionDenied):
+        return False
+    return True
+
+
+def run_notice_document(job: Job, progress: Progress) -> Result:
+    user, fmt = job.owner, job.params["format"]
+
+    def build() -> dict:
+        try:
+            notice = notice_for(user, job.params["notice"])
+        except (Http404, PermissionDenied) as exc:
+            raise JobFailed("通报不存在或您已无权查看。") from exc
+        return notices.notice_data(notice)
+
+    def render(data: dict, laid_out) -> bytes:
+        return notices.render_pdf(data, laid_out=laid_out) if fmt == "pdf" else notices.render(data, fmt)
+
+    return one_document(progress, build=build, render=render, filename=lambda data: notices.filename(data, fmt))
+
+
+def start_notice_document(user, notice: ProgressNotice, fmt: str) -> Job:
+    """The notice as a job (or the same one still running); the caller has checked that the user may see it."""
+    params = {"notice": notice.pk, "format": fmt}
+    twin = unfinished_twin(user, NOTICE_DOCUMENT, params)
+    if twin is not None:
+        return twin
+    plan = notice.plan
+    return start_job(kind=NOTICE_DOCUMENT, owner=user, region=plan.organisation, params=params,
+                     title=f"生成{plan.organisation.name}整改进展情况通报第{notice.version}版（{fmt.upper()}）")
+
+
 register(RECTIFICATION_IMPORT, run_rectification_import, label="导入整改方案")
 register(NOTICE_BATCH, run_notice_batch, label="批量生成整改进展情况通报")
+register(NOTICE_DOCUMENT, run_notice_document, label="生成整改进展情况通报", running_label="生成中",
+         may_see=may_see_notice)

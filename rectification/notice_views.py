@@ -18,6 +18,7 @@ from grid.models import Region
 
 from . import checks, notices
 from .forms import NoticeTemplateForm
+from .job_kinds import JOB_FORMATS, notice_for, start_notice_document
 from .models import (
     TEMPLATE_PLACEHOLDERS,
     NoticeTemplate,
@@ -34,11 +35,7 @@ def _plan_for(user, pk) -> RectificationPlan:
 
 
 def _notice_for(user, pk) -> ProgressNotice:
-    notice = ProgressNotice.objects.select_related("plan").filter(pk=pk).first()
-    if notice is None:
-        raise Http404("通报不存在。")
-    _plan_for(user, notice.plan_id)
-    return notice
+    return notice_for(user, pk)
 
 
 class PlanNoticesView(LoginRequiredMixin, TemplateView):
@@ -78,6 +75,8 @@ class NoticeDownloadView(LoginRequiredMixin, View):
         if fmt not in notices.FORMATS:
             raise Http404("不支持的格式。")
         notice = _notice_for(request.user, pk)
+        if fmt in JOB_FORMATS:  # laid out in the background; the job page shows its progress and the file
+            return redirect("jobs:detail", pk=start_notice_document(request.user, notice, fmt).pk)
         data = notices.notice_data(notice)
         content = notices.render(data, fmt)
         response = HttpResponse(content, content_type=notices.CONTENT_TYPES[fmt])

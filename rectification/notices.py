@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import datetime
 import io
-import logging
 import re
 from collections import Counter, OrderedDict
 from decimal import Decimal
 from html.parser import HTMLParser
 
+from celery import shared_task
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.base import ContentFile
 from django.db import transaction
@@ -23,6 +23,7 @@ from governance.chinese_dates import chinese_date
 from governance.chinese_numerals import chinese_ordinal
 from governance.docx_fonts import add_run
 from governance.input_rules import printable_tree
+from governance.pdf import html_to_pdf
 from grid.models import Region
 
 from . import checks, states
@@ -595,13 +596,9 @@ def render_html(data: dict) -> str:
     return render_to_string("documents/progress_notice.html", {"data": data, "blocks": data["blocks"]})
 
 
-def render_pdf(data: dict, *, html: str | None = None) -> bytes:
+def render_pdf(data: dict, *, html: str | None = None, laid_out=None) -> bytes:
     """A4 PDF after GB/T 9704 with the Noto CJK fonts embedded (subset; never full_fonts)."""
-    logging.getLogger("weasyprint.progress").setLevel(logging.WARNING)
-    # Deferred: loading WeasyPrint costs a noticeable fraction of a second; only PDF output needs it
-    from weasyprint import HTML
-
-    return HTML(string=html if html is not None else render_html(data)).write_pdf()
+    return html_to_pdf(html if html is not None else render_html(data), laid_out=laid_out)
 
 
 # Word style of each block: font family, size (pt), bold, first-line indent, alignment.
@@ -816,7 +813,8 @@ def approve(notice: ProgressNotice, *, by) -> ProgressNotice:
 
 
 def publish(notice: ProgressNotice, *, by) -> ProgressNotice:
-    """Publish an approved version: content, HTML and PDF frozen; published_at set. Audited."""
+    """Publish an approved version: content and HTML frozen (the PDF follows, laid out from that HTML after the
+    commit); published_at set. Audited."""
     if not by.has_perm(APPROVE_PERM, notice.plan):
         raise PermissionDenied("只有本级党委可以公开整改进展情况通报。")
     with transaction.atomic():
@@ -829,16 +827,37 @@ def publish(notice: ProgressNotice, *, by) -> ProgressNotice:
         _check_complete(build_notice(notice.plan, notice=notice))
         data = notice.content or build_notice(notice.plan, notice=notice)
         _check_complete(data)
-        html = render_html(data)
-        pdf = render_pdf(data, html=html)
-        notice.content, notice.html = data, html
-        notice.pdf.save(f"notice-{notice.plan_id}-v{notice.version}.pdf", ContentFile(pdf), save=False)
+        notice.content, notice.html = data, render_html(data)
         notice.state = ProgressNotice.State.PUBLISHED
         notice.published_at = timezone.now()
-        notice.save(update_fields=["content", "html", "pdf", "state", "published_at"])
+        notice.save(update_fields=["content", "html", "state", "published_at"])
         audit.record("progress_notice.publish", actor=by, obj=notice,
-                     after={"version": notice.version, "counts": data["counts"], "pdf_bytes": len(pdf)})
+                     after={"version": notice.version, "counts": data["counts"]})
+        # The frozen PDF is laid out after the commit, in the background (it takes seconds); until it is
+        # stored, the public PDF address renders the same frozen text on the fly.
+        notice_id = notice.pk
+        transaction.on_commit(lambda: write_published_pdf_task.delay(notice_id))
     return notice
+
+
+def write_published_pdf(notice_id: int) -> int:
+    """Store the PDF of a published version, laid out from its frozen HTML; once only. Returns its size."""
+    notice = ProgressNotice.objects.filter(pk=notice_id, state=ProgressNotice.State.PUBLISHED).first()
+    if notice is None or notice.pdf:
+        return 0
+    pdf = render_pdf(notice.content, html=notice.html)
+    with transaction.atomic():
+        notice = ProgressNotice.objects.select_for_update().get(pk=notice_id)
+        if notice.pdf:
+            return 0
+        notice.pdf.save(f"notice-{notice.plan_id}-v{notice.version}.pdf", ContentFile(pdf), save=False)
+        notice.save(update_fields=["pdf"])
+    return len(pdf)
+
+
+@shared_task(name="rectification.tasks.write_published_notice_pdf", ignore_result=True, runs_in_background=True)
+def write_published_pdf_task(notice_id: int) -> int:
+    return write_published_pdf(notice_id)
 
 
 def published_notices():

@@ -29,6 +29,7 @@ from rectification.rectification_flow import committee_users
 
 from . import states
 from .models import RectificationItem
+from .notices import write_published_pdf_task  # noqa: F401 (the notices' task, found here by the worker's autodiscovery)
 
 logger = logging.getLogger(__name__)
 

@@ -26,7 +26,9 @@ from ..models import Circular, PatrolReport
 from . import circulars, incentives, ledger_export
 from .circular_access import VIEW_PERM, circular_data, circular_townships, township_for
 from .job_kinds import (
+    JOB_FORMATS,
     department_book_size,
+    start_circular_document,
     start_department_book_export,
     start_village_ledger_export,
     village_ledger_size,
@@ -148,9 +150,12 @@ class CircularDownloadView(LoginRequiredMixin, View):
         if not form.is_valid():
             return HttpResponse("；".join(e for errors in form.errors.values() for e in errors),
                                 status=422, content_type="text/plain; charset=utf-8")
-        data, _ = circular_data(township, full, form.cleaned_data["kind"], form.cleaned_data["period"])
+        kind, period = form.cleaned_data["kind"], form.cleaned_data["period"]
+        data, _ = circular_data(township, full, kind, period)
         if data is None:
             raise Http404("本期考评通报尚未发布。")
+        if fmt in JOB_FORMATS:  # laid out in the background; the job page shows its progress and the file
+            return redirect("jobs:detail", pk=start_circular_document(user, township, kind, period, fmt).pk)
         content = circulars.export_circular(data, fmt, by=user, township=township)
         response = HttpResponse(content, content_type=circulars.CONTENT_TYPES[fmt])
         response["Content-Disposition"] = f"attachment; filename*=UTF-8''{quote(circulars.filename(data, fmt))}"

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import datetime
 import io
-import logging
 from collections import OrderedDict
 from decimal import Decimal
 
@@ -21,6 +20,7 @@ from governance import audit, charts
 from governance.chinese_dates import chinese_date
 from governance.docx_fonts import set_font
 from governance.input_rules import EARLIEST_DATE, LATEST_YEARS_AHEAD, printable_tree
+from governance.pdf import html_to_pdf
 from governance.spreadsheet_safety import xlsx_row
 from grid.models import Region
 
@@ -39,6 +39,7 @@ from .scoring import (
 )
 
 FORMATS = ("pdf", "xlsx", "docx")
+FORMAT_NAMES = {"pdf": "PDF", "xlsx": "Excel", "docx": "Word"}
 NO_UNCHECKED = "各督查组本月已督查全部负责村（居）。"
 NO_GROUPS = "本镇尚未设置巡查督查组。"
 TIPPED_INTRO = ("以下上报在镇督查组或部门已发现同村同事项问题、尚未通报到村（居）时提交，按“不得与村（居）‘通气’”"
@@ -244,15 +245,9 @@ def render_html(data: dict) -> str:
     return render_to_string(template, _template_context(data))
 
 
-def render_pdf(data: dict) -> bytes:
+def render_pdf(data: dict, *, laid_out=None) -> bytes:
     """A4 PDF with the Noto CJK fonts embedded (subset), title, date and "第 X 页 共 Y 页"."""
-    # WeasyPrint logs each step (even parsing its own stylesheets on import) at INFO: a command's output
-    # and the test logs need none of it.
-    logging.getLogger("weasyprint.progress").setLevel(logging.WARNING)
-    # Deferred: loading WeasyPrint costs a noticeable fraction of a second; only PDF output needs it
-    from weasyprint import HTML
-
-    return HTML(string=render_html(data)).write_pdf()
+    return html_to_pdf(render_html(data), laid_out=laid_out)
 
 
 def _xlsx_sheet(workbook, title: str, headers: list[str], rows: list[list], widths: list[int]):
@@ -458,9 +453,9 @@ def filename(data: dict, fmt: str) -> str:
     return f"{data['title']}.{fmt}"
 
 
-def export_circular(data: dict, fmt: str, *, by, township: Region) -> bytes:
-    """Render the circular and write the export to the audit trail."""
-    content = render(data, fmt)
+def export_circular(data: dict, fmt: str, *, by, township: Region, laid_out=None) -> bytes:
+    """Render the circular and write the export to the audit trail (laid_out: see governance.pdf)."""
+    content = render_pdf(data, laid_out=laid_out) if fmt == "pdf" else render(data, fmt)
     audit.record("patrol_circular.export", actor=by, obj=township,
                  after={"kind": data["kind"], "period": data["period"], "format": fmt, "bytes": len(content)},
                  object_repr=data["title"])

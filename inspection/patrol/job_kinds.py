@@ -17,7 +17,7 @@ from django.urls import reverse
 from governance import audit
 from grid.access import scope
 from grid.models import Region
-from jobs.documents import Bundle, finish_bundle, render_all
+from jobs.documents import Bundle, finish_bundle, one_document, render_all, unfinished_twin
 from jobs.imports import import_in_job_transaction, require_perms, warnings_text
 from jobs.models import Job
 from jobs.runner import JobFailed, Progress, Result, register, start_job
@@ -36,6 +36,7 @@ PATROL_CATALOG_IMPORT = "patrol_catalog_import"
 PATROL_REPORTS_IMPORT = "patrol_reports_import"
 PATROL_FINDINGS_IMPORT = "patrol_findings_import"
 CIRCULAR_BATCH = "circular_batch"
+CIRCULAR_DOCUMENT = "circular_document"
 VILLAGE_LEDGER_EXPORT = "village_ledger_export"
 DEPARTMENT_BOOK_EXPORT = "department_book_export"
 
@@ -117,6 +118,67 @@ def run_circular_batch(job: Job, progress: Progress) -> Result:
     return finish_bundle(progress, bundle, failures, zip_name=f"{data['title']}（各村）.zip", what="考评通报")
 
 
+# ---------------------------------------------------------------- one circular (PDF or Word) with its progress
+
+# Formats written as a job: laying out a PDF (and, on a busy machine, a Word file) takes seconds.
+JOB_FORMATS = ("pdf", "docx")
+
+
+def _period(params: dict):
+    if params["kind"] == "month":
+        return datetime.date.fromisoformat(params["period"] + "-01")
+    year, quarter = params["period"].split("Q")
+    return int(year), int(quarter)
+
+
+def may_see_circular(user, job: Job) -> bool:
+    """The circular's own rule, asked again while the job is open: the township is still the user's to see,
+    with live figures, or only its published circular of that period."""
+    try:
+        township, full = township_for(user, job.params["township"])
+    except (Http404, PermissionDenied):
+        return False
+    if full:
+        return True
+    period = _period(job.params)
+    start = period if job.params["kind"] == "month" else circulars.quarter_months(*period)[0]
+    return circulars.published_circular(township, job.params["kind"], start) is not None
+
+
+def run_circular_document(job: Job, progress: Progress) -> Result:
+    user, params = job.owner, job.params
+    fmt = params["format"]
+    township_ref = {}
+
+    def build() -> dict:
+        try:
+            township, full = township_for(user, params["township"])
+        except (Http404, PermissionDenied) as exc:
+            raise JobFailed("乡镇不存在或您已无权查看其考评通报。") from exc
+        data, _ = circular_data(township, full, params["kind"], _period(params))
+        if data is None:
+            raise JobFailed("本期考评通报尚未发布。")
+        township_ref["township"] = township
+        return data
+
+    def render(data: dict, laid_out) -> bytes:
+        return circulars.export_circular(data, fmt, by=user, township=township_ref["township"], laid_out=laid_out)
+
+    return one_document(progress, build=build, render=render, filename=lambda data: circulars.filename(data, fmt))
+
+
+def start_circular_document(user, township: Region, kind: str, period, fmt: str) -> Job:
+    """The circular as a job (or the same one still running); the caller has checked that the user may see it."""
+    period_text = f"{period:%Y-%m}" if kind == "month" else f"{period[0]}Q{period[1]}"
+    params = {"township": township.pk, "kind": kind, "period": period_text, "format": fmt}
+    twin = unfinished_twin(user, CIRCULAR_DOCUMENT, params)
+    if twin is not None:
+        return twin
+    title = circulars.month_title(township, period) if kind == "month" else circulars.quarter_title(township, *period)
+    return start_job(kind=CIRCULAR_DOCUMENT, owner=user, region=township, params=params,
+                     title=f"生成{title}（{circulars.FORMAT_NAMES[fmt]}）")
+
+
 # ---------------------------------------------------------------- ledgers
 
 
@@ -180,5 +242,7 @@ register(PATROL_CATALOG_IMPORT, run_patrol_import, label="导入巡查目录")
 register(PATROL_REPORTS_IMPORT, run_patrol_import, label="导入村（居）历史上报")
 register(PATROL_FINDINGS_IMPORT, run_patrol_import, label="导入巡查发现问题")
 register(CIRCULAR_BATCH, run_circular_batch, label="批量生成各村考评通报")
+register(CIRCULAR_DOCUMENT, run_circular_document, label="生成考评通报", running_label="生成中",
+         may_see=may_see_circular)
 register(VILLAGE_LEDGER_EXPORT, run_village_ledger_export, label="导出村级巡查工作台账")
 register(DEPARTMENT_BOOK_EXPORT, run_department_book_export, label="导出部门登记备案台账")

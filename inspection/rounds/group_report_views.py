@@ -21,6 +21,7 @@ from governance.paging import UncountedPage
 from ..models import InspectionGroup
 from . import feedback
 from . import group_reports as round_reports
+from .job_kinds import JOB_FORMATS, start_round_report_document
 from .list_forms import RoundReportListForm
 
 PAGE_SIZE = 50
@@ -102,6 +103,10 @@ class RoundReportDownloadView(LoginRequiredMixin, View):
         group = get_group_for_user(request.user, pk)
         if kind not in round_reports.KINDS or fmt not in round_reports.formats_of(kind):
             raise Http404("没有这种文书或格式。")
+        if fmt in JOB_FORMATS:  # laid out in the background; the job page shows its progress and the file
+            if kind == "clues" and not round_reports.may_view_clues(request.user, group):
+                raise PermissionDenied("问题线索报告仅限巡察组组长、巡察办和纪检监察机关查看。")
+            return redirect("jobs:detail", pk=start_round_report_document(request.user, group, kind).pk)
         content, data = round_reports.export(group, kind, fmt, by=request.user)  # 403 for clues, if not allowed
         response = HttpResponse(content, content_type=round_reports.CONTENT_TYPES[fmt])
         response["Content-Disposition"] = f"attachment; filename*=UTF-8''{quote(round_reports.filename(data, fmt))}"

@@ -6,7 +6,6 @@ from __future__ import annotations
 import contextvars
 import datetime
 import io
-import logging
 from collections import Counter, OrderedDict
 from contextlib import contextmanager
 
@@ -22,6 +21,7 @@ from governance.chinese_dates import chinese_date
 from governance.chinese_numerals import chinese_ordinal
 from governance.docx_fonts import set_font
 from governance.input_rules import printable_tree
+from governance.pdf import html_to_pdf
 from governance.spreadsheet_safety import xlsx_row
 from grid.access import region_grants
 from grid.models import Region
@@ -495,13 +495,9 @@ def render_html(data: dict) -> str:
     return render_to_string(template, {"data": data, "opening": opening(data)})
 
 
-def render_pdf(data: dict) -> bytes:
+def render_pdf(data: dict, *, laid_out=None) -> bytes:
     """A4, title in Noto Serif CJK (song style), fonts embedded (subset), "第 X 页 共 Y 页"."""
-    logging.getLogger("weasyprint.progress").setLevel(logging.WARNING)
-    # Deferred: loading WeasyPrint costs a noticeable fraction of a second; only PDF output needs it
-    from weasyprint import HTML
-
-    return HTML(string=render_html(data)).write_pdf()
+    return html_to_pdf(render_html(data), laid_out=laid_out)
 
 
 def _list_rows(data: dict) -> tuple[list[str], list[list], list[int]]:
@@ -679,12 +675,12 @@ def render(data: dict, fmt: str) -> bytes:
     return RENDERERS[fmt](data)
 
 
-def export(group: InspectionGroup, kind: str, fmt: str, *, by) -> tuple[bytes, dict]:
-    """Build and render one document for `by`; the download goes to the audit trail."""
+def export(group: InspectionGroup, kind: str, fmt: str, *, by, laid_out=None) -> tuple[bytes, dict]:
+    """Build and render one document for `by`; the download goes to the audit trail (laid_out: governance.pdf)."""
     if not may_view_reports(by, group):
         raise PermissionDenied("您没有查看该巡察组报告的权限。")
     data = build(group, kind, user=by)
-    content = render(data, fmt)
+    content = render_pdf(data, laid_out=laid_out) if fmt == "pdf" else render(data, fmt)
     audit.record("inspection_report.export", actor=by, obj=group,
                  after={"kind": kind, "format": fmt, "bytes": len(content)}, object_repr=data["title"])
     return content, data

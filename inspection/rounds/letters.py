@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import datetime
 import io
-import logging
 import re
 
 from django.contrib.auth import get_user_model
@@ -23,6 +22,7 @@ from governance.docx_fonts import set_font
 from governance.input_rules import printable_tree
 from governance.models import Notification
 from governance.notifications import notify
+from governance.pdf import html_to_pdf
 from grid.models import Department, Post, Region
 
 from ..models import InspectionFinding, InspectionLetter, InspectionRound, RoundTarget
@@ -362,11 +362,7 @@ def render_html(letter: InspectionLetter) -> str:
 
 def render_pdf(letter: InspectionLetter) -> bytes:
     """A4 PDF with the Noto CJK fonts embedded (subset)."""
-    logging.getLogger("weasyprint.progress").setLevel(logging.WARNING)
-    # Deferred: loading WeasyPrint costs a noticeable fraction of a second; only PDF output needs it
-    from weasyprint import HTML
-
-    return HTML(string=render_html(letter)).write_pdf()
+    return html_to_pdf(render_html(letter))
 
 
 def render_docx(letter: InspectionLetter) -> bytes:

@@ -328,3 +328,20 @@ def test_reports_page_is_404_outside_the_users_reach(client, zhaocun_round, pers
                               args=[zhaocun_round.group.pk, "talks", "xlsx"])).status_code == 404
     listing = client.get(reverse("inspection:round_report_list"))
     assert listing.status_code == 200 and "第一巡察组" in listing.content.decode()
+
+
+def test_a_report_pdf_is_a_job_only_its_requester_may_open(client, zhaocun_round, personas, media_in_tmp,
+                                                           django_capture_on_commit_callbacks):
+    group, leader = zhaocun_round.group, zhaocun_round.leader
+    client.force_login(personas["inspection_group"])  # a member: clues are not theirs, not even as a job
+    assert client.get(reverse("inspection:round_report_download", args=[group.pk, "clues", "pdf"])).status_code == 403
+    client.force_login(leader)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.get(reverse("inspection:round_report_download", args=[group.pk, "clues", "pdf"]))
+    assert response.status_code == 302 and response["Location"].startswith("/jobs/")
+    assert "已完成" in client.get(response["Location"]).content.decode()
+    result = client.get(response["Location"] + "result/")
+    assert result["Content-Type"] == "application/pdf" and b"".join(result.streaming_content).startswith(b"%PDF")
+    for who in ("inspection_group", "county_office"):
+        client.force_login(personas[who])
+        assert client.get(response["Location"] + "result/").status_code == 404

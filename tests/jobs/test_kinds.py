@@ -18,10 +18,13 @@ APP_KINDS = {
     "event_export": "导出网格事件",
     "rectification_import": "导入整改方案",
     "notice_batch": "批量生成整改进展情况通报",
+    "notice_document": "生成整改进展情况通报",
     "patrol_catalog_import": "导入巡查目录",
     "patrol_reports_import": "导入村（居）历史上报",
     "patrol_findings_import": "导入巡查发现问题",
     "circular_batch": "批量生成各村考评通报",
+    "circular_document": "生成考评通报",
+    "round_report_document": "生成巡察报告",
     "village_ledger_export": "导出村级巡查工作台账",
     "department_book_export": "导出部门登记备案台账",
 }

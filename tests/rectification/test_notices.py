@@ -196,7 +196,7 @@ def test_publish_refused_when_items_lack_status_or_result(plan, personas, media)
     assert notice.state == "approved" and not notice.pdf and notice.published_at is None
 
 
-def test_permissions_versions_and_audit(plan, personas, media):
+def test_permissions_versions_and_audit(plan, personas, media, django_capture_on_commit_callbacks):
     committee = personas["township_committee"]
     with pytest.raises(PermissionDenied):
         notices.create_draft(plan, by=personas["outsider"])
@@ -208,8 +208,11 @@ def test_permissions_versions_and_audit(plan, personas, media):
     with pytest.raises(ValidationError):
         notices.publish(notice, by=committee)  # not approved yet
     notices.approve(notice, by=committee)
-    first = notices.publish(notice, by=committee)
+    with django_capture_on_commit_callbacks(execute=True):  # the PDF is laid out after the commit
+        first = notices.publish(notice, by=committee)
+    first.refresh_from_db()
     assert first.state == "published" and first.published_at and first.pdf and first.content["counts"]["problems"] == 24
+    assert first.pdf.read().startswith(b"%PDF")
     assert first.html.startswith("<!DOCTYPE html>")
     # A correction is a new version; the first stays as it was published.
     plan.items.filter(number=3).update(status="done", result="已完成整改。")

@@ -75,6 +75,14 @@ def docx_text(content: bytes) -> str:
     return "\n".join(parts)
 
 
+def _via_job(client, capture, url: str) -> bytes:
+    """A document written as a job: the link's job runs, its page offers the file."""
+    with capture(execute=True):
+        response = client.get(url)
+    assert response.status_code == 302
+    return b"".join(client.get(response["Location"] + "result/").streaming_content)
+
+
 def squeeze(text: str) -> str:
     return "".join(text.split())
 
@@ -129,7 +137,8 @@ def inspected(county, personas):
     return group, finding
 
 
-def test_inspection_finding_text_is_escaped_in_pages_and_documents(client, personas, inspected):
+def test_inspection_finding_text_is_escaped_in_pages_and_documents(client, personas, inspected, media_in_tmp,
+                                                                   django_capture_on_commit_callbacks):
     group, finding = inspected
     client.force_login(personas["county_office"])
     detail = client.get(reverse("inspection:onsite_finding_detail", args=[finding.pk])).content.decode()
@@ -137,9 +146,7 @@ def test_inspection_finding_text_is_escaped_in_pages_and_documents(client, perso
 
     for kind in ("situation", "problems", "secretary"):
         url = reverse("inspection:round_report_download", kwargs={"pk": group.pk, "kind": kind, "fmt": "pdf"})
-        response = client.get(url)
-        assert response.status_code == 200, url
-        text = pdf_text(response.content)
+        text = pdf_text(_via_job(client, django_capture_on_commit_callbacks, url))
         assert squeeze(payload("问题")) in text, kind  # printed literally, not run as a script
 
         url = reverse("inspection:round_report_download", kwargs={"pk": group.pk, "kind": kind, "fmt": "docx"})
@@ -153,7 +160,9 @@ def test_inspection_finding_text_is_escaped_in_pages_and_documents(client, perso
 # ---------------------------------------------------------------- rectification item → notice (HTML, PDF, DOCX)
 
 
-def test_rectification_item_text_is_escaped_in_pages_and_the_notice(client, county, personas):
+def test_rectification_item_text_is_escaped_in_pages_and_the_notice(client, county, personas, media_in_tmp,
+                                                                  django_capture_on_commit_callbacks):
+    capture = django_capture_on_commit_callbacks
     committee = personas["township_committee"]
     plan = RectificationPlan.objects.create(
         organisation=county.taiping, title=payload("方案"), group_name=payload("巡察组"),
@@ -179,12 +188,11 @@ def test_rectification_item_text_is_escaped_in_pages_and_the_notice(client, coun
     preview = client.get(reverse("rectification:notice_preview", args=[notice.pk])).content.decode()
     assert_escaped(preview, fields["title"], fields["result"], fields["next_steps"], payload("下一步"))
 
-    pdf = client.get(reverse("rectification:notice_download", kwargs={"pk": notice.pk, "fmt": "pdf"}))
-    text = pdf_text(pdf.content)
+    text = pdf_text(_via_job(client, capture, reverse("rectification:notice_download", kwargs={"pk": notice.pk, "fmt": "pdf"})))
     for value in (fields["title"], fields["unfinished_reason"], payload("下一步")):
         assert squeeze(value) in text, value
-    docx = squeeze(docx_text(client.get(reverse("rectification:notice_download",
-                                                kwargs={"pk": notice.pk, "fmt": "docx"})).content))
+    docx = squeeze(docx_text(_via_job(client, capture, reverse("rectification:notice_download",
+                                                                kwargs={"pk": notice.pk, "fmt": "docx"}))))
     for value in (fields["title"], fields["result"], payload("下一步")):
         assert squeeze(value) in docx, value
 
