@@ -331,6 +331,10 @@ CONTENT_SECURITY_POLICY = {
     },
 }
 
+# The map's optional 天地图 tile layer (grid/map_tiles.py): with a key, the map page (and only it) loads
+# tiles from t0–t7.tianditu.gov.cn, its policy allowing images from there. Without one, nothing leaves the site.
+TIANDITU_KEY = env.str("TIANDITU_KEY", default="")
+
 # ------------------------------------------------------------------ reliability (faults)
 # (owned by the reliability work: task outbox, backup/restore)
 # Task outbox (governance/outbox.py): a message is kept in the database until Redis has taken it.
