@@ -9,7 +9,7 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from grid import region_map, services
+from grid import services
 from grid.boundaries import set_boundary
 from grid.event_lists import EventFilters, region_events
 from grid.models import Event, EventCategory
