@@ -26,7 +26,7 @@ from jobs.exports import export_threshold
 from workflows.flow_parts import artifact_lookup
 from workflows.models import TaskDeadline
 
-from . import case_record, map_tiles, region_map
+from . import case_record, region_map
 from . import events as event_services
 from .access import get_object_for_user, require_perm
 from .category_attributes import shown_attributes
@@ -314,12 +314,6 @@ class RegionMapView(LoginRequiredMixin, TemplateView):
     """一张图: the user's area with its open events (grid.region_map); ?region= narrows to an area below."""
 
     template_name = "grid/region_map.html"
-
-    def get(self, request, *args, **kwargs):
-        response = super().get(request, *args, **kwargs)
-        if settings.TIANDITU_KEY:  # the tiles' hosts, on this page only (django-csp reads this attribute)
-            response._csp_update = {"img-src": map_tiles.TIANDITU_HOSTS}
-        return response
 
     def get_context_data(self, **kwargs):
         user = self.request.user

@@ -14,7 +14,7 @@ from urllib.parse import quote
 
 TILE_SIZE = 256
 MAX_ZOOM = 18  # 天地图's vector layers go to 18
-TIANDITU_HOSTS = [f"https://t{n}.tianditu.gov.cn" for n in range(8)]
+TIANDITU_HOSTS = [f"https://t{n}.tianditu.gov.cn" for n in range(8)]  # allowed by config/settings.py's CSP with a key
 TIANDITU_LAYERS = ("vec", "cva")  # the vector map, then its Chinese labels on top
 MAX_LATITUDE = 85.05112878
 
