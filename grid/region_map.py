@@ -23,7 +23,7 @@ from .models import Event, Region
 WIDTH, HEIGHT, PAD = 900, 640, 16
 MAX_POINTS = 2000
 SPREAD_CELL = 14  # points closer than this (drawing units) are spread around their common place…
-MAX_SPREAD = 12  # …up to this many; more become one numbered circle that opens the area below (or the list)
+MAX_SPREAD = 8  # …up to this many; more become one numbered circle that opens the area below (or the list)
 # Point colours: overdue first, then urgency (the list's tags use the same meanings).
 OVERDUE_COLOUR = "#c62828"
 URGENCY_COLOURS = {Event.Urgency.NORMAL: "#1565c0", Event.Urgency.URGENT: "#ef6c00", Event.Urgency.CRITICAL: "#6a1b9a"}
@@ -140,7 +140,10 @@ def spread_radius(group: list[Event]) -> float:
     """The radius of the ring a group's points are spread on (0 for a single point; 14 for a numbered circle)."""
     if len(group) == 1:
         return 0.0
-    return 10 + 1.5 * len(group) if len(group) <= MAX_SPREAD else 14.0
+    if len(group) > MAX_SPREAD:
+        return 14.0
+    # Neighbours on the ring stay apart even at a phone's larger dots (radius 13, see site.css).
+    return max(16.0, 14 / math.sin(math.pi / len(group)))
 
 
 def clear_of(anchor: tuple[float, float], groups: list[tuple[float, float, list[Event]]]) -> tuple[float, float]:

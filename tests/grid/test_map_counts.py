@@ -121,3 +121,17 @@ def test_points_at_one_place_are_spread_so_each_can_be_clicked(client, personas,
     page = client.get(reverse("grid:map"), {"region": mapped.micro1.pk}).content.decode()
     places = re.findall(r'data-event="\d+"><circle cx="([\d.]+)" cy="([\d.]+)"', page)
     assert len(places) == 4 and len(set(places)) == 4  # e3 and its two neighbours, e8; each its own dot
+
+
+def test_many_events_at_one_spot_become_one_numbered_circle_that_opens_their_area(client, personas, mapped):
+    e3 = Event.objects.get(idempotency_key="e3")
+    for number in range(8):  # with e3, nine reports from one spot: too many to spread
+        Event.objects.create(reporter=e3.reporter, region=e3.region, handling_region=e3.region, category=e3.category,
+                             title=f"同一处{number}", description="x", occurred_at=e3.occurred_at,
+                             idempotency_key=f"same-{number}", longitude=e3.longitude, latitude=e3.latitude)
+    client.force_login(personas["grid_leader"])
+    page = client.get(reverse("grid:map")).content.decode()  # 第1网格
+    cluster = re.search(r'<a href="([^"]+)" class="gv-map__cluster">.*?<title>([^<]+)</title>.*?>(\d+)</text>', page)
+    assert cluster and cluster[3] == "9" and "此处 9 件未办结事件" in cluster[2]
+    assert cluster[1] == f"{reverse('grid:map')}?region={mapped.micro1.pk}"  # the micro-grid it lies in
+    assert f'data-event="{e3.pk}"' not in page
