@@ -177,6 +177,7 @@ EVENT_FILTER_PARAMS = [
     OpenApiParameter("category", int, description="类别编号（大类含其小类）"),
     OpenApiParameter("tier", str, description="当前处置层级", enum=["county", "township", "village", "grid", "microgrid"]),
     OpenApiParameter("source", str, description="来源", enum=list(Event.Source.values)),
+    OpenApiParameter("region", int, description="区域编号：记在该区域及其下级的事件，以及记在其上级、位置在该区域边界内的事件（与一张图的计数相同）"),
     OpenApiParameter("overdue", bool, description="仅超期"),
     OpenApiParameter("date_from", OpenApiTypes.DATE, description="上报日期起"),
     OpenApiParameter("date_to", OpenApiTypes.DATE, description="上报日期止"),

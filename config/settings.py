@@ -335,6 +335,15 @@ CONTENT_SECURITY_POLICY = {
     },
 }
 
+# The map's optional 天地图 tile layer (grid/map_tiles.py): with a key, the map loads tiles from
+# t0–t7.tianditu.gov.cn, and images may come from there. Every page's policy says so, not the map's
+# alone: the menu opens pages with Turbo, which keeps the policy of the page the browser first loaded.
+# Without a key, nothing leaves the site.
+TIANDITU_KEY = env.str("TIANDITU_KEY", default="")
+TIANDITU_HOSTS = [f"https://t{_n}.tianditu.gov.cn" for _n in range(8)]
+if TIANDITU_KEY:
+    CONTENT_SECURITY_POLICY["DIRECTIVES"]["img-src"] += TIANDITU_HOSTS
+
 # ------------------------------------------------------------------ reliability (faults)
 # (owned by the reliability work: task outbox, backup/restore)
 # Task outbox (governance/outbox.py): a message is kept in the database until Redis has taken it.

@@ -81,7 +81,7 @@ def _in_box(point: Point, ring: list[Point]) -> bool:
     return min(xs) <= point[0] <= max(xs) and min(ys) <= point[1] <= max(ys)
 
 
-def _contains_valid(geometry: dict, point: Point) -> bool:
+def contains_stored(geometry: dict, point: Point) -> bool:
     """`contains` for a boundary validated when it was saved: the rings are read as they are stored."""
     raw_polygons = [geometry["coordinates"]] if geometry["type"] == "Polygon" else geometry["coordinates"]
     for outline, *holes in raw_polygons:
@@ -117,7 +117,7 @@ def region_at(jurisdiction: Region, longitude: Decimal | float, latitude: Decima
         .select_related("tier").order_by("-depth", "path")
     )
     for region in candidates:
-        if _contains_valid(region.boundary, point):
+        if contains_stored(region.boundary, point):
             return region
     return None
 

@@ -15,6 +15,7 @@ from governance.listing import FilterForm
 from .access import region_grants
 from .category_attributes import clean_attribute_values
 from .event_lists import EVENT_SORTS, EventFilters
+from .list_forms import region_choices
 from .models import CategoryAttribute, Event, EventCategory, Region, Tier
 
 REPORTING_TIERS = ("grid", "microgrid", "village")
@@ -156,14 +157,19 @@ class EventFilterForm(FilterForm):
     category = forms.TypedChoiceField(label="类别", required=False, coerce=int, empty_value=None)
     tier = forms.ChoiceField(label="当前层级", required=False)
     source = forms.ChoiceField(label="来源", required=False, choices=[("", "全部")] + list(Event.Source.choices))
+    # Without a user (the API, the export job) any region number; scope() keeps the rows to the user's.
+    region = forms.IntegerField(label="区域", required=False, min_value=1)
     overdue = forms.BooleanField(label="仅超期", required=False)
     mine = forms.BooleanField(label="只看我上报的", required=False)
     date_from = forms.DateField(label="上报日期起", required=False, widget=forms.DateInput(attrs={"type": "date"}))
     date_to = forms.DateField(label="上报日期止", required=False, widget=forms.DateInput(attrs={"type": "date"}))
     sort = forms.ChoiceField(label="排序", required=False, choices=[(key, label) for key, (label, _) in EVENT_SORTS.items()])
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args, user=None, **kwargs):
         super().__init__(*args, **kwargs)
+        if user is not None:
+            self.fields["region"] = forms.TypedChoiceField(label="区域", required=False, coerce=int, empty_value=None,
+                                                           choices=[("", "全部")] + self._region_choices(user))
         self.fields["category"].choices = [("", "全部")] + [
             (pk, name) for pk, name in EventCategory.objects.filter(parent__isnull=True).values_list("pk", "name")
         ]
@@ -172,9 +178,20 @@ class EventFilterForm(FilterForm):
     def filters(self) -> EventFilters:
         """The filters as chosen; a bad value is ignored (its error shows beside its field)."""
         data = self.valid_values()
-        chosen = {name: data[name] for name in ("status", "category", "tier", "overdue", "mine", "date_from",
+        chosen = {name: data[name] for name in ("status", "category", "tier", "region", "overdue", "mine", "date_from",
                                                 "date_to", "source", "sort") if data.get(name) not in (None, "")}
         return EventFilters(**chosen, q=(data.get("q") or "").strip())
+
+    def _region_choices(self, user) -> list[tuple[int, str]]:
+        """The user's regions down to the grids, and the micro-grid asked for (the map's areas link here)."""
+        paths = region_grants(user).paths("grid.view_event")
+        choices = region_choices(paths, superuser=user.is_superuser)
+        asked = self.data.get("region", "") if self.data else ""
+        if asked.isdigit() and int(asked) not in {pk for pk, _ in choices}:
+            region = Region.objects.filter(pk=int(asked)).values_list("pk", "path", "full_path").first()
+            if region and (user.is_superuser or any(region[1].startswith(path) for path in paths)):
+                choices.append((region[0], region[2]))
+        return choices
 
 
 class StepForm(forms.Form):

@@ -16,6 +16,7 @@ from grid.event_flow import EventFlow
 from workflows.models import TaskDeadline
 
 from .access import _minimal_prefixes, region_grants, scope
+from .areas import in_area
 from .events import HANDLE_PERMISSION_BY_TIER
 from .flow_policy import policy_of, step_name
 from .models import Event, FlowPolicy, Post, Region
@@ -101,6 +102,7 @@ class EventFilters:
     source: str = ""
     q: str = ""
     sort: str = ""
+    region: int | None = None  # the events that count toward this region (grid.areas, as the map counts them)
     mine: bool = False  # only the user's own reports (applied by region_events, which knows the user)
 
     def ordering(self) -> tuple[str, ...]:
@@ -123,6 +125,9 @@ class EventFilters:
             events = events.filter(created_at__lt=_start_of(self.date_to + datetime.timedelta(days=1)))
         if self.source:
             events = events.filter(source=self.source)
+        if self.region:
+            area = Region.objects.filter(pk=self.region).first()
+            events = in_area(events, area) if area is not None else events.none()
         return word_search(events, self.q, "title", "description")
 
 

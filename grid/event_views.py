@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime
 from urllib.parse import quote
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -99,7 +100,7 @@ class EventListView(LoginRequiredMixin, TemplateView):
 
     def get_context_data(self, **kwargs):
         require_perm(self.request.user, "grid.view_event")
-        form = EventFilterForm(self.request.GET or None)
+        form = EventFilterForm(self.request.GET or None, user=self.request.user)
         events = with_list_columns(region_events(self.request.user, form.filters()))
         page = UncountedPage(events, self.request.GET.get("page"), PAGE_SIZE)
         return super().get_context_data(
@@ -115,7 +116,7 @@ class EventExportView(LoginRequiredMixin, View):
 
     def get(self, request):
         require_perm(request.user, "grid.export_event")
-        form = EventFilterForm(request.GET or None)
+        form = EventFilterForm(request.GET or None, user=request.user)
         events = with_list_columns(region_events(request.user, form.filters(), perm="grid.export_event"))
         if events.count() > export_threshold():  # a large list runs as a job with a progress page
             return redirect("jobs:detail", pk=start_event_export(request.user, request.GET).pk)
@@ -321,13 +322,13 @@ class RegionMapView(LoginRequiredMixin, TemplateView):
         root = region_map.map_root(user, int(raw) if raw.isdigit() else None)
         if root is None:
             raise PermissionDenied("您没有查看事件的岗位。")
-        data = region_map.build_map(user, root)
+        data = region_map.build_map(user, root, tile_key=settings.TIANDITU_KEY)
         parents = list(Region.objects.filter(path__in=[root.path[:i] for i in range(Region.steplen, len(root.path), Region.steplen)])
                        .order_by("depth")) if root.depth > 1 else []
         top = region_map.map_root(user)
         crumbs = [region for region in parents if top and region.path.startswith(top.path)]
         return super().get_context_data(
-            page_title="一张图", map=data, svg=mark_safe(data.svg),  # noqa: S308 — every text escaped in region_map
+            page_title="一张图", map=data, svg=mark_safe(data.svg), tiles=data.tiles,  # noqa: S308 — every text escaped in region_map
             crumbs=crumbs, legend=[("超期", region_map.OVERDUE_COLOUR)] + [
                 (label, region_map.URGENCY_COLOURS[value]) for value, label in Event.Urgency.choices],
             **kwargs,

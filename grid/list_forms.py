@@ -20,7 +20,7 @@ FILTER_REGION_TIERS = ("county", "township", "village", "grid")
 MAX_REGION_CHOICES = 1000
 
 
-def _region_choices(paths: list[str], *, superuser: bool = False) -> list[tuple[int, str]]:
+def region_choices(paths: list[str], *, superuser: bool = False) -> list[tuple[int, str]]:
     """The regions under `paths` (or all, for a superuser), above the micro-grids, in tree order."""
     if not paths and not superuser:
         return []
@@ -131,7 +131,7 @@ class PatrolListForm(_ListFilter, PatrolFilterForm):
         super().__init__(*args, user=user, **kwargs)
         if "member" in self.fields:  # only who oversees others' patrols gets the region filter
             paths = patrols.supervised_paths(user, "grid.view_patrollog", "grid.add_patrollog")
-            self._set_regions(_region_choices(paths, superuser=user.is_superuser))
+            self._set_regions(region_choices(paths, superuser=user.is_superuser))
         else:
             del self.fields["region"]
 
@@ -186,7 +186,7 @@ class DiaryFilterForm(_ListFilter, FilterForm):
         members = _member_choices(paths, superuser=user.is_superuser)
         if members:
             self.fields["member"].choices = [ALL] + members
-            self._set_regions(_region_choices(paths, superuser=user.is_superuser))
+            self._set_regions(region_choices(paths, superuser=user.is_superuser))
         else:  # a grid member sees only their own diaries: nobody to choose, nowhere to narrow
             del self.fields["member"]
             del self.fields["region"]

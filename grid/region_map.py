@@ -1,24 +1,29 @@
 """The map (一张图) of a user's area, drawn on the server as SVG from our own data: the boundaries of the
 regions one tier below the area (Region.boundary), shaded by their open or overdue events, and the open
-events with coordinates as points coloured by urgency and overdue state, each a link to its case. Works
-without internet; no tiles, no map library. Design notes: docs/architecture/grid.md."""
+events with coordinates as points coloured by urgency and overdue state, each a link to its case. Which
+events count toward an area is grid.areas' rule, the same as the event list's region filter. Works
+without internet and without a map library; with a 天地图 key, tiles are laid under the SVG in the same
+Web Mercator viewport (grid.map_tiles). Design notes: docs/architecture/grid.md."""
 
 from __future__ import annotations
 
 import math
-from collections import defaultdict
 from dataclasses import dataclass, field
 
-from django.db.models import Count, Q
+from django.db.models import Q
 from django.urls import reverse
 from django.utils.html import escape
 
 from .access import region_grants, scope
+from .areas import counts_by_area, in_area, located_in
 from .boundaries import BoundaryError, polygons_of
+from .map_tiles import TIANDITU_LAYERS, Viewport, fit, tianditu_url, tiles_for
 from .models import Event, Region
 
 WIDTH, HEIGHT, PAD = 900, 640, 16
 MAX_POINTS = 2000
+SPREAD_CELL = 14  # points closer than this (drawing units) are spread around their common place…
+MAX_SPREAD = 8  # …up to this many; more become one numbered circle that opens the area below (or the list)
 # Point colours: overdue first, then urgency (the list's tags use the same meanings).
 OVERDUE_COLOUR = "#c62828"
 URGENCY_COLOURS = {Event.Urgency.NORMAL: "#1565c0", Event.Urgency.URGENT: "#ef6c00", Event.Urgency.CRITICAL: "#6a1b9a"}
@@ -39,7 +44,10 @@ class RegionMap:
     areas: list[Area]
     points: list[Event]
     unplaced: int  # open events without coordinates (listed, not drawn)
+    total: tuple[int, int] = (0, 0)  # (open, overdue) in the root's area: the event list filtered to it
+    rest: tuple[int, int] = (0, 0)  # of those, counted toward no area below (recorded above, outside them)
     svg: str = ""
+    tiles: list[tuple[str, list[str]]] = field(default_factory=list)  # (style, tile addresses, bottom first)
 
     @property
     def has_shapes(self) -> bool:
@@ -62,33 +70,32 @@ def map_root(user, requested: int | None = None) -> Region | None:
     return regions.filter(path__in=paths).order_by("path").first()
 
 
-def build_map(user, root: Region) -> RegionMap:
-    """The areas under `root` with their counts and the open events to draw (scoped to what the user may see)."""
+def build_map(user, root: Region, *, tile_key: str = "") -> RegionMap:
+    """The areas under `root` with their counts and the open events to draw (scoped to what the user may
+    see); with `tile_key`, the 天地图 tiles under them."""
     children = list(Region.objects.filter(path__startswith=root.path, depth=root.depth + 1)
                     .select_related("tier").order_by("path"))
     areas = [Area(child) for child in children] or [Area(root)]
-    events = scope(user, Event.objects.filter(status__in=Event.OPEN_STATUSES, region__path__startswith=root.path),
-                   "grid.view_event")
-    length = len(root.path) + Region.steplen
-    counts: dict[str, list[int]] = defaultdict(lambda: [0, 0])
-    for path, opened, overdue in (events.values("region__path").order_by()
-                                  .annotate(n=Count("id"), late=Count("id", filter=Q(is_overdue=True)))
-                                  .values_list("region__path", "n", "late")):
-        key = path[:length] if children else root.path
-        counts[key][0] += opened
-        counts[key][1] += overdue
+    events = in_area(scope(user, Event.objects.filter(status__in=Event.OPEN_STATUSES), "grid.view_event"), root)
+    counts, rest = counts_by_area(events, [area.region for area in areas])
     for area in areas:
-        area.open, area.overdue = counts.get(area.region.path, (0, 0))
+        area.open, area.overdue = counts[area.region.pk]
         try:
             area.polygons = polygons_of(area.region.boundary) if area.region.boundary else []
         except BoundaryError:
             area.polygons = []
     points = list(events.filter(latitude__isnull=False, longitude__isnull=False)
                   .only("pk", "title", "latitude", "longitude", "urgency", "is_overdue")
-                  .order_by("-created_at")[:MAX_POINTS])
+                  .order_by("-created_at", "-id")[:MAX_POINTS])
     unplaced = events.filter(Q(latitude__isnull=True) | Q(longitude__isnull=True)).count()
-    result = RegionMap(root, areas, points, unplaced)
-    result.svg = render_svg(result)
+    total = (sum(area.open for area in areas) + rest[0], sum(area.overdue for area in areas) + rest[1])
+    result = RegionMap(root, areas, points, unplaced, total, rest)
+    view = viewport(result)
+    if view is not None:
+        result.svg = render_svg(result, view)
+        if tile_key:
+            result.tiles = [(tile.style, [tianditu_url(tile, layer, tile_key) for layer in TIANDITU_LAYERS])
+                            for tile in tiles_for(view)]
     return result
 
 
@@ -103,46 +110,107 @@ def shade(area: Area, top: int) -> str:
     return SHADES[min(step, len(SHADES) - 1)]
 
 
-def render_svg(data: RegionMap) -> str:
-    """The map as one SVG element (every text escaped): areas, their names and counts, then the points."""
-    coords = [point for area in data.areas for polygon in area.polygons for ring in polygon for point in ring]
+def viewport(data: RegionMap) -> Viewport | None:
+    """The Web Mercator viewport that shows every area and point (None when there is nothing to draw)."""
+    coords = [point[:2] for area in data.areas for polygon in area.polygons for ring in polygon for point in ring]
     coords += [(float(e.longitude), float(e.latitude)) for e in data.points]
-    if not coords:
-        return ""
-    min_lon, max_lon = min(c[0] for c in coords), max(c[0] for c in coords)
-    min_lat, max_lat = min(c[1] for c in coords), max(c[1] for c in coords)
-    x_scale = math.cos(math.radians((min_lat + max_lat) / 2))  # keeps shapes from stretching east-west
-    span_x = max((max_lon - min_lon) * x_scale, 1e-6)
-    span_y = max(max_lat - min_lat, 1e-6)
-    scale = min((WIDTH - 2 * PAD) / span_x, (HEIGHT - 2 * PAD) / span_y)
+    return fit(coords, WIDTH, HEIGHT, PAD) if coords else None
 
-    def xy(lon: float, lat: float) -> tuple[float, float]:
-        return (PAD + (lon - min_lon) * x_scale * scale, HEIGHT - PAD - (lat - min_lat) * scale)
 
+def label_anchor(ring, view: Viewport) -> tuple[float, float]:
+    """Where an area's name goes: the centre of its outline's vertices, in drawing units."""
+    xs, ys = zip(*(view.xy(p[0], p[1]) for p in ring[:-1] or ring), strict=True)
+    return sum(xs) / len(xs), sum(ys) / len(ys)
+
+
+def spread(points: list[Event], view: Viewport) -> list[tuple[float, float, list[Event]]]:
+    """The points in drawing units, those that would cover each other grouped by the cell they fall in:
+    (x, y, events) per group, newest events first, in the order the points were given."""
+    groups: dict[tuple[int, int], tuple[float, float, list[Event]]] = {}
+    for event in points:
+        x, y = view.xy(float(event.longitude), float(event.latitude))
+        key = (math.floor(x / SPREAD_CELL), math.floor(y / SPREAD_CELL))
+        if key not in groups:
+            groups[key] = (x, y, [])
+        groups[key][2].append(event)
+    return list(groups.values())
+
+
+def spread_radius(group: list[Event]) -> float:
+    """The radius of the ring a group's points are spread on (0 for a single point; 14 for a numbered circle)."""
+    if len(group) == 1:
+        return 0.0
+    if len(group) > MAX_SPREAD:
+        return 14.0
+    # Neighbours on the ring stay apart even at a phone's larger dots (radius 13, see site.css).
+    return max(16.0, 14 / math.sin(math.pi / len(group)))
+
+
+def clear_of(anchor: tuple[float, float], groups: list[tuple[float, float, list[Event]]]) -> tuple[float, float]:
+    """An area's label place moved above the points that would cover it (they stay where they happened)."""
+    x, y = anchor
+    for gx, gy, group in groups:
+        reach = spread_radius(group) + 9  # a point's radius and its white edge
+        if abs(gx - x) < 40 + reach and -reach - 4 < y - gy < reach + 14:
+            y = gy - reach - 6
+    return x, y
+
+
+def _point(event: Event, x: float, y: float) -> str:
+    href = reverse("grid:event_detail", args=[event.pk])
+    state = "超期" if event.is_overdue else event.get_urgency_display()
+    return (f'<a href="{href}" class="gv-map__point" data-event="{event.pk}"><circle cx="{x:.1f}" cy="{y:.1f}" '
+            f'r="7" fill="{point_colour(event)}" stroke="#fff" stroke-width="2">'
+            f'<title>{escape(f"#{event.pk} {event.title}（{state}）")}</title></circle></a>')
+
+
+def cluster_link(data: RegionMap, event: Event) -> str:
+    """Where a numbered circle leads: the map of the area below that holds it, else the list of the root's
+    open events."""
+    lon, lat = float(event.longitude), float(event.latitude)
+    for area in data.areas:
+        if area.region != data.root and located_in(area.region, lon, lat):
+            return reverse("grid:map") + f"?region={area.region.pk}"
+    return reverse("grid:events") + f"?status=open&region={data.root.pk}"
+
+
+def render_svg(data: RegionMap, view: Viewport) -> str:
+    """The map as one SVG element (every text escaped): areas, their names and counts, then the points."""
     top = max((area.open + 2 * area.overdue for area in data.areas), default=0)
     parts = [f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {WIDTH} {HEIGHT}" role="img" '
              f'aria-label="{escape(data.root.name if data.root else "")}一张图" class="gv-map__svg">']
+    groups = spread(data.points, view)
+    labels = []
     for area in data.areas:
         if not area.polygons:
             continue
-        d = " ".join("M" + " L".join(f"{x:.1f},{y:.1f}" for x, y in (xy(*p) for p in ring)) + " Z"
+        d = " ".join("M" + " L".join(f"{x:.1f},{y:.1f}" for x, y in (view.xy(p[0], p[1]) for p in ring)) + " Z"
                      for polygon in area.polygons for ring in polygon)
         label = f"{area.region.name}：未办结 {area.open} 件，其中超期 {area.overdue} 件"
         href = reverse("grid:map") + f"?region={area.region.pk}"
-        parts.append(f'<a href="{href}" class="gv-map__area"><path d="{d}" fill="{shade(area, top)}" '
-                     f'fill-rule="evenodd" stroke="#8d6e63" stroke-width="1"><title>{escape(label)}</title></path>')
-        ring = area.polygons[0][0]
-        cx = sum(p[0] for p in ring) / len(ring)
-        cy = sum(p[1] for p in ring) / len(ring)
-        x, y = xy(cx, cy)
-        parts.append(f'<text x="{x:.1f}" y="{y:.1f}" text-anchor="middle" font-size="13" fill="#4e342e">'
-                     f'{escape(area.region.name)}{f" {area.open}" if area.open else ""}</text></a>')
-    for event in data.points:
-        x, y = xy(float(event.longitude), float(event.latitude))
-        href = reverse("grid:event_detail", args=[event.pk])
-        state = "超期" if event.is_overdue else event.get_urgency_display()
-        parts.append(f'<a href="{href}" class="gv-map__point" data-event="{event.pk}"><circle cx="{x:.1f}" cy="{y:.1f}" '
-                     f'r="7" fill="{point_colour(event)}" stroke="#fff" stroke-width="2">'
-                     f'<title>{escape(f"#{event.pk} {event.title}（{state}）")}</title></circle></a>')
+        parts.append(f'<a href="{href}" class="gv-map__area" data-region="{area.region.pk}"><path d="{d}" '
+                     f'fill="{shade(area, top)}" fill-rule="evenodd" stroke="#8d6e63" stroke-width="1">'
+                     f'<title>{escape(label)}</title></path></a>')
+        x, y = clear_of(label_anchor(area.polygons[0][0], view), groups)
+        labels.append(f'<text x="{x:.1f}" y="{y:.1f}" text-anchor="middle" class="gv-map__label">'
+                      f'{escape(area.region.name)}{f" {area.open}" if area.open else ""}</text>')
+    # Names above every shape (a neighbour drawn later must not hide the end of one), under the points.
+    parts += labels
+    for x, y, group in groups:
+        if len(group) == 1:
+            parts.append(_point(group[0], x, y))
+        elif len(group) <= MAX_SPREAD:
+            radius = spread_radius(group)
+            parts.append(f'<circle cx="{x:.1f}" cy="{y:.1f}" r="{radius:.1f}" class="gv-map__spread"/>')
+            for index, event in enumerate(group):
+                angle = 2 * math.pi * index / len(group) - math.pi / 2
+                parts.append(_point(event, x + radius * math.cos(angle), y + radius * math.sin(angle)))
+        else:
+            late = sum(1 for event in group if event.is_overdue)
+            title = f"此处 {len(group)} 件未办结事件" + (f"，其中超期 {late} 件" if late else "") + "，点击查看"
+            parts.append(f'<a href="{cluster_link(data, group[0])}" class="gv-map__cluster"><circle cx="{x:.1f}" cy="{y:.1f}" r="14" '
+                         f'fill="{OVERDUE_COLOUR if late else URGENCY_COLOURS["normal"]}" stroke="#fff" stroke-width="2">'
+                         f'<title>{escape(title)}</title></circle><text x="{x:.1f}" y="{y + 4:.1f}" '
+                         f'text-anchor="middle">{len(group)}</text></a>')
     parts.append("</svg>")
     return "".join(parts)

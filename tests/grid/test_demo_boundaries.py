@@ -16,6 +16,8 @@ from grid import boundaries
 from grid.event_lists import my_tasks
 from grid.models import Event, Region
 
+from .test_map_tiles import DEMO_EAST, DEMO_NORTH, DEMO_SOUTH, DEMO_WEST
+
 pytestmark = pytest.mark.django_db
 
 
@@ -31,6 +33,9 @@ def test_every_region_of_the_demo_county_has_a_boundary_with_its_box(demo):
         assert boundaries.box_fields(region.boundary) == {
             "boundary_west": region.boundary_west, "boundary_east": region.boundary_east,
             "boundary_south": region.boundary_south, "boundary_north": region.boundary_north}
+    county = regions.get(depth=1)  # the outline whose 天地图 tiles tests/grid/test_map_tiles.py works out by hand
+    assert (county.boundary_west, county.boundary_east, county.boundary_south, county.boundary_north) == (
+        DEMO_WEST, DEMO_EAST, DEMO_SOUTH, DEMO_NORTH)
 
 
 def test_children_tile_their_parent_without_overlapping(demo):
