@@ -5,9 +5,8 @@ import io
 from decimal import Decimal
 
 import pytest
-from openpyxl import load_workbook
-
 from django import forms
+from openpyxl import load_workbook
 
 from governance.listing import FilterForm, ListSelect, Sorts, xlsx_export
 from governance.models import AuditEntry
