@@ -29,6 +29,8 @@ from django.db.models import Count, DateField, Q, Sum
 from django.db.models.functions import Coalesce, TruncMonth
 from django.utils import timezone
 
+from governance import audit
+
 from .models import Event, EventMonthCount, Region
 
 OUTCOMES: dict[str, tuple[str, ...]] = {
@@ -64,35 +66,47 @@ def _add(event: Event, outcome: str, n: int) -> None:
     """Add `n` (−1 takes one out) to the rows of `event` under `outcome`: one statement, every level.
 
     The region's ancestors are found by their paths (prefixes of the event region's path), so no row is
-    read first; ON CONFLICT makes the first event of a key insert its row and the next ones add to it."""
+    read first; ON CONFLICT makes the first event of a key insert its row and the next ones add to it.
+    When the event's region is at hand (the services have it), its prefixes are given as values;
+    otherwise the statement cuts them from the region's path itself."""
     table = EventMonthCount._meta.db_table
     region_table = Region._meta.db_table
     step = Region.steplen
-    prefixes = ", ".join(f"substr(e.path, 1, {k * step})" for k in range(1, MAX_DEPTH + 1))
+    region = event._state.fields_cache.get("region")
+    if region is not None and region.pk == event.region_id:
+        prefixes = [region.path[:end] for end in range(step, len(region.path) + 1, step)]
+        source = (f"FROM {region_table} r JOIN {region_table} a ON a.path = substr(%s, 1, length(r.path) + {step}) "
+                  f"WHERE r.path IN ({', '.join(['%s'] * len(prefixes))})")
+        source_params = [region.path, *prefixes]
+    else:
+        cut = ", ".join(f"substr(e.path, 1, {k * step})" for k in range(1, MAX_DEPTH + 1))
+        source = (f"FROM {region_table} e JOIN {region_table} r ON r.path IN ({cut}) "
+                  f"JOIN {region_table} a ON a.path = substr(e.path, 1, length(r.path) + {step}) WHERE e.id = %s")
+        source_params = [event.region_id]
     sql = (
         f'INSERT INTO {table} (root_id, area_id, "month", category_id, outcome, events) '
-        f"SELECT r.id, a.id, %s, %s, %s, %s FROM {region_table} e "
-        f"JOIN {region_table} r ON r.path IN ({prefixes}) "
-        f"JOIN {region_table} a ON a.path = substr(e.path, 1, length(r.path) + {step}) "
-        f"WHERE e.id = %s "
+        f"SELECT r.id, a.id, %s, %s, %s, %s {source} "
         f'ON CONFLICT (root_id, "month", area_id, category_id, outcome) '
         f"DO UPDATE SET events = {table}.events + excluded.events"
     )
     month = connection.ops.adapt_datefield_value(month_of(event.created_at))
     with connection.cursor() as cursor:
-        cursor.execute(sql, [month, event.category_id, outcome, n, event.region_id])
+        cursor.execute(sql, [month, event.category_id, outcome, n, *source_params])
 
 
 def count_new(event: Event) -> None:
-    """A new event: count it under its outcome (called in the transaction that inserts it)."""
+    """A new event: count it under its outcome, in the transaction that inserts it, after its audit
+    entry (which holds the audit chain's head: the shared count rows are always taken after it)."""
     _add(event, outcome_of(event.status), 1)
 
 
 def outcome_changed(event: Event, before_status: str) -> None:
     """The event's status moved from `before_status` to `event.status`: move its count if the outcome
-    changed (open → closed, ended)."""
+    changed (open → closed, ended). The audit chain's head is taken first, as every writer of these
+    shared rows does (see count_new), so two services never wait on each other in opposite orders."""
     before, after = outcome_of(before_status), outcome_of(event.status)
     if before != after:
+        audit.hold_head()
         _add(event, before, -1)
         _add(event, after, 1)
 

@@ -103,12 +103,15 @@ def test_counts_agree_with_the_events_after_a_random_sequence_of_the_services(co
 
 
 def test_each_event_is_counted_at_every_region_above_it(county, people, categories):
-    events.report_event(by=people["grid_member"], region=county.micro1, category=categories[0], title="微网格事件",
-                        description="描述", occurred_at=timezone.now(), idempotency_key="levels-1")
+    event, _ = events.report_event(by=people["grid_member"], region=county.micro1, category=categories[0],
+                                   title="微网格事件", description="描述", occurred_at=timezone.now(),
+                                   idempotency_key="levels-1")
     rows = {(row.root_id, row.area_id): row.events for row in EventMonthCount.objects.all()}
     assert rows == {(county.county.pk, county.taiping.pk): 1, (county.taiping.pk, county.louxing.pk): 1,
                     (county.louxing.pk, county.grid1.pk): 1, (county.grid1.pk, county.micro1.pk): 1,
                     (county.micro1.pk, county.micro1.pk): 1}
+    event_counts.count_new(Event.objects.get(pk=event.pk))  # without its region: the statement cuts the path
+    assert sorted(EventMonthCount.objects.values_list("events", flat=True)) == [2] * 5
 
 
 def test_events_of_another_month_and_an_event_granted_alone_are_shown_as_counted_from_the_events(
