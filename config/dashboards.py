@@ -4,22 +4,21 @@ Design notes: docs/architecture/governance.md."""
 from __future__ import annotations
 
 import datetime
-import hashlib
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.signals import user_logged_in
-from django.core.cache import cache
 from django.db.models import Count, Q
+from django.db.models.functions import Coalesce
 from django.db.models.signals import pre_save
 from django.urls import reverse
 from django.utils import timezone
 
 from governance.charts import Figure, Series
-from governance.models import AuditEntry
-from grid.access import region_grants, scope
+from grid import event_counts
+from grid.access import explicit_grants, region_grants, scope
 from grid.event_lists import TaskRow, my_tasks, task_rows
 from grid.models import Event, EventCategory, Region, WorkDiary
 from inspection.models import PatrolReport
@@ -31,15 +30,13 @@ from .worklist import Deadline, GroupCard, Queue, deadlines_this_week, group_car
 
 SESSION_PREVIOUS_LOGIN = "gv_previous_login"
 MONTHS = 12
-PATH_STEP = Region.steplen
 
-# Event statuses grouped as the charts show them.
+# Event statuses grouped as the charts show them (the outcomes the monthly counts keep).
 STATUS_GROUPS: list[tuple[str, str, tuple[str, ...]]] = [
-    ("open", "办理中", tuple(Event.OPEN_STATUSES)),
-    ("closed", "已办结", (Event.Status.CLOSED,)),
-    ("ended", "驳回或合并", (Event.Status.REJECTED, Event.Status.MERGED)),
+    ("open", "办理中", event_counts.OUTCOMES["open"]),
+    ("closed", "已办结", event_counts.OUTCOMES["closed"]),
+    ("ended", "驳回或合并", event_counts.OUTCOMES["ended"]),
 ]
-_GROUP_OF_STATUS = {status: key for key, _label, statuses in STATUS_GROUPS for status in statuses}
 TASK_PERMS = ("grid.add_event", "grid.triage_event", "grid.handle_village_event", "grid.dispatch_event",
               "grid.centre_dispatch_event", "grid.handle_dispatched_event", "grid.verify_event")
 @dataclass
@@ -163,14 +160,7 @@ def _month_bounds(months: list[datetime.date]) -> list[tuple[datetime.datetime, 
     return list(zip(aware, aware[1:], strict=False))
 
 
-CUBE_SECONDS = 600
 _CUBE_ATTR = "_gv_event_cube"
-
-
-def _data_version() -> tuple:
-    """Changes whenever an event is added or any audited change happens (two primary-key lookups)."""
-    return (Event.objects.order_by("-pk").values_list("pk", flat=True).first(),
-            AuditEntry.objects.order_by("-pk").values_list("pk", flat=True).first())
 
 
 def event_cube(user) -> list[tuple]:
@@ -179,50 +169,45 @@ def event_cube(user) -> list[tuple]:
 
     The area is the child of the user's one scope region that the event lies under (the root's own
     path for events on the root itself; "" when the scope has several regions: no area figure then).
-    The three event figures are drawn from this. It comes from one grouped scan of the events (plain
-    comparisons on the indexed created_at and the event's own columns: no join, no date function per
-    event), folded here to a few hundred rows (a county's raw groups are some 300,000: folding them
-    for every page view cost most of a second). The folded rows are shared by every user with the
-    same regions and kept in the cache until the data changes (a new event or audited change) or for
-    CUBE_SECONDS; a user object keeps them for the request.
+    The three event figures are drawn from this. It is read from the monthly counts kept beside the
+    events (grid.event_counts: one grouped query over a few thousand rows for a county, however many
+    events it has), plus, for events granted to the user one by one outside their regions, one small
+    query on those events. A user object keeps the rows for the request.
     """
     cached = getattr(user, _CUBE_ATTR, None)
     if cached is not None:
         return cached
     months = _month_starts(timezone.localdate())
-    bounds = _month_bounds(months)
-    scope_key = "all" if user.is_superuser else ",".join(region_grants(user).paths("grid.view_event"))
-    key = "gv-dash-cube2:" + hashlib.sha1(
-        f"{scope_key}|{months[-1]}|{_data_version()}".encode()).hexdigest()
-    rows = cache.get(key)
-    if rows is None:
-        counters = {f"m{i}": Count("id", filter=Q(created_at__gte=start, created_at__lt=end))
-                    for i, (start, end) in enumerate(bounds)}
-        raw = (_scoped_events(user).filter(created_at__gte=bounds[0][0], created_at__lt=bounds[-1][1])
-               .order_by().values_list("region_id", "category_id", "status").annotate(**counters))
-        rows = _fold(user, raw, len(months))
-        cache.set(key, rows, CUBE_SECONDS)
+    roots = _roots(user, "grid.view_event")
+    single = len(roots) == 1
+    rows = [(area if single else "", top, group, per_month)
+            for area, top, group, per_month in event_counts.monthly(roots, months)]
+    rows += _granted_outside(user, roots, months)
+    folded: dict[tuple, list[int]] = {}
+    for area, top, group, per_month in rows:
+        totals = folded.setdefault((area, top, group), [0] * len(months))
+        for i, n in enumerate(per_month):
+            totals[i] += n
+    rows = [(*key, tuple(totals)) for key, totals in folded.items()]
     setattr(user, _CUBE_ATTR, rows)
     return rows
 
 
-def _fold(user, raw, months: int) -> list[tuple]:
-    """Raw (region, category, status, *months) groups → (area, top category, group, months) rows."""
-    roots = _roots(user, "grid.view_event")
-    area_of: dict[int, str] = {}
-    if len(roots) == 1:
-        root = roots[0]
-        length = len(root.path) + PATH_STEP
-        area_of = {pk: path[:length] for pk, path in Region.objects.filter(path__startswith=root.path)
-                   .values_list("pk", "path")}
-    top_of = {pk: parent or pk for pk, parent in EventCategory.objects.values_list("pk", "parent_id")}
-    folded: dict[tuple, list[int]] = {}
-    for region, category, status, *per_month in raw:
-        fold_key = (area_of.get(region, ""), top_of.get(category, category), _GROUP_OF_STATUS.get(status, "open"))
-        totals = folded.setdefault(fold_key, [0] * months)
-        for i, n in enumerate(per_month):
-            totals[i] += n
-    return [(*fold_key, tuple(totals)) for fold_key, totals in folded.items()]
+def _granted_outside(user, roots: list[Region], months: list[datetime.date]) -> list[tuple]:
+    """Cube rows ("" area) of the events granted to the user one by one that lie outside their regions."""
+    granted = [] if user.is_superuser else explicit_grants(user, Event, "grid.view_event")
+    if not granted:
+        return []
+    bounds = _month_bounds(months)
+    outside = Q()
+    for root in roots:
+        outside &= ~Q(region__path__startswith=root.path)
+    counters = {f"m{i}": Count("id", filter=Q(created_at__gte=start, created_at__lt=end))
+                for i, (start, end) in enumerate(bounds)}
+    raw = (Event.objects.filter(outside, pk__in=granted, created_at__gte=bounds[0][0], created_at__lt=bounds[-1][1])
+           .order_by().annotate(top=Coalesce("category__parent_id", "category_id"))
+           .values_list("top", "status").annotate(**counters))
+    return [("", top, event_counts.outcome_of(status), tuple(per_month)) for top, status, *per_month in raw]
 
 
 def events_by_month(user) -> Figure | None:

@@ -17,6 +17,7 @@ from django.utils import timezone
 from viewflow.workflow.fields import get_flow_ref
 from viewflow.workflow.models import Process, Task
 
+from grid import event_counts
 from grid.event_flow import EventFlow
 from grid.models import Department, Event, EventCategory, Post, Region, Role, Tier
 from rectification.models import RectificationItem, RectificationPlan
@@ -74,6 +75,8 @@ def generate(*, villages: int, events: int, seed: int, now: datetime.datetime | 
     if events > have:
         factory.grow(events, log=log)
         written["events"] = events - have
+        # The rows were written around the services: count them again (grid.event_counts).
+        log(f"event counts: {event_counts.rebuild():,} rows")
     return written
 
 

@@ -138,6 +138,15 @@ def record_many(action: str, objects: list[models.Model], *, actor=None, before:
     return len(entries)
 
 
+def hold_head() -> None:
+    """Lock the chain's head for the rest of the transaction without writing an entry yet.
+
+    For a change that also updates rows many writers share (grid.event_counts): every such writer then
+    takes the head first and the shared rows after it, one order for all (no deadlock between a
+    writer holding the head and one holding a shared row)."""
+    _take_head(0)
+
+
 def _take_head(writes: int) -> str:
     """Lock the chain's head row (serialising writers on SQLite and PostgreSQL alike) and return the
     hash the next entry chains onto; one statement on PostgreSQL (UPDATE … RETURNING)."""

@@ -13,8 +13,11 @@ from urllib.parse import quote
 from django import forms
 from django.db.models import Q, QuerySet
 from django.db.models.expressions import BaseExpression
+from django.forms.utils import flatatt
 from django.http import HttpResponse
 from django.utils import timezone
+from django.utils.html import conditional_escape, escape, format_html
+from django.utils.safestring import mark_safe
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Font
@@ -58,12 +61,40 @@ class Sorts:
         return [key for key in self.choices if key]
 
 
+class ListSelect(forms.Select):
+    """A <select> written out in Python, with the same markup as Django's template.
+
+    A county's filter lists offer hundreds of plans and organisations; Django draws every option
+    through a template of its own, which cost more than half of the rectification item list's time."""
+
+    def render(self, name, value, attrs=None, renderer=None):
+        widget = self.get_context(name, value, attrs)["widget"]
+        parts = [format_html('<select name="{}"{}>', widget["name"], flatatt(widget["attrs"]))]
+        for group_name, options, _index in widget["optgroups"]:
+            if group_name:
+                parts.append(format_html('<optgroup label="{}">', group_name))
+            parts.extend(f'<option value="{escape(option["value"])}"{flatatt(option["attrs"]) if option["attrs"] else ""}>'
+                         f'{conditional_escape(option["label"])}</option>' for option in options)
+            if group_name:
+                parts.append("</optgroup>")
+        parts.append("</select>")
+        return mark_safe("".join(parts))  # noqa: S308 — every piece escaped above
+
+
 class FilterForm(forms.Form):
     """A list's filter form. The fields holding good values apply even when another holds a bad one:
     that one's error shows beside it and it is ignored (the list and its export stay the same).
 
     A query string naming none of its fields (the first visit, or only `?page=2`) leaves it unbound:
-    it shows its initial values and no errors, as a form the user has not submitted yet."""
+    it shows its initial values and no errors, as a form the user has not submitted yet.
+
+    Its plain selects are drawn by ListSelect (the same markup, written out in Python)."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for field in self.fields.values():
+            if type(field.widget) is forms.Select:
+                field.widget = ListSelect(attrs=field.widget.attrs, choices=field.widget.choices)
 
     @property
     def is_bound(self) -> bool:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from django.utils import timezone
 
+from . import event_counts
 from .flow_policy import policy_of
 from .models import Event, FlowPolicy, Post, Region
 
@@ -50,5 +51,10 @@ def may_take_step(user, event: Event, step: str) -> bool:
 
 
 def mark_closed(event: Event) -> None:
-    """Called by the flow's close node once verification is satisfied."""
-    Event.objects.filter(pk=event.pk).update(status=Event.Status.CLOSED, closed_at=timezone.now(), is_overdue=False)
+    """Called by the flow's close node once verification is satisfied; moves the event's monthly count
+    (grid.event_counts) in the same transaction."""
+    before = Event.objects.filter(pk=event.pk).values_list("status", flat=True).get()
+    closed_at = timezone.now()
+    Event.objects.filter(pk=event.pk).update(status=Event.Status.CLOSED, closed_at=closed_at, is_overdue=False)
+    event.status, event.closed_at, event.is_overdue = Event.Status.CLOSED, closed_at, False
+    event_counts.outcome_changed(event, before)

@@ -23,6 +23,7 @@ from workflows.engine import StepUnavailable, complete_task, open_task
 from workflows.flow_parts import artifact_lookup
 from workflows.models import EventProcess, TaskDeadline
 
+from . import event_counts
 from .category_attributes import clean_attribute_values
 from .event_rules import HANDLE_PERMISSION_BY_TIER, handle_permission_for, mark_closed, may_take_step  # noqa: F401 (API)
 from .flow_policy import (
@@ -211,6 +212,7 @@ def report_event(
                 event.save(force_insert=True)
                 audit.record("event.report", actor=by, obj=event, after=_report_snapshot(event))
                 EventFlow.start.run(event=event)
+            event_counts.count_new(event)
             evidence.store(event, inspected, by=by)
     except IntegrityError:
         existing = Event.objects.filter(reporter=by, idempotency_key=idempotency_key).first()
@@ -320,6 +322,7 @@ def handle_event(
             raise EventError(f"{event.handling_region.tier.name}不能“{DECISION_LABELS.get(decision, decision)}”"
                              "（按本县流程策略）。")
         before = audit.snapshot(event, _FIELDS)
+        before_status = event.status
         inspected = []
         if decision == "resolve":
             if not result.strip():
@@ -357,6 +360,7 @@ def handle_event(
                 raise EventError("请填写驳回理由。")
             event.rejection_reason, event.status = reason.strip(), Event.Status.REJECTED
         event.save()
+        event_counts.outcome_changed(event, before_status)
         stored = evidence.store(event, inspected, by=by)
         _complete(event, "handle", decision, by=by)
         if decision == "dispatch" and due_on is not None:
@@ -431,6 +435,7 @@ def department_handle_event(event: Event, *, by, decision: str, result: str = ""
         event = _lock(event)
         _require_step(by, event, "department")
         before = audit.snapshot(event, _FIELDS)
+        before_status = event.status
         inspected = []
         if decision == "resolve":
             if not result.strip():
@@ -451,6 +456,7 @@ def department_handle_event(event: Event, *, by, decision: str, result: str = ""
         else:
             raise EventError("无效的办理决定。")
         event.save()
+        event_counts.outcome_changed(event, before_status)
         stored = evidence.store(event, inspected, by=by)
         _complete(event, "department", decision, by=by)
         audit.record(f"event.department.{decision}", actor=by, obj=event, before=before,

@@ -408,6 +408,34 @@ class Event(models.Model):
         return self.status in self.OPEN_STATUSES
 
 
+class EventMonthCount(models.Model):
+    """How many events of a month lie under a region, by the child region they lie under, their category
+    and their outcome: the dashboards' event figures read these rows instead of the events
+    (grid.event_counts keeps them in step with the events and rebuilds them)."""
+
+    # No index of their own: the unique key leads with the root, and areas and categories that have
+    # events are never deleted.
+    root = models.ForeignKey(Region, verbose_name="区域", on_delete=models.CASCADE, related_name="+", db_index=False)
+    area = models.ForeignKey(Region, verbose_name="下级区域", on_delete=models.CASCADE, related_name="+",
+                             db_index=False, help_text="事件所在的下一级区域；事件就在本区域时为本区域")
+    month = models.DateField("上报月份", help_text="上报时间（本地时间）所在月份的第一天")
+    category = models.ForeignKey(EventCategory, verbose_name="类别", on_delete=models.CASCADE, related_name="+",
+                                 db_index=False)
+    outcome = models.CharField("结果", max_length=8, help_text="open 办理中 / closed 已办结 / ended 驳回或合并")
+    events = models.IntegerField("事件数", default=0)
+
+    class Meta:
+        verbose_name = "事件月度计数"
+        verbose_name_plural = "事件月度计数"
+        constraints = [
+            models.UniqueConstraint(fields=["root", "month", "area", "category", "outcome"],
+                                    name="event_month_count_key"),
+        ]
+
+    def __str__(self):
+        return f"{self.month:%Y-%m} {self.outcome} {self.events}"
+
+
 class PatrolLog(models.Model):
     """One patrol of a grid member (巡查记录): when, where, households visited, events found."""
 

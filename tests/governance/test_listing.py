@@ -5,9 +5,10 @@ import io
 from decimal import Decimal
 
 import pytest
+from django import forms
 from openpyxl import load_workbook
 
-from governance.listing import Sorts, xlsx_export
+from governance.listing import FilterForm, ListSelect, Sorts, xlsx_export
 from governance.models import AuditEntry
 
 SORTS = Sorts(("最新在前", ("-id",)), oldest=("最早在前", ("id",)))
@@ -64,3 +65,21 @@ def test_an_export_is_read_by_the_auditors_of_the_exporters_region_not_by_others
     client.force_login(other_auditor)  # an auditor of the neighbouring township
     page = client.get(reverse("system:audit"))
     assert page.status_code == 200 and "test.export" not in page.content.decode()
+
+
+def test_filter_selects_are_drawn_in_python_with_the_markup_of_djangos_select():
+    class Form(FilterForm):
+        plan = forms.TypedChoiceField(label="方案", required=False, coerce=int, empty_value=None,
+                                      choices=[("", "全部"), (1, "甲<村>方案"), (2, "乙村 & 丙村")])
+        grouped = forms.ChoiceField(label="分组", required=False, choices=[("地区", [("a", "东"), ("b", "西")])])
+
+    form = Form({"plan": "2", "grouped": "b"})
+    assert isinstance(form.fields["plan"].widget, ListSelect)
+    for name in ("plan", "grouped"):
+        field = form[name]
+        plain = forms.Select(choices=form.fields[name].choices).render(field.html_name, field.value(),
+                                                                        {"id": field.auto_id})
+        drawn = str(field)
+        assert " ".join(drawn.split()) == " ".join(plain.replace("\n", "").split()).replace("> <", "><")
+    assert '<option value="2" selected>乙村 &amp; 丙村</option>' in str(form["plan"])
+    assert "甲&lt;村&gt;方案" in str(form["plan"])
