@@ -67,3 +67,54 @@ def test_other_counties_offices_and_other_roles_are_refused(county, personas, cl
         assert client.get(reverse("grid:flow_policies")).status_code == 403
         assert new_version(client, county.taiping).status_code in (403, 404)
     assert not FlowPolicy.objects.exists()
+
+
+def _rows_posted(client, region):
+    """The deadline table as the page offers it (every tier and urgency), keyed by (tier, urgency)."""
+    page = client.get(reverse("grid:flow_policy_new", args=[region.pk]))
+    rows = page.context["rows"]
+    data = {f"dl-{key}": value for key, value in rows.management_form.initial.items()}
+    cells = {}
+    for index, form in enumerate(rows.forms):
+        values = form.initial
+        cells[(values["tier"], values["urgency"])] = index
+        data.update({f"dl-{index}-tier": values["tier"], f"dl-{index}-urgency": values["urgency"],
+                     f"dl-{index}-hours": values["hours"] or "", f"dl-{index}-action": values["action"]})
+        if values["working_hours"]:
+            data[f"dl-{index}-working_hours"] = "on"
+    return data, cells
+
+
+def test_county_office_sets_each_tiers_deadline_and_timeout_on_the_page(county, personas, client):
+    """The office gives the township 24 working hours for an urgent case, escalating on timeout to the
+    county centre; the village tier is left out, so its filled rows do not become deadlines."""
+    today = timezone.localdate().isoformat()
+    client.force_login(personas["county_office"])
+    data, cells = _rows_posted(client, county.county)
+    assert len(cells) == 12  # four tiers × three urgencies
+    township = cells[("township", "urgent")]
+    data.update({f"dl-{township}-hours": "24", f"dl-{township}-working_hours": "on", f"dl-{township}-action": "escalate"})
+    village = cells[("village", "normal")]
+    data.update({f"dl-{village}-hours": "48"})
+    county_row = cells[("county", "urgent")]
+    data.update({f"dl-{county_row}-hours": "8"})
+    response = new_version(client, county.county, effective_from=today, use_village=None, use_county="on",
+                           dispatch_at_county="on", **data)
+    assert response.status_code == 302, response.content.decode()
+    policy = FlowPolicy.objects.get(region=county.county)
+    rows = {(row.tier, row.urgency): (row.hours, row.working_hours, row.action) for row in policy.deadlines.all()}
+    assert rows == {("township", "urgent"): (24, True, "escalate"), ("county", "urgent"): (8, False, "supervise")}
+
+
+def test_a_timeout_escalating_above_the_top_tier_or_a_bad_hour_count_is_refused(county, personas, client):
+    today = timezone.localdate().isoformat()
+    client.force_login(personas["county_office"])
+    data, cells = _rows_posted(client, county.county)
+    top = cells[("township", "normal")]
+    data.update({f"dl-{top}-hours": "12", f"dl-{top}-action": "escalate"})
+    response = new_version(client, county.county, effective_from=today, **data)
+    assert response.status_code == 422 and "超期只能督办" in response.content.decode()
+    data.update({f"dl-{top}-hours": "0", f"dl-{top}-action": "supervise"})
+    response = new_version(client, county.county, effective_from=today, **data)
+    assert response.status_code == 422 and "乡镇（街道）·一般：" in response.content.decode()
+    assert not FlowPolicy.objects.exists()
