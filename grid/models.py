@@ -62,6 +62,11 @@ class Region(MP_Node):
     def __str__(self):
         return self.full_path or self.name
 
+    @property
+    def place_name(self) -> str:
+        """The path as a place is written in Chinese, without separators: 某县太平镇楼星村第1网格."""
+        return (self.full_path or self.name).replace(PATH_SEPARATOR, "")
+
     def clean(self):
         if PATH_SEPARATOR in (self.name or ""):
             raise ValidationError({"name": f"名称中不能含有“{PATH_SEPARATOR}”。"})

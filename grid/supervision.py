@@ -158,7 +158,7 @@ def _supervise_batch(ids, now, holders: Holders, rule_for, result: SupervisionRe
         url = reverse("grid:event_detail", args=[event.pk])
         due = timezone.localtime(due_at).strftime("%Y-%m-%d %H:%M")
         title = f"督办：事件 #{event.pk}“{event.title}”已超过办理时限"
-        body = f"{event.handling_region.full_path}（{event.handling_region.tier.name}）应于 {due} 前办理，现已超期，请尽快办理。"
+        body = f"{event.handling_region.place_name}应于 {due} 前办理，现已超期，请尽快办理。"
         for user_id in holding:
             notices.append(Notification(recipient_id=user_id, kind=Notification.Kind.SUPERVISION, title=title,
                                         body=body, url=url, dedupe_key=f"supervision:{task_id}:{user_id}"))

@@ -31,7 +31,7 @@ def notify_task_holders(task_id: int) -> int:
     task = Task.objects.select_related("process", "deadline").filter(pk=task_id).first()
     if task is None or task.finished is not None:
         return 0
-    event = Event.objects.select_related("handling_region__tier", "region").filter(
+    event = Event.objects.select_related("handling_region__tier", "region", "department").filter(
         pk=task.process.artifact_object_id).first()
     if event is None or not event.is_open:
         return 0
@@ -44,7 +44,8 @@ def notify_task_holders(task_id: int) -> int:
         title = f"待核实：事件 #{event.pk}“{event.title}”已办理，请核实"
     else:
         title = f"新待办：事件 #{event.pk}“{event.title}”待{step}"
-    body = f"{event.handling_region.full_path}（{event.handling_region.tier.name}）{step}{due}。"
+    department = f"·{event.department.name}" if event.department_id else ""
+    body = f"{event.handling_region.place_name}{department}：{step}{due}。"
     url = reverse("grid:event_detail", args=[event.pk])
     sent = 0
     for user_id in holding:

@@ -73,7 +73,7 @@ def test_grid_event_from_report_to_verification(journey, village):
     card = reporter.locator("section.gv-card").filter(has=reporter.get_by_role("heading", name=TITLE))
     expect(card.get_by_role("heading")).to_contain_text("处置中")
     expect(card.get_by_role("heading")).to_contain_text("紧急")
-    expect(card).to_contain_text("网格处置：某县/太平镇/楼星村/第1网格（网格）")
+    expect(card).to_contain_text("网格处置：某县太平镇楼星村第1网格")
     evidence = reporter.locator("section.gv-card", has=reporter.get_by_role("heading", name="佐证材料"))
     expect(evidence).to_contain_text(f"拍摄：{occurred:%Y-%m-%d %H:%M}")
     expect(evidence).to_contain_text(f"位置：{LATITUDE:.6f}, {LONGITUDE:.6f}")
@@ -117,7 +117,7 @@ def test_grid_event_from_report_to_verification(journey, village):
     cadre.get_by_label("上报理由").fill("涉及耕地保护，村里无执法权，请镇里处理。")
     cadre.locator("form", has=cadre.get_by_label("上报理由")).get_by_role("button", name="上报").click()
     expect(cadre.locator(".gv-messages")).to_contain_text("已办理：上报上一级。")
-    expect(cadre.locator("dl")).to_contain_text("乡镇处置：某县/太平镇（乡镇）")
+    expect(cadre.locator("dl")).to_contain_text("乡镇处置：某县太平镇")
     journey.shot(cadre, "village-escalated")
 
     # ---- the township office whistles (吹哨): dispatch to the category's lead department
@@ -130,7 +130,7 @@ def test_grid_event_from_report_to_verification(journey, village):
     expect(office.locator(".gv-messages")).to_contain_text("已办理：派单至部门。")
     card = office.locator("section.gv-card").filter(has=office.get_by_role("heading", name=TITLE))
     expect(card).to_contain_text("部门办理中")
-    expect(card).to_contain_text("部门办理：某县/太平镇（乡镇）·农业农村办")
+    expect(card).to_contain_text("部门办理：某县太平镇·农业农村办")
     journey.shot(office, "township-dispatched")
 
     # ---- the department handles it, with a photo of the site after

@@ -36,6 +36,8 @@ def test_a_report_tells_the_grid_leader_with_the_deadline(county, personas, cate
     notice = task_notices_of("grid_leader").get()
     assert f"事件 #{event.pk}" in notice.title and "待网格处置" in notice.title
     assert "前办理" in notice.body and notice.url == f"/grid/events/{event.pk}/"
+    place = county.grid1.full_path.replace("/", "")  # written as a place: no separators, no tier in brackets
+    assert notice.body.startswith(f"{place}：网格处置，请于 ") and "（" not in notice.body
     assert not task_notices_of("grid_member").exists()  # the reporter does not hold the triage step
     assert not task_notices_of("township_office").exists()
 
