@@ -96,7 +96,7 @@ def test_grid_event_from_report_to_verification(journey, village):
     journey.shot(leader, "leader-escalates")
     leader.locator("form", has=leader.get_by_label("上报理由")).get_by_role("button", name="上报").click()
     expect(leader.locator(".gv-messages")).to_contain_text("已办理：上报上一级。")
-    expect(leader.locator("dl")).to_contain_text("村级处置：某县/太平镇/楼星村（村(社区)）")
+    expect(leader.locator("dl")).to_contain_text("村级处置：某县太平镇楼星村")
     expect(leader.locator("section#actions")).to_have_count(0)  # no longer theirs to handle
     journey.shot(leader, "leader-escalated")
 
