@@ -48,9 +48,11 @@ def _values(instance: models.Model, fields: list[tuple[models.Field, bool]]) -> 
     return f"({', '.join(placeholders)})", params
 
 
-def insert_rows(instances: Iterable[models.Model], *, then: tuple[str, list] | None = None) -> None:
-    """INSERT every instance (each with its primary key already set) in one statement; `then` is a
-    final data-modifying statement run in the same one (e.g. moving the audit chain's head)."""
+def insert_rows(instances: Iterable[models.Model], *, then: tuple[str, list] | None = None,
+                also: Iterable[tuple[str, list]] = ()) -> None:
+    """INSERT every instance (each with its primary key already set) in one statement; `also` are
+    further data-modifying statements run in the same one (e.g. counters kept beside the rows), and
+    `then` is the final one (e.g. moving the audit chain's head)."""
     instances = list(instances)
     parts, params = [], []
     for number, instance in enumerate(instances):
@@ -60,6 +62,9 @@ def insert_rows(instances: Iterable[models.Model], *, then: tuple[str, list] | N
         values, values_params = _values(instance, fields)
         parts.append(f"r{number} AS ({head}{values})")
         params.extend(values_params)
+    for number, (sql, sql_params) in enumerate(also):
+        parts.append(f"a{number} AS ({sql})")
+        params.extend(sql_params)
     final_sql, final_params = then or ("SELECT 1", [])
     with connection.cursor() as cursor:
         cursor.execute(f"WITH {', '.join(parts)} {final_sql}", [*params, *final_params])

@@ -207,12 +207,12 @@ def report_event(
     try:
         with transaction.atomic():
             if one_statement.supported():
-                _write_report_in_one_statement(event, by=by)
+                _write_report_in_one_statement(event, by=by)  # the month count included
             else:
                 event.save(force_insert=True)
                 audit.record("event.report", actor=by, obj=event, after=_report_snapshot(event))
                 EventFlow.start.run(event=event)
-            event_counts.count_new(event)
+                event_counts.count_new(event)
             evidence.store(event, inspected, by=by)
     except IntegrityError:
         existing = Event.objects.filter(reporter=by, idempotency_key=idempotency_key).first()
@@ -233,7 +233,8 @@ def _report_snapshot(event: Event) -> dict:
 
 def _write_report_in_one_statement(event: Event, *, by) -> None:
     """PostgreSQL: what the ORM path writes (event, audit entry, EventFlow's start with its deadline
-    and notice) in two statements: the audit head lock drawing the ids, then one INSERT of all rows.
+    and notice, the month count) in two statements: the audit head lock drawing the ids, then one
+    INSERT of all rows.
     One event report is the hot path of the system (see the intake benchmark, tests/bench/bench_events.py)."""
     previous_hash, drawn = audit.take_head_drawing_ids(
         [Event, AuditEntry, *flow_start.MODELS, TaskDeadline, OutboxMessage])
@@ -244,7 +245,8 @@ def _write_report_in_one_statement(event: Event, *, by) -> None:
     entry.pk = next(ids)
     start = flow_start.build(EventFlow, ids, created_task_rows=EventFlow.instance.rows_for_created_task,
                              event=event)
-    one_statement.insert_rows([event, entry, *start.rows], then=audit.head_move(entry))
+    one_statement.insert_rows([event, entry, *start.rows], also=[event_counts.count_new_statement(event)],
+                              then=audit.head_move(entry))
     start.announce()
 
 
