@@ -9,6 +9,8 @@ line from, so no form can forget it:
 
 django-filter's filter forms take theirs from the `FILTERS_EMPTY_CHOICE_LABEL` setting (set beside the
 other settings to the same words).
+
+`attach_errors` is the one way a service's refusal reaches the form the user filled in.
 """
 
 from __future__ import annotations
@@ -39,3 +41,13 @@ def install() -> None:
         model_choice_init(self, queryset, empty_label=empty_label, **kwargs)
 
     forms.ModelChoiceField.__init__ = __init__
+
+
+def attach_errors(form, exc) -> None:
+    """Put a service's ValidationError beside the form's fields (or on top when the field is not on
+    the form), so the page shows the service's Chinese message where the user typed."""
+    if hasattr(exc, "error_dict"):
+        for name, errors in exc.message_dict.items():
+            form.add_error(name if name in form.fields else None, errors)
+    else:
+        form.add_error(None, exc.messages)

@@ -16,6 +16,7 @@ from django.views import View
 from django.views.generic import TemplateView
 
 from governance.evidence import EvidenceRejected, attachment_response, attachments_of
+from governance.form_defaults import attach_errors
 from governance.paging import UncountedPage
 
 from . import households
@@ -23,13 +24,6 @@ from .household_forms import HouseholdChangeForm, HouseholdFilterForm, Household
 
 PAGE_SIZE = 50
 
-
-def _attach_errors(form, exc: ValidationError) -> None:
-    if hasattr(exc, "error_dict"):
-        for name, errors in exc.message_dict.items():
-            form.add_error(name if name in form.fields else None, errors)
-    else:
-        form.add_error(None, exc.messages)
 
 
 def _require_register(user) -> None:
@@ -78,7 +72,7 @@ class HouseholdListView(LoginRequiredMixin, TemplateView):
                     is_hardship=data["is_hardship"], is_key=data["is_key"], registered_on=data["registered_on"],
                     note=data["note"])
             except ValidationError as exc:
-                _attach_errors(form, exc)
+                attach_errors(form, exc)
             else:
                 messages.success(request, f"已登记住户 {household.head_name}（{household.address}）。")
                 return redirect("grid:households")
@@ -122,7 +116,7 @@ class HouseholdDetailView(LoginRequiredMixin, TemplateView):
                 try:
                     households.update_household(household, by=request.user, **form.cleaned_data)
                 except ValidationError as exc:
-                    _attach_errors(form, exc)
+                    attach_errors(form, exc)
                 else:
                     messages.success(request, "已更新住户信息。")
                     return redirect("grid:household_detail", pk=pk)
@@ -137,7 +131,7 @@ class HouseholdDetailView(LoginRequiredMixin, TemplateView):
                 except EvidenceRejected as exc:
                     form.add_error("photos", exc.messages)
                 except ValidationError as exc:
-                    _attach_errors(form, exc)
+                    attach_errors(form, exc)
                 else:
                     messages.success(request, f"已记录 {data['date']:%m月%d日} 对 {household.head_name} 的走访。")
                     return redirect("grid:household_detail", pk=pk)

@@ -11,13 +11,14 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.generic import TemplateView
 
+from governance.form_defaults import attach_errors
+
 from . import patrols
 from .event_forms import EventReportForm
 from .event_lists import my_reports, my_tasks, task_rows
 from .event_views import submit_report
 from .models import PatrolLog, WorkDiary
 from .patrol_forms import DiaryForm
-from .patrol_views import _attach_errors
 
 MOBILE_PERMS = ("grid.add_event", "grid.add_workdiary")
 TASK_ROWS = 20
@@ -89,7 +90,7 @@ class MobileView(LoginRequiredMixin, TemplateView):
                 diary, created = patrols.write_diary(by=request.user, region=data["region"], date=data["date"],
                                                      content=data["content"])
             except ValidationError as exc:
-                _attach_errors(form, exc)
+                attach_errors(form, exc)
             else:
                 verb = "已保存" if created else "已更新"
                 messages.success(request, f"{verb}{diary.date.month}月{diary.date.day}日的工作日志。")

@@ -19,6 +19,7 @@ from django.views.generic import TemplateView
 from governance import chinese_dates
 from governance.audit import entries_for
 from governance.audit_labels import action_label
+from governance.form_defaults import attach_errors
 from governance.listing import xlsx_export
 from governance.paging import UncountedPage
 
@@ -29,14 +30,6 @@ from .patrol_forms import DiaryForm, PatrolForm, ReviewForm
 
 PAGE_SIZE = 50
 
-
-def _attach_errors(form, exc: ValidationError) -> None:
-    """Put a service's errors beside the form's fields (or on top when a field is not on the form)."""
-    if hasattr(exc, "error_dict"):
-        for name, errors in exc.message_dict.items():
-            form.add_error(name if name in form.fields else None, errors)
-    else:
-        form.add_error(None, exc.messages)
 
 
 def _history(obj) -> list:
@@ -126,7 +119,7 @@ class PatrolCreateView(LoginRequiredMixin, TemplateView):
                     households_visited=data["households_visited"], findings=data["findings"], events=data["events"],
                 )
             except ValidationError as exc:
-                _attach_errors(form, exc)
+                attach_errors(form, exc)
             else:
                 messages.success(request, f"已记录 {log.date:%m月%d日} 的{log.get_kind_display()}。")
                 return redirect("grid:patrol_detail", pk=log.pk)
@@ -236,7 +229,7 @@ class DiaryWriteView(LoginRequiredMixin, TemplateView):
             try:
                 diary, created = patrols.write_diary(by=request.user, region=data["region"], date=data["date"], content=data["content"])
             except ValidationError as exc:
-                _attach_errors(form, exc)
+                attach_errors(form, exc)
             else:
                 verb = "已保存" if created else "已更新"
                 messages.success(request, f"{verb} {diary.date:%m月%d日} 的工作日志。")
@@ -279,7 +272,7 @@ class DiaryReviewView(LoginRequiredMixin, TemplateView):
             try:
                 patrols.review_diary(diary, by=request.user, comment=form.cleaned_data["comment"])
             except ValidationError as exc:
-                _attach_errors(form, exc)
+                attach_errors(form, exc)
             else:
                 messages.success(request, f"已审核 {diary.author.get_full_name() or diary.author.username} {diary.date:%m月%d日} 的工作日志。")
                 return redirect(f"{_url('grid:diaries')}?show=review")

@@ -18,6 +18,7 @@ from django.views.generic import TemplateView
 
 from governance.audit import entries_for
 from governance.audit_labels import action_label
+from governance.form_defaults import attach_errors
 from governance.listing import xlsx_export
 from governance.paging import UncountedPage
 from grid.access import require_perm, scope
@@ -39,13 +40,6 @@ from .finding_forms import (
 
 PAGE_SIZE = 50
 
-
-def _attach_errors(form, exc: ValidationError) -> None:
-    if hasattr(exc, "error_dict"):
-        for name, errors in exc.message_dict.items():
-            form.add_error(name if name in form.fields else None, errors)
-    else:
-        form.add_error(None, exc.messages)
 
 
 def _history(obj) -> list:
@@ -138,7 +132,7 @@ class FindingCreateView(LoginRequiredMixin, TemplateView):
                     group=data.get("group"), matched_report=data["matched_report"], number=data["number"],
                 )
             except ValidationError as exc:
-                _attach_errors(form, exc)
+                attach_errors(form, exc)
             else:
                 messages.success(request, f"已录入 {finding.number}，待牵头部门核实登记。")
                 return redirect("patrol:finding_detail", pk=finding.pk)
@@ -191,7 +185,7 @@ class FindingRegisterView(LoginRequiredMixin, View):
                                                      matched_report=data["matched_report"], note=data["note"],
                                                      no_earlier_report=data["no_earlier_report"])
             except ValidationError as exc:
-                _attach_errors(form, exc)
+                attach_errors(form, exc)
             else:
                 messages.success(request, f"{finding.number} 已核实登记备案。")
                 return redirect("patrol:finding_detail", pk=pk)
@@ -212,7 +206,7 @@ class FindingFraudView(LoginRequiredMixin, View):
             try:
                 findings.flag_finding_fraud(finding, by=request.user, note=form.cleaned_data["note"])
             except ValidationError as exc:
-                _attach_errors(form, exc)
+                attach_errors(form, exc)
             else:
                 messages.success(request, f"{finding.number} 已认定为弄虚作假，其扣分冲销。")
                 return redirect("patrol:finding_detail", pk=pk)
@@ -287,7 +281,7 @@ class CheckCreateView(LoginRequiredMixin, TemplateView):
                     checked_by=data["checked_by"], ledger_ok=data["ledger_ok"], notes=data["notes"],
                 )
             except ValidationError as exc:
-                _attach_errors(form, exc)
+                attach_errors(form, exc)
             else:
                 messages.success(request, f"已记录 {check.date:%m月%d日} 对{check.village.name}的督查。")
                 return redirect("patrol:checks")
@@ -360,7 +354,7 @@ class ConfirmMonthView(LoginRequiredMixin, View):
                 confirmation = findings.confirm_month(by=user, department=data["department"], month=data["month"],
                                                       note=data["note"])
             except ValidationError as exc:
-                _attach_errors(form, exc)
+                attach_errors(form, exc)
             else:
                 messages.success(request, f"{confirmation.department.name}已确认{confirmation.month:%Y年%m月}的考评。")
                 return redirect(reverse("patrol:oversight"))
@@ -386,7 +380,7 @@ class WorkRecordCreateView(LoginRequiredMixin, View):
                 record = work_records.record_work(by=user, township=data["township"], kind=data["kind"],
                                                          date=data["date"], title=data["title"], note=data["note"])
             except ValidationError as exc:
-                _attach_errors(form, exc)
+                attach_errors(form, exc)
             else:
                 messages.success(request, f"已登记{record.get_kind_display()}：{record.title}。")
                 return redirect(reverse("patrol:oversight") + f"?township={record.township_id}&month={record.date:%Y-%m}")
