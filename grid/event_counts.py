@@ -12,7 +12,7 @@ The rows are a cache of stored facts and must agree exactly with the events:
   and regions are never moved or deleted (grid.admin refuses it);
 - writers that go around the services (the load generator, the demo's history, tests that insert
   rows) call `rebuild`, which computes every row again from the events; `manage.py
-  rebuild_event_counts` does the same, and with --check only compares (`differences`).
+  rebuild_counts` does the same, and with --check only compares (`differences`).
 
 Nothing date-dependent is stored: the month is the event's own report month in local time; which
 months are "the last twelve" is decided when the figures are read.
