@@ -154,6 +154,19 @@ def with_list_columns(events: QuerySet[Event]) -> QuerySet[Event]:
     )
 
 
+# What the HTML lists print (grid.event_rows), and nothing else: a list page reads 50 rows of 6 tables.
+PAGE_COLUMNS = (
+    "id", "title", "urgency", "status", "is_overdue", "created_at", "flow_policy_id", "region_id",
+    "handling_region_id", "department_id", "category_id", "region__name", "handling_region__name",
+    "handling_region__tier__key", "handling_region__tier__name", "category__name", "department__name",
+)
+
+
+def with_page_columns(events: QuerySet[Event]) -> QuerySet[Event]:
+    """The columns the HTML lists show (with_list_columns, without what only the export and API print)."""
+    return events.select_related("region", "handling_region__tier", "category", "department").only(*PAGE_COLUMNS)
+
+
 # ---------------------------------------------------------------- my tasks' first rows (home page, mobile)
 
 TASK_ROWS = 8

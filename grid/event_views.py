@@ -13,6 +13,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import OuterRef, Subquery
 from django.http import Http404, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect
+from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html
@@ -20,13 +21,13 @@ from django.utils.safestring import mark_safe
 from django.views import View
 from django.views.generic import TemplateView
 
-from governance.evidence import EvidenceRejected, attachments_of, disagreement_warnings
+from governance.evidence import EvidenceRejected, disagreement_warnings
 from governance.paging import UncountedPage
 from jobs.exports import export_threshold
 from workflows.flow_parts import artifact_lookup
 from workflows.models import TaskDeadline
 
-from . import case_record, region_map
+from . import access_cache, case_record, region_map
 from . import events as event_services
 from .access import get_object_for_user, require_perm
 from .category_attributes import shown_attributes
@@ -35,12 +36,15 @@ from .event_flow import EventFlow
 from .event_forms import EventFilterForm, EventReportForm, RatingForm, StepForm
 from .event_lists import (
     STEP_BY_STATUS,
+    EventFilters,
     merge_candidates,
     my_tasks,
     open_step_label,
     region_events,
     with_list_columns,
+    with_page_columns,
 )
+from .event_rows import event_list_rows, my_task_rows
 from .flow_chart import policy_bpmn, policy_svg
 from .flow_policy import DEFAULT_POLICY, policy_for_user, policy_of
 from .job_kinds import start_event_export
@@ -76,7 +80,7 @@ def open_deadline() -> Subquery:
 
 def my_tasks_for(user, form: MyTasksFilterForm):
     """My tasks (grid.event_lists.my_tasks) with the list's columns and deadline, filtered and ordered by `form`."""
-    tasks = with_list_columns(my_tasks(user)).annotate(due_at=open_deadline())
+    tasks = with_page_columns(my_tasks(user)).annotate(due_at=open_deadline())
     return form.apply(tasks)
 
 
@@ -88,23 +92,42 @@ class MyTasksView(LoginRequiredMixin, TemplateView):
         page = UncountedPage(my_tasks_for(self.request.user, form), self.request.GET.get("page"), PAGE_SIZE)
         for event in page:
             event.step_label = open_step_label(event)
+        empty_text = "没有符合条件的待办事件。" if self.request.GET else "暂无待办事件。"
         return super().get_context_data(page_title="我的待办", form=form, page=page, step_labels=STEP_LABELS,
-                                        now=timezone.now(), **kwargs)
+                                        rows=my_task_rows(page, timezone.now(), empty_text), **kwargs)
 
 
 STEP_LABELS = {"handle": "本级处置", "department": "部门办理", "verify": "核实办结"}
+
+
+def filter_bar(request, url_name: str, make_form, unfiltered):
+    """The list's filter bar as HTML and the filters chosen. With no query string the bar is the same on
+    every visit (its choices follow from what the user may see), so it is rendered once and kept with
+    the user's access snapshot; `make_form(data)` builds the form only when it is needed."""
+    clear_url = reverse(url_name)
+
+    def render(form) -> str:
+        return render_to_string("governance/list_filters.html", {"form": form, "clear_url": clear_url}, request=request)
+
+    if request.GET:
+        form = make_form(request.GET)
+        return mark_safe(render(form)), form.filters()
+    html = access_cache.fragment(request.user, f"filter_bar|{url_name}", lambda: render(make_form(None)))
+    return mark_safe(html), unfiltered
 
 
 class EventListView(LoginRequiredMixin, TemplateView):
     template_name = "grid/event_list.html"
 
     def get_context_data(self, **kwargs):
-        require_perm(self.request.user, "grid.view_event")
-        form = EventFilterForm(self.request.GET or None, user=self.request.user)
-        events = with_list_columns(region_events(self.request.user, form.filters()))
+        user = self.request.user
+        require_perm(user, "grid.view_event")
+        filters_html, filters = filter_bar(self.request, "grid:events",
+                                           lambda data: EventFilterForm(data, user=user), EventFilters())
+        events = with_page_columns(region_events(user, filters))
         page = UncountedPage(events, self.request.GET.get("page"), PAGE_SIZE)
         return super().get_context_data(
-            page_title="辖区事件", form=form, page=page,
+            page_title="辖区事件", filters_html=filters_html, page=page, rows=event_list_rows(page, "没有符合条件的事件。"),
             may_export=self.request.user.has_perm("grid.export_event"),
             may_report=self.request.user.has_perm("grid.add_event"),
             export_query=self.request.GET.urlencode(), **kwargs,
@@ -188,10 +211,10 @@ class EventDetailView(LoginRequiredMixin, TemplateView):
     def get_context_data(self, **kwargs):
         user = self.request.user
         event = kwargs.pop("event", None) or _event_for(user, self.kwargs["pk"])
-        case = case_record.timeline(event)
+        case, files = case_record.timeline_and_files(event)
         roles = {item.attachment.pk: item.role for step in case for item in step.evidence}
         attachments = []
-        for attachment in attachments_of(event).order_by("id"):
+        for attachment in files:
             role = roles.get(attachment.pk, "佐证材料")
             # A report photo is checked against the reported time and place; a disposal photo is taken later.
             warnings = disagreement_warnings(
