@@ -90,6 +90,14 @@ def revoke_own_device_tokens(*, by, pks=None) -> int:
     return revoked
 
 
+HOLDS_A_TOKEN = "holds_a_device_token"
+
+
+def holds_a_token(user) -> bool:
+    """Whether the user has an active device token (kept with their cached access, see ApiConfig)."""
+    return DeviceToken.objects.filter(user=user, revoked_at__isnull=True).exists()
+
+
 def token_for_key(key: str) -> DeviceToken | None:
     """The active token with this key (its user active), or None; touches last_used_at now and then."""
     if not key or not key.startswith(TOKEN_PREFIX) or len(key) > 100:

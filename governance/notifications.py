@@ -4,10 +4,13 @@ Design notes: docs/architecture/governance.md."""
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 
 from django.conf import settings
+from django.core.cache import cache
 from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
+from django.db.models.signals import post_delete, post_save
 from django.utils import timezone
 
 from .models import Notification
@@ -58,8 +61,42 @@ def inbox_for(user):
     return Notification.objects.filter(recipient=user).order_by("-id")
 
 
+# The unread count is on every page (the menu's badge). It is counted at most once a minute per user
+# and kept in the cache; every write of a user's notices drops it at once and again after the commit.
+# A count taken inside that window can outlive the commit, hence the short life.
+UNREAD_SECONDS = 60
+_UNREAD_NAMESPACE = getattr(settings, "ACCESS_CACHE_NAMESPACE", "")
+_unread_generation = [0]  # moved by the test suite, so a rolled-back test's counts are not reused
+UNREAD_ATTR = "_gv_unread_count"  # set on request.user by whoever already read the cache this request
+
+
+def unread_key(user_pk) -> str:
+    return f"gv:unread:{_UNREAD_NAMESPACE}{_unread_generation[0]}:{user_pk}"
+
+
+def forget_unread(user_pks: Iterable) -> None:
+    keys = [unread_key(pk) for pk in set(user_pks)]
+    if keys:
+        cache.delete_many(keys)
+        transaction.on_commit(lambda: cache.delete_many(keys))
+
+
 def unread_count(user) -> int:
-    return Notification.objects.filter(recipient=user, read_at__isnull=True).count()
+    count = getattr(user, UNREAD_ATTR, None)
+    if count is None:
+        count = cache.get(unread_key(user.pk))
+    if count is None:
+        count = Notification.objects.filter(recipient=user, read_at__isnull=True).count()
+        cache.set(unread_key(user.pk), count, UNREAD_SECONDS)
+    return count
+
+
+def _notice_written(sender, instance, **kwargs) -> None:
+    forget_unread([instance.recipient_id])
+
+
+post_save.connect(_notice_written, sender=Notification, dispatch_uid="gv_unread_save", weak=False)
+post_delete.connect(_notice_written, sender=Notification, dispatch_uid="gv_unread_delete", weak=False)
 
 
 def mark_read(user, ids=None) -> int:
@@ -67,4 +104,7 @@ def mark_read(user, ids=None) -> int:
     notices = Notification.objects.filter(recipient=user, read_at__isnull=True)
     if ids is not None:
         notices = notices.filter(pk__in=ids)
-    return notices.update(read_at=timezone.now())
+    changed = notices.update(read_at=timezone.now())
+    forget_unread([user.pk])
+    setattr(user, UNREAD_ATTR, None)  # this request's page shows the new count
+    return changed

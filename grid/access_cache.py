@@ -37,15 +37,23 @@ from django.db.models.signals import m2m_changed, post_delete, post_save
 from django.utils import timezone
 from guardian.models import GroupObjectPermission, UserObjectPermission
 
-from .access import _CACHE_ATTR, EXPLICIT_ATTR, region_grants
-from .models import Post, Region, Role
+from governance import notifications
+
+from .access import (
+    _CACHE_ATTR,
+    EXPLICIT_ATTR,
+    FACTS_ATTR,
+    HOLDS_OBJECT_GRANTS,
+    holds_object_grants,
+    region_grants,
+)
+from .models import EventCategory, Post, Region, Role, Tier
 
 logger = logging.getLogger(__name__)
 
 # Processes that share one Redis but not one database (parallel test workers) keep apart.
 _NAMESPACE = getattr(settings, "ACCESS_CACHE_NAMESPACE", "")
 VERSION_KEY = f"gv:access:{_NAMESPACE}version"
-FACTS_ATTR = "_gv_access_facts"
 FRAGMENTS_ATTR = "_gv_access_fragments"
 _PERM_ATTRS = ("_perm_cache", "_user_perm_cache", "_group_perm_cache")
 
@@ -60,12 +68,16 @@ def seconds() -> int:
     return getattr(settings, "ACCESS_CACHE_SECONDS", 300)
 
 
-def register_fact(name: str, compute: Callable[[Any], Any], models: Iterable[type] = ()) -> None:
+def register_fact(name: str, compute: Callable[[Any], Any], models: Iterable[type] = (),
+                  m2m: Iterable[type] = ()) -> None:
     """A per-user fact kept with the snapshot (picklable, e.g. a bool); a save or delete of any of
-    `models` moves the access version. Call from an AppConfig.ready()."""
+    `models`, or a change of any many-to-many `m2m` (its through model), moves the access version.
+    Call from an AppConfig.ready()."""
     _facts[name] = compute
     for model in models:
         watch(model)
+    for through in m2m:
+        m2m_changed.connect(bump, sender=through, dispatch_uid=f"gv_access_m2m_{through._meta.label_lower}", weak=False)
 
 
 def user_fact(user, name: str):
@@ -121,7 +133,9 @@ def watch(model: type) -> None:
 
 
 def connect_signals() -> None:
-    for model in (Post, Region, Role, Group, UserObjectPermission, GroupObjectPermission):
+    register_fact(HOLDS_OBJECT_GRANTS, holds_object_grants)  # its tables are watched below
+    # Categories and tiers: the kept filter bars of the lists offer them.
+    for model in (Post, Region, Role, Group, UserObjectPermission, GroupObjectPermission, EventCategory, Tier):
         watch(model)
     user_model = get_user_model()
     for through in (Role.permissions.through, Group.permissions.through, user_model.groups.through,
@@ -158,7 +172,9 @@ def load(user) -> dict | None:
     ttl = seconds()
     if ttl <= 0 or not user.is_authenticated:
         return None
-    found = cache.get_many([VERSION_KEY, _key(user.pk)])
+    found = cache.get_many([VERSION_KEY, _key(user.pk), notifications.unread_key(user.pk)])
+    # The menu's unread badge, read in the same round trip (None: not kept, counted when asked).
+    setattr(user, notifications.UNREAD_ATTR, found.get(notifications.unread_key(user.pk)))
     version = found.get(VERSION_KEY)
     if version is None:
         version = time.time_ns()

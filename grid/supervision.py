@@ -16,7 +16,7 @@ from viewflow.workflow.status import STATUS
 
 from governance import audit
 from governance.models import Notification
-from governance.notifications import _send_email, email_enabled
+from governance.notifications import _send_email, email_enabled, forget_unread
 from workflows.models import SLARule, TaskDeadline
 
 from . import events as event_services
@@ -180,6 +180,7 @@ def _supervise_batch(ids, now, holders: Holders, rule_for, result: SupervisionRe
                    .values_list("dedupe_key", flat=True))  # a batch delivered again sends nothing twice
         notices = [notice for notice in notices if notice.dedupe_key not in sent]
         created = Notification.objects.bulk_create(notices, batch_size=2000, ignore_conflicts=True)
+        forget_unread(notice.recipient_id for notice in notices)
         relay.queue()  # group robots and SMS, each once per task and recipient, sent after this commit
         audit.record_many("event.supervised", [supervised_events[pk] for pk in sorted(marked)],
                           after={"supervised_at": now.isoformat()})

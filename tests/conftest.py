@@ -93,23 +93,27 @@ def personas(county) -> dict:
 
 @pytest.fixture(autouse=True)
 def _fresh_sla_rules():
-    """The SLA rules are cached per process; a test's rolled-back rules must not reach the next test."""
+    """The SLA rules, flow policies and event categories are cached per process; a test's rolled-back
+    rows must not reach the next test."""
+    from grid.category_catalogue import catalogue_cache
     from grid.flow_policy import policy_cache
     from workflows.sla import rule_cache
 
-    rule_cache.clear()
-    policy_cache.clear()
+    for cache in (rule_cache, policy_cache, catalogue_cache):
+        cache.clear()
     yield
-    rule_cache.clear()
-    policy_cache.clear()
+    for cache in (rule_cache, policy_cache, catalogue_cache):
+        cache.clear()
 
 
 @pytest.fixture(autouse=True)
 def _fresh_access_cache():
     """Each user's access is cached (grid.access_cache); a test's rolled-back posts must not reach the next."""
+    from governance import notifications
     from grid import access_cache
 
     access_cache._move_version()
+    notifications._unread_generation[0] += 1
     yield
 
 

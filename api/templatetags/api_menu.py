@@ -7,7 +7,8 @@ token, or who are on those pages having asked for one; grassroots users never se
 from django import template
 from django.urls import reverse
 
-from api.models import DeviceToken
+from api.credentials import HOLDS_A_TOKEN
+from grid import access_cache
 
 register = template.Library()
 
@@ -19,4 +20,4 @@ def api_menu_shown(request) -> bool:
         return False
     if request.path in (reverse("api_tokens"), reverse("api_docs")):
         return True
-    return DeviceToken.objects.filter(user=user, revoked_at__isnull=True).exists()
+    return access_cache.user_fact(user, HOLDS_A_TOKEN)
