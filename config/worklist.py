@@ -12,6 +12,7 @@ from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 
+from grid import access_cache
 from grid.access import scope
 from grid.event_flow import EventFlow
 from grid.event_lists import my_tasks, open_step_label
@@ -20,7 +21,7 @@ from grid.patrols import reviewable_diaries
 from inspection.models import InspectionGroup, MobileProposal
 from inspection.patrol.report_registration import review_queue, verify_queue
 from inspection.rounds.letters import visible_letters
-from inspection.rounds.onsite import groups_of, visible_clues, visible_findings, visible_talks
+from inspection.rounds.onsite import IN_A_GROUP, groups_of, visible_clues, visible_findings, visible_talks
 from inspection.rounds.round_services import (
     proposals_visible,
     reads_rounds_as_township_only,
@@ -202,6 +203,8 @@ def group_cards(user) -> list[GroupCard]:
     memo = user.__dict__.get("_gv_group_cards")
     if memo is not None:
         return memo
+    if not access_cache.user_fact(user, IN_A_GROUP):
+        return []
     today = _today()
     cards = []
     groups = (groups_of(user).select_related("round", "township", "leader")

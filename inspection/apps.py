@@ -47,4 +47,6 @@ class InspectionConfig(AppConfig):
         visibility.register_records(InspectionLetter, letters.visible_letters)
         # The menu's "leads a group" is kept with each user's cached access until a group changes.
         access_cache.register_fact(onsite.LEADS_A_GROUP, onsite.leads_a_group, models=[InspectionGroup])
+        access_cache.register_fact(onsite.IN_A_GROUP, onsite.in_a_group, models=[InspectionGroup],
+                                   m2m=[InspectionGroup.deputies.through, InspectionGroup.members.through])
 

@@ -145,6 +145,13 @@ def may_see_clues(user) -> bool:
 
 
 LEADS_A_GROUP = "inspection.leads_a_group"
+IN_A_GROUP = "inspection.in_a_group"
+
+
+def in_a_group(user) -> bool:
+    """Whether the user leads, deputises in or belongs to any inspection group (kept with the user's
+    cached access: every home page asks)."""
+    return groups_of(user).exists()
 
 
 def leads_a_group(user) -> bool:
