@@ -134,8 +134,18 @@ def _details(entry: AuditEntry, departments: dict[int, str]) -> list[tuple[str, 
 
 def timelines(events: list[Event]) -> dict[int, list[CaseStep]]:
     """The case record of each event, oldest step first: three queries for any number of events."""
+    return _timelines_and_files(events)[0]
+
+
+def timeline_and_files(event: Event) -> tuple[list[CaseStep], list[Attachment]]:
+    """The event's case record and all its files in upload order (the detail page shows both)."""
+    steps, files = _timelines_and_files([event])
+    return steps[event.pk], files.get(event.pk, [])
+
+
+def _timelines_and_files(events: list[Event]) -> tuple[dict[int, list[CaseStep]], dict[int, list[Attachment]]]:
     if not events:
-        return {}
+        return {}, {}
     ids = [str(event.pk) for event in events]
     entries = list(AuditEntry.objects.filter(object_type=Event._meta.label, object_id__in=ids,
                                              action__in=STEP_ACTIONS).select_related("actor").order_by("id"))
@@ -165,7 +175,7 @@ def timelines(events: list[Event]) -> dict[int, list[CaseStep]]:
         files_by_event[attachment.owner_id].append(attachment)
     for event in events:
         _attach_files(by_event.get(event.pk, []), files_by_event.get(event.pk, []), reporter_id=event.reporter_id)
-    return {event.pk: [step for _entry, step in by_event.get(event.pk, [])] for event in events}
+    return {event.pk: [step for _entry, step in by_event.get(event.pk, [])] for event in events}, files_by_event
 
 
 def _label(action: str, tier_key: str, policy) -> str:

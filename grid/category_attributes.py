@@ -13,14 +13,11 @@ from django.utils import timezone
 
 from governance.input_rules import text_problem
 
+from .category_catalogue import attributes_of
 from .models import CategoryAttribute, Event, EventCategory
 
 MAX_NUMBER = 10**9
 DataType = CategoryAttribute.DataType
-
-
-def attributes_of(category: EventCategory) -> list[CategoryAttribute]:
-    return list(category.attributes.all())
 
 
 def _one(attribute: CategoryAttribute, raw) -> object:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import uuid
 
 from django import forms
@@ -14,6 +15,7 @@ from governance.listing import FilterForm
 
 from .access import region_grants
 from .category_attributes import clean_attribute_values
+from .category_catalogue import active_attributes, active_categories, catalogue_cache
 from .event_lists import EVENT_SORTS, EventFilters
 from .list_forms import region_choices
 from .models import CategoryAttribute, Event, EventCategory, Region, Tier
@@ -35,7 +37,7 @@ def reportable_regions(user):
 
 def category_choices():
     groups = {}
-    for category in EventCategory.objects.filter(is_active=True).select_related("parent").order_by("parent__sort_order", "sort_order", "code"):
+    for category in active_categories():
         if category.parent_id is None:
             groups.setdefault(category.pk, (category.name, []))
         else:
@@ -94,8 +96,7 @@ class EventReportForm(forms.Form):
         self.fields["region"].choices = [("", BLANK_LABEL), *region_choices] if len(region_choices) > 1 else region_choices
         self.fields["category"].choices = category_choices()
         self.attribute_fields: dict[int, dict[str, str]] = {}  # category id → {code: form field name}
-        for attribute in CategoryAttribute.objects.filter(
-                category__is_active=True).select_related("category").order_by("category__sort_order", "sort_order", "id"):
+        for attribute in active_attributes():
             name = f"{ATTRIBUTE_PREFIX}_{attribute.category_id}_{attribute.code}"
             self.fields[name] = _attribute_field(attribute)
             self.attribute_fields.setdefault(attribute.category_id, {})[attribute.code] = name
@@ -123,10 +124,10 @@ class EventReportForm(forms.Form):
         return region
 
     def clean_category(self):
-        category = EventCategory.objects.filter(pk=self.cleaned_data["category"], is_active=True).first()
-        if category is None:
+        category = catalogue_cache.get().categories.get(self.cleaned_data["category"])
+        if category is None or not category.is_active:
             raise forms.ValidationError("未知的事件类别。")
-        return category
+        return copy.copy(category)  # the kept one is shared by the process's requests
 
     @property
     def attribute_bound_fields(self) -> list:
