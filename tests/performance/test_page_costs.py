@@ -1,0 +1,130 @@
+"""What the busiest pages keep between requests, and that what they keep never shows a stale or foreign view.
+
+The event lists write their rows in Python, read only the columns they print and keep the unfiltered
+filter bar with the user's access snapshot; the unread badge, the device-token menu, "holds a
+single-record grant" and "is in an inspection group" are kept too; categories and their fields are
+kept per process. Each test changes what was kept and looks at the next page.
+"""
+
+import datetime
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+from guardian.shortcuts import assign_perm
+
+from governance.notifications import mark_read
+from grid import events, services
+from grid.models import CategoryAttribute, Event, EventCategory, Role
+from grid.supervision import supervise_overdue
+from inspection.models import InspectionGroup, InspectionRound
+from workflows.models import SLARule
+
+
+@pytest.fixture
+def category(db):
+    parent = EventCategory.objects.create(code="T", name="测试大类")
+    return EventCategory.objects.create(code="T01", name="乱堆乱放", parent=parent)
+
+
+def report(personas, county, category, key, **fields):
+    event, _ = events.report_event(
+        by=personas["grid_member"], region=county.grid1, category=category, title=fields.pop("title", "违建"),
+        description="村口棚舍", occurred_at=timezone.now() - datetime.timedelta(hours=1), idempotency_key=key,
+        **fields,
+    )
+    return event
+
+
+def page(client, url) -> str:
+    response = client.get(url)
+    assert response.status_code == 200
+    return response.content.decode()
+
+
+def test_event_rows_escape_stored_text_and_tag_urgency_and_state(client, county, personas, category):
+    event = report(personas, county, category, "k1", title="<script>alert(1)</script>棚舍", urgency="critical")
+    client.force_login(personas["grid_leader"])
+    for url in (reverse("grid:events"), reverse("grid:my_tasks")):
+        html = page(client, url)
+        assert "<script>alert(1)</script>" not in html
+        assert "&lt;script&gt;alert(1)&lt;/script&gt;棚舍" in html
+        assert f'<a href="{reverse("grid:event_detail", args=[event.pk])}">' in html
+        assert '<span class="gv-tag gv-tag--warn">特急</span>' in html
+        assert '<td data-label="类别">乱堆乱放</td>' in html
+        assert '<td data-label="发生区域">第1网格</td>' in html
+    Event.objects.filter(pk=event.pk).update(status=Event.Status.CLOSED)
+    html = page(client, reverse("grid:events"))
+    assert '<span class="gv-tag gv-tag--ok">已办结</span>' in html
+    assert '<td data-label="当前环节">—</td>' in html
+
+
+def test_lists_take_few_queries_once_the_user_is_known(client, county, personas, category,
+                                                       django_assert_max_num_queries):
+    for n in range(12):
+        report(personas, county, category, f"q{n}")
+    client.force_login(personas["grid_leader"])
+    for url in (reverse("grid:events"), reverse("grid:my_tasks")):
+        page(client, url)  # the first visit reads the access snapshot, menu and filter bar
+        with django_assert_max_num_queries(4):  # session, user, the rows (and my tasks' deadlines)
+            page(client, url)
+
+
+def test_the_kept_filter_bar_follows_new_categories_and_is_the_users_own(client, county, personas, category):
+    client.force_login(personas["grid_member"])
+    assert "新增大类" not in page(client, reverse("grid:events"))
+    EventCategory.objects.create(code="N", name="新增大类")
+    html = page(client, reverse("grid:events"))
+    assert "新增大类" in html
+    assert "赵村镇" not in html  # the grid member's regions only
+    client.force_login(personas["county_office"])
+    assert "赵村镇" in page(client, reverse("grid:events"))
+
+
+def test_report_form_shows_a_field_added_to_a_category_at_once(client, county, personas, category):
+    client.force_login(personas["grid_member"])
+    assert "路灯编号" not in page(client, reverse("grid:event_report"))
+    CategoryAttribute.objects.create(category=category, code="lamp", name="路灯编号", datatype="text", required=True)
+    assert "路灯编号" in page(client, reverse("grid:event_report"))
+    response = client.post(reverse("grid:event_report"), {
+        "idempotency_key": "form-1", "region": county.grid1.pk, "category": category.pk, "title": "路灯坏了",
+        "description": "村口路灯不亮", "occurred_at": timezone.localtime().strftime("%Y-%m-%d %H:%M"),
+        "urgency": "normal", "source": "patrol"})
+    assert response.status_code == 422 and "请填写路灯编号。" in response.content.decode()
+    assert not Event.objects.filter(idempotency_key="form-1").exists()
+
+
+def test_unread_badge_follows_supervision_notices_and_reading(client, county, personas, category):
+    SLARule.objects.filter(tier__key="grid").update(auto_escalate=False)
+    leader = personas["grid_leader"]
+    client.force_login(leader)
+    assert "gv-badge" not in page(client, reverse("grid:my_tasks"))  # counted (0) and kept
+    report(personas, county, category, "s1")
+    supervise_overdue(now=timezone.now() + datetime.timedelta(hours=25))  # 督办 notices, written in bulk
+    assert '消息 <span class="gv-badge">1</span>' in page(client, reverse("grid:my_tasks"))
+    mark_read(leader)
+    assert "gv-badge" not in page(client, reverse("grid:my_tasks"))
+
+
+def test_a_single_record_grant_made_after_the_snapshot_opens_the_event(client, county, personas, category):
+    event = report(personas, county, category, "g1")
+    outsider = personas["outsider"]
+    services.create_post(user=outsider, role=Role.objects.get(key="grid_member"), region=county.henan)
+    client.force_login(outsider)
+    detail = reverse("grid:event_detail", args=[event.pk])
+    assert client.get(detail).status_code == 404  # remembered: holds no single-record grant
+    assign_perm("grid.view_event", outsider, event)
+    assert client.get(detail).status_code == 200
+
+
+def test_group_cards_appear_once_the_user_joins_a_group(client, county, personas):
+    member = personas["township_office"]
+    round_ = InspectionRound.objects.create(
+        county=county.county, term="十五届", number=2, name="十五届县委第二轮巡察", arrival_date=timezone.localdate(),
+        withdrawal_date=timezone.localdate() + datetime.timedelta(days=30), created_by=personas["county_office"])
+    group = InspectionGroup.objects.create(round=round_, number=1, name="第一巡察组", township=county.zhaocun,
+                                           leader=personas["inspection_group"])
+    client.force_login(member)
+    assert "第一巡察组" not in page(client, "/")  # remembered: in no group
+    group.members.add(member)  # a many-to-many change, no save of the group
+    assert "第一巡察组" in page(client, "/")
