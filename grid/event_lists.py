@@ -17,9 +17,10 @@ from workflows.models import TaskDeadline
 
 from .access import _minimal_prefixes, region_grants, scope
 from .areas import in_area
+from .category_catalogue import catalogue_cache
 from .events import HANDLE_PERMISSION_BY_TIER
 from .flow_policy import policy_of, step_name
-from .models import Event, FlowPolicy, Post, Region
+from .models import Department, Event, FlowPolicy, Post, Region
 
 # The flow step an open event waits at, by its status (kept in step by grid.events).
 STEP_BY_STATUS = {
@@ -154,17 +155,35 @@ def with_list_columns(events: QuerySet[Event]) -> QuerySet[Event]:
     )
 
 
-# What the HTML lists print (grid.event_rows), and nothing else: a list page reads 50 rows of 6 tables.
+# What the HTML lists print (grid.event_rows) from the event's own row; the names around it are
+# attached afterwards (attach_page_relations).
 PAGE_COLUMNS = (
     "id", "title", "urgency", "status", "is_overdue", "created_at", "flow_policy_id", "region_id",
-    "handling_region_id", "department_id", "category_id", "region__name", "handling_region__name",
-    "handling_region__tier__key", "handling_region__tier__name", "category__name", "department__name",
+    "handling_region_id", "department_id", "category_id",
 )
 
 
 def with_page_columns(events: QuerySet[Event]) -> QuerySet[Event]:
-    """The columns the HTML lists show (with_list_columns, without what only the export and API print)."""
-    return events.select_related("region", "handling_region__tier", "category", "department").only(*PAGE_COLUMNS)
+    """The columns the HTML lists show, without joins: PostgreSQL spends longer planning the five
+    joins of with_list_columns than running the page's query (about 2 ms against 0.5 ms a page)."""
+    return events.only(*PAGE_COLUMNS)
+
+
+def attach_page_relations(events: list[Event]) -> list[Event]:
+    """Give a page of events their region, handling region (with its tier), category and department:
+    one query for the regions, one for the departments when any, the categories from the catalogue."""
+    region_ids = {event.region_id for event in events} | {event.handling_region_id for event in events}
+    regions = (Region.objects.select_related("tier").only("id", "name", "path", "full_path", "tier__key", "tier__name")
+               .in_bulk(region_ids)) if region_ids else {}
+    department_ids = {event.department_id for event in events if event.department_id}
+    departments = Department.objects.only("id", "name").in_bulk(department_ids) if department_ids else {}
+    categories = catalogue_cache.get().categories
+    for event in events:
+        event.region = regions[event.region_id]
+        event.handling_region = regions[event.handling_region_id]
+        event.category = categories[event.category_id]
+        event.department = departments.get(event.department_id) if event.department_id else None
+    return events
 
 
 # ---------------------------------------------------------------- my tasks' first rows (home page, mobile)

@@ -29,14 +29,16 @@ from workflows.models import TaskDeadline
 
 from . import access_cache, case_record, region_map
 from . import events as event_services
-from .access import get_object_for_user, require_perm
+from .access import require_perm
 from .category_attributes import shown_attributes
+from .category_catalogue import catalogue_cache
 from .event_export import EXPORT_LIMIT, export_events
 from .event_flow import EventFlow
 from .event_forms import EventFilterForm, EventReportForm, RatingForm, StepForm
 from .event_lists import (
     STEP_BY_STATUS,
     EventFilters,
+    attach_page_relations,
     merge_candidates,
     my_tasks,
     open_step_label,
@@ -90,6 +92,7 @@ class MyTasksView(LoginRequiredMixin, TemplateView):
     def get_context_data(self, **kwargs):
         form = MyTasksFilterForm(self.request.GET or None, step_labels=STEP_LABELS)
         page = UncountedPage(my_tasks_for(self.request.user, form), self.request.GET.get("page"), PAGE_SIZE)
+        attach_page_relations(page.object_list)
         for event in page:
             event.step_label = open_step_label(event)
         empty_text = "没有符合条件的待办事件。" if self.request.GET else "暂无待办事件。"
@@ -126,6 +129,7 @@ class EventListView(LoginRequiredMixin, TemplateView):
                                            lambda data: EventFilterForm(data, user=user), EventFilters())
         events = with_page_columns(region_events(user, filters))
         page = UncountedPage(events, self.request.GET.get("page"), PAGE_SIZE)
+        attach_page_relations(page.object_list)
         return super().get_context_data(
             page_title="辖区事件", filters_html=filters_html, page=page, rows=event_list_rows(page, "没有符合条件的事件。"),
             may_export=self.request.user.has_perm("grid.export_event"),
@@ -199,10 +203,20 @@ def submit_report(request, form: EventReportForm) -> tuple[Event | None, list[st
 
 
 def _event_for(user, pk) -> Event:
-    queryset = Event.objects.select_related(
-        "region__tier", "handling_region__tier", "category__parent", "reporter", "department", "duplicate_of"
-    )
-    return get_object_for_user(user, queryset, "grid.view_event", pk=pk)
+    """The event, if the user may see it (else 404), with its regions and category attached.
+
+    Its own row and its two regions in two small queries, the category from the catalogue: the one
+    query with six joins and the scope subquery took PostgreSQL several milliseconds to plan. The
+    check is the one scope() makes (region grants, or a grant on this event), asked of this event."""
+    event = Event.objects.filter(pk=pk).first()
+    if event is None:
+        raise Http404("对象不存在或无权查看。")
+    regions = Region.objects.select_related("tier").in_bulk({event.region_id, event.handling_region_id})
+    event.region, event.handling_region = regions[event.region_id], regions[event.handling_region_id]
+    if not user.has_perm("grid.view_event", event):
+        raise Http404("对象不存在或无权查看。")
+    event.category = catalogue_cache.get().categories[event.category_id]
+    return event
 
 
 class EventDetailView(LoginRequiredMixin, TemplateView):
