@@ -216,6 +216,9 @@ def test_a_background_job_page_reads_as_chinese(demo):
                           {"township": township.pk, "kind": "month", "month": month}, follow=True)
     assert response.status_code == 200 and "/jobs/" in response.redirect_chain[-1][0]
     assert checks.page_problems(response.content.decode()) == []
+    # the audit log names the job's entries in Chinese too (后台任务, not jobs.Job)
+    audit = client.get(reverse("system:audit"), {"object_type": "jobs.Job"}).content.decode()
+    assert "开始后台任务" in audit and checks.page_problems(audit) == []
 
 
 BAD_SUBMITS = [
