@@ -25,7 +25,7 @@ from governance.paging import UncountedPage
 from grid.access import require_perm, visible_audit_entries
 
 PAGE_SIZE = 50
-AUDITED_APPS = ("grid", "governance", "inspection", "rectification", "workflows", "auth")
+AUDITED_APPS = ("grid", "governance", "inspection", "rectification", "workflows", "auth", "jobs", "api")
 
 def object_type_choices() -> list[tuple[str, str]]:
     """The models that can appear in the trail, by their Chinese name and area (from the app registry, no

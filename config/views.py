@@ -99,18 +99,18 @@ _FLOW_DRAWERS = {  # flow key → (svg, bpmn) functions of the viewing user (the
 }
 
 FLOW_CHARTS = (
-    FlowChart("event", "网格事件流程（EventFlow）", "grid.view_event",
+    FlowChart("event", "网格事件流程", "grid.view_event",
               "网格员上报 → 网格长研判（就地处置、合并、驳回或上报村）→ 村级处置或上报乡镇 → 乡镇处置或吹哨派单 → "
               "部门办理或退回 → 上报人（或网格长）核实，满意结案、不满意退回 → 评价。每个环节有办理时限，超期督办。",
               "grid:events"),
-    FlowChart("patrol-report", "大巡查村级上报流程（PatrolReportFlow）", "inspection.view_patrolreport",
+    FlowChart("patrol-report", "大巡查村级上报流程", "inspection.view_patrolreport",
               "村（居）巡查员上报目录问题（附照片）→ 牵头部门核实（属实加分并登记备案、不属实、重复）→ "
               "属实的转执法或整改，或说明无需后续处置后结束。",
               "patrol:reports"),
-    FlowChart("mobile-inspection", "机动巡察流程（MobileInspectionFlow）", "inspection.view_mobileproposal",
+    FlowChart("mobile-inspection", "机动巡察流程", "inspection.view_mobileproposal",
               "巡察组进驻 7 日内提出机动巡察村 → 巡察工作领导小组审批（同意则列入本轮巡察对象，不同意说明理由）。",
               "inspection:rounds"),
-    FlowChart("rectification", "巡察整改流程（RectificationFlow）", "rectification.view_rectificationitem",
+    FlowChart("rectification", "巡察整改流程", "rectification.view_rectificationitem",
               "明确责任领导、责任单位、措施和时限 → 定期报送整改进展 → 申请销号（附佐证）→ 县委巡察办验收，"
               "通过则销号，不通过退回继续整改；逾期发提醒函、督办函。",
               "rectification:items"),
@@ -150,7 +150,7 @@ class FlowChartFileView(LoginRequiredMixin, View):
             response = HttpResponse(flow.bpmn(request.user), content_type="application/xml; charset=utf-8")
         else:
             raise Http404("不支持的格式。")
-        name = flow.title.split("（")[0]
+        name = flow.title
         response["Content-Disposition"] = f"attachment; filename*=UTF-8''{quote(f'{name}.{fmt}')}"
         return response
 

@@ -8,11 +8,23 @@ shows no link to them (the login template asks for the route by name).
 from __future__ import annotations
 
 from django.conf import settings
+from django.contrib.auth import views
 from viewflow.contrib.auth import AuthViewset
+
+from .site import SitePageMixin
+
+
+class PasswordChangeView(SitePageMixin, views.PasswordChangeView):
+    """Django's password change, in the site's frame (its default template is the admin's)."""
+
+    template_name = "registration/password_change_form.html"
+    extra_context = {"page_title": "修改密码"}
 
 
 class AccountViewset(AuthViewset):
     """viewflow's account pages, with password reset only where mail can deliver it."""
+
+    pass_change_view_class = PasswordChangeView
 
     def __init__(self, **kwargs):
         kwargs.setdefault("with_profile_view", False)

@@ -27,9 +27,12 @@ from .models import ProgressEntry, RectificationItem, RectificationPlan
 COLUMNS = ("序号", "类别", "子类", "问题", "整改情况", "状态", "责任领导", "责任单位", "整改时限", "未完成原因", "下一步措施")
 CLOSED_ON = "销号日期"  # optional: the day a finished item was closed (销号) on paper
 OPTIONAL_COLUMNS = (CLOSED_ON,)
+# Optional too, but not filled in when absent: a file without it leaves the measures entered in the
+# system as they are (a row has the cells of the file's own columns and of OPTIONAL_COLUMNS).
+MEASURES = "整改措施"
 
 ITEM_FIELDS = ["plan", "number", "category", "subcategory", "title", "responsible_leader", "responsible_unit",
-               "deadline", "deadline_text", "status", "result", "unfinished_reason", "next_steps", "closed_at"]
+               "measures", "deadline", "deadline_text", "status", "result", "unfinished_reason", "next_steps", "closed_at"]
 PLAN_FIELDS = ["organisation", "round", "title", "group_name", "inspected_from", "inspected_to", "feedback_on"]
 ROUND_FIELDS = ["county", "term", "number", "name", "arrival_date", "withdrawal_date"]
 
@@ -319,6 +322,7 @@ def _plan_rows(rows: list[Row], header: _Header, feedback_on: datetime.date | No
         subcategory = _text(row, "子类", "subcategory", problems)
         leader = _text(row, "责任领导", "responsible_leader", problems)
         unit = _text(row, "责任单位", "responsible_unit", problems)
+        measures = _text(row, MEASURES, "measures", problems) if MEASURES in row.cells else None
 
         deadline, ongoing, continuing = None, False, False
         deadline_text = _text(row, "整改时限", "deadline_text", problems).strip()
@@ -361,6 +365,8 @@ def _plan_rows(rows: list[Row], header: _Header, feedback_on: datetime.date | No
             "result": row["整改情况"],
             "unfinished_reason": row["未完成原因"], "next_steps": row["下一步措施"], "closed_on": closed_on,
         }
+        if measures is not None:
+            values["measures"] = measures
         if status in UNFINISHED and not (values["unfinished_reason"] and values["next_steps"]):
             warnings.append(RowWarning(row.number, f"序号 {number} 状态为{Status(status).label}，未填写未完成原因或下一步措施"))
         planned.append(_ItemRow(row.number, number, values))

@@ -20,7 +20,7 @@ PASSWORD = "Demo@2026"
 ALLOWED_WORDS = frozenset({
     "PDF", "API", "XLSX", "DOCX", "CSV", "SVG", "PNG", "JPG", "JPEG", "BPMN", "Word", "Excel", "WPS",
     "GeoReport", "Open311", "REST", "URL", "HTTP", "HTTPS", "JSON", "Token", "Bearer", "ID", "GPS", "WGS",
-    "SMS", "App", "APP", "KB", "MB", "GB", "ZIP",
+    "SMS", "App", "APP", "KB", "MB", "GB", "ZIP", "Microsoft", "Google", "Authenticator", "FreeOTP",
 })
 # The demo's login names (config.demo.DEMO_USERS; a test keeps the two lists equal): data, not labels.
 DEMO_LOGINS = frozenset({
@@ -32,15 +32,21 @@ LOGIN_NAME = re.compile(r"(?:xunchazu|cunganbu)[0-9]+")  # other groups' leaders
 RECORDED_CLASSES = {"gv-audit__diff"}
 TYPED = {"text", "search", "number", "email", "tel", "url", "date", "month", "week", "time", "datetime-local"}
 NOT_SHOWN = {"script", "style", "template", "noscript", "head", "title"}
+# Text to type or copy exactly as shown (a key, a token, a request header, a placeholder): not labels.
+LITERAL = {"code"}
 VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track", "wbr"}
 WORD = re.compile(r"(?<![A-Za-z0-9_./@-])[A-Za-z][A-Za-z0-9]{2,}(?![A-Za-z0-9_@])")
 CODES = (
     ("下划线代码", re.compile(r"\b[a-z][a-z0-9]*(?:_[a-z0-9]+)+(?:\.[a-z_]+)?\b")),
     ("空白选项", re.compile(r"-{5,}")),
     ("季度代码", re.compile(r"\b\d{4}Q[1-4]\b")),
+    ("多余的小数位", re.compile(r"(?<![\d.])\d[\d,]*\.00(?![\d])")),  # 60.00 分, 23000.00 元: 60, 23000
     ("英文必填提示", re.compile(r"This field is required", re.I)),
 )
 REQUIRED_ERROR = "该字段是必填项"
+# Chromium on Linux takes its UI language (date and file pickers: 年/月/日, 选择文件) from the
+# environment, not from --lang; it needs Debian's chromium-l10n for the zh-CN strings.
+CHINESE_BROWSER_ENV = {"LANG": "zh_CN.UTF-8", "LANGUAGE": "zh_CN"}
 
 
 class VisibleText(HTMLParser):
@@ -60,7 +66,7 @@ class VisibleText(HTMLParser):
     def handle_starttag(self, tag, attrs):
         attrs = dict(attrs)
         classes = (attrs.get("class") or "").split()
-        hide = (tag in NOT_SHOWN or "hidden" in attrs or "material-icons" in classes or RECORDED_CLASSES & set(classes)
+        hide = (tag in NOT_SHOWN or tag in LITERAL or "hidden" in attrs or "material-icons" in classes or RECORDED_CLASSES & set(classes)
                 or attrs.get("aria-hidden") == "true" or "display:none" in (attrs.get("style") or "").replace(" ", ""))
         if not self.hidden and ("errorlist" in classes or "invalid-feedback" in classes):
             self.errors += 1
@@ -207,7 +213,8 @@ def main():
     if os.geteuid() == 0:
         args.append("--no-sandbox")
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path="/usr/bin/chromium", headless=True, args=args)
+        browser = playwright.chromium.launch(executable_path="/usr/bin/chromium", headless=True, args=args,
+                                             env={**os.environ, **CHINESE_BROWSER_ENV})
         for username in users:
             lines = walk(browser, base, username, out)
             print(f"== {username}: {len(lines_of_pages(lines))} 页")

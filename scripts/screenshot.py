@@ -1,64 +1,41 @@
 """Take a screenshot of a page as a demo user: python scripts/screenshot.py USER URL OUT.png [WIDTH]
 Design notes: docs/architecture/scripts.md."""
 
-import http.cookiejar
-import http.server
-import re
-import subprocess
+import os
 import sys
-import tempfile
-import threading
 import urllib.parse
-import urllib.request
-from pathlib import Path
 
-
-def session_cookie(base: str, username: str, password: str) -> str:
-    jar = http.cookiejar.CookieJar()
-    opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
-    page = opener.open(f"{base}/accounts/login/").read().decode()
-    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page).group(1)
-    data = urllib.parse.urlencode({"username": username, "password": password, "csrfmiddlewaretoken": token}).encode()
-    request = urllib.request.Request(f"{base}/accounts/login/", data=data, headers={"Referer": f"{base}/accounts/login/"})
-    opener.open(request)
-    return next(cookie.value for cookie in jar if cookie.name == "sessionid")
+PASSWORD = "Demo@2026"
+# Chromium on Linux takes its UI language (date and file pickers: 年/月/日, 选择文件) from the
+# environment, not from --lang; it needs Debian's chromium-l10n for the zh-CN strings.
+CHINESE_BROWSER_ENV = {"LANG": "zh_CN.UTF-8", "LANGUAGE": "zh_CN"}
 
 
 def main():
+    from playwright.sync_api import sync_playwright  # only this script needs a browser, not the importers
+
     username, url, out = sys.argv[1:4]
     width = int(sys.argv[4]) if len(sys.argv) > 4 else 1280
     parsed = urllib.parse.urlparse(url)
     base = f"{parsed.scheme}://{parsed.netloc}"
-    cookie = session_cookie(base, username, "Demo@2026") if username != "-" else ""
-    with tempfile.TemporaryDirectory() as profile:
-        # Cookies are per host, not per port: a page served on another port of the same host sets
-        # the session cookie and then opens the target URL.
-        setter = Path(profile) / "set.html"
-        setter.write_text(
-            f"<script>document.cookie='sessionid={cookie}; path=/';location.replace({url!r});</script>", encoding="utf-8"
-        )
-
-        class Handler(http.server.BaseHTTPRequestHandler):
-            def do_GET(self):
-                self.send_response(200)
-                self.send_header("Content-Type", "text/html; charset=utf-8")
-                self.end_headers()
-                self.wfile.write(setter.read_bytes())
-
-            def log_message(self, *args):
-                pass
-
-        server = http.server.HTTPServer(("127.0.0.1", 0), Handler)
-        threading.Thread(target=server.serve_forever, daemon=True).start()
-        host = parsed.hostname
-        setter_url = f"http://{host}:{server.server_port}/"
-        subprocess.run(
-            ["chromium", "--headless", "--no-sandbox", "--disable-gpu", f"--user-data-dir={profile}",
-             f"--window-size={width},1400", "--virtual-time-budget=4000", "--hide-scrollbars",
-             f"--screenshot={out}", setter_url],
-            check=True, capture_output=True,
-        )
-        server.shutdown()
+    args = ["--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync",
+            "--no-first-run", "--disable-dev-shm-usage", "--lang=zh-CN"]
+    if os.geteuid() == 0:
+        args.append("--no-sandbox")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path="/usr/bin/chromium", headless=True, args=args,
+                                             env={**os.environ, **CHINESE_BROWSER_ENV})
+        page = browser.new_context(viewport={"width": width, "height": 900}, locale="zh-CN").new_page()
+        if username != "-":
+            page.goto(f"{base}/accounts/login/")
+            page.fill("input[name=username]", username)
+            page.fill("input[name=password]", PASSWORD)
+            with page.expect_navigation():
+                page.click("button[type=submit], input[type=submit]")
+        page.goto(url)
+        page.wait_for_load_state("networkidle")
+        page.screenshot(path=out, full_page=True)
+        browser.close()
 
 
 if __name__ == "__main__":

@@ -45,6 +45,10 @@ fi
 if ! command -v chromium >/dev/null; then
     missing+=(chromium)
 fi
+# Its zh-CN strings, so that screenshots show date and file pickers as a Chinese user sees them.
+if [ ! -f /usr/lib/chromium/locales/zh-CN.pak ]; then
+    missing+=(chromium-l10n)
+fi
 if [ "${#missing[@]}" -gt 0 ]; then
     if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
         echo "==> 安装系统软件包 / installing system packages: ${missing[*]}"

@@ -22,6 +22,7 @@ from governance.docx_fonts import set_font
 from governance.input_rules import EARLIEST_DATE, LATEST_YEARS_AHEAD, printable_tree
 from governance.pdf import html_to_pdf
 from governance.spreadsheet_safety import xlsx_row
+from governance.templatetags.zh_format import zh_score
 from grid.models import Region
 
 from ..models import Circular, SupervisionGroup
@@ -227,7 +228,7 @@ def score_chart_svg(data: dict) -> str:
         y_max=100, reference=60, reference_label="基础分 60",
         colours=["#7f8c8d" if veto else "#2e7d32" if value >= 80 else "#1565c0" if value > 60 else "#e67e22"
                  for _, value, veto in bars],
-        value_labels=["否决 0" if veto else decimal_text(value) for _, value, veto in bars],
+        value_labels=["否决 0" if veto else zh_score(value) for _, value, veto in bars],
     )
     return charts.render_svg(figure, width=600)
 
@@ -375,24 +376,24 @@ def render_docx(data: dict) -> bytes:
         paragraph(month_summary(data))
         paragraph("一、各村（居）得分排名", heading=True)
         _docx_table(document, ["排名", "村（居）", "加分", "扣分", "一票否决", "得分"],
-                    [[row["rank"], row["village"], row["additions"], row["deductions"], "是" if row["veto"] else "否",
-                      row["score"]] for row in data["ranking"]])
+                    [[row["rank"], row["village"], zh_score(row["additions"]), zh_score(row["deductions"]),
+                      "是" if row["veto"] else "否", zh_score(row["score"])] for row in data["ranking"]])
         paragraph("二、加扣分明细", heading=True)
         if not data["details"]:
             paragraph("本月各村（居）无加扣分。")
         for village in data["details"]:
-            paragraph(f"{village['village']}：加 {village['additions_total']} 分，扣 {village['deductions_total']} 分，"
-                      f"得分 {village['score']}。")
+            paragraph(f"{village['village']}：加 {zh_score(village['additions_total'])} 分，"
+                      f"扣 {zh_score(village['deductions_total'])} 分，得分 {zh_score(village['score'])}。")
             rows = []
             for kind, groups in (("加分", village["additions"]), ("扣分", village["deductions"])):
                 for group in groups:
                     for item in group["items"]:
                         rows.append([kind, group["department"], f"{item['item_code']} {item['item_name']}",
-                                     item["count"], item["amount"], "、".join(item["sources"])])
+                                     item["count"], zh_score(item["amount"]), "、".join(item["sources"])])
             for kind, entries in (("一票否决", village["vetoes"]), ("已上报不扣分", village["excused"]),
                                   ("通气上报不加分", village.get("tipped", []))):
                 for entry in entries:
-                    rows.append([kind, entry["department"], f"{entry['item_code']} {entry['item_name']}", 1, "0.00",
+                    rows.append([kind, entry["department"], f"{entry['item_code']} {entry['item_name']}", 1, "0",
                                  entry["source"]])
             _docx_table(document, ["类型", "牵头部门", "事项", "件数", "分值", "来源"], rows)
         paragraph("三、督查组未督查的村（居）", heading=True)
@@ -417,7 +418,8 @@ def render_docx(data: dict) -> bytes:
     else:
         paragraph(quarter_summary(data))
         _docx_table(document, ["村（居）", *data["month_labels"], "月平均分", "等次"],
-                    [[row["village"], *row["months"], row["average"], row["grade"]] for row in data["rows"]])
+                    [[row["village"], *(zh_score(score) for score in row["months"]), zh_score(row["average"]),
+                      row["grade"]] for row in data["rows"]])
         paragraph(f"等次：{data.get('grade_rule') or grade_rule_text()}。获得“较差”等次的不给予奖励。")
     buffer = io.BytesIO()
     document.save(buffer)
@@ -427,8 +429,8 @@ def render_docx(data: dict) -> bytes:
 def month_summary(data: dict) -> str:
     totals = data["totals"]
     text = (f"根据各牵头部门核实登记情况，现将{data['period_label']}{data['township']}各村（居）大巡查考评情况通报如下："
-            f"全镇 {totals['villages']} 个村（居）合计加 {totals['additions']} 分、扣 {totals['deductions']} 分，"
-            f"平均得分 {totals['average']} 分")
+            f"全镇 {totals['villages']} 个村（居）合计加 {zh_score(totals['additions'])} 分、"
+            f"扣 {zh_score(totals['deductions'])} 分，平均得分 {zh_score(totals['average'])} 分")
     if totals["vetoed"]:
         text += f"，{totals['vetoed']} 个村（居）被一票否决"
     return text + "。"

@@ -67,7 +67,10 @@ def browser(_playwright):
             "--no-first-run", "--disable-dev-shm-usage", "--lang=zh-CN"]
     if os.geteuid() == 0:
         args.append("--no-sandbox")
-    browser = _playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=args)
+    # Chromium on Linux takes its UI language from the environment (date and file pickers in Chinese
+    # with Debian's chromium-l10n), not from --lang.
+    env = {**os.environ, "LANG": "zh_CN.UTF-8", "LANGUAGE": "zh_CN"}
+    browser = _playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=args, env=env)
     yield browser
     browser.close()
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import datetime
 import io
+import re
 import shutil
 import subprocess
 from decimal import Decimal
@@ -181,6 +182,7 @@ def test_pdf_has_title_villages_page_numbers_and_embedded_cjk_fonts(county, marc
     text = subprocess.run([_poppler("pdftotext"), "-enc", "UTF-8", str(pdf), "-"], capture_output=True, text=True,
                           check=True).stdout
     assert TITLE in text and "楼星村" in text and "第 1 页" in text and "2026年4月8日" in text
+    assert "100" in text and not re.search(r"\d\.00(?!\d)", text)  # 100 分, not 100.00
     fonts = subprocess.run([_poppler("pdffonts"), str(pdf)], capture_output=True, text=True, check=True).stdout
     cjk = [line for line in fonts.splitlines() if "CJK" in line]
     assert cjk, fonts
@@ -227,7 +229,7 @@ def test_docx_has_title_and_ranking_table(county, march):
     assert document.paragraphs[0].text == TITLE
     assert document.paragraphs[1].text == "2026年4月8日"
     ranking = document.tables[0]
-    assert [cell.text for cell in ranking.rows[1].cells] == ["1", "大楼村", "45.00", "0.00", "否", "100.00"]
+    assert [cell.text for cell in ranking.rows[1].cells] == ["1", "大楼村", "45", "0", "否", "100"]  # points without needless decimals
 
 
 # ---------------------------------------------------------------- the command

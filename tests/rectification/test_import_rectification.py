@@ -461,3 +461,12 @@ def test_a_reimport_with_one_bad_row_leaves_the_earlier_items_as_they_were(impor
         import_rectification(write_csv(tmp_path, bad, name="bad.csv"), **OPTIONS)
     assert counts() == before
     assert plan.items.get(number=3).closed_at is None and plan.items.get(number=6).status == "ongoing"
+
+
+def test_the_optional_measures_column_fills_the_measures_and_a_file_without_it_keeps_them(county, tmp_path):
+    rows = [ROWS[0] + ["整改措施"]] + [row + [f"第{row[0]}项的整改措施"] for row in ROWS[1:]]
+    plan = import_rectification(write_csv(tmp_path, rows), **OPTIONS).plan
+    assert dict(plan.items.values_list("number", "measures")) == {n: f"第{n}项的整改措施" for n in range(1, 6)}
+    outcome = import_rectification(write_csv(tmp_path, ROWS, name="again.csv"), **OPTIONS)
+    assert outcome.result.updated == 0
+    assert plan.items.get(number=2).measures == "第2项的整改措施"
