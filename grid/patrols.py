@@ -17,6 +17,7 @@ from django.utils import timezone
 from governance import audit
 from governance.input_rules import happened_problem
 
+from . import access_cache
 from .access import region_grants, scope
 from .models import CadenceRule, DiaryReviewRule, Event, PatrolLog, Post, Region, WorkDiary
 
@@ -118,10 +119,22 @@ def diary_regions(user) -> QuerySet[Region]:
     return Region.objects.filter(path__in=paths).select_related("tier").order_by("path")
 
 
+REVIEW_RULES_FACT = "grid.diary_review_rules"
+POSTS_BY_ROLE_FACT = "grid.post_paths_by_role"
+
+
 def review_rules() -> list[tuple[str, int]]:
     """(region path, reviewer role id) of every diary review setting, deepest first (a handful of rows)."""
     rows = DiaryReviewRule.objects.values_list("region__path", "reviewer_role_id")
     return sorted(rows, key=lambda row: -len(row[0]))
+
+
+def post_paths_by_role(user) -> dict[int, list[str]]:
+    """Role id → the region paths where `user` holds an active post of it."""
+    held: dict[int, list[str]] = defaultdict(list)
+    for role_id, path in Post.objects.active().filter(user=user).values_list("role_id", "region__path"):
+        held[role_id].append(path)
+    return dict(held)
 
 
 def reviewable_diaries(user) -> QuerySet[WorkDiary]:
@@ -132,12 +145,11 @@ def reviewable_diaries(user) -> QuerySet[WorkDiary]:
     base = scope(user, WorkDiary.objects.all(), "grid.review_workdiary")
     if user.is_superuser or not user.is_authenticated:
         return base
-    rules = review_rules()
+    # Both kept with the user's cached access (grid.access_cache): the reviewers' home pages ask.
+    rules = access_cache.user_fact(user, REVIEW_RULES_FACT)
     if not rules:
         return base
-    held: dict[int, list[str]] = defaultdict(list)
-    for role_id, path in Post.objects.active().filter(user=user).values_list("role_id", "region__path"):
-        held[role_id].append(path)
+    held = access_cache.user_fact(user, POSTS_BY_ROLE_FACT)
     allowed = ~_under([path for path, _ in rules], "region__path")  # outside every setting: as before
     for index, (path, role_id) in enumerate(rules):
         deeper = [other for other, _ in rules[:index] if other.startswith(path) and other != path]

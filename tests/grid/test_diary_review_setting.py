@@ -74,3 +74,13 @@ def test_the_nearest_setting_decides(county, personas, diaries):
     assert patrols.may_review(diaries["dalou_leader"], diaries["dalou"])  # 太平镇's setting: 网格长
     assert not patrols.may_review(diaries["secretary"], diaries["dalou"])  # not his village either
     assert list(patrols.reviewable_diaries(diaries["dalou_leader"])) == [diaries["dalou"]]
+
+
+def test_a_setting_made_while_the_leader_is_signed_in_takes_effect_on_the_next_page(client, county, personas, diaries):
+    """The settings and the leader's posts are kept with the leader's cached access between pages."""
+    client.force_login(personas["grid_leader"])
+    listed = client.get(reverse("grid:diaries"), {"show": "review"}).content.decode()
+    assert "走访困难户" in listed
+    set_reviewers(county)
+    listed = client.get(reverse("grid:diaries"), {"show": "review"}).content.decode()
+    assert "走访困难户" not in listed
