@@ -199,7 +199,9 @@ class CheckForm(forms.Form):
     village = forms.TypedChoiceField(label="村（居）", coerce=int)
     date = forms.DateField(label="督查日期", widget=forms.DateInput(attrs=DATE_WIDGET))
     checked_by = forms.TypedMultipleChoiceField(label="督查人员", coerce=int, widget=forms.CheckboxSelectMultiple)
-    ledger_ok = forms.BooleanField(label="村级巡查台账规范", required=False, initial=True)
+    # A yes/no of its own, not a lone checkbox under the people ticked above (it read as one of them).
+    ledger_ok = forms.TypedChoiceField(label="村级巡查台账", choices=[("ok", "规范"), ("bad", "不规范")], initial="ok",
+                                       coerce=lambda value: value == "ok", widget=forms.RadioSelect)
     notes = forms.CharField(label="督查情况", required=False, widget=forms.Textarea(attrs={"rows": 4}))
 
     def __init__(self, *args, user, **kwargs):

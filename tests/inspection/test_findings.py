@@ -365,13 +365,17 @@ def test_check_pages(client, county, personas, patrol):
     client.force_login(member)
     assert client.get(reverse("patrol:check_new")).status_code == 200
     data = {"group": patrol["group"].pk, "village": county.louxing.pk, "date": "", "checked_by": [member.pk],
-            "ledger_ok": "on", "notes": "台账规范"}
+            "ledger_ok": "ok", "notes": "台账规范"}
     response = client.post(reverse("patrol:check_new"), data)
     assert response.status_code == 422 and "台账规范" in response.content.decode()
     data["date"] = timezone.localdate().isoformat()
     assert client.post(reverse("patrol:check_new"), data).status_code == 302
-    assert SupervisionCheck.objects.filter(village=county.louxing).count() == 1
+    assert SupervisionCheck.objects.get(village=county.louxing).ledger_ok is True
     assert "楼星村" in client.get(reverse("patrol:checks")).content.decode()
+    yesterday = timezone.localdate() - datetime.timedelta(days=1)
+    data.update(date=yesterday.isoformat(), ledger_ok="bad")  # 不规范 is its own choice, not an unticked box
+    assert client.post(reverse("patrol:check_new"), data).status_code == 302
+    assert SupervisionCheck.objects.get(village=county.louxing, date=yesterday).ledger_ok is False
 
 
 def test_oversight_page_shows_unchecked_villages_lateness_and_confirms(client, county, personas, patrol):
