@@ -3,6 +3,7 @@ from django.utils.html import format_html
 from django.utils.http import urlencode
 from django.utils.safestring import mark_safe
 
+from governance import links
 from governance.notifications import unread_count
 
 register = template.Library()
@@ -51,3 +52,10 @@ def query_with(context, **changes) -> str:
             params[key] = value
     return "?" + urlencode(sorted(params.lists()), doseq=True) if params else "?"
 
+
+
+@register.filter
+def pk_url(pk, name: str) -> str:
+    """{{ item.pk|pk_url:"rectification:item_detail" }}: the same as {% url name pk %}, reversed once
+    per name rather than on every row (governance.links)."""
+    return links.pk_url(name, pk)

@@ -33,6 +33,14 @@ def minute(value) -> str:
 
 
 @register.filter
+def day(value) -> str:
+    """What `value|date:"Y-m-d"` prints ("" for no date), for the lists that print it on every row."""
+    if isinstance(value, datetime.date):
+        return f"{_local(value):%Y-%m-%d}"
+    return date_filter(value, "Y-m-d")
+
+
+@register.filter
 def zh_date(value) -> str:
     value = _local(value)
     if not isinstance(value, datetime.date):
