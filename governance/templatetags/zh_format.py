@@ -98,6 +98,8 @@ def _trim(number: Decimal, places: int) -> str:
 @register.filter
 def zh_count(value) -> str:
     """12,345 → 1.23万; 123,456,789 → 1.23亿; below 10,000: 9,876 (thousands separators)."""
+    if type(value) is int and -10_000 < value < 10_000:  # the usual count, without the Decimal round trip
+        return f"{value:,}"
     number = _number(value)
     if number is None:
         return _EMPTY
