@@ -26,7 +26,16 @@ from inspection.patrol.scoring import month_scores, ranked
 from rectification import states
 from rectification.models import ProgressEntry, RectificationItem
 
-from .worklist import Deadline, GroupCard, Queue, deadlines_this_week, group_cards, waiting_for
+from .worklist import (
+    Deadline,
+    GroupCard,
+    Queue,
+    deadlines_this_week,
+    group_cards,
+    item_figures,
+    item_figures_by_organisation,
+    waiting_for,
+)
 
 SESSION_PREVIOUS_LOGIN = "gv_previous_login"
 MONTHS = 12
@@ -330,19 +339,15 @@ def patrol_ranking(user) -> Figure | None:
 
 
 def rectification_progress(user) -> Figure | None:
-    """Rectification items per responsible organisation, by the states of rectification.states: one query."""
+    """Rectification items per responsible organisation, by the states of rectification.states: the one
+    aggregate the queues count from too (config.worklist.item_figures_by_organisation)."""
     if not user.is_superuser and not region_grants(user).paths("rectification.view_rectificationitem"):
         return None
-    today = timezone.localdate()
     groups = [("pending", "#c62828"), ("in_progress", "#ef6c00"), ("done", "#2e7d32"), ("ongoing", "#00838f")]
-    rows = list(
-        scope(user, RectificationItem.objects.all(), "rectification.view_rectificationitem").order_by()
-        .values("plan__organisation__path", "plan__organisation__name").annotate(**states.aggregates(today))
-        .order_by("plan__organisation__path")
-    )
+    rows = item_figures_by_organisation(user)
     if not rows:
         return None
-    total = states.Figures(**{key: sum(row[key] for row in rows) for key in ("total", *states.FIGURES)})
+    total = item_figures(user)
     series = [Series(states.LABELS[key], [row[key] for row in rows], colour) for key, colour in groups]
     caption = (f"共 {total.total} 项：已整改 {total.done} 项，长期坚持 {total.ongoing} 项，整改率 "
                f"{states.percent(total.rectified_rate)}；已销号 {total.closed} 项，销号率 {states.percent(total.closed_rate)}；"

@@ -13,7 +13,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from grid import access_cache
-from grid.access import scope
+from grid.access import explicit_grants, region_grants, scope
 from grid.event_flow import EventFlow
 from grid.event_lists import my_tasks, open_step_label
 from grid.models import Event
@@ -93,9 +93,9 @@ def _today() -> datetime.date:
 
 
 def waiting_for(user) -> list[Queue]:
-    """The queues of the user's roles, each scoped to what they may see and act on (a query per queue)."""
+    """The queues of the user's roles, each scoped to what they may see and act on (a query per queue;
+    the rectification queues count from the one aggregate of item_figures_by_organisation)."""
     queues: list[Queue] = []
-    today = _today()
     if user.has_perm("grid.review_workdiary"):
         count = reviewable_diaries(user).filter(reviewed_at__isnull=True).exclude(author=user).count()
         queues.append(Queue("待审核的工作日志", count, reverse("grid:diaries") + "?show=review", urgent=bool(count)))
@@ -106,17 +106,19 @@ def waiting_for(user) -> list[Queue]:
     if user.has_perm("inspection.verify_patrolreport"):
         count = verify_queue(user).count()
         queues.append(Queue("待核实的村级上报", count, reverse("patrol:verify_queue"), urgent=bool(count)))
-    if user.has_perm("rectification.verify_rectificationitem"):
-        count = scope(user, RectificationItem.objects.filter(states.q_awaiting()),
-                      "rectification.verify_rectificationitem").count()
+    if user.has_perm(VERIFY_ITEM):
+        if _same_item_scope(user, VERIFY_ITEM, VIEW_ITEM):  # the figures below count the same items
+            count = item_figures(user).awaiting
+        else:
+            count = scope(user, RectificationItem.objects.filter(states.q_awaiting()), VERIFY_ITEM).count()
         queues.append(Queue("待验收销号的整改事项", count, reverse("rectification:items") + "?status=awaiting",
                             urgent=bool(count)))
-    if user.has_perm("rectification.view_rectificationitem"):
-        items = scope(user, RectificationItem.objects.all(), "rectification.view_rectificationitem")
+    if user.has_perm(VIEW_ITEM):
+        figures = item_figures(user)
         if user.has_perm("rectification.add_progressentry"):
-            count = items.filter(states.q_open()).exclude(states.q_awaiting()).count()
+            count = figures.total - figures.closed - figures.awaiting  # open and not awaiting verification
             queues.append(Queue("未销号的整改事项", count, reverse("rectification:items") + "?status=open"))
-        overdue = items.filter(states.q_overdue(today)).count()
+        overdue = figures.overdue
         queues.append(Queue("逾期未销号的整改事项", overdue, reverse("rectification:items") + "?overdue=1",
                             urgent=bool(overdue)))
     if user.has_perm("rectification.approve_notice"):
@@ -138,6 +140,43 @@ def waiting_for(user) -> list[Queue]:
         count = township_rounds_visible(user).count()
         queues.append(Queue("本镇被巡察轮次", count, reverse("inspection:township_rounds")))
     return queues
+
+
+# ---------------------------------------------------------------- rectification figures
+
+VIEW_ITEM = "rectification.view_rectificationitem"
+VERIFY_ITEM = "rectification.verify_rectificationitem"
+_ITEM_ROWS_ATTR = "_gv_item_figures_by_organisation"
+
+
+def item_figures_by_organisation(user) -> list[dict]:
+    """The figures (rectification.states) of the items the user may see, per responsible organisation
+    in tree order: rows of plan__organisation__path, plan__organisation__name, total and every figure.
+    One aggregate over the items, read once per request (kept on the user object): the queues and the
+    home page's progress chart both count from it."""
+    rows = user.__dict__.get(_ITEM_ROWS_ATTR)
+    if rows is None:
+        rows = list(
+            scope(user, RectificationItem.objects.all(), VIEW_ITEM).order_by()
+            .values("plan__organisation__path", "plan__organisation__name")
+            .annotate(**states.aggregates(_today())).order_by("plan__organisation__path"))
+        user.__dict__[_ITEM_ROWS_ATTR] = rows
+    return rows
+
+
+def item_figures(user) -> states.Figures:
+    """The figures of all the items the user may see (the sum of item_figures_by_organisation)."""
+    rows = item_figures_by_organisation(user)
+    return states.Figures(**{key: sum(row[key] for row in rows) for key in ("total", *states.FIGURES)})
+
+
+def _same_item_scope(user, perm: str, other: str) -> bool:
+    """Whether `scope` gives the same items for both permissions (the same regions, the same single grants)."""
+    if user.is_superuser:
+        return True
+    grants = region_grants(user)
+    return (grants.paths(perm) == grants.paths(other)
+            and explicit_grants(user, RectificationItem, perm) == explicit_grants(user, RectificationItem, other))
 
 
 # ---------------------------------------------------------------- deadlines

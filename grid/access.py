@@ -152,17 +152,23 @@ class RegionPermissionBackend:
         return {perm for perm in grants.perms if grants.covers(perm, path)}
 
 
+_ALL_READ = "*"  # a key of the memo: every single-object grant of the user has been read into it
+
+
 def _explicitly_granted_pks(user, model: type[Model], perm: str) -> list:
-    """Primary keys of single objects of `model` that guardian grants `perm` on to the user (read once
-    per user and kept with the region grants: grid.access_cache)."""
+    """Primary keys of single objects of `model` that guardian grants `perm` on to the user. All of the
+    user's single-object grants are read at the first question (two queries, whatever the models and
+    permissions asked later) and kept with the region grants (grid.access_cache)."""
     memo = getattr(user, EXPLICIT_ATTR, None)
     if memo is None:
         memo = {}
         setattr(user, EXPLICIT_ATTR, memo)
-    key = f"{model._meta.label_lower}|{perm}"
-    if key not in memo:
-        memo[key] = _read_explicit_grants(user, model, perm)
-    return list(memo[key])
+    if _ALL_READ not in memo:
+        memo.update(_read_explicit_grants(user))
+        memo[_ALL_READ] = ()
+    granted = memo.get(f"{model._meta.label_lower}|{perm.split('.', 1)[1]}", ())
+    field = model._meta.pk
+    return [field.to_python(pk) for pk in granted]
 
 
 def explicit_grants(user, model: type[Model], perm: str) -> list:
@@ -173,14 +179,15 @@ def explicit_grants(user, model: type[Model], perm: str) -> list:
     return _explicitly_granted_pks(user, model, perm)
 
 
-def _read_explicit_grants(user, model: type[Model], perm: str) -> list:
-    app_label, codename = perm.split(".", 1)
-    content_type = ContentType.objects.get_for_model(model)
-    filters = {"content_type": content_type, "permission__codename": codename}
-    pks = set(UserObjectPermission.objects.filter(user=user, **filters).values_list("object_pk", flat=True))
-    pks |= set(GroupObjectPermission.objects.filter(group__user=user, **filters).values_list("object_pk", flat=True))
-    field = model._meta.pk
-    return [field.to_python(pk) for pk in pks]
+def _read_explicit_grants(user) -> dict[str, tuple]:
+    """{"<app_label>.<model>|<codename>": object pks} of every guardian grant of the user and their groups."""
+    columns = ("content_type__app_label", "content_type__model", "permission__codename", "object_pk")
+    granted: dict[str, set] = defaultdict(set)
+    for rows in (UserObjectPermission.objects.filter(user=user).values_list(*columns),
+                 GroupObjectPermission.objects.filter(group__user=user).values_list(*columns)):
+        for app_label, model_name, codename, pk in rows:
+            granted[f"{app_label}.{model_name}|{codename}"].add(pk)
+    return {key: tuple(sorted(pks)) for key, pks in granted.items()}
 
 
 def scope(user, queryset: QuerySet, perm: str) -> QuerySet:

@@ -82,7 +82,21 @@ def _decorate(item: RectificationItem, today: datetime.date | None = None) -> Re
     item.overdue = states.is_overdue(item, today)
     item.phase = states.phase_label(item)
     item.no_deadline = states.has_no_deadline(item)
+    item.status_html = _status_html(item)
     return item
+
+
+def _status_html(item: RectificationItem) -> str:
+    """The tags every page shows for a decorated item: its reported status, then 已逾期, 已销号 or
+    待验收, 无整改时限. Written out here rather than through a template included on every row."""
+    tags = [(item.status_css, item.get_status_display())]
+    if item.overdue:
+        tags.append(("gv-tag--danger", "已逾期"))
+    if item.phase:
+        tags.append(("gv-tag--ok" if item.closed_at else "gv-tag--warn", item.phase))
+    if item.no_deadline:
+        tags.append(("gv-tag--warn", "无整改时限"))
+    return mark_safe(" ".join(f'<span class="gv-tag {css}">{escape(label)}</span>' for css, label in tags))  # noqa: S308 — escaped above
 
 
 # ---------------------------------------------------------------- plans

@@ -33,6 +33,14 @@ def minute(value) -> str:
 
 
 @register.filter
+def day(value) -> str:
+    """What `value|date:"Y-m-d"` prints ("" for no date), for the lists that print it on every row."""
+    if isinstance(value, datetime.date):
+        return f"{_local(value):%Y-%m-%d}"
+    return date_filter(value, "Y-m-d")
+
+
+@register.filter
 def zh_date(value) -> str:
     value = _local(value)
     if not isinstance(value, datetime.date):
@@ -90,6 +98,8 @@ def _trim(number: Decimal, places: int) -> str:
 @register.filter
 def zh_count(value) -> str:
     """12,345 → 1.23万; 123,456,789 → 1.23亿; below 10,000: 9,876 (thousands separators)."""
+    if type(value) is int and -10_000 < value < 10_000:  # the usual count, without the Decimal round trip
+        return f"{value:,}"
     number = _number(value)
     if number is None:
         return _EMPTY

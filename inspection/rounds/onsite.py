@@ -58,8 +58,9 @@ def groups_of(user) -> QuerySet:
     return InspectionGroup.objects.filter(Q(leader=user) | Q(deputies=user) | Q(members=user)).distinct()
 
 
-def member_round_ids(user) -> list[int]:
-    return list(groups_of(user).values_list("round_id", flat=True).distinct())
+def member_round_ids(user) -> QuerySet:
+    """The rounds of the user's groups, as a subquery (`round_id__in=`): no query of its own."""
+    return groups_of(user).values("round_id")
 
 
 def _covered(path: str, prefixes) -> bool:

@@ -1,7 +1,7 @@
 """Scaffolding shared by the benchmarks tests/bench/bench_*.py.
 
 Each benchmark runs in a throwaway database: a fresh PostgreSQL database on DATABASE_URL's server
-(named gov_bench_<benchmark>_<pid>), or a SQLite file under var/bench/ when DATABASE_URL is unset (a
+(named gov_bench_<benchmark>_<pid>, or gov_bench_<benchmark>_<BENCH_DB_TAG>_<pid>), or a SQLite file under var/bench/ when DATABASE_URL is unset (a
 script run by hand; `make bench` refuses SQLite, see run.py). Figures go to bench/results.json
 through `figure` and `record`. It
 configures Django on that database itself, so under pytest (`make bench`), where Django is already
@@ -55,7 +55,8 @@ class ThrowawayDatabase:
         self.benchmark = benchmark
         self.url = os.environ.get("DATABASE_URL", "")
         short = benchmark.removeprefix("gov_bench_").removeprefix("bench_")
-        self.name = f"gov_bench_{short}_{os.getpid()}"
+        tag = os.environ.get("BENCH_DB_TAG", "")  # tells apart the databases of sessions sharing a server
+        self.name = f"gov_bench_{short}_{tag + '_' if tag else ''}{os.getpid()}"
         self.sqlite_file: Path | None = None
         self.admin_conninfo = ""
 

@@ -8,13 +8,14 @@ from urllib.parse import unquote
 import pytest
 from django.core.cache import cache
 from django.db import connection
+from django.template import Context, Template
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
 from config import dashboards
 from governance.charts import Figure, Series, render_svg
-from governance.templatetags import zh_format
+from governance.templatetags import governance_ui, zh_format
 from grid import event_counts, events
 from grid.event_lists import TASK_ROWS
 from grid.models import Event, EventCategory
@@ -318,3 +319,12 @@ def test_flow_chart_downloads(client, personas):
     assert client.get(reverse("flow_chart_file", args=["rectification", "svg"])).status_code == 403
     client.force_login(personas["outsider"])
     assert client.get(reverse("flow_charts")).status_code == 403
+
+
+def test_chart_data_table_rows_print_as_the_template_loop_would():
+    figure = Figure(key="t", title="t", kind="stacked", labels=["甲<村>", "乙 & 丙", "丁"],
+                    series=[Series("未整改", [0, 12_345, 9_999]), Series("平均分", [85.5, -3, 123_456_789])])
+    loop = Template("{% load zh_format %}{% for label, values in figure.rows %}<tr><td>{{ label }}</td>"
+                    "{% for value in values %}<td>{{ value|zh_count }}</td>{% endfor %}</tr>{% endfor %}")
+    assert governance_ui.figure_rows(figure) == loop.render(Context({"figure": figure}))
+    assert "<td>甲&lt;村&gt;</td><td>0</td><td>85.5</td>" in governance_ui.figure_rows(figure)

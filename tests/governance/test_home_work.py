@@ -4,10 +4,15 @@ group's round, and the 整改/通报 entries of the township committee."""
 import datetime
 
 import pytest
+from django.contrib.auth.models import Permission
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from config import worklist
-from grid.models import WorkDiary
+from config import dashboards, worklist
+from grid import services
+from grid.access import scope
+from grid.models import Role, WorkDiary
 from inspection.models import (
     FocusCategory,
     InspectionFinding,
@@ -17,6 +22,7 @@ from inspection.models import (
     TalkRecord,
 )
 from inspection.rounds import round_services as rounds
+from rectification import states
 from rectification.models import ProgressNotice, RectificationItem, RectificationPlan
 
 TODAY = timezone.localdate()
@@ -90,6 +96,32 @@ def test_committee_deadlines_this_week_are_its_own_items_earliest_first(county, 
 def test_county_office_sees_items_awaiting_verification(county, personas, plan):
     assert labels(worklist.waiting_for(personas["county_office"]))["待验收销号的整改事项"] == 1
     assert "待验收销号的整改事项" not in labels(worklist.waiting_for(personas["township_committee"]))
+
+
+def test_rectification_queues_and_chart_count_from_one_aggregate_equal_to_the_states(
+        county, personas, plan):
+    office = personas["county_office"]
+    items = scope(office, RectificationItem.objects.all(), "rectification.view_rectificationitem")
+    derived = states.figures(items)
+    with CaptureQueriesContext(connection) as ctx:
+        queues = labels(worklist.waiting_for(office))
+        chart = dashboards.rectification_progress(office)
+    assert queues["待验收销号的整改事项"] == derived.awaiting == 1
+    assert queues["逾期未销号的整改事项"] == derived.overdue == 1
+    assert f"共 {derived.total} 项" in chart.caption and f"已逾期 {derived.overdue} 项" in chart.caption
+    assert sum('"rectification_rectificationitem"' in query["sql"] for query in ctx.captured_queries) == 1
+
+
+def test_verification_queue_counts_its_own_scope_when_it_differs_from_the_viewing_one(county, personas, plan):
+    committee = personas["township_committee"]  # sees 太平镇's items (one of them awaits verification)
+    verifier = Role.objects.create(key="item_verifier", name="验收员")
+    verifier.permissions.add(Permission.objects.get(codename="verify_rectificationitem"))
+    services.create_post(user=committee, role=verifier, region=county.zhaocun)
+    zhaocun_plan = RectificationPlan.objects.get(organisation=county.zhaocun)
+    RectificationItem.objects.create(plan=zhaocun_plan, number=2, title="已整改待验收", status=RectificationItem.Status.DONE)
+    RectificationItem.objects.create(plan=zhaocun_plan, number=3, title="也已整改", status=RectificationItem.Status.ONGOING)
+    committee = type(committee).objects.get(pk=committee.pk)
+    assert labels(worklist.waiting_for(committee))["待验收销号的整改事项"] == 2  # 赵村镇's, not 太平镇's one
 
 
 def test_letters_to_answer_are_counted_for_the_recipient(county, personas):

@@ -72,10 +72,12 @@ def test_filter_selects_are_drawn_in_python_with_the_markup_of_djangos_select():
         plan = forms.TypedChoiceField(label="方案", required=False, coerce=int, empty_value=None,
                                       choices=[("", "全部"), (1, "甲<村>方案"), (2, "乙村 & 丙村")])
         grouped = forms.ChoiceField(label="分组", required=False, choices=[("地区", [("a", "东"), ("b", "西")])])
+        # None stands for "", and only the first option of a repeated value is selected, as in Django's
+        twice = forms.ChoiceField(label="重复", required=False, choices=[(None, "无"), ("x", "甲"), ("x", "又一个甲")])
 
-    form = Form({"plan": "2", "grouped": "b"})
+    form = Form({"plan": "2", "grouped": "b", "twice": "x"})
     assert isinstance(form.fields["plan"].widget, ListSelect)
-    for name in ("plan", "grouped"):
+    for name in ("plan", "grouped", "twice"):
         field = form[name]
         plain = forms.Select(choices=form.fields[name].choices).render(field.html_name, field.value(),
                                                                         {"id": field.auto_id})

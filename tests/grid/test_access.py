@@ -9,7 +9,7 @@ from django.utils import timezone
 from guardian.shortcuts import assign_perm
 
 from grid import services
-from grid.access import get_object_for_user, scope
+from grid.access import get_object_for_user, region_grants, scope
 from grid.models import Department, Post, Region, Role
 
 User = get_user_model()
@@ -95,6 +95,31 @@ def test_a_grant_on_one_object_is_not_honoured_for_another_permission(county, pe
     assert user.has_perm("grid.change_region", county.henan)
     assert not user.has_perm("grid.view_region", county.henan)
     assert not scope(user, Region.objects.all(), "grid.view_region").exists()
+
+
+def test_single_object_grants_of_every_model_are_read_in_two_queries(county, personas):
+    """A user's and their groups' single-object grants are read together at the first question;
+    each model and permission still gets only its own objects."""
+    from django.contrib.auth.models import Group
+
+    user = personas["outsider"]
+    group = Group.objects.create(name="共享组")
+    user.groups.add(group)
+    forestry = Department.objects.create(name="林业站", region=county.taiping)
+    assign_perm("grid.view_department", user, county.agriculture)
+    assign_perm("grid.view_department", group, forestry)
+    assign_perm("grid.change_department", user, forestry)
+    assign_perm("grid.view_post", user, Post.objects.get(user=personas["grid_member"]))
+    user = fresh(user)
+    region_grants(user)  # the region-wide grants: their own queries
+    with CaptureQueriesContext(connection) as ctx:
+        views = set(scope(user, Department.objects.all(), "grid.view_department"))
+        changes = set(scope(user, Department.objects.all(), "grid.change_department"))
+        posts = set(scope(user, Post.objects.all(), "grid.view_post"))
+        nothing = scope(user, Post.objects.all(), "grid.change_post").exists()
+    assert views == {county.agriculture, forestry} and changes == {forestry}
+    assert posts == {Post.objects.get(user=personas["grid_member"])} and not nothing
+    assert sum("guardian_" in query["sql"] for query in ctx.captured_queries) == 2
 
 
 def test_has_perm_query_count_does_not_grow_with_posts(county, personas):

@@ -14,6 +14,7 @@ from django.urls import reverse
 from django.utils import timezone
 from viewflow.workflow.models import Task
 
+from config.dashboards import dashboard_for
 from config.load import LOAD_USERS
 from grid.event_lists import STEP_BY_STATUS
 from grid.events import current_step
@@ -94,3 +95,22 @@ def test_list_queries_do_not_grow_with_the_events(load_county, client, django_us
     call_command("generate_load", villages=VILLAGES, events=900, seed=1, verbosity=0)
     _, large = page_queries(client, user, LISTS[page], django_assert_max_num_queries, MAX_QUERIES[page])
     assert large == small
+
+
+# The county office's dashboard for a user object loaded afresh (no access snapshot, as the first view
+# after a change through a new process): permissions and region grants (5), the single-object grants of
+# every model at once (2), tasks, the events' queues and figures from the monthly counts, the
+# rectification queues and chart from one aggregate, the inspection and patrol cards.
+MAX_COUNTY_DASHBOARD_QUERIES = 24
+
+
+def test_county_dashboard_queries_do_not_grow_with_the_events(load_county, django_user_model,
+                                                              django_assert_max_num_queries):
+    username = LOAD_USERS["county"][0]
+    dashboard_for(django_user_model.objects.get(username=username))  # warm-up: content types
+    with django_assert_max_num_queries(MAX_COUNTY_DASHBOARD_QUERIES) as small:
+        dashboard_for(django_user_model.objects.get(username=username))
+    call_command("generate_load", villages=VILLAGES, events=900, seed=1, verbosity=0)
+    with django_assert_max_num_queries(MAX_COUNTY_DASHBOARD_QUERIES) as large:
+        dashboard_for(django_user_model.objects.get(username=username))
+    assert len(large.captured_queries) == len(small.captured_queries)
