@@ -152,7 +152,7 @@ def test_village_report_is_verified_and_the_circular_shows_the_points(journey, t
     circular = office.locator("section#circular")
     expect(circular.get_by_role("heading")).to_have_text(f"太平镇大巡查工作{today.year}年{today.month}月考评情况通报")
     expect(circular).to_contain_text("未发布")
-    expect(circular).to_contain_text("合计加 3.00 分、扣 2.00 分")
+    expect(circular).to_contain_text("合计加 3 分、扣 2 分")
     ranking = office.locator("section#ranking")
     first, second = ranking.locator("tbody tr").nth(0), ranking.locator("tbody tr").nth(1)
     expect(first).to_contain_text("楼星村")
