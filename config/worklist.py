@@ -198,7 +198,7 @@ def deadlines_this_week(user, *, today: datetime.date | None = None) -> list[Dea
         for letter in letters.order_by("reply_due", "id")[:DEADLINE_ROWS]:
             rows.append(Deadline(f"{letter.get_kind_display()}回复", f"{letter.number} {letter.subject}",
                                  reverse("inspection:letter_detail", args=[letter.pk]), letter.reply_due,
-                                 letter.reply_due < today))
+                                 letter.reply_overdue_on(today)))
     for card in group_cards(user):
         for milestone in card.timeline:
             if milestone.date and today <= milestone.date < end:
