@@ -166,6 +166,7 @@ class EventSerializer(serializers.ModelSerializer):
     handling_tier = serializers.CharField(source="handling_region.tier.key")
     department = serializers.CharField(source="department.name", allow_null=True, default=None)
     reporter = serializers.SerializerMethodField()
+    is_overdue = serializers.BooleanField(read_only=True, help_text="超期：未办结，且当前环节已过办理时限")
 
     class Meta:
         model = Event

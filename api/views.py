@@ -26,7 +26,7 @@ from grid import events as event_services
 from grid.access import get_object_for_user, region_grants, require_perm, scope
 from grid.event_forms import EventFilterForm
 from grid.event_lists import EVENT_SORTS, EventFilters, my_tasks, region_events, with_list_columns
-from grid.models import Department, Event, EventCategory, Post, Region
+from grid.models import Department, Event, EventCategory, Post, Region, overdue_first
 from inspection.models import PatrolReport
 from inspection.patrol import circulars
 from inspection.patrol.circular_access import circular_data, township_for
@@ -344,7 +344,7 @@ class MyTasksView(PagedAPIView):
     @extend_schema(summary="我的待办：本人现在可以办理的事件，超期在前", responses={200: s.EventSerializer(many=True), **READ_ERRORS},
                    tags=["网格事件"])
     def get(self, request):
-        tasks = with_list_columns(my_tasks(request.user)).order_by("-is_overdue", "id")
+        tasks = with_list_columns(my_tasks(request.user)).order_by(overdue_first(), "id")
         return _paginate(self, request, tasks, s.EventSerializer)
 
 

@@ -20,7 +20,7 @@ from governance.charts import Figure, Series
 from grid import event_counts
 from grid.access import explicit_grants, region_grants, scope
 from grid.event_lists import TaskRow, my_tasks, task_rows
-from grid.models import Event, EventCategory, Region, WorkDiary
+from grid.models import Event, EventCategory, Region, WorkDiary, overdue_q
 from inspection.models import PatrolReport
 from inspection.patrol.scoring import month_scores, ranked
 from rectification import states
@@ -387,13 +387,15 @@ def _changes(user, since: datetime.datetime | None) -> list[Change]:
     changes = []
     events_url = reverse("grid:events")
     if user.has_perm("grid.view_event"):
-        # Three small counts, each on an indexed column (created_at, status, is_overdue), rather than one
-        # aggregate that would read every event of the user's regions.
+        # Three small counts, each on an indexed column (created_at, status, step_due_at), rather than one
+        # aggregate that would read every event of the user's regions. Newly overdue: still overdue now,
+        # and the deadline passed since `since`.
         events = _scoped_events(user)
+        now = timezone.now()
         figures = {
             "new": events.filter(created_at__gt=since).count(),
             "closed": events.filter(status=Event.Status.CLOSED, closed_at__gt=since).count(),
-            "overdue": events.filter(is_overdue=True, status__in=Event.OPEN_STATUSES, updated_at__gt=since).count(),
+            "overdue": events.overdue(now).filter(step_due_at__gt=since).count(),
         }
         since_day = timezone.localtime(since).date().isoformat()
         changes += [
@@ -421,13 +423,14 @@ def dashboard_for(user, *, since: datetime.datetime | None = None) -> Dashboard:
         return dashboard
     dashboard.handles_events = any(user.has_perm(perm) for perm in TASK_PERMS)
     tasks = my_tasks(user)
-    counts = tasks.aggregate(total=Count("id"), overdue=Count("id", filter=Q(is_overdue=True)))
+    now = timezone.now()  # one moment for the home page's overdue figures
+    counts = tasks.aggregate(total=Count("id"), overdue=Count("id", filter=overdue_q(now)))
     dashboard.task_count, dashboard.overdue_tasks = counts["total"], counts["overdue"]
     dashboard.tasks = task_rows(user, tasks) if dashboard.task_count else []
     roots = _roots(user, "grid.view_event")
     dashboard.scope_name = _scope_name(roots)
     if roots:
-        dashboard.overdue_events = _scoped_events(user).filter(is_overdue=True, status__in=Event.OPEN_STATUSES).count()
+        dashboard.overdue_events = _scoped_events(user).overdue(now).count()
     dashboard.queues = waiting_for(user)
     dashboard.deadlines = deadlines_this_week(user)
     dashboard.groups = group_cards(user)

@@ -14,7 +14,6 @@ from unittest import mock
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.hashers import make_password
-from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import transaction
@@ -62,7 +61,6 @@ from rectification import services as rectification_services
 from rectification.imports import import_rectification
 from rectification.models import Accountability, MoneyRecovered, PlanMeasure, PlanMeeting
 from rectification.tasks import flag_overdue
-from workflows.models import TaskDeadline
 
 from .demo_boundaries import demo_boundaries
 
@@ -830,10 +828,7 @@ class _Loader:
     def pass_deadline(self, event) -> None:
         """The demo's first event has waited past its step's deadline (reported hours ago, never handled),
         so that the periodic 督办 (`make run` runs it beside the server) shows a supervision message at once."""
-        TaskDeadline.objects.filter(
-            is_open=True, task__process__artifact_content_type=ContentType.objects.get_for_model(Event),
-            task__process__artifact_object_id=event.pk,
-        ).update(due_at=timezone.now() - datetime.timedelta(hours=1))
+        events.set_step_due(event, timezone.now() - datetime.timedelta(hours=1))
 
     def load_event_history(self) -> None:
         """A year of finished events at 楼星村's first grid (most resolved on the spot and verified, some

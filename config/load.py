@@ -346,21 +346,26 @@ class EventFactory:
                   f"ELSE 'verifying' END")
         due_round = "((s.n / 20) %% 200)"  # whole rounds of 20 (all steps alike)
         overdue = f"({due_round} IN (7, 107))"  # 1%: overdue, not yet supervised
-        supervised = f"({due_round} = 11)"  # 0.5%: overdue and already supervised (event marked overdue)
+        supervised = f"({due_round} = 11)"  # 0.5%: overdue and already supervised
+        # The open step's deadline, written on the event (step_due_at) and on its task's TaskDeadline.
+        due_at = (f"CASE WHEN {overdue} THEN %s WHEN {supervised} THEN %s "
+                  "WHEN s.n %% 4 = 0 THEN %s WHEN s.n %% 4 = 1 THEN %s WHEN s.n %% 4 = 2 THEN %s ELSE %s END")
+        due_params = [self._dt(hours=-1), self._dt(hours=-30), self._dt(hours=2), self._dt(hours=10),
+                      self._dt(hours=30), self._dt(hours=100)]
         created = self._dt(days=-3)
         true = "true" if self.vendor == "postgresql" else "1"
         empty_json = "'{}'::jsonb" if self.vendor == "postgresql" else "'{}'"  # Event.attributes
         yield (
             f"{series} INSERT INTO grid_event (id, reporter_id, region_id, handling_region_id, department_id, "
             "category_id, title, description, latitude, longitude, address, attributes, occurred_at, urgency, source, "
-            "idempotency_key, status, duplicate_of_id, result, rejection_reason, return_count, is_overdue, rating, "
+            "idempotency_key, status, duplicate_of_id, result, rejection_reason, return_count, step_due_at, rating, "
             "rating_comment, created_at, updated_at, closed_at) "
             f"SELECT {b['event']} + {offset}, g.member_id, g.grid_id, {handling}, "
             f"CASE WHEN {bucket} IN (16, 17) THEN g.department_id END, c.category_id, "
             "'负载事件 ' || s.n, '村口道路旁有建筑垃圾堆放，影响通行。', NULL, NULL, '', " + empty_json + ", %s, "
             "CASE WHEN s.n %% 10 = 0 THEN 'urgent' ELSE 'normal' END, 'patrol', 'load-' || s.n, "
-            f"{status}, NULL, '', '', 0, {supervised}, NULL, '', %s, %s, NULL {join}",
-            [created, created, created],
+            f"{status}, NULL, '', '', 0, {due_at}, NULL, '', %s, %s, NULL {join}",
+            [created, *due_params, created, created],
         )
         yield (
             f"{series} INSERT INTO viewflow_process (id, status, created, finished, flow_class, "
@@ -399,12 +404,9 @@ class EventFactory:
         )
         yield (
             f"{series} INSERT INTO workflows_taskdeadline (id, task_id, due_at, is_open, supervised_at, escalated_at) "
-            f"SELECT {b['deadline']} + {offset}, {b['task']} + 2 * {offset}, "
-            f"CASE WHEN {overdue} THEN %s WHEN {supervised} THEN %s "
-            "WHEN s.n %% 4 = 0 THEN %s WHEN s.n %% 4 = 1 THEN %s WHEN s.n %% 4 = 2 THEN %s ELSE %s END, "
+            f"SELECT {b['deadline']} + {offset}, {b['task']} + 2 * {offset}, {due_at}, "
             f"{true}, CASE WHEN {supervised} THEN %s END, NULL FROM s",
-            [self._dt(hours=-1), self._dt(hours=-30), self._dt(hours=2), self._dt(hours=10), self._dt(hours=30),
-             self._dt(hours=100), self._dt(hours=-6)],
+            [*due_params, self._dt(hours=-6)],
         )
 
     def _reset_sequences(self) -> None:

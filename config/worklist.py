@@ -7,16 +7,13 @@ from __future__ import annotations
 import datetime
 from dataclasses import dataclass, field
 
-from django.contrib.contenttypes.models import ContentType
 from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 
 from grid import access_cache
 from grid.access import explicit_grants, region_grants, scope
-from grid.event_flow import EventFlow
 from grid.event_lists import my_tasks, open_step_label
-from grid.models import Event
 from grid.patrols import reviewable_diaries
 from inspection.models import InspectionGroup, MobileProposal
 from inspection.patrol.report_registration import review_queue, verify_queue
@@ -29,7 +26,6 @@ from inspection.rounds.round_services import (
 )
 from rectification import states
 from rectification.models import ProgressNotice, RectificationItem
-from workflows.models import TaskDeadline
 
 WEEK_DAYS = 7
 DEADLINE_ROWS = 12
@@ -202,7 +198,7 @@ def deadlines_this_week(user, *, today: datetime.date | None = None) -> list[Dea
         for letter in letters.order_by("reply_due", "id")[:DEADLINE_ROWS]:
             rows.append(Deadline(f"{letter.get_kind_display()}回复", f"{letter.number} {letter.subject}",
                                  reverse("inspection:letter_detail", args=[letter.pk]), letter.reply_due,
-                                 letter.reply_due < today))
+                                 letter.reply_overdue_on(today)))
     for card in group_cards(user):
         for milestone in card.timeline:
             if milestone.date and today <= milestone.date < end:
@@ -213,25 +209,18 @@ def deadlines_this_week(user, *, today: datetime.date | None = None) -> list[Dea
 
 
 def _event_deadlines(user, today: datetime.date, end: datetime.date) -> list[Deadline]:
+    """The open steps of my tasks due before `end` (Event.step_due_at), overdue as every page says."""
     if not user.is_authenticated:
         return []
     end_at = timezone.make_aware(datetime.datetime.combine(end, datetime.time.min))
-    events = {event.pk: event for event in my_tasks(user).select_related("handling_region__tier").only(
-        "pk", "title", "status", "flow_policy", "handling_region__tier__key")}
-    if not events:
-        return []
-    due = (TaskDeadline.objects.filter(
-        is_open=True, due_at__lt=end_at, task__process__artifact_content_type=ContentType.objects.get_for_model(Event),
-        task__process__artifact_object_id__in=list(events), task__process__flow_class=EventFlow)
-        .order_by("due_at").values_list("task__process__artifact_object_id", "due_at")[:DEADLINE_ROWS])
-    rows = []
-    for pk, due_at in due:
-        event = events[pk]
-        day = timezone.localtime(due_at).date()
-        rows.append(Deadline(f"事件·{open_step_label(event)}",
-                             f"#{event.pk} {event.title}", reverse("grid:event_detail", args=[pk]), day,
-                             due_at < timezone.now()))
-    return rows
+    now = timezone.now()
+    events = (my_tasks(user).filter(step_due_at__lt=end_at).select_related("handling_region__tier")
+              .only("pk", "title", "status", "step_due_at", "flow_policy", "handling_region__tier__key")
+              .order_by("step_due_at", "id")[:DEADLINE_ROWS])
+    return [Deadline(f"事件·{open_step_label(event)}", f"#{event.pk} {event.title}",
+                     reverse("grid:event_detail", args=[event.pk]), timezone.localtime(event.step_due_at).date(),
+                     event.overdue_at(now))
+            for event in events]
 
 
 # ---------------------------------------------------------------- inspection groups

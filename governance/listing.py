@@ -29,8 +29,9 @@ EXPORT_LIMIT = 50_000
 XLSX_CONTENT_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
-# A field name ("-created_at") or an ordering expression (F("reply_due").asc(nulls_last=True)).
-OrderBy = str | BaseExpression
+# A field name ("-created_at") or an ordering expression (F("reply_due").asc(nulls_last=True)), or a
+# function returning one when the list is ordered (an order that depends on the clock).
+OrderBy = str | BaseExpression | Callable[[], BaseExpression]
 
 
 @dataclass(frozen=True)
@@ -52,7 +53,8 @@ class Sorts:
                                  choices=[(key, sort.label) for key, sort in self.choices.items()])
 
     def ordering(self, key: str | None) -> tuple[OrderBy, ...]:
-        return self.choices.get(key or "", self.choices[""]).ordering
+        """The chosen order; a part given as a function (an order that depends on the clock) is called now."""
+        return tuple(part() if callable(part) else part for part in self.choices.get(key or "", self.choices[""]).ordering)
 
     def apply(self, queryset: QuerySet, key: str | None) -> QuerySet:
         return queryset.order_by(*self.ordering(key))

@@ -45,6 +45,7 @@ from .models import (
     Tier,
     VisitCadenceRule,
     WorkDiary,
+    overdue_q,
 )
 
 
@@ -383,17 +384,38 @@ class CategoryRoutingAdmin(AuditedModelAdmin):
     autocomplete_fields = ["township", "category", "department"]
 
 
+class OverdueFilter(admin.SimpleListFilter):
+    """超期 as every page computes it (grid.models.overdue_q), not a stored flag."""
+
+    title = "已超期"
+    parameter_name = "overdue"
+
+    def lookups(self, request, model_admin):
+        return [("1", "是"), ("0", "否")]
+
+    def queryset(self, request, queryset):
+        if self.value() == "1":
+            return queryset.filter(overdue_q())
+        if self.value() == "0":
+            return queryset.exclude(overdue_q())
+        return queryset
+
+
 @admin.register(Event)
 class EventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     """Events move only through EventFlow and grid.events: view only."""
 
-    list_display = ["id", "title", "status", "urgency", "category", "region", "reporter", "is_overdue", "created_at"]
+    list_display = ["id", "title", "status", "urgency", "category", "region", "reporter", "overdue", "created_at"]
     list_display_links = ["id", "title"]
-    list_filter = ["status", "urgency", "source", "is_overdue", ("category", admin.RelatedOnlyFieldListFilter)]
+    list_filter = ["status", "urgency", "source", OverdueFilter, ("category", admin.RelatedOnlyFieldListFilter)]
     search_fields = ["=id", "title", "description", "address", "region__full_path", "reporter__username"]
     list_select_related = ["category__parent", "region", "reporter"]
     date_hierarchy = "created_at"
     show_full_result_count = False
+
+    @admin.display(boolean=True, description="已超期")
+    def overdue(self, event: Event) -> bool:
+        return event.is_overdue
 
 
 @admin.register(PatrolLog)

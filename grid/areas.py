@@ -10,13 +10,14 @@ Design notes: docs/architecture/grid.md."""
 
 from __future__ import annotations
 
+import datetime
 from collections.abc import Iterable
 from decimal import Decimal
 
 from django.db.models import Count, Q, QuerySet
 
 from .boundaries import contains_stored
-from .models import Event, Region
+from .models import Event, Region, overdue_q
 
 
 def ancestor_paths(region: Region) -> list[str]:
@@ -65,9 +66,11 @@ def area_of(path: str, longitude, latitude, areas: Iterable[Region]) -> Region |
     return None
 
 
-def counts_by_area(events: QuerySet[Event], areas: list[Region]) -> tuple[dict[int, tuple[int, int]], tuple[int, int]]:
-    """(open, overdue) counts of `events` (already narrowed to the areas' parent) per area, by area_of,
-    and what counts toward none of them (recorded on the parent or above, outside every child's boundary).
+def counts_by_area(events: QuerySet[Event], areas: list[Region], now: datetime.datetime
+                   ) -> tuple[dict[int, tuple[int, int]], tuple[int, int]]:
+    """(open, overdue at `now`) counts of `events` (already narrowed to the areas' parent) per area, by
+    area_of, and what counts toward none of them (recorded on the parent or above, outside every child's
+    boundary).
 
     Events recorded inside an area are counted in SQL by region; only those recorded above the areas
     are read one by one to place their points."""
@@ -77,7 +80,7 @@ def counts_by_area(events: QuerySet[Event], areas: list[Region]) -> tuple[dict[i
     cut = depth * Region.steplen  # an event's region path cut to the areas' depth names its area
     by_path = {area.path: area for area in areas}
     grouped = (events.values("region__path").order_by()
-               .annotate(n=Count("id"), late=Count("id", filter=Q(is_overdue=True)))
+               .annotate(n=Count("id"), late=Count("id", filter=overdue_q(now)))
                .values_list("region__path", "n", "late"))
     above = []
     for path, opened, overdue in grouped:
@@ -89,10 +92,11 @@ def counts_by_area(events: QuerySet[Event], areas: list[Region]) -> tuple[dict[i
         target[0] += opened
         target[1] += overdue
     if above:
-        for path, lon, lat, late in (events.filter(region__path__in=above)
-                                     .values_list("region__path", "longitude", "latitude", "is_overdue")):
-            area = area_of(path, lon, lat, areas)
+        rows = events.filter(region__path__in=above).select_related("region").only(
+            "region__path", "longitude", "latitude", "status", "step_due_at")
+        for event in rows:
+            area = area_of(event.region.path, event.longitude, event.latitude, areas)
             target = counts[area.pk] if area is not None else rest
             target[0] += 1
-            target[1] += int(late)
+            target[1] += int(event.overdue_at(now))
     return {pk: (n, late) for pk, (n, late) in counts.items()}, (rest[0], rest[1])

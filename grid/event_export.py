@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from itertools import islice
 
+from django.utils import timezone
+
 from governance import audit
 from governance.listing import EXPORT_LIMIT, xlsx_bytes
 
@@ -31,15 +33,16 @@ def export_events(events, *, by, progress=None) -> tuple[bytes, bool]:
 def _rows(events):
     """One row per event, with its case record (every step with its opinion) as the last cell."""
     stream = events[: EXPORT_LIMIT + 1].iterator(chunk_size=2000)
+    now = timezone.now()  # one moment for the whole workbook (its 超期 column)
     while batch := list(islice(stream, BATCH)):
         cases = timelines(batch)
-        for event in batch:  # times, coordinates and the overdue flag are made cells by governance.listing.cell_value
+        for event in batch:  # times, coordinates and the overdue state are made cells by governance.listing.cell_value
             yield [
                 event.pk, event.title, str(event.category), event.region.full_path,
                 f"{event.handling_region.name}（{event.handling_region.tier.name}）", event.get_status_display(),
                 event.get_urgency_display(), event.get_source_display(),
                 event.reporter.get_full_name() or event.reporter.get_username(), event.created_at, event.occurred_at,
-                event.department.name if event.department_id else "", event.is_overdue, event.address, event.latitude,
+                event.department.name if event.department_id else "", event.overdue_at(now), event.address, event.latitude,
                 event.longitude, event.description, disposal_result(event), event.rating,
                 "\n".join(step_line(step) for step in cases.get(event.pk, [])),
             ]

@@ -17,6 +17,7 @@ from workflows.sla import deadline_for, due_in_hours
 
 from .event_rules import handle_permission_for, mark_closed, may_take_step
 from .flow_policy import deadline_rule, policy_of
+from .models import Event
 from .task_notices import notice_row
 
 _event = artifact_of
@@ -122,13 +123,22 @@ class EventFlow(flow.Flow):
         return activation.process
 
     def task_created(self, activation):
-        for row in self.rows_for_created_task(activation.task):
+        task = activation.task
+        for row in self.rows_for_created_task(task):
             row.save()
+        event = _event(task.process)
+        Event.objects.filter(pk=event.pk).update(step_due_at=event.step_due_at)
 
     def rows_for_created_task(self, task) -> list:
         """What a step writes when it opens: its SLA deadline, and the outbox row of its 待办 notice
-        (none when tasks run eagerly). Unsaved: event intake inserts them with its other rows."""
-        rows = [policy_deadline_for(task, _event(task.process))]
+        (none when tasks run eagerly). Unsaved: event intake inserts them with its other rows.
+
+        The event in memory takes the deadline as its `step_due_at` (event intake inserts the event
+        after this; a later step's task_created writes it)."""
+        event = _event(task.process)
+        deadline = policy_deadline_for(task, event)
+        event.step_due_at = deadline.due_at
+        rows = [deadline]
         notice = notice_row(task.pk)
         if notice is not None:
             rows.append(notice)

@@ -7,20 +7,17 @@ import datetime
 import math
 from dataclasses import dataclass
 
-from django.contrib.contenttypes.models import ContentType
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from governance.listing import word_search
-from grid.event_flow import EventFlow
-from workflows.models import TaskDeadline
 
 from .access import _minimal_prefixes, region_grants, scope
 from .areas import in_area
 from .category_catalogue import catalogue_cache
 from .events import HANDLE_PERMISSION_BY_TIER
 from .flow_policy import policy_of, step_name
-from .models import Department, Event, FlowPolicy, Post, Region
+from .models import Department, Event, FlowPolicy, Post, Region, overdue_first
 
 # The flow step an open event waits at, by its status (kept in step by grid.events).
 STEP_BY_STATUS = {
@@ -88,7 +85,7 @@ EVENT_SORTS = {
     "": ("最新上报在前", ("-created_at", "-id")),
     "oldest": ("最早上报在前", ("created_at", "id")),
     "occurred": ("发生时间由近及远", ("-occurred_at", "-id")),
-    "overdue": ("超期的在前", ("-is_overdue", "-id")),
+    "overdue": ("超期的在前", (overdue_first, "-id")),  # a function: the order depends on the clock
 }
 
 
@@ -106,8 +103,8 @@ class EventFilters:
     region: int | None = None  # the events that count toward this region (grid.areas, as the map counts them)
     mine: bool = False  # only the user's own reports (applied by region_events, which knows the user)
 
-    def ordering(self) -> tuple[str, ...]:
-        return EVENT_SORTS.get(self.sort, EVENT_SORTS[""])[1]
+    def ordering(self) -> tuple:
+        return tuple(part() if callable(part) else part for part in EVENT_SORTS.get(self.sort, EVENT_SORTS[""])[1])
 
     def apply(self, events: QuerySet[Event]) -> QuerySet[Event]:
         if self.status == "open":
@@ -119,7 +116,7 @@ class EventFilters:
         if self.tier:
             events = events.filter(handling_region__tier__key=self.tier)
         if self.overdue:
-            events = events.filter(is_overdue=True)
+            events = events.overdue()
         if self.date_from:
             events = events.filter(created_at__gte=_start_of(self.date_from))
         if self.date_to:
@@ -158,7 +155,7 @@ def with_list_columns(events: QuerySet[Event]) -> QuerySet[Event]:
 # What the HTML lists print (grid.event_rows) from the event's own row; the names around it are
 # attached afterwards (attach_page_relations).
 PAGE_COLUMNS = (
-    "id", "title", "urgency", "status", "is_overdue", "created_at", "flow_policy_id", "region_id",
+    "id", "title", "urgency", "status", "step_due_at", "created_at", "flow_policy_id", "region_id",
     "handling_region_id", "department_id", "category_id",
 )
 
@@ -209,22 +206,15 @@ class TaskRow:
 
     @property
     def is_late(self) -> bool:
-        """Past the step's deadline now, whether or not the periodic overdue scan has run."""
-        return self.event.is_overdue or (self.due_at is not None and self.due_at < timezone.now())
+        """Past the step's deadline now (Event.is_overdue), whether or not the periodic 督办 scan has run."""
+        return self.event.is_overdue
 
 
 def task_rows(user, tasks) -> list[TaskRow]:
-    """The first rows of my tasks, with each open step's deadline (one query for all deadlines)."""
-    events = list(tasks.select_related("region", "category", "handling_region__tier").order_by("-is_overdue", "id")[:TASK_ROWS])
-    if not events:
-        return []
-    due = dict(
-        TaskDeadline.objects.filter(
-            is_open=True, task__process__artifact_content_type=ContentType.objects.get_for_model(Event),
-            task__process__artifact_object_id__in=[event.pk for event in events], task__process__flow_class=EventFlow,
-        ).order_by("id").values_list("task__process__artifact_object_id", "due_at")
-    )
-    return [TaskRow(event, open_step_label(event), due.get(event.pk)) for event in events]
+    """The first rows of my tasks, overdue first, each with its open step's deadline."""
+    events = list(tasks.select_related("region", "category", "handling_region__tier")
+                  .order_by(overdue_first(), "id")[:TASK_ROWS])
+    return [TaskRow(event, open_step_label(event), event.step_due_at) for event in events]
 
 
 @dataclass

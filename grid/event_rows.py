@@ -7,9 +7,11 @@ Django's own escape does (without its lazy-string wrapper, which is most of the 
 
 from __future__ import annotations
 
+import datetime
 from collections.abc import Iterable
 from html import escape
 
+from django.utils import timezone
 from django.utils.safestring import SafeString, mark_safe
 
 from governance.templatetags.zh_format import minute
@@ -22,12 +24,12 @@ _URGENCY = dict(Event.Urgency.choices)
 _DASH = '<span class="gv-muted">—</span>'
 
 
-def _common_cells(event: Event) -> str:
-    """编号, 标题 (with the urgency and 超期 tags), 类别, 发生区域."""
+def _common_cells(event: Event, now: datetime.datetime) -> str:
+    """编号, 标题 (with the urgency and 超期 tags, overdue at `now`), 类别, 发生区域."""
     tags = ""
     if event.urgency != Event.Urgency.NORMAL:
         tags += f' <span class="gv-tag gv-tag--warn">{escape(_URGENCY.get(event.urgency, event.urgency))}</span>'
-    if event.is_overdue:
+    if event.overdue_at(now):
         tags += ' <span class="gv-tag gv-tag--danger">超期</span>'
     return (f'<td data-label="编号">#{int(event.pk)}</td>'
             f'<td data-label="标题"><a href="{escape(event_detail_url(event.pk))}">{escape(event.title)}</a>{tags}</td>'
@@ -42,6 +44,7 @@ def _empty_row(text: str) -> SafeString:
 def event_list_rows(events: Iterable[Event], empty_text: str) -> SafeString:
     """The tbody rows of 辖区事件: the common cells, 当前环节, 状态, 上报时间."""
     rows = []
+    now = timezone.now()
     for event in events:
         if event.is_open:
             step = escape(event.handling_region.name)
@@ -50,7 +53,7 @@ def event_list_rows(events: Iterable[Event], empty_text: str) -> SafeString:
         else:
             step = "—"
         tag = "gv-tag gv-tag--ok" if event.status == Event.Status.CLOSED else "gv-tag"
-        rows.append(f'<tr>{_common_cells(event)}<td data-label="当前环节">{step}</td>'
+        rows.append(f'<tr>{_common_cells(event, now)}<td data-label="当前环节">{step}</td>'
                     f'<td data-label="状态"><span class="{tag}">{escape(_STATUS.get(event.status, event.status))}</span></td>'
                     f'<td data-label="上报时间">{escape(minute(event.created_at))}</td></tr>')
     return mark_safe("\n".join(rows)) if rows else _empty_row(empty_text)
@@ -58,16 +61,17 @@ def event_list_rows(events: Iterable[Event], empty_text: str) -> SafeString:
 
 def my_task_rows(events: Iterable[Event], now, empty_text: str) -> SafeString:
     """The tbody rows of 我的待办: the common cells, 待办环节 (the step and who holds it), 办理时限,
-    上报时间; each event carries `step_label` and `due_at` (set by the view)."""
+    上报时间 (the open step's deadline, red when overdue at `now`); each event carries `step_label` (set by
+    the view)."""
     rows = []
     for event in events:
         holder = event.department.name if event.department_id else event.handling_region.name
-        if event.due_at:
-            late = ' class="gv-tag gv-tag--danger"' if event.due_at < now else ""
-            due = f"<span{late}>{escape(minute(event.due_at))}</span>"
+        if event.step_due_at:
+            late = ' class="gv-tag gv-tag--danger"' if event.overdue_at(now) else ""
+            due = f"<span{late}>{escape(minute(event.step_due_at))}</span>"
         else:
             due = _DASH
-        rows.append(f'<tr>{_common_cells(event)}<td data-label="待办环节">{escape(str(event.step_label))}'
+        rows.append(f'<tr>{_common_cells(event, now)}<td data-label="待办环节">{escape(str(event.step_label))}'
                     f'<div class="gv-muted">{escape(holder)}</div></td><td data-label="办理时限">{due}</td>'
                     f'<td data-label="上报时间">{escape(minute(event.created_at))}</td></tr>')
     return mark_safe("\n".join(rows)) if rows else _empty_row(empty_text)

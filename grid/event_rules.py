@@ -55,6 +55,6 @@ def mark_closed(event: Event) -> None:
     (grid.event_counts) in the same transaction."""
     before = Event.objects.filter(pk=event.pk).values_list("status", flat=True).get()
     closed_at = timezone.now()
-    Event.objects.filter(pk=event.pk).update(status=Event.Status.CLOSED, closed_at=closed_at, is_overdue=False)
-    event.status, event.closed_at, event.is_overdue = Event.Status.CLOSED, closed_at, False
+    Event.objects.filter(pk=event.pk).update(status=Event.Status.CLOSED, closed_at=closed_at, step_due_at=None)
+    event.status, event.closed_at, event.step_due_at = Event.Status.CLOSED, closed_at, None
     event_counts.outcome_changed(event, before)

@@ -10,7 +10,6 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db.models import OuterRef, Subquery
 from django.http import Http404, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect
 from django.template.loader import render_to_string
@@ -24,8 +23,6 @@ from django.views.generic import TemplateView
 from governance.evidence import EvidenceRejected, disagreement_warnings
 from governance.paging import UncountedPage
 from jobs.exports import export_threshold
-from workflows.flow_parts import artifact_lookup
-from workflows.models import TaskDeadline
 
 from . import access_cache, case_record, region_map
 from . import events as event_services
@@ -33,7 +30,6 @@ from .access import require_perm
 from .category_attributes import shown_attributes
 from .category_catalogue import catalogue_cache
 from .event_export import EXPORT_LIMIT, export_events
-from .event_flow import EventFlow
 from .event_forms import EventFilterForm, EventReportForm, RatingForm, StepForm
 from .event_lists import (
     STEP_BY_STATUS,
@@ -71,19 +67,9 @@ class GridIndexView(LoginRequiredMixin, View):
         return redirect("grid:events")
 
 
-def open_deadline() -> Subquery:
-    """The due time of an event's open EventFlow task (its SLA), for a column of the row itself:
-    one subquery on viewflow's (content type, object id) index, no query per row."""
-
-    deadlines = TaskDeadline.objects.filter(is_open=True, **artifact_lookup(
-        EventFlow, None, "task__process__", model=Event, object_id=OuterRef("pk")))
-    return Subquery(deadlines.order_by("due_at").values("due_at")[:1])
-
-
 def my_tasks_for(user, form: MyTasksFilterForm):
-    """My tasks (grid.event_lists.my_tasks) with the list's columns and deadline, filtered and ordered by `form`."""
-    tasks = with_page_columns(my_tasks(user)).annotate(due_at=open_deadline())
-    return form.apply(tasks)
+    """My tasks (grid.event_lists.my_tasks) with the list's columns, filtered and ordered by `form`."""
+    return form.apply(with_page_columns(my_tasks(user)))
 
 
 class MyTasksView(LoginRequiredMixin, TemplateView):
@@ -239,10 +225,9 @@ class EventDetailView(LoginRequiredMixin, TemplateView):
         attachments.sort(key=lambda row: (0 if row[2].startswith("上报") else 1 if row[2].startswith("处置") else 2))
         decisions = event_services.available_decisions(user, event)
         step = STEP_BY_STATUS.get(event.status) if event.is_open else None
-        deadline = _open_deadline(event) if step else None
         context = super().get_context_data(
             page_title=f"事件 #{event.pk}", event=event, attachments=attachments, decisions=decisions,
-            step=step, step_label=open_step_label(event) if step else "", deadline=deadline, now=timezone.now(),
+            step=step, step_label=open_step_label(event) if step else "",
             decision_labels=event_services.DECISION_LABELS, attribute_rows=shown_attributes(event),
             departments=event_services.dispatch_departments(event) if "handle" in decisions else [],
             default_department=event_services.default_department(event) if "handle" in decisions else None,
@@ -258,13 +243,6 @@ class EventDetailView(LoginRequiredMixin, TemplateView):
         return context
 
 
-
-
-def _open_deadline(event: Event):
-    return (
-        TaskDeadline.objects.filter(is_open=True, **event_services.process_lookup(event, "task__process__"))
-        .select_related("task").order_by("-id").first()
-    )
 
 
 class EventActionView(LoginRequiredMixin, View):

@@ -279,9 +279,8 @@ def _complete(event: Event, step: str, decision: str, *, by) -> None:
         complete_task(task, by=by)
     except StepUnavailable as exc:
         raise EventError(str(exc)) from exc
-    # The overdue step is done; the next step has its own deadline.
-    Event.objects.filter(pk=event.pk, is_overdue=True).update(is_overdue=False)
-    event.is_overdue = False
+    # The next step (if any) wrote its own deadline as the event's step_due_at (EventFlow.task_created).
+    event.refresh_from_db(fields=["step_due_at"])
 
 
 def _require_step(user, event: Event, step: str) -> None:
@@ -356,11 +355,11 @@ def handle_event(
                 raise EventError("找不到被重复的事件，或无权查看该事件。")
             if duplicate_of.pk == event.pk or duplicate_of.status == Event.Status.MERGED:
                 raise EventError("请选择被重复的另一个有效事件。")
-            event.duplicate_of, event.status = duplicate_of, Event.Status.MERGED
+            event.duplicate_of, event.status, event.step_due_at = duplicate_of, Event.Status.MERGED, None
         elif decision == "reject":
             if not reason.strip():
                 raise EventError("请填写驳回理由。")
-            event.rejection_reason, event.status = reason.strip(), Event.Status.REJECTED
+            event.rejection_reason, event.status, event.step_due_at = reason.strip(), Event.Status.REJECTED, None
         event.save()
         event_counts.outcome_changed(event, before_status)
         stored = evidence.store(event, inspected, by=by)
@@ -404,7 +403,14 @@ def _check_dispatch(opinion: str, requirements: str, due_on: datetime.date | Non
 def _set_open_deadline(event: Event, due_on: datetime.date) -> None:
     """The department's step is due at the end of the chosen day instead of the rule's deadline."""
     due_at = timezone.make_aware(datetime.datetime.combine(due_on, datetime.time(23, 59)))
+    set_step_due(event, due_at)
+
+
+def set_step_due(event: Event, due_at: datetime.datetime) -> None:
+    """Move the deadline of `event`'s open step: its task's deadline and the event's step_due_at together."""
     TaskDeadline.objects.filter(is_open=True, **process_lookup(event, "task__process__")).update(due_at=due_at)
+    Event.objects.filter(pk=event.pk).update(step_due_at=due_at)
+    event.step_due_at = due_at
 
 
 def default_department(event: Event) -> Department | None:
@@ -546,8 +552,7 @@ def escalate_overdue_event(event: Event, *, reason: str = "超期未处置，系
             return None
         before = audit.snapshot(event, _FIELDS)
         event.handling_region = upper
-        event.is_overdue = False  # a new tier, a new deadline
-        event.save()
+        event.save()  # the new tier's step writes its own deadline
         _complete(event, "handle", "escalate", by=system_user())
         audit.record("event.auto_escalate", actor=None, obj=event, before=before, after=_step_record(event, opinion=reason))
     return event

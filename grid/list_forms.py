@@ -11,7 +11,7 @@ from governance.listing import FilterForm, Sorts, word_search
 from . import patrols
 from .access import region_grants
 from .event_lists import STEP_BY_STATUS
-from .models import Event, Post, Region
+from .models import Event, Post, Region, overdue_first
 from .patrol_forms import DATE_WIDGET, MonthForm, PatrolFilterForm
 
 ALL = ("", "全部")
@@ -74,11 +74,11 @@ class _ListFilter:
 
 # ---------------------------------------------------------------- my tasks
 
-# The old fixed order first. The deadline is the open flow task's SLA (annotated as `due_at` by the
-# view); events without one come last.
+# The old fixed order first (overdue_first is a function: the order depends on the clock). The
+# deadline is the open step's (Event.step_due_at); events without one come last.
 MY_TASK_SORTS = Sorts(
-    ("超期的在前", ("-is_overdue", "id")),
-    deadline=("办理时限最近的在前", (F("due_at").asc(nulls_last=True), "id")),
+    ("超期的在前", (overdue_first, "id")),
+    deadline=("办理时限最近的在前", (F("step_due_at").asc(nulls_last=True), "id")),
     newest=("最新上报在前", ("-id",)),
     oldest=("最早上报在前", ("id",)),
 )
@@ -104,7 +104,7 @@ class MyTasksFilterForm(FilterForm):
         if data.get("urgency"):
             tasks = tasks.filter(urgency=data["urgency"])
         if data.get("overdue"):
-            tasks = tasks.filter(is_overdue=True)
+            tasks = tasks.overdue()
         tasks = word_search(tasks, data.get("q"), "title", "description")
         return MY_TASK_SORTS.apply(tasks, data.get("sort"))
 

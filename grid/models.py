@@ -1,10 +1,12 @@
 from __future__ import annotations
 
+import datetime
+
 from django.conf import settings
 from django.contrib.auth.models import Permission
 from django.core.exceptions import ValidationError
 from django.db import models
-from django.db.models import Q
+from django.db.models import Case, IntegerField, OrderBy, Q, Value, When
 from django.utils import timezone
 from treebeard.mp_tree import MP_Node
 
@@ -304,6 +306,23 @@ class CategoryRouting(models.Model):
         return self.township
 
 
+def overdue_q(now: datetime.datetime | None = None, prefix: str = "") -> Q:
+    """超期 (overdue), the one rule every page, list, count, export and API answer uses: the event is
+    open and its current step's deadline (`step_due_at`, written with the step's TaskDeadline) has
+    passed at `now` (default: the clock). No periodic job sets it; the 督办 scan only acts on it."""
+    return Q(**{f"{prefix}status__in": Event.OPEN_STATUSES, f"{prefix}step_due_at__lt": now or timezone.now()})
+
+
+def overdue_first(now: datetime.datetime | None = None) -> OrderBy:
+    """An order putting the overdue events (overdue_q at `now`) before the others."""
+    return Case(When(overdue_q(now), then=Value(0)), default=Value(1), output_field=IntegerField()).asc()
+
+
+class EventQuerySet(models.QuerySet):
+    def overdue(self, now: datetime.datetime | None = None) -> EventQuerySet:
+        return self.filter(overdue_q(now))
+
+
 class Event(models.Model):
     """A grid event (网格事件) reported by a grid member and moved between tiers by EventFlow."""
 
@@ -364,12 +383,17 @@ class Event(models.Model):
     result = models.TextField("办理结果", blank=True)
     rejection_reason = models.TextField("驳回理由", blank=True)
     return_count = models.PositiveIntegerField("核实不满意退回次数", default=0)
-    is_overdue = models.BooleanField("已超期", default=False, db_index=True)
+    step_due_at = models.DateTimeField(
+        "当前环节办理时限", null=True, blank=True, db_index=True,
+        help_text="当前待办环节的截止时间（与该环节的任务时限一致）；是否超期由它和当前时间算出（grid.models.overdue_q）",
+    )
     rating = models.PositiveSmallIntegerField("满意度", null=True, blank=True, help_text="1–5")
     rating_comment = models.CharField("评价", max_length=200, blank=True)
     created_at = models.DateTimeField("上报时间", default=timezone.now, db_index=True)
     updated_at = models.DateTimeField("更新时间", auto_now=True)
     closed_at = models.DateTimeField("办结时间", null=True, blank=True)
+
+    objects = EventQuerySet.as_manager()
 
     class Meta:
         verbose_name = "网格事件"
@@ -411,6 +435,15 @@ class Event(models.Model):
     @property
     def is_open(self) -> bool:
         return self.status in self.OPEN_STATUSES
+
+    def overdue_at(self, now: datetime.datetime) -> bool:
+        """overdue_q for one event in memory."""
+        return self.is_open and self.step_due_at is not None and self.step_due_at < now
+
+    @property
+    def is_overdue(self) -> bool:
+        """超期 now (overdue_q); what the pages, the export and the API show."""
+        return self.overdue_at(timezone.now())
 
 
 class EventMonthCount(models.Model):

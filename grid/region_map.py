@@ -7,11 +7,13 @@ Web Mercator viewport (grid.map_tiles). Design notes: docs/architecture/grid.md.
 
 from __future__ import annotations
 
+import datetime
 import math
 from dataclasses import dataclass, field
 
 from django.db.models import Q
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.html import escape
 
 from .access import region_grants, scope
@@ -48,6 +50,7 @@ class RegionMap:
     rest: tuple[int, int] = (0, 0)  # of those, counted toward no area below (recorded above, outside them)
     svg: str = ""
     tiles: list[tuple[str, list[str]]] = field(default_factory=list)  # (style, tile addresses, bottom first)
+    now: datetime.datetime = field(default_factory=timezone.now)  # the moment counts and colours are taken at
 
     @property
     def has_shapes(self) -> bool:
@@ -70,14 +73,15 @@ def map_root(user, requested: int | None = None) -> Region | None:
     return regions.filter(path__in=paths).order_by("path").first()
 
 
-def build_map(user, root: Region, *, tile_key: str = "") -> RegionMap:
+def build_map(user, root: Region, *, tile_key: str = "", now: datetime.datetime | None = None) -> RegionMap:
     """The areas under `root` with their counts and the open events to draw (scoped to what the user may
-    see); with `tile_key`, the 天地图 tiles under them."""
+    see), overdue as at `now` (default: the clock); with `tile_key`, the 天地图 tiles under them."""
+    now = now or timezone.now()
     children = list(Region.objects.filter(path__startswith=root.path, depth=root.depth + 1)
                     .select_related("tier").order_by("path"))
     areas = [Area(child) for child in children] or [Area(root)]
     events = in_area(scope(user, Event.objects.filter(status__in=Event.OPEN_STATUSES), "grid.view_event"), root)
-    counts, rest = counts_by_area(events, [area.region for area in areas])
+    counts, rest = counts_by_area(events, [area.region for area in areas], now)
     for area in areas:
         area.open, area.overdue = counts[area.region.pk]
         try:
@@ -85,11 +89,11 @@ def build_map(user, root: Region, *, tile_key: str = "") -> RegionMap:
         except BoundaryError:
             area.polygons = []
     points = list(events.filter(latitude__isnull=False, longitude__isnull=False)
-                  .only("pk", "title", "latitude", "longitude", "urgency", "is_overdue")
+                  .only("pk", "title", "latitude", "longitude", "urgency", "status", "step_due_at")
                   .order_by("-created_at", "-id")[:MAX_POINTS])
     unplaced = events.filter(Q(latitude__isnull=True) | Q(longitude__isnull=True)).count()
     total = (sum(area.open for area in areas) + rest[0], sum(area.overdue for area in areas) + rest[1])
-    result = RegionMap(root, areas, points, unplaced, total, rest)
+    result = RegionMap(root, areas, points, unplaced, total, rest, now=now)
     view = viewport(result)
     if view is not None:
         result.svg = render_svg(result, view)
@@ -99,8 +103,8 @@ def build_map(user, root: Region, *, tile_key: str = "") -> RegionMap:
     return result
 
 
-def point_colour(event: Event) -> str:
-    return OVERDUE_COLOUR if event.is_overdue else URGENCY_COLOURS.get(event.urgency, URGENCY_COLOURS["normal"])
+def point_colour(event: Event, now: datetime.datetime) -> str:
+    return OVERDUE_COLOUR if event.overdue_at(now) else URGENCY_COLOURS.get(event.urgency, URGENCY_COLOURS["normal"])
 
 
 def shade(area: Area, top: int) -> str:
@@ -156,11 +160,11 @@ def clear_of(anchor: tuple[float, float], groups: list[tuple[float, float, list[
     return x, y
 
 
-def _point(event: Event, x: float, y: float) -> str:
+def _point(event: Event, x: float, y: float, now: datetime.datetime) -> str:
     href = reverse("grid:event_detail", args=[event.pk])
-    state = "超期" if event.is_overdue else event.get_urgency_display()
+    state = "超期" if event.overdue_at(now) else event.get_urgency_display()
     return (f'<a href="{href}" class="gv-map__point" data-event="{event.pk}"><circle cx="{x:.1f}" cy="{y:.1f}" '
-            f'r="7" fill="{point_colour(event)}" stroke="#fff" stroke-width="2">'
+            f'r="7" fill="{point_colour(event, now)}" stroke="#fff" stroke-width="2">'
             f'<title>{escape(f"#{event.pk} {event.title}（{state}）")}</title></circle></a>')
 
 
@@ -198,15 +202,15 @@ def render_svg(data: RegionMap, view: Viewport) -> str:
     parts += labels
     for x, y, group in groups:
         if len(group) == 1:
-            parts.append(_point(group[0], x, y))
+            parts.append(_point(group[0], x, y, data.now))
         elif len(group) <= MAX_SPREAD:
             radius = spread_radius(group)
             parts.append(f'<circle cx="{x:.1f}" cy="{y:.1f}" r="{radius:.1f}" class="gv-map__spread"/>')
             for index, event in enumerate(group):
                 angle = 2 * math.pi * index / len(group) - math.pi / 2
-                parts.append(_point(event, x + radius * math.cos(angle), y + radius * math.sin(angle)))
+                parts.append(_point(event, x + radius * math.cos(angle), y + radius * math.sin(angle), data.now))
         else:
-            late = sum(1 for event in group if event.is_overdue)
+            late = sum(1 for event in group if event.overdue_at(data.now))
             title = f"此处 {len(group)} 件未办结事件" + (f"，其中超期 {late} 件" if late else "") + "，点击查看"
             parts.append(f'<a href="{cluster_link(data, group[0])}" class="gv-map__cluster"><circle cx="{x:.1f}" cy="{y:.1f}" r="14" '
                          f'fill="{OVERDUE_COLOUR if late else URGENCY_COLOURS["normal"]}" stroke="#fff" stroke-width="2">'

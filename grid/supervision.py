@@ -15,7 +15,7 @@ from viewflow.workflow.models import Task
 from viewflow.workflow.status import STATUS
 
 from governance import audit
-from governance.models import Notification
+from governance.models import AuditEntry, Notification
 from governance.notifications import _send_email, email_enabled, forget_unread
 from workflows.models import SLARule, TaskDeadline
 
@@ -126,7 +126,7 @@ class _DueTask:
 
 
 def _supervise_batch(ids, now, holders: Holders, rule_for, result: SupervisionResult) -> list[int]:
-    """Notices, overdue marks and audit rows for one claimed batch; returns the task ids to escalate."""
+    """Notices and audit rows for one claimed batch; returns the task ids to escalate."""
     rows = list(TaskDeadline.objects.filter(pk__in=ids).values_list(
         "due_at", "task_id", "task__flow_task", "task__owner_id", "task__process__artifact_object_id"))
     columns = ("id", "title", "reporter_id", "region_id", "handling_region_id", "department_id", "urgency",
@@ -172,17 +172,21 @@ def _supervise_batch(ids, now, holders: Holders, rule_for, result: SupervisionRe
         if flow_task == EventFlow.handle and action in ESCALATING:
             to_escalate.append(task_id)
     with transaction.atomic():
-        # Only the events this batch marks are audited: a batch job run again records nothing twice.
-        marking = Event.objects.select_for_update().filter(pk__in=list(supervised_events), is_overdue=False)
-        marked = set(marking.values_list("pk", flat=True))
-        Event.objects.filter(pk__in=marked).update(is_overdue=True)
+        # Whether an event is overdue is computed (grid.models.overdue_q); the scan only acts on it.
+        # A batch delivered again audits nothing twice: its rows carry this scan's time, looked for
+        # while the audit chain's head is held (every audit writer takes it first).
+        audit.hold_head()
+        audited = set(AuditEntry.objects.filter(
+            action="event.supervised", object_type=Event._meta.label, object_id__in=[str(pk) for pk in supervised_events],
+            after__supervised_at=now.isoformat()).values_list("object_id", flat=True))
+        marked = [pk for pk in sorted(supervised_events) if str(pk) not in audited]
         sent = set(Notification.objects.filter(dedupe_key__in=[n.dedupe_key for n in notices])
                    .values_list("dedupe_key", flat=True))  # a batch delivered again sends nothing twice
         notices = [notice for notice in notices if notice.dedupe_key not in sent]
         created = Notification.objects.bulk_create(notices, batch_size=2000, ignore_conflicts=True)
         forget_unread(notice.recipient_id for notice in notices)
         relay.queue()  # group robots and SMS, each once per task and recipient, sent after this commit
-        audit.record_many("event.supervised", [supervised_events[pk] for pk in sorted(marked)],
+        audit.record_many("event.supervised", [supervised_events[pk] for pk in marked],
                           after={"supervised_at": now.isoformat()})
         _email_after_commit([notice.dedupe_key for notice in notices])
     result.supervised += len(supervised_events)
@@ -236,7 +240,7 @@ def _email_after_commit(dedupe_keys: list[str]) -> None:
 
 @shared_task(name="workflows.tasks.supervise_batch", ignore_result=True)
 def supervise_batch_task(deadline_ids: list[int], now: str) -> dict:
-    """One batch of due deadlines an overdue scan claimed: notices, overdue marks, audit, escalations."""
+    """One batch of due deadlines an overdue scan claimed: notices, audit, escalations."""
     return asdict(supervise_batch(deadline_ids, datetime.datetime.fromisoformat(now)))
 
 

@@ -33,6 +33,7 @@ from .models import (
     SupervisionGroup,
     TalkRecord,
     VillagePatrol,
+    letter_overdue_q,
 )
 from .patrol.scoring import VETO_SOURCES, month_start
 from .rounds.letters import _recipient_errors
@@ -454,19 +455,40 @@ class InspectionLetterForm(forms.ModelForm):
         return data
 
 
+class LetterOverdueFilter(admin.SimpleListFilter):
+    """逾期未回复 as the pages compute it (inspection.models.letter_overdue_q), not the job's stored flag."""
+
+    title = "逾期未回复"
+    parameter_name = "overdue"
+
+    def lookups(self, request, model_admin):
+        return [("1", "是"), ("0", "否")]
+
+    def queryset(self, request, queryset):
+        if self.value() == "1":
+            return queryset.filter(letter_overdue_q())
+        if self.value() == "0":
+            return queryset.exclude(letter_overdue_q())
+        return queryset
+
+
 @admin.register(InspectionLetter)
 class InspectionLetterAdmin(AuditedModelAdmin):
     form = InspectionLetterForm
     list_display = ["number", "kind", "subject", "recipient", "recipient_department", "issued_on", "reply_due",
-                    "replied_on", "is_overdue"]
+                    "replied_on", "reply_overdue"]
     list_display_links = ["number", "subject"]
-    list_filter = ["kind", "is_overdue", ("replied_on", admin.EmptyFieldListFilter),
+    list_filter = ["kind", LetterOverdueFilter, ("replied_on", admin.EmptyFieldListFilter),
                    ("round", admin.RelatedOnlyFieldListFilter)]
     search_fields = ["number", "subject", "body", "recipient__name", "recipient_department__name", "round__name"]
     list_select_related = ["round", "recipient", "recipient_department__region", "issued_by"]
     autocomplete_fields = ["round", "recipient", "recipient_department"]
-    readonly_fields = ["is_overdue", "issued_by"]
+    readonly_fields = ["issued_by"]
     date_hierarchy = "issued_on"
+
+    @admin.display(boolean=True, description="逾期未回复")
+    def reply_overdue(self, letter: InspectionLetter) -> bool:
+        return letter.reply_overdue
 
     def save_model(self, request, obj, form, change):
         if not change:

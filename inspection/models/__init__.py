@@ -28,6 +28,7 @@ from .rounds import (
     ProblemClue,
     RoundTarget,
     TalkRecord,
+    letter_overdue_q,
 )
 
 __all__ = [
@@ -54,5 +55,6 @@ __all__ = [
     "TalkRecord",
     "ProblemClue",
     "InspectionLetter",
+    "letter_overdue_q",
     "LookBack",
 ]

@@ -1,7 +1,11 @@
 """Models of the county inspection (巡察): rounds, groups, targets, mobile proposals, findings, talks, clues, letters, look-backs."""
 
+import datetime
+
 from django.conf import settings
 from django.db import models
+from django.db.models import Q
+from django.utils import timezone
 
 from grid.models import Department, Region
 
@@ -292,6 +296,8 @@ class InspectionLetter(models.Model):
     reply_due = models.DateField("书面回复期限", null=True, blank=True)
     replied_on = models.DateField("回复日期", null=True, blank=True)
     reply_summary = models.TextField("回复情况", blank=True)
+    # The daily job's record that it told the office (audit row, notice once); no page reads it: 逾期未回复
+    # is computed (letter_overdue_q, InspectionLetter.reply_overdue).
     is_overdue = models.BooleanField("逾期未回复", default=False, db_index=True)
     issued_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name="发文人", on_delete=models.PROTECT, related_name="+")
 
@@ -314,6 +320,21 @@ class InspectionLetter(models.Model):
 
     def get_permission_region(self):
         return self.recipient or self.round.county
+
+    def reply_overdue_on(self, today: datetime.date) -> bool:
+        """letter_overdue_q for one letter in memory."""
+        return self.replied_on is None and self.reply_due is not None and self.reply_due < today
+
+    @property
+    def reply_overdue(self) -> bool:
+        """逾期未回复 today (letter_overdue_q); what the pages and the export show."""
+        return self.reply_overdue_on(timezone.localdate())
+
+
+def letter_overdue_q(today: datetime.date | None = None) -> Q:
+    """逾期未回复, the one rule every list, filter, export and count of letters uses: not answered, and
+    the reply date lies before `today` (default: the local date), whether or not the daily job has run."""
+    return Q(replied_on__isnull=True, reply_due__lt=today or timezone.localdate())
 
 
 class LookBack(models.Model):

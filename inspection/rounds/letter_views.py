@@ -71,7 +71,7 @@ class LetterListView(LoginRequiredMixin, TemplateView):
 def _reply_state(letter: InspectionLetter) -> str:
     if letter.replied_on:
         return "已回复"
-    if letter.is_overdue:
+    if letter.reply_overdue:
         return "逾期未回复"
     return "待回复" if letter.reply_due else ""
 

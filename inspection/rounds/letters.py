@@ -25,7 +25,7 @@ from governance.notifications import notify
 from governance.pdf import html_to_pdf
 from grid.models import Department, Post, Region
 
-from ..models import InspectionFinding, InspectionLetter, InspectionRound, RoundTarget
+from ..models import InspectionFinding, InspectionLetter, InspectionRound, RoundTarget, letter_overdue_q
 from . import onsite
 
 Kind = InspectionLetter.Kind
@@ -301,19 +301,20 @@ def office_users(round: InspectionRound) -> list:
 
 
 def flag_overdue_letters(today: datetime.date | None = None) -> dict:
-    """Mark letters past their reply date without a reply as overdue (and clear the flag of answered ones);
-    tell the office once per letter (the dedupe key is the letter). Safe to run any number of times."""
+    """Tell the office once per letter that has become overdue (letter_overdue_q, the rule the pages
+    compute), recording that in the letter's flag and the audit trail (and clearing the flag of letters
+    no longer overdue). Safe to run any number of times; no page reads the flag."""
     today = today or timezone.localdate()
     result = {"flagged": 0, "cleared": 0, "notified": 0}
     with transaction.atomic():
-        cleared = list(InspectionLetter.objects.select_for_update().filter(is_overdue=True).filter(
-            Q(replied_on__isnull=False) | Q(reply_due__isnull=True) | Q(reply_due__gte=today)))
+        cleared = list(InspectionLetter.objects.select_for_update().filter(is_overdue=True)
+                       .exclude(letter_overdue_q(today)))
         InspectionLetter.objects.filter(pk__in=[letter.pk for letter in cleared]).update(is_overdue=False)
         audit.record_many("inspection_letter.overdue_cleared", cleared, before={"is_overdue": True},
                           after={"is_overdue": False})
         result["cleared"] = len(cleared)
         late = list(InspectionLetter.objects.select_for_update(of=("self",)).filter(
-            is_overdue=False, replied_on__isnull=True, reply_due__lt=today).select_related(
+            letter_overdue_q(today), is_overdue=False).select_related(
             "round__county", "recipient__tier", "recipient_department"))
         InspectionLetter.objects.filter(pk__in=[letter.pk for letter in late]).update(is_overdue=True)
         audit.record_many("inspection_letter.overdue", late, before={"is_overdue": False}, after={"is_overdue": True})

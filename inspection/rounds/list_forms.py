@@ -12,7 +12,14 @@ from django.utils import timezone
 
 from governance.listing import SortedForm, Sorts, word_search
 
-from ..models import FocusCategory, InspectionGroup, InspectionLetter, InspectionRound, RoundTarget
+from ..models import (
+    FocusCategory,
+    InspectionGroup,
+    InspectionLetter,
+    InspectionRound,
+    RoundTarget,
+    letter_overdue_q,
+)
 from . import feedback
 from .onsite_forms import FocusChoiceField, in_taxonomy_order
 
@@ -304,9 +311,9 @@ class LetterListForm(ListForm):
                 rows = rows.filter(**{name: data[name]})
         reply = data.get("reply")  # the three states the list tags: 待回复, 逾期未回复, 已回复
         if reply == "waiting":
-            rows = rows.filter(reply_due__isnull=False, replied_on__isnull=True, is_overdue=False)
+            rows = rows.filter(reply_due__isnull=False, replied_on__isnull=True).exclude(letter_overdue_q())
         elif reply == "overdue":
-            rows = rows.filter(is_overdue=True)
+            rows = rows.filter(letter_overdue_q())
         elif reply == "replied":
             rows = rows.filter(replied_on__isnull=False)
         return _date_range(rows, data, "issued_on")

@@ -13,7 +13,7 @@ events with the same command (timed: goal under 5 minutes), and measures again:
   reported through the service before each view): p95 under 300 ms;
 - the overdue scan (`grid.supervision.supervise_overdue`) over the 1,000,000 open tasks of
   which 1% are due: the due tasks found through the partial index, claimed and queued in under
-  1 s; beside it the workers' share (notices, overdue marks, audit rows of every batch) and the
+  1 s; beside it the workers' share (notices and audit rows of every batch) and the
   automatic escalation per event;
 - 50 clients (tests/bench/loadtest.py) against gunicorn on loopback for 60 s, posting events and
   reading lists: no errors, no lost or doubled event, p95 latency.
@@ -193,7 +193,7 @@ def measure_scan() -> dict:
     figures["claimed"] = result.supervised
     figures["still due after the scan"] = due.count()
 
-    # The workers' share: every claimed batch supervised (notices, overdue marks, audit rows).
+    # The workers' share: every claimed batch supervised (notices, audit rows).
     claimed = list(TaskDeadline.objects.filter(supervised_at=now).order_by("due_at", "pk").values_list("pk", flat=True))
     began = time.perf_counter()
     notices = escalations = 0
@@ -204,7 +204,7 @@ def measure_scan() -> dict:
     figures["batches s"] = round(time.perf_counter() - began, 3)
     figures["notices"] = notices
     figures["escalations queued"] = escalations
-    figures["events marked overdue"] = Event.objects.filter(is_overdue=True).count()
+    figures["events overdue"] = Event.objects.overdue(now).count()
 
     # Automatic escalation, one event at a time as the worker does it (a sample).
     sample = list(

@@ -48,11 +48,14 @@ def categories(db):
 
 
 def add_events(region, category, reporter, count, *, status=Event.Status.HANDLING, overdue=False, days_ago=0):
+    """`overdue`: the open step's deadline passed a minute ago (no 督办 scan runs here); else it is a day ahead."""
     when = timezone.now() - datetime.timedelta(days=days_ago)
+    due = timezone.now() + (datetime.timedelta(minutes=-1) if overdue else datetime.timedelta(days=1))
     Event.objects.bulk_create([
         Event(reporter=reporter, region=region, handling_region=region, category=category, title="测试事件",
               description="描述", occurred_at=when, created_at=when, idempotency_key=f"k{next(_keys)}", status=status,
-              is_overdue=overdue, closed_at=when if status == Event.Status.CLOSED else None)
+              step_due_at=due if status in Event.OPEN_STATUSES else None,
+              closed_at=when if status == Event.Status.CLOSED else None)
         for _ in range(count)
     ])
     event_counts.rebuild()  # rows inserted around the services: count them as the load generator does
@@ -252,6 +255,9 @@ def test_changes_since_previous_sign_in(client, world, personas, categories):
     assert new.count == 5  # the 40-day-old event is not new; 赵村镇's are not counted
     closed = next(change for change in board.changes if change.label == "办结的事件")
     assert closed.count == 1
+    # 大楼村's event whose deadline passed a minute ago (no scan ran); 赵村镇's are not the committee's
+    overdue = next(change for change in board.changes if change.label == "新超期的事件")
+    assert overdue.count == 1
 
 
 def test_first_sign_in_has_no_changes(client, personas):

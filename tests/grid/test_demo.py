@@ -485,6 +485,9 @@ def test_the_demo_has_an_event_past_its_deadline_that_the_periodic_work_supervis
         is_open=True, task__process__artifact_content_type=ContentType.objects.get_for_model(Event),
         task__process__artifact_object_id=event.pk)
     assert deadlines.filter(due_at__lt=timezone.now(), supervised_at__isnull=True).exists()
+    # overdue on every page before any scan: the event carries its step's deadline
+    assert event.step_due_at == deadlines.get().due_at
+    assert list(Event.objects.overdue().values_list("idempotency_key", flat=True)) == ["demo-event-1"]
     result = run_task("workflows.tasks.supervise_overdue")
     assert result["supervised"] >= 1
     assert TaskDeadline.objects.filter(task__process__artifact_object_id=event.pk, supervised_at__isnull=False).exists()

@@ -74,21 +74,21 @@ def task_ids(client, **params) -> list[int]:
 
 
 def set_deadline(event, due_at):
-    updated = TaskDeadline.objects.filter(is_open=True, **event_services.process_lookup(event, "task__process__")).update(due_at=due_at)
-    assert updated == 1
+    event_services.set_step_due(event, due_at)
+    assert TaskDeadline.objects.get(is_open=True, **event_services.process_lookup(event, "task__process__")).due_at == due_at
 
 
 @pytest.fixture
 def tasks(county, people, category):
-    """Three events waiting at 第1网格's triage (the grid leader's tasks), the second overdue and urgent."""
+    """Three events waiting at 第1网格's triage (the grid leader's tasks), the second urgent and overdue: its
+    deadline passed a minute ago, and no 督办 scan has run."""
     member = people["grid_member"]
     first = report(member, county.grid1, category, "河边垃圾堆放")
     second = report(member, county.grid1, category, "路灯损坏", urgency="urgent")
     third = report(member, county.grid1, category, "占道经营")
-    Event.objects.filter(pk=second.pk).update(is_overdue=True)
     now = timezone.now()
     set_deadline(first, now + datetime.timedelta(days=2))
-    set_deadline(second, now + datetime.timedelta(days=5))
+    set_deadline(second, now - datetime.timedelta(minutes=1))
     set_deadline(third, now + datetime.timedelta(hours=3))
     return first, second, third
 
@@ -99,14 +99,15 @@ def test_my_tasks_orders_overdue_first_by_default_and_as_chosen(client, people, 
     assert task_ids(client) == [second, first, third]
     assert task_ids(client, sort="newest") == [third, second, first]
     assert task_ids(client, sort="oldest") == [first, second, third]
-    assert task_ids(client, sort="deadline") == [third, first, second]
+    assert task_ids(client, sort="deadline") == [second, third, first]
 
 
 def test_my_tasks_deadline_order_puts_tasks_without_a_deadline_last(client, people, tasks):
     first, second, third = tasks
     TaskDeadline.objects.filter(is_open=True, **event_services.process_lookup(third, "task__process__")).delete()
+    Event.objects.filter(pk=third.pk).update(step_due_at=None)
     as_user(client, people["grid_leader"])
-    assert task_ids(client, sort="deadline") == [first.pk, second.pk, third.pk]
+    assert task_ids(client, sort="deadline") == [second.pk, first.pk, third.pk]
 
 
 def test_my_tasks_filters_by_overdue_urgency_step_and_search(client, people, tasks):

@@ -43,12 +43,13 @@ def mapped(county, personas):
             title=f"事件{key}", description="x", occurred_at=timezone.now() - datetime.timedelta(hours=1),
             idempotency_key=key, longitude=lon, latitude=lat, **fields)
 
+    passed = timezone.now() - datetime.timedelta(minutes=1)  # overdue, and no 督办 scan has run
     event("e1", county.micro1)
-    event("e2", county.grid1, (112.05, 34.15), is_overdue=True)  # on the grid, happened in 第2微网格
+    event("e2", county.grid1, (112.05, 34.15), step_due_at=passed)  # on the grid, happened in 第2微网格
     event("e3", county.grid1, (112.05, 34.05))  # on the grid, happened in 第1微网格
     event("e4", county.grid1)  # on the grid, no point: in no micro-grid
-    event("e5", county.grid1, (112.05, 34.05), status=Event.Status.CLOSED)  # closed: counted nowhere
-    event("e6", county.louxing, (112.15, 34.05), is_overdue=True)  # on the village, happened in 第2网格
+    event("e5", county.grid1, (112.05, 34.05), status=Event.Status.CLOSED, step_due_at=passed)  # closed: counted nowhere
+    event("e6", county.louxing, (112.15, 34.05), step_due_at=passed)  # on the village, happened in 第2网格
     event("e7", county.taiping, (112.10, 34.30))  # on the township, happened in 大楼村
     event("e8", county.county, (112.03, 34.03))  # on the county, happened in 第1微网格
     event("e9", county.grid2, (112.30, 34.30))  # recorded on 第2网格: its region decides, not a stray point

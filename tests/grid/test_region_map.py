@@ -32,8 +32,10 @@ def mapped(county, personas):
             description="x", occurred_at=timezone.now() - datetime.timedelta(hours=1), idempotency_key=title, **fields)
 
     return {
-        "overdue": event(county.grid1, "超期的垃圾", latitude="34.105", longitude="112.605", is_overdue=True),
-        "urgent": event(county.dalou, "紧急的垃圾", latitude="34.105", longitude="112.625", urgency="urgent"),
+        "overdue": event(county.grid1, "超期的垃圾", latitude="34.105", longitude="112.605",
+                         step_due_at=timezone.now() - datetime.timedelta(minutes=1)),  # no scan has run
+        "urgent": event(county.dalou, "紧急的垃圾", latitude="34.105", longitude="112.625", urgency="urgent",
+                        step_due_at=timezone.now() + datetime.timedelta(hours=2)),
         "closed": event(county.grid1, "已办结的", latitude="34.106", longitude="112.606", status=Event.Status.CLOSED),
         "no_place": event(county.grid1, "没有经纬度的"),
         "elsewhere": event(county.henan, "别镇的事件", latitude="34.205", longitude="112.705"),

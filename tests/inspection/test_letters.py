@@ -233,11 +233,12 @@ def test_letter_page_refuses_a_recipient_outside_the_round_with_422(r, client, c
 def test_list_highlights_overdue_and_reply_page_clears_it(r, client):
     letter = issue(r)
     InspectionLetter.objects.filter(pk=letter.pk).update(reply_due=today() - datetime.timedelta(days=2))
-    letters.flag_overdue_letters()
-    client.force_login(r.users["county_office"])
+    client.force_login(r.users["county_office"])  # the daily job has not run: 逾期未回复 is computed
     body = client.get(reverse("inspection:letters")).content.decode()
     assert "gv-row--overdue" in body and "逾期未回复" in body
     assert letter.number in client.get(reverse("inspection:letters"), {"reply": "overdue"}).content.decode()
+    assert "逾期未回复 2 天" in client.get(reverse("inspection:letter_detail", args=[letter.pk])).content.decode()
+    letters.flag_overdue_letters()
     response = client.post(reverse("inspection:letter_reply", args=[letter.pk]), {"replied_on": "", "summary": "保留"})
     assert response.status_code == 422 and "保留" in response.content.decode()
     response = client.post(reverse("inspection:letter_reply", args=[letter.pk]),

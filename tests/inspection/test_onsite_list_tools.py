@@ -393,10 +393,12 @@ def test_letters_sort_filters_and_search(r, client, letter_rows):
     assert listed(client, "letters", {"kind": "supervision"}) == pks(l2)
     assert listed(client, "letters", {"reply": "replied"}) == pks(l3)
     assert listed(client, "letters", {"reply": "waiting"}) == pks(l1)  # l2 needs no reply
-    InspectionLetter.objects.filter(pk=l1.pk).update(is_overdue=True)
+    InspectionLetter.objects.filter(pk=l1.pk).update(is_overdue=True)  # the job's flag alone changes nothing
+    assert listed(client, "letters", {"reply": "overdue"}) == []
+    # due yesterday and not answered: 逾期未回复 at once, before the daily job has run
+    InspectionLetter.objects.filter(pk=l1.pk).update(is_overdue=False, reply_due=today() - datetime.timedelta(days=1))
     assert listed(client, "letters", {"reply": "overdue"}) == pks(l1)
     assert listed(client, "letters", {"reply": "waiting"}) == []
-    InspectionLetter.objects.filter(pk=l1.pk).update(is_overdue=False)
     assert listed(client, "letters", {"q": "楼星"}) == pks(l2)
     assert listed(client, "letters", {"q": l1.number}) == pks(l1)
     day = (today() - datetime.timedelta(days=2)).isoformat()

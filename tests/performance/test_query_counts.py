@@ -58,6 +58,10 @@ def test_generated_events_wait_at_the_step_their_status_says(load_county):
     supervised = TaskDeadline.objects.filter(supervised_at__isnull=False).values_list("task__process__artifact_object_id",
                                                                                       flat=True)
     assert supervised and all(Event.objects.get(pk=int(pk)).is_overdue for pk in supervised)
+    # each event carries its open step's deadline, and is overdue exactly when that deadline has passed
+    due_at = dict(TaskDeadline.objects.filter(is_open=True).values_list("task__process__artifact_object_id", "due_at"))
+    assert {event.pk: event.step_due_at for event in Event.objects.all()} == due_at
+    assert Event.objects.overdue().count() == due.count() + len(supervised)
 
 
 def test_generate_load_refuses_bad_sizes(db):

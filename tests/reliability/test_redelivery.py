@@ -17,7 +17,6 @@ from governance.celery import app
 from governance.models import AuditEntry, Notification
 from grid import events, services
 from grid.models import Event, EventCategory, Role
-from workflows.models import TaskDeadline
 
 pytestmark = pytest.mark.django_db
 
@@ -94,7 +93,7 @@ def test_supervision_killed_before_escalating_is_redone_once(county, personas, c
     from grid.tasks import supervise_overdue
 
     event = report(personas, county, category)
-    TaskDeadline.objects.filter(is_open=True).update(due_at=timezone.now() - datetime.timedelta(minutes=1))
+    grid_events.set_step_due(event, timezone.now() - datetime.timedelta(minutes=1))
     with monkeypatch.context() as patch:
         def killed(*args, **kwargs):
             raise WorkerKilled

@@ -45,7 +45,8 @@ def rows_of(event: Event) -> dict:
     process = EventProcess.objects.get(**events.process_lookup(event))
     tasks = list(Task.objects.filter(process=process).order_by("id"))
     start, waiting = tasks
-    moments = ("created", "started", "finished", "assigned", "created_at", "updated_at", "attempted_at", "due_at")
+    moments = ("created", "started", "finished", "assigned", "created_at", "updated_at", "attempted_at", "due_at",
+               "step_due_at")
 
     def plain(instance, *drop):
         data = model_to_dict(instance)
@@ -62,6 +63,7 @@ def rows_of(event: Event) -> dict:
                      for task in tasks],
         "start_done_at_start": start.started is not None and start.finished is not None,
         "deadline": (plain(deadline, "task"), deadline.due_at - waiting.created),
+        "event_due_is_the_deadline": event.step_due_at == deadline.due_at,
         "audit": plain(entry, "object_id", "entry_hash", "previous_hash", "object_repr"),
         "notices": [(n.task_name, n.kwargs, n.options, n.attempts, n.sent_at) for n in notices],
     }

@@ -60,7 +60,7 @@ def test_overdue_grid_task_notifies_leader_and_village_once_and_is_audited(count
     # the grid leader holds the triage step; the village's handlers are the people above
     assert recipients == {"grid_leader", "grid_instructor", "village_cadre"}
     event.refresh_from_db()
-    assert event.is_overdue
+    assert event.overdue_at(later(25)) and not event.is_overdue  # computed: overdue then, not yet now
     assert AuditEntry.objects.filter(action="event.supervised", object_id=str(event.pk)).count() == 1
     assert TaskDeadline.objects.get(is_open=True).supervised_at is not None
 
@@ -75,7 +75,8 @@ def test_overdue_grid_task_escalates_to_the_village_by_itself(county, personas, 
     assert result.escalated == 1
     event.refresh_from_db()
     assert event.handling_region == county.louxing and events.current_step(event) == "handle"
-    assert not event.is_overdue  # the village has its own, fresh deadline
+    assert not event.overdue_at(later(25))  # the village has its own, fresh deadline
+    assert event.step_due_at == TaskDeadline.objects.get(is_open=True).due_at
     assert AuditEntry.objects.filter(action="event.auto_escalate", object_id=str(event.pk)).exists()
     open_deadline = TaskDeadline.objects.get(is_open=True)
     assert open_deadline.supervised_at is None and open_deadline.due_at > timezone.now() + datetime.timedelta(hours=40)
@@ -90,18 +91,20 @@ def test_township_task_is_supervised_but_not_escalated(county, personas, categor
     result = supervise_overdue(now=later(24 * 8))
     event.refresh_from_db()
     assert result.supervised == 1 and result.escalated == 0
-    assert event.handling_region == county.taiping and event.is_overdue
+    assert event.handling_region == county.taiping and event.overdue_at(later(24 * 8))
     recipients = set(supervision_notices().values_list("recipient__username", flat=True))
     assert recipients == {"township_office", "township_committee"}
 
 
-def test_handling_an_overdue_step_clears_the_overdue_mark(county, personas, category):
+def test_handling_an_overdue_step_gives_the_event_the_next_steps_deadline(county, personas, category):
     SLARule.objects.filter(tier__key="grid").update(auto_escalate=False)
     event = report(personas, county, category)
-    supervise_overdue(now=later(25))
-    events.handle_event(event, by=personas["grid_leader"], decision="escalate", reason="上报")
+    events.set_step_due(event, timezone.now() - datetime.timedelta(minutes=1))
+    assert Event.objects.get(pk=event.pk).is_overdue  # no scan has run
+    event = events.handle_event(event, by=personas["grid_leader"], decision="escalate", reason="上报")
+    assert not event.is_overdue  # the service's event and the stored one agree
     event.refresh_from_db()
-    assert not event.is_overdue
+    assert not event.is_overdue and event.step_due_at == TaskDeadline.objects.get(is_open=True).due_at
 
 
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
@@ -129,4 +132,5 @@ def test_two_scans_at_once_send_no_double_notices(county, personas, category):
     assert not errors
     assert sum(result.supervised for result in results) == 20
     assert supervision_notices().count() == 20 * 3
-    assert Event.objects.filter(is_overdue=True).count() == 20
+    assert Event.objects.overdue(later(25)).count() == 20
+    assert AuditEntry.objects.filter(action="event.supervised").count() == 20

@@ -48,7 +48,8 @@ def test_with_a_broker_the_scan_claims_and_queues_one_message_per_batch(county, 
     # claimed, but nothing else happened in the scan itself
     assert TaskDeadline.objects.filter(is_open=True, supervised_at__isnull=True).count() == 0
     assert not Notification.objects.filter(kind=Notification.Kind.SUPERVISION).exists()
-    assert not Event.objects.filter(is_overdue=True).exists()
+    assert not AuditEntry.objects.filter(action="event.supervised").exists()
+    assert Event.objects.overdue(later(25)).count() == 5  # overdue is computed: the scan needs not have run
 
 
 def test_a_batch_delivered_twice_notifies_and_audits_once(county, personas, category):

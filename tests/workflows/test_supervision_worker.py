@@ -10,7 +10,6 @@ from governance.models import Notification
 from grid import events
 from grid.models import EventCategory
 from grid.tasks import supervise_overdue
-from workflows.models import TaskDeadline
 
 pytestmark = [pytest.mark.celery_worker, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
 
@@ -22,12 +21,12 @@ def test_an_overdue_step_raises_a_supervision_notice_through_the_worker(county, 
         by=personas["grid_member"], region=county.grid1, category=category, title="垃圾堆放", description="河边",
         occurred_at=timezone.now() - datetime.timedelta(hours=1), idempotency_key="worker-1",
     )
-    TaskDeadline.objects.filter(is_open=True).update(due_at=timezone.now() - datetime.timedelta(minutes=1))
+    events.set_step_due(event, timezone.now() - datetime.timedelta(minutes=1))
 
     outcome = supervise_overdue.delay().get(timeout=60)
     assert outcome["supervised"] == 1  # claimed by the scan; the batch and the escalation are queued
 
-    # The worker then takes the batch (notices, overdue mark) and the escalation, one task each.
+    # The worker then takes the batch (notices, audit) and the escalation, one task each.
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         event.refresh_from_db()
