@@ -389,7 +389,7 @@ class Event(models.Model):
     )
     rating = models.PositiveSmallIntegerField("满意度", null=True, blank=True, help_text="1–5")
     rating_comment = models.CharField("评价", max_length=200, blank=True)
-    created_at = models.DateTimeField("上报时间", default=timezone.now, db_index=True)
+    created_at = models.DateTimeField("上报时间", default=timezone.now)  # indexed with id below
     updated_at = models.DateTimeField("更新时间", auto_now=True)
     closed_at = models.DateTimeField("办结时间", null=True, blank=True)
 
@@ -425,6 +425,9 @@ class Event(models.Model):
             models.Index(fields=["status", "-id"], name="event_status_recent_idx"),
             # The lists' default order, newest report first by report time (imported events keep theirs).
             models.Index(fields=["region", "-created_at", "-id"], name="event_region_reported_idx"),
+            # The same order over a whole county or township: read newest first, stop after a page
+            # (with created_at alone PostgreSQL sorted every event of the county for each page).
+            models.Index(fields=["-created_at", "-id"], name="event_reported_idx"),
             # "My tasks": open events at a step, by the region handling them (grid.event_lists.my_tasks).
             models.Index(fields=["handling_region", "status"], name="event_handling_status_idx"),
         ]
