@@ -46,7 +46,7 @@ CODES = (
 REQUIRED_ERROR = "该字段是必填项"
 # Chromium on Linux takes its UI language (date and file pickers: 年/月/日, 选择文件) from the
 # environment, not from --lang; it needs Debian's chromium-l10n for the zh-CN strings.
-CHINESE_BROWSER_ENV = {"LANG": "zh_CN.UTF-8", "LANGUAGE": "zh_CN"}
+CHINESE_BROWSER_ENV = {"LANG": "C.UTF-8", "LANGUAGE": "zh_CN"}
 
 
 class VisibleText(HTMLParser):

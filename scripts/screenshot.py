@@ -8,7 +8,7 @@ import urllib.parse
 PASSWORD = "Demo@2026"
 # Chromium on Linux takes its UI language (date and file pickers: 年/月/日, 选择文件) from the
 # environment, not from --lang; it needs Debian's chromium-l10n for the zh-CN strings.
-CHINESE_BROWSER_ENV = {"LANG": "zh_CN.UTF-8", "LANGUAGE": "zh_CN"}
+CHINESE_BROWSER_ENV = {"LANG": "C.UTF-8", "LANGUAGE": "zh_CN"}
 
 
 def main():

@@ -68,8 +68,10 @@ def browser(_playwright):
     if os.geteuid() == 0:
         args.append("--no-sandbox")
     # Chromium on Linux takes its UI language from the environment (date and file pickers in Chinese
-    # with Debian's chromium-l10n), not from --lang.
-    env = {**os.environ, "LANG": "zh_CN.UTF-8", "LANGUAGE": "zh_CN"}
+    # with Debian's chromium-l10n), not from --lang: LANGUAGE picks Chinese, and LANG stays a UTF-8
+    # locale that the machine has (without zh_CN.UTF-8 installed it fell back to ASCII, and a file
+    # named 太平镇整改台账.csv could not be chosen).
+    env = {**os.environ, "LANG": "C.UTF-8", "LANGUAGE": "zh_CN"}
     browser = _playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=args, env=env)
     yield browser
     browser.close()
