@@ -17,7 +17,7 @@ from .areas import in_area
 from .category_catalogue import catalogue_cache
 from .events import HANDLE_PERMISSION_BY_TIER
 from .flow_policy import policy_of, step_name
-from .models import Department, Event, FlowPolicy, Post, Region, overdue_first
+from .models import Event, FlowPolicy, Post, Region, overdue_first
 
 # The flow step an open event waits at, by its status (kept in step by grid.events).
 STEP_BY_STATUS = {
@@ -161,25 +161,23 @@ PAGE_COLUMNS = (
 
 
 def with_page_columns(events: QuerySet[Event]) -> QuerySet[Event]:
-    """The columns the HTML lists show, without joins: PostgreSQL spends longer planning the five
-    joins of with_list_columns than running the page's query (about 2 ms against 0.5 ms a page)."""
-    return events.only(*PAGE_COLUMNS)
+    """The columns the HTML lists show, with the department's name (one left join) and no other joins:
+    PostgreSQL spent longer planning the five joins of with_list_columns than running the page's query
+    (about 2 ms against 0.5 ms a page)."""
+    return events.select_related("department").only(*PAGE_COLUMNS, "department__name")
 
 
 def attach_page_relations(events: list[Event]) -> list[Event]:
-    """Give a page of events their region, handling region (with its tier), category and department:
-    one query for the regions, one for the departments when any, the categories from the catalogue."""
+    """Give a page of events their region and handling region (with its tier) and category: one query
+    for the regions whatever the page holds, the categories from the catalogue."""
     region_ids = {event.region_id for event in events} | {event.handling_region_id for event in events}
     regions = (Region.objects.select_related("tier").only("id", "name", "path", "full_path", "tier__key", "tier__name")
                .in_bulk(region_ids)) if region_ids else {}
-    department_ids = {event.department_id for event in events if event.department_id}
-    departments = Department.objects.only("id", "name").in_bulk(department_ids) if department_ids else {}
     categories = catalogue_cache.get().categories
     for event in events:
         event.region = regions[event.region_id]
         event.handling_region = regions[event.handling_region_id]
         event.category = categories[event.category_id]
-        event.department = departments.get(event.department_id) if event.department_id else None
     return events
 
 

@@ -66,7 +66,7 @@ def test_lists_take_few_queries_once_the_user_is_known(client, county, personas,
     client.force_login(personas["grid_leader"])
     for url in (reverse("grid:events"), reverse("grid:my_tasks")):
         page(client, url)  # the first visit reads the access snapshot, menu and filter bar
-        with django_assert_max_num_queries(5):  # session, user, the rows, their regions and departments
+        with django_assert_max_num_queries(5):  # session, user, the rows (with departments), their regions; my tasks its tiers
             page(client, url)
 
 
