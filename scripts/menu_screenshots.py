@@ -49,6 +49,18 @@ REQUIRED_ERROR = "该字段是必填项"
 CHINESE_BROWSER_ENV = {"LANG": "C.UTF-8", "LANGUAGE": "zh_CN"}
 
 
+def launch_chinese_chromium(playwright):
+    """Debian's Chromium, headless, in Chinese: on Linux its UI language (date and file pickers: 年/月/日,
+    选择文件) comes from LANGUAGE, not --lang, and needs Debian's chromium-l10n; LANG stays a UTF-8 locale
+    the machine has, so that files with Chinese names can be chosen."""
+    args = ["--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync",
+            "--no-first-run", "--disable-dev-shm-usage", "--lang=zh-CN"]
+    if os.geteuid() == 0:
+        args.append("--no-sandbox")
+    return playwright.chromium.launch(executable_path="/usr/bin/chromium", headless=True, args=args,
+                                      env={**os.environ, **CHINESE_BROWSER_ENV})
+
+
 class VisibleText(HTMLParser):
     """The text a reader sees in <body>: no scripts, templates, icon ligatures or hidden elements."""
 
@@ -208,13 +220,8 @@ def main():
 
     base, out = sys.argv[1].rstrip("/"), Path(sys.argv[2])
     users = sys.argv[3:] or ROLE_USERS
-    args = ["--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync",
-            "--no-first-run", "--disable-dev-shm-usage", "--lang=zh-CN"]
-    if os.geteuid() == 0:
-        args.append("--no-sandbox")
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path="/usr/bin/chromium", headless=True, args=args,
-                                             env={**os.environ, **CHINESE_BROWSER_ENV})
+        browser = launch_chinese_chromium(playwright)
         for username in users:
             lines = walk(browser, base, username, out)
             print(f"== {username}: {len(lines_of_pages(lines))} 页")

@@ -1,14 +1,12 @@
 """Take a screenshot of a page as a demo user: python scripts/screenshot.py USER URL OUT.png [WIDTH]
 Design notes: docs/architecture/scripts.md."""
 
-import os
 import sys
 import urllib.parse
 
+from menu_screenshots import launch_chinese_chromium
+
 PASSWORD = "Demo@2026"
-# Chromium on Linux takes its UI language (date and file pickers: 年/月/日, 选择文件) from the
-# environment, not from --lang; it needs Debian's chromium-l10n for the zh-CN strings.
-CHINESE_BROWSER_ENV = {"LANG": "C.UTF-8", "LANGUAGE": "zh_CN"}
 
 
 def main():
@@ -18,13 +16,8 @@ def main():
     width = int(sys.argv[4]) if len(sys.argv) > 4 else 1280
     parsed = urllib.parse.urlparse(url)
     base = f"{parsed.scheme}://{parsed.netloc}"
-    args = ["--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync",
-            "--no-first-run", "--disable-dev-shm-usage", "--lang=zh-CN"]
-    if os.geteuid() == 0:
-        args.append("--no-sandbox")
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path="/usr/bin/chromium", headless=True, args=args,
-                                             env={**os.environ, **CHINESE_BROWSER_ENV})
+        browser = launch_chinese_chromium(playwright)
         page = browser.new_context(viewport={"width": width, "height": 900}, locale="zh-CN").new_page()
         if username != "-":
             page.goto(f"{base}/accounts/login/")
