@@ -381,3 +381,16 @@ def test_an_item_shared_with_one_user_shows_in_their_audit_log_and_no_other_item
     client.force_login(office)
     body = client.get(reverse("system:audit"), {"object_type": "rectification.RectificationItem"}).content.decode()
     assert str(shared) in body and str(other) not in body
+
+
+def test_item_closed_on_a_day_shows_the_day_and_one_closed_at_a_time_shows_the_time(fed_back, personas, client):
+    """An import closes an item on its 销号日期 (midnight): the page shows 2022-06-30, not 2022-06-30 00:00."""
+    first, second = fed_back.items.get(number=1), fed_back.items.get(number=2)
+    midnight = timezone.make_aware(datetime.datetime(2022, 6, 30))
+    RectificationItem.objects.filter(pk=first.pk).update(closed_at=midnight)
+    RectificationItem.objects.filter(pk=second.pk).update(closed_at=midnight + datetime.timedelta(hours=15, minutes=20))
+    client.force_login(personas["county_office"])
+    page = client.get(reverse("rectification:item_detail", args=[first.pk])).content.decode()
+    assert "<dt>销号时间</dt><dd>2022-06-30</dd>" in page
+    page = client.get(reverse("rectification:item_detail", args=[second.pk])).content.decode()
+    assert "<dt>销号时间</dt><dd>2022-06-30 15:20</dd>" in page
