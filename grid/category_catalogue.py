@@ -8,13 +8,9 @@ immediately and the others within the interval.
 
 from __future__ import annotations
 
-import threading
-import time
 from dataclasses import dataclass
 
-from django.conf import settings
-from django.db import transaction
-from django.db.models.signals import post_delete, post_save
+from governance.process_cache import ProcessCache
 
 from .models import CategoryAttribute, EventCategory
 
@@ -25,44 +21,20 @@ class Catalogue:
     attributes: dict[int, list[CategoryAttribute]]  # category id → its fields in their order
 
 
-class _CatalogueCache:
-    def __init__(self):
-        self._lock = threading.Lock()
-        self._catalogue: Catalogue | None = None
-        self._read_at = float("-inf")
-
-    def get(self) -> Catalogue:
-        now = time.monotonic()
-        catalogue = self._catalogue
-        if catalogue is None or now - self._read_at > getattr(settings, "CATEGORY_CACHE_SECONDS", 60):
-            categories = {category.pk: category for category in EventCategory.objects.order_by("sort_order", "code")}
-            for category in categories.values():
-                if category.parent_id:
-                    category.parent = categories[category.parent_id]
-            attributes: dict[int, list[CategoryAttribute]] = {}
-            for attribute in CategoryAttribute.objects.order_by("sort_order", "id"):
-                attribute.category = categories[attribute.category_id]
-                attributes.setdefault(attribute.category_id, []).append(attribute)
-            catalogue = Catalogue(categories, attributes)
-            with self._lock:
-                self._catalogue, self._read_at = catalogue, now
-        return catalogue
-
-    def clear(self, **kwargs) -> None:
-        with self._lock:
-            self._catalogue = None
-
-    def clear_now_and_after_commit(self, **kwargs) -> None:
-        self.clear()
-        transaction.on_commit(self.clear)
+def _read_catalogue() -> Catalogue:
+    categories = {category.pk: category for category in EventCategory.objects.order_by("sort_order", "code")}
+    for category in categories.values():
+        if category.parent_id:
+            category.parent = categories[category.parent_id]
+    attributes: dict[int, list[CategoryAttribute]] = {}
+    for attribute in CategoryAttribute.objects.order_by("sort_order", "id"):
+        attribute.category = categories[attribute.category_id]
+        attributes.setdefault(attribute.category_id, []).append(attribute)
+    return Catalogue(categories, attributes)
 
 
-catalogue_cache = _CatalogueCache()
-for _model in (EventCategory, CategoryAttribute):
-    post_save.connect(catalogue_cache.clear_now_and_after_commit, sender=_model, weak=False,
-                      dispatch_uid=f"gv_catalogue_save_{_model.__name__}")
-    post_delete.connect(catalogue_cache.clear_now_and_after_commit, sender=_model, weak=False,
-                        dispatch_uid=f"gv_catalogue_delete_{_model.__name__}")
+catalogue_cache = ProcessCache(_read_catalogue, seconds_setting="CATEGORY_CACHE_SECONDS",
+                               models=[EventCategory, CategoryAttribute])
 
 
 def attributes_of(category: EventCategory) -> list[CategoryAttribute]:

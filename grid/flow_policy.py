@@ -4,13 +4,9 @@ Design notes: docs/architecture/grid.md."""
 
 from __future__ import annotations
 
-import threading
-import time
-
-from django.conf import settings
-from django.db import transaction
-from django.db.models.signals import post_delete, post_save
 from django.utils import timezone
+
+from governance.process_cache import ProcessCache
 
 from .access import region_grants
 from .models import FlowPolicy, FlowPolicyDeadline, Region
@@ -30,46 +26,21 @@ VERIFY_STEP_NAME = "核实办结"
 CALLBACK_STEP_NAME = "中心回访核实"
 
 
-class _PolicyCache:
-    """Every policy version with its deadlines (a few rows per county), kept per process for
-    `FLOW_POLICY_CACHE_SECONDS`, so that event intake finds its version without a query. A version in
-    force is never edited, so a cached one cannot be stale; a new version is seen by other processes
-    within the interval, and by this one at once."""
-
-    def __init__(self):
-        self._lock = threading.Lock()
-        self._by_pk: dict[int, FlowPolicy] | None = None
-        self._read_at = float("-inf")
-
-    def all(self) -> dict[int, FlowPolicy]:
-        now = time.monotonic()
-        by_pk = self._by_pk
-        if by_pk is None or now - self._read_at > getattr(settings, "FLOW_POLICY_CACHE_SECONDS", 60):
-            by_pk = {policy.pk: policy for policy in FlowPolicy.objects.select_related("region")}
-            for policy in by_pk.values():
-                policy.prefetched_deadlines = {}
-            for deadline in FlowPolicyDeadline.objects.all():
-                if deadline.policy_id in by_pk:
-                    by_pk[deadline.policy_id].prefetched_deadlines[(deadline.tier, deadline.urgency)] = deadline
-            with self._lock:
-                self._by_pk, self._read_at = by_pk, now
-        return by_pk
-
-    def clear(self, **kwargs) -> None:
-        with self._lock:
-            self._by_pk = None
-
-    def clear_now_and_after_commit(self, **kwargs) -> None:
-        """A version saved: forget the cache now (this transaction sees it) and again once committed
-        (a thread that read the cache meanwhile, without the uncommitted row, read it too early)."""
-        self.clear()
-        transaction.on_commit(self.clear)
+def _policies_with_deadlines() -> dict[int, FlowPolicy]:
+    by_pk = {policy.pk: policy for policy in FlowPolicy.objects.select_related("region")}
+    for policy in by_pk.values():
+        policy.prefetched_deadlines = {}
+    for deadline in FlowPolicyDeadline.objects.all():
+        if deadline.policy_id in by_pk:
+            by_pk[deadline.policy_id].prefetched_deadlines[(deadline.tier, deadline.urgency)] = deadline
+    return by_pk
 
 
-policy_cache = _PolicyCache()
-for _model in (FlowPolicy, FlowPolicyDeadline):
-    post_save.connect(policy_cache.clear_now_and_after_commit, sender=_model, dispatch_uid=f"grid.flow_policy.cache.save.{_model.__name__}")
-    post_delete.connect(policy_cache.clear_now_and_after_commit, sender=_model, dispatch_uid=f"grid.flow_policy.cache.delete.{_model.__name__}")
+# Every policy version with its deadlines (a few rows per county), so that event intake finds its version
+# without a query. A version in force is never edited, so a kept one cannot be stale; a new version is
+# seen by other processes within the interval, and by this one at once.
+policy_cache = ProcessCache(_policies_with_deadlines, seconds_setting="FLOW_POLICY_CACHE_SECONDS",
+                            models=[FlowPolicy, FlowPolicyDeadline])
 
 
 def policy_in_force(region: Region, on=None) -> FlowPolicy | None:
@@ -78,7 +49,7 @@ def policy_in_force(region: Region, on=None) -> FlowPolicy | None:
     None means the built-in default (DEFAULT_POLICY)."""
     day = on or timezone.localdate()
     best, best_key = None, None
-    for policy in policy_cache.all().values():
+    for policy in policy_cache.get().values():
         if policy.effective_from > day or not region.path.startswith(policy.region.path):
             continue
         key = (len(policy.region.path), policy.effective_from, policy.version)
@@ -100,10 +71,10 @@ def policy_version(policy_id: int | None) -> FlowPolicy:
     """The version with this id (kept by a case when it started), or the built-in default for none."""
     if not policy_id:
         return DEFAULT_POLICY
-    policy = policy_cache.all().get(policy_id)
+    policy = policy_cache.get().get(policy_id)
     if policy is None:  # saved after this process read the cache
         policy_cache.clear()
-        policy = policy_cache.all().get(policy_id, DEFAULT_POLICY)
+        policy = policy_cache.get().get(policy_id, DEFAULT_POLICY)
     return policy
 
 

@@ -3,54 +3,31 @@
 from __future__ import annotations
 
 import datetime
-import threading
-import time
 
-from django.conf import settings
-from django.db.models.signals import post_delete, post_save
 from django.utils import timezone
+
+from governance.process_cache import ProcessCache
 
 from .models import Holiday, SLARule, TaskDeadline
 
 DEFAULT_HOURS = {"normal": 72, "urgent": 24, "critical": 4}
 
 
-class _RuleCache:
-    """All SLA rules (a few dozen rows), kept per process for `SLA_RULE_CACHE_SECONDS`.
-
-    Every event report and every step opens a deadline; reading the rules each time was a query on
-    the intake path. A rule saved or deleted in this process clears the cache at once; other
-    processes see the change within the interval (an edited rule governs tasks opened after it)."""
-
-    def __init__(self):
-        self._lock = threading.Lock()
-        self._rules: dict[tuple[int, str], list[SLARule]] | None = None
-        self._read_at = float("-inf")
-
-    def rules(self, tier_id: int, urgency: str) -> list[SLARule]:
-        now = time.monotonic()
-        rules = self._rules
-        if rules is None or now - self._read_at > getattr(settings, "SLA_RULE_CACHE_SECONDS", 60):
-            rules = {}
-            for rule in SLARule.objects.all():
-                rules.setdefault((rule.tier_id, rule.urgency), []).append(rule)
-            with self._lock:
-                self._rules, self._read_at = rules, now
-        return rules.get((tier_id, urgency), [])
-
-    def clear(self, **kwargs) -> None:
-        with self._lock:
-            self._rules = None
+def _rules_by_tier_and_urgency() -> dict[tuple[int, str], list[SLARule]]:
+    rules: dict[tuple[int, str], list[SLARule]] = {}
+    for rule in SLARule.objects.all():
+        rules.setdefault((rule.tier_id, rule.urgency), []).append(rule)
+    return rules
 
 
-rule_cache = _RuleCache()
-post_save.connect(rule_cache.clear, sender=SLARule, dispatch_uid="workflows.sla.rule_cache.save")
-post_delete.connect(rule_cache.clear, sender=SLARule, dispatch_uid="workflows.sla.rule_cache.delete")
+# All SLA rules (a few dozen rows): every report and every step opens a deadline, and reading the rules
+# each time was a query on the intake path. An edited rule governs tasks opened after it.
+rule_cache = ProcessCache(_rules_by_tier_and_urgency, seconds_setting="SLA_RULE_CACHE_SECONDS", models=[SLARule])
 
 
 def rule_for(event) -> SLARule | None:
     """The event's category rule if there is one, else the tier's default."""
-    rules = rule_cache.rules(event.handling_region.tier_id, event.urgency)
+    rules = rule_cache.get().get((event.handling_region.tier_id, event.urgency), [])
     return (next((rule for rule in rules if rule.category_id == event.category_id), None)
             or next((rule for rule in rules if rule.category_id is None), None))
 
