@@ -39,14 +39,7 @@ from guardian.models import GroupObjectPermission, UserObjectPermission
 
 from governance import notifications
 
-from .access import (
-    _CACHE_ATTR,
-    EXPLICIT_ATTR,
-    FACTS_ATTR,
-    HOLDS_OBJECT_GRANTS,
-    holds_object_grants,
-    region_grants,
-)
+from .access import _CACHE_ATTR, EXPLICIT_ATTR, region_grants
 from .models import EventCategory, Post, Region, Role, Tier
 
 logger = logging.getLogger(__name__)
@@ -55,6 +48,7 @@ logger = logging.getLogger(__name__)
 _NAMESPACE = getattr(settings, "ACCESS_CACHE_NAMESPACE", "")
 VERSION_KEY = f"gv:access:{_NAMESPACE}version"
 FRAGMENTS_ATTR = "_gv_access_fragments"
+FACTS_ATTR = "_gv_access_facts"
 _PERM_ATTRS = ("_perm_cache", "_user_perm_cache", "_group_perm_cache")
 
 _facts: dict[str, Callable[[Any], Any]] = {}
@@ -133,7 +127,6 @@ def watch(model: type) -> None:
 
 
 def connect_signals() -> None:
-    register_fact(HOLDS_OBJECT_GRANTS, holds_object_grants)  # its tables are watched below
     # Categories and tiers: the kept filter bars of the lists offer them.
     for model in (Post, Region, Role, Group, UserObjectPermission, GroupObjectPermission, EventCategory, Tier):
         watch(model)
