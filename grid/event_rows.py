@@ -14,13 +14,18 @@ from html import escape
 from django.utils import timezone
 from django.utils.safestring import SafeString, mark_safe
 
+from governance.links import pk_url
 from governance.templatetags.zh_format import minute
 
 from .models import Event
-from .templatetags.event_links import event_detail_url
 
 _STATUS = dict(Event.Status.choices)
 _URGENCY = dict(Event.Urgency.choices)
+def event_detail_url(pk) -> str:
+    """reverse("grid:event_detail", args=[pk]), reversed once (governance.links.pk_url), not on every row."""
+    return pk_url("grid:event_detail", pk)
+
+
 _DASH = '<span class="gv-muted">—</span>'
 
 

@@ -14,8 +14,8 @@ from django.utils import timezone
 from governance.notifications import notify
 from governance.site import AreaApp
 from grid import services
+from grid.event_rows import event_detail_url
 from grid.models import Post, Role
-from grid.templatetags.event_links import event_detail_url
 
 MENU = re.compile(r'<div class="vf-page__menu-primary">(.*?)<div class="vf-page__menu-secondary">', re.S)
 
