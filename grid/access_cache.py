@@ -22,6 +22,7 @@ ACCESS_CACHE_SECONDS = 0 turns the cache off. Design notes: docs/architecture/gr
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -52,6 +53,7 @@ FACTS_ATTR = "_gv_access_facts"
 _PERM_ATTRS = ("_perm_cache", "_user_perm_cache", "_group_perm_cache")
 
 _facts: dict[str, Callable[[Any], Any]] = {}
+_request = threading.local()  # the access version the current signed-in request runs under
 
 
 def _key(user_pk) -> str:
@@ -60,6 +62,12 @@ def _key(user_pk) -> str:
 
 def seconds() -> int:
     return getattr(settings, "ACCESS_CACHE_SECONDS", 300)
+
+
+def request_version():
+    """The access version this thread's signed-in request read (None outside one): what was read
+    from the tables it covers under the same version is still what they hold."""
+    return getattr(_request, "version", None)
 
 
 def register_fact(name: str, compute: Callable[[Any], Any], models: Iterable[type] = (),
@@ -214,7 +222,11 @@ class AccessCacheMiddleware:
     def __call__(self, request):
         user = getattr(request, "user", None)
         snapshot = load(user) if user is not None and user.is_authenticated and user.is_active else None
-        response = self.get_response(request)
+        _request.version = snapshot["stamp"][0] if snapshot is not None else None
+        try:
+            response = self.get_response(request)
+        finally:
+            _request.version = None
         if snapshot is not None:
             store_additions(user, snapshot)
         return response

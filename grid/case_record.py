@@ -21,7 +21,8 @@ from governance.audit_labels import action_label
 from governance.models import Attachment, AuditEntry
 
 from .flow_policy import policy_of, step_name
-from .models import Department, Event, Region
+from .models import Department, Event
+from .region_memo import regions_by_id
 
 # action → the name of its opinion on the page (a step without one shows only its decision)
 OPINION_LABELS = {
@@ -143,6 +144,15 @@ def timeline_and_files(event: Event) -> tuple[list[CaseStep], list[Attachment]]:
     return steps[event.pk], files.get(event.pk, [])
 
 
+def _attach_reporters(events: list[Event], entries: list[AuditEntry]) -> None:
+    """Each event's reporter from its case record's entries (read with their actors), when one of
+    them is the reporter's: the page names the reporter, and this spares a query per event."""
+    actors = {entry.actor_id: entry.actor for entry in entries if entry.actor_id}
+    for event in events:
+        if event.reporter_id in actors and not Event.reporter.is_cached(event):
+            event.reporter = actors[event.reporter_id]
+
+
 def _timelines_and_files(events: list[Event]) -> tuple[dict[int, list[CaseStep]], dict[int, list[Attachment]]]:
     if not events:
         return {}, {}
@@ -153,13 +163,17 @@ def _timelines_and_files(events: list[Event]) -> tuple[dict[int, list[CaseStep]]
                                            owner_id__in=[event.pk for event in events]).order_by("id"))
     region_ids = {entry.before.get("handling_region") for entry in entries if entry.before} | {
         entry.after.get("handling_region") for entry in entries if entry.after}
+    region_ids.discard(None)
     regions, tiers = {}, {}
-    for pk, name, tier in Region.objects.filter(pk__in=[pk for pk in region_ids if pk]).values_list("pk", "name", "tier__key"):
-        regions[pk], tiers[pk] = name, tier
+    if region_ids:  # an empty IN list still costs Django a compile before it gives up
+        for pk, region in regions_by_id(region_ids).items():
+            regions[pk], tiers[pk] = region.name, region.tier.key
     policies = {event.pk: policy_of(event) for event in events}
     department_ids = {entry.after.get("department") for entry in entries
-                      if entry.action == "event.dispatch" and entry.after}
-    departments = dict(Department.objects.filter(pk__in=[pk for pk in department_ids if pk]).values_list("pk", "name"))
+                      if entry.action == "event.dispatch" and entry.after} - {None}
+    departments = (dict(Department.objects.filter(pk__in=department_ids).values_list("pk", "name"))
+                   if department_ids else {})
+    _attach_reporters(events, entries)
     by_event: dict[int, list[tuple[AuditEntry, CaseStep]]] = defaultdict(list)
     for entry in entries:
         where_pk = (entry.before or {}).get("handling_region") or (entry.after or {}).get("handling_region")

@@ -18,6 +18,7 @@ from .category_catalogue import catalogue_cache
 from .events import HANDLE_PERMISSION_BY_TIER
 from .flow_policy import policy_of, step_name
 from .models import Event, FlowPolicy, Post, Region, overdue_first
+from .region_memo import regions_by_id
 
 # The flow step an open event waits at, by its status (kept in step by grid.events).
 STEP_BY_STATUS = {
@@ -168,11 +169,9 @@ def with_page_columns(events: QuerySet[Event]) -> QuerySet[Event]:
 
 
 def attach_page_relations(events: list[Event]) -> list[Event]:
-    """Give a page of events their region and handling region (with its tier) and category: one query
-    for the regions whatever the page holds, the categories from the catalogue."""
-    region_ids = {event.region_id for event in events} | {event.handling_region_id for event in events}
-    regions = (Region.objects.select_related("tier").only("id", "name", "path", "full_path", "tier__key", "tier__name")
-               .in_bulk(region_ids)) if region_ids else {}
+    """Give a page of events their region and handling region (with its tier) and category: the regions
+    kept by the process (grid.region_memo; at most one query), the categories from the catalogue."""
+    regions = regions_by_id({event.region_id for event in events} | {event.handling_region_id for event in events})
     categories = catalogue_cache.get().categories
     for event in events:
         event.region = regions[event.region_id]

@@ -48,6 +48,7 @@ from .flow_policy import DEFAULT_POLICY, policy_for_user, policy_of
 from .job_kinds import start_event_export
 from .list_forms import MyTasksFilterForm
 from .models import Department, Event, Region
+from .region_memo import regions_by_id
 
 PAGE_SIZE = 50
 
@@ -197,7 +198,7 @@ def _event_for(user, pk) -> Event:
     event = Event.objects.filter(pk=pk).first()
     if event is None:
         raise Http404("对象不存在或无权查看。")
-    regions = Region.objects.select_related("tier").in_bulk({event.region_id, event.handling_region_id})
+    regions = regions_by_id({event.region_id, event.handling_region_id})
     event.region, event.handling_region = regions[event.region_id], regions[event.handling_region_id]
     if not user.has_perm("grid.view_event", event):
         raise Http404("对象不存在或无权查看。")

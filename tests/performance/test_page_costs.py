@@ -128,3 +128,49 @@ def test_group_cards_appear_once_the_user_joins_a_group(client, county, personas
     assert "第一巡察组" not in page(client, "/")  # remembered: in no group
     group.members.add(member)  # a many-to-many change, no save of the group
     assert "第一巡察组" in page(client, "/")
+
+
+def test_a_renamed_region_shows_on_the_next_list_and_case_page(client, county, personas, category):
+    """Regions are kept per process while the access version stands; a rename moves it."""
+    event = report(personas, county, category, "rn1")
+    client.force_login(personas["grid_leader"])
+    detail = reverse("grid:event_detail", args=[event.pk])
+    for url in (reverse("grid:events"), reverse("grid:my_tasks"), detail):
+        assert "第1网格" in page(client, url)
+    services.update_region(county.grid1, by=personas["county_office"], name="幸福网格")
+    for url in (reverse("grid:events"), reverse("grid:my_tasks"), detail):
+        html = page(client, url)
+        assert "幸福网格" in html
+        assert "第1网格" not in html
+
+
+def test_kept_regions_are_copies_a_page_cannot_change_for_the_next(county, personas):
+    from grid import access_cache, region_memo
+
+    region_memo.clear()
+    access_cache._request.version = "v-test"
+    try:
+        first = region_memo.regions_by_id([county.grid1.pk])[county.grid1.pk]
+        first.name = "改过的名字"
+        again = region_memo.regions_by_id([county.grid1.pk])[county.grid1.pk]
+        assert again.name == "第1网格"
+        assert again.tier.key == "grid"
+    finally:
+        access_cache._request.version = None
+        region_memo.clear()
+
+
+def test_case_page_names_the_reporter_without_reading_the_user_again(client, county, personas, category):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    event = report(personas, county, category, "rp1")
+    client.force_login(personas["grid_leader"])
+    url = reverse("grid:event_detail", args=[event.pk])
+    page(client, url)
+    with CaptureQueriesContext(connection) as queries:
+        html = page(client, url)
+    reporter = personas["grid_member"]
+    assert f"<dt>上报人</dt><dd>{reporter.get_full_name() or reporter.username}，" in html
+    user_reads = [q["sql"] for q in queries.captured_queries if q["sql"].startswith('SELECT "auth_user"')]
+    assert len(user_reads) == 1  # the signed-in user's own row; the reporter comes with the case record
