@@ -13,12 +13,14 @@ from django.utils import timezone
 from governance.form_defaults import BLANK_LABEL
 from governance.listing import FilterForm
 
+from . import access_cache
 from .access import region_grants
 from .category_attributes import clean_attribute_values
 from .category_catalogue import active_attributes, active_categories, catalogue_cache
 from .event_lists import EVENT_SORTS, EventFilters
 from .list_forms import region_choices
 from .models import CategoryAttribute, Event, EventCategory, Region, Tier
+from .region_memo import regions_by_id
 
 REPORTING_TIERS = ("grid", "microgrid", "village")
 
@@ -33,6 +35,15 @@ def reportable_regions(user):
     for prefix in paths:
         condition |= Q(path__startswith=prefix)
     return Region.objects.filter(condition).select_related("tier").order_by("path")[:500]
+
+
+REPORTABLE_REGIONS_FACT = "reportable_region_ids"
+
+
+def reportable_region_ids(user) -> list[int]:
+    """The ids of reportable_regions(user) in their order: kept with the user's access snapshot, which
+    is made again whenever grants or regions change."""
+    return list(reportable_regions(user).values_list("pk", flat=True))
 
 
 def category_choices():
@@ -90,7 +101,9 @@ class EventReportForm(forms.Form):
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
         self.user = user
-        self.regions = {region.pk: region for region in reportable_regions(user)}
+        ids = access_cache.user_fact(user, REPORTABLE_REGIONS_FACT)
+        found = regions_by_id(ids)
+        self.regions = {pk: found[pk] for pk in ids if pk in found}
         region_choices = [(pk, region.full_path) for pk, region in self.regions.items()]
         # With more than one region the drop-down starts at 请选择: no region is reported by mistake.
         self.fields["region"].choices = [("", BLANK_LABEL), *region_choices] if len(region_choices) > 1 else region_choices

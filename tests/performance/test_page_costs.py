@@ -94,6 +94,22 @@ def test_report_form_shows_a_field_added_to_a_category_at_once(client, county, p
     assert not Event.objects.filter(idempotency_key="form-1").exists()
 
 
+def test_report_form_offers_a_new_region_at_once_and_accepts_it(client, county, personas, category):
+    """The reportable regions are kept with the access snapshot; creating a region moves its version."""
+    from grid.models import Tier
+
+    client.force_login(personas["grid_member"])
+    assert "第2微网格" not in page(client, reverse("grid:event_report"))
+    micro2 = services.create_region(parent=county.grid1, name="第2微网格", tier=Tier.objects.get(key="microgrid"))
+    assert "第2微网格" in page(client, reverse("grid:event_report"))
+    response = client.post(reverse("grid:event_report"), {
+        "idempotency_key": "form-new-region", "region": micro2.pk, "category": category.pk, "title": "新区域上报",
+        "description": "新划的微网格", "occurred_at": timezone.localtime().strftime("%Y-%m-%d %H:%M"),
+        "urgency": "normal", "source": "patrol"})
+    assert response.status_code == 302
+    assert Event.objects.get(idempotency_key="form-new-region").region == micro2
+
+
 def test_unread_badge_follows_supervision_notices_and_reading(client, county, personas, category):
     SLARule.objects.filter(tier__key="grid").update(auto_escalate=False)
     leader = personas["grid_leader"]
