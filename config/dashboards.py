@@ -19,8 +19,8 @@ from django.utils import timezone
 from governance.charts import Figure, Series
 from grid import event_counts
 from grid.access import explicit_grants, region_grants, scope
-from grid.event_lists import TaskRow, my_tasks, task_rows
-from grid.models import Event, EventCategory, Region, WorkDiary, overdue_q
+from grid.event_lists import TaskRow, my_tasks, task_summary
+from grid.models import Event, EventCategory, Region, WorkDiary
 from inspection.models import PatrolReport
 from inspection.patrol.scoring import month_scores, ranked
 from rectification import states
@@ -380,8 +380,19 @@ def figure_for(user, key: str) -> Figure | None:
 # ------------------------------------------------------------------ tasks and changes
 
 
-def _changes(user, since: datetime.datetime | None) -> list[Change]:
-    """Counts of what happened in the user's regions since `since` (one query per kind of record)."""
+def _overdue_counts(events, now: datetime.datetime, since: datetime.datetime | None) -> tuple[int, int]:
+    """(the events overdue at `now`, those of them whose deadline passed after `since`): one count over
+    the overdue events (indexed: status, step_due_at)."""
+    if since is None:
+        return events.overdue(now).count(), 0
+    counts = events.overdue(now).aggregate(overdue=Count("id"), newly=Count("id", filter=Q(step_due_at__gt=since)))
+    return counts["overdue"], counts["newly"]
+
+
+def _changes(user, since: datetime.datetime | None, *, events=None, newly_overdue: int | None = None,
+             now: datetime.datetime | None = None) -> list[Change]:
+    """Counts of what happened in the user's regions since `since` (one query per kind of record).
+    `events` (the user's scoped events) and `newly_overdue` (_overdue_counts) when the caller has them."""
     if since is None:
         return []
     changes = []
@@ -390,12 +401,13 @@ def _changes(user, since: datetime.datetime | None) -> list[Change]:
         # Three small counts, each on an indexed column (created_at, status, step_due_at), rather than one
         # aggregate that would read every event of the user's regions. Newly overdue: still overdue now,
         # and the deadline passed since `since`.
-        events = _scoped_events(user)
-        now = timezone.now()
+        events = _scoped_events(user) if events is None else events
+        if newly_overdue is None:
+            newly_overdue = _overdue_counts(events, now or timezone.now(), since)[1]
         figures = {
             "new": events.filter(created_at__gt=since).count(),
             "closed": events.filter(status=Event.Status.CLOSED, closed_at__gt=since).count(),
-            "overdue": events.overdue(now).filter(step_due_at__gt=since).count(),
+            "overdue": newly_overdue,
         }
         since_day = timezone.localtime(since).date().isoformat()
         changes += [
@@ -424,17 +436,21 @@ def dashboard_for(user, *, since: datetime.datetime | None = None) -> Dashboard:
     dashboard.handles_events = any(user.has_perm(perm) for perm in TASK_PERMS)
     tasks = my_tasks(user)
     now = timezone.now()  # one moment for the home page's overdue figures
-    counts = tasks.aggregate(total=Count("id"), overdue=Count("id", filter=overdue_q(now)))
-    dashboard.task_count, dashboard.overdue_tasks = counts["total"], counts["overdue"]
-    dashboard.tasks = task_rows(user, tasks) if dashboard.task_count else []
+    summary = task_summary(tasks, now)
+    dashboard.task_count, dashboard.overdue_tasks, dashboard.tasks = summary.count, summary.overdue, summary.rows
     roots = _roots(user, "grid.view_event")
     dashboard.scope_name = _scope_name(roots)
-    if roots:
-        dashboard.overdue_events = _scoped_events(user).overdue(now).count()
+    # The overdue events of the user's regions and those newly overdue since `since`: one count for both.
+    events = newly_overdue = None
+    if roots or (since is not None and user.has_perm("grid.view_event")):
+        events = _scoped_events(user)
+        overdue, newly_overdue = _overdue_counts(events, now, since)
+        if roots:
+            dashboard.overdue_events = overdue
     dashboard.queues = waiting_for(user)
-    dashboard.deadlines = deadlines_this_week(user)
+    dashboard.deadlines = deadlines_this_week(user, tasks=tasks if summary.count else Event.objects.none())
     dashboard.groups = group_cards(user)
-    dashboard.changes = _changes(user, since)
+    dashboard.changes = _changes(user, since, events=events, newly_overdue=newly_overdue, now=now)
     if user.has_perm("grid.add_workdiary"):
         dashboard.diary_due = not WorkDiary.objects.filter(author=user, date=timezone.localdate()).exists()
     dashboard.figures = [figure for builder in FIGURES.values() if (figure := builder(user)) is not None]
