@@ -222,12 +222,18 @@ class TaskSummary:
     rows: list[TaskRow]
 
 
+# What the home page shows of a task row (the step's name needs the handling region's tier).
+TASK_SUMMARY_COLUMNS = ("id", "title", "urgency", "status", "step_due_at", "flow_policy_id", "region__name",
+                        "handling_region__tier__key")
+
+
 def task_summary(tasks, now: datetime.datetime) -> TaskSummary:
     """How many tasks there are, how many of them are overdue at `now`, and the first rows (as task_rows,
-    overdue at `now` first): one query, the two counts taken over all the tasks beside the first rows."""
+    overdue at `now` first, with TASK_SUMMARY_COLUMNS): one query, the two counts taken over all the
+    tasks beside the first rows."""
     if tasks.query.is_empty():
         return TaskSummary(0, 0, [])
-    events = list(tasks.select_related("region", "category", "handling_region__tier")
+    events = list(tasks.select_related("region", "handling_region__tier").only(*TASK_SUMMARY_COLUMNS)
                   .annotate(task_count=Window(Count("id")), overdue_count=Window(Count("id", filter=overdue_q(now))))
                   .order_by(overdue_first(now), "id")[:TASK_ROWS])
     if not events:
