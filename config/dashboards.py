@@ -298,7 +298,10 @@ def _child_tier_name(root: Region) -> str:
 
 
 def _patrol_townships(user) -> list[Region]:
-    townships = scope(user, Region.objects.filter(tier__key="township"), "inspection.view_circular")
+    perm = "inspection.view_circular"
+    if not user.is_superuser and not region_grants(user).paths(perm) and not explicit_grants(user, Region, perm):
+        return []  # nothing to scope to: no query
+    townships = scope(user, Region.objects.filter(tier__key="township"), perm)
     return list(townships.order_by("path")[:100])
 
 
@@ -320,8 +323,11 @@ def patrol_ranking(user) -> Figure | None:
             caption=_caption(township.name, "基础分 60，满分 100；以发布的通报为准"),
         )
     totals: dict[int, list] = defaultdict(list)
+    by_path = {t.path: t for t in townships}
+    lengths = sorted({len(path) for path in by_path})
     for score in scores:
-        township = next((t for t in townships if score.village.path.startswith(t.path)), None)
+        # The township a village lies under: the first (shortest) of the townships' paths its path starts with.
+        township = next((by_path[score.village.path[:n]] for n in lengths if score.village.path[:n] in by_path), None)
         if township is not None:
             totals[township.pk].append(score.score)
     rows = [(t, round(float(sum(totals[t.pk]) / len(totals[t.pk])), 1)) for t in townships if totals.get(t.pk)]
