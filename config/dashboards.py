@@ -8,8 +8,10 @@ from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.signals import user_logged_in
+from django.core.cache import cache
 from django.db.models import Count, Q
 from django.db.models.functions import Coalesce
 from django.db.models.signals import pre_save
@@ -17,7 +19,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from governance.charts import Figure, Series
-from grid import event_counts
+from grid import access_cache, event_counts
 from grid.access import explicit_grants, region_grants, scope
 from grid.event_lists import TaskRow, my_tasks, task_summary
 from grid.models import Event, EventCategory, Region, WorkDiary
@@ -375,6 +377,46 @@ FIGURES: dict[str, Callable] = {
 }
 
 
+# The event figures of the home page are kept per user in Django's cache while nothing they count from
+# changes: the monthly counts under the user's regions (their versions, grid.event_counts), what the user
+# may see and the regions' and categories' names (the access version, grid.access_cache), the day (the
+# twelve months end today) and the user. Their captions keep the time they were computed ("数据截至").
+EVENT_FIGURES = ("events-by-month", "events-by-category", "events-by-area")
+EVENT_FIGURES_SECONDS = 3600
+_FIGURES_NAMESPACE = getattr(settings, "ACCESS_CACHE_NAMESPACE", "")
+
+
+def _event_figures_key(user_pk) -> str:
+    return f"gv:home-figures:{_FIGURES_NAMESPACE}user:{user_pk}"
+
+
+def event_figures(user) -> dict[str, Figure | None]:
+    """The event figures (EVENT_FIGURES) of the user, from the cache when what they count is unchanged."""
+    def build():
+        return {key: FIGURES[key](user) for key in EVENT_FIGURES}
+
+    roots = _roots(user, "grid.view_event")
+    if not roots or access_cache.seconds() <= 0:
+        return build()
+    if not user.is_superuser and explicit_grants(user, Event, "grid.view_event"):
+        return build()  # events granted one by one: their versions are not among the regions'
+    key = _event_figures_key(user.pk)
+    version_keys = [access_cache.VERSION_KEY, *event_counts.version_keys(root.path for root in roots)]
+    found = cache.get_many([key, *version_keys])
+    if missing := [version for version in version_keys if version not in found]:
+        found |= event_counts.start_versions(missing)  # before the figures are computed under them
+    versions = tuple(found.get(version) for version in version_keys)
+    stamp = (versions, timezone.localdate().isoformat(), user.is_superuser, user.get_username(),
+             user.date_joined.isoformat() if user.date_joined else "")
+    kept = found.get(key)
+    if kept is not None and kept[0] == stamp:
+        return kept[1]
+    figures = build()
+    if None not in versions:  # (None: the cache is unreachable)
+        cache.set(key, (stamp, figures), EVENT_FIGURES_SECONDS)
+    return figures
+
+
 def figure_for(user, key: str) -> Figure | None:
     """One figure for the user, or None if the key is unknown or the user may not see it."""
     builder = FIGURES.get(key)
@@ -459,5 +501,7 @@ def dashboard_for(user, *, since: datetime.datetime | None = None) -> Dashboard:
     dashboard.changes = _changes(user, since, events=events, newly_overdue=newly_overdue, now=now)
     if user.has_perm("grid.add_workdiary"):
         dashboard.diary_due = not WorkDiary.objects.filter(author=user, date=timezone.localdate()).exists()
-    dashboard.figures = [figure for builder in FIGURES.values() if (figure := builder(user)) is not None]
+    kept = event_figures(user)
+    dashboard.figures = [figure for key, builder in FIGURES.items()
+                         if (figure := kept[key] if key in kept else builder(user)) is not None]
     return dashboard

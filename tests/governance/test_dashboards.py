@@ -16,9 +16,9 @@ from django.utils import timezone
 from config import dashboards
 from governance.charts import Figure, Series, render_svg
 from governance.templatetags import governance_ui, zh_format
-from grid import event_counts, events
+from grid import event_counts, events, services
 from grid.event_lists import TASK_ROWS
-from grid.models import Event, EventCategory
+from grid.models import Event, EventCategory, Role
 from rectification.models import RectificationItem, RectificationPlan
 
 _keys = itertools.count()
@@ -334,3 +334,59 @@ def test_chart_data_table_rows_print_as_the_template_loop_would():
                     "{% for value in values %}<td>{{ value|zh_count }}</td>{% endfor %}</tr>{% endfor %}")
     assert governance_ui.figure_rows(figure) == loop.render(Context({"figure": figure}))
     assert "<td>甲&lt;村&gt;</td><td>0</td><td>85.5</td>" in governance_ui.figure_rows(figure)
+
+
+# ---------------------------------------------------------------- the home page's kept event figures
+
+
+def home_figures(client) -> dict:
+    return {fig.key: fig for fig, _svg in client.get("/").context["figures"]}
+
+
+def reads_the_counts(client) -> bool:
+    """Whether the next home page reads the monthly counts (its event figures were not kept)."""
+    with CaptureQueriesContext(connection) as ctx:
+        client.get("/")
+    return any('"grid_eventmonthcount"' in query["sql"] for query in ctx.captured_queries)
+
+
+def report(member, region, category, key):
+    events.report_event(by=member, region=region, category=category, title="新上报", description="描述",
+                        occurred_at=timezone.now(), idempotency_key=key)
+
+
+def test_home_event_figures_are_kept_until_an_event_under_the_user_changes(client, world, personas, categories):
+    member = personas["grid_member"]
+    elsewhere, _ = services.ensure_user("henan_member", password="Test@2026pw")
+    services.create_post(user=elsewhere, role=Role.objects.get(key="grid_member"), region=world.henan)
+    client.force_login(member)
+    assert home_figures(client)["events-by-month"].total == 3
+    assert not reads_the_counts(client)  # kept: nothing under 第1网格 changed
+    report(elsewhere, world.henan, categories["fire"], "kept-1")  # another township's event
+    assert not reads_the_counts(client)
+    report(member, world.grid1, categories["fire"], "kept-2")
+    figures = home_figures(client)  # the very next page counts it
+    assert figures["events-by-month"].total == 4
+    assert totals(figures["events-by-category"]) == {"安全生产": 3, "违法建设": 1}
+    add_events(world.micro1, categories["shed"], member, 2)  # written around the services, then rebuilt
+    assert home_figures(client)["events-by-month"].total == 6
+
+
+def test_home_event_figures_follow_a_region_renamed(client, world, personas):
+    client.force_login(personas["township_committee"])
+    assert home_figures(client)["events-by-area"].labels == ["楼星村", "大楼村"]
+    world.louxing.name = "楼星社区"
+    world.louxing.save()
+    assert home_figures(client)["events-by-area"].labels == ["楼星社区", "大楼村"]
+
+
+def test_home_event_figures_are_kept_for_each_user_apart(client, world, personas):
+    committee, member = personas["township_committee"], personas["grid_member"]
+    for _ in range(2):  # the second round from the cache
+        client.force_login(committee)
+        assert home_figures(client)["events-by-month"].total == 6
+        client.force_login(member)
+        figures = home_figures(client)
+        assert figures["events-by-month"].total == 3 and "第1网格" in figures["events-by-month"].title
+        assert "events-by-area" not in figures or "楼星村" not in figures["events-by-area"].labels
+        assert not reads_the_counts(client)
