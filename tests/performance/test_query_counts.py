@@ -106,7 +106,7 @@ def test_list_queries_do_not_grow_with_the_events(load_county, client, django_us
 # after a change through a new process): permissions and region grants (5), the single-object grants of
 # every model at once (2), tasks, the events' queues and figures from the monthly counts, the
 # rectification queues and chart from one aggregate, the inspection and patrol cards.
-MAX_COUNTY_DASHBOARD_QUERIES = 24
+MAX_COUNTY_DASHBOARD_QUERIES = 23
 
 
 def test_county_dashboard_queries_do_not_grow_with_the_events(load_county, django_user_model,
