@@ -144,6 +144,7 @@ def waiting_for(user) -> list[Queue]:
 VIEW_ITEM = "rectification.view_rectificationitem"
 VERIFY_ITEM = "rectification.verify_rectificationitem"
 _ITEM_ROWS_ATTR = "_gv_item_figures_by_organisation"
+_ITEM_TOTALS_ATTR = "_gv_item_figures"
 
 
 def item_figures_by_organisation(user) -> list[dict]:
@@ -162,9 +163,17 @@ def item_figures_by_organisation(user) -> list[dict]:
 
 
 def item_figures(user) -> states.Figures:
-    """The figures of all the items the user may see (the sum of item_figures_by_organisation)."""
-    rows = item_figures_by_organisation(user)
-    return states.Figures(**{key: sum(row[key] for row in rows) for key in ("total", *states.FIGURES)})
+    """The figures of all the items the user may see (the sum of item_figures_by_organisation), summed
+    once per request (kept on the user object beside the rows)."""
+    figures = user.__dict__.get(_ITEM_TOTALS_ATTR)
+    if figures is None:
+        rows = item_figures_by_organisation(user)
+        totals = dict.fromkeys(("total", *states.FIGURES), 0)
+        for row in rows:
+            for key in totals:
+                totals[key] += row[key]
+        figures = user.__dict__[_ITEM_TOTALS_ATTR] = states.Figures(**totals)
+    return figures
 
 
 def _same_item_scope(user, perm: str, other: str) -> bool:
