@@ -390,3 +390,36 @@ def test_home_event_figures_are_kept_for_each_user_apart(client, world, personas
         assert figures["events-by-month"].total == 3 and "第1网格" in figures["events-by-month"].title
         assert "events-by-area" not in figures or "楼星村" not in figures["events-by-area"].labels
         assert not reads_the_counts(client)
+
+
+def test_home_unread_messages_follow_each_notice_and_each_reading(client, personas):
+    from governance.notifications import mark_read, notify
+
+    member = personas["grid_member"]
+    client.force_login(member)
+    assert "未读消息" not in client.get("/").content.decode()  # none unread: the list is not read
+    notify(member, kind="task", title="请核实第1网格的事件")
+    notify(personas["grid_leader"], kind="task", title="别人的消息")
+    page = client.get("/").content.decode()
+    assert "未读消息" in page and "请核实第1网格的事件" in page and "别人的消息" not in page
+    mark_read(member)
+    assert "请核实第1网格的事件" not in client.get("/").content.decode()
+
+
+def capabilities_part(client) -> str:
+    return client.get("/").content.decode().split("您可以做什么", 1)[1]
+
+
+def test_home_capabilities_follow_posts_and_region_names(client, world, personas):
+    member = personas["grid_member"]
+    client.force_login(member)
+    assert "范围：某县/太平镇/楼星村/第1网格<" in capabilities_part(client)
+    assert "范围：某县/太平镇<" not in capabilities_part(client)  # kept, and still the grid member's own
+    client.force_login(personas["township_committee"])  # another user: their own capabilities
+    assert "范围：某县/太平镇<" in capabilities_part(client)
+    client.force_login(member)
+    assert "范围：某县/太平镇<" not in capabilities_part(client)
+    services.create_post(user=member, role=Role.objects.get(key="township_office"), region=world.taiping)
+    assert "范围：某县/太平镇<" in capabilities_part(client)  # the very next page
+    services.update_region(world.grid1, name="第一网格")
+    assert "范围：某县/太平镇/楼星村/第一网格<" in capabilities_part(client)
