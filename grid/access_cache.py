@@ -40,7 +40,7 @@ from guardian.models import GroupObjectPermission, UserObjectPermission
 from governance import notifications
 
 from .access import _CACHE_ATTR, EXPLICIT_ATTR, region_grants
-from .models import EventCategory, Post, Region, Role, Tier
+from .models import Department, EventCategory, Post, Region, Role, Tier
 
 logger = logging.getLogger(__name__)
 
@@ -127,8 +127,10 @@ def watch(model: type) -> None:
 
 
 def connect_signals() -> None:
-    # Categories and tiers: the kept filter bars of the lists offer them.
-    for model in (Post, Region, Role, Group, UserObjectPermission, GroupObjectPermission, EventCategory, Tier):
+    # Categories and tiers: the kept filter bars of the lists offer them; departments: the home page's
+    # kept list of the user's posts names them.
+    for model in (Post, Region, Role, Group, UserObjectPermission, GroupObjectPermission, EventCategory, Tier,
+                  Department):
         watch(model)
     user_model = get_user_model()
     for through in (Role.permissions.through, Group.permissions.through, user_model.groups.through,

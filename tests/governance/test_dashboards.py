@@ -423,3 +423,23 @@ def test_home_capabilities_follow_posts_and_region_names(client, world, personas
     assert "范围：某县/太平镇<" in capabilities_part(client)  # the very next page
     services.update_region(world.grid1, name="第一网格")
     assert "范围：某县/太平镇/楼星村/第一网格<" in capabilities_part(client)
+
+
+def hello_part(client) -> str:
+    return client.get("/").content.decode().split("gv-hello__text", 1)[1].split("</section>", 1)[0]
+
+
+def test_home_posts_follow_each_post_and_department_change(client, county, personas):
+    department_user = personas["department"]
+    client.force_login(department_user)
+    assert "（农业农村办）" in hello_part(client)
+    assert "（农业农村办）" in hello_part(client)  # kept
+    client.force_login(personas["grid_member"])  # another user: their own posts
+    assert "农业农村办" not in hello_part(client) and "第1网格" in hello_part(client)
+    client.force_login(department_user)
+    county.agriculture.name = "农业农村局"
+    county.agriculture.save()
+    assert "（农业农村局）" in hello_part(client)  # the very next page
+    services.end_post(department_user.posts.get(), on=timezone.localdate())
+    hello = hello_part(client)
+    assert "曾任：太平镇·" in hello and "没有任何在任岗位" in hello
