@@ -115,15 +115,17 @@ def last_visit(request) -> tuple[datetime.datetime | None, bool]:
 def _roots(user, perm: str) -> list[Region]:
     """The regions (subtree tops) where the user holds `perm`; for a superuser, the top regions.
 
-    Read once per request: every event figure asks (kept on the user object, like the cube)."""
+    Read once per request: every event figure asks (kept on the user object, like the cube); they follow
+    from the user's grants and the regions' rows only, so they are kept with the access snapshot too."""
     memo = user.__dict__.setdefault("_gv_dashboard_roots", {})
     if perm not in memo:
-        if user.is_superuser:
-            memo[perm] = list(Region.objects.filter(depth=1).select_related("tier").order_by("path"))
-        else:
+        def read():
+            if user.is_superuser:
+                return list(Region.objects.filter(depth=1).select_related("tier").order_by("path"))
             paths = region_grants(user).paths(perm)
-            memo[perm] = (list(Region.objects.filter(path__in=paths).select_related("tier").order_by("path"))
-                          if paths else [])
+            return list(Region.objects.filter(path__in=paths).select_related("tier").order_by("path")) if paths else []
+
+        memo[perm] = access_cache.kept(user, f"dashboard|roots|{perm}", read)
     return memo[perm]
 
 
@@ -300,11 +302,13 @@ def _child_tier_name(root: Region) -> str:
 
 
 def _patrol_townships(user) -> list[Region]:
+    """The townships whose ranking the user sees (from their grants and the regions' rows only: kept with
+    the access snapshot)."""
     perm = "inspection.view_circular"
     if not user.is_superuser and not region_grants(user).paths(perm) and not explicit_grants(user, Region, perm):
         return []  # nothing to scope to: no query
-    townships = scope(user, Region.objects.filter(tier__key="township"), perm)
-    return list(townships.order_by("path")[:100])
+    return access_cache.kept(user, "dashboard|patrol-townships", lambda: list(
+        scope(user, Region.objects.filter(tier__key="township"), perm).order_by("path")[:100]))
 
 
 def patrol_ranking(user) -> Figure | None:

@@ -86,11 +86,18 @@ def fragment(user, key: str, render: Callable[[], str]) -> str:
     """A piece of HTML that depends only on what `user` may do (their permissions, region grants and
     facts, all under the snapshot's access version and date) and on `key`: rendered once and kept with
     the user's snapshot. Without a snapshot (cache off, anonymous) it is rendered every time."""
+    return kept(user, key, render)
+
+
+def kept(user, key: str, compute: Callable[[], Any]) -> Any:
+    """A picklable value that, like a fragment, follows only from what `user` may do and from the rows
+    of the watched models (e.g. the regions where they hold a permission): computed once and kept with
+    the user's snapshot; without one, computed every time."""
     fragments = getattr(user, FRAGMENTS_ATTR, None)
     if fragments is None:
-        return render()
+        return compute()
     if key not in fragments:
-        fragments[key] = render()
+        fragments[key] = compute()
     return fragments[key]
 
 

@@ -443,3 +443,19 @@ def test_home_posts_follow_each_post_and_department_change(client, county, perso
     services.end_post(department_user.posts.get(), on=timezone.localdate())
     hello = hello_part(client)
     assert "曾任：太平镇·" in hello and "没有任何在任岗位" in hello
+
+
+def test_home_scope_and_patrol_townships_follow_renamed_regions_and_new_posts(client, world, personas):
+    member, county_office = personas["grid_member"], personas["county_office"]
+    client.force_login(member)
+    assert "辖区：第1网格<" in client.get("/").content.decode()
+    assert "辖区：第1网格<" in client.get("/").content.decode()  # kept
+    client.force_login(county_office)  # another user: their own scope and townships
+    page = client.get("/").content.decode()
+    assert "辖区：某县<" in page
+    assert [label.split(". ", 1)[1] for label in home_figures(client)["patrol-ranking"].labels] == ["太平镇", "赵村镇"]
+    services.update_region(world.taiping, name="太平新镇")
+    assert "太平新镇" in {label.split(". ", 1)[1] for label in home_figures(client)["patrol-ranking"].labels}
+    client.force_login(member)
+    services.create_post(user=member, role=Role.objects.get(key="grid_leader"), region=world.grid2)
+    assert "辖区：第1网格、第2网格<" in client.get("/").content.decode()  # the very next page
