@@ -9,8 +9,9 @@ where the backends and `grid.access.region_grants` look first.
 
 A snapshot is used only while all of these hold (otherwise it is computed again):
 - the access version is the one it was made under: any change to posts, roles' permissions, groups,
-  users' permissions, guardian grants, regions or a registered fact's models moves the version, at
-  once and again after the commit (a request that read the old rows in between is not kept);
+  users' permissions, guardian grants, regions (tiers, event categories, departments) or a registered
+  fact's models moves the version, at once and again after the commit (a request that read the old
+  rows in between is not kept);
 - it was made today (posts start and end by date, without any write);
 - the user's superuser and active flags, name and joining time are the same (read with the user row);
 - it is younger than ACCESS_CACHE_SECONDS (so a change made around the signals, e.g. by raw SQL,
