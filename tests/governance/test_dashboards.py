@@ -459,3 +459,17 @@ def test_home_scope_and_patrol_townships_follow_renamed_regions_and_new_posts(cl
     client.force_login(member)
     services.create_post(user=member, role=Role.objects.get(key="grid_leader"), region=world.grid2)
     assert "辖区：第1网格、第2网格<" in client.get("/").content.decode()  # the very next page
+
+
+def test_home_live_figures_follow_the_next_report(client, world, personas, categories):
+    leader = personas["grid_leader"]
+    client.force_login(leader)
+    before = client.get("/").context["dashboard"]
+    client.get("/")
+    report(personas["grid_member"], world.grid1, categories["fire"], "live-1")
+    after = client.get("/").context["dashboard"]  # the very next page
+    assert after.task_count == before.task_count + 1
+    assert after.overdue_tasks == before.overdue_tasks
+    assert any(row.event.title == "新上报" for row in after.tasks)
+    assert next(c for c in after.changes if c.label == "新上报的事件").count == \
+        next(c for c in before.changes if c.label == "新上报的事件").count + 1
