@@ -8,8 +8,10 @@ from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.signals import user_logged_in
+from django.core.cache import cache
 from django.db.models import Count, Q
 from django.db.models.functions import Coalesce
 from django.db.models.signals import pre_save
@@ -17,10 +19,10 @@ from django.urls import reverse
 from django.utils import timezone
 
 from governance.charts import Figure, Series
-from grid import event_counts
+from grid import access_cache, event_counts
 from grid.access import explicit_grants, region_grants, scope
-from grid.event_lists import TaskRow, my_tasks, task_rows
-from grid.models import Event, EventCategory, Region, WorkDiary, overdue_q
+from grid.event_lists import TaskRow, my_tasks, task_summary
+from grid.models import Event, EventCategory, Region, WorkDiary
 from inspection.models import PatrolReport
 from inspection.patrol.scoring import month_scores, ranked
 from rectification import states
@@ -113,15 +115,17 @@ def last_visit(request) -> tuple[datetime.datetime | None, bool]:
 def _roots(user, perm: str) -> list[Region]:
     """The regions (subtree tops) where the user holds `perm`; for a superuser, the top regions.
 
-    Read once per request: every event figure asks (kept on the user object, like the cube)."""
+    Read once per request: every event figure asks (kept on the user object, like the cube); they follow
+    from the user's grants and the regions' rows only, so they are kept with the access snapshot too."""
     memo = user.__dict__.setdefault("_gv_dashboard_roots", {})
     if perm not in memo:
-        if user.is_superuser:
-            memo[perm] = list(Region.objects.filter(depth=1).select_related("tier").order_by("path"))
-        else:
+        def read():
+            if user.is_superuser:
+                return list(Region.objects.filter(depth=1).select_related("tier").order_by("path"))
             paths = region_grants(user).paths(perm)
-            memo[perm] = (list(Region.objects.filter(path__in=paths).select_related("tier").order_by("path"))
-                          if paths else [])
+            return list(Region.objects.filter(path__in=paths).select_related("tier").order_by("path")) if paths else []
+
+        memo[perm] = access_cache.kept(user, f"dashboard|roots|{perm}", read)
     return memo[perm]
 
 
@@ -298,8 +302,13 @@ def _child_tier_name(root: Region) -> str:
 
 
 def _patrol_townships(user) -> list[Region]:
-    townships = scope(user, Region.objects.filter(tier__key="township"), "inspection.view_circular")
-    return list(townships.order_by("path")[:100])
+    """The townships whose ranking the user sees (from their grants and the regions' rows only: kept with
+    the access snapshot)."""
+    perm = "inspection.view_circular"
+    if not user.is_superuser and not region_grants(user).paths(perm) and not explicit_grants(user, Region, perm):
+        return []  # nothing to scope to: no query
+    return access_cache.kept(user, "dashboard|patrol-townships", lambda: list(
+        scope(user, Region.objects.filter(tier__key="township"), perm).order_by("path")[:100]))
 
 
 def patrol_ranking(user) -> Figure | None:
@@ -320,8 +329,11 @@ def patrol_ranking(user) -> Figure | None:
             caption=_caption(township.name, "基础分 60，满分 100；以发布的通报为准"),
         )
     totals: dict[int, list] = defaultdict(list)
+    by_path = {t.path: t for t in townships}
+    lengths = sorted({len(path) for path in by_path})
     for score in scores:
-        township = next((t for t in townships if score.village.path.startswith(t.path)), None)
+        # The township a village lies under: the first (shortest) of the townships' paths its path starts with.
+        township = next((by_path[score.village.path[:n]] for n in lengths if score.village.path[:n] in by_path), None)
         if township is not None:
             totals[township.pk].append(score.score)
     rows = [(t, round(float(sum(totals[t.pk]) / len(totals[t.pk])), 1)) for t in townships if totals.get(t.pk)]
@@ -369,6 +381,46 @@ FIGURES: dict[str, Callable] = {
 }
 
 
+# The event figures of the home page are kept per user in Django's cache while nothing they count from
+# changes: the monthly counts under the user's regions (their versions, grid.event_counts), what the user
+# may see and the regions' and categories' names (the access version, grid.access_cache), the day (the
+# twelve months end today) and the user. Their captions keep the time they were computed ("数据截至").
+EVENT_FIGURES = ("events-by-month", "events-by-category", "events-by-area")
+EVENT_FIGURES_SECONDS = 3600
+_FIGURES_NAMESPACE = getattr(settings, "ACCESS_CACHE_NAMESPACE", "")
+
+
+def _event_figures_key(user_pk) -> str:
+    return f"gv:home-figures:{_FIGURES_NAMESPACE}user:{user_pk}"
+
+
+def event_figures(user) -> dict[str, Figure | None]:
+    """The event figures (EVENT_FIGURES) of the user, from the cache when what they count is unchanged."""
+    def build():
+        return {key: FIGURES[key](user) for key in EVENT_FIGURES}
+
+    roots = _roots(user, "grid.view_event")
+    if not roots or access_cache.seconds() <= 0:
+        return build()
+    if not user.is_superuser and explicit_grants(user, Event, "grid.view_event"):
+        return build()  # events granted one by one: their versions are not among the regions'
+    key = _event_figures_key(user.pk)
+    version_keys = [access_cache.VERSION_KEY, *event_counts.version_keys(root.path for root in roots)]
+    found = cache.get_many([key, *version_keys])
+    if missing := [version for version in version_keys if version not in found]:
+        found |= event_counts.start_versions(missing)  # before the figures are computed under them
+    versions = tuple(found.get(version) for version in version_keys)
+    stamp = (versions, timezone.localdate().isoformat(), user.is_superuser, user.get_username(),
+             user.date_joined.isoformat() if user.date_joined else "")
+    kept = found.get(key)
+    if kept is not None and kept[0] == stamp:
+        return kept[1]
+    figures = build()
+    if None not in versions:  # (None: the cache is unreachable)
+        cache.set(key, (stamp, figures), EVENT_FIGURES_SECONDS)
+    return figures
+
+
 def figure_for(user, key: str) -> Figure | None:
     """One figure for the user, or None if the key is unknown or the user may not see it."""
     builder = FIGURES.get(key)
@@ -380,8 +432,19 @@ def figure_for(user, key: str) -> Figure | None:
 # ------------------------------------------------------------------ tasks and changes
 
 
-def _changes(user, since: datetime.datetime | None) -> list[Change]:
-    """Counts of what happened in the user's regions since `since` (one query per kind of record)."""
+def _overdue_counts(events, now: datetime.datetime, since: datetime.datetime | None) -> tuple[int, int]:
+    """(the events overdue at `now`, those of them whose deadline passed after `since`): one count over
+    the overdue events (indexed: status, step_due_at)."""
+    if since is None:
+        return events.overdue(now).count(), 0
+    counts = events.overdue(now).aggregate(overdue=Count("id"), newly=Count("id", filter=Q(step_due_at__gt=since)))
+    return counts["overdue"], counts["newly"]
+
+
+def _changes(user, since: datetime.datetime | None, *, events=None, newly_overdue: int | None = None,
+             now: datetime.datetime | None = None) -> list[Change]:
+    """Counts of what happened in the user's regions since `since` (one query per kind of record).
+    `events` (the user's scoped events) and `newly_overdue` (_overdue_counts) when the caller has them."""
     if since is None:
         return []
     changes = []
@@ -390,12 +453,13 @@ def _changes(user, since: datetime.datetime | None) -> list[Change]:
         # Three small counts, each on an indexed column (created_at, status, step_due_at), rather than one
         # aggregate that would read every event of the user's regions. Newly overdue: still overdue now,
         # and the deadline passed since `since`.
-        events = _scoped_events(user)
-        now = timezone.now()
+        events = _scoped_events(user) if events is None else events
+        if newly_overdue is None:
+            newly_overdue = _overdue_counts(events, now or timezone.now(), since)[1]
         figures = {
             "new": events.filter(created_at__gt=since).count(),
             "closed": events.filter(status=Event.Status.CLOSED, closed_at__gt=since).count(),
-            "overdue": events.overdue(now).filter(step_due_at__gt=since).count(),
+            "overdue": newly_overdue,
         }
         since_day = timezone.localtime(since).date().isoformat()
         changes += [
@@ -424,18 +488,24 @@ def dashboard_for(user, *, since: datetime.datetime | None = None) -> Dashboard:
     dashboard.handles_events = any(user.has_perm(perm) for perm in TASK_PERMS)
     tasks = my_tasks(user)
     now = timezone.now()  # one moment for the home page's overdue figures
-    counts = tasks.aggregate(total=Count("id"), overdue=Count("id", filter=overdue_q(now)))
-    dashboard.task_count, dashboard.overdue_tasks = counts["total"], counts["overdue"]
-    dashboard.tasks = task_rows(user, tasks) if dashboard.task_count else []
+    summary = task_summary(tasks, now)
+    dashboard.task_count, dashboard.overdue_tasks, dashboard.tasks = summary.count, summary.overdue, summary.rows
     roots = _roots(user, "grid.view_event")
     dashboard.scope_name = _scope_name(roots)
-    if roots:
-        dashboard.overdue_events = _scoped_events(user).overdue(now).count()
+    # The overdue events of the user's regions and those newly overdue since `since`: one count for both.
+    events = newly_overdue = None
+    if roots or (since is not None and user.has_perm("grid.view_event")):
+        events = _scoped_events(user)
+        overdue, newly_overdue = _overdue_counts(events, now, since)
+        if roots:
+            dashboard.overdue_events = overdue
     dashboard.queues = waiting_for(user)
-    dashboard.deadlines = deadlines_this_week(user)
+    dashboard.deadlines = deadlines_this_week(user, tasks=tasks if summary.count else Event.objects.none())
     dashboard.groups = group_cards(user)
-    dashboard.changes = _changes(user, since)
+    dashboard.changes = _changes(user, since, events=events, newly_overdue=newly_overdue, now=now)
     if user.has_perm("grid.add_workdiary"):
         dashboard.diary_due = not WorkDiary.objects.filter(author=user, date=timezone.localdate()).exists()
-    dashboard.figures = [figure for builder in FIGURES.values() if (figure := builder(user)) is not None]
+    kept = event_figures(user)
+    dashboard.figures = [figure for key, builder in FIGURES.items()
+                         if (figure := kept[key] if key in kept else builder(user)) is not None]
     return dashboard

@@ -12,6 +12,7 @@ from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect
+from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.safestring import mark_safe
@@ -24,7 +25,8 @@ from governance.charts import render_svg, svg_download
 from governance.evidence import attachment_response
 from governance.listing import FilterForm, word_search
 from governance.models import Attachment
-from governance.notifications import inbox_for, mark_read
+from governance.notifications import inbox_for, mark_read, unread_count
+from grid import access_cache
 from grid.flow_chart import user_flow_bpmn, user_flow_svg
 from grid.models import Post
 from inspection.patrol.report_flow import patrol_report_flow_bpmn, patrol_report_flow_svg
@@ -44,22 +46,32 @@ class HomeView(LoginRequiredMixin, TemplateView):
 
     def get_context_data(self, **kwargs):
         user = self.request.user
-        posts = list(Post.objects.filter(user=user).select_related("role", "region__tier", "department").order_by("-start_date"))
         since, first_visit = last_visit(self.request)
         dashboard = dashboard_for(user, since=since or timezone.now() - datetime.timedelta(days=7))  # else the last week
         figures = [(figure, mark_safe(render_svg(figure))) for figure in dashboard.figures]  # noqa: S308 — escaped in charts
         today = timezone.localdate()
+        capabilities_html = access_cache.fragment(user, "home|capabilities", lambda: render_to_string(
+            "governance/home_capabilities.html", {"capabilities": capabilities_of(user)}))
+        posts_html = access_cache.fragment(user, "home|posts", lambda: render_to_string(
+            "governance/home_posts.html", _posts_context(user)))
         return super().get_context_data(
             page_title="工作台",
-            active_posts=[post for post in posts if post.is_active],
-            may_enrol_two_factor=may_enrol(user, posts),
-            past_posts=[post for post in posts if not post.is_active],
-            capabilities=capabilities_of(user),
-            recent_notifications=user.notifications.filter(read_at__isnull=True)[:5],
+            posts_html=mark_safe(posts_html),  # noqa: S308 — a template's own output
+            capabilities_html=mark_safe(capabilities_html),  # noqa: S308 — a template's own output
+            # None unread (the menu's badge counts them anyway): no list to read.
+            recent_notifications=user.notifications.filter(read_at__isnull=True)[:5] if unread_count(user) else [],
             dashboard=dashboard, figures=figures, today=today, weekday=WEEKDAYS[today.weekday()],
             may_report=user.has_perm("grid.add_event"), first_visit=first_visit, since_known=since is not None,
             **kwargs,
         )
+
+
+def _posts_context(user) -> dict:
+    """The user's posts as the home page lists them (posts, roles, regions and departments: all watched by
+    the access cache, so the rendered list is kept with the user's access snapshot)."""
+    posts = list(Post.objects.filter(user=user).select_related("role", "region__tier", "department").order_by("-start_date"))
+    return {"active_posts": [post for post in posts if post.is_active], "may_enrol_two_factor": may_enrol(user, posts),
+            "past_posts": [post for post in posts if not post.is_active], "is_superuser": user.is_superuser}
 
 
 class ChartDownloadView(LoginRequiredMixin, View):

@@ -7,13 +7,14 @@ from __future__ import annotations
 import datetime
 from dataclasses import dataclass, field
 
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 from django.urls import reverse
 from django.utils import timezone
 
 from grid import access_cache
 from grid.access import explicit_grants, region_grants, scope
 from grid.event_lists import my_tasks, open_step_label
+from grid.models import Event
 from grid.patrols import reviewable_diaries
 from inspection.models import InspectionGroup, MobileProposal
 from inspection.patrol.report_registration import review_queue, verify_queue
@@ -143,6 +144,7 @@ def waiting_for(user) -> list[Queue]:
 VIEW_ITEM = "rectification.view_rectificationitem"
 VERIFY_ITEM = "rectification.verify_rectificationitem"
 _ITEM_ROWS_ATTR = "_gv_item_figures_by_organisation"
+_ITEM_TOTALS_ATTR = "_gv_item_figures"
 
 
 def item_figures_by_organisation(user) -> list[dict]:
@@ -161,9 +163,17 @@ def item_figures_by_organisation(user) -> list[dict]:
 
 
 def item_figures(user) -> states.Figures:
-    """The figures of all the items the user may see (the sum of item_figures_by_organisation)."""
-    rows = item_figures_by_organisation(user)
-    return states.Figures(**{key: sum(row[key] for row in rows) for key in ("total", *states.FIGURES)})
+    """The figures of all the items the user may see (the sum of item_figures_by_organisation), summed
+    once per request (kept on the user object beside the rows)."""
+    figures = user.__dict__.get(_ITEM_TOTALS_ATTR)
+    if figures is None:
+        rows = item_figures_by_organisation(user)
+        totals = dict.fromkeys(("total", *states.FIGURES), 0)
+        for row in rows:
+            for key in totals:
+                totals[key] += row[key]
+        figures = user.__dict__[_ITEM_TOTALS_ATTR] = states.Figures(**totals)
+    return figures
 
 
 def _same_item_scope(user, perm: str, other: str) -> bool:
@@ -178,13 +188,15 @@ def _same_item_scope(user, perm: str, other: str) -> bool:
 # ---------------------------------------------------------------- deadlines
 
 
-def deadlines_this_week(user, *, today: datetime.date | None = None) -> list[Deadline]:
+def deadlines_this_week(user, *, today: datetime.date | None = None, tasks: QuerySet[Event] | None = None
+                        ) -> list[Deadline]:
     """The user's own deadlines from overdue up to a week ahead, earliest first: the steps of events
-    they are to take, the rectification items they report on, the letters they are to answer."""
+    they are to take, the rectification items they report on, the letters they are to answer.
+    `tasks`: the user's my_tasks when the caller already has them."""
     today = today or _today()
     end = today + datetime.timedelta(days=WEEK_DAYS)
     rows: list[Deadline] = []
-    rows += _event_deadlines(user, today, end)
+    rows += _event_deadlines(user, today, end, tasks)
     if user.has_perm("rectification.add_progressentry"):
         items = scope(user, RectificationItem.objects.filter(states.q_open()).exclude(states.q_awaiting()),
                       "rectification.add_progressentry")
@@ -208,13 +220,17 @@ def deadlines_this_week(user, *, today: datetime.date | None = None) -> list[Dea
     return rows[:DEADLINE_ROWS]
 
 
-def _event_deadlines(user, today: datetime.date, end: datetime.date) -> list[Deadline]:
+def _event_deadlines(user, today: datetime.date, end: datetime.date, tasks: QuerySet[Event] | None = None
+                     ) -> list[Deadline]:
     """The open steps of my tasks due before `end` (Event.step_due_at), overdue as every page says."""
     if not user.is_authenticated:
         return []
+    tasks = my_tasks(user) if tasks is None else tasks
+    if tasks.query.is_empty():
+        return []
     end_at = timezone.make_aware(datetime.datetime.combine(end, datetime.time.min))
     now = timezone.now()
-    events = (my_tasks(user).filter(step_due_at__lt=end_at).select_related("handling_region__tier")
+    events = (tasks.filter(step_due_at__lt=end_at).select_related("handling_region__tier")
               .only("pk", "title", "status", "step_due_at", "flow_policy", "handling_region__tier__key")
               .order_by("step_due_at", "id")[:DEADLINE_ROWS])
     return [Deadline(f"事件·{open_step_label(event)}", f"#{event.pk} {event.title}",

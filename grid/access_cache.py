@@ -9,8 +9,9 @@ where the backends and `grid.access.region_grants` look first.
 
 A snapshot is used only while all of these hold (otherwise it is computed again):
 - the access version is the one it was made under: any change to posts, roles' permissions, groups,
-  users' permissions, guardian grants, regions or a registered fact's models moves the version, at
-  once and again after the commit (a request that read the old rows in between is not kept);
+  users' permissions, guardian grants, regions (tiers, event categories, departments) or a registered
+  fact's models moves the version, at once and again after the commit (a request that read the old
+  rows in between is not kept);
 - it was made today (posts start and end by date, without any write);
 - the user's superuser and active flags, name and joining time are the same (read with the user row);
 - it is younger than ACCESS_CACHE_SECONDS (so a change made around the signals, e.g. by raw SQL,
@@ -41,7 +42,7 @@ from guardian.models import GroupObjectPermission, UserObjectPermission
 from governance import notifications
 
 from .access import _CACHE_ATTR, EXPLICIT_ATTR, region_grants
-from .models import EventCategory, Post, Region, Role, Tier
+from .models import Department, EventCategory, Post, Region, Role, Tier
 
 logger = logging.getLogger(__name__)
 
@@ -94,11 +95,18 @@ def fragment(user, key: str, render: Callable[[], str]) -> str:
     """A piece of HTML that depends only on what `user` may do (their permissions, region grants and
     facts, all under the snapshot's access version and date) and on `key`: rendered once and kept with
     the user's snapshot. Without a snapshot (cache off, anonymous) it is rendered every time."""
+    return kept(user, key, render)
+
+
+def kept(user, key: str, compute: Callable[[], Any]) -> Any:
+    """A picklable value that, like a fragment, follows only from what `user` may do and from the rows
+    of the watched models (e.g. the regions where they hold a permission): computed once and kept with
+    the user's snapshot; without one, computed every time."""
     fragments = getattr(user, FRAGMENTS_ATTR, None)
     if fragments is None:
-        return render()
+        return compute()
     if key not in fragments:
-        fragments[key] = render()
+        fragments[key] = compute()
     return fragments[key]
 
 
@@ -135,8 +143,10 @@ def watch(model: type) -> None:
 
 
 def connect_signals() -> None:
-    # Categories and tiers: the kept filter bars of the lists offer them.
-    for model in (Post, Region, Role, Group, UserObjectPermission, GroupObjectPermission, EventCategory, Tier):
+    # Categories and tiers: the kept filter bars of the lists offer them; departments: the home page's
+    # kept list of the user's posts names them.
+    for model in (Post, Region, Role, Group, UserObjectPermission, GroupObjectPermission, EventCategory, Tier,
+                  Department):
         watch(model)
     user_model = get_user_model()
     for through in (Role.permissions.through, Group.permissions.through, user_model.groups.through,

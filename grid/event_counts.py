@@ -21,9 +21,12 @@ months are "the last twelve" is decided when the figures are read.
 from __future__ import annotations
 
 import datetime
+import time
 from collections import defaultdict
 from collections.abc import Iterable
 
+from django.conf import settings
+from django.core.cache import cache
 from django.db import connection, transaction
 from django.db.models import Count, DateField, Q, Sum
 from django.db.models.functions import Coalesce, TruncMonth
@@ -57,6 +60,51 @@ def _levels(path: str) -> list[tuple[str, str]]:
     step = Region.steplen
     depth = len(path) // step
     return [(path[: k * step], path[: min(k + 1, depth) * step]) for k in range(1, depth + 1)]
+
+
+# ---------------------------------------------------------------- versions (for caches of figures)
+#
+# A cache of figures drawn from these rows is kept under the versions of the regions it counts: every
+# change of the rows moves, in Django's cache, the version of each region above the event (its own
+# included), now and again after the commit (a reader in between is not kept); a rebuild moves the
+# version of every region (EVERY_REGION). A version missing from the cache (never moved, or evicted)
+# is started (`start_versions`) before the figures are computed.
+
+_NAMESPACE = getattr(settings, "ACCESS_CACHE_NAMESPACE", "")
+EVERY_REGION = "*"
+
+
+def version_key(path: str) -> str:
+    """The cache key of the version of the counts under the region at `path` (or EVERY_REGION)."""
+    return f"gv:counts:{_NAMESPACE}{path}"
+
+
+def version_keys(paths: Iterable[str]) -> list[str]:
+    """The keys a cache of figures over the regions at `paths` is kept under: theirs and EVERY_REGION's."""
+    return [version_key(EVERY_REGION), *(version_key(path) for path in paths)]
+
+
+def start_versions(keys: list[str]) -> dict[str, int]:
+    """Give the versions missing from the cache a value (unless another process just did); their values."""
+    for key in keys:
+        cache.add(key, time.time_ns(), None)
+    return cache.get_many(keys)
+
+
+def _moved(event: Event | None) -> None:
+    """The counts of `event` (None: of any region) changed: move the versions, now and after the commit."""
+    region = event._state.fields_cache.get("region") if event is not None else None
+    if region is not None and region.pk == event.region_id:
+        step = Region.steplen
+        keys = [version_key(region.path[:end]) for end in range(step, len(region.path) + 1, step)]
+    else:
+        keys = [version_key(EVERY_REGION)]
+
+    def move():
+        cache.set_many(dict.fromkeys(keys, time.time_ns()), None)
+
+    move()
+    transaction.on_commit(move)
 
 
 # ---------------------------------------------------------------- kept current by the services
@@ -103,6 +151,7 @@ def _add_statement(event: Event, outcome: str, n: int) -> tuple[str, list]:
 def count_new_statement(event: Event) -> tuple[str, list]:
     """count_new as a statement, for intake's one statement on PostgreSQL (its audit entry's head lock
     is taken before that statement, as count_new requires)."""
+    _moved(event)
     return _add_statement(event, outcome_of(event.status), 1)
 
 
@@ -110,6 +159,7 @@ def count_new(event: Event) -> None:
     """A new event: count it under its outcome, in the transaction that inserts it, after its audit
     entry (which holds the audit chain's head: the shared count rows are always taken after it)."""
     _add(event, outcome_of(event.status), 1)
+    _moved(event)
 
 
 def outcome_changed(event: Event, before_status: str) -> None:
@@ -121,6 +171,7 @@ def outcome_changed(event: Event, before_status: str) -> None:
         audit.hold_head()
         _add(event, before, -1)
         _add(event, after, 1)
+        _moved(event)
 
 
 # ---------------------------------------------------------------- derived from the events
@@ -159,6 +210,7 @@ def rebuild(*, event_model=Event, count_model=EventMonthCount, region_model=Regi
                             outcome=outcome, events=n)
                 for (root, area, month, category, outcome), n in counts.items()]
         count_model.objects.bulk_create(rows, batch_size=5000)
+        _moved(None)
     return len(rows)
 
 

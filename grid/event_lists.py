@@ -7,7 +7,7 @@ import datetime
 import math
 from dataclasses import dataclass
 
-from django.db.models import Q, QuerySet
+from django.db.models import Count, Q, QuerySet, Window
 from django.utils import timezone
 
 from governance.listing import word_search
@@ -17,7 +17,7 @@ from .areas import in_area
 from .category_catalogue import catalogue_cache
 from .events import HANDLE_PERMISSION_BY_TIER
 from .flow_policy import policy_of, step_name
-from .models import Event, FlowPolicy, Post, Region, overdue_first
+from .models import Event, FlowPolicy, Post, Region, overdue_first, overdue_q
 from .region_memo import regions_by_id
 
 # The flow step an open event waits at, by its status (kept in step by grid.events).
@@ -212,6 +212,33 @@ def task_rows(user, tasks) -> list[TaskRow]:
     events = list(tasks.select_related("region", "category", "handling_region__tier")
                   .order_by(overdue_first(), "id")[:TASK_ROWS])
     return [TaskRow(event, open_step_label(event), event.step_due_at) for event in events]
+
+
+@dataclass
+class TaskSummary:
+    count: int
+    overdue: int
+    rows: list[TaskRow]
+
+
+# What the home page shows of a task row (the step's name needs the handling region's tier).
+TASK_SUMMARY_COLUMNS = ("id", "title", "urgency", "status", "step_due_at", "flow_policy_id", "region__name",
+                        "handling_region__tier__key")
+
+
+def task_summary(tasks, now: datetime.datetime) -> TaskSummary:
+    """How many tasks there are, how many of them are overdue at `now`, and the first rows (as task_rows,
+    overdue at `now` first, with TASK_SUMMARY_COLUMNS): one query, the two counts taken over all the
+    tasks beside the first rows."""
+    if tasks.query.is_empty():
+        return TaskSummary(0, 0, [])
+    events = list(tasks.select_related("region", "handling_region__tier").only(*TASK_SUMMARY_COLUMNS)
+                  .annotate(task_count=Window(Count("id")), overdue_count=Window(Count("id", filter=overdue_q(now))))
+                  .order_by(overdue_first(now), "id")[:TASK_ROWS])
+    if not events:
+        return TaskSummary(0, 0, [])
+    rows = [TaskRow(event, open_step_label(event), event.step_due_at) for event in events]
+    return TaskSummary(events[0].task_count, events[0].overdue_count, rows)
 
 
 @dataclass

@@ -16,9 +16,9 @@ from django.utils import timezone
 from config import dashboards
 from governance.charts import Figure, Series, render_svg
 from governance.templatetags import governance_ui, zh_format
-from grid import event_counts, events
+from grid import event_counts, events, services
 from grid.event_lists import TASK_ROWS
-from grid.models import Event, EventCategory
+from grid.models import Event, EventCategory, Role
 from rectification.models import RectificationItem, RectificationPlan
 
 _keys = itertools.count()
@@ -334,3 +334,142 @@ def test_chart_data_table_rows_print_as_the_template_loop_would():
                     "{% for value in values %}<td>{{ value|zh_count }}</td>{% endfor %}</tr>{% endfor %}")
     assert governance_ui.figure_rows(figure) == loop.render(Context({"figure": figure}))
     assert "<td>甲&lt;村&gt;</td><td>0</td><td>85.5</td>" in governance_ui.figure_rows(figure)
+
+
+# ---------------------------------------------------------------- the home page's kept event figures
+
+
+def home_figures(client) -> dict:
+    return {fig.key: fig for fig, _svg in client.get("/").context["figures"]}
+
+
+def reads_the_counts(client) -> bool:
+    """Whether the next home page reads the monthly counts (its event figures were not kept)."""
+    with CaptureQueriesContext(connection) as ctx:
+        client.get("/")
+    return any('"grid_eventmonthcount"' in query["sql"] for query in ctx.captured_queries)
+
+
+def report(member, region, category, key):
+    events.report_event(by=member, region=region, category=category, title="新上报", description="描述",
+                        occurred_at=timezone.now(), idempotency_key=key)
+
+
+def test_home_event_figures_are_kept_until_an_event_under_the_user_changes(client, world, personas, categories):
+    member = personas["grid_member"]
+    elsewhere, _ = services.ensure_user("henan_member", password="Test@2026pw")
+    services.create_post(user=elsewhere, role=Role.objects.get(key="grid_member"), region=world.henan)
+    client.force_login(member)
+    assert home_figures(client)["events-by-month"].total == 3
+    assert not reads_the_counts(client)  # kept: nothing under 第1网格 changed
+    report(elsewhere, world.henan, categories["fire"], "kept-1")  # another township's event
+    assert not reads_the_counts(client)
+    report(member, world.grid1, categories["fire"], "kept-2")
+    figures = home_figures(client)  # the very next page counts it
+    assert figures["events-by-month"].total == 4
+    assert totals(figures["events-by-category"]) == {"安全生产": 3, "违法建设": 1}
+    add_events(world.micro1, categories["shed"], member, 2)  # written around the services, then rebuilt
+    assert home_figures(client)["events-by-month"].total == 6
+
+
+def test_home_event_figures_follow_a_region_renamed(client, world, personas):
+    client.force_login(personas["township_committee"])
+    assert home_figures(client)["events-by-area"].labels == ["楼星村", "大楼村"]
+    world.louxing.name = "楼星社区"
+    world.louxing.save()
+    assert home_figures(client)["events-by-area"].labels == ["楼星社区", "大楼村"]
+
+
+def test_home_event_figures_are_kept_for_each_user_apart(client, world, personas):
+    committee, member = personas["township_committee"], personas["grid_member"]
+    for _ in range(2):  # the second round from the cache
+        client.force_login(committee)
+        assert home_figures(client)["events-by-month"].total == 6
+        client.force_login(member)
+        figures = home_figures(client)
+        assert figures["events-by-month"].total == 3 and "第1网格" in figures["events-by-month"].title
+        assert "events-by-area" not in figures or "楼星村" not in figures["events-by-area"].labels
+        assert not reads_the_counts(client)
+
+
+def test_home_unread_messages_follow_each_notice_and_each_reading(client, personas):
+    from governance.notifications import mark_read, notify
+
+    member = personas["grid_member"]
+    client.force_login(member)
+    assert "未读消息" not in client.get("/").content.decode()  # none unread: the list is not read
+    notify(member, kind="task", title="请核实第1网格的事件")
+    notify(personas["grid_leader"], kind="task", title="别人的消息")
+    page = client.get("/").content.decode()
+    assert "未读消息" in page and "请核实第1网格的事件" in page and "别人的消息" not in page
+    mark_read(member)
+    assert "请核实第1网格的事件" not in client.get("/").content.decode()
+
+
+def capabilities_part(client) -> str:
+    return client.get("/").content.decode().split("您可以做什么", 1)[1]
+
+
+def test_home_capabilities_follow_posts_and_region_names(client, world, personas):
+    member = personas["grid_member"]
+    client.force_login(member)
+    assert "范围：某县/太平镇/楼星村/第1网格<" in capabilities_part(client)
+    assert "范围：某县/太平镇<" not in capabilities_part(client)  # kept, and still the grid member's own
+    client.force_login(personas["township_committee"])  # another user: their own capabilities
+    assert "范围：某县/太平镇<" in capabilities_part(client)
+    client.force_login(member)
+    assert "范围：某县/太平镇<" not in capabilities_part(client)
+    services.create_post(user=member, role=Role.objects.get(key="township_office"), region=world.taiping)
+    assert "范围：某县/太平镇<" in capabilities_part(client)  # the very next page
+    services.update_region(world.grid1, name="第一网格")
+    assert "范围：某县/太平镇/楼星村/第一网格<" in capabilities_part(client)
+
+
+def hello_part(client) -> str:
+    return client.get("/").content.decode().split("gv-hello__text", 1)[1].split("</section>", 1)[0]
+
+
+def test_home_posts_follow_each_post_and_department_change(client, county, personas):
+    department_user = personas["department"]
+    client.force_login(department_user)
+    assert "（农业农村办）" in hello_part(client)
+    assert "（农业农村办）" in hello_part(client)  # kept
+    client.force_login(personas["grid_member"])  # another user: their own posts
+    assert "农业农村办" not in hello_part(client) and "第1网格" in hello_part(client)
+    client.force_login(department_user)
+    county.agriculture.name = "农业农村局"
+    county.agriculture.save()
+    assert "（农业农村局）" in hello_part(client)  # the very next page
+    services.end_post(department_user.posts.get(), on=timezone.localdate())
+    hello = hello_part(client)
+    assert "曾任：太平镇·" in hello and "没有任何在任岗位" in hello
+
+
+def test_home_scope_and_patrol_townships_follow_renamed_regions_and_new_posts(client, world, personas):
+    member, county_office = personas["grid_member"], personas["county_office"]
+    client.force_login(member)
+    assert "辖区：第1网格<" in client.get("/").content.decode()
+    assert "辖区：第1网格<" in client.get("/").content.decode()  # kept
+    client.force_login(county_office)  # another user: their own scope and townships
+    page = client.get("/").content.decode()
+    assert "辖区：某县<" in page
+    assert [label.split(". ", 1)[1] for label in home_figures(client)["patrol-ranking"].labels] == ["太平镇", "赵村镇"]
+    services.update_region(world.taiping, name="太平新镇")
+    assert "太平新镇" in {label.split(". ", 1)[1] for label in home_figures(client)["patrol-ranking"].labels}
+    client.force_login(member)
+    services.create_post(user=member, role=Role.objects.get(key="grid_leader"), region=world.grid2)
+    assert "辖区：第1网格、第2网格<" in client.get("/").content.decode()  # the very next page
+
+
+def test_home_live_figures_follow_the_next_report(client, world, personas, categories):
+    leader = personas["grid_leader"]
+    client.force_login(leader)
+    before = client.get("/").context["dashboard"]
+    client.get("/")
+    report(personas["grid_member"], world.grid1, categories["fire"], "live-1")
+    after = client.get("/").context["dashboard"]  # the very next page
+    assert after.task_count == before.task_count + 1
+    assert after.overdue_tasks == before.overdue_tasks
+    assert any(row.event.title == "新上报" for row in after.tasks)
+    assert next(c for c in after.changes if c.label == "新上报的事件").count == \
+        next(c for c in before.changes if c.label == "新上报的事件").count + 1
