@@ -10,6 +10,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import Exists, OuterRef
 from django.http import Http404, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect
 from django.template.loader import render_to_string
@@ -192,10 +193,12 @@ def submit_report(request, form: EventReportForm) -> tuple[Event | None, list[st
 def _event_for(user, pk) -> Event:
     """The event, if the user may see it (else 404), with its regions and category attached.
 
-    Its own row and its two regions in two small queries, the category from the catalogue: the one
-    query with six joins and the scope subquery took PostgreSQL several milliseconds to plan. The
-    check is the one scope() makes (region grants, or a grant on this event), asked of this event."""
-    event = Event.objects.filter(pk=pk).first()
+    Its own row (and whether reports were merged into it) and its two regions (kept by the process),
+    the category from the catalogue: the one query with six joins and the scope subquery took
+    PostgreSQL several milliseconds to plan. The check is the one scope() makes (region grants, or a
+    grant on this event), asked of this event."""
+    event = (Event.objects.filter(pk=pk)
+             .annotate(has_duplicates=Exists(Event.objects.filter(duplicate_of=OuterRef("pk")))).first())
     if event is None:
         raise Http404("对象不存在或无权查看。")
     regions = regions_by_id({event.region_id, event.handling_region_id})
@@ -236,7 +239,7 @@ class EventDetailView(LoginRequiredMixin, TemplateView):
             dispatch_max_day=timezone.localdate() + datetime.timedelta(days=event_services.DISPATCH_MAX_DAYS),
             today=timezone.localdate(),
             case=case, disposal_result=case_record.disposal_result(event),
-            duplicates=event.duplicates.all()[:20],
+            duplicates=event.duplicates.all()[:20] if getattr(event, "has_duplicates", True) else [],
             may_rate=event.status == Event.Status.CLOSED and event.rating is None and user.pk == event.reporter_id,
             rating_form=RatingForm(),
             **kwargs,

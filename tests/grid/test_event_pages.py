@@ -264,6 +264,10 @@ def test_merging_as_duplicate(client, county, people, category):
     assert step(client, second, "handle", decision="merge", duplicate_of=first.pk).status_code == 302
     second.refresh_from_db()
     assert second.status == Event.Status.MERGED and second.duplicate_of == first
+    first_page = client.get(reverse("grid:event_detail", args=[first.pk])).content.decode()
+    assert "合并的重复上报" in first_page
+    assert f'<a href="{reverse("grid:event_detail", args=[second.pk])}">#{second.pk}</a>' in first_page
+    assert "合并的重复上报" not in client.get(reverse("grid:event_detail", args=[second.pk])).content.decode()
 
 
 # ------------------------------------------------------------------ lists, export, chart, evidence
