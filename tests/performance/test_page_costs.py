@@ -190,3 +190,15 @@ def test_case_page_names_the_reporter_without_reading_the_user_again(client, cou
     assert f"<dt>上报人</dt><dd>{reporter.get_full_name() or reporter.username}，" in html
     user_reads = [q["sql"] for q in queries.captured_queries if q["sql"].startswith('SELECT "auth_user"')]
     assert len(user_reads) == 1  # the signed-in user's own row; the reporter comes with the case record
+
+
+def test_my_tasks_keeps_only_the_unfiltered_filter_bar(client, county, personas, category):
+    client.force_login(personas["grid_leader"])
+    plain = page(client, reverse("grid:my_tasks"))
+    assert '<option value="verify" selected>' not in plain
+    chosen = page(client, reverse("grid:my_tasks") + "?step=verify&q=%3Cb%3E")
+    assert '<option value="verify" selected>' in chosen
+    assert 'value="&lt;b&gt;"' in chosen
+    again = page(client, reverse("grid:my_tasks"))
+    assert '<option value="verify" selected>' not in again and "&lt;b&gt;" not in again
+    assert again.count('name="step"') == 1
