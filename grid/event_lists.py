@@ -15,17 +15,11 @@ from governance.listing import word_search
 from .access import _minimal_prefixes, region_grants, scope
 from .areas import in_area
 from .category_catalogue import catalogue_cache
+from .event_rules import STEP_BY_STATUS
 from .events import HANDLE_PERMISSION_BY_TIER
 from .flow_policy import policy_of, step_name
 from .models import Event, FlowPolicy, Post, Region, overdue_first, overdue_q
 from .region_memo import regions_by_id
-
-# The flow step an open event waits at, by its status (kept in step by grid.events).
-STEP_BY_STATUS = {
-    Event.Status.HANDLING: "handle",
-    Event.Status.DISPATCHED: "department",
-    Event.Status.VERIFYING: "verify",
-}
 
 
 def _regions_under(prefixes_by_key: dict[str, list[str]]) -> dict[str, list[tuple[int, str]]]:

@@ -34,6 +34,14 @@ def may_verify(user, event: Event, policy: FlowPolicy) -> bool:
     return user.pk == event.reporter_id or user.has_perm("grid.verify_event", event.region)
 
 
+# The flow step an open event waits at, by its status (kept in step with the flow's open task by grid.events).
+STEP_BY_STATUS = {
+    Event.Status.HANDLING: "handle",
+    Event.Status.DISPATCHED: "department",
+    Event.Status.VERIFYING: "verify",
+}
+
+
 def may_take_step(user, event: Event, step: str) -> bool:
     """Whether `user` may take the flow step `step` ("handle", "department", "verify") of `event` now."""
     if user is None or not user.is_authenticated or not user.is_active:

@@ -25,7 +25,13 @@ from workflows.models import EventProcess, TaskDeadline
 
 from . import event_counts
 from .category_attributes import clean_attribute_values
-from .event_rules import HANDLE_PERMISSION_BY_TIER, handle_permission_for, mark_closed, may_take_step  # noqa: F401 (API)
+from .event_rules import (  # noqa: F401 (API)
+    HANDLE_PERMISSION_BY_TIER,
+    STEP_BY_STATUS,
+    handle_permission_for,
+    mark_closed,
+    may_take_step,
+)
 from .flow_policy import (
     DEFAULT_POLICY,
     decisions_at,
@@ -91,9 +97,17 @@ def current_step(event: Event) -> str | None:
 
 
 def available_decisions(user, event: Event) -> dict[str, set[str]]:
-    """The steps and decisions `user` may take on `event` now (for pages and the API)."""
-    step = current_step(event) if event.is_open else None
-    if step is None or not may_take_step(user, event, step):
+    """The steps and decisions `user` may take on `event` now (for pages and the API).
+
+    The step follows from the status, which the services keep in step with the flow's open task: a
+    user who may not take it gets no decisions without the task being read."""
+    if not event.is_open:
+        return {}
+    expected = STEP_BY_STATUS.get(event.status)
+    if expected is not None and not may_take_step(user, event, expected):
+        return {}
+    step = current_step(event)
+    if step is None or (step != expected and not may_take_step(user, event, step)):
         return {}
     if step == "handle":
         return {step: handle_decisions(event)}

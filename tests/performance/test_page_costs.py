@@ -202,3 +202,19 @@ def test_my_tasks_keeps_only_the_unfiltered_filter_bar(client, county, personas,
     again = page(client, reverse("grid:my_tasks"))
     assert '<option value="verify" selected>' not in again and "&lt;b&gt;" not in again
     assert again.count('name="step"') == 1
+
+
+def test_case_page_reads_the_flow_task_only_for_who_may_act(client, county, personas, category):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    event = report(personas, county, category, "act1")
+    url = reverse("grid:event_detail", args=[event.pk])
+    for who, may_act in (("grid_member", False), ("grid_leader", True)):
+        client.force_login(personas[who])
+        page(client, url)
+        with CaptureQueriesContext(connection) as queries:
+            html = page(client, url)
+        task_reads = [q for q in queries.captured_queries if 'FROM "viewflow_task"' in q["sql"]]
+        assert bool(task_reads) == may_act, who
+        assert ('name="decision"' in html) == may_act, who
