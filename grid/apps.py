@@ -30,9 +30,8 @@ class GridConfig(AppConfig):
 
         # A change to posts, roles, groups or grants moves the version of every user's cached access.
         access_cache.connect_signals()
-        from . import event_forms, patrols
+        from . import patrols
         from .models import DiaryReviewRule
 
         access_cache.register_fact(patrols.REVIEW_RULES_FACT, lambda user: patrols.review_rules(), models=[DiaryReviewRule])
         access_cache.register_fact(patrols.POSTS_BY_ROLE_FACT, patrols.post_paths_by_role)  # posts are watched
-        access_cache.register_fact(event_forms.REPORTABLE_REGIONS_FACT, event_forms.reportable_region_ids)  # regions too

@@ -37,13 +37,11 @@ def reportable_regions(user):
     return Region.objects.filter(condition).select_related("tier").order_by("path")[:500]
 
 
-REPORTABLE_REGIONS_FACT = "reportable_region_ids"
-
-
 def reportable_region_ids(user) -> list[int]:
-    """The ids of reportable_regions(user) in their order: kept with the user's access snapshot, which
-    is made again whenever grants or regions change."""
-    return list(reportable_regions(user).values_list("pk", flat=True))
+    """The ids of reportable_regions(user) in their order: they follow from the user's grants and the
+    regions' rows only, so they are kept with the user's access snapshot once a form has asked."""
+    return access_cache.kept(user, "reportable_region_ids",
+                             lambda: list(reportable_regions(user).values_list("pk", flat=True)))
 
 
 def category_choices():
@@ -101,7 +99,7 @@ class EventReportForm(forms.Form):
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
         self.user = user
-        ids = access_cache.user_fact(user, REPORTABLE_REGIONS_FACT)
+        ids = reportable_region_ids(user)
         found = regions_by_id(ids)
         self.regions = {pk: found[pk] for pk in ids if pk in found}
         region_choices = [(pk, region.full_path) for pk, region in self.regions.items()]
