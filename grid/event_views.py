@@ -85,7 +85,7 @@ class MyTasksView(LoginRequiredMixin, TemplateView):
             event.step_label = open_step_label(event)
         empty_text = "没有符合条件的待办事件。" if self.request.GET else "暂无待办事件。"
         return super().get_context_data(page_title="我的待办", form=form, page=page, step_labels=STEP_LABELS,
-                                        filters_html=filter_bar_html(self.request, "grid:my_tasks", form),
+                                        filters_html=filter_bar_html(self.request, "grid:my_tasks", lambda: form),
                                         rows=my_task_rows(page, timezone.now(), empty_text), **kwargs)
 
 
@@ -93,23 +93,22 @@ STEP_LABELS = {"handle": "本级处置", "department": "部门办理", "verify":
 
 
 def filter_bar(request, url_name: str, make_form, unfiltered):
-    """The list's filter bar as HTML and the filters chosen. With no query string the bar is the same on
-    every visit (its choices follow from what the user may see), so it is rendered once and kept with
-    the user's access snapshot; `make_form(data)` builds the form only when it is needed."""
+    """The list's filter bar as HTML and the filters chosen (filter_bar_html); `make_form(data)` builds the
+    form only when it is needed."""
     if request.GET:
         form = make_form(request.GET)
-        return filter_bar_html(request, url_name, form), form.filters()
-    return filter_bar_html(request, url_name, None, make_form=lambda: make_form(None)), unfiltered
+        return filter_bar_html(request, url_name, lambda: form), form.filters()
+    return filter_bar_html(request, url_name, lambda: make_form(None)), unfiltered
 
 
-def filter_bar_html(request, url_name: str, form, make_form=None):
-    """The filter bar of `form` (or of `make_form()`, built only when the bar is rendered); without a query
-    string kept with the user's access snapshot, as filter_bar says."""
+def filter_bar_html(request, url_name: str, make_form):
+    """The filter bar of the form `make_form()` builds. With no query string the bar is the same on every
+    visit (its choices follow from what the user may see), so it is rendered once and kept with the
+    user's access snapshot."""
     clear_url = reverse(url_name)
 
     def render() -> str:
-        return render_to_string("governance/list_filters.html",
-                                {"form": form if form is not None else make_form(), "clear_url": clear_url},
+        return render_to_string("governance/list_filters.html", {"form": make_form(), "clear_url": clear_url},
                                 request=request)
 
     if request.GET:
