@@ -23,6 +23,7 @@ from grid import access_cache, event_counts
 from grid.access import explicit_grants, region_grants, scope
 from grid.event_lists import TaskRow, my_tasks, task_summary
 from grid.models import Event, EventCategory, Region, WorkDiary
+from grid.region_memo import regions_by_id
 from inspection.models import PatrolReport
 from inspection.patrol.scoring import month_scores, ranked
 from rectification import states
@@ -119,14 +120,25 @@ def _roots(user, perm: str) -> list[Region]:
     from the user's grants and the regions' rows only, so they are kept with the access snapshot too."""
     memo = user.__dict__.setdefault("_gv_dashboard_roots", {})
     if perm not in memo:
-        def read():
-            if user.is_superuser:
-                return list(Region.objects.filter(depth=1).select_related("tier").order_by("path"))
+        if user.is_superuser:
+            regions = Region.objects.filter(depth=1)
+        else:
             paths = region_grants(user).paths(perm)
-            return list(Region.objects.filter(path__in=paths).select_related("tier").order_by("path")) if paths else []
-
-        memo[perm] = access_cache.kept(user, f"dashboard|roots|{perm}", read)
+            regions = Region.objects.filter(path__in=paths) if paths else Region.objects.none()
+        memo[perm] = _kept_regions(user, f"dashboard|roots|{perm}", regions.order_by("path"))
     return memo[perm]
+
+
+def _kept_regions(user, key: str, regions, limit: int | None = None) -> list[Region]:
+    """The first `limit` of `regions` (ordered), which follow from the user's grants and the regions' rows
+    only. In a request with an access snapshot, their ids are kept with it (not the rows: every request
+    reads the snapshot, and a boundary can be large) and the rows come from the process's kept regions
+    (grid.region_memo); otherwise they are read in one query."""
+    if access_cache.request_version() is None:
+        return list(regions.select_related("tier").defer("boundary")[:limit])
+    ids = access_cache.kept(user, key, lambda: list(regions.values_list("pk", flat=True)[:limit]))
+    found = regions_by_id(ids)
+    return [found[pk] for pk in ids if pk in found]
 
 
 def _month_starts(today: datetime.date, count: int = MONTHS) -> list[datetime.date]:
@@ -307,8 +319,8 @@ def _patrol_townships(user) -> list[Region]:
     perm = "inspection.view_circular"
     if not user.is_superuser and not region_grants(user).paths(perm) and not explicit_grants(user, Region, perm):
         return []  # nothing to scope to: no query
-    return access_cache.kept(user, "dashboard|patrol-townships", lambda: list(
-        scope(user, Region.objects.filter(tier__key="township"), perm).order_by("path")[:100]))
+    return _kept_regions(user, "dashboard|patrol-townships",
+                         scope(user, Region.objects.filter(tier__key="township"), perm).order_by("path"), 100)
 
 
 def patrol_ranking(user) -> Figure | None:
