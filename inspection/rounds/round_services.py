@@ -140,6 +140,20 @@ def may_manage(user, round: InspectionRound) -> bool:
     return _active(user) and user.has_perm("inspection.manage_inspectionround", round.county)
 
 
+def withdrawn(round: InspectionRound, today: datetime.date | None = None) -> bool:
+    """The round's groups have left (its withdrawal date is past): its groups are then a record."""
+    return round.withdrawal_date < (today or timezone.localdate())
+
+
+def withdrawn_message(round: InspectionRound) -> str:
+    return f"{round.name}已于{round.withdrawal_date:%Y-%m-%d}撤回，不能再组建巡察组。"
+
+
+def may_add_group(user, round: InspectionRound) -> bool:
+    """The office forms groups until the round withdraws."""
+    return may_manage(user, round) and not withdrawn(round)
+
+
 def may_propose(user, group: InspectionGroup) -> bool:
     """The group's leader or a deputy, still holding an inspection-group post over the township."""
     if not _active(user) or not user.has_perm("inspection.add_mobileproposal", group.township):
@@ -207,6 +221,8 @@ def add_group(
     """Add a group for one township of the round's county; the township's committee becomes a target."""
     if not may_manage(by, round):
         raise PermissionDenied("只有县委巡察办可以组建巡察组。")
+    if withdrawn(round):
+        raise RoundError([withdrawn_message(round)])
     deputies, members = list(dict.fromkeys(deputies or [])), list(dict.fromkeys(members or []))
     name = (name or "").strip()
     errors = []

@@ -220,6 +220,7 @@ class RoundDetailView(LoginRequiredMixin, TemplateView):
         return super().get_context_data(
             page_title=round.name, round=round, rows=rows, pending=list(pending), totals=totals,
             may_manage=round_services.may_manage(user, round),
+            may_add_group=round_services.may_add_group(user, round),
             may_decide=user.has_perm("inspection.decide_mobileproposal", round.county), **kwargs)
 
 
@@ -230,6 +231,8 @@ class GroupCreateView(LoginRequiredMixin, TemplateView):
         round = round_for(request.user, pk)
         if not round_services.may_manage(request.user, round):
             raise PermissionDenied("只有县委巡察办可以组建巡察组。")
+        if round_services.withdrawn(round):
+            raise PermissionDenied(round_services.withdrawn_message(round))
         return round
 
     def get(self, request, pk):

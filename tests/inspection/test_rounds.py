@@ -397,3 +397,21 @@ def test_pages_end_to_end(client, county, people):
     assert client.get(reverse("inspection:round_new")).status_code == 403
     # No inspection permission at all: the whole 巡察 area is closed to them (403 from the site).
     assert client.get(reverse("inspection:round_detail", args=[round.pk])).status_code == 403
+
+
+def test_no_group_is_formed_for_a_round_that_has_withdrawn(client, county, people):
+    """After the withdrawal date a round's groups are a record: the office is told so on the round's
+    page, the form refuses with the reason, and the service refuses too (nothing written)."""
+    past = make_round(people, county, arrival=days(-60))  # withdrew ten days ago
+    current = make_round(people, county, number=3)
+    as_user(client, people["county_office"])
+    page = client.get(reverse("inspection:round_detail", args=[past.pk])).content.decode()
+    assert "组建巡察组</a>" not in page and f"本轮已于{past.withdrawal_date:%Y-%m-%d}撤回，不再组建巡察组。" in page
+    assert "组建巡察组</a>" in client.get(reverse("inspection:round_detail", args=[current.pk])).content.decode()
+    for method in (client.get, client.post):
+        response = method(reverse("inspection:round_group_new", args=[past.pk]))
+        assert response.status_code == 403 and "撤回，不能再组建巡察组" in response.content.decode()
+    with pytest.raises(rounds.RoundError, match="撤回，不能再组建巡察组"):
+        make_group(people, past, county.zhaocun)
+    assert not InspectionGroup.objects.filter(round=past).exists()
+    assert make_group(people, current, county.zhaocun).round == current
