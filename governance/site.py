@@ -14,6 +14,12 @@ class MenuLink:
     icon: str
     url_name: str
     perms: tuple[str, ...] = ()  # any of them; empty = every signed-in user
+    # Other pages of the area that this link stands for in the menu (highlighted on them), where
+    # their addresses do not start with the link's own.
+    pages: tuple[str, ...] = ()
+    # The area's own front page: highlighted on itself only. The menu's script otherwise marks the
+    # link whose address is the longest start of the page's, and the area's root starts them all.
+    exact: bool = False
 
     def allowed(self, user) -> bool:
         if not user.is_authenticated:
@@ -32,8 +38,20 @@ class AreaApp(Application):
             return True  # the page itself sends anonymous users to the login form
         return any(link.allowed(user) for link in self.links)
 
-    def menu_links(self, user) -> list[tuple[str, str, str]]:
-        return [(link.title, link.icon, self.reverse(link.url_name)) for link in self.links if link.allowed(user)]
+    def menu_links(self, user) -> list[tuple[str, str, str, bool]]:
+        """(title, icon, url, exact) of the links the user may open."""
+        return [(link.title, link.icon, self.reverse(link.url_name), link.exact)
+                for link in self.links if link.allowed(user)]
+
+    def current_link_url(self, request) -> str:
+        """The address of the menu link that stands for the current page: its own, or the link that
+        lists the page's name among its `pages`."""
+        match = getattr(request, "resolver_match", None)
+        if match is not None and match.app_name == self.app_name:
+            for link in self.links:
+                if match.url_name in link.pages:
+                    return self.reverse(link.url_name)
+        return request.path
 
 
 class SitePageMixin:

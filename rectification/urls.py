@@ -12,8 +12,9 @@ class RectificationApp(AreaApp):
     icon = "build_circle"
     app_name = "rectification"
     links = (
-        MenuLink("整改看板", "dashboard", "dashboard", ("rectification.view_rectificationplan",)),
-        MenuLink("整改方案", "assignment", "plans", ("rectification.view_rectificationplan",)),
+        MenuLink("整改看板", "dashboard", "dashboard", ("rectification.view_rectificationplan",), exact=True),
+        MenuLink("整改方案", "assignment", "plans", ("rectification.view_rectificationplan",),
+                 pages=("plan_notices", "notice_preview", "notice_edit")),
         MenuLink("整改事项", "task_alt", "items", ("rectification.view_rectificationitem",)),
         MenuLink("批量生成通报", "folder_zip", "notice_batch", ("rectification.view_rectificationplan",)),
         MenuLink("通报模板", "article", "notice_template", ("rectification.add_noticetemplate",)),

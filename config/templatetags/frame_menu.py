@@ -5,7 +5,8 @@ Working out which areas and links a user may open asks every permission backend 
 menu is kept with the user's access snapshot (grid.access_cache.fragment) and dropped with it whenever
 posts, roles, grants or regions change or the day turns. What changes from page to page stays out of
 the kept HTML: the unread-notice badge (a marker replaced on every page), the highlighted link of the
-current page (added to the kept HTML of the area's menu) and whether the device-token links are
+current page (added to the kept HTML of the area's menu: the page's own link, or the link
+standing for it, AreaApp.current_link_url) and whether the device-token links are
 shown (part of the key).
 
     {% load frame_menu %}{% frame_menu %}
@@ -57,7 +58,7 @@ def frame_menu(context) -> str:
         html = access_cache.fragment(
             request.user, f"frame_menu|app|{app.app_name}|{app_template}",
             lambda: _render(context, app_template, request=_AnyPage(request)))
-        path = escape(request.path)
+        path = escape(app.current_link_url(request) if hasattr(app, "current_link_url") else request.path)
         parts.append(html.replace(_LINK.format(path), _ACTIVE_LINK.format(path), 1))
     if site_template:
         html = access_cache.fragment(

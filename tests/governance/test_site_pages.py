@@ -11,7 +11,7 @@ def menu_urls(user):
     urls = []
     for area in site.menu_items():
         if area.has_view_permission(user):
-            urls += [url for _, _, url in area.menu_links(user)]
+            urls += [url for _, _, url, _ in area.menu_links(user)]
     return urls
 
 

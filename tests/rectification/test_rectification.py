@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+import re
 
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -342,6 +343,18 @@ def test_plan_links_to_its_notice_pages(fed_back, personas, client):
     url = reverse("rectification:plan_notices", args=[fed_back.pk])
     assert url in page
     assert client.get(url).status_code == 200
+
+
+def test_the_menu_marks_the_plans_link_on_a_plans_notice_page(fed_back, personas, client):
+    """The notices of a plan are the plans' pages: the menu marks 整改方案 there, and the board's link
+    (the area's root, the start of every address in it) is left out of the script's marking."""
+    client.force_login(personas["township_committee"])
+    plans, board = reverse("rectification:plans"), reverse("rectification:dashboard")
+    for url, marked in ((reverse("rectification:plan_notices", args=[fed_back.pk]), plans), (board, board),
+                        (plans, plans)):
+        page = client.get(url).content.decode()
+        assert re.findall(r'mdc-list-item--activated" href="([^"]+)"', page) == [marked], url
+        assert re.search(rf'class="mdc-list-item vf-page-navigation__ignore [^"]*" href="{board}"', page)
 
 
 def test_an_item_claimed_done_and_waiting_for_verification_is_not_overdue(county, personas):
