@@ -26,13 +26,14 @@ register = template.Library()
 
 # How governance/app_menu.html writes a link, and the same link highlighted as the current page.
 _LINK = 'vf-page__menu-list-item" href="{}"'
-_ACTIVE_LINK = 'vf-page__menu-list-item mdc-list-item--activated" href="{}"'
+_ACTIVE_LINK = 'vf-page__menu-list-item mdc-list-item--activated mdc-list-item--selected" href="{}"'
 
 
 class _AnyPage:
     """The request as the kept menu sees it: on no page in particular (no link highlighted)."""
 
     path = ""
+    resolver_match = None
 
     def __init__(self, request):
         self._request = request

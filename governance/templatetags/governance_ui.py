@@ -13,9 +13,13 @@ register = template.Library()
 
 
 @register.simple_tag
-def app_menu_links(app, user):
-    """The (title, icon, url) links of an area that the user may open."""
-    return app.menu_links(user) if hasattr(app, "menu_links") else []
+def app_menu_links(app, request):
+    """The (title, icon, url, exact, current) links of an area that the user may open; `current`: the
+    link stands for the page shown (AreaApp.current_link_url)."""
+    if not hasattr(app, "menu_links"):
+        return []
+    current = app.current_link_url(request)
+    return [(*link, link[2] == current) for link in app.menu_links(request.user)]
 
 
 @register.simple_tag

@@ -72,7 +72,7 @@ def test_the_current_page_link_is_highlighted_as_without_the_cache(client, perso
     for url in (reverse("grid:my_tasks"), reverse("grid:events"), reverse("grid:my_tasks"), reverse("grid:events")):
         menu = menu_of(client, url)
         assert menu == uncached_menu_of(client, url)
-        active = re.findall(r'mdc-list-item--activated" href="([^"]+)"', menu)
+        active = re.findall(r'mdc-list-item--activated mdc-list-item--selected" href="([^"]+)"', menu)
         assert active == [url]
 
 

@@ -8,6 +8,7 @@ import re
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection
+from django.test import override_settings
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
@@ -353,7 +354,10 @@ def test_the_menu_marks_the_plans_link_on_a_plans_notice_page(fed_back, personas
     for url, marked in ((reverse("rectification:plan_notices", args=[fed_back.pk]), plans), (board, board),
                         (plans, plans)):
         page = client.get(url).content.decode()
-        assert re.findall(r'mdc-list-item--activated" href="([^"]+)"', page) == [marked], url
+        assert re.findall(r'mdc-list-item--activated mdc-list-item--selected" href="([^"]+)"', page) == [marked], url
+        with override_settings(ACCESS_CACHE_SECONDS=0):  # the kept menu reads as one rendered afresh
+            assert client.get(url).content.decode().split("vf-page__menu-secondary")[0] == page.split(
+                "vf-page__menu-secondary")[0]
         assert re.search(rf'class="mdc-list-item vf-page-navigation__ignore [^"]*" href="{board}"', page)
 
 
