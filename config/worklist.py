@@ -11,6 +11,7 @@ from django.db.models import Q, QuerySet
 from django.urls import reverse
 from django.utils import timezone
 
+from governance.templatetags.zh_format import zh_until
 from grid import access_cache
 from grid.access import explicit_grants, region_grants, scope
 from grid.event_lists import my_tasks, open_step_label
@@ -51,10 +52,14 @@ class Deadline:
     url: str
     due: datetime.date
     overdue: bool = False
+    due_at: datetime.datetime | None = None  # an event step's deadline is a moment, not a day
 
     @property
     def left(self) -> str:
-        """今天到期, 剩 3 天 or 已超期 2 天 (whole days from today)."""
+        """今天到期, 剩 3 天 or 已超期 2 天 (whole days from today); for a moment, the time left as my
+        tasks print it (剩 5 小时, 已超期 3 小时)."""
+        if self.due_at is not None:
+            return zh_until(self.due_at)
         days = (self.due - _today()).days
         if days < 0 or self.overdue:
             return f"已超期 {max(1, -days)} 天" if days < 0 else "已超期"
@@ -235,7 +240,7 @@ def _event_deadlines(user, today: datetime.date, end: datetime.date, tasks: Quer
               .order_by("step_due_at", "id")[:DEADLINE_ROWS])
     return [Deadline(f"事件·{open_step_label(event)}", f"#{event.pk} {event.title}",
                      reverse("grid:event_detail", args=[event.pk]), timezone.localtime(event.step_due_at).date(),
-                     event.overdue_at(now))
+                     event.overdue_at(now), due_at=event.step_due_at)
             for event in events]
 
 

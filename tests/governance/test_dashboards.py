@@ -212,6 +212,18 @@ def test_home_page_shows_my_tasks_with_deadline(client, world, personas):
     assert "我的待办" in page and "测试事件" in page
 
 
+def test_this_weeks_deadlines_give_an_events_time_left_as_my_tasks_do(client, world, personas):
+    """An event step due in 2 days 23 hours: the week's deadlines and my tasks on the same page both say
+    剩 2 天 (time left, not calendar days, which would say 3)."""
+    event = Event.objects.filter(region=world.grid1, status=Event.Status.HANDLING).order_by("id").first()
+    Event.objects.filter(pk=event.pk).update(step_due_at=timezone.now() + datetime.timedelta(days=2, hours=23, minutes=50))
+    client.force_login(personas["grid_leader"])
+    page = client.get("/").content.decode()
+    deadlines = page.split('id="deadlines"', 1)[1].split("</section>", 1)[0]
+    row = deadlines.split(f"#{event.pk} ", 1)[1].split("</tr>", 1)[0]
+    assert "剩 2 天" in row and "剩 3 天" not in page
+
+
 def test_svg_download(client, world, personas):
     client.force_login(personas["township_committee"])
     response = client.get(reverse("dashboard_chart_svg", args=["events-by-area"]))
