@@ -116,6 +116,30 @@ def test_every_serializer_of_the_api_refuses_control_characters(db):
     assert not accepted, accepted
 
 
+def test_a_nul_character_gets_the_control_character_message_in_forms_and_the_api(db):
+    """Django's and DRF's own NUL check would answer first, with a Chinese that reads as if the text
+    were empty; every text field gives the project's message instead."""
+    nul, message = "甲\x00乙", "不能包含控制字符（U+0000）"
+    wrong = []
+    for cls in project_classes(forms.BaseForm):
+        for name, field in cls.base_fields.items():
+            if isinstance(field, forms.CharField) and not isinstance(field, forms.JSONField):
+                with pytest.raises(ValidationError) as refused:
+                    field.clean(nul)
+                if not any(message in text for text in refused.value.messages):
+                    wrong.append((f"{cls.__qualname__}.{name}", refused.value.messages))
+    for cls in project_classes(serializers.BaseSerializer):
+        if issubclass(cls, serializers.ListSerializer):
+            continue
+        for name, field in cls().fields.items():
+            if isinstance(field, serializers.CharField) and not field.read_only:
+                with pytest.raises(serializers.ValidationError) as refused:
+                    field.run_validation(nul)
+                if message not in str(refused.value.detail):
+                    wrong.append((f"{cls.__qualname__}.{name}", refused.value.detail))
+    assert not wrong, wrong[:5]
+
+
 @pytest.mark.parametrize(("text", "long_text", "message"), [
     ("违建\x1b[31m", False, "控制字符（U+001B）"),
     ("违建\x0b", True, "控制字符（U+000B）"),
