@@ -79,7 +79,8 @@ nginx_conf() {
         mkdir -p "$TLS_DIR"
         openssl req -x509 -newkey rsa:2048 -nodes -days 365 -subj "/CN=localhost" \
             -keyout "$TLS_DIR/privkey.pem" -out "$TLS_DIR/fullchain.pem" 2>/dev/null
-        echo "nginx: made a self-signed certificate in $TLS_DIR (replace it with the real one)"
+        # stderr: start_nginx keeps only the last line of stdout (the config path).
+        echo "nginx: made a self-signed certificate in $TLS_DIR (replace it with the real one)" >&2
     fi
     sed -e "s#listen 80;#listen $HTTP_LISTEN;#" -e "s#listen 443 ssl http2;#listen $HTTPS_LISTEN ssl http2;#" \
         -e '/listen \[::\]/d' -e "s#server 127.0.0.1:8001;#server $WEB_BIND;#" \
