@@ -218,6 +218,7 @@ class StepForm(forms.Form):
     opinion = forms.CharField(required=False)
     requirements = forms.CharField(required=False)
     due_on = forms.DateField(required=False, error_messages={"invalid": "请填写有效的办理时限日期（年-月-日）。"})
+    step_at = forms.CharField(required=False, max_length=60)  # grid.event_rules.step_token when the page was shown
 
     def error_messages_list(self) -> list[str]:
         return [message for errors in self.errors.values() for message in errors]

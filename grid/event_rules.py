@@ -18,6 +18,12 @@ HANDLE_PERMISSION_BY_TIER = {
 }
 
 
+def step_token(event: Event) -> str:
+    """Which step the event waits at (status, handling region, department), as a step form carries it:
+    a form shown before someone else took the step no longer matches."""
+    return f"{event.status}:{event.handling_region_id}:{event.department_id or ''}"
+
+
 def handle_permission_for(region: Region) -> str:
     return HANDLE_PERMISSION_BY_TIER.get(region.tier.key, "grid.dispatch_event")
 

@@ -44,6 +44,7 @@ from .event_lists import (
     with_page_columns,
 )
 from .event_rows import event_list_rows, my_task_rows
+from .event_rules import step_token
 from .flow_chart import policy_bpmn, policy_svg
 from .flow_policy import DEFAULT_POLICY, policy_for_user, policy_of
 from .job_kinds import start_event_export
@@ -240,7 +241,7 @@ class EventDetailView(LoginRequiredMixin, TemplateView):
         step = STEP_BY_STATUS.get(event.status) if event.is_open else None
         context = super().get_context_data(
             page_title=f"事件 #{event.pk}", event=event, attachments=attachments, decisions=decisions,
-            step=step, step_label=open_step_label(event) if step else "",
+            step=step, step_label=open_step_label(event) if step else "", step_at=step_token(event),
             decision_labels=event_services.DECISION_LABELS, attribute_rows=shown_attributes(event),
             departments=event_services.dispatch_departments(event) if "handle" in decisions else [],
             default_department=event_services.default_department(event) if "handle" in decisions else None,
@@ -256,6 +257,10 @@ class EventDetailView(LoginRequiredMixin, TemplateView):
         return context
 
 
+
+
+# A step form shown before someone else took the step (grid.event_rules.step_token no longer matches).
+STEP_TAKEN = "该环节已由他人办理，请刷新后查看当前进展。"
 
 
 class EventActionView(LoginRequiredMixin, View):
@@ -285,6 +290,8 @@ class EventActionView(LoginRequiredMixin, View):
                 raise event_services.EventError(form.error_messages_list() or "提交内容无效，请重试。")
             data = form.cleaned_data
             decision = data["decision"]
+            if data["step_at"] and data["step_at"] != step_token(event):
+                raise event_services.EventError(STEP_TAKEN)
             if action == "handle":
                 department = duplicate_of = None
                 if data["department"]:

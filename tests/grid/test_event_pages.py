@@ -2,6 +2,7 @@
 
 import datetime
 import io
+import re
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -9,7 +10,7 @@ from django.urls import reverse
 from django.utils import timezone
 from openpyxl import load_workbook
 
-from governance.models import Attachment
+from governance.models import Attachment, AuditEntry
 from grid import services
 from grid.models import CategoryRouting, Event, EventCategory, Role
 from tests.conftest import photo
@@ -241,6 +242,30 @@ def test_a_step_already_taken_by_someone_else_gets_a_clear_message(client, count
     assert "该事件当前不在此环节，可能已由他人办理" in response.content.decode()
     event.refresh_from_db()
     assert event.status == Event.Status.VERIFYING and event.handling_region == county.grid1
+
+
+def test_a_form_shown_before_another_tier_took_the_step_says_so_and_changes_nothing(client, county, people, category):
+    """Two village cadres see the same 村级处置 page; one escalates to the township. The other's form
+    (the same step name, "handle", now at the township) is told the step was taken, not refused as if
+    he had the wrong post."""
+    second_cadre, _ = services.ensure_user("cadre2", password="x")
+    services.create_post(user=second_cadre, role=Role.objects.get(key="village_cadre"), region=county.louxing)
+    as_user(client, people["grid_member"])
+    report_via_page(client, county, category)
+    event = Event.objects.get()
+    as_user(client, people["grid_leader"])
+    step(client, event, "handle", decision="escalate", reason="网格无法处置")
+    as_user(client, second_cadre)
+    page = client.get(reverse("grid:event_detail", args=[event.pk])).content.decode()
+    step_at = re.search(r'name="step_at" value="([^"]+)"', page).group(1)
+    as_user(client, people["village_cadre"])
+    assert step(client, event, "handle", decision="escalate", reason="村级无法处置", step_at=step_at).status_code == 302
+    as_user(client, second_cadre)
+    response = step(client, event, "handle", decision="escalate", reason="村级无法处置", step_at=step_at)
+    assert response.status_code == 422 and "该环节已由他人办理" in response.content.decode()
+    event.refresh_from_db()
+    assert event.handling_region == county.taiping
+    assert AuditEntry.objects.filter(action="event.escalate", object_id=str(event.pk)).count() == 2
 
 
 def test_resolving_without_evidence_is_refused_and_nothing_changes(client, county, people, category):
