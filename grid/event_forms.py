@@ -227,3 +227,8 @@ class StepForm(forms.Form):
 class RatingForm(forms.Form):
     rating = forms.TypedChoiceField(label="满意度", coerce=int, choices=[(i, f"{i} 分") for i in range(5, 0, -1)])
     comment = forms.CharField(label="评价", required=False, max_length=200)
+
+    def problems(self) -> list[str]:
+        """What is wrong, field by field (the score's own message is plainer than Django's)."""
+        found = ["请选择 1 到 5 分的满意度。"] if "rating" in self.errors else []
+        return found + [f"评价{message}" for message in self.errors.get("comment", [])]

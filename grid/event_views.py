@@ -280,7 +280,7 @@ class EventActionView(LoginRequiredMixin, View):
             if action == "rate":
                 form = RatingForm(request.POST)
                 if not form.is_valid():
-                    raise event_services.EventError("请选择 1 到 5 分的满意度。")
+                    raise event_services.EventError(form.problems())
                 event_services.rate_event(event, by=request.user, rating=form.cleaned_data["rating"],
                                           comment=form.cleaned_data["comment"])
                 messages.success(request, "感谢评价。")

@@ -143,6 +143,10 @@ def test_event_climbs_through_the_pages_and_comes_back_for_verification(client, 
     assert step(client, event, "verify", decision="satisfied").status_code == 302
     event.refresh_from_db()
     assert event.status == Event.Status.CLOSED
+    refused = step(client, event, "rate", rating="5", comment="很快\x1b")  # the score is fine, the comment is not
+    assert refused.status_code == 422
+    assert "评价不能包含控制字符（U+001B）" in refused.content.decode() and "请选择 1 到 5 分" not in refused.content.decode()
+    assert "请选择 1 到 5 分的满意度" in step(client, event, "rate", rating="9").content.decode()
     assert step(client, event, "rate", rating="5", comment="很快").status_code == 302
     event.refresh_from_db()
     assert event.rating == 5
