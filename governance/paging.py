@@ -1,4 +1,5 @@
-"""Pagination that does not count: a page of N reads N+1 rows, whatever the size of the table.
+"""Pagination that does not count: a page of N reads N+1 rows, whatever the size of the table (a page
+past the end counts once, to show the last page instead).
 Design notes: docs/architecture/governance.md."""
 
 from __future__ import annotations
@@ -25,6 +26,10 @@ class UncountedPage:
             number = 1
         offset = (number - 1) * per_page
         rows = list(queryset[offset:offset + per_page + 1])
+        if not rows and number > 1:  # past the end (an old link, a typed number): the last page
+            number = max(1, -(-queryset.count() // per_page))
+            offset = (number - 1) * per_page
+            rows = list(queryset[offset:offset + per_page + 1])
         self.object_list = rows[:per_page]
         self.number = number
         self.paginator = _Uncounted(per_page)

@@ -320,6 +320,20 @@ def test_region_events_are_scoped(client, people, some_events):
     assert "垃圾堆放" not in client.get(reverse("grid:events")).content.decode()
 
 
+def test_a_page_number_past_the_end_shows_the_last_page(client, people, some_events):
+    """An old link or a typed number beyond the last page shows the last page, not an empty one."""
+    from governance.paging import UncountedPage
+
+    as_user(client, people["township_office"])
+    page = client.get(reverse("grid:events"), {"page": "99999"}).content.decode()
+    assert "垃圾堆放" in page and "路灯损坏" in page and "第 99999 页" not in page
+    events = Event.objects.order_by("id")
+    last = UncountedPage(events, 7, per_page=1)
+    assert (last.number, [event.pk for event in last], last.has_next(), last.has_previous()) == (
+        2, [some_events[1].pk], False, True)
+    assert UncountedPage(events, 2, per_page=1).number == 2
+
+
 def test_region_events_a_bad_value_is_ignored_and_the_good_filters_still_apply(client, people, some_events):
     as_user(client, people["township_office"])
     page = client.get(reverse("grid:events"), {"source": "public", "date_from": "2026-13-40"}).content.decode()
