@@ -64,6 +64,18 @@ def may_take_step(user, event: Event, step: str) -> bool:
     return False
 
 
+def department_step_posts():
+    """The active posts that may take a department's step (may_take_step): of the department, with a
+    role that handles dispatched events."""
+    return Post.objects.active().filter(user__is_active=True, role__permissions__codename="handle_dispatched_event",
+                                        role__permissions__content_type__app_label="grid")
+
+
+def department_staffed(department) -> bool:
+    """Someone holds the department's step. A dispatch to nobody would wait unseen, 督办 included."""
+    return department_step_posts().filter(department=department).exists()
+
+
 def mark_closed(event: Event) -> None:
     """Called by the flow's close node once verification is satisfied; moves the event's monthly count
     (grid.event_counts) in the same transaction."""

@@ -9,6 +9,7 @@ from decimal import Decimal, InvalidOperation
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
+from django.db.models import Exists, OuterRef
 from django.utils import timezone
 from viewflow.workflow.models import Task
 from viewflow.workflow.status import STATUS
@@ -28,6 +29,8 @@ from .category_attributes import clean_attribute_values
 from .event_rules import (  # noqa: F401 (API)
     HANDLE_PERMISSION_BY_TIER,
     STEP_BY_STATUS,
+    department_staffed,
+    department_step_posts,
     handle_permission_for,
     mark_closed,
     may_take_step,
@@ -362,6 +365,8 @@ def handle_event(
             if department.region_id != target.pk or department.is_grid_centre:
                 raise EventError("只能派单给县直部门（责任单位）。" if target.tier.key == "county"
                                  else "只能派单给本乡镇的部门。")
+            if not department_staffed(department):
+                raise EventError(f"{department.name}暂无在岗的办理人员，派单后无人办理。请改派其他部门，或先为该部门设置岗位。")
             event.department, event.status = department, Event.Status.DISPATCHED
         elif decision == "merge":
             # A missing event and one outside the user's regions get the same answer (nothing about it leaks).
@@ -441,8 +446,9 @@ def default_department(event: Event) -> Department | None:
 
 def dispatch_departments(event: Event):
     """The departments an event handled where it is now may be dispatched to (a township's offices,
-    or the county's departments for its centre; never the centre itself)."""
-    return Department.objects.filter(region=dispatch_region(event.handling_region), is_grid_centre=False).order_by("name")
+    or the county's departments for its centre; never the centre itself), each with `staffed`."""
+    return (Department.objects.filter(region=dispatch_region(event.handling_region), is_grid_centre=False)
+            .annotate(staffed=Exists(department_step_posts().filter(department=OuterRef("pk")))).order_by("name"))
 
 
 def send_back_count(event: Event) -> int:

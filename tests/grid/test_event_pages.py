@@ -12,7 +12,7 @@ from openpyxl import load_workbook
 
 from governance.models import Attachment, AuditEntry
 from grid import services
-from grid.models import CategoryRouting, Event, EventCategory, Role
+from grid.models import CategoryRouting, Department, Event, EventCategory, Role
 from tests.conftest import photo
 
 pytestmark = pytest.mark.usefixtures("media_in_tmp")
@@ -219,6 +219,28 @@ def test_only_the_lead_department_handles_a_dispatched_event(client, county, peo
     as_user(client, people[who])
     response = step(client, event, "department", decision="resolve", result="x", files=[photo()])
     assert response.status_code == 403
+
+
+def test_dispatching_to_a_department_nobody_staffs_is_refused_and_the_choice_says_so(client, county, people, category):
+    """Nobody would see the department's step (nor its 督办): the township office is told before and
+    when it dispatches, and the event stays with it."""
+    traffic = Department.objects.create(region=county.taiping, name="交通办")
+    as_user(client, people["grid_member"])
+    report_via_page(client, county, category)
+    event = Event.objects.get()
+    as_user(client, people["grid_leader"])
+    step(client, event, "handle", decision="escalate", reason="需村里协调")
+    as_user(client, people["village_cadre"])
+    step(client, event, "handle", decision="escalate", reason="村里解决不了")
+    as_user(client, people["township_office"])
+    page = client.get(reverse("grid:event_detail", args=[event.pk])).content.decode()
+    assert "交通办（暂无在岗人员，不能派单）" in page and "农业农村办（暂无在岗人员" not in page
+    response = step(client, event, "handle", decision="dispatch", department=traffic.pk)
+    assert response.status_code == 422 and "交通办暂无在岗的办理人员" in response.content.decode()
+    event.refresh_from_db()
+    assert event.status == Event.Status.HANDLING and event.department is None and event.handling_region == county.taiping
+    assert not AuditEntry.objects.filter(action="event.dispatch").exists()
+    assert step(client, event, "handle", decision="dispatch", department=county.agriculture.pk).status_code == 302
 
 
 @pytest.mark.parametrize("who", ["village_cadre", "leader2", "township_office"])
