@@ -166,9 +166,19 @@ class RegionDetailView(APIView):
 # ---------------------------------------------------------------- events
 
 
+def _checked(form):
+    """A list's filter form, refused (400, each parameter's Chinese message) when a value is invalid:
+    the page shows the error beside the field and lists the rest; a program would silently get the
+    unfiltered list."""
+    if form.is_bound and not form.is_valid():
+        raise ValidationError({"detail": [message if name not in form.fields else f"{form.fields[name].label}（{name}）：{message}"
+                                          for name, messages in form.errors.items() for message in messages]})
+    return form
+
+
 def _event_filters(request) -> EventFilters:
-    """The event list's filters, decoded by the UI's own filter form (unknown values are ignored as there)."""
-    return EventFilterForm(request.query_params or None).filters()
+    """The event list's filters, decoded by the UI's own filter form."""
+    return _checked(EventFilterForm(request.query_params or None)).filters()
 
 
 EVENT_FILTER_PARAMS = [
@@ -219,7 +229,7 @@ class EventListView(PagedAPIView):
     parser_classes = WRITE_PARSERS
 
     @extend_schema(summary="辖区事件（与“辖区事件”页面相同的范围与筛选，最新在前）", parameters=EVENT_FILTER_PARAMS,
-                   responses={200: s.EventSerializer(many=True), **_errors(401, 403)}, tags=["网格事件"])
+                   responses={200: s.EventSerializer(many=True), **_errors(400, 401, 403)}, tags=["网格事件"])
     def get(self, request):
         require_perm(request.user, VIEW_EVENT)
         events = with_list_columns(region_events(request.user, _event_filters(request)))
@@ -382,7 +392,7 @@ def _report_queryset():
 
 
 def _report_filters(request, reports):
-    return ReportFilterForm(request.query_params or None, user=request.user).apply(reports)
+    return _checked(ReportFilterForm(request.query_params or None, user=request.user)).apply(reports)
 
 
 class PatrolReportListView(PagedAPIView):
@@ -394,7 +404,7 @@ class PatrolReportListView(PagedAPIView):
                     OpenApiParameter("verdict", str, enum=list(PatrolReport.Verdict.values), description="核实结果"),
                     OpenApiParameter("month", str, description="上报月份 YYYY-MM"),
                     OpenApiParameter("q", str, description="搜索编号、事项名、地点、问题描述（空格分隔的词须都出现）")],
-        responses={200: s.PatrolReportSerializer(many=True), **_errors(401, 403)}, tags=["大巡查"],
+        responses={200: s.PatrolReportSerializer(many=True), **_errors(400, 401, 403)}, tags=["大巡查"],
     )
     def get(self, request):
         require_perm(request.user, VIEW_REPORT)

@@ -127,6 +127,10 @@ def test_event_list_uses_the_ui_filters_and_scope(county, people, category, even
     paged = client.get(reverse("api:events"), {"page_size": 1}).json()
     assert len(paged["results"]) == 1 and paged["next"] and paged["previous"] is None
     assert client.get(reverse("api:events"), {"page": 99}).json()["results"] == []
+    bad = client.get(reverse("api:events"), {"date_from": "2026-02-30", "region": "abc", "source": "public"})
+    assert bad.status_code == 400  # not the unfiltered list
+    errors = bad.json()["errors"]
+    assert "上报日期起（date_from）：输入一个有效的日期。" in errors and "区域（region）：输入整数。" in errors
 
 
 def test_detail_shows_the_steps_the_user_may_take_now(county, people, event):
