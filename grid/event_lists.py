@@ -7,7 +7,7 @@ import datetime
 import math
 from dataclasses import dataclass
 
-from django.db.models import Count, Q, QuerySet, Window
+from django.db.models import Count, F, Q, QuerySet, Window
 from django.utils import timezone
 
 from governance.listing import word_search
@@ -75,12 +75,15 @@ def my_tasks(user) -> QuerySet[Event]:
     return Event.objects.filter(condition)
 
 
+# My tasks' own order after "overdue first": the nearest deadline (the open step's), then the oldest.
+BY_DEADLINE = (F("step_due_at").asc(nulls_last=True), "id")
+
 # Orders a user may choose for the events list (and its export and the API); "" is the default.
 EVENT_SORTS = {
     "": ("最新上报在前", ("-created_at", "-id")),
     "oldest": ("最早上报在前", ("created_at", "id")),
     "occurred": ("发生时间由近及远", ("-occurred_at", "-id")),
-    "overdue": ("超期的在前", (overdue_first, "-id")),  # a function: the order depends on the clock
+    "overdue": ("超期的在前", (overdue_first, "-created_at", "-id")),  # a function: the order depends on the clock
 }
 
 
@@ -204,7 +207,7 @@ class TaskRow:
 def task_rows(user, tasks) -> list[TaskRow]:
     """The first rows of my tasks, overdue first, each with its open step's deadline."""
     events = list(tasks.select_related("region", "category", "handling_region__tier")
-                  .order_by(overdue_first(), "id")[:TASK_ROWS])
+                  .order_by(overdue_first(), *BY_DEADLINE)[:TASK_ROWS])
     return [TaskRow(event, open_step_label(event), event.step_due_at) for event in events]
 
 
@@ -228,7 +231,7 @@ def task_summary(tasks, now: datetime.datetime) -> TaskSummary:
         return TaskSummary(0, 0, [])
     events = list(tasks.select_related("region", "handling_region__tier").only(*TASK_SUMMARY_COLUMNS)
                   .annotate(task_count=Window(Count("id")), overdue_count=Window(Count("id", filter=overdue_q(now))))
-                  .order_by(overdue_first(now), "id")[:TASK_ROWS])
+                  .order_by(overdue_first(now), *BY_DEADLINE)[:TASK_ROWS])
     if not events:
         return TaskSummary(0, 0, [])
     rows = [TaskRow(event, open_step_label(event), event.step_due_at) for event in events]

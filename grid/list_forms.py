@@ -4,13 +4,13 @@ Design notes: docs/architecture/grid.md."""
 from __future__ import annotations
 
 from django import forms
-from django.db.models import BooleanField, ExpressionWrapper, F, Q, QuerySet
+from django.db.models import BooleanField, ExpressionWrapper, Q, QuerySet
 
 from governance.listing import FilterForm, Sorts, word_search
 
 from . import patrols
 from .access import region_grants
-from .event_lists import STEP_BY_STATUS
+from .event_lists import BY_DEADLINE, STEP_BY_STATUS
 from .models import Event, Post, Region, overdue_first
 from .patrol_forms import DATE_WIDGET, MonthForm, PatrolFilterForm
 
@@ -74,11 +74,11 @@ class _ListFilter:
 
 # ---------------------------------------------------------------- my tasks
 
-# The old fixed order first (overdue_first is a function: the order depends on the clock). The
-# deadline is the open step's (Event.step_due_at); events without one come last.
+# The default first: overdue, then the nearest deadline (overdue_first is a function: the order
+# depends on the clock). The deadline is the open step's (Event.step_due_at); events without one come last.
 MY_TASK_SORTS = Sorts(
-    ("超期的在前", (overdue_first, "id")),
-    deadline=("办理时限最近的在前", (F("step_due_at").asc(nulls_last=True), "id")),
+    ("超期的在前", (overdue_first, *BY_DEADLINE)),
+    deadline=("办理时限最近的在前", BY_DEADLINE),
     newest=("最新上报在前", ("-id",)),
     oldest=("最早上报在前", ("id",)),
 )

@@ -96,7 +96,7 @@ def tasks(county, people, category):
 def test_my_tasks_orders_overdue_first_by_default_and_as_chosen(client, people, tasks):
     first, second, third = (event.pk for event in tasks)
     as_user(client, people["grid_leader"])
-    assert task_ids(client) == [second, first, third]
+    assert task_ids(client) == [second, third, first]  # overdue, then the nearest deadline
     assert task_ids(client, sort="newest") == [third, second, first]
     assert task_ids(client, sort="oldest") == [first, second, third]
     assert task_ids(client, sort="deadline") == [second, third, first]
