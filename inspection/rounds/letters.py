@@ -136,11 +136,13 @@ def number_prefix(round: InspectionRound, kind: str, year: int) -> str:
 
 
 def next_number(round: InspectionRound, kind: str, year: int) -> str:
-    """The next number of a kind in a round: 某巡察提醒函〔2026〕3号 (numbers typed by hand are skipped)."""
+    """The next number of a kind for the round's county office in a year, whichever round it is for:
+    某巡察提醒函〔2026〕3号 (a 文号 names the office and the year, not the round; numbers typed by hand
+    are skipped)."""
     prefix = number_prefix(round, kind, year)
     pattern = re.compile(rf"^{re.escape(prefix)}(\d+)号$")
-    numbers = InspectionLetter.objects.filter(round=round, kind=kind, number__startswith=prefix).values_list(
-        "number", flat=True)
+    numbers = InspectionLetter.objects.filter(round__county_id=round.county_id, kind=kind,
+                                              number__startswith=prefix).values_list("number", flat=True)
     highest = max((int(match.group(1)) for number in numbers if (match := pattern.match(number))), default=0)
     return f"{prefix}{highest + 1}号"
 
@@ -239,8 +241,9 @@ def issue_letter(
     text = body.strip() if body else generate_body(round, kind, recipient=recipient, department=recipient_department,
                                                    reply_due=reply_due)
     with transaction.atomic():
-        # The round row serialises numbering; the unique constraint and the retry are the second guard.
-        InspectionRound.objects.select_for_update().filter(pk=round.pk).first()
+        # The county's row serialises numbering across its rounds; within a round the unique constraint
+        # and the retry are the second guard.
+        Region.objects.select_for_update().filter(pk=round.county_id).first()
         letter = None
         for _attempt in range(NUMBER_ATTEMPTS):
             try:

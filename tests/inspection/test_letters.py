@@ -62,7 +62,7 @@ def test_reminder_letter_is_numbered_and_written_from_the_findings(r):
     assert AuditEntry.objects.filter(action="inspection_letter.issue", object_id=str(letter.pk)).exists()
 
 
-def test_numbers_run_per_round_and_kind(r, county):
+def test_numbers_run_per_kind_and_year_across_the_countys_rounds(r, county):
     first = issue(r)
     second = issue(r, recipient=county.henan)  # a village target
     supervision = issue(r, kind=InspectionLetter.Kind.SUPERVISION, reply_due=None)
@@ -71,7 +71,7 @@ def test_numbers_run_per_round_and_kind(r, county):
     assert supervision.number == f"某巡察督办函〔{year}〕1号"
     other = letters.issue_letter(by=r.users["county_office"], round=r.other_round, kind="reminder",
                                  recipient=county.zhaocun, reply_due=today() + datetime.timedelta(days=3))
-    assert other.number == f"某巡察提醒函〔{year}〕1号"  # a new round starts again
+    assert other.number == f"某巡察提醒函〔{year}〕3号"  # a 文号 names the office and year: never twice
 
 
 def test_number_skips_hand_typed_numbers_and_keeps_counting(r):
