@@ -57,6 +57,7 @@ from inspection.models import (
 from inspection.patrol import findings as patrol_findings
 from inspection.patrol import reports as patrol_reports
 from inspection.rounds import onsite
+from inspection.rounds.focus_taxonomy import STANDARD_FOCUS_TAXONOMY
 from rectification import services as rectification_services
 from rectification.imports import import_rectification
 from rectification.models import Accountability, MoneyRecovered, PlanMeasure, PlanMeeting
@@ -402,49 +403,6 @@ ROUND_GROUPS: list[RoundGroupPlan] = [
 # Village classes (the county inspection practice: 重点村/先进村/一般村), a demo mix: the village the
 # plan names is a 重点村, the others cycle through this list.
 DEMO_CLASS_CYCLE = ["advanced", "ordinary", "ordinary", "key", "ordinary", "advanced"]
-
-# The county inspection round plan 三、监督重点 (一): the three focuses (三个聚焦) with their sub-headings
-# (一是…二是…), for township committees and for villages.
-FOCUS_TAXONOMY: list[tuple[str, str, list[str]]] = [
-    ("township", "聚焦党的理论路线方针政策和党中央决策部署在基层贯彻落实情况", [
-        "了解学习贯彻习近平新时代中国特色社会主义思想和党的十九大精神，做到“两个维护”情况",
-        "了解履职尽责、贯彻落实中央和省委、市委、县委重大决策部署情况",
-        "了解坚持和加强党的全面领导情况",
-    ]),
-    ("township", "聚焦群众身边腐败问题和不正之风", [
-        "了解整治形式主义、官僚主义情况",
-        "了解担当尽责、为民服务情况",
-        "了解执行中央八项规定和实施细则精神情况",
-        "了解依法廉洁用权情况",
-        "了解资金管理、资产处置、资源配置、资本运作和工程项目方面廉洁情况",
-    ]),
-    ("township", "聚焦基层党组织领导班子和干部队伍建设", [
-        "了解基层党组织建设情况",
-        "了解执行新时代党的组织路线和选人用人情况",
-        "了解履行管党治党政治责任情况",
-    ]),
-    ("village", "聚焦基层贯彻落实党的路线方针政策和党中央决策部署情况", [
-        "了解持续巩固拓展脱贫攻坚成果情况",
-        "了解污染防治攻坚战情况",
-        "了解防范化解重大风险情况",
-        "了解乡村振兴战略落实情况",
-        "了解扫黑除恶和中央有关惠农利民政策的落实情况",
-        "了解中央关于意识形态有关部署落实情况",
-        "了解中央关于统筹疫情防控和经济社会发展政策落实情况",
-    ]),
-    ("village", "聚焦群众身边腐败问题和不正之风", [
-        "了解在落实中央惠民政策、服务群众生产生活过程中以权谋私问题",
-        "了解在农村“三资”管理过程中的违规问题",
-        "了解损害党群干群关系的作风问题",
-        "了解民生领域和群众关心的突出问题",
-    ]),
-    ("village", "聚焦基层党组织软弱涣散、组织力欠缺问题", [
-        "了解村级党组织落实党建主体责任、发挥政治功能情况",
-        "了解基层组织生活开展情况",
-        "了解基层党组织换届选举情况",
-    ]),
-]
-
 
 # 楼星村's second patrol cadre (login, name) and its ledger: days ago, catalog items, route, what was found.
 SECOND_CADRE = ("cunganbu2", "钱巡查员")
@@ -1185,7 +1143,7 @@ class _Loader:
                 self.summary.focus_categories += 1
             return focus
 
-        for order, (applies_to, title, headings) in enumerate(FOCUS_TAXONOMY, start=1):
+        for order, (applies_to, title, headings) in enumerate(STANDARD_FOCUS_TAXONOMY, start=1):
             top = ensure(None, applies_to, title, order)
             for sub_order, heading in enumerate(headings, start=1):
                 ensure(top, applies_to, heading, sub_order)

@@ -19,6 +19,7 @@ from workflows.flow_parts import artifact_lookup
 from workflows.models import MobileInspectionProcess
 
 from ..models import InspectionGroup, InspectionRound, MobileProposal, RoundTarget
+from .focus_taxonomy import give_round_its_focus
 from .mobile_inspection_flow import MobileInspectionFlow, notify_proposer_of_decision
 from .mobile_rules import active as _active
 from .mobile_rules import add_mobile_target, may_decide, mobile_deadline  # noqa: F401 (this module's API too)
@@ -173,7 +174,7 @@ def create_round(
     *, by, county: Region, term: str, number: int, name: str, arrival_date: datetime.date,
     withdrawal_date: datetime.date, rectification_months: int | None = 1,
 ) -> InspectionRound:
-    """The office opens a round of its county."""
+    """The office opens a round of its county, with the focus taxonomy its problems are classified by."""
     if _tier(county) != "county":
         raise RoundError("请选择县。")
     if not _active(by) or not by.has_perm("inspection.manage_inspectionround", county):
@@ -203,6 +204,7 @@ def create_round(
             withdrawal_date=withdrawal_date, rectification_months=rectification_months, created_by=by,
         )
         audit.record("inspection_round.create", actor=by, obj=round, after=audit.snapshot(round, _ROUND_FIELDS))
+        give_round_its_focus(round, by=by)
     return round
 
 

@@ -415,3 +415,22 @@ def test_no_group_is_formed_for_a_round_that_has_withdrawn(client, county, peopl
         make_group(people, past, county.zhaocun)
     assert not InspectionGroup.objects.filter(round=past).exists()
     assert make_group(people, current, county.zhaocun).round == current
+
+
+def test_a_new_round_starts_with_the_focus_taxonomy_its_problems_are_classified_by(county, people):
+    """Without it no problem could be recorded (the category is required) and the office has no page
+    for it: the county's first round gets the round plan's three focuses, a later one the previous
+    round's taxonomy as the office last left it."""
+    from inspection.models import FocusCategory
+    from inspection.rounds.focus_taxonomy import STANDARD_FOCUS_TAXONOMY
+
+    first = make_round(people, county)
+    tops = list(first.focus_categories.filter(parent=None).order_by("order"))
+    assert [(top.applies_to, top.title) for top in tops] == [(a, t) for a, t, _ in STANDARD_FOCUS_TAXONOMY]
+    assert first.focus_categories.count() == sum(1 + len(headings) for _, _, headings in STANDARD_FOCUS_TAXONOMY)
+    assert AuditEntry.objects.filter(action="focus_category.create").count() == first.focus_categories.count()
+    FocusCategory.objects.filter(round=first, title="了解污染防治攻坚战情况").update(title="了解生态环境保护情况")
+    later = make_round(people, county, number=3)
+    assert later.focus_categories.filter(title="了解生态环境保护情况", parent__applies_to="village").exists()
+    assert not later.focus_categories.filter(title="了解污染防治攻坚战情况").exists()
+    assert later.focus_categories.count() == first.focus_categories.count()
