@@ -39,6 +39,8 @@ DONE_STATUSES = (Status.DONE, Status.FULLY_DONE)
 FINISHED_STATUSES = (Status.DONE, Status.FULLY_DONE, Status.ONGOING)
 UNFINISHED_STATUSES = (Status.PENDING, Status.IN_PROGRESS)
 AWAITING_STATUSES = (Status.DONE, Status.ONGOING)
+# The reported statuses' words, longest first, so that "已整改到位" is not taken for "已整改".
+STATUS_WORDS = sorted(dict(Status.choices).values(), key=len, reverse=True)
 
 
 def today_or(today: datetime.date | None) -> datetime.date:

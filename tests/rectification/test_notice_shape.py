@@ -278,7 +278,8 @@ def test_the_editor_shows_where_a_text_disagrees_with_the_items_and_counts(clien
     assert "文中“召开专题会议5次”与登记的整改会议数（1）不一致" in page
     assert "未提及整改方案文号“太委〔2024〕9号”" in page
     listing = client.get(reverse("rectification:plan_notices", args=[plan.pk])).content.decode()
-    assert "第1版草稿有 4 处文字与整改数据不一致" in listing
+    assert "二、第3项问题的整改情况：文字以“已整改到位”开头" in listing
+    assert "一、组织落实整改情况：未提及整改方案文号“太委〔2024〕9号”" in listing
     # The rows stay the source: the status word printed is the item's.
     notice.refresh_from_db()
     text = flat(html_text(notices.render_html(notices.notice_data(notice))))
