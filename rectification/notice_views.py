@@ -121,9 +121,13 @@ class NoticeEditView(LoginRequiredMixin, View):
 
     template_name = "rectification/notice_edit.html"
 
-    def _page(self, request, notice, data, status=200):
+    def _page(self, request, notice, data, *, posted=None, errors=None, status=200):
         issues = checks.contradictions(notice.plan, data)
         fields = notices.edit_fields(data, issues)
+        for field in fields:  # a refused save shows what was typed, beside why it was refused
+            if posted and field["key"] in posted:
+                field["text"] = posted[field["key"]]
+            field["errors"] = (errors or {}).get(field["key"], [])
         return render(request, self.template_name, {
             "page_title": "修改通报文字", "notice": notice, "plan": notice.plan, "fields": fields,
             "plan_issues": issues.get(checks.PLAN, []), "unprinted": notices.unprinted_edits(data),
@@ -141,8 +145,9 @@ class NoticeEditView(LoginRequiredMixin, View):
         try:
             notice = notices.edit_sections(notice, changes, by=request.user)
         except ValidationError as exc:
-            messages.error(request, "；".join(exc.messages))
-            return self._page(request, notice, notices.notice_data(notice), status=400)
+            messages.error(request, "；".join(message.rstrip("。") for message in exc.messages) + "。")
+            return self._page(request, notice, notices.notice_data(notice), posted=changes,
+                              errors=getattr(exc, "message_dict", None), status=400)
         messages.success(request, f"第{notice.version}版通报的文字已保存。")
         return redirect("rectification:notice_edit", pk=notice.pk)
 

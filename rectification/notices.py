@@ -22,7 +22,7 @@ from governance import audit
 from governance.chinese_dates import chinese_date
 from governance.chinese_numerals import chinese_ordinal
 from governance.docx_fonts import add_run
-from governance.input_rules import printable_tree
+from governance.input_rules import LONG_TEXT_MAX, printable_tree, text_problem
 from governance.pdf import html_to_pdf
 from grid.models import Region
 
@@ -449,7 +449,7 @@ def layout(data: dict) -> list[dict]:
 
 
 SECTION_LABELS = checks.PART_LABELS
-MAX_EDIT_LENGTH = 5000
+MAX_EDIT_LENGTH = LONG_TEXT_MAX
 
 
 def edit_fields(data: dict, issues: dict[str, list[str]] | None = None) -> list[dict]:
@@ -508,6 +508,7 @@ def _edit_key_ok(key: str) -> bool:
 
 def edit_sections(notice: ProgressNotice, changes: dict[str, str], *, by) -> ProgressNotice:
     """Rewrite texts of a draft (key → text; an empty text or the drafted one restores the drafted text).
+    A text the input rules refuse (a control character, too long) refuses the whole change, by key.
 
     Only a draft is edited: an approved text is the committee's and a published one is frozen — a
     correction is a new version. The changed texts are audited (before/after)."""
@@ -516,9 +517,13 @@ def edit_sections(notice: ProgressNotice, changes: dict[str, str], *, by) -> Pro
     bad = [key for key in changes if not _edit_key_ok(key)]
     if bad:
         raise ValidationError(f"无法修改：未知的部分 {'、'.join(bad)}。")
-    too_long = [key for key, text in changes.items() if len(text or "") > MAX_EDIT_LENGTH]
-    if too_long:
-        raise ValidationError(f"文字过长（每部分不超过 {MAX_EDIT_LENGTH} 字）。")
+    # The project's rules for typed text (governance.input_rules), as every form applies them: the
+    # texts are printed in HTML, PDF and Word, none of which may carry a control character.
+    changes = {key: (text or "").replace("\r\n", "\n").strip() for key, text in changes.items()}
+    problems = {key: [f"{checks.part_label(key)}：{problem}"] for key, text in changes.items()
+                if (problem := text_problem(text, long_text=True, max_length=MAX_EDIT_LENGTH))}
+    if problems:
+        raise ValidationError(problems)
     with transaction.atomic():
         notice = ProgressNotice.objects.select_for_update(of=("self",)).select_related("plan", "template").get(pk=notice.pk)
         if notice.state != ProgressNotice.State.DRAFT:
@@ -531,7 +536,6 @@ def edit_sections(notice: ProgressNotice, changes: dict[str, str], *, by) -> Pro
         edits = dict(notice.edits or {})
         before, after = {}, {}
         for key, text in changes.items():
-            text = (text or "").replace("\r\n", "\n").strip()
             new = text if text and text != drafted[key].strip() else None
             if edits.get(key) == new:
                 continue

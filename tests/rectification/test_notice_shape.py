@@ -286,6 +286,30 @@ def test_the_editor_shows_where_a_text_disagrees_with_the_items_and_counts(clien
     assert "（3）意识形态阵地管理不严格问题。整改情况：正在整改中。问题已全部整改完毕。" in text
 
 
+@pytest.mark.parametrize(("typed", "refusal"), [
+    ("已修订制度\x07完成", "不能包含控制字符（U+0007），请删除后重新输入"),
+    ("已修订制度\u202e完成", "不能包含文字方向控制字符（U+202E）"),
+    ("已" * 5001, "不能超过 5000 个字（现有 5001 个）"),
+], ids=["control", "bidi", "too-long"])
+def test_the_editor_refuses_what_every_form_refuses_and_saves_nothing(client, plan, personas, typed, refusal):
+    committee = personas["township_committee"]
+    notice = notices.create_draft(plan, by=committee)
+    client.force_login(committee)
+    url = reverse("rectification:notice_edit", args=[notice.pk])
+    response = client.post(url, {"organisation": "成立整改工作领导小组，文号太委〔2024〕9号。", "result:1": typed})
+    assert response.status_code == 400
+    said = [str(message) for message in response.context["messages"]]
+    assert len(said) == 1 and said[0].startswith("二、第1项问题的整改情况：") and refusal in said[0]
+    field = next(f for f in response.context["fields"] if f["key"] == "result:1")
+    assert refusal in field["errors"][0] and field["text"] == typed  # what was typed stays in the box
+    notice.refresh_from_db()
+    assert notice.edits == {}  # nothing saved, not even the valid part
+    assert not AuditEntry.objects.filter(action="progress_notice.edit").exists()
+    with pytest.raises(ValidationError, match=re.escape(refusal)):
+        notices.edit_sections(notice, {"next_plan": typed}, by=committee)
+    assert "\x07" not in notices.render_html(notices.notice_data(notice))
+
+
 # ---------------------------------------------------------------- the county's template
 
 
