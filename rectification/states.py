@@ -124,6 +124,11 @@ class Figures:
         return self.done + self.ongoing
 
     @property
+    def open(self) -> int:
+        """未销号: every item not closed, those awaiting verification included (the list's 未销号, q_open)."""
+        return self.total - self.closed
+
+    @property
     def unfinished(self) -> int:
         return self.pending + self.in_progress
 
