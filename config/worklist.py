@@ -118,8 +118,12 @@ def waiting_for(user) -> list[Queue]:
     if user.has_perm(VIEW_ITEM):
         figures = item_figures(user)
         if user.has_perm("rectification.add_progressentry"):
-            count = figures.total - figures.closed - figures.awaiting  # open and not awaiting verification
-            queues.append(Queue("未销号的整改事项", count, reverse("rectification:items") + "?status=open"))
+            # A label counts what the list of the same name lists (rectification.states): 未销号 includes
+            # the items awaiting the office's verification, shown beside it as 待验收.
+            queues.append(Queue("未销号的整改事项", figures.open, reverse("rectification:items") + "?status=open"))
+            if not user.has_perm(VERIFY_ITEM):  # the office has its own 待验收销号 queue above
+                queues.append(Queue("待验收的整改事项", figures.awaiting,
+                                    reverse("rectification:items") + "?status=awaiting"))
         overdue = figures.overdue
         queues.append(Queue("逾期未销号的整改事项", overdue, reverse("rectification:items") + "?overdue=1",
                             urgent=bool(overdue)))

@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from governance import audit
 from governance.chinese_dates import parse_date, parse_deadline
-from governance.input_rules import date_problem
+from governance.input_rules import date_problem, text_problem
 from governance.models import AuditEntry
 from governance.tabular import ImportFailed, ImportResult, Row, RowError, RowWarning, read_table
 from grid.events import system_user
@@ -199,6 +199,11 @@ def _header(organisation, round_name, group, inspected, feedback_date) -> _Heade
         problems.append("--round：请填写巡察轮次名称，如 十五届县委第二轮巡察。")
     elif len(round_name) > _max_length(InspectionRound, "name"):
         problems.append(f"--round：轮次名称超过 {_max_length(InspectionRound, 'name')} 个字。")
+    # The names are stored and printed as typed: the input rules of every form apply (lengths above).
+    for option, text in (("--group", group_name), ("--round", round_name)):
+        problem = text_problem(text or "", long_text=False, max_length=10**9)
+        if problem:
+            problems.append(f"{option}：{problem}")
     if found is None or problems:
         raise _options_failed(problems)
 

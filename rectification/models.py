@@ -344,7 +344,7 @@ class NoticeTemplate(models.Model):
                                         default="巡察反馈问题的整改情况（集中整改期内已完成的整改事项）")
     heading_handling = models.CharField("一级标题三", max_length=200, default="巡察反馈问题的处理情况")
     heading_people = models.CharField("标题三（一）", max_length=200, default="运用监督执纪“四种形态”处理情况")
-    heading_petitions = models.CharField("标题三（二）", max_length=200, default="转办信访件办理情况")
+    heading_petitions = models.CharField("标题三（二）", max_length=200, default="转办信访件办理及追回资金")
     heading_unfinished = models.CharField("一级标题四", max_length=200, default="需要进一步整改的事项及措施")
     heading_next = models.CharField("一级标题五", max_length=200, default="下一步计划")
     category_numbering = models.CharField("巡察重点（类别）编号", max_length=20, choices=NumberingStyle.choices,

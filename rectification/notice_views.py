@@ -49,12 +49,14 @@ class PlanNoticesView(LoginRequiredMixin, TemplateView):
         versions = list(plan.notices.select_related("approved_by", "created_by", "template").order_by("-version"))
         open_version = next((n for n in versions if n.state != ProgressNotice.State.PUBLISHED), None)
         data = notices.build_notice(plan)
-        draft = open_version if open_version and open_version.state == ProgressNotice.State.DRAFT else None
-        issues = sum(len(v) for v in notices.disagreements(notices.notice_data(draft)).values()) if draft else 0
+        # The open version's text with its edits, as 审定 checks it (the approved text once approved);
+        # without one, what a new draft would print.
+        live = notices.build_notice(plan, notice=open_version) if open_version else data
+        current = notices.notice_data(open_version) if open_version and open_version.content else live
         return super().get_context_data(
-            page_title="整改进展情况通报", plan=plan, versions=versions, open_version=open_version, draft_issues=issues,
-            counts=data["counts"], missing=notices.missing_results(data),
-            warnings=checks.notice_warnings(plan, open_version.content if open_version and open_version.content else data),
+            page_title="整改进展情况通报", plan=plan, versions=versions, open_version=open_version,
+            counts=data["counts"], missing=notices.missing_results(live),
+            warnings=checks.notice_warnings(plan, current),
             may_draft=open_version is None and user.has_perm(notices.DRAFT_PERM, plan),
             may_approve=user.has_perm(notices.APPROVE_PERM, plan), **kwargs,
         )
@@ -119,9 +121,16 @@ class NoticeEditView(LoginRequiredMixin, View):
 
     template_name = "rectification/notice_edit.html"
 
-    def _page(self, request, notice, data, status=200):
+    def _page(self, request, notice, data, *, posted=None, errors=None, status=200):
+        issues = checks.contradictions(notice.plan, data)
+        fields = notices.edit_fields(data, issues)
+        for field in fields:  # a refused save shows what was typed, beside why it was refused
+            if posted and field["key"] in posted:
+                field["text"] = posted[field["key"]]
+            field["errors"] = (errors or {}).get(field["key"], [])
         return render(request, self.template_name, {
-            "page_title": "修改通报文字", "notice": notice, "plan": notice.plan, "fields": notices.edit_fields(data),
+            "page_title": "修改通报文字", "notice": notice, "plan": notice.plan, "fields": fields,
+            "plan_issues": issues.get(checks.PLAN, []), "unprinted": notices.unprinted_edits(data),
             "may_edit": notice.state == ProgressNotice.State.DRAFT and request.user.has_perm(notices.DRAFT_PERM, notice.plan),
         }, status=status)
 
@@ -136,8 +145,9 @@ class NoticeEditView(LoginRequiredMixin, View):
         try:
             notice = notices.edit_sections(notice, changes, by=request.user)
         except ValidationError as exc:
-            messages.error(request, "；".join(exc.messages))
-            return self._page(request, notice, notices.notice_data(notice), status=400)
+            messages.error(request, "；".join(message.rstrip("。") for message in exc.messages) + "。")
+            return self._page(request, notice, notices.notice_data(notice), posted=changes,
+                              errors=getattr(exc, "message_dict", None), status=400)
         messages.success(request, f"第{notice.version}版通报的文字已保存。")
         return redirect("rectification:notice_edit", pk=notice.pk)
 

@@ -22,7 +22,7 @@ from governance import audit
 from governance.chinese_dates import chinese_date
 from governance.chinese_numerals import chinese_ordinal
 from governance.docx_fonts import add_run
-from governance.input_rules import printable_tree
+from governance.input_rules import LONG_TEXT_MAX, printable_tree, text_problem
 from governance.pdf import html_to_pdf
 from grid.models import Region
 
@@ -41,8 +41,6 @@ Status = RectificationItem.Status
 DONE_STATUSES = states.DONE_STATUSES
 UNFINISHED_STATUSES = states.UNFINISHED_STATUSES
 STATUS_LABELS = dict(Status.choices)
-# Longest first, so that "已整改到位" is not taken for "已整改".
-_STATUS_WORDS = sorted(STATUS_LABELS.values(), key=len, reverse=True)
 
 FORMATS = ("pdf", "html", "docx")
 CONTENT_TYPES = {
@@ -89,7 +87,7 @@ def status_text(status: str, result: str) -> str:
     replaced by the item's actual status, so that the word is never doubled nor contradicted)."""
     label = STATUS_LABELS.get(status, "")
     body = (result or "").strip()
-    for word in _STATUS_WORDS:
+    for word in states.STATUS_WORDS:
         if body.startswith(word):
             body = body[len(word):].lstrip("。，,.：: ")
             break
@@ -450,17 +448,17 @@ def layout(data: dict) -> list[dict]:
 # ---------------------------------------------------------------- editing a draft
 
 
-SECTION_LABELS = {"organisation": "一、组织落实整改情况", "next_plan": "五、下一步计划"}
-MAX_EDIT_LENGTH = 5000
+SECTION_LABELS = checks.PART_LABELS
+MAX_EDIT_LENGTH = LONG_TEXT_MAX
 
 
-def edit_fields(data: dict) -> list[dict]:
+def edit_fields(data: dict, issues: dict[str, list[str]] | None = None) -> list[dict]:
     """The texts of a draft a committee may rewrite, in the notice's order, each with its drafted text,
-    its current text and the places where it disagrees with the items and counts (none for a version
-    frozen before its texts could be edited)."""
+    its current text and `issues` found in it (checks.contradictions, by key); none for a version
+    frozen before its texts could be edited."""
     if "texts" not in data:
         return []
-    issues = disagreements(data)
+    issues = issues or {}
     drafted = data.get("drafted", {})
     edits = data.get("edits", {})
     fields = [{"key": "organisation", "label": SECTION_LABELS["organisation"], "text": data["texts"]["organisation"],
@@ -484,60 +482,21 @@ def edit_fields(data: dict) -> list[dict]:
     return fields
 
 
-_DONE_WORDS = re.compile(r"已全部整改|整改完毕|已整改到位|已完成整改|全部完成")
-_UNDONE_WORDS = re.compile(r"正在整改|尚未整改|未完成|推进中")
-
-
-def disagreements(data: dict) -> dict[str, list[str]]:
-    """Where a text says something the items and counts do not (key → messages). The rows stay the source:
-    the status word printed is always the item's."""
-    issues: dict[str, list[str]] = {}
-    c = data["counts"]
-
-    def flag(key, message):
-        issues.setdefault(key, []).append(message)
-
-    def check_status(key, text, status, label):
-        for word in _STATUS_WORDS:
-            if text.startswith(word):
-                if word != label:
-                    flag(key, f"文字以“{word}”开头，事项状态为“{label}”（印出时以事项状态为准）。")
-                break
-        if status in UNFINISHED_STATUSES and _DONE_WORDS.search(text):
-            flag(key, f"文字称已完成整改，事项状态为“{label}”。")
-        elif status in DONE_STATUSES and _UNDONE_WORDS.search(text):
-            flag(key, f"文字称尚未完成，事项状态为“{label}”。")
-
-    for sec in data["sections"]:
-        for group in sec["groups"]:
-            for item in group["items"]:
-                check_status(f"result:{item['number']}", item["result"], item["status"], item["status_label"])
-    for item in data["unfinished"]:
-        check_status(f"progress:{item['number']}", item["progress"], item["status"], item["status_label"])
-        if not item["reason"]:
-            flag(f"reason:{item['number']}", "未完成整改的事项须写明原因及下一步措施。")
-
-    organisation = data["texts"]["organisation"]
-    for pattern, count, what in ((r"召开[^。；]*?会议(\d+)次", c["meetings"], "登记的整改会议"),
-                                 (r"制度(\d+)项", c["rules"], "登记的建章立制"),
-                                 (r"(\d+)个问题", c["problems"], "巡察反馈问题")):
-        for match in re.finditer(pattern, organisation):
-            if int(match.group(1)) != count:
-                flag("organisation", f"文中“{match.group(0)}”与{what}数（{count}）不一致。")
-    if data["document_number"] and data["document_number"] not in organisation:
-        flag("organisation", f"未提及整改方案文号“{data['document_number']}”。")
-
-    numbers = {item["number"] for sec in data["sections"] for g in sec["groups"] for item in g["items"]}
-    unfinished = {item["number"] for item in data["unfinished"]}
+def unprinted_edits(data: dict) -> list[str]:
+    """Edits kept for texts the notice no longer prints (the item left the plan, or is no longer
+    unfinished): not a contradiction, but the committee should know they will not appear."""
+    numbers = {item["number"] for sec in data.get("sections", []) for g in sec["groups"] for item in g["items"]}
+    unfinished = {item["number"] for item in data.get("unfinished", [])}
+    notes = []
     for key in data.get("edits", {}):
         kind, _, number = key.partition(":")
-        if not number:
+        if not number.isdigit():
             continue
         if int(number) not in numbers:
-            flag(key, f"第{number}项问题已不在整改方案中，此修改不会印出。")
+            notes.append(f"第{number}项问题已不在整改方案中，对它的修改不会印出。")
         elif kind in ("progress", "reason") and int(number) not in unfinished:
-            flag(key, f"第{number}项问题已不属未完成事项，此修改不会印出。")
-    return issues
+            notes.append(f"第{number}项问题已不属未完成事项，对它第四部分文字的修改不会印出。")
+    return notes
 
 
 def _edit_key_ok(key: str) -> bool:
@@ -549,6 +508,7 @@ def _edit_key_ok(key: str) -> bool:
 
 def edit_sections(notice: ProgressNotice, changes: dict[str, str], *, by) -> ProgressNotice:
     """Rewrite texts of a draft (key → text; an empty text or the drafted one restores the drafted text).
+    A text the input rules refuse (a control character, too long) refuses the whole change, by key.
 
     Only a draft is edited: an approved text is the committee's and a published one is frozen — a
     correction is a new version. The changed texts are audited (before/after)."""
@@ -557,9 +517,13 @@ def edit_sections(notice: ProgressNotice, changes: dict[str, str], *, by) -> Pro
     bad = [key for key in changes if not _edit_key_ok(key)]
     if bad:
         raise ValidationError(f"无法修改：未知的部分 {'、'.join(bad)}。")
-    too_long = [key for key, text in changes.items() if len(text or "") > MAX_EDIT_LENGTH]
-    if too_long:
-        raise ValidationError(f"文字过长（每部分不超过 {MAX_EDIT_LENGTH} 字）。")
+    # The project's rules for typed text (governance.input_rules), as every form applies them: the
+    # texts are printed in HTML, PDF and Word, none of which may carry a control character.
+    changes = {key: (text or "").replace("\r\n", "\n").strip() for key, text in changes.items()}
+    problems = {key: [f"{checks.part_label(key)}：{problem}"] for key, text in changes.items()
+                if (problem := text_problem(text, long_text=True, max_length=MAX_EDIT_LENGTH))}
+    if problems:
+        raise ValidationError(problems)
     with transaction.atomic():
         notice = ProgressNotice.objects.select_for_update(of=("self",)).select_related("plan", "template").get(pk=notice.pk)
         if notice.state != ProgressNotice.State.DRAFT:
@@ -572,7 +536,6 @@ def edit_sections(notice: ProgressNotice, changes: dict[str, str], *, by) -> Pro
         edits = dict(notice.edits or {})
         before, after = {}, {}
         for key, text in changes.items():
-            text = (text or "").replace("\r\n", "\n").strip()
             new = text if text and text != drafted[key].strip() else None
             if edits.get(key) == new:
                 continue

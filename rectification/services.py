@@ -131,6 +131,10 @@ def update_plan_header(plan: RectificationPlan, *, by, **fields) -> Rectificatio
         earliest = plan.items.filter(deadline__lt=feedback_on).order_by("deadline").first()
         if earliest is not None:
             errors.append(f"第{earliest.number}项的整改时限早于反馈日期（{chinese_date(feedback_on)}），请先调整整改时限。")
+        meeting = plan.meetings.filter(held_on__lt=feedback_on).order_by("held_on").first()
+        if meeting is not None:
+            errors.append(f"已登记的整改会议（{chinese_date(meeting.held_on)}{meeting.kind}）早于反馈日期"
+                          f"（{chinese_date(feedback_on)}），请核对反馈日期。")
     if errors:
         raise RectificationError(errors)
     before = audit.snapshot(plan, HEADER_FIELDS)
@@ -152,12 +156,28 @@ def _check_date(value, label: str, errors: list[str], *, required: bool = False)
         errors.append(f"{label}不能晚于今天。")
 
 
+def _meeting_too_early(plan: RectificationPlan, held_on: datetime.date) -> str | None:
+    """A meeting held for the rectification comes after the feedback it answers (after the plan was
+    entered, for a plan without a feedback date): the notice prints it as a step of the rectification."""
+    if plan.feedback_on:
+        if held_on < plan.feedback_on:
+            return f"会议日期（{chinese_date(held_on)}）不能早于反馈日期（{chinese_date(plan.feedback_on)}）。"
+    elif plan.created_at and held_on < timezone.localdate(plan.created_at):
+        return (f"会议日期（{chinese_date(held_on)}）不能早于整改方案登记日期"
+                f"（{chinese_date(timezone.localdate(plan.created_at))}）；有反馈日期的，请先在方案中填写反馈日期。")
+    return None
+
+
 @transaction.atomic
 def add_meeting(plan: RectificationPlan, *, by, held_on: datetime.date, kind: str, topic: str) -> PlanMeeting:
+    """A rectification meeting, held (never in the future) on or after the feedback date."""
     _require(may_edit(by, plan), "只有本单位党组织可以登记整改会议。")
+    plan = _lock_plan(plan)  # the feedback date it is checked against cannot change meanwhile
     kind, topic = _text(kind), _text(topic)
     errors: list[str] = []
     _check_date(held_on, "会议日期", errors, required=True)
+    if held_on and (too_early := _meeting_too_early(plan, held_on)):
+        errors.append(too_early)
     if not kind:
         errors.append("请填写会议类型（如：党委会、专题民主生活会）。")
     if not topic:

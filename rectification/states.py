@@ -39,6 +39,8 @@ DONE_STATUSES = (Status.DONE, Status.FULLY_DONE)
 FINISHED_STATUSES = (Status.DONE, Status.FULLY_DONE, Status.ONGOING)
 UNFINISHED_STATUSES = (Status.PENDING, Status.IN_PROGRESS)
 AWAITING_STATUSES = (Status.DONE, Status.ONGOING)
+# The reported statuses' words, longest first, so that "已整改到位" is not taken for "已整改".
+STATUS_WORDS = sorted(dict(Status.choices).values(), key=len, reverse=True)
 
 
 def today_or(today: datetime.date | None) -> datetime.date:
@@ -120,6 +122,11 @@ class Figures:
     def rectified(self) -> int:
         """已整改 + 长期坚持: what the 整改率 counts."""
         return self.done + self.ongoing
+
+    @property
+    def open(self) -> int:
+        """未销号: every item not closed, those awaiting verification included (the list's 未销号, q_open)."""
+        return self.total - self.closed
 
     @property
     def unfinished(self) -> int:

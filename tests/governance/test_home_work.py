@@ -77,13 +77,27 @@ def plan(county, personas):
 def test_township_committee_home_has_rectification_and_notice_work(client, county, personas, plan):
     committee = personas["township_committee"]
     queues = labels(worklist.waiting_for(committee))
-    assert queues["未销号的整改事项"] == 3  # the claimed item waits for the office, not the committee
+    assert queues["未销号的整改事项"] == 4  # as the list 未销号 counts: the claimed item too
+    assert queues["待验收的整改事项"] == 1  # ... which waits for the office, not the committee
     assert queues["逾期未销号的整改事项"] == 1
     assert queues["待审定的整改通报"] == 1
     client.force_login(committee)
     page = client.get("/").content.decode()
     for text in ("报送整改进展、申请销号", "起草整改进展情况通报", "审定并公开整改通报", "本周到期"):
         assert text in page
+
+
+@pytest.mark.parametrize("persona", ["township_committee", "county_office"])
+def test_each_rectification_tile_counts_what_the_list_it_opens_lists(client, county, personas, plan, persona):
+    user = personas[persona]
+    tiles = [queue for queue in worklist.waiting_for(user) if queue.url.startswith("/rectification/items/")]
+    assert tiles
+    client.force_login(user)
+    for tile in tiles:
+        listed = client.get(tile.url).context["page"].object_list
+        assert len(listed) == tile.count, tile.label
+        if "未销号" in tile.label:
+            assert all(item.closed_at is None for item in listed)
 
 
 def test_committee_deadlines_this_week_are_its_own_items_earliest_first(county, personas, plan):

@@ -350,6 +350,8 @@ def test_missing_column_is_refused(county, tmp_path):
     ({"feedback_date": "2024-05-01"}, "反馈日期 2024-05-01 早于撤回日期 2024-05-20"),
     ({"inspected": None}, "新建轮次须用 --inspected 给出进驻和撤回日期"),
     ({"round": "2024年第二轮巡察"}, "新建轮次时名称中须写明届次"),
+    ({"group": "县委第二巡察组\x07"}, r"--group：不能包含控制字符（U\+0007）"),
+    ({"round": "十五届县委第二轮\x1b巡察"}, r"--round：不能包含控制字符（U\+001B）"),
 ])
 def test_bad_options_are_refused_before_anything_is_written(county, tmp_path, changes, message):
     before = counts()

@@ -48,7 +48,7 @@ HEADINGS = [
     "二、巡察反馈问题的整改情况（集中整改期内已完成的整改事项）",
     "三、巡察反馈问题的处理情况",
     "（一）运用监督执纪“四种形态”处理情况",
-    "（二）转办信访件办理情况",
+    "（二）转办信访件办理及追回资金",
     "四、需要进一步整改的事项及措施",
     "五、下一步计划",
 ]
@@ -278,11 +278,36 @@ def test_the_editor_shows_where_a_text_disagrees_with_the_items_and_counts(clien
     assert "文中“召开专题会议5次”与登记的整改会议数（1）不一致" in page
     assert "未提及整改方案文号“太委〔2024〕9号”" in page
     listing = client.get(reverse("rectification:plan_notices", args=[plan.pk])).content.decode()
-    assert "第1版草稿有 4 处文字与整改数据不一致" in listing
+    assert "二、第3项问题的整改情况：文字以“已整改到位”开头" in listing
+    assert "一、组织落实整改情况：未提及整改方案文号“太委〔2024〕9号”" in listing
     # The rows stay the source: the status word printed is the item's.
     notice.refresh_from_db()
     text = flat(html_text(notices.render_html(notices.notice_data(notice))))
     assert "（3）意识形态阵地管理不严格问题。整改情况：正在整改中。问题已全部整改完毕。" in text
+
+
+@pytest.mark.parametrize(("typed", "refusal"), [
+    ("已修订制度\x07完成", "不能包含控制字符（U+0007），请删除后重新输入"),
+    ("已修订制度\u202e完成", "不能包含文字方向控制字符（U+202E）"),
+    ("已" * 5001, "不能超过 5000 个字（现有 5001 个）"),
+], ids=["control", "bidi", "too-long"])
+def test_the_editor_refuses_what_every_form_refuses_and_saves_nothing(client, plan, personas, typed, refusal):
+    committee = personas["township_committee"]
+    notice = notices.create_draft(plan, by=committee)
+    client.force_login(committee)
+    url = reverse("rectification:notice_edit", args=[notice.pk])
+    response = client.post(url, {"organisation": "成立整改工作领导小组，文号太委〔2024〕9号。", "result:1": typed})
+    assert response.status_code == 400
+    said = [str(message) for message in response.context["messages"]]
+    assert len(said) == 1 and said[0].startswith("二、第1项问题的整改情况：") and refusal in said[0]
+    field = next(f for f in response.context["fields"] if f["key"] == "result:1")
+    assert refusal in field["errors"][0] and field["text"] == typed  # what was typed stays in the box
+    notice.refresh_from_db()
+    assert notice.edits == {}  # nothing saved, not even the valid part
+    assert not AuditEntry.objects.filter(action="progress_notice.edit").exists()
+    with pytest.raises(ValidationError, match=re.escape(refusal)):
+        notices.edit_sections(notice, {"next_plan": typed}, by=committee)
+    assert "\x07" not in notices.render_html(notices.notice_data(notice))
 
 
 # ---------------------------------------------------------------- the county's template

@@ -167,6 +167,36 @@ def test_unfinished_imported_item_with_its_unit_waits_for_progress_without_a_new
         assert current_step(item) == "assign" and asked.count() == 1
 
 
+def test_a_meeting_before_the_feedback_or_in_the_future_is_refused_and_not_recorded(client, fed_back, personas):
+    committee = personas["township_committee"]
+    feedback_on = fed_back.feedback_on
+    client.force_login(committee)
+    url = reverse("rectification:plan_action", args=[fed_back.pk, "meeting"])
+    long_before = feedback_on.replace(year=feedback_on.year - 21)
+    refused = client.post(url, {"held_on": long_before.isoformat(), "kind": "党委会", "topic": "研究部署整改工作"})
+    assert refused.status_code == 422
+    assert (f"会议日期（{long_before.year}年{long_before.month}月{long_before.day}日）不能早于反馈日期"
+            f"（{feedback_on.year}年{feedback_on.month}月{feedback_on.day}日）") in refused.content.decode()
+    with pytest.raises(ValidationError, match="不能早于反馈日期"):
+        services.add_meeting(fed_back, by=committee, held_on=feedback_on - DAY, kind="党委会", topic="x")
+    with pytest.raises(ValidationError, match="会议日期不能晚于今天"):
+        services.add_meeting(fed_back, by=committee, held_on=timezone.localdate() + DAY, kind="党委会", topic="x")
+    assert not fed_back.meetings.exists()
+    assert not AuditEntry.objects.filter(action="rectification_plan.meeting").exists()
+    services.add_meeting(fed_back, by=committee, held_on=feedback_on, kind="党委会", topic="研究部署整改工作")
+    # The feedback date cannot then move past the meeting it was answered by.
+    with pytest.raises(ValidationError, match="已登记的整改会议.*早于反馈日期"):
+        services.update_plan_header(fed_back, by=committee, feedback_on=feedback_on + DAY)
+
+
+def test_without_a_feedback_date_a_meeting_may_not_precede_the_plan(county, personas):
+    committee = personas["township_committee"]
+    plan = RectificationPlan.objects.create(organisation=county.taiping, title="整改方案", created_by=committee)
+    with pytest.raises(ValidationError, match="不能早于整改方案登记日期"):
+        services.add_meeting(plan, by=committee, held_on=timezone.localdate() - DAY, kind="党委会", topic="x")
+    assert services.add_meeting(plan, by=committee, held_on=timezone.localdate(), kind="党委会", topic="x").pk
+
+
 def test_plan_records_need_the_committee_and_accountability_also_discipline(fed_back, personas):
     committee, discipline, office = personas["township_committee"], personas["discipline"], personas["county_office"]
     services.add_meeting(fed_back, by=committee, held_on=timezone.localdate(), kind="党委会", topic="研究整改方案")
