@@ -114,16 +114,28 @@ def visible_findings(user) -> QuerySet:
     return queryset.filter(condition)
 
 
+def talk_groups(user) -> QuerySet:
+    """The groups whose talk records `user` may see: a leader, deputy or member only his own groups (not the
+    other groups of their rounds, nor another round's group of the same township); the office and the
+    leading group every group in their regions; townships and discipline none."""
+    queryset = InspectionGroup.objects.all()
+    if not _active(user):
+        return queryset.none()
+    if user.is_superuser:
+        return queryset
+    condition = Q(pk__in=groups_of(user).values("pk")) | _overseer_condition(
+        user, "inspection.view_talkrecord", "township__path")
+    return queryset.filter(condition)
+
+
 def visible_talks(user) -> QuerySet:
-    """Talk records: the groups of the round, and the office and leading group (not townships)."""
+    """Talk records: those of the groups in `talk_groups` (lists, exports, documents, the audit log, home)."""
     queryset = TalkRecord.objects.all()
     if not _active(user):
         return queryset.none()
     if user.is_superuser:
         return queryset
-    condition = Q(round_id__in=member_round_ids(user)) | _overseer_condition(
-        user, "inspection.view_talkrecord", "target__organisation__path")
-    return queryset.filter(condition)
+    return queryset.filter(group__in=talk_groups(user).values("pk"))
 
 
 def visible_clues(user) -> QuerySet:
