@@ -225,6 +225,46 @@ def _village_errors(group: InspectionGroup, target: RoundTarget, village) -> lis
     return [f"{village.name}不在{township.name}辖区内。"]
 
 
+# The level of a target's organisation (its tier) and the focus categories meant for it.
+TARGET_LEVELS = {"township": FocusCategory.AppliesTo.TOWNSHIP, "village": FocusCategory.AppliesTo.VILLAGE}
+LEVEL_NAMES = {"township": "乡镇党委", "village": "村级党组织"}
+
+
+def focus_level(focus: FocusCategory) -> str | None:
+    """Whom a category applies to, with its 聚焦: "township", "village", "both" — or None when the category
+    and its parent disagree (it then fits no target)."""
+    levels, seen, category = set(), set(), focus
+    while category is not None and category.pk not in seen:
+        seen.add(category.pk)
+        if category.applies_to != FocusCategory.AppliesTo.BOTH:
+            levels.add(category.applies_to)
+        category = category.parent
+    if len(levels) > 1:
+        return None
+    return levels.pop() if levels else FocusCategory.AppliesTo.BOTH
+
+
+def target_level(target: RoundTarget) -> str | None:
+    """"township" or "village": the level of the target's organisation."""
+    key = target.organisation.tier.key
+    return key if key in TARGET_LEVELS else None
+
+
+def focus_errors(target: RoundTarget, focus: FocusCategory) -> list[str]:
+    """A category of one level (乡镇党委 / 村级党组织) may not classify a problem of a target of the other
+    level: the round plan's 三、监督重点 gives each its own 三个聚焦, and the situation report files the
+    problem under the category's heading."""
+    level = target_level(target)
+    if level is None:
+        return []
+    applies = focus_level(focus)
+    if applies in (FocusCategory.AppliesTo.BOTH, TARGET_LEVELS[level]):
+        return []
+    meant_for = f"{FocusCategory.AppliesTo(applies).label}的" if applies is not None else "与其上级适用对象不一致的"
+    return [f"问题类别“{focus.title}”是{meant_for}监督重点，{target.organisation.name}是{LEVEL_NAMES[level]}，"
+            f"请选择适用于{LEVEL_NAMES[level]}的问题类别。"]
+
+
 def _date_errors(value, label: str, *, not_before=None, not_before_label="") -> list[str]:
     if value is None:
         return [f"请填写{label}。"]
@@ -256,6 +296,8 @@ def record_finding(
         errors.append("请选择问题类别（监督重点）。")
     elif focus.round_id != group.round_id:
         errors.append("所选问题类别不属于本轮巡察的监督重点。")
+    elif isinstance(target, RoundTarget):
+        errors += focus_errors(target, focus)
     title, description = (title or "").strip(), (description or "").strip()
     people_involved, suggestion = (people_involved or "").strip(), (suggestion or "").strip()
     if not title:
