@@ -97,16 +97,40 @@ def _overseer_condition(user, perm: str, lookup: str) -> Q:
 # ---------------------------------------------------------------- visibility
 
 
+# What the group records for the office and the secretary's meeting, not for the inspected organisation:
+# shown only where the finding is seen in full (findings_in_full), never to the township committee.
+INTERNAL_FINDING_FIELDS = ("people_involved", "suggestion", "for_secretary_meeting", "recorded_by")
+
+
+def _in_full_condition(user) -> Q:
+    perm = "inspection.view_inspectionfinding"
+    return Q(round_id__in=member_round_ids(user)) | _overseer_condition(user, perm, "target__organisation__path")
+
+
+def findings_in_full(user) -> QuerySet:
+    """Findings `user` sees with their internal fields (INTERNAL_FINDING_FIELDS): as a group member (the
+    round's), the office, the leading group or discipline — not as the inspected organisation, which reads
+    the fed-back problem itself (visible_findings) without who is involved, the suggested handling, the
+    secretary's-meeting mark and the recorder."""
+    queryset = InspectionFinding.objects.all()
+    if not _active(user):
+        return queryset.none()
+    if user.is_superuser:
+        return queryset
+    return queryset.filter(_in_full_condition(user))
+
+
 def visible_findings(user) -> QuerySet:
     """Findings `user` may see: group members their round's; the office, leading group and discipline all
-    in their regions; a township committee only its own (and its villages') findings once fed back."""
+    in their regions; a township committee only its own (and its villages') findings once fed back (and
+    those without their internal fields: findings_in_full)."""
     queryset = InspectionFinding.objects.all()
     if not _active(user):
         return queryset.none()
     if user.is_superuser:
         return queryset
     perm = "inspection.view_inspectionfinding"
-    condition = Q(round_id__in=member_round_ids(user)) | _overseer_condition(user, perm, "target__organisation__path")
+    condition = _in_full_condition(user)
     readers = reader_paths(user, perm)
     if readers:
         condition |= Q(fed_back_at__isnull=False) & (
