@@ -11,6 +11,12 @@ One rule for every text a user sends (web forms, the API, Open311, the .xlsx/.cs
 - long text is capped at `LONG_TEXT_MAX` characters, a one-line text without its own limit at
   `LINE_TEXT_MAX`.
 
+Integers fit their column: a form field made from a model field (model forms, the admin) takes the
+column's range on PostgreSQL (`integer_range`; SQLite would store any 64-bit number and hide the
+overflow until production), and any other integer form or serializer field without a bound of its
+own is held to PostgreSQL's integer (`INTEGER_MIN`–`INTEGER_MAX`), so a huge number gets a Chinese
+message instead of an overflow (500). A field with a domain bound (轮次 1–99) sets it itself.
+
 Dates have plausible bounds: nothing before `EARLIEST_DATE`, nothing more than `LATEST_YEARS_AHEAD`
 years ahead (deadlines included); a time something happened is not in the future beyond
 `FUTURE_TOLERANCE` (`happened_problem`, asked by the services that record such a time).
@@ -31,6 +37,8 @@ import unicodedata
 
 from django import forms
 from django.core.exceptions import ValidationError
+from django.db import models
+from django.db.backends.base.operations import BaseDatabaseOperations
 from django.utils import timezone
 from rest_framework import fields
 from rest_framework.exceptions import ValidationError as APIValidationError
@@ -44,6 +52,9 @@ EARLIEST_DATE = datetime.date(2000, 1, 1)
 LATEST_YEARS_AHEAD = 10
 # Clocks of phones and of the server differ by a few minutes.
 FUTURE_TOLERANCE = datetime.timedelta(minutes=5)
+
+# PostgreSQL's integer column; a field without a narrower bound of its own is held to it.
+INTEGER_MIN, INTEGER_MAX = -2_147_483_648, 2_147_483_647
 
 LINE_BREAKS = "\t\r\n"
 BIDI_CONTROLS = "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
@@ -110,6 +121,29 @@ def latest_date() -> datetime.date:
         return today.replace(year=today.year + LATEST_YEARS_AHEAD)
     except ValueError:  # 29 February
         return today.replace(year=today.year + LATEST_YEARS_AHEAD, day=28)
+
+
+def integer_range(model_field) -> tuple[int | None, int | None]:
+    """The values a model integer field's column holds on PostgreSQL (whatever database runs now)."""
+    return BaseDatabaseOperations.integer_field_ranges.get(model_field.get_internal_type(), (None, None))
+
+
+def integer_problem(value: int, *, min_value: int | None = None, max_value: int | None = None) -> str | None:
+    """Why an integer cannot be stored (outside the given bounds, or PostgreSQL's integer without them)."""
+    low = INTEGER_MIN if min_value is None else min_value
+    high = INTEGER_MAX if max_value is None else max_value
+    if value > high:
+        return f"不能大于 {high}。"
+    if value < low:
+        return f"不能小于 {low}。"
+    return None
+
+
+def check_integer(field, value) -> None:
+    if isinstance(value, int) and not isinstance(value, bool):
+        problem = integer_problem(value, min_value=field.min_value, max_value=field.max_value)
+        if problem:
+            raise ValidationError(problem, code="integer_range")
 
 
 def check_date(value) -> None:
@@ -190,6 +224,8 @@ def check_form_value(field, value) -> None:
         check_text(value, long_text=_is_long_form_text(field), max_length=field.max_length)
     elif isinstance(field, forms.DateField | forms.DateTimeField):
         check_date(value)
+    elif isinstance(field, forms.IntegerField) and not isinstance(field, forms.FloatField | forms.DecimalField):
+        check_integer(field, value)
 
 
 def check_serializer_value(field, value) -> None:
@@ -202,6 +238,8 @@ def check_serializer_value(field, value) -> None:
         check_text(value, long_text=long_text, max_length=field.max_length)
     elif isinstance(field, fields.DateField | fields.DateTimeField):
         check_date(value)
+    elif isinstance(field, fields.IntegerField):
+        check_integer(field, value)
 
 
 def refuse_null_character(field, value) -> None:
@@ -231,6 +269,18 @@ def install() -> None:
         return value
 
     forms.Field.clean = clean
+
+    model_integer_formfield = models.IntegerField.formfield
+
+    def formfield(self, **kwargs):
+        low, high = integer_range(self)
+        if low is not None:
+            kwargs["min_value"] = max(low, low if kwargs.get("min_value") is None else kwargs["min_value"])
+        if high is not None:
+            kwargs["max_value"] = min(high, high if kwargs.get("max_value") is None else kwargs["max_value"])
+        return model_integer_formfield(self, **kwargs)
+
+    models.IntegerField.formfield = formfield
 
     serializer_run_validation = fields.Field.run_validation
 

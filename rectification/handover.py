@@ -52,7 +52,7 @@ def _plans(group: InspectionGroup, findings, by) -> tuple[dict, dict]:
     for organisation in sorted(organisations.values(), key=lambda o: o.path):
         plan = RectificationPlan.objects.create(
             organisation=organisation, round=group.round, title=plan_title(organisation, group), created_by=by,
-            group_name=group.name, inspected_from=group.round.arrival_date, inspected_to=group.round.withdrawal_date,
+            group_name=group.published_name, inspected_from=group.round.arrival_date, inspected_to=group.round.withdrawal_date,
             feedback_on=group.feedback_on,
         )
         plans[organisation.pk] = plan

@@ -453,7 +453,7 @@ def _wanted_header(header: _Header, round: InspectionRound | None) -> dict:
         wanted["feedback_on"] = header.feedback_on
     if header.plan is None:
         group = _round_group(round, header.organisation)
-        wanted.setdefault("group_name", group.name if group else "")
+        wanted.setdefault("group_name", group.published_name if group else "")
         wanted.setdefault("feedback_on", group.feedback_on if group else None)
         if round is not None:
             wanted.setdefault("inspected_from", round.arrival_date)

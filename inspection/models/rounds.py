@@ -1,13 +1,18 @@
 """Models of the county inspection (巡察): rounds, groups, targets, mobile proposals, findings, talks, clues, letters, look-backs."""
 
 import datetime
+import re
 
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
+from governance.chinese_numerals import chinese_ordinal
 from grid.models import Department, Region
+
+# A group's name as the published documents give it: 县委第三巡察组 (the 县委 may be left out when typed).
+_GROUP_NAME = re.compile(r"(县委)?第[一二三四五六七八九十百千零〇0-9]+巡察组")
 
 # ------------------------------------------------------------------ county inspection rounds (巡察)
 # The county inspection round plan and the county inspection practice: a round inspects township
@@ -88,6 +93,16 @@ class InspectionGroup(models.Model):
 
     def get_permission_region(self):
         return self.township
+
+    @property
+    def published_name(self) -> str:
+        """"县委第N巡察组", as the rectification notice's opening and the letters name the group (a progress
+        notice: "…县委第三巡察组对太平镇党委开展了巡察"): the name with 县委 before it, or — for a name
+        of another shape — from the group's number."""
+        name = (self.name or "").strip()
+        if _GROUP_NAME.fullmatch(name):
+            return name if name.startswith("县委") else f"县委{name}"
+        return f"县委第{chinese_ordinal(self.number)}巡察组" if self.number else "县委巡察组"
 
 
 class RoundTarget(models.Model):

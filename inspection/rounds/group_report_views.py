@@ -82,11 +82,10 @@ class RoundReportsView(LoginRequiredMixin, TemplateView):
     def get_context_data(self, **kwargs):
         user = self.request.user
         group = get_group_for_user(user, self.kwargs["pk"])
-        may_clues = round_reports.may_view_clues(user, group)
         documents = []
         with round_reports.shared_records():  # the documents read the group's findings once
             for kind, label in round_reports.KINDS.items():
-                if kind == "clues" and not may_clues:
+                if not round_reports.may_view_document(user, group, kind):  # clues and talks: narrower rules
                     continue
                 data = round_reports.build(group, kind, user=user)
                 documents.append({"kind": kind, "label": label, "title": data["title"],
@@ -104,10 +103,10 @@ class RoundReportDownloadView(LoginRequiredMixin, View):
         if kind not in round_reports.KINDS or fmt not in round_reports.formats_of(kind):
             raise Http404("没有这种文书或格式。")
         if fmt in JOB_FORMATS:  # laid out in the background; the job page shows its progress and the file
-            if kind == "clues" and not round_reports.may_view_clues(request.user, group):
-                raise PermissionDenied("问题线索报告仅限巡察组组长、巡察办和纪检监察机关查看。")
+            if not round_reports.may_view_document(request.user, group, kind):
+                raise PermissionDenied(f"您没有查看{round_reports.KINDS[kind]}的权限。")
             return redirect("jobs:detail", pk=start_round_report_document(request.user, group, kind).pk)
-        content, data = round_reports.export(group, kind, fmt, by=request.user)  # 403 for clues, if not allowed
+        content, data = round_reports.export(group, kind, fmt, by=request.user)  # 403 for clues or talks, if not allowed
         response = HttpResponse(content, content_type=round_reports.CONTENT_TYPES[fmt])
         response["Content-Disposition"] = f"attachment; filename*=UTF-8''{quote(round_reports.filename(data, fmt))}"
         return response

@@ -26,8 +26,8 @@ from governance.spreadsheet_safety import xlsx_row
 from grid.access import region_grants
 from grid.models import Region
 
-from ..models import FocusCategory, InspectionFinding, InspectionGroup, RoundTarget, TalkRecord
-from .onsite import visible_clues
+from ..models import FocusCategory, InspectionFinding, InspectionGroup, RoundTarget
+from .onsite import talk_groups, visible_clues, visible_talks
 from .round_services import groups_visible
 
 FORMATS = ("pdf", "docx", "xlsx")
@@ -73,6 +73,23 @@ def may_view_clues(user, group: InspectionGroup) -> bool:
     if group.leader_id is not None and group.leader_id == user.pk:
         return True
     return region_grants(user).covers(CLUE_PERM, group.township.path)
+
+
+def may_view_talks(user, group: InspectionGroup) -> bool:
+    """The talks report and the talk count: the rule of inspection.rounds.onsite.visible_talks (the group's own
+    members, the office and the leading group; not the members of other groups, nor discipline)."""
+    return talk_groups(user).filter(pk=group.pk).exists()
+
+
+def may_view_document(user, group: InspectionGroup, kind: str) -> bool:
+    """Whether `user` may open this document of the group: the reports' rule, narrowed for clues and talks."""
+    if not may_view_reports(user, group):
+        return False
+    if kind == "clues":
+        return may_view_clues(user, group)
+    if kind == "talks":
+        return may_view_talks(user, group)
+    return True
 
 
 def visible_groups(user):
@@ -256,14 +273,14 @@ def build_problem_list(group: InspectionGroup, today: datetime.date | None = Non
     return data
 
 
-def build_situation_report(group: InspectionGroup, today: datetime.date | None = None) -> dict:
-    """巡察情况报告（附发现问题清单）."""
+def build_situation_report(group: InspectionGroup, *, user, today: datetime.date | None = None) -> dict:
+    """巡察情况报告（附发现问题清单）. The number of talks only for those who may see the group's talks."""
     today = today or timezone.localdate()
     township = group.township
     problems = build_problem_list(group, today)
     targets = _village_targets(group)
     findings = _findings(group)
-    talks = TalkRecord.objects.filter(group=group).count()
+    talks = visible_talks(user).filter(group=group).count() if may_view_talks(user, group) else None
     by_village = Counter(finding_organisation(f).name for f in findings if _is_village(finding_organisation(f)))
     villages = [{"name": t.organisation.name, "class": t.get_village_class_display(), "mode": t.mode,
                  "mobile": t.is_mobile, "findings": by_village.get(t.organisation.name, 0)} for t in targets]
@@ -314,11 +331,14 @@ def position_kind(position: str, organisation: Region) -> str:
     return OTHER_POSITION
 
 
-def build_talk_report(group: InspectionGroup, today: datetime.date | None = None) -> dict:
-    """谈话情况报告: talks counted by position kind, with the key points of each talk."""
+def build_talk_report(group: InspectionGroup, *, user, today: datetime.date | None = None) -> dict:
+    """谈话情况报告: talks counted by position kind, with the key points of each talk; only for those who
+    may see the group's talks."""
+    if not may_view_talks(user, group):
+        raise PermissionDenied("谈话情况报告仅限本巡察组、巡察办和领导小组查看。")
     today = today or timezone.localdate()
     township = group.township
-    talks = list(TalkRecord.objects.filter(group=group).select_related("target__organisation__tier")
+    talks = list(visible_talks(user).filter(group=group).select_related("target__organisation__tier")
                  .order_by("held_on", "id"))
     counts = Counter(position_kind(t.position, t.target.organisation) for t in talks)
     order = [label for label, _ in POSITION_KINDS] + [OTHER_POSITION]
@@ -424,9 +444,7 @@ def build_secretary_list(group: InspectionGroup, today: datetime.date | None = N
 
 
 BUILDERS = {
-    "situation": build_situation_report,
     "problems": build_problem_list,
-    "talks": build_talk_report,
     "villages": build_village_lists,
     "common": build_common_list,
     "secretary": build_secretary_list,
@@ -436,6 +454,10 @@ BUILDERS = {
 def build(group: InspectionGroup, kind: str, *, user, today: datetime.date | None = None) -> dict:
     if kind == "clues":
         return build_clue_report(group, user=user, today=today)
+    if kind == "talks":
+        return build_talk_report(group, user=user, today=today)
+    if kind == "situation":
+        return build_situation_report(group, user=user, today=today)
     if kind not in BUILDERS:
         raise ValueError(f"unknown document {kind!r}")
     return BUILDERS[kind](group, today)
@@ -456,7 +478,9 @@ def opening(data: dict) -> str:
         text = (f"根据县委巡察工作统一部署，{data['signature']}于{data['period_label']}对中共{data['township']}委员会"
                 f"及所辖 {t['village_targets']} 个村（社区）党组织开展了常规巡察"
                 + (f"（其中机动巡察 {t['mobile']} 个）" if t["mobile"] else "")
-                + f"。巡察期间，巡察组共开展个别谈话 {t['talks']} 人次，发现问题 {t['findings']} 个，"
+                + "。巡察期间，巡察组"
+                + (f"共开展个别谈话 {t['talks']} 人次，" if t["talks"] is not None else "")
+                + f"发现问题 {t['findings']} 个，"
                 f"其中乡镇党委 {t['township']} 个、村（社区）{t['villages']} 个，涉及“三个聚焦”中的 {t['sections']} 个方面；"
                 f"拟提交书记专题会点人点事点问题 {t['secretary']} 项。现将巡察情况报告如下。")
         return text

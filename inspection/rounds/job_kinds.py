@@ -15,11 +15,9 @@ JOB_FORMATS = ("pdf",)
 
 
 def _group(user, params: dict) -> InspectionGroup | None:
-    """The group while the user may still see this document of it (clues: its own narrower rule)."""
+    """The group while the user may still see this document of it (clues and talks: their narrower rules)."""
     group = InspectionGroup.objects.select_related("round", "township__tier", "leader").filter(pk=params["group"]).first()
-    if group is None or not round_reports.may_view_reports(user, group):
-        return None
-    if params["kind"] == "clues" and not round_reports.may_view_clues(user, group):
+    if group is None or not round_reports.may_view_document(user, group, params["kind"]):
         return None
     return group
 

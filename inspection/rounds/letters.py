@@ -168,7 +168,7 @@ def _problem_lines(findings) -> list[str]:
 
 def group_name(round: InspectionRound, recipient: Region | None) -> str:
     target = target_for(round, recipient) if recipient is not None else None
-    return f"县委{target.group.name}" if target is not None else "县委巡察组"
+    return target.group.published_name if target is not None else "县委巡察组"
 
 
 def generate_body(round: InspectionRound, kind: str, *, recipient: Region | None = None,

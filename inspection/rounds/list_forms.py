@@ -10,7 +10,7 @@ from django import forms
 from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 
-from governance.listing import SortedForm, Sorts, word_search
+from governance.listing import SEARCH_WORDS, SortedForm, Sorts, word_search
 
 from ..models import (
     FocusCategory,
@@ -79,8 +79,11 @@ class ListForm(SortedForm):
     def apply(self, rows: QuerySet) -> QuerySet:
         data = self.valid_values()
         rows = self.filter(rows, data)
-        rows = word_search(rows, data.get("q"), *self.SEARCH)
+        rows = self.search(rows, data.get("q"))
         return self.SORTS.apply(rows, data.get("sort"))
+
+    def search(self, rows: QuerySet, text: str | None) -> QuerySet:
+        return word_search(rows, text, *self.SEARCH)
 
     def clean(self):
         data = super().clean()
@@ -148,8 +151,13 @@ FINDING_SORTS = Sorts(
 
 
 class FindingListForm(ListForm):
+    """The internal fields (涉及人员, 书记专题会) are searched and filtered only among the findings the user
+    reads in full (`in_full`, inspection.rounds.onsite.findings_in_full): the inspected organisation cannot
+    find out who is involved by searching a name."""
+
     SORTS = FINDING_SORTS
-    SEARCH = ("title", "description", "people_involved", "target__organisation__name", "village__name")
+    SEARCH = ("title", "description", "target__organisation__name", "village__name")
+    SEARCH_IN_FULL = ("people_involved",)
     round = RoundChoiceField()
     group = GroupChoiceField()
     target = TargetChoiceField(label="巡察对象", required=False, queryset=RoundTarget.objects.none(),
@@ -161,8 +169,11 @@ class FindingListForm(ListForm):
     for_secretary_meeting = forms.BooleanField(label="只看列入书记专题会建议清单的", required=False)
     date_from, date_to = _date_fields("记录日期")
 
-    def __init__(self, *args, findings: QuerySet, **kwargs):
+    def __init__(self, *args, findings: QuerySet, in_full: QuerySet, **kwargs):
         super().__init__(*args, **kwargs)
+        self.in_full = in_full.values("pk")
+        if not in_full.exists():
+            del self.fields["for_secretary_meeting"]
         self.fields["round"].queryset = _rounds_of(findings)
         self.fields["group"].queryset = _groups_of(findings)
         self.fields["target"].queryset = RoundTarget.objects.filter(pk__in=findings.values("target_id")).select_related(
@@ -179,8 +190,18 @@ class FindingListForm(ListForm):
         if data.get("fed_back"):
             rows = rows.filter(fed_back_at__isnull=data["fed_back"] == "no")
         if data.get("for_secretary_meeting"):
-            rows = rows.filter(for_secretary_meeting=True)
+            rows = rows.filter(for_secretary_meeting=True, pk__in=self.in_full)
         return _date_range(rows, data, "recorded_at", moment=True)
+
+    def search(self, rows: QuerySet, text: str | None) -> QuerySet:
+        for word in (text or "").split()[:SEARCH_WORDS]:
+            condition = Q(pk__in=[])
+            for name in self.SEARCH:
+                condition |= Q(**{f"{name}__icontains": word})
+            for name in self.SEARCH_IN_FULL:
+                condition |= Q(**{f"{name}__icontains": word}, pk__in=self.in_full)
+            rows = rows.filter(condition)
+        return rows
 
 
 # ---------------------------------------------------------------- 谈话记录

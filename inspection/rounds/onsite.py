@@ -97,16 +97,40 @@ def _overseer_condition(user, perm: str, lookup: str) -> Q:
 # ---------------------------------------------------------------- visibility
 
 
+# What the group records for the office and the secretary's meeting, not for the inspected organisation:
+# shown only where the finding is seen in full (findings_in_full), never to the township committee.
+INTERNAL_FINDING_FIELDS = ("people_involved", "suggestion", "for_secretary_meeting", "recorded_by")
+
+
+def _in_full_condition(user) -> Q:
+    perm = "inspection.view_inspectionfinding"
+    return Q(round_id__in=member_round_ids(user)) | _overseer_condition(user, perm, "target__organisation__path")
+
+
+def findings_in_full(user) -> QuerySet:
+    """Findings `user` sees with their internal fields (INTERNAL_FINDING_FIELDS): as a group member (the
+    round's), the office, the leading group or discipline — not as the inspected organisation, which reads
+    the fed-back problem itself (visible_findings) without who is involved, the suggested handling, the
+    secretary's-meeting mark and the recorder."""
+    queryset = InspectionFinding.objects.all()
+    if not _active(user):
+        return queryset.none()
+    if user.is_superuser:
+        return queryset
+    return queryset.filter(_in_full_condition(user))
+
+
 def visible_findings(user) -> QuerySet:
     """Findings `user` may see: group members their round's; the office, leading group and discipline all
-    in their regions; a township committee only its own (and its villages') findings once fed back."""
+    in their regions; a township committee only its own (and its villages') findings once fed back (and
+    those without their internal fields: findings_in_full)."""
     queryset = InspectionFinding.objects.all()
     if not _active(user):
         return queryset.none()
     if user.is_superuser:
         return queryset
     perm = "inspection.view_inspectionfinding"
-    condition = Q(round_id__in=member_round_ids(user)) | _overseer_condition(user, perm, "target__organisation__path")
+    condition = _in_full_condition(user)
     readers = reader_paths(user, perm)
     if readers:
         condition |= Q(fed_back_at__isnull=False) & (
@@ -114,16 +138,28 @@ def visible_findings(user) -> QuerySet:
     return queryset.filter(condition)
 
 
+def talk_groups(user) -> QuerySet:
+    """The groups whose talk records `user` may see: a leader, deputy or member only his own groups (not the
+    other groups of their rounds, nor another round's group of the same township); the office and the
+    leading group every group in their regions; townships and discipline none."""
+    queryset = InspectionGroup.objects.all()
+    if not _active(user):
+        return queryset.none()
+    if user.is_superuser:
+        return queryset
+    condition = Q(pk__in=groups_of(user).values("pk")) | _overseer_condition(
+        user, "inspection.view_talkrecord", "township__path")
+    return queryset.filter(condition)
+
+
 def visible_talks(user) -> QuerySet:
-    """Talk records: the groups of the round, and the office and leading group (not townships)."""
+    """Talk records: those of the groups in `talk_groups` (lists, exports, documents, the audit log, home)."""
     queryset = TalkRecord.objects.all()
     if not _active(user):
         return queryset.none()
     if user.is_superuser:
         return queryset
-    condition = Q(round_id__in=member_round_ids(user)) | _overseer_condition(
-        user, "inspection.view_talkrecord", "target__organisation__path")
-    return queryset.filter(condition)
+    return queryset.filter(group__in=talk_groups(user).values("pk"))
 
 
 def visible_clues(user) -> QuerySet:
@@ -213,6 +249,46 @@ def _village_errors(group: InspectionGroup, target: RoundTarget, village) -> lis
     return [f"{village.name}不在{township.name}辖区内。"]
 
 
+# The level of a target's organisation (its tier) and the focus categories meant for it.
+TARGET_LEVELS = {"township": FocusCategory.AppliesTo.TOWNSHIP, "village": FocusCategory.AppliesTo.VILLAGE}
+LEVEL_NAMES = {"township": "乡镇党委", "village": "村级党组织"}
+
+
+def focus_level(focus: FocusCategory) -> str | None:
+    """Whom a category applies to, with its 聚焦: "township", "village", "both" — or None when the category
+    and its parent disagree (it then fits no target)."""
+    levels, seen, category = set(), set(), focus
+    while category is not None and category.pk not in seen:
+        seen.add(category.pk)
+        if category.applies_to != FocusCategory.AppliesTo.BOTH:
+            levels.add(category.applies_to)
+        category = category.parent
+    if len(levels) > 1:
+        return None
+    return levels.pop() if levels else FocusCategory.AppliesTo.BOTH
+
+
+def target_level(target: RoundTarget) -> str | None:
+    """"township" or "village": the level of the target's organisation."""
+    key = target.organisation.tier.key
+    return key if key in TARGET_LEVELS else None
+
+
+def focus_errors(target: RoundTarget, focus: FocusCategory) -> list[str]:
+    """A category of one level (乡镇党委 / 村级党组织) may not classify a problem of a target of the other
+    level: the round plan's 三、监督重点 gives each its own 三个聚焦, and the situation report files the
+    problem under the category's heading."""
+    level = target_level(target)
+    if level is None:
+        return []
+    applies = focus_level(focus)
+    if applies in (FocusCategory.AppliesTo.BOTH, TARGET_LEVELS[level]):
+        return []
+    meant_for = f"{FocusCategory.AppliesTo(applies).label}的" if applies is not None else "与其上级适用对象不一致的"
+    return [f"问题类别“{focus.title}”是{meant_for}监督重点，{target.organisation.name}是{LEVEL_NAMES[level]}，"
+            f"请选择适用于{LEVEL_NAMES[level]}的问题类别。"]
+
+
 def _date_errors(value, label: str, *, not_before=None, not_before_label="") -> list[str]:
     if value is None:
         return [f"请填写{label}。"]
@@ -244,6 +320,8 @@ def record_finding(
         errors.append("请选择问题类别（监督重点）。")
     elif focus.round_id != group.round_id:
         errors.append("所选问题类别不属于本轮巡察的监督重点。")
+    elif isinstance(target, RoundTarget):
+        errors += focus_errors(target, focus)
     title, description = (title or "").strip(), (description or "").strip()
     people_involved, suggestion = (people_involved or "").strip(), (suggestion or "").strip()
     if not title:

@@ -21,6 +21,22 @@ class TargetChoiceField(forms.ModelChoiceField):
         return f"{target.round.name} · {target.group.name} · {target.organisation.name}"
 
 
+class LevelSelect(forms.Select):
+    """A select whose options carry `data-level` (乡镇党委 "township", 村级党组织 "village", "both"), so that
+    the page offers only the focus categories of the chosen target's level (static/governance/forms.js)."""
+
+    def __init__(self, level_of, attrs=None):
+        super().__init__(attrs)
+        self.level_of = level_of
+
+    def create_option(self, name, value, label, selected, index, subindex=None, attrs=None):
+        option = super().create_option(name, value, label, selected, index, subindex, attrs)
+        instance = getattr(value, "instance", None)
+        if instance is not None:
+            option["attrs"]["data-level"] = self.level_of(instance) or "none"
+        return option
+
+
 class FocusChoiceField(forms.ModelChoiceField):
     """Focus categories in taxonomy order: each 聚焦 with whom it applies to (a round may hold the same 聚焦
     once for 乡镇党委 and once for 村级党组织), its sub-headings indented under it."""
@@ -60,11 +76,14 @@ def _paths_condition(lookup: str, paths) -> Q:
 
 class FindingForm(forms.Form):
     target = TargetChoiceField(label="巡察对象", queryset=RoundTarget.objects.none(),
+                               widget=LevelSelect(onsite.target_level),
                                error_messages={"required": "请选择巡察对象。", "invalid_choice": "所选巡察对象不是本组的巡察对象。"})
     village = RegionChoiceField(label="涉及村（社区）", required=False, queryset=Region.objects.none(),
                                 error_messages={"invalid_choice": "所选村（社区）不在本组巡察范围内。"},
                                 help_text="乡镇党委的问题可注明涉及的村（社区）")
     focus = FocusChoiceField(label="问题类别（监督重点）", queryset=FocusCategory.objects.none(),
+                             widget=LevelSelect(onsite.focus_level, attrs={"data-level-of": "id_target"}),
+                             help_text="只列出适用于所选巡察对象（乡镇党委或村级党组织）的类别",
                                    error_messages={"required": "请选择问题类别。", "invalid_choice": "所选问题类别不属于本轮巡察。"})
     title = forms.CharField(label="问题", max_length=300)
     description = forms.CharField(label="具体表现", widget=forms.Textarea(attrs={"rows": 4}),
@@ -75,13 +94,25 @@ class FindingForm(forms.Form):
 
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
-        targets = member_targets(user)
+        targets = member_targets(user).select_related("organisation__tier")
         self.fields["target"].queryset = targets
         round_ids = set(targets.values_list("round_id", flat=True))
-        self.fields["focus"].queryset = in_taxonomy_order(FocusCategory.objects.filter(round_id__in=round_ids))
+        # Only the levels of the user's targets (乡镇党委, 村级党组织); the page narrows to the chosen target's.
+        levels = {onsite.TARGET_LEVELS[key] for key in targets.values_list("organisation__tier__key", flat=True)
+                  if key in onsite.TARGET_LEVELS} | {FocusCategory.AppliesTo.BOTH}
+        self.fields["focus"].queryset = in_taxonomy_order(FocusCategory.objects.filter(
+            round_id__in=round_ids, applies_to__in=levels).exclude(parent__applies_to__in=set(
+                FocusCategory.AppliesTo) - levels).select_related("parent"))
         townships = set(targets.values_list("group__township__path", flat=True))
         self.fields["village"].queryset = Region.objects.filter(
             _paths_condition("path", townships), tier__key="village").order_by("path")
+
+    def clean(self):
+        data = super().clean()
+        if data.get("target") and data.get("focus"):
+            for error in onsite.focus_errors(data["target"], data["focus"]):
+                self.add_error("focus", error)
+        return data
 
 
 class TalkForm(forms.Form):

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from django.contrib import messages
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db.models import QuerySet
+from django.db.models import Exists, OuterRef, QuerySet
 from django.http import Http404
 from django.shortcuts import redirect
 from django.utils import timezone
@@ -71,15 +71,26 @@ def _name(user) -> str:
 
 
 def _findings_for(user):
-    return onsite.visible_findings(user).select_related(
+    """visible_findings, each marked `in_full` where the user may read its internal fields (not the
+    inspected organisation: onsite.findings_in_full)."""
+    in_full = onsite.findings_in_full(user).filter(pk=OuterRef("pk"))
+    return onsite.visible_findings(user).annotate(in_full=Exists(in_full)).select_related(
         "round", "group", "target__organisation", "village", "focus__parent", "recorded_by")
 
 
 def findings_for(user, params) -> tuple[FindingListForm, QuerySet[InspectionFinding]]:
     """The working papers the list and its export show: visible_findings, filtered, searched, ordered."""
     _require(user.has_perm("inspection.view_inspectionfinding") or _is_member(user), "您没有查看巡察问题底稿的权限。")
-    form = FindingListForm(params or None, findings=onsite.visible_findings(user))
+    form = FindingListForm(params or None, findings=onsite.visible_findings(user),
+                           in_full=onsite.findings_in_full(user))
     return form, form.apply(_findings_for(user))
+
+
+def feedback_day(finding: InspectionFinding):
+    """The feedback date the office recorded for the group (反馈日期), not the moment it clicked 反馈."""
+    if finding.fed_back_at is None:
+        return None
+    return finding.group.feedback_on or timezone.localtime(finding.fed_back_at).date()
 
 
 class FindingListView(LoginRequiredMixin, TemplateView):
@@ -96,19 +107,29 @@ class FindingListView(LoginRequiredMixin, TemplateView):
 
 
 class FindingExportView(LoginRequiredMixin, View):
-    """The working papers of the list (same filters, order, all pages) as .xlsx."""
+    """The working papers of the list (same filters, order, all pages) as .xlsx. The internal columns only
+    for those who read some finding in full, and filled only on the rows they read in full."""
 
     HEADERS = ["轮次", "巡察组", "巡察对象", "涉及村（社区）", "问题类别", "问题", "具体表现", "涉及人员", "处理建议",
-               "书记专题会建议", "记录人", "记录时间", "反馈时间"]
+               "书记专题会建议", "记录人", "记录时间", "反馈日期"]
+    INTERNAL = ("涉及人员", "处理建议", "书记专题会建议", "记录人")
 
     def get(self, request):
         _form, findings = findings_for(request.user, request.GET)
-        lines = ([f.round.name, f.group.name, f.target.organisation.name, f.village.name if f.village_id else "",
-                  f"{f.focus.parent.title} / {f.focus.title}" if f.focus.parent_id else f.focus.title,
-                  f.title, f.description, f.people_involved, f.suggestion, f.for_secretary_meeting,
-                  _name(f.recorded_by), _moment(f.recorded_at), _moment(f.fed_back_at)] for f in findings)
-        return xlsx_export(rows=lines, headers=self.HEADERS, sheet_title="问题底稿", filename="巡察问题底稿",
-                           by=request.user, action="inspection.finding.export", query=request.GET.urlencode())
+        with_internal = onsite.findings_in_full(request.user).exists()
+
+        def line(f):
+            internal = ([f.people_involved, f.suggestion, f.for_secretary_meeting, _name(f.recorded_by)] if f.in_full
+                        else ["", "", "", ""])
+            return [f.round.name, f.group.name, f.target.organisation.name, f.village.name if f.village_id else "",
+                    f"{f.focus.parent.title} / {f.focus.title}" if f.focus.parent_id else f.focus.title,
+                    f.title, f.description, *(internal if with_internal else []),
+                    _moment(f.recorded_at), _day(feedback_day(f))]
+
+        headers = [h for h in self.HEADERS if with_internal or h not in self.INTERNAL]
+        return xlsx_export(rows=(line(f) for f in findings), headers=headers, sheet_title="问题底稿",
+                           filename="巡察问题底稿", by=request.user, action="inspection.finding.export",
+                           query=request.GET.urlencode())
 
 
 class FindingCreateView(LoginRequiredMixin, TemplateView):
@@ -155,6 +176,7 @@ class FindingDetailView(LoginRequiredMixin, TemplateView):
     def get_context_data(self, **kwargs):
         finding = _finding_for(self.request.user, self.kwargs["pk"])
         return super().get_context_data(page_title=f"问题底稿：{finding.title}", finding=finding,
+                                        feedback_on=feedback_day(finding),
                                         attachments=list(attachments_of(finding).order_by("id")), **kwargs)
 
 

@@ -31,7 +31,7 @@ class PeopleChoiceField(forms.ModelMultipleChoiceField):
 class RoundForm(forms.Form):
     county = forms.ModelChoiceField(label="县", queryset=Region.objects.none(), empty_label=None)
     term = forms.CharField(label="届次", max_length=20, help_text="如：十五届")
-    number = forms.IntegerField(label="轮次", min_value=1)
+    number = forms.IntegerField(label="轮次", min_value=1, max_value=round_services.MAX_ROUND_NUMBER)
     name = forms.CharField(label="名称", max_length=100, help_text="如：十五届县委第二轮巡察")
     arrival_date = forms.DateField(label="进驻日期", widget=DATE)
     withdrawal_date = forms.DateField(label="撤回日期", widget=DATE)
@@ -53,7 +53,7 @@ def group_people(county: Region):
 
 
 class GroupForm(forms.Form):
-    number = forms.IntegerField(label="组号", min_value=1)
+    number = forms.IntegerField(label="组号", min_value=1, max_value=round_services.MAX_GROUP_NUMBER)
     name = forms.CharField(label="名称", max_length=50, help_text="如：第一巡察组")
     township = forms.ModelChoiceField(label="巡察乡镇", queryset=Region.objects.none())
     leader = PersonChoiceField(label="组长", queryset=get_user_model().objects.none(), required=False,
@@ -63,9 +63,12 @@ class GroupForm(forms.Form):
     members = PeopleChoiceField(label="组员", queryset=get_user_model().objects.none(), required=False,
                                 widget=forms.CheckboxSelectMultiple)
     inspect_all_villages = forms.BooleanField(label="巡察全部村（社区）", required=False)
-    fixed_villages = forms.IntegerField(label="固定巡察村数", min_value=0, initial=6)
-    mobile_villages = forms.IntegerField(label="机动巡察村数上限", min_value=0, initial=6)
-    mobile_days = forms.IntegerField(label="进驻后确定机动村的天数", min_value=0, initial=7)
+    fixed_villages = forms.IntegerField(label="固定巡察村数", min_value=0, max_value=round_services.MAX_VILLAGES,
+                                        initial=6)
+    mobile_villages = forms.IntegerField(label="机动巡察村数上限", min_value=0, max_value=round_services.MAX_VILLAGES,
+                                         initial=6)
+    mobile_days = forms.IntegerField(label="进驻后确定机动村的天数", min_value=0,
+                                     max_value=round_services.MAX_MOBILE_DAYS, initial=7)
 
     def __init__(self, *args, round=None, **kwargs):
         super().__init__(*args, **kwargs)

@@ -26,6 +26,13 @@ from .mobile_rules import add_mobile_target, may_decide, mobile_deadline  # noqa
 from .onsite import OVERSEER_PERMS, reader_paths
 
 ROLE_INSPECTION_GROUP = "inspection_group"
+# Domain bounds of a round's and a group's numbers (the forms offer the same): a county runs a handful of
+# rounds a term with one group per township; a township has at most a few hundred villages; the village
+# choice falls in the first days on site.
+MAX_ROUND_NUMBER = 99
+MAX_GROUP_NUMBER = 99
+MAX_VILLAGES = 999
+MAX_MOBILE_DAYS = 365
 CLASS_KEYS = [choice.value for choice in RoundTarget.VillageClass]
 
 _ROUND_FIELDS = ["county", "term", "number", "name", "arrival_date", "withdrawal_date", "rectification_months"]
@@ -183,8 +190,8 @@ def create_round(
     errors = []
     if not term:
         errors.append("请填写届次（如：十五届）。")
-    if not number or number < 1:
-        errors.append("轮次须为正整数。")
+    if not number or not 1 <= number <= MAX_ROUND_NUMBER:
+        errors.append(f"轮次须为 1 至 {MAX_ROUND_NUMBER} 的整数。")
     if not name:
         errors.append("请填写轮次名称（如：十五届县委第二轮巡察）。")
     if arrival_date is None or withdrawal_date is None:
@@ -230,8 +237,8 @@ def add_group(
     errors = []
     if _tier(township) != "township" or not township.path.startswith(round.county.path):
         errors.append(f"巡察乡镇须为{round.county.name}的乡镇。")
-    if not number or number < 1:
-        errors.append("组号须为正整数。")
+    if not number or not 1 <= number <= MAX_GROUP_NUMBER:
+        errors.append(f"组号须为 1 至 {MAX_GROUP_NUMBER} 的整数。")
     elif round.groups.filter(number=number).exists():
         errors.append(f"本轮已有第 {number} 组。")
     if not name:
@@ -240,8 +247,12 @@ def add_group(
         errors.append(f"本轮已有巡察组负责{township.name}。")
     if not inspect_all_villages and (fixed_villages is None or fixed_villages < 0):
         errors.append("固定巡察村数不能为负数。")
+    elif not inspect_all_villages and fixed_villages > MAX_VILLAGES:
+        errors.append(f"固定巡察村数不能超过 {MAX_VILLAGES}。")
     if mobile_villages is None or mobile_villages < 0 or mobile_days is None or mobile_days < 0:
         errors.append("机动巡察村数和天数不能为负数。")
+    elif mobile_villages > MAX_VILLAGES or mobile_days > MAX_MOBILE_DAYS:
+        errors.append(f"机动巡察村数不能超过 {MAX_VILLAGES}，确定机动村的天数不能超过 {MAX_MOBILE_DAYS}。")
     people = [person for person in [leader, *deputies, *members] if person is not None]
     if leader is not None and (leader in deputies or leader in members):
         errors.append("组长不能同时为副组长或组员。")

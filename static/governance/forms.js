@@ -57,4 +57,23 @@
     select.addEventListener("change", filterEvents);
     filterEvents();
   }
+
+  // <select data-level-of="id_target">: offer only the options whose data-level is the chosen target's
+  // level or "both" (the working papers' focus categories; the server checks it again on save).
+  document.querySelectorAll("select[data-level-of]").forEach(function (choice) {
+    var source = document.getElementById(choice.dataset.levelOf);
+    if (!source || !once(choice, "levelBound")) return;
+    var narrow = function () {
+      var picked = source.options[source.selectedIndex];
+      var level = picked ? picked.dataset.level : "";
+      Array.prototype.forEach.call(choice.options, function (option) {
+        var fits = !level || !option.dataset.level || option.dataset.level === "both" || option.dataset.level === level;
+        option.hidden = !fits;
+        option.disabled = !fits;
+        if (!fits && option.selected) choice.value = "";
+      });
+    };
+    source.addEventListener("change", narrow);
+    narrow();
+  });
 })();

@@ -292,3 +292,21 @@ def test_a_new_round_has_a_one_month_rectification_period_by_default(county, per
         rounds.create_round(by=personas["county_office"], county=county.county, term="十五届", number=10,
                             name="十五届县委第十轮巡察", arrival_date=datetime.date(2025, 3, 1),
                             withdrawal_date=datetime.date(2025, 4, 1), rectification_months=0)
+
+
+@pytest.mark.parametrize(("name", "expected"), [("第一巡察组", "县委第一巡察组"), ("县委第一巡察组", "县委第一巡察组"),
+                                                ("太平镇巡察组", "县委第一巡察组")])
+def test_plans_created_by_feedback_name_the_group_as_the_notice_does(taiping, personas, name, expected):
+    """The notice's opening reads "…县委第一巡察组对太平镇党委开展了巡察…" (the published shape), not the
+    group's bare name, and never "县委县委…"."""
+    from rectification.notices import build_notice
+
+    group, _ = taiping
+    group.name = name
+    _ready(group)
+    feedback.feed_back(by=personas["county_office"], group=group, feedback_on=group.round.withdrawal_date + 9 * DAY,
+                       feedback_document="反馈意见")
+    plan = RectificationPlan.objects.get(organisation=group.township)
+    assert plan.group_name == expected
+    opening = build_notice(plan)["paragraphs"]["opening"]
+    assert f"，{expected}对太平镇党委开展了巡察" in opening and "县委县委" not in opening

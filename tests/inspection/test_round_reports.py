@@ -164,13 +164,13 @@ def test_problem_list_numbers_continuously_in_focus_order(zhaocun_round):
 
 def test_situation_report_counts_come_from_the_data(zhaocun_round, county):
     group = zhaocun_round.group
-    data = round_reports.build_situation_report(group)
+    data = round_reports.build_situation_report(group, user=zhaocun_round.leader)
     text = round_reports.opening(data)
     assert "所辖 3 个村（社区）党组织" in text and "（其中机动巡察 1 个）" in text
     assert "个别谈话 4 人次" in text and "发现问题 7 个" in text and "乡镇党委 2 个、村（社区）5 个" in text
     assert "点人点事点问题 3 项" in text
     add_finding(group, zhaocun_round.focus["污染防治方面"], "秸秆焚烧管控不力", village=county.henan)
-    text = round_reports.opening(round_reports.build_situation_report(group))
+    text = round_reports.opening(round_reports.build_situation_report(group, user=zhaocun_round.leader))
     assert "发现问题 8 个" in text and "村（社区）6 个" in text
 
 
@@ -202,7 +202,7 @@ def test_one_list_per_village_numbered_from_one(zhaocun_round):
 
 
 def test_talk_report_counts_talks_by_position_kind(zhaocun_round):
-    data = round_reports.build_talk_report(zhaocun_round.group)
+    data = round_reports.build_talk_report(zhaocun_round.group, user=zhaocun_round.leader)
     assert data["by_kind"] == [
         {"kind": "乡镇党委领导班子成员", "count": 2},
         {"kind": "村（社区）“两委”干部", "count": 1},

@@ -149,7 +149,8 @@ def test_new_plan_takes_group_and_feedback_date_of_the_rounds_group(existing_rou
                                    feedback_on=D(2024, 6, 20))
     outcome = import_rectification(write_csv(tmp_path, [HEADER, item_row("1")]), organisation="太平镇/楼星村",
                                    round=ROUND)
-    assert (outcome.plan.group_name, outcome.plan.feedback_on) == ("第一巡察组", D(2024, 6, 20))
+    # named as the notice's opening names it (县委第一巡察组), as the plans the feedback creates
+    assert (outcome.plan.group_name, outcome.plan.feedback_on) == ("县委第一巡察组", D(2024, 6, 20))
 
 
 def test_reimporting_the_same_file_changes_nothing_and_writes_no_audit(county, tmp_path):
