@@ -95,7 +95,7 @@ def test_committee_progresses_an_item_and_publishes_the_notice_read_by_the_publi
 
     # ---- the notice cannot be drafted into a publishable text yet: item 3 has no 整改情况
     committee.get_by_role("link", name="整改进展情况通报").click()
-    expect(committee.get_by_role("alert")).to_contain_text("第 3 项问题缺少整改状态或整改情况")
+    expect(committee.get_by_role("alert").filter(has_text="缺少整改状态")).to_contain_text("第 3 项问题缺少整改状态或整改情况")
     journey.shot(committee, "notice-blocked-by-item-3")
     committee.go_back()
 
