@@ -58,6 +58,18 @@ def step(client, event, action, **data):
     return client.post(reverse("grid:event_action", args=[event.pk, action]), data)
 
 
+def reported_and_escalated_to_the_township(client, county, people, category) -> Event:
+    """A member's report, escalated by the grid leader and the village: it waits at the township office."""
+    as_user(client, people["grid_member"])
+    report_via_page(client, county, category)
+    event = Event.objects.get()
+    as_user(client, people["grid_leader"])
+    step(client, event, "handle", decision="escalate", reason="需村里协调")
+    as_user(client, people["village_cadre"])
+    step(client, event, "handle", decision="escalate", reason="村里解决不了")
+    return event
+
+
 # ------------------------------------------------------------------ reporting
 
 
@@ -157,13 +169,7 @@ def test_event_climbs_through_the_pages_and_comes_back_for_verification(client, 
 
 def test_verification_not_satisfied_returns_to_the_department_and_is_counted(client, county, people, category):
     p = people
-    as_user(client, p["grid_member"])
-    report_via_page(client, county, category)
-    event = Event.objects.get()
-    as_user(client, p["grid_leader"])
-    step(client, event, "handle", decision="escalate", reason="上报")
-    as_user(client, p["village_cadre"])
-    step(client, event, "handle", decision="escalate", reason="上报")
+    event = reported_and_escalated_to_the_township(client, county, people, category)
     as_user(client, p["township_office"])
     step(client, event, "handle", decision="dispatch", department=county.agriculture.pk)
     as_user(client, p["department"])
@@ -193,13 +199,7 @@ def test_wrong_role_or_region_cannot_triage(client, county, people, category, wh
 
 @pytest.mark.parametrize("who", ["grid_leader", "village_cadre", "zhaocun_office"])
 def test_wrong_role_or_region_cannot_dispatch(client, county, people, category, who):
-    as_user(client, people["grid_member"])
-    report_via_page(client, county, category)
-    event = Event.objects.get()
-    as_user(client, people["grid_leader"])
-    step(client, event, "handle", decision="escalate", reason="上报")
-    as_user(client, people["village_cadre"])
-    step(client, event, "handle", decision="escalate", reason="上报")
+    event = reported_and_escalated_to_the_township(client, county, people, category)
     as_user(client, people[who])
     response = step(client, event, "handle", decision="dispatch", department=county.agriculture.pk)
     assert response.status_code == (404 if who in OUT_OF_REGION else 403)
@@ -225,13 +225,7 @@ def test_dispatching_to_a_department_nobody_staffs_is_refused_and_the_choice_say
     """Nobody would see the department's step (nor its 督办): the township office is told before and
     when it dispatches, and the event stays with it."""
     traffic = Department.objects.create(region=county.taiping, name="交通办")
-    as_user(client, people["grid_member"])
-    report_via_page(client, county, category)
-    event = Event.objects.get()
-    as_user(client, people["grid_leader"])
-    step(client, event, "handle", decision="escalate", reason="需村里协调")
-    as_user(client, people["village_cadre"])
-    step(client, event, "handle", decision="escalate", reason="村里解决不了")
+    event = reported_and_escalated_to_the_township(client, county, people, category)
     as_user(client, people["township_office"])
     page = client.get(reverse("grid:event_detail", args=[event.pk])).content.decode()
     assert "交通办（暂无在岗人员，不能派单）" in page and "农业农村办（暂无在岗人员" not in page
