@@ -38,17 +38,21 @@ class RecordRule:
     In the audit log an entry of such a record is shown when the record's id is among the visible
     ones: one subquery per kind, whatever the page size."""
 
-    def __init__(self, model: type[Model], records: Callable[[object], QuerySet]):
+    def __init__(self, model: type[Model], records: Callable[[object], QuerySet],
+                 audit_records: Callable[[object], QuerySet] | None = None):
         self.model = model
         self._records = records
+        # Whose audit entries the user reads, when narrower than the records: an entry holds every
+        # field and names who wrote it, which a reader shown only part of the record must not see.
+        self._audit_records = audit_records or records
 
     def records(self, user) -> QuerySet:
         return self._records(user)
 
     def audit_condition(self, user) -> Q:
         # AuditEntry.object_id is text: compare it with the ids as text on every database.
-        visible_ids = self.records(user).order_by().annotate(_audit_object_id=Cast("pk", CharField())).values(
-            "_audit_object_id")
+        visible_ids = self._audit_records(user).order_by().annotate(
+            _audit_object_id=Cast("pk", CharField())).values("_audit_object_id")
         return Q(object_id__in=visible_ids)
 
 
@@ -61,9 +65,10 @@ def register(rule: VisibilityRule) -> None:
     _RULES[rule.model._meta.label] = rule
 
 
-def register_records(model: type[Model], records: Callable[[object], QuerySet]) -> None:
-    """Shorthand: register a RecordRule for `model`."""
-    register(RecordRule(model, records))
+def register_records(model: type[Model], records: Callable[[object], QuerySet],
+                     audit_records: Callable[[object], QuerySet] | None = None) -> None:
+    """Shorthand: register a RecordRule for `model` (`audit_records`: see RecordRule)."""
+    register(RecordRule(model, records, audit_records))
 
 
 def rule_for(model_or_label) -> VisibilityRule | None:

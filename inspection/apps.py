@@ -40,7 +40,8 @@ class InspectionConfig(AppConfig):
         visibility.register_records(RoundTarget, rounds.targets_visible)
         visibility.register_records(MobileProposal, rounds.proposals_visible)
         visibility.register_records(InspectionGroup, round_reports.groups_seen)
-        visibility.register_records(InspectionFinding, onsite.visible_findings)
+        # The inspected organisation reads its fed-back problems, not their internal fields or recorder.
+        visibility.register_records(InspectionFinding, onsite.visible_findings, onsite.findings_in_full)
         visibility.register_records(TalkRecord, onsite.visible_talks)
         visibility.register_records(ProblemClue, onsite.visible_clues)
         visibility.register_records(LookBack, onsite.visible_look_backs)

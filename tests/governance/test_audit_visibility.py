@@ -37,7 +37,10 @@ def logged_in(user) -> Client:
     return client
 
 
-def test_the_inspected_township_reads_a_working_papers_audit_entry_only_once_it_is_fed_back(r, county):
+def test_the_inspected_township_never_reads_a_working_papers_audit_entry(r, county):
+    """Before feedback the problem is the group's; after it the township reads the problem on its
+    findings page, but not the entry, which holds who is involved, the suggested handling and the
+    recorder (internal to the inspection)."""
     paper = finding(r, by=r.users["member2"], group=r.group2, target=r.taiping, title="镇党委议事规则不落实Q1",
                     people_involved="某副镇长", suggestion="建立议事规则")
     committee = logged_in(r.users["township_committee"])
@@ -47,8 +50,11 @@ def test_the_inspected_township_reads_a_working_papers_audit_entry_only_once_it_
     assert "议事规则不落实Q1" in page(logged_in(r.users["county_office"]), "system:audit")
 
     InspectionFinding.objects.filter(pk=paper.pk).update(fed_back_at=timezone.now())
-    assert "议事规则不落实Q1" in page(committee, "system:audit")
-    assert "议事规则不落实Q1" in page(committee, "system:region_detail", county.taiping.pk)
+    for name, args in (("system:audit", ()), ("system:region_detail", (county.taiping.pk,))):
+        shown = page(committee, name, *args)
+        assert "议事规则不落实Q1" not in shown and "某副镇长" not in shown
+    assert "议事规则不落实Q1" in page(committee, "inspection:onsite_findings")
+    assert "议事规则不落实Q1" in page(logged_in(r.users["county_office"]), "system:audit")
 
 
 def test_a_clue_entry_is_shown_only_to_those_who_may_read_the_clue(r):
