@@ -102,8 +102,8 @@ def build_world() -> World:
         description=f"{SECRET}事件描述", occurred_at=now - 2 * datetime.timedelta(hours=1),
         idempotency_key="sec-1", address=f"{SECRET}地址", files=[photo()])
     a["event_attachment"] = a["event"].attachments.first() if hasattr(a["event"], "attachments") else None
-    a["patrol_log"] = grid_patrols.record_patrol(
-        by=people["grid_member"], region=county.grid1, kind="daily", date=today,
+    a["patrol_log"] = grid_patrols.record_patrol(  # yesterday: today's 00:30 is still ahead just after midnight
+        by=people["grid_member"], region=county.grid1, kind="daily", date=today - datetime.timedelta(days=1),
         started_at=datetime.time(0, 0), ended_at=datetime.time(0, 30), route=f"{SECRET}路线", findings=f"{SECRET}巡查发现")
     a["diary"], _ = grid_patrols.write_diary(by=people["grid_member"], region=county.grid1, date=today,
                                               content=f"{SECRET}工作日志")
