@@ -41,7 +41,6 @@ from grid.models import (
 from inspection.models import (
     AssessmentExemption,
     CatalogItem,
-    FocusCategory,
     IncentiveRate,
     InspectionGroup,
     InspectionRound,
@@ -57,7 +56,7 @@ from inspection.models import (
 from inspection.patrol import findings as patrol_findings
 from inspection.patrol import reports as patrol_reports
 from inspection.rounds import onsite
-from inspection.rounds.focus_taxonomy import STANDARD_FOCUS_TAXONOMY
+from inspection.rounds.focus_taxonomy import STANDARD_FOCUS_TAXONOMY, ensure_focus
 from rectification import services as rectification_services
 from rectification.imports import import_rectification
 from rectification.models import Accountability, MoneyRecovered, PlanMeasure, PlanMeeting
@@ -1131,22 +1130,7 @@ class _Loader:
                                source="个别谈话", disposal="移交县纪委监委")
 
     def load_focus_taxonomy(self, round: InspectionRound) -> None:
-        existing = {(focus.parent_id, focus.applies_to, focus.title): focus for focus in round.focus_categories.all()}
-
-        def ensure(parent, applies_to, title, order):
-            focus = existing.get((getattr(parent, "pk", None), applies_to, title))
-            if focus is None:
-                focus = FocusCategory.objects.create(round=round, parent=parent, title=title, applies_to=applies_to,
-                                                     order=order)
-                audit.record("focus_category.create", actor=self.by, obj=focus,
-                             after=audit.snapshot(focus, ["round", "parent", "title", "applies_to", "order"]))
-                self.summary.focus_categories += 1
-            return focus
-
-        for order, (applies_to, title, headings) in enumerate(STANDARD_FOCUS_TAXONOMY, start=1):
-            top = ensure(None, applies_to, title, order)
-            for sub_order, heading in enumerate(headings, start=1):
-                ensure(top, applies_to, heading, sub_order)
+        self.summary.focus_categories += ensure_focus(round, STANDARD_FOCUS_TAXONOMY, by=self.by)
 
 
 @transaction.atomic

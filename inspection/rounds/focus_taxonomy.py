@@ -63,17 +63,27 @@ def give_round_its_focus(round: InspectionRound, *, by) -> int:
                 for top in rows if top.parent_id is None]
     else:
         tree = STANDARD_FOCUS_TAXONOMY
+    return ensure_focus(round, tree, by=by)
+
+
+def ensure_focus(round: InspectionRound, tree, *, by) -> int:
+    """Add to the round the categories of `tree` ((applies to, 聚焦, [sub-headings]), in order) that it
+    lacks, each audited. Returns how many were made."""
+    existing = {(focus.parent_id, focus.applies_to, focus.title): focus for focus in round.focus_categories.all()}
     made = 0
-    for order, (applies_to, title, headings) in enumerate(tree, start=1):
-        top = _create(round, None, applies_to, title, order, by)
-        made += 1
-        for sub_order, heading in enumerate(headings, start=1):
-            _create(round, top, applies_to, heading, sub_order, by)
+
+    def ensure(parent, applies_to, title, order) -> FocusCategory:
+        nonlocal made
+        focus = existing.get((getattr(parent, "pk", None), applies_to, title))
+        if focus is None:
+            focus = FocusCategory.objects.create(round=round, parent=parent, title=title, applies_to=applies_to,
+                                                 order=order)
+            audit.record("focus_category.create", actor=by, obj=focus, after=audit.snapshot(focus, _FOCUS_FIELDS))
             made += 1
+        return focus
+
+    for order, (applies_to, title, headings) in enumerate(tree, start=1):
+        top = ensure(None, applies_to, title, order)
+        for sub_order, heading in enumerate(headings, start=1):
+            ensure(top, applies_to, heading, sub_order)
     return made
-
-
-def _create(round, parent, applies_to, title, order, by) -> FocusCategory:
-    focus = FocusCategory.objects.create(round=round, parent=parent, title=title, applies_to=applies_to, order=order)
-    audit.record("focus_category.create", actor=by, obj=focus, after=audit.snapshot(focus, _FOCUS_FIELDS))
-    return focus
