@@ -154,13 +154,16 @@ class SortedForm(FilterForm):
 SEARCH_WORDS = 5
 
 
-def word_search(queryset: QuerySet, text: str | None, *fields: str) -> QuerySet:
+def word_search(queryset: QuerySet, text: str | None, *fields: str, limited: dict[str, Q] | None = None) -> QuerySet:
     """A list's search box: rows in which every word of `text` (up to five, split on spaces) appears
-    in one of `fields`, case-insensitive."""
+    in one of `fields`, case-insensitive; or in a field of `limited` on the rows its condition admits
+    (a field only some readers may see)."""
     for word in (text or "").split()[:SEARCH_WORDS]:
         condition = Q()
         for name in fields:
             condition |= Q(**{f"{name}__icontains": word})
+        for name, where in (limited or {}).items():
+            condition |= Q(**{f"{name}__icontains": word}) & where
         queryset = queryset.filter(condition)
     return queryset
 

@@ -10,7 +10,7 @@ from django import forms
 from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 
-from governance.listing import SEARCH_WORDS, SortedForm, Sorts, word_search
+from governance.listing import SortedForm, Sorts, word_search
 
 from ..models import (
     FocusCategory,
@@ -194,14 +194,8 @@ class FindingListForm(ListForm):
         return _date_range(rows, data, "recorded_at", moment=True)
 
     def search(self, rows: QuerySet, text: str | None) -> QuerySet:
-        for word in (text or "").split()[:SEARCH_WORDS]:
-            condition = Q(pk__in=[])
-            for name in self.SEARCH:
-                condition |= Q(**{f"{name}__icontains": word})
-            for name in self.SEARCH_IN_FULL:
-                condition |= Q(**{f"{name}__icontains": word}, pk__in=self.in_full)
-            rows = rows.filter(condition)
-        return rows
+        return word_search(rows, text, *self.SEARCH,
+                           limited={name: Q(pk__in=self.in_full) for name in self.SEARCH_IN_FULL})
 
 
 # ---------------------------------------------------------------- 谈话记录
