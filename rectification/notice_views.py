@@ -48,14 +48,13 @@ class PlanNoticesView(LoginRequiredMixin, TemplateView):
         plan = _plan_for(user, kwargs["pk"])
         versions = list(plan.notices.select_related("approved_by", "created_by", "template").order_by("-version"))
         open_version = next((n for n in versions if n.state != ProgressNotice.State.PUBLISHED), None)
-        data = notices.build_notice(plan)
         # The open version's text with its edits, as 审定 checks it (the approved text once approved);
-        # without one, what a new draft would print.
-        live = notices.build_notice(plan, notice=open_version) if open_version else data
+        # without one, what a new draft would print. The counts come from the items either way.
+        live = notices.build_notice(plan, notice=open_version)
         current = notices.notice_data(open_version) if open_version and open_version.content else live
         return super().get_context_data(
             page_title="整改进展情况通报", plan=plan, versions=versions, open_version=open_version,
-            counts=data["counts"], missing=notices.missing_results(live),
+            counts=live["counts"], missing=notices.missing_results(live),
             warnings=checks.notice_warnings(plan, current),
             may_draft=open_version is None and user.has_perm(notices.DRAFT_PERM, plan),
             may_approve=user.has_perm(notices.APPROVE_PERM, plan), **kwargs,
