@@ -274,10 +274,11 @@ def install() -> None:
 
     def formfield(self, **kwargs):
         low, high = integer_range(self)
+        asked_low, asked_high = kwargs.get("min_value"), kwargs.get("max_value")
         if low is not None:
-            kwargs["min_value"] = max(low, low if kwargs.get("min_value") is None else kwargs["min_value"])
+            kwargs["min_value"] = low if asked_low is None else max(low, asked_low)
         if high is not None:
-            kwargs["max_value"] = min(high, high if kwargs.get("max_value") is None else kwargs["max_value"])
+            kwargs["max_value"] = high if asked_high is None else min(high, asked_high)
         return model_integer_formfield(self, **kwargs)
 
     models.IntegerField.formfield = formfield
