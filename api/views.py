@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections import defaultdict
 
 from django.contrib.contenttypes.models import ContentType
+from django.core.exceptions import PermissionDenied
 from django.http import Http404
 from django.urls import reverse
 from drf_spectacular.types import OpenApiTypes
@@ -26,6 +27,7 @@ from grid import events as event_services
 from grid.access import get_object_for_user, region_grants, require_perm, scope
 from grid.event_forms import EventFilterForm
 from grid.event_lists import EVENT_SORTS, EventFilters, my_tasks, region_events, with_list_columns
+from grid.event_rules import may_view_events
 from grid.models import Department, Event, EventCategory, Post, Region, overdue_first
 from inspection.models import PatrolReport
 from inspection.patrol import circulars
@@ -231,7 +233,8 @@ class EventListView(PagedAPIView):
     @extend_schema(summary="辖区事件（与“辖区事件”页面相同的范围与筛选，最新在前）", parameters=EVENT_FILTER_PARAMS,
                    responses={200: s.EventSerializer(many=True), **_errors(400, 401, 403)}, tags=["网格事件"])
     def get(self, request):
-        require_perm(request.user, VIEW_EVENT)
+        if not may_view_events(request.user):
+            raise PermissionDenied("您没有查看事件的权限。")
         events = with_list_columns(region_events(request.user, _event_filters(request)))
         return _paginate(self, request, events, s.EventSerializer)
 

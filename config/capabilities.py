@@ -26,6 +26,7 @@ CAPABILITIES: tuple[Capability, ...] = (
     Capability("grid.handle_dispatched_event", "部门办理派单事件", "grid:my_tasks"),
     Capability("grid.verify_event", "核实办理结果", "grid:my_tasks"),
     Capability("grid.view_event", "查看辖区网格事件", "grid:events"),
+    Capability("grid.view_dispatched_event", "查看本部门承办的事件", "grid:events"),
     Capability("grid.export_event", "导出事件清单", "grid:events"),
     Capability("grid.add_patrollog", "记录巡查与工作日志", "grid:patrols"),
     Capability("grid.review_workdiary", "审核工作日志", "grid:diaries"),

@@ -9,7 +9,8 @@ from dataclasses import dataclass, field
 from django.contrib.auth.models import AnonymousUser
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import PermissionDenied
-from django.db.models import Model, Q, QuerySet
+from django.db.models import CharField, Model, Q, QuerySet
+from django.db.models.functions import Cast
 from django.http import Http404
 from guardian.backends import ObjectPermissionBackend
 from guardian.models import GroupObjectPermission, UserObjectPermission
@@ -27,9 +28,14 @@ class RegionGrants:
     """The region paths under which a user holds each permission ("app_label.codename")."""
 
     paths_by_perm: dict[str, list[str]] = field(default_factory=dict)
+    # The departments of the posts through which each permission is held (posts in a department).
+    departments_by_perm: dict[str, list[int]] = field(default_factory=dict)
 
     def paths(self, perm: str) -> list[str]:
         return self.paths_by_perm.get(perm, [])
+
+    def departments(self, perm: str) -> list[int]:
+        return self.departments_by_perm.get(perm, [])
 
     def covers(self, perm: str, path: str) -> bool:
         return any(path.startswith(prefix) for prefix in self.paths(perm))
@@ -54,14 +60,18 @@ def region_grants(user) -> RegionGrants:
     if cached is not None:
         return cached
     raw: dict[str, list[str]] = defaultdict(list)
+    departments: dict[str, set[int]] = defaultdict(set)
     if user is not None and user.is_authenticated and user.is_active:
         post_rows = (
             Post.objects.active()
             .filter(user=user, role__permissions__isnull=False)
-            .values_list("region__path", "role__permissions__content_type__app_label", "role__permissions__codename")
+            .values_list("region__path", "department_id", "role__permissions__content_type__app_label",
+                         "role__permissions__codename")
         )
-        for path, app_label, codename in post_rows:
+        for path, department_id, app_label, codename in post_rows:
             raw[f"{app_label}.{codename}"].append(path)
+            if department_id is not None:
+                departments[f"{app_label}.{codename}"].add(department_id)
 
         region_type = ContentType.objects.get_for_model(Region)
         guardian_rows = list(
@@ -80,7 +90,8 @@ def region_grants(user) -> RegionGrants:
             for pk, app_label, codename in guardian_rows:
                 if int(pk) in paths_by_pk:
                     raw[f"{app_label}.{codename}"].append(paths_by_pk[int(pk)])
-    grants = RegionGrants({perm: _minimal_prefixes(paths) for perm, paths in raw.items()})
+    grants = RegionGrants({perm: _minimal_prefixes(paths) for perm, paths in raw.items()},
+                          {perm: sorted(ids) for perm, ids in departments.items()})
     if user is not None:
         setattr(user, _CACHE_ATTR, grants)
     return grants
@@ -91,6 +102,24 @@ def forget_grants(user) -> None:
     for attr in (_CACHE_ATTR, EXPLICIT_ATTR):
         if user is not None and hasattr(user, attr):
             delattr(user, attr)
+
+
+def department_condition(user, model: type[Model], perm: str) -> Q | None:
+    """The records of `model` that `user` holds `perm` on through a post in a department, where the model
+    declares such a view (`department_views`: the permission asked → the permission the post's role
+    holds and the record's department field); None when there are none."""
+    via = getattr(model, "department_views", {}).get(perm)
+    if via is None:
+        return None
+    held, department_field = via
+    ids = region_grants(user).departments(held)
+    return Q(**{f"{department_field}__in": ids}) if ids else None
+
+
+def _department_covers(grants: RegionGrants, perm: str, obj) -> bool:
+    """department_condition, asked of one record."""
+    via = getattr(type(obj), "department_views", {}).get(perm)
+    return via is not None and getattr(obj, via[1], None) in grants.departments(via[0])
 
 
 def region_lookup(model) -> str:
@@ -132,7 +161,7 @@ class RegionPermissionBackend:
         if obj is None:
             return bool(grants.paths(perm))
         path = region_path_of(obj)
-        return path is not None and grants.covers(perm, path)
+        return (path is not None and grants.covers(perm, path)) or _department_covers(grants, perm, obj)
 
     def has_module_perms(self, user_obj, app_label):
         if not user_obj.is_active or isinstance(user_obj, AnonymousUser):
@@ -146,9 +175,11 @@ class RegionPermissionBackend:
         if obj is None:
             return grants.perms
         path = region_path_of(obj)
+        via_department = {perm for perm in getattr(type(obj), "department_views", {})
+                          if _department_covers(grants, perm, obj)}
         if path is None:
-            return set()
-        return {perm for perm in grants.perms if grants.covers(perm, path)}
+            return via_department
+        return {perm for perm in grants.perms if grants.covers(perm, path)} | via_department
 
 
 _ALL_READ = "*"  # a key of the memo: every single-object grant of the user has been read into it
@@ -211,6 +242,9 @@ def scope(user, queryset: QuerySet, perm: str) -> QuerySet:
     explicit = _explicitly_granted_pks(user, model, perm)
     if explicit:
         condition |= Q(pk__in=explicit)
+    by_department = department_condition(user, model, perm)
+    if by_department is not None:
+        condition |= by_department
     return queryset.filter(condition)
 
 
@@ -276,6 +310,12 @@ class RegionRule:
         grants = {"content_type": ContentType.objects.get_for_model(self.model), "permission__codename": codename}
         condition |= Q(object_id__in=UserObjectPermission.objects.filter(user=user, **grants).values("object_pk"))
         condition |= Q(object_id__in=GroupObjectPermission.objects.filter(group__user=user, **grants).values("object_pk"))
+        by_department = department_condition(user, self.model, self.perm)
+        if by_department is not None:
+            # AuditEntry.object_id is text: compare it with the ids as text on every database.
+            ids = self.model._default_manager.filter(by_department).order_by().annotate(
+                _audit_object_id=Cast("pk", CharField())).values("_audit_object_id")
+            condition |= Q(object_id__in=ids)
         return condition
 
 

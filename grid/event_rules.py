@@ -28,6 +28,16 @@ def handle_permission_for(region: Region) -> str:
     return HANDLE_PERMISSION_BY_TIER.get(region.tier.key, "grid.dispatch_event")
 
 
+# Who sees events at all: region-wide (view_event), or a department the events it handles
+# (view_dispatched_event, read by grid.access.scope as a view_event on those events).
+EVENT_VIEW_PERMS = ("grid.view_event", "grid.view_dispatched_event")
+
+
+def may_view_events(user) -> bool:
+    """Whether `user` may see some events (lists, charts); which ones is scope(user, …, "grid.view_event")."""
+    return any(user.has_perm(perm) for perm in EVENT_VIEW_PERMS)
+
+
 def may_verify(user, event: Event, policy: FlowPolicy) -> bool:
     """The policy's verifier: the reporter, the grid leader, both, or the county centre's callback."""
     verifier = policy.verifier

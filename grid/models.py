@@ -395,6 +395,10 @@ class Event(models.Model):
 
     objects = EventQuerySet.as_manager()
 
+    # A post in a department holds "view_dispatched_event" for the events its department handles
+    # (承办部门), not for its whole region: grid.access.scope and the permission backend read this.
+    department_views = {"grid.view_event": ("grid.view_dispatched_event", "department_id")}
+
     class Meta:
         verbose_name = "网格事件"
         verbose_name_plural = "网格事件"
@@ -405,6 +409,7 @@ class Event(models.Model):
             ("dispatch_event", "乡镇派单或处置事件"),
             ("centre_dispatch_event", "县网格化中心派单或回访事件"),
             ("handle_dispatched_event", "部门办理派单事件"),
+            ("view_dispatched_event", "查看本部门承办的事件"),
             ("verify_event", "核实事件办理结果"),
             ("export_event", "导出事件"),
         ]

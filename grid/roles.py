@@ -174,12 +174,19 @@ HOUSEHOLDS: dict[str, list[str]] = {
 }
 
 
+# A department sees the events dispatched to it (its 承办 events), not every event of its region: its
+# posts hold view_dispatched_event instead of the region-wide view_event granted at first.
+DEPARTMENT_EVENTS: dict[str, list[str]] = {"department": ["grid.view_dispatched_event"]}
+WITHDRAWN: dict[str, list[str]] = {"department": ["grid.view_event"]}
+
+
 def default_permissions(role_key: str) -> set[str]:
-    return (set(ROLES[role_key][2]) | set(EVENTS.get(role_key, [])) | set(BIG_PATROL.get(role_key, []))
+    return ((set(ROLES[role_key][2]) | set(EVENTS.get(role_key, [])) | set(BIG_PATROL.get(role_key, []))
             | set(INSPECTION.get(role_key, [])) | set(RECTIFICATION.get(role_key, []))
             | set(NOTICE_TEMPLATES.get(role_key, [])) | set(BIG_PATROL_WORK_RECORDS.get(role_key, []))
             | set(FLOW_POLICIES.get(role_key, [])) | set(COUNTY_CENTRE.get(role_key, []))
-            | set(PATROL_REVIEW.get(role_key, [])) | set(HOUSEHOLDS.get(role_key, [])))
+            | set(PATROL_REVIEW.get(role_key, [])) | set(HOUSEHOLDS.get(role_key, []))
+            | set(DEPARTMENT_EVENTS.get(role_key, []))) - set(WITHDRAWN.get(role_key, [])))
 
 
 def create_all_permissions(apps) -> None:
@@ -202,6 +209,19 @@ def grant_role_permissions(apps, mapping: dict[str, list[str]]) -> None:
         for perm in perms:
             app_label, codename = perm.split(".")
             role.permissions.add(Permission.objects.get(content_type__app_label=app_label, codename=codename))
+
+
+def withdraw_role_permissions(apps, mapping: dict[str, list[str]]) -> None:
+    """Take permissions away from the roles (a data migration's frozen mapping)."""
+    Role = apps.get_model("grid", "Role")
+    Permission = apps.get_model("auth", "Permission")
+    for key, perms in mapping.items():
+        role = Role.objects.filter(key=key).first()
+        if role is None:
+            continue
+        for perm in perms:
+            app_label, codename = perm.split(".")
+            role.permissions.remove(*Permission.objects.filter(content_type__app_label=app_label, codename=codename))
 
 
 def sync_role_defaults(apps, schema_editor=None) -> None:

@@ -5,8 +5,7 @@ from django.urls import path
 from governance.site import AreaApp, MenuLink
 
 from . import event_views, flow_policy_views, household_views, mobile_views, patrol_views
-
-EVENT_VIEWERS = ("grid.view_event",)
+from .event_rules import EVENT_VIEW_PERMS as EVENT_VIEWERS
 
 
 class GridApp(AreaApp):

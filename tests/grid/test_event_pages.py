@@ -181,7 +181,8 @@ def test_verification_not_satisfied_returns_to_the_department_and_is_counted(cli
     assert event.status == Event.Status.DISPATCHED and event.return_count == 1
 
 
-OUT_OF_REGION = ("leader2", "zhaocun_office")  # posts that do not cover the event's region
+# Who may not see the event: posts that do not cover its region, and a department it was not dispatched to.
+OUT_OF_REGION = ("leader2", "zhaocun_office", "department")
 
 
 @pytest.mark.parametrize("who", ["grid_member", "leader2", "zhaocun_office", "outsider", "department"])
@@ -191,7 +192,7 @@ def test_wrong_role_or_region_cannot_triage(client, county, people, category, wh
     event = Event.objects.get()
     as_user(client, people[who])
     response = step(client, event, "handle", decision="escalate", reason="试图越权")
-    # outside the event's region the step answers as for a missing event
+    # to whom may not see the event the step answers as for a missing event
     assert response.status_code == (404 if who in OUT_OF_REGION else 403)
     event.refresh_from_db()
     assert event.handling_region == county.grid1
