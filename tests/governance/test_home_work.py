@@ -25,11 +25,10 @@ from inspection.rounds import round_services as rounds
 from rectification import states
 from rectification.models import ProgressNotice, RectificationItem, RectificationPlan
 
-TODAY = timezone.localdate()
-
 
 def days(n: int) -> datetime.date:
-    return TODAY + datetime.timedelta(days=n)
+    """Today plus n days, today read when the test runs (not when the module is imported)."""
+    return timezone.localdate() + datetime.timedelta(days=n)
 
 
 def labels(queues) -> dict[str, int]:

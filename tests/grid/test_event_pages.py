@@ -99,7 +99,9 @@ def test_submitting_the_same_report_twice_creates_one_event(client, county, peop
 @pytest.mark.parametrize(
     "changes, message",
     [
-        ({"occurred_at": (timezone.localtime() + datetime.timedelta(days=1)).strftime("%Y-%m-%dT%H:%M")}, "发生时间不能晚于当前时间"),
+        # this minute tomorrow: a function, read when the test runs (not when the module is imported)
+        ({"occurred_at": lambda: f"{timezone.localtime() + datetime.timedelta(days=1):%Y-%m-%dT%H:%M}"},
+         "发生时间不能晚于当前时间"),
         ({"latitude": "91", "longitude": "120"}, "纬度超出范围"),
         ({"latitude": "30", "longitude": ""}, "经纬度须同时填写"),
         ({"title": ""}, "必填项"),
@@ -108,6 +110,7 @@ def test_submitting_the_same_report_twice_creates_one_event(client, county, peop
     ],
 )
 def test_bad_report_input_gets_a_chinese_error_and_writes_nothing(client, county, people, category, changes, message):
+    changes = {key: value() if callable(value) else value for key, value in changes.items()}
     as_user(client, people["grid_member"])
     response = report_via_page(client, county, category, **changes)
     assert response.status_code == 422

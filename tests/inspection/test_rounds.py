@@ -19,11 +19,10 @@ from inspection.models import InspectionGroup, InspectionRound, MobileProposal, 
 from inspection.rounds import round_services as rounds
 from inspection.rounds.mobile_inspection_flow import MobileInspectionFlow
 
-TODAY = timezone.localdate()
-
 
 def days(n: int) -> datetime.date:
-    return TODAY + datetime.timedelta(days=n)
+    """Today plus n days, today read when the test runs (not when the module is imported)."""
+    return timezone.localdate() + datetime.timedelta(days=n)
 
 
 @pytest.fixture
@@ -289,7 +288,7 @@ def test_group_members_see_only_their_own_rounds_targets(people, county, group):
 
 def test_a_group_member_whose_post_ended_sees_nothing(people, county, group):
 
-    Post.objects.filter(user=people["zu_member"]).update(end_date=TODAY)
+    Post.objects.filter(user=people["zu_member"]).update(end_date=timezone.localdate())
     assert not rounds.targets_visible(people["zu_member"]).exists()
 
 

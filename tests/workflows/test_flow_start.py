@@ -29,13 +29,16 @@ def category(db):
     return EventCategory.objects.create(code="T01", name="乱搭乱建", parent=parent)
 
 
-OCCURRED = timezone.now() - datetime.timedelta(hours=1)
+@pytest.fixture
+def occurred():
+    """An hour ago, read when the test runs (not at import); a test's reports share it (rows_of compares)."""
+    return timezone.now() - datetime.timedelta(hours=1)
 
 
-def report(user, region, category, key):
+def report(user, region, category, key, occurred):
     return events.report_event(
         by=user, region=region, category=category, title="违建", description="村口新建棚舍",
-        occurred_at=OCCURRED, idempotency_key=key,
+        occurred_at=occurred, idempotency_key=key,
         latitude="30.1", longitude="120.2", address="村口",
     )
 
@@ -71,7 +74,7 @@ def rows_of(event: Event) -> dict:
 
 @needs_postgresql
 def test_one_statement_writes_the_rows_of_the_orm_path_and_viewflow(
-    county, personas, category, monkeypatch, django_capture_on_commit_callbacks,
+    county, personas, category, occurred, monkeypatch, django_capture_on_commit_callbacks,
 ):
     from governance.celery import app
 
@@ -79,7 +82,7 @@ def test_one_statement_writes_the_rows_of_the_orm_path_and_viewflow(
     member = personas["grid_member"]
     with django_capture_on_commit_callbacks(execute=False):
         monkeypatch.setattr(one_statement, "supported", lambda: False)
-        by_orm, _ = report(member, county.micro1, category, "orm")
+        by_orm, _ = report(member, county.micro1, category, "orm", occurred)
         monkeypatch.undo()
         monkeypatch.setitem(app.conf, "task_always_eager", False)
         started = []
@@ -87,7 +90,7 @@ def test_one_statement_writes_the_rows_of_the_orm_path_and_viewflow(
                              dispatch_uid="test_flow_start")
         try:
             with CaptureQueriesContext(connection) as queries:
-                in_one, created = report(member, county.micro1, category, "one")
+                in_one, created = report(member, county.micro1, category, "one", occurred)
         finally:
             flow_started.disconnect(sender=EventFlow, dispatch_uid="test_flow_start")
 
@@ -101,10 +104,12 @@ def test_one_statement_writes_the_rows_of_the_orm_path_and_viewflow(
 
 
 @needs_postgresql
-def test_a_repeated_report_in_one_statement_returns_the_first_and_writes_nothing(county, personas, category):
-    first, created = report(personas["grid_member"], county.micro1, category, "same")
+def test_a_repeated_report_in_one_statement_returns_the_first_and_writes_nothing(
+    county, personas, category, occurred,
+):
+    first, created = report(personas["grid_member"], county.micro1, category, "same", occurred)
     counts = (Event.objects.count(), Task.objects.count(), AuditEntry.objects.count(), TaskDeadline.objects.count())
-    again, created_again = report(personas["grid_member"], county.micro1, category, "same")
+    again, created_again = report(personas["grid_member"], county.micro1, category, "same", occurred)
     assert created and not created_again and again.pk == first.pk
     assert (Event.objects.count(), Task.objects.count(), AuditEntry.objects.count(),
             TaskDeadline.objects.count()) == counts
