@@ -15,7 +15,7 @@ from governance.listing import word_search
 from .access import _minimal_prefixes, region_grants, scope
 from .areas import in_area
 from .category_catalogue import catalogue_cache
-from .event_rules import STEP_BY_STATUS
+from .event_rules import STEP_BY_STATUS, may_verify
 from .events import HANDLE_PERMISSION_BY_TIER
 from .flow_policy import policy_of, step_name
 from .models import Event, FlowPolicy, Post, Region, overdue_first, overdue_q
@@ -35,6 +35,10 @@ def _regions_under(prefixes_by_key: dict[str, list[str]]) -> dict[str, list[tupl
         key: [(pk, tier) for pk, path, tier in rows if any(path.startswith(prefix) for prefix in paths)]
         for key, paths in prefixes_by_key.items()
     }
+
+
+# Who may record a disposal (就地处置 at a tier, or a department's result).
+DISPOSING_PERMS = {*HANDLE_PERMISSION_BY_TIER.values(), "grid.handle_dispatched_event"}
 
 
 def my_tasks(user) -> QuerySet[Event]:
@@ -71,8 +75,14 @@ def my_tasks(user) -> QuerySet[Event]:
             no_policy | Q(flow_policy__verifier__in=[verifier.GRID_LEADER, verifier.REPORTER_OR_GRID_LEADER]))
     if regions["callback"]:
         verifiable |= Q(region_id__in=[pk for pk, _ in regions["callback"]], flow_policy__verifier=verifier.CALLBACK)
-    condition |= Q(status=Event.Status.VERIFYING) & verifiable
-    return Event.objects.filter(condition)
+    to_verify = Q(status=Event.Status.VERIFYING) & verifiable
+    if not grants.perms & DISPOSING_PERMS:
+        return Event.objects.filter(condition | to_verify)
+    # Whoever recorded a disposal verifies it only when nobody else may (grid.event_rules.verifiers).
+    own = [event.pk for event in Event.objects.filter(to_verify, disposed_by=user).select_related("region")
+           if may_verify(user, event, policy_of(event))]
+    condition |= to_verify & ~Q(disposed_by=user)
+    return Event.objects.filter(condition | Q(pk__in=own) if own else condition)
 
 
 # My tasks' own order after "overdue first": the nearest deadline (the open step's), then the oldest.

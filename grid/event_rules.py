@@ -3,6 +3,7 @@ EventFlow and the event services alike. The event's flow policy version says who
 
 from __future__ import annotations
 
+from django.contrib.auth import get_user_model
 from django.utils import timezone
 
 from . import event_counts
@@ -38,7 +39,7 @@ def may_view_events(user) -> bool:
     return any(user.has_perm(perm) for perm in EVENT_VIEW_PERMS)
 
 
-def may_verify(user, event: Event, policy: FlowPolicy) -> bool:
+def _policy_lets_verify(user, event: Event, policy: FlowPolicy) -> bool:
     """The policy's verifier: the reporter, the grid leader, both, or the county centre's callback."""
     verifier = policy.verifier
     if verifier == FlowPolicy.Verifier.REPORTER:
@@ -48,6 +49,51 @@ def may_verify(user, event: Event, policy: FlowPolicy) -> bool:
     if verifier == FlowPolicy.Verifier.CALLBACK:
         return user.has_perm("grid.centre_dispatch_event", event.region)
     return user.pk == event.reporter_id or user.has_perm("grid.verify_event", event.region)
+
+
+def verify_candidates(event: Event, policy: FlowPolicy, holders_of) -> list[int]:
+    """Everyone (user ids) the policy lets verify `event`: its reporter if still active, and/or the
+    active holders of the verifying permission over its region by their posts (`holders_of(perm,
+    region)`, e.g. grid.task_holders.Holders.of)."""
+    verifier = policy.verifier
+    ids: list[int] = []
+    if verifier in (FlowPolicy.Verifier.REPORTER, FlowPolicy.Verifier.REPORTER_OR_GRID_LEADER):
+        if event.reporter_id and get_user_model().objects.filter(pk=event.reporter_id, is_active=True).exists():
+            ids.append(event.reporter_id)
+    if verifier in (FlowPolicy.Verifier.GRID_LEADER, FlowPolicy.Verifier.REPORTER_OR_GRID_LEADER):
+        ids += holders_of("grid.verify_event", event.region)
+    if verifier == FlowPolicy.Verifier.CALLBACK:
+        ids += holders_of("grid.centre_dispatch_event", event.region)
+    return list(dict.fromkeys(ids))
+
+
+def verifiers(event: Event, policy: FlowPolicy, holders_of) -> list[int]:
+    """Who verifies `event`: the candidates other than whoever recorded its disposal, so that a result
+    is checked by someone else; the disposer only when nobody else may (e.g. a grid leader who
+    reported, disposed and is the grid's only leader)."""
+    candidates = verify_candidates(event, policy, holders_of)
+    others = [pk for pk in candidates if pk != event.disposed_by_id]
+    return others or candidates
+
+
+def holders_by_post(perm: str, region: Region) -> list[int]:
+    """The active users whose posts hold `perm` at `region` or above (one query)."""
+    app_label, codename = perm.split(".", 1)
+    step = Region.steplen
+    above = [region.path[:end] for end in range(step, len(region.path) + 1, step)]
+    return list(Post.objects.active().filter(
+        region__path__in=above, user__is_active=True, role__permissions__codename=codename,
+        role__permissions__content_type__app_label=app_label).values_list("user_id", flat=True).distinct())
+
+
+def may_verify(user, event: Event, policy: FlowPolicy) -> bool:
+    """The policy lets `user` verify, and the result is not theirs to check while someone else may."""
+    if not _policy_lets_verify(user, event, policy):
+        return False
+    if event.disposed_by_id != user.pk:
+        return True
+    chosen = verifiers(event, policy, holders_by_post)
+    return not chosen or user.pk in chosen  # (nobody by post: the policy's word stands)
 
 
 # The flow step an open event waits at, by its status (kept in step with the flow's open task by grid.events).

@@ -252,6 +252,8 @@ class EventDetailView(LoginRequiredMixin, TemplateView):
             case=case, disposal_result=case_record.disposal_result(event),
             duplicates=event.duplicates.all()[:20] if getattr(event, "has_duplicates", True) else [],
             may_rate=event.status == Event.Status.CLOSED and event.rating is None and user.pk == event.reporter_id,
+            verified_by_others=(event.status == Event.Status.VERIFYING and event.disposed_by_id == user.pk
+                                and "verify" not in decisions),
             rating_form=RatingForm(),
             **kwargs,
         )

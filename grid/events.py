@@ -348,7 +348,7 @@ def handle_event(
             inspected = evidence.inspect_uploads(files)
             if not inspected:
                 raise EventError("就地处置结案须上传至少一份处置佐证（照片或文档）。")
-            event.result, event.status = result.strip(), Event.Status.VERIFYING
+            event.result, event.status, event.disposed_by = result.strip(), Event.Status.VERIFYING, by
         elif decision == "escalate":
             if not reason.strip():
                 raise EventError("请填写上报理由。")
@@ -471,7 +471,7 @@ def department_handle_event(event: Event, *, by, decision: str, result: str = ""
             inspected = evidence.inspect_uploads(files)
             if not inspected:
                 raise EventError("部门办结须上传至少一份办理佐证。")
-            event.result, event.status = result.strip(), Event.Status.VERIFYING
+            event.result, event.status, event.disposed_by = result.strip(), Event.Status.VERIFYING, by
         elif decision == "send_back":
             policy = policy_of(event)
             if not policy.department_may_send_back:

@@ -381,6 +381,10 @@ class Event(models.Model):
         "self", verbose_name="重复于", null=True, blank=True, on_delete=models.PROTECT, related_name="duplicates"
     )
     result = models.TextField("办理结果", blank=True)
+    disposed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name="处置人", null=True, blank=True, on_delete=models.SET_NULL,
+        related_name="+", help_text="最近一次就地处置或部门办结的办理人：另有可核实的人时，他不核实自己的处置",
+    )
     rejection_reason = models.TextField("驳回理由", blank=True)
     return_count = models.PositiveIntegerField("核实不满意退回次数", default=0)
     step_due_at = models.DateTimeField(

@@ -3,7 +3,7 @@ scan (督办) both ask, with the regions and posts read once per scan."""
 
 from __future__ import annotations
 
-from .event_rules import HANDLE_PERMISSION_BY_TIER
+from .event_rules import HANDLE_PERMISSION_BY_TIER, verifiers
 from .flow_policy import DEFAULT_POLICY, policy_of
 from .models import Event, FlowPolicy, Post, Region
 
@@ -110,5 +110,9 @@ def recipients_of_task(task, event: Event, holders: Holders) -> tuple[list[int],
     else:  # verification: the reporter, and the grid leader above them
         holding = [event.reporter_id]
         above = holders.of("grid.verify_event", event.region)
+    if step not in ("handle", "department_handle") and event.disposed_by_id:
+        # Not the disposer while someone else may verify (grid.event_rules.verifiers).
+        chosen = verifiers(event, policy, holders.of)
+        holding = [pk for pk in holding if pk in chosen] or chosen or holding
     holding = [pk for pk in holding if pk]
     return holding, [pk for pk in above if pk not in holding]
