@@ -52,3 +52,26 @@ class UncountedPage:
 
     def previous_page_number(self) -> int:
         return self.number - 1
+
+
+class Concatenation:
+    """Two querysets read as one list, every row of the first before those of the second, each part in
+    its own order (so that each can be read along an index rather than the whole set sorted): what
+    UncountedPage asks of a queryset, slices and count(). A slice reads the first part, and the second
+    only when the first runs out (counting the first only when the slice starts past its end)."""
+
+    def __init__(self, first, second):
+        self.first, self.second = first, second
+
+    def count(self) -> int:
+        return self.first.count() + self.second.count()
+
+    def __getitem__(self, window: slice) -> list:
+        start, stop = window.start or 0, window.stop
+        rows = list(self.first[start:stop])
+        if len(rows) == stop - start:
+            return rows
+        in_first = start + len(rows) if rows or not start else self.first.count()
+        second_start = max(0, start - in_first)
+        return rows + list(self.second[second_start:second_start + (stop - start) - len(rows)])
+

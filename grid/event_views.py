@@ -36,6 +36,7 @@ from .event_lists import (
     STEP_BY_STATUS,
     EventFilters,
     attach_page_relations,
+    events_for_list_page,
     merge_candidates,
     my_tasks,
     open_step_label,
@@ -126,8 +127,7 @@ class EventListView(LoginRequiredMixin, TemplateView):
             raise PermissionDenied("您没有查看事件的权限。")
         filters_html, filters = filter_bar(self.request, "grid:events",
                                            lambda data: EventFilterForm(data, user=user), EventFilters())
-        events = with_page_columns(region_events(user, filters))
-        page = UncountedPage(events, self.request.GET.get("page"), PAGE_SIZE)
+        page = UncountedPage(events_for_list_page(user, filters), self.request.GET.get("page"), PAGE_SIZE)
         attach_page_relations(page.object_list)
         return super().get_context_data(
             page_title="辖区事件", filters_html=filters_html, page=page, rows=event_list_rows(page, "没有符合条件的事件。"),

@@ -136,3 +136,29 @@ def test_a_rejected_event_keeps_no_deadline(personas, late):
     rejected = events.handle_event(late, by=personas["grid_leader"], decision="reject", reason="不属于网格事项")
     assert rejected.status == Event.Status.REJECTED and rejected.step_due_at is None
     assert Event.objects.get(pk=late.pk).step_due_at is None
+
+
+def test_every_page_of_overdue_first_is_the_one_order_by_read_in_two_parts(county, personas, category):
+    """The list reads "超期的在前" as the overdue events, then the others, each newest first: every page
+    (across the boundary and past the end) holds the rows the single ORDER BY gives."""
+    from governance.paging import UncountedPage
+    from grid.event_lists import EventFilters, events_for_list_page, region_events
+
+    now = timezone.now()
+    for n in range(11):
+        event = report(personas, county, category, f"事件{n}")
+        if n % 3 == 0:  # every third overdue, some of them old, some new
+            events.set_step_due(event, now - datetime.timedelta(minutes=n + 1))
+    Event.objects.filter(title="事件4").update(step_due_at=None)  # open without a deadline: not overdue
+    Event.objects.filter(title="事件7").update(status=Event.Status.CLOSED,  # past its deadline but closed
+                                             step_due_at=now - datetime.timedelta(days=1))
+    office = fresh(personas["township_office"])
+    filters = EventFilters(sort="overdue")
+    expected = [event.pk for event in region_events(office, filters)]
+    assert len(expected) == 11 and [Event.objects.get(pk=pk).is_overdue for pk in expected[:4]] == [True] * 4
+    for per_page in (2, 3, 4, 5, 50):
+        for number in range(1, 8):
+            page = UncountedPage(events_for_list_page(office, filters), number, per_page)
+            start = (page.number - 1) * per_page
+            assert [event.pk for event in page] == expected[start:start + per_page], (per_page, number)
+            assert page.has_next() == (start + per_page < len(expected))
