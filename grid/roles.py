@@ -197,31 +197,28 @@ def create_all_permissions(apps) -> None:
         app_config.models_module = None
 
 
-def grant_role_permissions(apps, mapping: dict[str, list[str]]) -> None:
-    """Add the permissions of one capability to the roles (a data migration's frozen mapping)."""
-    create_all_permissions(apps)
+def _roles_and_permissions(apps, mapping: dict[str, list[str]]):
+    """(role, its permissions of the mapping) for each role of a data migration's frozen mapping that exists."""
     Role = apps.get_model("grid", "Role")
     Permission = apps.get_model("auth", "Permission")
     for key, perms in mapping.items():
         role = Role.objects.filter(key=key).first()
-        if role is None:
-            continue
-        for perm in perms:
-            app_label, codename = perm.split(".")
-            role.permissions.add(Permission.objects.get(content_type__app_label=app_label, codename=codename))
+        if role is not None:
+            yield role, [Permission.objects.get(content_type__app_label=perm.split(".")[0], codename=perm.split(".")[1])
+                         for perm in perms]
+
+
+def grant_role_permissions(apps, mapping: dict[str, list[str]]) -> None:
+    """Add the permissions of one capability to the roles (a data migration's frozen mapping)."""
+    create_all_permissions(apps)
+    for role, permissions in _roles_and_permissions(apps, mapping):
+        role.permissions.add(*permissions)
 
 
 def withdraw_role_permissions(apps, mapping: dict[str, list[str]]) -> None:
     """Take permissions away from the roles (a data migration's frozen mapping)."""
-    Role = apps.get_model("grid", "Role")
-    Permission = apps.get_model("auth", "Permission")
-    for key, perms in mapping.items():
-        role = Role.objects.filter(key=key).first()
-        if role is None:
-            continue
-        for perm in perms:
-            app_label, codename = perm.split(".")
-            role.permissions.remove(*Permission.objects.filter(content_type__app_label=app_label, codename=codename))
+    for role, permissions in _roles_and_permissions(apps, mapping):
+        role.permissions.remove(*permissions)
 
 
 def sync_role_defaults(apps, schema_editor=None) -> None:

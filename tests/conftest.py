@@ -21,7 +21,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from PIL import Image
 
 from grid import services
-from grid.models import Region, Role, Tier
+from grid.models import EventCategory, Region, Role, Tier
 
 
 @dataclass
@@ -89,6 +89,13 @@ def personas(county) -> dict:
         users[role_key] = user
     users["outsider"], _ = services.ensure_user("outsider", password="Test@2026pw")
     return users
+
+
+@pytest.fixture
+def category(db):
+    """An event category (测试大类 › 乱搭乱建) for reports."""
+    parent = EventCategory.objects.create(code="T", name="测试大类")
+    return EventCategory.objects.create(code="T01", name="乱搭乱建", parent=parent)
 
 
 @pytest.fixture(autouse=True)

@@ -13,7 +13,7 @@ from rest_framework.test import APIClient
 from api import credentials
 from grid import events as event_services
 from grid import services
-from grid.models import EventCategory, Role
+from grid.models import Role
 from inspection.models import CatalogItem, PatrolCategory
 from inspection.patrol import reports
 from rectification.models import ProgressNotice
@@ -43,12 +43,6 @@ def api_as(user) -> APIClient:
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Token {key}")
     return client
-
-
-@pytest.fixture
-def category(db):
-    parent = EventCategory.objects.create(code="T", name="测试大类")
-    return EventCategory.objects.create(code="T01", name="乱搭乱建", parent=parent)
 
 
 @pytest.fixture

@@ -7,18 +7,12 @@ from django.urls import reverse
 from governance.models import Attachment
 from grid import services
 from grid.access import scope
-from grid.models import Department, Event, EventCategory, Role
+from grid.models import Department, Event, Role
 from tests.api.conftest import api_as
 from tests.conftest import photo
 from tests.grid.test_event_pages import as_user, report_via_page, step
 
 pytestmark = pytest.mark.usefixtures("media_in_tmp")
-
-
-@pytest.fixture
-def category(db):
-    parent = EventCategory.objects.create(code="T", name="测试大类")
-    return EventCategory.objects.create(code="T01", name="乱搭乱建", parent=parent)
 
 
 @pytest.fixture

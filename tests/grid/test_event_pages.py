@@ -12,16 +12,10 @@ from openpyxl import load_workbook
 
 from governance.models import Attachment, AuditEntry
 from grid import services
-from grid.models import CategoryRouting, Department, Event, EventCategory, Role
+from grid.models import CategoryRouting, Department, Event, Role
 from tests.conftest import photo
 
 pytestmark = pytest.mark.usefixtures("media_in_tmp")
-
-
-@pytest.fixture
-def category(db):
-    parent = EventCategory.objects.create(code="T", name="测试大类")
-    return EventCategory.objects.create(code="T01", name="乱搭乱建", parent=parent)
 
 
 @pytest.fixture

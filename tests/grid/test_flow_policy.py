@@ -14,13 +14,7 @@ from django.utils import timezone
 from governance.models import AuditEntry
 from grid import events, services
 from grid.flow_policy import policy_in_force, policy_problems
-from grid.models import EventCategory, FlowPolicy
-
-
-@pytest.fixture
-def category(db):
-    parent = EventCategory.objects.create(code="T", name="测试大类")
-    return EventCategory.objects.create(code="T01", name="乱搭乱建", parent=parent)
+from grid.models import FlowPolicy
 
 
 @pytest.mark.parametrize("fields, message", [

@@ -13,18 +13,12 @@ from openpyxl import load_workbook
 from config import dashboards
 from governance.models import AuditEntry
 from grid import events, region_map
-from grid.models import Event, EventCategory
+from grid.models import Event
 from tests.conftest import photo
 from workflows.models import TaskDeadline
 
 pytestmark = pytest.mark.usefixtures("media_in_tmp")
 OVERDUE_TAG = '<span class="gv-tag gv-tag--danger">超期</span>'
-
-
-@pytest.fixture
-def category(db):
-    parent = EventCategory.objects.create(code="T", name="测试大类")
-    return EventCategory.objects.create(code="T01", name="乱搭乱建", parent=parent)
 
 
 def report(personas, county, category, title):

@@ -11,16 +11,10 @@ from governance.models import Notification
 from grid import events, services
 from grid.event_lists import my_tasks
 from grid.event_rules import may_take_step
-from grid.models import Event, EventCategory, FlowPolicy, Role
+from grid.models import Event, FlowPolicy, Role
 from tests.conftest import photo
 
 pytestmark = pytest.mark.usefixtures("media_in_tmp")
-
-
-@pytest.fixture
-def category(db):
-    parent = EventCategory.objects.create(code="T", name="测试大类")
-    return EventCategory.objects.create(code="T01", name="乱搭乱建", parent=parent)
 
 
 def reported(by, county, category, key="k1") -> Event:

@@ -12,7 +12,7 @@ from django.utils import timezone
 from governance.models import AuditEntry
 from grid import services
 from grid.job_kinds import EVENT_EXPORT
-from grid.models import Event, EventCategory, Role
+from grid.models import Event, Role
 from inspection.models import CatalogItem, PatrolCategory, PatrolReport, VillagePatrol
 from inspection.patrol.job_kinds import DEPARTMENT_BOOK_EXPORT, VILLAGE_LEDGER_EXPORT
 from jobs.models import Job
@@ -20,12 +20,6 @@ from jobs.models import Job
 from .conftest import download, sheet_rows, status_of
 
 _keys = itertools.count()
-
-
-@pytest.fixture
-def category(db):
-    parent = EventCategory.objects.create(code="T", name="测试大类")
-    return EventCategory.objects.create(code="T01", name="乱搭乱建", parent=parent)
 
 
 def make_events(region, reporter, category, count, *, title="垃圾堆放"):

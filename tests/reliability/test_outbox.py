@@ -18,16 +18,10 @@ from django.utils import timezone
 
 from governance import outbox
 from governance.models import Notification, OutboxMessage
-from grid.models import Event, EventCategory
+from grid.models import Event
 from tests.conftest import photo
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("media_in_tmp")]
-
-
-@pytest.fixture
-def category(db):
-    parent = EventCategory.objects.create(code="T", name="测试大类")
-    return EventCategory.objects.create(code="T01", name="乱搭乱建", parent=parent)
 
 
 def report_via_page(client, county, category, key):

@@ -16,7 +16,7 @@ from django.utils import timezone
 from governance.celery import app
 from governance.models import AuditEntry, Notification
 from grid import events, services
-from grid.models import Event, EventCategory, Role
+from grid.models import Event, Role
 
 pytestmark = pytest.mark.django_db
 
@@ -37,12 +37,6 @@ def kill_after(calls: int, function):
         return result
 
     return wrapper
-
-
-@pytest.fixture
-def category(db):
-    parent = EventCategory.objects.create(code="T", name="测试大类")
-    return EventCategory.objects.create(code="T01", name="乱搭乱建", parent=parent)
 
 
 @pytest.fixture

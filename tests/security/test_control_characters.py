@@ -25,7 +25,7 @@ from rest_framework.test import APIClient
 
 from governance import audit
 from governance.input_rules import printable, text_problem
-from grid.models import Event, EventCategory
+from grid.models import Event
 
 PROJECT_PACKAGES = ("governance", "grid", "inspection", "rectification", "api", "jobs", "workflows", "config")
 SKIPPED_MODULES = (".migrations", ".management", "config.settings", "config.wsgi", "config.asgi",
@@ -154,12 +154,6 @@ def test_the_rule_explains_each_refusal_in_chinese(text, long_text, message):
 
 def test_long_text_keeps_tabs_and_line_breaks():
     assert text_problem("第一段\r\n\t第二段", long_text=True) is None
-
-
-@pytest.fixture
-def category(db):
-    parent = EventCategory.objects.create(code="T", name="测试大类")
-    return EventCategory.objects.create(code="T01", name="乱搭乱建", parent=parent)
 
 
 def test_event_report_page_refuses_a_title_with_bel_and_an_invisible_title(client, county, personas, category):

@@ -17,7 +17,7 @@ from django.urls import reverse
 from django.utils import timezone
 from PIL import Image
 
-from grid.models import Event, EventCategory
+from grid.models import Event
 from inspection.models import CatalogItem, PatrolCategory, PatrolReport
 
 FAR_DATES = ("0001-01-01", "9999-12-31")
@@ -26,12 +26,6 @@ FAR_DATES = ("0001-01-01", "9999-12-31")
 @pytest.fixture(autouse=True)
 def media_in_tmp(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path / "media"
-
-
-@pytest.fixture
-def category(db):
-    parent = EventCategory.objects.create(code="T", name="测试大类")
-    return EventCategory.objects.create(code="T01", name="乱搭乱建", parent=parent)
 
 
 def photo():

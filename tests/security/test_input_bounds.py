@@ -17,7 +17,7 @@ from django.utils import timezone
 from governance.input_rules import happened_problem
 from grid import events as event_services
 from grid import services
-from grid.models import Event, EventCategory, Role
+from grid.models import Event, Role
 
 
 @pytest.mark.parametrize(("password", "message"), [
@@ -37,12 +37,6 @@ def test_weak_passwords_are_refused_in_chinese(db, password, message):
 
 def test_a_strong_password_is_accepted(db):
     validate_password("Kx9#mPq2vL", User(username="zhangsan"))
-
-
-@pytest.fixture
-def category(db):
-    parent = EventCategory.objects.create(code="T", name="测试大类")
-    return EventCategory.objects.create(code="T01", name="乱搭乱建", parent=parent)
 
 
 def test_api_parse_and_csrf_errors_are_in_chinese(county, personas):

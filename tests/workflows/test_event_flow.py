@@ -7,17 +7,11 @@ from django.core.exceptions import PermissionDenied
 from django.utils import timezone
 
 from grid import events, services
-from grid.models import CategoryRouting, Event, EventCategory, Role
+from grid.models import CategoryRouting, Event, Role
 from tests.conftest import photo
 from workflows.models import TaskDeadline
 
 pytestmark = pytest.mark.usefixtures("media_in_tmp")
-
-
-@pytest.fixture
-def category(db):
-    parent = EventCategory.objects.create(code="T", name="测试大类")
-    return EventCategory.objects.create(code="T01", name="乱搭乱建", parent=parent)
 
 
 @pytest.fixture

@@ -16,7 +16,7 @@ from django.utils import timezone
 
 from grid import events, services
 from grid.flow_chart import case_marks, policy_bpmn, policy_graph, routes
-from grid.models import EventCategory, FlowPolicy
+from grid.models import FlowPolicy
 
 POLICIES = {
     "default": FlowPolicy(),
@@ -135,12 +135,6 @@ def test_the_bpmn_loads_in_spiffworkflow(key, tmp_path):
     spec = parser.get_spec("EventFlow")
     names = {task.bpmn_name for task in spec.task_specs.values() if getattr(task, "bpmn_name", None)}
     assert "部门办理" in names or key == "township_only"
-
-
-@pytest.fixture
-def category(db):
-    parent = EventCategory.objects.create(code="T", name="测试大类")
-    return EventCategory.objects.create(code="T01", name="乱搭乱建", parent=parent)
 
 
 def test_a_county_chart_shows_its_policy_and_a_case_chart_its_path(county, personas, category, client):

@@ -15,18 +15,12 @@ from config import dashboards
 from governance.models import Notification
 from grid import events, services
 from grid.flow_policy import policy_in_force
-from grid.models import Event, EventCategory, FlowPolicy, Role, Tier
+from grid.models import Event, FlowPolicy, Role, Tier
 from grid.supervision import supervise_overdue
 from tests.conftest import photo
 
 pytestmark = pytest.mark.usefixtures("media_in_tmp")
 _keys = itertools.count()
-
-
-@pytest.fixture
-def category(db):
-    parent = EventCategory.objects.create(code="T", name="测试大类")
-    return EventCategory.objects.create(code="T01", name="乱搭乱建", parent=parent)
 
 
 class Place:

@@ -5,22 +5,14 @@ import datetime
 import importlib
 from types import SimpleNamespace
 
-import pytest
 from django.db import connection
 from django.utils import timezone
 from viewflow.workflow.models import Process, Task
 
 from grid import events
-from grid.models import EventCategory
 
 migration = importlib.import_module("workflows.migrations.0006_flows_beside_their_domains")
 EDITOR = SimpleNamespace(connection=connection)
-
-
-@pytest.fixture
-def category(db):
-    parent = EventCategory.objects.create(code="T", name="测试大类")
-    return EventCategory.objects.create(code="T01", name="乱搭乱建", parent=parent)
 
 
 def stored_references():

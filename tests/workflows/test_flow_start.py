@@ -15,18 +15,12 @@ from governance import audit, one_statement
 from governance.models import AuditEntry, OutboxMessage
 from grid import events
 from grid.event_flow import EventFlow
-from grid.models import Event, EventCategory
+from grid.models import Event
 from workflows.models import EventProcess, TaskDeadline
 
 pytestmark = [pytest.mark.django_db]
 needs_postgresql = pytest.mark.skipif(connection.vendor != "postgresql",
                                       reason="单条语句写入只在 PostgreSQL 上使用（SQLite 走 ORM 路径）")
-
-
-@pytest.fixture
-def category(db):
-    parent = EventCategory.objects.create(code="T", name="测试大类")
-    return EventCategory.objects.create(code="T01", name="乱搭乱建", parent=parent)
 
 
 @pytest.fixture

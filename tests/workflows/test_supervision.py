@@ -9,15 +9,9 @@ from django.utils import timezone
 
 from governance.models import AuditEntry, Notification
 from grid import events
-from grid.models import Event, EventCategory
+from grid.models import Event
 from grid.supervision import supervise_overdue
 from workflows.models import SLARule, TaskDeadline
-
-
-@pytest.fixture
-def category(db):
-    parent = EventCategory.objects.create(code="T", name="测试大类")
-    return EventCategory.objects.create(code="T01", name="乱搭乱建", parent=parent)
 
 
 def report(personas, county, category, key="k1", urgency="normal"):

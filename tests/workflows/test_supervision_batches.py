@@ -6,20 +6,13 @@ delivered twice must change nothing more the second time.
 
 import datetime
 
-import pytest
 from django.utils import timezone
 
 from governance.celery import app
 from governance.models import AuditEntry, Notification
 from grid import events, supervision
-from grid.models import Event, EventCategory
+from grid.models import Event
 from workflows.models import SLARule, TaskDeadline
-
-
-@pytest.fixture
-def category(db):
-    parent = EventCategory.objects.create(code="T", name="测试大类")
-    return EventCategory.objects.create(code="T01", name="乱搭乱建", parent=parent)
 
 
 def report(personas, county, category, key):

@@ -2,20 +2,12 @@
 
 import datetime
 
-import pytest
 from django.test import Client
 from django.utils import timezone
 
 from governance.models import Notification
 from grid import events
-from grid.models import EventCategory
 from tests.conftest import photo
-
-
-@pytest.fixture
-def category(db):
-    parent = EventCategory.objects.create(code="T", name="测试大类")
-    return EventCategory.objects.create(code="T01", name="乱搭乱建", parent=parent)
 
 
 def report(personas, county, category, key="k1"):
