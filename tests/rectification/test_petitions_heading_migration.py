@@ -17,6 +17,8 @@ OLD, NEW = "转办信访件办理情况", "转办信访件办理及追回资金"
 CUSTOM = "转办信访件办理和资金追缴情况"
 
 
+pytestmark = pytest.mark.usefixtures("media_in_tmp")
+
 def rows():
     return {row["id"]: row for row in NoticeTemplate.objects.values()}
 
@@ -30,13 +32,8 @@ def plan(county, personas):
     return shaped_plan(county.taiping, personas["township_committee"])
 
 
-@pytest.fixture
-def media(settings, tmp_path):
-    settings.MEDIA_ROOT = tmp_path / "media"
-
-
 def test_a_county_whose_current_version_has_the_old_heading_gets_a_next_version_with_the_new_one(
-        county, personas, plan, media):
+        county, personas, plan):
     office, committee = personas["county_office"], personas["township_committee"]
     NoticeTemplate.objects.create(county=county.county, version=1, heading_petitions=OLD, created_by=office)
     current = NoticeTemplate.objects.create(county=county.county, version=2, heading_petitions=OLD,
