@@ -73,6 +73,8 @@ def exception_handler(exc, context):
     if isinstance(response.data, dict | list):
         messages = _flatten(response.data)
         detail = response.data.get("detail") if isinstance(response.data, dict) else None
+        if isinstance(detail, list | dict):  # several messages under "detail": the text is all of them
+            detail = "；".join(_flatten(detail))
         response.data = {"detail": str(detail) if detail else "；".join(messages), "errors": messages}
     return response
 

@@ -131,6 +131,7 @@ def test_event_list_uses_the_ui_filters_and_scope(county, people, category, even
     assert bad.status_code == 400  # not the unfiltered list
     errors = bad.json()["errors"]
     assert "上报日期起（date_from）：输入一个有效的日期。" in errors and "区域（region）：输入整数。" in errors
+    assert bad.json()["detail"] == "；".join(errors)  # the messages as text, not a list's Python repr
 
 
 def test_detail_shows_the_steps_the_user_may_take_now(county, people, event):
