@@ -288,6 +288,8 @@ class PatrolReportSerializer(serializers.ModelSerializer):
     lead_department = serializers.CharField(source="item.lead_department.name")
     verdict_label = serializers.CharField(source="get_verdict_display")
     earns_points = serializers.BooleanField()
+    points = serializers.DecimalField(source="earned_points", max_digits=6, decimal_places=2,
+                                      help_text="加分：属实、未被认定弄虚作假且不是通气上报时为目录事项分值，否则为 0")
 
     class Meta:
         model = PatrolReport

@@ -1,5 +1,7 @@
 """Models of the township big patrol (大巡查): catalog, village ledgers and reports, findings, checks, confirmations, circulars."""
 
+from decimal import Decimal
+
 from django.conf import settings
 from django.db import models
 
@@ -245,6 +247,12 @@ class PatrolReport(models.Model):
     @property
     def earns_points(self) -> bool:
         return self.verdict == self.Verdict.TRUE and not self.is_fraud and not self.is_tipped_off
+
+    @property
+    def earned_points(self) -> Decimal:
+        """The points the report adds: its item's points when it earns them, else 0 (every list, export,
+        API answer and score reads this)."""
+        return self.points if self.earns_points else Decimal("0.00")
 
 
 class PatrolFinding(models.Model):

@@ -85,7 +85,7 @@ def _save(workbook: Workbook) -> bytes:
 
 
 def _points(report: PatrolReport):
-    return float(report.points) if report.earns_points else 0.0
+    return float(report.earned_points)
 
 
 def export_village_ledger(village: Region, start: datetime.date, end: datetime.date, *, by,

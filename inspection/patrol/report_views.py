@@ -182,7 +182,7 @@ class ReportExportView(LoginRequiredMixin, View):
         lines = ([r.number, r.township.name, r.village.name, r.item.code, r.item.name, r.item.lead_department.name,
                   _minute(r.occurred_at), r.location, r.description, r.reported_on.strftime("%Y-%m-%d"),
                   _person(r.reporter), r.get_verdict_display(), r.verified_on.strftime("%Y-%m-%d") if r.verified_on else "",
-                  r.verification_note, r.registration_number, r.is_fraud, r.points if r.earns_points else 0]
+                  r.verification_note, r.registration_number, r.is_fraud, r.earned_points]
                  for r in reports.iterator(chunk_size=2000))
         return xlsx_export(rows=lines, headers=self.HEADERS, sheet_title="村级上报", filename="村级上报", by=user,
                            action="patrol_report.export", query=request.GET.urlencode())

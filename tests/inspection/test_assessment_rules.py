@@ -41,6 +41,7 @@ from inspection.patrol.scoring import (
     month_scores,
     quarter_scores,
 )
+from tests.api.conftest import api_as
 from tests.inspection.test_scoring import Ledger
 
 JAN = datetime.date(2026, 1, 1)
@@ -112,7 +113,7 @@ def test_township_multiplier_applies_from_its_date_and_leaves_earlier_months_alo
 # ------------------------------------------------------------------ no tipping off
 
 
-def test_report_filed_after_an_unreleased_finding_earns_nothing_and_is_listed(county, ledger, items):
+def test_report_filed_after_an_unreleased_finding_earns_nothing_and_is_listed(county, ledger, items, personas):
     finding = ledger.finding(county.louxing, items[2], discovered_on="2026-01-10", is_true=None)
     report = ledger.report(county.louxing, items[2], reported_on="2026-01-12")
     # Until the finding is registered the village may not learn of it, not even through its points.
@@ -123,6 +124,8 @@ def test_report_filed_after_an_unreleased_finding_earns_nothing_and_is_listed(co
     assert [entry.kind for entry in louxing.entries] == ["tipped", "deduction"]
     report.refresh_from_db()
     assert report.is_tipped_off and not report.earns_points
+    shown = api_as(personas["township_office"]).get(reverse("api:patrol_report_detail", args=[report.pk])).json()
+    assert (shown["points"], shown["earns_points"]) == ("0.00", False)  # as the pages and exports show it
     data = circulars.build_month_circular(county.taiping, JAN, today=datetime.date(2026, 2, 8))
     assert [(row["village"], row["number"]) for row in data["tipped_reports"]] == [("楼星村", report.number)]
     text = "\n".join(p.text for p in Document(io.BytesIO(circulars.render_docx(data))).paragraphs)
