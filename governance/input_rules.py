@@ -59,9 +59,14 @@ INTEGER_MIN, INTEGER_MAX = -2_147_483_648, 2_147_483_647
 LINE_BREAKS = "\t\r\n"
 BIDI_CONTROLS = "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
 _CONTROLS = "".join(chr(code) for code in (*range(0x00, 0x20), *range(0x7F, 0xA0)))
-_CONTROLS_IN_LINE = re.compile(f"[{re.escape(_CONTROLS + BIDI_CONTROLS)}]")
+# Code points that are no characters at all, as a regex class body: UTF-16 surrogates (a lone one can
+# arrive through JSON), U+FDD0–U+FDEF, and U+FFFE and U+FFFF of every plane. XML (xlsx, docx) cannot
+# hold some of them, PostgreSQL's UTF-8 none of the surrogates.
+_NON_CHARACTERS = (f"{chr(0xD800)}-{chr(0xDFFF)}{chr(0xFDD0)}-{chr(0xFDEF)}"
+                   + "".join(chr(plane * 0x10000 + 0xFFFE) + chr(plane * 0x10000 + 0xFFFF) for plane in range(17)))
+_CONTROLS_IN_LINE = re.compile(f"[{re.escape(_CONTROLS + BIDI_CONTROLS)}{_NON_CHARACTERS}]")
 _CONTROLS_IN_LONG_TEXT = re.compile(
-    f"[{re.escape(''.join(ch for ch in _CONTROLS if ch not in LINE_BREAKS) + BIDI_CONTROLS)}]")
+    f"[{re.escape(''.join(ch for ch in _CONTROLS if ch not in LINE_BREAKS) + BIDI_CONTROLS)}{_NON_CHARACTERS}]")
 # Categories of characters that show nothing: separators, controls, format characters (zero-width
 # space, joiners, BOM, bidi marks), unassigned and private-use code points.
 _INVISIBLE_CATEGORIES = {"Zs", "Zl", "Zp", "Cc", "Cf", "Cn", "Co", "Cs"}
@@ -89,6 +94,8 @@ def text_problem(text: str, *, long_text: bool, max_length: int | None = None) -
             return f"不能包含文字方向控制字符（{_describe(ch)}），请删除后重新输入。"
         if ch in LINE_BREAKS:
             return "此处只能填写一行文字，不能包含换行或制表符。"
+        if ch not in _CONTROLS:
+            return f"不能包含无效字符（{_describe(ch)}），请删除后重新输入（常见于从其他软件复制的文字）。"
         return f"不能包含控制字符（{_describe(ch)}），请删除后重新输入（常见于从其他软件复制的文字）。"
     if not has_visible_character(text):
         return "不能只填写空格或不可见字符。"
@@ -183,12 +190,12 @@ def row_problems(cells: dict[str, str]) -> list[str]:
 
 # ---------------------------------------------------------------- writers
 
-_UNPRINTABLE = re.compile(f"[{re.escape(''.join(ch for ch in _CONTROLS if ch not in LINE_BREAKS))}]")
+_UNPRINTABLE = re.compile(f"[{re.escape(''.join(ch for ch in _CONTROLS if ch not in LINE_BREAKS))}{_NON_CHARACTERS}]")
 
 
 def printable(value):
-    """`value` with the control characters that XML 1.0 (xlsx, docx, Open311 XML) and PDF text cannot
-    hold replaced by U+FFFD; bidi controls are dropped. Tab and line breaks stay. Non-text is returned as is."""
+    """`value` with the control characters and non-characters that XML 1.0 (xlsx, docx, Open311 XML) and
+    PDF text cannot hold replaced by U+FFFD; bidi controls are dropped. Tab and line breaks stay. Non-text is returned as is."""
     if not isinstance(value, str):
         return value
     value = _UNPRINTABLE.sub("\ufffd", value)

@@ -32,7 +32,8 @@ SKIPPED_MODULES = (".migrations", ".management", "config.settings", "config.wsgi
                    "governance.celery")
 BEL = "甲\x07乙"
 # Every C0 and C1 control character but NUL (which PostgreSQL refuses to store), and the bidi overrides.
-CONTROLS = "".join(chr(code) for code in (*range(0x01, 0x20), *range(0x7F, 0xA0))) + "\u202e\u2066"
+# ...and non-characters XML cannot hold (U+FFFE, U+FFFF) or that are no characters at all (U+FDD0).
+CONTROLS = "".join(chr(code) for code in (*range(0x01, 0x20), *range(0x7F, 0xA0))) + "\u202e\u2066\ufffe\uffff\ufdd0"
 
 
 def project_modules():
@@ -144,6 +145,8 @@ def test_a_nul_character_gets_the_control_character_message_in_forms_and_the_api
     ("违建\x1b[31m", False, "控制字符（U+001B）"),
     ("违建\x0b", True, "控制字符（U+000B）"),
     ("\u202etxt.exe", False, "文字方向控制字符（U+202E）"),
+    ("违建\ufffe", False, "无效字符（U+FFFE）"),
+    ("违建\ud800", True, "无效字符（U+D800）"),
     ("一行\n两行", False, "只能填写一行"),
     ("\u200b\u3000\u2800", False, "不能只填写空格或不可见字符"),
     ("甲" * 5001, True, "不能超过 5000 个字"),
@@ -179,6 +182,20 @@ def test_api_refuses_an_escape_in_the_title_in_its_error_shape(county, personas,
     assert not Event.objects.exists()
 
 
+def test_api_refuses_a_lone_surrogate_sent_as_a_json_escape(county, personas, category):
+    """JSON can spell a half of a UTF-16 pair ("\\ud800"): no character at all, which no database or
+    document could store. It is refused like a control character, not a 500."""
+    client = APIClient()
+    client.force_authenticate(personas["grid_member"])
+    fields = {"region": county.grid1.pk, "category": category.pk, "title": "违建", "description": "描述",
+              "occurred_at": timezone.now().isoformat(), "idempotency_key": "api-2"}
+    body = json.dumps(fields, ensure_ascii=True).replace("\\u8fdd\\u5efa", "\\u8fdd\\u5efa\\ud800")
+    response = client.post(reverse("api:events"), body, content_type="application/json")
+    assert response.status_code == 400
+    assert response.json()["errors"][0].startswith("标题：") and "U+D800" in response.json()["errors"][0]
+    assert not Event.objects.exists()
+
+
 def test_open311_refuses_a_vertical_tab_in_the_description(county, personas, category):
     from api import credentials
 
@@ -200,7 +217,7 @@ def test_an_import_row_with_a_control_character_is_reported_with_its_row_number(
 
 
 def test_printable_keeps_line_breaks_and_replaces_the_rest():
-    assert printable("a\x07b\tc\nd\u202ee\x85") == "a\ufffdb\tc\nde\ufffd"
+    assert printable("a\x07b\tc\nd\u202ee\x85\uffff\ud800") == "a\ufffdb\tc\nde\ufffd\ufffd\ufffd"
 
 
 # ---------------------------------------------------------------- every writer survives stored controls
@@ -321,3 +338,4 @@ def test_every_page_export_document_and_api_answer_survives_stored_control_chara
                                    {"api_key": w.a["open311_key"]})
         assert response.status_code == 200 and not parses(response), (fmt, parses(response))
     assert not problems, "\n".join(problems)
+
