@@ -40,6 +40,7 @@ class HouseholdForm(forms.Form):
         self.regions = {region.pk: region for region in households.register_regions(user)}
         self.fields["region"].choices = [(pk, region.full_path) for pk, region in self.regions.items()]
         self.fields["registered_on"].initial = timezone.localdate()
+        self.fields["registered_on"].widget.attrs["max"] = timezone.localdate().isoformat()
 
     def clean_region(self):
         return self.regions[self.cleaned_data["region"]]

@@ -85,6 +85,11 @@ def add_household(*, by, region: Region, head_name: str, address: str, is_hardsh
     head_name, address, note = (head_name or "").strip(), (address or "").strip(), (note or "").strip()
     registered_on = registered_on or timezone.localdate()
     errors = _household_errors(head_name=head_name, address=address, registered_on=registered_on, left_on=None)
+    # A visit may be neither before the registration nor after today: a later date would forbid every visit.
+    if registered_on > timezone.localdate():
+        errors["registered_on"].append("登记日期不能晚于今天。")
+    elif problem := happened_problem(registered_on, what="登记日期"):
+        errors["registered_on"].append(problem)
     if errors:
         raise HouseholdError(dict(errors))
     try:

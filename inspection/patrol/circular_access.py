@@ -6,6 +6,8 @@ A township is visible to a user holding inspection.view_circular on it (or above
 
 from __future__ import annotations
 
+import datetime
+
 from django.db.models import Q
 from django.http import Http404
 
@@ -51,11 +53,15 @@ def township_for(user, pk) -> tuple[Region, bool]:
     return found
 
 
+def period_first_day(kind: str, period) -> datetime.date:
+    """The first day of a month (a date) or of a quarter ((year, quarter))."""
+    return month_start(period) if kind == "month" else circulars.quarter_months(*period)[0]
+
+
 def circular_data(township: Region, full: bool, kind: str, period):
     """(data, published circular) for the period: the published snapshot where there is one, else the
     live figures for a user who may see them, else (None, None)."""
-    start = month_start(period) if kind == "month" else circulars.quarter_months(*period)[0]
-    circular = circulars.published_circular(township, kind, start)
+    circular = circulars.published_circular(township, kind, period_first_day(kind, period))
     if circular is not None and isinstance(circular.scores, dict) and circular.scores.get("kind") == kind:
         return circular.scores, circular
     if not full:

@@ -24,7 +24,7 @@ from jobs.exports import export_threshold
 
 from ..models import Circular, PatrolReport
 from . import circulars, incentives, ledger_export
-from .circular_access import VIEW_PERM, circular_data, circular_townships, township_for
+from .circular_access import VIEW_PERM, circular_data, circular_townships, period_first_day, township_for
 from .job_kinds import (
     JOB_FORMATS,
     department_book_size,
@@ -125,10 +125,12 @@ class CircularView(LoginRequiredMixin, TemplateView):
         kind, period = form.cleaned_data["kind"], form.cleaned_data["period"]
         data, circular = circular_data(township, full, kind, period)
         query_string = _query_string(township, kind, period)
+        publisher = full and circular is None and user.has_perm(PUBLISH_PERM, township)
+        not_ended = circulars.not_ended_reason(kind, period_first_day(kind, period)) if publisher else None
         context.update(
             township=township, full=full, kind=kind, data=data, circular=circular, query_string=query_string,
             chart=circulars.score_chart_svg(data) if data else "",
-            may_publish=full and circular is None and user.has_perm(PUBLISH_PERM, township),
+            may_publish=publisher and not not_ended, not_ended=not_ended,
             published=Circular.objects.filter(township=township).order_by("-period_start", "period")[:24],
             period_value=f"{period:%Y-%m}" if kind == "month" else f"{period[0]}Q{period[1]}",
         )
@@ -223,9 +225,10 @@ class CircularPublishView(LoginRequiredMixin, View):
                 else circulars.build_quarter_circular(township, *period))
         try:
             circulars.publish_circular(township, data, by=user)
-        except ValidationError as exc:
+        except ValidationError as exc:  # the period is still running (422), or already published (409)
+            status = 422 if isinstance(exc, circulars.PeriodNotEnded) else 409
             view = CircularView(request=request, kwargs={})
-            return view.render_page(request.POST, status=409, publish_error="；".join(exc.messages))
+            return view.render_page(request.POST, status=status, publish_error="；".join(exc.messages))
         messages.success(request, f"已发布《{data['title']}》。")
         return redirect(reverse("patrol:circulars") + "?" + _query_string(township, kind, period))
 

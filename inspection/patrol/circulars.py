@@ -472,13 +472,38 @@ def published_circular(township: Region, kind: str, start: datetime.date) -> Cir
         "published_by").first()
 
 
+class PeriodNotEnded(ValidationError):
+    """The month or quarter is still running (or still ahead): its circular cannot be published yet."""
+
+
+def not_ended_reason(kind: str, start: datetime.date, today: datetime.date | None = None) -> str | None:
+    """Why the month or quarter beginning on `start` may not be published yet, or None once it has ended.
+
+    The township big patrol plan 六、(五): the office circulates each month's figures after the month
+    (在每月10日前通报各村（居）上月巡查考评情况); 五、7: a quarter's grade is the mean of its three months. A
+    publication is final, so publishing a running period would freeze it without its later points."""
+    this_month = month_start(today or timezone.localdate())
+    last_month = start if kind == "month" else start.replace(month=start.month + 2)
+    if last_month < this_month:
+        return None
+    if kind == "month":
+        label, wait, what = f"{start.year}年{start.month}月", "月满后", "该月考评通报"
+    else:
+        label, wait, what = f"{start.year}年第{(start.month - 1) // 3 + 1}季度", "季度结束后", "该季度考评"
+    state = "尚未结束" if start <= this_month else "尚未开始"
+    return f"{label}{state}，{wait}才能发布{what}。"
+
+
 def publish_circular(township: Region, data: dict, *, by) -> Circular:
-    """The office publishes the month's circular or the quarter's grade sheet: once per period, with the
-    data as published kept as the snapshot (the township big patrol plan 六、(五)). Audited."""
+    """The office publishes the month's circular or the quarter's grade sheet: once per period and only
+    after the period has ended (see `not_ended_reason`), with the data as published kept as the snapshot
+    (the township big patrol plan 六、(五)). Audited."""
     if not by.has_perm("inspection.publish_circular", township):
         raise PermissionDenied("只有镇综合办可以发布考评通报。")
     kind = Circular.Period.MONTH if data["kind"] == "month" else Circular.Period.QUARTER
     start = period_start(data)
+    if reason := not_ended_reason(data["kind"], start):
+        raise PeriodNotEnded(reason)
     label = f"{data['period_label']}{'考评情况通报' if kind == Circular.Period.MONTH else '考评'}"
     try:
         with transaction.atomic():

@@ -1,8 +1,9 @@
 """Journey 2 (大巡查): a village patrol cadre reports a problem with a photo → the lead department verifies it
 (属实, registered, points added) and orders rectification → the township office records a 12345 finding
 against another village that had not reported it, the department registers it → the month's circular
-shows the added and the deducted points → the office publishes it → the village sees the published
-circular. All through the pages."""
+shows the added and the deducted points, without a publish button while the month runs → once the month
+has ended the office publishes it → the village sees the published circular. All through the pages, but for
+the month's end: the records are moved back into last month."""
 
 from __future__ import annotations
 
@@ -170,16 +171,33 @@ def test_village_report_is_verified_and_the_circular_shows_the_points(journey, t
     expect(deduction).to_contain_text("−2")
     expect(deduction).to_contain_text("12345")
     expect(deduction).to_contain_text(finding.number)
+    # A month is circulated once it has ended: no publish button while it runs.
+    expect(circular.get_by_role("button", name="发布通报")).to_have_count(0)
+    expect(circular).to_contain_text(f"{today.year}年{today.month}月尚未结束，月满后才能发布该月考评通报。")
     journey.shot(office, "circular-live")
 
-    office.get_by_role("button", name="发布通报").click()
+    # ---- the month ends: rather than wait for it, the journey's records move back into last month
+    back = datetime.timedelta(days=today.day)
+    ended = today - back
+    for record in PatrolReport.objects.all():
+        record.occurred_at, record.reported_on = record.occurred_at - back, record.reported_on - back
+        record.verified_on, record.registered_at = record.verified_on - back, record.registered_at - back
+        record.save(update_fields=["occurred_at", "reported_on", "verified_on", "registered_at"])
+    for record in PatrolFinding.objects.all():
+        record.discovered_on, record.registered_at = record.discovered_on - back, record.registered_at - back
+        record.save(update_fields=["discovered_on", "registered_at"])
+    office.get_by_label("月份").fill(f"{ended:%Y-%m}")
+    office.get_by_role("button", name="查看").click()
+    expect(circular.get_by_role("heading")).to_have_text(f"太平镇大巡查工作{ended.year}年{ended.month}月考评情况通报")
+    expect(office.locator("section#details")).to_contain_text("楼星村：加 3 分，扣 0 分，得分 63")
+    circular.get_by_role("button", name="发布通报").click()
     expect(office.locator("section#circular")).to_contain_text("已发布")
-    expect(office.locator("section#published tbody tr").first).to_contain_text(f"{today.year}年{today.month}月")
+    expect(office.locator("section#published tbody tr").first).to_contain_text(f"{ended.year}年{ended.month}月")
     journey.shot(office, "circular-published")
 
     # ---- the village cadre sees the published circular of their township
     cadre.goto(journey.url("/patrol/circulars/"))
-    cadre.get_by_label("月份").fill(month)
+    cadre.get_by_label("月份").fill(f"{ended:%Y-%m}")
     cadre.get_by_role("button", name="查看").click()
     expect(cadre.locator("section#circular")).to_contain_text("已发布")
     expect(cadre.locator("section#details")).to_contain_text("楼星村：加 3 分，扣 0 分，得分 63")

@@ -182,6 +182,19 @@ def test_the_leader_keeps_the_register_and_a_member_may_not(client, county, pers
     assert client.get(reverse("grid:households")).status_code == 403
 
 
+def test_a_registration_date_in_the_future_is_refused(client, county, personas):
+    """Registered tomorrow, a household could never be visited (not before its registration, not after today)."""
+    tomorrow = timezone.localdate() + datetime.timedelta(days=1)
+    with pytest.raises(households.HouseholdError, match="登记日期不能晚于今天"):
+        households.add_household(by=personas["grid_leader"], region=county.grid1, head_name="王五",
+                                 address="3组12号", registered_on=tomorrow)
+    client.force_login(personas["grid_leader"])
+    response = client.post(reverse("grid:households"), {
+        "region": county.grid1.pk, "head_name": "王五", "address": "3组12号", "registered_on": tomorrow.isoformat()})
+    assert response.status_code == 422 and "登记日期不能晚于今天" in response.content.decode()
+    assert not Household.objects.filter(head_name="王五").exists()
+
+
 def test_a_household_of_another_grid_is_not_found(client, county, personas, register):
     client.force_login(personas["grid_leader"])  # 第1网格
     assert client.get(reverse("grid:household_detail", args=[register["E"].pk])).status_code == 404

@@ -431,6 +431,53 @@ def test_quarter_sheet_is_published_once_per_quarter(county, personas, march):
                                    by=personas["township_committee"])
 
 
+@pytest.mark.parametrize(("today", "kind", "start", "reason"), [
+    ("2026-12-07", "month", "2026-11-01", None),
+    ("2026-12-07", "month", "2026-12-01", "2026年12月尚未结束，月满后才能发布该月考评通报。"),
+    ("2026-12-07", "month", "2027-05-01", "2027年5月尚未开始，月满后才能发布该月考评通报。"),
+    ("2026-12-07", "quarter", "2026-07-01", None),
+    ("2026-12-07", "quarter", "2026-10-01", "2026年第4季度尚未结束，季度结束后才能发布该季度考评。"),
+    ("2026-11-30", "quarter", "2026-10-01", "2026年第4季度尚未结束，季度结束后才能发布该季度考评。"),
+    ("2027-01-01", "month", "2026-12-01", None),
+    ("2027-01-01", "quarter", "2026-10-01", None),
+    ("2027-01-01", "quarter", "2027-01-01", "2027年第1季度尚未结束，季度结束后才能发布该季度考评。"),
+])
+def test_only_a_month_or_quarter_that_has_ended_may_be_published(today, kind, start, reason):
+    assert circulars.not_ended_reason(kind, d(start), d(today)) == reason
+
+
+def test_the_running_month_and_quarter_and_a_future_month_are_refused_by_the_service(county, personas):
+    office, this_month = personas["township_office"], timezone.localdate().replace(day=1)
+    next_month = (this_month + datetime.timedelta(days=31)).replace(day=1)
+    quarter = (this_month.month - 1) // 3 + 1
+    for data in (circulars.build_month_circular(county.taiping, this_month),
+                 circulars.build_month_circular(county.taiping, next_month),
+                 circulars.build_quarter_circular(county.taiping, this_month.year, quarter)):
+        with pytest.raises(circulars.PeriodNotEnded, match="才能发布"):
+            circulars.publish_circular(county.taiping, data, by=office)
+    assert not Circular.objects.exists()
+    assert not AuditEntry.objects.filter(action="patrol_circular.publish").exists()
+
+
+def test_the_office_sees_the_running_month_live_without_a_publish_button(client, county, personas):
+    client.force_login(personas["township_office"])
+    today = timezone.localdate()
+    month = {"township": county.taiping.pk, "kind": "month", "month": f"{today:%Y-%m}"}
+    page = client.get(reverse("patrol:circulars"), month).content.decode()
+    assert f"太平镇大巡查工作{today.year}年{today.month}月考评情况通报" in page and "未发布" in page
+    assert "发布通报</button>" not in page and f"{today.year}年{today.month}月尚未结束，月满后才能发布" in page
+
+    refused = client.post(reverse("patrol:circular_publish"), month)
+    assert refused.status_code == 422 and "月满后才能发布该月考评通报" in refused.content.decode()
+    quarter = {"township": county.taiping.pk, "kind": "quarter", "quarter": f"{today.year}Q{(today.month - 1) // 3 + 1}"}
+    assert "发布通报</button>" not in client.get(reverse("patrol:circulars"), quarter).content.decode()
+    refused = client.post(reverse("patrol:circular_publish"), quarter)
+    assert refused.status_code == 422 and "季度结束后才能发布该季度考评" in refused.content.decode()
+    future = {**month, "month": f"{today.year + 1}-05"}
+    assert client.post(reverse("patrol:circular_publish"), future).status_code == 422
+    assert not Circular.objects.exists()
+
+
 def test_a_township_without_supervision_groups_is_not_told_every_group_checked(county, march):
     SupervisionCheck.objects.filter(group__township=county.taiping).delete()
     SupervisionGroup.objects.filter(township=county.taiping).delete()
