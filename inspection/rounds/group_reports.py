@@ -27,7 +27,7 @@ from grid.access import region_grants
 from grid.models import Region
 
 from ..models import FocusCategory, InspectionFinding, InspectionGroup, RoundTarget
-from .onsite import talk_groups, visible_clues, visible_talks
+from .onsite import groups_in_full, talk_groups, visible_clues, visible_talks
 from .round_services import groups_visible
 
 FORMATS = ("pdf", "docx", "xlsx")
@@ -47,6 +47,9 @@ KINDS = OrderedDict([
     ("secretary", "书记专题会点人点事点问题建议清单"),
 ])
 LIST_KINDS = ("problems", "villages", "common", "secretary")
+# The documents built from the group's working papers (问题底稿): their titles and descriptions, and in the
+# situation report and the secretary's list the internal fields (onsite.INTERNAL_FINDING_FIELDS).
+FINDING_KINDS = ("situation", "problems", "villages", "common", "secretary")
 
 VIEW_PERMS = ("inspection.view_inspectiongroup", "inspection.view_problemclue")
 CLUE_PERM = "inspection.view_problemclue"
@@ -81,14 +84,26 @@ def may_view_talks(user, group: InspectionGroup) -> bool:
     return talk_groups(user).filter(pk=group.pk).exists()
 
 
+def may_view_findings(user, group: InspectionGroup) -> bool:
+    """The documents built from the findings: the rule of inspection.rounds.onsite.findings_in_full over all
+    the group's findings (onsite.groups_in_full) — the round's group members, the office, the leading group
+    and discipline; not a group-role post at the township outside the round's groups, nor the inspected
+    township. Asked once per page (shared_records)."""
+    return _once(("in_full", group.pk, user.pk),
+                 lambda: groups_in_full(user).filter(pk=group.pk).exists())
+
+
 def may_view_document(user, group: InspectionGroup, kind: str) -> bool:
-    """Whether `user` may open this document of the group: the reports' rule, narrowed for clues and talks."""
+    """Whether `user` may open this document of the group: the reports' rule, narrowed for clues, talks and
+    the documents built from the findings."""
     if not may_view_reports(user, group):
         return False
     if kind == "clues":
         return may_view_clues(user, group)
     if kind == "talks":
         return may_view_talks(user, group)
+    if kind in FINDING_KINDS:
+        return may_view_findings(user, group)
     return True
 
 
@@ -452,6 +467,8 @@ BUILDERS = {
 
 
 def build(group: InspectionGroup, kind: str, *, user, today: datetime.date | None = None) -> dict:
+    if kind in FINDING_KINDS and not may_view_findings(user, group):
+        raise PermissionDenied(f"{KINDS[kind]}载有问题底稿，仅限本轮巡察组成员、巡察办、领导小组和纪检监察机关查看。")
     if kind == "clues":
         return build_clue_report(group, user=user, today=today)
     if kind == "talks":

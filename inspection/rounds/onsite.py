@@ -102,9 +102,10 @@ def _overseer_condition(user, perm: str, lookup: str) -> Q:
 INTERNAL_FINDING_FIELDS = ("people_involved", "suggestion", "for_secretary_meeting", "recorded_by")
 
 
-def _in_full_condition(user) -> Q:
+def _in_full_condition(user, path: str = "target__organisation__path") -> Q:
+    """The rule of findings_in_full, on a finding (`path`: its target's) or on a group (its township's)."""
     perm = "inspection.view_inspectionfinding"
-    return Q(round_id__in=member_round_ids(user)) | _overseer_condition(user, perm, "target__organisation__path")
+    return Q(round_id__in=member_round_ids(user)) | _overseer_condition(user, perm, path)
 
 
 def findings_in_full(user) -> QuerySet:
@@ -118,6 +119,19 @@ def findings_in_full(user) -> QuerySet:
     if user.is_superuser:
         return queryset
     return queryset.filter(_in_full_condition(user))
+
+
+def groups_in_full(user) -> QuerySet:
+    """The groups all of whose findings `user` sees in full, recorded yet or not: the rule of findings_in_full
+    read on the group (its round; its township, under which lie all its targets). The group's documents that
+    carry its findings ask this (group_reports.may_view_findings): a post of the group role at the township
+    alone does not make a user one of the round's groups, nor does the inspected township read them."""
+    queryset = InspectionGroup.objects.all()
+    if not _active(user):
+        return queryset.none()
+    if user.is_superuser:
+        return queryset
+    return queryset.filter(_in_full_condition(user, "township__path"))
 
 
 def visible_findings(user) -> QuerySet:
