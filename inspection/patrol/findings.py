@@ -90,8 +90,8 @@ def capacities(user, region: Region) -> Capacities:
         return result
     rows = (
         Post.objects.active()
-        .filter(user=user, role__permissions__content_type__app_label="inspection",
-                role__permissions__codename__in=["add_supervisioncheck", "register_patrolfinding"])
+        .granting("inspection.add_supervisioncheck", "inspection.register_patrolfinding")
+        .filter(user=user)
         .values_list("region__path", "department_id", "role__permissions__codename")
     )
     for path, department_id, codename in rows:
@@ -244,9 +244,8 @@ def record_finding(
 
 def _registrar_ids(finding: PatrolFinding) -> list[int]:
     """Members of the item's lead department who register findings in the finding's township (one query)."""
-    rows = Post.objects.active().filter(
+    rows = Post.objects.active().granting("inspection.register_patrolfinding").filter(
         department_id=finding.item.lead_department_id, user__is_active=True,
-        role__permissions__content_type__app_label="inspection", role__permissions__codename="register_patrolfinding",
     ).values_list("user_id", "region__path")
     return sorted({user_id for user_id, path in rows if finding.village.path.startswith(path)})
 
@@ -424,10 +423,8 @@ def members_of(group: SupervisionGroup):
     """The group's members who may act for it now (active, with a supervision-group post covering its township)."""
     path = group.township.path
     prefixes = [path[:end] for end in range(Region.steplen, len(path) + 1, Region.steplen)]
-    posted = Post.objects.active().filter(
-        region__path__in=prefixes, role__permissions__content_type__app_label="inspection",
-        role__permissions__codename="add_supervisioncheck",
-    ).values("user_id")
+    posted = Post.objects.active().granting("inspection.add_supervisioncheck").filter(
+        region__path__in=prefixes).values("user_id")
     return group.members.filter(pk__in=posted, is_active=True).order_by("username")
 
 
@@ -436,10 +433,8 @@ def members_of(group: SupervisionGroup):
 
 def confirmable_departments(user) -> QuerySet[Department]:
     """Departments in which `user` holds a post that confirms the month (inspection.confirm_month)."""
-    ids = Post.objects.active().filter(
-        user=user, department__isnull=False, role__permissions__content_type__app_label="inspection",
-        role__permissions__codename="confirm_month",
-    ).values("department_id")
+    ids = Post.objects.active().granting("inspection.confirm_month").filter(
+        user=user, department__isnull=False).values("department_id")
     return Department.objects.filter(pk__in=ids).select_related("region").order_by("name")
 
 
