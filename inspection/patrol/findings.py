@@ -24,6 +24,7 @@ from grid.models import Department, Post, Region
 
 from ..models import (
     CatalogItem,
+    Circular,
     DepartmentConfirmation,
     PatrolFinding,
     PatrolReport,
@@ -143,6 +144,35 @@ def _group_for(user, township: Region, village: Region, group: SupervisionGroup 
     return group
 
 
+# ---------------------------------------------------------------- months already published
+
+
+def published_circular_of_month(township: Region, day: datetime.date) -> Circular | None:
+    """The published circular that already holds the township's figures of the month of `day`: the
+    month's circular (月度通报), else the grade sheet of its quarter (季度考评); None while neither is.
+
+    The township big patrol plan 六、(五): the office circulates each month's scores by the 10th of the
+    next and grades the quarter on them. What is published stands, so a finding of a published month is
+    neither recorded nor registered any more: its deduction would be in no published figure."""
+    month = month_start(day)
+    quarter = month.replace(month=(month.month - 1) // 3 * 3 + 1)
+    return (
+        Circular.objects.filter(township=township)
+        .filter(Q(period=Circular.Period.MONTH, period_start=month) | Q(period=Circular.Period.QUARTER,
+                                                                         period_start=quarter))
+        .order_by("period").first()  # "month" before "quarter"
+    )
+
+
+def published_month_refusal(circular: Circular, day: datetime.date, doing: str) -> str:
+    """Why a finding of a published month cannot be recorded or registered ("补录", "核实登记")."""
+    if circular.period == Circular.Period.MONTH:
+        period = f"{day.year}年{day.month}月"
+    else:
+        period = f"{day.year}年第{(day.month - 1) // 3 + 1}季度"
+    return f"{period}考评已通报，不能再{doing}该月的发现问题。"
+
+
 # ---------------------------------------------------------------- recording a finding
 
 
@@ -201,6 +231,8 @@ def record_finding(
         errors["discovered_on"] = ["发现日期不能晚于今天。"]
     elif problem := happened_problem(discovered_on, what="发现日期"):
         errors["discovered_on"] = [problem]
+    elif circular := published_circular_of_month(township, discovered_on):
+        errors["discovered_on"] = [published_month_refusal(circular, discovered_on, "补录")]
     location = (location or "").strip()
     description = (description or "").strip()
     if len(location) > 200:
@@ -317,6 +349,9 @@ def verify_and_register_finding(
         locked = PatrolFinding.objects.select_for_update().get(pk=finding.pk)
         if locked.registered_at is not None:
             raise FindingError({"is_true": ["该问题已登记备案，不能重复登记。"]})
+        # Published in the meantime: the published figures stay as they were published.
+        if circular := published_circular_of_month(finding.township, locked.discovered_on):
+            raise FindingError({"discovered_on": [published_month_refusal(circular, locked.discovered_on, "核实登记")]})
         before = audit.snapshot(locked, FINDING_FIELDS)
         locked.is_true = is_true
         if matched_report is not None:
