@@ -1,5 +1,5 @@
-"""A month whose circular (考评通报) is published stands: a finding discovered in it is neither recorded
-nor registered any more, so no deduction lands in a figure that was already published."""
+"""A month whose circular (考评通报) is published stands: a finding discovered in it is neither recorded,
+registered nor imported any more, so no deduction lands in a figure that was already published."""
 
 from __future__ import annotations
 
@@ -9,11 +9,14 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
+from governance.tabular import ImportFailed
 from inspection.models import Circular, PatrolFinding
 from inspection.patrol import findings
 from inspection.patrol.findings import FindingError
+from inspection.patrol.imports import import_patrol_findings
 from inspection.patrol.scoring import month_scores, month_start
 from tests.inspection.test_findings import patrol, record  # noqa: F401 (patrol is a fixture)
+from tests.inspection.test_patrol_imports import FINDING_HEADER, write_csv
 
 Source = PatrolFinding.Source
 
@@ -98,3 +101,18 @@ def test_a_finding_of_an_open_month_is_still_registered(county, personas, patrol
     finding = record(personas, county, patrol, discovered_on=month.replace(day=20))
     assert findings.verify_and_register_finding(finding, by=personas["department"], is_true=True).is_true
 
+
+def test_an_import_refuses_new_findings_of_a_published_month_but_keeps_stored_ones(county, personas, patrol,  # noqa: F811
+                                                                                  tmp_path):
+    month = last_month()
+    stored = [FINDING_HEADER, ["F-1", "楼星村", "A01", month.replace(day=5).isoformat(), "区", "是", ""]]
+    import_patrol_findings(write_csv(tmp_path, stored), township=county.taiping)
+    publish(county, personas, month)
+    # The same file again changes nothing and is accepted.
+    assert import_patrol_findings(write_csv(tmp_path, stored), township=county.taiping).unchanged == 1
+    path = write_csv(tmp_path, [*stored, ["F-2", "楼星村", "A01", month.replace(day=6).isoformat(), "区", "是", ""]])
+    with pytest.raises(ImportFailed) as exc_info:
+        import_patrol_findings(path, township=county.taiping)
+    assert [(error.row, error.message) for error in exc_info.value.errors] == [
+        (3, f"{month.year}年{month.month}月考评已通报，不能再导入该月的发现问题")]
+    assert PatrolFinding.objects.count() == 1
