@@ -123,8 +123,12 @@ def test_county_department_sees_no_village_report_nor_its_photo(client, county, 
     for page in pages:
         assert client.get(page).status_code in (403, 404), page
     assert not county_department.has_perm(VIEW_REPORT)
+    home = client.get("/").content.decode()
+    assert "大巡查村级上报" not in home and "待核实的村级上报" not in home
     assert api_as(county_department).get(reverse("api:patrol_report_detail", args=[report.pk])).status_code in (403, 404)
     client.force_login(personas["department"])
     for page in pages:
         assert client.get(page).status_code == 200, page
+    home = client.get("/").content.decode()
+    assert "大巡查村级上报" in home and "待核实的村级上报" in home
     assert api_as(personas["department"]).get(reverse("api:patrol_report_detail", args=[report.pk])).status_code == 200
