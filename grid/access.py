@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from django.contrib.auth.models import AnonymousUser
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import PermissionDenied
-from django.db.models import CharField, Model, Q, QuerySet
+from django.db.models import BooleanField, CharField, ExpressionWrapper, Model, Q, QuerySet
 from django.db.models.functions import Cast
 from django.http import Http404
 from guardian.backends import ObjectPermissionBackend
@@ -17,7 +17,8 @@ from guardian.models import GroupObjectPermission, UserObjectPermission
 
 from governance import visibility
 
-from .models import Post, Region
+from . import roles
+from .models import Post, Region, posted_at_township_or_below
 
 _CACHE_ATTR = "_region_grants_cache"
 EXPLICIT_ATTR = "_gv_explicit_grants"  # (model label, perm) → pks granted one by one (kept like the grants)
@@ -65,13 +66,17 @@ def region_grants(user) -> RegionGrants:
         post_rows = (
             Post.objects.active()
             .filter(user=user, role__permissions__isnull=False)
+            .annotate(at_township=ExpressionWrapper(posted_at_township_or_below(), output_field=BooleanField()))
             .values_list("region__path", "department_id", "role__permissions__content_type__app_label",
-                         "role__permissions__codename")
+                         "role__permissions__codename", "role__key", "at_township")
         )
-        for path, department_id, app_label, codename in post_rows:
-            raw[f"{app_label}.{codename}"].append(path)
+        for path, department_id, app_label, codename, role_key, at_township in post_rows:
+            perm = f"{app_label}.{codename}"
+            if not at_township and roles.township_posts_only(role_key, perm):
+                continue  # as Post.objects.granting() reads it: a township's permission, held above one
+            raw[perm].append(path)
             if department_id is not None:
-                departments[f"{app_label}.{codename}"].add(department_id)
+                departments[perm].add(department_id)
 
         region_type = ContentType.objects.get_for_model(Region)
         guardian_rows = list(

@@ -78,12 +78,10 @@ def verifiers(event: Event, policy: FlowPolicy, holders_of) -> list[int]:
 
 def holders_by_post(perm: str, region: Region) -> list[int]:
     """The active users whose posts hold `perm` at `region` or above (one query)."""
-    app_label, codename = perm.split(".", 1)
     step = Region.steplen
     above = [region.path[:end] for end in range(step, len(region.path) + 1, step)]
-    return list(Post.objects.active().filter(
-        region__path__in=above, user__is_active=True, role__permissions__codename=codename,
-        role__permissions__content_type__app_label=app_label).values_list("user_id", flat=True).distinct())
+    return list(Post.objects.active().granting(perm).filter(region__path__in=above, user__is_active=True)
+                .values_list("user_id", flat=True).distinct())
 
 
 def may_verify(user, event: Event, policy: FlowPolicy) -> bool:
@@ -123,8 +121,7 @@ def may_take_step(user, event: Event, step: str) -> bool:
 def department_step_posts():
     """The active posts that may take a department's step (may_take_step): of the department, with a
     role that handles dispatched events."""
-    return Post.objects.active().filter(user__is_active=True, role__permissions__codename="handle_dispatched_event",
-                                        role__permissions__content_type__app_label="grid")
+    return Post.objects.active().granting("grid.handle_dispatched_event").filter(user__is_active=True)
 
 
 def department_staffed(department) -> bool:

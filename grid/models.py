@@ -6,9 +6,11 @@ from django.conf import settings
 from django.contrib.auth.models import Permission
 from django.core.exceptions import ValidationError
 from django.db import models
-from django.db.models import Case, IntegerField, OrderBy, Q, Value, When
+from django.db.models import Case, IntegerField, OrderBy, Q, Subquery, Value, When
 from django.utils import timezone
 from treebeard.mp_tree import MP_Node
+
+from . import roles
 
 PATH_SEPARATOR = "/"
 
@@ -162,10 +164,33 @@ class Role(models.Model):
         return self.name
 
 
+def posted_at_township_or_below() -> Q:
+    """A condition on posts: the post's region is a township or a region below one (not the county)."""
+    township_depth = Tier.objects.filter(key="township").values("depth")[:1]
+    return Q(region__tier__depth__gte=Subquery(township_depth))
+
+
 class PostQuerySet(models.QuerySet):
     def active(self, on=None):
         today = on or timezone.localdate()
         return self.filter(Q(start_date__lte=today), Q(end_date__isnull=True) | Q(end_date__gt=today))
+
+    def granting(self, *perms: str) -> PostQuerySet:
+        """The posts through which their role grants one of `perms` ("app_label.codename") over the
+        post's region: the role holds it, and where the role grants it only at a township or below
+        (grid.roles.township_posts_only), the post is there. One filter(), so that a later
+        values_list("role__permissions__codename") reads the permission that matched. Every query of
+        posts by permission goes through here; a user's own grants are read by grid.access.region_grants,
+        which applies the same rule."""
+        condition = Q()
+        for perm in perms:
+            app_label, codename = perm.split(".", 1)
+            held = Q(role__permissions__content_type__app_label=app_label, role__permissions__codename=codename)
+            township_only = sorted(key for key in roles.TOWNSHIP_BIG_PATROL_ROLES if roles.township_posts_only(key, perm))
+            if township_only:
+                held &= ~Q(role__key__in=township_only) | posted_at_township_or_below()
+            condition |= held
+        return self.filter(condition)
 
 
 class Post(models.Model):

@@ -180,6 +180,27 @@ DEPARTMENT_EVENTS: dict[str, list[str]] = {"department": ["grid.view_dispatched_
 WITHDRAWN: dict[str, list[str]] = {"department": ["grid.view_event"]}
 
 
+# The township big patrol is a township's own (the township big patrol plan, 二 and 四、职责分工): its lead
+# departments (牵头部门) and 镇部门 are township offices (四、(六)–(十四)), its office (镇综合行政执法办) and its
+# supervision groups (巡查督查组) are the township's. A county department (县直部门) holds the department role
+# for the events the county centre dispatches to it (镇呼县应), not for the big patrol; the 区 findings it
+# makes are recorded by the township office. So these roles' big-patrol permissions count only through a
+# post at a township or below it: a county-level post of them records, registers and sees no village's
+# patrol ledger, report or finding. (The county office and the discipline roles keep their own grants.)
+BIG_PATROL_PERMISSIONS = frozenset(
+    MANAGE_PATROL_SETUP + BIG_PATROL_VIEW
+    + [perm for perms in (*BIG_PATROL.values(), *BIG_PATROL_WORK_RECORDS.values(), *PATROL_REVIEW.values())
+       for perm in perms]
+)
+TOWNSHIP_BIG_PATROL_ROLES = frozenset({"department", "township_office", "supervision_group"})
+
+
+def township_posts_only(role_key: str, perm: str) -> bool:
+    """Whether a post of `role_key` grants `perm` ("app_label.codename") only where the post is at a
+    township or below it (grid.models.PostQuerySet.granting and grid.access.region_grants apply it)."""
+    return role_key in TOWNSHIP_BIG_PATROL_ROLES and perm in BIG_PATROL_PERMISSIONS
+
+
 def default_permissions(role_key: str) -> set[str]:
     return ((set(ROLES[role_key][2]) | set(EVENTS.get(role_key, [])) | set(BIG_PATROL.get(role_key, []))
             | set(INSPECTION.get(role_key, [])) | set(RECTIFICATION.get(role_key, []))

@@ -70,11 +70,8 @@ class Holders:
         """Every active holder of `perm` by the path of their post's region: one query per permission
         and scan, however many regions the scan meets."""
         if perm not in self._posts:
-            app_label, codename = perm.split(".", 1)
-            rows = Post.objects.active().filter(
-                role__permissions__codename=codename, role__permissions__content_type__app_label=app_label,
-                user__is_active=True,
-            ).values_list("region__path", "user_id", "department_id")
+            rows = Post.objects.active().granting(perm).filter(user__is_active=True).values_list(
+                "region__path", "user_id", "department_id")
             by_path: dict[str, list[tuple[int, int | None]]] = {}
             for path, user_id, department_id in rows:
                 by_path.setdefault(path, []).append((user_id, department_id))

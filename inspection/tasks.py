@@ -30,10 +30,8 @@ class ReminderResult:
 def _holders(perm_codename: str, **filters) -> list[tuple[int, int | None, int]]:
     """(user id, department id, region id) of active posts whose role grants `inspection.<codename>`."""
     return list(
-        Post.objects.active().filter(
-            user__is_active=True, role__permissions__content_type__app_label="inspection",
-            role__permissions__codename=perm_codename, **filters,
-        ).values_list("user_id", "department_id", "region_id").distinct()
+        Post.objects.active().granting(f"inspection.{perm_codename}").filter(user__is_active=True, **filters)
+        .values_list("user_id", "department_id", "region_id").distinct()
     )
 
 

@@ -209,10 +209,8 @@ def office_users(organisation) -> list:
 def _holders(organisation, codename: str) -> list:
     step = Region.steplen
     ancestors = [organisation.path[:end] for end in range(step, len(organisation.path) + 1, step)]
-    user_ids = Post.objects.active().filter(
-        region__path__in=ancestors, user__is_active=True, role__permissions__content_type__app_label="rectification",
-        role__permissions__codename=codename,
-    ).values_list("user_id", flat=True).distinct()
+    user_ids = Post.objects.active().granting(f"rectification.{codename}").filter(
+        region__path__in=ancestors, user__is_active=True).values_list("user_id", flat=True).distinct()
     return list(get_user_model().objects.filter(pk__in=set(user_ids)).order_by("pk"))
 
 

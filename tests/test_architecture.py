@@ -1,10 +1,12 @@
 """The layers of docs/architecture.md hold: a package imports only the packages below it, counting
 imports inside functions too; inside inspection/, the township big patrol (inspection.patrol) and the
-county inspection (inspection.rounds) do not import each other."""
+county inspection (inspection.rounds) do not import each other; posts are filtered by their role's
+permissions only through Post.objects.granting()."""
 
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -109,3 +111,28 @@ def test_the_split_check_sees_a_crossing_import(tmp_path):
     assert crossing_imports(module, "inspection.patrol.m", "patrol") == {
         "inspection.models.ProblemClue", "inspection.rounds", "inspection.rounds.letters", "inspection.urls",
     }
+
+
+# Which post grants which permission where is read in two places only: a user's own grants
+# (grid.access.region_grants) and everyone's posts (grid.models.PostQuerySet.granting), which apply
+# the same rule (a township's big-patrol permission counts only through a post at a township or below).
+READ_POSTS_BY_PERMISSION = {"grid/models.py", "grid/access.py"}
+POSTS_FILTERED_ON_PERMISSION = re.compile(r"role__permissions__(?:codename|content_type__app_label|in\b)\w*\s*=")
+
+
+def test_posts_are_filtered_by_permission_only_through_granting():
+    wrong = []
+    for package in MAY_IMPORT:
+        for path in sorted((ROOT / package).rglob("*.py")):
+            relative = path.relative_to(ROOT).as_posix()
+            if "/migrations/" in relative or relative in READ_POSTS_BY_PERMISSION:
+                continue
+            if POSTS_FILTERED_ON_PERMISSION.search(path.read_text(encoding="utf-8")):
+                wrong.append(relative)
+    assert not wrong, "filter posts with Post.objects.granting(perm), not on role__permissions:\n" + "\n".join(wrong)
+
+
+def test_the_granting_check_sees_a_direct_filter():
+    assert POSTS_FILTERED_ON_PERMISSION.search('Post.objects.filter(role__permissions__codename="x")')
+    assert POSTS_FILTERED_ON_PERMISSION.search("filter(role__permissions__codename__in=names)")
+    assert not POSTS_FILTERED_ON_PERMISSION.search('.values_list("region__path", "role__permissions__codename")')

@@ -158,6 +158,10 @@ class FindingDetailView(LoginRequiredMixin, TemplateView):
         user = self.request.user
         finding = kwargs.pop("finding", None) or _visible_finding(user, self.kwargs["pk"])
         may_register = finding.registered_at is None and findings.may_register(user, finding)
+        register_refusal = ""
+        if may_register and (circular := findings.published_circular_of_month(finding.township, finding.discovered_on)):
+            register_refusal = findings.published_month_refusal(circular, finding.discovered_on, "核实登记")
+            may_register = False
         may_flag = not finding.is_fraud and user.has_perm("inspection.flag_patrol_fraud", finding.village)
         if may_register:
             kwargs.setdefault("register_form", RegisterForm(
@@ -165,7 +169,7 @@ class FindingDetailView(LoginRequiredMixin, TemplateView):
         kwargs.setdefault("fraud_form", FraudForm())
         return super().get_context_data(
             page_title=f"发现问题 {finding.number}", finding=finding, may_register=may_register, may_flag=may_flag,
-            history=_history(finding), **kwargs,
+            register_refusal=register_refusal, history=_history(finding), **kwargs,
         )
 
 

@@ -24,6 +24,7 @@ from grid.models import Department, Post, Region
 
 from ..models import (
     CatalogItem,
+    Circular,
     DepartmentConfirmation,
     PatrolFinding,
     PatrolReport,
@@ -90,8 +91,8 @@ def capacities(user, region: Region) -> Capacities:
         return result
     rows = (
         Post.objects.active()
-        .filter(user=user, role__permissions__content_type__app_label="inspection",
-                role__permissions__codename__in=["add_supervisioncheck", "register_patrolfinding"])
+        .granting("inspection.add_supervisioncheck", "inspection.register_patrolfinding")
+        .filter(user=user)
         .values_list("region__path", "department_id", "role__permissions__codename")
     )
     for path, department_id, codename in rows:
@@ -141,6 +142,35 @@ def _group_for(user, township: Region, village: Region, group: SupervisionGroup 
     if group not in candidates:
         raise FindingError({"village": [f"{village.name}不在{group.name}的负责范围内。"]})
     return group
+
+
+# ---------------------------------------------------------------- months already published
+
+
+def published_circular_of_month(township: Region, day: datetime.date) -> Circular | None:
+    """The published circular that already holds the township's figures of the month of `day`: the
+    month's circular (月度通报), else the grade sheet of its quarter (季度考评); None while neither is.
+
+    The township big patrol plan 六、(五): the office circulates each month's scores by the 10th of the
+    next and grades the quarter on them. What is published stands, so a finding of a published month is
+    neither recorded nor registered any more: its deduction would be in no published figure."""
+    month = month_start(day)
+    quarter = month.replace(month=(month.month - 1) // 3 * 3 + 1)
+    return (
+        Circular.objects.filter(township=township)
+        .filter(Q(period=Circular.Period.MONTH, period_start=month) | Q(period=Circular.Period.QUARTER,
+                                                                         period_start=quarter))
+        .order_by("period").first()  # "month" before "quarter"
+    )
+
+
+def published_month_refusal(circular: Circular, day: datetime.date, doing: str) -> str:
+    """Why a finding of a published month cannot be recorded or registered ("补录", "核实登记")."""
+    if circular.period == Circular.Period.MONTH:
+        period = f"{day.year}年{day.month}月"
+    else:
+        period = f"{day.year}年第{(day.month - 1) // 3 + 1}季度"
+    return f"{period}考评已通报，不能再{doing}该月的发现问题。"
 
 
 # ---------------------------------------------------------------- recording a finding
@@ -201,6 +231,8 @@ def record_finding(
         errors["discovered_on"] = ["发现日期不能晚于今天。"]
     elif problem := happened_problem(discovered_on, what="发现日期"):
         errors["discovered_on"] = [problem]
+    elif circular := published_circular_of_month(township, discovered_on):
+        errors["discovered_on"] = [published_month_refusal(circular, discovered_on, "补录")]
     location = (location or "").strip()
     description = (description or "").strip()
     if len(location) > 200:
@@ -244,9 +276,8 @@ def record_finding(
 
 def _registrar_ids(finding: PatrolFinding) -> list[int]:
     """Members of the item's lead department who register findings in the finding's township (one query)."""
-    rows = Post.objects.active().filter(
+    rows = Post.objects.active().granting("inspection.register_patrolfinding").filter(
         department_id=finding.item.lead_department_id, user__is_active=True,
-        role__permissions__content_type__app_label="inspection", role__permissions__codename="register_patrolfinding",
     ).values_list("user_id", "region__path")
     return sorted({user_id for user_id, path in rows if finding.village.path.startswith(path)})
 
@@ -318,6 +349,9 @@ def verify_and_register_finding(
         locked = PatrolFinding.objects.select_for_update().get(pk=finding.pk)
         if locked.registered_at is not None:
             raise FindingError({"is_true": ["该问题已登记备案，不能重复登记。"]})
+        # Published in the meantime: the published figures stay as they were published.
+        if circular := published_circular_of_month(finding.township, locked.discovered_on):
+            raise FindingError({"discovered_on": [published_month_refusal(circular, locked.discovered_on, "核实登记")]})
         before = audit.snapshot(locked, FINDING_FIELDS)
         locked.is_true = is_true
         if matched_report is not None:
@@ -424,10 +458,8 @@ def members_of(group: SupervisionGroup):
     """The group's members who may act for it now (active, with a supervision-group post covering its township)."""
     path = group.township.path
     prefixes = [path[:end] for end in range(Region.steplen, len(path) + 1, Region.steplen)]
-    posted = Post.objects.active().filter(
-        region__path__in=prefixes, role__permissions__content_type__app_label="inspection",
-        role__permissions__codename="add_supervisioncheck",
-    ).values("user_id")
+    posted = Post.objects.active().granting("inspection.add_supervisioncheck").filter(
+        region__path__in=prefixes).values("user_id")
     return group.members.filter(pk__in=posted, is_active=True).order_by("username")
 
 
@@ -436,10 +468,8 @@ def members_of(group: SupervisionGroup):
 
 def confirmable_departments(user) -> QuerySet[Department]:
     """Departments in which `user` holds a post that confirms the month (inspection.confirm_month)."""
-    ids = Post.objects.active().filter(
-        user=user, department__isnull=False, role__permissions__content_type__app_label="inspection",
-        role__permissions__codename="confirm_month",
-    ).values("department_id")
+    ids = Post.objects.active().granting("inspection.confirm_month").filter(
+        user=user, department__isnull=False).values("department_id")
     return Department.objects.filter(pk__in=ids).select_related("region").order_by("name")
 
 

@@ -19,7 +19,8 @@ from governance.tabular import ImportFailed, ImportResult, Row, RowError, RowWar
 from grid.models import PATH_SEPARATOR, Department, Region
 from grid.regions import RegionNotFound, find_region, normalise_path
 
-from ..models import CatalogItem, PatrolCategory, PatrolFinding, PatrolReport, SupervisionGroup
+from ..models import CatalogItem, Circular, PatrolCategory, PatrolFinding, PatrolReport, SupervisionGroup
+from .findings import published_circular_of_month, published_month_refusal
 from .scoring import villages_of
 
 CATALOG_COLUMNS = ("编号", "事项", "类别", "牵头部门", "分值", "佐证要求")
@@ -415,6 +416,20 @@ def _apply_new(planned, model, action: str, fields: list[str], *, by) -> ImportR
 # --- findings ------------------------------------------------------------------------------------------
 
 
+class _PublishedMonths:
+    """published_circular_of_month for the rows of one import: one query per month met."""
+
+    def __init__(self, township: Region):
+        self.township = township
+        self.circulars: dict[datetime.date, Circular | None] = {}
+
+    def of(self, day: datetime.date) -> Circular | None:
+        month = day.replace(day=1)
+        if month not in self.circulars:
+            self.circulars[month] = published_circular_of_month(self.township, day)
+        return self.circulars[month]
+
+
 def import_patrol_findings(path: str | Path, *, township: Region | str, by=None) -> ImportResult:
     """Create findings from the columns 编号, 村(居), 目录编号, 发现日期, 来源, 是否属实, 对应上报编号.
 
@@ -439,6 +454,7 @@ def _plan_findings(rows: list[Row], township: Region, *, by) -> list[tuple[int, 
     for group in SupervisionGroup.objects.filter(township=township).prefetch_related("villages"):
         for village in group.villages.all():
             group_of_village.setdefault(village.pk, []).append(group)
+    published = _PublishedMonths(township)
     now = timezone.now()
     errors: list[RowError] = []
     planned = []
@@ -485,6 +501,9 @@ def _plan_findings(rows: list[Row], township: Region, *, by) -> list[tuple[int, 
             if stored is not None and _changes(stored, {key: values[key] for key in compared}):
                 problems.append(f"编号“{number}”已被另一条发现问题使用（{stored.village.name}，{stored.item.code}，"
                                 f"{stored.discovered_on} {stored.get_source_display()}发现）")
+            elif stored is None and (circular := published.of(discovered_on)):
+                # An imported finding counts as registered: it would change a published month's figures.
+                problems.append(published_month_refusal(circular, discovered_on, "导入").rstrip("。"))
             else:
                 planned.append((row.number, values, stored))
         errors.extend(RowError(row.number, problem) for problem in problems)

@@ -28,10 +28,8 @@ def patrol_cadres(villages) -> dict[int, list]:
     """The active village patrol cadres (inspection.add_villagepatrol) of each village, by village pk: two queries."""
     villages = list(villages)
     paths = {path for village in villages for path in _ancestor_paths(village.path)}
-    posts = Post.objects.active().filter(
-        region__path__in=paths, user__is_active=True,
-        role__permissions__codename="add_villagepatrol", role__permissions__content_type__app_label="inspection",
-    ).values_list("region__path", "user_id")
+    posts = Post.objects.active().granting("inspection.add_villagepatrol").filter(
+        region__path__in=paths, user__is_active=True).values_list("region__path", "user_id")
     user_ids_by_path: dict[str, set[int]] = {}
     for path, user_id in posts:
         user_ids_by_path.setdefault(path, set()).add(user_id)

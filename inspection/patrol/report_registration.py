@@ -23,10 +23,8 @@ def lead_department_posts(department_id: int, village: Region):
     """Active posts of `department` holding inspection.verify_patrolreport over `village` (its region or above)."""
     step = Region.steplen
     ancestor_paths = [village.path[:end] for end in range(step, len(village.path) + 1, step)]
-    return Post.objects.active().filter(
-        department_id=department_id, region__path__in=ancestor_paths, user__is_active=True,
-        role__permissions__codename="verify_patrolreport", role__permissions__content_type__app_label="inspection",
-    )
+    return Post.objects.active().granting("inspection.verify_patrolreport").filter(
+        department_id=department_id, region__path__in=ancestor_paths, user__is_active=True)
 
 
 def may_verify(user, report: PatrolReport) -> bool:
@@ -44,10 +42,7 @@ def township_office_posts(village: Region):
     """Active posts holding inspection.review_patrolreport over `village` (its region or above)."""
     step = Region.steplen
     ancestor_paths = [village.path[:end] for end in range(step, len(village.path) + 1, step)]
-    return Post.objects.active().filter(
-        region__path__in=ancestor_paths, user__is_active=True,
-        role__permissions__codename="review_patrolreport", role__permissions__content_type__app_label="inspection",
-    )
+    return Post.objects.active().granting(REVIEW).filter(region__path__in=ancestor_paths, user__is_active=True)
 
 
 def may_review(user, report: PatrolReport) -> bool:
@@ -71,10 +66,8 @@ def review_queue(user, reports=None):
 def verify_queue(user, reports=None):
     """Reports awaiting verification of the items the user's department leads, in the villages its posts
     cover (`reports`: the queryset to filter, e.g. with the page's related rows)."""
-    posts = Post.objects.active().filter(
-        user=user, department__isnull=False, role__permissions__codename="verify_patrolreport",
-        role__permissions__content_type__app_label="inspection",
-    ).values_list("department_id", "region__path")
+    posts = Post.objects.active().granting("inspection.verify_patrolreport").filter(
+        user=user, department__isnull=False).values_list("department_id", "region__path")
     condition = Q(pk__in=[])
     for department_id, path in set(posts):
         condition |= Q(item__lead_department_id=department_id, village__path__startswith=path)

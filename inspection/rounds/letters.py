@@ -296,10 +296,8 @@ def office_users(round: InspectionRound) -> list:
     county = round.county
     step = Region.steplen
     ancestors = [county.path[:end] for end in range(step, len(county.path) + 1, step)]
-    user_ids = Post.objects.active().filter(
-        region__path__in=ancestors, user__is_active=True, role__permissions__content_type__app_label="inspection",
-        role__permissions__codename="add_inspectionletter",
-    ).values_list("user_id", flat=True).distinct()
+    user_ids = Post.objects.active().granting("inspection.add_inspectionletter").filter(
+        region__path__in=ancestors, user__is_active=True).values_list("user_id", flat=True).distinct()
     return list(get_user_model().objects.filter(pk__in=set(user_ids)).order_by("pk"))
 
 

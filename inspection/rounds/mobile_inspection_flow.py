@@ -99,10 +99,8 @@ def leading_group_posts(village):
     """Active posts whose role decides mobile proposals, at the village or above it."""
     step = Region.steplen
     ancestor_paths = [village.path[:end] for end in range(step, len(village.path) + 1, step)]
-    return Post.objects.active().filter(
-        region__path__in=ancestor_paths, user__is_active=True,
-        role__permissions__codename="decide_mobileproposal", role__permissions__content_type__app_label="inspection",
-    )
+    return Post.objects.active().granting("inspection.decide_mobileproposal").filter(
+        region__path__in=ancestor_paths, user__is_active=True)
 
 
 def notify_leading_group(task_id: int) -> int:
