@@ -22,7 +22,9 @@ class InspectionConfig(AppConfig):
             PatrolReport,
             ProblemClue,
             RoundTarget,
+            SupervisionCheck,
             TalkRecord,
+            VillagePatrol,
         )
         from .patrol import (
             findings,
@@ -36,6 +38,10 @@ class InspectionConfig(AppConfig):
         # Each kind's own rule, asked by the audit log and the evidence route as by the kind's pages.
         visibility.register(RegionRule(PatrolReport, "inspection.view_patrolreport"))
         visibility.register_records(PatrolFinding, findings.visible_findings)
+        # A supervision group's checks and a village's ledger (notes, routes, patrollers): where their view
+        # permission is held, as their lists (patrol:checks, patrol:ledger) scope them.
+        visibility.register(RegionRule(SupervisionCheck, "inspection.view_supervisioncheck"))
+        visibility.register(RegionRule(VillagePatrol, "inspection.view_villagepatrol"))
         visibility.register_records(InspectionRound, rounds.rounds_visible)
         visibility.register_records(RoundTarget, rounds.targets_visible)
         visibility.register_records(MobileProposal, rounds.proposals_visible)

@@ -93,3 +93,11 @@ class Job(models.Model):
 
     def get_permission_region(self):
         return self.region
+
+
+def owned_jobs(user) -> models.QuerySet[Job]:
+    """A job is its owner's only: its pages (jobs/views.py) and its audit entries (the rule JobsConfig.ready
+    registers) show it to nobody else, superusers and the auditors of its region included."""
+    if user is None or not user.is_authenticated:
+        return Job.objects.none()
+    return Job.objects.filter(owner=user)

@@ -17,14 +17,14 @@ from governance.listing import FilterForm, Sorts
 from governance.site import SitePageMixin
 
 from . import kinds
-from .models import Job
+from .models import Job, owned_jobs
 
 JSON_ERRORS = 200
 
 
 def job_for(user, pk) -> Job:
     """The user's own job, while its result is still theirs to see (a document's own rule, asked again)."""
-    job = Job.objects.filter(pk=pk, owner=user).select_related("region").first() if user.is_authenticated else None
+    job = owned_jobs(user).filter(pk=pk).select_related("region").first()
     if job is None or not kinds.may_see(job.kind, user, job):
         raise Http404("任务不存在或不是您发起的。")
     return job
@@ -76,7 +76,7 @@ class JobListView(LoginRequiredMixin, SitePageMixin, TemplateView):
 
     def get_context_data(self, **kwargs):
         form = JobFilterForm(self.request.GET or None)
-        jobs = form.filter(Job.objects.filter(owner=self.request.user))
+        jobs = form.filter(owned_jobs(self.request.user))
         page = Paginator(jobs, 30).get_page(self.request.GET.get("page"))
         return super().get_context_data(page_title="后台任务", form=form, page=page, **kwargs)
 

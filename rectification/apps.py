@@ -17,11 +17,19 @@ class RectificationConfig(AppConfig):
         from governance import visibility
         from grid.access import RegionRule
 
-        from .models import ProgressEntry, ProgressNotice, RectificationItem, RectificationPlan
-        from .services import visible_notices, visible_progress
+        from .models import (
+            Accountability,
+            ProgressEntry,
+            ProgressNotice,
+            RectificationItem,
+            RectificationPlan,
+        )
+        from .services import VIEW_ACCOUNTABILITY, visible_notices, visible_progress
 
         # Each kind's own rule, asked by the audit log and the evidence route as by the kind's pages.
         visibility.register(RegionRule(RectificationPlan, "rectification.view_rectificationplan"))
         visibility.register(RegionRule(RectificationItem, "rectification.view_rectificationitem"))
+        # Who was held accountable: not every reader of the plan (the plan page asks the same permission).
+        visibility.register(RegionRule(Accountability, VIEW_ACCOUNTABILITY))
         visibility.register_records(ProgressEntry, visible_progress)
         visibility.register_records(ProgressNotice, visible_notices)

@@ -128,6 +128,10 @@ class Accountability(models.Model):
     measure = models.CharField("处理方式", max_length=16, choices=Measure.choices)
     decided_on = models.DateField("处理日期", null=True, blank=True)
 
+    # Seen where rectification.view_accountability is held over the plan's organisation, which not every
+    # reader of the plan holds (an inspection group reads plans and items only).
+    region_path_lookup = "plan__organisation__path"
+
     class Meta:
         verbose_name = "问责处理"
         verbose_name_plural = "问责处理"
@@ -135,6 +139,9 @@ class Accountability(models.Model):
 
     def __str__(self):
         return f"{self.person} {self.get_measure_display()}"
+
+    def get_permission_region(self):
+        return self.plan.organisation
 
 
 class PetitionTransfer(models.Model):

@@ -52,6 +52,7 @@ CHANGE_PLAN = "rectification.change_rectificationplan"
 CHANGE_ITEM = "rectification.change_rectificationitem"
 ADD_PROGRESS = "rectification.add_progressentry"
 ADD_ACCOUNTABILITY = "rectification.add_accountability"
+VIEW_ACCOUNTABILITY = "rectification.view_accountability"
 VERIFY = "rectification.verify_rectificationitem"
 
 HEADER_FIELDS = ["group_name", "inspected_from", "inspected_to", "feedback_on", "title", "first_responsible",
@@ -86,6 +87,12 @@ def may_verify(user, item: RectificationItem) -> bool:
 
 def may_add_accountability(user, plan: RectificationPlan) -> bool:
     return _active(user) and user.has_perm(ADD_ACCOUNTABILITY, plan)
+
+
+def may_see_accountability(user, plan: RectificationPlan) -> bool:
+    """Who was held accountable and how: the accountability records' own rule (RegionRule on
+    VIEW_ACCOUNTABILITY, registered for the audit log), asked of the plan they belong to."""
+    return _active(user) and user.has_perm(VIEW_ACCOUNTABILITY, plan)
 
 
 def _require(allowed: bool, message: str) -> None:
@@ -268,7 +275,9 @@ def add_accountability(plan: RectificationPlan, *, by, person: str, level: str, 
         raise RectificationError(errors)
     record = Accountability.objects.create(plan=plan, item=item, person=person[:100], level=level, measure=measure,
                                            decided_on=decided_on)
-    audit.record("rectification_plan.accountability", actor=by, obj=plan, after=audit.snapshot(record))
+    # On the record, not on the plan: the entry (who, how) is read by its kind's rule, not the plan's.
+    audit.record("rectification_plan.accountability", actor=by, obj=record, after=audit.snapshot(record),
+                 object_repr=f"{record}（{plan}）")
     return record
 
 

@@ -170,6 +170,7 @@ class PlanDetailView(LoginRequiredMixin, TemplateView):
         today = timezone.localdate()
         items = [_decorate(item, today) for item in plan.items.order_by("number")]
         may_edit = services.may_edit(user, plan)
+        may_see_accountability = services.may_see_accountability(user, plan)
         data = self.request.POST if self.request.method == "POST" else None
         action = kwargs.pop("action", None)
 
@@ -180,7 +181,9 @@ class PlanDetailView(LoginRequiredMixin, TemplateView):
             "page_title": plan.title, "plan": plan, "round_url": _round_url(user, plan), "groups": group_items(items), "items": items,
             "may_edit": may_edit, "may_account": services.may_add_accountability(user, plan),
             "meetings": plan.meetings.all(), "measures": plan.measures.all(), "recoveries": plan.recoveries.all(),
-            "accountabilities": plan.accountabilities.select_related("item"), "petitions": plan.petitions.all(),
+            "may_see_accountability": may_see_accountability,
+            "accountabilities": plan.accountabilities.select_related("item") if may_see_accountability else [],
+            "petitions": plan.petitions.all(),
             "counts": states.figures_of(items, today),
             "header_form": rforms.PlanHeaderForm(data if action == "header" else None, instance=plan),
             "meeting_form": bound("meeting", rforms.MeetingForm),
