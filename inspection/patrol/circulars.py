@@ -27,6 +27,7 @@ from grid.models import Region
 
 from ..models import Circular, SupervisionGroup
 from . import oversight
+from .findings import lock_township
 from .scoring import (
     GRADES,
     LOWEST_GRADE,
@@ -507,8 +508,13 @@ def publish_circular(township: Region, data: dict, *, by) -> Circular:
     label = f"{data['period_label']}{'考评情况通报' if kind == Circular.Period.MONTH else '考评'}"
     try:
         with transaction.atomic():
+            # The township's row is the lock a finding's registration takes too: what is published is
+            # what stands when it is published, computed here, not the figures the page showed before.
+            lock_township(township)
             if Circular.objects.select_for_update().filter(township=township, period=kind, period_start=start).exists():
                 raise ValidationError(f"{township.name}{label}已经发布，不能重复发布。")
+            data = (build_month_circular(township, start) if kind == Circular.Period.MONTH
+                    else build_quarter_circular(township, start.year, (start.month - 1) // 3 + 1))
             now = timezone.now()
             snapshot = {**data, "date": timezone.localdate(now).isoformat(),
                         "date_label": chinese_date(timezone.localdate(now))}

@@ -147,6 +147,12 @@ def _group_for(user, township: Region, village: Region, group: SupervisionGroup 
 # ---------------------------------------------------------------- months already published
 
 
+def lock_township(township: Region | int) -> None:
+    """Lock the township's row until the transaction ends: publishing a circular and registering a
+    finding both take it, so a registration is either in the published figures or refused after them."""
+    list(Region.objects.select_for_update().filter(pk=getattr(township, "pk", township)).values_list("pk", flat=True))
+
+
 def published_circular_of_month(township: Region, day: datetime.date) -> Circular | None:
     """The published circular that already holds the township's figures of the month of `day`: the
     month's circular (月度通报), else the grade sheet of its quarter (季度考评); None while neither is.
@@ -346,6 +352,7 @@ def verify_and_register_finding(
         errors["matched_report"] = ["对应上报须是本乡镇的村级上报。"]
     _fail(errors)
     with transaction.atomic():
+        lock_township(finding.township_id)
         locked = PatrolFinding.objects.select_for_update().get(pk=finding.pk)
         if locked.registered_at is not None:
             raise FindingError({"is_true": ["该问题已登记备案，不能重复登记。"]})

@@ -418,6 +418,17 @@ def test_ledger_exports_are_refused_outside_scope(client, county, personas, marc
                                                         "end": "2026-03-31"}).status_code == 404
 
 
+def test_publishing_takes_the_figures_that_stand_when_it_publishes(county, personas, march):
+    """Not those of the page the office looked at: a report verified in between is in the circular."""
+    shown = circulars.build_month_circular(county.taiping, MARCH)
+    march.report(county.louxing, march.b01, "2026-03-25")
+    circular = circulars.publish_circular(county.taiping, shown, by=personas["township_office"])
+    published = {row["village"]: row["score"] for row in circular.scores["ranking"]}
+    before = {row["village"]: row["score"] for row in shown["ranking"]}
+    now = {row["village"]: row["score"] for row in circulars.build_month_circular(county.taiping, MARCH)["ranking"]}
+    assert published == now and published["楼星村"] != before["楼星村"]
+
+
 def test_quarter_sheet_is_published_once_per_quarter(county, personas, march):
     office = personas["township_office"]
     data = circulars.build_quarter_circular(county.taiping, 2026, 1)
