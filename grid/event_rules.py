@@ -3,7 +3,6 @@ EventFlow and the event services alike. The event's flow policy version says who
 
 from __future__ import annotations
 
-from django.contrib.auth import get_user_model
 from django.utils import timezone
 
 from . import event_counts
@@ -58,7 +57,7 @@ def verify_candidates(event: Event, policy: FlowPolicy, holders_of) -> list[int]
     verifier = policy.verifier
     ids: list[int] = []
     if verifier in (FlowPolicy.Verifier.REPORTER, FlowPolicy.Verifier.REPORTER_OR_GRID_LEADER):
-        if event.reporter_id and get_user_model().objects.filter(pk=event.reporter_id, is_active=True).exists():
+        if event.reporter_id and event.reporter.is_active:
             ids.append(event.reporter_id)
     if verifier in (FlowPolicy.Verifier.GRID_LEADER, FlowPolicy.Verifier.REPORTER_OR_GRID_LEADER):
         ids += holders_of("grid.verify_event", event.region)

@@ -8,6 +8,7 @@ import logging
 from dataclasses import asdict, dataclass
 
 from celery import shared_task
+from django.contrib.auth import get_user_model
 from django.db import connection, transaction
 from django.urls import reverse
 from django.utils import timezone
@@ -129,14 +130,17 @@ def _supervise_batch(ids, now, holders: Holders, rule_for, result: SupervisionRe
     """Notices and audit rows for one claimed batch; returns the task ids to escalate."""
     rows = list(TaskDeadline.objects.filter(pk__in=ids).values_list(
         "due_at", "task_id", "task__flow_task", "task__owner_id", "task__process__artifact_object_id"))
-    columns = ("id", "title", "reporter_id", "region_id", "handling_region_id", "department_id", "urgency",
-               "category_id", "status", "flow_policy_id", "region__path", "handling_region__path")
+    fields = ("id", "title", "reporter_id", "region_id", "handling_region_id", "department_id", "urgency",
+              "category_id", "status", "flow_policy_id", "disposed_by_id")
     events: dict[int, Event] = {}
     paths: dict[int, tuple[str, str]] = {}
     for values in Event.objects.filter(pk__in={row[4] for row in rows}, status__in=Event.OPEN_STATUSES
-                                       ).values_list(*columns):
-        event = Event(**dict(zip(columns[:10], values[:10], strict=True)))
-        events[event.pk], paths[event.pk] = event, values[10:]
+                                       ).values_list(*fields, "reporter__is_active", "region__path",
+                                                     "handling_region__path"):
+        event = Event(**dict(zip(fields, values, strict=False)))
+        # Whether the reporter may still verify (grid.event_rules.verify_candidates), without a query each.
+        event.reporter = get_user_model()(pk=event.reporter_id, is_active=values[len(fields)])
+        events[event.pk], paths[event.pk] = event, values[len(fields) + 1:]
     holders.load_regions(path for pair in paths.values() for path in pair)
     for pk, (region_path, handling_path) in paths.items():
         events[pk].region, events[pk].handling_region = holders.region(region_path), holders.region(handling_path)

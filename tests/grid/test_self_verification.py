@@ -101,3 +101,16 @@ def test_the_verify_notice_goes_to_the_reporter_not_to_the_disposer(
         events.handle_event(event, by=leader, decision="resolve", result="已拆除", files=[photo()])
     asked = Notification.objects.filter(kind=Notification.Kind.TASK, title__startswith="待核实")
     assert set(asked.values_list("recipient__username", flat=True)) == {"leader1b"}
+
+
+def test_the_overdue_verify_step_is_supervised_with_its_verifier_not_the_disposer(county, personas, category):
+    """督办 of a verify step goes to who verifies it, as its 待办 did (the scan reads the disposer too)."""
+    from grid.supervision import supervise_overdue
+
+    event = disposed_by_the_grid_leader(personas, county, category, reporter=personas["grid_leader"])
+    second, _ = services.ensure_user("leader1b", password="x")
+    services.create_post(user=second, role=Role.objects.get(key="grid_leader"), region=county.grid1)
+    assert supervise_overdue(now=timezone.now() + datetime.timedelta(days=30)).supervised == 1
+    told = Notification.objects.filter(title__startswith="督办", url=reverse("grid:event_detail", args=[event.pk]))
+    holders = told.exclude(title__contains="请督促")  # (the others go to those above, to urge them)
+    assert set(holders.values_list("recipient__username", flat=True)) == {"leader1b"}
