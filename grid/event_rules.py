@@ -7,7 +7,7 @@ from django.utils import timezone
 
 from . import event_counts
 from .flow_policy import policy_of
-from .models import Event, FlowPolicy, Post, Region
+from .models import Event, FlowPolicy, Post, Region, paths_from_root
 
 # Which permission lets a user take the "handle at this tier" step, by the tier's key.
 HANDLE_PERMISSION_BY_TIER = {
@@ -77,9 +77,8 @@ def verifiers(event: Event, policy: FlowPolicy, holders_of) -> list[int]:
 
 def holders_by_post(perm: str, region: Region) -> list[int]:
     """The active users whose posts hold `perm` at `region` or above (one query)."""
-    step = Region.steplen
-    above = [region.path[:end] for end in range(step, len(region.path) + 1, step)]
-    return list(Post.objects.active().granting(perm).filter(region__path__in=above, user__is_active=True)
+    return list(Post.objects.active().granting(perm).filter(region__path__in=paths_from_root(region.path),
+                                                            user__is_active=True)
                 .values_list("user_id", flat=True).distinct())
 
 

@@ -93,6 +93,11 @@ class Region(MP_Node):
         return self.path
 
 
+def paths_from_root(path: str) -> list[str]:
+    """The materialised paths of the region at `path` and of every region above it, the root's first."""
+    step = Region.steplen
+    return [path[:end] for end in range(step, len(path) + 1, step)]
+
 class Department(models.Model):
     """A township office or county department (e.g. 太平镇 农业农村办)."""
 

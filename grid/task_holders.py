@@ -5,12 +5,7 @@ from __future__ import annotations
 
 from .event_rules import HANDLE_PERMISSION_BY_TIER, verifiers
 from .flow_policy import DEFAULT_POLICY, policy_of
-from .models import Event, FlowPolicy, Post, Region
-
-
-def _ancestor_paths(path: str) -> list[str]:
-    step = Region.steplen
-    return [path[:end] for end in range(step, len(path) + 1, step)]
+from .models import Event, FlowPolicy, Post, Region, paths_from_root
 
 
 class Holders:
@@ -25,7 +20,7 @@ class Holders:
 
     def load_regions(self, paths) -> None:
         """Read the regions at `paths` and every region above them (one query for those not read yet)."""
-        wanted = {prefix for path in paths for prefix in _ancestor_paths(path)} - self._regions.keys()
+        wanted = {prefix for path in paths for prefix in paths_from_root(path)} - self._regions.keys()
         if wanted:
             for region in Region.objects.filter(path__in=wanted).select_related("tier"):
                 self._regions[region.path] = region
@@ -41,7 +36,7 @@ class Holders:
         chain = policy.chain
         if region.tier.key not in chain or region.tier.key == chain[-1]:
             return None
-        for path in reversed(_ancestor_paths(region.path)[:-1]):
+        for path in reversed(paths_from_root(region.path)[:-1]):
             node = self.region(path)
             if node is not None and node.tier.key in chain:
                 return node
@@ -59,7 +54,7 @@ class Holders:
         key = (perm, region.pk, exact, department_id)
         if key not in self._cache:
             by_path = self._holders_by_path(perm)
-            paths = [region.path] if exact else _ancestor_paths(region.path)
+            paths = [region.path] if exact else paths_from_root(region.path)
             self._cache[key] = sorted({
                 user_id for path in paths for user_id, post_department in by_path.get(path, ())
                 if not department_id or post_department == department_id
