@@ -19,6 +19,7 @@ Through a running deployment (deploy/, nginx on loopback) instead of our own gun
 Run: DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres REDIS_URL=redis://127.0.0.1:6379/14 \\
         .venv/bin/python tests/bench/bench_throughput.py
 Shorter: BENCH_THROUGHPUT_EVENTS=100000 BENCH_LOAD_SECONDS=20 BENCH_CEILING_SECONDS=10.
+Another gunicorn shape (same for the mix and the ceiling): BENCH_WORKERS=4 BENCH_THREADS=3.
 """
 
 from __future__ import annotations

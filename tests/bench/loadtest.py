@@ -352,7 +352,8 @@ def read_cost_log(path: Path, offset: int = 0) -> dict:
 
 def throughput_test(database_url: str, usernames: list[str], password: str, seconds: float, ceiling_seconds: float,
                     *, target_port: int | None = None, tls: bool = False, cost_log: Path | None = None,
-                    workers: int = 3, threads: int = 4) -> dict:
+                    workers: int = int(os.environ.get("BENCH_WORKERS", "3")),
+                    threads: int = int(os.environ.get("BENCH_THREADS", "4"))) -> dict:
     """The real mix for `seconds`, then the trivial signed-in page (the ceiling) for `ceiling_seconds`,
     by the same clients against the same server: our own gunicorn on a free port (with the cost log
     on), or an already running deployment (`target_port`, e.g. nginx; its cost log given)."""
