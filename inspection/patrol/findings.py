@@ -170,13 +170,14 @@ def published_circular_of_month(township: Region, day: datetime.date) -> Circula
     )
 
 
-def published_month_refusal(circular: Circular, day: datetime.date, doing: str) -> str:
-    """Why a finding of a published month cannot be recorded or registered ("补录", "核实登记")."""
+def published_month_refusal(circular: Circular, day: datetime.date, doing: str, what: str = "发现问题") -> str:
+    """Why a record of a published month cannot be recorded, registered or imported ("补录", "核实登记",
+    "导入"): a finding by the day it was discovered, a village report by the day it was verified true."""
     if circular.period == Circular.Period.MONTH:
         period = f"{day.year}年{day.month}月"
     else:
         period = f"{day.year}年第{(day.month - 1) // 3 + 1}季度"
-    return f"{period}考评已通报，不能再{doing}该月的发现问题。"
+    return f"{period}考评已通报，不能再{doing}该月的{what}。"
 
 
 # ---------------------------------------------------------------- recording a finding

@@ -20,7 +20,7 @@ from grid.models import PATH_SEPARATOR, Department, Region
 from grid.regions import RegionNotFound, find_region, normalise_path
 
 from ..models import CatalogItem, Circular, PatrolCategory, PatrolFinding, PatrolReport, SupervisionGroup
-from .findings import published_circular_of_month, published_month_refusal
+from .findings import lock_township, published_circular_of_month, published_month_refusal
 from .scoring import villages_of
 
 CATALOG_COLUMNS = ("编号", "事项", "类别", "牵头部门", "分值", "佐证要求")
@@ -328,6 +328,7 @@ def import_patrol_reports(path: str | Path, *, township: Region | str, by=None) 
     township = resolve_township(township) if isinstance(township, str) else township
     rows = _read(path, REPORT_COLUMNS)
     with transaction.atomic():
+        lock_township(township)  # as publishing a circular does: an import is in its figures or refused after
         planned = _plan_reports(rows, township)
         return _apply_new(planned, PatrolReport, "patrol_report.import", REPORT_FIELDS, by=by)
 
@@ -336,6 +337,7 @@ def _plan_reports(rows: list[Row], township: Region) -> list[tuple[int, dict, Pa
     villages, items, numbers = _Villages(township), _Items(township), _NumberCheck(PatrolReport)
     existing = _by_number(PatrolReport.objects.filter(township=township).select_related("village", "item"),
                           [row["编号"] for row in rows])
+    published = _PublishedMonths(township)
     now = timezone.now()
     errors: list[RowError] = []
     planned = []
@@ -378,6 +380,9 @@ def _plan_reports(rows: list[Row], township: Region) -> list[tuple[int, dict, Pa
             if stored is not None and _changes(stored, {key: values[key] for key in compared}):
                 problems.append(f"编号“{number}”已被另一条上报使用（{stored.village.name}，{stored.item.code}，"
                                 f"{stored.reported_on} 上报，{stored.get_verdict_display()}）")
+            elif stored is None and verdict == PatrolReport.Verdict.TRUE and (circular := published.of(verified_on)):
+                # A report verified true earns its points in the month of 核实日期 (scoring): that month stands.
+                problems.append(published_month_refusal(circular, verified_on, "导入", "核实属实的上报").rstrip("。"))
             else:
                 planned.append((row.number, values, stored))
         errors.extend(RowError(row.number, problem) for problem in problems)
@@ -440,6 +445,7 @@ def import_patrol_findings(path: str | Path, *, township: Region | str, by=None)
     township = resolve_township(township) if isinstance(township, str) else township
     rows = _read(path, FINDING_COLUMNS)
     with transaction.atomic():
+        lock_township(township)  # as publishing a circular does: an import is in its figures or refused after
         planned = _plan_findings(rows, township, by=by)
         return _apply_new(planned, PatrolFinding, "patrol_finding.import", FINDING_FIELDS, by=by)
 

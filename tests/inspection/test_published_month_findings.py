@@ -1,5 +1,6 @@
 """A month whose circular (考评通报) is published stands: a finding discovered in it is neither recorded,
-registered nor imported any more, so no deduction lands in a figure that was already published."""
+registered nor imported any more, so no deduction lands in a figure that was already published; nor is a
+village report imported as verified true in it (its points count in the month of 核实日期)."""
 
 from __future__ import annotations
 
@@ -10,13 +11,13 @@ from django.urls import reverse
 from django.utils import timezone
 
 from governance.tabular import ImportFailed
-from inspection.models import Circular, PatrolFinding
+from inspection.models import Circular, PatrolFinding, PatrolReport
 from inspection.patrol import findings
 from inspection.patrol.findings import FindingError
-from inspection.patrol.imports import import_patrol_findings
+from inspection.patrol.imports import import_patrol_findings, import_patrol_reports
 from inspection.patrol.scoring import month_scores, month_start
 from tests.inspection.test_findings import patrol, record  # noqa: F401 (patrol is a fixture)
-from tests.inspection.test_patrol_imports import FINDING_HEADER, write_csv
+from tests.inspection.test_patrol_imports import FINDING_HEADER, REPORT_HEADER, write_csv
 
 Source = PatrolFinding.Source
 
@@ -116,3 +117,35 @@ def test_an_import_refuses_new_findings_of_a_published_month_but_keeps_stored_on
     assert [(error.row, error.message) for error in exc_info.value.errors] == [
         (3, f"{month.year}年{month.month}月考评已通报，不能再导入该月的发现问题")]
     assert PatrolFinding.objects.count() == 1
+
+
+def report_row(number: str, reported: datetime.date, verdict: str, verified: datetime.date | None) -> list[str]:
+    return [number, "楼星村", "A01", reported.isoformat(), "村东头", "麦田焚烧秸秆", reported.isoformat(), verdict,
+            verified.isoformat() if verified else ""]
+
+
+def test_an_import_refuses_reports_verified_true_in_a_published_month(county, personas, patrol,  # noqa: F811
+                                                                     tmp_path):
+    month = last_month()
+    publish(county, personas, month)
+    before = louxing_score(county, month)
+    today = timezone.localdate()
+    path = write_csv(tmp_path, [
+        REPORT_HEADER,
+        report_row("R-1", month.replace(day=3), "属实", month.replace(day=9)),  # earns points in the published month
+        report_row("R-2", month.replace(day=3), "不属实", month.replace(day=9)),  # earns nothing: accepted
+    ])
+    with pytest.raises(ImportFailed) as exc_info:
+        import_patrol_reports(path, township=county.taiping)
+    assert [(error.row, error.message) for error in exc_info.value.errors] == [
+        (2, f"{month.year}年{month.month}月考评已通报，不能再导入该月的核实属实的上报")]
+    assert not PatrolReport.objects.exists()  # nothing of the file is kept
+    assert louxing_score(county, month) == before
+
+    # Reported in the published month, verified true in an open one: accepted, and its points count in the
+    # month it was verified, which no circular holds yet.
+    path = write_csv(tmp_path, [REPORT_HEADER, report_row("R-3", month.replace(day=3), "属实", today),
+                                report_row("R-2", month.replace(day=3), "不属实", month.replace(day=9))])
+    assert import_patrol_reports(path, township=county.taiping).created == 2
+    assert louxing_score(county, month) == before
+    assert louxing_score(county, month_start(today)) == before + patrol["item"].points
