@@ -22,7 +22,7 @@ from governance.admin_audit import (
     has_county_wide_perm,
 )
 
-from . import services
+from . import households, services
 from .flow_policy import deadline_problems, next_version, policy_problems
 from .models import (
     CadenceRule,
@@ -458,8 +458,31 @@ class DiaryReviewRuleAdmin(AuditedModelAdmin):
     autocomplete_fields = ["region"]
 
 
+class HouseholdAdminForm(forms.ModelForm):
+    """The register's own rules (households.household_errors), so that the admin cannot store what the
+    grid leader's page refuses (e.g. a registration date after today, which forbids every visit)."""
+
+    class Meta:
+        model = Household
+        fields = "__all__"
+
+    def clean(self):
+        cleaned = super().clean()
+        stored = self.instance.registered_on if self.instance.pk else None
+        errors = households.household_errors(
+            head_name=(cleaned.get("head_name") or "").strip(), address=(cleaned.get("address") or "").strip(),
+            registered_on=cleaned.get("registered_on"), left_on=cleaned.get("left_on"),
+            new_registration=cleaned.get("registered_on") != stored)
+        for field, messages_of_field in errors.items():
+            for message in messages_of_field:
+                if field in self.fields and field not in self.errors:
+                    self.add_error(field, message)
+        return cleaned
+
+
 @admin.register(Household)
 class HouseholdAdmin(AuditedModelAdmin):
+    form = HouseholdAdminForm
     list_display = ["head_name", "address", "region", "is_hardship", "is_key", "registered_on", "left_on"]
     list_filter = ["is_hardship", "is_key"]
     search_fields = ["head_name", "address", "region__full_path"]

@@ -64,7 +64,11 @@ def register_regions(user) -> QuerySet[Region]:
 # ---------------------------------------------------------------- the register
 
 
-def _household_errors(*, head_name: str, address: str, registered_on, left_on) -> dict[str, list[str]]:
+def household_errors(*, head_name: str, address: str, registered_on, left_on, new_registration: bool = True
+                     ) -> dict[str, list[str]]:
+    """What is wrong with a household's fields (the register's pages and the admin's form alike).
+    `new_registration`: the registration date is being set, so it may not be after today (a later date
+    would forbid every visit) nor impossible; a stored one is not judged again."""
     errors: dict[str, list[str]] = defaultdict(list)
     if not head_name:
         errors["head_name"].append("请填写户主姓名。")
@@ -74,6 +78,11 @@ def _household_errors(*, head_name: str, address: str, registered_on, left_on) -
         errors["registered_on"].append("请填写登记日期。")
     if left_on is not None and registered_on is not None and left_on <= registered_on:
         errors["left_on"].append("迁出日期应晚于登记日期。")
+    if new_registration and registered_on is not None:
+        if registered_on > timezone.localdate():
+            errors["registered_on"].append("登记日期不能晚于今天。")
+        elif problem := happened_problem(registered_on, what="登记日期"):
+            errors["registered_on"].append(problem)
     return errors
 
 
@@ -84,12 +93,7 @@ def add_household(*, by, region: Region, head_name: str, address: str, is_hardsh
         raise PermissionDenied("您在该网格没有网格长岗位，不能登记住户。")
     head_name, address, note = (head_name or "").strip(), (address or "").strip(), (note or "").strip()
     registered_on = registered_on or timezone.localdate()
-    errors = _household_errors(head_name=head_name, address=address, registered_on=registered_on, left_on=None)
-    # A visit may be neither before the registration nor after today: a later date would forbid every visit.
-    if registered_on > timezone.localdate():
-        errors["registered_on"].append("登记日期不能晚于今天。")
-    elif problem := happened_problem(registered_on, what="登记日期"):
-        errors["registered_on"].append(problem)
+    errors = household_errors(head_name=head_name, address=address, registered_on=registered_on, left_on=None)
     if errors:
         raise HouseholdError(dict(errors))
     try:
@@ -108,8 +112,8 @@ def update_household(household: Household, *, by, is_hardship: bool, is_key: boo
     """Change a household's categories (困难户、重点户), note, or mark it moved away (迁出)."""
     if not by.has_perm("grid.change_household", household):
         raise PermissionDenied("您没有修改该网格住户台账的岗位。")
-    errors = _household_errors(head_name=household.head_name, address=household.address,
-                               registered_on=household.registered_on, left_on=left_on)
+    errors = household_errors(head_name=household.head_name, address=household.address,
+                              registered_on=household.registered_on, left_on=left_on, new_registration=False)
     if errors:
         raise HouseholdError(dict(errors))
     with transaction.atomic():

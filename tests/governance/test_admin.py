@@ -9,10 +9,11 @@ from django.contrib import admin
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Permission
 from django.urls import reverse
+from django.utils import timezone
 
 from governance import audit
 from governance.models import AuditEntry
-from grid.models import CadenceRule, Event, EventCategory, Post, Region, Role
+from grid.models import CadenceRule, Event, EventCategory, Household, Post, Region, Role
 from workflows.models import Holiday, SLARule
 
 User = get_user_model()
@@ -284,3 +285,22 @@ def test_region_scoped_grants_do_not_open_the_admin(client, personas):
     office.user_permissions.add(Permission.objects.get(content_type__app_label="grid", codename="view_post"))
     assert client.get(admin_url(Post, "changelist")).status_code == 200
     assert client.get(admin_url(Post, "add")).status_code == 403
+
+
+def test_the_household_form_keeps_the_registers_rules(admin_client, county):
+    """The grid leader's page refuses a registration date after today (it would forbid every visit);
+    the admin's form refuses it too, and an impossible moving-out date, with the same words."""
+    today = timezone.localdate()
+    data = {"region": county.grid1.pk, "head_name": "王五", "address": "楼星村 3 号", "note": "",
+            "registered_on": (today + datetime.timedelta(days=1)).isoformat(), "left_on": ""}
+    response = admin_client.post(admin_url(Household, "add"), data)
+    assert response.status_code == 200
+    assert "登记日期不能晚于今天。" in response.content.decode()
+    response = admin_client.post(admin_url(Household, "add"), {**data, "registered_on": today.isoformat(),
+                                                               "left_on": today.isoformat()})
+    assert "迁出日期应晚于登记日期。" in response.content.decode()
+    assert not Household.objects.exists()
+    assert admin_client.post(admin_url(Household, "add"), {**data, "registered_on": today.isoformat()}).status_code == 302
+    household = Household.objects.get()
+    assert household.registered_on == today
+    assert last_entry("admin.household.create").object_id == str(household.pk)
