@@ -16,6 +16,8 @@ from decimal import ROUND_HALF_UP, Decimal
 from django.db.models import Count, Q
 from django.utils import timezone
 
+from workflows.sla import count_working_days, working_day_calendar
+
 from . import households, patrols
 from .models import Event, StaffAssessmentRule, WorkDiary
 
@@ -131,10 +133,6 @@ def _rule_for(full_paths: list[str], rules: list[StaffAssessmentRule]) -> StaffA
     return best or StaffAssessmentRule()
 
 
-def _weekdays(start: datetime.date, end: datetime.date) -> int:
-    return sum(1 for n in range((end - start).days + 1) if (start + datetime.timedelta(days=n)).weekday() < 5)
-
-
 def _moment(day: datetime.date) -> datetime.datetime:
     return timezone.make_aware(datetime.datetime.combine(day, datetime.time.min))
 
@@ -150,6 +148,8 @@ def assess_staff(*, scope, year: int, quarter: int | None = None) -> StaffAssess
     start = period_months(year, quarter)[0]
     end = min(today, patrols.month_end(period_months(year, quarter)[-1]))
     rules = list(StaffAssessmentRule.objects.select_related("region"))
+    # A diary is due on each working day: the holiday calendar's days off and 调休 days as the SLA counts them.
+    calendar = working_day_calendar(start, patrols.month_end(period_months(year, quarter)[-1]))
     rows: dict[int, StaffRow] = {}
     for month in months:
         report = patrols.cadence_compliance(regions_or_user_scope=scope, month=month)
@@ -163,7 +163,7 @@ def assess_staff(*, scope, year: int, quarter: int | None = None) -> StaffAssess
             if "网格员" not in row.roles:
                 row.roles.append("网格员")
             row.months_held += 1
-            row.diary_days_due += _weekdays(*member.window)
+            row.diary_days_due += count_working_days(*member.window, calendar)
             for tally in member.tallies:
                 row.cadence_done += tally.done
                 row.cadence_due += tally.due - tally.pending  # a period still running is not yet owed
@@ -175,7 +175,7 @@ def assess_staff(*, scope, year: int, quarter: int | None = None) -> StaffAssess
             row = rows[holder.user_id] = StaffRow(holder.user_id, holder.name, [], rule=StaffAssessmentRule())
             lo, hi = holder.window
             row.months_held = sum(1 for month in months if month <= hi and patrols.month_end(month) >= lo)
-            row.diary_days_due = _weekdays(lo, hi)
+            row.diary_days_due = count_working_days(lo, hi, calendar)
         if holder.role_name not in row.roles:
             row.roles.append(holder.role_name)
         for region in holder.regions:

@@ -38,6 +38,18 @@ def _is_working_day(day: datetime.date, calendar: dict[datetime.date, bool]) -> 
     return day.weekday() < 5
 
 
+def working_day_calendar(start: datetime.date, end: datetime.date) -> dict[datetime.date, bool]:
+    """The calendar's entries from `start` to `end` (inclusive): holidays (False) and weekend days worked
+    (调休上班, True); one query, for count_working_days over any spans inside it."""
+    return dict(Holiday.objects.filter(date__gte=start, date__lte=end).values_list("date", "is_working_day"))
+
+
+def count_working_days(start: datetime.date, end: datetime.date, calendar: dict[datetime.date, bool]) -> int:
+    """Working days from `start` to `end` inclusive: weekdays except holidays, and weekend days worked."""
+    return sum(1 for n in range((end - start).days + 1)
+               if _is_working_day(start + datetime.timedelta(days=n), calendar))
+
+
 def add_working_hours(start: datetime.datetime, hours: int) -> datetime.datetime:
     """`hours` counted only on working days (weekends and holidays skipped; 调休 days count)."""
     local = timezone.localtime(start)

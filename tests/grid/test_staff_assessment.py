@@ -23,6 +23,7 @@ from openpyxl import load_workbook
 from grid import services
 from grid.models import CadenceRule, Event, EventCategory, PatrolLog, Role, StaffAssessmentRule, WorkDiary
 from grid.staff_assessment import assess_staff
+from workflows.models import Holiday
 
 D = datetime.date
 
@@ -70,6 +71,15 @@ def test_quarter_score_and_grade_by_default_weights(county, zhang):
     assert (row.events_found, row.events_closed, row.events_first_time) == (4, 3, 2)
     assert (row.diaries, row.diaries_reviewed, row.diary_days_due) == (40, 32, 64)
     assert str(row.score) == "69.52" and row.grade == "基本合格"
+
+
+def test_diaries_are_due_on_working_days_of_the_holiday_calendar(county, zhang):
+    """New Year's Day and the day after are days off; Sunday 4 January is worked instead (调休上班)."""
+    Holiday.objects.create(date=D(2026, 1, 1), name="元旦")
+    Holiday.objects.create(date=D(2026, 1, 2), name="元旦")
+    Holiday.objects.create(date=D(2026, 1, 4), name="调休上班", is_working_day=True)
+    Holiday.objects.create(date=D(2026, 4, 6), name="清明节")  # outside the quarter: no effect
+    assert row_of(assess_staff(scope=county.taiping, year=2026, quarter=1)).diary_days_due == 64 - 2 + 1
 
 
 def test_township_weights_change_the_score_and_grade(county, zhang):
