@@ -464,7 +464,7 @@ class HouseholdAdminForm(forms.ModelForm):
 
     class Meta:
         model = Household
-        fields = "__all__"
+        fields = ["region", "head_name", "address", "is_hardship", "is_key", "registered_on", "left_on", "note"]
 
     def clean(self):
         cleaned = super().clean()
