@@ -54,7 +54,7 @@ def add_working_hours(start: datetime.datetime, hours: int) -> datetime.datetime
     """`hours` counted only on working days (weekends and holidays skipped; 调休 days count)."""
     local = timezone.localtime(start)
     horizon = local.date() + datetime.timedelta(days=hours // 24 * 3 + 30)
-    calendar = dict(Holiday.objects.filter(date__gte=local.date(), date__lte=horizon).values_list("date", "is_working_day"))
+    calendar = working_day_calendar(local.date(), horizon)
     remaining = datetime.timedelta(hours=hours)
     cursor = local
     while True:
