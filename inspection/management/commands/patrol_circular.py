@@ -5,6 +5,7 @@ from django.core.management.base import BaseCommand, CommandError
 from governance import chinese_dates
 from grid.regions import RegionNotFound, find_region
 from inspection.patrol import circulars
+from inspection.patrol.circular_access import circular_data
 
 
 class Command(BaseCommand):
@@ -12,6 +13,7 @@ class Command(BaseCommand):
         "生成乡镇大巡查月度考评情况通报或季度考评表，按 --out 的扩展名输出 PDF（.pdf）、Excel（.xlsx）或 Word（.docx）。"
         "--month YYYY-MM：各村（居）得分排名、按部门与事项的加扣分明细、督查组未督查的村（居）、逾期确认的部门；"
         "--quarter YYYYQn：各村（居）三个月得分、月平均分、等次及各等次村数。"
+        "已发布的期次输出发布时的通报（与考评通报页面、下载和接口相同），未发布的期次按当前数据生成。"
         "例：manage.py patrol_circular --township 太平镇 --month 2026-03 --out 2026年3月通报.pdf；"
         "manage.py patrol_circular --township 某县/太平镇 --quarter 2026Q1 --out 2026Q1考评.xlsx"
     )
@@ -39,12 +41,12 @@ class Command(BaseCommand):
             start = chinese_dates.parse_month(month)
             if start is None:
                 raise CommandError(f"月份“{month}”格式不对，应为 YYYY-MM，如 2026-03。")
-            data = circulars.build_month_circular(region, start)
+            data, _circular = circular_data(region, True, "month", start)
         else:
             parsed = chinese_dates.parse_quarter(quarter)
             if parsed is None:
                 raise CommandError(f"季度“{quarter}”格式不对，应为 YYYYQn（n 为 1–4），如 2026Q1。")
-            data = circulars.build_quarter_circular(region, *parsed)
+            data, _circular = circular_data(region, True, "quarter", parsed)
         content = circulars.export_circular(data, fmt, by=None, township=region)
         try:
             path.write_bytes(content)
