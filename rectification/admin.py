@@ -6,11 +6,12 @@ from __future__ import annotations
 from django import forms
 from django.contrib import admin
 from django.db import transaction
-from django.db.models import Count, Q
+from django.db.models import Count
 
 from governance import audit
 from governance.admin_audit import AuditedModelAdmin, CountyWidePermissionsMixin, admin_action, changed_only
 
+from . import states
 from .models import RectificationItem, RectificationPlan
 
 
@@ -52,7 +53,8 @@ class RectificationPlanAdmin(AuditedModelAdmin):
     def get_queryset(self, request):
         return super().get_queryset(request).annotate(
             _item_count=Count("items", distinct=True),
-            _done_count=Count("items", filter=Q(items__status=RectificationItem.Status.DONE), distinct=True),
+            # 已整改 as every page counts it (rectification.states: 已整改到位 included).
+            _done_count=Count("items", filter=states.q_figure("done", prefix="items__"), distinct=True),
         )
 
     @admin.display(description="整改事项", ordering="_item_count")

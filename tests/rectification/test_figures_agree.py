@@ -173,3 +173,15 @@ def test_an_adjusted_deadline_reads_the_same_on_the_item_list_and_the_plan_page(
     page = client.get(reverse("rectification:plan_detail", args=[imported.pk])).content.decode()
     assert "2031-06-30（调整）" in page
     assert "2031-06-30（调整）" in listed
+
+
+def test_the_admin_plan_list_counts_done_as_every_page_does(imported, client, django_user_model):
+    """已整改 in the admin's plan list includes 已整改到位, as the board, the home chart and the notice do."""
+    admin = django_user_model.objects.create_superuser("figures-admin", password="x")
+    client.force_login(admin)
+    response = client.get(reverse("admin:rectification_rectificationplan_changelist"))
+    assert response.status_code == 200
+    row = next(plan for plan in response.context["cl"].result_list if plan.pk == imported.pk)
+    expected = states.figures(imported.items.all()).done
+    assert expected == 4 == notices.build_notice(imported)["counts"]["done"]
+    assert (row._item_count, row._done_count) == (9, expected)
