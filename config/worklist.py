@@ -7,7 +7,7 @@ from __future__ import annotations
 import datetime
 from dataclasses import dataclass, field
 
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
 from django.urls import reverse
 from django.utils import timezone
 
@@ -209,8 +209,9 @@ def deadlines_this_week(user, *, today: datetime.date | None = None, tasks: Quer
     if user.has_perm("rectification.add_progressentry"):
         items = scope(user, RectificationItem.objects.filter(states.q_open()).exclude(states.q_awaiting()),
                       "rectification.add_progressentry")
-        soon = Q(new_deadline__lt=end) | Q(new_deadline__isnull=True, deadline__lt=end)
-        for item in items.filter(soon).select_related("plan__organisation").order_by("deadline", "id")[:DEADLINE_ROWS]:
+        # Due before `end` by the deadline in force, earliest first by it (an extended item by its new deadline).
+        items = items.annotate(due=states.effective_deadline_expression()).filter(due__lt=end)
+        for item in items.select_related("plan__organisation").order_by("due", "id")[:DEADLINE_ROWS]:
             due = states.effective_deadline(item)
             rows.append(Deadline("整改事项", f"{item.plan.organisation.name}：{item.number}. {item.title}",
                                  reverse("rectification:item_detail", args=[item.pk]), due, due < today))

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from django import forms
 from django.db.models import Case, F, IntegerField, QuerySet, Value, When
-from django.db.models.functions import Coalesce
 
 from governance.listing import FilterForm, Sorts, word_search
 from grid.models import Region
@@ -37,7 +36,7 @@ PROGRESS_RANK = {Status.PENDING: 0, Status.IN_PROGRESS: 1, Status.DONE: 2, Statu
 def with_sort_columns(items: QuerySet[RectificationItem]) -> QuerySet[RectificationItem]:
     """The computed columns the item orders use: the deadline in force and the progress rank."""
     return items.annotate(
-        effective_deadline=Coalesce("new_deadline", "deadline"),
+        effective_deadline=states.effective_deadline_expression(),
         progress_rank=Case(*(When(status=status, then=Value(rank)) for status, rank in PROGRESS_RANK.items()),
                            default=Value(len(PROGRESS_RANK)), output_field=IntegerField()),
     )

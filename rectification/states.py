@@ -29,6 +29,7 @@ import datetime
 from dataclasses import dataclass
 
 from django.db.models import BooleanField, Count, ExpressionWrapper, Q, QuerySet
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from .models import RectificationItem
@@ -64,6 +65,11 @@ def q_awaiting(prefix: str = "") -> Q:
 
 def q_status(statuses, prefix: str = "") -> Q:
     return Q(**{f"{prefix}status__in": list(statuses)})
+
+
+def effective_deadline_expression(prefix: str = "") -> Coalesce:
+    """The deadline in force (new deadline, else deadline) as a database expression, to order or filter on."""
+    return Coalesce(f"{prefix}new_deadline", f"{prefix}deadline")
 
 
 def q_past_due(today: datetime.date, prefix: str = "") -> Q:

@@ -199,3 +199,17 @@ def test_user_outside_the_group_sees_no_group_card(client, county, personas, gro
     page = client.get("/").content.decode()
     assert "巡察乡镇：" not in page
     assert worklist.group_cards(personas["outsider"]) == []
+
+
+def test_deadlines_this_week_take_an_extended_item_by_its_new_deadline(county, personas, plan):
+    """Twelve rows at most, earliest first by the deadline in force: an item long overdue but extended to
+    six days ahead does not push out an item due in five days."""
+    extended = RectificationItem.objects.create(plan=plan, number=20, title="已延期", deadline=days(-30),
+                                                new_deadline=days(6))
+    for number in range(21, 21 + worklist.DEADLINE_ROWS):
+        RectificationItem.objects.create(plan=plan, number=number, title=f"第{number}项", deadline=days(5))
+    rows = worklist.deadlines_this_week(personas["township_committee"])
+    assert len(rows) == worklist.DEADLINE_ROWS
+    assert [row.due for row in rows] == sorted(row.due for row in rows)
+    assert f"太平镇：{extended.number}. 已延期" not in [row.title for row in rows]  # due latest of them all
+    assert rows[0].title == "太平镇：2. 会议记录缺失" and rows[-1].due == days(5)
