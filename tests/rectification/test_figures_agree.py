@@ -185,3 +185,70 @@ def test_the_admin_plan_list_counts_done_as_every_page_does(imported, client, dj
     expected = states.figures(imported.items.all()).done
     assert expected == 4 == notices.build_notice(imported)["counts"]["done"]
     assert (row._item_count, row._done_count) == (9, expected)
+
+
+def test_plans_of_two_townships_at_the_turn_of_the_local_day(county, personas, client, monkeypatch):
+    """At 01:00 in Asia/Shanghai (17:00 UTC the day before), every reading takes the local date: an item
+    due the UTC day is overdue, one due the local day is not; an extended item, items awaiting verification
+    (done or long-term) and an item closed after its deadline are not overdue. Two townships' plans."""
+    from rectification.models import RectificationPlan
+
+    # A day ahead of the real one (posts run from the day they were made), at 01:00 local time.
+    today = timezone.localdate() + datetime.timedelta(days=40)
+    moment = datetime.datetime.combine(today, datetime.time(1, 0), tzinfo=timezone.get_current_timezone())
+
+    def day(offset: int) -> datetime.date:
+        return today + datetime.timedelta(days=offset)
+
+    monkeypatch.setattr(timezone, "now", lambda: moment.astimezone(datetime.UTC))
+    assert timezone.now().date() == day(-1) and timezone.localdate() == today
+    Status = RectificationItem.Status
+    office, committee = personas["county_office"], personas["township_committee"]
+    taiping = RectificationPlan.objects.create(organisation=county.taiping, title="太平镇整改方案", created_by=office)
+    zhaocun = RectificationPlan.objects.create(organisation=county.zhaocun, title="赵村镇整改方案", created_by=office)
+    for plan, number, status, deadline, new_deadline, closed_at in (
+        (taiping, 1, Status.IN_PROGRESS, day(-1), None, None),  # due the UTC day: overdue locally
+        (taiping, 2, Status.PENDING, today, None, None),  # due today: not yet overdue
+        (taiping, 3, Status.IN_PROGRESS, day(-30), day(29), None),  # extended
+        (taiping, 4, Status.DONE, day(-30), None, None),  # awaiting verification
+        (zhaocun, 1, Status.FULLY_DONE, day(-17), None, moment - datetime.timedelta(days=3)),  # closed late
+        (zhaocun, 2, Status.ONGOING, day(-32), None, None),  # long-term, awaiting verification
+        (zhaocun, 3, Status.PENDING, day(-12), None, None),  # overdue
+    ):
+        RectificationItem.objects.create(plan=plan, number=number, title=f"问题{number}", status=status,
+                                         deadline=deadline, new_deadline=new_deadline, closed_at=closed_at)
+    expected = {taiping.pk: (4, 1, 0, 1), zhaocun.pk: (3, 1, 1, 1)}  # total, overdue, closed, awaiting
+    for plan in (taiping, zhaocun):
+        f = states.figures(plan.items.all())
+        assert (f.total, f.overdue, f.closed, f.awaiting) == expected[plan.pk]
+        assert notices.build_notice(plan)["counts"]["overdue"] == expected[plan.pk][1]
+
+    client.force_login(office)
+    response = client.get(reverse("rectification:dashboard"))
+    assert response.status_code == 200, (response.status_code, response.get("Location"))
+    board = response.context
+    assert (board["figures"].total, board["figures"].overdue, board["figures"].closed, board["figures"].awaiting) == (7, 2, 1, 2)
+    assert {p.pk: (p.item_count, p.overdue_count, p.closed_count, p.awaiting_count) for p in board["plans"]} == expected
+    assert sorted((i.plan_id, i.number) for i in board["overdue"]) == [(taiping.pk, 1), (zhaocun.pk, 3)]
+    listed = {p.pk: (p.item_count, p.overdue_count, p.closed_count, p.awaiting_count)
+              for p in client.get(reverse("rectification:plans")).context["page"]}
+    assert listed == expected
+    for plan in (taiping, zhaocun):
+        counts = client.get(reverse("rectification:plan_detail", args=[plan.pk])).context["counts"]
+        assert (counts.total, counts.overdue, counts.closed, counts.awaiting) == expected[plan.pk]
+    overdue = client.get(reverse("rectification:items"), {"overdue": "1"}).context["page"]
+    assert sorted((i.plan_id, i.number) for i in overdue) == [(taiping.pk, 1), (zhaocun.pk, 3)]
+    rows = sheet(client.get(reverse("rectification:item_export")))
+    assert sum(1 for r in rows[1:] if r[rows[0].index("逾期")] == "是") == 2
+    plan_rows = sheet(client.get(reverse("rectification:plan_export")))
+    column = plan_rows[0].index
+    assert sorted((r[column("事项")], r[column("逾期")], r[column("已销号")]) for r in plan_rows[1:]) == [(3, 1, 1), (4, 1, 0)]
+    api = api_as(office)
+    for plan in (taiping, zhaocun):
+        answer = api.get(reverse("api:plan_detail", args=[plan.pk])).json()
+        assert (answer["overdue_count"], answer["closed_count"], answer["figures"]["awaiting"]) == expected[plan.pk][1:]
+    assert len(api.get(reverse("api:items"), {"overdue": "1"}).json()["results"]) == 2
+    card = next(q for q in dashboards.dashboard_for(office).queues if q.label == "逾期未销号的整改事项")
+    assert card.count == 2
+    mine = next(q for q in dashboards.dashboard_for(committee).queues if q.label == "逾期未销号的整改事项")
+    assert mine.count == 1  # the committee of 太平镇: its own plan only
