@@ -110,7 +110,8 @@ def build_month_circular(township: Region, month: datetime.date, today: datetime
     ranking, details = [], []
     for rank, village_month in ranked(scores):
         ranking.append({
-            "rank": rank, "village": village_month.village.name, "base": decimal_text(village_month.base),
+            "rank": rank, "village": village_month.village.name, "village_id": village_month.village.pk,
+            "base": decimal_text(village_month.base),
             "additions": decimal_text(village_month.additions), "deductions": decimal_text(village_month.deductions),
             "veto": village_month.veto, "score": decimal_text(village_month.score),
         })

@@ -332,28 +332,32 @@ def excused_by_report(finding: PatrolFinding) -> bool:
 
 
 def published_month_scores(townships: Iterable[Region], months: list[datetime.date]
-                           ) -> dict[tuple[int, datetime.date], dict[str, Decimal]]:
+                           ) -> dict[tuple[int, datetime.date], dict[int | str, Decimal]]:
     """The scores of the months whose circular (月度通报) is published, as published: (township id, first
-    day of the month) → village name → score. One query.
+    day of the month) → village id (snapshots that carry it) and village name → score. One query.
 
     The township big patrol plan 四、职责分工 and 六、(五): the office circulates each month's scores and the
     circulated figures are the basis of the quarter's grade and incentive (通报情况作为激励考核依据); a fact
     of the month changed after publication (a finding later found false) does not regrade the quarter."""
     rows = Circular.objects.filter(township_id__in=[township.pk for township in townships],
                                    period=Circular.Period.MONTH, period_start__in=months)
-    published: dict[tuple[int, datetime.date], dict[str, Decimal]] = {}
+    published: dict[tuple[int, datetime.date], dict[int | str, Decimal]] = {}
     for township_id, start, snapshot in rows.values_list("township_id", "period_start", "scores"):
-        if isinstance(snapshot, dict) and snapshot.get("kind") == "month":
-            published[(township_id, start)] = {
-                row["village"]: Decimal(row["score"]) for row in snapshot.get("ranking") or []
-                if isinstance(row, dict) and row.get("village") and row.get("score") is not None}
+        if not (isinstance(snapshot, dict) and snapshot.get("kind") == "month"):
+            continue
+        scores = published[(township_id, start)] = {}
+        for row in snapshot.get("ranking") or []:
+            if isinstance(row, dict) and row.get("village") and row.get("score") is not None:
+                scores[row["village"]] = Decimal(row["score"])
+                if isinstance(row.get("village_id"), int):
+                    scores[row["village_id"]] = Decimal(row["score"])
     return published
 
 
 def quarter_scores(townships: Region | Iterable[Region], year: int, quarter: int) -> list[VillageQuarter]:
     """Each village's three months and grade, in tree order: four queries for the whole quarter, and one
     for the months already published, whose scores are taken as published (published_month_scores); a
-    village missing from a published month's ranking (since added or renamed) keeps its computed score."""
+    village missing from a published month's ranking (since added) keeps its computed score."""
     townships = [townships] if isinstance(townships, Region) else list(townships)
     months = _scores(townships, quarter_months(year, quarter))
     published = published_month_scores(townships, list(months))
@@ -364,7 +368,7 @@ def quarter_scores(townships: Region | Iterable[Region], year: int, quarter: int
             village = village_month.village
             entry = by_village.setdefault(village.pk, VillageQuarter(village=village, months=[]))
             as_published = published.get((township_ids.get(village.path[:-Region.steplen]), month), {})
-            entry.months.append(as_published.get(village.name, village_month.score))
+            entry.months.append(as_published.get(village.pk, as_published.get(village.name, village_month.score)))
     return list(by_village.values())
 
 

@@ -88,3 +88,12 @@ def test_the_circular_command_prints_the_published_circular(county, published, t
         patch.setattr(circulars, "export_circular", keep)
         call_command("patrol_circular", township="太平镇", month=f"{month:%Y-%m}", out=str(target), stdout=StringIO())
     assert louxing(captured["ranking"])["score"] == "58.00"
+
+
+def test_a_village_renamed_after_publication_keeps_its_published_month(county, published):
+    month = published
+    year, quarter = quarter_of(month)
+    county.louxing.name = "新楼星村"
+    county.louxing.save(update_fields=["name"])
+    scored = next(q for q in quarter_scores(county.taiping, year, quarter) if q.village == county.louxing)
+    assert scored.months[(month.month - 1) % 3] == Decimal("58.00")
