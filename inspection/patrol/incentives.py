@@ -25,7 +25,7 @@ from grid.models import Region
 from ..models import IncentiveRate
 from .circular_access import circular_data
 from .circulars import _docx_table, _number, _xlsx_sheet, titled_a4_document
-from .scoring import NO_REWARD_GRADES, decimal_text, grade_rule_text, quarter_months
+from .scoring import NO_REWARD_GRADES, decimal_text, grade_rule_text, next_month, quarter_months
 
 FORMATS = ("docx", "xlsx")
 CONTENT_TYPES = {
@@ -89,9 +89,11 @@ def build_incentive_sheet(township: Region, year: int, quarter: int, *, full: bo
 
 def build_year_summary(township: Region, year: int, *, full: bool = True, today: datetime.date | None = None) -> dict:
     """The year-end 绩效考核 summary: per village the four quarters' means and grades, how many quarters
-    were rewarded, and the year's mean of the quarters shown. A quarter the user may not see is blank."""
+    were rewarded, and the year's mean of the quarters shown. A quarter the user may not see, or one not
+    ended by `today` (its months would count as base scores not yet earned), is blank."""
     today = today or timezone.localdate()
-    quarters = [build_incentive_sheet(township, year, quarter, full=full, today=today) for quarter in (1, 2, 3, 4)]
+    quarters = [build_incentive_sheet(township, year, quarter, full=full, today=today)
+                if next_month(quarter_months(year, quarter)[-1]) <= today else None for quarter in (1, 2, 3, 4)]
     villages: dict[str, dict] = {}
     for index, sheet in enumerate(quarters):
         for row in (sheet or {}).get("rows", []):

@@ -203,6 +203,19 @@ def test_year_summary_has_four_quarters_per_village(county, quarter_one):
     assert sheet.cell(row=3, column=1).value == "楼星村"
 
 
+def test_year_summary_during_the_year_shows_only_the_quarters_that_have_ended(county, quarter_one):
+    """In May only the first quarter is graded: the quarters still to come are blank ("—"), not 较差 at the
+    base score, and the year's mean is that of the first quarter."""
+    summary = incentives.build_year_summary(county.taiping, 2026, today=datetime.date(2026, 5, 10))
+    louxing = next(row for row in summary["rows"] if row["village"] == "楼星村")
+    assert [q and q["grade"] for q in louxing["quarters"]] == ["合格", None, None, None]
+    assert (louxing["year_average"], summary["totals"]["quarters"]) == ("61.67", 1)
+    text = "\n".join(cell.text for table in Document(io.BytesIO(incentives.render_docx(summary))).tables
+                     for row in table.rows for cell in row.cells)
+    assert "楼星村\n61.67 合格\n—\n—\n—\n1\n61.67\n" in text
+    assert incentives.build_year_summary(county.taiping, 2026, today=datetime.date(2026, 3, 31))["rows"] == []
+
+
 def test_township_office_downloads_the_incentive_sheet(client, county, personas, quarter_one):
     client.force_login(personas["township_office"])
     url = reverse("patrol:incentive_download", args=["xlsx"])
