@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import datetime
 from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal
 
 from django.db.models import BooleanField, Count, ExpressionWrapper, Q, QuerySet
 from django.db.models.functions import Coalesce
@@ -152,7 +153,10 @@ class Figures:
 
 
 def rate(part: int, total: int) -> float | None:
-    return round(100 * part / total, 1) if total else None
+    """`part` of `total` in per cent to one decimal, rounded half up (四舍五入: 1 of 16 is 6.3, not 6.2)."""
+    if not total:
+        return None
+    return float((Decimal(100 * part) / Decimal(total)).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP))
 
 
 def percent(value: float | None) -> str:

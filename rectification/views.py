@@ -447,7 +447,7 @@ def township_progress(rows: list[tuple[str, datetime.date | None, datetime.date 
         for month_end in months:
             total = sum(n for feedback, _, n in found if feedback is None or feedback <= month_end)
             closed = sum(n for _, day, n in found if day and day <= month_end)
-            values.append(round(100 * closed / total, 1) if total else 0.0)
+            values.append(states.rate(closed, total) or 0.0)
         series.append((township.name, values))
     return months, series
 

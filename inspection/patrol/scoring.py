@@ -65,8 +65,9 @@ def grade_rule_text() -> str:
 
 
 def decimal_text(value: Decimal) -> str:
-    """A figure as an exact string with two decimals ("60.00", "63.50"): points are stored to the cent."""
-    return str(value.quantize(CENT))
+    """A figure as a string with two decimals ("60.00", "63.50"): points are stored to the cent, and a
+    mean (the township's average) is rounded half up (四舍五入), as the quarter averages are."""
+    return str(value.quantize(CENT, rounding=ROUND_HALF_UP))
 
 
 TIPPED_OFF_NOTE = "上报时同村同事项已有督查发现、尚未登记通报到村（居），不加分"

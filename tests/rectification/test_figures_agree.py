@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import datetime
 import io
+from decimal import Decimal
 
 import pytest
 from django.db import connection
@@ -16,6 +17,7 @@ from openpyxl import load_workbook
 
 from config import dashboards
 from governance.models import AuditEntry
+from inspection.patrol.scoring import decimal_text
 from rectification import notices, states
 from rectification.imports import import_rectification
 from rectification.models import RectificationItem
@@ -252,3 +254,11 @@ def test_plans_of_two_townships_at_the_turn_of_the_local_day(county, personas, c
     assert card.count == 2
     mine = next(q for q in dashboards.dashboard_for(committee).queues if q.label == "逾期未销号的整改事项")
     assert mine.count == 1  # the committee of 太平镇: its own plan only
+
+
+def test_rates_are_rounded_half_up_as_the_patrol_averages_are():
+    """四舍五入 everywhere a figure is shown: 1 of 16 is 6.3% (binary rounding gave 6.2%), 1 of 8 is 12.5%,
+    and the township's mean score 60.125 is 60.13 like a quarter's mean."""
+    assert (states.rate(1, 16), states.percent(states.rate(1, 16))) == (6.3, "6.3%")
+    assert (states.rate(1, 8), states.rate(2, 3), states.rate(0, 5), states.rate(3, 0)) == (12.5, 66.7, 0.0, None)
+    assert (decimal_text(Decimal("60.125")), decimal_text(Decimal("63.5"))) == ("60.13", "63.50")
