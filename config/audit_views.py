@@ -147,5 +147,5 @@ class AuditExportView(LoginRequiredMixin, View):
                  type_names.get(entry.object_type, entry.object_type).split("（")[0], entry.object_repr,
                  entry.object_id, _pretty(entry.before), _pretty(entry.after), entry.request_id]
                 for entry in entries.iterator(chunk_size=2000))
-        return xlsx_export(rows=rows, headers=AUDIT_HEADERS, sheet_title="审计日志", filename="审计日志",
+        return xlsx_export(about=AuditEntry, rows=rows, headers=AUDIT_HEADERS, sheet_title="审计日志", filename="审计日志",
                            by=request.user, action="governance.audit.export", query=request.GET.urlencode())

@@ -10,3 +10,10 @@ class GovernanceConfig(AppConfig):
     def ready(self):
         input_rules.install()  # every form and serializer field refuses control characters, odd dates
         form_defaults.install()  # every drop-down starts at 请选择
+        # Deferred: models are importable only once the app registry is ready
+        from . import visibility
+        from .models import AuditEntry
+
+        # An export of the audit log is filed under the log (its row count and filters: how many entries
+        # of a kind its actor reads): no reader but its actor, whatever the records it listed.
+        visibility.register_records(AuditEntry, lambda user: AuditEntry.objects.none())

@@ -41,16 +41,19 @@ def record(
     after: dict | None = None,
     object_repr: str = "",
     region_path: str | None = None,
+    about: type[models.Model] | None = None,
 ) -> AuditEntry:
     """Append one row to the audit chain. Call it inside the transaction of the change it records.
 
     The entry's region (who may read it) is the object's; `region_path` gives it for entries without
-    an object (an export: `actor_region_path(user)`)."""
+    an object (an export: `actor_region_path(user)`). `about` names the kind of records an entry without
+    an object is about (an export of a list): the entry is then filed under that kind, whose own
+    visibility rule decides who reads it (governance.visibility)."""
     # No savepoint of its own inside the caller's transaction (the change and its record stand or fall
     # together anyway): three statements per record instead of five on the hot paths (event intake).
     with transaction.atomic(savepoint=False):
         entry = entry_for(action, actor=actor, obj=obj, before=before, after=after, object_repr=object_repr,
-                          region_path=region_path, previous_hash=_take_head(1))
+                          region_path=region_path, about=about, previous_hash=_take_head(1))
         if connection.vendor == "postgresql":
             _insert_and_move_head(entry)
         else:
@@ -60,14 +63,15 @@ def record(
 
 
 def entry_for(action: str, *, actor=None, obj=None, before=None, after=None, object_repr: str = "",
-              region_path: str | None = None, previous_hash: str, created_at=None) -> AuditEntry:
+              region_path: str | None = None, previous_hash: str, created_at=None,
+              about: type[models.Model] | None = None) -> AuditEntry:
     """The chained entry `record` (and each of `record_many`'s) writes, hashed onto `previous_hash`, not saved."""
     entry = AuditEntry(
         created_at=created_at or timezone.now(),
         actor=actor if getattr(actor, "pk", None) else None,
         actor_name=getattr(actor, "username", "") or "",
         action=action,
-        object_type=obj._meta.label if obj is not None else "",
+        object_type=obj._meta.label if obj is not None else (about._meta.label if about is not None else ""),
         object_id=str(obj.pk) if obj is not None and obj.pk is not None else "",
         region_path=region_path if region_path is not None else _region_path(obj),
         object_repr=(object_repr or (str(obj) if obj is not None else ""))[:300],

@@ -12,7 +12,7 @@ from decimal import Decimal
 from urllib.parse import quote
 
 from django import forms
-from django.db.models import Q, QuerySet
+from django.db.models import Model, Q, QuerySet
 from django.db.models.expressions import BaseExpression
 from django.forms.utils import flatatt
 from django.http import HttpResponse
@@ -184,16 +184,20 @@ def cell_value(value):
 
 
 def xlsx_export(*, rows: Iterable[Sequence], headers: Sequence[str], sheet_title: str, filename: str, by,
-                action: str, query: str = "", limit: int = EXPORT_LIMIT,
+                action: str, about: type[Model] | None, query: str = "", limit: int = EXPORT_LIMIT,
                 progress: Callable[[], None] | None = None) -> HttpResponse:
     """An .xlsx download of `rows` (already scoped and ordered by the caller), audited as `action`.
+
+    `about` is the kind of record the list shows (None for rows of no record, e.g. figures): the audit
+    entry, with its row count and filters, is filed under that kind and read by its own rule, as the
+    records themselves are (governance.visibility).
 
     `filename` is the stem (Chinese is fine); the time of the export is appended. A list longer than
     `limit` is cut there and the response says so in the `X-Export-Truncated` header and a last row."""
     content, count, truncated = xlsx_bytes(rows=rows, headers=headers, sheet_title=sheet_title, limit=limit,
                                            progress=progress)
     audit.record(action, actor=by, after={"rows": count, "truncated": truncated, "query": query[:500]},
-                 region_path=audit.actor_region_path(by))
+                 region_path=audit.actor_region_path(by), about=about)
     response = HttpResponse(content, content_type=XLSX_CONTENT_TYPE)
     name = f"{filename}_{timezone.localtime():%Y%m%d_%H%M}.xlsx"
     response["Content-Disposition"] = f"attachment; filename*=UTF-8''{quote(name)}"

@@ -53,7 +53,9 @@ class RecordRule:
         # AuditEntry.object_id is text: compare it with the ids as text on every database.
         visible_ids = self._audit_records(user).order_by().annotate(
             _audit_object_id=Cast("pk", CharField())).values("_audit_object_id")
-        return Q(object_id__in=visible_ids)
+        # An entry filed under the kind without a record (an export of its list: how many rows, which
+        # filters and search words) tells of records the rule chose for its actor alone: the actor's.
+        return Q(object_id__in=visible_ids) | Q(object_id="", actor_id=user.pk)
 
 
 _RULES: dict[str, VisibilityRule] = {}

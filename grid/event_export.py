@@ -10,6 +10,7 @@ from governance import audit
 from governance.listing import EXPORT_LIMIT, xlsx_bytes
 
 from .case_record import disposal_result, step_line, timelines
+from .models import Event
 
 # Events read per batch: their case records are read in three queries per batch.
 BATCH = 500
@@ -26,7 +27,7 @@ def export_events(events, *, by, progress=None) -> tuple[bytes, bool]:
     content, count, truncated = xlsx_bytes(rows=_rows(events), headers=HEADERS, sheet_title="网格事件",
                                            limit=EXPORT_LIMIT, progress=progress)
     audit.record("event.export", actor=by, after={"rows": count, "truncated": truncated},
-                 region_path=audit.actor_region_path(by))
+                 region_path=audit.actor_region_path(by), about=Event)
     return content, truncated
 
 

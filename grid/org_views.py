@@ -324,5 +324,5 @@ class PostExportView(LoginRequiredMixin, View):
                  post.department.name if post.department_id else "", f"{post.start_date:%Y-%m-%d}",
                  f"{post.end_date:%Y-%m-%d}" if post.end_date else "", _post_state(post, today)]
                 for post in posts.iterator(chunk_size=2000))
-        return xlsx_export(rows=rows, headers=POST_HEADERS, sheet_title="岗位与人员", filename="岗位与人员花名册",
+        return xlsx_export(about=Post, rows=rows, headers=POST_HEADERS, sheet_title="岗位与人员", filename="岗位与人员花名册",
                            by=request.user, action="grid.post.export", query=request.GET.urlencode())

@@ -84,7 +84,7 @@ class PatrolExportView(LoginRequiredMixin, View):
              " ".join(f"#{event.pk}" for event in log.events.all()), log.created_at]
             for log in logs.iterator(chunk_size=2000)
         )
-        return xlsx_export(rows=rows, headers=PATROL_HEADERS, sheet_title="巡查记录", filename="巡查记录",
+        return xlsx_export(about=PatrolLog, rows=rows, headers=PATROL_HEADERS, sheet_title="巡查记录", filename="巡查记录",
                            by=request.user, action="grid.patrol.export", query=request.GET.urlencode())
 
 
@@ -191,7 +191,7 @@ class DiaryExportView(LoginRequiredMixin, View):
              diary.review_comment, diary.created_at]
             for diary in diaries.iterator(chunk_size=2000)
         )
-        return xlsx_export(rows=rows, headers=DIARY_HEADERS, sheet_title="工作日志", filename="工作日志",
+        return xlsx_export(about=WorkDiary, rows=rows, headers=DIARY_HEADERS, sheet_title="工作日志", filename="工作日志",
                            by=request.user, action="grid.diary.export", query=request.GET.urlencode())
 
 
@@ -355,7 +355,7 @@ class ComplianceExportView(LoginRequiredMixin, View):
             for tally in row.tallies:
                 cells += [tally.done, tally.due, tally.missed]
             table.append(cells + [row.short])
-        return xlsx_export(rows=table, headers=headers, sheet_title=f"巡查频次落实{report.month:%Y-%m}",
+        return xlsx_export(about=None, rows=table, headers=headers, sheet_title=f"巡查频次落实{report.month:%Y-%m}",
                            filename=f"巡查频次落实_{report.month:%Y年%m月}", by=request.user,
                            action="grid.compliance.export", query=request.GET.urlencode())
 
@@ -422,6 +422,6 @@ class StaffAssessmentExportView(LoginRequiredMixin, View):
                  row.events_closed, row.events_first_time, row.diaries, row.diaries_reviewed, row.diary_days_due,
                  *(float(points) for points in row.points.values()), float(row.score), row.grade]
                 for row in result.rows]
-        return xlsx_export(rows=rows, headers=headers, sheet_title=f"网格员考核{period}",
+        return xlsx_export(about=None, rows=rows, headers=headers, sheet_title=f"网格员考核{period}",
                            filename=f"网格员考核_{result.label}", by=request.user, action="grid.staff_assessment.export",
                            query=request.GET.urlencode())

@@ -133,7 +133,7 @@ class PlanExportView(LoginRequiredMixin, View):
                  plan.item_count, plan.closed_count, plan.overdue_count,
                  states.percent(states.plan_figures(plan).closed_rate)]
                 for plan in plans.iterator(chunk_size=500))
-        return xlsx_export(rows=rows, headers=PLAN_HEADERS, sheet_title="整改方案", filename="整改方案",
+        return xlsx_export(about=RectificationPlan, rows=rows, headers=PLAN_HEADERS, sheet_title="整改方案", filename="整改方案",
                            by=request.user, action="rectification.plan.export", query=request.GET.urlencode())
 
 
@@ -290,7 +290,7 @@ class ItemExportView(LoginRequiredMixin, View):
                  "是" if item.overdue_now else "", item.result, item.unfinished_reason, item.next_steps,
                  f"{timezone.localtime(item.closed_at):%Y-%m-%d %H:%M}" if item.closed_at else ""]
                 for item in items.iterator(chunk_size=1000))
-        return xlsx_export(rows=rows, headers=ITEM_HEADERS, sheet_title="整改事项台账", filename="整改事项台账",
+        return xlsx_export(about=RectificationItem, rows=rows, headers=ITEM_HEADERS, sheet_title="整改事项台账", filename="整改事项台账",
                            by=request.user, action="rectification.item.export", query=request.GET.urlencode())
 
 

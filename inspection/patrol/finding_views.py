@@ -99,7 +99,7 @@ class FindingExportView(LoginRequiredMixin, View):
                   f.group.name if f.group else "", f.discovered_on.strftime("%Y-%m-%d"), f.location, f.description,
                   finding_status_label(f), f.verification_note, f.points,
                   _minute(f.registered_at)] for f in rows.iterator(chunk_size=2000))
-        return xlsx_export(rows=lines, headers=self.HEADERS, sheet_title="发现问题", filename="巡查发现问题", by=user,
+        return xlsx_export(about=PatrolFinding, rows=lines, headers=self.HEADERS, sheet_title="发现问题", filename="巡查发现问题", by=user,
                            action="patrol_finding.export", query=request.GET.urlencode())
 
 
@@ -257,7 +257,7 @@ class CheckExportView(LoginRequiredMixin, View):
         lines = ([c.date.strftime("%Y-%m-%d"), c.group.township.name, c.group.name, c.village.name,
                   "、".join(_person(p) for p in c.checked_by.all()), "规范" if c.ledger_ok else "不规范", c.notes,
                   _person(c.recorded_by), _minute(c.created_at)] for c in checks.iterator(chunk_size=2000))
-        return xlsx_export(rows=lines, headers=self.HEADERS, sheet_title="督查记录", filename="巡查督查记录", by=user,
+        return xlsx_export(about=SupervisionCheck, rows=lines, headers=self.HEADERS, sheet_title="督查记录", filename="巡查督查记录", by=user,
                            action="supervision_check.export", query=request.GET.urlencode())
 
 

@@ -99,7 +99,7 @@ class LedgerListExportView(LoginRequiredMixin, View):
         lines = ([p.date.strftime("%Y-%m-%d"), p.village.name, "、".join(_person(u) for u in p.patrollers.all()),
                   "、".join(f"{item.code} {item.name}" for item in p.items.all()), p.route, p.findings,
                   _person(p.recorded_by), _minute(p.created_at)] for p in patrols.iterator(chunk_size=2000))
-        return xlsx_export(rows=lines, headers=self.HEADERS, sheet_title="村级巡查台账", filename="村级巡查台账清单",
+        return xlsx_export(about=VillagePatrol, rows=lines, headers=self.HEADERS, sheet_title="村级巡查台账", filename="村级巡查台账清单",
                            by=user, action="village_patrol.export", query=request.GET.urlencode())
 
 
@@ -184,7 +184,7 @@ class ReportExportView(LoginRequiredMixin, View):
                   _person(r.reporter), r.get_verdict_display(), r.verified_on.strftime("%Y-%m-%d") if r.verified_on else "",
                   r.verification_note, r.registration_number, r.is_fraud, r.earned_points]
                  for r in reports.iterator(chunk_size=2000))
-        return xlsx_export(rows=lines, headers=self.HEADERS, sheet_title="村级上报", filename="村级上报", by=user,
+        return xlsx_export(about=PatrolReport, rows=lines, headers=self.HEADERS, sheet_title="村级上报", filename="村级上报", by=user,
                            action="patrol_report.export", query=request.GET.urlencode())
 
 

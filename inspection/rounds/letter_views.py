@@ -86,7 +86,7 @@ class LetterExportView(LoginRequiredMixin, View):
         lines = ([letter.number, letter.get_kind_display(), letter.round.name, letters.recipient_label(letter),
                   letter.subject, _day(letter.issued_on), _day(letter.reply_due), _day(letter.replied_on),
                   _reply_state(letter), letter.reply_summary] for letter in rows)
-        return xlsx_export(rows=lines, headers=self.HEADERS, sheet_title="巡察文书", filename="巡察文书",
+        return xlsx_export(about=InspectionLetter, rows=lines, headers=self.HEADERS, sheet_title="巡察文书", filename="巡察文书",
                            by=request.user, action="inspection.letter.export", query=request.GET.urlencode())
 
 

@@ -127,7 +127,7 @@ class FindingExportView(LoginRequiredMixin, View):
                     _moment(f.recorded_at), _day(feedback_day(f))]
 
         headers = [h for h in self.HEADERS if with_internal or h not in self.INTERNAL]
-        return xlsx_export(rows=(line(f) for f in findings), headers=headers, sheet_title="问题底稿",
+        return xlsx_export(about=InspectionFinding, rows=(line(f) for f in findings), headers=headers, sheet_title="问题底稿",
                            filename="巡察问题底稿", by=request.user, action="inspection.finding.export",
                            query=request.GET.urlencode())
 
@@ -220,7 +220,7 @@ class TalkExportView(LoginRequiredMixin, View):
         _form, talks = talks_for(request.user, request.GET)
         lines = ([t.round.name, t.group.name, t.target.organisation.name, _day(t.held_on), t.interviewee, t.position,
                   t.summary, _name(t.recorded_by)] for t in talks)
-        return xlsx_export(rows=lines, headers=self.HEADERS, sheet_title="谈话记录", filename="巡察谈话记录",
+        return xlsx_export(about=TalkRecord, rows=lines, headers=self.HEADERS, sheet_title="谈话记录", filename="巡察谈话记录",
                            by=request.user, action="inspection.talk.export", query=request.GET.urlencode())
 
 
@@ -288,7 +288,7 @@ class ClueExportView(LoginRequiredMixin, View):
         _form, clues = clues_for(request.user, request.GET)
         lines = ([c.round.name, c.group.name, c.target.organisation.name, c.people_involved, c.description, c.source,
                   c.disposal, _name(c.recorded_by), _moment(c.recorded_at)] for c in clues)
-        return xlsx_export(rows=lines, headers=self.HEADERS, sheet_title="问题线索", filename="问题线索",
+        return xlsx_export(about=ProblemClue, rows=lines, headers=self.HEADERS, sheet_title="问题线索", filename="问题线索",
                            by=request.user, action="inspection.clue.export", query=request.GET.urlencode())
 
 
@@ -365,7 +365,7 @@ class LookBackExportView(LoginRequiredMixin, View):
         _form, look_backs = look_backs_for(request.user, request.GET)
         lines = ([b.target.organisation.name, b.round.name, _day(b.scheduled_on), _day(b.done_on) or "待开展", b.result,
                   _name(b.recorded_by)] for b in look_backs)
-        return xlsx_export(rows=lines, headers=self.HEADERS, sheet_title="回头看", filename="巡察回头看",
+        return xlsx_export(about=LookBack, rows=lines, headers=self.HEADERS, sheet_title="回头看", filename="巡察回头看",
                            by=request.user, action="inspection.look_back.export", query=request.GET.urlencode())
 
 

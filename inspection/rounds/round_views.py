@@ -163,7 +163,7 @@ class RoundExportView(LoginRequiredMixin, View):
         _form, rounds = rounds_for(request.user, request.GET)
         lines = ([r.name, r.county.name, r.term, f"第{r.number}轮", f"{r.arrival_date:%Y-%m-%d}",
                   f"{r.withdrawal_date:%Y-%m-%d}", r.group_count, r.target_count] for r in rounds)
-        return xlsx_export(rows=lines, headers=self.HEADERS, sheet_title="巡察轮次", filename="巡察轮次",
+        return xlsx_export(about=InspectionRound, rows=lines, headers=self.HEADERS, sheet_title="巡察轮次", filename="巡察轮次",
                            by=request.user, action="inspection.round.export", query=request.GET.urlencode())
 
 

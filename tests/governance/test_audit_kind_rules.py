@@ -68,7 +68,6 @@ REGIONLESS = {
     "auth.Permission": "a permission of the system, not of a region",
     "auth.Group": "unused by posts; groups are configured in the admin only",
     "auth.User": "an account (created, enrolled in two-factor login) belongs to no region; its posts do",
-    "governance.AuditEntry": "the trail itself, never the object of an entry",
     "governance.AuditChainHead": "the chain's head, never the object of an entry",
     "governance.Attachment": "a file, shown by its owner record's rule (the evidence route)",
     "governance.Notification": "a user's own message",

@@ -30,7 +30,7 @@ def test_xlsx_export_writes_rows_safely_audits_and_says_when_cut(django_user_mod
             [2, "普通文字", None, False, None],
             [3, "第三行", None, False, None]]
     response = xlsx_export(rows=rows, headers=["编号", "标题", "数值", "超期", "日期"], sheet_title="测试",
-                           filename="测试清单", by=user, action="test.export", query="a=1", limit=2)
+                           filename="测试清单", by=user, action="test.export", about=None, query="a=1", limit=2)
     assert response["X-Export-Truncated"] == "2"
     assert "attachment" in response["Content-Disposition"]
     sheet = load_workbook(io.BytesIO(response.content)).active
@@ -54,7 +54,8 @@ def test_an_export_is_read_by_the_auditors_of_the_exporters_region_not_by_others
 
     exporter = personas["township_committee"]  # 太平镇
     services.create_post(user=exporter, role=Role.objects.get(key="village_cadre"), region=county.louxing)
-    xlsx_export(rows=[[1]], headers=["编号"], sheet_title="测试", filename="测试", by=exporter, action="test.export")
+    xlsx_export(rows=[[1]], headers=["编号"], sheet_title="测试", filename="测试", by=exporter, action="test.export",
+                about=None)
     entry = AuditEntry.objects.get(action="test.export")
     assert entry.region_path == county.taiping.path  # the township, not the village post it also holds
 

@@ -660,3 +660,40 @@ def test_the_evidence_route_answers_as_the_owners_own_route_for_everyone(world):
                         disagreements.append(f"{visitor} {owner} {name}: 通用路由 {'给看' if generic else '拒绝'}，"
                                              f"本类路由 {'给看' if own else '拒绝'}")
     assert not disagreements, "\n".join(disagreements)
+
+
+# An export is audited with its row count and its filters (search words included). Filed under the kind
+# it lists, the entry follows that kind's own rule: of a working paper, talk or clue list, only the
+# exporter reads it; the inspected township, the leading group and a member with an auditing post do not
+# learn how many rows there were nor what was searched.
+EXPORT_SEARCH = "搜索词EX7"
+LIST_EXPORTS = {"inspection:onsite_clue_export": "inspection.clue.export",
+                "inspection:onsite_finding_export": "inspection.finding.export",
+                "inspection:onsite_talk_export": "inspection.talk.export"}
+
+
+@pytest.mark.django_db
+def test_an_export_of_a_list_kept_by_its_own_rule_is_audited_for_the_exporter_alone(world):
+    leader = _insider(world, "group_leader")
+    office = _insider(world, "county_office")
+    for name in LIST_EXPORTS:
+        assert leader.get(reverse(name), {"q": EXPORT_SEARCH}).status_code == 200, name
+    assert office.get(reverse("inspection:onsite_clue_export"), {"q": EXPORT_SEARCH}).status_code == 200
+    # The office's export of the clues' audit entries: its filters name the office (no visitor's do).
+    assert office.get(reverse("system:audit_export"),
+                      {"object_type": "inspection.ProblemClue", "actor": "county_office"}).status_code == 200
+    from urllib.parse import quote_plus
+    searched = quote_plus(EXPORT_SEARCH)
+    hidden = (*LIST_EXPORTS.values(), "actor=county_office", searched)
+    problems = []
+    for visitor in ("township_committee", "township_office", "leading_group", "a_member"):
+        client = _insider(world, visitor)
+        for url in _audit_views(world):
+            response = client.get(url)
+            leaked = [marker for marker in hidden if response.status_code == 200 and marker in _body(response)]
+            if leaked:
+                problems.append(f"{visitor} {url}: {leaked}")
+    assert not problems, "\n".join(problems)
+    # The exporter still reads his own export's entry.
+    body = _body(office.get(reverse("system:audit_export")))
+    assert "inspection.clue.export" in body and searched in body and "actor=county_office" in body
