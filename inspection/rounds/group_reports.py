@@ -26,7 +26,7 @@ from governance.spreadsheet_safety import xlsx_row
 from grid.access import region_grants
 from grid.models import Region
 
-from ..models import FocusCategory, InspectionFinding, InspectionGroup, RoundTarget
+from ..models import FocusCategory, InspectionFinding, InspectionGroup, ProblemClue, RoundTarget, TalkRecord
 from .onsite import groups_in_full, talk_groups, visible_clues, visible_talks
 from .round_services import groups_visible
 
@@ -50,6 +50,8 @@ LIST_KINDS = ("problems", "villages", "common", "secretary")
 # The documents built from the group's working papers (问题底稿): their titles and descriptions, and in the
 # situation report and the secretary's list the internal fields (onsite.INTERNAL_FINDING_FIELDS).
 FINDING_KINDS = ("situation", "problems", "villages", "common", "secretary")
+# The kind of record each document is read from, by that kind's own rule (governance.visibility).
+DOCUMENT_KINDS = {"clues": ProblemClue, "talks": TalkRecord, **{kind: InspectionFinding for kind in FINDING_KINDS}}
 
 VIEW_PERMS = ("inspection.view_inspectiongroup", "inspection.view_problemclue")
 CLUE_PERM = "inspection.view_problemclue"
@@ -722,6 +724,8 @@ def export(group: InspectionGroup, kind: str, fmt: str, *, by, laid_out=None) ->
         raise PermissionDenied("您没有查看该巡察组报告的权限。")
     data = build(group, kind, user=by)
     content = render_pdf(data, laid_out=laid_out) if fmt == "pdf" else render(data, fmt)
-    audit.record("inspection_report.export", actor=by, obj=group,
-                 after={"kind": kind, "format": fmt, "bytes": len(content)}, object_repr=data["title"])
+    # Filed under the kind the document is read from (clues, talks, working papers), not under the group:
+    # that kind's rule keeps the entry, whose size says how much there is, to the reader who downloaded it.
+    audit.record("inspection_report.export", actor=by, about=DOCUMENT_KINDS[kind], region_path=group.township.path,
+                 after={"group": group.pk, "kind": kind, "format": fmt, "bytes": len(content)}, object_repr=data["title"])
     return content, data

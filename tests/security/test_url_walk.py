@@ -34,7 +34,7 @@ from django.utils import timezone
 
 from governance.evidence import attachments_of
 
-from .world import CLUE_SECRET, DRAFT_SECRET, SECRET, TALK_SECRET, UNRELEASED_SECRET, World, build_world
+from .world import CLUE_SECRET, DAY, DRAFT_SECRET, SECRET, TALK_SECRET, UNRELEASED_SECRET, World, build_world
 
 OBJECT, PAGE, PUBLIC, OPEN = "object", "page", "public", "open"
 LOGIN_PREFIXES = ("/accounts/login/", "/admin/login/")
@@ -697,3 +697,28 @@ def test_an_export_of_a_list_kept_by_its_own_rule_is_audited_for_the_exporter_al
     # The exporter still reads his own export's entry.
     body = _body(office.get(reverse("system:audit_export")))
     assert "inspection.clue.export" in body and searched in body and "actor=county_office" in body
+
+
+@pytest.mark.django_db
+def test_a_document_or_ledger_download_is_audited_under_the_records_it_is_read_from(world):
+    """The clue report's download (its size tells how many clues) is the leader's alone; a village ledger's
+    download (how many patrols and reports) is read where the ledger is (inspection.view_villagepatrol)."""
+    leader = _insider(world, "group_leader")
+    url = reverse("inspection:round_report_download", kwargs={"pk": world.a["current_group"].pk, "kind": "clues",
+                                                               "fmt": "docx"})
+    assert leader.get(url).status_code == 200
+    village, today = world.county.louxing, timezone.localdate()
+    cadre = _insider(world, "village_cadre")
+    ledger = cadre.get(reverse("patrol:ledger_export"), {"village": village.pk, "start": today - 30 * DAY,
+                                                          "end": today})
+    assert ledger.status_code == 200
+    problems = []
+    for visitor in ("township_committee", "township_office", "leading_group", "a_member", "county_office"):
+        user = world.insiders[visitor]
+        body = _body(_insider(world, visitor).get(reverse("system:audit_export")))
+        if "问题线索的报告" in body:
+            problems.append(f"{visitor}: 看到了线索报告的下载记录")
+        if ("village_ledger.export" in body) != user.has_perm("inspection.view_villagepatrol", village):
+            problems.append(f"{visitor}: 台账导出记录{'可见' if 'village_ledger.export' in body else '不可见'}，"
+                            "应与能否查看村级巡查台账一致")
+    assert not problems, "\n".join(problems)
