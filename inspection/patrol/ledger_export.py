@@ -184,7 +184,8 @@ def export_department_book(department: Department, start: datetime.date, end: da
             finding.matched_report.number if finding.matched_report else "", float(finding.points), multiplier,
             deduction, _local(finding.registered_at), _name(finding.registered_by), "是" if finding.is_fraud else "",
         ]))
-    audit.record("department_book.export", actor=by, obj=department.region,
+    # Filed under the reports it lists (their rule: where inspection.view_patrolreport is held), not the region.
+    audit.record("department_book.export", actor=by, about=PatrolReport, region_path=department.region.path,
                  after={"department": department.name, "start": start, "end": end, "reports": len(reports),
                         "findings": len(findings)}, object_repr=title)
     return _save(workbook)

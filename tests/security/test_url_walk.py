@@ -702,7 +702,8 @@ def test_an_export_of_a_list_kept_by_its_own_rule_is_audited_for_the_exporter_al
 @pytest.mark.django_db
 def test_a_document_or_ledger_download_is_audited_under_the_records_it_is_read_from(world):
     """The clue report's download (its size tells how many clues) is the leader's alone; a village ledger's
-    download (how many patrols and reports) is read where the ledger is (inspection.view_villagepatrol)."""
+    download (how many patrols and reports) is read where the ledger is (inspection.view_villagepatrol), a
+    department's book (how many reports) where the reports are (inspection.view_patrolreport)."""
     leader = _insider(world, "group_leader")
     url = reverse("inspection:round_report_download", kwargs={"pk": world.a["current_group"].pk, "kind": "clues",
                                                                "fmt": "docx"})
@@ -712,6 +713,10 @@ def test_a_document_or_ledger_download_is_audited_under_the_records_it_is_read_f
     ledger = cadre.get(reverse("patrol:ledger_export"), {"village": village.pk, "start": today - 30 * DAY,
                                                           "end": today})
     assert ledger.status_code == 200
+    department = _insider(world, "department")
+    book = department.get(reverse("patrol:book_export"), {"department": world.county.agriculture.pk,
+                                                          "start": today - 30 * DAY, "end": today})
+    assert book.status_code == 200
     problems = []
     for visitor in ("township_committee", "township_office", "leading_group", "a_member", "county_office"):
         user = world.insiders[visitor]
@@ -721,4 +726,7 @@ def test_a_document_or_ledger_download_is_audited_under_the_records_it_is_read_f
         if ("village_ledger.export" in body) != user.has_perm("inspection.view_villagepatrol", village):
             problems.append(f"{visitor}: 台账导出记录{'可见' if 'village_ledger.export' in body else '不可见'}，"
                             "应与能否查看村级巡查台账一致")
+        if ("department_book.export" in body) != user.has_perm("inspection.view_patrolreport", village):
+            problems.append(f"{visitor}: 登记备案台账导出记录{'可见' if 'department_book.export' in body else '不可见'}，"
+                            "应与能否查看村级上报一致")
     assert not problems, "\n".join(problems)
