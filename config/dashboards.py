@@ -25,7 +25,7 @@ from grid.event_lists import TaskRow, my_tasks, task_summary
 from grid.models import Event, EventCategory, Region, WorkDiary
 from grid.region_memo import regions_by_id
 from inspection.models import PatrolReport
-from inspection.patrol.scoring import month_scores, ranked
+from inspection.patrol.scoring import mean_score, month_scores, ranked
 from rectification import states
 from rectification.models import ProgressEntry, RectificationItem
 
@@ -348,7 +348,8 @@ def patrol_ranking(user) -> Figure | None:
         township = next((by_path[score.village.path[:n]] for n in lengths if score.village.path[:n] in by_path), None)
         if township is not None:
             totals[township.pk].append(score.score)
-    rows = [(t, round(float(sum(totals[t.pk]) / len(totals[t.pk])), 1)) for t in townships if totals.get(t.pk)]
+    # Each township's average as its circular prints it (to the cent, half up).
+    rows = [(t, float(mean_score(totals[t.pk]))) for t in townships if totals.get(t.pk)]
     rows.sort(key=lambda row: -row[1])  # stable: equal averages keep tree order
     labels, previous, rank = [], None, 0
     for position, (township, average) in enumerate(rows, start=1):

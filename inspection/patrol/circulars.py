@@ -33,6 +33,7 @@ from .scoring import (
     LOWEST_GRADE,
     decimal_text,
     grade_rule_text,
+    mean_score,
     month_scores,
     month_start,
     quarter_months,
@@ -132,7 +133,6 @@ def build_month_circular(township: Region, month: datetime.date, today: datetime
         })
     unchecked = oversight.unchecked_villages(township, start)
     late = oversight.late_departments(township, start, today=today)
-    total_score = sum((vm.score for vm in scores), Decimal(0))
     return {
         "kind": "month",
         "title": month_title(township, start),
@@ -162,7 +162,7 @@ def build_month_circular(township: Region, month: datetime.date, today: datetime
             "additions": decimal_text(sum((vm.additions for vm in scores), Decimal(0))),
             "deductions": decimal_text(sum((vm.deductions for vm in scores), Decimal(0))),
             "vetoed": sum(1 for vm in scores if vm.veto),
-            "average": decimal_text(total_score / len(scores)) if scores else decimal_text(Decimal(0)),
+            "average": decimal_text(mean_score(vm.score for vm in scores)),
             "at_cap": sum(1 for vm in scores if vm.score == 100),
             "unchecked": len(unchecked),
             "late_departments": len(late),

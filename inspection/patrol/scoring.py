@@ -70,6 +70,15 @@ def decimal_text(value: Decimal) -> str:
     return str(value.quantize(CENT, rounding=ROUND_HALF_UP))
 
 
+def mean_score(scores: Iterable[Decimal]) -> Decimal:
+    """The mean of villages' scores to the cent, rounded half up: a township's average as the circular
+    prints it and the dashboards chart it (0 for no villages)."""
+    scores = list(scores)
+    if not scores:
+        return Decimal(0).quantize(CENT)
+    return (sum(scores, Decimal(0)) / len(scores)).quantize(CENT, rounding=ROUND_HALF_UP)
+
+
 TIPPED_OFF_NOTE = "上报时同村同事项已有督查发现、尚未登记通报到村（居），不加分"
 
 

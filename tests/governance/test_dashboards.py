@@ -3,6 +3,7 @@
 import datetime
 import itertools
 import xml.etree.ElementTree as ET
+from decimal import Decimal
 from urllib.parse import unquote
 
 import pytest
@@ -19,6 +20,8 @@ from governance.templatetags import governance_ui, zh_format
 from grid import event_counts, events, services
 from grid.event_lists import TASK_ROWS
 from grid.models import Event, EventCategory, Role
+from inspection.models import CatalogItem, PatrolCategory, PatrolReport
+from inspection.patrol import circulars
 from rectification.models import RectificationItem, RectificationPlan
 
 _keys = itertools.count()
@@ -130,6 +133,23 @@ def test_patrol_ranking_per_tier(world, personas):
     county = figure(personas["county_office"], "patrol-ranking")
     assert {label.split(". ")[1] for label in county.labels} == {"太平镇", "赵村镇"}
     assert figure(personas["grid_member"], "patrol-ranking") is None
+
+
+def test_the_county_ranking_charts_each_townships_average_as_its_circular_prints_it(world, personas, county):
+    """楼星村 61.25 and 大楼村 60: the mean 60.625 is 60.63 on the circular and on the county's chart
+    (it was charted as 60.6)."""
+    category = PatrolCategory.objects.create(township=county.taiping, name="农业", lead_department=county.agriculture)
+    item = CatalogItem.objects.create(township=county.taiping, code="A01", name="秸秆焚烧", category=category,
+                                      lead_department=county.agriculture, points=Decimal("1.25"))
+    today = timezone.localdate()
+    PatrolReport.objects.create(
+        township=county.taiping, village=county.louxing, number="R-1", item=item, occurred_at=timezone.now(),
+        location="村东头", description="焚烧秸秆", reported_on=today, verdict=PatrolReport.Verdict.TRUE,
+        verified_on=today, points=item.points)
+    average = circulars.build_month_circular(county.taiping, today.replace(day=1))["totals"]["average"]
+    chart = figure(personas["county_office"], "patrol-ranking")
+    charted = dict(zip((label.split(". ")[1] for label in chart.labels), chart.series[0].values, strict=True))
+    assert (average, charted["太平镇"]) == ("60.63", 60.63)
 
 
 def test_rectification_progress_per_organisation(world, personas):
