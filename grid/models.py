@@ -98,6 +98,7 @@ def paths_from_root(path: str) -> list[str]:
     step = Region.steplen
     return [path[:end] for end in range(step, len(path) + 1, step)]
 
+
 class Department(models.Model):
     """A township office or county department (e.g. 太平镇 农业农村办)."""
 

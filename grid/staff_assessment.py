@@ -146,10 +146,11 @@ def assess_staff(*, scope, year: int, quarter: int | None = None) -> StaffAssess
     months = [month for month in period_months(year, quarter) if month <= today]
     label = f"{year}年第{quarter}季度" if quarter else f"{year}年度"
     start = period_months(year, quarter)[0]
-    end = min(today, patrols.month_end(period_months(year, quarter)[-1]))
+    period_end = patrols.month_end(period_months(year, quarter)[-1])
+    end = min(today, period_end)
     rules = list(StaffAssessmentRule.objects.select_related("region"))
     # A diary is due on each working day: the holiday calendar's days off and 调休 days as the SLA counts them.
-    calendar = working_day_calendar(start, patrols.month_end(period_months(year, quarter)[-1]))
+    calendar = working_day_calendar(start, period_end)
     rows: dict[int, StaffRow] = {}
     for month in months:
         report = patrols.cadence_compliance(regions_or_user_scope=scope, month=month)

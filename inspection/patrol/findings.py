@@ -20,7 +20,7 @@ from governance.input_rules import happened_problem
 from governance.models import Notification
 from governance.notifications import notify
 from grid.access import region_grants, scope
-from grid.models import Department, Post, Region
+from grid.models import Department, Post, Region, paths_from_root
 
 from ..models import (
     CatalogItem,
@@ -465,7 +465,7 @@ def record_check(
 def members_of(group: SupervisionGroup):
     """The group's members who may act for it now (active, with a supervision-group post covering its township)."""
     path = group.township.path
-    prefixes = [path[:end] for end in range(Region.steplen, len(path) + 1, Region.steplen)]
+    prefixes = paths_from_root(path)
     posted = Post.objects.active().granting("inspection.add_supervisioncheck").filter(
         region__path__in=prefixes).values("user_id")
     return group.members.filter(pk__in=posted, is_active=True).order_by("username")

@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from governance.listing import SortedForm, Sorts, word_search
 from governance.templatetags.zh_format import zh_score
-from grid.models import Post, Region
+from grid.models import Post, paths_from_root
 
 from ..models import PatrolReport, VillagePatrol
 from .list_forms import VillageFilterForm, catalog_items_for, villages_for
@@ -19,15 +19,10 @@ from .list_forms import VillageFilterForm, catalog_items_for, villages_for
 DATETIME_FORMATS = ["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M", "%Y-%m-%d %H:%M:%S"]
 
 
-def _ancestor_paths(path: str) -> list[str]:
-    step = Region.steplen
-    return [path[:end] for end in range(step, len(path) + 1, step)]
-
-
 def patrol_cadres(villages) -> dict[int, list]:
     """The active village patrol cadres (inspection.add_villagepatrol) of each village, by village pk: two queries."""
     villages = list(villages)
-    paths = {path for village in villages for path in _ancestor_paths(village.path)}
+    paths = {path for village in villages for path in paths_from_root(village.path)}
     posts = Post.objects.active().granting("inspection.add_villagepatrol").filter(
         region__path__in=paths, user__is_active=True).values_list("region__path", "user_id")
     user_ids_by_path: dict[str, set[int]] = {}
@@ -36,7 +31,7 @@ def patrol_cadres(villages) -> dict[int, list]:
     users = get_user_model().objects.in_bulk({pk for ids in user_ids_by_path.values() for pk in ids})
     result = {}
     for village in villages:
-        ids = {pk for path in _ancestor_paths(village.path) for pk in user_ids_by_path.get(path, ())}
+        ids = {pk for path in paths_from_root(village.path) for pk in user_ids_by_path.get(path, ())}
         result[village.pk] = sorted((users[pk] for pk in ids if pk in users), key=lambda user: user.username)
     return result
 

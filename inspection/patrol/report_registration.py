@@ -10,7 +10,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from grid.access import region_grants
-from grid.models import Department, Post, Region
+from grid.models import Department, Post, Region, paths_from_root
 
 from ..models import PatrolReport
 
@@ -21,8 +21,7 @@ def active(user) -> bool:
 
 def lead_department_posts(department_id: int, village: Region):
     """Active posts of `department` holding inspection.verify_patrolreport over `village` (its region or above)."""
-    step = Region.steplen
-    ancestor_paths = [village.path[:end] for end in range(step, len(village.path) + 1, step)]
+    ancestor_paths = paths_from_root(village.path)
     return Post.objects.active().granting("inspection.verify_patrolreport").filter(
         department_id=department_id, region__path__in=ancestor_paths, user__is_active=True)
 
@@ -40,8 +39,7 @@ REVIEW = "inspection.review_patrolreport"
 
 def township_office_posts(village: Region):
     """Active posts holding inspection.review_patrolreport over `village` (its region or above)."""
-    step = Region.steplen
-    ancestor_paths = [village.path[:end] for end in range(step, len(village.path) + 1, step)]
+    ancestor_paths = paths_from_root(village.path)
     return Post.objects.active().granting(REVIEW).filter(region__path__in=ancestor_paths, user__is_active=True)
 
 

@@ -23,7 +23,7 @@ from governance.input_rules import printable_tree
 from governance.models import Notification
 from governance.notifications import notify
 from governance.pdf import html_to_pdf
-from grid.models import Department, Post, Region
+from grid.models import Department, Post, Region, paths_from_root
 
 from ..models import InspectionFinding, InspectionLetter, InspectionRound, RoundTarget, letter_overdue_q
 from . import onsite
@@ -293,11 +293,8 @@ def record_reply(letter: InspectionLetter, *, by, replied_on: datetime.date | No
 
 def office_users(round: InspectionRound) -> list:
     """Active holders of inspection.add_inspectionletter at or above the round's county (the office)."""
-    county = round.county
-    step = Region.steplen
-    ancestors = [county.path[:end] for end in range(step, len(county.path) + 1, step)]
     user_ids = Post.objects.active().granting("inspection.add_inspectionletter").filter(
-        region__path__in=ancestors, user__is_active=True).values_list("user_id", flat=True).distinct()
+        region__path__in=paths_from_root(round.county.path), user__is_active=True).values_list("user_id", flat=True).distinct()
     return list(get_user_model().objects.filter(pk__in=set(user_ids)).order_by("pk"))
 
 

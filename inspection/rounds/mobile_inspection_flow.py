@@ -15,7 +15,7 @@ from viewflow.workflow.models import Task
 
 from governance.models import Notification
 from governance.notifications import notify
-from grid.models import Post, Region
+from grid.models import Post, paths_from_root
 from inspection.models import MobileProposal
 from inspection.rounds.mobile_rules import add_mobile_target, may_decide, mobile_deadline
 from workflows.charts import flow_bpmn, flow_svg
@@ -97,10 +97,8 @@ def notify_leading_group_after_commit(task_id: int) -> None:
 
 def leading_group_posts(village):
     """Active posts whose role decides mobile proposals, at the village or above it."""
-    step = Region.steplen
-    ancestor_paths = [village.path[:end] for end in range(step, len(village.path) + 1, step)]
     return Post.objects.active().granting("inspection.decide_mobileproposal").filter(
-        region__path__in=ancestor_paths, user__is_active=True)
+        region__path__in=paths_from_root(village.path), user__is_active=True)
 
 
 def notify_leading_group(task_id: int) -> int:
