@@ -31,6 +31,10 @@ class RegionGrants:
     paths_by_perm: dict[str, list[str]] = field(default_factory=dict)
     # The departments of the posts through which each permission is held (posts in a department).
     departments_by_perm: dict[str, list[int]] = field(default_factory=dict)
+    # The ids of the regions under each granted path whose subtree is small (a grid, a village), read
+    # when the grants are kept with the user's access snapshot (grid.access_cache), which any change of
+    # a region drops; empty otherwise. See scope().
+    subtree_ids: dict[str, tuple[int, ...]] = field(default_factory=dict)
 
     def paths(self, perm: str) -> list[str]:
         return self.paths_by_perm.get(perm, [])
@@ -100,6 +104,19 @@ def region_grants(user) -> RegionGrants:
     if user is not None:
         setattr(user, _CACHE_ATTR, grants)
     return grants
+
+
+# A subtree of at most this many regions is named by its ids in scope(): a village and its grids.
+SMALL_SUBTREE = 100
+
+
+def read_small_subtrees(grants: RegionGrants) -> None:
+    """Fill `grants.subtree_ids` for the granted paths whose subtree is small (one query per path)."""
+    for prefix in sorted({path for paths in grants.paths_by_perm.values() for path in paths}):
+        ids = list(Region.objects.filter(path__startswith=prefix).order_by("pk")
+                   .values_list("pk", flat=True)[:SMALL_SUBTREE + 1])
+        if len(ids) <= SMALL_SUBTREE:
+            grants.subtree_ids[prefix] = tuple(ids)
 
 
 def forget_grants(user) -> None:
@@ -235,12 +252,17 @@ def scope(user, queryset: QuerySet, perm: str) -> QuerySet:
     lookup = region_lookup(model)
     condition = Q(pk__in=[])
     region_fk = lookup.removesuffix("__path") if lookup.endswith("__path") else None
-    for prefix in region_grants(user).paths(perm):
+    grants = region_grants(user)
+    for prefix in grants.paths(perm):
         if region_fk:
             # `region IN (regions under prefix)` rather than a join on the path: the database can then
             # walk the foreign-key index region by region, which keeps a small subtree's page fast
             # even when the table is large (SQLite otherwise scans the whole table newest-first).
-            subtree = Region.objects.filter(path__startswith=prefix).values("pk")
+            # A small subtree is named by its ids when they are known: PostgreSQL guesses the rows of
+            # `path LIKE prefix%` from a coarse histogram, and a grid guessed as forty regions made
+            # it read the whole events table newest-first to find one grid's latest fifty.
+            known = grants.subtree_ids.get(prefix)
+            subtree = known if known is not None else Region.objects.filter(path__startswith=prefix).values("pk")
             condition |= Q(**{f"{region_fk}__in": subtree})
         else:
             condition |= Q(**{f"{lookup}__startswith": prefix})

@@ -41,7 +41,7 @@ from guardian.models import GroupObjectPermission, UserObjectPermission
 
 from governance import notifications
 
-from .access import _CACHE_ATTR, EXPLICIT_ATTR, region_grants
+from .access import _CACHE_ATTR, EXPLICIT_ATTR, read_small_subtrees, region_grants
 from .models import Department, EventCategory, Post, Region, Role, Tier
 
 logger = logging.getLogger(__name__)
@@ -53,12 +53,16 @@ FRAGMENTS_ATTR = "_gv_access_fragments"
 FACTS_ATTR = "_gv_access_facts"
 _PERM_ATTRS = ("_perm_cache", "_user_perm_cache", "_group_perm_cache")
 
+# Part of each snapshot's key: a release that changes what a snapshot holds (e.g. a new field of
+# RegionGrants) gives it a new number, so that no process reads a snapshot of the old shape.
+SNAPSHOT_FORMAT = 2
+
 _facts: dict[str, Callable[[Any], Any]] = {}
 _request = threading.local()  # the access version the current signed-in request runs under
 
 
 def _key(user_pk) -> str:
-    return f"gv:access:{_NAMESPACE}user:{user_pk}"
+    return f"gv:access:{_NAMESPACE}user:{user_pk}:{SNAPSHOT_FORMAT}"
 
 
 def seconds() -> int:
@@ -157,7 +161,7 @@ def connect_signals() -> None:
 
 def _compute(user) -> dict:
     ModelBackend().get_all_permissions(user)  # fills the model backend's three caches on the user
-    region_grants(user)
+    read_small_subtrees(region_grants(user))  # kept with the snapshot, which a change of any region drops
     facts = _facts_of(user)
     for name, compute in _facts.items():
         if name not in facts:

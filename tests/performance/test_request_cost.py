@@ -11,7 +11,7 @@ from django.urls import reverse
 from django.utils import timezone
 from guardian.shortcuts import assign_perm, remove_perm
 
-from grid import access_cache, services
+from grid import access_cache, events, services
 from grid.models import Post, Role
 
 ACCESS_TABLES = ("auth_permission", "grid_post", "guardian_userobjectpermission", "guardian_groupobjectpermission")
@@ -117,3 +117,23 @@ def test_the_request_cost_log_has_a_line_per_request(client, personas, tmp_path)
         ("grid:my_tasks", "GET", "200"), ("session_ping", "GET", "204")]
     cpu, wall, queries = float(lines[0][3]), float(lines[0][4]), int(lines[0][5])
     assert 0 < cpu and 0 < wall and queries > 0
+
+
+def test_a_small_subtree_is_named_by_its_regions_and_a_new_region_is_seen_on_the_next_request(
+        client, county, personas, category):
+    """A village cadre's lists name the village's regions by id (no guess of how many regions a path
+    prefix holds); a grid added to the village, and an event reported in it, show on the next page."""
+    cadre = personas["village_cadre"]
+    client.force_login(cadre)
+    client.get(reverse("grid:events"))  # the snapshot, with the village's regions, is kept
+    with CaptureQueriesContext(connection) as captured:
+        assert client.get(reverse("grid:events")).status_code == 200
+    listing = [q["sql"] for q in captured.captured_queries if 'FROM "grid_event"' in q["sql"]]
+    assert listing and all('"grid_region"' not in sql.split("WHERE", 1)[1] for sql in listing), listing
+
+    grid3 = services.create_region(parent=county.louxing, name="第3网格", tier=county.tier("grid"))
+    reporter, _ = services.ensure_user("grid3_member", password="Test@2026pw")
+    services.create_post(user=reporter, role=Role.objects.get(key="grid_member"), region=grid3)
+    events.report_event(by=reporter, region=grid3, category=category, title="新网格里的上报",
+                        description="描述", occurred_at=timezone.now(), idempotency_key="new-grid-1")
+    assert "新网格里的上报" in client.get(reverse("grid:events")).content.decode()
