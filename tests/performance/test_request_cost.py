@@ -123,6 +123,8 @@ def test_a_small_subtree_is_named_by_its_regions_and_a_new_region_is_seen_on_the
         client, county, personas, category):
     """A village cadre's lists name the village's regions by id (no guess of how many regions a path
     prefix holds); a grid added to the village, and an event reported in it, show on the next page."""
+    reporter, _ = services.ensure_user("village_member", password="Test@2026pw")
+    services.create_post(user=reporter, role=Role.objects.get(key="grid_member"), region=county.louxing)
     cadre = personas["village_cadre"]
     client.force_login(cadre)
     client.get(reverse("grid:events"))  # the snapshot, with the village's regions, is kept
@@ -132,8 +134,6 @@ def test_a_small_subtree_is_named_by_its_regions_and_a_new_region_is_seen_on_the
     assert listing and all('"grid_region"' not in sql.split("WHERE", 1)[1] for sql in listing), listing
 
     grid3 = services.create_region(parent=county.louxing, name="第3网格", tier=county.tier("grid"))
-    reporter, _ = services.ensure_user("grid3_member", password="Test@2026pw")
-    services.create_post(user=reporter, role=Role.objects.get(key="grid_member"), region=grid3)
     events.report_event(by=reporter, region=grid3, category=category, title="新网格里的上报",
                         description="描述", occurred_at=timezone.now(), idempotency_key="new-grid-1")
     assert "新网格里的上报" in client.get(reverse("grid:events")).content.decode()
