@@ -99,6 +99,11 @@ def paths_from_root(path: str) -> list[str]:
     return [path[:end] for end in range(step, len(path) + 1, step)]
 
 
+def parent_path(path: str) -> str:
+    """The materialised path of the region above the region at `path` ("" for the root)."""
+    return path[: -Region.steplen]
+
+
 class Department(models.Model):
     """A township office or county department (e.g. 太平镇 农业农村办)."""
 
