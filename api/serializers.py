@@ -9,7 +9,7 @@ from rest_framework import serializers
 from governance.audit_labels import action_label
 from grid.case_record import disposal_result
 from grid.events import DECISION_LABELS
-from grid.models import Event, EventCategory, Region
+from grid.models import Event, EventCategory, Region, parent_path
 from inspection.models import PatrolReport
 from rectification import states as rect_states
 from rectification.models import ProgressEntry, RectificationItem, RectificationPlan
@@ -140,7 +140,7 @@ class RegionSerializer(serializers.ModelSerializer):
         fields = ["id", "name", "code", "full_path", "tier", "tier_name", "depth", "households", "parent", "has_boundary"]
 
     def get_parent(self, region) -> int | None:
-        return self.context.get("parents", {}).get(region.path[: -Region.steplen]) if region.depth > 1 else None
+        return self.context.get("parents", {}).get(parent_path(region.path)) if region.depth > 1 else None
 
     def get_has_boundary(self, region) -> bool:
         return region.boundary is not None

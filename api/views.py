@@ -28,7 +28,7 @@ from grid.access import get_object_for_user, region_grants, require_perm, scope
 from grid.event_forms import EventFilterForm
 from grid.event_lists import EVENT_SORTS, EventFilters, my_tasks, region_events, with_list_columns
 from grid.event_rules import may_view_events
-from grid.models import Department, Event, EventCategory, Post, Region, overdue_first
+from grid.models import Department, Event, EventCategory, Post, Region, overdue_first, parent_path
 from inspection.models import PatrolReport
 from inspection.patrol import circulars
 from inspection.patrol.circular_access import circular_data, township_for
@@ -121,7 +121,7 @@ class CategoryListView(APIView):
 
 
 def _region_parents(regions) -> dict[str, int]:
-    paths = {region.path[: -Region.steplen] for region in regions if region.depth > 1}
+    paths = {parent_path(region.path) for region in regions if region.depth > 1}
     return dict(Region.objects.filter(path__in=paths).values_list("path", "pk"))
 
 

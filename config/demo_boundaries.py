@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 import random
 
-from grid.models import Region
+from grid.models import Region, parent_path
 
 Point = tuple[float, float]
 Quad = tuple[Point, Point, Point, Point]  # bottom-left, bottom-right, top-right, top-left
@@ -59,7 +59,7 @@ def layout(county: Region) -> dict[str, Quad]:
     children: dict[str, list[Region]] = {}
     for region in regions:
         if region.depth > county.depth:
-            children.setdefault(region.path[: -Region.steplen], []).append(region)
+            children.setdefault(parent_path(region.path), []).append(region)
     quads: dict[str, Quad] = {county.full_path: ((0.0, 0.0), (COUNTY_WIDTH, 0.0), (COUNTY_WIDTH, COUNTY_HEIGHT),
                                                   (0.0, COUNTY_HEIGHT))}
     for region in regions:  # parents come before their children in path order

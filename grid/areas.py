@@ -17,12 +17,7 @@ from decimal import Decimal
 from django.db.models import Count, Q, QuerySet
 
 from .boundaries import contains_stored
-from .models import Event, Region, overdue_q
-
-
-def ancestor_paths(region: Region) -> list[str]:
-    """The paths of the regions above `region`, the county first."""
-    return [region.path[:end] for end in range(Region.steplen, len(region.path), Region.steplen)]
+from .models import Event, Region, overdue_q, paths_from_root
 
 
 def located_in(region: Region, longitude: Decimal | float | None, latitude: Decimal | float | None) -> bool:
@@ -41,7 +36,7 @@ def in_area(events: QuerySet[Event], region: Region) -> QuerySet[Event]:
     The events recorded above the region are few and are read with the region's bounding box in SQL,
     then tested against its polygon here; the rest is one subtree condition."""
     condition = Q(region__path__startswith=region.path)
-    above = ancestor_paths(region)
+    above = paths_from_root(region.path)[:-1]
     if above and region.boundary is not None and region.boundary_west is not None:
         candidates = events.filter(
             region__path__in=above,

@@ -34,7 +34,7 @@ from django.utils import timezone
 
 from governance import audit
 
-from .models import Event, EventMonthCount, Region
+from .models import Event, EventMonthCount, Region, paths_from_root
 
 OUTCOMES: dict[str, tuple[str, ...]] = {
     "open": tuple(Event.OPEN_STATUSES),
@@ -129,7 +129,7 @@ def _add_statement(event: Event, outcome: str, n: int) -> tuple[str, list]:
     step = Region.steplen
     region = event._state.fields_cache.get("region")
     if region is not None and region.pk == event.region_id:
-        prefixes = [region.path[:end] for end in range(step, len(region.path) + 1, step)]
+        prefixes = paths_from_root(region.path)
         source = (f"FROM {region_table} r JOIN {region_table} a ON a.path = substr(%s, 1, length(r.path) + {step}) "
                   f"WHERE r.path IN ({', '.join(['%s'] * len(prefixes))})")
         source_params = [region.path, *prefixes]

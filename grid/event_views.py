@@ -50,7 +50,7 @@ from .flow_chart import policy_bpmn, policy_svg
 from .flow_policy import DEFAULT_POLICY, policy_for_user, policy_of
 from .job_kinds import start_event_export
 from .list_forms import MyTasksFilterForm
-from .models import Department, Event, Region
+from .models import Department, Event, Region, paths_from_root
 from .region_memo import regions_by_id
 
 PAGE_SIZE = 50
@@ -361,7 +361,7 @@ class RegionMapView(LoginRequiredMixin, TemplateView):
         if root is None:
             raise PermissionDenied("您没有查看事件的岗位。")
         data = region_map.build_map(user, root, tile_key=settings.TIANDITU_KEY)
-        parents = list(Region.objects.filter(path__in=[root.path[:i] for i in range(Region.steplen, len(root.path), Region.steplen)])
+        parents = list(Region.objects.filter(path__in=paths_from_root(root.path)[:-1])
                        .order_by("depth")) if root.depth > 1 else []
         top = region_map.map_root(user)
         crumbs = [region for region in parents if top and region.path.startswith(top.path)]

@@ -9,7 +9,7 @@ from django.utils import timezone
 from governance.process_cache import ProcessCache
 
 from .access import region_grants
-from .models import FlowPolicy, FlowPolicyDeadline, Region
+from .models import FlowPolicy, FlowPolicyDeadline, Region, paths_from_root
 
 # The flow as it ran before policies: grid → village → township, the township dispatches,
 # the reporter or the grid leader verifies. Events without a policy version run under it.
@@ -92,8 +92,7 @@ def deadline_rule(policy: FlowPolicy, tier_key: str, urgency: str) -> FlowPolicy
 
 def _ancestors_or_self(region: Region) -> list[Region]:
     """`region` and the regions above it, nearest first (one query)."""
-    step = Region.steplen
-    paths = [region.path[:end] for end in range(step, len(region.path) + 1, step)]
+    paths = paths_from_root(region.path)
     nodes = {node.path: node for node in Region.objects.filter(path__in=paths).select_related("tier")}
     return [nodes[path] for path in reversed(paths) if path in nodes]
 

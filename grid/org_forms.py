@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from governance.listing import FilterForm
 
-from .models import PATH_SEPARATOR, Department, Post, Region, Role, Tier
+from .models import PATH_SEPARATOR, Department, Post, Region, Role, Tier, paths_from_root
 from .services import appointable_roles, post_refusal
 
 User = get_user_model()
@@ -23,14 +23,9 @@ def tiers_below(region: Region):
     return Tier.objects.filter(depth__gt=region.tier.depth).order_by("depth")
 
 
-def ancestor_paths(region: Region) -> list[str]:
-    """The materialised paths of a region and all regions above it (no query)."""
-    return [region.path[:end] for end in range(Region.steplen, len(region.path) + 1, Region.steplen)]
-
-
 def departments_for_posts_at(region: Region):
     """Departments a post at `region` may belong to: those of the region or of a region above it."""
-    return Department.objects.filter(region__path__in=ancestor_paths(region)).select_related("region").order_by("region__depth", "name")
+    return Department.objects.filter(region__path__in=paths_from_root(region.path)).select_related("region").order_by("region__depth", "name")
 
 
 def outside_household_norm() -> Q:

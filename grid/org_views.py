@@ -23,7 +23,7 @@ from governance.paging import UncountedPage
 
 from . import services
 from .access import get_object_for_user, region_grants, require_perm, scope, visible_audit_entries
-from .models import Department, Post, Region, Tier
+from .models import Department, Post, Region, Tier, parent_path, paths_from_root
 from .org_forms import (
     AppointForm,
     ChildRegionForm,
@@ -114,8 +114,8 @@ class RegionTreeView(LoginRequiredMixin, TemplateView):
         levels: dict[str, int] = {}
         rows = []
         for region in regions:
-            parent_path = region.path[: -Region.steplen]
-            level = levels[parent_path] + 1 if parent_path in levels else 0
+            parent = parent_path(region.path)
+            level = levels[parent] + 1 if parent in levels else 0
             levels[region.path] = level
             collapsed = max_depth is not None and region.tier.depth >= max_depth and region.numchild > 0
             rows.append({"region": region, "level": level, "collapsed": collapsed, "warning": region.household_warning})
@@ -162,7 +162,7 @@ class RegionDetailView(LoginRequiredMixin, TemplateView):
         }
         ancestors = [
             (ancestor, grants_cover("grid.view_region", ancestor.path))
-            for ancestor in Region.objects.filter(path__in=[region.path[:i] for i in range(Region.steplen, len(region.path), Region.steplen)]).order_by("depth")
+            for ancestor in Region.objects.filter(path__in=paths_from_root(region.path)[:-1]).order_by("depth")
         ]
         children = list(Region.objects.filter(path__startswith=region.path, depth=region.depth + 1).select_related("tier").order_by("path")[:500])
         context = {

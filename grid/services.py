@@ -13,7 +13,18 @@ from governance import audit
 
 from .access import forget_grants
 from .flow_policy import deadline_problems, next_version, policy_cache, policy_problems
-from .models import PATH_SEPARATOR, Department, FlowPolicy, FlowPolicyDeadline, Post, Region, Role, Tier
+from .models import (
+    PATH_SEPARATOR,
+    Department,
+    FlowPolicy,
+    FlowPolicyDeadline,
+    Post,
+    Region,
+    Role,
+    Tier,
+    parent_path,
+    paths_from_root,
+)
 
 User = get_user_model()
 
@@ -86,8 +97,7 @@ def refresh_full_paths(region: Region) -> None:
     Region.objects.filter(pk=region.pk).update(full_path=region.full_path)
     names = {region.path: region.full_path}
     for node in Region.objects.filter(path__startswith=region.path, depth__gt=region.depth).order_by("depth"):
-        parent_path = node.path[: -Region.steplen]
-        node_full = f"{names[parent_path]}{PATH_SEPARATOR}{node.name}"
+        node_full = f"{names[parent_path(node.path)]}{PATH_SEPARATOR}{node.name}"
         names[node.path] = node_full
         if node.full_path != node_full:
             Region.objects.filter(pk=node.pk).update(full_path=node_full)
@@ -128,10 +138,9 @@ def create_flow_policy(*, by, region: Region, deadlines: list[dict] = (), **fiel
 
 def department_for_post(region: Region, name: str) -> Department:
     """The department of that name at the post's region or the nearest region above it."""
-    ancestors = [region.path[:i] for i in range(Region.steplen, len(region.path) + 1, Region.steplen)]
     department = (
         Department.objects.select_related("region")
-        .filter(name=name.strip(), region__path__in=ancestors)
+        .filter(name=name.strip(), region__path__in=paths_from_root(region.path))
         .order_by("-region__depth")
         .first()
     )

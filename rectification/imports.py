@@ -18,7 +18,7 @@ from governance.input_rules import date_problem, text_problem
 from governance.models import AuditEntry
 from governance.tabular import ImportFailed, ImportResult, Row, RowError, RowWarning, read_table
 from grid.events import system_user
-from grid.models import Region
+from grid.models import Region, paths_from_root
 from grid.regions import RegionNotFound, find_region
 from inspection.models import FocusCategory, InspectionGroup, InspectionRound
 
@@ -437,8 +437,7 @@ def _round_group(round: InspectionRound | None, organisation: Region) -> Inspect
     """The group of the round that inspected the organisation (its own township's group)."""
     if round is None:
         return None
-    township_paths = [organisation.path[:end] for end in range(Region.steplen, len(organisation.path) + 1, Region.steplen)]
-    return InspectionGroup.objects.filter(round=round, township__path__in=township_paths).first()
+    return InspectionGroup.objects.filter(round=round, township__path__in=paths_from_root(organisation.path)).first()
 
 
 def _wanted_header(header: _Header, round: InspectionRound | None) -> dict:

@@ -7,7 +7,7 @@ from django import forms
 from django.db.models import Case, F, IntegerField, QuerySet, Value, When
 
 from governance.listing import FilterForm, Sorts, word_search
-from grid.models import Region
+from grid.models import Region, parent_path
 
 from . import states
 from .models import RectificationItem, RectificationPlan
@@ -60,7 +60,7 @@ def organisation_choices(rows) -> list[tuple[str, str]]:
     for path, full_path, tier in rows:
         found[path] = _short(full_path)
         if tier == "village" and "/" in full_path:
-            found.setdefault(path[:-Region.steplen], _short(full_path.rsplit("/", 1)[0]))
+            found.setdefault(parent_path(path), _short(full_path.rsplit("/", 1)[0]))
     return [("", "全部")] + sorted(found.items())
 
 

@@ -24,7 +24,7 @@ from governance.chinese_numerals import chinese_ordinal
 from governance.docx_fonts import add_run
 from governance.input_rules import LONG_TEXT_MAX, printable_tree, text_problem
 from governance.pdf import html_to_pdf
-from grid.models import Region
+from grid.models import Region, paths_from_root
 
 from . import checks, states
 from .models import (
@@ -120,8 +120,7 @@ def county_of(region) -> Region:
     """The county above a region in the region tree (the region itself if it is one; else the tree's root)."""
     if getattr(getattr(region, "tier", None), "key", "") == "county":
         return region
-    paths = [region.path[:i] for i in range(Region.steplen, len(region.path), Region.steplen)]
-    ancestors = list(Region.objects.filter(path__in=paths).select_related("tier").order_by("path"))
+    ancestors = list(Region.objects.filter(path__in=paths_from_root(region.path)[:-1]).select_related("tier").order_by("path"))
     return next((r for r in reversed(ancestors) if r.tier.key == "county"), ancestors[0] if ancestors else region)
 
 

@@ -19,7 +19,7 @@ from viewflow.workflow.status import STATUS
 from governance.models import Notification
 from governance.notifications import notify
 from grid.flow_policy import policy_in_force, policy_version
-from grid.models import Post, Region
+from grid.models import Post, paths_from_root
 from workflows.charts import flow_svg
 from workflows.engine import StepUnavailable, complete_task
 from workflows.flow_parts import artifact_lookup, artifact_of, decided, record_page_view
@@ -207,10 +207,8 @@ def office_users(organisation) -> list:
 
 
 def _holders(organisation, codename: str) -> list:
-    step = Region.steplen
-    ancestors = [organisation.path[:end] for end in range(step, len(organisation.path) + 1, step)]
     user_ids = Post.objects.active().granting(f"rectification.{codename}").filter(
-        region__path__in=ancestors, user__is_active=True).values_list("user_id", flat=True).distinct()
+        region__path__in=paths_from_root(organisation.path), user__is_active=True).values_list("user_id", flat=True).distinct()
     return list(get_user_model().objects.filter(pk__in=set(user_ids)).order_by("pk"))
 
 

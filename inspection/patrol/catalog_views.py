@@ -3,7 +3,7 @@ from django.db.models import Q
 from django.views.generic import TemplateView
 
 from grid.access import scope
-from grid.models import Region
+from grid.models import parent_path
 
 from ..models import CatalogItem, PatrolCategory, SupervisionGroup
 from .list_forms import CatalogSearchForm, villages_for
@@ -11,7 +11,7 @@ from .list_forms import CatalogSearchForm, villages_for
 
 def _with_township_rows(user, model, perm: str):
     """Rows of `model` in the user's regions, plus those of the townships above the user's villages."""
-    townships = {village.path[: -Region.steplen] for village in villages_for(user, perm)}
+    townships = {parent_path(village.path) for village in villages_for(user, perm)}
     return model.objects.filter(Q(pk__in=scope(user, model.objects.all(), perm).values("pk"))
                                 | Q(township__path__in=townships))
 

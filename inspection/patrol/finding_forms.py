@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from governance.listing import SortedForm, Sorts, word_search
 from grid.access import scope
-from grid.models import Region
+from grid.models import Region, parent_path
 
 from ..models import CatalogItem, PatrolFinding, PatrolReport, PatrolWorkRecord, SupervisionGroup
 from . import findings
@@ -85,7 +85,7 @@ class FindingForm(forms.Form):
         self.user = user
         self.villages = {v.pk: v for v in villages_for(user, "inspection.add_patrolfinding")[:500]}
         self.fields["village"].choices = [("", "请选择")] + [(pk, v.full_path) for pk, v in self.villages.items()]
-        township_paths = {v.path[: len(v.path) - Region.steplen] for v in self.villages.values()}
+        township_paths = {parent_path(v.path) for v in self.villages.values()}
         items = CatalogItem.objects.filter(is_active=True, township__path__in=township_paths).order_by("township_id", "code")
         self.items = {item.pk: item for item in items[:1000]}
         self.fields["item"].choices = [("", "请选择")] + [(pk, str(item)) for pk, item in self.items.items()]
@@ -131,7 +131,7 @@ class FindingForm(forms.Form):
         village = data.get("village")
         data["matched_report"] = None
         if number and village is not None:
-            report = PatrolReport.objects.filter(township__path=village.path[: len(village.path) - Region.steplen],
+            report = PatrolReport.objects.filter(township__path=parent_path(village.path),
                                                  number=number).first()
             if report is None:
                 self.add_error("matched_report", f"本乡镇没有编号为 {number} 的村级上报。")

@@ -12,7 +12,7 @@ from django.db.models import Q, QuerySet
 from governance import chinese_dates
 from governance.listing import FilterForm, word_search
 from grid.access import region_grants
-from grid.models import Region
+from grid.models import Region, parent_path
 
 from ..models import CatalogItem
 
@@ -33,7 +33,7 @@ def villages_for(user, perm: str):
 
 def catalog_items_for(villages, *, active_only: bool = True):
     """The catalog items of the townships of `villages` (for a list's filter also the retired ones)."""
-    townships = {village.path[: len(village.path) - Region.steplen] for village in villages}
+    townships = {parent_path(village.path) for village in villages}
     items = CatalogItem.objects.filter(township__path__in=townships)
     if active_only:
         items = items.filter(is_active=True)

@@ -10,7 +10,7 @@ from decimal import ROUND_DOWN, ROUND_HALF_UP, ROUND_UP, Decimal
 
 from django.db.models import Exists, OuterRef, Q
 
-from grid.models import Region
+from grid.models import Region, parent_path
 
 from ..models import Circular, PatrolFinding, PatrolReport, SourceMultiplier, tip_off_findings
 
@@ -377,7 +377,7 @@ def quarter_scores(townships: Region | Iterable[Region], year: int, quarter: int
         for village_month in scores:
             village = village_month.village
             entry = by_village.setdefault(village.pk, VillageQuarter(village=village, months=[]))
-            as_published = published.get((township_ids.get(village.path[:-Region.steplen]), month), {})
+            as_published = published.get((township_ids.get(parent_path(village.path)), month), {})
             entry.months.append(as_published.get(village.pk, as_published.get(village.name, village_month.score)))
     return list(by_village.values())
 

@@ -13,7 +13,7 @@ from django.utils import timezone
 from governance import audit, evidence
 from grid.access import region_grants
 from grid.access_cache import user_fact
-from grid.models import Region
+from grid.models import Region, parent_path
 
 from ..models import (
     FocusCategory,
@@ -254,7 +254,7 @@ def _village_errors(group: InspectionGroup, target: RoundTarget, village) -> lis
     organisation = target.organisation
     if village.pk == organisation.pk or village.path.startswith(organisation.path):
         return []
-    township_path = village.path[: len(village.path) - Region.steplen]
+    township_path = parent_path(village.path)
     if _is_village(organisation) and organisation.path.startswith(township_path):
         if RoundTarget.objects.filter(round_id=group.round_id, organisation=village).exists():
             return []

@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from governance import audit, charts
 from grid.access import scope
-from grid.models import Post, Region
+from grid.models import Post, Region, parent_path, paths_from_root
 from workflows.engine import StepUnavailable, complete_task, open_task
 from workflows.flow_parts import artifact_lookup
 from workflows.models import MobileInspectionProcess
@@ -217,10 +217,8 @@ def create_round(
 
 def group_post_covers(user, township: Region) -> bool:
     """An active inspection-group post at the township or above it (the office appoints posts elsewhere)."""
-    step = Region.steplen
-    ancestor_paths = [township.path[:end] for end in range(step, len(township.path) + 1, step)]
-    return Post.objects.active().filter(user=user, role__key=ROLE_INSPECTION_GROUP, region__path__in=ancestor_paths,
-                                        user__is_active=True).exists()
+    return Post.objects.active().filter(user=user, role__key=ROLE_INSPECTION_GROUP,
+                                        region__path__in=paths_from_root(township.path), user__is_active=True).exists()
 
 
 def add_group(
@@ -535,7 +533,7 @@ def coverage(county: Region, term: str, rounds: QuerySet | None = None) -> Cover
     villages = Region.objects.filter(path__startswith=county.path, depth=county.depth + 2, tier__key="village").order_by("path")
     by_township: dict[str, list[Region]] = {}
     for village in villages:
-        by_township.setdefault(village.path[: -Region.steplen], []).append(village)
+        by_township.setdefault(parent_path(village.path), []).append(village)
     for township in townships:
         own = by_township.get(township.path, [])
         row = TownshipCoverage(township=township, villages_total=len(own),
