@@ -259,7 +259,8 @@ class _Relay:
     def _run(self) -> None:
         while True:
             with self.changed:
-                woken = self.changed.wait_for(lambda: self.waiting or self.release_asked, _RELAY_IDLE_SECONDS)
+                # bool(): the predicate answers with the queue itself, which is emptied below
+                woken = bool(self.changed.wait_for(lambda: self.waiting or self.release_asked, _RELAY_IDLE_SECONDS))
                 if self.waiting and not self.waiters and not self.release_asked:
                     self.busy = True
                     until = time.monotonic() + _RELAY_LINGER_SECONDS

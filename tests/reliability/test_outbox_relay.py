@@ -255,3 +255,22 @@ def test_prepare_on_commit_outside_a_transaction_has_nothing_to_insert(redis_ser
     [row] = OutboxMessage.objects.all()
     assert row.sent_at is not None
     assert [m["id"] for m in queued(redis_server)] == [row.task_id]
+
+
+@committed
+def test_the_relay_keeps_its_database_connection_from_batch_to_batch(redis_server, relay, monkeypatch):
+    """Closed only after an idle spell (or when asked): under load a new connection for every batch
+    cost PostgreSQL a backend each time."""
+    closed, real_close_all = [], outbox.connections.close_all
+
+    def close_all():
+        closed.append(threading.current_thread().name)
+        real_close_all()
+
+    monkeypatch.setattr(outbox.connections, "close_all", close_all)
+    for _ in range(3):
+        with transaction.atomic():
+            ping.delay_on_commit()
+        assert outbox.wait_for_relay()
+    assert not OutboxMessage.objects.filter(sent_at__isnull=True).exists()
+    assert closed == []
