@@ -30,6 +30,7 @@ from rectification import states
 from rectification.models import ProgressEntry, RectificationItem
 
 from .worklist import (
+    DEADLINE_ROWS,
     Deadline,
     GroupCard,
     Queue,
@@ -501,7 +502,7 @@ def dashboard_for(user, *, since: datetime.datetime | None = None) -> Dashboard:
     dashboard.handles_events = any(user.has_perm(perm) for perm in TASK_PERMS)
     tasks = my_tasks(user)
     now = timezone.now()  # one moment for the home page's overdue figures
-    summary = task_summary(tasks, now)
+    summary = task_summary(tasks, now, read=DEADLINE_ROWS)  # the week's deadlines are among the first
     dashboard.task_count, dashboard.overdue_tasks, dashboard.tasks = summary.count, summary.overdue, summary.rows
     roots = _roots(user, "grid.view_event")
     dashboard.scope_name = _scope_name(roots)
@@ -513,7 +514,7 @@ def dashboard_for(user, *, since: datetime.datetime | None = None) -> Dashboard:
         if roots:
             dashboard.overdue_events = overdue
     dashboard.queues = waiting_for(user)
-    dashboard.deadlines = deadlines_this_week(user, tasks=tasks if summary.count else Event.objects.none())
+    dashboard.deadlines = deadlines_this_week(user, earliest_tasks=summary.earliest)
     dashboard.groups = group_cards(user)
     dashboard.changes = _changes(user, since, events=events, newly_overdue=newly_overdue, now=now)
     if user.has_perm("grid.add_workdiary"):

@@ -197,15 +197,19 @@ def _same_item_scope(user, perm: str, other: str) -> bool:
 # ---------------------------------------------------------------- deadlines
 
 
-def deadlines_this_week(user, *, today: datetime.date | None = None, tasks: QuerySet[Event] | None = None
-                        ) -> list[Deadline]:
+def deadlines_this_week(user, *, today: datetime.date | None = None, tasks: QuerySet[Event] | None = None,
+                        earliest_tasks: list[Event] | None = None) -> list[Deadline]:
     """The user's own deadlines from overdue up to a week ahead, earliest first: the steps of events
     they are to take, the rectification items they report on, the letters they are to answer.
-    `tasks`: the user's my_tasks when the caller already has them."""
+    `tasks`: the user's my_tasks when the caller already has them; `earliest_tasks`: their first
+    DEADLINE_ROWS (or all of them) earliest deadline first, when the caller has read those."""
     today = today or _today()
     end = today + datetime.timedelta(days=WEEK_DAYS)
     rows: list[Deadline] = []
-    rows += _event_deadlines(user, today, end, tasks)
+    if earliest_tasks is not None:
+        rows += _deadlines_of(_before(earliest_tasks, end), timezone.now())
+    else:
+        rows += _event_deadlines(user, today, end, tasks)
     if user.has_perm("rectification.add_progressentry"):
         items = scope(user, RectificationItem.objects.filter(states.q_open()).exclude(states.q_awaiting()),
                       "rectification.add_progressentry")
@@ -238,11 +242,25 @@ def _event_deadlines(user, today: datetime.date, end: datetime.date, tasks: Quer
     tasks = my_tasks(user) if tasks is None else tasks
     if tasks.query.is_empty():
         return []
-    end_at = timezone.make_aware(datetime.datetime.combine(end, datetime.time.min))
-    now = timezone.now()
-    events = (tasks.filter(step_due_at__lt=end_at).select_related("handling_region__tier")
+    events = (tasks.filter(step_due_at__lt=_start_of(end)).select_related("handling_region__tier")
               .only("pk", "title", "status", "step_due_at", "flow_policy", "handling_region__tier__key")
               .order_by("step_due_at", "id")[:DEADLINE_ROWS])
+    return _deadlines_of(events, timezone.now())
+
+
+def _start_of(day: datetime.date) -> datetime.datetime:
+    return timezone.make_aware(datetime.datetime.combine(day, datetime.time.min))
+
+
+def _before(earliest_tasks: list[Event], end: datetime.date) -> list[Event]:
+    """_event_deadlines' rows taken from tasks already read earliest deadline first (grid.event_lists.
+    task_summary): the first DEADLINE_ROWS of them due before `end`, with no query."""
+    end_at = _start_of(end)
+    return [event for event in earliest_tasks
+            if event.step_due_at is not None and event.step_due_at < end_at][:DEADLINE_ROWS]
+
+
+def _deadlines_of(events, now: datetime.datetime) -> list[Deadline]:
     return [Deadline(f"事件·{open_step_label(event)}", f"#{event.pk} {event.title}",
                      reverse("grid:event_detail", args=[event.pk]), timezone.localtime(event.step_due_at).date(),
                      event.overdue_at(now), due_at=event.step_due_at)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import datetime
 import math
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 from django.db.models import Count, F, Q, QuerySet, Window
 from django.utils import timezone
@@ -240,6 +240,9 @@ class TaskSummary:
     count: int
     overdue: int
     rows: list[TaskRow]
+    # The events read, earliest deadline first (overdue first is the same order for open events):
+    # the first `read` of them, of which `rows` shows TASK_ROWS.
+    earliest: list[Event] = field(default_factory=list)
 
 
 # What the home page shows of a task row (the step's name needs the handling region's tier).
@@ -247,19 +250,19 @@ TASK_SUMMARY_COLUMNS = ("id", "title", "urgency", "status", "step_due_at", "flow
                         "handling_region__tier__key")
 
 
-def task_summary(tasks, now: datetime.datetime) -> TaskSummary:
+def task_summary(tasks, now: datetime.datetime, *, read: int = TASK_ROWS) -> TaskSummary:
     """How many tasks there are, how many of them are overdue at `now`, and the first rows (as task_rows,
     overdue at `now` first, with TASK_SUMMARY_COLUMNS): one query, the two counts taken over all the
-    tasks beside the first rows."""
+    tasks beside the first `read` events (at least TASK_ROWS; the home page's deadlines read more)."""
     if tasks.query.is_empty():
         return TaskSummary(0, 0, [])
     events = list(tasks.select_related("region", "handling_region__tier").only(*TASK_SUMMARY_COLUMNS)
                   .annotate(task_count=Window(Count("id")), overdue_count=Window(Count("id", filter=overdue_q(now))))
-                  .order_by(overdue_first(now), *BY_DEADLINE)[:TASK_ROWS])
+                  .order_by(overdue_first(now), *BY_DEADLINE)[:max(read, TASK_ROWS)])
     if not events:
         return TaskSummary(0, 0, [])
-    rows = [TaskRow(event, open_step_label(event), event.step_due_at) for event in events]
-    return TaskSummary(events[0].task_count, events[0].overdue_count, rows)
+    rows = [TaskRow(event, open_step_label(event), event.step_due_at) for event in events[:TASK_ROWS]]
+    return TaskSummary(events[0].task_count, events[0].overdue_count, rows, events)
 
 
 @dataclass

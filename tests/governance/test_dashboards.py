@@ -14,7 +14,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from config import dashboards
+from config import dashboards, worklist
 from governance.charts import Figure, Series, render_svg
 from governance.templatetags import governance_ui, zh_format
 from grid import event_counts, events, services
@@ -505,3 +505,24 @@ def test_home_live_figures_follow_the_next_report(client, world, personas, categ
     assert any(row.event.title == "新上报" for row in after.tasks)
     assert next(c for c in after.changes if c.label == "新上报的事件").count == \
         next(c for c in before.changes if c.label == "新上报的事件").count + 1
+
+
+def test_the_home_pages_event_deadlines_are_the_weeks_earliest_task_steps(world, personas, categories):
+    """The week's deadlines are taken from the task rows the home page reads anyway (earliest first):
+    the same rows, in the same order, as reading them on their own; overdue ones first, none later
+    than the week, none without a deadline, at most the list's length."""
+    member = personas["grid_member"]
+    add_events(world.grid1, categories["fire"], member, 20, status=Event.Status.VERIFYING)  # the reporter verifies
+    now = timezone.now()
+    offsets = [-72, -1, 2, 30, 100, 150, 160, 170, 200, None, 24 * 8, 24 * 30, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14]
+    tasks = list(Event.objects.filter(region=world.grid1, status=Event.Status.VERIFYING).order_by("id"))
+    for event, hours in zip(tasks, offsets, strict=False):
+        Event.objects.filter(pk=event.pk).update(
+            step_due_at=None if hours is None else now + datetime.timedelta(hours=hours))
+    read_alone = [d for d in worklist.deadlines_this_week(fresh(member)) if d.kind.startswith("事件")]
+    on_home = [d for d in dashboards.dashboard_for(fresh(member)).deadlines if d.kind.startswith("事件")]
+    assert [(d.title, d.due_at, d.overdue) for d in on_home] == [(d.title, d.due_at, d.overdue) for d in read_alone]
+    assert len(on_home) == worklist.DEADLINE_ROWS > TASK_ROWS
+    assert on_home[0].overdue and on_home[1].overdue and not on_home[2].overdue
+    week_end = now + datetime.timedelta(days=worklist.WEEK_DAYS + 1)
+    assert all(d.due_at is not None and d.due_at < week_end for d in on_home)
