@@ -103,3 +103,52 @@ def test_each_personas_menu_is_the_one_rendered_without_the_cache(client, person
     url = reverse("inbox")
     menu_of(client, url)
     assert menu_of(client, url) == uncached_menu_of(client, url)
+
+
+# Made afresh for every page, cache or none: the form token's mask and the report form's key.
+FRESH_EACH_PAGE = re.compile(r'name="(csrfmiddlewaretoken|idempotency_key)" value="[^"]*"')
+
+
+def page_of(client, url) -> str:
+    response = client.get(url)
+    assert response.status_code == 200
+    return FRESH_EACH_PAGE.sub(r'name="\1" value="…"', response.content.decode())
+
+
+@pytest.mark.parametrize("persona", ["county_office", "township_office", "grid_member"])
+def test_the_kept_frame_is_the_frame_rendered_on_every_page(client, personas, persona, monkeypatch):
+    """The drawer (kept per user) and the stylesheet and script links (kept per process) print as
+    viewflow's templates print them on each page, the current page's link and the form token included."""
+    from config.templatetags import frame_menu
+
+    client.force_login(personas[persona])
+    urls = [reverse("grid:events"), reverse("grid:my_tasks"), reverse("inbox"), reverse("grid:events")]
+    if persona == "grid_member":
+        urls.append(reverse("grid:event_report"))
+    kept = [page_of(client, url) for url in urls]
+    monkeypatch.setattr(frame_menu._KeptForUser, "render", lambda self, context: self.nodelist.render(context))
+    monkeypatch.setattr(frame_menu._KeptPerProcess, "render", lambda self, context: self.nodelist.render(context))
+    assert kept == [page_of(client, url) for url in urls]
+    assert "vf-page__menu-secondary" in kept[0] and "viewflow.min.js" in kept[0]
+
+
+def test_the_kept_drawer_signs_out_with_the_token_of_its_own_page(personas):
+    from django.test import Client
+
+    browser = Client(enforce_csrf_checks=True)
+    browser.force_login(personas["grid_member"])
+    browser.get(reverse("grid:events"))
+    page = browser.get(reverse("grid:my_tasks")).content.decode()
+    form = page.split('<form method="post" action="/accounts/logout/">', 1)[1].split("</form>", 1)[0]
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', form).group(1)
+    assert browser.post("/accounts/logout/", {"csrfmiddlewaretoken": token}).status_code == 302
+    assert browser.get(reverse("grid:my_tasks")).status_code == 302  # signed out: to the sign-in page
+
+
+def test_a_new_name_shows_in_the_drawer_on_the_next_page(client, personas):
+    user = personas["grid_member"]
+    client.force_login(user)
+    assert "新名字" not in page_of(client, reverse("grid:events"))
+    user.first_name = "新名字"
+    user.save(update_fields=["first_name"])
+    assert "新名字" in page_of(client, reverse("grid:events"))
