@@ -21,8 +21,9 @@ from django.utils import timezone
 from governance.charts import Figure, Series
 from grid import access_cache, event_counts
 from grid.access import explicit_grants, region_grants, scope
+from grid.category_catalogue import catalogue_cache
 from grid.event_lists import TaskRow, my_tasks, task_summary
-from grid.models import Event, EventCategory, Region, WorkDiary
+from grid.models import Event, Region, WorkDiary
 from grid.region_memo import regions_by_id
 from inspection.models import PatrolReport
 from inspection.patrol.scoring import mean_score, month_scores, ranked
@@ -255,14 +256,14 @@ def events_by_month(user) -> Figure | None:
 
 
 def events_by_category(user) -> Figure | None:
-    """Events of the last 12 months by top-level category, by status (from event_cube; the few
-    categories read in one more query)."""
+    """Events of the last 12 months by top-level category, by status (from event_cube; the categories'
+    names and order from the process's catalogue)."""
     roots = _roots(user, "grid.view_event")
     if not roots:
         return None
     cube = event_cube(user)
-    tops = {pk: (name, order or 0) for pk, name, order in EventCategory.objects.filter(
-        pk__in={top for _, top, _, _ in cube}).values_list("pk", "name", "sort_order")}
+    categories = catalogue_cache.get().categories
+    tops = {pk: (categories[pk].name, categories[pk].sort_order or 0) for pk in {top for _, top, _, _ in cube}}
     counts: dict[tuple, int] = defaultdict(int)
     for _area, top, group, per_month in cube:
         counts[(tops[top][0], group)] += sum(per_month)
@@ -284,6 +285,8 @@ def events_by_area(user) -> Figure | None:
     if len(roots) != 1:
         return None
     root = roots[0]
+    if not root.numchild:  # a grid: nothing below it to compare (treebeard counts each region's children)
+        return None
     children = list(Region.objects.filter(path__startswith=root.path, depth=root.depth + 1)
                     .order_by("path").values_list("path", "name"))
     if not children:

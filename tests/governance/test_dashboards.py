@@ -526,3 +526,16 @@ def test_the_home_pages_event_deadlines_are_the_weeks_earliest_task_steps(world,
     assert on_home[0].overdue and on_home[1].overdue and not on_home[2].overdue
     week_end = now + datetime.timedelta(days=worklist.WEEK_DAYS + 1)
     assert all(d.due_at is not None and d.due_at < week_end for d in on_home)
+
+
+def test_the_category_figure_names_a_renamed_category_and_a_leaf_has_no_area_figure(world, personas, categories):
+    """The category figure takes names and order from the category catalogue, which follows each change."""
+    user = personas["township_committee"]
+    assert "安全生产" in totals(figure(user, "events-by-category"))
+    safety = categories["fire"].parent
+    safety.name = "安全隐患"
+    safety.save()
+    assert totals(figure(user, "events-by-category")) == {"安全隐患": 3 + 1, "违法建设": 2}
+    micro, _ = services.ensure_user("micro_member", password="Test@2026pw")
+    services.create_post(user=micro, role=Role.objects.get(key="grid_member"), region=world.micro1)
+    assert figure(micro, "events-by-area") is None  # a micro-grid: nothing below it
