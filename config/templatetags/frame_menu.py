@@ -25,6 +25,7 @@ from django import template
 from django.core.signals import setting_changed
 from django.utils.html import escape
 from django.utils.safestring import mark_safe
+from django.utils.translation import get_language
 
 from api.templatetags.api_menu import api_menu_shown
 from governance.templatetags.governance_ui import UNREAD_BADGE_MARKER, unread_badge_html
@@ -87,7 +88,7 @@ def frame_menu(context) -> str:
 class _KeptForUser(template.Node):
     """Renders its content once per user (grid.access_cache.fragment) with the frame's menu and the
     form token as markers, and fills them in on each page. The key holds what else the drawer shows
-    that the snapshot does not follow: the user's name and e-mail, and the page's Turbo setting."""
+    that the snapshot does not follow: the language, the user's name and e-mail, the page's Turbo setting."""
 
     def __init__(self, name: str, nodelist):
         self.name, self.nodelist = name, nodelist
@@ -98,7 +99,7 @@ class _KeptForUser(template.Node):
         if user is None or not user.is_authenticated:
             return self.nodelist.render(context)
         viewset = context.get("viewset")
-        key = "|".join(("frame", self.name, str(bool(context.get("site"))),
+        key = "|".join(("frame", self.name, get_language() or "", str(bool(context.get("site"))),
                         str(bool(getattr(viewset, "turbo_disabled", False))), user.get_full_name(), user.email))
 
         def render_with_markers() -> str:
