@@ -7,7 +7,6 @@ from __future__ import annotations
 import datetime
 from dataclasses import dataclass, field
 
-from django.db.models import QuerySet
 from django.urls import reverse
 from django.utils import timezone
 
@@ -197,19 +196,19 @@ def _same_item_scope(user, perm: str, other: str) -> bool:
 # ---------------------------------------------------------------- deadlines
 
 
-def deadlines_this_week(user, *, today: datetime.date | None = None, tasks: QuerySet[Event] | None = None,
+def deadlines_this_week(user, *, today: datetime.date | None = None,
                         earliest_tasks: list[Event] | None = None) -> list[Deadline]:
     """The user's own deadlines from overdue up to a week ahead, earliest first: the steps of events
     they are to take, the rectification items they report on, the letters they are to answer.
-    `tasks`: the user's my_tasks when the caller already has them; `earliest_tasks`: their first
-    DEADLINE_ROWS (or all of them) earliest deadline first, when the caller has read those."""
+    `earliest_tasks`: the user's first DEADLINE_ROWS tasks (or all of them) earliest deadline first,
+    when the caller has read those (the home page's task summary)."""
     today = today or _today()
     end = today + datetime.timedelta(days=WEEK_DAYS)
     rows: list[Deadline] = []
     if earliest_tasks is not None:
         rows += _deadlines_of(_before(earliest_tasks, end), timezone.now())
     else:
-        rows += _event_deadlines(user, today, end, tasks)
+        rows += _event_deadlines(user, end)
     if user.has_perm("rectification.add_progressentry"):
         items = scope(user, RectificationItem.objects.filter(states.q_open()).exclude(states.q_awaiting()),
                       "rectification.add_progressentry")
@@ -234,12 +233,11 @@ def deadlines_this_week(user, *, today: datetime.date | None = None, tasks: Quer
     return rows[:DEADLINE_ROWS]
 
 
-def _event_deadlines(user, today: datetime.date, end: datetime.date, tasks: QuerySet[Event] | None = None
-                     ) -> list[Deadline]:
+def _event_deadlines(user, end: datetime.date) -> list[Deadline]:
     """The open steps of my tasks due before `end` (Event.step_due_at), overdue as every page says."""
     if not user.is_authenticated:
         return []
-    tasks = my_tasks(user) if tasks is None else tasks
+    tasks = my_tasks(user)
     if tasks.query.is_empty():
         return []
     events = (tasks.filter(step_due_at__lt=_start_of(end)).select_related("handling_region__tier")
