@@ -88,6 +88,10 @@ def my_tasks(user) -> QuerySet[Event]:
 
 # My tasks' own order after "overdue first": the nearest deadline (the open step's), then the oldest.
 BY_DEADLINE = (F("step_due_at").asc(nulls_last=True), "id")
+# "Overdue first, then the nearest deadline" for tasks, which are all open events: an open event is
+# overdue exactly when its deadline is before now, so the nearest deadline first already puts every
+# overdue task first, in the same order, without a clock-dependent CASE to compile and evaluate.
+TASKS_OVERDUE_FIRST = BY_DEADLINE
 
 # Orders a user may choose for the events list (and its export and the API); "" is the default.
 EVENT_SORTS = {
@@ -231,7 +235,7 @@ class TaskRow:
 def task_rows(user, tasks) -> list[TaskRow]:
     """The first rows of my tasks, overdue first, each with its open step's deadline."""
     events = list(tasks.select_related("region", "category", "handling_region__tier")
-                  .order_by(overdue_first(), *BY_DEADLINE)[:TASK_ROWS])
+                  .order_by(*TASKS_OVERDUE_FIRST)[:TASK_ROWS])
     return [TaskRow(event, open_step_label(event), event.step_due_at) for event in events]
 
 
@@ -258,7 +262,7 @@ def task_summary(tasks, now: datetime.datetime, *, read: int = TASK_ROWS) -> Tas
         return TaskSummary(0, 0, [])
     events = list(tasks.select_related("region", "handling_region__tier").only(*TASK_SUMMARY_COLUMNS)
                   .annotate(task_count=Window(Count("id")), overdue_count=Window(Count("id", filter=overdue_q(now))))
-                  .order_by(overdue_first(now), *BY_DEADLINE)[:max(read, TASK_ROWS)])
+                  .order_by(*TASKS_OVERDUE_FIRST)[:max(read, TASK_ROWS)])
     if not events:
         return TaskSummary(0, 0, [])
     rows = [TaskRow(event, open_step_label(event), event.step_due_at) for event in events[:TASK_ROWS]]

@@ -10,8 +10,8 @@ from governance.listing import FilterForm, Sorts, word_search
 
 from . import patrols
 from .access import region_grants
-from .event_lists import BY_DEADLINE, STEP_BY_STATUS
-from .models import Event, Post, Region, overdue_first
+from .event_lists import BY_DEADLINE, STEP_BY_STATUS, TASKS_OVERDUE_FIRST
+from .models import Event, Post, Region
 from .patrol_forms import DATE_WIDGET, MonthForm, PatrolFilterForm
 
 ALL = ("", "全部")
@@ -74,10 +74,11 @@ class _ListFilter:
 
 # ---------------------------------------------------------------- my tasks
 
-# The default first: overdue, then the nearest deadline (overdue_first is a function: the order
-# depends on the clock). The deadline is the open step's (Event.step_due_at); events without one come last.
+# The default first: overdue, then the nearest deadline (for open events the same as the nearest
+# deadline first: grid.event_lists.TASKS_OVERDUE_FIRST). The deadline is the open step's
+# (Event.step_due_at); events without one come last.
 MY_TASK_SORTS = Sorts(
-    ("超期的在前", (overdue_first, *BY_DEADLINE)),
+    ("超期的在前", TASKS_OVERDUE_FIRST),
     deadline=("办理时限最近的在前", BY_DEADLINE),
     newest=("最新上报在前", ("-id",)),
     oldest=("最早上报在前", ("id",)),

@@ -102,6 +102,29 @@ def test_my_tasks_orders_overdue_first_by_default_and_as_chosen(client, people, 
     assert task_ids(client, sort="deadline") == [second, third, first]
 
 
+def test_my_tasks_overdue_first_is_the_nearest_deadline_first(people, county, category):
+    """The default order drops the clock-dependent "overdue first" CASE: for tasks (open events) it is
+    the nearest deadline first. Checked against the CASE on overdue, due, tied and undated tasks."""
+    from grid.event_lists import BY_DEADLINE, TASKS_OVERDUE_FIRST, my_tasks, task_summary
+    from grid.models import overdue_first
+
+    member, now = people["grid_member"], timezone.now()
+    offsets = [-30, 45, None, -2, 45, 0.5, -30, None, 600, -0.01]
+    for number, hours in enumerate(offsets):
+        event = report(member, county.grid1, category, f"待办{number}")
+        if hours is None:
+            TaskDeadline.objects.filter(is_open=True, **event_services.process_lookup(event, "task__process__")).delete()
+            Event.objects.filter(pk=event.pk).update(step_due_at=None)
+        else:
+            set_deadline(event, now + datetime.timedelta(hours=hours))
+    tasks = my_tasks(people["grid_leader"])
+    with_case = list(tasks.order_by(overdue_first(now), *BY_DEADLINE).values_list("pk", flat=True))
+    assert len(with_case) == len(offsets)
+    assert list(tasks.order_by(*TASKS_OVERDUE_FIRST).values_list("pk", flat=True)) == with_case
+    summary = task_summary(tasks, now, read=len(offsets))
+    assert [event.pk for event in summary.earliest] == with_case and summary.overdue == 4
+
+
 def test_my_tasks_deadline_order_puts_tasks_without_a_deadline_last(client, people, tasks):
     first, second, third = tasks
     TaskDeadline.objects.filter(is_open=True, **event_services.process_lookup(third, "task__process__")).delete()
