@@ -20,10 +20,10 @@ from django.utils import timezone
 
 from governance.charts import Figure, Series
 from grid import access_cache, event_counts
-from grid.access import explicit_grants, region_grants, scope
+from grid.access import explicit_grants, region_grants, regions_named, scope
 from grid.category_catalogue import catalogue_cache
 from grid.event_lists import TaskRow, my_tasks, task_summary
-from grid.models import Event, Region, WorkDiary
+from grid.models import Event, Region, WorkDiary, overdue_q
 from grid.region_memo import regions_by_id
 from inspection.models import PatrolReport
 from inspection.patrol.scoring import mean_score, month_scores, ranked
@@ -449,19 +449,41 @@ def figure_for(user, key: str) -> Figure | None:
 # ------------------------------------------------------------------ tasks and changes
 
 
-def _overdue_counts(events, now: datetime.datetime, since: datetime.datetime | None) -> tuple[int, int]:
-    """(the events overdue at `now`, those of them whose deadline passed after `since`): one count over
-    the overdue events (indexed: status, step_due_at)."""
+# A scope of at most this many regions (a grid, a village with its grids) has its home-page event counts
+# read in one pass over its events; a larger one reads each count along its own index.
+ONE_PASS_REGIONS = 12
+
+
+@dataclass
+class EventCounts:
+    overdue: int  # overdue at `now`
+    newly_overdue: int = 0  # of them, those whose deadline passed after `since`
+    new: int | None = None  # reported after `since` (None: not counted here)
+    closed: int | None = None  # closed after `since`
+
+
+def _event_counts(user, events, now: datetime.datetime, since: datetime.datetime | None) -> EventCounts:
+    """The home page's counts of the user's events. A small scope's in one aggregate over its events;
+    otherwise the overdue ones in one count over the overdue events (indexed: status, step_due_at),
+    and the new and closed ones left to _changes (each on its own index)."""
+    overdue = overdue_q(now)
     if since is None:
-        return events.overdue(now).count(), 0
-    counts = events.overdue(now).aggregate(overdue=Count("id"), newly=Count("id", filter=Q(step_due_at__gt=since)))
-    return counts["overdue"], counts["newly"]
+        return EventCounts(events.filter(overdue).count())
+    named = regions_named(user, "grid.view_event")
+    if named is not None and named <= ONE_PASS_REGIONS:
+        counts = events.aggregate(
+            overdue=Count("id", filter=overdue), newly=Count("id", filter=overdue & Q(step_due_at__gt=since)),
+            new=Count("id", filter=Q(created_at__gt=since)),
+            closed=Count("id", filter=Q(status=Event.Status.CLOSED, closed_at__gt=since)))
+        return EventCounts(counts["overdue"], counts["newly"], counts["new"], counts["closed"])
+    counts = events.filter(overdue).aggregate(overdue=Count("id"), newly=Count("id", filter=Q(step_due_at__gt=since)))
+    return EventCounts(counts["overdue"], counts["newly"])
 
 
-def _changes(user, since: datetime.datetime | None, *, events=None, newly_overdue: int | None = None,
+def _changes(user, since: datetime.datetime | None, *, events=None, counted: EventCounts | None = None,
              now: datetime.datetime | None = None) -> list[Change]:
     """Counts of what happened in the user's regions since `since` (one query per kind of record).
-    `events` (the user's scoped events) and `newly_overdue` (_overdue_counts) when the caller has them."""
+    `events` (the user's scoped events) and `counted` (_event_counts) when the caller has them."""
     if since is None:
         return []
     changes = []
@@ -471,12 +493,13 @@ def _changes(user, since: datetime.datetime | None, *, events=None, newly_overdu
         # aggregate that would read every event of the user's regions. Newly overdue: still overdue now,
         # and the deadline passed since `since`.
         events = _scoped_events(user) if events is None else events
-        if newly_overdue is None:
-            newly_overdue = _overdue_counts(events, now or timezone.now(), since)[1]
+        if counted is None:
+            counted = _event_counts(user, events, now or timezone.now(), since)
         figures = {
-            "new": events.filter(created_at__gt=since).count(),
-            "closed": events.filter(status=Event.Status.CLOSED, closed_at__gt=since).count(),
-            "overdue": newly_overdue,
+            "new": events.filter(created_at__gt=since).count() if counted.new is None else counted.new,
+            "closed": (events.filter(status=Event.Status.CLOSED, closed_at__gt=since).count()
+                       if counted.closed is None else counted.closed),
+            "overdue": counted.newly_overdue,
         }
         since_day = timezone.localtime(since).date().isoformat()
         changes += [
@@ -510,16 +533,16 @@ def dashboard_for(user, *, since: datetime.datetime | None = None) -> Dashboard:
     roots = _roots(user, "grid.view_event")
     dashboard.scope_name = _scope_name(roots)
     # The overdue events of the user's regions and those newly overdue since `since`: one count for both.
-    events = newly_overdue = None
+    events = counted = None
     if roots or (since is not None and user.has_perm("grid.view_event")):
         events = _scoped_events(user)
-        overdue, newly_overdue = _overdue_counts(events, now, since)
+        counted = _event_counts(user, events, now, since)
         if roots:
-            dashboard.overdue_events = overdue
+            dashboard.overdue_events = counted.overdue
     dashboard.queues = waiting_for(user)
     dashboard.deadlines = deadlines_this_week(user, earliest_tasks=summary.earliest)
     dashboard.groups = group_cards(user)
-    dashboard.changes = _changes(user, since, events=events, newly_overdue=newly_overdue, now=now)
+    dashboard.changes = _changes(user, since, events=events, counted=counted, now=now)
     if user.has_perm("grid.add_workdiary"):
         dashboard.diary_due = not WorkDiary.objects.filter(author=user, date=timezone.localdate()).exists()
     kept = event_figures(user)

@@ -119,6 +119,16 @@ def read_small_subtrees(grants: RegionGrants) -> None:
             grants.subtree_ids[prefix] = tuple(ids)
 
 
+def regions_named(user, perm: str) -> int | None:
+    """How many regions scope() names by id for `perm` (every granted subtree small and read), or None
+    when some granted subtree is not (or no subtree was read: no access snapshot)."""
+    grants = region_grants(user)
+    paths = grants.paths(perm)
+    if not paths or any(prefix not in grants.subtree_ids for prefix in paths):
+        return None
+    return sum(len(grants.subtree_ids[prefix]) for prefix in paths)
+
+
 def forget_grants(user) -> None:
     """Drop the cached grants, e.g. after a post of this user was created or ended."""
     for attr in (_CACHE_ATTR, EXPLICIT_ATTR):

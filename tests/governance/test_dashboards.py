@@ -18,6 +18,7 @@ from config import dashboards, worklist
 from governance.charts import Figure, Series, render_svg
 from governance.templatetags import governance_ui, zh_format
 from grid import event_counts, events, services
+from grid.access import read_small_subtrees, region_grants
 from grid.event_lists import TASK_ROWS
 from grid.models import Event, EventCategory, Role
 from inspection.models import CatalogItem, PatrolCategory, PatrolReport
@@ -290,6 +291,34 @@ def test_changes_since_previous_sign_in(client, world, personas, categories):
     # 大楼村's event whose deadline passed a minute ago (no scan ran); 赵村镇's are not the committee's
     overdue = next(change for change in board.changes if change.label == "新超期的事件")
     assert overdue.count == 1
+
+
+def test_a_small_scopes_home_counts_are_read_in_one_pass_and_agree_with_the_indexed_counts(world, personas, categories):
+    """With its subtree read (as the access snapshot keeps it), a grid member's overdue, newly overdue, new
+    and closed counts come from one aggregate over the grid's events; every role's counts are those of the
+    separate indexed counts."""
+    member = personas["grid_member"]
+    add_events(world.grid1, categories["fire"], member, 2, overdue=True)  # deadlines passed a minute ago
+    long_overdue = Event.objects.filter(region=world.grid1, step_due_at__lt=timezone.now()).order_by("pk").first()
+    Event.objects.filter(pk=long_overdue.pk).update(step_due_at=timezone.now() - datetime.timedelta(days=10))
+    since = timezone.now() - datetime.timedelta(days=3)
+
+    def counts(board):
+        return board.overdue_events, {change.label: change.count for change in board.changes}
+
+    for key in ("grid_member", "village_cadre", "township_committee", "county_office"):
+        indexed = counts(dashboards.dashboard_for(fresh(personas[key]), since=since))
+        user = fresh(personas[key])
+        read_small_subtrees(region_grants(user))
+        with CaptureQueriesContext(connection) as captured:
+            one_pass = counts(dashboards.dashboard_for(user, since=since))
+        assert one_pass == indexed, key
+        if key == "grid_member":
+            assert one_pass[0] == 2 and {label: one_pass[1][label] for label in ("新上报的事件", "办结的事件", "新超期的事件")} == {
+                "新上报的事件": 5, "办结的事件": 1, "新超期的事件": 1}
+            counted = [q["sql"] for q in captured.captured_queries
+                       if q["sql"].startswith("SELECT COUNT(") and 'FROM "grid_event"' in q["sql"]]
+            assert len(counted) == 1, counted
 
 
 def test_first_sign_in_has_no_changes(client, personas):
