@@ -249,22 +249,27 @@ class TaskSummary:
     earliest: list[Event] = field(default_factory=list)
 
 
-# What the home page shows of a task row (the step's name needs the handling region's tier).
-TASK_SUMMARY_COLUMNS = ("id", "title", "urgency", "status", "step_due_at", "flow_policy_id", "region__name",
-                        "handling_region__tier__key")
+# What the home page shows of a task row from the event's own row; its regions (the step's name needs
+# the handling region's tier) are attached from the process's kept regions (grid.region_memo).
+TASK_SUMMARY_COLUMNS = ("id", "title", "urgency", "status", "step_due_at", "flow_policy_id", "region_id",
+                        "handling_region_id")
 
 
 def task_summary(tasks, now: datetime.datetime, *, read: int = TASK_ROWS) -> TaskSummary:
     """How many tasks there are, how many of them are overdue at `now`, and the first rows (as task_rows,
-    overdue at `now` first, with TASK_SUMMARY_COLUMNS): one query, the two counts taken over all the
-    tasks beside the first `read` events (at least TASK_ROWS; the home page's deadlines read more)."""
+    overdue at `now` first, with TASK_SUMMARY_COLUMNS and their regions): one query without joins, the
+    two counts taken over all the tasks beside the first `read` events (at least TASK_ROWS; the home
+    page's deadlines read more)."""
     if tasks.query.is_empty():
         return TaskSummary(0, 0, [])
-    events = list(tasks.select_related("region", "handling_region__tier").only(*TASK_SUMMARY_COLUMNS)
+    events = list(tasks.only(*TASK_SUMMARY_COLUMNS)
                   .annotate(task_count=Window(Count("id")), overdue_count=Window(Count("id", filter=overdue_q(now))))
                   .order_by(*TASKS_OVERDUE_FIRST)[:max(read, TASK_ROWS)])
     if not events:
         return TaskSummary(0, 0, [])
+    regions = regions_by_id({event.region_id for event in events} | {event.handling_region_id for event in events})
+    for event in events:
+        event.region, event.handling_region = regions[event.region_id], regions[event.handling_region_id]
     rows = [TaskRow(event, open_step_label(event), event.step_due_at) for event in events[:TASK_ROWS]]
     return TaskSummary(events[0].task_count, events[0].overdue_count, rows, events)
 

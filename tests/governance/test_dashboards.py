@@ -231,6 +231,11 @@ def test_home_page_shows_my_tasks_with_deadline(client, world, personas):
     client.force_login(personas["grid_leader"])
     page = client.get("/").content.decode()
     assert "我的待办" in page and "测试事件" in page
+    task_table = page.split("gv-dash-tasks", 1)[1].split("</table>", 1)[0]
+    assert '<td data-label="环节">网格处置</td>' in task_table and '<td data-label="发生区域">第1网格</td>' in task_table
+    world.grid1.name = "第一网格"  # the rows' regions come from the process's kept regions: a rename shows
+    world.grid1.save(update_fields=["name"])
+    assert '<td data-label="发生区域">第一网格</td>' in client.get("/").content.decode()
 
 
 def test_this_weeks_deadlines_give_an_events_time_left_as_my_tasks_do(client, world, personas):
