@@ -57,6 +57,18 @@ def machine_load() -> str:
     return subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip()
 
 
+def machine_speed() -> float:
+    """Seconds one core takes for a fixed piece of pure Python (the least of three): the hosts these
+    runs land on differ by up to twice in speed, which moves every figure here, the fraction too."""
+    def once() -> float:
+        began = time.process_time()
+        total = 0
+        for number in range(10_000_000):
+            total += number
+        return time.process_time() - began
+    return round(min(once() for _ in range(3)), 2)
+
+
 def run(port: int | None, tls: bool, cost_log: str, label: str) -> None:
     from django.core.management import call_command
     from django.db import connection
@@ -73,12 +85,15 @@ def run(port: int | None, tls: bool, cost_log: str, label: str) -> None:
     print(f"load county with {EVENTS:,} events ready in {time.perf_counter() - began:.1f} s", flush=True)
     members = list(Post.objects.filter(role__key="grid_member", user__username__startswith="load0")
                    .order_by("user__username").values_list("user__username", flat=True)[:CLIENTS])
+    speed = machine_speed()
     before = machine_load()
+    print(f"one core: 10,000,000 additions in pure Python take {speed} s", flush=True)
     print(f"{CLIENTS} clients: the mix for {SECONDS:g} s, then the ceiling for {CEILING_SECONDS:g} s · {before}",
           flush=True)
     result = loadtest.throughput_test(os.environ["DATABASE_URL"], members, LOAD_PASSWORD, SECONDS, CEILING_SECONDS,
                                       target_port=port, tls=tls, cost_log=Path(cost_log) if cost_log else None)
     result["uptime before"], result["uptime after"] = before, machine_load()
+    result["python seconds for 1e7 additions"] = speed
     report(result, label, harness.database_label(connection))
 
 
@@ -91,7 +106,8 @@ def report(result: dict, label: str, database: str) -> None:
     print(f"mix     {mix['requests per s']:>7} req/s  p95 {mix['p95 ms']} ms  errors {mix['errors']}")
     print(f"ceiling {ceiling['requests per s']:>7} req/s  p95 {ceiling['p95 ms']} ms  errors {ceiling['errors']}")
     print(f"fraction {fraction}  database {db}")
-    load_note = f"机器负载 {result['uptime before'].split('load average:')[-1].strip()}"
+    load_note = (f"机器负载 {result['uptime before'].split('load average:')[-1].strip()}；单核速度：纯 Python "
+                 f"1,000 万次加法 {result.get('python seconds for 1e7 additions', '—')} s")
     figures = [
         f(f"50 个客户端混合页面吞吐{where} / mix throughput", mix["requests per s"], "个/秒",
           baseline="同一 gunicorn 上的空白登录页 /accounts/ping/", baseline_value=ceiling["requests per s"],
