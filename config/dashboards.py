@@ -489,9 +489,10 @@ def _changes(user, since: datetime.datetime | None, *, events=None, counted: Eve
     changes = []
     events_url = reverse("grid:events")
     if user.has_perm("grid.view_event"):
-        # Three small counts, each on an indexed column (created_at, status, step_due_at), rather than one
-        # aggregate that would read every event of the user's regions. Newly overdue: still overdue now,
-        # and the deadline passed since `since`.
+        # A small scope's counts come from _event_counts' one aggregate; a larger scope's are three small
+        # counts, each on an indexed column (created_at, status, step_due_at), rather than one aggregate
+        # that would read every event of its regions. Newly overdue: still overdue now, and the deadline
+        # passed since `since`.
         events = _scoped_events(user) if events is None else events
         if counted is None:
             counted = _event_counts(user, events, now or timezone.now(), since)
@@ -532,7 +533,8 @@ def dashboard_for(user, *, since: datetime.datetime | None = None) -> Dashboard:
     dashboard.task_count, dashboard.overdue_tasks, dashboard.tasks = summary.count, summary.overdue, summary.rows
     roots = _roots(user, "grid.view_event")
     dashboard.scope_name = _scope_name(roots)
-    # The overdue events of the user's regions and those newly overdue since `since`: one count for both.
+    # The overdue events of the user's regions and those newly overdue since `since` (for a small scope
+    # also the new and closed ones): one query.
     events = counted = None
     if roots or (since is not None and user.has_perm("grid.view_event")):
         events = _scoped_events(user)
