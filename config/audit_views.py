@@ -19,6 +19,7 @@ from django.views.generic import TemplateView
 
 from governance.audit import verify_chain
 from governance.audit_labels import ACTION_LABELS, action_label
+from governance.chinese_dates import start_of_day
 from governance.listing import FilterForm, Sorts, xlsx_export
 from governance.models import AuditEntry
 from governance.paging import UncountedPage
@@ -72,14 +73,11 @@ class AuditFilterForm(FilterForm):
             entries = entries.filter(object_type=data["object_type"])
         # Whole local days as datetime bounds, so that the index on created_at is used.
         if data.get("date_from"):
-            entries = entries.filter(created_at__gte=_start_of(data["date_from"]))
+            entries = entries.filter(created_at__gte=start_of_day(data["date_from"]))
         if data.get("date_to"):
-            entries = entries.filter(created_at__lt=_start_of(data["date_to"] + datetime.timedelta(days=1)))
+            entries = entries.filter(created_at__lt=start_of_day(data["date_to"] + datetime.timedelta(days=1)))
         return entries
 
-
-def _start_of(day: datetime.date) -> datetime.datetime:
-    return timezone.make_aware(datetime.datetime.combine(day, datetime.time.min))
 
 
 def _pretty(value, object_type: str = "") -> str:

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from django.urls import reverse
 from django.utils import timezone
 
+from governance.chinese_dates import start_of_day
 from governance.templatetags.zh_format import zh_until
 from grid import access_cache
 from grid.access import explicit_grants, region_grants, scope
@@ -240,20 +241,17 @@ def _event_deadlines(user, end: datetime.date) -> list[Deadline]:
     tasks = my_tasks(user)
     if tasks.query.is_empty():
         return []
-    events = (tasks.filter(step_due_at__lt=_start_of(end)).select_related("handling_region__tier")
+    events = (tasks.filter(step_due_at__lt=start_of_day(end)).select_related("handling_region__tier")
               .only("pk", "title", "status", "step_due_at", "flow_policy", "handling_region__tier__key")
               .order_by("step_due_at", "id")[:DEADLINE_ROWS])
     return _deadlines_of(events, timezone.now())
 
 
-def _start_of(day: datetime.date) -> datetime.datetime:
-    return timezone.make_aware(datetime.datetime.combine(day, datetime.time.min))
-
 
 def _before(earliest_tasks: list[Event], end: datetime.date) -> list[Event]:
     """_event_deadlines' rows taken from tasks already read earliest deadline first (grid.event_lists.
     task_summary): the first DEADLINE_ROWS of them due before `end`, with no query."""
-    end_at = _start_of(end)
+    end_at = start_of_day(end)
     return [event for event in earliest_tasks
             if event.step_due_at is not None and event.step_due_at < end_at][:DEADLINE_ROWS]
 

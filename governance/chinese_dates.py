@@ -8,6 +8,8 @@ import datetime
 import re
 import unicodedata
 
+from django.utils import timezone
+
 from .input_rules import EARLIEST_DATE, latest_date
 
 _DATE = re.compile(r"([0-9]{4})\s*[-/.年]\s*([0-9]{1,2})\s*[-/.月]\s*([0-9]{1,2})\s*日?")
@@ -18,6 +20,12 @@ _QUARTER = re.compile(r"([0-9]{4})\s*(?:[Qq]\s*([1-4])|年\s*第?\s*([1-4一二�
 _QUARTER_WORDS = {"一": 1, "二": 2, "三": 3, "四": 4}
 # "2024年12月前", "2024年12月底前", "2024年12月31日之前", "2024年底" …: a deadline at the end of that period.
 _BEFORE = re.compile(r"(?:底|末)?(?:之前|以前|前|为止|止)?$")
+
+
+def start_of_day(day: datetime.date) -> datetime.datetime:
+    """The first moment of `day` in the site's time zone (aware): the bound of a "from / before this day"
+    filter on a datetime column."""
+    return timezone.make_aware(datetime.datetime.combine(day, datetime.time.min))
 
 
 def chinese_date(day: datetime.date | None) -> str:

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field, replace
 from django.db.models import Count, F, Q, QuerySet, Window
 from django.utils import timezone
 
+from governance.chinese_dates import start_of_day
 from governance.listing import word_search
 from governance.paging import Concatenation
 
@@ -131,9 +132,9 @@ class EventFilters:
         if self.overdue:
             events = events.overdue()
         if self.date_from:
-            events = events.filter(created_at__gte=_start_of(self.date_from))
+            events = events.filter(created_at__gte=start_of_day(self.date_from))
         if self.date_to:
-            events = events.filter(created_at__lt=_start_of(self.date_to + datetime.timedelta(days=1)))
+            events = events.filter(created_at__lt=start_of_day(self.date_to + datetime.timedelta(days=1)))
         if self.source:
             events = events.filter(source=self.source)
         if self.region:
@@ -141,9 +142,6 @@ class EventFilters:
             events = in_area(events, area) if area is not None else events.none()
         return word_search(events, self.q, "title", "description")
 
-
-def _start_of(day: datetime.date) -> datetime.datetime:
-    return timezone.make_aware(datetime.datetime.combine(day, datetime.time.min))
 
 
 def region_events(user, filters: EventFilters | None = None, *, perm: str = "grid.view_event") -> QuerySet[Event]:

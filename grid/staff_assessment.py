@@ -16,6 +16,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from django.db.models import Count, Q
 from django.utils import timezone
 
+from governance.chinese_dates import start_of_day
 from workflows.sla import count_working_days, working_day_calendar
 
 from . import households, patrols
@@ -133,9 +134,6 @@ def _rule_for(full_paths: list[str], rules: list[StaffAssessmentRule]) -> StaffA
     return best or StaffAssessmentRule()
 
 
-def _moment(day: datetime.date) -> datetime.datetime:
-    return timezone.make_aware(datetime.datetime.combine(day, datetime.time.min))
-
 
 def assess_staff(*, scope, year: int, quarter: int | None = None) -> StaffAssessment:
     """Every grid member in `scope` (a Region, Regions, or a user: whom they oversee, as for cadence
@@ -186,7 +184,7 @@ def assess_staff(*, scope, year: int, quarter: int | None = None) -> StaffAssess
             row.cadence_done += tally.done
             row.cadence_due += tally.due - tally.pending
     if rows:
-        begin, finish = _moment(start), _moment(end + datetime.timedelta(days=1))
+        begin, finish = start_of_day(start), start_of_day(end + datetime.timedelta(days=1))
         valid = ~Q(status__in=[Event.Status.REJECTED, Event.Status.MERGED])
         closed = Q(status=Event.Status.CLOSED)
         for item in (Event.objects.filter(reporter_id__in=rows, created_at__gte=begin, created_at__lt=finish)

@@ -10,6 +10,7 @@ from django import forms
 from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 
+from governance.chinese_dates import start_of_day
 from governance.listing import SortedForm, Sorts, word_search
 
 from ..models import (
@@ -57,9 +58,6 @@ def _groups_of(rows: QuerySet) -> QuerySet:
             .order_by("-round__arrival_date", "round_id", "number"))
 
 
-def _start_of(day: datetime.date) -> datetime.datetime:
-    return timezone.make_aware(datetime.datetime.combine(day, datetime.time.min))
-
 
 class ListForm(SortedForm):
     """A list's filter form with its order (`sort`) last. Subclasses declare SORTS and SEARCH (the text
@@ -98,9 +96,9 @@ def _date_range(rows: QuerySet, data: dict, field: str, *, moment: bool = False)
     start, end = data.get("date_from"), data.get("date_to")
     if moment:
         if start:
-            rows = rows.filter(**{f"{field}__gte": _start_of(start)})
+            rows = rows.filter(**{f"{field}__gte": start_of_day(start)})
         if end:
-            rows = rows.filter(**{f"{field}__lt": _start_of(end + datetime.timedelta(days=1))})
+            rows = rows.filter(**{f"{field}__lt": start_of_day(end + datetime.timedelta(days=1))})
         return rows
     if start:
         rows = rows.filter(**{f"{field}__gte": start})
