@@ -458,14 +458,15 @@ ONE_PASS_REGIONS = 12
 class EventCounts:
     overdue: int  # overdue at `now`
     newly_overdue: int = 0  # of them, those whose deadline passed after `since`
-    new: int | None = None  # reported after `since` (None: not counted here)
-    closed: int | None = None  # closed after `since`
+    new: int = 0  # reported after `since`
+    closed: int = 0  # closed after `since`
 
 
 def _event_counts(user, events, now: datetime.datetime, since: datetime.datetime | None) -> EventCounts:
-    """The home page's counts of the user's events. A small scope's in one aggregate over its events;
-    otherwise the overdue ones in one count over the overdue events (indexed: status, step_due_at),
-    and the new and closed ones left to _changes (each on its own index)."""
+    """The home page's counts of the user's events (without `since`, the overdue ones only). A small
+    scope's in one aggregate over its events; a larger scope's overdue ones in one count over the overdue
+    events (indexed: status, step_due_at) and the new and closed ones each along its own index
+    (created_at; status), rather than one aggregate that would read every event of its regions."""
     overdue = overdue_q(now)
     if since is None:
         return EventCounts(events.filter(overdue).count())
@@ -477,36 +478,28 @@ def _event_counts(user, events, now: datetime.datetime, since: datetime.datetime
             closed=Count("id", filter=Q(status=Event.Status.CLOSED, closed_at__gt=since)))
         return EventCounts(counts["overdue"], counts["newly"], counts["new"], counts["closed"])
     counts = events.filter(overdue).aggregate(overdue=Count("id"), newly=Count("id", filter=Q(step_due_at__gt=since)))
-    return EventCounts(counts["overdue"], counts["newly"])
+    return EventCounts(counts["overdue"], counts["newly"], events.filter(created_at__gt=since).count(),
+                       events.filter(status=Event.Status.CLOSED, closed_at__gt=since).count())
 
 
 def _changes(user, since: datetime.datetime | None, *, events=None, counted: EventCounts | None = None,
              now: datetime.datetime | None = None) -> list[Change]:
     """Counts of what happened in the user's regions since `since` (one query per kind of record).
-    `events` (the user's scoped events) and `counted` (_event_counts) when the caller has them."""
+    `events` (the user's scoped events) and `counted` (_event_counts at `since`) when the caller has them."""
     if since is None:
         return []
     changes = []
     events_url = reverse("grid:events")
     if user.has_perm("grid.view_event"):
-        # A small scope's counts come from _event_counts' one aggregate; a larger scope's are three small
-        # counts, each on an indexed column (created_at, status, step_due_at), rather than one aggregate
-        # that would read every event of its regions. Newly overdue: still overdue now, and the deadline
-        # passed since `since`.
-        events = _scoped_events(user) if events is None else events
+        # Newly overdue: still overdue now, and the deadline passed since `since`.
         if counted is None:
+            events = _scoped_events(user) if events is None else events
             counted = _event_counts(user, events, now or timezone.now(), since)
-        figures = {
-            "new": events.filter(created_at__gt=since).count() if counted.new is None else counted.new,
-            "closed": (events.filter(status=Event.Status.CLOSED, closed_at__gt=since).count()
-                       if counted.closed is None else counted.closed),
-            "overdue": counted.newly_overdue,
-        }
         since_day = timezone.localtime(since).date().isoformat()
         changes += [
-            Change("新上报的事件", figures["new"], f"{events_url}?date_from={since_day}"),
-            Change("办结的事件", figures["closed"], f"{events_url}?status=closed"),
-            Change("新超期的事件", figures["overdue"], f"{events_url}?overdue=on&status=open"),
+            Change("新上报的事件", counted.new, f"{events_url}?date_from={since_day}"),
+            Change("办结的事件", counted.closed, f"{events_url}?status=closed"),
+            Change("新超期的事件", counted.newly_overdue, f"{events_url}?overdue=on&status=open"),
         ]
     if user.has_perm("inspection.view_patrolreport"):
         count = scope(user, PatrolReport.objects.filter(reported_on__gte=timezone.localtime(since).date()),
