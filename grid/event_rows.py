@@ -17,6 +17,7 @@ from django.utils.safestring import SafeString, mark_safe
 from governance.links import pk_url
 from governance.templatetags.zh_format import minute
 
+from .event_lists import PageEvent
 from .models import Event
 
 _STATUS = dict(Event.Status.choices)
@@ -29,7 +30,7 @@ def event_detail_url(pk) -> str:
 _DASH = '<span class="gv-muted">—</span>'
 
 
-def _common_cells(event: Event, now: datetime.datetime) -> str:
+def _common_cells(event: PageEvent, now: datetime.datetime) -> str:
     """编号, 标题 (with the urgency and 超期 tags, overdue at `now`), 类别, 发生区域."""
     tags = ""
     if event.urgency != Event.Urgency.NORMAL:
@@ -46,7 +47,7 @@ def _empty_row(text: str) -> SafeString:
     return mark_safe(f'<tr><td colspan="7" class="gv-muted">{escape(text)}</td></tr>')
 
 
-def event_list_rows(events: Iterable[Event], empty_text: str) -> SafeString:
+def event_list_rows(events: Iterable[PageEvent], empty_text: str) -> SafeString:
     """The tbody rows of 辖区事件: the common cells, 当前环节, 状态, 上报时间."""
     rows = []
     now = timezone.now()
@@ -54,7 +55,7 @@ def event_list_rows(events: Iterable[Event], empty_text: str) -> SafeString:
         if event.is_open:
             step = escape(event.handling_region.name)
             if event.department_id:
-                step += "·" + escape(event.department.name)
+                step += "·" + escape(event.department_name)
         else:
             step = "—"
         tag = "gv-tag gv-tag--ok" if event.status == Event.Status.CLOSED else "gv-tag"
@@ -64,13 +65,13 @@ def event_list_rows(events: Iterable[Event], empty_text: str) -> SafeString:
     return mark_safe("\n".join(rows)) if rows else _empty_row(empty_text)
 
 
-def my_task_rows(events: Iterable[Event], now, empty_text: str) -> SafeString:
+def my_task_rows(events: Iterable[PageEvent], now, empty_text: str) -> SafeString:
     """The tbody rows of 我的待办: the common cells, 待办环节 (the step and who holds it), 办理时限,
     上报时间 (the open step's deadline, red when overdue at `now`); each event carries `step_label` (set by
     the view)."""
     rows = []
     for event in events:
-        holder = event.department.name if event.department_id else event.handling_region.name
+        holder = event.department_name if event.department_id else event.handling_region.name
         if event.step_due_at:
             late = ' class="gv-tag gv-tag--danger"' if event.overdue_at(now) else ""
             due = f"<span{late}>{escape(minute(event.step_due_at))}</span>"

@@ -73,7 +73,7 @@ class GridIndexView(LoginRequiredMixin, View):
 
 def my_tasks_for(user, form: MyTasksFilterForm):
     """My tasks (grid.event_lists.my_tasks) with the list's columns, filtered and ordered by `form`."""
-    return form.apply(with_page_columns(my_tasks(user)))
+    return with_page_columns(form.apply(my_tasks(user)))
 
 
 class MyTasksView(LoginRequiredMixin, TemplateView):

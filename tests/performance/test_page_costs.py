@@ -59,6 +59,46 @@ def test_event_rows_escape_stored_text_and_tag_urgency_and_state(client, county,
     assert '<td data-label="当前环节">—</td>' in html
 
 
+def test_list_rows_are_read_as_tuples_and_follow_the_events_own_rules(client, county, personas, category):
+    """The two lists build no Event instance for their rows; a row's open, overdue and status label are
+    the event's own (Event.is_open, overdue_at, get_status_display), and a dispatched row names its
+    department."""
+    from django.db.models.signals import post_init
+
+    from grid.event_lists import PageEvents
+    from grid.models import Department
+
+    department = Department.objects.create(name="<b>城管</b>局", region=county.taiping)
+    now = timezone.now()
+    rows = []
+    for number, status in enumerate(Event.Status.values):
+        event = report(personas, county, category, f"row-{number}")
+        Event.objects.filter(pk=event.pk).update(status=status, step_due_at=now - datetime.timedelta(minutes=number - 3),
+                                                 department=department if status == Event.Status.DISPATCHED else None)
+        rows.append(event.pk)
+    page_rows = {row.pk: row for row in PageEvents(Event.objects.filter(pk__in=rows).order_by("pk"))[0:50]}
+    for event in Event.objects.filter(pk__in=rows):
+        row = page_rows[event.pk]
+        assert (row.is_open, row.overdue_at(now), row.get_status_display()) == \
+            (event.is_open, event.overdue_at(now), event.get_status_display()), event.status
+    assert {row.department_name for row in page_rows.values()} == {None, "<b>城管</b>局"}
+
+    built = []
+
+    def count(sender, instance, **kwargs):
+        built.append(instance)
+
+    client.force_login(personas["grid_leader"])
+    post_init.connect(count, sender=Event)
+    try:
+        events_html, tasks_html = page(client, reverse("grid:events")), page(client, reverse("grid:my_tasks"))
+    finally:
+        post_init.disconnect(count, sender=Event)
+    assert built == []
+    assert "·&lt;b&gt;城管&lt;/b&gt;局" in events_html
+    assert tasks_html.count('<td data-label="待办环节">') >= 1 and "gv-tag gv-tag--danger" in tasks_html
+
+
 def test_lists_take_few_queries_once_the_user_is_known(client, county, personas, category,
                                                        django_assert_max_num_queries):
     for n in range(12):
