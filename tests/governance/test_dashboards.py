@@ -348,6 +348,20 @@ def test_chart_svg_escapes_labels_and_draws_every_kind():
     assert "暂无数据" in empty
 
 
+def test_minute_and_day_print_what_the_date_filter_prints():
+    """The lists and the case page print times with `minute` and `day` instead of the date filter: the
+    same text, in the site's time zone (a UTC evening is the next morning here), and nothing for None."""
+    from django.template import Context, Template
+
+    through_template = Template('{% load zh_format %}{{ value|date:"Y-m-d H:i" }}|{{ value|date:"Y-m-d" }}|{{ value|minute }}|{{ value|day }}')
+    utc_evening = datetime.datetime(2026, 11, 27, 20, 5, tzinfo=datetime.timezone.utc)
+    for value in (utc_evening, timezone.make_aware(datetime.datetime(2026, 1, 1, 0, 0)), None, ""):
+        by_date, by_date_day, by_minute, by_day = through_template.render(Context({"value": value})).split("|")
+        assert (by_minute, by_day) == (by_date, by_date_day), value
+    assert zh_format.minute(utc_evening) == "2026-11-28 04:05"
+    assert zh_format.day(datetime.date(2026, 2, 28)) == "2026-02-28"
+
+
 def test_chinese_formats():
     moment = timezone.make_aware(datetime.datetime(2026, 11, 27, 9, 5))
     assert zh_format.zh_date(datetime.date(2026, 11, 27)) == "2026年11月27日"
