@@ -354,7 +354,7 @@ def test_minute_and_day_print_what_the_date_filter_prints():
     from django.template import Context, Template
 
     through_template = Template('{% load zh_format %}{{ value|date:"Y-m-d H:i" }}|{{ value|date:"Y-m-d" }}|{{ value|minute }}|{{ value|day }}')
-    utc_evening = datetime.datetime(2026, 11, 27, 20, 5, tzinfo=datetime.timezone.utc)
+    utc_evening = datetime.datetime(2026, 11, 27, 20, 5, tzinfo=datetime.UTC)
     for value in (utc_evening, timezone.make_aware(datetime.datetime(2026, 1, 1, 0, 0)), None, ""):
         by_date, by_date_day, by_minute, by_day = through_template.render(Context({"value": value})).split("|")
         assert (by_minute, by_day) == (by_date, by_date_day), value
