@@ -236,6 +236,7 @@ class _Relay:
         self.busy = False
         self.release_asked = False
         self.waiters = 0  # someone waits for the queue to empty: no lingering
+        self.holding = False  # a batch ran since the connection was last closed (only this thread sets it)
         self.thread = threading.Thread(target=self._run, name="outbox-relay", daemon=True)
         self.thread.start()
 
@@ -272,16 +273,20 @@ class _Relay:
                 self.busy = True
             try:
                 if batch:
+                    self.holding = True
                     _relay_batch(batch)
             except Exception:  # the rows stay pending: the flush sends them
                 logger.exception("the task outbox relay failed on %d messages", len(batch))
                 release = True  # a broken connection is opened again for the next batch
             finally:
-                if release:  # idle, asked, or after a failure: hold no connection (nor block dropping a database)
+                # Idle, asked, or after a failure: hold no connection (nor block dropping a database).
+                # An idle relay that ran nothing since it last closed has nothing to close.
+                if release and self.holding:
                     try:
                         connections.close_all()
                     except Exception:
                         logger.exception("the task outbox relay could not close its connection")
+                    self.holding = False
                 with self.changed:
                     self.busy = False
                     if release:

@@ -274,3 +274,25 @@ def test_the_relay_keeps_its_database_connection_from_batch_to_batch(redis_serve
         assert outbox.wait_for_relay()
     assert not OutboxMessage.objects.filter(sent_at__isnull=True).exists()
     assert closed == []
+
+
+@committed
+def test_an_idle_relay_that_holds_no_connection_closes_nothing(redis_server, relay, monkeypatch):
+    """The relay wakes every idle spell; it closes its connection after work, not on every wake-up (a
+    close counted in the middle of a burst made the test above depend on the clock)."""
+    with transaction.atomic():
+        ping.delay_on_commit()
+    assert outbox.wait_for_relay(release_connection=True)  # sent, and the connection closed
+    closed, real_close_all = [], outbox.connections.close_all
+
+    def close_all():
+        closed.append(threading.current_thread().name)
+        real_close_all()
+
+    monkeypatch.setattr(outbox.connections, "close_all", close_all)
+    time.sleep(outbox._RELAY_IDLE_SECONDS * 1.5)  # at least one idle wake-up
+    assert closed == []
+    with transaction.atomic():
+        ping.delay_on_commit()
+    assert outbox.wait_for_relay(release_connection=True)
+    assert closed == ["outbox-relay"]  # after work, asked: closed once
