@@ -79,7 +79,6 @@ class AuditFilterForm(FilterForm):
         return entries
 
 
-
 def _pretty(value, object_type: str = "") -> str:
     """The recorded values as indented JSON; on the page, keys of the record's fields carry their
     Chinese names ("households（户数）"), so that an auditor can read them."""

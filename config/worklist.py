@@ -247,7 +247,6 @@ def _event_deadlines(user, end: datetime.date) -> list[Deadline]:
     return _deadlines_of(events, timezone.now())
 
 
-
 def _before(earliest_tasks: list[Event], end: datetime.date) -> list[Event]:
     """_event_deadlines' rows taken from tasks already read earliest deadline first (grid.event_lists.
     task_summary): the first DEADLINE_ROWS of them due before `end`, with no query."""

@@ -143,7 +143,6 @@ class EventFilters:
         return word_search(events, self.q, "title", "description")
 
 
-
 def region_events(user, filters: EventFilters | None = None, *, perm: str = "grid.view_event") -> QuerySet[Event]:
     """The events of the user's regions (scoped by `perm`), filtered, in the chosen order (newest first)."""
     events = scope(user, Event.objects.all(), perm)

@@ -134,7 +134,6 @@ def _rule_for(full_paths: list[str], rules: list[StaffAssessmentRule]) -> StaffA
     return best or StaffAssessmentRule()
 
 
-
 def assess_staff(*, scope, year: int, quarter: int | None = None) -> StaffAssessment:
     """Every grid member in `scope` (a Region, Regions, or a user: whom they oversee, as for cadence
     compliance) for a quarter or, without `quarter`, the year: cadence from grid.patrols (three queries

@@ -58,7 +58,6 @@ def _groups_of(rows: QuerySet) -> QuerySet:
             .order_by("-round__arrival_date", "round_id", "number"))
 
 
-
 class ListForm(SortedForm):
     """A list's filter form with its order (`sort`) last. Subclasses declare SORTS and SEARCH (the text
     fields `q` looks in) and filter in `filter()`; `apply()` adds the search and the order."""
