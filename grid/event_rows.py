@@ -20,7 +20,6 @@ from governance.templatetags.zh_format import minute
 from .event_lists import PageEvent
 from .models import Event
 
-_STATUS = dict(Event.Status.choices)
 _URGENCY = dict(Event.Urgency.choices)
 def event_detail_url(pk) -> str:
     """reverse("grid:event_detail", args=[pk]), reversed once (governance.links.pk_url), not on every row."""
@@ -60,7 +59,7 @@ def event_list_rows(events: Iterable[PageEvent], empty_text: str) -> SafeString:
             step = "—"
         tag = "gv-tag gv-tag--ok" if event.status == Event.Status.CLOSED else "gv-tag"
         rows.append(f'<tr>{_common_cells(event, now)}<td data-label="当前环节">{step}</td>'
-                    f'<td data-label="状态"><span class="{tag}">{escape(_STATUS.get(event.status, event.status))}</span></td>'
+                    f'<td data-label="状态"><span class="{tag}">{escape(event.get_status_display())}</span></td>'
                     f'<td data-label="上报时间">{escape(minute(event.created_at))}</td></tr>')
     return mark_safe("\n".join(rows)) if rows else _empty_row(empty_text)
 

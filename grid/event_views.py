@@ -35,6 +35,7 @@ from .event_forms import EventFilterForm, EventReportForm, RatingForm, StepForm
 from .event_lists import (
     STEP_BY_STATUS,
     EventFilters,
+    PageEvents,
     attach_page_relations,
     events_for_list_page,
     merge_candidates,
@@ -42,7 +43,6 @@ from .event_lists import (
     open_step_label,
     region_events,
     with_list_columns,
-    with_page_columns,
 )
 from .event_rows import event_list_rows, my_task_rows
 from .event_rules import may_view_events, step_token
@@ -73,7 +73,7 @@ class GridIndexView(LoginRequiredMixin, View):
 
 def my_tasks_for(user, form: MyTasksFilterForm):
     """My tasks (grid.event_lists.my_tasks) with the list's columns, filtered and ordered by `form`."""
-    return with_page_columns(form.apply(my_tasks(user)))
+    return PageEvents(form.apply(my_tasks(user)))
 
 
 class MyTasksView(LoginRequiredMixin, TemplateView):
