@@ -226,6 +226,11 @@ _RELAY_IDLE_SECONDS = 2.0
 _RELAY_LINGER_SECONDS = 0.05
 
 
+def _holds_connection() -> bool:
+    """Whether the calling thread has a database connection open."""
+    return any(conn.connection is not None for conn in connections.all(initialized_only=True))
+
+
 class _Relay:
     """This process's publisher of committed rows: a queue and the daemon thread that empties it."""
 
@@ -236,7 +241,6 @@ class _Relay:
         self.busy = False
         self.release_asked = False
         self.waiters = 0  # someone waits for the queue to empty: no lingering
-        self.holding = False  # a batch ran since the connection was last closed (only this thread sets it)
         self.thread = threading.Thread(target=self._run, name="outbox-relay", daemon=True)
         self.thread.start()
 
@@ -273,20 +277,18 @@ class _Relay:
                 self.busy = True
             try:
                 if batch:
-                    self.holding = True
                     _relay_batch(batch)
             except Exception:  # the rows stay pending: the flush sends them
                 logger.exception("the task outbox relay failed on %d messages", len(batch))
                 release = True  # a broken connection is opened again for the next batch
             finally:
                 # Idle, asked, or after a failure: hold no connection (nor block dropping a database).
-                # An idle relay that ran nothing since it last closed has nothing to close.
-                if release and self.holding:
+                # An idle wake-up with no connection open (nothing ran since the last close) closes nothing.
+                if release and _holds_connection():
                     try:
                         connections.close_all()
                     except Exception:
                         logger.exception("the task outbox relay could not close its connection")
-                    self.holding = False
                 with self.changed:
                     self.busy = False
                     if release:
