@@ -15,9 +15,11 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 
 from django.contrib.contenttypes.models import ContentType
+from django.db.models import F
 from django.utils import timezone
 
 from governance.audit_labels import action_label
+from governance.kept_sql import KeptQuery
 from governance.models import Attachment, AuditEntry
 
 from .flow_policy import policy_of, step_name
@@ -78,9 +80,10 @@ def evidence_role(action: str, attachment: Attachment) -> str:
 
 
 def _actor(entry: AuditEntry) -> str:
-    actor = entry.actor if entry.actor_id else None
-    if actor is not None:
-        return actor.get_full_name() or actor.get_username()
+    """The actor's current name (User.get_full_name, else the username), read with the entry; the
+    name kept in the row when the account is gone."""
+    if entry.actor_id is not None and entry.actor_username is not None:
+        return f"{entry.actor_first_name} {entry.actor_last_name}".strip() or entry.actor_username
     return entry.actor_name or "系统"
 
 
@@ -145,22 +148,32 @@ def timeline_and_files(event: Event) -> tuple[list[CaseStep], list[Attachment]]:
 
 
 def _attach_reporters(events: list[Event], entries: list[AuditEntry]) -> None:
-    """Each event's reporter from its case record's entries (read with their actors), when one of
-    them is the reporter's: the page names the reporter, and this spares a query per event."""
-    actors = {entry.actor_id: entry.actor for entry in entries if entry.actor_id}
+    """Each event's reporter from its case record's entries (read with their actors' names), when one
+    of them is the reporter's: the page names the reporter, and this spares a query per event. The
+    account's other fields are deferred (read if asked for)."""
+    names = {entry.actor_id: [entry.actor_id, entry.actor_username, entry.actor_first_name, entry.actor_last_name]
+             for entry in entries if entry.actor_id is not None and entry.actor_username is not None}
+    user_model = Event.reporter.field.related_model
     for event in events:
-        if event.reporter_id in actors and not Event.reporter.is_cached(event):
-            event.reporter = actors[event.reporter_id]
+        if event.reporter_id in names and not Event.reporter.is_cached(event):
+            event.reporter = user_model.from_db(event._state.db, ACTOR_FIELDS, names[event.reporter_id])
+
+
+# The two reads of every case record, compiled once per process (governance.kept_sql); the actor's
+# name is read with each entry.
+ACTOR_FIELDS = ["id", "username", "first_name", "last_name"]
+STEP_ENTRIES = KeptQuery(lambda event_ids: AuditEntry.objects.filter(
+    object_type=Event._meta.label, object_id__in=event_ids, action__in=sorted(STEP_ACTIONS),
+).annotate(**{f"actor_{name}": F(f"actor__{name}") for name in ACTOR_FIELDS[1:]}).order_by("id"))
+EVENT_FILES = KeptQuery(lambda type_id, event_ids: Attachment.objects.filter(
+    owner_type_id=type_id, owner_id__in=event_ids).order_by("id"))
 
 
 def _timelines_and_files(events: list[Event]) -> tuple[dict[int, list[CaseStep]], dict[int, list[Attachment]]]:
     if not events:
         return {}, {}
-    ids = [str(event.pk) for event in events]
-    entries = list(AuditEntry.objects.filter(object_type=Event._meta.label, object_id__in=ids,
-                                             action__in=STEP_ACTIONS).select_related("actor").order_by("id"))
-    files = list(Attachment.objects.filter(owner_type=ContentType.objects.get_for_model(Event),
-                                           owner_id__in=[event.pk for event in events]).order_by("id"))
+    entries = list(STEP_ENTRIES([str(event.pk) for event in events]))
+    files = list(EVENT_FILES(ContentType.objects.get_for_model(Event).pk, [event.pk for event in events]))
     region_ids = {entry.before.get("handling_region") for entry in entries if entry.before} | {
         entry.after.get("handling_region") for entry in entries if entry.after}
     region_ids.discard(None)

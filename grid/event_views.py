@@ -22,6 +22,7 @@ from django.views import View
 from django.views.generic import TemplateView
 
 from governance.evidence import EvidenceRejected, disagreement_warnings
+from governance.kept_sql import BIGINT_LIMIT, KeptQuery
 from governance.paging import UncountedPage
 from jobs.exports import export_threshold
 
@@ -201,6 +202,11 @@ def submit_report(request, form: EventReportForm) -> tuple[Event | None, list[st
     return event, []
 
 
+# The detail page's own read of the event, compiled once per process (governance.kept_sql).
+EVENT_ROW = KeptQuery(lambda pk: Event.objects.filter(pk=pk).annotate(
+    has_duplicates=Exists(Event.objects.filter(duplicate_of=OuterRef("pk")))))
+
+
 def _event_for(user, pk) -> Event:
     """The event, if the user may see it (else 404), with its regions and category attached.
 
@@ -208,8 +214,7 @@ def _event_for(user, pk) -> Event:
     the category from the catalogue: the one query with six joins and the scope subquery took
     PostgreSQL several milliseconds to plan. The check is the one scope() makes (region grants, or a
     grant on this event), asked of this event."""
-    event = (Event.objects.filter(pk=pk)
-             .annotate(has_duplicates=Exists(Event.objects.filter(duplicate_of=OuterRef("pk")))).first())
+    event = next(iter(EVENT_ROW(pk)), None) if 0 < pk < BIGINT_LIMIT else None
     if event is None:
         raise Http404("对象不存在或无权查看。")
     regions = regions_by_id({event.region_id, event.handling_region_id})

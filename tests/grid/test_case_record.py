@@ -5,6 +5,7 @@ import datetime
 import io
 
 import pytest
+from django.contrib.auth.models import User
 from django.urls import reverse
 from django.utils import timezone
 from openpyxl import load_workbook
@@ -123,3 +124,30 @@ def test_newest_report_first_sorts_by_report_time_not_number(client, county, per
     oldest = client.get(reverse("grid:events") + "?sort=oldest").content.decode()
     assert oldest.index("后编号但早上报") < oldest.index("先编号")
     assert newest.pk > late.pk
+
+
+def test_steps_name_the_actor_as_now_and_a_removed_account_by_its_kept_name(client, climbed, personas):
+    leader, member = personas["grid_leader"], personas["grid_member"]
+    leader.first_name, leader.last_name = "新", "名字"
+    leader.save(update_fields=["first_name", "last_name"])
+    steps = case_record.timeline(climbed)
+    assert steps[1].actor == "新 名字"
+    gone = User.objects.create_user("temp_clerk", first_name="临", last_name="时")
+    audit.record("event.supervised", actor=gone, obj=climbed, after={"opinion": "请加快办理"})
+    assert case_record.timeline(climbed)[-1].actor == "临 时"
+    gone.delete()
+    steps = case_record.timeline(climbed)
+    assert steps[-1].actor == "temp_clerk"  # the name kept in the row when the step was taken
+    client.force_login(personas["township_committee"])
+    page = client.get(reverse("grid:event_detail", args=[climbed.pk])).content.decode()
+    assert f"<dt>上报人</dt><dd>{member.get_full_name() or member.username}，" in page
+
+
+def test_the_reporter_read_with_the_case_record_is_the_whole_account(climbed, personas):
+    event = Event.objects.get(pk=climbed.pk)
+    case_record.timeline(event)
+    assert Event.reporter.is_cached(event)
+    member = personas["grid_member"]
+    assert (event.reporter.pk, event.reporter.username, event.reporter.get_full_name()) == (
+        member.pk, member.username, member.get_full_name())
+    assert event.reporter.email == member.email and event.reporter.is_active  # the rest is read when asked for

@@ -13,6 +13,7 @@ from django.urls import reverse
 from django.utils import timezone
 from guardian.shortcuts import assign_perm
 
+from governance.models import Attachment, AuditEntry
 from governance.notifications import mark_read
 from grid import events, services
 from grid.models import CategoryAttribute, Event, EventCategory, Role
@@ -258,3 +259,22 @@ def test_case_page_reads_the_flow_task_only_for_who_may_act(client, county, pers
         task_reads = [q for q in queries.captured_queries if 'FROM "viewflow_task"' in q["sql"]]
         assert bool(task_reads) == may_act, who
         assert ('name="decision"' in html) == may_act, who
+
+
+def test_case_page_reads_the_event_and_its_record_without_compiling_them_again(client, county, personas, category):
+    from unittest import mock
+
+    from django.db.models.sql.compiler import SQLCompiler
+
+    first, second = report(personas, county, category, "kc1"), report(personas, county, category, "kc2")
+    client.force_login(personas["grid_leader"])
+    page(client, reverse("grid:event_detail", args=[first.pk]))
+    real = SQLCompiler.as_sql
+    with mock.patch.object(SQLCompiler, "as_sql", autospec=True, side_effect=real) as as_sql:
+        html = page(client, reverse("grid:event_detail", args=[second.pk]))
+    queries = [call.args[0].query for call in as_sql.call_args_list]
+    assert "auth.User" in [query.model._meta.label for query in queries]  # the compiler was watched
+    kept = [query for query in queries if query.model in (AuditEntry, Attachment) or "has_duplicates" in query.annotations]
+    assert kept == []  # the event, its steps and its files: SQL compiled for the first page only
+    assert f"事件 #{second.pk}" in html and "kc2" not in html and "上报事件" in html
+    assert client.get(reverse("grid:event_detail", args=[2**63])).status_code == 404
