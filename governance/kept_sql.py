@@ -13,8 +13,8 @@ Only what can be kept exactly is accepted, and anything else raises `TypeError` 
 `select_related`, no `values()`), and each value is an int or a str, or a non-empty list of one of
 them, that reaches the parameters unchanged (a lookup that rewrites its value, such as `contains`, or
 that compiles differently by value, such as `=None` or an empty `in`, cannot be kept). One SQL text
-is kept per database alias and per shape of the values (the length of each list), the most recent
-`MAX_SHAPES` of them.
+is kept per database alias and per shape of the values (the length of each list), the `MAX_SHAPES`
+compiled last.
 
 Rows come from `raw()`: model fields are converted as usual, annotated columns come as the database
 gives them (an `Exists` is a bool on PostgreSQL, 0 or 1 on SQLite).
@@ -22,6 +22,7 @@ gives them (an `Exists` is a bool on PostgreSQL, 0 or 1 on SQLite).
 
 from __future__ import annotations
 
+import threading
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -41,6 +42,7 @@ _TEXT_MARKER_FORMATS = ("\ue000kept-a-{}\ue001", "\ue000kept-b-{}\ue001")
 class KeptQuery:
     def __init__(self, build: Callable[..., QuerySet]):
         self._build = build
+        self._lock = threading.Lock()
         self._kept: OrderedDict[tuple, tuple[str, tuple, tuple[tuple[int, int], ...], type]] = OrderedDict()
 
     def __call__(self, *values: int | str | Sequence[int] | Sequence[str], using: str = DEFAULT_DB_ALIAS) -> RawQuerySet:
@@ -49,9 +51,10 @@ class KeptQuery:
         kept = self._kept.get(key)
         if kept is None:
             kept = self._compile(shape, using)
-            self._kept[key] = kept
-            while len(self._kept) > MAX_SHAPES:
-                self._kept.popitem(last=False)
+            with self._lock:  # the request threads of one process share it
+                self._kept[key] = kept
+                while len(self._kept) > MAX_SHAPES:
+                    self._kept.popitem(last=False)
         sql, params, slots, model = kept
         bound = list(params)
         for position, index in slots:
