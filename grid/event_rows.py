@@ -49,7 +49,7 @@ def _empty_row(text: str) -> SafeString:
 def event_list_rows(events: Iterable[PageEvent], empty_text: str) -> SafeString:
     """The tbody rows of 辖区事件: the common cells, 当前环节, 状态, 上报时间."""
     rows = []
-    now = timezone.now()
+    now, zone = timezone.now(), timezone.get_current_timezone()
     for event in events:
         if event.is_open:
             step = escape(event.handling_region.name)
@@ -60,7 +60,7 @@ def event_list_rows(events: Iterable[PageEvent], empty_text: str) -> SafeString:
         tag = "gv-tag gv-tag--ok" if event.status == Event.Status.CLOSED else "gv-tag"
         rows.append(f'<tr>{_common_cells(event, now)}<td data-label="当前环节">{step}</td>'
                     f'<td data-label="状态"><span class="{tag}">{escape(event.get_status_display())}</span></td>'
-                    f'<td data-label="上报时间">{escape(minute(event.created_at))}</td></tr>')
+                    f'<td data-label="上报时间">{minute(event.created_at, zone)}</td></tr>')
     return mark_safe("\n".join(rows)) if rows else _empty_row(empty_text)
 
 
@@ -68,15 +68,15 @@ def my_task_rows(events: Iterable[PageEvent], now, empty_text: str) -> SafeStrin
     """The tbody rows of 我的待办: the common cells, 待办环节 (the step and who holds it), 办理时限,
     上报时间 (the open step's deadline, red when overdue at `now`); each event carries `step_label` (set by
     the view)."""
-    rows = []
+    rows, zone = [], timezone.get_current_timezone()
     for event in events:
         holder = event.department_name if event.department_id else event.handling_region.name
         if event.step_due_at:
             late = ' class="gv-tag gv-tag--danger"' if event.overdue_at(now) else ""
-            due = f"<span{late}>{escape(minute(event.step_due_at))}</span>"
+            due = f"<span{late}>{minute(event.step_due_at, zone)}</span>"
         else:
             due = _DASH
         rows.append(f'<tr>{_common_cells(event, now)}<td data-label="待办环节">{escape(str(event.step_label))}'
                     f'<div class="gv-muted">{escape(holder)}</div></td><td data-label="办理时限">{due}</td>'
-                    f'<td data-label="上报时间">{escape(minute(event.created_at))}</td></tr>')
+                    f'<td data-label="上报时间">{minute(event.created_at, zone)}</td></tr>')
     return mark_safe("\n".join(rows)) if rows else _empty_row(empty_text)

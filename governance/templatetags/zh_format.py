@@ -24,19 +24,26 @@ def _local(value):
 
 
 @register.filter
-def minute(value) -> str:
-    """What `value|date:"Y-m-d H:i"` prints, for the lists that print it on every row: a tenth of the
-    cost (the date filter looks its format up through the language's format modules on each call)."""
+def minute(value, zone: datetime.tzinfo | None = None) -> str:
+    """What `value|date:"Y-m-d H:i"` prints, for the lists that print it on every row: a twentieth of the
+    cost (the date filter looks its format up through the language's format modules on each call).
+
+    Code writing many rows passes the current time zone, read once (`timezone.get_current_timezone()`):
+    reading it is a context-local lookup that cost more than the formatting itself."""
     if isinstance(value, datetime.datetime):
-        return f"{_local(value):%Y-%m-%d %H:%M}"
+        if value.utcoffset() is not None:
+            value = value.astimezone(zone or timezone.get_current_timezone())
+        return f"{value.year:04d}-{value.month:02d}-{value.day:02d} {value.hour:02d}:{value.minute:02d}"
     return date_filter(value, "Y-m-d H:i")
 
 
 @register.filter
-def day(value) -> str:
+def day(value, zone: datetime.tzinfo | None = None) -> str:
     """What `value|date:"Y-m-d"` prints ("" for no date), for the lists that print it on every row."""
     if isinstance(value, datetime.date):
-        return f"{_local(value):%Y-%m-%d}"
+        if isinstance(value, datetime.datetime) and value.utcoffset() is not None:
+            value = value.astimezone(zone or timezone.get_current_timezone())
+        return f"{value.year:04d}-{value.month:02d}-{value.day:02d}"
     return date_filter(value, "Y-m-d")
 
 

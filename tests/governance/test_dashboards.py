@@ -355,11 +355,16 @@ def test_minute_and_day_print_what_the_date_filter_prints():
 
     through_template = Template('{% load zh_format %}{{ value|date:"Y-m-d H:i" }}|{{ value|date:"Y-m-d" }}|{{ value|minute }}|{{ value|day }}')
     utc_evening = datetime.datetime(2026, 11, 27, 20, 5, tzinfo=datetime.UTC)
-    for value in (utc_evening, timezone.make_aware(datetime.datetime(2026, 1, 1, 0, 0)), None, ""):
+    early = datetime.datetime(999, 1, 2, 3, 4)  # four-digit years, as the date filter writes them
+    for value in (utc_evening, timezone.make_aware(datetime.datetime(2026, 1, 1, 0, 0)), early, None, ""):
         by_date, by_date_day, by_minute, by_day = through_template.render(Context({"value": value})).split("|")
         assert (by_minute, by_day) == (by_date, by_date_day), value
     assert zh_format.minute(utc_evening) == "2026-11-28 04:05"
     assert zh_format.day(datetime.date(2026, 2, 28)) == "2026-02-28"
+    # rows written in Python pass the zone read once for the page: the same text
+    here = timezone.get_current_timezone()
+    assert (zh_format.minute(utc_evening, here), zh_format.day(utc_evening, here)) == ("2026-11-28 04:05", "2026-11-28")
+    assert zh_format.minute(utc_evening, datetime.UTC) == "2026-11-27 20:05"
 
 
 def test_chinese_formats():

@@ -278,3 +278,20 @@ def test_case_page_reads_the_event_and_its_record_without_compiling_them_again(c
     assert kept == []  # the event, its steps and its files: SQL compiled for the first page only
     assert f"事件 #{second.pk}" in html and "kc2" not in html and "上报事件" in html
     assert client.get(reverse("grid:event_detail", args=[2**63])).status_code == 404
+
+
+def test_list_rows_read_the_time_zone_once_a_page(client, county, personas, category):
+    from unittest import mock
+
+    from django.utils import timezone as django_timezone
+
+    for key in ("tz1", "tz2", "tz3"):
+        report(personas, county, category, key)
+    client.force_login(personas["grid_leader"])
+    for url in (reverse("grid:events"), reverse("grid:my_tasks")):
+        page(client, url)
+        real = django_timezone.get_current_timezone
+        with mock.patch.object(django_timezone, "get_current_timezone", side_effect=real) as zone:
+            html = page(client, url)
+        assert html.count('data-label="上报时间">') >= 3
+        assert zone.call_count <= 2, url  # not once per row and time (the frame may ask once)
