@@ -25,8 +25,8 @@ def _local(value):
 
 @register.filter
 def minute(value, zone: datetime.tzinfo | None = None) -> str:
-    """What `value|date:"Y-m-d H:i"` prints, for the lists that print it on every row: a twentieth of the
-    cost (the date filter looks its format up through the language's format modules on each call).
+    """What `value|date:"Y-m-d H:i"` prints, for the lists that print it on every row, at a small part of
+    the cost (the date filter looks its format up through the language's format modules on each call).
 
     Code writing many rows passes the current time zone, read once (`timezone.get_current_timezone()`):
     reading it is a context-local lookup that cost more than the formatting itself."""
