@@ -79,11 +79,11 @@ def evidence_role(action: str, attachment: Attachment) -> str:
     return "佐证材料"
 
 
-def _actor(entry: AuditEntry) -> str:
-    """The actor's current name (User.get_full_name, else the username), read with the entry; the
-    name kept in the row when the account is gone."""
-    if entry.actor_id is not None and entry.actor_username is not None:
-        return f"{entry.actor_first_name} {entry.actor_last_name}".strip() or entry.actor_username
+def _actor(entry: AuditEntry, actors: dict) -> str:
+    """The actor's current name; the name kept in the row when the account is gone."""
+    actor = actors.get(entry.actor_id)
+    if actor is not None:
+        return actor.get_full_name() or actor.get_username()
     return entry.actor_name or "系统"
 
 
@@ -147,16 +147,22 @@ def timeline_and_files(event: Event) -> tuple[list[CaseStep], list[Attachment]]:
     return steps[event.pk], files.get(event.pk, [])
 
 
-def _attach_reporters(events: list[Event], entries: list[AuditEntry]) -> None:
-    """Each event's reporter from its case record's entries (read with their actors' names), when one
-    of them is the reporter's: the page names the reporter, and this spares a query per event. The
-    account's other fields are deferred (read if asked for)."""
-    names = {entry.actor_id: [entry.actor_id, entry.actor_username, entry.actor_first_name, entry.actor_last_name]
-             for entry in entries if entry.actor_id is not None and entry.actor_username is not None}
+def _actors(entries: list[AuditEntry]) -> dict:
+    """The entries' actors as accounts built from the names read with the entries (the other fields are
+    deferred: read if asked for); an account that is gone is not among them."""
     user_model = Event.reporter.field.related_model
+    return {entry.actor_id: user_model.from_db(entry._state.db, ACTOR_FIELDS,
+                                               [entry.actor_id, entry.actor_username, entry.actor_first_name,
+                                                entry.actor_last_name])
+            for entry in entries if entry.actor_id is not None and entry.actor_username is not None}
+
+
+def _attach_reporters(events: list[Event], actors: dict) -> None:
+    """Each event's reporter from its case record's actors, when one of them is the reporter: the page
+    names the reporter, and this spares a query per event."""
     for event in events:
-        if event.reporter_id in names and not Event.reporter.is_cached(event):
-            event.reporter = user_model.from_db(event._state.db, ACTOR_FIELDS, names[event.reporter_id])
+        if event.reporter_id in actors and not Event.reporter.is_cached(event):
+            event.reporter = actors[event.reporter_id]
 
 
 # The two reads of every case record, compiled once per process (governance.kept_sql); the actor's
@@ -186,12 +192,13 @@ def _timelines_and_files(events: list[Event]) -> tuple[dict[int, list[CaseStep]]
                       if entry.action == "event.dispatch" and entry.after} - {None}
     departments = (dict(Department.objects.filter(pk__in=department_ids).values_list("pk", "name"))
                    if department_ids else {})
-    _attach_reporters(events, entries)
+    actors = _actors(entries)
+    _attach_reporters(events, actors)
     by_event: dict[int, list[tuple[AuditEntry, CaseStep]]] = defaultdict(list)
     for entry in entries:
         where_pk = (entry.before or {}).get("handling_region") or (entry.after or {}).get("handling_region")
         step = CaseStep(
-            at=entry.created_at, actor=_actor(entry), action=entry.action,
+            at=entry.created_at, actor=_actor(entry, actors), action=entry.action,
             label=_label(entry.action, tiers.get(where_pk, ""), policies.get(int(entry.object_id))),
             where=regions.get(where_pk, ""), opinion_label=OPINION_LABELS.get(entry.action, ""),
             opinion=_opinion(entry), details=_details(entry, departments),

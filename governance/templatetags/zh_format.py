@@ -17,9 +17,9 @@ register = template.Library()
 _EMPTY = "—"
 
 
-def _local(value):
+def _local(value, zone: datetime.tzinfo | None = None):
     if isinstance(value, datetime.datetime) and timezone.is_aware(value):
-        return timezone.localtime(value)
+        return timezone.localtime(value, zone)
     return value
 
 
@@ -31,8 +31,7 @@ def minute(value, zone: datetime.tzinfo | None = None) -> str:
     Code writing many rows passes the current time zone, read once (`timezone.get_current_timezone()`):
     reading it is a context-local lookup that cost more than the formatting itself."""
     if isinstance(value, datetime.datetime):
-        if value.utcoffset() is not None:
-            value = value.astimezone(zone or timezone.get_current_timezone())
+        value = _local(value, zone)
         return f"{value.year:04d}-{value.month:02d}-{value.day:02d} {value.hour:02d}:{value.minute:02d}"
     return date_filter(value, "Y-m-d H:i")
 
@@ -41,8 +40,7 @@ def minute(value, zone: datetime.tzinfo | None = None) -> str:
 def day(value, zone: datetime.tzinfo | None = None) -> str:
     """What `value|date:"Y-m-d"` prints ("" for no date), for the lists that print it on every row."""
     if isinstance(value, datetime.date):
-        if isinstance(value, datetime.datetime) and value.utcoffset() is not None:
-            value = value.astimezone(zone or timezone.get_current_timezone())
+        value = _local(value, zone)
         return f"{value.year:04d}-{value.month:02d}-{value.day:02d}"
     return date_filter(value, "Y-m-d")
 
