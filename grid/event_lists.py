@@ -7,7 +7,7 @@ import datetime
 import math
 from dataclasses import dataclass, field, replace
 
-from django.db.models import Count, F, Q, QuerySet, Window
+from django.db.models import Count, F, Func, Q, QuerySet, Window
 from django.utils import timezone
 
 from governance.chinese_dates import start_of_day
@@ -285,6 +285,23 @@ TASK_SUMMARY_COLUMNS = ("id", "title", "urgency", "status", "step_due_at", "flow
                         "handling_region_id")
 
 
+class _NotFromAnIndex(Func):
+    """The value itself, written on PostgreSQL so that no index provides it in order (timestamp plus a zero
+    interval): sorting on it gives the same order as on the column."""
+
+    template = "%(expressions)s"
+
+    def as_postgresql(self, compiler, connection, **extra_context):
+        return self.as_sql(compiler, connection, template="(%(expressions)s + INTERVAL '0')", **extra_context)
+
+
+# task_summary's order: BY_DEADLINE on an expression. Its counts (window aggregates) need every task, but
+# PostgreSQL costs a plan under LIMIT as if it could stop early, and with the column's own order it walked
+# the whole deadline index (a township with 7,500 tasks among 1,000,000 events: 590 ms, against 25 ms
+# reading the tasks through their own indexes and sorting them).
+_BY_DEADLINE_SORTED = (_NotFromAnIndex("step_due_at").asc(nulls_last=True), "id")
+
+
 def task_summary(tasks, now: datetime.datetime, *, read: int = TASK_ROWS) -> TaskSummary:
     """How many tasks there are, how many of them are overdue at `now`, and the first rows (as task_rows,
     overdue at `now` first, with TASK_SUMMARY_COLUMNS and their regions): one query without joins, the
@@ -294,7 +311,7 @@ def task_summary(tasks, now: datetime.datetime, *, read: int = TASK_ROWS) -> Tas
         return TaskSummary(0, 0, [])
     events = list(tasks.only(*TASK_SUMMARY_COLUMNS)
                   .annotate(task_count=Window(Count("id")), overdue_count=Window(Count("id", filter=overdue_q(now))))
-                  .order_by(*TASKS_OVERDUE_FIRST)[:max(read, TASK_ROWS)])
+                  .order_by(*_BY_DEADLINE_SORTED)[:max(read, TASK_ROWS)])
     if not events:
         return TaskSummary(0, 0, [])
     regions = regions_by_id({event.region_id for event in events} | {event.handling_region_id for event in events})

@@ -125,6 +125,34 @@ def test_my_tasks_overdue_first_is_the_nearest_deadline_first(people, county, ca
     assert [event.pk for event in summary.earliest] == with_case and summary.overdue == 4
 
 
+def test_the_task_summary_is_not_planned_as_a_walk_of_the_deadline_index(people, tasks):
+    """The summary's counts need every task, but PostgreSQL costs a plan under LIMIT as if it could stop
+    early and walked the whole deadline index (590 ms at 1,000,000 events for a township's tasks). Its
+    order is written so that no index provides it: even with sorting priced out of reach (enable_sort),
+    the plan reads the tasks through their own indexes and sorts them; the column's own order would be
+    taken from the deadline index."""
+    from django.db import connection, transaction
+    from django.test.utils import CaptureQueriesContext
+
+    from grid.event_lists import my_tasks, task_summary
+
+    if connection.vendor != "postgresql":
+        pytest.skip("查询计划只在 PostgreSQL 上检查")
+    with CaptureQueriesContext(connection) as captured:
+        summary = task_summary(my_tasks(people["grid_leader"]), timezone.now())
+    assert summary.count == 3
+    read = [query["sql"] for query in captured.captured_queries if "OVER ()" in query["sql"]]
+    assert len(read) == 1
+    plans = {}
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_sort = off")
+        for name, sql in {"summary": read[0], "by the column": re.sub(r"ORDER BY .*? LIMIT", 'ORDER BY "grid_event"."step_due_at" ASC NULLS LAST, "grid_event"."id" ASC LIMIT', read[0])}.items():
+            cursor.execute(f"EXPLAIN {sql}")
+            plans[name] = "\n".join(row[0] for row in cursor.fetchall())
+    assert "step_due_at" in plans["by the column"].split("Index Scan using", 1)[-1].split("\n", 1)[0], plans["by the column"]
+    assert "step_due_at" not in "".join(line for line in plans["summary"].splitlines() if "Index" in line), plans["summary"]
+
+
 def test_my_tasks_deadline_order_puts_tasks_without_a_deadline_last(client, people, tasks):
     first, second, third = tasks
     TaskDeadline.objects.filter(is_open=True, **event_services.process_lookup(third, "task__process__")).delete()
