@@ -147,14 +147,14 @@ def test_the_task_summary_is_not_planned_as_a_walk_of_the_deadline_index(people,
                        read[0])
     assert by_column != read[0]
 
-    def indexes_used(sql: str) -> list[str]:
+    def indexes_used(cursor, sql: str) -> list[str]:
         cursor.execute(f"EXPLAIN {sql}")
         return [row[0] for row in cursor.fetchall() if "Index" in row[0]]
 
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute("SET LOCAL enable_sort = off")
-        assert any("step_due_at" in line for line in indexes_used(by_column))
-        assert not any("step_due_at" in line for line in indexes_used(read[0]))
+        assert any("step_due_at" in line for line in indexes_used(cursor, by_column))
+        assert not any("step_due_at" in line for line in indexes_used(cursor, read[0]))
 
 
 def test_my_tasks_deadline_order_puts_tasks_without_a_deadline_last(client, people, tasks):
