@@ -449,6 +449,12 @@ INSTALLED_APPS += ["django_otp.plugins.otp_static"]
 if DATABASES["default"]["ENGINE"] != "django.db.backends.sqlite3":
     DATABASES["default"]["CONN_MAX_AGE"] = env.int("DB_CONN_MAX_AGE", default=300)
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+    # Prepared statements only where asked for (governance.one_statement.execute): statements whose
+    # plan cannot depend on their values. psycopg never prepares the others (its threshold is out of
+    # reach, and Django's client-side binding cursor cannot prepare). DB_PREPARED_STATEMENTS=0: none
+    # at all, e.g. behind a connection pooler in transaction mode that does not track them.
+    if env.bool("DB_PREPARED_STATEMENTS", default=True):
+        DATABASES["default"].setdefault("OPTIONS", {})["prepare_threshold"] = 2**31 - 1
 # Sessions: with Redis, read from the cache and written through to the database (a Redis restart signs
 # nobody out); embedded, in the database as before.
 if REDIS_URL:

@@ -12,7 +12,7 @@ from django.db.models.sql import InsertQuery
 from django.forms.models import model_to_dict
 from django.utils import timezone
 
-from . import one_statement
+from . import one_statement, prepared_sql
 from .models import HASHED_FIELDS, AuditChainHead, AuditEntry, chain_hash, hashed_content
 from .request_context import request_id_var
 
@@ -89,14 +89,11 @@ def take_head_drawing_ids(models_in_order) -> tuple[str, list[int]]:
     with `one_statement.insert_rows`, in one statement. Returns the hash to chain onto and the ids."""
     calls, names = one_statement.sequence_calls(models_in_order)
     table = connection.ops.quote_name(AuditChainHead._meta.db_table)
-    with connection.cursor() as cursor:
-        cursor.execute(f"UPDATE {table} SET writes = writes + 1 WHERE id = 1 RETURNING last_hash, {calls}", names)
-        row = cursor.fetchone()
-        if row is not None:
-            return row[0] or GENESIS_HASH, list(row[1:])
-        previous = _take_head(1)  # the chain's first entry: the head row is created
-        cursor.execute(f"SELECT {calls}", names)
-        return previous, list(cursor.fetchone())
+    row = prepared_sql.execute(f"UPDATE {table} SET writes = writes + 1 WHERE id = 1 RETURNING last_hash, {calls}", names)
+    if row is not None:
+        return row[0] or GENESIS_HASH, list(row[1:])
+    previous = _take_head(1)  # the chain's first entry: the head row is created
+    return previous, list(prepared_sql.execute(f"SELECT {calls}", names))
 
 
 def head_move(entry: AuditEntry) -> tuple[str, list]:

@@ -16,7 +16,7 @@ that compiles differently by value, such as `=None` or an empty `in`, cannot be 
 is kept per database alias and per shape of the values (the length of each list), the `MAX_SHAPES`
 compiled last.
 
-Rows come from `raw()`: model fields are converted as usual, annotated columns come as the database
+Rows come from `raw()` (on PostgreSQL run prepared, governance.prepared_sql): model fields are converted as usual, annotated columns come as the database
 gives them (an `Exists` is a bool on PostgreSQL, 0 or 1 on SQLite).
 """
 
@@ -27,9 +27,12 @@ from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from django.db import DEFAULT_DB_ALIAS
+from django.db import DEFAULT_DB_ALIAS, connections
 from django.db.models import QuerySet
 from django.db.models.query import ModelIterable, RawQuerySet
+from django.db.models.sql.query import RawQuery
+
+from governance import prepared_sql
 
 MAX_SHAPES = 64
 BIGINT_LIMIT = 2**63
@@ -60,6 +63,8 @@ class KeptQuery:
         for position, index in slots:
             # the parameter's own type: on PostgreSQL Django passes integers as psycopg's Int8 and the like
             bound[position] = type(params[position])(flat[index])
+        if connections[using].vendor == "postgresql":
+            return RawQuerySet(sql, model=model, query=_PreparedRawQuery(sql, using, params=bound), using=using)
         return model._default_manager.db_manager(using).raw(sql, bound)
 
     def _compile(self, shape: tuple, using: str):
@@ -85,6 +90,19 @@ class KeptQuery:
             if isinstance(param, (int, str)) and not isinstance(param, bool) and param in by_marker:
                 slots.append((position, by_marker[param]))
         return sql, params, tuple(slots), queryset.model
+
+
+class _PreparedRawQuery(RawQuery):
+    """The kept SQL run prepared (governance.prepared_sql): it reads by key, so its plan does not depend
+    on the values, and each call skips PostgreSQL's parsing and planning as well as Django's compiling."""
+
+    def clone(self, using):
+        return _PreparedRawQuery(self.sql, using, params=self.params)
+
+    def _execute_query(self):
+        connection = connections[self.using]
+        self.cursor = prepared_sql.cursor(connection)
+        self.cursor.execute(prepared_sql.numbered(self.sql), [connection.ops.adapt_unknown_value(v) for v in self.params])
 
 
 def _flatten(values) -> tuple[list, tuple]:

@@ -7,6 +7,8 @@ from collections.abc import Iterable, Sequence
 
 from django.db import connection, models
 
+from governance import prepared_sql
+
 _templates: dict[type[models.Model], tuple[str, list[tuple[models.Field, bool]]]] = {}
 
 
@@ -66,7 +68,7 @@ def insert_rows(instances: Iterable[models.Model], *, then: tuple[str, list] | N
         parts.append(f"a{number} AS ({sql})")
         params.extend(sql_params)
     final_sql, final_params = then or ("SELECT 1", [])
-    with connection.cursor() as cursor:
-        cursor.execute(f"WITH {', '.join(parts)} {final_sql}", [*params, *final_params])
+    prepared_sql.execute(f"WITH {', '.join(parts)} {final_sql}", [*params, *final_params])
     for instance in instances:
         instance._state.adding, instance._state.db = False, connection.alias
+

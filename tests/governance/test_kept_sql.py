@@ -106,3 +106,19 @@ def test_what_cannot_be_kept_exactly_is_refused(db, build, values):
 def test_integers_beyond_64_bits_are_the_callers_to_answer(db):
     with pytest.raises(ValueError):
         KeptQuery(lambda pk: Event.objects.filter(pk=pk))(2**63)
+
+
+def test_on_postgresql_the_kept_sql_is_prepared_once_per_connection(reported):
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        pytest.skip("预备语句只在 PostgreSQL 上使用")
+    kept = KeptQuery(lambda title: Event.objects.filter(title=title).order_by("pk"))
+    awkward = "上报a' OR '1'='1 $1 %s"
+    for event in reported:
+        assert [row.pk for row in kept(event.title)] == [event.pk]
+    assert list(kept(awkward)) == []
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT statement FROM pg_prepared_statements WHERE NOT from_sql")
+        prepared = [row[0] for row in cursor.fetchall() if '"grid_event"."title" = $1' in row[0]]
+    assert len(prepared) == 1, prepared

@@ -11,7 +11,7 @@ from django.utils import timezone
 from viewflow.workflow.models import Task
 from viewflow.workflow.signals import flow_started
 
-from governance import audit, one_statement
+from governance import audit, one_statement, prepared_sql
 from governance.models import AuditEntry, OutboxMessage
 from grid import events
 from grid.event_flow import EventFlow
@@ -109,3 +109,32 @@ def test_a_repeated_report_in_one_statement_returns_the_first_and_writes_nothing
             TaskDeadline.objects.count()) == counts
     assert audit.verify_chain()[1] is None
 
+
+
+@needs_postgresql
+def test_intake_statements_are_prepared_once_and_keep_any_stored_string(county, personas, category, occurred):
+    """The two intake statements are prepared in the connection on first use and reused after; the
+    text a user typed reaches the database as it was typed, whatever SQL-like characters it holds."""
+    awkward = "O'Brien \\ $1 %s %% -- ; /* 注释 */ \"引号\" \t末尾"
+    for number in range(3):
+        event, created = events.report_event(
+            by=personas["grid_member"], region=county.micro1, category=category, title=f"{awkward} {number}",
+            description=awkward, occurred_at=occurred, idempotency_key=f"prepared-{number}", address=awkward,
+        )
+        assert created
+        stored = Event.objects.get(pk=event.pk)
+        assert (stored.title, stored.description, stored.address) == (f"{awkward} {number}", awkward, awkward)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT statement FROM pg_prepared_statements WHERE NOT from_sql")
+        prepared = [row[0] for row in cursor.fetchall()]
+    assert len([sql for sql in prepared if sql.startswith("WITH r0 AS (INSERT INTO")]) == 1, prepared
+    assert len([sql for sql in prepared if "SET writes = writes + 1" in sql]) == 1, prepared
+    assert audit.verify_chain()[1] is None
+
+
+def test_statements_are_numbered_for_the_raw_cursor():
+    assert prepared_sql.numbered("a = %s AND b LIKE 'x%%' AND c IN (%s, %s)") == \
+        "a = $1 AND b LIKE 'x%' AND c IN ($2, $3)"
+    assert prepared_sql.numbered("SELECT 1") == "SELECT 1"
+    with pytest.raises(ValueError):
+        prepared_sql.numbered("a = %d")
