@@ -14,6 +14,7 @@ Only 127.0.0.1 is ever contacted; the run stops by itself (time limit, and a tim
 
 from __future__ import annotations
 
+import collections
 import http.client
 import os
 import re
@@ -66,7 +67,7 @@ class Server:
         self.command = [
             str(Path(sys.executable).with_name("gunicorn")), "config.wsgi", "--bind", f"{HOST}:{self.port}",
             "--workers", str(workers), "--threads", str(threads), "--worker-class", "gthread",
-            "--timeout", "120", "--keep-alive", "120", "--log-level", "warning",
+            "--timeout", "120", "--keep-alive", os.environ.get("BENCH_KEEPALIVE", "120"), "--log-level", "warning",
         ]
         self.env = env
         self.process: subprocess.Popen | None = None
@@ -107,6 +108,7 @@ class Tally:
     retried_other: int = 0
     elapsed: float = 0.0
     prefix: str = field(default_factory=lambda: f"lt-{uuid.uuid4().hex[:8]}-")  # this run's idempotency keys
+    phases: int = 0  # run_clients calls so far on this tally: a later phase's keys differ from an earlier one's
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def time(self, kind: str, ms: float) -> None:
@@ -196,6 +198,8 @@ def run_clients(port: int, usernames: list[str], password: str, seconds: float, 
     burst of password hashing), then all start together and loop for `seconds`."""
     stop_at = [0.0]
     began = [0.0]
+    tally.phases += 1
+    phase = tally.phases
 
     def start_clock():  # run once, when every client is ready and before any is released
         began[0] = time.monotonic()
@@ -235,7 +239,7 @@ def run_clients(port: int, usernames: list[str], password: str, seconds: float, 
                 tally.error(f"{username}: {type(exc).__name__}: {exc}")
         while mode == "mix" and time.monotonic() < stop_at[0]:
             number += 1
-            key = f"{tally.prefix}{index}-{number}"
+            key = f"{tally.prefix}{index}-{phase}-{number}"
             form = {"csrfmiddlewaretoken": token, "idempotency_key": key, "region": region, "category": category,
                     "title": f"负载测试上报 {index}-{number}", "description": "负载测试：村口道路旁有建筑垃圾堆放。",
                     "occurred_at": time.strftime("%Y-%m-%d %H:%M"), "urgency": "normal", "source": "patrol",
@@ -276,7 +280,7 @@ def run_clients(port: int, usernames: list[str], password: str, seconds: float, 
         tally.error("set-up of the clients did not finish in time")
     for thread in threads:
         thread.join(timeout=seconds + REQUEST_TIMEOUT * 3 + 60)
-    tally.elapsed = time.monotonic() - began[0] if began[0] else 0.0
+    tally.elapsed += time.monotonic() - began[0] if began[0] else 0.0
 
 
 def check_database(tally: Tally) -> dict:
@@ -333,42 +337,69 @@ def summary(tally: Tally) -> dict:
     }
 
 
-def read_cost_log(path: Path, offset: int = 0) -> dict:
-    """The server's own accounting (RequestCostMiddleware): per view, requests, CPU ms and queries."""
+def read_cost_log(path: Path, spans: list[tuple[int, int | None]] | None = None) -> dict:
+    """The server's own accounting (RequestCostMiddleware): per view, requests, CPU ms and queries, from
+    the given byte spans of the log (start, end or None for the rest; default: all of it)."""
     rows: dict[str, list[tuple[float, int]]] = {}
     with open(path, encoding="utf-8") as log:
-        log.seek(offset)
-        for line in log:
-            parts = line.rstrip("\n").split("\t")
-            if len(parts) != 6:
-                continue
-            name, method, _status, cpu, _wall, queries = parts
-            rows.setdefault(f"{method} {name}", []).append((float(cpu), int(queries)))
+        for start, end in spans or [(0, None)]:
+            log.seek(start)
+            text = log.read() if end is None else log.read(end - start)
+            for line in text.splitlines():
+                parts = line.split("\t")
+                if len(parts) != 6:
+                    continue
+                name, method, _status, cpu, _wall, queries = parts
+                rows.setdefault(f"{method} {name}", []).append((float(cpu), int(queries)))
     return {view: {"count": len(values), "cpu ms mean": round(sum(c for c, _ in values) / len(values), 2),
                    "cpu ms median": round(harness.p([c for c, _ in values], 50), 2),
                    "queries median": harness.p([q for _, q in values], 50)}
             for view, values in sorted(rows.items())}
 
 
+def connections_per_worker(port: int) -> list[int]:
+    """How many of the clients' keep-alive connections each gunicorn worker holds, most first (from `ss`;
+    empty where it is missing). A connection stays with the worker that accepted it, and the workers
+    share the CPU evenly, so the clients of a worker holding more of them wait longer: the spread
+    moves the p95, not the throughput."""
+    try:
+        listing = subprocess.run(["ss", "-tnpH", "state", "established", "(", "sport", "=", f":{port}", ")"],
+                                 capture_output=True, text=True, timeout=10).stdout
+    except (OSError, subprocess.SubprocessError):
+        return []
+    return sorted(collections.Counter(re.findall(r"pid=(\d+)", listing)).values(), reverse=True)
+
+
 def throughput_test(database_url: str, usernames: list[str], password: str, seconds: float, ceiling_seconds: float,
                     *, target_port: int | None = None, tls: bool = False, cost_log: Path | None = None,
                     workers: int = int(os.environ.get("BENCH_WORKERS", "3")),
-                    threads: int = int(os.environ.get("BENCH_THREADS", "4"))) -> dict:
-    """The real mix for `seconds`, then the trivial signed-in page (the ceiling) for `ceiling_seconds`,
-    by the same clients against the same server: our own gunicorn on a free port (with the cost log
-    on), or an already running deployment (`target_port`, e.g. nginx; its cost log given)."""
+                    threads: int = int(os.environ.get("BENCH_THREADS", "4")),
+                    rounds: int = int(os.environ.get("BENCH_ROUNDS", "3"))) -> dict:
+    """The real mix for `seconds` and the trivial signed-in page (the ceiling) for `ceiling_seconds`, by
+    the same clients against the same server: our own gunicorn on a free port (with the cost log on),
+    or an already running deployment (`target_port`, e.g. nginx; its cost log given). In `rounds`
+    alternations (a third of each, mix first), so that both are measured over the same stretch of time
+    on a host whose speed drifts over minutes; `rounds=1` is one mix, then one ceiling."""
     mix, ceiling = Tally(), Tally()
     ceiling.prefix = mix.prefix
+    spread: list[int] = []
+
+    def size(log: Path | None) -> int:
+        return log.stat().st_size if log and log.exists() else 0
 
     def drive(port: int, log: Path | None) -> tuple[dict, dict]:
-        offset = log.stat().st_size if log and log.exists() else 0
         signed_in: dict = {}
-        run_clients(port, usernames, password, seconds, mix, tls=tls, mode="mix", signed_in=signed_in)
-        middle = log.stat().st_size if log and log.exists() else 0
-        run_clients(port, usernames, password, ceiling_seconds, ceiling, tls=tls, mode="ceiling", signed_in=signed_in)
+        spans: dict[str, list[tuple[int, int]]] = {"mix": [], "ceiling": []}
+        for _round in range(rounds):
+            for mode, tally, length in (("mix", mix, seconds / rounds), ("ceiling", ceiling, ceiling_seconds / rounds)):
+                start = size(log)
+                if mode == "mix" and target_port is None and not spread:  # how the connections fell across workers
+                    threading.Timer(length / 2, lambda: spread.extend(connections_per_worker(port))).start()
+                run_clients(port, usernames, password, length, tally, tls=tls, mode=mode, signed_in=signed_in)
+                spans[mode].append((start, size(log)))
         if not log or not log.exists():
             return {}, {}
-        return read_cost_log(log, offset), read_cost_log(log, middle)
+        return read_cost_log(log, spans["mix"]), read_cost_log(log, spans["ceiling"])
 
     if target_port is None:
         log = ROOT / "var" / "bench" / f"cost-{os.getpid()}.log"
@@ -378,7 +409,7 @@ def throughput_test(database_url: str, usernames: list[str], password: str, seco
     else:
         mix_cost, ceiling_cost = drive(target_port, cost_log)
     result = {"clients": len(usernames), "mix": summary(mix), "ceiling": summary(ceiling),
-              "mix cost": mix_cost, "ceiling cost": ceiling_cost,
+              "mix cost": mix_cost, "ceiling cost": ceiling_cost, "connections per worker": spread,
               "retries answered with the same event": mix.retried_same,
               "retries answered with another event": mix.retried_other,
               "database": check_database(mix)}
