@@ -107,7 +107,7 @@ def spread_note(spread: list[int] | None) -> str:
     if not spread:
         return ""
     return (f"组合进行到一半时各 gunicorn 进程持有的客户端连接：{' / '.join(map(str, spread))}"
-            "（连接留在接受它的进程里，持有多的进程的客户端等得久）")
+            "（第一轮；连接留在接受它的进程里，持有多的进程的客户端等得久）")
 
 
 def report(result: dict, label: str, database: str) -> None:

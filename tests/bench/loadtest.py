@@ -360,8 +360,8 @@ def read_cost_log(path: Path, spans: list[tuple[int, int | None]] | None = None)
 def connections_per_worker(port: int) -> list[int]:
     """How many of the clients' keep-alive connections each gunicorn worker holds, most first (from `ss`;
     empty where it is missing). A connection stays with the worker that accepted it, and the workers
-    share the CPU evenly, so the clients of a worker holding more of them wait longer: the spread
-    moves the p95, not the throughput."""
+    share the CPU, so the clients of a worker holding more of them wait longer: the spread moves the
+    p95."""
     try:
         listing = subprocess.run(["ss", "-tnpH", "state", "established", "(", "sport", "=", f":{port}", ")"],
                                  capture_output=True, text=True, timeout=10).stdout
