@@ -449,7 +449,7 @@ INSTALLED_APPS += ["django_otp.plugins.otp_static"]
 if DATABASES["default"]["ENGINE"] != "django.db.backends.sqlite3":
     DATABASES["default"]["CONN_MAX_AGE"] = env.int("DB_CONN_MAX_AGE", default=300)
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
-    # Prepared statements only where asked for (governance.one_statement.execute): statements whose
+    # Prepared statements only where asked for (governance.prepared_sql): statements whose
     # plan cannot depend on their values. psycopg never prepares the others (its threshold is out of
     # reach, and Django's client-side binding cursor cannot prepare). DB_PREPARED_STATEMENTS=0: none
     # at all, e.g. behind a connection pooler in transaction mode that does not track them.

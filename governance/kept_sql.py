@@ -16,8 +16,9 @@ that compiles differently by value, such as `=None` or an empty `in`, cannot be 
 is kept per database alias and per shape of the values (the length of each list), the `MAX_SHAPES`
 compiled last.
 
-Rows come from `raw()` (on PostgreSQL run prepared, governance.prepared_sql): model fields are converted as usual, annotated columns come as the database
-gives them (an `Exists` is a bool on PostgreSQL, 0 or 1 on SQLite).
+Rows come from `raw()` (on PostgreSQL run prepared, governance.prepared_sql): model fields are
+converted as usual, annotated columns come as the database gives them (an `Exists` is a bool on
+PostgreSQL, 0 or 1 on SQLite).
 """
 
 from __future__ import annotations

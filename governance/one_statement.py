@@ -71,4 +71,3 @@ def insert_rows(instances: Iterable[models.Model], *, then: tuple[str, list] | N
     prepared_sql.execute(f"WITH {', '.join(parts)} {final_sql}", [*params, *final_params])
     for instance in instances:
         instance._state.adding, instance._state.db = False, connection.alias
-

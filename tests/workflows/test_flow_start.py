@@ -110,7 +110,6 @@ def test_a_repeated_report_in_one_statement_returns_the_first_and_writes_nothing
     assert audit.verify_chain()[1] is None
 
 
-
 @needs_postgresql
 def test_intake_statements_are_prepared_once_and_keep_any_stored_string(county, personas, category, occurred):
     """The two intake statements are prepared in the connection on first use and reused after; the
