@@ -92,8 +92,10 @@ def take_head_drawing_ids(models_in_order) -> tuple[str, list[int]]:
     row = prepared_sql.execute(f"UPDATE {table} SET writes = writes + 1 WHERE id = 1 RETURNING last_hash, {calls}", names)
     if row is not None:
         return row[0] or GENESIS_HASH, list(row[1:])
-    previous = _take_head(1)  # the chain's first entry: the head row is created
-    return previous, list(prepared_sql.execute(f"SELECT {calls}", names))
+    previous = _take_head(1)  # the chain's first entry: the head row is created (once: not worth preparing)
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT {calls}", names)
+        return previous, list(cursor.fetchone())
 
 
 def head_move(entry: AuditEntry) -> tuple[str, list]:
