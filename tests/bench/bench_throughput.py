@@ -110,6 +110,21 @@ def spread_note(spread: list[int] | None) -> str:
             "（第一轮；连接留在接受它的进程里，持有多的进程的客户端等得久）")
 
 
+MACHINE_PROGRAMS = {"gunicorn": "gunicorn", "PostgreSQL": "PostgreSQL", "Redis": "Redis", "nginx": "nginx",
+                    "Celery": "Celery", "clients": "客户端", "other": "其他"}
+
+
+def machine_figure(f, title: str, machine: dict) -> dict | None:
+    """The whole machine's CPU per request of one kind of phase, by program (from /proc): where the two
+    cores went, the database's share included, which the server's own accounting does not see."""
+    used = {name: machine[key]["ms per request"] for key, name in MACHINE_PROGRAMS.items() if key in machine}
+    if not used:
+        return None
+    idle = machine.get("idle", {}).get("cores")
+    split = "，".join(f"{name} {ms} ms" for name, ms in used.items())
+    return f(title, round(sum(used.values()), 2), "ms", note=f"{split}；空闲 {idle} 核" if idle is not None else split)
+
+
 def report(result: dict, label: str, database: str) -> None:
     f = harness.figure
     mix, ceiling, db = result["mix"], result["ceiling"], result["database"]
@@ -141,6 +156,9 @@ def report(result: dict, label: str, database: str) -> None:
     for kind, values in mix["by kind"].items():
         figures.append(f(f"并发{where}：{kind} p95", values["p95 ms"], "ms",
                          note=f"{values['count']} 次，中位数 {values['median ms']} ms"))
+    for title, phase in ((f"整机 CPU 每请求{where}：混合页面", mix), (f"整机 CPU 每请求{where}：空白登录页", ceiling)):
+        if figure := machine_figure(f, title, phase.get("machine cpu", {})):
+            figures.append(figure)
     ping_cost = {**result["mix cost"], **result["ceiling cost"]}.get(f"GET {CEILING_VIEW}")
     for view, cost in {**result["mix cost"], **result["ceiling cost"]}.items():
         figures.append(f(f"每请求 CPU（服务器自计）{where}：{view}", cost["cpu ms median"], "ms",

@@ -109,6 +109,7 @@ class Tally:
     elapsed: float = 0.0
     prefix: str = field(default_factory=lambda: f"lt-{uuid.uuid4().hex[:8]}-")  # this run's idempotency keys
     phases: int = 0  # run_clients calls so far on this tally: a later phase's keys differ from an earlier one's
+    machine: collections.Counter = field(default_factory=collections.Counter)  # CPU s by program, timed phases
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def time(self, kind: str, ms: float) -> None:
@@ -192,16 +193,68 @@ class Client:
 CEILING_PATH = "/accounts/ping/"
 
 
+PROGRAMS = ("gunicorn", "PostgreSQL", "Redis", "nginx", "Celery", "clients", "other", "idle")
+
+
+def _program(pid: int, name: str, command: str) -> str:
+    if pid == os.getpid():
+        return "clients"  # this process: the clients are its threads
+    if "gunicorn" in command:
+        return "gunicorn"
+    if "celery" in command:
+        return "Celery"
+    return {"postgres": "PostgreSQL", "redis-server": "Redis", "nginx": "nginx"}.get(name, "other")
+
+
+def machine_cpu() -> tuple[dict[int, tuple[str, float]], float]:
+    """Every process's CPU seconds so far (user + system) with the program it belongs to, and the
+    machine's idle seconds (all cores), from /proc; empty where there is no /proc."""
+    ticks = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+    processes: dict[int, tuple[str, float]] = {}
+    try:
+        pids = [int(entry) for entry in os.listdir("/proc") if entry.isdigit()]
+        with open("/proc/stat") as stat:
+            fields = stat.readline().split()[1:]
+        idle = (int(fields[3]) + int(fields[4])) / ticks  # idle + iowait
+    except (OSError, IndexError, ValueError):
+        return {}, 0.0
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/stat") as stat:
+                text = stat.read()
+            with open(f"/proc/{pid}/cmdline", "rb") as cmdline:
+                command = cmdline.read().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:  # ended meanwhile
+            continue
+        name, rest = text[text.index("(") + 1:text.rindex(")")], text[text.rindex(")") + 2:].split()
+        processes[pid] = (_program(pid, name, command), (int(rest[11]) + int(rest[12])) / ticks)
+    return processes, idle
+
+
+def machine_cpu_used(before: tuple[dict, float], after: tuple[dict, float]) -> collections.Counter:
+    """CPU seconds each program used between two machine_cpu() readings, and the idle seconds. A process
+    started meanwhile counts whole; one that ended meanwhile is missing (its last part is lost)."""
+    used: collections.Counter = collections.Counter()
+    for pid, (program, seconds) in after[0].items():
+        earlier = before[0].get(pid)
+        used[program] += seconds - (earlier[1] if earlier and earlier[0] == program else 0.0)
+    if after[0]:
+        used["idle"] += after[1] - before[1]
+    return used
+
+
 def run_clients(port: int, usernames: list[str], password: str, seconds: float, tally: Tally, *,
                 tls: bool = False, mode: str = "mix", signed_in: dict | None = None) -> None:
     """Every client signs in and opens the report form first (not timed: 50 sign-ins at once are a
     burst of password hashing), then all start together and loop for `seconds`."""
     stop_at = [0.0]
     began = [0.0]
+    cpu_at_start: list[tuple[dict, float]] = []
     tally.phases += 1
     phase = tally.phases
 
     def start_clock():  # run once, when every client is ready and before any is released
+        cpu_at_start.append(machine_cpu())  # after the sign-ins, which are not part of the phase
         began[0] = time.monotonic()
         stop_at[0] = began[0] + seconds
 
@@ -281,6 +334,8 @@ def run_clients(port: int, usernames: list[str], password: str, seconds: float, 
     for thread in threads:
         thread.join(timeout=seconds + REQUEST_TIMEOUT * 3 + 60)
     tally.elapsed += time.monotonic() - began[0] if began[0] else 0.0
+    if cpu_at_start:
+        tally.machine.update(machine_cpu_used(cpu_at_start[0], machine_cpu()))
 
 
 def check_database(tally: Tally) -> dict:
@@ -334,6 +389,9 @@ def summary(tally: Tally) -> dict:
         "by kind": {kind: {"count": len(v), "median ms": round(harness.p(v, 50), 1), "p95 ms": round(harness.p(v, 95), 1)}
                     for kind, v in sorted(tally.latencies.items())},
         "errors": len(tally.errors), "first errors": tally.errors[:10],
+        "machine cpu": {program: {"cores": round(tally.machine[program] / elapsed, 2),
+                                  "ms per request": round(tally.machine[program] * 1000 / requests, 2)}
+                        for program in PROGRAMS if program in tally.machine} if elapsed and requests else {},
     }
 
 
