@@ -9,8 +9,9 @@ ceiling of this machine with our middleware. The two alternate in three rounds (
 then about 7 s of the ceiling, three times), so both are measured over the same stretch of time:
 these hosts' speed drifts over minutes (BENCH_ROUNDS=1: the whole mix, then the whole ceiling).
 Reported: both throughputs, the mix's as a fraction of the ceiling, p95 per kind, errors, lost or
-doubled reports, and from the server's own accounting (REQUEST_COST_LOG) the CPU milliseconds and
-queries of each page.
+doubled reports, from the server's own accounting (REQUEST_COST_LOG) the CPU milliseconds and
+queries of each page, and the whole machine's CPU per request of each phase by program (gunicorn,
+PostgreSQL, Redis, the clients: from /proc, where the database's share shows).
 
 Through a running deployment (deploy/, nginx on loopback) instead of our own gunicorn:
 
