@@ -206,11 +206,12 @@ def _program(pid: int, name: str, command: str) -> str:
     return {"postgres": "PostgreSQL", "redis-server": "Redis", "nginx": "nginx"}.get(name, "other")
 
 
-def machine_cpu() -> tuple[dict[int, tuple[str, float]], float]:
-    """Every process's CPU seconds so far (user + system) with the program it belongs to, and the
-    machine's idle seconds (all cores), from /proc; empty where there is no /proc."""
+def machine_cpu() -> tuple[dict[tuple[int, int], tuple[str, float]], float]:
+    """Every process's CPU seconds so far (user + system) with the program it belongs to, keyed by its
+    pid and start time (a pid can be used again), and the machine's idle seconds (all cores), from
+    /proc; empty where there is no /proc."""
     ticks = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
-    processes: dict[int, tuple[str, float]] = {}
+    processes: dict[tuple[int, int], tuple[str, float]] = {}
     try:
         pids = [int(entry) for entry in os.listdir("/proc") if entry.isdigit()]
         with open("/proc/stat") as stat:
@@ -227,7 +228,7 @@ def machine_cpu() -> tuple[dict[int, tuple[str, float]], float]:
         except OSError:  # ended meanwhile
             continue
         name, rest = text[text.index("(") + 1:text.rindex(")")], text[text.rindex(")") + 2:].split()
-        processes[pid] = (_program(pid, name, command), (int(rest[11]) + int(rest[12])) / ticks)
+        processes[pid, int(rest[19])] = (_program(pid, name, command), (int(rest[11]) + int(rest[12])) / ticks)
     return processes, idle
 
 
@@ -235,9 +236,9 @@ def machine_cpu_used(before: tuple[dict, float], after: tuple[dict, float]) -> c
     """CPU seconds each program used between two machine_cpu() readings, and the idle seconds. A process
     started meanwhile counts whole; one that ended meanwhile is missing (its last part is lost)."""
     used: collections.Counter = collections.Counter()
-    for pid, (program, seconds) in after[0].items():
-        earlier = before[0].get(pid)
-        used[program] += seconds - (earlier[1] if earlier and earlier[0] == program else 0.0)
+    for process, (program, seconds) in after[0].items():
+        earlier = before[0].get(process)
+        used[program] += seconds - (earlier[1] if earlier else 0.0)
     if after[0]:
         used["idle"] += after[1] - before[1]
     return used
