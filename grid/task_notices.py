@@ -35,7 +35,7 @@ def notify_task_holders(task_id: int) -> int:
         pk=task.process.artifact_object_id).first()
     if event is None or not event.is_open:
         return 0
-    holding, _ = recipients_of_task(task, event, Holders())
+    holding, _ = recipients_of_task(task, event, Holders(narrow=True), with_above=False)
     node_name = getattr(task.flow_task, "name", "")
     step = step_name(STEPS_BY_NODE.get(node_name, ""), event.handling_region.tier.key, policy_of(event)) or "办理"
     deadline = getattr(task, "deadline", None)

@@ -80,3 +80,45 @@ def test_a_holder_with_an_address_gets_the_task_notice_by_email(county, personas
         report(personas, county, category)
     assert [message.to for message in mailoutbox] == [["leader@example.gov.cn"]]
     assert "待网格处置" in mailoutbox[0].subject
+
+
+def _open_task(event):
+    from viewflow.workflow.models import Task
+
+    return Task.objects.filter(process__artifact_object_id=event.pk, finished__isnull=True).exclude(
+        flow_task_type="START").latest("id")
+
+
+def test_a_notice_reads_the_holders_of_its_own_regions_and_finds_whom_a_scan_finds(
+    county, personas, category, django_capture_on_commit_callbacks
+):
+    """A notice reads only the posts at the event's regions (a scan reads every holder at once): at each
+    step the same holders, and the same people above them, either way."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from grid.task_holders import Holders, recipients_of_task
+
+    def compare(event):
+        event.refresh_from_db()
+        task = _open_task(event)
+        whole = recipients_of_task(task, event, Holders())
+        with CaptureQueriesContext(connection) as queries:
+            narrow = recipients_of_task(task, event, Holders(narrow=True))
+        assert narrow == whole and narrow[0]
+        post_reads = [q["sql"] for q in queries.captured_queries if 'FROM "grid_post"' in q["sql"]]
+        assert post_reads and all('"grid_region"."path" IN' in sql for sql in post_reads)
+        assert recipients_of_task(task, event, Holders(narrow=True), with_above=False) == (whole[0], [])
+        return whole
+
+    event = report(personas, county, category)
+    holding, above = compare(event)  # the grid's step: its leader, the village above
+    assert holding == [personas["grid_leader"].pk] and personas["village_cadre"].pk in above
+    events.handle_event(event, by=personas["grid_leader"], decision="escalate", reason="网格无法处理")
+    holding, _ = compare(event)  # the village's step
+    assert personas["village_cadre"].pk in holding and personas["grid_leader"].pk not in holding
+    event.refresh_from_db()
+    events.handle_event(event, by=personas["village_cadre"], decision="resolve", result="已拆除",
+                        files=[photo("proof.png", size=(8, 8), colour="red", image_format="PNG")])
+    holding, _ = compare(event)  # verification: the reporter
+    assert holding == [personas["grid_member"].pk]
