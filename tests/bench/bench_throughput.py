@@ -111,14 +111,14 @@ def spread_note(spread: list[int] | None) -> str:
             "（第一轮；连接留在接受它的进程里，持有多的进程的客户端等得久）")
 
 
-MACHINE_PROGRAMS = {"gunicorn": "gunicorn", "PostgreSQL": "PostgreSQL", "Redis": "Redis", "nginx": "nginx",
-                    "Celery": "Celery", "clients": "客户端", "other": "其他"}
+PROGRAM_LABELS = {"clients": "客户端", "other": "其他"}  # the rest of loadtest.PROGRAMS print as named
 
 
 def machine_figure(f, title: str, machine: dict) -> dict | None:
     """The whole machine's CPU per request of one kind of phase, by program (from /proc): where the two
     cores went, the database's share included, which the server's own accounting does not see."""
-    used = {name: machine[key]["ms per request"] for key, name in MACHINE_PROGRAMS.items() if key in machine}
+    used = {PROGRAM_LABELS.get(key, key): machine[key]["ms per request"]
+            for key in loadtest.PROGRAMS if key != "idle" and key in machine}
     if not used:
         return None
     idle = machine.get("idle", {}).get("cores")
