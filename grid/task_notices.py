@@ -12,9 +12,11 @@ from viewflow.workflow.models import Task
 from governance.models import Notification
 from governance.notifications import notify
 
+from . import access_cache
 from .flow_policy import policy_of, step_name
 from .message_channels import Relay
 from .models import Event
+from .region_memo import regions_by_id
 from .task_holders import Holders, recipients_of_task
 
 STEPS_BY_NODE = {"handle": "handle", "department_handle": "department", "verify": "verify"}
@@ -31,10 +33,13 @@ def notify_task_holders(task_id: int) -> int:
     task = Task.objects.select_related("process", "deadline").filter(pk=task_id).first()
     if task is None or task.finished is not None:
         return 0
-    event = Event.objects.select_related("handling_region__tier", "region", "department").filter(
-        pk=task.process.artifact_object_id).first()
+    # The event's own row; its regions kept by the process (grid.region_memo) when this runs under an
+    # access version (the queued task does: notify_task_holders_task).
+    event = Event.objects.filter(pk=task.process.artifact_object_id).first()
     if event is None or not event.is_open:
         return 0
+    regions = regions_by_id({event.region_id, event.handling_region_id})
+    event.region, event.handling_region = regions[event.region_id], regions[event.handling_region_id]
     holding, _ = recipients_of_task(task, event, Holders(narrow=True), with_above=False)
     node_name = getattr(task.flow_task, "name", "")
     step = step_name(STEPS_BY_NODE.get(node_name, ""), event.handling_region.tier.key, policy_of(event)) or "办理"
@@ -75,4 +80,5 @@ def notify_task_holders_task(task_id: int) -> int:
     Nobody reads the results of this and the supervision batches: without ignore_result, every publish
     also subscribes to the result's channel in Redis (~0.4 ms of a ~1 ms publish, measured). Idempotent
     (dedupe key per task and user), so the outbox relay may send several in one message."""
-    return notify_task_holders(task_id)
+    with access_cache.under_stored_version():
+        return notify_task_holders(task_id)

@@ -231,6 +231,45 @@ def test_a_department_case_goes_to_the_department_robot(county, personas, gatewa
     assert directory.robot_for(Event(handling_region=county.henan)) is None  # 赵村镇 has no robot
 
 
+def test_a_queued_notice_reads_robots_and_regions_once_per_process_until_one_changes(
+        overdue_event, robot, gateway, county, personas):
+    """The worker keeps the group robots and the regions under the access version, as pages keep the
+    regions: a notice run again reads neither, and a robot's new address or a region's new name reaches
+    the very next notice."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+    from viewflow.workflow.models import Task
+
+    from governance.models import Notification
+    from grid import services
+    from grid.task_notices import notify_task_holders_task
+
+    task = Task.objects.filter(finished__isnull=True).exclude(flow_task_type="START").latest("id")
+
+    def notice_again() -> tuple[list[str], Notification, ChannelMessage]:
+        Notification.objects.filter(kind=Notification.Kind.TASK).delete()  # (each is sent once per task)
+        ChannelMessage.objects.all().delete()
+        with CaptureQueriesContext(connection) as queries:
+            assert notify_task_holders_task(task.pk) == 1
+        return ([query["sql"] for query in queries.captured_queries], Notification.objects.get(kind=Notification.Kind.TASK),
+                ChannelMessage.objects.get(channel=ChannelMessage.Channel.ROBOT))
+
+    notice_again()  # this process reads and keeps them
+    statements, notice, message = notice_again()
+    assert not [sql for sql in statements if 'FROM "grid_region"' in sql or 'FROM "grid_grouprobot"' in sql]
+    assert notice.body.startswith("某县太平镇楼星村第1网格：网格处置")
+    assert message.target.endswith("key=secret-key")
+
+    robot.webhook_url = f"{gateway.url}/cgi-bin/webhook/send?key=new-key"
+    robot.save()
+    _, notice, message = notice_again()
+    assert message.target.endswith("key=new-key")
+
+    services.update_region(county.grid1, by=personas["county_office"], name="幸福网格")
+    _, notice, message = notice_again()
+    assert notice.body.startswith("某县太平镇楼星村幸福网格：网格处置")
+
+
 def test_phone_numbers_are_masked():
     from governance.models import mask_phone
 
