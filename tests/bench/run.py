@@ -4,7 +4,8 @@ Refuses to run without a PostgreSQL DATABASE_URL and a REDIS_URL (the figures ar
 production set-up; SQLite would measure something else). Each benchmark creates and drops its own
 database on DATABASE_URL's server (the database named in the URL is only used to connect). The
 figures of the run go to bench/results.json (replaced at the start of a full run) and, as a table,
-to bench/results.md and the terminal.
+to the top of bench/results.md and to the terminal; the dated records below the table in results.md
+(each under a "### " heading, written by hand after a run) are kept.
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres REDIS_URL=redis://127.0.0.1:6379/14 make bench
     .venv/bin/python tests/bench/run.py --table     # print the table of the last run only
@@ -102,6 +103,20 @@ def table(data: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
+RECORDS_HEADING = "### "  # each dated record below the table starts with such a line
+
+
+def write_table(text: str, path: Path = TABLE) -> None:
+    """Put the run's table at the top of `path`, keeping the dated records that follow the old table."""
+    records = ""
+    if path.exists():
+        old = path.read_text(encoding="utf-8")
+        at = 0 if old.startswith(RECORDS_HEADING) else old.find("\n" + RECORDS_HEADING)
+        if at >= 0:
+            records = old[at:].lstrip("\n")
+    path.write_text(text + ("\n\n" + records if records else ""), encoding="utf-8")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--table", action="store_true", help="print the table of bench/results.json and stop")
@@ -126,7 +141,7 @@ def main() -> None:
                            cwd=ROOT)
     data = json.loads(RESULTS.read_text(encoding="utf-8"))
     text = table(data)
-    TABLE.write_text(text, encoding="utf-8")
+    write_table(text)
     print()
     print(text)
     print(f"written: {RESULTS.relative_to(ROOT)}, {TABLE.relative_to(ROOT)}")
