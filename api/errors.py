@@ -5,10 +5,13 @@ from __future__ import annotations
 
 import logging
 import math
+import sys
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.http import Http404, JsonResponse
+from django.db import InterfaceError, OperationalError
+from django.http import Http404, HttpResponse, JsonResponse
+from django.template import loader
 from django.views import defaults
 from rest_framework import exceptions, status
 from rest_framework.response import Response
@@ -96,9 +99,29 @@ def page_not_found(request, exception=None):
     return defaults.page_not_found(request, exception)
 
 
+DATABASE_UNAVAILABLE = "系统暂时无法访问数据库（可能正在重启或维护），请稍后重试。"
+DATABASE_RETRY_SECONDS = 10
+HEALTH_PATH = "/healthz"
+
+
 def server_error(request):
     """The site's 500 handler (DEBUG off): an error outside a view's own handling (a middleware) on an
-    API address still answers in the API's shape."""
+    API address still answers in the API's shape.
+
+    A database that cannot be reached (down, restarting, refusing connections; raised wherever the
+    request met it, a middleware included) is not a fault of the page: 503 with Retry-After, a page
+    that needs no database, and for /healthz its own "degraded" answer. Django has logged the error
+    before calling this (it is still being handled: sys.exc_info)."""
+    if isinstance(sys.exc_info()[1], OperationalError | InterfaceError):
+        if request.path == HEALTH_PATH:
+            response = JsonResponse({"status": "degraded"}, status=503)
+        elif request.path.startswith(API_PATH_PREFIXES):
+            response = _error(503, DATABASE_UNAVAILABLE)
+        else:
+            response = HttpResponse(loader.render_to_string("503.html"), status=503)
+        response["Retry-After"] = str(DATABASE_RETRY_SECONDS)
+        response["Cache-Control"] = "no-store"
+        return response
     if request.path.startswith(API_PATH_PREFIXES):
         return _error(500, UNEXPECTED)
     return defaults.server_error(request)

@@ -7,6 +7,7 @@ from django.utils.safestring import mark_safe
 
 from governance import links
 from governance.notifications import unread_count
+from governance.site import SitePageMixin
 from governance.templatetags.zh_format import zh_count
 
 register = template.Library()
@@ -20,6 +21,13 @@ def app_menu_links(app, request):
         return []
     current = app.current_link_url(request)
     return [(*link, link[2] == current) for link in app.menu_links(request.user)]
+
+
+@register.simple_tag
+def frame_site():
+    """The site (its title and colours) for a page rendered outside its URLs and views: the error
+    pages, which Django renders for addresses that match nothing, or without a request at all."""
+    return SitePageMixin.site
 
 
 @register.simple_tag
