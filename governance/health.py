@@ -115,8 +115,15 @@ def check_celery_worker() -> CheckResult:
     )
 
 
+# A failing worker answer is kept only this long (at most): after a routine restart of the worker or
+# of Redis the probe says "ok" again within seconds, not after the whole period, and a probe polled
+# during an outage still pings (and waits WORKER_PING_TIMEOUT) at most this often.
+FAILING_PING_SECONDS = 5
+
+
 def cached_check_celery_worker() -> CheckResult:
-    """The worker check, answered from the cache for HEALTHZ_WORKER_PING_SECONDS after a real ping."""
+    """The worker check, answered from the cache for HEALTHZ_WORKER_PING_SECONDS after a real ping
+    (FAILING_PING_SECONDS when the ping failed)."""
     seconds = settings.HEALTHZ_WORKER_PING_SECONDS
     if seconds > 0:
         stored = cache.get(WORKER_PING_CACHE_KEY)
@@ -127,7 +134,7 @@ def cached_check_celery_worker() -> CheckResult:
                 pass
     result = check_celery_worker()
     if seconds > 0 and result.configured:
-        cache.set(WORKER_PING_CACHE_KEY, asdict(result), seconds)
+        cache.set(WORKER_PING_CACHE_KEY, asdict(result), seconds if result.ok else min(seconds, FAILING_PING_SECONDS))
     return result
 
 

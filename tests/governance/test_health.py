@@ -227,6 +227,25 @@ def test_frequent_probes_ping_the_workers_once_per_cache_period(client, db, depl
     assert len(deployed) == 3
 
 
+def test_a_failing_worker_answer_is_kept_only_seconds(client, db, deployed, monkeypatch, settings):
+    """After a worker (or Redis) restart the probe is back to ok within seconds, not the whole period."""
+    import time
+
+    down = health.CheckResult("Celery worker", ok=False, configured=True, detail="1.5 秒内没有 worker 应答，任务将积压")
+    answers = [down, WORKER_UP]
+    monkeypatch.setattr(health, "check_celery_worker", lambda: deployed.append(1) or answers.pop(0))
+    real_time, later = time.time, [0.0]
+    monkeypatch.setattr(time, "time", lambda: real_time() + later[0])  # the cache's clock
+    assert client.get("/healthz").status_code == 503
+    assert client.get("/healthz").status_code == 503  # kept
+    later[0] = health.FAILING_PING_SECONDS + 1
+    assert client.get("/healthz").status_code == 200  # asked again: the worker is back
+    later[0] += health.FAILING_PING_SECONDS + 1
+    assert client.get("/healthz").status_code == 200
+    assert len(deployed) == 2  # an ok answer is kept the whole period
+    assert settings.HEALTHZ_WORKER_PING_SECONDS > 2 * (health.FAILING_PING_SECONDS + 1)
+
+
 def test_the_operator_command_always_pings_afresh(db, deployed, capsys):
     call_command("healthcheck")
     call_command("healthcheck")
