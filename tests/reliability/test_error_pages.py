@@ -1,6 +1,8 @@
-"""While the database cannot be reached (PostgreSQL restarting or down) every address answers 503
-with Retry-After, on a page that needs no database (pages) or in its own shape (API, /healthz), not a
-500 page; once the database is back the same session goes on. Error pages carry the site's name."""
+"""What a user sees when something goes wrong. While the database cannot be reached (PostgreSQL
+restarting or down) every address answers 503 with Retry-After, on a page that needs no database
+(pages) or in its own shape (API, /healthz), not a 500 page; once it is back the same session goes on.
+Every error page (400, 404, 403 for a stale form, 500, 503) carries the site's name and says in Chinese
+what to do."""
 
 from __future__ import annotations
 
@@ -86,3 +88,13 @@ def test_an_address_that_matches_nothing_has_the_sites_404_page(member):
     assert response.status_code == 404
     assert "<title>404 页面不存在 - 基层治理工作平台</title>" in page and "--mdc-theme-primary: #b71c1c" in page
     assert "Django Material" not in page
+
+
+def test_a_form_sent_with_a_stale_token_gets_a_page_that_says_what_to_do(personas):
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(personas["grid_member"])
+    response = client.post("/grid/events/new/", {"title": "违建"})
+    page = response.content.decode()
+    assert response.status_code == 403
+    assert "<title>403 页面已过期 - 基层治理工作平台</title>" in page and "刷新后重新提交" in page
+    assert "DEBUG" not in page and "Forbidden" not in page
