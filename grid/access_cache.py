@@ -9,8 +9,8 @@ where the backends and `grid.access.region_grants` look first.
 
 A snapshot is used only while all of these hold (otherwise it is computed again):
 - the access version is the one it was made under: any change to posts, roles' permissions, groups,
-  users' permissions, guardian grants, regions (tiers, event categories, departments, group robots) or a
-  registered fact's models moves the version, at once and again after the commit (a request that read the old
+  users' permissions, guardian grants, regions (tiers, event categories, departments) or a registered
+  fact's models moves the version, at once and again after the commit (a request that read the old
   rows in between is not kept);
 - it was made today (posts start and end by date, without any write);
 - the user's superuser and active flags, name and joining time are the same (read with the user row);
@@ -43,7 +43,7 @@ from guardian.models import GroupObjectPermission, UserObjectPermission
 from governance import notifications
 
 from .access import _CACHE_ATTR, EXPLICIT_ATTR, read_small_subtrees, region_grants
-from .models import Department, EventCategory, GroupRobot, Post, Region, Role, Tier
+from .models import Department, EventCategory, Post, Region, Role, Tier
 
 logger = logging.getLogger(__name__)
 
@@ -79,9 +79,9 @@ def request_version():
 @contextmanager
 def under_stored_version() -> Iterator[None]:
     """Background work (a queued notice) runs under the access version stored now, as a request does:
-    what processes keep under that version (grid.region_memo, the group robots) serves it, and a change
-    committed before it started has already moved the version. Without the cache (turned off, Redis
-    unreachable, no version yet) nothing kept is used and everything is read from the database."""
+    what processes keep under that version (grid.region_memo) serves it, and a change committed before
+    it started has already moved the version. Without the cache (turned off, Redis unreachable, no
+    version yet) nothing kept is used and everything is read from the database."""
     version = None
     if seconds() > 0:
         try:
@@ -169,9 +169,9 @@ def watch(model: type) -> None:
 
 def connect_signals() -> None:
     # Categories and tiers: the kept filter bars of the lists offer them; departments: the home page's
-    # kept list of the user's posts names them; group robots: processes keep them (grid.message_channels).
+    # kept list of the user's posts names them.
     for model in (Post, Region, Role, Group, UserObjectPermission, GroupObjectPermission, EventCategory, Tier,
-                  Department, GroupRobot):
+                  Department):
         watch(model)
     user_model = get_user_model()
     for through in (Role.permissions.through, Group.permissions.through, user_model.groups.through,

@@ -5,47 +5,35 @@ Design notes: docs/architecture/workflows.md."""
 
 from __future__ import annotations
 
-import threading
 from dataclasses import dataclass, field
 
 from django.conf import settings
 
 from governance import channels
 from governance.models import ChannelMessage
+from governance.process_cache import ProcessCache
 
-from . import access_cache
 from .models import Event, GroupRobot
 
-# The enabled robots as last read, with the access version they were read under: a robot's (or a
-# region's) save moves that version (grid.access_cache), so a process reads them again after a change.
-_kept_lock = threading.Lock()
-_kept_robots: tuple[object, list[GroupRobot]] = (None, [])
+
+def _read_enabled_robots() -> list[GroupRobot]:
+    return list(GroupRobot.objects.filter(enabled=True).select_related("region"))
 
 
-def enabled_robots() -> list[GroupRobot]:
-    """The enabled group robots with their regions (a handful of rows; not to be changed by callers):
-    kept by the process under the current access version, read each time outside one."""
-    global _kept_robots
-    version = access_cache.request_version()
-    kept_version, kept = _kept_robots
-    if version is not None and kept_version == version:
-        return kept
-    robots = list(GroupRobot.objects.filter(enabled=True).select_related("region"))
-    if version is not None:
-        with _kept_lock:
-            _kept_robots = (version, robots)
-    return robots
+# The enabled group robots with their regions (a handful of rows, not to be changed by callers), kept
+# by each process like the other small tables (governance.process_cache).
+robot_cache = ProcessCache(_read_enabled_robots, seconds_setting="GROUP_ROBOT_CACHE_SECONDS", models=[GroupRobot])
 
 
 class RobotDirectory:
-    """The enabled group robots, read once per batch (enabled_robots): which robot an event goes to."""
+    """The enabled group robots (robot_cache): which robot an event goes to."""
 
     def __init__(self):
         self._robots: list[GroupRobot] | None = None
 
     def _load(self) -> list[GroupRobot]:
         if self._robots is None:
-            self._robots = enabled_robots()
+            self._robots = robot_cache.get()
         return self._robots
 
     def robot_for(self, event: Event) -> GroupRobot | None:

@@ -100,16 +100,17 @@ def category(db):
 
 @pytest.fixture(autouse=True)
 def _fresh_sla_rules():
-    """The SLA rules, flow policies and event categories are cached per process; a test's rolled-back
+    """The SLA rules, flow policies, event categories and group robots are cached per process; a test's rolled-back
     rows must not reach the next test."""
     from grid.category_catalogue import catalogue_cache
     from grid.flow_policy import policy_cache
+    from grid.message_channels import robot_cache
     from workflows.sla import rule_cache
 
-    for cache in (rule_cache, policy_cache, catalogue_cache):
+    for cache in (rule_cache, policy_cache, catalogue_cache, robot_cache):
         cache.clear()
     yield
-    for cache in (rule_cache, policy_cache, catalogue_cache):
+    for cache in (rule_cache, policy_cache, catalogue_cache, robot_cache):
         cache.clear()
 
 

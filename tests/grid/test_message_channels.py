@@ -233,9 +233,9 @@ def test_a_department_case_goes_to_the_department_robot(county, personas, gatewa
 
 def test_a_queued_notice_reads_robots_and_regions_once_per_process_until_one_changes(
         overdue_event, robot, gateway, county, personas):
-    """The worker keeps the group robots and the regions under the access version, as pages keep the
-    regions: a notice run again reads neither, and a robot's new address or a region's new name reaches
-    the very next notice."""
+    """The worker keeps the group robots (like the other small tables) and the regions (under the access
+    version, as pages do): a notice run again reads neither, and a robot's new address or a region's
+    new name reaches the very next notice."""
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
     from viewflow.workflow.models import Task
