@@ -4,7 +4,7 @@
 # files), with the same environment file, plus nginx from deploy/nginx/governance.conf.
 #
 #   deploy/run-here.sh start|stop|status           all of web, worker, beat and nginx
-#   deploy/run-here.sh restart web|worker|beat|nginx
+#   deploy/run-here.sh restart web|worker|beat|nginx   web: the socket stays open, no request lost
 #   deploy/run-here.sh reload                       gunicorn HUP: new code, no request lost
 #   deploy/run-here.sh reopen-logs                  gunicorn USR1 (log rotation)
 #   deploy/run-here.sh backup                       what governance-backup.timer runs
@@ -14,7 +14,9 @@
 #   LOG_DIR=/var/log/governance  RUN_DIR=/run/governance
 #   HTTP_LISTEN=80  HTTPS_LISTEN=443  (e.g. 127.0.0.1:8080 and 127.0.0.1:8443 on a test machine)
 #   TLS_DIR=/etc/governance/tls (fullchain.pem, privkey.pem; a self-signed pair is made if missing)
-# Unlike systemd nothing restarts a process that dies; use `status` (or run this under a supervisor).
+# The web's listening socket is held by deploy/socket-holder.py, as systemd holds governance-web.socket:
+# connections that arrive while gunicorn restarts wait instead of being refused, and the holder starts
+# gunicorn again if it dies. Unlike systemd nothing restarts a worker or beat that dies; use `status`.
 set -euo pipefail
 
 HERE="$(cd "$(dirname "$0")" && pwd)"
@@ -46,8 +48,41 @@ unit_command() {
 pid_of() { cat "$RUN_DIR/$1.pid" 2>/dev/null || true; }
 running() { local pid; pid="$(pid_of "$1")"; [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; }
 
+# The web: the holder binds WEB_BIND and runs `run-here.sh exec-web` (gunicorn on that socket), with
+# a clean environment so that each start reads the environment file afresh, as systemd does.
+start_web() {
+    nohup env -i PATH="$PATH" HOME="${HOME:-/}" LANG="${LANG:-C.UTF-8}" ENV_FILE="$ENV_FILE" APP_DIR="$APP_DIR" \
+        VENV="$VENV" LOG_DIR="$LOG_DIR" RUN_DIR="$RUN_DIR" \
+        "$VENV/bin/python" "$HERE/socket-holder.py" --listen "$WEB_BIND" --pid-file "$RUN_DIR/web.pid" \
+        -- "$HERE/run-here.sh" exec-web >>"$LOG_DIR/web.out" 2>&1 </dev/null &
+    echo $! >"$RUN_DIR/web-socket.pid"
+    for _ in $(seq 1 50); do running web && break; sleep 0.1; done
+    echo "web: started ($(pid_of web)) on $WEB_BIND, socket held by $(cat "$RUN_DIR/web-socket.pid")"
+}
+
+stop_web() {
+    local holder
+    holder="$(cat "$RUN_DIR/web-socket.pid" 2>/dev/null || true)"
+    if [ -z "$holder" ] || ! kill -0 "$holder" 2>/dev/null; then echo "web: not running"; rm -f "$RUN_DIR/web-socket.pid"; return; fi
+    kill -TERM "$holder"   # the holder stops gunicorn (KILL after 70 s), then closes the socket
+    for _ in $(seq 1 80); do kill -0 "$holder" 2>/dev/null || break; sleep 1; done
+    rm -f "$RUN_DIR/web-socket.pid"
+    echo "web: stopped"
+}
+
+restart_web() {
+    local old holder
+    old="$(pid_of web)"
+    holder="$(cat "$RUN_DIR/web-socket.pid" 2>/dev/null || true)"
+    if [ -z "$holder" ] || ! kill -0 "$holder" 2>/dev/null; then start_web; return; fi
+    kill -USR1 "$holder"   # TERM to gunicorn; a new one starts on the same socket as soon as it has gone
+    for _ in $(seq 1 800); do [ "$(pid_of web)" != "$old" ] && running web && break; sleep 0.1; done
+    echo "web: restarted ($old -> $(pid_of web)); the socket stayed open"
+}
+
 start_one() {
     if running "$1"; then echo "$1: already running ($(pid_of "$1"))"; return; fi
+    if [ "$1" = web ]; then start_web; return; fi
     local command
     command="$(unit_command "$1")"
     # nohup execs the command itself: the recorded pid is gunicorn's or celery's main process.
@@ -60,6 +95,7 @@ start_one() {
 }
 
 stop_one() {
+    if [ "$1" = web ]; then stop_web; return; fi
     local pid
     pid="$(pid_of "$1")"
     if [ -z "$pid" ] || ! kill -0 "$pid" 2>/dev/null; then echo "$1: not running"; rm -f "$RUN_DIR/$1.pid"; return; fi
@@ -131,17 +167,24 @@ case "${1:-}" in
     restart)
         case "${2:-}" in
             nginx) stop_nginx; sleep 1; start_nginx ;;
-            web|worker|beat) stop_one "$2"; start_one "$2" ;;
+            web) restart_web ;;
+            worker|beat) stop_one "$2"; start_one "$2" ;;
             *) echo "restart web|worker|beat|nginx" >&2; exit 2 ;;
         esac ;;
+    exec-web)  # run by socket-holder.py in the process it passes the socket to
+        cd "$APP_DIR"
+        # shellcheck disable=SC2046
+        exec $(unit_command web) ;;
     reload) kill -HUP "$(pid_of web)" && echo "web: reloading (new workers, old ones finish their requests)" ;;
     reopen-logs) kill -USR1 "$(pid_of web)" ;;
     backup) APP_DIR="$APP_DIR" PYTHON="$VENV/bin/python" "$HERE/backup.sh" ;;
     status)
         for s in "${SERVICES[@]}"; do
             if running "$s"; then echo "$s: running ($(pid_of "$s"))"; else echo "$s: STOPPED"; fi
+            [ "$s" = web ] && [ -f "$RUN_DIR/web-socket.pid" ] && kill -0 "$(cat "$RUN_DIR/web-socket.pid")" 2>/dev/null &&
+                echo "web socket: held by $(cat "$RUN_DIR/web-socket.pid") on $WEB_BIND"
         done
         if [ -f "$RUN_DIR/nginx.pid" ] && kill -0 "$(cat "$RUN_DIR/nginx.pid")" 2>/dev/null; then
             echo "nginx: running"; else echo "nginx: STOPPED"; fi ;;
-    *) sed -n '2,20p' "$0"; exit 2 ;;
+    *) sed -n '2,19p' "$0"; exit 2 ;;
 esac
