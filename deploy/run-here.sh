@@ -57,13 +57,27 @@ start_web() {
         -- "$HERE/run-here.sh" exec-web >>"$LOG_DIR/web.out" 2>&1 </dev/null &
     echo $! >"$RUN_DIR/web-socket.pid"
     for _ in $(seq 1 50); do running web && break; sleep 0.1; done
+    if ! holder_running; then
+        echo "web: NOT started: the socket holder exited (is $WEB_BIND taken? see $LOG_DIR/web.out)" >&2; return 1
+    fi
     echo "web: started ($(pid_of web)) on $WEB_BIND, socket held by $(cat "$RUN_DIR/web-socket.pid")"
+}
+
+holder_running() {
+    local holder
+    holder="$(cat "$RUN_DIR/web-socket.pid" 2>/dev/null || true)"
+    [ -n "$holder" ] && kill -0 "$holder" 2>/dev/null
 }
 
 stop_web() {
     local holder
-    holder="$(cat "$RUN_DIR/web-socket.pid" 2>/dev/null || true)"
-    if [ -z "$holder" ] || ! kill -0 "$holder" 2>/dev/null; then echo "web: not running"; rm -f "$RUN_DIR/web-socket.pid"; return; fi
+    if ! holder_running; then
+        rm -f "$RUN_DIR/web-socket.pid"
+        # A gunicorn started by an earlier version of this script, bound to WEB_BIND itself.
+        if running web; then stop_plain web; else echo "web: not running"; fi
+        return
+    fi
+    holder="$(cat "$RUN_DIR/web-socket.pid")"
     kill -TERM "$holder"   # the holder stops gunicorn (KILL after 70 s), then closes the socket
     for _ in $(seq 1 80); do kill -0 "$holder" 2>/dev/null || break; sleep 1; done
     rm -f "$RUN_DIR/web-socket.pid"
@@ -71,11 +85,10 @@ stop_web() {
 }
 
 restart_web() {
-    local old holder
+    local old
     old="$(pid_of web)"
-    holder="$(cat "$RUN_DIR/web-socket.pid" 2>/dev/null || true)"
-    if [ -z "$holder" ] || ! kill -0 "$holder" 2>/dev/null; then start_web; return; fi
-    kill -USR1 "$holder"   # TERM to gunicorn; a new one starts on the same socket as soon as it has gone
+    if ! holder_running; then stop_web; start_web; return; fi
+    kill -USR1 "$(cat "$RUN_DIR/web-socket.pid")"   # TERM to gunicorn; a new one starts on the same socket once it has gone
     for _ in $(seq 1 800); do [ "$(pid_of web)" != "$old" ] && running web && break; sleep 0.1; done
     echo "web: restarted ($old -> $(pid_of web)); the socket stayed open"
 }
@@ -95,7 +108,10 @@ start_one() {
 }
 
 stop_one() {
-    if [ "$1" = web ]; then stop_web; return; fi
+    if [ "$1" = web ]; then stop_web; else stop_plain "$1"; fi
+}
+
+stop_plain() {
     local pid
     pid="$(pid_of "$1")"
     if [ -z "$pid" ] || ! kill -0 "$pid" 2>/dev/null; then echo "$1: not running"; rm -f "$RUN_DIR/$1.pid"; return; fi
@@ -181,8 +197,7 @@ case "${1:-}" in
     status)
         for s in "${SERVICES[@]}"; do
             if running "$s"; then echo "$s: running ($(pid_of "$s"))"; else echo "$s: STOPPED"; fi
-            [ "$s" = web ] && [ -f "$RUN_DIR/web-socket.pid" ] && kill -0 "$(cat "$RUN_DIR/web-socket.pid")" 2>/dev/null &&
-                echo "web socket: held by $(cat "$RUN_DIR/web-socket.pid") on $WEB_BIND"
+            [ "$s" = web ] && holder_running && echo "web socket: held by $(cat "$RUN_DIR/web-socket.pid") on $WEB_BIND"
         done
         if [ -f "$RUN_DIR/nginx.pid" ] && kill -0 "$(cat "$RUN_DIR/nginx.pid")" 2>/dev/null; then
             echo "nginx: running"; else echo "nginx: STOPPED"; fi ;;
