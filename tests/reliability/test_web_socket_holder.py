@@ -16,6 +16,8 @@ from pathlib import Path
 
 import pytest
 
+from .waiting import wait_for
+
 REPO = Path(__file__).resolve().parents[2]
 HOLDER = REPO / "deploy" / "socket-holder.py"
 GUNICORN = Path(sys.executable).with_name("gunicorn")
@@ -48,16 +50,6 @@ def ask(port: int, timeout: float = 20) -> str:
         connection.close()
 
 
-def wait_for(condition, seconds: float = 20):
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(0.02)
-    raise AssertionError("timed out")
-
-
 @pytest.fixture
 def holder(tmp_path):
     (tmp_path / "app.py").write_text(APP)
@@ -75,7 +67,7 @@ def holder(tmp_path):
         except (FileNotFoundError, ValueError):
             return 0
 
-    wait_for(gunicorn_pid)
+    wait_for(gunicorn_pid, what="gunicorn to start")
     process.port, process.pid_file, process.gunicorn_pid = port, pid_file, gunicorn_pid
     yield process
     if process.poll() is None:
@@ -88,7 +80,7 @@ def test_a_request_during_a_restart_waits_for_the_new_gunicorn_instead_of_being_
     assert ask(holder.port) == str(old)
 
     holder.send_signal(signal.SIGUSR1)
-    new = wait_for(lambda: holder.gunicorn_pid() not in (0, old) and holder.gunicorn_pid())
+    new = wait_for(lambda: holder.gunicorn_pid() not in (0, old) and holder.gunicorn_pid(), what="a new gunicorn")
     # The old gunicorn has gone and the new one's workers are still booting: nobody accepts, yet the
     # connection is taken and the request answered once the new gunicorn is up.
     began = time.monotonic()
@@ -100,10 +92,10 @@ def test_a_gunicorn_that_dies_is_started_again_on_the_same_socket(holder):
     old = holder.gunicorn_pid()
     ask(holder.port)
     os.kill(old, signal.SIGKILL)
-    new = wait_for(lambda: holder.gunicorn_pid() not in (0, old) and holder.gunicorn_pid())
+    new = wait_for(lambda: holder.gunicorn_pid() not in (0, old) and holder.gunicorn_pid(), what="a new gunicorn")
     # The killed master's workers answer until they notice they are orphans (their parent is then
     # pid 1); every request is answered, and soon by the new gunicorn.
-    wait_for(lambda: ask(holder.port) == str(new))
+    wait_for(lambda: ask(holder.port) == str(new), what="the new gunicorn to answer")
 
 
 def test_stopping_the_holder_stops_gunicorn_and_closes_the_socket(holder):
