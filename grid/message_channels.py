@@ -26,20 +26,12 @@ robot_cache = ProcessCache(_read_enabled_robots, seconds_setting="GROUP_ROBOT_CA
 
 
 class RobotDirectory:
-    """The enabled group robots (robot_cache): which robot an event goes to."""
-
-    def __init__(self):
-        self._robots: list[GroupRobot] | None = None
-
-    def _load(self) -> list[GroupRobot]:
-        if self._robots is None:
-            self._robots = robot_cache.get()
-        return self._robots
+    """Which of the enabled group robots (robot_cache) an event goes to."""
 
     def robot_for(self, event: Event) -> GroupRobot | None:
         """The robot of the event's department when it is a department's case; otherwise the robot of the
         nearest region at or above the handling region (a grid's case goes to its township's group)."""
-        robots = self._load()
+        robots = robot_cache.get()
         if not robots:
             return None
         if event.department_id:
